@@ -1,0 +1,46 @@
+/*
+ * conf.h - owampd.conf / owamp-server.conf (programs.md §2): one directive
+ * per line, '#' comments, backslash-newline continuation, case-insensitive
+ * keywords. Unknown or malformed lines fail with "PATH:LINE: why" (the true
+ * line number; the reference's offset bug is not reproduced).
+ */
+#ifndef OWP_CONF_H
+#define OWP_CONF_H
+
+#include <stdint.h>
+
+#include "endpoint.h"
+#include "error.h"
+
+typedef struct owp_server_conf {
+    uint32_t authmodes;        /* owp_mode bits; default O|A|E */
+    uint32_t controltimeout;   /* seconds; default 1800 */
+    char datadir[4096];        /* default: empty = cwd at start-up */
+    uint32_t dieby;            /* seconds; default 5 */
+    double diskfudge;          /* 1.0 - 10.0; default 1.0 */
+    double enddelay;           /* >= 0; default 1.0 */
+    int facility;              /* LOG_*; default LOG_DAEMON */
+    char group[256];
+    int loglevel;              /* syslog priority threshold; default LOG_INFO */
+    int loglocation;
+    uint32_t maxcontrolsessions; /* 0 = unlimited */
+    uint32_t pbkdf2_count;     /* default 2048 */
+    int rootfolly;
+    char srcnode[300];         /* node[:port]; empty = wildcard:861 */
+    owp_portrange testports;   /* default 0-0 (ephemeral) */
+    char user[256];
+    char vardir[4096];
+    int verbose;
+} owp_server_conf;
+
+void owp_server_conf_default(owp_server_conf *c);
+
+/* Parse path into c (on top of its current values). */
+owp_status owp_server_conf_load(owp_server_conf *c, const char *path, owp_err *err);
+
+/* Find the config file under confdir: the manual's name (owampd.conf) or the
+ * one current packages install (owamp-server.conf). base is "conf", "limits"
+ * or "pfs". Returns 1 and fills path when one exists, else 0. */
+int owp_server_conf_find(const char *confdir, const char *base, char *path, unsigned len);
+
+#endif

@@ -1,0 +1,80 @@
+/* error.c - owp_err: status codes that carry a message. */
+#include "error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static owp_status vset(owp_err *err, owp_status code, const char *fmt, va_list ap)
+{
+    if (err) {
+        err->code = code;
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    }
+    return code;
+}
+
+owp_status owp_err_set(owp_err *err, owp_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vset(err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+owp_status owp_err_sys(owp_err *err, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    vset(err, OWP_ERR_SYS, fmt, ap);
+    va_end(ap);
+    if (err) {
+        size_t len = strlen(err->msg);
+        snprintf(err->msg + len, sizeof err->msg - len, ": %s", strerror(saved));
+    }
+    errno = saved;
+    return OWP_ERR_SYS;
+}
+
+owp_status owp_err_prefix(owp_err *err, const char *fmt, ...)
+{
+    if (!err)
+        return OWP_ERR_INVALID;
+    char prefix[OWP_ERR_MSG_MAX], old[OWP_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof old);
+    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    return err->code;
+}
+
+void owp_err_clear(owp_err *err)
+{
+    if (err) {
+        err->code = OWP_OK;
+        err->msg[0] = '\0';
+    }
+}
+
+const char *owp_status_name(owp_status code)
+{
+    switch (code) {
+    case OWP_OK: return "success";
+    case OWP_ERR_SYS: return "system error";
+    case OWP_ERR_NOMEM: return "out of memory";
+    case OWP_ERR_INVALID: return "invalid argument";
+    case OWP_ERR_PARSE: return "syntax error";
+    case OWP_ERR_FORMAT: return "malformed data";
+    case OWP_ERR_PROTO: return "protocol error";
+    case OWP_ERR_CRYPTO: return "cryptographic failure";
+    case OWP_ERR_REFUSED: return "refused";
+    case OWP_ERR_TIMEOUT: return "timed out";
+    case OWP_ERR_CLOSED: return "connection closed";
+    case OWP_ERR_INTERRUPTED: return "interrupted";
+    }
+    return "unknown error";
+}

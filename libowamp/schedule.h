@@ -1,0 +1,52 @@
+/*
+ * schedule.h - RFC 4656 send schedules (sections 3.5, 3.6, Appendix A/B).
+ *
+ * Packet i uses slot i mod nslots: an exponential slot draws a unit-mean
+ * deviate (Knuth's algorithm S over an AES-128 counter-mode uniform source
+ * keyed with the SID) scaled by the mean; a fixed slot adds its offset. Packet
+ * i is due at start + delta_0 + ... + delta_i.
+ */
+#ifndef OWP_SCHEDULE_H
+#define OWP_SCHEDULE_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "timestamp.h"
+
+typedef enum owp_slot_type { OWP_SLOT_EXP = 0, OWP_SLOT_FIXED = 1 } owp_slot_type;
+
+typedef struct owp_slot {
+    owp_slot_type type;
+    owp_num64 value; /* mean (exp) or offset (fixed), 32.32 seconds */
+} owp_slot;
+
+/* Parse owping's -i syntax ("0.1e,0.2f", "0.05"); *slots is malloc'd, caller frees.
+ * Errors as the reference words them ("Invalid numeric value (X) for schedule"). */
+owp_status owp_slots_parse(const char *spec, owp_slot **slots, uint32_t *nslots, owp_err *err);
+
+/* Mean interval between packets in seconds: sum(slot values) / nslots. */
+double owp_slots_mean_interval(const owp_slot *slots, uint32_t nslots);
+
+/* The generator: an opaque, sequential walk through one session's schedule. */
+typedef struct owp_sched owp_sched;
+
+owp_sched *owp_sched_new(const uint8_t sid[16], const owp_slot *slots, uint32_t nslots,
+                         owp_err *err);
+void owp_sched_destroy(owp_sched **self_p);
+
+/* Delta of the next packet (advances the walk by one packet). */
+owp_num64 owp_sched_next_delta(owp_sched *self);
+
+/* Cumulative offset of packet seq from the session start (delta_0 + ... + delta_seq).
+ * Walks forward from the current position, or restarts when seq is behind it. */
+owp_num64 owp_sched_offset(owp_sched *self, uint32_t seq);
+
+/* The bare exponential source, for the RFC's Appendix B test vectors:
+ * unit-mean deviates as 32.32 from a 16-byte seed. */
+typedef struct owp_expgen owp_expgen;
+owp_expgen *owp_expgen_new(const uint8_t seed[16], owp_err *err);
+owp_num64 owp_expgen_next(owp_expgen *self);
+void owp_expgen_destroy(owp_expgen **self_p);
+
+#endif

@@ -1,0 +1,4 @@
+/* PLACEHOLDER */
+#ifndef OWP_server_H
+#define OWP_server_H
+#endif

@@ -1,0 +1,4 @@
+/* PLACEHOLDER */
+#ifndef OWP_stats_H
+#define OWP_stats_H
+#endif

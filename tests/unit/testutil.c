@@ -1,0 +1,95 @@
+/* testutil.c - helpers shared by the Check suites. */
+#include "testutil.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *tu_vector_path(const char *rel)
+{
+    size_t n = strlen(VECTORS_DIR) + strlen(rel) + 2;
+    char *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    snprintf(p, n, "%s/%s", VECTORS_DIR, rel);
+    return p;
+}
+
+json_t *tu_load_json(const char *rel)
+{
+    char *path = tu_vector_path(rel);
+    json_error_t jerr;
+    json_t *j = json_load_file(path, 0, &jerr);
+    if (!j)
+        ck_abort_msg("%s:%d: %s", path, jerr.line, jerr.text);
+    free(path);
+    return j;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+long tu_hex_decode(const char *hex, uint8_t *out, size_t outlen)
+{
+    size_t n = strlen(hex);
+    if (n % 2 || n / 2 > outlen)
+        return -1;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return (long)(n / 2);
+}
+
+size_t tu_json_hex(json_t *obj, const char *key, uint8_t *out, size_t outlen)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    ck_assert_msg(s != NULL, "vector lacks string member %s", key);
+    long n = tu_hex_decode(s, out, outlen);
+    ck_assert_msg(n >= 0, "vector member %s is not hex of at most %zu bytes", key, outlen);
+    return (size_t)n;
+}
+
+uint64_t tu_json_hex64(json_t *obj, const char *key)
+{
+    uint8_t b[8];
+    ck_assert_uint_eq(tu_json_hex(obj, key, b, sizeof b), 8);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | b[i];
+    return v;
+}
+
+char *tu_read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    ck_assert_msg(fp != NULL, "cannot open %s", path);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    rewind(fp);
+    char *buf = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    buf[n] = '\0';
+    fclose(fp);
+    if (len)
+        *len = (size_t)n;
+    return buf;
+}
+
+char *tu_tempdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/owmesh-test.XXXXXX", base && *base ? base : "/tmp");
+    char *d = mkdtemp(tmpl);
+    ck_assert_msg(d != NULL, "mkdtemp failed");
+    return strdup(d);
+}
