@@ -30,6 +30,12 @@ uint16_t owp_clock_errest(void);
 
 int owp_clock_synchronized(void);
 
+/* The estimate for a given kernel NTP state (timex.status, esterror and
+ * maxerror in microseconds): 0x0001 when STA_UNSYNC is set, otherwise S = 1
+ * and esterror + maxerror (at least 1 us). STA_NANO does not matter.
+ * owp_clock_errest uses it on the live state; exposed so it can be tested. */
+uint16_t owp_clock_errest_for_state(int status, long esterror, long maxerror);
+
 /* NULL when synchronized; otherwise a one-line explanation for the operator
  * ("clock is not synchronized (no NTP daemon reports sync): timestamps are marked unsynchronized"). */
 const char *owp_clock_warning(void);

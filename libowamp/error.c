@@ -42,13 +42,24 @@ owp_status owp_err_prefix(owp_err *err, const char *fmt, ...)
 {
     if (!err)
         return OWP_ERR_INVALID;
-    char prefix[OWP_ERR_MSG_MAX], old[OWP_ERR_MSG_MAX];
+    char prefix[OWP_ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int n = vsnprintf(prefix, sizeof prefix - 2, fmt, ap);
     va_end(ap);
-    memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    if (n < 0)
+        return err->code;
+    size_t plen = strnlen(prefix, sizeof prefix - 3);
+    memcpy(prefix + plen, ": ", 3);
+    plen += 2;
+    /* Shift the old message right and put the prefix in front, truncating the tail. */
+    size_t olen = strnlen(err->msg, sizeof err->msg - 1);
+    size_t keep = olen;
+    if (plen + keep > sizeof err->msg - 1)
+        keep = sizeof err->msg - 1 - plen;
+    memmove(err->msg + plen, err->msg, keep);
+    memcpy(err->msg, prefix, plen);
+    err->msg[plen + keep] = '\0';
     return err->code;
 }
 

@@ -42,11 +42,18 @@ owp_num64 owp_sched_next_delta(owp_sched *self);
  * Walks forward from the current position, or restarts when seq is behind it. */
 owp_num64 owp_sched_offset(owp_sched *self, uint32_t seq);
 
+/* Non-zero once the AES source has failed (OpenSSL error after a successful
+ * _new; not seen in practice). The walk then continues with deviate 1.0
+ * (each exponential slot yields its mean) so a sender keeps a sane rate;
+ * callers that care check this after the session. */
+int owp_sched_failed(const owp_sched *self);
+
 /* The bare exponential source, for the RFC's Appendix B test vectors:
  * unit-mean deviates as 32.32 from a 16-byte seed. */
 typedef struct owp_expgen owp_expgen;
 owp_expgen *owp_expgen_new(const uint8_t seed[16], owp_err *err);
 owp_num64 owp_expgen_next(owp_expgen *self);
 void owp_expgen_destroy(owp_expgen **self_p);
+int owp_expgen_failed(const owp_expgen *self); /* as owp_sched_failed */
 
 #endif

@@ -40,6 +40,10 @@ void owp_ntp_to_timeval(owp_num64 ntp, struct timeval *tv);
 /* Error estimate. encode picks the smallest scale whose multiplier fits
  * 8 bits and rounds up so the encoded error is never smaller than err_sec. */
 uint16_t owp_errest_encode(int synchronized, double err_sec);
+/* The same from an error already in 32.32 seconds, and from microseconds as
+ * the kernel reports them (the reference's path: usec -> 32.32 -> shift). */
+uint16_t owp_errest_from_num64(int synchronized, owp_num64 err);
+uint16_t owp_errest_from_usec(int synchronized, uint32_t usec);
 double owp_errest_seconds(uint16_t errest);
 int owp_errest_synchronized(uint16_t errest);
 /* Multiplier 0 is invalid on the wire and in files. */

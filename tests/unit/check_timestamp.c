@@ -1,2 +1,572 @@
-/* PLACEHOLDER: not written yet */
-int main(void) { return 77; }
+/* check_timestamp.c - 32.32 time values, error estimates and the clock module
+ * against the reference's vectors (tests/vectors/time/timestamps.json and the
+ * first:/last: lines of every owstats summary). */
+#include <check.h>
+#include <dirent.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timex.h>
+
+#include "bytes.h"
+#include "clock.h"
+#include "testutil.h"
+#include "timestamp.h"
+
+#define TIMESTAMPS "time/timestamps.json"
+
+static json_t *vector_array(json_t *root, const char *key)
+{
+    json_t *a = json_object_get(root, key);
+    ck_assert_msg(json_is_array(a) && json_array_size(a) > 0, "%s: no entries under %s", TIMESTAMPS, key);
+    return a;
+}
+
+static long long int_member(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    ck_assert_msg(json_is_integer(v), "vector lacks integer member %s", key);
+    return json_integer_value(v);
+}
+
+static double real_member(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    ck_assert_msg(json_is_number(v), "vector lacks number member %s", key);
+    return json_number_value(v);
+}
+
+/* The vectors print errors with 9 significant digits. */
+static void assert_close(double got, double want, const char *what, size_t i)
+{
+    double tol = fabs(want) * 1e-8 + 1e-18;
+    ck_assert_msg(fabs(got - want) <= tol, "%s[%zu]: got %.12g, want %.12g", what, i, got, want);
+}
+
+static void assert_wire64(json_t *obj, owp_num64 v, size_t i)
+{
+    uint8_t want[8], got[8];
+    ck_assert_uint_eq(tu_json_hex(obj, "wire", want, sizeof want), 8);
+    owp_put64(got, v);
+    ck_assert_msg(memcmp(got, want, 8) == 0, "wire bytes differ in entry %zu", i);
+}
+
+/* ---------------------------------------------------------------- conversions */
+
+START_TEST(timeval_to_ntp_matches_reference)
+{
+    json_t *root = tu_load_json(TIMESTAMPS);
+    json_t *arr = vector_array(root, "timeval_to_ntp");
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) {
+        struct timeval tv = { .tv_sec = (time_t)int_member(e, "unix_sec"),
+                              .tv_usec = (suseconds_t)int_member(e, "unix_usec") };
+        owp_num64 ntp = owp_ntp_from_timeval(&tv);
+        ck_assert_msg(ntp == tu_json_hex64(e, "ntp"), "entry %zu: ntp %016llx", i, (unsigned long long)ntp);
+        assert_wire64(e, ntp, i);
+        ck_assert_msg(owp_num64_to_double(ntp) == real_member(e, "double"), "entry %zu: double", i);
+
+        struct timeval back;
+        owp_ntp_to_timeval(ntp, &back);
+        ck_assert_int_eq((long long)back.tv_sec, int_member(e, "back_sec"));
+        ck_assert_int_eq((long long)back.tv_usec, int_member(e, "back_usec"));
+    }
+    json_decref(root);
+}
+END_TEST
+
+START_TEST(timespec_and_errest_match_reference)
+{
+    json_t *root = tu_load_json(TIMESTAMPS);
+    json_t *arr = vector_array(root, "timespec_with_errest");
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) {
+        struct timespec ts = { .tv_sec = (time_t)int_member(e, "unix_sec"),
+                               .tv_nsec = (long)int_member(e, "unix_nsec") };
+        owp_num64 ntp = owp_ntp_from_timespec(&ts);
+        ck_assert_msg(ntp == tu_json_hex64(e, "ntp"), "entry %zu: ntp %016llx", i, (unsigned long long)ntp);
+        assert_wire64(e, ntp, i);
+
+        /* Truncation both ways loses at most 1 ns. */
+        struct timespec back;
+        owp_ntp_to_timespec(ntp, &back);
+        ck_assert_int_eq((long long)back.tv_sec, (long long)ts.tv_sec);
+        ck_assert_msg(ts.tv_nsec - back.tv_nsec >= 0 && ts.tv_nsec - back.tv_nsec <= 1, "entry %zu: nsec %ld", i,
+                      back.tv_nsec);
+
+        uint32_t usec = (uint32_t)int_member(e, "errest_usec");
+        uint8_t want[2];
+        ck_assert_uint_eq(tu_json_hex(e, "errest_wire", want, sizeof want), 2);
+        uint16_t errest = owp_errest_from_usec(0, usec);
+        ck_assert_msg(errest == owp_get16(want), "entry %zu: errest %04x", i, errest);
+        ck_assert_int_eq(errest >> 8, int_member(e, "scale"));
+        ck_assert_int_eq(errest & 0xFF, int_member(e, "multiplier"));
+        ck_assert_uint_eq(owp_errest_encode(0, usec / 1e6), errest);
+        ck_assert_uint_eq(owp_errest_from_usec(1, usec), errest | 0x8000);
+        assert_close(owp_errest_seconds(errest), real_member(e, "error_seconds"), "error_seconds", i);
+    }
+    json_decref(root);
+}
+END_TEST
+
+START_TEST(errest_decoding_matches_reference)
+{
+    json_t *root = tu_load_json(TIMESTAMPS);
+    json_t *arr = vector_array(root, "error_estimate_to_seconds");
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) {
+        uint16_t errest = (uint16_t)(int_member(e, "scale") << 8 | int_member(e, "multiplier"));
+        assert_close(owp_errest_seconds(errest), real_member(e, "error_seconds"), "error_seconds", i);
+        /* S and Z bits do not change the value. */
+        assert_close(owp_errest_seconds(errest | 0xC000), real_member(e, "error_seconds"), "with S|Z", i);
+    }
+    json_decref(root);
+}
+END_TEST
+
+START_TEST(double_to_num64_matches_reference)
+{
+    json_t *root = tu_load_json(TIMESTAMPS);
+    json_t *arr = vector_array(root, "double_to_num64");
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) {
+        owp_num64 v = owp_num64_from_double(real_member(e, "double"));
+        ck_assert_msg(v == tu_json_hex64(e, "num64"), "entry %zu: %016llx", i, (unsigned long long)v);
+        ck_assert_msg(owp_num64_to_double(v) == real_member(e, "back"), "entry %zu: back", i);
+    }
+    json_decref(root);
+}
+END_TEST
+
+START_TEST(usec_to_num64_matches_reference)
+{
+    json_t *root = tu_load_json(TIMESTAMPS);
+    json_t *arr = vector_array(root, "usec_to_num64");
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) {
+        uint64_t usec = (uint64_t)int_member(e, "usec");
+        owp_num64 v = owp_num64_from_usec(usec);
+        ck_assert_msg(v == tu_json_hex64(e, "num64"), "entry %zu: %016llx", i, (unsigned long long)v);
+        /* Truncation loses at most one microsecond on the way back. */
+        ck_assert_msg(usec - owp_num64_to_usec(v) <= 1, "entry %zu: back", i);
+    }
+    json_decref(root);
+}
+END_TEST
+
+START_TEST(num64_multiply_matches_reference)
+{
+    json_t *root = tu_load_json(TIMESTAMPS);
+    json_t *arr = vector_array(root, "num64_multiply");
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) {
+        owp_num64 a = tu_json_hex64(e, "a"), b = tu_json_hex64(e, "b");
+        ck_assert_msg(owp_num64_mul(a, b) == tu_json_hex64(e, "product"), "entry %zu", i);
+        ck_assert_msg(owp_num64_mul(b, a) == tu_json_hex64(e, "product"), "entry %zu commuted", i);
+    }
+    json_decref(root);
+}
+END_TEST
+
+START_TEST(nsec_conversions_truncate)
+{
+    ck_assert_uint_eq(owp_num64_from_nsec(1000000000u), (owp_num64)1 << 32);
+    ck_assert_uint_eq(owp_num64_from_nsec(1), 4); /* 4.29 truncated */
+    ck_assert_uint_eq(owp_num64_to_nsec((owp_num64)1 << 32), 1000000000u);
+    ck_assert_uint_eq(owp_num64_to_nsec(4), 0); /* 0.93 ns truncated */
+    /* Large values do not overflow the intermediate product. */
+    ck_assert_uint_eq(owp_num64_to_usec(UINT64_MAX), 4294967295999999ULL);
+    ck_assert_uint_eq(owp_num64_from_nsec(4294967295000000000ULL), 0xFFFFFFFF00000000ULL);
+}
+END_TEST
+
+START_TEST(hostile_doubles_saturate)
+{
+    ck_assert_uint_eq(owp_num64_from_double(-1.0), 0);
+    ck_assert_uint_eq(owp_num64_from_double(NAN), 0);
+    ck_assert_uint_eq(owp_num64_from_double(-INFINITY), 0);
+    ck_assert_uint_eq(owp_num64_from_double(INFINITY), UINT64_MAX);
+    ck_assert_uint_eq(owp_num64_from_double(1e30), UINT64_MAX);
+    ck_assert_uint_eq(owp_num64_from_double(4294967295.5), 0xFFFFFFFF80000000ULL);
+}
+END_TEST
+
+START_TEST(unnormalized_time_values)
+{
+    /* Out-of-range sub-second fields are carried into the seconds. */
+    struct timespec ts = { .tv_sec = 1700000000, .tv_nsec = -500000000 };
+    struct timespec want = { .tv_sec = 1699999999, .tv_nsec = 500000000 };
+    ck_assert_uint_eq(owp_ntp_from_timespec(&ts), owp_ntp_from_timespec(&want));
+    struct timeval tv = { .tv_sec = 1, .tv_usec = 2500000 };
+    struct timeval tvw = { .tv_sec = 3, .tv_usec = 500000 };
+    ck_assert_uint_eq(owp_ntp_from_timeval(&tv), owp_ntp_from_timeval(&tvw));
+    /* Before 1970 still lands in era 0. */
+    struct timespec old = { .tv_sec = -2208988800LL, .tv_nsec = 0 };
+    ck_assert_uint_eq(owp_ntp_from_timespec(&old), 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- error estimate */
+
+START_TEST(errest_bits)
+{
+    ck_assert_uint_eq(owp_errest_encode(0, 0.0), OWP_ERREST_UNSYNC);
+    ck_assert_uint_eq(owp_errest_from_usec(0, 0), OWP_ERREST_UNSYNC);
+    ck_assert_int_eq(owp_errest_synchronized(0x8587), 1);
+    ck_assert_int_eq(owp_errest_synchronized(0x0587), 0);
+    ck_assert_int_eq(owp_errest_synchronized(0x4587), 0); /* Z bit is not S */
+    ck_assert_int_eq(owp_errest_valid(0x0500), 0);
+    ck_assert_int_eq(owp_errest_valid(0x8000), 0);
+    ck_assert_int_eq(owp_errest_valid(0x0001), 1);
+    /* The reference's "unknown" estimate decodes as 2^-32 s. */
+    ck_assert(owp_errest_seconds(OWP_ERREST_UNSYNC) == ldexp(1.0, -32));
+    /* Multiplier 0 decodes as 0 at every scale. */
+    ck_assert(owp_errest_seconds(0x3F00) == 0.0);
+}
+END_TEST
+
+START_TEST(errest_never_understates)
+{
+    /* Rounding up: the encoded error is at least the input, within 2x, for
+     * errors from 1 ns to beyond a year. */
+    for (double err = 1e-9; err < 1e8; err *= 1.37) {
+        uint16_t e = owp_errest_encode(1, err);
+        double back = owp_errest_seconds(e);
+        ck_assert_msg(back >= err, "%g encoded as %04x = %g", err, e, back);
+        ck_assert_msg(back <= 2 * err + 3e-10, "%g encoded as %04x = %g", err, e, back);
+        ck_assert_int_eq(owp_errest_synchronized(e), 1);
+        ck_assert_int_eq(owp_errest_valid(e), 1);
+        ck_assert_int_eq(e & 0x4000, 0); /* Z stays clear */
+    }
+    /* Absurd errors saturate at the largest estimate that still decodes
+     * (255 << 56 = 4278190080 s) instead of wrapping to nonsense. */
+    uint16_t max = owp_errest_from_num64(0, UINT64_MAX);
+    ck_assert_uint_eq(max, 56 << 8 | 0xFF);
+    ck_assert(owp_errest_seconds(max) == 4278190080.0);
+    ck_assert_uint_eq(owp_errest_encode(1, 1e30), 0x8000 | max);
+    ck_assert_uint_eq(owp_errest_encode(1, INFINITY), 0x8000 | max);
+    ck_assert_uint_eq(owp_errest_encode(1, NAN), 0x8001);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- report format */
+
+/* owstats vectors were made with TZ=UTC. */
+static void use_utc(void)
+{
+    setenv("TZ", "UTC", 1);
+    tzset();
+}
+
+static int line_value(const char *text, const char *key, char *out, size_t outlen)
+{
+    const char *p = text;
+    size_t klen = strlen(key);
+    while (p && *p) {
+        if (strncmp(p, key, klen) == 0) {
+            const char *v = p + klen;
+            size_t n = strcspn(v, "\n");
+            if (n >= outlen)
+                return -1;
+            memcpy(out, v, n);
+            out[n] = '\0';
+            return 0;
+        }
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return -1;
+}
+
+static void check_pair(const char *dir, const char *summary_name)
+{
+    char path[4096], machine_path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, summary_name);
+    snprintf(machine_path, sizeof machine_path, "%s/%.*s.machine.txt", dir,
+             (int)(strlen(summary_name) - strlen(".summary.txt")), summary_name);
+    char *summary = tu_read_file(path, NULL);
+    char *machine = tu_read_file(machine_path, NULL);
+
+    const char *keys[2][2] = { { "START_TIME\t", "first:\t" }, { "END_TIME\t", "last:\t" } };
+    for (int k = 0; k < 2; k++) {
+        char num[64], want[64], got[64];
+        ck_assert_msg(line_value(machine, keys[k][0], num, sizeof num) == 0, "%s: no %s", machine_path,
+                      keys[k][0]);
+        ck_assert_msg(line_value(summary, keys[k][1], want, sizeof want) == 0, "%s: no %s", path, keys[k][1]);
+        owp_ntp_format_local(strtoull(num, NULL, 10), got, sizeof got);
+        ck_assert_msg(strcmp(got, want) == 0, "%s: %s formats as %s, reference %s", summary_name, num, got, want);
+    }
+    free(summary);
+    free(machine);
+}
+
+START_TEST(format_matches_owstats_first_last)
+{
+    use_utc();
+    char *dir = tu_vector_path("owstats");
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot open %s", dir);
+    int pairs = 0;
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        size_t n = strlen(de->d_name);
+        const char *suffix = ".summary.txt";
+        if (n > strlen(suffix) && strcmp(de->d_name + n - strlen(suffix), suffix) == 0) {
+            check_pair(dir, de->d_name);
+            pairs++;
+        }
+    }
+    closedir(d);
+    free(dir);
+    ck_assert_int_ge(pairs, 20);
+}
+END_TEST
+
+START_TEST(format_rounds_like_reference)
+{
+    use_utc();
+    char buf[64];
+    /* 2026-11-23T07:17:40 UTC plus fractions. */
+    owp_num64 base = (owp_num64)(1795418260ULL + OWP_NTP_UNIX_OFFSET) << 32;
+    owp_ntp_format_local(base, buf, sizeof buf);
+    ck_assert_str_eq(buf, "2026-11-23T07:17:40.000");
+    owp_ntp_format_local(base + owp_num64_from_nsec(999600000), buf, sizeof buf);
+    ck_assert_str_eq(buf, "2026-11-23T07:17:40.1000"); /* the reference's quirk */
+    owp_ntp_format_local(base + owp_num64_from_nsec(312400000), buf, sizeof buf);
+    ck_assert_str_eq(buf, "2026-11-23T07:17:40.312");
+    owp_ntp_format_local(base + owp_num64_from_nsec(1600000), buf, sizeof buf);
+    ck_assert_str_eq(buf, "2026-11-23T07:17:40.002");
+    /* Local time follows TZ. */
+    setenv("TZ", "EST5", 1);
+    tzset();
+    owp_ntp_format_local(base, buf, sizeof buf);
+    ck_assert_str_eq(buf, "2026-11-23T02:17:40.000");
+}
+END_TEST
+
+START_TEST(format_respects_buffer_length)
+{
+    use_utc();
+    char buf[8];
+    memset(buf, 'Z', sizeof buf);
+    owp_ntp_format_local(0, buf, 5);
+    ck_assert_str_eq(buf, "2036");
+    ck_assert_int_eq(buf[5], 'Z');
+    owp_ntp_format_local(0, buf, 0); /* no write at all */
+    ck_assert_str_eq(buf, "2036");
+    owp_ntp_format_local(0, NULL, 10);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- clock */
+
+static owp_status init_with_offset(const char *value, owp_err *err)
+{
+    if (value)
+        setenv("OWAMP_DEBUG_TIMEOFFSET", value, 1);
+    else
+        unsetenv("OWAMP_DEBUG_TIMEOFFSET");
+    return owp_clock_init(err);
+}
+
+static const struct timespec kernel_ts = { .tv_sec = 1795418192, .tv_nsec = 101069000 };
+
+START_TEST(clock_without_offset)
+{
+    owp_err err;
+    ck_assert_int_eq(init_with_offset(NULL, &err), OWP_OK);
+    uint16_t errest = 0;
+    ck_assert_uint_eq(owp_clock_from_kernel(&kernel_ts, &errest), 0xeeae66d019dfa871ULL);
+    ck_assert_int_eq(owp_errest_valid(errest), 1);
+
+    struct timespec before, after;
+    clock_gettime(CLOCK_REALTIME, &before);
+    owp_num64 now = owp_clock_now(NULL);
+    clock_gettime(CLOCK_REALTIME, &after);
+    ck_assert_uint_ge(now, owp_ntp_from_timespec(&before));
+    ck_assert_uint_le(now, owp_ntp_from_timespec(&after));
+}
+END_TEST
+
+START_TEST(clock_applies_offset)
+{
+    owp_err err;
+    ck_assert_int_eq(init_with_offset("1.5", &err), OWP_OK);
+    struct timespec shifted = { .tv_sec = kernel_ts.tv_sec + 1, .tv_nsec = kernel_ts.tv_nsec + 500000000 };
+    ck_assert_uint_eq(owp_clock_from_kernel(&kernel_ts, NULL), owp_ntp_from_timespec(&shifted));
+
+    /* Negative offsets borrow from the seconds. */
+    ck_assert_int_eq(init_with_offset("-0.25", &err), OWP_OK);
+    struct timespec earlier = { .tv_sec = kernel_ts.tv_sec - 1, .tv_nsec = kernel_ts.tv_nsec + 750000000 };
+    ck_assert_uint_eq(owp_clock_from_kernel(&kernel_ts, NULL), owp_ntp_from_timespec(&earlier));
+
+    /* The offset is truncated to whole microseconds like the reference's. */
+    ck_assert_int_eq(init_with_offset("0.0000019", &err), OWP_OK);
+    struct timespec plus_1us = { .tv_sec = kernel_ts.tv_sec, .tv_nsec = kernel_ts.tv_nsec + 1000 };
+    ck_assert_uint_eq(owp_clock_from_kernel(&kernel_ts, NULL), owp_ntp_from_timespec(&plus_1us));
+
+    /* owp_clock_now sees the offset too (100 s is far beyond scheduling noise). */
+    ck_assert_int_eq(init_with_offset("100", &err), OWP_OK);
+    struct timespec real;
+    clock_gettime(CLOCK_REALTIME, &real);
+    owp_num64 diff = owp_clock_now(NULL) - owp_ntp_from_timespec(&real);
+    ck_assert_uint_ge(diff, (owp_num64)100 << 32);
+    ck_assert_uint_lt(diff, (owp_num64)101 << 32);
+
+    /* Re-init without the variable clears it. */
+    ck_assert_int_eq(init_with_offset(NULL, &err), OWP_OK);
+    ck_assert_uint_eq(owp_clock_from_kernel(&kernel_ts, NULL), owp_ntp_from_timespec(&kernel_ts));
+}
+END_TEST
+
+START_TEST(clock_rejects_bad_offsets)
+{
+    const char *bad[] = { "abc", "1.5x", "", " ", "1.5 ", "nan", "inf", "-inf", "1e400", "5e9", "0x" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        owp_err err;
+        char want[128];
+        ck_assert_msg(init_with_offset(bad[i], &err) == OWP_ERR_PARSE, "\"%s\" accepted", bad[i]);
+        snprintf(want, sizeof want, "Invalid OWAMP_DEBUG_TIMEOFFSET env var: %s", bad[i]);
+        ck_assert_str_eq(err.msg, want);
+        ck_assert_int_eq(err.code, OWP_ERR_PARSE);
+    }
+    /* NULL err is fine; strtod syntax such as exponents and hex is accepted. */
+    ck_assert_int_eq(init_with_offset("zzz", NULL), OWP_ERR_PARSE);
+    ck_assert_int_eq(init_with_offset("-1e-3", NULL), OWP_OK);
+    ck_assert_int_eq(init_with_offset("0x10", NULL), OWP_OK);
+}
+END_TEST
+
+START_TEST(clock_state_is_consistent)
+{
+    ck_assert_int_eq(init_with_offset(NULL, NULL), OWP_OK);
+    uint16_t errest = owp_clock_errest();
+    ck_assert_int_eq(owp_errest_valid(errest), 1);
+    ck_assert_int_eq(errest & 0x4000, 0);
+    int sync = owp_clock_synchronized();
+    ck_assert_int_eq(sync, owp_errest_synchronized(errest));
+    const char *warning = owp_clock_warning();
+    if (sync) {
+        ck_assert_ptr_null(warning);
+    } else {
+        /* Unsynchronized (or kernel state unreadable): exactly the reference's 0x0001. */
+        ck_assert_uint_eq(errest, OWP_ERREST_UNSYNC);
+        ck_assert_ptr_nonnull(warning);
+        ck_assert_ptr_nonnull(strstr(warning, "unsynchronized"));
+        ck_assert_ptr_null(strchr(warning, '\n'));
+    }
+    uint16_t from_now = 0;
+    owp_clock_now(&from_now);
+    ck_assert_int_eq(owp_errest_synchronized(from_now), sync);
+}
+END_TEST
+
+START_TEST(clock_encodes_kernel_state)
+{
+    /* Unsynchronized: the reference's 0x0001 whatever the error fields say. */
+    ck_assert_uint_eq(owp_clock_errest_for_state(STA_UNSYNC, 16000000, 16000000), OWP_ERREST_UNSYNC);
+    ck_assert_uint_eq(owp_clock_errest_for_state(STA_UNSYNC | STA_NANO | STA_PLL, 5, 5), OWP_ERREST_UNSYNC);
+    /* Synchronized: S set, esterror + maxerror microseconds (1000 us -> 0f84). */
+    ck_assert_uint_eq(owp_clock_errest_for_state(STA_PLL, 100, 900), 0x8f84);
+    /* STA_NANO present or absent makes no difference. */
+    ck_assert_uint_eq(owp_clock_errest_for_state(STA_PLL | STA_NANO, 100, 900), 0x8f84);
+    ck_assert_uint_eq(owp_clock_errest_for_state(0, 1, 0), 0x8587);
+    /* Never claims perfection, ignores negative fields, saturates. */
+    ck_assert_uint_eq(owp_clock_errest_for_state(0, 0, 0), 0x8587);
+    ck_assert_uint_eq(owp_clock_errest_for_state(0, -5, -7), 0x8587);
+    ck_assert_uint_eq(owp_clock_errest_for_state(0, 4294967295L, 4294967295L), owp_errest_from_usec(1, UINT32_MAX));
+}
+END_TEST
+
+START_TEST(clock_works_without_init)
+{
+    /* A program that never calls init still gets time and an estimate. */
+    uint16_t errest = 0;
+    ck_assert_uint_ne(owp_clock_now(&errest), 0);
+    ck_assert_int_eq(owp_errest_valid(errest), 1);
+}
+END_TEST
+
+#define CLOCK_THREADS 8
+#define CLOCK_CALLS 20000
+
+static void *hammer_clock(void *arg)
+{
+    uint16_t *seen = arg;
+    for (int i = 0; i < CLOCK_CALLS; i++) {
+        uint16_t e;
+        if (owp_clock_now(&e) == 0 || !owp_errest_valid(e))
+            *seen = 0;
+        if (i == CLOCK_CALLS - 1 && *seen)
+            *seen = e;
+    }
+    return NULL;
+}
+
+START_TEST(clock_is_thread_safe)
+{
+    ck_assert_int_eq(init_with_offset(NULL, NULL), OWP_OK);
+    pthread_t threads[CLOCK_THREADS];
+    uint16_t seen[CLOCK_THREADS];
+    for (int i = 0; i < CLOCK_THREADS; i++) {
+        seen[i] = 1;
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, hammer_clock, &seen[i]), 0);
+    }
+    for (int i = 0; i < CLOCK_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        ck_assert_msg(owp_errest_valid(seen[i]), "thread %d saw an invalid estimate or time", i);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("timestamp");
+
+    TCase *conv = tcase_create("conversions");
+    tcase_add_test(conv, timeval_to_ntp_matches_reference);
+    tcase_add_test(conv, timespec_and_errest_match_reference);
+    tcase_add_test(conv, double_to_num64_matches_reference);
+    tcase_add_test(conv, usec_to_num64_matches_reference);
+    tcase_add_test(conv, num64_multiply_matches_reference);
+    tcase_add_test(conv, nsec_conversions_truncate);
+    tcase_add_test(conv, hostile_doubles_saturate);
+    tcase_add_test(conv, unnormalized_time_values);
+    suite_add_tcase(s, conv);
+
+    TCase *errest = tcase_create("errest");
+    tcase_add_test(errest, errest_decoding_matches_reference);
+    tcase_add_test(errest, errest_bits);
+    tcase_add_test(errest, errest_never_understates);
+    suite_add_tcase(s, errest);
+
+    TCase *format = tcase_create("format");
+    tcase_add_test(format, format_matches_owstats_first_last);
+    tcase_add_test(format, format_rounds_like_reference);
+    tcase_add_test(format, format_respects_buffer_length);
+    suite_add_tcase(s, format);
+
+    TCase *clock = tcase_create("clock");
+    tcase_add_test(clock, clock_without_offset);
+    tcase_add_test(clock, clock_applies_offset);
+    tcase_add_test(clock, clock_rejects_bad_offsets);
+    tcase_add_test(clock, clock_state_is_consistent);
+    tcase_add_test(clock, clock_encodes_kernel_state);
+    tcase_add_test(clock, clock_works_without_init);
+    tcase_add_test(clock, clock_is_thread_safe);
+    suite_add_tcase(s, clock);
+
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
