@@ -159,10 +159,22 @@ void owp_wire_encode_stop_sessions(const owp_stop_sessions *m, uint8_t *out);
  * block + the seqno block give nskips (owp_wire_stop_session_blocks says how
  * many further 16-byte blocks to read). The helpers below do the arithmetic;
  * owp_wire_decode_stop_sessions decodes a complete buffer. */
+/* Sanity bounds applied by the Stop-Sessions decoders, so a hostile peer cannot
+ * make us read or allocate without limit (the reference lists only the sessions
+ * of one control connection; a skip range needs at least one unsent packet). */
+#define OWP_STOP_MAX_SESSIONS 1024
+#define OWP_STOP_MAX_SKIPS (1u << 20)
+/* Rejects a wrong type, an Accept outside 0-5, nsessions > OWP_STOP_MAX_SESSIONS. */
 owp_status owp_wire_decode_stop_header(const uint8_t in[16], uint8_t *accept, uint32_t *nsessions,
                                        owp_err *err);
+/* The block after a session's SID: Next Seqno and Number of Skip Ranges
+ * (rejects nskips > OWP_STOP_MAX_SKIPS). */
+owp_status owp_wire_decode_stop_counts(const uint8_t in[16], uint32_t *next_seqno,
+                                       uint32_t *nskips, owp_err *err);
 /* Number of 16-byte blocks a session with nskips skip ranges occupies (SID block included). */
 size_t owp_wire_stop_session_blocks(uint32_t nskips);
+/* in/len: the whole message without its HMAC block (len must match exactly).
+ * On failure m is left empty. Free a decoded m with owp_stop_sessions_clear(). */
 owp_status owp_wire_decode_stop_sessions(const uint8_t *in, size_t len, owp_stop_sessions *m,
                                          owp_err *err);
 void owp_stop_sessions_clear(owp_stop_sessions *m);
