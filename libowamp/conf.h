@@ -38,9 +38,13 @@ void owp_server_conf_default(owp_server_conf *c);
 /* Parse path into c (on top of its current values). */
 owp_status owp_server_conf_load(owp_server_conf *c, const char *path, owp_err *err);
 
-/* Find the config file under confdir: the manual's name (owampd.conf) or the
- * one current packages install (owamp-server.conf). base is "conf", "limits"
- * or "pfs". Returns 1 and fills path when one exists, else 0. */
+/* Find the config file under confdir: the manual's name (owampd.BASE) or the
+ * one current packages install (owamp-server.BASE). base is "conf", "limits"
+ * or "pfs". Returns 1 and fills path with the one that exists; returns 2
+ * when both exist (path = owamp-server.BASE, the name the reference reads;
+ * the caller may warn that owampd.BASE is ignored); returns 0 when neither
+ * exists, with path = owamp-server.BASE for messages. -1: path too long for
+ * len (or a NULL argument). confdir NULL or "" means the current directory. */
 int owp_server_conf_find(const char *confdir, const char *base, char *path, unsigned len);
 
 #endif
