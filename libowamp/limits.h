@@ -1,0 +1,4 @@
+/* PLACEHOLDER */
+#ifndef OWP_LIMITS_H
+#define OWP_LIMITS_H
+#endif
