@@ -65,7 +65,10 @@ void owp_send_result_clear(owp_send_result *r);
 
 /* Send req->npackets packets on req's schedule from req->start_time. A packet
  * more than req->timeout late is skipped (recorded in a skip range). Returns
- * early, with what was sent so far, when *stop becomes non-zero. */
+ * early, with what was sent so far, when *stop becomes non-zero (that is still
+ * OWP_OK: result->next_seqno says where it stopped). The socket is connected
+ * to the peer (owp_endpoint_set_peer() must come first); the calling thread's
+ * timer slack is lowered to 1 ns for the duration so it wakes on time. */
 owp_status owp_endpoint_send(owp_endpoint *self, const owp_request *req,
                              const owp_session_keys *keys, atomic_int *stop,
                              owp_send_result *result, owp_err *err);
@@ -76,10 +79,21 @@ owp_status owp_endpoint_send(owp_endpoint *self, const owp_request *req,
  * seq is accounted for, or when *stop becomes non-zero, after reporting every
  * still-missing seq below stop_next_seqno (if non-NULL and set, else npackets)
  * as lost. Packets with seq >= npackets, from a wrong source, or failing the
- * HMAC are dropped and counted, never fatal. */
+ * HMAC are dropped and counted, never fatal.
+ *
+ * stop_next_seqno is read once, after *stop is seen: its value (clamped to
+ * npackets) is the sender's Next Seqno, so a caller with no Stop-Sessions
+ * figure must leave it at npackets (or UINT32_MAX), or pass NULL. A stop is
+ * still OWP_OK. fn returning non-zero ends the loop with OWP_ERR_INTERRUPTED.
+ * Without a peer (owp_endpoint_set_peer) any source is accepted. */
 typedef struct owp_recv_stats {
     uint64_t received, duplicates, lost, dropped_bad_seq, dropped_bad_source, dropped_bad_hmac;
+    uint64_t dropped_late; /* arrived after its seq had already been reported lost */
 } owp_recv_stats;
+
+/* The receiver keeps one bit per packet; larger sessions are refused
+ * (OWP_ERR_INVALID) rather than allocating hundreds of megabytes. */
+#define OWP_ENDPOINT_MAX_RECV_PACKETS 100000000u
 owp_status owp_endpoint_receive(owp_endpoint *self, const owp_request *req,
                                 const owp_session_keys *keys, atomic_int *stop,
                                 const atomic_uint *stop_next_seqno, owp_record_fn fn, void *arg,
