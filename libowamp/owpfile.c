@@ -1,1 +1,561 @@
-/* PLACEHOLDER: not written yet */
+/*
+ * owpfile.c - the .owp session data file, byte-compatible with the reference
+ * owamp 5.2.3 (layout facts: ../shared/spec/owp-file-format.md).
+ *
+ * Reading never trusts a count or an offset from the file: every region is
+ * checked against the file size before anything is read or allocated.
+ */
+#ifndef _FILE_OFFSET_BITS
+#define _FILE_OFFSET_BITS 64
+#endif
+#include "owpfile.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "bytes.h"
+
+#define OWP_FILE_MAGIC "OwA"         /* 4 bytes with the NUL */
+#define V3_FIXED_LEN 40              /* magic .. oset_records */
+#define V3_PREAMBLE_OFF 40
+#define V2_PREAMBLE_OFF 20
+#define LEGACY_RECORD_LEN 24         /* versions 0 and 2 */
+#define SKIP_LEN 8
+#define TWOWAY_VERSION_BIT 0x80
+
+struct owp_file {
+    FILE *fp;
+    char *name;
+    uint32_t version;
+    uint32_t finished;
+    uint32_t next_seqno;
+    uint32_t nskips;
+    uint32_t nrecords;        /* as the reference counts them */
+    uint32_t region_nrecords; /* what the region between the offsets holds */
+    uint64_t oset_skips;
+    uint64_t oset_records;
+    uint64_t records_end;     /* end of the record region */
+    uint64_t size;
+    unsigned record_len;
+    int has_request;
+    owp_request req;
+    owp_skip *skips;
+};
+
+/* ------------------------------------------------------------------ records */
+
+void owp_record_encode(const owp_record *r, uint8_t out[OWP_RECORD_LEN])
+{
+    owp_put32(out, r->seq);
+    owp_put16(out + 4, r->send_err);
+    owp_put16(out + 6, r->recv_err);
+    owp_put64(out + 8, r->send_time);
+    owp_put64(out + 16, r->recv_time);
+    out[24] = r->ttl;
+}
+
+void owp_record_decode(const uint8_t in[OWP_RECORD_LEN], owp_record *r)
+{
+    r->seq = owp_get32(in);
+    r->send_err = owp_get16(in + 4);
+    r->recv_err = owp_get16(in + 6);
+    r->send_time = owp_get64(in + 8);
+    r->recv_time = owp_get64(in + 16);
+    r->ttl = in[24];
+}
+
+/* Versions 0 and 2: seq, send time, send error, recv time, recv error; no TTL. */
+static void legacy_record_decode(const uint8_t in[LEGACY_RECORD_LEN], owp_record *r)
+{
+    r->seq = owp_get32(in);
+    r->send_time = owp_get64(in + 4);
+    r->send_err = owp_get16(in + 12);
+    r->recv_time = owp_get64(in + 14);
+    r->recv_err = owp_get16(in + 22);
+    r->ttl = 255;
+}
+
+static int errest_multiplier_ok(uint16_t errest) { return (errest & 0xff) != 0; }
+
+/* ------------------------------------------------------------------ helpers */
+
+static owp_status read_at(owp_file *self, uint64_t off, void *buf, size_t len, const char *what,
+                          owp_err *err)
+{
+    if (off > self->size || len > self->size - off)
+        return owp_err_set(err, OWP_ERR_FORMAT, "%s: offset %llu: %s truncated (file is %llu bytes)",
+                           self->name, (unsigned long long)off, what,
+                           (unsigned long long)self->size);
+    if (fseeko(self->fp, (off_t)off, SEEK_SET) != 0)
+        return owp_err_sys(err, "%s: seek to offset %llu", self->name, (unsigned long long)off);
+    if (len && fread(buf, 1, len, self->fp) != len) {
+        if (ferror(self->fp))
+            return owp_err_sys(err, "%s: read at offset %llu", self->name,
+                               (unsigned long long)off);
+        return owp_err_set(err, OWP_ERR_FORMAT, "%s: offset %llu: %s truncated", self->name,
+                           (unsigned long long)off, what);
+    }
+    return OWP_OK;
+}
+
+static owp_status file_size(owp_file *self, owp_err *err)
+{
+    if (fseeko(self->fp, 0, SEEK_END) != 0)
+        return owp_err_sys(err, "%s: seek to end", self->name);
+    off_t end = ftello(self->fp);
+    if (end < 0)
+        return owp_err_sys(err, "%s: ftello", self->name);
+    self->size = (uint64_t)end;
+    return OWP_OK;
+}
+
+static owp_status format_error(owp_file *self, uint64_t off, const char *what, owp_err *err)
+{
+    return owp_err_set(err, OWP_ERR_FORMAT, "%s: offset %llu: %s", self->name,
+                       (unsigned long long)off, what);
+}
+
+/* Session description: preamble at preamble_off, slots right after it, then
+ * a zero block that ends at header_end. */
+static owp_status read_session_description(owp_file *self, uint64_t preamble_off,
+                                           uint64_t header_end, owp_err *err)
+{
+    uint8_t buf[OWP_REQUEST_PREAMBLE_LEN];
+    owp_status st = read_at(self, preamble_off, buf, sizeof buf, "session description", err);
+    if (st != OWP_OK)
+        return st;
+    owp_err werr;
+    self->req.slots = NULL;
+    if (owp_wire_decode_request_preamble(buf, &self->req, &werr) != OWP_OK)
+        return owp_err_set(err, OWP_ERR_FORMAT, "%s: offset %llu: %s", self->name,
+                           (unsigned long long)preamble_off, werr.msg);
+    self->has_request = 1;
+
+    uint64_t slots_off = preamble_off + OWP_REQUEST_PREAMBLE_LEN;
+    if (header_end < slots_off + OWP_SLOT_LEN ||
+        (header_end - slots_off) % OWP_SLOT_LEN != 0 ||
+        (header_end - slots_off) / OWP_SLOT_LEN - 1 != self->req.nslots)
+        return owp_err_set(err, OWP_ERR_FORMAT,
+                           "%s: offset %llu: header end does not match %u schedule slots",
+                           self->name, (unsigned long long)header_end, self->req.nslots);
+    if (header_end > self->size)
+        return format_error(self, header_end, "header runs past the end of the file", err);
+
+    self->req.slots = calloc(self->req.nslots, sizeof *self->req.slots);
+    if (!self->req.slots)
+        return owp_err_set(err, OWP_ERR_NOMEM, "%s: %u slots", self->name, self->req.nslots);
+    for (uint32_t i = 0; i < self->req.nslots; i++) {
+        uint8_t sb[OWP_SLOT_LEN];
+        uint64_t off = slots_off + (uint64_t)i * OWP_SLOT_LEN;
+        if ((st = read_at(self, off, sb, sizeof sb, "slot", err)) != OWP_OK)
+            return st;
+        if (owp_wire_decode_slot(sb, &self->req.slots[i], &werr) != OWP_OK)
+            return owp_err_set(err, OWP_ERR_FORMAT, "%s: offset %llu: %s", self->name,
+                               (unsigned long long)off, werr.msg);
+    }
+    uint8_t zero[OWP_SLOT_LEN];
+    if ((st = read_at(self, header_end - OWP_SLOT_LEN, zero, sizeof zero, "zero block", err)) !=
+        OWP_OK)
+        return st;
+    if (!owp_all_zero(zero, sizeof zero))
+        return format_error(self, header_end - OWP_SLOT_LEN, "non-zero block after the slots",
+                            err);
+    return OWP_OK;
+}
+
+static owp_status read_skips(owp_file *self, owp_err *err)
+{
+    if (self->nskips == 0)
+        return OWP_OK;
+    uint64_t bytes = (uint64_t)self->nskips * SKIP_LEN;
+    if (self->oset_skips > self->size || bytes > self->size - self->oset_skips)
+        return owp_err_set(err, OWP_ERR_FORMAT,
+                           "%s: offset %llu: %u skip ranges run past the end of the file",
+                           self->name, (unsigned long long)self->oset_skips, self->nskips);
+    self->skips = calloc(self->nskips, sizeof *self->skips);
+    if (!self->skips)
+        return owp_err_set(err, OWP_ERR_NOMEM, "%s: %u skip ranges", self->name, self->nskips);
+    for (uint32_t i = 0; i < self->nskips; i++) {
+        uint8_t b[SKIP_LEN];
+        uint64_t off = self->oset_skips + (uint64_t)i * SKIP_LEN;
+        owp_status st = read_at(self, off, b, sizeof b, "skip range", err);
+        if (st != OWP_OK)
+            return st;
+        self->skips[i].first = owp_get32(b);
+        self->skips[i].last = owp_get32(b + 4);
+    }
+    return OWP_OK;
+}
+
+/* Version 3 (spec section 6). */
+static owp_status read_v3(owp_file *self, const uint8_t fixed[V3_FIXED_LEN], owp_err *err)
+{
+    self->record_len = OWP_RECORD_LEN;
+    self->finished = owp_get32(fixed + 8);
+    if (self->finished > OWP_FINISHED_INCOMPLETE)
+        self->finished = OWP_FINISHED_ERROR;
+    self->next_seqno = owp_get32(fixed + 12);
+    self->nskips = owp_get32(fixed + 16);
+    uint32_t hdr_nrecords = owp_get32(fixed + 20);
+    self->oset_skips = owp_get64(fixed + 24);
+    self->oset_records = owp_get64(fixed + 32);
+
+    if (self->oset_records < V3_FIXED_LEN || self->oset_records > self->size)
+        return format_error(self, 32, "record offset outside the file", err);
+
+    uint64_t header_end = self->oset_records;
+    if (self->oset_skips != 0 && self->oset_skips < header_end)
+        header_end = self->oset_skips;
+    owp_status st = read_session_description(self, V3_PREAMBLE_OFF, header_end, err);
+    if (st != OWP_OK)
+        return st;
+    if ((st = read_skips(self, err)) != OWP_OK)
+        return st;
+
+    /* Records run to the skip ranges when those follow them, else to EOF. */
+    self->records_end = self->size;
+    if (self->oset_skips > self->oset_records)
+        self->records_end = self->oset_skips;
+    if (self->records_end > self->size)
+        return format_error(self, 24, "skip offset beyond the end of the file", err);
+    uint64_t region = (self->records_end - self->oset_records) / OWP_RECORD_LEN;
+    self->region_nrecords = region > UINT32_MAX ? UINT32_MAX : (uint32_t)region;
+
+    if (self->finished == OWP_FINISHED_NORMAL) {
+        uint64_t need = (uint64_t)hdr_nrecords * OWP_RECORD_LEN;
+        if (need > self->size - self->oset_records)
+            return owp_err_set(err, OWP_ERR_FORMAT,
+                               "%s: offset 20: %u records do not fit in the file (%llu bytes)",
+                               self->name, hdr_nrecords, (unsigned long long)self->size);
+        /* A finished file holds whole records only; a partial one means it was cut. */
+        if ((self->records_end - self->oset_records) % OWP_RECORD_LEN != 0)
+            return format_error(self, self->oset_records + region * OWP_RECORD_LEN,
+                                "truncated record", err);
+        self->nrecords = hdr_nrecords;
+    } else {
+        /* Unfinished (possibly still growing): the size decides, as in the reference. */
+        uint64_t n = (self->size - self->oset_records) / OWP_RECORD_LEN;
+        self->nrecords = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+    }
+    return OWP_OK;
+}
+
+/* Versions 0 and 2 (spec section 7): 8-byte header length at offset 8. */
+static owp_status read_legacy(owp_file *self, const uint8_t fixed[16], owp_err *err)
+{
+    self->record_len = LEGACY_RECORD_LEN;
+    uint64_t hdr_len = owp_get64(fixed + 8);
+    if (hdr_len < 16 || hdr_len > self->size)
+        return format_error(self, 8, "header length outside the file", err);
+    self->oset_records = hdr_len;
+    self->records_end = self->size;
+    uint64_t n = (self->size - hdr_len) / LEGACY_RECORD_LEN;
+    self->nrecords = self->region_nrecords = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+    if (self->version == 0)
+        return OWP_OK;
+
+    uint8_t fin[4];
+    owp_status st = read_at(self, 16, fin, sizeof fin, "finished field", err);
+    if (st != OWP_OK)
+        return st;
+    self->finished = owp_get32(fin);
+    if (self->finished > OWP_FINISHED_INCOMPLETE)
+        self->finished = OWP_FINISHED_ERROR;
+    return read_session_description(self, V2_PREAMBLE_OFF, hdr_len, err);
+}
+
+owp_file *owp_file_read(FILE *fp, const char *name, owp_err *err)
+{
+    owp_file *self = calloc(1, sizeof *self);
+    if (!self) {
+        owp_err_set(err, OWP_ERR_NOMEM, "%s: out of memory", name);
+        return NULL;
+    }
+    self->fp = fp;
+    self->name = strdup(name ? name : "(file)");
+    if (!self->name) {
+        owp_err_set(err, OWP_ERR_NOMEM, "%s: out of memory", name);
+        owp_file_destroy(&self);
+        return NULL;
+    }
+
+    uint8_t fixed[V3_FIXED_LEN];
+    owp_status st = file_size(self, err);
+    if (st == OWP_OK && self->size < 16)
+        st = owp_err_set(err, OWP_ERR_FORMAT, "%s: offset 0: file too short (%llu bytes)",
+                         self->name, (unsigned long long)self->size);
+    if (st == OWP_OK)
+        st = read_at(self, 0, fixed, 16, "file header", err);
+    if (st == OWP_OK && memcmp(fixed, OWP_FILE_MAGIC, 4) != 0)
+        st = format_error(self, 0, "bad magic (not an owamp session file)", err);
+    if (st == OWP_OK) {
+        self->version = owp_get32(fixed + 4);
+        switch (self->version) {
+        case 0:
+        case 2:
+            st = read_legacy(self, fixed, err);
+            break;
+        case OWP_FILE_VERSION:
+            st = read_at(self, 0, fixed, V3_FIXED_LEN, "file header", err);
+            if (st == OWP_OK)
+                st = read_v3(self, fixed, err);
+            break;
+        default:
+            if (self->version & TWOWAY_VERSION_BIT)
+                st = owp_err_set(err, OWP_ERR_FORMAT,
+                                 "%s: offset 4: version 0x%x is a two-way (TWAMP) file",
+                                 self->name, self->version);
+            else
+                st = owp_err_set(err, OWP_ERR_FORMAT, "%s: offset 4: unknown file version %u",
+                                 self->name, self->version);
+        }
+    }
+    if (st != OWP_OK) {
+        owp_file_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void owp_file_destroy(owp_file **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    owp_file *self = *self_p;
+    free(self->req.slots);
+    free(self->skips);
+    free(self->name);
+    free(self);
+    *self_p = NULL;
+}
+
+uint32_t owp_file_version(const owp_file *self) { return self->version; }
+uint32_t owp_file_finished(const owp_file *self) { return self->finished; }
+uint32_t owp_file_next_seqno(const owp_file *self) { return self->next_seqno; }
+const owp_request *owp_file_request(const owp_file *self)
+{
+    return self->has_request ? &self->req : NULL;
+}
+uint32_t owp_file_nskips(const owp_file *self) { return self->nskips; }
+const owp_skip *owp_file_skips(const owp_file *self) { return self->skips; }
+uint32_t owp_file_nrecords(const owp_file *self) { return self->nrecords; }
+uint32_t owp_file_region_nrecords(const owp_file *self) { return self->region_nrecords; }
+const char *owp_file_name(const owp_file *self) { return self->name; }
+
+/* Records are read in chunks: a whole 100k-record file is 2.5 MB, and
+ * reading record by record through stdio would cost a seek each. */
+#define CHUNK_RECORDS 512
+
+owp_status owp_file_each_record_from(owp_file *self, uint32_t first, uint32_t count,
+                                     owp_record_fn fn, void *arg, owp_err *err)
+{
+    uint64_t start = self->oset_records + (uint64_t)first * self->record_len;
+    if (start > self->size)
+        return OWP_OK;
+    uint64_t avail = (self->size - start) / self->record_len;
+    uint64_t n = count < avail ? count : avail;
+    uint8_t buf[CHUNK_RECORDS * OWP_RECORD_LEN];
+
+    for (uint64_t done = 0; done < n;) {
+        uint64_t chunk = n - done < CHUNK_RECORDS ? n - done : CHUNK_RECORDS;
+        uint64_t off = start + done * self->record_len;
+        owp_status st = read_at(self, off, buf, (size_t)chunk * self->record_len, "record", err);
+        if (st != OWP_OK)
+            return st;
+        for (uint64_t i = 0; i < chunk; i++) {
+            owp_record r;
+            const uint8_t *p = buf + i * self->record_len;
+            if (self->record_len == OWP_RECORD_LEN)
+                owp_record_decode(p, &r);
+            else
+                legacy_record_decode(p, &r);
+            if (!errest_multiplier_ok(r.send_err) || !errest_multiplier_ok(r.recv_err))
+                return owp_err_set(err, OWP_ERR_FORMAT,
+                                   "%s: offset %llu: record %llu (seq %u): error estimate with "
+                                   "multiplier 0",
+                                   self->name, (unsigned long long)(off + i * self->record_len),
+                                   (unsigned long long)(first + done + i), r.seq);
+            if (fn(&r, arg) != 0)
+                return OWP_OK;
+        }
+        done += chunk;
+    }
+    return OWP_OK;
+}
+
+owp_status owp_file_each_record(owp_file *self, uint32_t max, owp_record_fn fn, void *arg,
+                                owp_err *err)
+{
+    uint32_t n = self->region_nrecords;
+    if (max != 0 && max < n)
+        n = max;
+    return owp_file_each_record_from(self, 0, n, fn, arg, err);
+}
+
+/* ------------------------------------------------------------------ writing */
+
+uint64_t owp_file_header_len(uint32_t nslots)
+{
+    return V3_PREAMBLE_OFF + OWP_REQUEST_PREAMBLE_LEN + (uint64_t)nslots * OWP_SLOT_LEN +
+           OWP_SLOT_LEN;
+}
+
+static owp_status write_bytes(FILE *fp, const void *buf, size_t len, const char *what,
+                              owp_err *err)
+{
+    if (len && fwrite(buf, 1, len, fp) != len)
+        return owp_err_sys(err, "writing session file %s", what);
+    return OWP_OK;
+}
+
+static owp_status check_request(const owp_request *req, owp_err *err)
+{
+    if (!req || req->nslots == 0 || req->nslots > OWP_MAX_SLOTS || !req->slots)
+        return owp_err_set(err, OWP_ERR_INVALID, "session file: request without schedule slots");
+    return OWP_OK;
+}
+
+/* Fixed header + session description, written at offset 0. */
+static owp_status write_header(FILE *fp, const owp_request *req, uint32_t finished,
+                               uint32_t next_seqno, uint32_t nskips, uint32_t nrecords,
+                               uint64_t oset_skips, uint64_t oset_records, owp_err *err)
+{
+    uint8_t fixed[V3_FIXED_LEN];
+    memcpy(fixed, OWP_FILE_MAGIC, 4);
+    owp_put32(fixed + 4, OWP_FILE_VERSION);
+    owp_put32(fixed + 8, finished);
+    owp_put32(fixed + 12, next_seqno);
+    owp_put32(fixed + 16, nskips);
+    owp_put32(fixed + 20, nrecords);
+    owp_put64(fixed + 24, oset_skips);
+    owp_put64(fixed + 32, oset_records);
+    if (fseeko(fp, 0, SEEK_SET) != 0)
+        return owp_err_sys(err, "session file: seek to header");
+    owp_status st = write_bytes(fp, fixed, sizeof fixed, "header", err);
+    if (st != OWP_OK)
+        return st;
+
+    uint8_t pre[OWP_REQUEST_PREAMBLE_LEN];
+    owp_wire_encode_request_preamble(req, pre);
+    pre[0] = OWP_MSG_REQUEST_SESSION;
+    memset(pre + 96, 0, 16); /* the HMAC is not stored */
+    if ((st = write_bytes(fp, pre, sizeof pre, "session description", err)) != OWP_OK)
+        return st;
+    for (uint32_t i = 0; i < req->nslots; i++) {
+        uint8_t sb[OWP_SLOT_LEN];
+        owp_wire_encode_slot(&req->slots[i], sb);
+        if ((st = write_bytes(fp, sb, sizeof sb, "slot", err)) != OWP_OK)
+            return st;
+    }
+    uint8_t zero[OWP_SLOT_LEN] = {0};
+    return write_bytes(fp, zero, sizeof zero, "zero block", err);
+}
+
+static owp_status write_skips(FILE *fp, const owp_skip *skips, uint32_t nskips, owp_err *err)
+{
+    for (uint32_t i = 0; i < nskips; i++) {
+        uint8_t b[SKIP_LEN];
+        owp_put32(b, skips[i].first);
+        owp_put32(b + 4, skips[i].last);
+        owp_status st = write_bytes(fp, b, sizeof b, "skip range", err);
+        if (st != OWP_OK)
+            return st;
+    }
+    return OWP_OK;
+}
+
+struct owp_file_writer {
+    FILE *fp;
+    owp_request req; /* deep copy: the header is rewritten at the end */
+    uint64_t header_len;
+    uint32_t nrecords;
+};
+
+owp_file_writer *owp_file_writer_new(FILE *fp, const owp_request *req, owp_err *err)
+{
+    if (check_request(req, err) != OWP_OK)
+        return NULL;
+    owp_file_writer *self = calloc(1, sizeof *self);
+    if (!self) {
+        owp_err_set(err, OWP_ERR_NOMEM, "session file writer: out of memory");
+        return NULL;
+    }
+    self->fp = fp;
+    self->header_len = owp_file_header_len(req->nslots);
+    if (owp_request_copy(&self->req, req, err) != OWP_OK) {
+        free(self);
+        return NULL;
+    }
+    /* Until Stop-Sessions: incomplete, no skip offset, record count from the size. */
+    owp_status st = write_header(fp, &self->req, OWP_FINISHED_INCOMPLETE, 0, 0, 0, 0,
+                                 self->header_len, err);
+    if (st == OWP_OK && fflush(fp) != 0)
+        st = owp_err_sys(err, "session file: flush");
+    if (st != OWP_OK) {
+        owp_file_writer_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+owp_status owp_file_writer_add(owp_file_writer *self, const owp_record *r, owp_err *err)
+{
+    if (self->nrecords == UINT32_MAX)
+        return owp_err_set(err, OWP_ERR_INVALID, "session file: too many records");
+    uint8_t b[OWP_RECORD_LEN];
+    owp_record_encode(r, b);
+    uint64_t off = self->header_len + (uint64_t)self->nrecords * OWP_RECORD_LEN;
+    if (fseeko(self->fp, (off_t)off, SEEK_SET) != 0)
+        return owp_err_sys(err, "session file: seek to record %u", self->nrecords);
+    owp_status st = write_bytes(self->fp, b, sizeof b, "record", err);
+    if (st == OWP_OK)
+        self->nrecords++;
+    return st;
+}
+
+owp_status owp_file_writer_finish(owp_file_writer *self, uint32_t finished, uint32_t next_seqno,
+                                  const owp_skip *skips, uint32_t nskips, owp_err *err)
+{
+    if (nskips && !skips)
+        return owp_err_set(err, OWP_ERR_INVALID, "session file: %u skips without data", nskips);
+    uint64_t oset_skips = self->header_len + (uint64_t)self->nrecords * OWP_RECORD_LEN;
+    if (fseeko(self->fp, (off_t)oset_skips, SEEK_SET) != 0)
+        return owp_err_sys(err, "session file: seek to skip ranges");
+    owp_status st = write_skips(self->fp, skips, nskips, err);
+    if (st == OWP_OK)
+        st = write_header(self->fp, &self->req, finished, next_seqno, nskips, self->nrecords,
+                          oset_skips, self->header_len, err);
+    if (st == OWP_OK && fflush(self->fp) != 0)
+        st = owp_err_sys(err, "session file: flush");
+    return st;
+}
+
+uint32_t owp_file_writer_nrecords(const owp_file_writer *self) { return self->nrecords; }
+
+void owp_file_writer_destroy(owp_file_writer **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    owp_request_clear(&(*self_p)->req);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+owp_status owp_file_write_fetched_header(FILE *fp, const owp_request *req, uint32_t finished,
+                                         uint32_t next_seqno, const owp_skip *skips,
+                                         uint32_t nskips, uint32_t nrecords, owp_err *err)
+{
+    owp_status st = check_request(req, err);
+    if (st != OWP_OK)
+        return st;
+    if (nskips && !skips)
+        return owp_err_set(err, OWP_ERR_INVALID, "session file: %u skips without data", nskips);
+    uint64_t header_len = owp_file_header_len(req->nslots);
+    /* The fetcher's quirk: oset_skips = header end even without skips. */
+    st = write_header(fp, req, finished, next_seqno, nskips, nrecords, header_len,
+                      header_len + (uint64_t)nskips * SKIP_LEN, err);
+    if (st == OWP_OK)
+        st = write_skips(fp, skips, nskips, err);
+    return st;
+}

@@ -48,7 +48,7 @@ void owp_file_destroy(owp_file **self_p);
 uint32_t owp_file_version(const owp_file *self);
 uint32_t owp_file_finished(const owp_file *self);
 uint32_t owp_file_next_seqno(const owp_file *self);
-const owp_request *owp_file_request(const owp_file *self); /* slots included */
+const owp_request *owp_file_request(const owp_file *self); /* slots included; NULL for version 0 */
 uint32_t owp_file_nskips(const owp_file *self);
 const owp_skip *owp_file_skips(const owp_file *self);
 uint32_t owp_file_nrecords(const owp_file *self); /* as the reference counts them (spec §6.2) */
@@ -59,6 +59,18 @@ uint32_t owp_file_nrecords(const owp_file *self); /* as the reference counts the
 typedef int (*owp_record_fn)(const owp_record *r, void *arg);
 owp_status owp_file_each_record(owp_file *self, uint32_t max, owp_record_fn fn, void *arg,
                                 owp_err *err);
+
+/* Records the record region holds: from oset_records to the skip ranges when
+ * they follow the records, else to the end of the file (spec section 6.6;
+ * what owstats iterates over, as opposed to owp_file_nrecords). */
+uint32_t owp_file_region_nrecords(const owp_file *self);
+/* As owp_file_each_record, starting at record index first (0 = the first
+ * record of the file) and reading at most count records (bounded by the file
+ * size). Used for -N sub-sessions and -R. */
+owp_status owp_file_each_record_from(owp_file *self, uint32_t first, uint32_t count,
+                                     owp_record_fn fn, void *arg, owp_err *err);
+/* The name given to owp_file_read (for messages). */
+const char *owp_file_name(const owp_file *self);
 
 /* ---- Writing, receiver layout: header, records as they come, skips at the end ---- */
 typedef struct owp_file_writer owp_file_writer;

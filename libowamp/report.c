@@ -1,1 +1,419 @@
-/* PLACEHOLDER: not written yet */
+/*
+ * report.c - session reports in the reference owamp 5.2.3's formats
+ * (owp-file-format.md section 8, programs.md sections 5.5 and 6).
+ *
+ * The -M, -R and -v formats are byte-compatible with the reference. The
+ * human-readable summary is too, except for the median, jitter and -a
+ * percentile values, which use the corrected percentiles (doc/compat.md).
+ */
+#include "report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hostport.h"
+#include "stats.h"
+#include "timestamp.h"
+
+#define TSTAMP_FMT "%020" PRIu64 /* 32.32 values as 20-digit decimals */
+
+void owp_report_opts_default(owp_report_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->bucket_width = OWP_STATS_DEFAULT_BUCKET_WIDTH;
+    o->units = 'm';
+}
+
+/* Endpoint names as the reference prints them. */
+typedef struct endpoints {
+    char from_host[NI_MAXHOST], from_addr[NI_MAXHOST], from_port[16];
+    char to_host[NI_MAXHOST], to_addr[NI_MAXHOST], to_port[16];
+} endpoints;
+
+static void name_endpoint(uint8_t ipvn, const uint8_t addr[16], uint16_t port, const char *given,
+                          char *host, char *num, char *serv)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (owp_sockaddr_from_wire(ipvn, addr, port, &ss, &len, NULL) != OWP_OK) {
+        strcpy(num, "***");
+        serv[0] = '\0';
+        if (given)
+            snprintf(host, NI_MAXHOST, "%s", given);
+        else
+            strcpy(host, "***");
+        return;
+    }
+    owp_sockaddr_format_addr((struct sockaddr *)&ss, num, NI_MAXHOST);
+    snprintf(serv, 16, "%u", (unsigned)port);
+    if (given)
+        snprintf(host, NI_MAXHOST, "%s", given);
+    else
+        owp_sockaddr_name((struct sockaddr *)&ss, host, NI_MAXHOST);
+}
+
+/* -n: scale factor and unit label ('s' has an empty label in the reference). */
+static double unit_scale(char units, const char **label)
+{
+    switch (units) {
+    case 'n': case 'N': *label = "ns"; return 1e9;
+    case 'u': case 'U': *label = "us"; return 1e6;
+    case 's': case 'S': *label = ""; return 1.0;
+    default: *label = "ms"; return 1e3;
+    }
+}
+
+typedef struct report_ctx {
+    FILE *out;
+    const owp_request *req;
+    owp_file *file;
+    const owp_report_opts *o;
+    endpoints ep;
+    double scale;
+    const char *unit;
+    owp_stats *stats;
+    FILE *records_out; /* -v destination, NULL without -v */
+    owp_err *err;
+    owp_status status;
+} report_ctx;
+
+static void print_header(const report_ctx *c, FILE *out)
+{
+    fprintf(out, "\n--- owping statistics from [%s]:%s to [%s]:%s ---\n", c->ep.from_host,
+            c->ep.from_port, c->ep.to_host, c->ep.to_port);
+    fprintf(out, "SID:\t");
+    for (int i = 0; i < OWP_SID_LEN; i++)
+        fprintf(out, "%02x", c->req->sid[i]);
+    fprintf(out, "\n");
+}
+
+static double unix_seconds(owp_num64 t)
+{
+    return owp_num64_to_double(t) - (double)OWP_NTP_UNIX_OFFSET;
+}
+
+static void print_record_line(const report_ctx *c, const owp_record *r, owp_stats_event ev)
+{
+    FILE *out = c->records_out;
+    if (ev == OWP_STATS_LOST) {
+        fprintf(out, "seq_no=%-10u *LOST*\n", r->seq);
+        return;
+    }
+    double d = owp_stats_delay(r) * c->scale;
+    if (owp_errest_synchronized(r->send_err) && owp_errest_synchronized(r->recv_err)) {
+        double e = (owp_errest_seconds(r->send_err) + owp_errest_seconds(r->recv_err)) * c->scale;
+        if (c->o->unix_times)
+            fprintf(out, "seq_no=%d delay=%e %s (sync, err=%.3g %s) sent=%f recv=%f\n",
+                    (int)r->seq, d, c->unit, e, c->unit, unix_seconds(r->send_time),
+                    unix_seconds(r->recv_time));
+        else
+            fprintf(out, "seq_no=%-10u delay=%.3g %s\t(sync, err=%.3g %s)\n", r->seq, d, c->unit,
+                    e, c->unit);
+    } else {
+        fprintf(out, "seq_no=%-10u delay=%.3g %s\t(unsync)\n", r->seq, d, c->unit);
+    }
+}
+
+static int feed_record(const owp_record *r, void *arg)
+{
+    report_ctx *c = arg;
+    owp_stats_event ev;
+    c->status = owp_stats_add(c->stats, r, &ev, c->err);
+    if (c->status != OWP_OK)
+        return 1;
+    if (c->records_out && ev != OWP_STATS_IGNORED)
+        print_record_line(c, r, ev);
+    return 0;
+}
+
+/* "%.3g" of a scaled value, or "nan" when undefined. */
+static const char *fmt_value(char *buf, size_t len, int defined, double v, double scale)
+{
+    if (!defined)
+        snprintf(buf, len, "nan");
+    else
+        snprintf(buf, len, "%.3g", v * scale);
+    return buf;
+}
+
+static void print_summary(const report_ctx *c, FILE *out)
+{
+    const owp_stats *s = c->stats;
+    char tbuf[80], b1[80], b2[80], b3[80];
+    double v;
+
+    print_header(c, out);
+    owp_ntp_format_local(owp_stats_start_time(s), tbuf, sizeof tbuf);
+    fprintf(out, "first:\t%s\n", tbuf);
+    owp_ntp_format_local(owp_stats_end_time(s), tbuf, sizeof tbuf);
+    fprintf(out, "last:\t%s\n", tbuf);
+
+    uint32_t sent = owp_stats_sent(s), lost = owp_stats_lost(s);
+    double loss = sent > 0 ? (double)lost / sent : 0.0;
+    fprintf(out, "%u sent, %u lost (%.3f%%), %u duplicates\n", sent, lost, 100.0 * loss,
+            owp_stats_dups(s));
+
+    double mn, mx, med;
+    int has_min = owp_stats_min(s, &mn), has_max = owp_stats_max(s, &mx);
+    int has_med = owp_stats_percentile(s, 0.5, &med);
+    fprintf(out, "one-way delay min/median/max = %s/%s/%s %s, ",
+            fmt_value(b1, sizeof b1, has_min, mn, c->scale),
+            fmt_value(b2, sizeof b2, has_med, med, c->scale),
+            fmt_value(b3, sizeof b3, has_max, mx, c->scale), c->unit);
+    if (owp_stats_sync(s))
+        fprintf(out, "(err=%.3g %s)\n", owp_stats_maxerr(s) * c->scale, c->unit);
+    else
+        fprintf(out, "(unsync)\n");
+
+    int has_jit = owp_stats_jitter(s, &v);
+    fprintf(out, "one-way jitter = %s %s (P95-P50)\n", fmt_value(b1, sizeof b1, has_jit, v, c->scale),
+            c->unit);
+
+    if (c->o->npercentiles) {
+        fprintf(out, "Percentiles:\n");
+        for (unsigned i = 0; i < c->o->npercentiles; i++) {
+            /* The reference keeps -a values as floats. */
+            double p = (double)(float)c->o->percentiles[i];
+            int ok = owp_stats_percentile(s, c->o->percentiles[i] / 100.0, &v);
+            fprintf(out, "\t%.1f: %s %s\n", p, fmt_value(b1, sizeof b1, ok, v, c->scale), c->unit);
+        }
+    }
+
+    uint8_t min_ttl, max_ttl;
+    unsigned nttl = owp_stats_ttl_values(s, &min_ttl, &max_ttl);
+    if (nttl < 1)
+        fprintf(out, "TTL not reported\n");
+    else if (nttl == 1)
+        fprintf(out, "hops = %d (consistently)\n", 255 - min_ttl);
+    else
+        fprintf(out, "hops takes %u values; min hops = %d, max hops = %d\n", nttl, 255 - max_ttl,
+                255 - min_ttl);
+
+    uint32_t limit = owp_stats_reorder_limit(s), total = owp_stats_reorder_total(s), j;
+    for (j = 0; j < limit && owp_stats_reorder(s, j + 1); j++)
+        fprintf(out, "%u-reordering = %f%%\n", j + 1, 100.0 * owp_stats_reorder(s, j + 1) / total);
+    if (j == 0)
+        fprintf(out, "no reordering\n");
+    else if (j < limit)
+        fprintf(out, "no %u-reordering\n", j + 1);
+    else
+        fprintf(out, "%u-reordering not handled\n", limit + 1);
+    fprintf(out, "\n");
+}
+
+static void print_machine(const report_ctx *c, FILE *out)
+{
+    const owp_stats *s = c->stats;
+    const owp_request *req = c->req;
+    double v;
+
+    fprintf(out, "SUMMARY\t%.2f\n", 3.0);
+    fprintf(out, "SID\t");
+    for (int i = 0; i < OWP_SID_LEN; i++)
+        fprintf(out, "%02x", req->sid[i]);
+    fprintf(out, "\n");
+    fprintf(out, "FROM_HOST\t%s\nFROM_ADDR\t%s\nFROM_PORT\t%s\n", c->ep.from_host, c->ep.from_addr,
+            c->ep.from_port);
+    fprintf(out, "TO_HOST\t%s\nTO_ADDR\t%s\nTO_PORT\t%s\n", c->ep.to_host, c->ep.to_addr,
+            c->ep.to_port);
+    fprintf(out, "START_TIME\t" TSTAMP_FMT "\n", owp_stats_start_time(s));
+    fprintf(out, "END_TIME\t" TSTAMP_FMT "\n", owp_stats_end_time(s));
+    if (c->o->unix_times) {
+        fprintf(out, "UNIX_START_TIME\t%f\n", unix_seconds(owp_stats_start_time(s)));
+        fprintf(out, "UNIX_END_TIME\t%f\n", unix_seconds(owp_stats_end_time(s)));
+    }
+    /* Type-P is a DSCP when only the low 6 bits of its first byte are set. */
+    if (!(req->typep & ~0x3F000000u))
+        fprintf(out, "DSCP\t0x%2.2x\n", (unsigned)(req->typep >> 24));
+    fprintf(out, "LOSS_TIMEOUT\t%" PRIu64 "\n", req->timeout);
+    fprintf(out, "PACKET_PADDING\t%u\n", req->padding);
+    fprintf(out, "SESSION_PACKET_COUNT\t%u\n", req->npackets);
+    fprintf(out, "SAMPLE_PACKET_COUNT\t%u\n", owp_stats_last(s) - owp_stats_first(s));
+    fprintf(out, "BUCKET_WIDTH\t%g\n", owp_stats_bucket_width(s));
+    fprintf(out, "SESSION_FINISHED\t%d\n",
+            owp_file_finished(c->file) == OWP_FINISHED_NORMAL ? 1 : 0);
+    fprintf(out, "SENT\t%u\n", owp_stats_sent(s));
+    fprintf(out, "SYNC\t%d\n", owp_stats_sync(s));
+    fprintf(out, "MAXERR\t%g\n", owp_stats_maxerr(s));
+    fprintf(out, "DUPS\t%u\n", owp_stats_dups(s));
+    fprintf(out, "LOST\t%u\n", owp_stats_lost(s));
+    if (owp_stats_min(s, &v))
+        fprintf(out, "MIN\t%g\n", v);
+    if (owp_stats_percentile_ref(s, 0.5, &v))
+        fprintf(out, "MEDIAN\t%g\n", v);
+    if (owp_stats_max(s, &v))
+        fprintf(out, "MAX\t%g\n", v);
+    if (owp_stats_jitter_ref(s, &v))
+        fprintf(out, "PDV\t%g\n", v);
+
+    if (owp_stats_sent(s) > owp_stats_lost(s)) {
+        fprintf(out, "<BUCKETS>\n");
+        for (uint32_t i = 0; i < owp_stats_nbuckets(s); i++) {
+            int32_t idx;
+            uint32_t n;
+            owp_stats_bucket(s, i, &idx, &n);
+            fprintf(out, "\t%d\t%u\n", idx, n);
+        }
+        fprintf(out, "</BUCKETS>\n");
+    }
+
+    uint8_t min_ttl, max_ttl;
+    unsigned nttl = owp_stats_ttl_values(s, &min_ttl, &max_ttl);
+    fprintf(out, "MINTTL\t%u\nMAXTTL\t%u\n", min_ttl, max_ttl);
+    if (nttl > 0) {
+        fprintf(out, "<TTLBUCKETS>\n");
+        for (unsigned t = 0; t < 256; t++)
+            if (owp_stats_ttl_count(s, (uint8_t)t))
+                fprintf(out, "\t%u\t%u\n", t, owp_stats_ttl_count(s, (uint8_t)t));
+        fprintf(out, "</TTLBUCKETS>\n");
+    }
+    fprintf(out, "\n");
+
+    fprintf(out, "<NREORDERING>\n");
+    uint32_t limit = owp_stats_reorder_limit(s), j;
+    for (j = 0; j < limit && owp_stats_reorder(s, j + 1); j++)
+        fprintf(out, "\t%u\t%u\n", j + 1, owp_stats_reorder(s, j + 1));
+    if (j == 0 || j >= limit)
+        fprintf(out, "\t%u\t%u\n", j + 1, 0u);
+    fprintf(out, "</NREORDERING>\n");
+}
+
+/* ---- -p: one file per block, written as DIR/SESSIONSTART.i then linked ---- */
+
+static owp_status open_block_file(const report_ctx *c, char *tmp, size_t len, FILE **fp)
+{
+    snprintf(tmp, len, "%s%s" TSTAMP_FMT ".i", c->o->files_dir ? c->o->files_dir : "",
+             c->o->files_dir ? "/" : "", c->req->start_time);
+    *fp = fopen(tmp, "w");
+    if (!*fp)
+        return owp_err_sys(c->err, "OWStatsParse: fopen(%s)", tmp);
+    return OWP_OK;
+}
+
+static owp_status finish_block_file(const report_ctx *c, const char *tmp, FILE *fp)
+{
+    char name[4096];
+    snprintf(name, sizeof name, "%s%s" TSTAMP_FMT "_" TSTAMP_FMT "%s",
+             c->o->files_dir ? c->o->files_dir : "", c->o->files_dir ? "/" : "",
+             owp_stats_start_time(c->stats), owp_stats_end_time(c->stats),
+             c->o->machine ? ".sum" : ".txt");
+    if (fclose(fp) != 0) {
+        owp_status st = owp_err_sys(c->err, "fclose(%s)", tmp);
+        unlink(tmp);
+        return st;
+    }
+    if (link(tmp, name) != 0) {
+        owp_status st = owp_err_sys(c->err, "OWStatsParse: link(%s,%s)", tmp, name);
+        unlink(tmp);
+        return st;
+    }
+    unlink(tmp);
+    fprintf(c->out, "%s\n", name);
+    fflush(c->out);
+    return OWP_OK;
+}
+
+/* One block: parse the records of [first, last) and print its summary. */
+static owp_status report_block(report_ctx *c, uint32_t first, uint32_t last, uint32_t *start_index)
+{
+    FILE *out = c->out;
+    char tmp[4096];
+    owp_status st;
+    if (c->o->print_files && (st = open_block_file(c, tmp, sizeof tmp, &out)) != OWP_OK)
+        return st;
+
+    st = owp_stats_begin(c->stats, first, last, *start_index, c->err);
+    if (st == OWP_OK) {
+        c->records_out = c->o->verbose ? out : NULL;
+        if (c->records_out)
+            print_header(c, out);
+        uint32_t region = owp_file_region_nrecords(c->file);
+        uint32_t n = *start_index < region ? region - *start_index : 0;
+        if (c->o->verbose_max && c->o->verbose_max < n)
+            n = c->o->verbose_max;
+        c->status = OWP_OK;
+        st = owp_file_each_record_from(c->file, *start_index, n, feed_record, c, c->err);
+        if (st == OWP_OK)
+            st = c->status;
+    }
+    if (st == OWP_OK)
+        st = owp_stats_end(c->stats, c->err);
+    if (st != OWP_OK) {
+        if (c->o->print_files) {
+            fclose(out);
+            unlink(tmp);
+        }
+        return st;
+    }
+    *start_index = owp_stats_next_index(c->stats);
+    if (c->o->machine)
+        print_machine(c, out);
+    else
+        print_summary(c, out);
+    if (c->o->print_files)
+        return finish_block_file(c, tmp, out);
+    return OWP_OK;
+}
+
+typedef struct raw_ctx {
+    FILE *out;
+} raw_ctx;
+
+static int print_raw(const owp_record *r, void *arg)
+{
+    raw_ctx *c = arg;
+    fprintf(c->out, "%lu " TSTAMP_FMT " %u %g " TSTAMP_FMT " %u %g %u\n", (unsigned long)r->seq,
+            r->send_time, (unsigned)owp_errest_synchronized(r->send_err),
+            owp_errest_seconds(r->send_err), r->recv_time,
+            (unsigned)owp_errest_synchronized(r->recv_err), owp_errest_seconds(r->recv_err),
+            (unsigned)r->ttl);
+    return 0;
+}
+
+owp_status owp_report_file(FILE *out, owp_file *f, const char *from_host, const char *to_host,
+                           const owp_report_opts *o, owp_err *err)
+{
+    const owp_request *req = owp_file_request(f);
+    if (!req || owp_file_version(f) < 2)
+        return owp_err_set(err, OWP_ERR_FORMAT,
+                           "%s: owp files must be version 2 or greater (version = %u)",
+                           owp_file_name(f), owp_file_version(f));
+    if (o->raw) {
+        raw_ctx rc = {out};
+        return owp_file_each_record_from(f, 0, owp_file_nrecords(f), print_raw, &rc, err);
+    }
+    if (!(o->bucket_width > 0.0))
+        return owp_err_set(err, OWP_ERR_INVALID, "bucket width must be positive");
+
+    report_ctx c = {.out = out, .req = req, .file = f, .o = o, .err = err};
+    name_endpoint(req->ipvn, req->sender_addr, req->sender_port, from_host, c.ep.from_host,
+                  c.ep.from_addr, c.ep.from_port);
+    name_endpoint(req->ipvn, req->receiver_addr, req->receiver_port, to_host, c.ep.to_host,
+                  c.ep.to_addr, c.ep.to_port);
+    c.scale = unit_scale(o->units, &c.unit);
+    c.stats = owp_stats_new(req, owp_file_skips(f), owp_file_nskips(f), o->bucket_width, err);
+    if (!c.stats)
+        return err ? err->code : OWP_ERR_INVALID;
+
+    /* -N K: ceil(npackets / K) blocks [0,K), [K,2K)...; the last runs to the end. */
+    uint32_t nblocks = 1, k = o->sub_count;
+    if (k && k < req->npackets)
+        nblocks = req->npackets / k + (req->npackets % k ? 1 : 0);
+    else
+        k = 0;
+    owp_status st = OWP_OK;
+    uint32_t start_index = 0;
+    for (uint32_t b = 0; b < nblocks && st == OWP_OK; b++) {
+        uint32_t first = k ? k * b : 0;
+        uint32_t last = UINT32_MAX;
+        if (k && (uint64_t)k * (b + 1) <= req->npackets)
+            last = k * (b + 1);
+        st = report_block(&c, first, last, &start_index);
+    }
+    owp_stats_destroy(&c.stats);
+    return st;
+}

@@ -24,11 +24,16 @@ typedef struct owp_report_opts {
     int unix_times;           /* -U */
     const double *percentiles;/* -a, in percent (50 = median) */
     unsigned npercentiles;
+    int print_files;          /* -p: each block to DIR/START_END.txt|.sum, names on out */
+    const char *files_dir;    /* -d: directory for -p files (NULL = current directory) */
 } owp_report_opts;
 
 void owp_report_opts_default(owp_report_opts *o);
 
-/* Print the report(s) of one session file. from_host/to_host are the names
+/* Print the report(s) of one session file (-R: the raw records instead).
+ * Summaries use the reference's arithmetic except the human-readable median,
+ * jitter and -a percentiles, which use the corrected percentiles of stats.h
+ * (doc/compat.md). from_host/to_host are the names
  * to show; NULL means reverse-resolve the stored addresses (owstats). */
 owp_status owp_report_file(FILE *out, owp_file *f, const char *from_host, const char *to_host,
                            const owp_report_opts *o, owp_err *err);

@@ -1,1 +1,647 @@
-/* PLACEHOLDER: not written yet */
+/*
+ * stats.c - session statistics as the reference owamp 5.2.3 computes them
+ * (owp-file-format.md sections 6-8), plus the corrected percentiles used by
+ * the human-readable summary (doc/compat.md).
+ *
+ * Memory never follows a count from the file: the loss window and the
+ * histogram are hash tables holding only what the records put there, and the
+ * reordering history grows with the records fed, up to the reference's limit.
+ */
+#include "stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schedule.h"
+
+/* ---------------------------------------------------------------- u32 map */
+
+/* Open addressing, linear probing, backward-shift deletion. */
+typedef struct map_entry {
+    uint32_t key;
+    uint32_t count; /* seen copies (window) or samples (histogram) */
+    uint8_t lost;
+    uint8_t used;
+} map_entry;
+
+typedef struct u32map {
+    map_entry *slots;
+    size_t cap; /* power of two */
+    size_t n;
+} u32map;
+
+static size_t map_hash(uint32_t key, size_t cap)
+{
+    return (size_t)((key * 2654435761u) ^ (key >> 16)) & (cap - 1);
+}
+
+static void map_clear(u32map *m)
+{
+    if (m->slots)
+        memset(m->slots, 0, m->cap * sizeof *m->slots);
+    m->n = 0;
+}
+
+static void map_free(u32map *m)
+{
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+static int map_grow(u32map *m)
+{
+    size_t ncap = m->cap ? m->cap * 2 : 64;
+    map_entry *ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return -1;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slots[i].used)
+            continue;
+        size_t j = map_hash(m->slots[i].key, ncap);
+        while (ns[j].used)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = m->slots[i];
+    }
+    free(m->slots);
+    m->slots = ns;
+    m->cap = ncap;
+    return 0;
+}
+
+static map_entry *map_find(const u32map *m, uint32_t key)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t j = map_hash(key, m->cap);; j = (j + 1) & (m->cap - 1)) {
+        if (!m->slots[j].used)
+            return NULL;
+        if (m->slots[j].key == key)
+            return &m->slots[j];
+    }
+}
+
+static map_entry *map_get(u32map *m, uint32_t key)
+{
+    map_entry *e = map_find(m, key);
+    if (e)
+        return e;
+    if ((m->n + 1) * 2 > m->cap && map_grow(m) != 0)
+        return NULL;
+    size_t j = map_hash(key, m->cap);
+    while (m->slots[j].used)
+        j = (j + 1) & (m->cap - 1);
+    m->slots[j] = (map_entry){.key = key, .used = 1};
+    m->n++;
+    return &m->slots[j];
+}
+
+static void map_remove(u32map *m, map_entry *e)
+{
+    size_t i = (size_t)(e - m->slots);
+    m->slots[i].used = 0;
+    m->n--;
+    for (size_t j = (i + 1) & (m->cap - 1); m->slots[j].used; j = (j + 1) & (m->cap - 1)) {
+        size_t home = map_hash(m->slots[j].key, m->cap);
+        /* Move j back into the hole at i unless its home lies cyclically in (i, j]. */
+        int stays = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            m->slots[i] = m->slots[j];
+            m->slots[j].used = 0;
+            i = j;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- the object */
+
+typedef struct bucket {
+    int32_t index;
+    uint32_t count;
+} bucket;
+
+struct owp_stats {
+    owp_request req;
+    owp_skip *skips;
+    uint32_t nskips;
+    double bucket_width;
+    owp_sched *sched;
+    int sched_valid;
+    uint32_t sched_seq;
+    owp_num64 sched_val;
+
+    /* the range */
+    uint32_t first, last;
+    uint32_t start_index, nfed;
+    int have_next;
+    uint32_t next_index;
+
+    /* loss window: packets [wbegin, ...) not yet settled */
+    uint32_t wbegin;
+    int window_done; /* the last packet of the range has been settled */
+    u32map window;
+    owp_num64 start_time, end_time;
+
+    /* counters */
+    uint32_t sent, lost, dups;
+    int sync;
+    double maxerr;
+    double inf_delay, min_delay, max_delay;
+    u32map hist;
+    bucket *sorted;
+    uint32_t nsorted;
+    uint32_t received;
+    uint32_t ttl[256];
+
+    /* j-reordering (reference: a ring of the last rlistlen seqs) */
+    uint32_t rlimit;
+    uint32_t *rseq, *rn;
+    uint32_t rcap, rindex;
+    uint32_t rcount; /* records in this range's history */
+    uint32_t rtotal; /* records since owp_stats_new: the reference never resets it */
+};
+
+/* The reference sizes its packet buffer (and with it the reordering window)
+ * as rate x loss timeout x 3.5, at least 10. */
+static uint32_t reorder_limit(const owp_request *req)
+{
+    owp_num64 duration = 0;
+    for (uint32_t i = 0; i < req->nslots; i++)
+        duration += req->slots[i].value;
+    double d = 0.0;
+    if (duration > 0) {
+        double rate = (double)req->nslots / owp_num64_to_double(duration);
+        d = rate * owp_num64_to_double(req->timeout) * 3.5;
+    }
+    long len = d > 0x7fffffffL ? 0x7fffffffL : (long)d;
+    return len < 10 ? 10 : (uint32_t)len;
+}
+
+owp_stats *owp_stats_new(const owp_request *req, const owp_skip *skips, uint32_t nskips,
+                         double bucket_width, owp_err *err)
+{
+    if (!req || !req->slots || req->nslots == 0 || !(bucket_width > 0.0) ||
+        (nskips && !skips)) {
+        owp_err_set(err, OWP_ERR_INVALID, "owp_stats_new: invalid session or bucket width");
+        return NULL;
+    }
+    owp_stats *self = calloc(1, sizeof *self);
+    if (!self) {
+        owp_err_set(err, OWP_ERR_NOMEM, "owp_stats_new: out of memory");
+        return NULL;
+    }
+    if (owp_request_copy(&self->req, req, err) != OWP_OK) {
+        free(self);
+        return NULL;
+    }
+    if (nskips) {
+        self->skips = malloc(nskips * sizeof *skips);
+        if (!self->skips) {
+            owp_err_set(err, OWP_ERR_NOMEM, "owp_stats_new: %u skip ranges", nskips);
+            owp_stats_destroy(&self);
+            return NULL;
+        }
+        memcpy(self->skips, skips, nskips * sizeof *skips);
+        self->nskips = nskips;
+    }
+    self->bucket_width = bucket_width;
+    self->rlimit = reorder_limit(req);
+    self->sched = owp_sched_new(req->sid, self->req.slots, req->nslots, err);
+    if (!self->sched) {
+        owp_stats_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void owp_stats_destroy(owp_stats **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    owp_stats *self = *self_p;
+    owp_sched_destroy(&self->sched);
+    owp_request_clear(&self->req);
+    free(self->skips);
+    map_free(&self->window);
+    map_free(&self->hist);
+    free(self->sorted);
+    free(self->rseq);
+    free(self->rn);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Scheduled send time of packet seq; cached because the aging loop asks for
+ * the same packet again and again. */
+static owp_num64 sched_time(owp_stats *self, uint32_t seq)
+{
+    if (!self->sched_valid || self->sched_seq != seq) {
+        self->sched_val = self->req.start_time + owp_sched_offset(self->sched, seq);
+        self->sched_seq = seq;
+        self->sched_valid = 1;
+    }
+    return self->sched_val;
+}
+
+owp_status owp_stats_begin(owp_stats *self, uint32_t first, uint32_t last, uint32_t start_index,
+                           owp_err *err)
+{
+    if (last == UINT32_MAX)
+        last = self->req.npackets;
+    if (first > last || last > self->req.npackets)
+        return owp_err_set(err, OWP_ERR_INVALID, "invalid sample range [%u,%u)", first, last);
+    self->first = first;
+    self->last = last;
+    self->start_index = start_index;
+    self->nfed = 0;
+    self->have_next = 0;
+    self->next_index = 0;
+
+    self->wbegin = first;
+    self->window_done = 0;
+    map_clear(&self->window);
+    self->start_time = self->end_time = sched_time(self, first);
+
+    self->sent = self->lost = self->dups = 0;
+    self->sync = 1;
+    self->maxerr = 0.0;
+    /* The reference's "infinity": loss timeout + 1 (in 32.32 units) as seconds. */
+    self->inf_delay = owp_num64_to_double(self->req.timeout + 1);
+    self->min_delay = self->inf_delay;
+    self->max_delay = -self->inf_delay;
+    map_clear(&self->hist);
+    free(self->sorted);
+    self->sorted = NULL;
+    self->nsorted = 0;
+    self->received = 0;
+    memset(self->ttl, 0, sizeof self->ttl);
+
+    /* The reference clears its history per range but keeps counting the
+     * denominator (rnumseqno) across the -N sub-sessions of a file. */
+    self->rindex = self->rcount = 0;
+    if (self->rn)
+        memset(self->rn, 0, self->rcap * sizeof *self->rn);
+    return OWP_OK;
+}
+
+static int in_skip_range(const owp_stats *self, uint32_t seq)
+{
+    for (uint32_t i = 0; i < self->nskips; i++)
+        if (seq >= self->skips[i].first && seq <= self->skips[i].last)
+            return 1;
+    return 0;
+}
+
+/* Settle packet wbegin (count it lost or its duplicates) and move on. Fails
+ * once the last packet of the range has been settled: the reference cannot
+ * flush past the end of its range. */
+static owp_status settle_one(owp_stats *self, owp_err *err)
+{
+    if (self->window_done)
+        return owp_err_set(err, OWP_ERR_FORMAT,
+                           "records reach beyond the loss window of the last packet (seq %u)",
+                           self->last ? self->last - 1 : 0);
+    uint32_t seq = self->wbegin;
+    map_entry *e = map_find(&self->window, seq);
+    if (e) {
+        if (!in_skip_range(self, seq)) {
+            if (e->lost)
+                self->lost++;
+            else if (e->count)
+                self->dups += e->count - 1;
+        }
+        map_remove(&self->window, e);
+    }
+    if ((uint64_t)seq + 1 < self->last)
+        self->wbegin = seq + 1;
+    else
+        self->window_done = 1;
+    return OWP_OK;
+}
+
+static void reorder_add(owp_stats *self, uint32_t seq)
+{
+    uint32_t have = self->rcount < self->rlimit ? self->rcount : self->rlimit;
+    /* Until the history reaches the limit it is a plain array (no wrap). */
+    for (uint32_t i = 0; i < have; i++) {
+        uint32_t idx = self->rindex >= i + 1 ? self->rindex - i - 1
+                                             : self->rindex + self->rlimit - i - 1;
+        if (!(seq < self->rseq[idx]))
+            break;
+        self->rn[i]++;
+    }
+    if (self->rindex >= self->rcap) {
+        uint32_t ncap = self->rcap ? self->rcap * 2 : 64;
+        if (ncap > self->rlimit)
+            ncap = self->rlimit;
+        uint32_t *ns = realloc(self->rseq, ncap * sizeof *ns);
+        if (!ns)
+            return; /* out of memory: this record stays out of the history */
+        self->rseq = ns;
+        uint32_t *nn = realloc(self->rn, ncap * sizeof *nn);
+        if (!nn)
+            return;
+        memset(nn + self->rcap, 0, (ncap - self->rcap) * sizeof *nn);
+        self->rn = nn;
+        self->rcap = ncap;
+    }
+    self->rseq[self->rindex] = seq;
+    self->rcount++;
+    self->rtotal++;
+    self->rindex = (self->rindex + 1) % self->rlimit;
+}
+
+double owp_stats_delay(const owp_record *r)
+{
+    return owp_num64_to_double(r->recv_time) - owp_num64_to_double(r->send_time);
+}
+
+static int32_t bucket_index(double delay, double width)
+{
+    double d = delay / width;
+    d = d < 0 ? floor(d) : ceil(d);
+    if (d > INT32_MAX)
+        return INT32_MAX;
+    if (d < -INT32_MAX)
+        return -INT32_MAX;
+    return (int32_t)d;
+}
+
+static owp_status add_lost(owp_stats *self, const owp_record *r, map_entry *node, owp_err *err)
+{
+    if (node->count)
+        return owp_err_set(err, OWP_ERR_FORMAT, "lost record for seq %u, which arrived", r->seq);
+    node->lost = 1;
+    self->sent++;
+    if (!owp_errest_synchronized(r->recv_err))
+        self->sync = 0;
+    double e = owp_errest_seconds(r->recv_err);
+    if (e > self->maxerr)
+        self->maxerr = e;
+    return OWP_OK;
+}
+
+static owp_status add_received(owp_stats *self, const owp_record *r, map_entry *node,
+                               owp_err *err)
+{
+    if (node->lost)
+        return owp_err_set(err, OWP_ERR_FORMAT, "seq %u arrived after its lost record", r->seq);
+    if (!node->count)
+        self->sent++;
+    node->count++;
+    int first_copy = node->count == 1;
+
+    reorder_add(self, r->seq);
+    if (!owp_errest_synchronized(r->send_err) || !owp_errest_synchronized(r->recv_err))
+        self->sync = 0;
+    double e = owp_errest_seconds(r->send_err) + owp_errest_seconds(r->recv_err);
+    if (e > self->maxerr)
+        self->maxerr = e;
+
+    double d = owp_stats_delay(r);
+    if (d < self->min_delay)
+        self->min_delay = d;
+    if (d > self->max_delay)
+        self->max_delay = d;
+    if (!first_copy)
+        return OWP_OK;
+
+    map_entry *b = map_get(&self->hist, (uint32_t)bucket_index(d, self->bucket_width));
+    if (!b)
+        return owp_err_set(err, OWP_ERR_NOMEM, "histogram: out of memory");
+    b->count++;
+    self->received++;
+    self->ttl[r->ttl]++;
+    return OWP_OK;
+}
+
+owp_status owp_stats_add(owp_stats *self, const owp_record *r, owp_stats_event *event,
+                         owp_err *err)
+{
+    owp_stats_event ignored;
+    if (!event)
+        event = &ignored;
+    *event = OWP_STATS_IGNORED;
+
+    if (!self->have_next && r->seq >= self->last) {
+        self->have_next = 1;
+        self->next_index = self->start_index + self->nfed;
+    }
+    self->nfed++;
+    if (r->seq < self->first || r->seq >= self->last)
+        return OWP_OK;
+
+    /* Age the loss window before looking at this packet. */
+    owp_status st = OWP_OK;
+    if (owp_record_lost(r)) {
+        while (st == OWP_OK && self->wbegin < r->seq && !self->window_done)
+            st = settle_one(self, err);
+    } else {
+        owp_num64 thresh = r->recv_time - self->req.timeout; /* wraps as the reference's */
+        while (st == OWP_OK && sched_time(self, self->wbegin) < thresh)
+            st = settle_one(self, err);
+    }
+    if (st != OWP_OK)
+        return st;
+    if (r->seq < self->wbegin || self->window_done)
+        return owp_err_set(err, OWP_ERR_FORMAT,
+                           "seq %u seen again after it left the loss window", r->seq);
+
+    map_entry *node = map_get(&self->window, r->seq);
+    if (!node)
+        return owp_err_set(err, OWP_ERR_NOMEM, "loss window: out of memory");
+    if (in_skip_range(self, r->seq))
+        return OWP_OK;
+
+    if (owp_record_lost(r)) {
+        st = add_lost(self, r, node, err);
+        if (st == OWP_OK)
+            *event = OWP_STATS_LOST;
+        return st;
+    }
+    st = add_received(self, r, node, err);
+    if (st == OWP_OK)
+        *event = OWP_STATS_RECEIVED;
+    return st;
+}
+
+static int bucket_cmp(const void *a, const void *b)
+{
+    int32_t x = ((const bucket *)a)->index, y = ((const bucket *)b)->index;
+    return (x > y) - (x < y);
+}
+
+owp_status owp_stats_end(owp_stats *self, owp_err *err)
+{
+    /* Settle what is left: the recorded packets in seq order, then the
+     * schedule's last packet (whose time is END_TIME). */
+    uint32_t n = (uint32_t)self->window.n, k = 0;
+    uint32_t *seqs = n ? malloc(n * sizeof *seqs) : NULL;
+    if (n && !seqs)
+        return owp_err_set(err, OWP_ERR_NOMEM, "owp_stats_end: out of memory");
+    for (size_t i = 0; i < self->window.cap; i++)
+        if (self->window.slots[i].used)
+            seqs[k++] = self->window.slots[i].key;
+    for (uint32_t i = 0; i < k; i++) {
+        map_entry *e = map_find(&self->window, seqs[i]);
+        if (e && !in_skip_range(self, seqs[i])) {
+            if (e->lost)
+                self->lost++;
+            else if (e->count)
+                self->dups += e->count - 1;
+        }
+    }
+    free(seqs);
+    map_clear(&self->window);
+    uint32_t last_seq = self->last > self->first ? self->last - 1 : self->first;
+    self->end_time = sched_time(self, last_seq);
+    self->wbegin = last_seq;
+    self->window_done = 1;
+
+    self->nsorted = (uint32_t)self->hist.n;
+    self->sorted = self->nsorted ? malloc(self->nsorted * sizeof *self->sorted) : NULL;
+    if (self->nsorted && !self->sorted)
+        return owp_err_set(err, OWP_ERR_NOMEM, "owp_stats_end: out of memory");
+    k = 0;
+    for (size_t i = 0; i < self->hist.cap; i++)
+        if (self->hist.slots[i].used)
+            self->sorted[k++] =
+                (bucket){(int32_t)self->hist.slots[i].key, self->hist.slots[i].count};
+    if (self->nsorted)
+        qsort(self->sorted, self->nsorted, sizeof *self->sorted, bucket_cmp);
+    return OWP_OK;
+}
+
+/* ---------------------------------------------------------------- results */
+
+uint32_t owp_stats_first(const owp_stats *self) { return self->first; }
+uint32_t owp_stats_last(const owp_stats *self) { return self->last; }
+uint32_t owp_stats_sent(const owp_stats *self) { return self->sent; }
+uint32_t owp_stats_lost(const owp_stats *self) { return self->lost; }
+uint32_t owp_stats_dups(const owp_stats *self) { return self->dups; }
+uint32_t owp_stats_received(const owp_stats *self) { return self->received; }
+int owp_stats_sync(const owp_stats *self) { return self->sync; }
+double owp_stats_maxerr(const owp_stats *self) { return self->maxerr; }
+owp_num64 owp_stats_start_time(const owp_stats *self) { return self->start_time; }
+owp_num64 owp_stats_end_time(const owp_stats *self) { return self->end_time; }
+double owp_stats_bucket_width(const owp_stats *self) { return self->bucket_width; }
+
+int owp_stats_min(const owp_stats *self, double *v)
+{
+    if (!(self->min_delay < self->inf_delay))
+        return 0;
+    *v = self->min_delay;
+    return 1;
+}
+
+int owp_stats_max(const owp_stats *self, double *v)
+{
+    if (!(self->max_delay > -self->inf_delay))
+        return 0;
+    *v = self->max_delay;
+    return 1;
+}
+
+/* First bucket whose cumulative count reaches target; -1 if none does. */
+static long bucket_reaching(const owp_stats *self, double target)
+{
+    double sum = 0;
+    for (uint32_t i = 0; i < self->nsorted; i++) {
+        if (!(self->sorted[i].count + sum < target))
+            return (long)i;
+        sum += self->sorted[i].count;
+    }
+    return -1;
+}
+
+int owp_stats_percentile_ref(const owp_stats *self, double alpha, double *v)
+{
+    long i = bucket_reaching(self, alpha * self->sent);
+    if (i < 0)
+        return 0;
+    *v = self->sorted[i].index * self->bucket_width;
+    return 1;
+}
+
+int owp_stats_percentile(const owp_stats *self, double alpha, double *v)
+{
+    if (self->received == 0 || self->nsorted == 0)
+        return 0;
+    long i = bucket_reaching(self, alpha * self->received);
+    if (i < 0)
+        i = (long)self->nsorted - 1;
+    int32_t b = self->sorted[i].index;
+    /* Bucket b holds ((b-1)w, bw] above zero and [bw, (b+1)w) below it. */
+    double upper = (b >= 0 ? (double)b : (double)b + 1.0) * self->bucket_width;
+    double lo, hi;
+    if (owp_stats_min(self, &lo) && upper < lo)
+        upper = lo;
+    if (owp_stats_max(self, &hi) && upper > hi)
+        upper = hi;
+    *v = upper;
+    return 1;
+}
+
+int owp_stats_jitter_ref(const owp_stats *self, double *v)
+{
+    double p95, p50;
+    if (!owp_stats_percentile_ref(self, 0.95, &p95) || !owp_stats_percentile_ref(self, 0.5, &p50))
+        return 0;
+    *v = p95 - p50;
+    return 1;
+}
+
+int owp_stats_jitter(const owp_stats *self, double *v)
+{
+    double p95, p50;
+    if (!owp_stats_percentile(self, 0.95, &p95) || !owp_stats_percentile(self, 0.5, &p50))
+        return 0;
+    *v = p95 - p50;
+    return 1;
+}
+
+uint32_t owp_stats_nbuckets(const owp_stats *self) { return self->nsorted; }
+
+void owp_stats_bucket(const owp_stats *self, uint32_t i, int32_t *index, uint32_t *count)
+{
+    if (i >= self->nsorted) {
+        *index = 0;
+        *count = 0;
+        return;
+    }
+    *index = self->sorted[i].index;
+    *count = self->sorted[i].count;
+}
+
+uint32_t owp_stats_ttl_count(const owp_stats *self, uint8_t ttl) { return self->ttl[ttl]; }
+
+unsigned owp_stats_ttl_values(const owp_stats *self, uint8_t *min_ttl, uint8_t *max_ttl)
+{
+    unsigned n = 0;
+    *min_ttl = 255;
+    *max_ttl = 0;
+    for (unsigned i = 0; i < 256; i++) {
+        if (!self->ttl[i])
+            continue;
+        n++;
+        if (i < *min_ttl)
+            *min_ttl = (uint8_t)i;
+        if (i > *max_ttl)
+            *max_ttl = (uint8_t)i;
+    }
+    return n;
+}
+
+uint32_t owp_stats_reorder(const owp_stats *self, uint32_t j)
+{
+    if (j < 1 || j > self->rcap)
+        return 0;
+    return self->rn[j - 1];
+}
+
+uint32_t owp_stats_reorder_limit(const owp_stats *self) { return self->rlimit; }
+uint32_t owp_stats_reorder_total(const owp_stats *self) { return self->rtotal; }
+uint32_t owp_stats_next_index(const owp_stats *self)
+{
+    return self->have_next ? self->next_index : 0;
+}

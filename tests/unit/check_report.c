@@ -1,2 +1,283 @@
-/* PLACEHOLDER: not written yet */
-int main(void) { return 77; }
+/* check_report.c - report formats against the reference's outputs: owstats
+ * vectors (-M, -R, -v) and powstream's .sum files (-M of whole sessions and
+ * of -N sub-sessions). Host names are passed in, so no DNS is involved. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "owpfile.h"
+#include "report.h"
+#include "testutil.h"
+
+/* Run owp_report_file on a vector; returns the malloc'd output. */
+static char *report(const char *rel, const owp_report_opts *o, owp_status *st, owp_err *err)
+{
+    char *path = tu_vector_path(rel);
+    FILE *fp = fopen(path, "rb");
+    ck_assert_ptr_nonnull(fp);
+    owp_file *f = owp_file_read(fp, path, err);
+    ck_assert_msg(f != NULL, "%s", err->msg);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    *st = owp_report_file(out, f, "localhost", "localhost", o, err);
+    fclose(out);
+    owp_file_destroy(&f);
+    fclose(fp);
+    free(path);
+    return buf;
+}
+
+static char *golden(const char *rel)
+{
+    char *path = tu_vector_path(rel);
+    size_t len;
+    char *b = tu_read_file(path, &len);
+    ck_assert_ptr_nonnull(b);
+    free(path);
+    return b;
+}
+
+static int cmp_lines(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort the lines inside every <BUCKETS> block (the reference prints them in
+ * hash-table order) and blank out SESSION_FINISHED when asked. */
+static char *canonical(const char *text, int mask_finished)
+{
+    char *copy = strdup(text), *save = NULL;
+    size_t cap = strlen(text) + 64, n = 0;
+    char *out = calloc(1, cap);
+    char *lines[4096];
+    size_t nb = 0;
+    int in = 0;
+    for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (in && strcmp(l, "</BUCKETS>") != 0) {
+            ck_assert_uint_lt(nb, 4096);
+            lines[nb++] = l;
+            continue;
+        }
+        if (in) {
+            qsort(lines, nb, sizeof *lines, cmp_lines);
+            for (size_t i = 0; i < nb; i++)
+                n += (size_t)snprintf(out + n, cap - n, "%s\n", lines[i]);
+            in = 0;
+        }
+        if (strcmp(l, "<BUCKETS>") == 0) {
+            in = 1;
+            nb = 0;
+        }
+        if (mask_finished && strncmp(l, "SESSION_FINISHED\t", 17) == 0)
+            l = "SESSION_FINISHED\t?";
+        n += (size_t)snprintf(out + n, cap - n, "%s\n", l);
+    }
+    free(copy);
+    return out;
+}
+
+static const char *owp_names[] = {"open-from", "open-to", "loss-dup-from", "loss-dup-to",
+                                  "skips-from", "skips-to", "slots-from", "dscp-ef-to",
+                                  "reorder-from", "interrupted-from", "padding-auth-to"};
+#define NNAMES (sizeof owp_names / sizeof owp_names[0])
+
+START_TEST(machine_matches_reference)
+{
+    char rel[128], gold[128];
+    snprintf(rel, sizeof rel, "owp/%s.owp", owp_names[_i]);
+    static const struct {
+        const char *variant;
+        double width;
+        int unix_times;
+    } v[] = {{"machine", 0.0001, 0}, {"machine-bucket1ms", 0.001, 0}, {"machine-unix", 0.0001, 1}};
+    for (size_t k = 0; k < 3; k++) {
+        owp_report_opts o;
+        owp_report_opts_default(&o);
+        o.machine = 1;
+        o.bucket_width = v[k].width;
+        o.unix_times = v[k].unix_times;
+        owp_status st;
+        owp_err err;
+        char *got = report(rel, &o, &st, &err);
+        ck_assert_msg(st == OWP_OK, "%s", err.msg);
+        snprintf(gold, sizeof gold, "owstats/%s.%s.txt", owp_names[_i], v[k].variant);
+        char *want = golden(gold);
+        char *a = canonical(got, 0), *b = canonical(want, 0);
+        ck_assert_msg(strcmp(a, b) == 0, "%s differs:\n%s\n---\n%s", gold, a, b);
+        free(a);
+        free(b);
+        free(got);
+        free(want);
+    }
+}
+END_TEST
+
+START_TEST(raw_and_verbose_match_reference)
+{
+    char rel[128], gold[128];
+    snprintf(rel, sizeof rel, "owp/%s.owp", owp_names[_i]);
+    owp_report_opts o;
+    owp_status st;
+    owp_err err;
+
+    owp_report_opts_default(&o);
+    o.raw = 1;
+    char *got = report(rel, &o, &st, &err);
+    ck_assert_int_eq(st, OWP_OK);
+    snprintf(gold, sizeof gold, "owstats/%s.raw.txt", owp_names[_i]);
+    char *want = golden(gold);
+    ck_assert_str_eq(got, want);
+    free(got);
+    free(want);
+
+    /* -v10: the per-record lines up to the summary's delay line are identical */
+    owp_report_opts_default(&o);
+    o.verbose = 1;
+    o.verbose_max = 10;
+    got = report(rel, &o, &st, &err);
+    ck_assert_int_eq(st, OWP_OK);
+    snprintf(gold, sizeof gold, "owstats/%s.verbose10.txt", owp_names[_i]);
+    want = golden(gold);
+    char *cut_got = strstr(got, "one-way delay"), *cut_want = strstr(want, "one-way delay");
+    ck_assert_ptr_nonnull(cut_got);
+    ck_assert_ptr_nonnull(cut_want);
+    ck_assert_int_eq(cut_got - got, cut_want - want);
+    ck_assert(memcmp(got, want, (size_t)(cut_got - got)) == 0);
+    /* and the lines after the jitter line (hops, reordering) too */
+    ck_assert_str_eq(strstr(cut_got, "\nhops"), strstr(cut_want, "\nhops"));
+    free(got);
+    free(want);
+}
+END_TEST
+
+/* powstream's .sum files: whole sessions and -N 100 sub-sessions. */
+START_TEST(powstream_sums)
+{
+    static const char *sessions[2][5] = {
+        {"17198800808123080680_17198800821161034206",
+         "17198800808123080680_17198800812948965449", "17198800812948965449_17198800817082654520",
+         "17198800817082654520_17198800821161034206", NULL},
+        {"17198800821161034206_17198800833841743534",
+         "17198800821161034206_17198800825823810332", "17198800825823810332_17198800829833373001",
+         "17198800829833373001_17198800833841743534", NULL}};
+    char rel[160], gold[160];
+    for (int s = 0; s < 2; s++) {
+        snprintf(rel, sizeof rel, "powstream/%s.owp", sessions[s][0]);
+        owp_report_opts o;
+        owp_report_opts_default(&o);
+        o.machine = 1;
+        owp_status st;
+        owp_err err;
+        char *got = report(rel, &o, &st, &err);
+        ck_assert_int_eq(st, OWP_OK);
+        snprintf(gold, sizeof gold, "powstream/%s.sum", sessions[s][0]);
+        char *want = golden(gold);
+        char *a = canonical(got, 0), *b = canonical(want, 0);
+        ck_assert_msg(strcmp(a, b) == 0, "%s:\n%s\n---\n%s", gold, a, b);
+        free(a), free(b), free(got), free(want);
+
+        /* -N 100: three blocks, each the sub-session .sum (SESSION_FINISHED is
+         * 0 there: powstream summarised the file while it was being written) */
+        o.sub_count = 100;
+        got = report(rel, &o, &st, &err);
+        ck_assert_int_eq(st, OWP_OK);
+        char *all = canonical(got, 1);
+        size_t off = 0;
+        for (int k = 1; k <= 3; k++) {
+            snprintf(gold, sizeof gold, "powstream/%s.sum", sessions[s][k]);
+            want = golden(gold);
+            b = canonical(want, 1);
+            ck_assert_msg(strncmp(all + off, b, strlen(b)) == 0, "%s:\n%s\n---\n%s", gold,
+                          all + off, b);
+            off += strlen(b);
+            free(b), free(want);
+        }
+        ck_assert_uint_eq(off, strlen(all));
+        free(all), free(got);
+    }
+}
+END_TEST
+
+START_TEST(print_files)
+{
+    char *dir = tu_tempdir();
+    owp_report_opts o;
+    owp_report_opts_default(&o);
+    o.machine = 1;
+    o.print_files = 1;
+    o.files_dir = dir;
+    o.sub_count = 10;
+    owp_status st;
+    owp_err err;
+    char *got = report("owp/open-to.owp", &o, &st, &err);
+    ck_assert_msg(st == OWP_OK, "%s", err.msg);
+    /* two blocks of 10: two names printed, each an existing .sum file */
+    char *save = NULL;
+    int n = 0;
+    for (char *l = strtok_r(got, "\n", &save); l; l = strtok_r(NULL, "\n", &save), n++) {
+        ck_assert(strncmp(l, dir, strlen(dir)) == 0);
+        ck_assert_ptr_nonnull(strstr(l, ".sum"));
+        size_t len;
+        char *content = tu_read_file(l, &len);
+        ck_assert_ptr_nonnull(content);
+        ck_assert(strncmp(content, "SUMMARY\t3.00\n", 13) == 0);
+        free(content);
+        unlink(l);
+    }
+    ck_assert_int_eq(n, 2);
+    free(got);
+    rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(errors_are_reported)
+{
+    /* a record the reference rejects: a lost record for a packet that arrived */
+    char *path = tu_vector_path("owp/open-from.owp");
+    size_t len;
+    char *b = tu_read_file(path, &len);
+    free(path);
+    memcpy(b + 184 + 25 * 5, b + 184 + 25 * 4, 25); /* record 5 := copy of record 4 */
+    memset(b + 184 + 25 * 5 + 16, 0, 8);           /* ... marked lost */
+    FILE *fp = fmemopen(b, len, "rb");
+    owp_err err;
+    owp_file *f = owp_file_read(fp, "x.owp", &err);
+    ck_assert_ptr_nonnull(f);
+    owp_report_opts o;
+    owp_report_opts_default(&o);
+    FILE *out = fopen("/dev/null", "w");
+    ck_assert_int_eq(owp_report_file(out, f, "a", "b", &o, &err), OWP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "seq"));
+    fclose(out);
+    owp_file_destroy(&f);
+    fclose(fp);
+    free(b);
+}
+END_TEST
+
+int main(void)
+{
+    setenv("TZ", "UTC", 1);
+    Suite *s = suite_create("report");
+    TCase *tc = tcase_create("owstats-vectors");
+    tcase_set_timeout(tc, 30);
+    tcase_add_loop_test(tc, machine_matches_reference, 0, NNAMES);
+    tcase_add_loop_test(tc, raw_and_verbose_match_reference, 0, NNAMES);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("powstream");
+    tcase_add_test(tc, powstream_sums);
+    tcase_add_test(tc, print_files);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("errors");
+    tcase_add_test(tc, errors_are_reported);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
