@@ -20,6 +20,10 @@
 #define OWP_HMAC_LEN 16 /* truncated HMAC-SHA1 as carried on the wire */
 #define OWP_BLOCK 16
 
+/* Report an OpenSSL failure: OWP_ERR_CRYPTO with "WHAT failed: <OpenSSL
+ * reason>", clearing OpenSSL's error queue. For modules built on EVP. */
+owp_status owp_crypto_error(owp_err *err, const char *what);
+
 owp_status owp_random_bytes(uint8_t *buf, size_t len, owp_err *err);
 
 owp_status owp_pbkdf2_key(const uint8_t *pass, size_t passlen, const uint8_t salt[16],
