@@ -1,2 +1,851 @@
-/* PLACEHOLDER */
-int main(void) { return 1; }
+/*
+ * owampd - the OWAMP server daemon (RFC 4656), a drop-in for perfSONAR's
+ * owampd 5.2.3: same options, configuration files, pid/info files and data
+ * directory (../shared/spec/programs.md section 1).
+ *
+ * The master accepts control connections and forks one child per
+ * connection; the child runs libowamp's server engine (owp_server_serve)
+ * and its test endpoints in threads. Start-up reads as a list:
+ *   options + owamp-server.conf -> clock -> pid file lock -> pass-phrases
+ *   -> run-as user -> data directory -> listening sockets -> daemonise
+ *   (pid/info files) -> drop privileges -> accept loop -> shutdown.
+ * Differences from the reference, on purpose: the pid file is removed at
+ * exit; relative -d/-R paths are taken from the directory owampd was started
+ * in; pbkdf2_count is honoured; a mode the greeting did not offer is refused.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4, ppoll */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+
+/* Path buffers: <limits.h> is not included, because -Ilibowamp makes it
+ * resolve to libowamp/limits.h (the policy module). */
+#define OWAMPD_PATH_MAX 4096
+
+#include "clock.h"
+#include "conf.h"
+#include "daemon_log.h"
+#include "error.h"
+#include "hostport.h"
+#include "options.h"
+#include "pfs.h"
+#include "server.h"
+
+#define OWAMPD_VERSION "5.2.3"
+#define PID_FILE "owamp-server.pid"
+#define INFO_FILE "owamp-server.info"
+#define DEFAULT_PORT "861"
+#define MAX_LISTEN 2
+
+static const char *progname = "owampd";
+
+/* Signal flags of the master. */
+static volatile sig_atomic_t got_exit, got_child;
+/* The engine of a per-connection child, for its SIGTERM/SIGHUP handler. */
+static owp_server *child_server;
+
+typedef struct child_table {
+    pid_t *pids;
+    size_t n, cap;
+} child_table;
+
+typedef struct daemon_state {
+    owp_server_conf conf;
+    char confdir[OWAMPD_PATH_MAX];
+    int have_confdir;
+    int foreground;
+    int facility_from_cli;
+    int help;
+    char datadir[OWAMPD_PATH_MAX];
+    char vardir[OWAMPD_PATH_MAX];
+    char pid_path[OWAMPD_PATH_MAX + 32];
+    int pid_fd;
+    owp_pfs *pfs;
+    uid_t run_uid;
+    gid_t run_gid;
+    int drop_uid, drop_gid;
+    int listen_fds[MAX_LISTEN];
+    int nlisten;
+    owp_num64 start_time;
+    owp_server *server;
+    child_table children;
+} daemon_state;
+
+/* ------------------------------------------------------------------ usage */
+
+static void usage(void)
+{
+    fprintf(stderr, "Usage: %s [options]\n", progname);
+    fprintf(stderr, "\nWhere \"options\" are:\n\n");
+    fprintf(stderr,
+            "   -a authmode       Default supported authmodes:[E]ncrypted,[A]uthenticated,[O]pen\n"
+            "   -c confdir        Configuration directory\n"
+            "   -d datadir        Data directory\n"
+            "   -e facility       Syslog \"facility\" to log errors\n"
+            "   -f                Allow %s to run as root\n"
+            "   -G group          Run as group \"group\" :-gid also valid\n"
+            "   -h                Print this message and exit\n",
+            progname);
+    fprintf(stderr,
+            "   -P portrange      port range for recivers to use\n"
+            "   -R vardir         directory for " PID_FILE " file\n"
+            "   -S nodename:port  Srcaddr to bind to\n"
+            "   -U user           Run as user \"user\" :-uid also valid\n"
+            "   -v                verbose output\n"
+            "\n");
+    fprintf(stderr, "\nVersion: %s\n\n", OWAMPD_VERSION);
+}
+
+/* ------------------------------------------------------------------ options */
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+    snprintf(dst, len, "%s", src);
+}
+
+/* -c, -e and -Z first: -c says where the config file is, -e and -Z decide
+ * where the errors of everything else go. */
+static void prescan_options(daemon_state *d, int argc, char **argv)
+{
+    int ch;
+    opterr = 0;
+    while ((ch = getopt(argc, argv, "a:c:d:e:fG:hP:R:S:U:vZ")) != -1) {
+        switch (ch) {
+        case 'c':
+            copy_str(d->confdir, sizeof d->confdir, optarg);
+            d->have_confdir = 1;
+            break;
+        case 'e': {
+            owp_err err;
+            int fac;
+            if (owp_parse_facility(optarg, &fac, &err) != OWP_OK) {
+                log_err("Invalid -e: Syslog facility \"%s\" unknown", optarg);
+                exit(1);
+            }
+            d->conf.facility = fac;
+            d->facility_from_cli = 1;
+            daemon_log_set_facility(fac);
+            break;
+        }
+        case 'Z':
+            d->foreground = 1;
+            break;
+        default:
+            break;
+        }
+    }
+    opterr = 1;
+    optind = 0; /* GNU getopt: full re-initialisation for the second pass */
+}
+
+static void load_conf_file(daemon_state *d)
+{
+    int facility = d->conf.facility;
+    char path[OWAMPD_PATH_MAX + 64];
+    const char *dir = d->have_confdir ? d->confdir : ".";
+    if (!owp_server_conf_find(dir, "conf", path, sizeof path)) {
+        if (d->have_confdir) {
+            log_err("Unable to open %s/owamp-server.conf: %s", dir, strerror(ENOENT));
+            exit(1);
+        }
+        return;
+    }
+    owp_err err;
+    if (owp_server_conf_load(&d->conf, path, &err) != OWP_OK) {
+        log_err("%s", err.msg);
+        log_err("%s Problem parsing conffile", path);
+        exit(1);
+    }
+    if (d->facility_from_cli)
+        d->conf.facility = facility;
+    daemon_log_set_facility(d->conf.facility);
+    daemon_log_set_level(d->conf.loglevel);
+    daemon_log_location(d->conf.loglocation);
+}
+
+static void parse_options(daemon_state *d, int argc, char **argv)
+{
+    owp_err err;
+    int ch;
+    while ((ch = getopt(argc, argv, "a:c:d:e:fG:hP:R:S:U:vZ")) != -1) {
+        switch (ch) {
+        case 'a':
+            if (owp_parse_authmode(optarg, &d->conf.authmodes, &err) != OWP_OK) {
+                log_err("%s", err.msg);
+                usage();
+                exit(1);
+            }
+            break;
+        case 'c': case 'e': case 'Z':
+            break; /* taken by the pre-scan */
+        case 'd':
+            copy_str(d->conf.datadir, sizeof d->conf.datadir, optarg);
+            break;
+        case 'f':
+            d->conf.rootfolly = 1;
+            break;
+        case 'G':
+            copy_str(d->conf.group, sizeof d->conf.group, optarg);
+            break;
+        case 'P':
+            if (owp_parse_portrange(optarg, 0, &d->conf.testports, &err) != OWP_OK) {
+                log_err("%s", err.msg);
+                log_err("Invalid test port range specified.");
+                exit(1);
+            }
+            break;
+        case 'R':
+            copy_str(d->conf.vardir, sizeof d->conf.vardir, optarg);
+            break;
+        case 'S':
+            copy_str(d->conf.srcnode, sizeof d->conf.srcnode, optarg);
+            break;
+        case 'U':
+            copy_str(d->conf.user, sizeof d->conf.user, optarg);
+            break;
+        case 'v':
+            d->conf.verbose = 1; /* parsed, no effect (as the reference) */
+            break;
+        case 'h':
+        default:
+            d->help = 1; /* after the clock check, as the reference */
+            return;
+        }
+    }
+    if (optind < argc) {
+        usage();
+        exit(1);
+    }
+}
+
+/* Relative directories are taken from where owampd was started (the daemon
+ * later runs in "/"); empty means that directory itself. */
+static void absolute_dir(const char *in, char *out, size_t len, const char *what)
+{
+    char cwd[OWAMPD_PATH_MAX];
+    if (in[0] == '/') {
+        copy_str(out, len, in);
+        return;
+    }
+    if (!getcwd(cwd, sizeof cwd)) {
+        log_err("getcwd: %s", strerror(errno));
+        exit(1);
+    }
+    int n = in[0] ? snprintf(out, len, "%s/%s", cwd, in) : snprintf(out, len, "%s", cwd);
+    if (n < 0 || (size_t)n >= len) {
+        log_err("%s path too long: %s", what, in);
+        exit(1);
+    }
+}
+
+/* ------------------------------------------------------------------ start-up steps */
+
+static void lock_pid_file(daemon_state *d)
+{
+    snprintf(d->pid_path, sizeof d->pid_path, "%s/%s", d->vardir, PID_FILE);
+    d->pid_fd = open(d->pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (d->pid_fd < 0 || fcntl(d->pid_fd, F_SETLK, &fl) != 0) {
+        log_err("Unable to lock file %s: %s", d->pid_path, strerror(errno));
+        exit(1);
+    }
+}
+
+static void load_pfs(daemon_state *d)
+{
+    char path[OWAMPD_PATH_MAX + 64];
+    const char *dir = d->have_confdir ? d->confdir : ".";
+    owp_err err;
+    if (!owp_server_conf_find(dir, "pfs", path, sizeof path)) {
+        d->pfs = owp_pfs_new();
+    } else {
+        d->pfs = owp_pfs_load(path, &err);
+        if (!d->pfs) {
+            log_err("%s", err.msg);
+            log_err("PolicyInit failed. Exiting...");
+            exit(1);
+        }
+    }
+    if (!d->pfs) {
+        log_err("out of memory");
+        exit(1);
+    }
+}
+
+/* "name" or "-ID". */
+static int resolve_id(const char *text, int is_group, unsigned long *id)
+{
+    if (is_group) {
+        struct group *gr = getgrnam(text);
+        if (gr) {
+            *id = gr->gr_gid;
+            return 1;
+        }
+    } else {
+        struct passwd *pw = getpwnam(text);
+        if (pw) {
+            *id = pw->pw_uid;
+            return 1;
+        }
+    }
+    if (text[0] == '-' && text[1]) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(text + 1, &end, 10);
+        if (!errno && *end == '\0') {
+            *id = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void resolve_run_as(daemon_state *d)
+{
+    if (geteuid() != 0)
+        return; /* -U/-G only matter when started as root */
+    unsigned long id;
+    if (d->conf.user[0]) {
+        if (!resolve_id(d->conf.user, 0, &id)) {
+            log_err("Invalid user/-U option: %s", d->conf.user);
+            exit(1);
+        }
+        d->run_uid = (uid_t)id;
+        d->drop_uid = id != 0;
+        struct passwd *pw = getpwuid(d->run_uid);
+        if (pw) {
+            d->run_gid = pw->pw_gid;
+            d->drop_gid = 1;
+        }
+    }
+    if (!d->drop_uid && !d->conf.rootfolly) {
+        log_err("Running %s as root is folly!", progname);
+        log_err("Use the -U option! (or allow root with the -f option)");
+        exit(1);
+    }
+    if (d->conf.group[0]) {
+        if (!resolve_id(d->conf.group, 1, &id) || id == 0) {
+            log_err("Invalid user/-G option: %s", d->conf.group);
+            exit(1);
+        }
+        d->run_gid = (gid_t)id;
+        d->drop_gid = 1;
+    }
+}
+
+/* The data directory belongs to the run-as user: prepare it with that
+ * user's effective ids. */
+static void init_datadir(daemon_state *d)
+{
+    int switched = 0;
+    if (geteuid() == 0 && (d->drop_uid || d->drop_gid)) {
+        if ((d->drop_gid && setegid(d->run_gid) != 0) ||
+            (d->drop_uid && seteuid(d->run_uid) != 0)) {
+            log_err("Unable to take the run-as user's ids: %s", strerror(errno));
+            exit(1);
+        }
+        switched = 1;
+    }
+    owp_err err;
+    unsigned linked = 0;
+    owp_status st = owp_server_datadir_init(d->datadir, daemon_log_callback, NULL, &linked, &err);
+    if (switched && (seteuid(0) != 0 || setegid(0) != 0)) {
+        log_err("Unable to regain root: %s", strerror(errno));
+        exit(1);
+    }
+    if (st != OWP_OK) {
+        log_err("verify_datadir: %s", err.msg);
+        exit(1);
+    }
+    log_debug("datadir %s: %u stored session(s) in the catalog", d->datadir, linked);
+}
+
+static int open_listener(const struct sockaddr *sa, socklen_t len, int dual_stack)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int on = 1, off = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (sa->sa_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual_stack ? &off : &on, sizeof on);
+    if (bind(fd, sa, len) != 0 || listen(fd, 128) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+static void create_listeners(daemon_state *d)
+{
+    owp_hostport hp;
+    owp_err err;
+    memset(&hp, 0, sizeof hp);
+    if (d->conf.srcnode[0] && owp_hostport_parse(d->conf.srcnode, &hp, &err) != OWP_OK) {
+        log_err("Invalid source address specified: %s", d->conf.srcnode);
+        exit(1);
+    }
+    const char *port = hp.port[0] ? hp.port : DEFAULT_PORT;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = -1;
+    if (hp.host[0]) {
+        if (owp_hostport_resolve(&hp, DEFAULT_PORT, AF_UNSPEC, SOCK_STREAM, 1, &ss, &len, &err) !=
+            OWP_OK) {
+            log_err("Invalid source address specified: %s", d->conf.srcnode);
+            exit(1);
+        }
+        fd = open_listener((struct sockaddr *)&ss, len, 0);
+    } else {
+        /* Wildcard: one IPv6 socket that also takes IPv4, else IPv4 only. */
+        char *end;
+        unsigned long p = strtoul(port, &end, 10);
+        if (*end || p > 65535) {
+            log_err("Invalid source address specified: %s", d->conf.srcnode);
+            exit(1);
+        }
+        struct sockaddr_in6 s6;
+        memset(&s6, 0, sizeof s6);
+        s6.sin6_family = AF_INET6;
+        s6.sin6_addr = in6addr_any;
+        s6.sin6_port = htons((uint16_t)p);
+        fd = open_listener((struct sockaddr *)&s6, sizeof s6, 1);
+        if (fd < 0 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
+            struct sockaddr_in s4;
+            memset(&s4, 0, sizeof s4);
+            s4.sin_family = AF_INET;
+            s4.sin_addr.s_addr = htonl(INADDR_ANY);
+            s4.sin_port = htons((uint16_t)p);
+            fd = open_listener((struct sockaddr *)&s4, sizeof s4, 0);
+        }
+    }
+    if (fd < 0) {
+        log_err("bind %s: %s", d->conf.srcnode[0] ? d->conf.srcnode : "wildcard", strerror(errno));
+        log_err("Unable to create server socket. Exiting...");
+        exit(1);
+    }
+    d->listen_fds[d->nlisten++] = fd;
+}
+
+static void write_pid_files(daemon_state *d)
+{
+    pid_t pid = getpid();
+    char buf[64];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)pid);
+    if (ftruncate(d->pid_fd, 0) != 0 || pwrite(d->pid_fd, buf, (size_t)n, 0) != n) {
+        log_err("Unable to write %s: %s", d->pid_path, strerror(errno));
+        exit(1);
+    }
+    char info[OWAMPD_PATH_MAX + 32];
+    snprintf(info, sizeof info, "%s/%s", d->vardir, INFO_FILE);
+    FILE *fp = fopen(info, "w");
+    if (!fp) {
+        log_err("Unable to open %s: %s", info, strerror(errno));
+        exit(1);
+    }
+    fprintf(fp, "START=%020" PRIu64 "\nPID=%ld\n", (uint64_t)d->start_time, (long)pid);
+    if (fclose(fp) != 0) {
+        log_err("Unable to write %s: %s", info, strerror(errno));
+        exit(1);
+    }
+}
+
+/* Unless -Z: fork; the parent waits until the child has its pid file and
+ * sockets ready and exits with the child's start-up status. */
+static int daemonise(daemon_state *d)
+{
+    if (d->foreground) {
+        setpgid(0, 0); /* our own process group: shutdown signals only our children */
+        write_pid_files(d);
+        return -1;
+    }
+    int pfd[2];
+    if (pipe(pfd) != 0) {
+        log_err("pipe: %s", strerror(errno));
+        exit(1);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_err("fork: %s", strerror(errno));
+        exit(1);
+    }
+    if (pid > 0) {
+        close(pfd[1]);
+        close(d->pid_fd); /* releases our lock so the daemon can take it */
+        unsigned char status = 1;
+        ssize_t r;
+        do
+            r = read(pfd[0], &status, 1);
+        while (r < 0 && errno == EINTR);
+        _exit(r == 1 ? status : 1);
+    }
+    close(pfd[0]);
+    setsid();
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    int rc;
+    do
+        rc = fcntl(d->pid_fd, F_SETLKW, &fl);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+        log_err("Unable to lock file %s: %s", d->pid_path, strerror(errno));
+        exit(1);
+    }
+    write_pid_files(d);
+    if (chdir("/") != 0)
+        log_warn("chdir /: %s", strerror(errno));
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        if (null > 2)
+            close(null);
+    }
+    return pfd[1];
+}
+
+static void drop_privileges(daemon_state *d)
+{
+    if (geteuid() != 0)
+        return;
+    if (d->drop_gid) {
+        if (setgroups(1, &d->run_gid) != 0 || setgid(d->run_gid) != 0) {
+            log_err("Unable to setgid(%ld): %s", (long)d->run_gid, strerror(errno));
+            exit(1);
+        }
+    }
+    if (d->drop_uid && setuid(d->run_uid) != 0) {
+        log_err("Unable to setuid(%ld): %s", (long)d->run_uid, strerror(errno));
+        exit(1);
+    }
+}
+
+static void create_server(daemon_state *d)
+{
+    owp_server_config cfg;
+    owp_server_config_default(&cfg);
+    cfg.modes = d->conf.authmodes;
+    cfg.pfs = d->pfs;
+    cfg.pbkdf2_count = d->conf.pbkdf2_count;
+    cfg.datadir = d->datadir;
+    cfg.testports = d->conf.testports;
+    cfg.controltimeout = d->conf.controltimeout;
+    cfg.enddelay = d->conf.enddelay;
+    cfg.start_time = d->start_time;
+    cfg.log = daemon_log_callback;
+    owp_err err;
+    d->server = owp_server_new(&cfg, &err);
+    if (!d->server) {
+        log_err("%s", err.msg);
+        exit(1);
+    }
+}
+
+static void raise_fd_limit(uint32_t maxsessions)
+{
+    struct rlimit rl;
+    if (maxsessions == 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)maxsessions * 2;
+    if (rl.rlim_cur < want && (rl.rlim_max == RLIM_INFINITY || want <= rl.rlim_max)) {
+        rl.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* ------------------------------------------------------------------ signals and children */
+
+static void master_signal(int sig)
+{
+    if (sig == SIGCHLD)
+        got_child = 1;
+    else
+        got_exit = 1;
+}
+
+static void child_stop_signal(int sig)
+{
+    (void)sig;
+    owp_server_stop(child_server);
+}
+
+static const int exit_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
+
+static void install_master_signals(sigset_t *wait_mask)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = master_signal;
+    sigemptyset(&sa.sa_mask);
+    sigset_t block;
+    sigemptyset(&block);
+    for (size_t i = 0; i < sizeof exit_signals / sizeof exit_signals[0]; i++) {
+        sigaction(exit_signals[i], &sa, NULL);
+        sigaddset(&block, exit_signals[i]);
+    }
+    sigaction(SIGCHLD, &sa, NULL);
+    sigaddset(&block, SIGCHLD);
+    signal(SIGPIPE, SIG_IGN);
+    /* Signals are only delivered inside ppoll, so none slips in between
+     * a flag check and the wait. */
+    sigprocmask(SIG_BLOCK, &block, wait_mask);
+    sigdelset(wait_mask, SIGTERM);
+    for (size_t i = 0; i < sizeof exit_signals / sizeof exit_signals[0]; i++)
+        sigdelset(wait_mask, exit_signals[i]);
+    sigdelset(wait_mask, SIGCHLD);
+}
+
+static void child_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = child_stop_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
+    sa.sa_handler = SIG_DFL; /* SIGINT closes the control connection at once */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void add_child(child_table *t, pid_t pid)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 16;
+        pid_t *n = realloc(t->pids, cap * sizeof *n);
+        if (!n) {
+            log_err("out of memory tracking child %ld", (long)pid);
+            return;
+        }
+        t->pids = n;
+        t->cap = cap;
+    }
+    t->pids[t->n++] = pid;
+}
+
+static void reap_children(child_table *t)
+{
+    pid_t pid;
+    int status;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (size_t i = 0; i < t->n; i++) {
+            if (t->pids[i] == pid) {
+                t->pids[i] = t->pids[--t->n];
+                break;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ serving */
+
+static void serve_connection(daemon_state *d, int connfd, const struct sockaddr_storage *peer,
+                             socklen_t peer_len)
+{
+    child_server = d->server;
+    child_signals();
+    for (int i = 0; i < d->nlisten; i++)
+        close(d->listen_fds[i]);
+    close(d->pid_fd);
+    if (daemon_log_enabled(LOG_DEBUG)) {
+        struct sockaddr_storage local;
+        socklen_t llen = sizeof local;
+        char la[128] = "?", ra[128];
+        if (getsockname(connfd, (struct sockaddr *)&local, &llen) == 0)
+            owp_sockaddr_format_addr((struct sockaddr *)&local, la, sizeof la);
+        owp_sockaddr_format_addr((const struct sockaddr *)peer, ra, sizeof ra);
+        log_debug("Connection to ([%s]:%u) from ([%s]:%u)", la,
+                  llen ? owp_sockaddr_port((struct sockaddr *)&local) : 0, ra,
+                  owp_sockaddr_port((const struct sockaddr *)peer));
+    }
+    owp_err err;
+    owp_status st =
+        owp_server_serve(d->server, connfd, (const struct sockaddr *)peer, peer_len, &err);
+    if (st != OWP_OK && st != OWP_ERR_REFUSED) {
+        log_err("Control session terminated abnormally...");
+        exit(1);
+    }
+    exit(0);
+}
+
+static void accept_one(daemon_state *d, int lfd)
+{
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+            log_err("accept: %s", strerror(errno));
+        return;
+    }
+    uint32_t max = d->conf.maxcontrolsessions;
+    if (max && d->children.n >= max) {
+        reap_children(&d->children);
+        if (d->children.n >= max) {
+            log_warn("Resource usage exceeds limits maxcontrolsessions (used = %zu, limit = %u)",
+                     d->children.n, max);
+            close(fd);
+            return;
+        }
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_err("fork: %s", strerror(errno));
+        close(fd);
+        return;
+    }
+    if (pid == 0)
+        serve_connection(d, fd, &peer, len);
+    close(fd);
+    add_child(&d->children, pid);
+}
+
+static void accept_loop(daemon_state *d, const sigset_t *wait_mask)
+{
+    struct pollfd pfds[MAX_LISTEN];
+    for (int i = 0; i < d->nlisten; i++)
+        pfds[i] = (struct pollfd){.fd = d->listen_fds[i], .events = POLLIN};
+    while (!got_exit) {
+        if (got_child) {
+            got_child = 0;
+            reap_children(&d->children);
+        }
+        int r = ppoll(pfds, (nfds_t)d->nlisten, NULL, wait_mask);
+        if (r < 0) {
+            if (errno != EINTR) {
+                log_err("poll: %s", strerror(errno));
+                break;
+            }
+            continue;
+        }
+        for (int i = 0; i < d->nlisten && !got_exit; i++)
+            if (pfds[i].revents & POLLIN)
+                accept_one(d, pfds[i].fd);
+    }
+}
+
+static void shutdown_daemon(daemon_state *d)
+{
+    log_info("%s: exiting...", progname);
+    for (int i = 0; i < d->nlisten; i++)
+        close(d->listen_fds[i]);
+    signal(SIGTERM, SIG_IGN);
+    reap_children(&d->children);
+    /* Only when the group is ours alone does a group-wide signal stay in the family. */
+    if (getpgrp() == getpid())
+        kill(0, SIGTERM);
+    else
+        for (size_t i = 0; i < d->children.n; i++)
+            kill(d->children.pids[i], SIGTERM);
+    struct timespec start, now, nap = {0, 50 * 1000 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        reap_children(&d->children);
+        if (d->children.n == 0)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= (time_t)d->conf.dieby)
+            break;
+        nanosleep(&nap, NULL);
+    }
+    if (d->children.n) {
+        log_warn("Children still alive... Time for brute force.");
+        for (size_t i = 0; i < d->children.n; i++)
+            kill(d->children.pids[i], SIGKILL);
+        while (d->children.n && waitpid(-1, NULL, 0) > 0)
+            reap_children(&d->children);
+    }
+    if (unlink(d->pid_path) != 0)
+        log_debug("unlink %s: %s", d->pid_path, strerror(errno));
+    log_info("%s: exited.", progname);
+    owp_server_destroy(&d->server);
+    owp_pfs_destroy(&d->pfs);
+    free(d->children.pids);
+    daemon_log_close();
+}
+
+/* ------------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+    const char *slash = strrchr(argv[0], '/');
+    progname = slash ? slash + 1 : argv[0];
+
+    static daemon_state d;
+    memset(&d, 0, sizeof d);
+    d.pid_fd = -1;
+    owp_server_conf_default(&d.conf);
+    daemon_log_open(progname, d.conf.facility, d.conf.loglevel, 1);
+
+    prescan_options(&d, argc, argv);
+    load_conf_file(&d);
+    parse_options(&d, argc, argv);
+
+    owp_err err;
+    if (owp_clock_init(&err) != OWP_OK) {
+        log_err("%s", err.msg);
+        log_err("%s: Unable to initialize application", progname);
+        return 1;
+    }
+    const char *warning = owp_clock_warning();
+    if (warning)
+        log_warn("%s", warning);
+    if (d.help) {
+        usage();
+        return 0;
+    }
+
+    absolute_dir(d.conf.datadir, d.datadir, sizeof d.datadir, "datadir");
+    absolute_dir(d.conf.vardir, d.vardir, sizeof d.vardir, "vardir");
+    lock_pid_file(&d);
+    load_pfs(&d);
+    resolve_run_as(&d);
+    init_datadir(&d);
+    uint16_t errest;
+    d.start_time = owp_clock_now(&errest);
+    create_listeners(&d);
+    raise_fd_limit(d.conf.maxcontrolsessions);
+    create_server(&d);
+
+    int ready_fd = daemonise(&d);
+    drop_privileges(&d);
+    sigset_t wait_mask;
+    install_master_signals(&wait_mask);
+    log_debug("%s: listening on %s", progname, d.conf.srcnode[0] ? d.conf.srcnode : "*:" DEFAULT_PORT);
+    if (ready_fd >= 0) {
+        unsigned char ok = 0;
+        if (write(ready_fd, &ok, 1) != 1)
+            log_warn("start-up pipe: %s", strerror(errno));
+        close(ready_fd);
+    }
+
+    accept_loop(&d, &wait_mask);
+    shutdown_daemon(&d);
+    return 0;
+}
