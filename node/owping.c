@@ -1,2 +1,629 @@
-/* PLACEHOLDER */
-int main(void) { return 1; }
+/*
+ * owping - one-way delay test against an OWAMP server (programs.md §5),
+ * option- and output-compatible with perfSONAR owamp 5.2.3's owping.
+ *
+ *   owping [options] testpeer [server]
+ *
+ * Requests a "to" session (we send) and/or a "from" session (the peer
+ * sends), runs them, fetches the "to" data and prints both reports.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "client.h"
+#include "client_opts.h"
+#include "clock.h"
+#include "hostport.h"
+#include "options.h"
+#include "owpfile.h"
+#include "pfs.h"
+#include "report.h"
+#include "schedule.h"
+
+#define PROG "owping"
+#define OWPING_MAX_PADDING 65000
+#define OWPING_DEFAULT_PORTS "8760-9960"
+#define OWPING_PASSPHRASE_MAX 1024
+
+/* ------------------------------------------------------------ signals (§5.6) */
+
+enum { PHASE_SETUP, PHASE_TEST, PHASE_REPORT };
+static volatile sig_atomic_t g_phase = PHASE_SETUP;
+static atomic_int g_interrupt;
+
+/* During set-up any signal ends the run with 2. During the test the first
+ * signal asks for an early stop (Stop-Sessions, partial results, exit 0); a
+ * second one ends the run with 2. */
+static void on_signal(int sig)
+{
+    (void)sig;
+    int n = atomic_fetch_add(&g_interrupt, 1) + 1;
+    if (g_phase == PHASE_SETUP || n > 1)
+        _exit(2);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* ------------------------------------------------------------ options */
+
+typedef struct owping_opts {
+    /* test (§5.1) */
+    uint32_t count;
+    int dscp;              /* -1: unset */
+    int dscp_set_nonzero;
+    double enddelay;
+    int enddelay_set;
+    int to, from;
+    const char *save_to;   /* -T */
+    const char *save_from; /* -F */
+    owp_slot *slots;
+    uint32_t nslots;
+    double loss_timeout;   /* 0: RTT + 2 s */
+    owp_portrange ports;
+    uint32_t padding;
+    double delay_start;
+    /* connection (§5.2) */
+    int family;
+    uint32_t modes;
+    int modes_set;
+    const char *bind_device;
+    const char *pfs_file;
+    const char *src_addr;
+    const char *identity;
+    /* output (§5.3): shared with owstats */
+    owp_output_opts out;
+} owping_opts;
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: %s [arguments] testaddr [servaddr]\n"
+            "[arguments] are as follows: \n"
+            "\n"
+            "   -h             print this message and exit\n"
+            "\n"
+            "              [Test Args]\n"
+            "   -c count       number of test packets\n"
+            "   -D DSCP        RFC 2474 style DSCP value for TOS byte\n"
+            "   -f | -F file   perform one-way test from testhost [and save results to file]\n"
+            "   -i wait        mean average time between packets (seconds)\n"
+            "   -L timeout     maximum time to wait for a packet before declaring it lost (seconds)\n"
+            "   -P portrange   port range to use during the test\n"
+            "   -s padding     size of the padding added to each packet (bytes)\n"
+            "   -t | -T file   perform one-way test to testhost [and save results to file]\n"
+            "   -z delayStart  time to wait before executing test (seconds)\n"
+            "\n"
+            "              [Connection Args]\n"
+            "\n"
+            "   -A authmode    requested modes: [A]uthenticated, [E]ncrypted, [O]pen\n"
+            "   -k passphrasefile     passphrasefile to use with Authenticated/Encrypted modes\n"
+            "   -S srcaddr     specify the local address or interface for control connection and tests\n"
+            "   -u username    username to use with Authenticated/Encrypted modes\n"
+            "   -4             connect using IPv4 addresses only\n"
+            "   -6             connect using IPv6 addresses only\n"
+            "\n",
+            PROG);
+    owp_output_usage(stderr);
+    fprintf(stderr, "\nVersion: %s\n\n", OWP_CLIENT_VERSION);
+}
+
+static void die_usage(const char *msg)
+{
+    if (msg)
+        fprintf(stderr, "%s: %s\n", PROG, msg);
+    usage();
+    exit(1);
+}
+
+static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errmsg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", PROG);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void warn_line(const char *line, void *arg)
+{
+    (void)arg;
+    errmsg("%s", line);
+}
+
+/* -c: all digits after strtoul, as the reference checks it. */
+static uint32_t parse_count(const char *text)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 10);
+    if (end == text || *end != '\0' || errno != 0 || v > UINT32_MAX)
+        die_usage("Invalid value. Positive integer expected");
+    return (uint32_t)v;
+}
+
+/* Non-negative float options (-E, -L, -z). */
+static double parse_nonneg(const char *text, const char *what)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno != 0 || v < 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Invalid (%s) value. Positive float expected", what);
+        die_usage(msg);
+    }
+    return v;
+}
+
+static void parse_test_option(owping_opts *o, int c, const char *arg)
+{
+    owp_err err;
+    switch (c) {
+    case 'c':
+        o->count = parse_count(arg);
+        break;
+    case 'D': {
+        int v;
+        if (o->dscp_set_nonzero)
+            die_usage("Invalid option '-D'. Can only set one '-D'");
+        if (owp_parse_dscp(arg, &v, &err) != OWP_OK) {
+            errmsg("%s", err.msg);
+            exit(1);
+        }
+        o->dscp = v;
+        o->dscp_set_nonzero = v != 0;
+        break;
+    }
+    case 'E':
+        o->enddelay = parse_nonneg(arg, "-E");
+        o->enddelay_set = 1;
+        break;
+    case 'f': o->from = 1; break;
+    case 'F': o->from = 1; o->save_from = arg; break;
+    case 't': o->to = 1; break;
+    case 'T': o->to = 1; o->save_to = arg; break;
+    case 'i':
+        free(o->slots);
+        o->slots = NULL;
+        if (owp_slots_parse(arg, &o->slots, &o->nslots, &err) != OWP_OK) {
+            errmsg("%s", err.msg);
+            die_usage("Invalid Schedule.");
+        }
+        break;
+    case 'L':
+        o->loss_timeout = parse_nonneg(arg, "-L");
+        break;
+    case 'P':
+        if (owp_parse_portrange(arg, 1, &o->ports, &err) != OWP_OK) {
+            errmsg("%s", err.msg);
+            die_usage("Invalid test port range specified.");
+        }
+        break;
+    case 's': {
+        uint32_t v = parse_count(arg);
+        o->padding = v > OWPING_MAX_PADDING ? OWPING_MAX_PADDING : v;
+        break;
+    }
+    case 'z':
+        o->delay_start = parse_nonneg(arg, "-z");
+        break;
+    }
+}
+
+static void parse_conn_option(owping_opts *o, int c, const char *arg)
+{
+    owp_err err;
+    switch (c) {
+    case '4':
+    case '6': {
+        int fam = c == '4' ? AF_INET : AF_INET6;
+        if (o->family != AF_UNSPEC && o->family != fam)
+            die_usage("-4 and -6 flags cannot be set together");
+        o->family = fam;
+        break;
+    }
+    case 'A':
+        if (owp_parse_authmode(arg, &o->modes, &err) != OWP_OK) {
+            errmsg("%s", err.msg);
+            die_usage(NULL);
+        }
+        o->modes_set = 1;
+        break;
+    case 'B':
+        if (o->bind_device)
+            die_usage("-B can only be used once");
+        o->bind_device = arg;
+        break;
+    case 'k': o->pfs_file = arg; break;
+    case 'S': o->src_addr = arg; break;
+    case 'u': o->identity = arg; break;
+    }
+}
+
+static void parse_args(owping_opts *o, int argc, char **argv)
+{
+    static const char test_conn[] = "c:D:E:fF:i:L:P:s:tT:z:46A:B:k:S:u:h";
+    char optstring[128];
+    snprintf(optstring, sizeof optstring, "%s%s", test_conn, OWP_OUTPUT_OPTSTRING);
+    owp_err err;
+    o->count = 100;
+    o->dscp = -1;
+    o->family = AF_UNSPEC;
+    if (owp_parse_portrange(OWPING_DEFAULT_PORTS, 1, &o->ports, &err) != OWP_OK)
+        die_usage(err.msg);
+    owp_output_opts_init(&o->out);
+    int c;
+    opterr = 1;
+    while ((c = getopt(argc, argv, optstring)) != -1) {
+        if (c == 'h' || c == '?') {
+            usage();
+            exit(0);
+        }
+        if (strchr("cDEfFiLPstTz", c))
+            parse_test_option(o, c, optarg);
+        else if (strchr("46ABkSu", c))
+            parse_conn_option(o, c, optarg);
+        else {
+            char log[256], msg[256];
+            int r = owp_output_opts_parse(&o->out, c, optarg, log, sizeof log, msg, sizeof msg);
+            if (r < 0) {
+                if (*log)
+                    errmsg("%s", log);
+                die_usage(msg[0] ? msg : NULL);
+            }
+            if (r == 0) {
+                usage();
+                exit(0);
+            }
+        }
+    }
+    owp_output_opts_finish(&o->out, warn_line, NULL);
+    if (!o->slots && owp_slots_parse("0.1e", &o->slots, &o->nslots, &err) != OWP_OK)
+        die_usage(err.msg);
+    if (!o->to && !o->from)
+        o->to = o->from = 1;
+    if (!o->modes_set)
+        o->modes = o->identity ? (OWP_MODE_OPEN | OWP_MODE_AUTH | OWP_MODE_ENCRYPTED)
+                               : OWP_MODE_OPEN;
+}
+
+/* ------------------------------------------------------------ pass-phrase */
+
+/* Prompt on the terminal with echo off; without a terminal the prompt goes
+ * to stderr and the line is read from stdin (as pfstore/owping do). */
+static size_t prompt_passphrase(const char *identity, uint8_t *buf, size_t cap)
+{
+    FILE *in = fopen("/dev/tty", "r+");
+    FILE *prompt_out = in ? in : stderr;
+    FILE *src = in ? in : stdin;
+    struct termios saved, quiet;
+    int restore = 0;
+    if (in && tcgetattr(fileno(in), &saved) == 0) {
+        quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        quiet.c_lflag |= ECHONL;
+        restore = tcsetattr(fileno(in), TCSAFLUSH, &quiet) == 0;
+    }
+    fprintf(prompt_out, "Enter passphrase for identity '%s': ", identity);
+    fflush(prompt_out);
+    char line[OWPING_PASSPHRASE_MAX + 2];
+    size_t len = 0;
+    if (fgets(line, sizeof line, src)) {
+        len = strcspn(line, "\r\n");
+        if (len > cap)
+            len = cap;
+        memcpy(buf, line, len);
+    }
+    memset(line, 0, sizeof line);
+    if (restore)
+        tcsetattr(fileno(in), TCSAFLUSH, &saved);
+    if (in)
+        fclose(in);
+    return len;
+}
+
+/* Fill the pass-phrase for -u from -k or a prompt. An unreadable -k file
+ * drops the identity (open mode only), as the reference does. */
+static void get_passphrase(owping_opts *o, uint8_t *buf, size_t cap, size_t *len)
+{
+    *len = 0;
+    if (!o->identity)
+        return;
+    if (!o->pfs_file) {
+        *len = prompt_passphrase(o->identity, buf, cap);
+        if (*len == 0) {
+            errmsg("empty pass-phrase for identity '%s'", o->identity);
+            exit(1);
+        }
+        return;
+    }
+    owp_err err;
+    owp_status st = owp_pfs_find_in_file(o->pfs_file, o->identity, buf, cap, len, &err);
+    if (st == OWP_OK)
+        return;
+    errmsg("%s", err.msg);
+    if (st == OWP_ERR_SYS) {
+        o->identity = NULL;
+        *len = 0;
+        return;
+    }
+    exit(1);
+}
+
+/* ------------------------------------------------------------ the test */
+
+typedef struct owping_run {
+    owp_client *client;
+    int to_index, from_index;
+    FILE *from_fp;
+    char remote_name[256]; /* testpeer host as typed */
+    char local_name[1025];
+} owping_run;
+
+static FILE *temp_file(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/owamp.XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        errmsg("mkstemp(%s): %s", path, strerror(errno));
+        return NULL;
+    }
+    unlink(path);
+    FILE *fp = fdopen(fd, "w+b");
+    if (!fp) {
+        errmsg("fdopen(%s): %s", path, strerror(errno));
+        close(fd);
+    }
+    return fp;
+}
+
+static owp_client *open_control(const owping_opts *o, const char *server, const uint8_t *pass,
+                                size_t passlen)
+{
+    owp_client_opts co;
+    owp_client_opts_default(&co);
+    co.server = server;
+    co.family = o->family;
+    co.src_addr = o->src_addr;
+    co.bind_device = o->bind_device;
+    co.modes = o->modes;
+    co.identity = o->identity;
+    co.passphrase = o->identity ? pass : NULL;
+    co.passphrase_len = passlen;
+    owp_err err;
+    owp_client *c = owp_client_open(&co, &err);
+    if (!c) {
+        errmsg("%s", err.msg);
+        errmsg("Unable to open control connection to %s.", server);
+        exit(1);
+    }
+    return c;
+}
+
+static void fail_session(owping_run *r, const owp_err *err)
+{
+    errmsg("%s", err->msg);
+    errmsg("Session Failed!");
+    owp_client_close(&r->client);
+    exit(1);
+}
+
+static void request_sessions(const owping_opts *o, owping_run *r, const char *testpeer)
+{
+    owp_hostport hp;
+    owp_err err;
+    if (owp_hostport_parse(testpeer, &hp, &err) != OWP_OK)
+        die_usage(err.msg);
+    snprintf(r->remote_name, sizeof r->remote_name, "%s", hp.host);
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+    socklen_t ctl_len;
+    const struct sockaddr *ctl = owp_client_peer_addr(r->client, &ctl_len);
+    /* The test peer's family follows the control connection unless -4/-6 said otherwise. */
+    int family = o->family != AF_UNSPEC ? o->family : ctl->sa_family;
+    if (owp_hostport_resolve(&hp, OWP_CONTROL_PORT, family, SOCK_DGRAM, 0, &peer, &peer_len,
+                             &err) != OWP_OK &&
+        owp_hostport_resolve(&hp, OWP_CONTROL_PORT, AF_UNSPEC, SOCK_DGRAM, 0, &peer, &peer_len,
+                             &err) != OWP_OK)
+        fail_session(r, &err);
+
+    double rtt = owp_client_rtt(r->client);
+    double timeout = o->loss_timeout > 0 ? o->loss_timeout : rtt + 2.0;
+    if (timeout < o->out.report.bucket_width) {
+        errmsg("Invalid test specification: LossThreshold(%f) '-L' < BucketWidth (%f) '-b'",
+               timeout, o->out.report.bucket_width);
+        exit(1);
+    }
+    uint32_t nsessions = (uint32_t)(o->to + o->from);
+    owp_test_spec spec = {
+        .peer = (struct sockaddr *)&peer,
+        .peer_len = peer_len,
+        .npackets = o->count,
+        .slots = o->slots,
+        .nslots = o->nslots,
+        .padding = o->padding,
+        .start_time = owp_client_start_time(r->client, nsessions, o->delay_start),
+        .timeout = owp_num64_from_double(timeout),
+        .dscp = o->dscp,
+        .ports = o->ports,
+        .enddelay = o->enddelay_set ? o->enddelay : 1.0,
+    };
+    r->to_index = r->from_index = -1;
+    unsigned idx;
+    if (o->to) {
+        spec.dir = OWP_DIR_TO;
+        if (owp_client_request(r->client, &spec, &idx, &err) != OWP_OK)
+            fail_session(r, &err);
+        r->to_index = (int)idx;
+    }
+    if (o->from) {
+        r->from_fp = o->save_from ? fopen(o->save_from, "w+b") : temp_file();
+        if (!r->from_fp) {
+            if (o->save_from)
+                errmsg("fopen(%s): %s", o->save_from, strerror(errno));
+            exit(1);
+        }
+        spec.dir = OWP_DIR_FROM;
+        spec.out = r->from_fp;
+        if (owp_client_request(r->client, &spec, &idx, &err) != OWP_OK) {
+            if (o->save_from)
+                unlink(o->save_from);
+            fail_session(r, &err);
+        }
+        r->from_index = (int)idx;
+    }
+}
+
+/* Fetch the "to" session into -T's file or a temp file; NULL on failure
+ * (reported, not fatal: owping still exits 0). */
+static FILE *fetch_to_session(const owping_opts *o, owping_run *r)
+{
+    const owp_request *req = owp_client_session_request(r->client, (unsigned)r->to_index);
+    FILE *fp = o->save_to ? fopen(o->save_to, "w+b") : temp_file();
+    if (!fp) {
+        if (o->save_to)
+            errmsg("owp_fetch_sid:fopen(%s): %s", o->save_to, strerror(errno));
+        return NULL;
+    }
+    owp_err err;
+    if (owp_client_fetch(r->client, req->sid, 0, 0xFFFFFFFFu, fp, NULL, &err) != OWP_OK) {
+        char hex[2 * OWP_SID_LEN + 1];
+        for (int i = 0; i < OWP_SID_LEN; i++)
+            snprintf(hex + 2 * i, 3, "%02x", req->sid[i]);
+        if (err.code == OWP_ERR_REFUSED)
+            errmsg("owp_fetch_sid:Server denied request for to session data - is your clock "
+                   "synchronized via NTP properly?");
+        errmsg("%s", err.msg);
+        errmsg("Unable to fetch data for sid(%s)", hex);
+        fclose(fp);
+        if (o->save_to)
+            unlink(o->save_to);
+        return NULL;
+    }
+    return fp;
+}
+
+static void report(const owping_opts *o, FILE *fp, const char *name, const char *from,
+                   const char *to)
+{
+    owp_err err;
+    fflush(fp);
+    rewind(fp);
+    owp_file *f = owp_file_read(fp, name, &err);
+    if (!f) {
+        errmsg("%s", err.msg);
+        errmsg("do_stats(\"%s\" session) failed", name);
+        return;
+    }
+    if (owp_report_file(stdout, f, from, to, &o->out.report, &err) != OWP_OK) {
+        errmsg("%s", err.msg);
+        errmsg("do_stats(\"%s\" session) failed", name);
+    }
+    owp_file_destroy(&f);
+    fflush(stdout);
+}
+
+static void local_name(owping_run *r)
+{
+    socklen_t len;
+    const struct sockaddr *sa = owp_client_local_addr(r->client, &len);
+    owp_sockaddr_name(sa, r->local_name, sizeof r->local_name);
+}
+
+int main(int argc, char **argv)
+{
+    owp_err err;
+    if (owp_clock_init(&err) != OWP_OK) {
+        errmsg("%s", err.msg);
+        errmsg("Unable to initialize OWP library.");
+        return 1;
+    }
+    const char *warning = owp_clock_warning();
+    if (warning)
+        errmsg("%s", warning);
+    install_signals();
+
+    static owping_opts o;
+    parse_args(&o, argc, argv);
+    int nops = argc - optind;
+    if (nops < 1 || nops > 2)
+        die_usage(NULL);
+    const char *testpeer = argv[optind];
+    const char *server = nops == 2 ? argv[optind + 1] : testpeer;
+
+    static uint8_t pass[OWPING_PASSPHRASE_MAX];
+    size_t passlen;
+    get_passphrase(&o, pass, sizeof pass, &passlen);
+
+    static owping_run r;
+    r.client = open_control(&o, server, pass, passlen);
+    memset(pass, 0, sizeof pass);
+    request_sessions(&o, &r, testpeer);
+    if (owp_client_start(r.client, &err) != OWP_OK)
+        fail_session(&r, &err);
+    g_phase = PHASE_TEST;
+    if (atomic_load(&g_interrupt))
+        _exit(2);
+
+    int quiet = o.out.quiet;
+    int raw = o.out.report.raw;
+    if (!quiet && !raw)
+        printf("Approximately %.1f seconds until results available\n",
+               owp_client_seconds_until_results(r.client));
+    fflush(stdout);
+
+    if (owp_client_wait(r.client, &g_interrupt, &err) != OWP_OK) {
+        errmsg("%s", err.msg);
+        errmsg("Test session(s) Failed...");
+        if (o.save_from)
+            unlink(o.save_from);
+        owp_client_close(&r.client);
+        return 1;
+    }
+    g_phase = PHASE_REPORT;
+    if (atomic_load(&g_interrupt) > 1)
+        _exit(2);
+
+    local_name(&r);
+    if (o.to && (o.save_to || !quiet || raw)) {
+        FILE *tofp = fetch_to_session(&o, &r);
+        if (tofp && (!quiet || raw))
+            report(&o, tofp, "to", r.local_name, r.remote_name);
+        if (tofp)
+            fclose(tofp);
+    }
+    if (r.from_fp) {
+        if (!quiet || raw)
+            report(&o, r.from_fp, "from", r.remote_name, r.local_name);
+        fclose(r.from_fp);
+    }
+    owp_client_close(&r.client);
+    free(o.slots);
+    owp_output_opts_clear(&o.out);
+    return 0;
+}

@@ -1,3 +1,199 @@
 #!/bin/sh
-# PLACEHOLDER
-exit 77
+# owping_modes.sh - the built owping against the built owampd on 127.0.0.1, in
+# open, authenticated and encrypted mode (programs.md §5): exit codes, report
+# blocks, -M, -R, -F/-T files read back by owstats, refusals, and one SIGINT
+# during a test (partial results, exit 0).
+#
+# Environment (set by the harness): top_builddir, top_srcdir.
+
+top_builddir=${top_builddir:-.}
+top_srcdir=${top_srcdir:-.}
+OWAMPD=$top_builddir/node/owampd
+OWPING=$top_builddir/node/owping
+OWSTATS=$top_builddir/node/owstats
+PFS=$top_srcdir/tests/vectors/lab/owampd.pfs
+
+for prog in "$OWAMPD" "$OWPING" "$OWSTATS"; do
+    if [ ! -x "$prog" ]; then
+        echo "SKIP: $prog not built"
+        exit 77
+    fi
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/owping_modes.XXXXXX") || exit 1
+daemon_pid=
+cleanup() {
+    if [ -n "$daemon_pid" ]; then
+        kill "$daemon_pid" 2>/dev/null
+        wait "$daemon_pid" 2>/dev/null
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "PASS: $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
+
+# ------------------------------------------------------------------ owampd
+mkdir -p "$work/conf" "$work/data" "$work/var"
+cp "$PFS" "$work/conf/owamp-server.pfs"
+printf 'authmode AEO\n' >"$work/conf/owamp-server.conf"
+printf 'limit root with delete_on_fetch=off\nassign default root\n' \
+    >"$work/conf/owamp-server.limits"
+rootflag=
+[ "$(id -u)" = 0 ] && rootflag=-f
+
+# A free port: try a few pseudo-random ones until the daemon stays up.
+port=
+try=0
+while [ $try -lt 10 ]; do
+    candidate=$((20000 + ($$ * 7 + try * 131) % 30000))
+    "$OWAMPD" -Z $rootflag -c "$work/conf" -d "$work/data" -R "$work/var" \
+        -S "127.0.0.1:$candidate" >"$work/owampd.log" 2>&1 &
+    daemon_pid=$!
+    sleep 1
+    if kill -0 "$daemon_pid" 2>/dev/null; then
+        port=$candidate
+        break
+    fi
+    wait "$daemon_pid" 2>/dev/null
+    daemon_pid=
+    try=$((try + 1))
+done
+if [ -z "$port" ]; then
+    echo "FAIL: owampd did not start; its log:"
+    cat "$work/owampd.log"
+    exit 1
+fi
+server=127.0.0.1:$port
+echo "owampd pid $daemon_pid on $server"
+
+# ------------------------------------------------------------------ helpers
+
+# check_default_report NAME FILE: two blocks, 100 sent 0 lost, sane delays.
+check_default_report() {
+    name=$1 out=$2
+    blocks=$(grep -c '^--- owping statistics from \[.*\]:[0-9]* to \[.*\]:[0-9]* ---$' "$out")
+    [ "$blocks" = 2 ] || { fail "$name: $blocks report blocks (want 2)"; return; }
+    sent=$(grep -c '^100 sent, 0 lost (0.000%), 0 duplicates$' "$out")
+    [ "$sent" = 2 ] || { fail "$name: '100 sent, 0 lost' appears $sent times"; return; }
+    grep -q '^Approximately [0-9.]* seconds until results available$' "$out" ||
+        { fail "$name: no 'Approximately' line"; return; }
+    if ! grep '^one-way delay min/median/max = ' "$out" | awk '
+        { split($5, v, "/"); n++
+          if ($6 != "ms,") bad = 1
+          for (i = 1; i <= 3; i++)
+              if (v[i] !~ /^-?[0-9.]+(e[-+][0-9]+)?$/ || v[i] + 0 >= 10) bad = 1
+          if (v[1] + 0 > v[3] + 0) bad = 1 }
+        END { exit (bad || n != 2) }'; then
+        fail "$name: delay line not numbers below 10 ms with min <= max"
+        grep '^one-way delay' "$out"
+        return
+    fi
+    pass "$name"
+}
+
+# run_owping NAME EXPECTED_STATUS ARGS...: output in $work/NAME.out/.err
+run_owping() {
+    name=$1 want=$2
+    shift 2
+    "$OWPING" "$@" >"$work/$name.out" 2>"$work/$name.err"
+    status=$?
+    if [ "$status" != "$want" ]; then
+        fail "$name: exit $status (want $want)"
+        sed 's/^/    stderr: /' "$work/$name.err"
+        return 1
+    fi
+    return 0
+}
+
+common="-c 100 -i 0.01 -L 1"
+
+# ------------------------------------------------------------------ the three modes
+run_owping open 0 -A O $common "$server" && check_default_report open "$work/open.out"
+run_owping auth 0 -A A -u alice -k "$work/conf/owamp-server.pfs" $common "$server" &&
+    check_default_report authenticated "$work/auth.out"
+run_owping enc 0 -A E -u alice -k "$work/conf/owamp-server.pfs" $common "$server" &&
+    check_default_report encrypted "$work/enc.out"
+
+# ------------------------------------------------------------------ -M
+if run_owping machine 0 -M $common "$server"; then
+    n_sent=$(grep -c '^SENT	100$' "$work/machine.out")
+    n_lost=$(grep -c '^LOST	0$' "$work/machine.out")
+    n_sum=$(grep -c '^SUMMARY	3.00$' "$work/machine.out")
+    if [ "$n_sent" = 2 ] && [ "$n_lost" = 2 ] && [ "$n_sum" = 2 ]; then
+        pass "-M: SENT 100, LOST 0 in both blocks"
+    else
+        fail "-M: SENT 100 x$n_sent, LOST 0 x$n_lost, SUMMARY x$n_sum (want 2 each)"
+    fi
+fi
+
+# ------------------------------------------------------------------ -R
+if run_owping raw 0 -R $common "$server"; then
+    lines=$(wc -l <"$work/raw.out" | tr -d ' ')
+    good=$(awk 'NF == 8 && length($2) == 20 && $2 ~ /^[0-9]+$/ && length($5) == 20 &&
+        $5 ~ /^[0-9]+$/ && $5 != "00000000000000000000"' \
+        "$work/raw.out" | wc -l | tr -d ' ')
+    if [ "$lines" = 200 ] && [ "$good" = 200 ]; then
+        pass "-R: 200 raw records"
+    else
+        fail "-R: $lines lines, $good well-formed received records (want 200)"
+    fi
+fi
+
+# ------------------------------------------------------------------ -F / -T read by owstats
+if run_owping files 0 -Q -F "$work/from.owp" -T "$work/to.owp" $common "$server"; then
+    if [ -s "$work/files.out" ]; then
+        fail "-Q printed something"
+    else
+        pass "-Q prints nothing"
+    fi
+    for f in from to; do
+        if "$OWSTATS" "$work/$f.owp" >"$work/owstats-$f.out" 2>&1 &&
+            grep -q '^100 sent, 0 lost (0.000%), 0 duplicates$' "$work/owstats-$f.out"; then
+            pass "owstats reads the -${f} file"
+        else
+            fail "owstats on the -${f} file"
+            sed 's/^/    /' "$work/owstats-$f.out"
+        fi
+    done
+fi
+
+# ------------------------------------------------------------------ one direction only
+if run_owping to_only 0 -t $common "$server"; then
+    n=$(grep -c '^--- owping statistics' "$work/to_only.out")
+    [ "$n" = 1 ] && pass "-t: one report" || fail "-t: $n reports"
+fi
+
+# ------------------------------------------------------------------ refusals
+run_owping refused_mode 1 -A A $common "$server" && pass "-A A without -u fails with exit 1"
+printf 'alice\t77726f6e67\n' >"$work/wrong.pfs"
+run_owping wrong_pass 1 -A A -u alice -k "$work/wrong.pfs" $common "$server" &&
+    pass "wrong pass-phrase fails with exit 1"
+if grep -q 'Unable to open control connection' "$work/wrong_pass.err" 2>/dev/null; then
+    pass "wrong pass-phrase: clear error"
+else
+    fail "wrong pass-phrase: no 'Unable to open control connection' on stderr"
+fi
+run_owping bad_option 1 -c abc "$server" && pass "-c abc fails with exit 1"
+run_owping help 0 -h && grep -q '^usage: owping' "$work/help.err" && pass "-h: usage, exit 0"
+
+# ------------------------------------------------------------------ SIGINT during the test
+"$OWPING" -c 1000 -i 0.01 -L 1 "$server" >"$work/intr.out" 2>"$work/intr.err" &
+ping_pid=$!
+sleep 3
+kill -INT "$ping_pid" 2>/dev/null
+wait "$ping_pid"
+status=$?
+if [ "$status" = 0 ] && [ "$(grep -c '^--- owping statistics' "$work/intr.out")" = 2 ]; then
+    pass "one SIGINT: partial results, exit 0"
+else
+    fail "one SIGINT: exit $status, $(grep -c '^--- owping statistics' "$work/intr.out") reports"
+    sed 's/^/    stderr: /' "$work/intr.err"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
