@@ -1,0 +1,4 @@
+/* PLACEHOLDER */
+#ifndef OWP_STREAM_H
+#define OWP_STREAM_H
+#endif
