@@ -12,8 +12,6 @@
  * Anything else (type 5, unknown types, a command out of its state, a
  * malformed message) closes the connection after one log line naming the peer.
  */
-/* Path buffers: <limits.h> is not included, because -Ilibowamp makes it
- * resolve to libowamp/limits.h (the policy module). */
 #define OWP_SERVER_PATH_MAX 4096
 
 #include "server.h"

@@ -37,8 +37,6 @@
 
 #include <netinet/in.h>
 
-/* Path buffers: <limits.h> is not included, because -Ilibowamp makes it
- * resolve to libowamp/limits.h (the policy module). */
 #define OWAMPD_PATH_MAX 4096
 
 #include "clock.h"

@@ -20,8 +20,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-/* Path buffers: <limits.h> is not included, because -Ilibowamp makes it
- * resolve to libowamp/limits.h (the policy module). */
 #define TEST_PATH_MAX 4096
 
 #include "bytes.h"

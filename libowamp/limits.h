@@ -1,4 +1,0 @@
-/* PLACEHOLDER */
-#ifndef OWP_LIMITS_H
-#define OWP_LIMITS_H
-#endif
