@@ -317,8 +317,61 @@ static owp_status finish_block_file(const report_ctx *c, const char *tmp, FILE *
     return OWP_OK;
 }
 
-/* One block: parse the records of [first, last) and print its summary. */
-static owp_status report_block(report_ctx *c, uint32_t first, uint32_t last, uint32_t *start_index)
+/* -N: where each block's records lie in the file. Block b covers seqs
+ * [k*b, min(k*(b+1), npackets)); lo[b]/hi[b] are the file indexes of its
+ * first and last record (lo = UINT32_MAX: none). A block's statistics depend
+ * only on its own records in file order, so reading [lo, hi] gives exactly
+ * what reading from the reference's start index to the end of the file
+ * gives, without re-reading the rest of the file for every block. */
+typedef struct block_spans {
+    uint32_t k, nblocks, npackets, index;
+    uint32_t *lo, *hi;
+} block_spans;
+
+static int note_span(const owp_record *r, void *arg)
+{
+    block_spans *s = arg;
+    uint32_t i = s->index++;
+    if (r->seq >= s->npackets)
+        return 0; /* in no block's range */
+    uint32_t b = r->seq / s->k;
+    if (s->lo[b] == UINT32_MAX)
+        s->lo[b] = i;
+    s->hi[b] = i;
+    return 0;
+}
+
+/* Fills spans, or leaves spans->lo NULL when the plain walk must be used:
+ * -vN reads the first N records from each block's start index; and a block
+ * count beyond the records the file holds would only waste memory. */
+static owp_status find_block_spans(report_ctx *c, uint32_t k, uint32_t nblocks,
+                                   block_spans *spans)
+{
+    memset(spans, 0, sizeof *spans);
+    uint32_t region = owp_file_region_nrecords(c->file);
+    if (c->o->verbose_max || nblocks < 2 || nblocks > region)
+        return OWP_OK;
+    uint32_t *lo = malloc(nblocks * sizeof *lo), *hi = malloc(nblocks * sizeof *hi);
+    if (!lo || !hi) {
+        free(lo);
+        free(hi);
+        return OWP_OK; /* the plain walk needs no memory */
+    }
+    memset(lo, 0xff, nblocks * sizeof *lo);
+    *spans = (block_spans){k, nblocks, c->req->npackets, 0, lo, hi};
+    owp_status st = owp_file_each_record_from(c->file, 0, region, note_span, spans, c->err);
+    if (st != OWP_OK) {
+        free(lo);
+        free(hi);
+        spans->lo = spans->hi = NULL;
+    }
+    return st;
+}
+
+/* One block: parse the records of [first, last) and print its summary.
+ * span: NULL, or {first index, count} of the records to read. */
+static owp_status report_block(report_ctx *c, uint32_t first, uint32_t last, uint32_t *start_index,
+                               const uint32_t span[2])
 {
     FILE *out = c->out;
     char tmp[4096];
@@ -332,11 +385,12 @@ static owp_status report_block(report_ctx *c, uint32_t first, uint32_t last, uin
         if (c->records_out)
             print_header(c, out);
         uint32_t region = owp_file_region_nrecords(c->file);
-        uint32_t n = *start_index < region ? region - *start_index : 0;
+        uint32_t from = span ? span[0] : *start_index;
+        uint32_t n = span ? span[1] : *start_index < region ? region - *start_index : 0;
         if (c->o->verbose_max && c->o->verbose_max < n)
             n = c->o->verbose_max;
         c->status = OWP_OK;
-        st = owp_file_each_record_from(c->file, *start_index, n, feed_record, c, c->err);
+        st = owp_file_each_record_from(c->file, from, n, feed_record, c, c->err);
         if (st == OWP_OK)
             st = c->status;
     }
@@ -405,15 +459,21 @@ owp_status owp_report_file(FILE *out, owp_file *f, const char *from_host, const 
         nblocks = req->npackets / k + (req->npackets % k ? 1 : 0);
     else
         k = 0;
-    owp_status st = OWP_OK;
+    block_spans spans;
+    owp_status st = find_block_spans(&c, k, nblocks, &spans);
     uint32_t start_index = 0;
     for (uint32_t b = 0; b < nblocks && st == OWP_OK; b++) {
         uint32_t first = k ? k * b : 0;
         uint32_t last = UINT32_MAX;
         if (k && (uint64_t)k * (b + 1) <= req->npackets)
             last = k * (b + 1);
-        st = report_block(&c, first, last, &start_index);
+        uint32_t span[2] = {0, 0};
+        if (spans.lo && spans.lo[b] != UINT32_MAX)
+            span[0] = spans.lo[b], span[1] = spans.hi[b] - spans.lo[b] + 1;
+        st = report_block(&c, first, last, &start_index, spans.lo ? span : NULL);
     }
+    free(spans.lo);
+    free(spans.hi);
     owp_stats_destroy(&c.stats);
     return st;
 }
