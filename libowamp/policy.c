@@ -1240,3 +1240,16 @@ size_t owp_limits_ledger_grants(const owp_limits_ledger *self, uint64_t conn_id)
         n += self->grants[i].conn_id == conn_id;
     return n;
 }
+
+int owp_limits_ledger_grant_conn(const owp_limits_ledger *self, uint64_t grant_id,
+                                 uint64_t *conn_id)
+{
+    for (size_t i = 0; self && i < self->ngrants; i++) {
+        if (self->grants[i].id == grant_id) {
+            if (conn_id)
+                *conn_id = self->grants[i].conn_id;
+            return 0;
+        }
+    }
+    return -1;
+}

@@ -233,6 +233,10 @@ owp_status owp_limits_ledger_end(owp_limits_ledger *self, uint64_t grant_id, int
  * does not belong to the ledger's limits. */
 int owp_limits_ledger_usage(const owp_limits_ledger *self, const owp_limits_class *cls,
                             uint64_t *bandwidth, uint64_t *disk);
+/* The connection holding grant_id, in *conn_id: 0, or -1 when no such grant
+ * exists (owampd checks that a child ends only its own grants). */
+int owp_limits_ledger_grant_conn(const owp_limits_ledger *self, uint64_t grant_id,
+                                 uint64_t *conn_id);
 /* Number of grants currently held by a connection (0 for an unknown one). */
 size_t owp_limits_ledger_grants(const owp_limits_ledger *self, uint64_t conn_id);
 

@@ -58,6 +58,8 @@ typedef struct session {
     conn *c;
     owp_request req;     /* as accepted: SID and our port filled in; owns its slots */
     int server_receives; /* 1: we receive and store; 0: we send */
+    int policy_held;     /* the policy's session() allowed it: session_end() is owed */
+    uint64_t policy_handle;
     owp_endpoint *ep;
     pthread_t thread;
     int thread_started;
@@ -514,9 +516,12 @@ static owp_status handshake(conn *c, owp_err *err)
     char local[128], remote[128];
     owp_sockaddr_format_addr((struct sockaddr *)&c->local, local, sizeof local);
     owp_sockaddr_format_addr((struct sockaddr *)&c->peer, remote, sizeof remote);
-    slog(s, OWP_LOG_DEBUG, "ControlSession([%s]:%u) accepted from userid(%s):([%s]:%u)", local,
+    /* The access log line (LOG_INFO, as the owampd manual promises). */
+    slog(s, OWP_LOG_INFO,
+         "ControlSession([%s]:%u) accepted from userid(%s):([%s]:%u) mode %s class %s", local,
          owp_sockaddr_port((struct sockaddr *)&c->local), c->identity[0] ? c->identity : "nil",
-         remote, owp_sockaddr_port((struct sockaddr *)&c->peer));
+         remote, owp_sockaddr_port((struct sockaddr *)&c->peer), mode_name(c->mode),
+         c->class_path);
     return OWP_OK;
 }
 
@@ -586,10 +591,12 @@ static void end_session(conn *c, session *sess, uint32_t finished, uint32_t next
         fclose(sess->fp);
         sess->fp = NULL;
     }
-    if (s->cfg.policy.session_end &&
-        s->cfg.policy.session_end(s->cfg.policy.arg, &c->info, &sess->req,
-                                  sess->server_receives ? sess->path : NULL, size) != 0)
+    int keep = keep_file && sess->server_receives && sess->path[0];
+    if (sess->policy_held && s->cfg.policy.session_end &&
+        s->cfg.policy.session_end(s->cfg.policy.arg, &c->info, &sess->req, sess->policy_handle,
+                                  keep, keep ? sess->path : NULL, keep ? size : 0) != 0)
         keep_file = 0;
+    sess->policy_held = 0;
     if (sess->server_receives && !keep_file)
         remove_file(s, sess);
     owp_endpoint_destroy(&sess->ep);
@@ -755,8 +762,9 @@ static uint8_t setup_session(conn *c, const owp_request *req, session **out)
              a, b);
         return OWP_ACCEPT_FAILURE;
     }
+    uint64_t handle = 0;
     if (s->cfg.policy.session) {
-        int a = s->cfg.policy.session(s->cfg.policy.arg, &c->info, req);
+        int a = s->cfg.policy.session(s->cfg.policy.arg, &c->info, req, &handle);
         if (a != OWP_ACCEPT_OK) {
             slog(s, OWP_LOG_WARNING, "%s: Test not allowed", c->peer_name);
             return (uint8_t)(a > 0 && a <= 5 ? a : OWP_ACCEPT_FAILURE);
@@ -765,11 +773,13 @@ static uint8_t setup_session(conn *c, const owp_request *req, session **out)
 
     session *sess = calloc(1, sizeof *sess);
     if (!sess) {
-        if (s->cfg.policy.session_end)
-            s->cfg.policy.session_end(s->cfg.policy.arg, &c->info, req, NULL, 0);
+        if (s->cfg.policy.session && s->cfg.policy.session_end)
+            s->cfg.policy.session_end(s->cfg.policy.arg, &c->info, req, handle, 0, NULL, 0);
         return OWP_ACCEPT_INTERNAL;
     }
     sess->c = c;
+    sess->policy_held = s->cfg.policy.session != NULL;
+    sess->policy_handle = handle;
     sess->server_receives = receives;
     atomic_init(&sess->stop, 0);
     atomic_init(&sess->stop_next_seqno, UINT32_MAX);
@@ -1077,10 +1087,13 @@ static owp_status handle_fetch(conn *c, const uint8_t first[16], owp_err *err)
         file_class(c, catalog, cls, sizeof cls);
         ssize_t n = readlink(catalog, target, sizeof target - 1);
         target[n > 0 ? n : 0] = '\0';
-        if (s->cfg.policy.fetched(s->cfg.policy.arg, &c->info, cls, target)) {
-            if (target[0] && unlink(target) != 0)
+        struct stat sb;
+        uint64_t size = (target[0] && stat(target, &sb) == 0) ? (uint64_t)sb.st_size : 0;
+        if (s->cfg.policy.fetched(s->cfg.policy.arg, &c->info, cls, target, size)) {
+            /* The policy may have removed the file itself. */
+            if (target[0] && unlink(target) != 0 && errno != ENOENT)
                 slog(s, OWP_LOG_WARNING, "unlink %s: %s", target, strerror(errno));
-            if (unlink(catalog) != 0)
+            if (unlink(catalog) != 0 && errno != ENOENT)
                 slog(s, OWP_LOG_WARNING, "unlink %s: %s", catalog, strerror(errno));
         }
     }
@@ -1514,6 +1527,9 @@ static owp_status empty_dir(const char *dir, int depth, owp_err *err)
 
 typedef struct link_walk {
     const char *catalog;
+    size_t hierarchy_len; /* strlen("DATADIR/hierarchy") */
+    owp_server_stored_fn stored;
+    void *stored_arg;
     owp_server_log_fn log;
     void *log_arg;
     unsigned linked;
@@ -1551,6 +1567,12 @@ static owp_status link_tree(link_walk *w, const char *dir, int depth, owp_err *e
         n = snprintf(link, sizeof link, "%s/%s", w->catalog, de->d_name);
         if (n < 0 || (size_t)n >= sizeof link)
             continue;
+        /* dir is "DATADIR/hierarchy[/CLASS/PATH]": the class path follows. */
+        const char *cls = dir + w->hierarchy_len;
+        if (*cls == '/')
+            cls++;
+        if (w->stored && w->stored(w->stored_arg, cls, path, (uint64_t)sb.st_size) != 0)
+            continue;
         if (symlink(path, link) != 0) {
             if (errno == EEXIST)
                 fnlog(w->log, w->log_arg, OWP_LOG_WARNING,
@@ -1567,6 +1589,13 @@ static owp_status link_tree(link_walk *w, const char *dir, int depth, owp_err *e
 
 owp_status owp_server_datadir_init(const char *datadir, owp_server_log_fn log, void *log_arg,
                                    unsigned *nlinked, owp_err *err)
+{
+    return owp_server_datadir_init_stored(datadir, NULL, NULL, log, log_arg, nlinked, err);
+}
+
+owp_status owp_server_datadir_init_stored(const char *datadir, owp_server_stored_fn stored,
+                                          void *stored_arg, owp_server_log_fn log,
+                                          void *log_arg, unsigned *nlinked, owp_err *err)
 {
     if (nlinked)
         *nlinked = 0;
@@ -1592,7 +1621,7 @@ owp_status owp_server_datadir_init(const char *datadir, owp_server_log_fn log, v
     }
     if (!S_ISDIR(sb.st_mode))
         return owp_err_set(err, OWP_ERR_INVALID, "%s: not a directory", hierarchy);
-    link_walk w = {catalog, log, log_arg, 0};
+    link_walk w = {catalog, (size_t)n2, stored, stored_arg, log, log_arg, 0};
     st = link_tree(&w, hierarchy, 0, err);
     if (nlinked)
         *nlinked = w.linked;

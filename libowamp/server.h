@@ -67,19 +67,25 @@ typedef struct owp_server_policy {
     int (*control)(void *arg, const owp_server_conn_info *conn, char *class_path);
     /* Each Request-Session, before any resource is taken: an Accept value
      * (0 allows). req has the SID and ports still as the client sent them.
+     * *handle (preset to 0) may be set to any number naming what the policy
+     * granted (owampd: its resource grant); it comes back in session_end.
      * NULL: allow. */
-    int (*session)(void *arg, const owp_server_conn_info *conn, const owp_request *req);
+    int (*session)(void *arg, const owp_server_conn_info *conn, const owp_request *req,
+                   uint64_t *handle);
     /* Each session that session() allowed, when it ends (or is refused later):
-     * release what it holds. For receive sessions path is the stored file and
-     * file_size its final size (0 / NULL for send sessions); returning
-     * non-zero deletes the stored file (e.g. a hard disk limit). NULL: keep. */
+     * release what it holds (handle as session() set it). For receive sessions
+     * path is the stored file and file_size its final size (NULL / 0 for send
+     * sessions and for receive sessions whose file is deleted anyway:
+     * keep_file 0 - a refused or failed session). Returning non-zero deletes
+     * the stored file (e.g. a hard disk limit). NULL: keep. */
     int (*session_end)(void *arg, const owp_server_conn_info *conn, const owp_request *req,
-                       const char *path, uint64_t file_size);
+                       uint64_t handle, int keep_file, const char *path, uint64_t file_size);
     /* After a fetch of a whole session (begin 0, end 0xFFFFFFFF, accepted):
-     * file_class is the class path of the directory holding the file. Non-zero
-     * deletes the file and its catalog entry (delete_on_fetch). NULL: keep. */
+     * file_class is the class path of the directory holding the file ("" when
+     * unknown), file_size its size. Non-zero deletes the file and its catalog
+     * entry (delete_on_fetch). NULL: keep. */
     int (*fetched)(void *arg, const owp_server_conn_info *conn, const char *file_class,
-                   const char *path);
+                   const char *path, uint64_t file_size);
 } owp_server_policy;
 
 typedef struct owp_server_config {
@@ -122,6 +128,14 @@ owp_status owp_server_serve(owp_server *self, int fd, const struct sockaddr *pee
  * message boundary. Async-signal-safe. */
 void owp_server_stop(owp_server *self);
 
+/* A stored session file found under DATADIR/hierarchy/ at start-up:
+ * class_path is its directory relative to hierarchy/ ("root/regular"; ""
+ * for a file directly in hierarchy/), size its length in bytes. Return 0 to
+ * link it into the catalog (owampd also charges it to the class), non-zero
+ * to leave it out (e.g. no such class: it stays on disk, unserved). */
+typedef int (*owp_server_stored_fn)(void *arg, const char *class_path, const char *path,
+                                    uint64_t size);
+
 /* Prepare DATADIR at daemon start: create DATADIR, catalog/ (0755) when
  * missing; empty catalog/ completely (stale links, files, directories); link
  * every DATADIR/hierarchy/.../<32 hex digits>.owp into catalog/. Other names
@@ -129,6 +143,12 @@ void owp_server_stop(owp_server *self);
  * be NULL) gets the number of files linked. log may be NULL. */
 owp_status owp_server_datadir_init(const char *datadir, owp_server_log_fn log, void *log_arg,
                                    unsigned *nlinked, owp_err *err);
+
+/* The same, linking only the files that stored (NULL: all) accepts; owampd
+ * charges each to its class this way. */
+owp_status owp_server_datadir_init_stored(const char *datadir, owp_server_stored_fn stored,
+                                          void *stored_arg, owp_server_log_fn log,
+                                          void *log_arg, unsigned *nlinked, owp_err *err);
 
 /* "DATADIR/catalog/SIDHEX.owp" into buf; 0 on success, -1 when it does not fit. */
 int owp_server_catalog_path(const char *datadir, const uint8_t sid[OWP_SID_LEN], char *buf,

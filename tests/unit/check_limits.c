@@ -798,14 +798,22 @@ START_TEST(ledger_dropped_connection)
     open_conn(g, l, 11, "leaf");
     grant_ok(g, 10, 10, 100);
     uint64_t kept = grant_ok(g, 10, 20, 200);
-    grant_ok(g, 11, 5, 50);
+    uint64_t of11 = grant_ok(g, 11, 5, 50);
     grant_ok(g, 10, 30, 300);
     ck_assert_int_eq(owp_limits_ledger_grants(g, 10), 3);
+    uint64_t owner = 0;
+    ck_assert_int_eq(owp_limits_ledger_grant_conn(g, of11, &owner), 0);
+    ck_assert_uint_eq(owner, 11);
+    ck_assert_int_eq(owp_limits_ledger_grant_conn(g, kept, &owner), 0);
+    ck_assert_uint_eq(owner, 10);
+    ck_assert_int_eq(owp_limits_ledger_grant_conn(g, 0, &owner), -1);
+    ck_assert_int_eq(owp_limits_ledger_grant_conn(NULL, kept, &owner), -1);
     ck_assert_int_eq(owp_limits_ledger_grants(g, 11), 1);
     assert_usage(g, l, "root", 65, 650);
     /* One of conn 10's sessions finished and stored its file. */
     ck_assert_int_eq(owp_limits_ledger_end(g, kept, 1, 150, &err), OWP_OK);
     assert_usage(g, l, "root", 45, 600);
+    ck_assert_int_eq(owp_limits_ledger_grant_conn(g, kept, &owner), -1); /* gone */
 
     /* The connection drops: its two open grants go at once; the stored file stays. */
     ck_assert_int_eq(owp_limits_ledger_conn_close(g, 10), 2);

@@ -37,6 +37,9 @@
 
 /* ------------------------------------------------------------------ harness */
 
+/* Policy hooks for the next harness_start (NULL: none); reset by it. */
+static const owp_server_policy *harness_policy;
+
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char log_text[16384];
 
@@ -121,6 +124,9 @@ static void harness_start(harness *h, uint32_t modes, uint32_t controltimeout)
     cfg.enddelay = 0.1;
     cfg.start_time = START_TIME;
     cfg.log = test_log;
+    if (harness_policy)
+        cfg.policy = *harness_policy;
+    harness_policy = NULL;
     h->srv = owp_server_new(&cfg, &err);
     ck_assert_msg(h->srv != NULL, "%s", err.msg);
 
@@ -734,6 +740,180 @@ START_TEST(session_refusals)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ policy hooks */
+
+/* What the hooks saw; they run on the connection's thread, the test reads
+ * after the server has answered the message that triggered them. */
+typedef struct policy_record {
+    uint32_t configured_modes;
+    int sessions, ends, fetches;
+    uint64_t end_handle;
+    int end_keep;
+    char end_path[TEST_PATH_MAX];
+    uint64_t end_size;
+    char fetched_class[OWP_SERVER_CLASS_MAX];
+    uint64_t fetched_size;
+    char control_identity[OWP_PFS_IDENTITY_MAX + 1];
+} policy_record;
+
+static policy_record prec;
+
+static uint32_t tp_greeting_modes(void *arg, const struct sockaddr *peer, socklen_t peer_len,
+                                  uint32_t configured)
+{
+    (void)arg;
+    (void)peer;
+    (void)peer_len;
+    prec.configured_modes = configured;
+    return configured & ~(uint32_t)OWP_MODE_OPEN;
+}
+
+static int tp_control(void *arg, const owp_server_conn_info *conn, char *class_path)
+{
+    (void)arg;
+    snprintf(prec.control_identity, sizeof prec.control_identity, "%s", conn->identity);
+    snprintf(class_path, OWP_SERVER_CLASS_MAX, "root/regular");
+    return 0;
+}
+
+/* The first request is granted as handle 41, every later one refused. */
+static int tp_session(void *arg, const owp_server_conn_info *conn, const owp_request *req,
+                      uint64_t *handle)
+{
+    (void)arg;
+    (void)req;
+    ck_assert_str_eq(conn->class_path, "root/regular");
+    if (++prec.sessions > 1)
+        return 1;
+    *handle = 41;
+    return 0;
+}
+
+static int tp_session_end(void *arg, const owp_server_conn_info *conn, const owp_request *req,
+                          uint64_t handle, int keep_file, const char *path, uint64_t size)
+{
+    (void)arg;
+    (void)conn;
+    (void)req;
+    prec.ends++;
+    prec.end_handle = handle;
+    prec.end_keep = keep_file;
+    snprintf(prec.end_path, sizeof prec.end_path, "%s", path ? path : "");
+    prec.end_size = size;
+    return 0;
+}
+
+static int tp_fetched(void *arg, const owp_server_conn_info *conn, const char *file_class,
+                      const char *path, uint64_t size)
+{
+    (void)arg;
+    (void)conn;
+    (void)path;
+    prec.fetches++;
+    snprintf(prec.fetched_class, sizeof prec.fetched_class, "%s", file_class);
+    prec.fetched_size = size;
+    return 1; /* delete_on_fetch */
+}
+
+static const owp_server_policy test_policy = {
+    NULL, tp_greeting_modes, tp_control, tp_session, tp_session_end, tp_fetched,
+};
+
+START_TEST(policy_filters_greeting_modes)
+{
+    memset(&prec, 0, sizeof prec);
+    harness_policy = &test_policy;
+    harness h;
+    harness_start(&h, 7, 10);
+    owp_greeting g;
+    read_greeting(&h, &g);
+    ck_assert_uint_eq(prec.configured_modes, 7);
+    ck_assert_uint_eq(g.modes, OWP_MODE_AUTH | OWP_MODE_ENCRYPTED);
+    client_keys k;
+    /* Open mode was not offered: Server-Start refuses it. */
+    ck_assert_uint_eq(setup(&h, &g, OWP_MODE_OPEN, "", "", &k), OWP_ACCEPT_FAILURE);
+    ck_assert_int_eq(harness_finish(&h), OWP_ERR_REFUSED);
+}
+END_TEST
+
+START_TEST(policy_grants_follow_sessions)
+{
+    memset(&prec, 0, sizeof prec);
+    owp_server_policy pol = test_policy;
+    pol.greeting_modes = NULL;
+    harness_policy = &pol;
+    harness h;
+    harness_start(&h, 7, 10);
+    open_session(&h, 7);
+    ck_assert_str_eq(prec.control_identity, "");
+    uint16_t cport;
+    int ufd = udp_socket(&cport);
+    owp_slot slot = {OWP_SLOT_FIXED, owp_num64_from_double(0.01)};
+    owp_request r;
+    owp_accept_session as, refused;
+    fill_request(&r, 1, cport, &slot, 3, 0.2, 0.3);
+    request_session(&h, &r, &as);
+    ck_assert_uint_eq(as.accept, 0);
+    /* The policy refuses the second: Accept 1, and it owes no session_end. */
+    request_session(&h, &r, &refused);
+    ck_assert_uint_eq(refused.accept, OWP_ACCEPT_FAILURE);
+    ck_assert(log_contains("Test not allowed"));
+    ck_assert_int_eq(prec.sessions, 2);
+    ck_assert_int_eq(prec.ends, 0);
+
+    /* The file goes to the class directory the control hook chose. */
+    char hex[33], path[TEST_PATH_MAX], link[TEST_PATH_MAX];
+    owp_sid_hex(as.sid, hex);
+    snprintf(path, sizeof path, "%s/hierarchy/root/regular/%s.owp", h.datadir, hex);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+
+    start_sessions(&h);
+    sleep_s(0.25);
+    for (uint32_t i = 0; i < 3; i++)
+        send_test_packet(ufd, as.port, i);
+    owp_stop_session mine = {.next_seqno = 3};
+    memcpy(mine.sid, as.sid, 16);
+    owp_stop_sessions theirs;
+    sleep_s(0.1);
+    send_stop(&h, &mine, 1);
+    read_stop(&h, &theirs);
+    owp_stop_sessions_clear(&theirs);
+
+    /* session_end got the grant's handle, the kept file and its final size.
+     * (A partial fetch, which deletes nothing, is the round trip that
+     * shows the server is past it.) */
+    owp_skip skips[1];
+    owp_record recs[3];
+    owp_fetch_ack a = fetch_ack(&h, as.sid, 1, 1);
+    ck_assert_uint_eq(a.accept, 0);
+    fetch_data(&h, &a, as.sid, skips, recs);
+    ck_assert_int_eq(prec.fetches, 0);
+    ck_assert_int_eq(prec.ends, 1);
+    ck_assert_uint_eq(prec.end_handle, 41);
+    ck_assert_int_eq(prec.end_keep, 1);
+    ck_assert_str_eq(prec.end_path, path);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq(prec.end_size, (uint64_t)st.st_size);
+
+    /* A whole-session fetch asks fetched() with the file's class; yes deletes it. */
+    a = fetch_ack(&h, as.sid, 0, UINT32_MAX);
+    ck_assert_uint_eq(a.accept, 0);
+    ck_assert_uint_eq(a.nrecords, 3);
+    fetch_data(&h, &a, as.sid, skips, recs);
+    owp_fetch_ack again = fetch_ack(&h, as.sid, 0, UINT32_MAX); /* a round trip after it */
+    ck_assert_uint_eq(again.accept, OWP_ACCEPT_FAILURE);      /* ... finds nothing */
+    ck_assert_int_eq(prec.fetches, 1);
+    ck_assert_str_eq(prec.fetched_class, "root/regular");
+    ck_assert_uint_eq(prec.fetched_size, (uint64_t)st.st_size);
+    ck_assert_int_ne(stat(path, &st), 0);
+    ck_assert_int_eq(owp_server_catalog_path(h.datadir, as.sid, link, sizeof link), 0);
+    ck_assert_int_ne(lstat(link, &st), 0);
+    close(ufd);
+    ck_assert_int_eq(harness_finish(&h), OWP_OK);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ hostile input */
 
 START_TEST(garbage_setup_response_closes)
@@ -861,6 +1041,31 @@ static int count_entries(const char *dir)
     return n;
 }
 
+/* mkdir -p */
+static int make_test_dirs(const char *path)
+{
+    char buf[TEST_PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *q = buf + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *q = '/';
+    }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void write_bytes(const char *path, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    for (size_t i = 0; i < n; i++)
+        fputc('x', fp);
+    ck_assert_int_eq(fclose(fp), 0);
+}
+
 START_TEST(datadir_catalog_rebuilt)
 {
     char *dd = tu_tempdir();
@@ -904,6 +1109,61 @@ START_TEST(datadir_catalog_rebuilt)
 }
 END_TEST
 
+/* What owampd's start-up scan sees: each stored file with its class path
+ * and size; the ones it refuses stay out of the catalog. */
+typedef struct stored_seen {
+    char classes[4][64];
+    uint64_t sizes[4];
+    int n;
+} stored_seen;
+
+static int record_stored(void *arg, const char *class_path, const char *path, uint64_t size)
+{
+    stored_seen *seen = arg;
+    ck_assert(strstr(path, "/hierarchy/") != NULL);
+    if (seen->n < 4) {
+        snprintf(seen->classes[seen->n], sizeof seen->classes[0], "%s", class_path);
+        seen->sizes[seen->n] = size;
+    }
+    seen->n++;
+    return strcmp(class_path, "gone") == 0; /* no such class: not served */
+}
+
+START_TEST(datadir_stored_files_reported)
+{
+    char *dd = tu_tempdir();
+    char p[TEST_PATH_MAX];
+    owp_err err;
+    snprintf(p, sizeof p, "%s/hierarchy/root/regular", dd);
+    ck_assert_int_eq(make_test_dirs(p), 0);
+    snprintf(p, sizeof p, "%s/hierarchy/gone", dd);
+    ck_assert_int_eq(make_test_dirs(p), 0);
+    snprintf(p, sizeof p, "%s/hierarchy/root/regular/7f000001eeae69f69158d9b594d9178f.owp", dd);
+    write_bytes(p, 123);
+    snprintf(p, sizeof p, "%s/hierarchy/gone/7f000001eeae69f69158d9b594d91790.owp", dd);
+    write_bytes(p, 7);
+    stored_seen seen;
+    memset(&seen, 0, sizeof seen);
+    unsigned linked = 0;
+    ck_assert_int_eq(
+        owp_server_datadir_init_stored(dd, record_stored, &seen, NULL, NULL, &linked, &err),
+        OWP_OK);
+    ck_assert_int_eq(seen.n, 2);
+    ck_assert_uint_eq(linked, 1);
+    int regular = strcmp(seen.classes[0], "root/regular") == 0 ? 0 : 1;
+    ck_assert_str_eq(seen.classes[regular], "root/regular");
+    ck_assert_uint_eq(seen.sizes[regular], 123);
+    ck_assert_str_eq(seen.classes[1 - regular], "gone");
+    ck_assert_uint_eq(seen.sizes[1 - regular], 7);
+    snprintf(p, sizeof p, "%s/catalog/7f000001eeae69f69158d9b594d9178f.owp", dd);
+    struct stat st;
+    ck_assert_int_eq(lstat(p, &st), 0);
+    snprintf(p, sizeof p, "%s/catalog/7f000001eeae69f69158d9b594d91790.owp", dd);
+    ck_assert_int_ne(lstat(p, &st), 0);
+    free(dd);
+}
+END_TEST
+
 START_TEST(sid_hex_and_catalog_path)
 {
     uint8_t sid[16];
@@ -942,6 +1202,8 @@ static Suite *server_suite(void)
     tcase_add_test(tc, send_session);
     tcase_add_test(tc, session_refusals);
     tcase_add_test(tc, stop_request_during_test);
+    tcase_add_test(tc, policy_filters_greeting_modes);
+    tcase_add_test(tc, policy_grants_follow_sessions);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("hostile");
@@ -958,6 +1220,7 @@ static Suite *server_suite(void)
 
     tc = tcase_create("datadir");
     tcase_add_test(tc, datadir_catalog_rebuilt);
+    tcase_add_test(tc, datadir_stored_files_reported);
     tcase_add_test(tc, sid_hex_and_catalog_path);
     suite_add_tcase(s, tc);
     return s;
