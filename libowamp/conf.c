@@ -35,10 +35,9 @@
 
 #include "hostport.h"
 #include "options.h"
+#include "textfile.h"
 #include "testpkt.h"
 
-#define CONF_FILE_MAX (1u << 20) /* a config file is a few hundred bytes */
-#define CONF_LINE_MAX 8192       /* longest logical line (values are paths) */
 
 void owp_server_conf_default(owp_server_conf *c)
 {
@@ -208,95 +207,16 @@ static owp_status apply(owp_server_conf *c, const directive *d, const char *key,
     return owp_err_set(err, OWP_ERR_INVALID, "%s: unhandled directive kind", d->name);
 }
 
-/* ------------------------------------------------------------ reading */
-
-typedef struct conf_reader {
-    const char *path;
-    const char *buf;
-    size_t len, pos;
-    size_t line;            /* physical line of buf[pos] (1-based) */
-    char text[CONF_LINE_MAX];
-} conf_reader;
-
-/* The next logical line into r->text. Returns 1 (with *start = the line it
- * begins on), 0 at end of file, or -1 with err set. */
-static int next_logical_line(conf_reader *r, size_t *start, owp_err *err)
-{
-    size_t n = 0;
-    while (r->pos < r->len) {
-        char c = r->buf[r->pos++];
-        if (c == '\n') {
-            r->line++;
-            if (n)
-                break;
-            continue;
-        }
-        if (c == '\0') {
-            owp_err_set(err, OWP_ERR_PARSE, "%s:%zu: NUL byte in a text file", r->path, r->line);
-            return -1;
-        }
-        if (n == 0 && c == '#') {
-            const char *nl = memchr(r->buf + r->pos, '\n', r->len - r->pos);
-            r->pos = nl ? (size_t)(nl - r->buf) : r->len;
-            continue;
-        }
-        if (n == 0 && isspace((unsigned char)c))
-            continue;
-        if (c == '\\') {
-            const char *rest = r->buf + r->pos;
-            size_t left = r->len - r->pos;
-            size_t skip = left >= 1 && rest[0] == '\n'                      ? 1
-                          : left >= 2 && rest[0] == '\r' && rest[1] == '\n' ? 2
-                                                                            : 0;
-            if (!skip) {
-                owp_err_set(err, OWP_ERR_PARSE,
-                            "%s:%zu: '\\' is allowed only at the end of a line (continuation)",
-                            r->path, r->line);
-                return -1;
-            }
-            r->pos += skip;
-            r->line++;
-            continue;
-        }
-        if (n == 0)
-            *start = r->line;
-        if (n + 1 >= sizeof r->text) {
-            owp_err_set(err, OWP_ERR_PARSE, "%s:%zu: line longer than %d characters", r->path,
-                        *start, CONF_LINE_MAX - 1);
-            return -1;
-        }
-        r->text[n++] = c;
-    }
-    r->text[n] = '\0';
-    return n ? 1 : 0;
-}
-
-static char *next_token(char **cursor)
-{
-    char *s = *cursor;
-    while (*s && isspace((unsigned char)*s))
-        s++;
-    if (!*s)
-        return *cursor = s, NULL;
-    char *tok = s;
-    while (*s && !isspace((unsigned char)*s))
-        s++;
-    if (*s)
-        *s++ = '\0';
-    *cursor = s;
-    return tok;
-}
-
-static owp_status parse_directive(owp_server_conf *c, conf_reader *r, size_t line, owp_err *err)
+static owp_status parse_directive(owp_server_conf *c, owp_textfile *r, size_t line, owp_err *err)
 {
     char *cursor = r->text;
-    char *key = next_token(&cursor);
-    char *value = next_token(&cursor);
+    char *key = owp_text_token(&cursor);
+    char *value = owp_text_token(&cursor);
     owp_status st = OWP_OK;
     if (value && value[0] == '#') {
         value = NULL; /* "key #comment": no value, rest is comment */
     } else if (value) {
-        char *extra = next_token(&cursor);
+        char *extra = owp_text_token(&cursor);
         if (extra && extra[0] != '#')
             st = owp_err_set(err, OWP_ERR_PARSE,
                              "unexpected \"%s\" after the value of %s (one value per line; "
@@ -308,34 +228,8 @@ static owp_status parse_directive(owp_server_conf *c, conf_reader *r, size_t lin
                : owp_err_set(err, OWP_ERR_PARSE, "unknown directive \"%s\"", key);
     }
     if (st != OWP_OK)
-        owp_err_prefix(err, "%s:%zu", r->path, line);
+        owp_err_prefix(err, "%s:%zu", r->name, line);
     return st;
-}
-
-static owp_status read_conf_file(const char *path, char **buf, size_t *len, owp_err *err)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return owp_err_sys(err, "Unable to open %s", path);
-    char *b = malloc(CONF_FILE_MAX + 1);
-    if (!b) {
-        fclose(fp);
-        return owp_err_set(err, OWP_ERR_NOMEM, "%s: out of memory", path);
-    }
-    size_t n = fread(b, 1, CONF_FILE_MAX + 1, fp);
-    owp_status st = OWP_OK;
-    if (ferror(fp))
-        st = owp_err_sys(err, "Unable to read %s", path);
-    else if (n > CONF_FILE_MAX)
-        st = owp_err_set(err, OWP_ERR_PARSE, "%s: larger than %u bytes", path, CONF_FILE_MAX);
-    fclose(fp);
-    if (st != OWP_OK) {
-        free(b);
-        return st;
-    }
-    *buf = b;
-    *len = n;
-    return OWP_OK;
 }
 
 owp_status owp_server_conf_load(owp_server_conf *c, const char *path, owp_err *err)
@@ -344,29 +238,24 @@ owp_status owp_server_conf_load(owp_server_conf *c, const char *path, owp_err *e
         return owp_err_set(err, OWP_ERR_INVALID, "owp_server_conf_load: NULL argument");
     char *buf = NULL;
     size_t len = 0;
-    owp_status st = read_conf_file(path, &buf, &len, err);
+    owp_status st = owp_textfile_slurp(path, &buf, &len, err);
     if (st != OWP_OK)
         return st;
     /* Work on a copy so a bad file leaves the caller's configuration as it was. */
     owp_server_conf *next = malloc(sizeof *next);
-    conf_reader *r = malloc(sizeof *r);
-    if (!next || !r) {
-        st = owp_err_set(err, OWP_ERR_NOMEM, "%s: out of memory", path);
-    } else {
+    owp_textfile r;
+    st = next ? owp_textfile_open(&r, path, buf, len, err)
+              : owp_err_set(err, OWP_ERR_NOMEM, "%s: out of memory", path);
+    if (st == OWP_OK) {
         *next = *c;
-        r->path = path;
-        r->buf = buf;
-        r->len = len;
-        r->pos = 0;
-        r->line = 1;
         size_t start = 1;
         int more;
-        while (st == OWP_OK && (more = next_logical_line(r, &start, err)) != 0)
-            st = more < 0 ? OWP_ERR_PARSE : parse_directive(next, r, start, err);
+        while (st == OWP_OK && (more = owp_textfile_next(&r, &start, err)) != 0)
+            st = more < 0 ? OWP_ERR_PARSE : parse_directive(next, &r, start, err);
         if (st == OWP_OK)
             *c = *next;
+        owp_textfile_close(&r);
     }
-    free(r);
     free(next);
     free(buf);
     return st;

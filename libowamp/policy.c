@@ -17,6 +17,7 @@
  * "PATH:LINE: wording" line with the true line number).
  */
 #include "policy.h"
+#include "textfile.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -28,8 +29,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define LIMITS_FILE_MAX (1u << 20)  /* a limits file is a few hundred bytes */
-#define LIMITS_LINE_MAX (64u << 10) /* longest logical line */
 
 /* Defaults of a root class (section 3.1). */
 static const owp_limit_values default_values = {0, 0, 0, 0, 1};
@@ -127,96 +126,10 @@ static int install_default_root(owp_limits *self)
     return 0;
 }
 
-/* ================================================================ reading lines */
-
-typedef struct reader {
-    const char *name;
-    const char *buf;
-    size_t len, pos;
-    size_t line; /* physical line of buf[pos], 1-based */
-    char *text;  /* current logical line, LIMITS_LINE_MAX bytes */
-} reader;
-
-/* Skip to the end of the current physical line (newline left unread). */
-static void skip_rest_of_line(reader *r)
-{
-    const char *nl = memchr(r->buf + r->pos, '\n', r->len - r->pos);
-    r->pos = nl ? (size_t)(nl - r->buf) : r->len;
-}
-
-/* The next logical line into r->text, leading blanks dropped. Returns 1 with
- * *start = its first physical line, 0 at end of input, -1 with err set. */
-static int next_logical_line(reader *r, size_t *start, owp_err *err)
-{
-    size_t n = 0;
-    while (r->pos < r->len) {
-        char c = r->buf[r->pos++];
-        if (c == '\n') {
-            r->line++;
-            if (n)
-                break;
-            continue;
-        }
-        if (c == '\0') {
-            owp_err_set(err, OWP_ERR_PARSE, "%s:%zu: NUL byte in a text file", r->name, r->line);
-            return -1;
-        }
-        if (n == 0 && c == '#') {
-            skip_rest_of_line(r);
-            continue;
-        }
-        if (n == 0 && isspace((unsigned char)c))
-            continue;
-        if (c == '\\') {
-            const char *rest = r->buf + r->pos;
-            size_t left = r->len - r->pos;
-            size_t skip = left >= 1 && rest[0] == '\n'                      ? 1
-                          : left >= 2 && rest[0] == '\r' && rest[1] == '\n' ? 2
-                                                                            : 0;
-            if (!skip) {
-                owp_err_set(err, OWP_ERR_PARSE,
-                            "%s:%zu: '\\' is allowed only at the end of a line (continuation)",
-                            r->name, r->line);
-                return -1;
-            }
-            r->pos += skip;
-            r->line++;
-            continue;
-        }
-        if (n == 0)
-            *start = r->line;
-        if (n + 1 >= LIMITS_LINE_MAX) {
-            owp_err_set(err, OWP_ERR_PARSE, "%s:%zu: line longer than %u characters", r->name,
-                        *start, LIMITS_LINE_MAX - 1);
-            return -1;
-        }
-        r->text[n++] = c;
-    }
-    r->text[n] = '\0';
-    return n ? 1 : 0;
-}
-
-/* Next whitespace-delimited token of *cursor (NUL-terminated in place). */
-static char *next_token(char **cursor)
-{
-    char *s = *cursor;
-    while (*s && isspace((unsigned char)*s))
-        s++;
-    if (!*s)
-        return *cursor = s, NULL;
-    char *tok = s;
-    while (*s && !isspace((unsigned char)*s))
-        s++;
-    if (*s)
-        *s++ = '\0';
-    *cursor = s;
-    return tok;
-}
-
 /* Nothing but blanks or a '#' comment may remain. */
 static owp_status expect_end(char *cursor, const char *after, owp_err *err)
 {
-    char *extra = next_token(&cursor);
+    char *extra = owp_text_token(&cursor);
     if (extra && extra[0] != '#')
         return owp_err_set(err, OWP_ERR_PARSE,
                            "unexpected \"%s\" after %s (only a '#' comment may follow)", extra,
@@ -430,11 +343,11 @@ static owp_status check_class_name(const owp_limits *self, const char *name, owp
 
 static owp_status parse_limit_line(owp_limits *self, char *cursor, owp_err *err)
 {
-    char *name = next_token(&cursor);
+    char *name = owp_text_token(&cursor);
     owp_status st = check_class_name(self, name, err);
     if (st != OWP_OK)
         return st;
-    char *with = next_token(&cursor);
+    char *with = owp_text_token(&cursor);
     if (!with || strcasecmp(with, "with") != 0)
         return owp_err_set(err, OWP_ERR_PARSE,
                            "expected \"with\" after the classname \"%s\", found \"%s\"", name,
@@ -459,7 +372,7 @@ static owp_status parse_limit_line(owp_limits *self, char *cursor, owp_err *err)
 static owp_status class_operand(owp_limits *self, char **cursor, const owp_limits_class **cls,
                                 owp_err *err)
 {
-    char *name = next_token(cursor);
+    char *name = owp_text_token(cursor);
     if (!name || name[0] == '#')
         return owp_err_set(err, OWP_ERR_PARSE, "expected a limit class name at the end of the "
                                                "\"assign\" line");
@@ -559,7 +472,7 @@ static owp_status add_user_rule(owp_limits *self, const user_rule *rule, owp_err
 static owp_status parse_assign_line(owp_limits *self, char *cursor, const owp_pfs *pfs,
                                     size_t line, owp_err *err)
 {
-    char *type = next_token(&cursor);
+    char *type = owp_text_token(&cursor);
     if (!type)
         return owp_err_set(err, OWP_ERR_PARSE, "Unknown \"assign\" specification. (expected "
                                                "\"assign default|net|user ...\")");
@@ -574,7 +487,7 @@ static owp_status parse_assign_line(owp_limits *self, char *cursor, const owp_pf
         return st;
     }
     if (strcasecmp(type, "net") == 0) {
-        char *spec = next_token(&cursor);
+        char *spec = owp_text_token(&cursor);
         if (!spec)
             return owp_err_set(err, OWP_ERR_PARSE, "Invalid \"assign net\" argument.");
         net_rule rule;
@@ -588,7 +501,7 @@ static owp_status parse_assign_line(owp_limits *self, char *cursor, const owp_pf
         return add_net_rule(self, &rule, err);
     }
     if (strcasecmp(type, "user") == 0) {
-        char *id = next_token(&cursor);
+        char *id = owp_text_token(&cursor);
         if (!id)
             return owp_err_set(err, OWP_ERR_PARSE, "Invalid \"assign user\" argument.");
         if (strlen(id) > OWP_PFS_IDENTITY_MAX || !owp_pfs_lookup(pfs, id, NULL))
@@ -612,7 +525,7 @@ static owp_status parse_statement(owp_limits *self, char *text, const owp_pfs *p
                                   size_t line, owp_err *err)
 {
     char *cursor = text;
-    char *keyword = next_token(&cursor);
+    char *keyword = owp_text_token(&cursor);
     if (keyword && strcasecmp(keyword, "limit") == 0)
         return parse_limit_line(self, cursor, err);
     if (keyword && strcasecmp(keyword, "assign") == 0)
@@ -632,20 +545,23 @@ owp_limits *owp_limits_parse(const char *text, size_t len, const char *name,
     if (!name)
         name = "limits";
     owp_limits *self = limits_new();
-    reader r = {name, text, len, 0, 1, malloc(LIMITS_LINE_MAX)};
-    owp_status st = self && r.text ? OWP_OK : owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
-    size_t start = 1;
-    int more;
-    while (st == OWP_OK && (more = next_logical_line(&r, &start, err)) != 0) {
-        if (more < 0) {
-            st = OWP_ERR_PARSE;
-            break;
+    owp_textfile r;
+    owp_status st = self ? owp_textfile_open(&r, name, text, len, err)
+                         : owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
+    if (st == OWP_OK) {
+        size_t start = 1;
+        int more;
+        while (st == OWP_OK && (more = owp_textfile_next(&r, &start, err)) != 0) {
+            if (more < 0) {
+                st = OWP_ERR_PARSE;
+                break;
+            }
+            st = parse_statement(self, r.text, pfs, start, err);
+            if (st != OWP_OK)
+                owp_err_prefix(err, "%s:%zu", name, start);
         }
-        st = parse_statement(self, r.text, pfs, start, err);
-        if (st != OWP_OK)
-            owp_err_prefix(err, "%s:%zu", name, start);
+        owp_textfile_close(&r);
     }
-    free(r.text);
     if (st == OWP_OK && self->nclasses == 0 && install_default_root(self) != 0)
         st = owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
     if (st != OWP_OK)
@@ -657,26 +573,14 @@ owp_limits *owp_limits_load(const char *path, const owp_pfs *pfs, owp_err *err)
 {
     if (!path)
         return owp_err_set(err, OWP_ERR_INVALID, "owp_limits_load: NULL path"), NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        if (errno == ENOENT)
+    char *buf = NULL;
+    size_t len = 0;
+    if (owp_textfile_slurp(path, &buf, &len, err) != OWP_OK) {
+        if (errno == ENOENT) /* no limits file: everything allowed, with a warning */
             return owp_limits_parse("", 0, path, pfs, err);
-        return owp_err_sys(err, "Unable to open %s", path), NULL;
+        return NULL;
     }
-    char *buf = malloc(LIMITS_FILE_MAX + 1);
-    if (!buf) {
-        fclose(fp);
-        return owp_err_set(err, OWP_ERR_NOMEM, "%s: out of memory", path), NULL;
-    }
-    size_t n = fread(buf, 1, LIMITS_FILE_MAX + 1, fp);
-    owp_limits *self = NULL;
-    if (ferror(fp))
-        owp_err_sys(err, "Unable to read %s", path);
-    else if (n > LIMITS_FILE_MAX)
-        owp_err_set(err, OWP_ERR_PARSE, "%s: larger than %u bytes", path, LIMITS_FILE_MAX);
-    else
-        self = owp_limits_parse(buf, n, path, pfs, err);
-    fclose(fp);
+    owp_limits *self = owp_limits_parse(buf, len, path, pfs, err);
     free(buf);
     return self;
 }

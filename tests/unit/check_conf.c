@@ -319,7 +319,7 @@ START_TEST(hostile_input)
     ck_assert_ptr_nonnull(strstr(e.msg, ":2: NUL byte"));
     free(p);
     /* Values longer than their fields. */
-    static char big[9000];
+    static char big[70000];
     memcpy(big, "datadir /", 9);
     memset(big + 9, 'd', 5000);
     strcpy(big + 5009, "\n");
