@@ -1,0 +1,4 @@
+/* PLACEHOLDER */
+#ifndef OWM_MESHCONF_H
+#define OWM_MESHCONF_H
+#endif

@@ -1,0 +1,4 @@
+/* PLACEHOLDER */
+#ifndef OWM_MESHMSG_H
+#define OWM_MESHMSG_H
+#endif
