@@ -103,6 +103,9 @@ struct owp_client {
     int got_server_stop;
     uint8_t server_stop_accept;
     double stop_began;               /* monotonic seconds when stopping began */
+    int wait_began;                  /* test_end computed */
+    double test_end;                 /* monotonic bound on the whole test */
+    owp_status finish_status;        /* outcome of the finished exchange */
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -1062,57 +1065,82 @@ static owp_status thread_errors(owp_client *c, owp_err *err)
     return OWP_OK;
 }
 
+/* One step of the wait: act on what is due, then wait at most timeout_ms for
+ * the server. *done becomes 1 when the Stop-Sessions exchange is over (or
+ * abandoned as tolerable). */
+static owp_status wait_step(owp_client *c, const atomic_int *interrupt, int timeout_ms, int *done,
+                            owp_err *err)
+{
+    *done = 0;
+    if (!c->wait_began) {
+        c->wait_began = 1;
+        /* Hard bound for a stalled server: the whole test plus a grace period. */
+        c->test_end = mono_now() + seconds_until_end(c, -1, 1) + CLIENT_END_GRACE_SEC + 2 * c->rtt;
+    }
+    if (!c->stopping && interrupt && atomic_load(interrupt))
+        begin_stop(c);
+    /* RFC 4656 3.8: a Stop-Sessions from the server ends the test now; our
+     * senders stop and our answer goes straight back (owampd shutting down). */
+    if (c->got_server_stop && !c->stopping && !senders_done(c))
+        begin_stop(c);
+    if (time_to_send_stop(c)) {
+        for (unsigned i = 0; i < c->nsess; i++)
+            if (c->sess[i].dir == OWP_DIR_TO)
+                join_session(&c->sess[i]);
+        owp_status st = send_stop_sessions(c, err);
+        if (st != OWP_OK)
+            return st;
+    }
+    if (c->sent_stop && c->got_server_stop) {
+        *done = 1;
+        return OWP_OK;
+    }
+    double now = mono_now();
+    double deadline = c->stopping ? c->stop_began + CLIENT_STOP_GRACE_SEC + 2 * c->rtt
+                                  : c->test_end;
+    if (now > deadline) {
+        if (c->stopping || (c->sent_stop && !has_dir(c, OWP_DIR_FROM))) {
+            *done = 1;
+            return OWP_OK; /* tolerated: nothing of ours depends on it */
+        }
+        return owp_err_set(err, OWP_ERR_TIMEOUT,
+                           "server %s sent no Stop-Sessions within %.1f s of the test's end",
+                           c->peer_name, CLIENT_END_GRACE_SEC);
+    }
+    /* Senders that finish or a stop deadline need attention even when the
+     * server is silent: never sleep past the poll period. */
+    if (timeout_ms > CLIENT_POLL_MS || timeout_ms < 0)
+        timeout_ms = CLIENT_POLL_MS;
+    int r = owp_chan_wait_readable(c->chan, timeout_ms);
+    if (r == 1) {
+        owp_stop_sessions m;
+        owp_status st = recv_stop_sessions(c, &m, err);
+        if (st == OWP_OK) {
+            st = apply_server_stop(c, &m, err);
+            owp_stop_sessions_clear(&m);
+        }
+        if (st != OWP_OK)
+            return st;
+        if (c->got_server_stop && !c->stopping && !senders_done(c))
+            begin_stop(c);
+    }
+    return OWP_OK;
+}
+
 static owp_status wait_loop(owp_client *c, const atomic_int *interrupt, owp_err *err)
 {
-    double t_start = mono_now();
-    /* Hard bound for a stalled server: the whole test plus a grace period. */
-    double test_end = t_start + seconds_until_end(c, -1, 1) + CLIENT_END_GRACE_SEC + 2 * c->rtt;
     for (;;) {
-        if (!c->stopping && interrupt && atomic_load(interrupt))
-            begin_stop(c);
-        if (time_to_send_stop(c)) {
-            for (unsigned i = 0; i < c->nsess; i++)
-                if (c->sess[i].dir == OWP_DIR_TO)
-                    join_session(&c->sess[i]);
-            owp_status st = send_stop_sessions(c, err);
-            if (st != OWP_OK)
-                return st;
-        }
-        if (c->sent_stop && c->got_server_stop)
-            return OWP_OK;
-        double now = mono_now();
-        double deadline = c->stopping ? c->stop_began + CLIENT_STOP_GRACE_SEC + 2 * c->rtt
-                                      : test_end;
-        if (now > deadline) {
-            if (c->stopping || (c->sent_stop && !has_dir(c, OWP_DIR_FROM)))
-                return OWP_OK; /* tolerated: nothing of ours depends on it */
-            return owp_err_set(err, OWP_ERR_TIMEOUT,
-                               "server %s sent no Stop-Sessions within %.1f s of the test's end",
-                               c->peer_name, CLIENT_END_GRACE_SEC);
-        }
-        int r = owp_chan_wait_readable(c->chan, CLIENT_POLL_MS);
-        if (r == 1) {
-            owp_stop_sessions m;
-            owp_status st = recv_stop_sessions(c, &m, err);
-            if (st == OWP_OK) {
-                st = apply_server_stop(c, &m, err);
-                owp_stop_sessions_clear(&m);
-            }
-            if (st != OWP_OK)
-                return st;
-        }
+        int done = 0;
+        owp_status st = wait_step(c, interrupt, CLIENT_POLL_MS, &done, err);
+        if (st != OWP_OK || done)
+            return st;
     }
 }
 
-static owp_status client_finish(owp_client *c, const atomic_int *interrupt, owp_err *err)
+/* Whatever happened, stop and join every thread and close every file. */
+static owp_status client_wrap_up(owp_client *c, owp_status st, owp_err *err)
 {
-    if (!c->started)
-        return owp_err_set(err, OWP_ERR_INVALID, "owp_client_wait: sessions not started");
-    if (c->finished)
-        return OWP_OK;
-    owp_status st = wait_loop(c, interrupt, err);
     c->finished = 1;
-    /* Whatever happened, stop and join every thread and close every file. */
     for (unsigned i = 0; i < c->nsess; i++)
         if (c->sess[i].dir == OWP_DIR_TO) {
             atomic_store(&c->sess[i].stop, 1);
@@ -1128,6 +1156,54 @@ static owp_status client_finish(owp_client *c, const atomic_int *interrupt, owp_
                          c->peer_name, c->server_stop_accept,
                          owp_accept_name(c->server_stop_accept));
     return st;
+}
+
+static owp_status client_finish(owp_client *c, const atomic_int *interrupt, owp_err *err)
+{
+    if (!c->started)
+        return owp_err_set(err, OWP_ERR_INVALID, "owp_client_wait: sessions not started");
+    if (c->finished)
+        return OWP_OK;
+    owp_status st = wait_loop(c, interrupt, err);
+    c->finish_status = client_wrap_up(c, st, err);
+    return c->finish_status;
+}
+
+owp_status owp_client_poll(owp_client *self, const atomic_int *interrupt, int timeout_ms,
+                           int *done, owp_err *err)
+{
+    *done = 0;
+    if (!self->started)
+        return owp_err_set(err, OWP_ERR_INVALID, "owp_client_poll: sessions not started");
+    if (self->finished) {
+        *done = 1;
+        return OWP_OK;
+    }
+    owp_status st = wait_step(self, interrupt, timeout_ms, done, err);
+    if (st != OWP_OK || *done) {
+        *done = 1;
+        self->finish_status = client_wrap_up(self, st, err);
+        return self->finish_status;
+    }
+    return OWP_OK;
+}
+
+owp_status owp_client_reset(owp_client *self, owp_err *err)
+{
+    if (self->started && !self->finished)
+        return owp_err_set(err, OWP_ERR_INVALID,
+                           "owp_client_reset: sessions still running on %s", self->peer_name);
+    for (unsigned i = 0; i < self->nsess; i++) {
+        join_session(&self->sess[i]);
+        session_free(&self->sess[i]);
+    }
+    self->nsess = 0;
+    self->started = self->finished = self->stopping = 0;
+    self->sent_stop = self->got_server_stop = 0;
+    self->server_stop_accept = 0;
+    self->wait_began = 0;
+    self->finish_status = OWP_OK;
+    return OWP_OK;
 }
 
 owp_status owp_client_wait(owp_client *self, const atomic_int *interrupt, owp_err *err)

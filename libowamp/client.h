@@ -16,7 +16,12 @@
  *   owp_client_wait()      wait for the end of every session, exchange
  *                          Stop-Sessions (the server's next_seqno/skip ranges
  *                          are applied to our receive files), or stop early when
- *                          *interrupt becomes non-zero
+ *                          *interrupt becomes non-zero; a Stop-Sessions the
+ *                          server sends first stops our senders at once and is
+ *                          answered straight away (RFC 4656 3.8).
+ *                          owp_client_poll() is the same wait step by step;
+ *                          owp_client_reset() readies the connection for the
+ *                          next set of sessions
  *   owp_client_fetch()     Fetch-Session of a session the server received
  *   owp_client_close()
  *
@@ -123,6 +128,19 @@ double owp_client_seconds_until_results(const owp_client *self);
  * A server Stop-Sessions with Accept != 0 is OWP_ERR_REFUSED; the receive files
  * are finished either way (finished = 1 after a good exchange). */
 owp_status owp_client_wait(owp_client *self, const atomic_int *interrupt, owp_err *err);
+
+/* The same wait, one step at a time, for callers that drive several
+ * connections from one thread (the stream engine): does what is due, waits at
+ * most timeout_ms (capped at 50 ms) for the server, and sets *done to 1 once
+ * the test is over; the status and files are then as owp_client_wait leaves
+ * them. Calling it again after *done returns OWP_OK with *done = 1. */
+owp_status owp_client_poll(owp_client *self, const atomic_int *interrupt, int timeout_ms,
+                           int *done, owp_err *err);
+
+/* Forget the finished sessions so the same control connection can request,
+ * start and stop another set (as powstream reuses its connections). Fails
+ * while sessions are running. */
+owp_status owp_client_reset(owp_client *self, owp_err *err);
 
 /* Stop now: senders stop, our Stop-Sessions carries what was sent, and the
  * server's Stop-Sessions (awaited for a bounded time) ends our receivers. */

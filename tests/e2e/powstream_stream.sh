@@ -1,3 +1,177 @@
 #!/bin/sh
-# PLACEHOLDER
-exit 77
+# powstream_stream.sh - powstream against our owampd on 127.0.0.1 with
+# -c 200 -i 0.01 -N 50 -L 1 for several sessions (programs.md §8), then SIGTERM:
+#  - files appear with START_END names (20-digit 32.32 times), -p prints them;
+#  - every .owp parses (owstats) and every .sum equals owstats -M of its .owp;
+#  - sub-session .sum files chain from the session START to its END, are
+#    preliminary (SESSION_FINISHED 0) and hold 50 packets each;
+#  - consecutive sessions abut: END of one = START of the next, seqs 0..199
+#    each exactly once, and the send times across every boundary follow the
+#    schedule (no hole, no overlap).
+#
+# Environment (set by the harness): top_builddir, top_srcdir.
+
+top_builddir=${top_builddir:-.}
+OWAMPD=$top_builddir/node/owampd
+POWSTREAM=$top_builddir/node/powstream
+OWSTATS=$top_builddir/node/owstats
+for prog in "$OWAMPD" "$POWSTREAM" "$OWSTATS"; do
+    [ -x "$prog" ] || { echo "SKIP: $prog not built"; exit 77; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/powstream_stream.XXXXXX") || exit 1
+daemon_pid=
+pow_pid=
+cleanup() {
+    [ -n "$pow_pid" ] && kill "$pow_pid" 2>/dev/null && wait "$pow_pid" 2>/dev/null
+    [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "PASS: $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
+
+mkdir -p "$work/conf" "$work/data" "$work/var" "$work/out"
+: >"$work/conf/owamp-server.conf"
+printf 'limit root with delete_on_fetch=off\nassign default root\n' >"$work/conf/owamp-server.limits"
+rootflag=
+[ "$(id -u)" = 0 ] && rootflag=-f
+
+port=
+try=0
+while [ $try -lt 10 ]; do
+    candidate=$((20000 + ($$ * 7 + try * 131) % 30000))
+    "$OWAMPD" -Z $rootflag -c "$work/conf" -d "$work/data" -R "$work/var" \
+        -S "127.0.0.1:$candidate" >"$work/owampd.log" 2>&1 &
+    daemon_pid=$!
+    sleep 1
+    if kill -0 "$daemon_pid" 2>/dev/null; then port=$candidate; break; fi
+    daemon_pid=
+    try=$((try + 1))
+done
+[ -n "$port" ] || { echo "FAIL: owampd did not start"; cat "$work/owampd.log"; exit 1; }
+
+# -N must divide -c.
+if "$POWSTREAM" -c 200 -N 30 -d "$work/out" "127.0.0.1:$port" 2>"$work/n.err"; then
+    fail "-N 30 with -c 200 accepted"
+elif grep -q 'Number of summary packets (-N 30) must be a divisor of the number of session packets (-c 200).' "$work/n.err"; then
+    pass "-N not dividing -c: clear error, exit 1"
+else
+    fail "-N error message: $(cat "$work/n.err")"
+fi
+
+# Sessions of about 2 s after the 10 s start allowance: wait for 4 complete sessions.
+"$POWSTREAM" -p -c 200 -i 0.01 -N 50 -L 1 -I 1 -d "$work/out" "127.0.0.1:$port" \
+    >"$work/pow.out" 2>"$work/pow.err" &
+pow_pid=$!
+i=0
+while [ $i -lt 60 ]; do
+    n=$(ls "$work/out" | grep -c '\.owp$')
+    [ "$n" -ge 4 ] && break
+    sleep 1
+    i=$((i + 1))
+done
+kill -TERM "$pow_pid"
+wait "$pow_pid"
+rc=$?
+pow_pid=
+[ $rc = 0 ] && pass "SIGTERM: exit 0" || fail "SIGTERM: exit $rc"
+grep -q 'SIGTERM/SIGINT Caught: Exiting.' "$work/pow.err" && pass "SIGTERM logged" ||
+    fail "SIGTERM not logged"
+
+cd "$work/out" || exit 1
+owps=$(ls | grep '\.owp$' | sort)
+nowp=$(echo "$owps" | grep -c .)
+[ "$nowp" -ge 4 ] && pass "$nowp session files" || fail "only $nowp session files"
+bad=$(ls | grep -v -E '^[0-9]{20}_[0-9]{20}\.(owp|sum)$')
+[ -z "$bad" ] && pass "file names are START_END.owp/.sum" || fail "unexpected files: $bad"
+ls -a | grep -q '\.i$' && fail "temporary .i files left" || pass "no temporary files left"
+
+# -p printed every file, each once.
+printed=$(sed 's,.*/,,' "$work/pow.out" | sort)
+present=$(ls | sort)
+[ "$printed" = "$present" ] && pass "-p printed each file" || fail "-p output differs from the files"
+
+# Every .owp parses and its .sum is owstats -M of it.
+sumok=1
+for f in $owps; do
+    b=${f%.owp}
+    if ! "$OWSTATS" -M "$f" >"$work/m.txt" 2>/dev/null; then sumok=0; echo "  $f does not parse"; continue; fi
+    cmp -s "$work/m.txt" "$b.sum" || { sumok=0; echo "  $b.sum differs from owstats -M"; }
+done
+[ $sumok = 1 ] && pass ".owp files parse, .sum = owstats -M" || fail ".sum files"
+
+# Sessions abut: END of one = START of the next.
+prev_end=
+abut=1
+for f in $owps; do
+    b=${f%.owp}
+    s=${b%_*}
+    e=${b#*_}
+    [ -n "$prev_end" ] && [ "$prev_end" != "$s" ] && { abut=0; echo "  $prev_end != $s"; }
+    prev_end=$e
+done
+[ $abut = 1 ] && pass "session names abut" || fail "session names do not abut"
+
+# All but the last (stopped) session: 200 records, seqs 0..199 once, none lost on loopback.
+complete=$(echo "$owps" | sed '$d')
+seqok=1
+for f in $complete; do
+    "$OWSTATS" -R "$f" 2>/dev/null | awk '{print $1}' | sort -n | uniq >"$work/seqs"
+    [ "$(wc -l <"$work/seqs")" = 200 ] && [ "$(head -1 "$work/seqs")" = 0 ] &&
+        [ "$(tail -1 "$work/seqs")" = 199 ] || { seqok=0; echo "  $f: seqs not 0..199"; }
+    grep -q '^SESSION_FINISHED	1$' "${f%.owp}.sum" || { seqok=0; echo "  $f not finished"; }
+done
+[ $seqok = 1 ] && pass "complete sessions hold seqs 0..199 once" || fail "sequence numbers"
+
+# Send times across each boundary: the last packet of a session is due at its
+# END, the first of the next one exponential(0.01 s) later: strictly after,
+# and well within 0.2 s (no hole, no overlap).
+bound=1
+last=
+for f in $owps; do
+    first=$("$OWSTATS" -R "$f" 2>/dev/null | awk '$1 == 0 {print $2}')
+    if [ -n "$last" ]; then
+        awk -v a="$last" -v b="$first" 'BEGIN { d = (b - a) / 4294967296; exit !(d > 0 && d < 0.2) }' ||
+            { bound=0; echo "  boundary before $f: $last -> $first"; }
+    fi
+    last=$("$OWSTATS" -R "$f" 2>/dev/null | sort -n | tail -1 | awk '{print $2}')
+done
+[ $bound = 1 ] && pass "send times continue across session boundaries" || fail "boundary send times"
+
+# Sub-sessions: 4 per complete session, chained from START to END, preliminary, 50 packets.
+subok=1
+for f in $complete; do
+    b=${f%.owp}
+    s=${b%_*}
+    e=${b#*_}
+    cur=$s
+    for k in 1 2 3 4; do
+        sub=$(ls | grep "^${cur}_.*\.sum$" | grep -v "^$b.sum$" | head -1)
+        [ -n "$sub" ] || { subok=0; echo "  $b: sub-session $k missing"; break; }
+        grep -q '^SESSION_FINISHED	0$' "$sub" && grep -q '^SAMPLE_PACKET_COUNT	50$' "$sub" &&
+            grep -q '^SENT	50$' "$sub" || { subok=0; echo "  $sub content"; }
+        cur=${sub#*_}
+        cur=${cur%.sum}
+    done
+    [ "$cur" = "$e" ] || { subok=0; echo "  $b: sub-sessions end at $cur"; }
+done
+[ $subok = 1 ] && pass "sub-session summaries chain START..END, preliminary, 50 packets" ||
+    fail "sub-session summaries"
+
+# A sub-session summary is owstats -M -N 50 of its block (bar SESSION_FINISHED).
+f=$(echo "$complete" | head -1)
+"$OWSTATS" -M -N 50 "$f" 2>/dev/null | awk '/^SUMMARY/{n++} n==2' |
+    sed 's/^SESSION_FINISHED	1$/SESSION_FINISHED	0/' >"$work/block2"
+s2=$(ls | grep "^$(echo "$f" | cut -c1-20)_" | grep '\.sum$' | sort | head -1)
+s2=${s2#*_}
+s2=$(ls | grep "^${s2%.sum}_.*\.sum$" | head -1)
+cmp -s "$work/block2" "$s2" && pass "sub-session .sum = owstats -M -N 50 block" ||
+    fail "sub-session .sum differs from owstats -M -N 50"
+
+echo "powstream_stream: $passed passed, $failed failed"
+[ $failed = 0 ]
