@@ -1,12 +1,21 @@
 /*
- * client_opts.c - output options of owping/owstats/owfetch with the
- * reference's wording (programs.md section 5.3).
+ * client_opts.c - output options of owping/owstats/owfetch (programs.md
+ * section 5.3) and connection options of owping/owfetch/owup (section 5.2),
+ * with the reference's wording.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* explicit_bzero */
+#endif
 #include "client_opts.h"
 
 #include <ctype.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+
+#include "options.h"
+#include "pfs.h"
 
 void owp_output_opts_init(owp_output_opts *o)
 {
@@ -185,4 +194,195 @@ void owp_output_usage(FILE *out)
             "   -v[N]          print out individual delays. You can supply an optional N here to "
             "limit the print to the first N packets",
             "   -U             Adds UNIX timestamps when printing individual delays");
+}
+
+/* ------------------------------------------------------------ connection options */
+
+void owp_conn_opts_init(owp_conn_opts *o)
+{
+    memset(o, 0, sizeof *o);
+}
+
+int owp_conn_opts_parse(owp_conn_opts *o, int opt, const char *arg, char *log, size_t loglen,
+                        char *msg, size_t msglen)
+{
+    if (loglen)
+        log[0] = '\0';
+    if (msglen)
+        msg[0] = '\0';
+    switch (opt) {
+    case '4':
+        o->v4only = 1;
+        return 1;
+    case '6':
+        o->v6only = 1;
+        return 1;
+    case 'A': {
+        owp_err err;
+        if (owp_parse_authmode(arg, &o->modes, &err) != OWP_OK) {
+            snprintf(log, loglen, "%s", err.msg);
+            return -1; /* bare usage, as the reference */
+        }
+        o->modes_set = 1;
+        return 1;
+    }
+    case 'B':
+        if (o->bind_device)
+            return fail(log, loglen, NULL, msg, msglen, "-B can only be used once");
+        if (strlen(arg) >= IFNAMSIZ) {
+            char line[256];
+            snprintf(line, sizeof line, "-B %s: interface names have at most %d characters",
+                     arg, IFNAMSIZ - 1);
+            return fail(log, loglen, line, msg, msglen, "Invalid -B interface.");
+        }
+        o->bind_device = arg;
+        return 1;
+    case 'k':
+        o->pfs_file = arg;
+        return 1;
+    case 'S':
+        o->src_addr = arg;
+        return 1;
+    case 'u':
+        o->identity = arg;
+        return 1;
+    }
+    return 0;
+}
+
+int owp_conn_opts_finish(const owp_conn_opts *o, char *log, size_t loglen)
+{
+    if (loglen)
+        log[0] = '\0';
+    if (o->v4only && o->v6only) {
+        snprintf(log, loglen, "-4 and -6 flags cannot be set together");
+        return -1;
+    }
+    return 0;
+}
+
+int owp_conn_opts_family(const owp_conn_opts *o)
+{
+    if (o->v4only)
+        return AF_INET;
+    if (o->v6only)
+        return AF_INET6;
+    return AF_UNSPEC;
+}
+
+/* Read a pass-phrase with echo off from the terminal; without one the prompt
+ * goes to stderr and the line is read from stdin. Returns its length (0 when
+ * nothing could be read). */
+static size_t prompt_passphrase(const char *identity, uint8_t *buf, size_t cap)
+{
+    FILE *tty = fopen("/dev/tty", "r+");
+    FILE *prompt_out = tty ? tty : stderr;
+    FILE *src = tty ? tty : stdin;
+    struct termios saved, quiet;
+    int restore = 0;
+    if (tty && tcgetattr(fileno(tty), &saved) == 0) {
+        quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        quiet.c_lflag |= ECHONL;
+        restore = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
+    }
+    fprintf(prompt_out, "Enter passphrase for identity '%s': ", identity);
+    fflush(prompt_out);
+    char line[OWP_CONN_PASSPHRASE_MAX + 2];
+    size_t len = 0;
+    if (fgets(line, sizeof line, src)) {
+        len = strcspn(line, "\r\n");
+        if (len > cap)
+            len = cap;
+        memcpy(buf, line, len);
+    }
+    explicit_bzero(line, sizeof line);
+    if (restore)
+        tcsetattr(fileno(tty), TCSAFLUSH, &saved);
+    if (tty)
+        fclose(tty);
+    return len;
+}
+
+/* The pass-phrase for -u. 1: found (or no identity); 0: the identity was
+ * dropped (unreadable -k file, nothing typed); -1: fatal, already reported. */
+static int get_passphrase(const owp_conn_opts *o, const char *prog, uint8_t *buf, size_t cap,
+                          size_t *len)
+{
+    *len = 0;
+    if (!o->identity)
+        return 1;
+    if (!o->pfs_file) {
+        *len = prompt_passphrase(o->identity, buf, cap);
+        return *len > 0 ? 1 : 0;
+    }
+    owp_err err;
+    owp_status st = owp_pfs_find_in_file(o->pfs_file, o->identity, buf, cap, len, &err);
+    if (st == OWP_OK)
+        return 1;
+    fprintf(stderr, "%s: %s\n", prog, err.msg);
+    return st == OWP_ERR_SYS ? 0 : -1;
+}
+
+owp_client *owp_conn_open(owp_conn_opts *o, const char *prog, const char *server)
+{
+    static uint8_t pass[OWP_CONN_PASSPHRASE_MAX];
+    size_t passlen = 0;
+    int got = get_passphrase(o, prog, pass, sizeof pass, &passlen);
+    if (got < 0) {
+        fprintf(stderr, "%s: Unable to open control connection to %s.\n", prog, server);
+        return NULL;
+    }
+    if (got == 0)
+        o->identity = NULL; /* as the reference: open mode only from here on */
+    if (!o->modes_set)
+        o->modes = o->identity ? (OWP_MODE_OPEN | OWP_MODE_AUTH | OWP_MODE_ENCRYPTED)
+                               : OWP_MODE_OPEN;
+
+    owp_client_opts co;
+    owp_client_opts_default(&co);
+    co.server = server;
+    co.family = owp_conn_opts_family(o);
+    co.src_addr = o->src_addr;
+    co.bind_device = o->bind_device;
+    co.modes = o->modes;
+    co.identity = o->identity;
+    co.passphrase = o->identity ? pass : NULL;
+    co.passphrase_len = o->identity ? passlen : 0;
+    owp_err err;
+    owp_err_clear(&err);
+    owp_client *c = owp_client_open(&co, &err);
+    explicit_bzero(pass, sizeof pass);
+    if (!c) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        fprintf(stderr, "%s: Unable to open control connection to %s.\n", prog, server);
+    }
+    return c;
+}
+
+void owp_conn_usage(FILE *out)
+{
+    fprintf(out, "%s\n\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n",
+            "              [Connection Args]",
+            "   -A authmode    requested modes: [A]uthenticated, [E]ncrypted, [O]pen",
+            "   -k passphrasefile     passphrasefile to use with Authenticated/Encrypted modes",
+            "   -S srcaddr     specify the local address or interface for control connection "
+            "and tests",
+            "   -B interface   specify the interface to use for control connection and tests",
+            "   -u username    username to use with Authenticated/Encrypted modes",
+            "   -4             connect using IPv4 addresses only",
+            "   -6             connect using IPv6 addresses only");
+}
+
+void owp_usage_head(FILE *out, const char *prog, const char *msg, const char *operands)
+{
+    if (msg)
+        fprintf(out, "%s: %s\n", prog, msg);
+    fprintf(out, "usage: %s %s\n%s\n", prog, operands, "[arguments] are as follows: ");
+    fprintf(out, "\n%s\n", "   -h             print this message and exit");
+}
+
+void owp_usage_tail(FILE *out)
+{
+    fprintf(out, "\nVersion: %s\n\n", OWP_CLIENT_VERSION);
 }

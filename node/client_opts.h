@@ -1,7 +1,9 @@
 /*
- * client_opts.h - the output options shared by owping, owstats and owfetch
- * (programs.md section 5.3): -a -b -d -M -n -N -p -Q -R -U -v[N], parsed with
- * the reference owamp 5.2.3's wording into an owp_report_opts.
+ * client_opts.h - the options the client programs share, with the reference
+ * owamp 5.2.3's wording: the output options of owping, owstats and owfetch
+ * (programs.md section 5.3: -a -b -d -M -n -N -p -Q -R -U -v[N], parsed into
+ * an owp_report_opts) and the connection options of owping, owfetch and owup
+ * (section 5.2: -4 -6 -A -B -k -S -u).
  *
  * Usage in a program's getopt loop:
  *
@@ -22,8 +24,10 @@
 #ifndef OWP_CLIENT_OPTS_H
 #define OWP_CLIENT_OPTS_H
 
+#include <stdint.h>
 #include <stdio.h>
 
+#include "client.h"
 #include "report.h"
 
 /* Version printed at the end of the usage texts (the reference's). */
@@ -57,5 +61,63 @@ void owp_output_opts_finish(owp_output_opts *o, void (*warn)(const char *line, v
 
 /* The "[Output Args]" block of the usage texts (without the leading blank line). */
 void owp_output_usage(FILE *out);
+
+/* ------------------------------------------------------------------------
+ * Connection options shared by owping, owfetch and owup (programs.md 5.2):
+ * -4 -6 -A -B -k -S -u, and opening the control connection with them.
+ */
+
+/* getopt letters of the connection options. */
+#define OWP_CONN_OPTSTRING "46A:B:k:S:u:"
+/* owping's direction letters: every client name accepts them (programs.md 0). */
+#define OWP_DIRECTION_OPTSTRING "ftT:"
+
+/* Pass-phrases longer than this are refused (the reference reads lines of any
+ * length; nobody types a kilobyte). */
+#define OWP_CONN_PASSPHRASE_MAX 1024
+
+typedef struct owp_conn_opts {
+    int v4only, v6only;     /* -4, -6 */
+    uint32_t modes;         /* -A as owp_mode bits */
+    int modes_set;
+    const char *bind_device;/* -B (points into argv) */
+    const char *pfs_file;   /* -k */
+    const char *src_addr;   /* -S */
+    const char *identity;   /* -u */
+} owp_conn_opts;
+
+void owp_conn_opts_init(owp_conn_opts *o);
+
+/* Handle one option letter, same contract as owp_output_opts_parse: 1 handled,
+ * 0 not a connection option, -1 invalid (log: line to log first, may be
+ * empty; msg: the usage() message, may be empty for a bare usage). */
+int owp_conn_opts_parse(owp_conn_opts *o, int opt, const char *arg, char *log, size_t loglen,
+                        char *msg, size_t msglen);
+
+/* After parsing: -4 together with -6 is an error (-1, log holds the line;
+ * the reference exits 1 without the usage text). Returns 0 otherwise. */
+int owp_conn_opts_finish(const owp_conn_opts *o, char *log, size_t loglen);
+
+/* Address family the options ask for: AF_INET, AF_INET6 or AF_UNSPEC. */
+int owp_conn_opts_family(const owp_conn_opts *o);
+
+/* Open the control connection to server as the reference's clients do: the
+ * pass-phrase for -u comes from -k (an unreadable file drops the identity,
+ * leaving open mode) or from a prompt on the terminal; modes default to A, E
+ * and O with an identity, O alone without. Diagnostics go to stderr as
+ * "prog: message", ending with "Unable to open control connection to SERVER."
+ * on failure (then NULL is returned). A missing identity in the -k file is
+ * fatal here (the reference goes on with an uninitialised pass-phrase). */
+owp_client *owp_conn_open(owp_conn_opts *o, const char *prog, const char *server);
+
+/* The "[Connection Args]" block of the usage texts. */
+void owp_conn_usage(FILE *out);
+
+/* The first lines of every client usage text: "prog: msg" when msg is not
+ * NULL (the reference prints "prog: " for -h), "usage: prog operands",
+ * "[arguments] are as follows: ", and the -h line. */
+void owp_usage_head(FILE *out, const char *prog, const char *msg, const char *operands);
+/* The closing "Version: ..." lines. */
+void owp_usage_tail(FILE *out);
 
 #endif

@@ -17,9 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include "client.h"
 #include "client_opts.h"
@@ -27,14 +25,12 @@
 #include "hostport.h"
 #include "options.h"
 #include "owpfile.h"
-#include "pfs.h"
 #include "report.h"
 #include "schedule.h"
 
 #define PROG "owping"
 #define OWPING_MAX_PADDING 65000
 #define OWPING_DEFAULT_PORTS "8760-9960"
-#define OWPING_PASSPHRASE_MAX 1024
 
 /* ------------------------------------------------------------ signals (§5.6) */
 
@@ -83,56 +79,39 @@ typedef struct owping_opts {
     owp_portrange ports;
     uint32_t padding;
     double delay_start;
-    /* connection (§5.2) */
-    int family;
-    uint32_t modes;
-    int modes_set;
-    const char *bind_device;
-    const char *pfs_file;
-    const char *src_addr;
-    const char *identity;
-    /* output (§5.3): shared with owstats */
+    /* connection (§5.2): shared with owfetch and owup */
+    owp_conn_opts conn;
+    /* output (§5.3): shared with owstats and owfetch */
     owp_output_opts out;
 } owping_opts;
 
-static void usage(void)
+/* The reference's usage text; -E, -d and -p are accepted but not listed. */
+static void usage(const char *msg)
 {
+    owp_usage_head(stderr, PROG, msg, "[arguments] testaddr [servaddr]");
+    fprintf(stderr, "\n");
     fprintf(stderr,
-            "usage: %s [arguments] testaddr [servaddr]\n"
-            "[arguments] are as follows: \n"
-            "\n"
-            "   -h             print this message and exit\n"
-            "\n"
             "              [Test Args]\n"
             "   -c count       number of test packets\n"
             "   -D DSCP        RFC 2474 style DSCP value for TOS byte\n"
             "   -f | -F file   perform one-way test from testhost [and save results to file]\n"
             "   -i wait        mean average time between packets (seconds)\n"
-            "   -L timeout     maximum time to wait for a packet before declaring it lost (seconds)\n"
+            "   -L timeout     maximum time to wait for a packet before declaring it lost "
+            "(seconds)\n"
             "   -P portrange   port range to use during the test\n"
             "   -s padding     size of the padding added to each packet (bytes)\n"
             "   -t | -T file   perform one-way test to testhost [and save results to file]\n"
-            "   -z delayStart  time to wait before executing test (seconds)\n"
-            "\n"
-            "              [Connection Args]\n"
-            "\n"
-            "   -A authmode    requested modes: [A]uthenticated, [E]ncrypted, [O]pen\n"
-            "   -k passphrasefile     passphrasefile to use with Authenticated/Encrypted modes\n"
-            "   -S srcaddr     specify the local address or interface for control connection and tests\n"
-            "   -u username    username to use with Authenticated/Encrypted modes\n"
-            "   -4             connect using IPv4 addresses only\n"
-            "   -6             connect using IPv6 addresses only\n"
-            "\n",
-            PROG);
+            "   -z delayStart  time to wait before executing test (seconds)\n");
+    fprintf(stderr, "\n");
+    owp_conn_usage(stderr);
+    fprintf(stderr, "\n");
     owp_output_usage(stderr);
-    fprintf(stderr, "\nVersion: %s\n\n", OWP_CLIENT_VERSION);
+    owp_usage_tail(stderr);
 }
 
 static void die_usage(const char *msg)
 {
-    if (msg)
-        fprintf(stderr, "%s: %s\n", PROG, msg);
-    usage();
+    usage(msg);
     exit(1);
 }
 
@@ -153,26 +132,25 @@ static void warn_line(const char *line, void *arg)
     errmsg("%s", line);
 }
 
-/* -c: all digits after strtoul, as the reference checks it. */
+/* -c and -s: whatever strtoul makes of the text, as long as nothing
+ * follows the digits (the reference checks no more than that). */
 static uint32_t parse_count(const char *text)
 {
     char *end;
-    errno = 0;
     unsigned long v = strtoul(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0 || v > UINT32_MAX)
+    if (*end != '\0')
         die_usage("Invalid value. Positive integer expected");
     return (uint32_t)v;
 }
 
-/* Non-negative float options (-E, -L, -z). */
-static double parse_nonneg(const char *text, const char *what)
+/* Non-negative float options -E, -L, -z: "Invalid '-L' value. ..." */
+static double parse_nonneg(const char *text, char letter)
 {
     char *end;
-    errno = 0;
     double v = strtod(text, &end);
-    if (end == text || *end != '\0' || errno != 0 || v < 0) {
+    if (*end != '\0' || !(v >= 0.0)) {
         char msg[128];
-        snprintf(msg, sizeof msg, "Invalid (%s) value. Positive float expected", what);
+        snprintf(msg, sizeof msg, "Invalid '-%c' value. Positive float expected", letter);
         die_usage(msg);
     }
     return v;
@@ -198,7 +176,7 @@ static void parse_test_option(owping_opts *o, int c, const char *arg)
         break;
     }
     case 'E':
-        o->enddelay = parse_nonneg(arg, "-E");
+        o->enddelay = parse_nonneg(arg, 'E');
         o->enddelay_set = 1;
         break;
     case 'f': o->from = 1; break;
@@ -214,7 +192,7 @@ static void parse_test_option(owping_opts *o, int c, const char *arg)
         }
         break;
     case 'L':
-        o->loss_timeout = parse_nonneg(arg, "-L");
+        o->loss_timeout = parse_nonneg(arg, 'L');
         break;
     case 'P':
         if (owp_parse_portrange(arg, 1, &o->ports, &err) != OWP_OK) {
@@ -228,149 +206,52 @@ static void parse_test_option(owping_opts *o, int c, const char *arg)
         break;
     }
     case 'z':
-        o->delay_start = parse_nonneg(arg, "-z");
+        o->delay_start = parse_nonneg(arg, 'z');
         break;
-    }
-}
-
-static void parse_conn_option(owping_opts *o, int c, const char *arg)
-{
-    owp_err err;
-    switch (c) {
-    case '4':
-    case '6': {
-        int fam = c == '4' ? AF_INET : AF_INET6;
-        if (o->family != AF_UNSPEC && o->family != fam)
-            die_usage("-4 and -6 flags cannot be set together");
-        o->family = fam;
-        break;
-    }
-    case 'A':
-        if (owp_parse_authmode(arg, &o->modes, &err) != OWP_OK) {
-            errmsg("%s", err.msg);
-            die_usage(NULL);
-        }
-        o->modes_set = 1;
-        break;
-    case 'B':
-        if (o->bind_device)
-            die_usage("-B can only be used once");
-        o->bind_device = arg;
-        break;
-    case 'k': o->pfs_file = arg; break;
-    case 'S': o->src_addr = arg; break;
-    case 'u': o->identity = arg; break;
     }
 }
 
 static void parse_args(owping_opts *o, int argc, char **argv)
 {
-    static const char test_conn[] = "c:D:E:fF:i:L:P:s:tT:z:46A:B:k:S:u:h";
-    char optstring[128];
-    snprintf(optstring, sizeof optstring, "%s%s", test_conn, OWP_OUTPUT_OPTSTRING);
+    static const char optstring[] =
+        "h" "c:D:E:fF:i:L:P:s:tT:z:" OWP_CONN_OPTSTRING OWP_OUTPUT_OPTSTRING;
     owp_err err;
     o->count = 100;
     o->dscp = -1;
-    o->family = AF_UNSPEC;
     if (owp_parse_portrange(OWPING_DEFAULT_PORTS, 1, &o->ports, &err) != OWP_OK)
         die_usage(err.msg);
+    owp_conn_opts_init(&o->conn);
     owp_output_opts_init(&o->out);
     int c;
-    opterr = 1;
     while ((c = getopt(argc, argv, optstring)) != -1) {
-        if (c == 'h' || c == '?') {
-            usage();
+        if (c != 'h' && c != '?' && strchr("cDEfFiLPstTz", c)) {
+            parse_test_option(o, c, optarg);
+            continue;
+        }
+        char log[512], msg[256];
+        int r = owp_conn_opts_parse(&o->conn, c, optarg, log, sizeof log, msg, sizeof msg);
+        if (r == 0)
+            r = owp_output_opts_parse(&o->out, c, optarg, log, sizeof log, msg, sizeof msg);
+        if (r < 0) {
+            if (*log)
+                errmsg("%s", log);
+            die_usage(msg[0] ? msg : NULL);
+        }
+        if (r == 0) { /* -h or an unknown option */
+            usage("");
             exit(0);
         }
-        if (strchr("cDEfFiLPstTz", c))
-            parse_test_option(o, c, optarg);
-        else if (strchr("46ABkSu", c))
-            parse_conn_option(o, c, optarg);
-        else {
-            char log[256], msg[256];
-            int r = owp_output_opts_parse(&o->out, c, optarg, log, sizeof log, msg, sizeof msg);
-            if (r < 0) {
-                if (*log)
-                    errmsg("%s", log);
-                die_usage(msg[0] ? msg : NULL);
-            }
-            if (r == 0) {
-                usage();
-                exit(0);
-            }
-        }
+    }
+    char log[256];
+    if (owp_conn_opts_finish(&o->conn, log, sizeof log) != 0) {
+        errmsg("%s", log);
+        exit(1);
     }
     owp_output_opts_finish(&o->out, warn_line, NULL);
     if (!o->slots && owp_slots_parse("0.1e", &o->slots, &o->nslots, &err) != OWP_OK)
         die_usage(err.msg);
     if (!o->to && !o->from)
         o->to = o->from = 1;
-    if (!o->modes_set)
-        o->modes = o->identity ? (OWP_MODE_OPEN | OWP_MODE_AUTH | OWP_MODE_ENCRYPTED)
-                               : OWP_MODE_OPEN;
-}
-
-/* ------------------------------------------------------------ pass-phrase */
-
-/* Prompt on the terminal with echo off; without a terminal the prompt goes
- * to stderr and the line is read from stdin (as pfstore/owping do). */
-static size_t prompt_passphrase(const char *identity, uint8_t *buf, size_t cap)
-{
-    FILE *in = fopen("/dev/tty", "r+");
-    FILE *prompt_out = in ? in : stderr;
-    FILE *src = in ? in : stdin;
-    struct termios saved, quiet;
-    int restore = 0;
-    if (in && tcgetattr(fileno(in), &saved) == 0) {
-        quiet = saved;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        quiet.c_lflag |= ECHONL;
-        restore = tcsetattr(fileno(in), TCSAFLUSH, &quiet) == 0;
-    }
-    fprintf(prompt_out, "Enter passphrase for identity '%s': ", identity);
-    fflush(prompt_out);
-    char line[OWPING_PASSPHRASE_MAX + 2];
-    size_t len = 0;
-    if (fgets(line, sizeof line, src)) {
-        len = strcspn(line, "\r\n");
-        if (len > cap)
-            len = cap;
-        memcpy(buf, line, len);
-    }
-    memset(line, 0, sizeof line);
-    if (restore)
-        tcsetattr(fileno(in), TCSAFLUSH, &saved);
-    if (in)
-        fclose(in);
-    return len;
-}
-
-/* Fill the pass-phrase for -u from -k or a prompt. An unreadable -k file
- * drops the identity (open mode only), as the reference does. */
-static void get_passphrase(owping_opts *o, uint8_t *buf, size_t cap, size_t *len)
-{
-    *len = 0;
-    if (!o->identity)
-        return;
-    if (!o->pfs_file) {
-        *len = prompt_passphrase(o->identity, buf, cap);
-        if (*len == 0) {
-            errmsg("empty pass-phrase for identity '%s'", o->identity);
-            exit(1);
-        }
-        return;
-    }
-    owp_err err;
-    owp_status st = owp_pfs_find_in_file(o->pfs_file, o->identity, buf, cap, len, &err);
-    if (st == OWP_OK)
-        return;
-    errmsg("%s", err.msg);
-    if (st == OWP_ERR_SYS) {
-        o->identity = NULL;
-        *len = 0;
-        return;
-    }
-    exit(1);
 }
 
 /* ------------------------------------------------------------ the test */
@@ -402,29 +283,6 @@ static FILE *temp_file(void)
     return fp;
 }
 
-static owp_client *open_control(const owping_opts *o, const char *server, const uint8_t *pass,
-                                size_t passlen)
-{
-    owp_client_opts co;
-    owp_client_opts_default(&co);
-    co.server = server;
-    co.family = o->family;
-    co.src_addr = o->src_addr;
-    co.bind_device = o->bind_device;
-    co.modes = o->modes;
-    co.identity = o->identity;
-    co.passphrase = o->identity ? pass : NULL;
-    co.passphrase_len = passlen;
-    owp_err err;
-    owp_client *c = owp_client_open(&co, &err);
-    if (!c) {
-        errmsg("%s", err.msg);
-        errmsg("Unable to open control connection to %s.", server);
-        exit(1);
-    }
-    return c;
-}
-
 static void fail_session(owping_run *r, const owp_err *err)
 {
     errmsg("%s", err->msg);
@@ -445,7 +303,9 @@ static void request_sessions(const owping_opts *o, owping_run *r, const char *te
     socklen_t ctl_len;
     const struct sockaddr *ctl = owp_client_peer_addr(r->client, &ctl_len);
     /* The test peer's family follows the control connection unless -4/-6 said otherwise. */
-    int family = o->family != AF_UNSPEC ? o->family : ctl->sa_family;
+    int family = owp_conn_opts_family(&o->conn);
+    if (family == AF_UNSPEC)
+        family = ctl->sa_family;
     if (owp_hostport_resolve(&hp, OWP_CONTROL_PORT, family, SOCK_DGRAM, 0, &peer, &peer_len,
                              &err) != OWP_OK &&
         owp_hostport_resolve(&hp, OWP_CONTROL_PORT, AF_UNSPEC, SOCK_DGRAM, 0, &peer, &peer_len,
@@ -518,7 +378,8 @@ static FILE *fetch_to_session(const owping_opts *o, owping_run *r)
         if (err.code == OWP_ERR_REFUSED)
             errmsg("owp_fetch_sid:Server denied request for to session data - is your clock "
                    "synchronized via NTP properly?");
-        errmsg("%s", err.msg);
+        else
+            errmsg("%s", err.msg);
         errmsg("Unable to fetch data for sid(%s)", hex);
         fclose(fp);
         if (o->save_to)
@@ -576,13 +437,10 @@ int main(int argc, char **argv)
     const char *testpeer = argv[optind];
     const char *server = nops == 2 ? argv[optind + 1] : testpeer;
 
-    static uint8_t pass[OWPING_PASSPHRASE_MAX];
-    size_t passlen;
-    get_passphrase(&o, pass, sizeof pass, &passlen);
-
     static owping_run r;
-    r.client = open_control(&o, server, pass, passlen);
-    memset(pass, 0, sizeof pass);
+    r.client = owp_conn_open(&o.conn, PROG, server);
+    if (!r.client)
+        return 1;
     request_sessions(&o, &r, testpeer);
     if (owp_client_start(r.client, &err) != OWP_OK)
         fail_session(&r, &err);

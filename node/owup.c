@@ -1,2 +1,106 @@
-/* PLACEHOLDER */
-int main(void) { return 1; }
+/*
+ * owup - ask an OWAMP server how long it has been up (programs.md section 7.2),
+ * as the reference owamp 5.2.3's owup does.
+ *
+ *   owup [connection options] servhost
+ *
+ * Opens a control connection (authenticating with -u), closes it at once and
+ * prints on stderr the Start-Time of the server's Server-Start message:
+ *   Server Up Since: 2026-11-23T07:44:18.312UTC
+ * in local time (TZ) with the %Z zone abbreviation. Nothing goes to stdout.
+ * Exit status: 0; 1 on connection failure or a wrong operand count; 0 after
+ * -h or an unknown option (usage on stderr).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "client_opts.h"
+#include "clock.h"
+#include "timestamp.h"
+
+#define PROG "owup"
+
+static void usage(const char *msg)
+{
+    owp_usage_head(stderr, PROG, msg, "[arguments] servaddr");
+    fprintf(stderr, "\n");
+    owp_conn_usage(stderr);
+    owp_usage_tail(stderr);
+}
+
+/* "Server Up Since: YYYY-MM-DDTHH:MM:SS.mmmZONE": milliseconds truncated from
+ * the microseconds, as the reference converts the timestamp to a timeval. */
+static int print_up_since(owp_num64 start)
+{
+    struct timeval tv;
+    owp_ntp_to_timeval(start, &tv);
+    time_t secs = tv.tv_sec;
+    struct tm tm;
+    if (!localtime_r(&secs, &tm)) {
+        fprintf(stderr, "%s: Unable to convert time_t to struct tm.\n", PROG);
+        return 1;
+    }
+    char date[64], zone[64];
+    if (strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        fprintf(stderr, "%s: Unable to convert time_t to struct tm.\n", PROG);
+        return 1;
+    }
+    if (strftime(zone, sizeof zone, "%Z", &tm) == 0)
+        zone[0] = '\0'; /* a zone without an abbreviation */
+    fprintf(stderr, "Server Up Since: %s.%03ld%s\n", date, (long)(tv.tv_usec / 1000), zone);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    if (owp_clock_init(&err) != OWP_OK) {
+        fprintf(stderr, "%s: %s\n", PROG, err.msg);
+        fprintf(stderr, "%s: Unable to initialize OWP library.\n", PROG);
+        return 1;
+    }
+    const char *warning = owp_clock_warning();
+    if (warning)
+        fprintf(stderr, "%s: %s\n", PROG, warning);
+    signal(SIGPIPE, SIG_IGN);
+
+    owp_conn_opts conn;
+    owp_conn_opts_init(&conn);
+    int ch;
+    while ((ch = getopt(argc, argv, "h" OWP_CONN_OPTSTRING OWP_DIRECTION_OPTSTRING)) != -1) {
+        char log[512], msg[256];
+        int r = owp_conn_opts_parse(&conn, ch, optarg, log, sizeof log, msg, sizeof msg);
+        if (r < 0) {
+            if (log[0])
+                fprintf(stderr, "%s: %s\n", PROG, log);
+            usage(msg[0] ? msg : NULL);
+            return 1;
+        }
+        if (r > 0 || ch == 'f' || ch == 't' || ch == 'T')
+            continue;
+        usage(""); /* -h or an unknown option */
+        return 0;
+    }
+    char log[256];
+    if (owp_conn_opts_finish(&conn, log, sizeof log) != 0) {
+        fprintf(stderr, "%s: %s\n", PROG, log);
+        return 1;
+    }
+    if (argc - optind != 1) {
+        usage(NULL);
+        return 1;
+    }
+
+    owp_client *client = owp_conn_open(&conn, PROG, argv[optind]);
+    if (!client)
+        return 1;
+    owp_num64 start = owp_client_server_start(client);
+    owp_client_close(&client);
+    return print_up_since(start);
+}
