@@ -1,1 +1,1259 @@
-/* PLACEHOLDER */
+/* meshmsg.c - the mesh plane's messages: encode, decode, validate, build. */
+#include "meshmsg.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hostport.h"
+#include "testpkt.h"
+
+#define ALL_MODES ((uint32_t)(OWP_MODE_OPEN | OWP_MODE_AUTH | OWP_MODE_ENCRYPTED))
+
+/* ================================================================ field checks
+ *
+ * Every check names the field as "Message.field" (with indexes for repeated
+ * fields) and never quotes a value that failed, since a hostile value could
+ * carry anything; values already found valid are quoted for context. */
+
+static owp_status bad(owp_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static owp_status bad(owp_err *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = OWP_ERR_PROTO;
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return OWP_ERR_PROTO;
+}
+
+int owm_msg_token_ok(const char *s, size_t max)
+{
+    if (!s)
+        return 0;
+    size_t n = strnlen(s, max + 1);
+    if (n == 0 || n > max)
+        return 0;
+    if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= ' ' || c >= 0x7f || c == '/' || c == '\\' || c == '"' || c == '\'')
+            return 0;
+    }
+    return 1;
+}
+
+int owm_msg_text_ok(const char *s, size_t max)
+{
+    if (!s)
+        return 0;
+    size_t n = strnlen(s, max + 1);
+    if (n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < ' ' || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+static owp_status check_token(const char *where, const char *field, const char *s, size_t max,
+                              owp_err *err)
+{
+    if (!s || !s[0])
+        return bad(err, "%s.%s: missing (must not be empty)", where, field);
+    if (!owm_msg_token_ok(s, max))
+        return bad(err,
+                   "%s.%s: must be 1-%zu printable ASCII characters without space, '/', '\\' "
+                   "or quotes, and not \".\" or \"..\"",
+                   where, field, max);
+    return OWP_OK;
+}
+
+static owp_status check_text(const char *where, const char *field, const char *s, size_t max,
+                             int required, owp_err *err)
+{
+    if (required && (!s || !s[0]))
+        return bad(err, "%s.%s: missing (must not be empty)", where, field);
+    if (s && !owm_msg_text_ok(s, max))
+        return bad(err, "%s.%s: longer than %zu bytes or holds control characters", where, field,
+                   max);
+    return OWP_OK;
+}
+
+/* host:port, [v6]:port or host; required: the host must be given. */
+static owp_status check_address(const char *where, const char *field, const char *s, int required,
+                                owp_err *err)
+{
+    if (!s || !s[0])
+        return required ? bad(err, "%s.%s: missing (must be host:port)", where, field) : OWP_OK;
+    if (!owm_msg_token_ok(s, OWM_MSG_MAX_ADDRESS))
+        return bad(err, "%s.%s: not an address (at most %u printable characters, no spaces)",
+                   where, field, OWM_MSG_MAX_ADDRESS);
+    owp_hostport hp;
+    owp_err perr;
+    if (owp_hostport_parse(s, &hp, &perr) != OWP_OK)
+        return bad(err, "%s.%s: %s", where, field, perr.msg);
+    if (required && !hp.host[0])
+        return bad(err, "%s.%s: address \"%s\" has no host", where, field, s);
+    return OWP_OK;
+}
+
+/* A ZeroMQ endpoint, "" allowed: transport://address. */
+static owp_status check_endpoint(const char *where, const char *field, const char *s, owp_err *err)
+{
+    if (!s || !s[0])
+        return OWP_OK;
+    /* the token rule without its '/' ban: endpoints are URLs */
+    int printable = strnlen(s, OWM_MSG_MAX_ADDRESS + 1) <= OWM_MSG_MAX_ADDRESS;
+    for (const char *c = s; printable && *c; c++)
+        printable = *c > ' ' && *c < 0x7f && *c != '"' && *c != '\\' && *c != '\'';
+    const char *sep = printable ? strstr(s, "://") : NULL;
+    if (!sep || sep == s || !sep[3])
+        return bad(err, "%s.%s: not a ZeroMQ endpoint (transport://address, at most %u printable "
+                   "characters)", where, field, OWM_MSG_MAX_ADDRESS);
+    return OWP_OK;
+}
+
+static owp_status check_seconds(const char *where, const char *field, double v, owp_err *err)
+{
+    if (!(v > 0) || !(v <= OWM_MSG_MAX_SECONDS))
+        return bad(err, "%s.%s: %g seconds is out of range (must be > 0 and <= %g)", where, field,
+                   v, OWM_MSG_MAX_SECONDS);
+    return OWP_OK;
+}
+
+static owp_status check_items(const char *where, const char *field, size_t n, owp_err *err)
+{
+    if (n > OWM_MSG_MAX_ITEMS)
+        return bad(err, "%s.%s: %zu elements exceed the limit of %u", where, field, n,
+                   OWM_MSG_MAX_ITEMS);
+    return OWP_OK;
+}
+
+static owp_status check_modes(const char *where, const char *field, uint32_t modes, int zero_ok,
+                              owp_err *err)
+{
+    if (modes & ~ALL_MODES)
+        return bad(err, "%s.%s: 0x%x has bits other than open (1), authenticated (2) and "
+                   "encrypted (4)", where, field, modes);
+    if (!zero_ok && modes == 0)
+        return bad(err, "%s.%s: no mode given", where, field);
+    return OWP_OK;
+}
+
+/* Z85 as czmq encodes CURVE keys. */
+static int z85_key_ok(const char *s)
+{
+    static const char alphabet[] =
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+    if (strnlen(s, OWM_MSG_Z85_KEY_LEN + 1) != OWM_MSG_Z85_KEY_LEN)
+        return 0;
+    for (size_t i = 0; i < OWM_MSG_Z85_KEY_LEN; i++)
+        if (!strchr(alphabet, s[i]))
+            return 0;
+    return 1;
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* names[0..n) (all valid tokens) must be distinct; sorts names. */
+static owp_status check_unique(const char **names, size_t n, const char *where, const char *what,
+                               owp_err *err)
+{
+    if (n < 2)
+        return OWP_OK;
+    qsort(names, n, sizeof *names, cmp_str_ptr);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            return bad(err, "%s: %s \"%s\" appears more than once", where, what, names[i]);
+    return OWP_OK;
+}
+
+static const char **name_list(size_t n, owp_err *err)
+{
+    const char **v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        owp_err_set(err, OWP_ERR_NOMEM, "mesh message validation: out of memory");
+    return v;
+}
+
+/* ================================================================ message rules */
+
+owp_status owm_msg_validate_hello(const Owmesh__Hello *m, owp_err *err)
+{
+    static const char *const W = "Hello";
+    owp_status st;
+    if ((st = check_token(W, "node", m->node, OWM_MSG_MAX_NAME, err)) ||
+        (st = check_text(W, "software_version", m->software_version, OWM_MSG_MAX_VERSION_TEXT, 1,
+                         err)) ||
+        (st = check_address(W, "owamp_address", m->owamp_address, 0, err)) ||
+        (st = check_endpoint(W, "data_endpoint", m->data_endpoint, err)))
+        return st;
+    return OWP_OK;
+}
+
+static owp_status check_owamp_server(const Owmesh__OwampServer *m, owp_err *err)
+{
+    static const char *const W = "Schedule.owamp_server";
+    owp_status st;
+    if ((st = check_address(W, "listen", m->listen, 0, err)) ||
+        (st = check_modes(W, "modes", m->modes, 0, err)))
+        return st;
+    if (m->test_port_low > 65535 || m->test_port_high > 65535)
+        return bad(err, "%s.test_port_low/high: %u-%u: ports must be <= 65535", W,
+                   m->test_port_low, m->test_port_high);
+    if (m->test_port_low > m->test_port_high || (m->test_port_low == 0) != (m->test_port_high == 0))
+        return bad(err, "%s.test_port_low/high: %u-%u is not a port range (low <= high, or 0-0 "
+                   "for ephemeral ports)", W, m->test_port_low, m->test_port_high);
+    return OWP_OK;
+}
+
+static owp_status check_params(const char *where, const Owmesh__StreamParams *p, owp_err *err)
+{
+    char w[160];
+    snprintf(w, sizeof w, "%s.params", where);
+    if (!p)
+        return bad(err, "%s: missing", w);
+    owp_status st;
+    if ((st = check_seconds(w, "interval", p->interval, err)) ||
+        (st = check_seconds(w, "loss_timeout", p->loss_timeout, err)) ||
+        (st = check_seconds(w, "bucket_width", p->bucket_width, err)))
+        return st;
+    if (p->count == 0)
+        return bad(err, "%s.count: must be > 0", w);
+    if (p->sub_session_count && p->count % p->sub_session_count != 0)
+        return bad(err, "%s.sub_session_count: %u does not divide count %u", w,
+                   p->sub_session_count, p->count);
+    if (p->padding > OWM_MSG_MAX_PADDING)
+        return bad(err, "%s.padding: %u bytes exceed the limit of %u", w, p->padding,
+                   OWM_MSG_MAX_PADDING);
+    if (p->dscp < -1 || p->dscp > 63)
+        return bad(err, "%s.dscp: %d is out of range (0-63, or -1 for unset)", w, p->dscp);
+    if ((st = check_modes(w, "modes", p->modes, 1, err)))
+        return st;
+    if (p->identity && p->identity[0] && !owm_msg_token_ok(p->identity, OWM_MSG_MAX_IDENTITY))
+        return bad(err, "%s.identity: must be 1-%u printable ASCII characters without space", w,
+                   OWM_MSG_MAX_IDENTITY);
+    if (p->modes && !(p->modes & OWP_MODE_OPEN) && !(p->identity && p->identity[0]))
+        return bad(err, "%s.identity: missing: modes 0x%x (authenticated or encrypted only) need "
+                   "an identity", w, p->modes);
+    return OWP_OK;
+}
+
+static owp_status check_stream(size_t i, const Owmesh__Stream *s, const char *node, owp_err *err)
+{
+    char w[64];
+    snprintf(w, sizeof w, "Schedule.streams[%zu]", i);
+    if (!s)
+        return bad(err, "%s: missing", w);
+    owp_status st;
+    if ((st = check_token(w, "id", s->id, OWM_MSG_MAX_ID, err)))
+        return st;
+    if ((st = check_token(w, "source", s->source, OWM_MSG_MAX_NAME, err)) ||
+        (st = check_address(w, "peer", s->peer, 1, err)) ||
+        (st = check_params(w, s->params, err))) {
+        owp_err_prefix(err, "stream \"%s\"", s->id);
+        return st;
+    }
+    if (strcmp(s->source, node) == 0)
+        return bad(err, "stream \"%s\": %s.source: \"%s\" is the node itself", s->id, w, node);
+    return OWP_OK;
+}
+
+owp_status owm_msg_validate_schedule(const Owmesh__Schedule *m, owp_err *err)
+{
+    static const char *const W = "Schedule";
+    owp_status st;
+    if (m->generation == 0)
+        return bad(err, "%s.generation: must be > 0", W);
+    if ((st = check_token(W, "node", m->node, OWM_MSG_MAX_NAME, err)) ||
+        (st = check_items(W, "streams", m->n_streams, err)))
+        return st;
+    if (m->owamp_server && (st = check_owamp_server(m->owamp_server, err)))
+        return st;
+    const char **ids = name_list(m->n_streams, err);
+    if (!ids)
+        return OWP_ERR_NOMEM;
+    for (size_t i = 0; i < m->n_streams && st == OWP_OK; i++) {
+        st = check_stream(i, m->streams[i], m->node, err);
+        if (st == OWP_OK)
+            ids[i] = m->streams[i]->id;
+    }
+    if (st == OWP_OK)
+        st = check_unique(ids, m->n_streams, "Schedule.streams", "stream id", err);
+    free(ids);
+    return st;
+}
+
+owp_status owm_msg_validate_schedule_ack(const Owmesh__ScheduleAck *m, owp_err *err)
+{
+    static const char *const W = "ScheduleAck";
+    if (m->generation == 0)
+        return bad(err, "%s.generation: must be > 0", W);
+    return check_text(W, "error", m->error, OWM_MSG_MAX_TEXT, !m->accepted, err);
+}
+
+static owp_status check_health(const char *where, const Owmesh__StreamHealth *h, owp_err *err)
+{
+    if (!h)
+        return bad(err, "%s: missing", where);
+    owp_status st;
+    if ((st = check_token(where, "id", h->id, OWM_MSG_MAX_ID, err)))
+        return st;
+    if (h->state < OWMESH__STREAM_STATE__STREAM_STATE_STARTING ||
+        h->state > OWMESH__STREAM_STATE__STREAM_STATE_STOPPED)
+        st = bad(err, "%s.state: %d is not a stream state", where, (int)h->state);
+    else if (h->packets_lost > h->packets_sent)
+        st = bad(err, "%s.packets_lost: %u lost of %u sent", where, h->packets_lost,
+                 h->packets_sent);
+    else
+        st = check_text(where, "last_error", h->last_error, OWM_MSG_MAX_TEXT, 0, err);
+    if (st != OWP_OK)
+        owp_err_prefix(err, "stream \"%s\"", h->id);
+    return st;
+}
+
+owp_status owm_msg_validate_status(const Owmesh__Status *m, owp_err *err)
+{
+    static const char *const W = "Status";
+    owp_status st;
+    if ((st = check_token(W, "node", m->node, OWM_MSG_MAX_NAME, err)) ||
+        (st = check_items(W, "streams", m->n_streams, err)))
+        return st;
+    const char **ids = name_list(m->n_streams, err);
+    if (!ids)
+        return OWP_ERR_NOMEM;
+    for (size_t i = 0; i < m->n_streams && st == OWP_OK; i++) {
+        char w[64];
+        snprintf(w, sizeof w, "%s.streams[%zu]", W, i);
+        st = check_health(w, m->streams[i], err);
+        if (st == OWP_OK)
+            ids[i] = m->streams[i]->id;
+    }
+    if (st == OWP_OK)
+        st = check_unique(ids, m->n_streams, "Status.streams", "stream id", err);
+    free(ids);
+    return st;
+}
+
+owp_status owm_msg_validate_error(const Owmesh__Error *m, owp_err *err)
+{
+    if (m->code <= OWMESH__ERROR_CODE__ERROR_UNSPECIFIED ||
+        m->code > OWMESH__ERROR_CODE__ERROR_INTERNAL)
+        return bad(err, "Error.code: %d is not an error code", (int)m->code);
+    return check_text("Error", "text", m->text, OWM_MSG_MAX_TEXT, 1, err);
+}
+
+owp_status owm_msg_validate_status_request(const Owmesh__StatusRequest *m, owp_err *err)
+{
+    static const char *const W = "StatusRequest";
+    owp_status st = check_items(W, "nodes", m->n_nodes, err);
+    for (size_t i = 0; i < m->n_nodes && st == OWP_OK; i++) {
+        char f[32];
+        snprintf(f, sizeof f, "nodes[%zu]", i);
+        st = check_token(W, f, m->nodes[i], OWM_MSG_MAX_NAME, err);
+    }
+    return st;
+}
+
+static owp_status check_stream_status(const char *where, const Owmesh__StreamStatus *s,
+                                      owp_err *err)
+{
+    if (!s)
+        return bad(err, "%s: missing", where);
+    owp_status st;
+    if ((st = check_token(where, "id", s->id, OWM_MSG_MAX_ID, err)))
+        return st;
+    if ((st = check_token(where, "source", s->source, OWM_MSG_MAX_NAME, err)) ||
+        (st = check_token(where, "destination", s->destination, OWM_MSG_MAX_NAME, err))) {
+        owp_err_prefix(err, "stream \"%s\"", s->id);
+        return st;
+    }
+    if (!s->health)
+        return OWP_OK;
+    char w[200];
+    snprintf(w, sizeof w, "%s.health", where);
+    if ((st = check_health(w, s->health, err)))
+        return st;
+    if (strcmp(s->health->id, s->id) != 0)
+        return bad(err, "%s.id: \"%s\" reported for stream \"%s\"", w, s->health->id, s->id);
+    return OWP_OK;
+}
+
+static owp_status check_node_status(size_t i, const Owmesh__NodeStatus *n, owp_err *err)
+{
+    char w[64];
+    snprintf(w, sizeof w, "StatusReply.nodes[%zu]", i);
+    if (!n)
+        return bad(err, "%s: missing", w);
+    owp_status st;
+    if ((st = check_token(w, "node", n->node, OWM_MSG_MAX_NAME, err)))
+        return st;
+    if ((st = check_text(w, "software_version", n->software_version, OWM_MSG_MAX_VERSION_TEXT, 0,
+                         err)) ||
+        (st = check_address(w, "owamp_address", n->owamp_address, 0, err)) ||
+        (st = check_text(w, "last_error", n->last_error, OWM_MSG_MAX_TEXT, 0, err)) ||
+        (st = check_items(w, "streams", n->n_streams, err))) {
+        owp_err_prefix(err, "node \"%s\"", n->node);
+        return st;
+    }
+    const char **ids = name_list(n->n_streams, err);
+    if (!ids)
+        return OWP_ERR_NOMEM;
+    for (size_t j = 0; j < n->n_streams && st == OWP_OK; j++) {
+        char ws[96];
+        snprintf(ws, sizeof ws, "%s.streams[%zu]", w, j);
+        st = check_stream_status(ws, n->streams[j], err);
+        if (st == OWP_OK)
+            ids[j] = n->streams[j]->id;
+    }
+    if (st == OWP_OK) {
+        char ws[96];
+        snprintf(ws, sizeof ws, "%s.streams", w);
+        st = check_unique(ids, n->n_streams, ws, "stream id", err);
+    }
+    free(ids);
+    if (st != OWP_OK && st != OWP_ERR_NOMEM)
+        owp_err_prefix(err, "node \"%s\"", n->node);
+    return st;
+}
+
+owp_status owm_msg_validate_status_reply(const Owmesh__StatusReply *m, owp_err *err)
+{
+    owp_status st = check_items("StatusReply", "nodes", m->n_nodes, err);
+    if (st)
+        return st;
+    const char **names = name_list(m->n_nodes, err);
+    if (!names)
+        return OWP_ERR_NOMEM;
+    for (size_t i = 0; i < m->n_nodes && st == OWP_OK; i++) {
+        st = check_node_status(i, m->nodes[i], err);
+        if (st == OWP_OK)
+            names[i] = m->nodes[i]->node;
+    }
+    if (st == OWP_OK)
+        st = check_unique(names, m->n_nodes, "StatusReply.nodes", "node", err);
+    free(names);
+    return st;
+}
+
+owp_status owm_msg_validate_directory_request(const Owmesh__DirectoryRequest *m, owp_err *err)
+{
+    (void)m;
+    (void)err;
+    return OWP_OK;
+}
+
+static owp_status check_directory_entry(size_t i, const Owmesh__DirectoryEntry *e, owp_err *err)
+{
+    char w[64];
+    snprintf(w, sizeof w, "Directory.nodes[%zu]", i);
+    if (!e)
+        return bad(err, "%s: missing", w);
+    owp_status st;
+    if ((st = check_token(w, "node", e->node, OWM_MSG_MAX_NAME, err)))
+        return st;
+    if ((st = check_address(w, "address", e->address, 1, err)) ||
+        (st = check_endpoint(w, "data_endpoint", e->data_endpoint, err))) {
+        owp_err_prefix(err, "node \"%s\"", e->node);
+        return st;
+    }
+    if (e->public_key && e->public_key[0] && !z85_key_ok(e->public_key))
+        return bad(err, "node \"%s\": %s.public_key: not a Z85 CURVE key (%u characters)", e->node,
+                   w, OWM_MSG_Z85_KEY_LEN);
+    return OWP_OK;
+}
+
+owp_status owm_msg_validate_directory(const Owmesh__Directory *m, owp_err *err)
+{
+    owp_status st = check_items("Directory", "nodes", m->n_nodes, err);
+    if (st)
+        return st;
+    const char **names = name_list(m->n_nodes, err);
+    if (!names)
+        return OWP_ERR_NOMEM;
+    for (size_t i = 0; i < m->n_nodes && st == OWP_OK; i++) {
+        st = check_directory_entry(i, m->nodes[i], err);
+        if (st == OWP_OK)
+            names[i] = m->nodes[i]->node;
+    }
+    if (st == OWP_OK)
+        st = check_unique(names, m->n_nodes, "Directory.nodes", "node", err);
+    free(names);
+    return st;
+}
+
+owp_status owm_msg_validate_file_list_request(const Owmesh__FileListRequest *m, owp_err *err)
+{
+    if (m->max_files == 0 || m->max_files > OWM_MSG_MAX_ITEMS)
+        return bad(err, "FileListRequest.max_files: %u is out of range (1-%u)", m->max_files,
+                   OWM_MSG_MAX_ITEMS);
+    return OWP_OK;
+}
+
+static owp_status check_file_entry(size_t i, const Owmesh__FileEntry *f, uint64_t prev_seq,
+                                   owp_err *err)
+{
+    char w[64];
+    snprintf(w, sizeof w, "FileList.files[%zu]", i);
+    if (!f)
+        return bad(err, "%s: missing", w);
+    owp_status st;
+    if (f->seq == 0)
+        return bad(err, "%s.seq: must be > 0", w);
+    if (f->seq <= prev_seq)
+        return bad(err, "%s.seq: %llu does not follow %llu (seq must ascend)", w,
+                   (unsigned long long)f->seq, (unsigned long long)prev_seq);
+    if ((st = check_token(w, "stream_id", f->stream_id, OWM_MSG_MAX_ID, err)) ||
+        (st = check_token(w, "name", f->name, OWM_MSG_MAX_ID, err)))
+        return st;
+    if (f->kind < OWMESH__FILE_KIND__FILE_KIND_OWP || f->kind > OWMESH__FILE_KIND__FILE_KIND_SUBSUM)
+        return bad(err, "%s.kind: %d is not a file kind", w, (int)f->kind);
+    if (f->start > f->end)
+        return bad(err, "%s.start: after end", w);
+    return OWP_OK;
+}
+
+owp_status owm_msg_validate_file_list(const Owmesh__FileList *m, owp_err *err)
+{
+    owp_status st = check_items("FileList", "files", m->n_files, err);
+    uint64_t prev = 0;
+    for (size_t i = 0; i < m->n_files && st == OWP_OK; i++) {
+        st = check_file_entry(i, m->files[i], prev, err);
+        if (st == OWP_OK)
+            prev = m->files[i]->seq;
+    }
+    return st;
+}
+
+static owp_status check_credit(const char *where, uint32_t credit, owp_err *err)
+{
+    if (credit == 0 || credit > OWM_MSG_MAX_CREDIT)
+        return bad(err, "%s.credit: %u is out of range (1-%u)", where, credit, OWM_MSG_MAX_CREDIT);
+    return OWP_OK;
+}
+
+owp_status owm_msg_validate_file_fetch(const Owmesh__FileFetch *m, owp_err *err)
+{
+    if (m->seq == 0)
+        return bad(err, "FileFetch.seq: must be > 0");
+    if (m->chunk_size > OWM_MSG_MAX_CHUNK)
+        return bad(err, "FileFetch.chunk_size: %u bytes exceed the limit of %u", m->chunk_size,
+                   OWM_MSG_MAX_CHUNK);
+    return check_credit("FileFetch", m->credit, err);
+}
+
+owp_status owm_msg_validate_file_chunk(const Owmesh__FileChunk *m, owp_err *err)
+{
+    if (m->seq == 0)
+        return bad(err, "FileChunk.seq: must be > 0");
+    if (m->data.len > OWM_MSG_MAX_CHUNK)
+        return bad(err, "FileChunk.data: %zu bytes exceed the limit of %u", m->data.len,
+                   OWM_MSG_MAX_CHUNK);
+    if (m->data.len > 0 && !m->data.data)
+        return bad(err, "FileChunk.data: missing");
+    if (m->data.len == 0 && !m->last)
+        return bad(err, "FileChunk.data: empty chunk that is not the last");
+    if (m->offset > UINT64_MAX - m->data.len)
+        return bad(err, "FileChunk.offset: %llu + %zu bytes overflows", (unsigned long long)m->offset,
+                   m->data.len);
+    return OWP_OK;
+}
+
+owp_status owm_msg_validate_file_credit(const Owmesh__FileCredit *m, owp_err *err)
+{
+    if (m->seq == 0)
+        return bad(err, "FileCredit.seq: must be > 0");
+    return check_credit("FileCredit", m->credit, err);
+}
+
+owp_status owm_msg_validate_file_ack(const Owmesh__FileAck *m, owp_err *err)
+{
+    if (m->n_seqs == 0)
+        return bad(err, "FileAck.seqs: empty");
+    owp_status st = check_items("FileAck", "seqs", m->n_seqs, err);
+    for (size_t i = 0; i < m->n_seqs && st == OWP_OK; i++)
+        if (m->seqs[i] == 0)
+            st = bad(err, "FileAck.seqs[%zu]: must be > 0", i);
+    return st;
+}
+
+/* ================================================================ envelope */
+
+/* The oneof member of the envelope for kind (a message field), or NULL. */
+static const ProtobufCFieldDescriptor *body_field(Owmesh__Envelope__BodyCase kind)
+{
+    if (kind == OWMESH__ENVELOPE__BODY__NOT_SET)
+        return NULL;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&owmesh__envelope__descriptor, (unsigned)kind);
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+        return NULL;
+    return f;
+}
+
+const char *owm_msg_kind_name(Owmesh__Envelope__BodyCase kind)
+{
+    const ProtobufCFieldDescriptor *f = body_field(kind);
+    if (!f)
+        return kind == OWMESH__ENVELOPE__BODY__NOT_SET ? "(no message)" : "unknown";
+    return ((const ProtobufCMessageDescriptor *)f->descriptor)->short_name;
+}
+
+static owp_status validate_body(const Owmesh__Envelope *env, owp_err *err)
+{
+    switch (env->body_case) {
+    case OWMESH__ENVELOPE__BODY_HELLO: return owm_msg_validate_hello(env->hello, err);
+    case OWMESH__ENVELOPE__BODY_SCHEDULE: return owm_msg_validate_schedule(env->schedule, err);
+    case OWMESH__ENVELOPE__BODY_SCHEDULE_ACK:
+        return owm_msg_validate_schedule_ack(env->schedule_ack, err);
+    case OWMESH__ENVELOPE__BODY_STATUS: return owm_msg_validate_status(env->status, err);
+    case OWMESH__ENVELOPE__BODY_ERROR: return owm_msg_validate_error(env->error, err);
+    case OWMESH__ENVELOPE__BODY_STATUS_REQUEST:
+        return owm_msg_validate_status_request(env->status_request, err);
+    case OWMESH__ENVELOPE__BODY_STATUS_REPLY:
+        return owm_msg_validate_status_reply(env->status_reply, err);
+    case OWMESH__ENVELOPE__BODY_DIRECTORY_REQUEST:
+        return owm_msg_validate_directory_request(env->directory_request, err);
+    case OWMESH__ENVELOPE__BODY_DIRECTORY: return owm_msg_validate_directory(env->directory, err);
+    case OWMESH__ENVELOPE__BODY_FILE_LIST_REQUEST:
+        return owm_msg_validate_file_list_request(env->file_list_request, err);
+    case OWMESH__ENVELOPE__BODY_FILE_LIST: return owm_msg_validate_file_list(env->file_list, err);
+    case OWMESH__ENVELOPE__BODY_FILE_FETCH:
+        return owm_msg_validate_file_fetch(env->file_fetch, err);
+    case OWMESH__ENVELOPE__BODY_FILE_CHUNK:
+        return owm_msg_validate_file_chunk(env->file_chunk, err);
+    case OWMESH__ENVELOPE__BODY_FILE_CREDIT:
+        return owm_msg_validate_file_credit(env->file_credit, err);
+    case OWMESH__ENVELOPE__BODY_FILE_ACK: return owm_msg_validate_file_ack(env->file_ack, err);
+    default: break;
+    }
+    return bad(err, "mesh message: no message this peer knows (body field %d)",
+               (int)env->body_case);
+}
+
+static owp_status version_error(uint64_t version, owp_err *err)
+{
+    if (version == 0)
+        return bad(err, "mesh message without a protocol version (not an owmesh peer?); we speak "
+                   "mesh protocol version %d", OWM_MSG_VERSION);
+    return bad(err, "peer speaks mesh protocol version %llu, we speak %d",
+               (unsigned long long)version, OWM_MSG_VERSION);
+}
+
+owp_status owm_msg_validate(const Owmesh__Envelope *env, owp_err *err)
+{
+    if (!env)
+        return owp_err_set(err, OWP_ERR_INVALID, "mesh message: NULL envelope");
+    if (env->version != OWM_MSG_VERSION)
+        return version_error(env->version, err);
+    const ProtobufCFieldDescriptor *f = body_field(env->body_case);
+    if (f && !*(void *const *)((const char *)env + f->offset))
+        return bad(err, "%s: missing (envelope names it but carries none)",
+                   owm_msg_kind_name(env->body_case));
+    return validate_body(env, err);
+}
+
+/* ---------------------------------------------------------------- version peek */
+
+static int read_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (*pos >= len)
+            return 0;
+        uint8_t b = p[(*pos)++];
+        if (shift == 63 && (b & 0x7e))
+            return 0; /* more than 64 bits */
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+owp_status owm_msg_peek_version(const void *buf, size_t len, uint64_t *version, uint64_t *minor,
+                                owp_err *err)
+{
+    const uint8_t *p = buf;
+    uint64_t ver = 0, min = 0;
+    size_t pos = 0;
+    if (!p && len)
+        return owp_err_set(err, OWP_ERR_INVALID, "mesh message: NULL buffer");
+    while (pos < len) {
+        size_t field_at = pos;
+        uint64_t key, value;
+        if (!read_varint(p, len, &pos, &key))
+            return owp_err_set(err, OWP_ERR_FORMAT, "not a mesh message: bad field key at byte %zu",
+                               field_at);
+        uint64_t field = key >> 3;
+        switch (key & 7) {
+        case 0: /* varint */
+            if (!read_varint(p, len, &pos, &value))
+                return owp_err_set(err, OWP_ERR_FORMAT,
+                                   "not a mesh message: truncated varint at byte %zu", field_at);
+            if (field == 1)
+                ver = value;
+            else if (field == 2)
+                min = value;
+            break;
+        case 1: /* 64-bit */
+            if (len - pos < 8)
+                return owp_err_set(err, OWP_ERR_FORMAT,
+                                   "not a mesh message: truncated field at byte %zu", field_at);
+            pos += 8;
+            break;
+        case 2: /* length-delimited */
+            if (!read_varint(p, len, &pos, &value) || value > len - pos)
+                return owp_err_set(err, OWP_ERR_FORMAT,
+                                   "not a mesh message: truncated field at byte %zu", field_at);
+            pos += (size_t)value;
+            break;
+        case 5: /* 32-bit */
+            if (len - pos < 4)
+                return owp_err_set(err, OWP_ERR_FORMAT,
+                                   "not a mesh message: truncated field at byte %zu", field_at);
+            pos += 4;
+            break;
+        default:
+            return owp_err_set(err, OWP_ERR_FORMAT,
+                               "not a mesh message: wire type %u at byte %zu",
+                               (unsigned)(key & 7), field_at);
+        }
+        if (field == 0)
+            return owp_err_set(err, OWP_ERR_FORMAT, "not a mesh message: field 0 at byte %zu",
+                               field_at);
+    }
+    if (version)
+        *version = ver;
+    if (minor)
+        *minor = min;
+    return OWP_OK;
+}
+
+/* ---------------------------------------------------------------- decode */
+
+/* Forget the fields this version does not know, in m and every sub-message:
+ * we never relay them, and protobuf-c keeps some that it would not accept
+ * again once packed (an over-long key of field 0), so a decoded message must
+ * re-encode to bytes that decode. The schema has no recursion, so the depth
+ * is bounded by it. */
+static void drop_unknown_fields(ProtobufCMessage *m)
+{
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        free(m->unknown_fields[i].data);
+    free(m->unknown_fields);
+    m->unknown_fields = NULL;
+    m->n_unknown_fields = 0;
+    const ProtobufCMessageDescriptor *desc = m->descriptor;
+    for (unsigned f = 0; f < desc->n_fields; f++) {
+        const ProtobufCFieldDescriptor *fd = &desc->fields[f];
+        if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        const char *at = (const char *)m + fd->offset;
+        if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF &&
+            *(const uint32_t *)((const char *)m + fd->quantifier_offset) != fd->id)
+            continue;
+        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)((const char *)m + fd->quantifier_offset);
+            ProtobufCMessage *const *items = *(ProtobufCMessage *const *const *)at;
+            for (size_t i = 0; i < n; i++)
+                if (items[i])
+                    drop_unknown_fields(items[i]);
+        } else {
+            ProtobufCMessage *sub = *(ProtobufCMessage *const *)at;
+            if (sub)
+                drop_unknown_fields(sub);
+        }
+    }
+}
+
+static void set_why(Owmesh__ErrorCode *why, Owmesh__ErrorCode code)
+{
+    if (why)
+        *why = code;
+}
+
+owp_status owm_msg_decode(const void *buf, size_t len, Owmesh__Envelope **out,
+                          Owmesh__ErrorCode *why, owp_err *err)
+{
+    if (!out)
+        return owp_err_set(err, OWP_ERR_INVALID, "owm_msg_decode: NULL out");
+    *out = NULL;
+    set_why(why, OWMESH__ERROR_CODE__ERROR_MALFORMED);
+    if (len > OWM_MSG_MAX_SIZE)
+        return owp_err_set(err, OWP_ERR_FORMAT,
+                           "mesh message of %zu bytes exceeds the limit of %u bytes", len,
+                           OWM_MSG_MAX_SIZE);
+    if (len == 0)
+        return owp_err_set(err, OWP_ERR_FORMAT, "empty mesh message");
+    uint64_t version, minor;
+    owp_status st = owm_msg_peek_version(buf, len, &version, &minor, err);
+    if (st != OWP_OK)
+        return st;
+    if (version != OWM_MSG_VERSION) {
+        set_why(why, OWMESH__ERROR_CODE__ERROR_VERSION);
+        return version_error(version, err);
+    }
+    Owmesh__Envelope *env = owmesh__envelope__unpack(NULL, len, buf);
+    if (!env)
+        return owp_err_set(err, OWP_ERR_FORMAT, "malformed mesh message (%zu bytes)", len);
+    if (env->body_case == OWMESH__ENVELOPE__BODY__NOT_SET) {
+        if (env->base.n_unknown_fields > 0) {
+            set_why(why, OWMESH__ERROR_CODE__ERROR_UNKNOWN_MESSAGE);
+            st = bad(err, "mesh message of a kind this peer does not know (peer minor version "
+                     "%llu, ours %d)", (unsigned long long)minor, OWM_MSG_VERSION_MINOR);
+        } else {
+            st = bad(err, "mesh message without a body");
+        }
+    } else {
+        drop_unknown_fields(&env->base);
+        st = owm_msg_validate(env, err);
+    }
+    if (st != OWP_OK) {
+        owmesh__envelope__free_unpacked(env, NULL);
+        return st;
+    }
+    *out = env;
+    return OWP_OK;
+}
+
+owp_status owm_msg_decode_frame(const zframe_t *frame, Owmesh__Envelope **out,
+                                Owmesh__ErrorCode *why, owp_err *err)
+{
+    if (!frame) {
+        if (out)
+            *out = NULL;
+        set_why(why, OWMESH__ERROR_CODE__ERROR_MALFORMED);
+        return owp_err_set(err, OWP_ERR_INVALID, "owm_msg_decode_frame: NULL frame");
+    }
+    /* czmq's accessors take non-const frames but do not modify them. */
+    zframe_t *f = (zframe_t *)frame;
+    return owm_msg_decode(zframe_data(f), zframe_size(f), out, why, err);
+}
+
+owp_status owm_msg_decode_zmsg(const zmsg_t *msg, Owmesh__Envelope **out, Owmesh__ErrorCode *why,
+                               owp_err *err)
+{
+    zmsg_t *m = (zmsg_t *)msg;
+    if (out)
+        *out = NULL;
+    set_why(why, OWMESH__ERROR_CODE__ERROR_MALFORMED);
+    if (!m)
+        return owp_err_set(err, OWP_ERR_INVALID, "owm_msg_decode_zmsg: NULL message");
+    if (zmsg_size(m) != 1)
+        return owp_err_set(err, OWP_ERR_FORMAT, "mesh message of %zu frames (expected one)",
+                           zmsg_size(m));
+    return owm_msg_decode_frame(zmsg_first(m), out, why, err);
+}
+
+void owm_msg_free(Owmesh__Envelope **env_p)
+{
+    if (env_p && *env_p) {
+        owmesh__envelope__free_unpacked(*env_p, NULL);
+        *env_p = NULL;
+    }
+}
+
+/* ---------------------------------------------------------------- encode */
+
+/* Validate and size; INVALID (the caller built it) rather than PROTO. */
+static owp_status encodable(const Owmesh__Envelope *env, size_t *size, owp_err *err)
+{
+    owp_status st = owm_msg_validate(env, err);
+    if (st != OWP_OK) {
+        if (err && st == OWP_ERR_PROTO)
+            err->code = OWP_ERR_INVALID;
+        return st == OWP_ERR_PROTO ? OWP_ERR_INVALID : st;
+    }
+    *size = owmesh__envelope__get_packed_size(env);
+    if (*size > OWM_MSG_MAX_SIZE)
+        return owp_err_set(err, OWP_ERR_INVALID,
+                           "%s: %zu bytes encoded exceed the limit of %u bytes",
+                           owm_msg_kind_name(env->body_case), *size, OWM_MSG_MAX_SIZE);
+    return OWP_OK;
+}
+
+owp_status owm_msg_encode(const Owmesh__Envelope *env, uint8_t **buf, size_t *len, owp_err *err)
+{
+    if (!buf || !len)
+        return owp_err_set(err, OWP_ERR_INVALID, "owm_msg_encode: NULL output");
+    *buf = NULL;
+    *len = 0;
+    size_t size;
+    owp_status st = encodable(env, &size, err);
+    if (st != OWP_OK)
+        return st;
+    uint8_t *b = malloc(size ? size : 1);
+    if (!b)
+        return owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
+    *len = owmesh__envelope__pack(env, b);
+    *buf = b;
+    return OWP_OK;
+}
+
+zframe_t *owm_msg_encode_frame(const Owmesh__Envelope *env, owp_err *err)
+{
+    size_t size;
+    if (encodable(env, &size, err) != OWP_OK)
+        return NULL;
+    zframe_t *frame = zframe_new(NULL, size);
+    if (!frame) {
+        owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
+        return NULL;
+    }
+    owmesh__envelope__pack(env, zframe_data(frame));
+    return frame;
+}
+
+zmsg_t *owm_msg_encode_zmsg(const Owmesh__Envelope *env, owp_err *err)
+{
+    zframe_t *frame = owm_msg_encode_frame(env, err);
+    if (!frame)
+        return NULL;
+    zmsg_t *msg = zmsg_new();
+    if (!msg || zmsg_append(msg, &frame) != 0) {
+        zframe_destroy(&frame);
+        zmsg_destroy(&msg);
+        owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
+        return NULL;
+    }
+    return msg;
+}
+
+/* ================================================================ building */
+
+void owm_msg_envelope_init(Owmesh__Envelope *env)
+{
+    owmesh__envelope__init(env);
+    env->version = OWM_MSG_VERSION;
+    env->minor = OWM_MSG_VERSION_MINOR;
+}
+
+static void *new_message(const ProtobufCMessageDescriptor *desc, owp_err *err)
+{
+    void *m = calloc(1, desc->sizeof_message);
+    if (!m) {
+        owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
+        return NULL;
+    }
+    protobuf_c_message_init(desc, m);
+    return m;
+}
+
+Owmesh__Envelope *owm_msg_new(Owmesh__Envelope__BodyCase kind, owp_err *err)
+{
+    const ProtobufCFieldDescriptor *f = body_field(kind);
+    if (!f) {
+        owp_err_set(err, OWP_ERR_INVALID, "owm_msg_new: %d is not a message kind", (int)kind);
+        return NULL;
+    }
+    Owmesh__Envelope *env = new_message(&owmesh__envelope__descriptor, err);
+    if (!env)
+        return NULL;
+    void *body = new_message(f->descriptor, err);
+    if (!body) {
+        free(env);
+        return NULL;
+    }
+    env->version = OWM_MSG_VERSION;
+    env->minor = OWM_MSG_VERSION_MINOR;
+    env->body_case = kind;
+    memcpy((char *)env + f->offset, &body, sizeof body);
+    return env;
+}
+
+owp_status owm_msg_set_string(char **field, const char *value, owp_err *err)
+{
+    char *copy = (char *)protobuf_c_empty_string;
+    if (value && value[0]) {
+        copy = strdup(value);
+        if (!copy)
+            return owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
+    }
+    if (*field && *field != protobuf_c_empty_string)
+        free(*field);
+    *field = copy;
+    return OWP_OK;
+}
+
+owp_status owm_msg_set_bytes(ProtobufCBinaryData *field, const void *data, size_t len,
+                             owp_err *err)
+{
+    uint8_t *copy = NULL;
+    if (len) {
+        copy = malloc(len);
+        if (!copy)
+            return owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
+        memcpy(copy, data, len);
+    }
+    free(field->data);
+    field->data = copy;
+    field->len = len;
+    return OWP_OK;
+}
+
+/* Room for one more pointer in a repeated field: the grown array, or NULL. */
+static void *grow_slots(void *array, size_t count, size_t slot, owp_err *err)
+{
+    if (count >= OWM_MSG_MAX_ITEMS) {
+        owp_err_set(err, OWP_ERR_INVALID, "mesh message: more than %u elements",
+                    OWM_MSG_MAX_ITEMS);
+        return NULL;
+    }
+    void *grown = realloc(array, (count + 1) * slot);
+    if (!grown)
+        owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
+    return grown;
+}
+
+Owmesh__Stream *owm_msg_schedule_add_stream(Owmesh__Schedule *m, owp_err *err)
+{
+    Owmesh__StreamParams *p = new_message(&owmesh__stream_params__descriptor, err);
+    if (!p)
+        return NULL;
+    p->interval = 0.1;
+    p->count = 300;
+    p->loss_timeout = 10;
+    p->bucket_width = 0.0001;
+    p->dscp = -1;
+    void *slots = grow_slots(m->streams, m->n_streams, sizeof *m->streams, err);
+    Owmesh__Stream *s = slots ? new_message(&owmesh__stream__descriptor, err) : NULL;
+    if (slots)
+        m->streams = slots;
+    if (!s) {
+        free(p);
+        return NULL;
+    }
+    s->params = p;
+    m->streams[m->n_streams++] = s;
+    return s;
+}
+
+Owmesh__StreamHealth *owm_msg_status_add_stream(Owmesh__Status *m, owp_err *err)
+{
+    void *slots = grow_slots(m->streams, m->n_streams, sizeof *m->streams, err);
+    if (!slots)
+        return NULL;
+    m->streams = slots;
+    Owmesh__StreamHealth *item = new_message(&owmesh__stream_health__descriptor, err);
+    if (item)
+        m->streams[m->n_streams++] = item;
+    return item;
+}
+
+owp_status owm_msg_status_request_add_node(Owmesh__StatusRequest *m, const char *node,
+                                           owp_err *err)
+{
+    char **slots = grow_slots(m->nodes, m->n_nodes, sizeof *m->nodes, err);
+    if (!slots)
+        return err ? err->code : OWP_ERR_NOMEM;
+    m->nodes = slots;
+    char *copy = (char *)protobuf_c_empty_string;
+    owp_status st = owm_msg_set_string(&copy, node, err);
+    if (st != OWP_OK)
+        return st;
+    m->nodes[m->n_nodes++] = copy;
+    return OWP_OK;
+}
+
+Owmesh__NodeStatus *owm_msg_status_reply_add_node(Owmesh__StatusReply *m, owp_err *err)
+{
+    void *slots = grow_slots(m->nodes, m->n_nodes, sizeof *m->nodes, err);
+    if (!slots)
+        return NULL;
+    m->nodes = slots;
+    Owmesh__NodeStatus *item = new_message(&owmesh__node_status__descriptor, err);
+    if (item)
+        m->nodes[m->n_nodes++] = item;
+    return item;
+}
+
+Owmesh__StreamStatus *owm_msg_node_status_add_stream(Owmesh__NodeStatus *m, owp_err *err)
+{
+    void *slots = grow_slots(m->streams, m->n_streams, sizeof *m->streams, err);
+    if (!slots)
+        return NULL;
+    m->streams = slots;
+    Owmesh__StreamStatus *item = new_message(&owmesh__stream_status__descriptor, err);
+    if (item)
+        m->streams[m->n_streams++] = item;
+    return item;
+}
+
+Owmesh__DirectoryEntry *owm_msg_directory_add_node(Owmesh__Directory *m, owp_err *err)
+{
+    void *slots = grow_slots(m->nodes, m->n_nodes, sizeof *m->nodes, err);
+    if (!slots)
+        return NULL;
+    m->nodes = slots;
+    Owmesh__DirectoryEntry *item = new_message(&owmesh__directory_entry__descriptor, err);
+    if (item)
+        m->nodes[m->n_nodes++] = item;
+    return item;
+}
+
+Owmesh__FileEntry *owm_msg_file_list_add(Owmesh__FileList *m, owp_err *err)
+{
+    void *slots = grow_slots(m->files, m->n_files, sizeof *m->files, err);
+    if (!slots)
+        return NULL;
+    m->files = slots;
+    Owmesh__FileEntry *item = new_message(&owmesh__file_entry__descriptor, err);
+    if (item)
+        m->files[m->n_files++] = item;
+    return item;
+}
+
+owp_status owm_msg_file_ack_add(Owmesh__FileAck *m, uint64_t seq, owp_err *err)
+{
+    uint64_t *slots = grow_slots(m->seqs, m->n_seqs, sizeof *m->seqs, err);
+    if (!slots)
+        return err ? err->code : OWP_ERR_NOMEM;
+    m->seqs = slots;
+    m->seqs[m->n_seqs++] = seq;
+    return OWP_OK;
+}
+
+Owmesh__OwampServer *owm_msg_schedule_set_owamp_server(Owmesh__Schedule *m, owp_err *err)
+{
+    if (!m->owamp_server)
+        m->owamp_server = new_message(&owmesh__owamp_server__descriptor, err);
+    return m->owamp_server;
+}
+
+Owmesh__StreamHealth *owm_msg_stream_status_set_health(Owmesh__StreamStatus *m, owp_err *err)
+{
+    if (!m->health)
+        m->health = new_message(&owmesh__stream_health__descriptor, err);
+    return m->health;
+}
+
+Owmesh__Envelope *owm_msg_new_hello(const char *node, const char *software_version,
+                                    const char *owamp_address, const char *data_endpoint,
+                                    uint64_t running_generation, owp_err *err)
+{
+    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_HELLO, err);
+    if (!env)
+        return NULL;
+    Owmesh__Hello *h = env->hello;
+    h->running_generation = running_generation;
+    if (owm_msg_set_string(&h->node, node, err) ||
+        owm_msg_set_string(&h->software_version, software_version, err) ||
+        owm_msg_set_string(&h->owamp_address, owamp_address, err) ||
+        owm_msg_set_string(&h->data_endpoint, data_endpoint, err))
+        owm_msg_free(&env);
+    return env;
+}
+
+Owmesh__Envelope *owm_msg_new_schedule_ack(uint64_t generation, int accepted, const char *error,
+                                           owp_err *err)
+{
+    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_SCHEDULE_ACK, err);
+    if (!env)
+        return NULL;
+    env->schedule_ack->generation = generation;
+    env->schedule_ack->accepted = accepted != 0;
+    if (owm_msg_set_string(&env->schedule_ack->error, error, err))
+        owm_msg_free(&env);
+    return env;
+}
+
+Owmesh__Envelope *owm_msg_new_error(Owmesh__ErrorCode code, const char *text, owp_err *err)
+{
+    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_ERROR, err);
+    if (!env)
+        return NULL;
+    env->error->code = code;
+    if (!text || !text[0])
+        text = owm_msg_error_code_name(code);
+    size_t n = strnlen(text, OWM_MSG_MAX_TEXT);
+    char *copy = malloc(n + 1);
+    if (!copy) {
+        owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
+        owm_msg_free(&env);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+        copy[i] = (c < ' ' || c == 0x7f) ? '?' : (char)c;
+    }
+    copy[n] = '\0';
+    env->error->text = copy;
+    return env;
+}
+
+/* ================================================================ using */
+
+void owm_msg_stream_opts(const Owmesh__Stream *st, owp_stream_opts *o)
+{
+    const Owmesh__StreamParams *p = st->params;
+    o->client.server = st->peer;
+    o->client.modes = p ? p->modes : 0;
+    o->client.identity = p && p->identity && p->identity[0] ? p->identity : NULL;
+    o->sender = 0;
+    o->testpeer = NULL;
+    if (!p)
+        return;
+    o->npackets = p->count;
+    o->sub_count = p->sub_session_count;
+    o->interval = p->interval;
+    o->loss_timeout = p->loss_timeout;
+    o->padding = p->padding;
+    o->dscp = p->dscp;
+    o->bucket_width = p->bucket_width;
+}
+
+static int same_string(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static int same_params(const Owmesh__StreamParams *a, const Owmesh__StreamParams *b)
+{
+    if (!a || !b)
+        return a == b;
+    return a->interval == b->interval && a->count == b->count && a->padding == b->padding &&
+           a->loss_timeout == b->loss_timeout && a->bucket_width == b->bucket_width &&
+           a->sub_session_count == b->sub_session_count && a->dscp == b->dscp &&
+           a->modes == b->modes && same_string(a->identity, b->identity);
+}
+
+int owm_msg_stream_equal(const Owmesh__Stream *a, const Owmesh__Stream *b)
+{
+    if (!a || !b)
+        return a == b;
+    return same_string(a->id, b->id) && same_string(a->source, b->source) &&
+           same_string(a->peer, b->peer) && same_params(a->params, b->params);
+}
+
+const char *owm_msg_state_name(Owmesh__StreamState state)
+{
+    switch (state) {
+    case OWMESH__STREAM_STATE__STREAM_STATE_STARTING: return "starting";
+    case OWMESH__STREAM_STATE__STREAM_STATE_RUNNING: return "running";
+    case OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF: return "backoff";
+    case OWMESH__STREAM_STATE__STREAM_STATE_FAILED: return "failed";
+    case OWMESH__STREAM_STATE__STREAM_STATE_STOPPED: return "stopped";
+    default: return "unknown";
+    }
+}
+
+const char *owm_msg_error_code_name(Owmesh__ErrorCode code)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&owmesh__error_code__descriptor, (int)code);
+    return v ? v->name : "unknown";
+}

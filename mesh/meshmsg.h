@@ -1,4 +1,201 @@
-/* PLACEHOLDER */
+/*
+ * meshmsg.h - the mesh plane's messages: encode, decode, validate, build.
+ *
+ * The messages are defined in proto/mesh.proto (read its header for the
+ * protocol: versioning, stream assignment, the data plane) and compiled by
+ * protoc-c into proto/mesh.pb-c.[ch] at build time. This module is the only
+ * way the rest of owmesh should turn bytes into messages and back:
+ *
+ *  - every message travels in one Owmesh__Envelope carrying the protocol
+ *    version; decoding refuses another major version with "peer speaks mesh
+ *    protocol version N, we speak M", read from the raw bytes before anything
+ *    else so that even a message of a future layout gets that answer;
+ *  - decoding rejects input over OWM_MSG_MAX_SIZE before unpacking, then
+ *    validates every field the receiver relies on (proto3 has no required
+ *    fields): names, ranges, sizes, uniqueness; encoding validates the same
+ *    way so that we never send what a peer would reject;
+ *  - fields this version does not know (from a newer minor version) are
+ *    dropped while decoding: we never relay them;
+ *  - errors are owp_status + owp_err naming the message and field, e.g.
+ *    "Schedule.streams[2].params.sub_session_count: 7 does not divide count 600".
+ *
+ * Ownership: every Owmesh__Envelope this module returns (decoded, or built by
+ * owm_msg_new*) lives on the heap, every string and sub-message in it is its
+ * own allocation, and it is freed, whole, with owm_msg_free(). The
+ * owm_msg_*_add_* and owm_msg_set_* helpers keep that true while a caller
+ * fills a message; a caller that sets fields by hand must do the same (or
+ * build on the stack and only encode, never owm_msg_free, that envelope).
+ * Pointers into a decoded envelope (strings, streams) are valid until it is
+ * freed.
+ *
+ * Sockets: one ZeroMQ frame carries one encoded envelope. A ROUTER receives
+ * [identity][envelope]: pop the identity first, then decode the rest.
+ */
 #ifndef OWM_MESHMSG_H
 #define OWM_MESHMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <czmq.h>
+
+#include "error.h"
+#include "mesh.pb-c.h"
+#include "stream.h"
+
+/* Protocol version. MAJOR: peers with another one cannot talk. MINOR: compatible
+ * additions (new fields, new messages); informational. */
+#define OWM_MSG_VERSION 1
+#define OWM_MSG_VERSION_MINOR 0
+
+/* Limits checked on decode and encode. */
+#define OWM_MSG_MAX_SIZE (4u * 1024u * 1024u) /* encoded envelope, bytes */
+#define OWM_MSG_MAX_CHUNK (1024u * 1024u)     /* FileChunk.data, FileFetch.chunk_size */
+#define OWM_MSG_MAX_CREDIT 4096u              /* chunks granted at once */
+#define OWM_MSG_MAX_ITEMS 65536u              /* elements of any repeated field */
+#define OWM_MSG_MAX_NAME 64u                  /* node names (tokens) */
+#define OWM_MSG_MAX_ID 128u                   /* stream ids, file names (tokens) */
+#define OWM_MSG_MAX_ADDRESS 300u              /* host:port, ZeroMQ endpoints */
+#define OWM_MSG_MAX_VERSION_TEXT 128u         /* Hello.software_version */
+#define OWM_MSG_MAX_TEXT 1024u                /* error texts */
+#define OWM_MSG_MAX_IDENTITY 80u              /* KeyID (OWP_KEYID_LEN) */
+#define OWM_MSG_MAX_PADDING 65535u            /* bytes of test packet padding */
+#define OWM_MSG_MAX_SECONDS 1e6               /* interval, loss timeout, bucket width */
+#define OWM_MSG_Z85_KEY_LEN 40u               /* CURVE public key in Z85 */
+
+/* ---------------------------------------------------------------- encode / decode */
+
+/* Serialize after validating (a failure is OWP_ERR_INVALID: the caller built a
+ * bad message). *buf is malloc'd; the caller frees it. */
+owp_status owm_msg_encode(const Owmesh__Envelope *env, uint8_t **buf, size_t *len, owp_err *err);
+
+/* Decode and validate. On success *out is a new envelope (owm_msg_free); on
+ * failure *out is NULL and, if why is non-NULL, *why is the ErrorCode to
+ * answer the peer with (ERROR_VERSION, ERROR_MALFORMED or
+ * ERROR_UNKNOWN_MESSAGE). Failures: OWP_ERR_FORMAT for bytes that are not a
+ * message (truncated, garbage, larger than OWM_MSG_MAX_SIZE), OWP_ERR_PROTO
+ * for another major version, an unknown or empty body, or a field that fails
+ * validation. */
+owp_status owm_msg_decode(const void *buf, size_t len, Owmesh__Envelope **out,
+                          Owmesh__ErrorCode *why, owp_err *err);
+
+/* The protocol version of encoded bytes, read without unpacking (field 1 of
+ * the envelope; the last occurrence wins, as protobuf says). *version and
+ * *minor are 0 when absent. OWP_ERR_FORMAT when the bytes are not a sequence of
+ * protobuf fields. */
+owp_status owm_msg_peek_version(const void *buf, size_t len, uint64_t *version, uint64_t *minor,
+                                owp_err *err);
+
+/* The same over czmq: a frame holding the encoded envelope (caller destroys
+ * it), a one-frame zmsg (for zmsg_prepend of a ROUTER identity). */
+zframe_t *owm_msg_encode_frame(const Owmesh__Envelope *env, owp_err *err);
+zmsg_t *owm_msg_encode_zmsg(const Owmesh__Envelope *env, owp_err *err);
+owp_status owm_msg_decode_frame(const zframe_t *frame, Owmesh__Envelope **out,
+                                Owmesh__ErrorCode *why, owp_err *err);
+/* msg must hold exactly one frame (identity already popped); it is left
+ * untouched, the caller destroys it. */
+owp_status owm_msg_decode_zmsg(const zmsg_t *msg, Owmesh__Envelope **out, Owmesh__ErrorCode *why,
+                               owp_err *err);
+
+/* Free an envelope from owm_msg_decode* or owm_msg_new*; sets *env_p to NULL;
+ * accepts NULL. */
+void owm_msg_free(Owmesh__Envelope **env_p);
+
+/* ---------------------------------------------------------------- validation */
+
+/* Check a whole envelope: our major version, a known body, and the body's
+ * rules (OWP_ERR_PROTO naming message and field). Called by decode and encode. */
+owp_status owm_msg_validate(const Owmesh__Envelope *env, owp_err *err);
+
+/* The body rules alone, one entry point per message (OWP_ERR_PROTO). */
+owp_status owm_msg_validate_hello(const Owmesh__Hello *m, owp_err *err);
+owp_status owm_msg_validate_schedule(const Owmesh__Schedule *m, owp_err *err);
+owp_status owm_msg_validate_schedule_ack(const Owmesh__ScheduleAck *m, owp_err *err);
+owp_status owm_msg_validate_status(const Owmesh__Status *m, owp_err *err);
+owp_status owm_msg_validate_error(const Owmesh__Error *m, owp_err *err);
+owp_status owm_msg_validate_status_request(const Owmesh__StatusRequest *m, owp_err *err);
+owp_status owm_msg_validate_status_reply(const Owmesh__StatusReply *m, owp_err *err);
+owp_status owm_msg_validate_directory_request(const Owmesh__DirectoryRequest *m, owp_err *err);
+owp_status owm_msg_validate_directory(const Owmesh__Directory *m, owp_err *err);
+owp_status owm_msg_validate_file_list_request(const Owmesh__FileListRequest *m, owp_err *err);
+owp_status owm_msg_validate_file_list(const Owmesh__FileList *m, owp_err *err);
+owp_status owm_msg_validate_file_fetch(const Owmesh__FileFetch *m, owp_err *err);
+owp_status owm_msg_validate_file_chunk(const Owmesh__FileChunk *m, owp_err *err);
+owp_status owm_msg_validate_file_credit(const Owmesh__FileCredit *m, owp_err *err);
+owp_status owm_msg_validate_file_ack(const Owmesh__FileAck *m, owp_err *err);
+
+/* Rules shared with other modules (meshconf, node agent), 1 if valid:
+ *  - a token (node name, stream id, file name): 1..max bytes of printable
+ *    ASCII without space, '/', '\\' or quotes, and not "." or "..", so it is
+ *    safe in file names, logs and command lines;
+ *  - a text (error messages): at most max bytes, no control characters. */
+int owm_msg_token_ok(const char *s, size_t max);
+int owm_msg_text_ok(const char *s, size_t max);
+
+/* ---------------------------------------------------------------- building */
+
+/* Init a stack envelope: owmesh__envelope__init plus our version. */
+void owm_msg_envelope_init(Owmesh__Envelope *env);
+
+/* A heap envelope with our version and an empty body of this kind; optional
+ * sub-messages (Schedule.owamp_server, StreamStatus.health) are left absent.
+ * NULL with OWP_ERR_INVALID for NOT_SET or an unknown kind, or OWP_ERR_NOMEM. */
+Owmesh__Envelope *owm_msg_new(Owmesh__Envelope__BodyCase kind, owp_err *err);
+
+/* Replace a string field of a heap message with a copy of value (NULL = "");
+ * frees the previous value unless it is the shared empty string. */
+owp_status owm_msg_set_string(char **field, const char *value, owp_err *err);
+/* Replace a bytes field of a heap message with a copy of data. */
+owp_status owm_msg_set_bytes(ProtobufCBinaryData *field, const void *data, size_t len,
+                             owp_err *err);
+
+/* Append a new element (zeroed by its protobuf init) and return it, owned by
+ * the parent; NULL with OWP_ERR_NOMEM, or OWP_ERR_INVALID past OWM_MSG_MAX_ITEMS.
+ * A Stream comes with its params allocated and set to powstream's defaults
+ * (interval 0.1, count 300, loss timeout 10, bucket width 0.0001, dscp -1). */
+Owmesh__Stream *owm_msg_schedule_add_stream(Owmesh__Schedule *m, owp_err *err);
+Owmesh__StreamHealth *owm_msg_status_add_stream(Owmesh__Status *m, owp_err *err);
+owp_status owm_msg_status_request_add_node(Owmesh__StatusRequest *m, const char *node,
+                                           owp_err *err);
+Owmesh__NodeStatus *owm_msg_status_reply_add_node(Owmesh__StatusReply *m, owp_err *err);
+Owmesh__StreamStatus *owm_msg_node_status_add_stream(Owmesh__NodeStatus *m, owp_err *err);
+Owmesh__DirectoryEntry *owm_msg_directory_add_node(Owmesh__Directory *m, owp_err *err);
+Owmesh__FileEntry *owm_msg_file_list_add(Owmesh__FileList *m, owp_err *err);
+owp_status owm_msg_file_ack_add(Owmesh__FileAck *m, uint64_t seq, owp_err *err);
+
+/* Attach (or return the existing) optional sub-message. */
+Owmesh__OwampServer *owm_msg_schedule_set_owamp_server(Owmesh__Schedule *m, owp_err *err);
+Owmesh__StreamHealth *owm_msg_stream_status_set_health(Owmesh__StreamStatus *m, owp_err *err);
+
+/* Whole messages in one call (strings copied; NULL strings mean ""). */
+Owmesh__Envelope *owm_msg_new_hello(const char *node, const char *software_version,
+                                    const char *owamp_address, const char *data_endpoint,
+                                    uint64_t running_generation, owp_err *err);
+Owmesh__Envelope *owm_msg_new_schedule_ack(uint64_t generation, int accepted, const char *error,
+                                           owp_err *err);
+/* text is sanitized to a valid Error text: control characters become '?',
+ * truncated to OWM_MSG_MAX_TEXT bytes, "" becomes the code's name. So an
+ * owp_err message that quotes hostile input can be sent back as is. */
+Owmesh__Envelope *owm_msg_new_error(Owmesh__ErrorCode code, const char *text, owp_err *err);
+
+/* ---------------------------------------------------------------- using */
+
+/* Fill the measurement fields of powstream options from a scheduled stream
+ * (the node receives: sender = 0; server = the peer; npackets, sub_count,
+ * interval, loss_timeout, padding, dscp, bucket_width, modes, identity (NULL
+ * when empty)). Other fields are left as they are: start from
+ * owp_stream_opts_default() and add dir, callbacks and the pass-phrase.
+ * Strings point into st: keep the envelope until owp_stream_start copied them. */
+void owm_msg_stream_opts(const Owmesh__Stream *st, owp_stream_opts *o);
+
+/* 1 if two streams are the same measurement (id, source, peer, every
+ * parameter): a node keeps such a stream running across schedules. */
+int owm_msg_stream_equal(const Owmesh__Stream *a, const Owmesh__Stream *b);
+
+/* Names for logs and `owmesh status`: "Schedule", "running", "ERROR_VERSION"...
+ * Never NULL ("unknown" for values out of range). */
+const char *owm_msg_kind_name(Owmesh__Envelope__BodyCase kind);
+const char *owm_msg_state_name(Owmesh__StreamState state);
+const char *owm_msg_error_code_name(Owmesh__ErrorCode code);
+
 #endif

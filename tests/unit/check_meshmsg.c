@@ -1,2 +1,1229 @@
-/* PLACEHOLDER: not written yet */
-int main(void) { return 77; }
+/* check_meshmsg.c - mesh plane messages: round trips of every message, the
+ * version rules, every validation rule (on decode and on encode), truncated,
+ * garbage and oversized input, and the building/using helpers. */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshmsg.h"
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char KEY_A[] = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"; /* Z85, 40 chars */
+static const char KEY_B[] = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+
+static void set(char **field, const char *value)
+{
+    owp_err e;
+    ck_assert_msg(owm_msg_set_string(field, value, &e) == OWP_OK, "%s", e.msg);
+}
+
+/* ------------------------------------------------------------ one valid message of each kind */
+
+static Owmesh__Envelope *new_kind(Owmesh__Envelope__BodyCase kind)
+{
+    owp_err e;
+    Owmesh__Envelope *env = owm_msg_new(kind, &e);
+    ck_assert_msg(env != NULL, "%s", e.msg);
+    return env;
+}
+
+static Owmesh__Envelope *make_hello(void)
+{
+    owp_err e;
+    Owmesh__Envelope *env = owm_msg_new_hello("nyc", "owmesh 0.1.0", "127.0.0.2:8861",
+                                              "tcp://127.0.0.2:9100", 41, &e);
+    ck_assert_msg(env != NULL, "%s", e.msg);
+    return env;
+}
+
+static Owmesh__Envelope *make_schedule(void)
+{
+    owp_err e;
+    Owmesh__Envelope *env = new_kind(OWMESH__ENVELOPE__BODY_SCHEDULE);
+    Owmesh__Schedule *s = env->schedule;
+    s->generation = 42;
+    set(&s->node, "chi");
+    Owmesh__Stream *st = owm_msg_schedule_add_stream(s, &e);
+    ck_assert_msg(st != NULL, "%s", e.msg);
+    set(&st->id, "core-owd:nyc->chi");
+    set(&st->source, "nyc");
+    set(&st->peer, "127.0.0.2:8861");
+    st->params->count = 600;
+    st->params->sub_session_count = 60;
+    st->params->padding = 20;
+    st->params->dscp = 46;
+    st->params->modes = OWP_MODE_AUTH | OWP_MODE_ENCRYPTED;
+    set(&st->params->identity, "meshkey");
+    st = owm_msg_schedule_add_stream(s, &e);
+    ck_assert_msg(st != NULL, "%s", e.msg);
+    set(&st->id, "core-owd:sea->chi");
+    set(&st->source, "sea");
+    set(&st->peer, "[::1]:8862");
+    Owmesh__OwampServer *srv = owm_msg_schedule_set_owamp_server(s, &e);
+    ck_assert_msg(srv != NULL, "%s", e.msg);
+    set(&srv->listen, "127.0.0.3:8861");
+    srv->modes = OWP_MODE_OPEN | OWP_MODE_AUTH;
+    srv->test_port_low = 9000;
+    srv->test_port_high = 9100;
+    return env;
+}
+
+static Owmesh__Envelope *make_schedule_ack(void)
+{
+    owp_err e;
+    Owmesh__Envelope *env = owm_msg_new_schedule_ack(42, 0, "stream x: no such identity", &e);
+    ck_assert_msg(env != NULL, "%s", e.msg);
+    return env;
+}
+
+static Owmesh__Envelope *make_status(void)
+{
+    owp_err e;
+    Owmesh__Envelope *env = new_kind(OWMESH__ENVELOPE__BODY_STATUS);
+    Owmesh__Status *s = env->status;
+    set(&s->node, "chi");
+    s->generation = 42;
+    s->time = 0xeeae670c40aba387ull;
+    s->spool_bytes = 123456;
+    s->spool_files = 7;
+    Owmesh__StreamHealth *h = owm_msg_status_add_stream(s, &e);
+    ck_assert_msg(h != NULL, "%s", e.msg);
+    set(&h->id, "core-owd:nyc->chi");
+    h->state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
+    h->sessions_completed = 12;
+    h->last_session_end = 0xeeae670c00000000ull;
+    h->packets_sent = 600;
+    h->packets_lost = 3;
+    h->files_spooled = 24;
+    h = owm_msg_status_add_stream(s, &e);
+    ck_assert_msg(h != NULL, "%s", e.msg);
+    set(&h->id, "core-owd:sea->chi");
+    h->state = OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF;
+    set(&h->last_error, "[::1]:8862: connection refused");
+    return env;
+}
+
+static Owmesh__Envelope *make_error(void)
+{
+    owp_err e;
+    Owmesh__Envelope *env =
+        owm_msg_new_error(OWMESH__ERROR_CODE__ERROR_NOT_REGISTERED, "Status before Hello", &e);
+    ck_assert_msg(env != NULL, "%s", e.msg);
+    return env;
+}
+
+static Owmesh__Envelope *make_status_request(void)
+{
+    owp_err e;
+    Owmesh__Envelope *env = new_kind(OWMESH__ENVELOPE__BODY_STATUS_REQUEST);
+    env->status_request->request_id = 7;
+    ck_assert(owm_msg_status_request_add_node(env->status_request, "nyc", &e) == OWP_OK);
+    ck_assert(owm_msg_status_request_add_node(env->status_request, "chi", &e) == OWP_OK);
+    return env;
+}
+
+static Owmesh__Envelope *make_status_reply(void)
+{
+    owp_err e;
+    Owmesh__Envelope *env = new_kind(OWMESH__ENVELOPE__BODY_STATUS_REPLY);
+    Owmesh__StatusReply *r = env->status_reply;
+    r->request_id = 7;
+    r->generation = 42;
+    r->time = 0xeeae670c40aba387ull;
+    Owmesh__NodeStatus *n = owm_msg_status_reply_add_node(r, &e);
+    ck_assert_msg(n != NULL, "%s", e.msg);
+    set(&n->node, "chi");
+    n->connected = 1;
+    n->last_seen = 0xeeae670c00000000ull;
+    n->expected_generation = 42;
+    n->acked_generation = 42;
+    n->running_generation = 41;
+    set(&n->software_version, "owmesh 0.1.0");
+    set(&n->owamp_address, "127.0.0.3:8861");
+    Owmesh__StreamStatus *ss = owm_msg_node_status_add_stream(n, &e);
+    ck_assert_msg(ss != NULL, "%s", e.msg);
+    set(&ss->id, "core-owd:nyc->chi");
+    set(&ss->source, "nyc");
+    set(&ss->destination, "chi");
+    ss->expected = 1;
+    Owmesh__StreamHealth *h = owm_msg_stream_status_set_health(ss, &e);
+    ck_assert_msg(h != NULL, "%s", e.msg);
+    set(&h->id, "core-owd:nyc->chi");
+    h->state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
+    h->packets_sent = 600;
+    ss = owm_msg_node_status_add_stream(n, &e);
+    ck_assert_msg(ss != NULL, "%s", e.msg);
+    set(&ss->id, "old:sea->chi"); /* runs but no longer expected */
+    set(&ss->source, "sea");
+    set(&ss->destination, "chi");
+    n = owm_msg_status_reply_add_node(r, &e);
+    ck_assert_msg(n != NULL, "%s", e.msg);
+    set(&n->node, "nyc"); /* never connected */
+    n->expected_generation = 42;
+    set(&n->last_error, "never registered");
+    return env;
+}
+
+static Owmesh__Envelope *make_directory(void)
+{
+    owp_err e;
+    Owmesh__Envelope *env = new_kind(OWMESH__ENVELOPE__BODY_DIRECTORY);
+    env->directory->generation = 42;
+    Owmesh__DirectoryEntry *d = owm_msg_directory_add_node(env->directory, &e);
+    ck_assert_msg(d != NULL, "%s", e.msg);
+    set(&d->node, "nyc");
+    set(&d->address, "127.0.0.2:8861");
+    set(&d->data_endpoint, "tcp://127.0.0.2:9100");
+    set(&d->public_key, KEY_A);
+    d = owm_msg_directory_add_node(env->directory, &e);
+    ck_assert_msg(d != NULL, "%s", e.msg);
+    set(&d->node, "chi");
+    set(&d->address, "127.0.0.3");
+    set(&d->public_key, KEY_B);
+    return env;
+}
+
+static Owmesh__Envelope *make_file_list_request(void)
+{
+    Owmesh__Envelope *env = new_kind(OWMESH__ENVELOPE__BODY_FILE_LIST_REQUEST);
+    env->file_list_request->after_seq = 100;
+    env->file_list_request->max_files = 500;
+    return env;
+}
+
+static Owmesh__Envelope *make_file_list(void)
+{
+    owp_err e;
+    Owmesh__Envelope *env = new_kind(OWMESH__ENVELOPE__BODY_FILE_LIST);
+    env->file_list->more = 1;
+    for (unsigned i = 0; i < 3; i++) {
+        Owmesh__FileEntry *f = owm_msg_file_list_add(env->file_list, &e);
+        ck_assert_msg(f != NULL, "%s", e.msg);
+        f->seq = 101 + i;
+        set(&f->stream_id, "core-owd:nyc->chi");
+        set(&f->name, i == 1 ? "16045516384432234496_16045516642130272256.sum"
+                             : "16045516384432234496_16045516642130272256.owp");
+        f->kind = i == 1 ? OWMESH__FILE_KIND__FILE_KIND_SUM : OWMESH__FILE_KIND__FILE_KIND_OWP;
+        f->size = 24000 + i;
+        f->start = 16045516384432234496ull;
+        f->end = 16045516642130272256ull;
+    }
+    return env;
+}
+
+static Owmesh__Envelope *make_file_fetch(void)
+{
+    Owmesh__Envelope *env = new_kind(OWMESH__ENVELOPE__BODY_FILE_FETCH);
+    env->file_fetch->seq = 101;
+    env->file_fetch->offset = 65536;
+    env->file_fetch->credit = 8;
+    env->file_fetch->chunk_size = 65536;
+    return env;
+}
+
+static Owmesh__Envelope *make_file_chunk(void)
+{
+    owp_err e;
+    Owmesh__Envelope *env = new_kind(OWMESH__ENVELOPE__BODY_FILE_CHUNK);
+    env->file_chunk->seq = 101;
+    env->file_chunk->offset = 65536;
+    uint8_t data[300];
+    for (unsigned i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7);
+    ck_assert(owm_msg_set_bytes(&env->file_chunk->data, data, sizeof data, &e) == OWP_OK);
+    env->file_chunk->last = 1;
+    return env;
+}
+
+static Owmesh__Envelope *make_file_credit(void)
+{
+    Owmesh__Envelope *env = new_kind(OWMESH__ENVELOPE__BODY_FILE_CREDIT);
+    env->file_credit->seq = 101;
+    env->file_credit->credit = 4;
+    return env;
+}
+
+static Owmesh__Envelope *make_file_ack(void)
+{
+    owp_err e;
+    Owmesh__Envelope *env = new_kind(OWMESH__ENVELOPE__BODY_FILE_ACK);
+    for (uint64_t s = 101; s <= 103; s++)
+        ck_assert(owm_msg_file_ack_add(env->file_ack, s, &e) == OWP_OK);
+    return env;
+}
+
+static Owmesh__Envelope *make_directory_request(void)
+{
+    return new_kind(OWMESH__ENVELOPE__BODY_DIRECTORY_REQUEST);
+}
+
+typedef Owmesh__Envelope *(*maker_fn)(void);
+static const struct {
+    Owmesh__Envelope__BodyCase kind;
+    maker_fn make;
+    const char *name;
+} KINDS[] = {
+    {OWMESH__ENVELOPE__BODY_HELLO, make_hello, "Hello"},
+    {OWMESH__ENVELOPE__BODY_SCHEDULE, make_schedule, "Schedule"},
+    {OWMESH__ENVELOPE__BODY_SCHEDULE_ACK, make_schedule_ack, "ScheduleAck"},
+    {OWMESH__ENVELOPE__BODY_STATUS, make_status, "Status"},
+    {OWMESH__ENVELOPE__BODY_ERROR, make_error, "Error"},
+    {OWMESH__ENVELOPE__BODY_STATUS_REQUEST, make_status_request, "StatusRequest"},
+    {OWMESH__ENVELOPE__BODY_STATUS_REPLY, make_status_reply, "StatusReply"},
+    {OWMESH__ENVELOPE__BODY_DIRECTORY_REQUEST, make_directory_request, "DirectoryRequest"},
+    {OWMESH__ENVELOPE__BODY_DIRECTORY, make_directory, "Directory"},
+    {OWMESH__ENVELOPE__BODY_FILE_LIST_REQUEST, make_file_list_request, "FileListRequest"},
+    {OWMESH__ENVELOPE__BODY_FILE_LIST, make_file_list, "FileList"},
+    {OWMESH__ENVELOPE__BODY_FILE_FETCH, make_file_fetch, "FileFetch"},
+    {OWMESH__ENVELOPE__BODY_FILE_CHUNK, make_file_chunk, "FileChunk"},
+    {OWMESH__ENVELOPE__BODY_FILE_CREDIT, make_file_credit, "FileCredit"},
+    {OWMESH__ENVELOPE__BODY_FILE_ACK, make_file_ack, "FileAck"},
+};
+
+/* Pack without validation, as a hostile or buggy peer would. */
+static uint8_t *raw_pack(const Owmesh__Envelope *env, size_t *len)
+{
+    *len = owmesh__envelope__get_packed_size(env);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    ck_assert(buf != NULL);
+    ck_assert_uint_eq(owmesh__envelope__pack(env, buf), *len);
+    return buf;
+}
+
+/* ------------------------------------------------------------ round trips */
+
+/* Two messages are equal when they pack to the same bytes (protobuf-c packs
+ * fields in number order, so equal contents give equal bytes). */
+static void assert_same(const Owmesh__Envelope *a, const Owmesh__Envelope *b)
+{
+    size_t la, lb;
+    uint8_t *ba = raw_pack(a, &la), *bb = raw_pack(b, &lb);
+    ck_assert_uint_eq(la, lb);
+    ck_assert(memcmp(ba, bb, la) == 0);
+    free(ba);
+    free(bb);
+}
+
+START_TEST(round_trip_every_kind)
+{
+    Owmesh__Envelope *env = KINDS[_i].make();
+    ck_assert_str_eq(owm_msg_kind_name(env->body_case), KINDS[_i].name);
+    owp_err e;
+    uint8_t *buf;
+    size_t len;
+    ck_assert_msg(owm_msg_encode(env, &buf, &len, &e) == OWP_OK, "%s: %s", KINDS[_i].name, e.msg);
+    uint64_t version = 0, minor = 9;
+    ck_assert(owm_msg_peek_version(buf, len, &version, &minor, &e) == OWP_OK);
+    ck_assert_uint_eq(version, OWM_MSG_VERSION);
+    ck_assert_uint_eq(minor, OWM_MSG_VERSION_MINOR);
+    Owmesh__Envelope *back = NULL;
+    Owmesh__ErrorCode why = OWMESH__ERROR_CODE__ERROR_UNSPECIFIED;
+    ck_assert_msg(owm_msg_decode(buf, len, &back, &why, &e) == OWP_OK, "%s: %s", KINDS[_i].name,
+                  e.msg);
+    ck_assert_int_eq(back->body_case, KINDS[_i].kind);
+    ck_assert_uint_eq(back->version, OWM_MSG_VERSION);
+    assert_same(env, back);
+    owm_msg_free(&back);
+    ck_assert_ptr_null(back);
+    free(buf);
+
+    /* the same through czmq frames and messages */
+    zframe_t *frame = owm_msg_encode_frame(env, &e);
+    ck_assert_msg(frame != NULL, "%s", e.msg);
+    ck_assert(owm_msg_decode_frame(frame, &back, NULL, &e) == OWP_OK);
+    assert_same(env, back);
+    owm_msg_free(&back);
+    zframe_destroy(&frame);
+    zmsg_t *msg = owm_msg_encode_zmsg(env, &e);
+    ck_assert_msg(msg != NULL, "%s", e.msg);
+    ck_assert_uint_eq(zmsg_size(msg), 1);
+    ck_assert(owm_msg_decode_zmsg(msg, &back, NULL, &e) == OWP_OK);
+    assert_same(env, back);
+    owm_msg_free(&back);
+    zmsg_destroy(&msg);
+    owm_msg_free(&env);
+    owm_msg_free(&env); /* a second free is a no-op */
+}
+END_TEST
+
+START_TEST(round_trip_keeps_schedule_fields)
+{
+    Owmesh__Envelope *env = make_schedule();
+    owp_err e;
+    uint8_t *buf;
+    size_t len;
+    ck_assert(owm_msg_encode(env, &buf, &len, &e) == OWP_OK);
+    owm_msg_free(&env);
+    ck_assert(owm_msg_decode(buf, len, &env, NULL, &e) == OWP_OK);
+    free(buf);
+    const Owmesh__Schedule *s = env->schedule;
+    ck_assert_uint_eq(s->generation, 42);
+    ck_assert_str_eq(s->node, "chi");
+    ck_assert_uint_eq(s->n_streams, 2);
+    const Owmesh__Stream *st = s->streams[0];
+    ck_assert_str_eq(st->id, "core-owd:nyc->chi");
+    ck_assert_str_eq(st->source, "nyc");
+    ck_assert_str_eq(st->peer, "127.0.0.2:8861");
+    ck_assert(st->params->interval == 0.1);
+    ck_assert_uint_eq(st->params->count, 600);
+    ck_assert_uint_eq(st->params->sub_session_count, 60);
+    ck_assert_uint_eq(st->params->padding, 20);
+    ck_assert(st->params->loss_timeout == 10);
+    ck_assert(st->params->bucket_width == 0.0001);
+    ck_assert_int_eq(st->params->dscp, 46);
+    ck_assert_uint_eq(st->params->modes, 6);
+    ck_assert_str_eq(st->params->identity, "meshkey");
+    ck_assert_int_eq(s->streams[1]->params->dscp, -1); /* default: unset */
+    ck_assert_str_eq(s->streams[1]->params->identity, "");
+    ck_assert_str_eq(s->owamp_server->listen, "127.0.0.3:8861");
+    ck_assert_uint_eq(s->owamp_server->test_port_low, 9000);
+    ck_assert_uint_eq(s->owamp_server->test_port_high, 9100);
+    owm_msg_free(&env);
+}
+END_TEST
+
+START_TEST(round_trip_keeps_status_and_data)
+{
+    owp_err e;
+    uint8_t *buf;
+    size_t len;
+    Owmesh__Envelope *env = make_status(), *back;
+    ck_assert(owm_msg_encode(env, &buf, &len, &e) == OWP_OK);
+    ck_assert(owm_msg_decode(buf, len, &back, NULL, &e) == OWP_OK);
+    free(buf);
+    ck_assert_uint_eq(back->status->n_streams, 2);
+    ck_assert_int_eq(back->status->streams[0]->state, OWMESH__STREAM_STATE__STREAM_STATE_RUNNING);
+    ck_assert_uint_eq(back->status->streams[0]->last_session_end, 0xeeae670c00000000ull);
+    ck_assert_uint_eq(back->status->streams[0]->packets_lost, 3);
+    ck_assert_str_eq(back->status->streams[1]->last_error, "[::1]:8862: connection refused");
+    owm_msg_free(&env);
+    owm_msg_free(&back);
+
+    env = make_file_chunk();
+    ck_assert(owm_msg_encode(env, &buf, &len, &e) == OWP_OK);
+    ck_assert(owm_msg_decode(buf, len, &back, NULL, &e) == OWP_OK);
+    free(buf);
+    ck_assert_uint_eq(back->file_chunk->data.len, 300);
+    ck_assert(memcmp(back->file_chunk->data.data, env->file_chunk->data.data, 300) == 0);
+    ck_assert(back->file_chunk->last);
+    owm_msg_free(&env);
+    owm_msg_free(&back);
+
+    env = make_status_reply();
+    ck_assert(owm_msg_encode(env, &buf, &len, &e) == OWP_OK);
+    ck_assert(owm_msg_decode(buf, len, &back, NULL, &e) == OWP_OK);
+    free(buf);
+    const Owmesh__NodeStatus *n = back->status_reply->nodes[0];
+    ck_assert(n->streams[0]->expected && n->streams[0]->health != NULL);
+    ck_assert(!n->streams[1]->expected && n->streams[1]->health == NULL);
+    ck_assert(!back->status_reply->nodes[1]->connected);
+    owm_msg_free(&env);
+    owm_msg_free(&back);
+}
+END_TEST
+
+START_TEST(stack_envelope_encodes)
+{
+    Owmesh__Envelope env;
+    Owmesh__FileCredit credit;
+    owm_msg_envelope_init(&env);
+    owmesh__file_credit__init(&credit);
+    credit.seq = 5;
+    credit.credit = 1;
+    env.body_case = OWMESH__ENVELOPE__BODY_FILE_CREDIT;
+    env.file_credit = &credit;
+    owp_err e;
+    uint8_t *buf;
+    size_t len;
+    ck_assert_msg(owm_msg_encode(&env, &buf, &len, &e) == OWP_OK, "%s", e.msg);
+    Owmesh__Envelope *back;
+    ck_assert(owm_msg_decode(buf, len, &back, NULL, &e) == OWP_OK);
+    ck_assert_uint_eq(back->file_credit->seq, 5);
+    owm_msg_free(&back);
+    free(buf);
+    /* a body named but absent is refused, not dereferenced */
+    env.file_credit = NULL;
+    ck_assert_int_eq(owm_msg_encode(&env, &buf, &len, &e), OWP_ERR_INVALID);
+    ck_assert_int_eq(e.code, OWP_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, "FileCredit: missing"), "%s", e.msg);
+    ck_assert_ptr_null(buf);
+}
+END_TEST
+
+/* ------------------------------------------------------------ versions */
+
+static owp_status decode_raw(const Owmesh__Envelope *env, Owmesh__ErrorCode *why, owp_err *e)
+{
+    size_t len;
+    uint8_t *buf = raw_pack(env, &len);
+    Owmesh__Envelope *back = (Owmesh__Envelope *)1;
+    owp_status st = owm_msg_decode(buf, len, &back, why, e);
+    free(buf);
+    if (st != OWP_OK)
+        ck_assert_ptr_null(back);
+    owm_msg_free(&back);
+    return st;
+}
+
+START_TEST(other_major_version_refused)
+{
+    Owmesh__Envelope *env = make_hello();
+    env->version = 2;
+    owp_err e;
+    Owmesh__ErrorCode why = 0;
+    ck_assert_int_eq(decode_raw(env, &why, &e), OWP_ERR_PROTO);
+    ck_assert_str_eq(e.msg, "peer speaks mesh protocol version 2, we speak 1");
+    ck_assert_int_eq(why, OWMESH__ERROR_CODE__ERROR_VERSION);
+    env->version = 0;
+    ck_assert_int_eq(decode_raw(env, &why, &e), OWP_ERR_PROTO);
+    ck_assert_msg(strstr(e.msg, "without a protocol version"), "%s", e.msg);
+    ck_assert_int_eq(why, OWMESH__ERROR_CODE__ERROR_VERSION);
+    /* we never send another version either */
+    uint8_t *buf;
+    size_t len;
+    env->version = 3;
+    ck_assert_int_eq(owm_msg_encode(env, &buf, &len, &e), OWP_ERR_INVALID);
+    ck_assert_str_eq(e.msg, "peer speaks mesh protocol version 3, we speak 1");
+    owm_msg_free(&env);
+}
+END_TEST
+
+START_TEST(future_layout_still_gets_version_error)
+{
+    /* version 9 (field 1), then a body field 11 whose contents do not unpack
+     * as our Schedule (a length that runs past its field). */
+    static const uint8_t future[] = {0x08, 0x09, 0x10, 0x03, 0x5a, 0x03, 0x0a, 0x7f, 0x41};
+    owp_err e;
+    Owmesh__Envelope *env = NULL;
+    Owmesh__ErrorCode why = 0;
+    ck_assert_int_eq(owm_msg_decode(future, sizeof future, &env, &why, &e), OWP_ERR_PROTO);
+    ck_assert_str_eq(e.msg, "peer speaks mesh protocol version 9, we speak 1");
+    ck_assert_int_eq(why, OWMESH__ERROR_CODE__ERROR_VERSION);
+    /* the last occurrence of the version wins, as in protobuf */
+    static const uint8_t twice[] = {0x08, 0x01, 0x08, 0x05};
+    ck_assert_int_eq(owm_msg_decode(twice, sizeof twice, &env, &why, &e), OWP_ERR_PROTO);
+    ck_assert_str_eq(e.msg, "peer speaks mesh protocol version 5, we speak 1");
+    /* a huge version is reported as is */
+    static const uint8_t huge[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    ck_assert_int_eq(owm_msg_decode(huge, sizeof huge, &env, &why, &e), OWP_ERR_PROTO);
+    ck_assert_str_eq(e.msg, "peer speaks mesh protocol version 18446744073709551615, we speak 1");
+    ck_assert_ptr_null(env);
+}
+END_TEST
+
+START_TEST(newer_minor_and_unknown_fields_accepted)
+{
+    Owmesh__Envelope *env = make_file_credit();
+    env->minor = 7;
+    size_t len;
+    uint8_t *buf = raw_pack(env, &len);
+    /* append a field this version does not know inside the envelope (field 3, varint) */
+    uint8_t *more = realloc(buf, len + 2);
+    ck_assert(more != NULL);
+    more[len] = 0x18;
+    more[len + 1] = 0x01;
+    owp_err e;
+    Owmesh__Envelope *back;
+    ck_assert_msg(owm_msg_decode(more, len + 2, &back, NULL, &e) == OWP_OK, "%s", e.msg);
+    ck_assert_uint_eq(back->minor, 7);
+    ck_assert_uint_eq(back->base.n_unknown_fields, 0); /* dropped: never relayed */
+    owm_msg_free(&back);
+    free(more);
+    /* unknown fields inside a body too, including one protobuf-c would not
+     * take back once packed (an over-long key of field 0) */
+    static const uint8_t odd[] = {0x08, 0x01, 0xc2, 0x02, 0x07, 0x08, 0x61,
+                                  0x10, 0x02, 0x80, 0x00, 0x63};
+    ck_assert_msg(owm_msg_decode(odd, sizeof odd, &back, NULL, &e) == OWP_OK, "%s", e.msg);
+    ck_assert_uint_eq(back->file_list_request->base.n_unknown_fields, 0);
+    ck_assert_uint_eq(back->file_list_request->after_seq, 0x61);
+    uint8_t *again;
+    size_t again_len;
+    ck_assert(owm_msg_encode(back, &again, &again_len, &e) == OWP_OK);
+    owm_msg_free(&back);
+    ck_assert_msg(owm_msg_decode(again, again_len, &back, NULL, &e) == OWP_OK, "%s", e.msg);
+    free(again);
+    owm_msg_free(&back);
+    owm_msg_free(&env);
+}
+END_TEST
+
+START_TEST(unknown_and_missing_body)
+{
+    /* version 1, minor 3, body field 99 (a message from a newer minor version) */
+    static const uint8_t unknown[] = {0x08, 0x01, 0x10, 0x03, 0x9a, 0x06, 0x02, 0x08, 0x01};
+    owp_err e;
+    Owmesh__Envelope *env = NULL;
+    Owmesh__ErrorCode why = 0;
+    ck_assert_int_eq(owm_msg_decode(unknown, sizeof unknown, &env, &why, &e), OWP_ERR_PROTO);
+    ck_assert_msg(strstr(e.msg, "does not know (peer minor version 3"), "%s", e.msg);
+    ck_assert_int_eq(why, OWMESH__ERROR_CODE__ERROR_UNKNOWN_MESSAGE);
+    static const uint8_t bare[] = {0x08, 0x01};
+    ck_assert_int_eq(owm_msg_decode(bare, sizeof bare, &env, &why, &e), OWP_ERR_PROTO);
+    ck_assert_str_eq(e.msg, "mesh message without a body");
+    ck_assert_int_eq(why, OWMESH__ERROR_CODE__ERROR_MALFORMED);
+    ck_assert_ptr_null(env);
+    ck_assert_ptr_null(owm_msg_new(OWMESH__ENVELOPE__BODY__NOT_SET, &e));
+    ck_assert_int_eq(e.code, OWP_ERR_INVALID);
+    ck_assert_ptr_null(owm_msg_new((Owmesh__Envelope__BodyCase)1, &e)); /* "version" */
+    ck_assert_ptr_null(owm_msg_new((Owmesh__Envelope__BodyCase)99, &e));
+    ck_assert_str_eq(owm_msg_kind_name((Owmesh__Envelope__BodyCase)99), "unknown");
+}
+END_TEST
+
+/* ------------------------------------------------------------ validation rules
+ *
+ * Each rule breaks one field of a valid message; the broken message must be
+ * refused on decode (OWP_ERR_PROTO, ERROR_MALFORMED) and on encode
+ * (OWP_ERR_INVALID) with a message naming the field. */
+
+static void expect_refused(Owmesh__Envelope *env, const char *want)
+{
+    owp_err e;
+    Owmesh__ErrorCode why = 0;
+    ck_assert_int_eq(decode_raw(env, &why, &e), OWP_ERR_PROTO);
+    ck_assert_int_eq(e.code, OWP_ERR_PROTO);
+    ck_assert_msg(strstr(e.msg, want) != NULL, "wanted \"%s\" in \"%s\"", want, e.msg);
+    ck_assert_int_eq(why, OWMESH__ERROR_CODE__ERROR_MALFORMED);
+    uint8_t *buf = (uint8_t *)1;
+    size_t len = 1;
+    ck_assert_int_eq(owm_msg_encode(env, &buf, &len, &e), OWP_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, want) != NULL, "encode: wanted \"%s\" in \"%s\"", want, e.msg);
+    ck_assert_ptr_null(buf);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_ptr_null(owm_msg_encode_frame(env, &e));
+    ck_assert_int_eq(e.code, OWP_ERR_INVALID);
+}
+
+static const char *const SCHEDULE_RULES[] = {
+    "Schedule.generation: must be > 0",
+    "Schedule.node: missing",
+    "Schedule.node: must be 1-64 printable",              /* space */
+    "Schedule.node: must be 1-64 printable",              /* ".." */
+    "Schedule.node: must be 1-64 printable",              /* 65 bytes */
+    "Schedule.streams[0].id: missing",
+    "Schedule.streams[1].id: must be 1-128",              /* '/' */
+    "Schedule.streams: stream id \"core-owd:nyc->chi\" appears more than once",
+    "Schedule.streams[0].source: \"chi\" is the node itself",
+    "stream \"core-owd:nyc->chi\": Schedule.streams[0].source: missing",
+    "Schedule.streams[0].peer: missing",
+    "Schedule.streams[0].peer: address \":8861\" has no host",
+    "Schedule.streams[0].peer: address \"host:99999\": expected a port number",
+    "Schedule.streams[0].params: missing",
+    "Schedule.streams[0].params.interval: 0 seconds is out of range",
+    "Schedule.streams[0].params.interval: -1 seconds",
+    "Schedule.streams[0].params.interval: nan seconds",
+    "Schedule.streams[0].params.interval: inf seconds",
+    "Schedule.streams[0].params.interval: 2e+06 seconds",
+    "Schedule.streams[0].params.count: must be > 0",
+    "Schedule.streams[0].params.sub_session_count: 7 does not divide count 600",
+    "Schedule.streams[0].params.padding: 65536 bytes exceed",
+    "Schedule.streams[0].params.loss_timeout: 0 seconds",
+    "Schedule.streams[0].params.bucket_width: -0.1 seconds",
+    "Schedule.streams[0].params.dscp: 64 is out of range",
+    "Schedule.streams[0].params.dscp: -2 is out of range",
+    "Schedule.streams[0].params.modes: 0x8 has bits",
+    "Schedule.streams[0].params.identity: missing: modes 0x2",
+    "Schedule.streams[0].params.identity: must be 1-80",
+    "Schedule.owamp_server.modes: no mode given",
+    "Schedule.owamp_server.test_port_low/high: 9100-9000 is not a port range",
+    "Schedule.owamp_server.test_port_low/high: 0-9000 is not a port range",
+    "Schedule.owamp_server.test_port_low/high: 9000-70000: ports must be <= 65535",
+    "Schedule.owamp_server.listen: address \"[::1\": missing ']'",
+    "Schedule.streams[1].params.sub_session_count: 1000 does not divide count 300",
+};
+
+static void break_schedule(Owmesh__Envelope *env, int rule)
+{
+    Owmesh__Schedule *s = env->schedule;
+    Owmesh__Stream *st = s->streams[0];
+    Owmesh__StreamParams *p = st->params;
+    char longname[70];
+    memset(longname, 'n', 65);
+    longname[65] = '\0';
+    switch (rule) {
+    case 0: s->generation = 0; break;
+    case 1: set(&s->node, ""); break;
+    case 2: set(&s->node, "c hi"); break;
+    case 3: set(&s->node, ".."); break;
+    case 4: set(&s->node, longname); break;
+    case 5: set(&st->id, ""); break;
+    case 6: set(&s->streams[1]->id, "a/b"); break;
+    case 7: set(&s->streams[1]->id, st->id); break;
+    case 8: set(&st->source, "chi"); break;
+    case 9: set(&st->source, ""); break;
+    case 10: set(&st->peer, ""); break;
+    case 11: set(&st->peer, ":8861"); break;
+    case 12: set(&st->peer, "host:99999"); break;
+    case 13:
+        owmesh__stream_params__free_unpacked(p, NULL);
+        st->params = NULL;
+        break;
+    case 14: p->interval = 0; break;
+    case 15: p->interval = -1; break;
+    case 16: p->interval = NAN; break;
+    case 17: p->interval = INFINITY; break;
+    case 18: p->interval = 2e6; break;
+    case 19: p->count = 0; break;
+    case 20: p->sub_session_count = 7; break;
+    case 21: p->padding = 65536; break;
+    case 22: p->loss_timeout = 0; break;
+    case 23: p->bucket_width = -0.1; break;
+    case 24: p->dscp = 64; break;
+    case 25: p->dscp = -2; break;
+    case 26: p->modes = 8; break;
+    case 27:
+        p->modes = OWP_MODE_AUTH;
+        set(&p->identity, "");
+        break;
+    case 28: {
+        char longid[90];
+        memset(longid, 'k', 81);
+        longid[81] = '\0';
+        set(&p->identity, longid);
+        break;
+    }
+    case 29: s->owamp_server->modes = 0; break;
+    case 30:
+        s->owamp_server->test_port_low = 9100;
+        s->owamp_server->test_port_high = 9000;
+        break;
+    case 31: s->owamp_server->test_port_low = 0; s->owamp_server->test_port_high = 9000; break;
+    case 32: s->owamp_server->test_port_high = 70000; break;
+    case 33: set(&s->owamp_server->listen, "[::1"); break;
+    case 34: s->streams[1]->params->sub_session_count = 1000; break;
+    default: ck_abort_msg("no rule %d", rule);
+    }
+}
+
+START_TEST(schedule_rules)
+{
+    Owmesh__Envelope *env = make_schedule();
+    break_schedule(env, _i);
+    expect_refused(env, SCHEDULE_RULES[_i]);
+    owm_msg_free(&env);
+}
+END_TEST
+
+START_TEST(schedule_accepts_edges)
+{
+    /* the limits themselves are valid */
+    Owmesh__Envelope *env = make_schedule();
+    Owmesh__StreamParams *p = env->schedule->streams[0]->params;
+    p->dscp = 63;
+    p->padding = OWM_MSG_MAX_PADDING;
+    p->interval = OWM_MSG_MAX_SECONDS;
+    p->sub_session_count = 600; /* = count: one sub-session */
+    p->modes = 0;               /* open only, identity ignored */
+    env->schedule->streams[1]->params->dscp = 0;
+    env->schedule->owamp_server->test_port_low = 0;
+    env->schedule->owamp_server->test_port_high = 0;
+    set(&env->schedule->owamp_server->listen, "");
+    owp_err e;
+    ck_assert_msg(owm_msg_validate(env, &e) == OWP_OK, "%s", e.msg);
+    /* no streams and no owamp server: a node with nothing to do */
+    owmesh__owamp_server__free_unpacked(env->schedule->owamp_server, NULL);
+    env->schedule->owamp_server = NULL;
+    for (size_t i = 0; i < env->schedule->n_streams; i++)
+        owmesh__stream__free_unpacked(env->schedule->streams[i], NULL);
+    env->schedule->n_streams = 0;
+    ck_assert_msg(owm_msg_validate(env, &e) == OWP_OK, "%s", e.msg);
+    owm_msg_free(&env);
+}
+END_TEST
+
+typedef struct other_rule {
+    maker_fn make;
+    const char *want;
+} other_rule;
+
+static const other_rule OTHER_RULES[] = {
+    {make_hello, "Hello.node: missing"},
+    {make_hello, "Hello.software_version: missing"},
+    {make_hello, "Hello.software_version: longer than 128 bytes or holds control characters"},
+    {make_hello, "Hello.owamp_address: not an address"},
+    {make_hello, "Hello.data_endpoint: not a ZeroMQ endpoint"},
+    {make_schedule_ack, "ScheduleAck.generation: must be > 0"},
+    {make_schedule_ack, "ScheduleAck.error: missing"},
+    {make_schedule_ack, "ScheduleAck.error: longer than 1024 bytes or holds control"},
+    {make_status, "Status.node: missing"},
+    {make_status, "stream \"core-owd:nyc->chi\": Status.streams[0].state: 0 is not a stream state"},
+    {make_status, "Status.streams[0].state: 9 is not a stream state"},
+    {make_status, "Status.streams[0].packets_lost: 601 lost of 600 sent"},
+    {make_status, "Status.streams: stream id \"core-owd:nyc->chi\" appears more than once"},
+    {make_status, "Status.streams[1].last_error: longer than 1024 bytes"},
+    {make_error, "Error.code: 0 is not an error code"},
+    {make_error, "Error.code: 42 is not an error code"},
+    {make_error, "Error.text: missing"},
+    {make_status_request, "StatusRequest.nodes[1]: must be 1-64"},
+    {make_status_reply, "StatusReply.nodes: node \"chi\" appears more than once"},
+    {make_status_reply, "StatusReply.nodes[0].streams[0].health.id: \"other\" reported for stream"},
+    {make_status_reply, "node \"chi\": stream \"core-owd:nyc->chi\": "
+                        "StatusReply.nodes[0].streams[0].source: missing"},
+    {make_status_reply, "StatusReply.nodes[0].streams: stream id \"core-owd:nyc->chi\" appears"},
+    {make_status_reply, "StatusReply.nodes[1].last_error: longer than"},
+    {make_directory, "Directory.nodes[0].public_key: not a Z85 CURVE key"},
+    {make_directory, "Directory.nodes[1].public_key: not a Z85 CURVE key"},
+    {make_directory, "node \"nyc\": Directory.nodes[0].address: missing"},
+    {make_directory, "Directory.nodes: node \"nyc\" appears more than once"},
+    {make_file_list_request, "FileListRequest.max_files: 0 is out of range"},
+    {make_file_list_request, "FileListRequest.max_files: 65537 is out of range"},
+    {make_file_list, "FileList.files[0].seq: must be > 0"},
+    {make_file_list, "FileList.files[2].seq: 102 does not follow 102"},
+    {make_file_list, "FileList.files[1].kind: 0 is not a file kind"},
+    {make_file_list, "FileList.files[0].start: after end"},
+    {make_file_list, "FileList.files[0].name: must be 1-128"},
+    {make_file_fetch, "FileFetch.seq: must be > 0"},
+    {make_file_fetch, "FileFetch.credit: 0 is out of range"},
+    {make_file_fetch, "FileFetch.credit: 4097 is out of range"},
+    {make_file_fetch, "FileFetch.chunk_size: 1048577 bytes exceed"},
+    {make_file_chunk, "FileChunk.seq: must be > 0"},
+    {make_file_chunk, "FileChunk.data: empty chunk that is not the last"},
+    {make_file_chunk, "FileChunk.data: 1048577 bytes exceed"},
+    {make_file_chunk, "FileChunk.offset: 18446744073709551615 + 300 bytes overflows"},
+    {make_file_credit, "FileCredit.seq: must be > 0"},
+    {make_file_credit, "FileCredit.credit: 0 is out of range"},
+    {make_file_ack, "FileAck.seqs: empty"},
+    {make_file_ack, "FileAck.seqs[2]: must be > 0"},
+};
+
+static void break_other(Owmesh__Envelope *env, int rule)
+{
+    char big[1100];
+    memset(big, 'x', 1025);
+    big[1025] = '\0';
+    owp_err e;
+    switch (rule) {
+    case 0: set(&env->hello->node, ""); break;
+    case 1: set(&env->hello->software_version, ""); break;
+    case 2: set(&env->hello->software_version, "owmesh\n0.1"); break;
+    case 3: set(&env->hello->owamp_address, "a b"); break;
+    case 4: set(&env->hello->data_endpoint, "127.0.0.2:9100"); break;
+    case 5: env->schedule_ack->generation = 0; break;
+    case 6: set(&env->schedule_ack->error, ""); break;
+    case 7: set(&env->schedule_ack->error, "bad\x1b[31m"); break;
+    case 8: set(&env->status->node, ""); break;
+    case 9: env->status->streams[0]->state = 0; break;
+    case 10: env->status->streams[0]->state = 9; break;
+    case 11: env->status->streams[0]->packets_lost = 601; break;
+    case 12: set(&env->status->streams[1]->id, env->status->streams[0]->id); break;
+    case 13: set(&env->status->streams[1]->last_error, big); break;
+    case 14: env->error->code = 0; break;
+    case 15: env->error->code = 42; break;
+    case 16: set(&env->error->text, ""); break;
+    case 17: set(&env->status_request->nodes[1], "c\"hi"); break;
+    case 18: set(&env->status_reply->nodes[1]->node, "chi"); break;
+    case 19: set(&env->status_reply->nodes[0]->streams[0]->health->id, "other"); break;
+    case 20: set(&env->status_reply->nodes[0]->streams[0]->source, ""); break;
+    case 21: set(&env->status_reply->nodes[0]->streams[1]->id, "core-owd:nyc->chi"); break;
+    case 22: set(&env->status_reply->nodes[1]->last_error, big); break;
+    case 23: set(&env->directory->nodes[0]->public_key, "short"); break;
+    case 24: {
+        char key[41];
+        memcpy(key, KEY_B, sizeof key);
+        key[10] = ',';  /* not in the Z85 alphabet */
+        set(&env->directory->nodes[1]->public_key, key);
+        break;
+    }
+    case 25: set(&env->directory->nodes[0]->address, ""); break;
+    case 26: set(&env->directory->nodes[1]->node, "nyc"); break;
+    case 27: env->file_list_request->max_files = 0; break;
+    case 28: env->file_list_request->max_files = OWM_MSG_MAX_ITEMS + 1; break;
+    case 29: env->file_list->files[0]->seq = 0; break;
+    case 30: env->file_list->files[2]->seq = 102; break;
+    case 31: env->file_list->files[1]->kind = 0; break;
+    case 32: env->file_list->files[0]->start = env->file_list->files[0]->end + 1; break;
+    case 33: set(&env->file_list->files[0]->name, "../etc/passwd"); break;
+    case 34: env->file_fetch->seq = 0; break;
+    case 35: env->file_fetch->credit = 0; break;
+    case 36: env->file_fetch->credit = OWM_MSG_MAX_CREDIT + 1; break;
+    case 37: env->file_fetch->chunk_size = OWM_MSG_MAX_CHUNK + 1; break;
+    case 38: env->file_chunk->seq = 0; break;
+    case 39:
+        ck_assert(owm_msg_set_bytes(&env->file_chunk->data, NULL, 0, &e) == OWP_OK);
+        env->file_chunk->last = 0;
+        break;
+    case 40: {
+        uint8_t *chunk = calloc(1, OWM_MSG_MAX_CHUNK + 1);
+        ck_assert(chunk != NULL);
+        ck_assert(owm_msg_set_bytes(&env->file_chunk->data, chunk, OWM_MSG_MAX_CHUNK + 1, &e) ==
+                  OWP_OK);
+        free(chunk);
+        break;
+    }
+    case 41: env->file_chunk->offset = UINT64_MAX; break;
+    case 42: env->file_credit->seq = 0; break;
+    case 43: env->file_credit->credit = 0; break;
+    case 44: env->file_ack->n_seqs = 0; break;
+    case 45: env->file_ack->seqs[2] = 0; break;
+    default: ck_abort_msg("no rule %d", rule);
+    }
+}
+
+START_TEST(other_rules)
+{
+    Owmesh__Envelope *env = OTHER_RULES[_i].make();
+    break_other(env, _i);
+    expect_refused(env, OTHER_RULES[_i].want);
+    owm_msg_free(&env);
+}
+END_TEST
+
+START_TEST(validators_as_entry_points)
+{
+    Owmesh__Envelope *env = make_schedule();
+    owp_err e;
+    ck_assert(owm_msg_validate_schedule(env->schedule, &e) == OWP_OK);
+    env->schedule->streams[0]->params->count = 0;
+    ck_assert_int_eq(owm_msg_validate_schedule(env->schedule, &e), OWP_ERR_PROTO);
+    ck_assert_int_eq(owm_msg_validate_schedule(env->schedule, NULL), OWP_ERR_PROTO);
+    owm_msg_free(&env);
+    ck_assert_int_eq(owm_msg_validate(NULL, &e), OWP_ERR_INVALID);
+}
+END_TEST
+
+/* ------------------------------------------------------------ hostile bytes */
+
+START_TEST(every_truncation_refused)
+{
+    for (size_t k = 0; k < N_ELEMS(KINDS); k++) {
+        Owmesh__Envelope *env = KINDS[k].make();
+        owp_err e;
+        uint8_t *buf;
+        size_t len;
+        ck_assert(owm_msg_encode(env, &buf, &len, &e) == OWP_OK);
+        for (size_t cut = 0; cut < len; cut++) {
+            /* an exact copy, so ASan sees any read past the cut */
+            uint8_t *part = malloc(cut ? cut : 1);
+            memcpy(part, buf, cut);
+            Owmesh__Envelope *back = NULL;
+            owp_status st = owm_msg_decode(part, cut, &back, NULL, &e);
+            ck_assert_msg(st != OWP_OK, "%s cut at %zu of %zu decoded", KINDS[k].name, cut, len);
+            ck_assert(st == OWP_ERR_FORMAT || st == OWP_ERR_PROTO);
+            ck_assert_ptr_null(back);
+            free(part);
+        }
+        free(buf);
+        owm_msg_free(&env);
+    }
+}
+END_TEST
+
+START_TEST(garbage_never_crashes)
+{
+    /* deterministic xorshift garbage, and mutations of a valid schedule */
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    Owmesh__Envelope *env = make_schedule();
+    owp_err e;
+    uint8_t *good;
+    size_t good_len;
+    ck_assert(owm_msg_encode(env, &good, &good_len, &e) == OWP_OK);
+    owm_msg_free(&env);
+    uint8_t buf[512];
+    unsigned accepted = 0;
+    for (int round = 0; round < 20000; round++) {
+        size_t len;
+        if (round % 2) {
+            len = good_len < sizeof buf ? good_len : sizeof buf;
+            memcpy(buf, good, len);
+            for (int flips = 0; flips < 3; flips++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                buf[x % len] ^= (uint8_t)(x >> 32);
+            }
+        } else {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            len = x % sizeof buf;
+            for (size_t i = 0; i < len; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                buf[i] = (uint8_t)x;
+            }
+        }
+        Owmesh__Envelope *back = NULL;
+        owp_status st = owm_msg_decode(buf, len, &back, NULL, &e);
+        if (st == OWP_OK) {
+            accepted++;
+            /* whatever is accepted re-encodes (it passed the same rules) */
+            uint8_t *again;
+            size_t again_len;
+            ck_assert_msg(owm_msg_encode(back, &again, &again_len, &e) == OWP_OK, "%s", e.msg);
+            free(again);
+        } else {
+            ck_assert_ptr_null(back);
+            ck_assert(e.code == st && e.msg[0]);
+        }
+        owm_msg_free(&back);
+    }
+    ck_assert_uint_lt(accepted, 20000);
+    free(good);
+}
+END_TEST
+
+START_TEST(oversized_refused_before_unpack)
+{
+    owp_err e;
+    size_t len = OWM_MSG_MAX_SIZE + 1;
+    uint8_t *buf = calloc(1, len);
+    ck_assert(buf != NULL);
+    buf[0] = 0x08; /* a plausible start: version... */
+    buf[1] = 0x01;
+    Owmesh__Envelope *env = NULL;
+    Owmesh__ErrorCode why = 0;
+    ck_assert_int_eq(owm_msg_decode(buf, len, &env, &why, &e), OWP_ERR_FORMAT);
+    ck_assert_str_eq(e.msg, "mesh message of 4194305 bytes exceeds the limit of 4194304 bytes");
+    ck_assert_int_eq(why, OWMESH__ERROR_CODE__ERROR_MALFORMED);
+    free(buf);
+    ck_assert_int_eq(owm_msg_decode("", 0, &env, NULL, &e), OWP_ERR_FORMAT);
+    ck_assert_str_eq(e.msg, "empty mesh message");
+
+    /* we do not build what a peer would refuse: a reply over the limit */
+    env = new_kind(OWMESH__ENVELOPE__BODY_STATUS_REPLY);
+    char text[1001];
+    memset(text, 'e', 1000);
+    text[1000] = '\0';
+    for (unsigned i = 0; i < 4300; i++) {
+        Owmesh__NodeStatus *n = owm_msg_status_reply_add_node(env->status_reply, &e);
+        ck_assert(n != NULL);
+        char name[16];
+        snprintf(name, sizeof name, "n%u", i);
+        set(&n->node, name);
+        set(&n->last_error, text);
+    }
+    uint8_t *out;
+    size_t out_len;
+    ck_assert_int_eq(owm_msg_encode(env, &out, &out_len, &e), OWP_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, "StatusReply: ") && strstr(e.msg, "exceed the limit of 4194304"),
+                  "%s", e.msg);
+    ck_assert_ptr_null(owm_msg_encode_zmsg(env, &e));
+    owm_msg_free(&env);
+}
+END_TEST
+
+START_TEST(bad_frames_and_peek)
+{
+    owp_err e;
+    Owmesh__Envelope *env = NULL;
+    Owmesh__Envelope *hello = make_hello();
+    zmsg_t *msg = owm_msg_encode_zmsg(hello, &e);
+    zmsg_pushstr(msg, "identity");
+    ck_assert_int_eq(owm_msg_decode_zmsg(msg, &env, NULL, &e), OWP_ERR_FORMAT);
+    ck_assert_str_eq(e.msg, "mesh message of 2 frames (expected one)");
+    zframe_t *id = zmsg_pop(msg); /* as a ROUTER does */
+    zframe_destroy(&id);
+    ck_assert(owm_msg_decode_zmsg(msg, &env, NULL, &e) == OWP_OK);
+    ck_assert_str_eq(env->hello->node, "nyc");
+    ck_assert_uint_eq(env->hello->running_generation, 41);
+    owm_msg_free(&env);
+    zmsg_destroy(&msg);
+    owm_msg_free(&hello);
+    ck_assert_int_eq(owm_msg_decode_frame(NULL, &env, NULL, &e), OWP_ERR_INVALID);
+
+    static const struct {
+        uint8_t bytes[12];
+        size_t len;
+        const char *want;
+    } bad[] = {
+        {{0x08}, 1, "truncated varint at byte 0"},
+        {{0x0a, 0x05, 0x01}, 3, "truncated field at byte 0"},
+        {{0x08, 0x01, 0x0b}, 3, "wire type 3 at byte 2"},
+        {{0x00, 0x01}, 2, "field 0 at byte 0"},
+        {{0x09, 1, 2, 3}, 4, "truncated field at byte 0"},
+        {{0x0d, 1, 2}, 3, "truncated field at byte 0"},
+        {{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, 11,
+         "bad field key at byte 0"},
+    };
+    for (size_t i = 0; i < N_ELEMS(bad); i++) {
+        uint64_t v;
+        ck_assert_int_eq(owm_msg_peek_version(bad[i].bytes, bad[i].len, &v, NULL, &e),
+                         OWP_ERR_FORMAT);
+        ck_assert_msg(strstr(e.msg, bad[i].want), "%zu: %s", i, e.msg);
+        ck_assert_int_eq(owm_msg_decode(bad[i].bytes, bad[i].len, &env, NULL, &e),
+                         OWP_ERR_FORMAT);
+        ck_assert_ptr_null(env);
+    }
+    /* fixed-size fields are skipped */
+    static const uint8_t fixed[] = {0x09, 1, 2, 3, 4, 5, 6, 7, 8, 0x15, 1, 2, 3, 4, 0x08, 0x04};
+    uint64_t v = 0, minor = 5;
+    ck_assert(owm_msg_peek_version(fixed, sizeof fixed, &v, &minor, &e) == OWP_OK);
+    ck_assert_uint_eq(v, 4);
+    ck_assert_uint_eq(minor, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ helpers */
+
+START_TEST(stream_opts_from_schedule)
+{
+    Owmesh__Envelope *env = make_schedule();
+    owp_stream_opts o;
+    owp_stream_opts_default(&o);
+    o.dir = "/spool/x";
+    owm_msg_stream_opts(env->schedule->streams[0], &o);
+    ck_assert_str_eq(o.client.server, "127.0.0.2:8861");
+    ck_assert_str_eq(o.client.identity, "meshkey");
+    ck_assert_uint_eq(o.client.modes, 6);
+    ck_assert_int_eq(o.sender, 0);
+    ck_assert_uint_eq(o.npackets, 600);
+    ck_assert_uint_eq(o.sub_count, 60);
+    ck_assert(o.interval == 0.1 && o.loss_timeout == 10 && o.bucket_width == 0.0001);
+    ck_assert_uint_eq(o.padding, 20);
+    ck_assert_int_eq(o.dscp, 46);
+    ck_assert_str_eq(o.dir, "/spool/x"); /* untouched */
+    owp_err e;
+    ck_assert_msg(owp_stream_check_opts(&o, &e) == OWP_OK, "%s", e.msg);
+    owm_msg_stream_opts(env->schedule->streams[1], &o);
+    ck_assert_ptr_null(o.client.identity);
+    ck_assert_int_eq(o.dscp, -1);
+    ck_assert_uint_eq(o.npackets, 300);
+    owm_msg_free(&env);
+}
+END_TEST
+
+START_TEST(stream_equality)
+{
+    Owmesh__Envelope *a = make_schedule(), *b = make_schedule();
+    Owmesh__Stream *sa = a->schedule->streams[0], *sb = b->schedule->streams[0];
+    ck_assert(owm_msg_stream_equal(sa, sb));
+    ck_assert(!owm_msg_stream_equal(sa, a->schedule->streams[1]));
+    sb->params->dscp = 0;
+    ck_assert(!owm_msg_stream_equal(sa, sb));
+    sb->params->dscp = sa->params->dscp;
+    set(&sb->params->identity, "other");
+    ck_assert(!owm_msg_stream_equal(sa, sb));
+    set(&sb->params->identity, "meshkey");
+    set(&sb->peer, "127.0.0.2:8862");
+    ck_assert(!owm_msg_stream_equal(sa, sb));
+    set(&sb->peer, sa->peer);
+    ck_assert(owm_msg_stream_equal(sa, sb));
+    ck_assert(owm_msg_stream_equal(NULL, NULL));
+    ck_assert(!owm_msg_stream_equal(sa, NULL));
+    owm_msg_free(&a);
+    owm_msg_free(&b);
+}
+END_TEST
+
+START_TEST(tokens_texts_and_names)
+{
+    ck_assert(owm_msg_token_ok("core-owd:nyc->chi", 128));
+    ck_assert(owm_msg_token_ok("a", 1));
+    ck_assert(!owm_msg_token_ok("ab", 1));
+    ck_assert(!owm_msg_token_ok("", 10));
+    ck_assert(!owm_msg_token_ok(NULL, 10));
+    ck_assert(!owm_msg_token_ok(".", 10));
+    ck_assert(!owm_msg_token_ok("..", 10));
+    ck_assert(owm_msg_token_ok("...", 10));
+    ck_assert(!owm_msg_token_ok("a\\b", 10));
+    ck_assert(!owm_msg_token_ok("a\tb", 10));
+    ck_assert(!owm_msg_token_ok("caf\xc3\xa9", 10));
+    ck_assert(owm_msg_text_ok("", 10));
+    ck_assert(owm_msg_text_ok("caf\xc3\xa9 ok", 10));
+    ck_assert(!owm_msg_text_ok("a\nb", 10));
+    ck_assert(!owm_msg_text_ok("abcdefghijk", 10));
+    ck_assert_str_eq(owm_msg_state_name(OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF), "backoff");
+    ck_assert_str_eq(owm_msg_state_name((Owmesh__StreamState)77), "unknown");
+    ck_assert_str_eq(owm_msg_error_code_name(OWMESH__ERROR_CODE__ERROR_VERSION), "ERROR_VERSION");
+    ck_assert_str_eq(owm_msg_error_code_name((Owmesh__ErrorCode)77), "unknown");
+    ck_assert_str_eq(owm_msg_kind_name(OWMESH__ENVELOPE__BODY_FILE_ACK), "FileAck");
+}
+END_TEST
+
+START_TEST(error_text_sanitized)
+{
+    owp_err e;
+    char hostile[1500];
+    memset(hostile, 'h', sizeof hostile - 1);
+    hostile[sizeof hostile - 1] = '\0';
+    hostile[3] = '\n';
+    hostile[4] = '\x1b';
+    Owmesh__Envelope *env = owm_msg_new_error(OWMESH__ERROR_CODE__ERROR_MALFORMED, hostile, &e);
+    ck_assert(env != NULL);
+    ck_assert_uint_eq(strlen(env->error->text), OWM_MSG_MAX_TEXT);
+    ck_assert(strncmp(env->error->text, "hhh??hh", 7) == 0);
+    ck_assert_msg(owm_msg_validate(env, &e) == OWP_OK, "%s", e.msg);
+    owm_msg_free(&env);
+    env = owm_msg_new_error(OWMESH__ERROR_CODE__ERROR_INTERNAL, NULL, &e);
+    ck_assert_str_eq(env->error->text, "ERROR_INTERNAL");
+    owm_msg_free(&env);
+
+    /* a decode failure answered with the Error it asks for */
+    static const uint8_t v2[] = {0x08, 0x02, 0x10, 0x00};
+    Owmesh__ErrorCode why = 0;
+    Owmesh__Envelope *none;
+    ck_assert_int_eq(owm_msg_decode(v2, sizeof v2, &none, &why, &e), OWP_ERR_PROTO);
+    env = owm_msg_new_error(why, e.msg, &e);
+    ck_assert(env != NULL);
+    uint8_t *buf;
+    size_t len;
+    ck_assert(owm_msg_encode(env, &buf, &len, &e) == OWP_OK);
+    owm_msg_free(&env);
+    ck_assert(owm_msg_decode(buf, len, &env, NULL, &e) == OWP_OK);
+    ck_assert_int_eq(env->error->code, OWMESH__ERROR_CODE__ERROR_VERSION);
+    ck_assert_str_eq(env->error->text, "peer speaks mesh protocol version 2, we speak 1");
+    owm_msg_free(&env);
+    free(buf);
+}
+END_TEST
+
+START_TEST(set_string_replaces)
+{
+    owp_err e;
+    Owmesh__Envelope *env = make_hello();
+    set(&env->hello->node, "first");
+    set(&env->hello->node, "second"); /* the first copy is freed (ASan would tell) */
+    ck_assert_str_eq(env->hello->node, "second");
+    set(&env->hello->node, NULL);
+    ck_assert_ptr_eq(env->hello->node, protobuf_c_empty_string);
+    set(&env->hello->node, "third");
+    ck_assert_str_eq(env->hello->node, "third");
+    owm_msg_free(&env);
+    env = make_file_chunk();
+    ck_assert(owm_msg_set_bytes(&env->file_chunk->data, "ab", 2, &e) == OWP_OK);
+    ck_assert_uint_eq(env->file_chunk->data.len, 2);
+    ck_assert(memcmp(env->file_chunk->data.data, "ab", 2) == 0);
+    owm_msg_free(&env);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("meshmsg");
+    TCase *tc = tcase_create("round_trip");
+    tcase_add_loop_test(tc, round_trip_every_kind, 0, (int)N_ELEMS(KINDS));
+    tcase_add_test(tc, round_trip_keeps_schedule_fields);
+    tcase_add_test(tc, round_trip_keeps_status_and_data);
+    tcase_add_test(tc, stack_envelope_encodes);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("version");
+    tcase_add_test(tc, other_major_version_refused);
+    tcase_add_test(tc, future_layout_still_gets_version_error);
+    tcase_add_test(tc, newer_minor_and_unknown_fields_accepted);
+    tcase_add_test(tc, unknown_and_missing_body);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("validation");
+    tcase_add_loop_test(tc, schedule_rules, 0, (int)N_ELEMS(SCHEDULE_RULES));
+    tcase_add_test(tc, schedule_accepts_edges);
+    tcase_add_loop_test(tc, other_rules, 0, (int)N_ELEMS(OTHER_RULES));
+    tcase_add_test(tc, validators_as_entry_points);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("hostile");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, every_truncation_refused);
+    tcase_add_test(tc, garbage_never_crashes);
+    tcase_add_test(tc, oversized_refused_before_unpack);
+    tcase_add_test(tc, bad_frames_and_peek);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("helpers");
+    tcase_add_test(tc, stream_opts_from_schedule);
+    tcase_add_test(tc, stream_equality);
+    tcase_add_test(tc, tokens_texts_and_names);
+    tcase_add_test(tc, error_text_sanitized);
+    tcase_add_test(tc, set_string_replaces);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
