@@ -3,15 +3,9 @@
  * (owping -T, owfetch): the fuzz input is what the server sends after our
  * Fetch-Session, in open mode, over a socketpair: Fetch-Ack, the stored
  * Request-Session (preamble, slots, HMAC), the skip ranges (padded, HMAC) and
- * the records (padded, HMAC). What was accepted is written in the fetched
- * layout and read back and reported as owfetch does.
- *
- * libowamp/client.h offers no way to run owp_client_fetch() on an
- * already-connected socket (owp_client_open() always connects and performs
- * the connection set-up itself), so this target drives the same lower layers
- * in the same order as client.c's owp_client_fetch(): owp_chan in open mode,
- * the wire decoders, the error-estimate check on every record, and
- * owp_file_write_fetched_header() followed by the raw records.
+ * the records (padded, HMAC). owp_client_recv_fetch() - the code
+ * owp_client_fetch() runs once its Fetch-Session is sent - reads it into the
+ * fetched layout, which is then read back and reported as owfetch does.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -21,12 +15,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bytes.h"
 #include "channel.h"
+#include "client.h"
 #include "owpfile.h"
 #include "report.h"
-#include "timestamp.h"
-#include "wire.h"
 
 /* The socket buffer must hold the whole input: the writer end is filled
  * before the reader starts. */
@@ -39,128 +31,6 @@
 
 static FILE *g_out;  /* the fetched file, reused across runs */
 static FILE *g_null; /* reports go nowhere */
-
-static owp_status recv_request(owp_chan *chan, owp_request *req, owp_err *err)
-{
-    uint8_t pre[OWP_REQUEST_PREAMBLE_LEN] = { 0 };
-    owp_status st = owp_chan_recv(chan, pre, 96, err);
-    if (st == OWP_OK)
-        st = owp_chan_recv_hmac(chan, err);
-    if (st == OWP_OK)
-        st = owp_wire_decode_request_preamble(pre, req, err);
-    if (st != OWP_OK)
-        return st;
-    if (req->nslots == 0 || req->nslots > OWP_MAX_SLOTS)
-        return owp_err_set(err, OWP_ERR_PROTO, "%u slots", req->nslots);
-    req->slots = calloc(req->nslots, sizeof *req->slots);
-    if (!req->slots)
-        return owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
-    for (uint32_t i = 0; st == OWP_OK && i < req->nslots; i++) {
-        uint8_t slot[OWP_SLOT_LEN];
-        st = owp_chan_recv(chan, slot, sizeof slot, err);
-        if (st == OWP_OK)
-            st = owp_wire_decode_slot(slot, &req->slots[i], err);
-    }
-    if (st == OWP_OK)
-        st = owp_chan_recv_hmac(chan, err);
-    return st;
-}
-
-static owp_status recv_skips(owp_chan *chan, uint32_t nskips, owp_skip **skips, owp_err *err)
-{
-    *skips = NULL;
-    size_t len = owp_wire_pad16((size_t)nskips * 8);
-    uint8_t *buf = len ? malloc(len) : NULL;
-    if (len && !buf)
-        return owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
-    owp_status st = len ? owp_chan_recv(chan, buf, len, err) : OWP_OK;
-    if (st == OWP_OK)
-        st = owp_chan_recv_hmac(chan, err);
-    if (st == OWP_OK && nskips) {
-        *skips = malloc(nskips * sizeof **skips);
-        if (!*skips)
-            st = owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
-        for (uint32_t i = 0; st == OWP_OK && i < nskips; i++) {
-            (*skips)[i].first = owp_get32(buf + 8 * i);
-            (*skips)[i].last = owp_get32(buf + 8 * i + 4);
-        }
-    }
-    free(buf);
-    return st;
-}
-
-static owp_status recv_records(owp_chan *chan, uint32_t nrecords, FILE *out, owp_err *err)
-{
-    enum { CHUNK = 400 * 16 };
-    static uint8_t buf[CHUNK];
-    uint64_t want = (uint64_t)nrecords * OWP_RECORD_LEN;
-    uint64_t total = owp_wire_pad16(want);
-    uint64_t got = 0;
-    owp_status st = OWP_OK;
-    while (st == OWP_OK && got < total) {
-        size_t n = total - got > CHUNK ? CHUNK : (size_t)(total - got);
-        st = owp_chan_recv(chan, buf, n, err);
-        if (st != OWP_OK)
-            break;
-        size_t keep = got + n <= want ? n : (size_t)(want > got ? want - got : 0);
-        for (size_t off = 0; off + OWP_RECORD_LEN <= keep; off += OWP_RECORD_LEN) {
-            uint16_t se = owp_get16(buf + off + 4), re = owp_get16(buf + off + 6);
-            if (!owp_errest_valid(se) || !owp_errest_valid(re))
-                st = owp_err_set(err, OWP_ERR_PROTO, "record with multiplier 0");
-        }
-        if (st == OWP_OK && keep && fwrite(buf, 1, keep, out) != keep)
-            st = owp_err_sys(err, "fwrite");
-        got += n;
-    }
-    if (st == OWP_OK)
-        st = owp_chan_recv_hmac(chan, err);
-    return st;
-}
-
-/* The client side of one Fetch-Session exchange; OWP_OK when the file was written. */
-static owp_status fetch(owp_chan *chan, FILE *out, owp_err *err)
-{
-    owp_fetch_session fs = { .begin_seq = 0, .end_seq = 0xFFFFFFFFu };
-    uint8_t req_buf[OWP_FETCH_SESSION_LEN] = { 0 };
-    owp_wire_encode_fetch_session(&fs, req_buf);
-    owp_status st = owp_chan_send(chan, req_buf, 32, err);
-    if (st == OWP_OK)
-        st = owp_chan_send_hmac(chan, err);
-    if (st != OWP_OK)
-        return st;
-
-    uint8_t ackbuf[OWP_FETCH_ACK_LEN] = { 0 };
-    owp_fetch_ack ack;
-    st = owp_chan_recv(chan, ackbuf, 16, err);
-    if (st == OWP_OK)
-        st = owp_chan_recv_hmac(chan, err);
-    if (st == OWP_OK)
-        st = owp_wire_decode_fetch_ack(ackbuf, &ack, err);
-    if (st != OWP_OK)
-        return st;
-    if (ack.accept != OWP_ACCEPT_OK)
-        return owp_err_set(err, OWP_ERR_REFUSED, "denied");
-    if (ack.nskips > OWP_STOP_MAX_SKIPS)
-        return owp_err_set(err, OWP_ERR_PROTO, "%u skip ranges", ack.nskips);
-
-    owp_request req;
-    memset(&req, 0, sizeof req);
-    owp_skip *skips = NULL;
-    st = recv_request(chan, &req, err);
-    if (st == OWP_OK)
-        st = recv_skips(chan, ack.nskips, &skips, err);
-    uint32_t finished = ack.finished <= OWP_FINISHED_INCOMPLETE ? ack.finished : OWP_FINISHED_ERROR;
-    if (st == OWP_OK)
-        st = owp_file_write_fetched_header(out, &req, finished, ack.next_seqno, skips, ack.nskips,
-                                           ack.nrecords, err);
-    if (st == OWP_OK)
-        st = recv_records(chan, ack.nrecords, out, err);
-    if (st == OWP_OK && fflush(out) != 0)
-        st = owp_err_sys(err, "fflush");
-    free(skips);
-    owp_request_clear(&req);
-    return st;
-}
 
 /* Read the fetched file back and report it in the formats owfetch prints. */
 static void report(FILE *fp)
@@ -222,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (fseek(g_out, 0, SEEK_SET) != 0 || ftruncate(fileno(g_out), 0) != 0)
         abort();
-    if (fetch(chan, g_out, &err) == OWP_OK)
+    /* No SID to match: the stored request may carry any. */
+    if (owp_client_recv_fetch(chan, "fuzz-server", NULL, g_out, NULL, &err) == OWP_OK)
         report(g_out);
     owp_chan_destroy(&chan);
     close(sv[1]);

@@ -23,6 +23,7 @@
  *                          owp_client_reset() readies the connection for the
  *                          next set of sessions
  *   owp_client_fetch()     Fetch-Session of a session the server received
+ *                          (owp_client_recv_fetch() reads the response alone)
  *   owp_client_close()
  *
  * Every wait is bounded: control messages by the control timeout, the test by
@@ -39,6 +40,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "channel.h"
 #include "endpoint.h"
 #include "error.h"
 #include "schedule.h"
@@ -169,5 +171,15 @@ typedef struct owp_fetch_result {
  * fetch is OWP_ERR_REFUSED. result may be NULL. */
 owp_status owp_client_fetch(owp_client *self, const uint8_t sid[OWP_SID_LEN], uint32_t begin,
                             uint32_t end, FILE *out, owp_fetch_result *result, owp_err *err);
+
+/* The response half of owp_client_fetch(), for a caller that sent the
+ * Fetch-Session itself on chan (any owp_chan in its mode, e.g. a fuzzer's
+ * socketpair): Fetch-Ack, the stored Request-Session, the skip ranges and the
+ * records, written to out in the fetched layout, every record's error
+ * estimates checked. peer names the server in errors; sid, when not NULL, is
+ * the SID asked for, which the stored request must carry. A refused fetch is
+ * OWP_ERR_REFUSED. result may be NULL. */
+owp_status owp_client_recv_fetch(owp_chan *chan, const char *peer, const uint8_t *sid, FILE *out,
+                                 owp_fetch_result *result, owp_err *err);
 
 #endif

@@ -9,11 +9,15 @@
 #include "client_opts.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "options.h"
 #include "pfs.h"
 
@@ -28,6 +32,15 @@ void owp_output_opts_clear(owp_output_opts *o)
     free(o->percentiles);
     free(o->dir);
     memset(o, 0, sizeof *o);
+}
+
+/* Both outputs of an option parser start empty. */
+static void clear_messages(char *log, size_t loglen, char *msg, size_t msglen)
+{
+    if (loglen)
+        log[0] = '\0';
+    if (msglen)
+        msg[0] = '\0';
 }
 
 static int fail(char *log, size_t loglen, const char *logline, char *msg, size_t msglen,
@@ -93,10 +106,7 @@ static int parse_uint(const char *arg, uint32_t *out)
 int owp_output_opts_parse(owp_output_opts *o, int opt, const char *arg, char *log, size_t loglen,
                           char *msg, size_t msglen)
 {
-    if (loglen)
-        log[0] = '\0';
-    if (msglen)
-        msg[0] = '\0';
+    clear_messages(log, loglen, msg, msglen);
     switch (opt) {
     case 'a':
         return parse_percentiles(o, arg, log, loglen, msg, msglen);
@@ -206,10 +216,7 @@ void owp_conn_opts_init(owp_conn_opts *o)
 int owp_conn_opts_parse(owp_conn_opts *o, int opt, const char *arg, char *log, size_t loglen,
                         char *msg, size_t msglen)
 {
-    if (loglen)
-        log[0] = '\0';
-    if (msglen)
-        msg[0] = '\0';
+    clear_messages(log, loglen, msg, msglen);
     switch (opt) {
     case '4':
         o->v4only = 1;
@@ -385,4 +392,134 @@ void owp_usage_head(FILE *out, const char *prog, const char *msg, const char *op
 void owp_usage_tail(FILE *out)
 {
     fprintf(out, "\nVersion: %s\n\n", OWP_CLIENT_VERSION);
+}
+
+/* ------------------------------------------------------------ the programs' common steps */
+
+int owp_prog_init(const char *prog)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    if (owp_clock_init(&err) != OWP_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        fprintf(stderr, "%s: Unable to initialize OWP library.\n", prog);
+        return 1;
+    }
+    const char *warning = owp_clock_warning();
+    if (warning)
+        fprintf(stderr, "%s: %s\n", prog, warning);
+    return 0;
+}
+
+void owp_prog_signals(void (*handler)(int))
+{
+    if (handler) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = handler;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+    }
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int owp_prog_parse_opt(owp_conn_opts *conn, owp_output_opts *out, int opt, const char *arg,
+                       const char *prog, void (*usage)(const char *msg))
+{
+    char log[512], msg[256];
+    int r = owp_conn_opts_parse(conn, opt, arg, log, sizeof log, msg, sizeof msg);
+    if (r == 0 && out)
+        r = owp_output_opts_parse(out, opt, arg, log, sizeof log, msg, sizeof msg);
+    if (r < 0) {
+        if (log[0])
+            fprintf(stderr, "%s: %s\n", prog, log);
+        usage(msg[0] ? msg : NULL);
+    }
+    return r;
+}
+
+static void warn_line(const char *line, void *prog)
+{
+    fprintf(stderr, "%s: %s\n", (const char *)prog, line);
+}
+
+int owp_prog_finish_opts(const owp_conn_opts *conn, owp_output_opts *out, const char *prog)
+{
+    char log[256];
+    if (owp_conn_opts_finish(conn, log, sizeof log) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, log);
+        return -1;
+    }
+    if (out)
+        owp_output_opts_finish(out, warn_line, (void *)prog);
+    return 0;
+}
+
+int owp_prog_getopt(int argc, char **argv, owp_conn_opts *conn, owp_output_opts *out,
+                    const char *prog, void (*usage)(const char *msg))
+{
+    const char *optstring =
+        out ? "h" OWP_CONN_OPTSTRING OWP_OUTPUT_OPTSTRING OWP_DIRECTION_OPTSTRING
+            : "h" OWP_CONN_OPTSTRING OWP_DIRECTION_OPTSTRING;
+    int ch;
+    while ((ch = getopt(argc, argv, optstring)) != -1) {
+        int r = owp_prog_parse_opt(conn, out, ch, optarg, prog, usage);
+        if (r < 0)
+            return 1;
+        if (r > 0 || ch == 'f' || ch == 't' || ch == 'T')
+            continue; /* owping's direction letters are accepted and ignored */
+        usage(""); /* -h or an unknown option */
+        return 0;
+    }
+    return owp_prog_finish_opts(conn, out, prog) != 0 ? 1 : -1;
+}
+
+FILE *owp_prog_tmpfile(const char *prog)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/owamp.XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        fprintf(stderr, "%s: mkstemp(%s): %s\n", prog, path, strerror(errno));
+        return NULL;
+    }
+    unlink(path);
+    FILE *fp = fdopen(fd, "w+b");
+    if (!fp) {
+        fprintf(stderr, "%s: fdopen(%s): %s\n", prog, path, strerror(errno));
+        close(fd);
+    }
+    return fp;
+}
+
+FILE *owp_conn_fetch_open(const char *prog, const char *savefile)
+{
+    if (!savefile)
+        return owp_prog_tmpfile(prog);
+    FILE *fp = fopen(savefile, "w+b");
+    if (!fp)
+        fprintf(stderr, "%s: owp_fetch_sid:fopen(%s): %s\n", prog, savefile, strerror(errno));
+    return fp;
+}
+
+int owp_conn_fetch(owp_client *client, const char *prog, const uint8_t sid[OWP_SID_LEN], FILE *fp,
+                   const char *savefile)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    owp_status st = owp_client_fetch(client, sid, 0, 0xFFFFFFFFu, fp, NULL, &err);
+    if (st == OWP_OK)
+        return 0;
+    fclose(fp);
+    if (savefile)
+        unlink(savefile);
+    if (st == OWP_ERR_REFUSED)
+        fprintf(stderr, "%s: owp_fetch_sid:Server denied request for to session data - is your "
+                        "clock synchronized via NTP properly?\n", prog);
+    else
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+    return -1;
 }

@@ -3,7 +3,8 @@
  * owamp 5.2.3's wording: the output options of owping, owstats and owfetch
  * (programs.md section 5.3: -a -b -d -M -n -N -p -Q -R -U -v[N], parsed into
  * an owp_report_opts) and the connection options of owping, owfetch and owup
- * (section 5.2: -4 -6 -A -B -k -S -u).
+ * (section 5.2: -4 -6 -A -B -k -S -u; powstream's too), and the steps the
+ * client programs share (clock, signals, fetching a session to a file).
  *
  * Usage in a program's getopt loop:
  *
@@ -112,6 +113,55 @@ owp_client *owp_conn_open(owp_conn_opts *o, const char *prog, const char *server
 
 /* The "[Connection Args]" block of the usage texts. */
 void owp_conn_usage(FILE *out);
+
+/* ------------------------------------------------------------------------
+ * Steps every client program takes, with the reference's messages on stderr
+ * as "prog: message".
+ */
+
+/* The clock (owp_clock_init) and its warning, if any. 0, or 1 after
+ * "Unable to initialize OWP library." (the exit status). */
+int owp_prog_init(const char *prog);
+
+/* SIGINT, SIGTERM and SIGHUP to handler (left alone when NULL); SIGPIPE ignored. */
+void owp_prog_signals(void (*handler)(int));
+
+/* One getopt letter offered to the connection options, then (out not NULL)
+ * to the output options. 1 handled, 0 neither's (-h, an unknown option or
+ * the program's own); -1 invalid: "prog: LOG" was printed when there is a
+ * line to log, then usage(msg) with the reference's message or NULL, and the
+ * caller exits 1. */
+int owp_prog_parse_opt(owp_conn_opts *conn, owp_output_opts *out, int opt, const char *arg,
+                       const char *prog, void (*usage)(const char *msg));
+
+/* After the getopt loop: owp_conn_opts_finish (-1 after printing its line:
+ * exit 1) and, out not NULL, owp_output_opts_finish with its "Ignoring ..."
+ * lines printed. 0 to go on. */
+int owp_prog_finish_opts(const owp_conn_opts *conn, owp_output_opts *out, const char *prog);
+
+/* The whole getopt loop of a program with no options of its own (owfetch,
+ * owup): the connection options, the output options when out is not NULL,
+ * owping's direction letters (ignored), then owp_prog_finish_opts. -1 to go
+ * on with the operands at optind; else the exit status: 0 after the usage
+ * for -h or an unknown option, 1 after an invalid option. */
+int owp_prog_getopt(int argc, char **argv, owp_conn_opts *conn, owp_output_opts *out,
+                    const char *prog, void (*usage)(const char *msg));
+
+/* An anonymous (already unlinked) "w+b" file in $TMPDIR (/tmp), or NULL
+ * after a message. */
+FILE *owp_prog_tmpfile(const char *prog);
+
+/* The file a fetched session goes to: savefile, created or truncated, or an
+ * anonymous temporary file when savefile is NULL; NULL after a message
+ * ("owp_fetch_sid:fopen(FILE): ERROR"). */
+FILE *owp_conn_fetch_open(const char *prog, const char *savefile);
+
+/* Fetch the whole session sid into fp (from owp_conn_fetch_open). 0 on
+ * success; -1 after the reference's message (a refusal is "owp_fetch_sid:
+ * Server denied request for to session data - ..."), fp closed and savefile
+ * (when not NULL) removed. */
+int owp_conn_fetch(owp_client *client, const char *prog, const uint8_t sid[OWP_SID_LEN], FILE *fp,
+                   const char *savefile);
 
 /* The first lines of every client usage text: "prog: msg" when msg is not
  * NULL (the reference prints "prog: " for -h), "usage: prog operands",

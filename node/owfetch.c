@@ -27,7 +27,6 @@
 
 #include "client.h"
 #include "client_opts.h"
-#include "clock.h"
 #include "owpfile.h"
 #include "report.h"
 
@@ -41,18 +40,6 @@ static void on_signal(int sig)
     g_signalled = 1;
 }
 
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
 static void usage(const char *msg)
 {
     owp_usage_head(stderr, PROG, msg, "[arguments] servaddr [SID savefile]+");
@@ -61,12 +48,6 @@ static void usage(const char *msg)
     fprintf(stderr, "\n");
     owp_output_usage(stderr);
     owp_usage_tail(stderr);
-}
-
-static void log_line(const char *line, void *arg)
-{
-    (void)arg;
-    fprintf(stderr, "%s: %s\n", PROG, line);
 }
 
 static int hex_value(int c)
@@ -96,24 +77,10 @@ static void decode_sid(const char *text, uint8_t sid[OWP_SID_LEN])
  * NULL after the reference's messages (the file is then removed). */
 static FILE *fetch_sid(owp_client *client, const char *savefile, const uint8_t sid[OWP_SID_LEN])
 {
-    FILE *fp = fopen(savefile, "w+b");
-    if (!fp) {
-        fprintf(stderr, "%s: owp_fetch_sid:fopen(%s): %s\n", PROG, savefile, strerror(errno));
+    FILE *fp = owp_conn_fetch_open(PROG, savefile);
+    if (fp && owp_conn_fetch(client, PROG, sid, fp, savefile) != 0)
         return NULL;
-    }
-    owp_err err;
-    owp_err_clear(&err);
-    owp_status st = owp_client_fetch(client, sid, 0, 0xFFFFFFFFu, fp, NULL, &err);
-    if (st == OWP_OK)
-        return fp;
-    fclose(fp);
-    unlink(savefile);
-    if (st == OWP_ERR_REFUSED)
-        fprintf(stderr, "%s: owp_fetch_sid:Server denied request for to session data - is your "
-                        "clock synchronized via NTP properly?\n", PROG);
-    else
-        fprintf(stderr, "%s: %s\n", PROG, err.msg);
-    return NULL;
+    return fp;
 }
 
 /* The report of one fetched file, as owstats prints it. */
@@ -135,31 +102,9 @@ static void report(FILE *fp, const char *savefile, const owp_output_opts *out)
 /* Parse the options; returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, owp_conn_opts *conn, owp_output_opts *out)
 {
-    int ch;
-    while ((ch = getopt(argc, argv,
-                        "h" OWP_CONN_OPTSTRING OWP_OUTPUT_OPTSTRING OWP_DIRECTION_OPTSTRING)) !=
-           -1) {
-        char log[512], msg[256];
-        int r = owp_conn_opts_parse(conn, ch, optarg, log, sizeof log, msg, sizeof msg);
-        if (r == 0)
-            r = owp_output_opts_parse(out, ch, optarg, log, sizeof log, msg, sizeof msg);
-        if (r < 0) {
-            if (log[0])
-                log_line(log, NULL);
-            usage(msg[0] ? msg : NULL);
-            return 1;
-        }
-        if (r > 0 || ch == 'f' || ch == 't' || ch == 'T')
-            continue;
-        usage(""); /* -h or an unknown option */
-        return 0;
-    }
-    char log[256];
-    if (owp_conn_opts_finish(conn, log, sizeof log) != 0) {
-        log_line(log, NULL);
-        return 1;
-    }
-    owp_output_opts_finish(out, log_line, NULL);
+    int status = owp_prog_getopt(argc, argv, conn, out, PROG, usage);
+    if (status >= 0)
+        return status;
     int nops = argc - optind;
     if (nops < 3 || nops % 2 == 0) {
         usage(NULL);
@@ -170,17 +115,9 @@ static int parse_args(int argc, char **argv, owp_conn_opts *conn, owp_output_opt
 
 int main(int argc, char **argv)
 {
-    owp_err err;
-    owp_err_clear(&err);
-    if (owp_clock_init(&err) != OWP_OK) {
-        fprintf(stderr, "%s: %s\n", PROG, err.msg);
-        fprintf(stderr, "%s: Unable to initialize OWP library.\n", PROG);
+    if (owp_prog_init(PROG) != 0)
         return 1;
-    }
-    const char *warning = owp_clock_warning();
-    if (warning)
-        fprintf(stderr, "%s: %s\n", PROG, warning);
-    install_signals();
+    owp_prog_signals(on_signal);
 
     owp_conn_opts conn;
     owp_output_opts out;

@@ -21,7 +21,6 @@
 
 #include "client.h"
 #include "client_opts.h"
-#include "clock.h"
 #include "hostport.h"
 #include "options.h"
 #include "owpfile.h"
@@ -47,18 +46,6 @@ static void on_signal(int sig)
     int n = atomic_fetch_add(&g_interrupt, 1) + 1;
     if (g_phase == PHASE_SETUP || n > 1)
         _exit(2);
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
 }
 
 /* ------------------------------------------------------------ options */
@@ -124,12 +111,6 @@ static void errmsg(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-}
-
-static void warn_line(const char *line, void *arg)
-{
-    (void)arg;
-    errmsg("%s", line);
 }
 
 /* -c and -s: whatever strtoul makes of the text, as long as nothing
@@ -228,26 +209,16 @@ static void parse_args(owping_opts *o, int argc, char **argv)
             parse_test_option(o, c, optarg);
             continue;
         }
-        char log[512], msg[256];
-        int r = owp_conn_opts_parse(&o->conn, c, optarg, log, sizeof log, msg, sizeof msg);
-        if (r == 0)
-            r = owp_output_opts_parse(&o->out, c, optarg, log, sizeof log, msg, sizeof msg);
-        if (r < 0) {
-            if (*log)
-                errmsg("%s", log);
-            die_usage(msg[0] ? msg : NULL);
-        }
+        int r = owp_prog_parse_opt(&o->conn, &o->out, c, optarg, PROG, usage);
+        if (r < 0)
+            exit(1);
         if (r == 0) { /* -h or an unknown option */
             usage("");
             exit(0);
         }
     }
-    char log[256];
-    if (owp_conn_opts_finish(&o->conn, log, sizeof log) != 0) {
-        errmsg("%s", log);
+    if (owp_prog_finish_opts(&o->conn, &o->out, PROG) != 0)
         exit(1);
-    }
-    owp_output_opts_finish(&o->out, warn_line, NULL);
     if (!o->slots && owp_slots_parse("0.1e", &o->slots, &o->nslots, &err) != OWP_OK)
         die_usage(err.msg);
     if (!o->to && !o->from)
@@ -263,25 +234,6 @@ typedef struct owping_run {
     char remote_name[256]; /* testpeer host as typed */
     char local_name[1025];
 } owping_run;
-
-static FILE *temp_file(void)
-{
-    const char *dir = getenv("TMPDIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/owamp.XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        errmsg("mkstemp(%s): %s", path, strerror(errno));
-        return NULL;
-    }
-    unlink(path);
-    FILE *fp = fdopen(fd, "w+b");
-    if (!fp) {
-        errmsg("fdopen(%s): %s", path, strerror(errno));
-        close(fd);
-    }
-    return fp;
-}
 
 static void fail_session(owping_run *r, const owp_err *err)
 {
@@ -342,7 +294,7 @@ static void request_sessions(const owping_opts *o, owping_run *r, const char *te
         r->to_index = (int)idx;
     }
     if (o->from) {
-        r->from_fp = o->save_from ? fopen(o->save_from, "w+b") : temp_file();
+        r->from_fp = o->save_from ? fopen(o->save_from, "w+b") : owp_prog_tmpfile(PROG);
         if (!r->from_fp) {
             if (o->save_from)
                 errmsg("fopen(%s): %s", o->save_from, strerror(errno));
@@ -364,26 +316,14 @@ static void request_sessions(const owping_opts *o, owping_run *r, const char *te
 static FILE *fetch_to_session(const owping_opts *o, owping_run *r)
 {
     const owp_request *req = owp_client_session_request(r->client, (unsigned)r->to_index);
-    FILE *fp = o->save_to ? fopen(o->save_to, "w+b") : temp_file();
-    if (!fp) {
-        if (o->save_to)
-            errmsg("owp_fetch_sid:fopen(%s): %s", o->save_to, strerror(errno));
+    FILE *fp = owp_conn_fetch_open(PROG, o->save_to);
+    if (!fp)
         return NULL;
-    }
-    owp_err err;
-    if (owp_client_fetch(r->client, req->sid, 0, 0xFFFFFFFFu, fp, NULL, &err) != OWP_OK) {
+    if (owp_conn_fetch(r->client, PROG, req->sid, fp, o->save_to) != 0) {
         char hex[2 * OWP_SID_LEN + 1];
         for (int i = 0; i < OWP_SID_LEN; i++)
             snprintf(hex + 2 * i, 3, "%02x", req->sid[i]);
-        if (err.code == OWP_ERR_REFUSED)
-            errmsg("owp_fetch_sid:Server denied request for to session data - is your clock "
-                   "synchronized via NTP properly?");
-        else
-            errmsg("%s", err.msg);
         errmsg("Unable to fetch data for sid(%s)", hex);
-        fclose(fp);
-        if (o->save_to)
-            unlink(o->save_to);
         return NULL;
     }
     return fp;
@@ -418,16 +358,10 @@ static void local_name(owping_run *r)
 
 int main(int argc, char **argv)
 {
-    owp_err err;
-    if (owp_clock_init(&err) != OWP_OK) {
-        errmsg("%s", err.msg);
-        errmsg("Unable to initialize OWP library.");
+    if (owp_prog_init(PROG) != 0)
         return 1;
-    }
-    const char *warning = owp_clock_warning();
-    if (warning)
-        errmsg("%s", warning);
-    install_signals();
+    owp_prog_signals(on_signal);
+    owp_err err;
 
     static owping_opts o;
     parse_args(&o, argc, argv);

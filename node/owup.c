@@ -11,7 +11,6 @@
  * Exit status: 0; 1 on connection failure or a wrong operand count; 0 after
  * -h or an unknown option (usage on stderr).
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,6 @@
 
 #include "client.h"
 #include "client_opts.h"
-#include "clock.h"
 #include "timestamp.h"
 
 #define PROG "owup"
@@ -58,40 +56,15 @@ static int print_up_since(owp_num64 start)
 
 int main(int argc, char **argv)
 {
-    owp_err err;
-    owp_err_clear(&err);
-    if (owp_clock_init(&err) != OWP_OK) {
-        fprintf(stderr, "%s: %s\n", PROG, err.msg);
-        fprintf(stderr, "%s: Unable to initialize OWP library.\n", PROG);
+    if (owp_prog_init(PROG) != 0)
         return 1;
-    }
-    const char *warning = owp_clock_warning();
-    if (warning)
-        fprintf(stderr, "%s: %s\n", PROG, warning);
-    signal(SIGPIPE, SIG_IGN);
+    owp_prog_signals(NULL);
 
     owp_conn_opts conn;
     owp_conn_opts_init(&conn);
-    int ch;
-    while ((ch = getopt(argc, argv, "h" OWP_CONN_OPTSTRING OWP_DIRECTION_OPTSTRING)) != -1) {
-        char log[512], msg[256];
-        int r = owp_conn_opts_parse(&conn, ch, optarg, log, sizeof log, msg, sizeof msg);
-        if (r < 0) {
-            if (log[0])
-                fprintf(stderr, "%s: %s\n", PROG, log);
-            usage(msg[0] ? msg : NULL);
-            return 1;
-        }
-        if (r > 0 || ch == 'f' || ch == 't' || ch == 'T')
-            continue;
-        usage(""); /* -h or an unknown option */
-        return 0;
-    }
-    char log[256];
-    if (owp_conn_opts_finish(&conn, log, sizeof log) != 0) {
-        fprintf(stderr, "%s: %s\n", PROG, log);
-        return 1;
-    }
+    int status = owp_prog_getopt(argc, argv, &conn, NULL, PROG, usage);
+    if (status >= 0)
+        return status;
     if (argc - optind != 1) {
         usage(NULL);
         return 1;

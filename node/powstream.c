@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client_opts.h"
 #include "clock.h"
 #include "daemon_log.h"
 #include "error.h"
@@ -25,7 +26,6 @@
 #include "stream.h"
 
 #define POWSTREAM_VERSION "5.2.3"
-#define PASSPHRASE_MAX 1024
 
 static const char *progname = "powstream";
 static volatile sig_atomic_t got_term, got_hup;
@@ -96,9 +96,8 @@ typedef struct cli {
     owp_stream_opts so;
     uint32_t npackets, sub_count;
     int have_sub, print_files, verbose, syslog_only, facility, loglevel;
-    const char *pfs_file;
-    uint8_t passphrase[PASSPHRASE_MAX];
-    int v4, v6;
+    owp_conn_opts conn; /* -4 -6 -A -B -k -S -u, as owping's */
+    uint8_t passphrase[OWP_CONN_PASSPHRASE_MAX];
 } cli;
 
 /* Numeric option values must be whole strings; messages as the reference's. */
@@ -132,24 +131,14 @@ static int parse_uint(const char *arg, const char *opt, uint32_t *out)
 /* One option; 0 handled, -1 error (message printed), 1 -h/unknown. */
 static int parse_option(cli *c, int ch, const char *arg)
 {
+    int r = owp_prog_parse_opt(&c->conn, NULL, ch, arg, progname, usage);
+    if (r != 0)
+        return r < 0 ? -1 : 0;
     owp_err err;
     owp_err_clear(&err);
     uint32_t u;
     double d;
     switch (ch) {
-    case '4': c->v4 = 1; return 0;
-    case '6': c->v6 = 1; return 0;
-    case 'A':
-        if (owp_parse_authmode(arg, &c->so.client.modes, &err) != OWP_OK) {
-            fprintf(stderr, "%s: Invalid -authmode %s\n", progname, arg);
-            usage(NULL);
-            return -1;
-        }
-        return 0;
-    case 'B': c->so.client.bind_device = arg; return 0;
-    case 'k': c->pfs_file = arg; return 0;
-    case 'S': c->so.client.src_addr = arg; return 0;
-    case 'u': c->so.client.identity = arg; return 0;
     case 'c':
         if (parse_uint(arg, "c", &u) || u == 0)
             return u == 0 ? bad_value("c", "Positive integer") : -1;
@@ -216,12 +205,23 @@ static int parse_option(cli *c, int ch, const char *arg)
     }
 }
 
+/* The connection options into the stream's client options. */
+static void apply_conn_opts(cli *c)
+{
+    if (c->conn.modes_set)
+        c->so.client.modes = c->conn.modes;
+    c->so.client.family = owp_conn_opts_family(&c->conn);
+    c->so.client.bind_device = c->conn.bind_device;
+    c->so.client.src_addr = c->conn.src_addr;
+    c->so.client.identity = c->conn.identity;
+}
+
 /* -k/-u: the pass-phrase of the identity; without one only open mode is left. */
 static int load_passphrase(cli *c)
 {
     if (!c->so.client.identity)
         return 0;
-    if (!c->pfs_file) {
+    if (!c->conn.pfs_file) {
         log_warn("No pass-phrase file (-k) for identity %s: using open mode only",
                  c->so.client.identity);
         c->so.client.identity = NULL;
@@ -229,7 +229,7 @@ static int load_passphrase(cli *c)
     }
     owp_err err;
     size_t len = 0;
-    if (owp_pfs_find_in_file(c->pfs_file, c->so.client.identity, c->passphrase,
+    if (owp_pfs_find_in_file(c->conn.pfs_file, c->so.client.identity, c->passphrase,
                              sizeof c->passphrase, &len, &err) != OWP_OK) {
         log_err("%s", err.msg);
         return -1;
@@ -268,17 +268,9 @@ static int lock_dir(const char *dir)
 
 static void install_signals(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGUSR1, &sa, NULL);
-    sigaction(SIGUSR2, &sa, NULL);
-    sigaction(SIGPIPE, &sa, NULL);
+    owp_prog_signals(on_signal);
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGUSR2, SIG_IGN);
 }
 
 /* Run streams until SIGTERM/SIGINT; SIGHUP saves and starts over. */
@@ -313,6 +305,7 @@ int main(int argc, char **argv)
     cli c;
     memset(&c, 0, sizeof c);
     owp_stream_opts_default(&c.so);
+    owp_conn_opts_init(&c.conn);
     c.facility = LOG_USER;
     c.loglevel = LOG_INFO;
 
@@ -330,11 +323,11 @@ int main(int argc, char **argv)
         usage(NULL);
         return 1;
     }
-    if (c.v4 && c.v6) {
+    if (c.conn.v4only && c.conn.v6only) {
         fprintf(stderr, "%s: Invalid: -4 and -6 may not both be given\n", progname);
         return 1;
     }
-    c.so.client.family = c.v4 ? AF_INET : c.v6 ? AF_INET6 : AF_UNSPEC;
+    apply_conn_opts(&c);
     if (c.have_sub) {
         if (c.sub_count > c.so.npackets || c.so.npackets % c.sub_count != 0) {
             fprintf(stderr,

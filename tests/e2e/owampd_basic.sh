@@ -7,49 +7,11 @@
 # Environment: top_builddir (default: the directory above tests/e2e).
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd)
-top_builddir=${top_builddir:-$here/../..}
-OWAMPD=${OWAMPD:-$top_builddir/node/owampd}
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+e2e_need "$OWAMPD" python3
+e2e_init
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
-check() { # description, command...
-    desc=$1
-    shift
-    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-
-if [ ! -x "$OWAMPD" ]; then
-    echo "owampd not built: $OWAMPD"
-    exit 77
-fi
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "python3 not found"
-    exit 77
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/owampd_basic.XXXXXX")
-daemon_pid=
-cleanup() {
-    if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-        kill "$daemon_pid" 2>/dev/null
-        sleep 1
-        kill -9 "$daemon_pid" 2>/dev/null
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-# A free TCP port on 127.0.0.1.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-# Running as root needs -f (the reference's rootfolly); otherwise it is refused.
-rootflag=
-if [ "$(id -u)" = 0 ]; then
-    rootflag=-f
-fi
+port=$(e2e_free_port)
 
 # ---- -h: usage on stderr, exit 0
 "$OWAMPD" -h >"$work/h.out" 2>"$work/h.err"
@@ -72,18 +34,10 @@ else
     echo "skip - root refusal (not running as root)"
 fi
 
-# ---- start in the foreground
+# ---- start in the foreground (e2e_owampd_start waits for the pid file, up to 10 s)
 mkdir -p "$work/data" "$work/var"
-"$OWAMPD" $rootflag -Z -S "127.0.0.1:$port" -d "$work/data" -R "$work/var" \
-    >"$work/daemon.log" 2>&1 &
-daemon_pid=$!
-
-# Wait for the pid file (up to 5 s).
-i=0
-while [ $i -lt 50 ] && [ ! -s "$work/var/owamp-server.pid" ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
+e2e_owampd_start "127.0.0.1:$port" "$work/daemon.log" "$work/var" -d "$work/data"
+daemon_pid=$owampd_pid
 check "pid file written" [ -s "$work/var/owamp-server.pid" ]
 check "pid file holds the daemon's pid" [ "$(cat "$work/var/owamp-server.pid" 2>/dev/null)" = "$daemon_pid" ]
 check "info file has START= (20 digits) and PID=" \
@@ -114,27 +68,20 @@ check "greeting offers modes 7 with count 2048 ($(cat "$work/probe.out"))" [ $rc
 
 # ---- a second instance on the same vardir is refused (pid file lock)
 "$OWAMPD" $rootflag -Z -S "127.0.0.1:$port" -d "$work/data" -R "$work/var" >"$work/second.out" 2>&1
-rc=$?
-check "second instance on the same vardir exits 1" [ $rc -eq 1 ]
+check "second instance on the same vardir exits 1" [ $? -eq 1 ]
 check "second instance reports the lock" grep -q 'Unable to lock file' "$work/second.out"
 
 # ---- SIGTERM: clean shutdown, pid file removed
 kill -TERM "$daemon_pid"
-i=0
-while [ $i -lt 100 ] && kill -0 "$daemon_pid" 2>/dev/null; do
-    sleep 0.1
-    i=$((i + 1))
-done
-if kill -0 "$daemon_pid" 2>/dev/null; then
-    not_ok "SIGTERM stops owampd"
+gone() { ! kill -0 "$1" 2>/dev/null; }
+if ! e2e_poll 100 0.1 gone "$daemon_pid"; then
+    fail "SIGTERM stops owampd"
 else
-    wait "$daemon_pid"
+    e2e_wait "$daemon_pid"
     rc=$?
     check "SIGTERM stops owampd with exit 0" [ $rc -eq 0 ]
-    daemon_pid=
 fi
 check "pid file removed at exit" [ ! -e "$work/var/owamp-server.pid" ]
 check "shutdown logged" grep -q 'owampd: exited.' "$work/daemon.log"
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+e2e_finish

@@ -17,60 +17,18 @@
 # Loopback (127.0.0.0/8) only. Environment: top_builddir, top_srcdir.
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd)
-top_builddir=${top_builddir:-$here/../..}
-top_srcdir=${top_srcdir:-$here/../..}
-OWAMPD=$top_builddir/node/owampd
-OWPING=$top_builddir/node/owping
-PFS=$top_srcdir/tests/vectors/lab/owampd.pfs
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+e2e_need "$OWAMPD" "$OWPING" python3
+e2e_init
 
-for prog in "$OWAMPD" "$OWPING"; do
-    if [ ! -x "$prog" ]; then
-        echo "SKIP: $prog not built"
-        exit 77
-    fi
-done
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "SKIP: python3 not found"
-    exit 77
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/owampd_limits.XXXXXX") || exit 1
-daemon_pid=
-bg_pids=
-cleanup() {
-    for p in $bg_pids $daemon_pid; do
-        kill "$p" 2>/dev/null
-    done
-    for p in $bg_pids $daemon_pid; do
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { # description, command...
-    desc=$1
-    shift
-    if "$@"; then pass "$desc"; else fail "$desc"; fi
-}
-
-rootflag=
-[ "$(id -u)" = 0 ] && rootflag=-f
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(e2e_free_port)
 server=127.0.0.1:$port
 
 conf=$work/conf
 data=$work/data
 mkdir -p "$conf" "$data" "$work/var"
 # The manual's file names (owampd.*); owamp-server.* is covered elsewhere.
-cp "$PFS" "$conf/owampd.pfs"
+cp "$LAB_PFS" "$conf/owampd.pfs"
 printf '# owampd_limits.sh\ncontroltimeout 3\ndiskfudge 1.0\n' >"$conf/owampd.conf"
 cat >"$conf/owampd.limits" <<'EOF'
 # every loopback client is "wide" (no open mode) unless a longer prefix says otherwise
@@ -92,24 +50,11 @@ assign user alice mid
 EOF
 
 start_daemon() { # log file
-    "$OWAMPD" -Z $rootflag -c "$conf" -d "$data" -R "$work/var" -S "$server" >"$1" 2>&1 &
-    daemon_pid=$!
-    i=0
-    while [ $i -lt 50 ]; do
-        if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 1).close()" 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$daemon_pid" 2>/dev/null || break
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
+    e2e_owampd_start "$server" "$1" "$work/var" -c "$conf" -d "$data"
 }
 
 stop_daemon() {
-    kill "$daemon_pid" 2>/dev/null
-    wait "$daemon_pid" 2>/dev/null
-    daemon_pid=
+    e2e_stop "$owampd_pid"
 }
 
 # owping NAME SRC [options...]: one run from loopback address SRC; output in $work/NAME.out.
@@ -128,24 +73,25 @@ nfiles() {
 # ---------------------------------------------------------------- start-up errors name FILE:LINE
 bad=$work/bad
 mkdir -p "$bad"
-cp "$PFS" "$bad/owampd.pfs"
+cp "$LAB_PFS" "$bad/owampd.pfs"
 printf 'authmode AEO\n\nbogus_directive 1\n' >"$bad/owampd.conf"
-"$OWAMPD" -Z $rootflag -c "$bad" -d "$data" -R "$bad" -S "$server" >"$work/bad1.out" 2>&1
-rc=$?
-check "an unknown owampd.conf directive stops start-up" [ $rc -ne 0 ]
+# start_bad N: owampd on the bad configuration, output in $work/badN.out; its status.
+start_bad() {
+    "$OWAMPD" -Z $rootflag -c "$bad" -d "$data" -R "$bad" -S "$server" >"$work/bad$1.out" 2>&1
+}
+start_bad 1
+check "an unknown owampd.conf directive stops start-up" [ $? -ne 0 ]
 check "... naming owampd.conf:3" grep -q 'owampd.conf:3' "$work/bad1.out"
 
 printf 'authmode AEO\n' >"$bad/owampd.conf"
 printf 'limit root with bandwidth=1M\nlimit x with parent=root, bandwidth=fast\n' >"$bad/owampd.limits"
-"$OWAMPD" -Z $rootflag -c "$bad" -d "$data" -R "$bad" -S "$server" >"$work/bad2.out" 2>&1
-rc=$?
-check "a malformed owampd.limits value stops start-up" [ $rc -ne 0 ]
+start_bad 2
+check "a malformed owampd.limits value stops start-up" [ $? -ne 0 ]
 check "... naming owampd.limits:2 and the key" grep -q 'owampd.limits:2.*bandwidth' "$work/bad2.out"
 
 printf 'limit root with bandwidth=1M\n# bob has no pass-phrase\nassign user bob root\n' >"$bad/owampd.limits"
-"$OWAMPD" -Z $rootflag -c "$bad" -d "$data" -R "$bad" -S "$server" >"$work/bad3.out" 2>&1
-rc=$?
-check "an assign user without a pfs entry stops start-up" [ $rc -ne 0 ]
+start_bad 3
+check "an assign user without a pfs entry stops start-up" [ $? -ne 0 ]
 check "... naming owampd.limits:3 and the user" grep -q 'owampd.limits:3.*"bob"' "$work/bad3.out"
 
 # ---------------------------------------------------------------- files left by an earlier run
@@ -179,23 +125,19 @@ except socket.timeout:
 print("closed" if rest == b"" else "open", round(time.monotonic() - t0, 1))
 EOF
 idle_pid=$!
-bg_pids="$bg_pids $idle_pid"
+e2e_track "$idle_pid"
 
 # ---------------------------------------------------------------- allow_open_mode and netmasks
 ping_from open_closed 127.0.1.7
-rc=$?
-check "open mode from a /32 class with allow_open_mode=off is refused" [ $rc -ne 0 ]
+check "open mode from a /32 class with allow_open_mode=off is refused" [ $? -ne 0 ]
 check "... because the greeting does not offer open mode" grep -q 'offers AE' "$work/open_closed.out"
 ping_from auth_closed 127.0.1.7 -A A -u alice -k "$conf/owampd.pfs"
-rc=$?
-check "the same address succeeds when authenticated" [ $rc -eq 0 ]
+check "the same address succeeds when authenticated" [ $? -eq 0 ]
 check "... with a report" grep -q '^SID:' "$work/auth_closed.out"
 ping_from open_mid 127.0.1.9 -t
-rc=$?
-check "open mode from the /24 (allow_open_mode on) inside the /8 (off) succeeds" [ $rc -eq 0 ]
+check "open mode from the /24 (allow_open_mode on) inside the /8 (off) succeeds" [ $? -eq 0 ]
 ping_from open_wide 127.0.2.9 -t
-rc=$?
-check "open mode from the /8 only (allow_open_mode off) is refused" [ $rc -ne 0 ]
+check "open mode from the /8 only (allow_open_mode off) is refused" [ $? -ne 0 ]
 check "the access log names the class of the /24 client" \
     grep -q 'accepted from userid(nil):(\[127.0.1.9\]:[0-9]*) mode open class root/mid' "$work/owampd.log"
 check "the access log names identity and mode of the authenticated client" \
@@ -204,23 +146,22 @@ check "the access log names identity and mode of the authenticated client" \
 # ---------------------------------------------------------------- bandwidth
 # -i 0.01: 100 packets/s x (20 + 8 + 14) bytes x 8 = 33600 bit/s > 30k.
 ping_from bw_over 127.0.1.3 -t
-rc=$?
-check "a session over the class bandwidth is refused" [ $rc -ne 0 ]
+check "a session over the class bandwidth is refused" [ $? -ne 0 ]
 check "... owping names the refusal" grep -q 'refused the "to" session (Accept 1' "$work/bw_over.out"
 check "... the log gives the reason" \
     grep -q 'ResReq DENIED: slow:request:bandwidth = 33600 (result = 0, limit = 30000)' "$work/owampd.log"
 # -i 0.02: 16800 bit/s fits alone, two at once do not.
 ping_from bw_ok 127.0.1.3 -t -i 0.02
-rc=$?
-check "a session within the class bandwidth succeeds" [ $rc -eq 0 ]
+check "a session within the class bandwidth succeeds" [ $? -eq 0 ]
 ping_from bw_a 127.0.1.3 -t -i 0.02 -c 150 &
 pa=$!
 ping_from bw_b 127.0.1.3 -t -i 0.02 -c 150 &
 pb=$!
-bg_pids="$bg_pids $pa $pb"
-wait $pa
+e2e_track "$pa"
+e2e_track "$pb"
+e2e_wait "$pa"
 ra=$?
-wait $pb
+e2e_wait "$pb"
 rb=$?
 check "two concurrent clients over the class bandwidth: exactly one is refused" \
     [ $((ra == 0)) -ne $((rb == 0)) ]
@@ -230,26 +171,21 @@ check "... the refusal is logged with the usage of the other" \
 # ---------------------------------------------------------------- disk
 # Estimate 184 + 16 x slots + 25 x packets: 40 packets = 1200 > 1k.
 ping_from disk_over 127.0.1.4 -t -c 40
-rc=$?
-check "a receive session over the disk limit is refused" [ $rc -ne 0 ]
+check "a receive session over the disk limit is refused" [ $? -ne 0 ]
 check "... the log gives the reason" \
     grep -q 'ResReq DENIED: tiny:request:disk = 1200 (result = 0, limit = 1000)' "$work/owampd.log"
 ping_from disk_send 127.0.1.4 -f -c 40
-rc=$?
-check "a send session of the same class needs no disk and succeeds" [ $rc -eq 0 ]
+check "a send session of the same class needs no disk and succeeds" [ $? -eq 0 ]
 ping_from disk_ok 127.0.1.4 -t
-rc=$?
-check "a receive session within the disk limit succeeds" [ $rc -eq 0 ]
+check "a receive session within the disk limit succeeds" [ $? -eq 0 ]
 check "... its data stays stored (delete_on_fetch off)" [ "$(nfiles "$data/hierarchy/root/tiny")" = 1 ]
 ping_from disk_full 127.0.1.4 -t -c 20
-rc=$?
-check "the stored file counts: the next session over the limit is refused" [ $rc -ne 0 ]
+check "the stored file counts: the next session over the limit is refused" [ $? -ne 0 ]
 check "... the log says so" grep -q 'ResReq DENIED: tiny:request:disk = 700 (result = [1-9][0-9]*, limit = 1000)' "$work/owampd.log"
 
 # ---------------------------------------------------------------- delete_on_fetch
 ping_from dof 127.0.1.5 -t
-rc=$?
-check "a session of a delete_on_fetch class succeeds" [ $rc -eq 0 ]
+check "a session of a delete_on_fetch class succeeds" [ $? -eq 0 ]
 check "... and its fetched file is deleted" [ "$(nfiles "$data/hierarchy/root/dof")" = 0 ]
 dof_sid=$(sed -n 's/^SID:[[:space:]]*//p' "$work/dof.out" | head -n 1)
 no_catalog_entry() { [ -n "$1" ] && [ ! -e "$data/catalog/$1.owp" ] && [ ! -L "$data/catalog/$1.owp" ]; }
@@ -267,9 +203,8 @@ print("closed" if s.recv(64) == b"" else "open")
 EOF
 check "a malformed Set-Up-Response closes that connection" grep -q '^closed' "$work/garbage.out"
 ping_from after_garbage 127.0.1.9 -t
-rc=$?
-check "... and the daemon still serves others" [ $rc -eq 0 ]
-wait $idle_pid
+check "... and the daemon still serves others" [ $? -eq 0 ]
+e2e_wait "$idle_pid"
 check "an idle control connection is closed after controltimeout" \
     python3 -c "import sys; w = open('$work/idle.out').read().split(); sys.exit(not (w[0] == 'closed' and 2.5 <= float(w[1]) <= 8))"
 
@@ -286,10 +221,8 @@ else
     fail "owampd restarts on the same data directory"
 fi
 
-echo "$passed passed, $failed failed"
-if [ $failed -ne 0 ]; then
+if [ "$failed" -ne 0 ]; then
     echo "--- owampd log"
     cat "$work/owampd.log"
-    exit 1
 fi
-exit 0
+e2e_finish

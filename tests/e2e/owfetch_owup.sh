@@ -9,98 +9,22 @@
 #
 # Environment (set by the harness): top_builddir, top_srcdir.
 
-top_builddir=${top_builddir:-.}
-top_srcdir=${top_srcdir:-.}
-OWAMPD=$top_builddir/node/owampd
-OWPING=$top_builddir/node/owping
-OWSTATS=$top_builddir/node/owstats
-OWFETCH=$top_builddir/node/owfetch
-OWUP=$top_builddir/node/owup
-PFS=$top_srcdir/tests/vectors/lab/owampd.pfs
-
-for prog in "$OWAMPD" "$OWPING" "$OWSTATS" "$OWFETCH" "$OWUP"; do
-    if [ ! -x "$prog" ]; then
-        echo "SKIP: $prog not built"
-        exit 77
-    fi
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/owfetch_owup.XXXXXX") || exit 1
-daemon_pid=
-cleanup() {
-    if [ -n "$daemon_pid" ]; then
-        kill "$daemon_pid" 2>/dev/null
-        wait "$daemon_pid" 2>/dev/null
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-show() { sed 's/^/    /' "$@"; }
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+e2e_need "$OWAMPD" "$OWPING" "$OWSTATS" "$OWFETCH" "$OWUP"
+e2e_init
 
 # ------------------------------------------------------------------ owampd
-mkdir -p "$work/conf" "$work/data" "$work/var"
-cp "$PFS" "$work/conf/owamp-server.pfs"
-printf 'authmode AEO\n' >"$work/conf/owamp-server.conf"
-printf 'limit root with delete_on_fetch=off\nassign default root\n' \
-    >"$work/conf/owamp-server.limits"
-rootflag=
-[ "$(id -u)" = 0 ] && rootflag=-f
+e2e_owampd_conf AEO
+e2e_owampd_up 127.0.0.1 "$work/owampd.log" "$work/var" -c "$work/conf" -d "$work/data"
+server=127.0.0.1:$owampd_port
+echo "owampd pid $owampd_pid on $server"
 
-port=
-try=0
-while [ $try -lt 10 ]; do
-    candidate=$((20000 + ($$ * 11 + try * 137) % 30000))
-    "$OWAMPD" -Z $rootflag -c "$work/conf" -d "$work/data" -R "$work/var" \
-        -S "127.0.0.1:$candidate" >"$work/owampd.log" 2>&1 &
-    daemon_pid=$!
-    sleep 1
-    if kill -0 "$daemon_pid" 2>/dev/null; then
-        port=$candidate
-        break
-    fi
-    wait "$daemon_pid" 2>/dev/null
-    daemon_pid=
-    try=$((try + 1))
-done
-if [ -z "$port" ]; then
-    echo "FAIL: owampd did not start; its log:"
-    cat "$work/owampd.log"
-    exit 1
-fi
-server=127.0.0.1:$port
-echo "owampd pid $daemon_pid on $server"
-
-# A port nothing listens on: the daemon's port + 1 unless that one is busy,
-# which only makes the "refused" checks below weaker, not wrong.
-closed=127.0.0.1:$((port + 1))
-
-# run NAME EXPECTED_STATUS PROGRAM ARGS...: output in $work/NAME.out/.err
-run() {
-    name=$1 want=$2 prog=$3
-    shift 3
-    "$prog" "$@" >"$work/$name.out" 2>"$work/$name.err"
-    status=$?
-    if [ "$status" != "$want" ]; then
-        echo "    $name: exit $status (want $want)"
-        show "$work/$name.err"
-        return 1
-    fi
-    return 0
-}
-
-# verdict NAME: pass or fail by the status of the command list before it.
-verdict() {
-    if [ "$?" = 0 ]; then pass "$1"; else fail "$1"; fi
-}
+# A port nothing listens on (a free one at the time of asking, so the
+# "refused" checks below could only turn weaker, never wrong).
+closed=127.0.0.1:$(e2e_free_port)
 
 # ------------------------------------------------------------------ owup
-if run owup 0 env TZ=UTC "$OWUP" "$server"; then
+if e2e_run owup 0 env TZ=UTC "$OWUP" "$server"; then
     line=$(grep '^Server Up Since:' "$work/owup.err")
     if ! printf '%s\n' "$line" |
         grep -Eq '^Server Up Since: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}UTC$'; then
@@ -126,41 +50,40 @@ if run owup 0 env TZ=UTC "$OWUP" "$server"; then
 else
     fail "owup SERVER"
 fi
-if run owup_tz 0 env TZ=EST5EDT "$OWUP" "$server" &&
+if e2e_run owup_tz 0 env TZ=EST5EDT "$OWUP" "$server" &&
     grep -Eq '^Server Up Since: .*\.[0-9]{3}E[SD]T$' "$work/owup_tz.err"; then
     pass "owup: local time zone abbreviation (TZ=EST5EDT)"
 else
     fail "owup: TZ=EST5EDT not shown as EST/EDT"
     show "$work/owup_tz.err"
 fi
-run owup_auth 0 "$OWUP" -A A -u alice -k "$work/conf/owamp-server.pfs" "$server"
+e2e_run owup_auth 0 "$OWUP" -A A -u alice -k "$work/conf/owamp-server.pfs" "$server"
     verdict "owup -A A -u alice: exit 0"
-run owup_refused 1 "$OWUP" "$closed" &&
+e2e_run owup_refused 1 "$OWUP" "$closed" &&
     grep -q "Unable to open control connection to $closed\.\$" "$work/owup_refused.err"
     verdict "owup: unreachable server, exit 1 with the reference's message"
-run owup_noop 1 "$OWUP" && grep -q '^usage: owup' "$work/owup_noop.err"
+e2e_run owup_noop 1 "$OWUP" && grep -q '^usage: owup' "$work/owup_noop.err"
     verdict "owup without operand: usage, exit 1"
-run owup_help 0 "$OWUP" -h && grep -q '^usage: owup \[arguments\] servaddr$' "$work/owup_help.err" &&
+e2e_run owup_help 0 "$OWUP" -h && grep -q '^usage: owup \[arguments\] servaddr$' "$work/owup_help.err" &&
     grep -q '^Version: ' "$work/owup_help.err"
     verdict "owup -h: usage, exit 0"
 
 # ------------------------------------------------------------------ a session to fetch
-if ! run ping 0 "$OWPING" -t -c 20 -i 0.01 -L 1 "$server"; then
-    echo "$passed passed, $((failed + 1)) failed"
-    exit 1
+if ! e2e_run ping 0 "$OWPING" -t -c 20 -i 0.01 -L 1 "$server"; then
+    fail "owping -t for a session to fetch"
+    e2e_finish
 fi
 sid=$(sed -n 's/^SID:	\([0-9a-f]\{32\}\)$/\1/p' "$work/ping.out" | head -n 1)
 stored=$work/data/catalog/$sid.owp
 if [ -z "$sid" ] || [ ! -f "$stored" ]; then
     fail "owping -t: no SID in the report or no $stored"
     show "$work/ping.out"
-    echo "$passed passed, $failed failed"
-    exit 1
+    e2e_finish
 fi
 echo "session $sid"
 
 # owfetch: exit 0, a file owstats reads, the owstats report on stdout.
-if run fetch 0 "$OWFETCH" "$server" "$sid" "$work/fetched.owp"; then
+if e2e_run fetch 0 "$OWFETCH" "$server" "$sid" "$work/fetched.owp"; then
     if "$OWSTATS" "$work/fetched.owp" >"$work/owstats.out" 2>"$work/owstats.err" &&
         grep -q '^20 sent, 0 lost (0.000%), 0 duplicates$' "$work/owstats.out"; then
         pass "owfetch: owstats reads the saved file (20 sent, 0 lost)"
@@ -199,7 +122,7 @@ fi
 
 # Several pairs over one connection; the unknown SID fails its pair only.
 unknown=00000000000000000000000000000001
-if run pairs 0 "$OWFETCH" "$server" "$unknown" "$work/bad.owp" "$sid" "$work/good.owp"; then
+if e2e_run pairs 0 "$OWFETCH" "$server" "$unknown" "$work/bad.owp" "$sid" "$work/good.owp"; then
     if grep -q '^owfetch: owp_fetch_sid:Server denied request for to session data - is your clock synchronized via NTP properly?$' "$work/pairs.err" &&
         grep -q "^owfetch: Unable to fetch sid($unknown)\$" "$work/pairs.err"; then
         pass "owfetch: unknown SID gets the reference's two messages, exit 0"
@@ -221,17 +144,17 @@ else
 fi
 
 # Output options.
-run quiet 0 "$OWFETCH" -Q "$server" "$sid" "$work/q.owp" && [ ! -s "$work/quiet.out" ] &&
+e2e_run quiet 0 "$OWFETCH" -Q "$server" "$sid" "$work/q.owp" && [ ! -s "$work/quiet.out" ] &&
     cmp -s "$work/q.owp" "$work/fetched.owp"
     verdict "owfetch -Q: file saved, nothing printed"
-if run machine 0 "$OWFETCH" -M "$server" "$sid" "$work/m.owp" &&
+if e2e_run machine 0 "$OWFETCH" -M "$server" "$sid" "$work/m.owp" &&
     grep -q "^SID	$sid\$" "$work/machine.out" && grep -q '^SENT	20$' "$work/machine.out"; then
     pass "owfetch -M: machine-readable summary"
 else
     fail "owfetch -M"
     show "$work/machine.out"
 fi
-if run raw 0 "$OWFETCH" -R "$server" "$sid" "$work/r.owp" &&
+if e2e_run raw 0 "$OWFETCH" -R "$server" "$sid" "$work/r.owp" &&
     [ "$(awk 'NF == 8' "$work/raw.out" | wc -l | tr -d ' ')" = 20 ] &&
     [ "$(wc -l <"$work/raw.out" | tr -d ' ')" = 20 ]; then
     pass "owfetch -R: 20 raw records"
@@ -239,7 +162,7 @@ else
     fail "owfetch -R"
     show "$work/raw.out"
 fi
-if run authfetch 0 "$OWFETCH" -A E -u alice -k "$work/conf/owamp-server.pfs" -Q \
+if e2e_run authfetch 0 "$OWFETCH" -A E -u alice -k "$work/conf/owamp-server.pfs" -Q \
     "$server" "$sid" "$work/e.owp" && cmp -s "$work/e.owp" "$work/fetched.owp"; then
     pass "owfetch -A E -u alice: same file in encrypted mode"
 else
@@ -247,20 +170,19 @@ else
 fi
 
 # Operands and connection errors.
-run even 1 "$OWFETCH" "$server" "$sid" && grep -q '^usage: owfetch' "$work/even.err"
+e2e_run even 1 "$OWFETCH" "$server" "$sid" && grep -q '^usage: owfetch' "$work/even.err"
     verdict "owfetch with an even operand count: usage, exit 1"
-run one 1 "$OWFETCH" "$server"
+e2e_run one 1 "$OWFETCH" "$server"
     verdict "owfetch with only servhost: exit 1"
-run fetch_help 0 "$OWFETCH" -h &&
+e2e_run fetch_help 0 "$OWFETCH" -h &&
     grep -q '^usage: owfetch \[arguments\] servaddr \[SID savefile\]+$' "$work/fetch_help.err"
     verdict "owfetch -h: usage, exit 0"
-run fetch_badopt 1 "$OWFETCH" -b 0 "$server" "$sid" "$work/x.owp" &&
+e2e_run fetch_badopt 1 "$OWFETCH" -b 0 "$server" "$sid" "$work/x.owp" &&
     grep -q "Invalid '-b' value. Positive float expected" "$work/fetch_badopt.err"
     verdict "owfetch -b 0: usage, exit 1"
-run fetch_refused 1 "$OWFETCH" "$closed" "$sid" "$work/x.owp" &&
+e2e_run fetch_refused 1 "$OWFETCH" "$closed" "$sid" "$work/x.owp" &&
     grep -q "^owfetch: Unable to open control connection to $closed\.\$" \
         "$work/fetch_refused.err"
     verdict "owfetch: unreachable server, exit 1"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+e2e_finish

@@ -6,70 +6,15 @@
 #
 # Environment (set by the harness): top_builddir, top_srcdir.
 
-top_builddir=${top_builddir:-.}
-top_srcdir=${top_srcdir:-.}
-OWAMPD=$top_builddir/node/owampd
-OWPING=$top_builddir/node/owping
-OWSTATS=$top_builddir/node/owstats
-PFS=$top_srcdir/tests/vectors/lab/owampd.pfs
-
-for prog in "$OWAMPD" "$OWPING" "$OWSTATS"; do
-    if [ ! -x "$prog" ]; then
-        echo "SKIP: $prog not built"
-        exit 77
-    fi
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/owping_modes.XXXXXX") || exit 1
-daemon_pid=
-cleanup() {
-    if [ -n "$daemon_pid" ]; then
-        kill "$daemon_pid" 2>/dev/null
-        wait "$daemon_pid" 2>/dev/null
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+e2e_need "$OWAMPD" "$OWPING" "$OWSTATS"
+e2e_init
 
 # ------------------------------------------------------------------ owampd
-mkdir -p "$work/conf" "$work/data" "$work/var"
-cp "$PFS" "$work/conf/owamp-server.pfs"
-printf 'authmode AEO\n' >"$work/conf/owamp-server.conf"
-printf 'limit root with delete_on_fetch=off\nassign default root\n' \
-    >"$work/conf/owamp-server.limits"
-rootflag=
-[ "$(id -u)" = 0 ] && rootflag=-f
-
-# A free port: try a few pseudo-random ones until the daemon stays up.
-port=
-try=0
-while [ $try -lt 10 ]; do
-    candidate=$((20000 + ($$ * 7 + try * 131) % 30000))
-    "$OWAMPD" -Z $rootflag -c "$work/conf" -d "$work/data" -R "$work/var" \
-        -S "127.0.0.1:$candidate" >"$work/owampd.log" 2>&1 &
-    daemon_pid=$!
-    sleep 1
-    if kill -0 "$daemon_pid" 2>/dev/null; then
-        port=$candidate
-        break
-    fi
-    wait "$daemon_pid" 2>/dev/null
-    daemon_pid=
-    try=$((try + 1))
-done
-if [ -z "$port" ]; then
-    echo "FAIL: owampd did not start; its log:"
-    cat "$work/owampd.log"
-    exit 1
-fi
-server=127.0.0.1:$port
-echo "owampd pid $daemon_pid on $server"
+e2e_owampd_conf AEO
+e2e_owampd_up 127.0.0.1 "$work/owampd.log" "$work/var" -c "$work/conf" -d "$work/data"
+server=127.0.0.1:$owampd_port
+echo "owampd pid $owampd_pid on $server"
 
 # ------------------------------------------------------------------ helpers
 
@@ -100,14 +45,7 @@ check_default_report() {
 run_owping() {
     name=$1 want=$2
     shift 2
-    "$OWPING" "$@" >"$work/$name.out" 2>"$work/$name.err"
-    status=$?
-    if [ "$status" != "$want" ]; then
-        fail "$name: exit $status (want $want)"
-        sed 's/^/    stderr: /' "$work/$name.err"
-        return 1
-    fi
-    return 0
+    e2e_run "$name" "$want" "$OWPING" "$@" || { fail "$name: exit $run_status (want $want)"; return 1; }
 }
 
 common="-c 100 -i 0.01 -L 1"
@@ -157,7 +95,7 @@ if run_owping files 0 -Q -F "$work/from.owp" -T "$work/to.owp" $common "$server"
             pass "owstats reads the -${f} file"
         else
             fail "owstats on the -${f} file"
-            sed 's/^/    /' "$work/owstats-$f.out"
+            show "$work/owstats-$f.out"
         fi
     done
 fi
@@ -184,16 +122,16 @@ run_owping help 0 -h && grep -q '^usage: owping' "$work/help.err" && pass "-h: u
 # ------------------------------------------------------------------ SIGINT during the test
 "$OWPING" -c 1000 -i 0.01 -L 1 "$server" >"$work/intr.out" 2>"$work/intr.err" &
 ping_pid=$!
+e2e_track "$ping_pid"
 sleep 3
 kill -INT "$ping_pid" 2>/dev/null
-wait "$ping_pid"
+e2e_wait "$ping_pid"
 status=$?
 if [ "$status" = 0 ] && [ "$(grep -c '^--- owping statistics' "$work/intr.out")" = 2 ]; then
     pass "one SIGINT: partial results, exit 0"
 else
     fail "one SIGINT: exit $status, $(grep -c '^--- owping statistics' "$work/intr.out") reports"
-    sed 's/^/    stderr: /' "$work/intr.err"
+    show "$work/intr.err"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+e2e_finish

@@ -9,81 +9,19 @@
 #
 # Environment (set by the harness): top_builddir, top_srcdir.
 
-top_builddir=${top_builddir:-.}
-top_srcdir=${top_srcdir:-.}
-OWAMPD=$top_builddir/node/owampd
-OWPING=$top_builddir/node/owping
-
-for prog in "$OWAMPD" "$OWPING"; do
-    if [ ! -x "$prog" ]; then
-        echo "SKIP: $prog not built"
-        exit 77
-    fi
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/owping_options.XXXXXX") || exit 1
-daemon_pids=
-cleanup() {
-    for pid in $daemon_pids; do
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-show() { sed 's/^/    /' "$@"; }
-verdict() {
-    if [ "$?" = 0 ]; then pass "$1"; else fail "$1"; fi
-}
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+e2e_need "$OWAMPD" "$OWPING"
+e2e_init
 
 # ------------------------------------------------------------------ owampd
-mkdir -p "$work/conf" "$work/data"
-printf 'authmode O\n' >"$work/conf/owamp-server.conf"
-printf 'limit root with delete_on_fetch=off\nassign default root\n' \
-    >"$work/conf/owamp-server.limits"
-rootflag=
-[ "$(id -u)" = 0 ] && rootflag=-f
-
-# start_daemon NAME HOSTFMT: HOSTFMT has %s for the port; sets $started_port.
-start_daemon() {
-    name=$1 fmt=$2
-    started_port=
-    mkdir -p "$work/var-$name"
-    try=0
-    while [ $try -lt 10 ]; do
-        candidate=$((20000 + ($$ * 13 + try * 139 + ${#name} * 1009) % 30000))
-        # shellcheck disable=SC2059
-        "$OWAMPD" -Z $rootflag -c "$work/conf" -d "$work/data" -R "$work/var-$name" \
-            -S "$(printf "$fmt" "$candidate")" >"$work/owampd-$name.log" 2>&1 &
-        pid=$!
-        sleep 1
-        if kill -0 "$pid" 2>/dev/null; then
-            daemon_pids="$daemon_pids $pid"
-            started_port=$candidate
-            return 0
-        fi
-        wait "$pid" 2>/dev/null
-        try=$((try + 1))
-    done
-    return 1
-}
-
-if ! start_daemon v4 '127.0.0.1:%s'; then
-    echo "FAIL: owampd did not start on 127.0.0.1; its log:"
-    cat "$work/owampd-v4.log"
-    exit 1
-fi
-server=127.0.0.1:$started_port
-port4=$started_port
+e2e_owampd_conf O
+mkdir -p "$work/var-v4" "$work/var-v6"
+e2e_owampd_up 127.0.0.1 "$work/owampd-v4.log" "$work/var-v4" -c "$work/conf" -d "$work/data"
+server=127.0.0.1:$owampd_port
+port4=$owampd_port
 port6=
-if start_daemon v6 '[::1]:%s'; then
-    port6=$started_port
+if e2e_owampd_serve '[::1]' "$work/owampd-v6.log" "$work/var-v6" -c "$work/conf" -d "$work/data"; then
+    port6=$owampd_port
 else
     echo "SKIP: no owampd on [::1] (no IPv6 loopback?); IPv6 cases skipped"
 fi
@@ -99,10 +37,11 @@ start() {
     shift
     ("$OWPING" "$@" >"$work/$name.out" 2>"$work/$name.err"; echo $? >"$work/$name.rc") &
     ping_pids="$ping_pids $!"
+    e2e_track $!
 }
 wait_all() {
     for pid in $ping_pids; do
-        wait "$pid"
+        e2e_wait "$pid"
     done
     ping_pids=
 }
@@ -212,8 +151,8 @@ if [ -n "$port6" ]; then
 fi
 
 # ------------------------------------------------------------------ quick failures (no test runs)
-# check NAME WANT_STATUS STDERR_REGEX ARGS...
-check() {
+# check_usage NAME WANT_STATUS STDERR_REGEX ARGS...
+check_usage() {
     name=$1 want=$2 regex=$3
     shift 3
     "$OWPING" "$@" >"$work/$name.out" 2>"$work/$name.err"
@@ -221,35 +160,34 @@ check() {
     status "$name" "$want" && grep -Eq -- "$regex" "$work/$name.err"
     verdict "owping $* -> exit $want"
 }
-check v4_v6 1 '^owping: -4 and -6 flags cannot be set together$' -4 -6 "$server"
+check_usage v4_v6 1 '^owping: -4 and -6 flags cannot be set together$' -4 -6 "$server"
 ! grep -q '^usage:' "$work/v4_v6.err"
 verdict "-4 -6: no usage text (as the reference)"
-check v4_on_v6 1 'Unable to open control connection to ::1\.' -4 ::1
-check v6_on_v4 1 'Unable to open control connection to 127\.0\.0\.1:' -6 "$server"
-check help 0 '^usage: owping \[arguments\] testaddr \[servaddr\]$' -h
-check unknown 0 '^usage: owping ' -Y "$server"
-check noop 1 '^usage: owping ' -c 10
-check threeops 1 '^usage: owping ' "$server" "$server" "$server"
-check count 1 '^owping: Invalid value\. Positive integer expected$' -c 12x "$server"
-check padding 1 '^owping: Invalid value\. Positive integer expected$' -s abc "$server"
-check enddelay 1 "^owping: Invalid '-E' value\. Positive float expected\$" -E -1 "$server"
-check losst 1 "^owping: Invalid '-L' value\. Positive float expected\$" -L x "$server"
-check delaystart 1 "^owping: Invalid '-z' value\. Positive float expected\$" -z 1s "$server"
-check dscpbad 1 '^owping: Invalid DSCP value \(-D\): "af11"' -D af11 "$server"
-check dscptwice 1 "^owping: Invalid option '-D'\. Can only set one '-D'\$" -D ef -D cs1 "$server"
-check sched 1 '^owping: Invalid Schedule\.$' -i 0.1x,0.2 "$server"
-check slottype 1 'Invalid slot type \(xy\) for schedule' -i 0.1xy "$server"
-check alpha 1 "Invalid numeric value \(101\) for percentile" -a 10,101 "$server"
-check bucket 1 "^owping: Invalid '-b' value\. Positive float expected\$" -b 0 "$server"
-check units 1 "^owping: Invalid '-n' value\.\$" -n x "$server"
-check subs 1 '^owping: Invalid "-N" value\. Positive integer expected$' -N 5x "$server"
-check vlimit 1 '^owping: Invalid "-v" value\. Positive integer expected$' -v5x "$server"
-check ports 1 '^owping: Invalid test port range specified\.$' -P 9000-8000 "$server"
-check authmode 1 'Invalid -authmode X' -A X "$server"
-check bindtwice 1 '^owping: -B can only be used once$' -B lo -B lo "$server"
-check lossbucket 1 "LossThreshold\(0\.000100\) '-L' < BucketWidth \(0\.001000\) '-b'" \
+check_usage v4_on_v6 1 'Unable to open control connection to ::1\.' -4 ::1
+check_usage v6_on_v4 1 'Unable to open control connection to 127\.0\.0\.1:' -6 "$server"
+check_usage help 0 '^usage: owping \[arguments\] testaddr \[servaddr\]$' -h
+check_usage unknown 0 '^usage: owping ' -Y "$server"
+check_usage noop 1 '^usage: owping ' -c 10
+check_usage threeops 1 '^usage: owping ' "$server" "$server" "$server"
+check_usage count 1 '^owping: Invalid value\. Positive integer expected$' -c 12x "$server"
+check_usage padding 1 '^owping: Invalid value\. Positive integer expected$' -s abc "$server"
+check_usage enddelay 1 "^owping: Invalid '-E' value\. Positive float expected\$" -E -1 "$server"
+check_usage losst 1 "^owping: Invalid '-L' value\. Positive float expected\$" -L x "$server"
+check_usage delaystart 1 "^owping: Invalid '-z' value\. Positive float expected\$" -z 1s "$server"
+check_usage dscpbad 1 '^owping: Invalid DSCP value \(-D\): "af11"' -D af11 "$server"
+check_usage dscptwice 1 "^owping: Invalid option '-D'\. Can only set one '-D'\$" -D ef -D cs1 "$server"
+check_usage sched 1 '^owping: Invalid Schedule\.$' -i 0.1x,0.2 "$server"
+check_usage slottype 1 'Invalid slot type \(xy\) for schedule' -i 0.1xy "$server"
+check_usage alpha 1 "Invalid numeric value \(101\) for percentile" -a 10,101 "$server"
+check_usage bucket 1 "^owping: Invalid '-b' value\. Positive float expected\$" -b 0 "$server"
+check_usage units 1 "^owping: Invalid '-n' value\.\$" -n x "$server"
+check_usage subs 1 '^owping: Invalid "-N" value\. Positive integer expected$' -N 5x "$server"
+check_usage vlimit 1 '^owping: Invalid "-v" value\. Positive integer expected$' -v5x "$server"
+check_usage ports 1 '^owping: Invalid test port range specified\.$' -P 9000-8000 "$server"
+check_usage authmode 1 'Invalid -authmode X' -A X "$server"
+check_usage bindtwice 1 '^owping: -B can only be used once$' -B lo -B lo "$server"
+check_usage lossbucket 1 "LossThreshold\(0\.000100\) '-L' < BucketWidth \(0\.001000\) '-b'" \
     -L 0.0001 -b 0.001 "$server"
-check ignore_v 0 "^owping: Ignoring '-v', '-Q' set\$" -Q -v -c 1 -i 0.01 -L 0.5 "$server"
+check_usage ignore_v 0 "^owping: Ignoring '-v', '-Q' set\$" -Q -v -c 1 -i 0.01 -L 0.5 "$server"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+e2e_finish

@@ -12,21 +12,13 @@
 # Environment: top_builddir, top_srcdir (set by the harness). Exit 0 pass, 1 fail.
 set -u
 
-top_builddir=${top_builddir:-.}
-top_srcdir=${top_srcdir:-.}
-OWSTATS=$top_builddir/node/owstats
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 VEC=$top_srcdir/tests/vectors
 MANIFEST=$VEC/owstats/manifest.tsv
 TZ=UTC
 export TZ
-
-if [ ! -x "$OWSTATS" ]; then
-    echo "owstats_vectors: $OWSTATS not built"
-    exit 1
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/owstats_vectors.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+e2e_need --fail "$OWSTATS"
+e2e_init
 
 tab=$(printf '\t')
 
@@ -99,8 +91,6 @@ compare_summary() { # ours ref tolerance
         }' "$1" "$2"
 }
 
-pass=0
-fail=0
 # (IFS=tab would merge the empty flags field of the "summary" rows, so the
 # fields are cut out one by one.)
 while IFS= read -r row; do
@@ -111,25 +101,25 @@ while IFS= read -r row; do
     rc=$(printf '%s\n' "$row" | cut -f4)
     name=${file%.owp}
     ref=$VEC/owstats/$name.$variant.txt
-    ours=$tmp/$name.$variant.txt
+    ours=$work/$name.$variant.txt
     # shellcheck disable=SC2086 # flags are several words on purpose
-    "$OWSTATS" $flags "$VEC/owp/$file" > "$ours" 2> "$tmp/stderr"
+    "$OWSTATS" $flags "$VEC/owp/$file" > "$ours" 2> "$work/stderr"
     got=$?
     ok=1
     if [ "$got" != "$rc" ]; then
-        echo "FAIL $name.$variant: exit status $got, expected $rc"
+        fail "$name.$variant: exit status $got, expected $rc"
         ok=0
     else
-        hosts_out "$ours" > "$tmp/a"
-        hosts_out "$ref" > "$tmp/b"
+        hosts_out "$ours" > "$work/a"
+        hosts_out "$ref" > "$work/b"
         case " $flags " in
         *" -M "*)
-            sort_buckets "$tmp/a" > "$tmp/a2"
-            sort_buckets "$tmp/b" > "$tmp/b2"
-            cmp -s "$tmp/a2" "$tmp/b2" || { echo "FAIL $name.$variant (-M)"; diff "$tmp/a2" "$tmp/b2" | head -10; ok=0; }
+            sort_buckets "$work/a" > "$work/a2"
+            sort_buckets "$work/b" > "$work/b2"
+            cmp -s "$work/a2" "$work/b2" || { fail "$name.$variant (-M)"; diff "$work/a2" "$work/b2" | head -10; ok=0; }
             ;;
         *" -R "*)
-            cmp -s "$tmp/a" "$tmp/b" || { echo "FAIL $name.$variant (-R)"; diff "$tmp/a" "$tmp/b" | head -10; ok=0; }
+            cmp -s "$work/a" "$work/b" || { fail "$name.$variant (-R)"; diff "$work/a" "$work/b" | head -10; ok=0; }
             ;;
         *)
             width=0.0001
@@ -146,20 +136,15 @@ while IFS= read -r row; do
             n) scale=1000000000 ;; u) scale=1000000 ;; s) scale=1 ;; *) scale=1000 ;;
             esac
             tol=$(awk -v w="$width" -v s="$scale" 'BEGIN { printf "%.12g", w * s }')
-            if ! compare_summary "$tmp/a" "$tmp/b" "$tol" > "$tmp/why"; then
-                echo "FAIL $name.$variant"
-                head -10 "$tmp/why"
+            if ! compare_summary "$work/a" "$work/b" "$tol" > "$work/why"; then
+                fail "$name.$variant"
+                head -10 "$work/why"
                 ok=0
             fi
             ;;
         esac
     fi
-    if [ "$ok" = 1 ]; then
-        pass=$((pass + 1))
-    else
-        fail=$((fail + 1))
-    fi
+    [ "$ok" = 1 ] && pass "$name.$variant"
 done < "$MANIFEST"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+e2e_finish

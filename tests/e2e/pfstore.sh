@@ -11,52 +11,48 @@
 # "N passed, M failed"; exit 0 when nothing failed, 1 otherwise.
 set -u
 
-top_builddir=${top_builddir:-.}
-top_srcdir=${top_srcdir:-.}
-PFSTORE=$top_builddir/node/pfstore
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 VECTOR=$top_srcdir/tests/vectors/pfstore/pfstore.json
+e2e_need --fail "$PFSTORE"
+e2e_init
 
-if [ ! -x "$PFSTORE" ]; then
-    echo "pfstore: $PFSTORE not built"
-    exit 1
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/pfstore_e2e.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-
-# check NAME EXPECTED-STATUS COMMAND...: run with stdout+stderr in $tmp/out.
+# check NAME EXPECTED-STATUS COMMAND...: run with stdout+stderr in $work/out.
 check_status() {
     name=$1 want=$2
     shift 2
-    "$@" >"$tmp/out" 2>&1
+    "$@" >"$work/out" 2>&1
     got=$?
-    if [ "$got" -eq "$want" ]; then ok; else fail "$name: exit $got, want $want"; cat "$tmp/out"; fi
+    if [ "$got" -eq "$want" ]; then pass "$name: exit $want"; else fail "$name: exit $got, want $want"; cat "$work/out"; fi
+}
+# typed INPUT NAME EXPECTED-STATUS COMMAND...: check_status with INPUT (a
+# printf format) on stdin; a redirection, not a pipe, so that the counts are
+# kept (the last command of a pipe runs in a subshell).
+typed() {
+    # shellcheck disable=SC2059 # the input is the format
+    printf "$1" >"$work/stdin"
+    shift
+    check_status "$@" <"$work/stdin"
 }
 expect_output() {
-    if grep -F -- "$2" "$tmp/out" >/dev/null; then ok; else fail "$1: no \"$2\" in:"; cat "$tmp/out"; fi
+    if grep -F -- "$2" "$work/out" >/dev/null; then pass "$1: \"$2\""; else fail "$1: no \"$2\" in:"; cat "$work/out"; fi
 }
 
 # ---------------------------------------------------------------- the reference's file
-pfs=$tmp/owamp-server.pfs
-printf 'correct horse\n' | check_status "create alice" 0 "$PFSTORE" -f "$pfs" -n alice
+pfs=$work/owamp-server.pfs
+typed 'correct horse\n' "create alice" 0 "$PFSTORE" -f "$pfs" -n alice
 expect_output "prompt" "Enter passphrase for identity 'alice': "
-printf 'test\n' | check_status "add bob" 0 "$PFSTORE" -f "$pfs" bob
-printf 'p@ss w0rd!\n' | check_status "add carol" 0 "$PFSTORE" -f "$pfs" carol
-printf 'x\n' | check_status "add dave" 0 "$PFSTORE" -f "$pfs" dave
-printf '\303\251t\303\251 caf\303\251\n' | check_status "add eve" 0 "$PFSTORE" -f "$pfs" eve
+typed 'test\n' "add bob" 0 "$PFSTORE" -f "$pfs" bob
+typed 'p@ss w0rd!\n' "add carol" 0 "$PFSTORE" -f "$pfs" carol
+typed 'x\n' "add dave" 0 "$PFSTORE" -f "$pfs" dave
+typed '\303\251t\303\251 caf\303\251\n' "add eve" 0 "$PFSTORE" -f "$pfs" eve
 
 # file_contents holds only \t and \n escapes, which printf %b decodes.
 contents=$(sed -n 's/^ *"file_contents": "\(.*\)"$/\1/p' "$VECTOR")
 if [ -z "$contents" ]; then
     fail "no file_contents in $VECTOR"
 else
-    printf '%b' "$contents" >"$tmp/expected"
-    if cmp -s "$tmp/expected" "$pfs"; then ok; else
+    printf '%b' "$contents" >"$work/expected"
+    if cmp -s "$work/expected" "$pfs"; then pass "the file is the reference's"; else
         fail "file differs from the reference's"
         od -c "$pfs" | head -20
     fi
@@ -64,35 +60,35 @@ fi
 
 # A fresh file is private (mode 0600), like the reference's.
 mode=$(ls -l "$pfs" | cut -c1-10)
-if [ "$mode" = "-rw-------" ]; then ok; else fail "mode $mode, want -rw-------"; fi
+if [ "$mode" = "-rw-------" ]; then pass "mode -rw-------"; else fail "mode $mode, want -rw-------"; fi
 
 # ---------------------------------------------------------------- editing
-cp "$pfs" "$tmp/before"
-printf 'new one\n' | check_status "replace bob" 0 "$PFSTORE" -f "$pfs" bob
+cp "$pfs" "$work/before"
+typed 'new one\n' "replace bob" 0 "$PFSTORE" -f "$pfs" bob
 # bob's line is replaced in place (second line); the others are untouched.
-sed '2s/.*/bob	6e6577206f6e65/' "$tmp/before" >"$tmp/expected"
-if cmp -s "$tmp/expected" "$pfs"; then ok; else fail "replace in place"; cat "$pfs"; fi
+sed '2s/.*/bob	6e6577206f6e65/' "$work/before" >"$work/expected"
+if cmp -s "$work/expected" "$pfs"; then pass "replace in place"; else fail "replace in place"; cat "$pfs"; fi
 
 check_status "delete dave" 0 "$PFSTORE" -f "$pfs" -d dave
-if grep '^dave' "$pfs" >/dev/null; then fail "dave still present"; else ok; fi
-if [ "$(wc -l <"$pfs")" -eq 4 ]; then ok; else fail "4 lines expected after -d"; fi
+if grep '^dave' "$pfs" >/dev/null; then fail "dave still present"; else pass "dave deleted"; fi
+if [ "$(wc -l <"$pfs")" -eq 4 ]; then pass "4 lines after -d"; else fail "4 lines expected after -d"; fi
 
 # Identities match exactly: "al" neither deletes nor replaces "alice".
 check_status "delete prefix" 1 "$PFSTORE" -f "$pfs" -d al
 expect_output "delete prefix" "pfstore: Identity 'al' not found"
-printf 'short\n' | check_status "add al" 0 "$PFSTORE" -f "$pfs" al
+typed 'short\n' "add al" 0 "$PFSTORE" -f "$pfs" al
 if grep '^alice	636f727265637420686f727365$' "$pfs" >/dev/null &&
-    grep '^al	73686f7274$' "$pfs" >/dev/null; then ok; else fail "al vs alice"; cat "$pfs"; fi
+    grep '^al	73686f7274$' "$pfs" >/dev/null; then pass "al vs alice"; else fail "al vs alice"; cat "$pfs"; fi
 
 # Comments, blank lines and other entries are copied verbatim.
-printf '# operators\n\nzed\tABCD\n  # indented comment\n' >"$tmp/commented.pfs"
-cp "$tmp/commented.pfs" "$tmp/commented.orig"
-printf 'pw\n' | check_status "append to commented file" 0 "$PFSTORE" -f "$tmp/commented.pfs" yan
-{ cat "$tmp/commented.orig"; printf 'yan\t7077\n'; } >"$tmp/expected"
-if cmp -s "$tmp/expected" "$tmp/commented.pfs"; then ok; else fail "comments kept"; cat "$tmp/commented.pfs"; fi
+printf '# operators\n\nzed\tABCD\n  # indented comment\n' >"$work/commented.pfs"
+cp "$work/commented.pfs" "$work/commented.orig"
+typed 'pw\n' "append to commented file" 0 "$PFSTORE" -f "$work/commented.pfs" yan
+{ cat "$work/commented.orig"; printf 'yan\t7077\n'; } >"$work/expected"
+if cmp -s "$work/expected" "$work/commented.pfs"; then pass "comments kept"; else fail "comments kept"; cat "$work/commented.pfs"; fi
 
 # ---------------------------------------------------------------- refusals
-cp "$pfs" "$tmp/before"
+cp "$pfs" "$work/before"
 check_status "-n on existing file" 1 "$PFSTORE" -f "$pfs" -n frank </dev/null
 expect_output "-n on existing file" "pfstore: -n option specified: $pfs exists"
 expect_output "-n usage" "usage: pfstore [arguments] identity"
@@ -104,10 +100,10 @@ check_status "missing -f" 1 "$PFSTORE" alice
 expect_output "missing -f" "pfstore: -f option is required"
 expect_output "missing -f usage" "   -f fname       filename to edit [required option]"
 
-check_status "missing file" 1 "$PFSTORE" -f "$tmp/nosuch.pfs" alice </dev/null
-expect_output "missing file" "pfstore: Can't open '$tmp/nosuch.pfs': No such file or directory"
+check_status "missing file" 1 "$PFSTORE" -f "$work/nosuch.pfs" alice </dev/null
+expect_output "missing file" "pfstore: Can't open '$work/nosuch.pfs': No such file or directory"
 expect_output "missing file hint" "See -n option?"
-if [ -e "$tmp/nosuch.pfs" ]; then fail "missing file was created"; else ok; fi
+if [ -e "$work/nosuch.pfs" ]; then fail "missing file was created"; else pass "missing file not created"; fi
 
 check_status "no identity" 1 "$PFSTORE" -f "$pfs"
 check_status "two identities" 1 "$PFSTORE" -f "$pfs" a b
@@ -115,18 +111,18 @@ check_status "-h" 0 "$PFSTORE" -h
 expect_output "-h usage" "   -d             delete given identity from file"
 check_status "unknown option" 0 "$PFSTORE" -x
 
-printf '\n' | check_status "empty pass-phrase" 1 "$PFSTORE" -f "$pfs" gina
+typed '\n' "empty pass-phrase" 1 "$PFSTORE" -f "$pfs" gina
 expect_output "empty pass-phrase" "Empty pass-phrase"
 check_status "no input" 1 "$PFSTORE" -f "$pfs" gina </dev/null
 
 # Nothing above changed the file.
-if cmp -s "$tmp/before" "$pfs"; then ok; else fail "a refused command changed the file"; fi
+if cmp -s "$work/before" "$pfs"; then pass "refused commands leave the file alone"; else fail "a refused command changed the file"; fi
 
 # A malformed line for the identity being edited is an error naming the line.
-printf 'ok\t6f6b\nbad\t6f6\n' >"$tmp/bad.pfs"
-printf 'pw\n' | check_status "malformed line" 1 "$PFSTORE" -f "$tmp/bad.pfs" bad
+printf 'ok\t6f6b\nbad\t6f6\n' >"$work/bad.pfs"
+typed 'pw\n' "malformed line" 1 "$PFSTORE" -f "$work/bad.pfs" bad
 expect_output "malformed line" "bad.pfs:2:"
-printf 'pw\n' | check_status "malformed other line" 0 "$PFSTORE" -f "$tmp/bad.pfs" ok
+typed 'pw\n' "malformed other line" 0 "$PFSTORE" -f "$work/bad.pfs" ok
 
 # ---------------------------------------------------------------- the lock
 if command -v python3 >/dev/null 2>&1; then
@@ -137,15 +133,13 @@ fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
 fcntl.lockf(fd, fcntl.LOCK_EX)
 open(sys.argv[2], "w").close()
 time.sleep(3)
-' "$tmp/.pfstore.lock" "$tmp/locked" &
+' "$work/.pfstore.lock" "$work/locked" &
     holder=$!
-    n=0
-    while [ ! -e "$tmp/locked" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
-    printf 'pw\n' | check_status "locked" 1 "$PFSTORE" -f "$pfs" henry
-    expect_output "locked" "pfstore: Unable to lock '$tmp/.pfstore.lock'"
-    kill "$holder" 2>/dev/null
-    wait "$holder" 2>/dev/null
+    e2e_track "$holder"
+    e2e_poll 50 0.1 test -e "$work/locked"
+    typed 'pw\n' "locked" 1 "$PFSTORE" -f "$pfs" henry
+    expect_output "locked" "pfstore: Unable to lock '$work/.pfstore.lock'"
+    e2e_stop "$holder" 2>/dev/null
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+e2e_finish

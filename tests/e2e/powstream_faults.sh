@@ -14,58 +14,23 @@
 #
 # Environment (set by the harness): top_builddir, top_srcdir.
 
-top_builddir=${top_builddir:-.}
-OWAMPD=$top_builddir/node/owampd
-POWSTREAM=$top_builddir/node/powstream
-OWSTATS=$top_builddir/node/owstats
-for prog in "$OWAMPD" "$POWSTREAM" "$OWSTATS"; do
-    [ -x "$prog" ] || { echo "SKIP: $prog not built"; exit 77; }
-done
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+e2e_need "$OWAMPD" "$POWSTREAM" "$OWSTATS"
+e2e_init
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/powstream_faults.XXXXXX") || exit 1
-daemon_pid=
-pow_pid=
 kill_daemon() {
     # owampd -Z leads its own process group: take the children with it.
-    [ -n "$daemon_pid" ] && kill -9 "-$daemon_pid" 2>/dev/null
-    [ -n "$daemon_pid" ] && wait "$daemon_pid" 2>/dev/null
-    daemon_pid=
+    kill -9 "-$owampd_pid" 2>/dev/null
+    e2e_wait "$owampd_pid" 2>/dev/null
 }
-cleanup() {
-    [ -n "$pow_pid" ] && kill "$pow_pid" 2>/dev/null && wait "$pow_pid" 2>/dev/null
-    kill_daemon
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-
-mkdir -p "$work/conf" "$work/data" "$work/var" "$work/out"
-: >"$work/conf/owamp-server.conf"
-printf 'limit root with delete_on_fetch=off\nassign default root\n' >"$work/conf/owamp-server.limits"
-rootflag=
-[ "$(id -u)" = 0 ] && rootflag=-f
-
-start_daemon() {
-    "$OWAMPD" -Z $rootflag -c "$work/conf" -d "$work/data" -R "$work/var" \
-        -S "127.0.0.1:$1" >>"$work/owampd.log" 2>&1 &
-    daemon_pid=$!
-    sleep 1
-    kill -0 "$daemon_pid" 2>/dev/null || { daemon_pid=; return 1; }
+start_daemon() { # PORT
+    e2e_owampd_start "127.0.0.1:$1" "$work/owampd.log" "$work/var" -c "$work/conf" -d "$work/data"
 }
 
-port=
-try=0
-while [ $try -lt 10 ]; do
-    candidate=$((20000 + ($$ * 11 + try * 137) % 30000))
-    if start_daemon "$candidate"; then port=$candidate; break; fi
-    try=$((try + 1))
-done
-[ -n "$port" ] || { echo "FAIL: owampd did not start"; cat "$work/owampd.log"; exit 1; }
+e2e_owampd_conf
+mkdir -p "$work/out"
+e2e_owampd_up 127.0.0.1 "$work/owampd.log" "$work/var" -c "$work/conf" -d "$work/data"
+port=$owampd_port
 
 count_owp() { ls "$work/out" | grep -c '\.owp$'; }
 # Loss-free, finished sessions among the files after the first N (a loaded CI
@@ -79,18 +44,15 @@ clean_after() { # clean_after N
     echo $n
 }
 wait_owp() { # wait_owp N MAXSECONDS
-    i=0
-    while [ $i -lt "$2" ]; do
-        [ "$(count_owp)" -ge "$1" ] && return 0
-        sleep 1
-        i=$((i + 1))
-    done
-    return 1
+    e2e_poll "$2" 1 owp_at_least "$1"
 }
+owp_at_least() { [ "$(count_owp)" -ge "$1" ]; }
+clean_at_least() { [ "$(clean_after "$before")" -ge "$1" ]; }
 
 "$POWSTREAM" -p -c 100 -i 0.01 -L 1 -I 1 -d "$work/out" "127.0.0.1:$port" \
     >"$work/pow.out" 2>"$work/pow.err" &
 pow_pid=$!
+e2e_track "$pow_pid"
 
 wait_owp 3 40 && pass "3 sessions before the crash" || fail "no sessions before the crash"
 (cd "$work/out" && md5sum -- * >"$work/before.md5")
@@ -104,16 +66,9 @@ restarted_at=$(date +%s)
 # After the restart: sessions resume (a few seconds of set-up, then 1 s each).
 wait_owp $((before + 4)) 40 && pass "sessions resume after the restart" ||
     fail "no sessions after the restart ($(count_owp) files)"
-i=0
-while [ "$(clean_after "$before")" -lt 2 ] && [ $i -lt 60 ]; do
-    sleep 1
-    i=$((i + 1))
-done
-kill -TERM "$pow_pid"
-wait "$pow_pid"
-rc=$?
-pow_pid=
-[ $rc = 0 ] && pass "SIGTERM: exit 0" || fail "SIGTERM: exit $rc"
+e2e_poll 60 1 clean_at_least 2
+e2e_stop "$pow_pid"
+verdict "SIGTERM: exit 0"
 
 grep -q -i -E 'OWPControlOpen|Connection refused|ended early|could not be set up' "$work/pow.err" &&
     pass "the outage is logged" || fail "nothing logged about the outage"
@@ -158,5 +113,4 @@ clean=$(clean_after "$before")
 [ "$clean" -ge 2 ] && pass "$clean loss-free sessions after the restart" ||
     fail "no loss-free sessions after the restart"
 
-echo "powstream_faults: $passed passed, $failed failed"
-[ $failed = 0 ]
+e2e_finish

@@ -11,49 +11,14 @@
 #
 # Environment (set by the harness): top_builddir, top_srcdir.
 
-top_builddir=${top_builddir:-.}
-OWAMPD=$top_builddir/node/owampd
-POWSTREAM=$top_builddir/node/powstream
-OWSTATS=$top_builddir/node/owstats
-for prog in "$OWAMPD" "$POWSTREAM" "$OWSTATS"; do
-    [ -x "$prog" ] || { echo "SKIP: $prog not built"; exit 77; }
-done
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+e2e_need "$OWAMPD" "$POWSTREAM" "$OWSTATS"
+e2e_init
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/powstream_stream.XXXXXX") || exit 1
-daemon_pid=
-pow_pid=
-cleanup() {
-    [ -n "$pow_pid" ] && kill "$pow_pid" 2>/dev/null && wait "$pow_pid" 2>/dev/null
-    [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-
-mkdir -p "$work/conf" "$work/data" "$work/var" "$work/out"
-: >"$work/conf/owamp-server.conf"
-printf 'limit root with delete_on_fetch=off\nassign default root\n' >"$work/conf/owamp-server.limits"
-rootflag=
-[ "$(id -u)" = 0 ] && rootflag=-f
-
-port=
-try=0
-while [ $try -lt 10 ]; do
-    candidate=$((20000 + ($$ * 7 + try * 131) % 30000))
-    "$OWAMPD" -Z $rootflag -c "$work/conf" -d "$work/data" -R "$work/var" \
-        -S "127.0.0.1:$candidate" >"$work/owampd.log" 2>&1 &
-    daemon_pid=$!
-    sleep 1
-    if kill -0 "$daemon_pid" 2>/dev/null; then port=$candidate; break; fi
-    daemon_pid=
-    try=$((try + 1))
-done
-[ -n "$port" ] || { echo "FAIL: owampd did not start"; cat "$work/owampd.log"; exit 1; }
+e2e_owampd_conf
+mkdir -p "$work/out"
+e2e_owampd_up 127.0.0.1 "$work/owampd.log" "$work/var" -c "$work/conf" -d "$work/data"
+port=$owampd_port
 
 # -N must divide -c.
 if "$POWSTREAM" -c 200 -N 30 -d "$work/out" "127.0.0.1:$port" 2>"$work/n.err"; then
@@ -68,18 +33,11 @@ fi
 "$POWSTREAM" -p -c 200 -i 0.01 -N 50 -L 1 -I 1 -d "$work/out" "127.0.0.1:$port" \
     >"$work/pow.out" 2>"$work/pow.err" &
 pow_pid=$!
-i=0
-while [ $i -lt 60 ]; do
-    n=$(ls "$work/out" | grep -c '\.owp$')
-    [ "$n" -ge 4 ] && break
-    sleep 1
-    i=$((i + 1))
-done
-kill -TERM "$pow_pid"
-wait "$pow_pid"
-rc=$?
-pow_pid=
-[ $rc = 0 ] && pass "SIGTERM: exit 0" || fail "SIGTERM: exit $rc"
+e2e_track "$pow_pid"
+owp_at_least() { [ "$(ls "$work/out" | grep -c '\.owp$')" -ge "$1" ]; }
+e2e_poll 60 1 owp_at_least 4
+e2e_stop "$pow_pid"
+verdict "SIGTERM: exit 0"
 grep -q 'SIGTERM/SIGINT Caught: Exiting.' "$work/pow.err" && pass "SIGTERM logged" ||
     fail "SIGTERM not logged"
 
@@ -173,5 +131,4 @@ s2=$(ls | grep "^${s2%.sum}_.*\.sum$" | head -1)
 cmp -s "$work/block2" "$s2" && pass "sub-session .sum = owstats -M -N 50 block" ||
     fail "sub-session .sum differs from owstats -M -N 50"
 
-echo "powstream_stream: $passed passed, $failed failed"
-[ $failed = 0 ]
+e2e_finish

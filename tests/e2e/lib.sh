@@ -1,0 +1,230 @@
+# lib.sh - what the end-to-end scripts share. Sourced (POSIX sh) as
+#
+#     . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+#     e2e_need "$OWAMPD" "$OWPING"    # skip (77) unless built
+#     e2e_init                        # $work, cleanup on exit
+#     ...; check "what" [ ... ]; pass "what"; fail "what"
+#     e2e_finish                      # "NAME: N passed, M failed", exit status
+#
+# Every process a script starts in the background is registered with
+# e2e_track (e2e_owampd_start does it for the daemons) and killed at exit
+# unless e2e_wait or e2e_stop already reaped it: cleanup never signals a pid
+# the script did not start. Loopback addresses only.
+#
+# Environment (set by the harness): top_builddir, top_srcdir; both default to
+# the directory two levels above the script.
+
+e2e_here=$(cd "$(dirname "$0")" && pwd)
+top_builddir=${top_builddir:-$e2e_here/../..}
+top_srcdir=${top_srcdir:-$e2e_here/../..}
+E2E_NAME=$(basename "$0" .sh)
+
+OWAMPD=${OWAMPD:-$top_builddir/node/owampd}
+OWPING=$top_builddir/node/owping
+OWSTATS=$top_builddir/node/owstats
+OWFETCH=$top_builddir/node/owfetch
+OWUP=$top_builddir/node/owup
+PFSTORE=$top_builddir/node/pfstore
+POWSTREAM=$top_builddir/node/powstream
+LAB_PFS=$top_srcdir/tests/vectors/lab/owampd.pfs
+
+# Running owampd as root needs -f (the reference's rootfolly).
+rootflag=
+[ "$(id -u)" = 0 ] && rootflag=-f
+
+# ------------------------------------------------------------------ results
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "PASS: $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
+# check DESCRIPTION COMMAND...: pass or fail by the command's status.
+check() {
+    e2e_desc=$1
+    shift
+    if "$@"; then pass "$e2e_desc"; else fail "$e2e_desc"; fi
+}
+# verdict DESCRIPTION: pass or fail by the status of the command list before it.
+verdict() {
+    if [ "$?" = 0 ]; then pass "$1"; else fail "$1"; fi
+}
+# e2e_poll TRIES INTERVAL COMMAND...: run COMMAND every INTERVAL seconds
+# until it succeeds (0) or has failed TRIES times (1).
+e2e_poll() {
+    e2e_tries=$1 e2e_interval=$2
+    shift 2
+    while [ "$e2e_tries" -gt 0 ]; do
+        "$@" && return 0
+        sleep "$e2e_interval"
+        e2e_tries=$((e2e_tries - 1))
+    done
+    return 1
+}
+# show FILE...: indented, for the context of a failure.
+show() { sed 's/^/    /' "$@"; }
+
+# The closing line the test harness reads, and the exit status.
+e2e_finish() {
+    echo "$E2E_NAME: $passed passed, $failed failed"
+    [ "$failed" = 0 ] && exit 0
+    exit 1
+}
+
+# e2e_need [--fail] PROGRAM...: each a path that must be executable or a
+# command name that must be found; otherwise the script is skipped (exit 77),
+# or fails (exit 1) with --fail.
+e2e_need() {
+    e2e_missing_status=77
+    if [ "${1:-}" = --fail ]; then
+        e2e_missing_status=1
+        shift
+    fi
+    for e2e_prog in "$@"; do
+        case $e2e_prog in
+        */*) [ -x "$e2e_prog" ] && continue ;;
+        *) command -v "$e2e_prog" >/dev/null 2>&1 && continue ;;
+        esac
+        echo "$E2E_NAME: $e2e_prog not available"
+        exit "$e2e_missing_status"
+    done
+}
+
+# ------------------------------------------------------------------ work directory, cleanup
+
+e2e_pids=
+e2e_track() { e2e_pids="$e2e_pids $1"; }
+e2e_untrack() {
+    e2e_rest=
+    for e2e_p in $e2e_pids; do
+        [ "$e2e_p" = "$1" ] || e2e_rest="$e2e_rest $e2e_p"
+    done
+    e2e_pids=$e2e_rest
+}
+# e2e_wait PID: wait for a tracked child; its exit status.
+e2e_wait() {
+    wait "$1"
+    e2e_status=$?
+    e2e_untrack "$1"
+    return $e2e_status
+}
+# e2e_stop PID [SIGNAL]: signal a tracked child (TERM by default) and reap it.
+e2e_stop() {
+    kill "-${2:-TERM}" "$1" 2>/dev/null
+    e2e_wait "$1"
+}
+
+e2e_cleanup() {
+    for e2e_p in $e2e_pids; do
+        kill "$e2e_p" 2>/dev/null
+    done
+    for e2e_p in $e2e_pids; do
+        wait "$e2e_p" 2>/dev/null
+    done
+    e2e_pids=
+    [ -n "${work:-}" ] && rm -rf "$work"
+}
+
+# e2e_init: $work, a fresh directory removed at exit with every tracked process.
+e2e_init() {
+    work=$(mktemp -d "${TMPDIR:-/tmp}/$E2E_NAME.XXXXXX") || exit 1
+    trap e2e_cleanup EXIT
+    trap 'exit 1' INT TERM HUP
+}
+
+# ------------------------------------------------------------------ owampd
+
+# e2e_free_port [HOST]: a TCP port nothing listens on at HOST (127.0.0.1 or
+# ::1) right now; without python3 a pseudo-random one (e2e_owampd_serve
+# retries when it is taken).
+e2e_port_try=0
+e2e_free_port() {
+    e2e_port_try=$((e2e_port_try + 1))
+    python3 -c 'import socket, sys
+h = sys.argv[1]
+s = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET)
+s.bind((h, 0))
+print(s.getsockname()[1])' "${1:-127.0.0.1}" 2>/dev/null ||
+        echo $((20000 + ($$ * 7 + e2e_port_try * 131) % 30000))
+}
+
+# e2e_owampd_conf [AUTHMODE]: $work/conf for "-c" with an owamp-server.conf
+# ("authmode AUTHMODE" when given, else empty), the lab pass-phrase file when
+# AUTHMODE asks for A or E, and limits under which every client may test and
+# fetched data stays stored; plus empty $work/data and $work/var.
+e2e_owampd_conf() {
+    mkdir -p "$work/conf" "$work/data" "$work/var"
+    if [ -n "${1:-}" ]; then
+        printf 'authmode %s\n' "$1" >"$work/conf/owamp-server.conf"
+    else
+        : >"$work/conf/owamp-server.conf"
+    fi
+    case ${1:-} in
+    *A* | *E*) cp "$LAB_PFS" "$work/conf/owamp-server.pfs" ;;
+    esac
+    printf 'limit root with delete_on_fetch=off\nassign default root\n' \
+        >"$work/conf/owamp-server.limits"
+}
+
+# e2e_owampd_start ADDR LOG VARDIR [OWAMPD ARGS...]: owampd -Z (-f as root)
+# -R VARDIR -S ADDR in the background, its output appended to LOG, tracked.
+# Returns 0 once VARDIR/owamp-server.pid holds its pid (written after its
+# sockets listen), $owampd_pid set; 1 when it exited first (reaped).
+e2e_owampd_start() {
+    e2e_addr=$1 e2e_log=$2 e2e_var=$3
+    shift 3
+    # shellcheck disable=SC2086 # rootflag is empty or one word
+    "$OWAMPD" -Z $rootflag -R "$e2e_var" -S "$e2e_addr" "$@" >>"$e2e_log" 2>&1 &
+    owampd_pid=$!
+    e2e_track "$owampd_pid"
+    e2e_i=0
+    while [ $e2e_i -lt 100 ]; do
+        [ "$(cat "$e2e_var/owamp-server.pid" 2>/dev/null)" = "$owampd_pid" ] && return 0
+        kill -0 "$owampd_pid" 2>/dev/null || break
+        sleep 0.1
+        e2e_i=$((e2e_i + 1))
+    done
+    e2e_stop "$owampd_pid" KILL 2>/dev/null
+    owampd_pid=
+    return 1
+}
+
+# e2e_owampd_serve HOST LOG VARDIR [OWAMPD ARGS...]: e2e_owampd_start on a
+# free port of HOST (127.0.0.1 or [::1]), a few ports tried; sets
+# $owampd_port and $owampd_pid.
+e2e_owampd_serve() {
+    e2e_host=$1
+    shift
+    e2e_bare=${e2e_host#\[}
+    e2e_bare=${e2e_bare%\]}
+    e2e_try=0
+    while [ $e2e_try -lt 5 ]; do
+        owampd_port=$(e2e_free_port "$e2e_bare")
+        e2e_owampd_start "$e2e_host:$owampd_port" "$@" && return 0
+        e2e_try=$((e2e_try + 1))
+    done
+    owampd_port=
+    return 1
+}
+
+# e2e_owampd_up HOST LOG VARDIR [OWAMPD ARGS...]: e2e_owampd_serve, or the
+# end of the script (exit 1) with the daemon's log.
+e2e_owampd_up() {
+    e2e_owampd_serve "$@" && return 0
+    echo "FAIL: owampd did not start on $1; its log:"
+    cat "$2"
+    exit 1
+}
+
+# e2e_run NAME WANT COMMAND...: stdout and stderr in $work/NAME.out and
+# .err; 0 when the exit status ($run_status) is WANT, else 1 after showing
+# stderr.
+e2e_run() {
+    e2e_name=$1 e2e_want=$2
+    shift 2
+    "$@" >"$work/$e2e_name.out" 2>"$work/$e2e_name.err"
+    run_status=$?
+    [ "$run_status" = "$e2e_want" ] && return 0
+    echo "    $e2e_name: exit $run_status (want $e2e_want)"
+    show "$work/$e2e_name.err"
+    return 1
+}
