@@ -83,16 +83,8 @@ int main(int argc, char **argv)
         }
     }
 
-    owp_err err;
-    owp_err_clear(&err);
-    if (owp_clock_init(&err) != OWP_OK) {
-        fprintf(stderr, "%s: %s\n", progname, err.msg);
-        fprintf(stderr, "%s: Unable to initialize OWP library.\n", progname);
+    if (owp_prog_init(progname) != 0)
         return 1;
-    }
-    const char *warning = owp_clock_warning();
-    if (warning)
-        fprintf(stderr, "%s: %s\n", progname, warning);
 
     owp_output_opts out;
     owp_output_opts_init(&out);
