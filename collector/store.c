@@ -1,1 +1,599 @@
-/* PLACEHOLDER */
+/*
+ * store.c - the store's environment, paths, cursors and retention.
+ * Ingest is in store_ingest.c, queries and export in store_query.c.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store_int.h"
+
+#define PATH_FIELD_MAX 255
+#define NODE_NAME_MAX 255
+
+owp_status store_mdb_err(owp_err *err, int rc, const char *what)
+{
+    if (rc == MDB_MAP_FULL)
+        return owp_err_set(err, OWP_ERR_SYS, "store: %s: the map is full (raise map_size): %s",
+                           what, mdb_strerror(rc));
+    return owp_err_set(err, rc == ENOMEM ? OWP_ERR_NOMEM : OWP_ERR_SYS, "store: %s: %s", what,
+                       mdb_strerror(rc));
+}
+
+int store_reserve(void **buf, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return 0;
+    size_t want = *cap ? *cap : 1024;
+    while (want < n)
+        want *= 2;
+    if (want > SIZE_MAX / sz)
+        return -1;
+    void *p = realloc(*buf, want * sz);
+    if (!p)
+        return -1;
+    *buf = p;
+    *cap = want;
+    return 0;
+}
+
+void owm_store_opts_default(owm_store_opts *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->map_size = OWM_STORE_DEFAULT_MAP_SIZE;
+    opts->keep_raw = 30ULL * OWM_STORE_DAY;
+    opts->keep_minute = 90ULL * OWM_STORE_DAY;
+    opts->keep_hour = 730ULL * OWM_STORE_DAY;
+    opts->keep_day = 730ULL * OWM_STORE_DAY;
+}
+
+/* ---- open / close ---- */
+
+static int open_dbs(owm_store *self, unsigned flags)
+{
+    static const char *const hist_names[LEVEL_COUNT] = {"hist_m", "hist_h", "hist_d"};
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, flags & MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    unsigned create = (flags & MDB_RDONLY) ? 0 : MDB_CREATE;
+    if (!rc)
+        rc = mdb_dbi_open(txn, "paths", create, &self->paths);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "path_names", create, &self->path_names);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "records", create, &self->records);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "sessions", create, &self->sessions);
+    for (int l = 0; l < LEVEL_COUNT && !rc; l++)
+        rc = mdb_dbi_open(txn, hist_names[l], create, &self->hist[l]);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "cursors", create, &self->cursors);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "meta", create, &self->meta);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn);
+}
+
+static owp_status alloc_scratch(owm_store *self, owp_err *err)
+{
+    self->hists = malloc((LEVEL_COUNT + 2) * sizeof *self->hists);
+    self->encoded = malloc(OWM_HIST_MAX_ENCODED);
+    if (!self->hists || !self->encoded)
+        return owp_err_set(err, OWP_ERR_NOMEM, "store %s: out of memory", self->dir);
+    for (int i = 0; i < LEVEL_COUNT + 2; i++)
+        owm_hist_init(&self->hists[i]);
+    return OWP_OK;
+}
+
+owm_store *owm_store_open(const char *dir, const owm_store_opts *opts, owp_err *err)
+{
+    if (!dir || !*dir) {
+        owp_err_set(err, OWP_ERR_INVALID, "store: no directory given");
+        return NULL;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        owp_err_sys(err, "store %s", dir);
+        return NULL;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        owp_err_set(err, OWP_ERR_INVALID, "store %s: not a directory", dir);
+        return NULL;
+    }
+    owm_store *self = calloc(1, sizeof *self);
+    if (!self || !(self->dir = strdup(dir))) {
+        free(self);
+        owp_err_set(err, OWP_ERR_NOMEM, "store %s: out of memory", dir);
+        return NULL;
+    }
+    if (opts)
+        self->opts = *opts;
+    else
+        owm_store_opts_default(&self->opts);
+    if (!self->opts.map_size)
+        self->opts.map_size = OWM_STORE_DEFAULT_MAP_SIZE;
+
+    /* NOTLS: read transactions are not tied to threads (a query may run on
+     * any thread of the caller). Never MDB_NOSYNC (see store.h). */
+    unsigned flags = MDB_NOTLS;
+    if (self->opts.readonly)
+        flags |= MDB_RDONLY;
+    if (self->opts.nometasync)
+        flags |= MDB_NOMETASYNC;
+    int rc = mdb_env_create(&self->env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(self->env, 16);
+    if (!rc)
+        rc = mdb_env_set_mapsize(self->env, (size_t)self->opts.map_size);
+    if (!rc)
+        rc = mdb_env_open(self->env, dir, flags, 0644);
+    if (!rc)
+        rc = open_dbs(self, flags);
+    if (rc) {
+        store_mdb_err(err, rc, dir);
+        owm_store_close(&self);
+        return NULL;
+    }
+    if (alloc_scratch(self, err) != OWP_OK) {
+        owm_store_close(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void owm_store_close(owm_store **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    owm_store *self = *self_p;
+    if (self->env)
+        mdb_env_close(self->env);
+    free(self->recs);
+    free(self->delays);
+    free(self->hists);
+    free(self->encoded);
+    free(self->path_buf);
+    free(self->dir);
+    free(self);
+    *self_p = NULL;
+}
+
+owp_status owm_store_sync(owm_store *self, owp_err *err)
+{
+    int rc = mdb_env_sync(self->env, 1);
+    return rc ? store_mdb_err(err, rc, "sync") : OWP_OK;
+}
+
+void owm_store_set_hook(owm_store *self, owm_store_hook_fn hook, void *arg)
+{
+    self->hook = hook;
+    self->hook_arg = arg;
+}
+
+/* ---- meta ---- */
+
+uint64_t store_meta_get(owm_store *self, MDB_txn *txn, const char *name)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    if (mdb_get(txn, self->meta, &k, &v) || v.mv_size != 8)
+        return 0;
+    return be64_get(v.mv_data);
+}
+
+int store_meta_put(owm_store *self, MDB_txn *txn, const char *name, uint64_t value)
+{
+    uint8_t buf[8];
+    be64_put(buf, value);
+    MDB_val k = {strlen(name), (void *)name}, v = {8, buf};
+    return mdb_put(txn, self->meta, &k, &v, 0);
+}
+
+/* ---- paths ---- */
+
+static owp_status check_path_strings(const char *src, const char *dst, const char *params,
+                                     owp_err *err)
+{
+    if (!src || !dst || !params || !*src || !*dst)
+        return owp_err_set(err, OWP_ERR_INVALID, "store: a path needs a source and a destination");
+    if (strlen(src) > PATH_FIELD_MAX || strlen(dst) > PATH_FIELD_MAX ||
+        strlen(params) > PATH_FIELD_MAX)
+        return owp_err_set(err, OWP_ERR_INVALID,
+                           "store: path %s -> %s: a field is longer than %d bytes", src, dst,
+                           PATH_FIELD_MAX);
+    return OWP_OK;
+}
+
+/* "src\0dst\0params\0" into buf (3 * 256 bytes); returns its length. */
+static size_t path_name(char *buf, const char *src, const char *dst, const char *params)
+{
+    size_t n = 0;
+    const char *parts[3] = {src, dst, params};
+    for (int i = 0; i < 3; i++) {
+        size_t len = strlen(parts[i]) + 1;
+        memcpy(buf + n, parts[i], len);
+        n += len;
+    }
+    return n;
+}
+
+static int find_path(owm_store *self, MDB_txn *txn, const char *name, size_t len, uint32_t *id)
+{
+    MDB_val k = {len, (void *)name}, v;
+    int rc = mdb_get(txn, self->path_names, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        *id = 0;
+        return 0;
+    }
+    if (!rc)
+        *id = v.mv_size == 4 ? be32_get(v.mv_data) : 0;
+    return rc;
+}
+
+owp_status owm_store_path_find(owm_store *self, const char *src, const char *dst,
+                               const char *params, uint32_t *id, owp_err *err)
+{
+    char name[3 * (PATH_FIELD_MAX + 1)];
+    owp_status st = check_path_strings(src, dst, params, err);
+    if (st)
+        return st;
+    size_t len = path_name(name, src, dst, params);
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (!rc) {
+        rc = find_path(self, txn, name, len, id);
+        mdb_txn_abort(txn);
+    }
+    return rc ? store_mdb_err(err, rc, "path lookup") : OWP_OK;
+}
+
+static int create_path(owm_store *self, MDB_txn *txn, const char *name, size_t len, uint32_t *id)
+{
+    uint64_t next = store_meta_get(self, txn, "next_path_id");
+    if (next == 0)
+        next = 1;
+    if (next > UINT32_MAX)
+        return MDB_MAP_FULL;
+    uint8_t idbuf[4];
+    be32_put(idbuf, (uint32_t)next);
+    MDB_val k = {len, (void *)name}, v = {4, idbuf};
+    int rc = mdb_put(txn, self->path_names, &k, &v, MDB_NOOVERWRITE);
+    if (!rc) {
+        MDB_val ik = {4, idbuf}, iv = {len, (void *)name};
+        rc = mdb_put(txn, self->paths, &ik, &iv, MDB_APPEND);
+    }
+    if (!rc)
+        rc = store_meta_put(self, txn, "next_path_id", next + 1);
+    *id = (uint32_t)next;
+    return rc;
+}
+
+owp_status owm_store_path_id(owm_store *self, const char *src, const char *dst, const char *params,
+                             uint32_t *id, owp_err *err)
+{
+    char name[3 * (PATH_FIELD_MAX + 1)];
+    owp_status st = owm_store_path_find(self, src, dst, params, id, err);
+    if (st || *id)
+        return st;
+    size_t len = path_name(name, src, dst, params);
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (rc)
+        return store_mdb_err(err, rc, "path create");
+    /* Another process may have created it since the read above. */
+    rc = find_path(self, txn, name, len, id);
+    if (!rc && !*id)
+        rc = create_path(self, txn, name, len, id);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return store_mdb_err(err, rc, "path create");
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? store_mdb_err(err, rc, "path create") : OWP_OK;
+}
+
+owp_status store_check_path(owm_store *self, MDB_txn *txn, uint32_t path, owp_err *err)
+{
+    uint8_t kb[4];
+    be32_put(kb, path);
+    MDB_val k = {4, kb}, v;
+    int rc = mdb_get(txn, self->paths, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return owp_err_set(err, OWP_ERR_INVALID, "store: unknown path id %u", path);
+    return rc ? store_mdb_err(err, rc, "path lookup") : OWP_OK;
+}
+
+/* Split a stored "src\0dst\0params\0" value; -1 when malformed. */
+static int split_path(const MDB_val *v, const char *parts[3])
+{
+    const char *p = v->mv_data, *end = p + v->mv_size;
+    for (int i = 0; i < 3; i++) {
+        const char *nul = memchr(p, 0, (size_t)(end - p));
+        if (!nul)
+            return -1;
+        parts[i] = p;
+        p = nul + 1;
+    }
+    return 0;
+}
+
+/* Send time of the newest data of a path: last record, else last minute histogram. */
+static owp_num64 path_newest(owm_store *self, MDB_txn *txn, uint32_t path)
+{
+    MDB_dbi dbs[2] = {self->records, self->hist[LEVEL_MINUTE]};
+    for (int i = 0; i < 2; i++) {
+        MDB_cursor *c;
+        if (mdb_cursor_open(txn, dbs[i], &c))
+            continue;
+        uint8_t kb[4];
+        be32_put(kb, path + 1);
+        MDB_val k = {4, kb}, v;
+        int rc = path == UINT32_MAX ? mdb_cursor_get(c, &k, &v, MDB_LAST)
+                                    : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        if (path != UINT32_MAX)
+            rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &k, &v, MDB_LAST)
+                                    : (rc ? rc : mdb_cursor_get(c, &k, &v, MDB_PREV));
+        owp_num64 t = 0;
+        if (!rc && k.mv_size >= 8 && be32_get(k.mv_data) == path)
+            t = i == 0 ? be64_get((uint8_t *)k.mv_data + 4)
+                       : (owp_num64)be32_get((uint8_t *)k.mv_data + 4) << 32;
+        mdb_cursor_close(c);
+        if (t)
+            return t;
+    }
+    return 0;
+}
+
+owp_status owm_store_paths(owm_store *self, owm_store_path_fn fn, void *arg, owp_err *err)
+{
+    MDB_txn *txn;
+    MDB_cursor *c;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return store_mdb_err(err, rc, "paths");
+    rc = mdb_cursor_open(txn, self->paths, &c);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return store_mdb_err(err, rc, "paths");
+    }
+    MDB_val k, v;
+    owp_status st = OWP_OK;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const char *parts[3];
+        if (k.mv_size != 4 || split_path(&v, parts)) {
+            st = owp_err_set(err, OWP_ERR_FORMAT, "store: malformed path entry");
+            break;
+        }
+        owm_store_path p = {be32_get(k.mv_data), parts[0], parts[1], parts[2], 0};
+        p.newest = path_newest(self, txn, p.id);
+        if (fn(&p, arg))
+            break;
+    }
+    if (!st && rc && rc != MDB_NOTFOUND)
+        st = store_mdb_err(err, rc, "paths");
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    return st;
+}
+
+owp_status owm_store_path_get(owm_store *self, uint32_t id, owm_store_path *path, owp_err *err)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return store_mdb_err(err, rc, "path");
+    owp_status st = store_check_path(self, txn, id, err);
+    uint8_t kb[4];
+    be32_put(kb, id);
+    MDB_val k = {4, kb}, v;
+    const char *parts[3];
+    if (!st && (mdb_get(txn, self->paths, &k, &v) || split_path(&v, parts)))
+        st = owp_err_set(err, OWP_ERR_FORMAT, "store: malformed path entry %u", id);
+    if (!st) {
+        char *buf = realloc(self->path_buf, v.mv_size);
+        if (!buf) {
+            st = owp_err_set(err, OWP_ERR_NOMEM, "store: out of memory");
+        } else {
+            self->path_buf = buf;
+            memcpy(buf, v.mv_data, v.mv_size);
+            path->id = id;
+            path->src = buf + (parts[0] - (const char *)v.mv_data);
+            path->dst = buf + (parts[1] - (const char *)v.mv_data);
+            path->params = buf + (parts[2] - (const char *)v.mv_data);
+            path->newest = path_newest(self, txn, id);
+        }
+    }
+    mdb_txn_abort(txn);
+    return st;
+}
+
+/* ---- cursors ---- */
+
+static owp_status check_node(const char *node, owp_err *err)
+{
+    if (!node || !*node || strlen(node) > NODE_NAME_MAX)
+        return owp_err_set(err, OWP_ERR_INVALID, "store: node name empty or longer than %d bytes",
+                           NODE_NAME_MAX);
+    return OWP_OK;
+}
+
+owp_status owm_store_cursor(owm_store *self, const char *node, uint64_t *file_seq, char *name,
+                            size_t name_len, owp_err *err)
+{
+    owp_status st = check_node(node, err);
+    if (st)
+        return st;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return store_mdb_err(err, rc, "cursor");
+    MDB_val k = {strlen(node), (void *)node}, v;
+    rc = mdb_get(txn, self->cursors, &k, &v);
+    *file_seq = 0;
+    if (name && name_len)
+        name[0] = 0;
+    if (!rc && v.mv_size >= 8) {
+        *file_seq = be64_get(v.mv_data);
+        if (name && name_len) {
+            size_t n = v.mv_size - 8 < name_len - 1 ? v.mv_size - 8 : name_len - 1;
+            memcpy(name, (uint8_t *)v.mv_data + 8, n);
+            name[n] = 0;
+        }
+    }
+    mdb_txn_abort(txn);
+    return rc && rc != MDB_NOTFOUND ? store_mdb_err(err, rc, "cursor") : OWP_OK;
+}
+
+/* The node's cursor inside a write transaction (0 when none). */
+uint64_t store_cursor_get(owm_store *self, MDB_txn *txn, const char *node)
+{
+    MDB_val k = {strlen(node), (void *)node}, v;
+    if (mdb_get(txn, self->cursors, &k, &v) || v.mv_size < 8)
+        return 0;
+    return be64_get(v.mv_data);
+}
+
+int store_cursor_put(owm_store *self, MDB_txn *txn, const char *node, uint64_t file_seq,
+                     const char *file_name)
+{
+    size_t nlen = file_name ? strlen(file_name) : 0;
+    if (nlen > 1024)
+        nlen = 1024;
+    MDB_val k = {strlen(node), (void *)node}, v = {8 + nlen, NULL};
+    int rc = mdb_put(txn, self->cursors, &k, &v, MDB_RESERVE);
+    if (!rc) {
+        be64_put(v.mv_data, file_seq);
+        if (nlen)
+            memcpy((uint8_t *)v.mv_data + 8, file_name, nlen);
+    }
+    return rc;
+}
+
+owp_status owm_store_cursor_advance(owm_store *self, const char *node, uint64_t file_seq,
+                                    const char *file_name, owp_err *err)
+{
+    owp_status st = check_node(node, err);
+    if (st)
+        return st;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (rc)
+        return store_mdb_err(err, rc, "cursor");
+    uint64_t cur = store_cursor_get(self, txn, node);
+    if (file_seq <= cur) {
+        mdb_txn_abort(txn);
+        return owp_err_set(err, OWP_ERR_INVALID,
+                           "store: node %s: file %llu is not after the cursor %llu", node,
+                           (unsigned long long)file_seq, (unsigned long long)cur);
+    }
+    rc = store_cursor_put(self, txn, node, file_seq, file_name);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return store_mdb_err(err, rc, "cursor");
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? store_mdb_err(err, rc, "cursor") : OWP_OK;
+}
+
+/* ---- retention ---- */
+
+/* Delete the entries of db whose time (key bytes 4.. as `tlen` big-endian
+ * bytes, compared as seconds) is before cutoff; counts into *n. */
+static int prune_db(MDB_txn *txn, MDB_dbi db, size_t tlen, uint64_t cutoff_sec, uint64_t *n)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, db, &c);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    while (!rc) {
+        if (k.mv_size < 4 + tlen) {
+            rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+            continue;
+        }
+        uint32_t path = be32_get(k.mv_data);
+        uint64_t t = tlen == 8 ? be64_get((uint8_t *)k.mv_data + 4) >> 32
+                               : be32_get((uint8_t *)k.mv_data + 4);
+        if (t < cutoff_sec) {
+            /* Re-seek from a copy of the key: robust whatever the cursor
+             * points at after a delete (the last entry included). */
+            uint8_t kb[32];
+            size_t klen = k.mv_size < sizeof kb ? k.mv_size : sizeof kb;
+            memcpy(kb, k.mv_data, klen);
+            rc = mdb_cursor_del(c, 0);
+            if (!rc) {
+                (*n)++;
+                k.mv_size = klen;
+                k.mv_data = kb;
+                rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+            }
+            continue;
+        }
+        /* This path is done: jump to the next one. */
+        if (path == UINT32_MAX)
+            break;
+        uint8_t kb[4];
+        be32_put(kb, path + 1);
+        k.mv_size = 4;
+        k.mv_data = kb;
+        rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static uint64_t cutoff(owp_num64 now, uint64_t keep)
+{
+    uint64_t now_sec = now >> 32;
+    return keep && keep < now_sec ? now_sec - keep : 0;
+}
+
+owp_status owm_store_prune(owm_store *self, owp_num64 now, owm_prune_result *result, owp_err *err)
+{
+    owm_prune_result r = {0};
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (rc)
+        return store_mdb_err(err, rc, "prune");
+    uint64_t raw_cut = cutoff(now, self->opts.keep_raw);
+    if (raw_cut) {
+        rc = prune_db(txn, self->records, 8, raw_cut, &r.records);
+        if (!rc)
+            rc = prune_db(txn, self->sessions, 8, raw_cut, &r.sessions);
+        if (!rc && raw_cut > store_meta_get(self, txn, META_RAW_HORIZON))
+            rc = store_meta_put(self, txn, META_RAW_HORIZON, raw_cut);
+    }
+    const uint64_t keep[LEVEL_COUNT] = {self->opts.keep_minute, self->opts.keep_hour,
+                                        self->opts.keep_day};
+    uint64_t *counts[LEVEL_COUNT] = {&r.minutes, &r.hours, &r.days};
+    for (int l = 0; l < LEVEL_COUNT && !rc; l++) {
+        uint64_t cut = cutoff(now, keep[l]);
+        /* Keep a period until all of it is older than the cutoff. */
+        if (cut <= level_secs[l])
+            continue;
+        uint64_t first_kept = cut - level_secs[l] + 1;
+        rc = prune_db(txn, self->hist[l], 4, first_kept, counts[l]);
+        /* Queries widen their edges to the coarser level before this. */
+        uint64_t horizon = first_kept + level_secs[l] - 1;
+        horizon -= horizon % level_secs[l];
+        if (!rc && horizon > store_meta_get(self, txn, meta_hist_horizon[l]))
+            rc = store_meta_put(self, txn, meta_hist_horizon[l], horizon);
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return store_mdb_err(err, rc, "prune");
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc)
+        return store_mdb_err(err, rc, "prune");
+    if (result)
+        *result = r;
+    return OWP_OK;
+}

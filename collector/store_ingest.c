@@ -1,0 +1,552 @@
+/*
+ * store_ingest.c - one .owp file into the store in one write transaction:
+ * records, per-minute/hour/day histograms, the session summary and the
+ * node's cursor (crash safety: see store.h).
+ *
+ * The file's records are read into a reusable array, sorted into key order
+ * (send time, seq, arrival; nearly sorted already, so an insertion sort does
+ * it in linear time and a bounded amount of work), then written with one
+ * LMDB cursor: with MDB_APPEND when they all come after the last key of the
+ * database (the usual case for the newest path), otherwise with ordinary
+ * ordered puts, which stay fast because consecutive keys share pages.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+#include "store_int.h"
+
+#define HOOK_EVERY 1024
+#define INSERTION_WORK_PER_RECORD 32 /* beyond this, fall back to qsort */
+#define MAX_COPIES 255
+
+static void hook(owm_store *self, const char *point, uint64_t n)
+{
+    if (self->hook)
+        self->hook(point, n, self->hook_arg);
+}
+
+/* ---- loading the file's records ---- */
+
+typedef struct load_ctx {
+    owm_store *self;
+    owp_skip *skips; /* sorted by first */
+    uint32_t nskips;
+    size_t n;
+    uint64_t ignored;
+    uint32_t max_seq_arrived;
+    int arrived;
+    int oom;
+} load_ctx;
+
+static int skip_cmp(const void *a, const void *b)
+{
+    const owp_skip *x = a, *y = b;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+static int in_skip_range(const load_ctx *ctx, uint32_t seq)
+{
+    size_t lo = 0, hi = ctx->nskips;
+    while (lo < hi) { /* last range with first <= seq */
+        size_t mid = lo + (hi - lo) / 2;
+        if (ctx->skips[mid].first <= seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Ranges may overlap in a hostile file: check the few before too. */
+    for (size_t i = lo; i > 0 && lo - i < 4; i--)
+        if (seq <= ctx->skips[i - 1].last)
+            return 1;
+    return 0;
+}
+
+static int load_record(const owp_record *r, void *arg)
+{
+    load_ctx *ctx = arg;
+    owm_store *self = ctx->self;
+    if (in_skip_range(ctx, r->seq)) {
+        ctx->ignored++;
+        return 0;
+    }
+    if (store_reserve((void **)&self->recs, &self->nrecs_cap, ctx->n + 1, sizeof *self->recs)) {
+        ctx->oom = 1;
+        return 1;
+    }
+    store_rec *s = &self->recs[ctx->n];
+    s->send_time = r->send_time;
+    s->recv_time = r->recv_time;
+    s->seq = r->seq;
+    s->arrival = (uint32_t)ctx->n;
+    s->send_err = r->send_err;
+    s->recv_err = r->recv_err;
+    s->ttl = r->ttl;
+    s->flags = 0;
+    /* RFC 4737: reordered when a higher seq arrived before it. */
+    if (!owp_record_lost(r)) {
+        if (ctx->arrived && r->seq < ctx->max_seq_arrived)
+            s->flags |= REC_FLAG_REORDERED;
+        if (!ctx->arrived || r->seq > ctx->max_seq_arrived)
+            ctx->max_seq_arrived = r->seq;
+        ctx->arrived = 1;
+    }
+    ctx->n++;
+    return 0;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+    const store_rec *x = a, *y = b;
+    if (x->send_time != y->send_time)
+        return x->send_time < y->send_time ? -1 : 1;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    return x->arrival < y->arrival ? -1 : x->arrival > y->arrival;
+}
+
+/* Insertion sort while the work stays linear; qsort when the input is far from sorted. */
+static void sort_records(store_rec *r, size_t n)
+{
+    uint64_t budget = (uint64_t)n * INSERTION_WORK_PER_RECORD;
+    for (size_t i = 1; i < n; i++) {
+        if (rec_cmp(&r[i - 1], &r[i]) <= 0)
+            continue;
+        store_rec t = r[i];
+        size_t j = i;
+        while (j > 0 && rec_cmp(&r[j - 1], &t) > 0) {
+            r[j] = r[j - 1];
+            j--;
+            if (budget-- == 0) {
+                r[j] = t;
+                qsort(r, n, sizeof *r, rec_cmp);
+                return;
+            }
+        }
+        r[j] = t;
+    }
+}
+
+/* ---- histograms ---- */
+
+typedef struct hist_state {
+    uint32_t start[LEVEL_COUNT]; /* period of each accumulator */
+    int active[LEVEL_COUNT];
+} hist_state;
+
+/* Merge the stored histogram of (path, start) into h and write h back. */
+static int write_hist(owm_store *self, MDB_txn *txn, int level, uint32_t path, uint32_t start,
+                      owm_hist *h)
+{
+    uint8_t kb[HIST_KEY_LEN];
+    hist_key(kb, path, start);
+    MDB_val k = {HIST_KEY_LEN, kb}, v;
+    int rc = mdb_get(txn, self->hist[level], &k, &v);
+    if (!rc && owm_hist_merge_encoded(h, v.mv_data, v.mv_size))
+        return MDB_CORRUPTED;
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    v.mv_size = owm_hist_encode(h, self->encoded);
+    v.mv_data = self->encoded;
+    return mdb_put(txn, self->hist[level], &k, &v, 0);
+}
+
+/* Write accumulator `level`; a minute first feeds the hour and day deltas. */
+static int flush_level(owm_store *self, MDB_txn *txn, hist_state *hs, int level, uint32_t path)
+{
+    if (!hs->active[level])
+        return 0;
+    owm_hist *h = &self->hists[level];
+    if (level == LEVEL_MINUTE) {
+        owm_hist_merge(&self->hists[LEVEL_HOUR], h);
+        owm_hist_merge(&self->hists[LEVEL_DAY], h);
+    }
+    int rc = write_hist(self, txn, level, path, hs->start[level], h);
+    owm_hist_clear(h);
+    hs->active[level] = 0;
+    return rc;
+}
+
+/* Make the accumulators cover send time t, flushing the periods it leaves. */
+static int hist_move_to(owm_store *self, MDB_txn *txn, hist_state *hs, uint32_t path,
+                        owp_num64 t)
+{
+    uint32_t sec = (uint32_t)(t >> 32);
+    /* Most records fall in the current minute (and so its hour and day). */
+    if (hs->active[LEVEL_MINUTE] && sec - hs->start[LEVEL_MINUTE] < 60)
+        return 0;
+    for (int l = 0; l < LEVEL_COUNT; l++) {
+        uint32_t start = sec - sec % level_secs[l];
+        if (hs->active[l] && hs->start[l] == start)
+            continue;
+        int rc = flush_level(self, txn, hs, l, path);
+        if (rc)
+            return rc;
+        hs->start[l] = start;
+        hs->active[l] = 1;
+    }
+    return 0;
+}
+
+static int hist_finish(owm_store *self, MDB_txn *txn, hist_state *hs, uint32_t path)
+{
+    int rc = 0;
+    for (int l = 0; l < LEVEL_COUNT && !rc; l++)
+        rc = flush_level(self, txn, hs, l, path);
+    return rc;
+}
+
+/* ---- records ---- */
+
+static void encode_record(const store_rec *s, uint32_t path, uint8_t copy, uint8_t *kb,
+                          uint8_t *vb)
+{
+    be32_put(kb, path);
+    be64_put(kb + 4, s->send_time);
+    be32_put(kb + 12, s->seq);
+    kb[16] = copy;
+    be64_put(vb, s->recv_time);
+    be16_put(vb + 8, s->send_err);
+    be16_put(vb + 10, s->recv_err);
+    vb[12] = s->ttl;
+    vb[13] = s->flags;
+}
+
+void store_record_decode(const MDB_val *k, const MDB_val *v, owp_record *r, uint8_t *copy,
+                         uint8_t *flags)
+{
+    const uint8_t *kb = k->mv_data, *vb = v->mv_data;
+    memset(r, 0, sizeof *r);
+    if (k->mv_size != REC_KEY_LEN || v->mv_size != REC_VAL_LEN) {
+        *copy = MAX_COPIES; /* malformed: callers skip it */
+        *flags = 0;
+        return;
+    }
+    r->send_time = be64_get(kb + 4);
+    r->seq = be32_get(kb + 12);
+    *copy = kb[16];
+    r->recv_time = be64_get(vb);
+    r->send_err = be16_get(vb + 8);
+    r->recv_err = be16_get(vb + 10);
+    r->ttl = vb[12];
+    *flags = vb[13];
+}
+
+/* Does the first key come after every key of the database? */
+static int can_append(MDB_cursor *c, const uint8_t *first_key)
+{
+    MDB_val k, v;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    if (rc == MDB_NOTFOUND)
+        return 1;
+    if (rc)
+        return 0;
+    size_t n = k.mv_size < REC_KEY_LEN ? k.mv_size : REC_KEY_LEN;
+    int cmp = memcmp(first_key, k.mv_data, n);
+    return cmp > 0 || (cmp == 0 && k.mv_size < REC_KEY_LEN);
+}
+
+typedef struct ingest_ctx {
+    owm_store *self;
+    MDB_txn *txn;
+    uint32_t path;
+    owm_ingest_result *res;
+    hist_state hs;
+    /* IPDV: the previous first copy that arrived */
+    int prev_valid;
+    uint32_t prev_seq;
+    double prev_delay;
+} ingest_ctx;
+
+/* Account one stored record into the histograms and the result. */
+static int account(ingest_ctx *ctx, const store_rec *s, uint8_t copy)
+{
+    owm_store *self = ctx->self;
+    int rc = hist_move_to(self, ctx->txn, &ctx->hs, ctx->path, s->send_time);
+    if (rc)
+        return rc;
+    owm_hist *h = &self->hists[LEVEL_MINUTE];
+    owm_ingest_result *res = ctx->res;
+    owp_record r = {s->seq, s->send_err, s->recv_err, s->send_time, s->recv_time, s->ttl};
+    if (owp_record_lost(&r)) {
+        owm_hist_add_lost(h);
+        res->sent++;
+        res->lost++;
+        ctx->prev_valid = 0;
+        return 0;
+    }
+    double d = owp_stats_delay(&r);
+    if (copy > 0) {
+        owm_hist_add_dup(h, d);
+        res->dups++;
+        return 0;
+    }
+    int reordered = (s->flags & REC_FLAG_REORDERED) != 0;
+    owm_hist_add_first(h, d, s->ttl, reordered);
+    res->sent++;
+    res->reordered += (uint64_t)reordered;
+    if (ctx->prev_valid && s->seq == ctx->prev_seq + 1)
+        owm_hist_add_ipdv(h, d > ctx->prev_delay ? d - ctx->prev_delay : ctx->prev_delay - d);
+    ctx->prev_valid = 1;
+    ctx->prev_seq = s->seq;
+    ctx->prev_delay = d;
+    return 0;
+}
+
+/* Is this record storable, and which copy of its packet is it? */
+static int copy_number(const store_rec *recs, size_t i, uint8_t *copies)
+{
+    if (i == 0 || recs[i].send_time != recs[i - 1].send_time || recs[i].seq != recs[i - 1].seq) {
+        *copies = 0;
+        return 1;
+    }
+    /* A second lost mark, or a lost mark after a copy, says nothing new. */
+    if (recs[i].recv_time == 0 || *copies == MAX_COPIES - 1)
+        return 0;
+    (*copies)++;
+    return 1;
+}
+
+static int put_records(ingest_ctx *ctx, size_t n)
+{
+    owm_store *self = ctx->self;
+    const store_rec *recs = self->recs;
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(ctx->txn, self->records, &c);
+    if (rc)
+        return rc;
+    uint8_t kb[REC_KEY_LEN], vb[REC_VAL_LEN];
+    unsigned flags = MDB_NOOVERWRITE;
+    if (n) {
+        encode_record(&recs[0], ctx->path, 0, kb, vb);
+        if (can_append(c, kb))
+            flags = MDB_APPEND;
+    }
+    uint8_t copies = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (!copy_number(recs, i, &copies)) {
+            ctx->res->ignored++;
+            continue;
+        }
+        encode_record(&recs[i], ctx->path, copies, kb, vb);
+        MDB_val k = {REC_KEY_LEN, kb}, v = {REC_VAL_LEN, vb};
+        rc = mdb_cursor_put(c, &k, &v, flags);
+        if (rc == MDB_KEYEXIST) { /* stored before, from another file */
+            ctx->res->ignored++;
+            rc = 0;
+            continue;
+        }
+        if (!rc)
+            rc = account(ctx, &recs[i], copies);
+        if (!rc) {
+            ctx->res->records++;
+            if (ctx->res->records == 1)
+                ctx->res->first = recs[i].send_time;
+            ctx->res->last = recs[i].send_time;
+            if (ctx->res->records % HOOK_EVERY == 0)
+                hook(self, "records", ctx->res->records);
+        }
+    }
+    mdb_cursor_close(c);
+    return rc;
+}
+
+/* ---- session summary ---- */
+
+static void session_key(uint8_t *kb, uint32_t path, owp_num64 start, const uint8_t *sid)
+{
+    be32_put(kb, path);
+    be64_put(kb + 4, start);
+    memcpy(kb + 12, sid, OWP_SID_LEN);
+}
+
+typedef struct session_info {
+    const char *node, *file_name;
+    uint64_t file_seq;
+    const owp_file *file;
+} session_info;
+
+/* Value: first last sent lost dups reordered records (8 each), finished
+ * next_seqno (4 each), file_seq (8), node and file name (2-byte length +
+ * bytes each), preamble (112), nslots (4), slots (16 each). */
+static int put_session(owm_store *self, MDB_txn *txn, const uint8_t *kb,
+                       const owm_ingest_result *res, const session_info *si)
+{
+    const owp_request *req = owp_file_request(si->file);
+    uint32_t nslots = req ? req->nslots : 0;
+    size_t nlen = strlen(si->node), flen = strlen(si->file_name);
+    if (flen > 1024)
+        flen = 1024;
+    size_t len = 7 * 8 + 4 + 4 + 8 + 2 + nlen + 2 + flen + OWP_REQUEST_PREAMBLE_LEN + 4 +
+                 (size_t)nslots * OWP_SLOT_LEN;
+    MDB_val k = {SESSION_KEY_LEN, (void *)kb}, v = {len, NULL};
+    int rc = mdb_put(txn, self->sessions, &k, &v, MDB_RESERVE);
+    if (rc)
+        return rc;
+    uint8_t *p = v.mv_data;
+    const uint64_t u64s[7] = {res->first, res->last, res->sent, res->lost,
+                              res->dups,  res->reordered, res->records};
+    for (int i = 0; i < 7; i++, p += 8)
+        be64_put(p, u64s[i]);
+    be32_put(p, owp_file_finished(si->file));
+    be32_put(p + 4, owp_file_next_seqno(si->file));
+    be64_put(p + 8, si->file_seq);
+    p += 16;
+    be16_put(p, (uint16_t)nlen);
+    memcpy(p + 2, si->node, nlen);
+    p += 2 + nlen;
+    be16_put(p, (uint16_t)flen);
+    memcpy(p + 2, si->file_name, flen);
+    p += 2 + flen;
+    if (req)
+        owp_wire_encode_request_preamble(req, p);
+    else
+        memset(p, 0, OWP_REQUEST_PREAMBLE_LEN);
+    p += OWP_REQUEST_PREAMBLE_LEN;
+    be32_put(p, nslots);
+    p += 4;
+    for (uint32_t i = 0; i < nslots; i++, p += OWP_SLOT_LEN)
+        owp_wire_encode_slot(&req->slots[i], p);
+    return 0;
+}
+
+/* ---- the transaction ---- */
+
+static owp_status load_file(owm_store *self, owp_file *file, load_ctx *ctx, owp_err *err)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->self = self;
+    ctx->nskips = owp_file_nskips(file);
+    if (ctx->nskips) {
+        ctx->skips = malloc(ctx->nskips * sizeof *ctx->skips);
+        if (!ctx->skips)
+            return owp_err_set(err, OWP_ERR_NOMEM, "store: out of memory");
+        memcpy(ctx->skips, owp_file_skips(file), ctx->nskips * sizeof *ctx->skips);
+        qsort(ctx->skips, ctx->nskips, sizeof *ctx->skips, skip_cmp);
+    }
+    owp_status st = owp_file_each_record_from(file, 0, owp_file_region_nrecords(file),
+                                              load_record, ctx, err);
+    free(ctx->skips);
+    ctx->skips = NULL;
+    if (!st && ctx->oom)
+        st = owp_err_set(err, OWP_ERR_NOMEM, "store: %s: out of memory", owp_file_name(file));
+    return st;
+}
+
+static owp_status ingest_in_txn(owm_store *self, MDB_txn *txn, uint32_t path, owp_file *file,
+                                const session_info *si, owm_ingest_result *res, owp_err *err)
+{
+    load_ctx lc;
+    owp_status st = load_file(self, file, &lc, err);
+    if (st)
+        return st;
+    res->ignored = lc.ignored;
+    sort_records(self->recs, lc.n);
+
+    const owp_request *req = owp_file_request(file);
+    static const uint8_t no_sid[OWP_SID_LEN];
+    owp_num64 start = req ? req->start_time : (lc.n ? self->recs[0].send_time : 0);
+    uint8_t kb[SESSION_KEY_LEN];
+    session_key(kb, path, start, req ? req->sid : no_sid);
+    MDB_val k = {SESSION_KEY_LEN, kb}, v;
+    int rc = mdb_get(txn, self->sessions, &k, &v);
+    if (!rc) {
+        res->status = OWM_INGEST_DUPLICATE;
+        res->ignored += lc.n;
+        return OWP_OK;
+    }
+    if (rc != MDB_NOTFOUND)
+        return store_mdb_err(err, rc, "session lookup");
+
+    ingest_ctx ctx = {.self = self, .txn = txn, .path = path, .res = res};
+    for (int l = 0; l < LEVEL_COUNT; l++)
+        owm_hist_clear(&self->hists[l]);
+    rc = put_records(&ctx, lc.n);
+    if (!rc) {
+        hook(self, "histograms", res->records);
+        rc = hist_finish(self, txn, &ctx.hs, path);
+    }
+    if (!rc) {
+        hook(self, "session", res->records);
+        rc = put_session(self, txn, kb, res, si);
+    }
+    return rc ? store_mdb_err(err, rc, owp_file_name(file)) : OWP_OK;
+}
+
+static owp_status check_ingest_args(const char *node, uint64_t file_seq, const char *file_name,
+                                    FILE *fp, owp_err *err)
+{
+    if (!node || !*node || strlen(node) > 255)
+        return owp_err_set(err, OWP_ERR_INVALID, "store: node name empty or too long");
+    if (file_seq == 0)
+        return owp_err_set(err, OWP_ERR_INVALID, "store: node %s: file seq 0 (seqs start at 1)",
+                           node);
+    if (!file_name || !fp)
+        return owp_err_set(err, OWP_ERR_INVALID, "store: node %s: no file", node);
+    return OWP_OK;
+}
+
+owp_status owm_store_ingest_file(owm_store *self, const char *node, uint64_t file_seq,
+                                 const char *file_name, uint32_t path_id, FILE *fp,
+                                 owm_ingest_result *result, owp_err *err)
+{
+    owm_ingest_result res = {0};
+    owp_status st = check_ingest_args(node, file_seq, file_name, fp, err);
+    if (st)
+        return st;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (rc)
+        return store_mdb_err(err, rc, "ingest");
+    hook(self, "begin", 0);
+    if (file_seq <= store_cursor_get(self, txn, node)) {
+        mdb_txn_abort(txn);
+        res.status = OWM_INGEST_ALREADY;
+        if (result)
+            *result = res;
+        return OWP_OK;
+    }
+    st = store_check_path(self, txn, path_id, err);
+    owp_file *file = NULL;
+    if (!st) {
+        file = owp_file_read(fp, file_name, err);
+        if (!file)
+            st = err && err->code ? err->code : OWP_ERR_FORMAT;
+    }
+    session_info si = {node, file_name, file_seq, file};
+    if (!st)
+        st = ingest_in_txn(self, txn, path_id, file, &si, &res, err);
+    owp_file_destroy(&file);
+    if (!st) {
+        rc = store_cursor_put(self, txn, node, file_seq, file_name);
+        if (rc)
+            st = store_mdb_err(err, rc, "cursor");
+    }
+    if (st) {
+        mdb_txn_abort(txn);
+        return st;
+    }
+    hook(self, "cursor", res.records);
+    rc = mdb_txn_commit(txn);
+    if (rc)
+        return store_mdb_err(err, rc, "ingest commit");
+    if (result)
+        *result = res;
+    return OWP_OK;
+}
+
+owp_status owm_store_ingest_buffer(owm_store *self, const char *node, uint64_t file_seq,
+                                   const char *file_name, uint32_t path_id, const void *data,
+                                   size_t len, owm_ingest_result *result, owp_err *err)
+{
+    if (!data || len == 0)
+        return owp_err_set(err, OWP_ERR_FORMAT, "store: %s: empty file",
+                           file_name ? file_name : "(unnamed)");
+    FILE *fp = fmemopen((void *)data, len, "rb");
+    if (!fp)
+        return owp_err_sys(err, "store: %s", file_name ? file_name : "(unnamed)");
+    owp_status st =
+        owm_store_ingest_file(self, node, file_seq, file_name, path_id, fp, result, err);
+    fclose(fp);
+    return st;
+}

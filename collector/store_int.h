@@ -1,0 +1,106 @@
+/*
+ * store_int.h - what the store's files share (not part of the API): the
+ * handle, the databases and the big-endian key codecs. Layout in store.h.
+ */
+#ifndef OWM_STORE_INT_H
+#define OWM_STORE_INT_H
+
+#include <lmdb.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "store.h"
+#include "store_hist.h"
+
+#define REC_KEY_LEN 17  /* path(4) send_time(8) seq(4) copy(1) */
+#define REC_VAL_LEN 14  /* recv_time(8) send_err(2) recv_err(2) ttl(1) flags(1) */
+#define REC_FLAG_REORDERED 0x01
+#define HIST_KEY_LEN 8  /* path(4) period start in NTP seconds(4) */
+#define SESSION_KEY_LEN (4 + 8 + 16)
+
+enum { LEVEL_MINUTE, LEVEL_HOUR, LEVEL_DAY, LEVEL_COUNT };
+static const uint32_t level_secs[LEVEL_COUNT] = {60, 3600, 86400};
+
+/* One ingested record, as ingest sorts them. */
+typedef struct store_rec {
+    owp_num64 send_time, recv_time;
+    uint32_t seq, arrival;
+    uint16_t send_err, recv_err;
+    uint8_t ttl, flags;
+} store_rec;
+
+struct owm_store {
+    MDB_env *env;
+    MDB_dbi paths, path_names, records, sessions, hist[LEVEL_COUNT], cursors, meta;
+    owm_store_opts opts;
+    char *dir;
+    owm_store_hook_fn hook;
+    void *hook_arg;
+    /* scratch, reused across calls (no per-record allocation) */
+    store_rec *recs;
+    size_t nrecs_cap;
+    double *delays;
+    size_t ndelays_cap;
+    owm_hist *hists; /* LEVEL_COUNT ingest accumulators + 2 query accumulators */
+    uint8_t *encoded; /* OWM_HIST_MAX_ENCODED */
+    char *path_buf;   /* owm_store_path_get's strings */
+};
+
+/* ---- big-endian codecs ---- */
+static inline void be32_put(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+static inline void be64_put(uint8_t *p, uint64_t v)
+{
+    be32_put(p, (uint32_t)(v >> 32));
+    be32_put(p + 4, (uint32_t)v);
+}
+static inline void be16_put(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+static inline uint32_t be32_get(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t be64_get(const uint8_t *p)
+{
+    return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
+}
+static inline uint16_t be16_get(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+static inline void hist_key(uint8_t k[HIST_KEY_LEN], uint32_t path, uint32_t start)
+{
+    be32_put(k, path);
+    be32_put(k + 4, start);
+}
+
+/* Fill err from an LMDB return code. */
+owp_status store_mdb_err(owp_err *err, int rc, const char *what);
+/* Does path id exist (in txn)? OWP_ERR_INVALID "unknown path id N" if not. */
+owp_status store_check_path(owm_store *self, MDB_txn *txn, uint32_t path, owp_err *err);
+/* Meta values (u64): 0 when absent. */
+uint64_t store_meta_get(owm_store *self, MDB_txn *txn, const char *name);
+int store_meta_put(owm_store *self, MDB_txn *txn, const char *name, uint64_t v);
+/* Grow a scratch array to hold n elements of size sz. */
+int store_reserve(void **buf, size_t *cap, size_t n, size_t sz);
+/* Decode a record key/value pair. */
+void store_record_decode(const MDB_val *k, const MDB_val *v, owp_record *r, uint8_t *copy,
+                         uint8_t *flags);
+
+/* A node's cursor inside a write transaction (0 when none), and its update. */
+uint64_t store_cursor_get(owm_store *self, MDB_txn *txn, const char *node);
+int store_cursor_put(owm_store *self, MDB_txn *txn, const char *node, uint64_t file_seq,
+                     const char *file_name);
+
+#define META_RAW_HORIZON "raw_horizon" /* NTP seconds before which raw records were pruned */
+/* Per histogram level: NTP seconds before which its histograms were pruned. */
+static const char *const meta_hist_horizon[LEVEL_COUNT] = {"hist_horizon_m", "hist_horizon_h",
+                                                           "hist_horizon_d"};
+
+#endif

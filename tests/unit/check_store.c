@@ -1,0 +1,840 @@
+/* check_store.c - the collector's LMDB store: ingest of the reference .owp
+ * vectors compared with libowamp's statistics, idempotence, crash safety
+ * under SIGKILL inside the write transaction, retention, raw vs histogram
+ * agreement within the stated bound, empty periods, unknown paths, hostile files. */
+#include <check.h>
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../collector/store.h"
+#include "../../collector/store_hist.h"
+#include "owpfile.h"
+#include "stats.h"
+#include "testutil.h"
+
+#define T0 ((owp_num64)3900000000u << 32) /* 2023-08-02, NTP seconds */
+#define ALL_FROM ((owp_num64)1 << 32)
+#define ALL_TO (UINT64_MAX)
+
+static char *dir;
+static owm_store *store;
+
+static void open_store(void)
+{
+    owp_err err = {0};
+    store = owm_store_open(dir, NULL, &err);
+    ck_assert_msg(store != NULL, "%s", err.msg);
+}
+
+static void setup(void)
+{
+    dir = tu_tempdir();
+    open_store();
+}
+
+static void teardown(void)
+{
+    owm_store_close(&store);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(dir);
+}
+
+static uint32_t path(const char *src, const char *dst)
+{
+    uint32_t id = 0;
+    owp_err err = {0};
+    ck_assert_msg(owm_store_path_id(store, src, dst, "test", &id, &err) == OWP_OK, "%s", err.msg);
+    ck_assert_uint_gt(id, 0);
+    return id;
+}
+
+static owm_ingest_result ingest_fp(const char *node, uint64_t seq, uint32_t pid, FILE *fp,
+                                   owp_status want)
+{
+    owm_ingest_result res;
+    owp_err err = {0};
+    rewind(fp);
+    owp_status st = owm_store_ingest_file(store, node, seq, "f.owp", pid, fp, &res, &err);
+    ck_assert_msg(st == want, "ingest: %d (%s)", st, err.msg);
+    return res;
+}
+
+/* ---- synthetic sessions ---- */
+
+typedef struct gen {
+    uint32_t n;
+    owp_num64 start;
+    double interval, delay, spread; /* seconds; delay = base + spread * lognormal-ish */
+    unsigned loss_pm, dup_pm, reorder_pm; /* per mille */
+    uint32_t seed;
+} gen;
+
+static uint32_t rnd(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+/* A receiver-layout .owp file (tmpfile) of the session g describes. */
+static FILE *make_file(const gen *g)
+{
+    static owp_slot slot;
+    owp_request req = {0};
+    slot.type = OWP_SLOT_FIXED;
+    slot.value = owp_num64_from_double(g->interval);
+    req.ipvn = 4;
+    req.nslots = 1;
+    req.slots = &slot;
+    req.npackets = g->n;
+    req.start_time = g->start;
+    req.timeout = owp_num64_from_double(10);
+    uint32_t s = g->seed | 1;
+    for (int i = 0; i < 16; i++)
+        req.sid[i] = (uint8_t)rnd(&s);
+    FILE *fp = tmpfile();
+    ck_assert_ptr_nonnull(fp);
+    owp_err err = {0};
+    owp_file_writer *w = owp_file_writer_new(fp, &req, &err);
+    ck_assert_msg(w != NULL, "%s", err.msg);
+    owp_record held = {0};
+    int holding = 0;
+    for (uint32_t i = 0; i < g->n; i++) {
+        owp_record r = {.seq = i, .send_err = OWP_ERREST_UNSYNC, .recv_err = OWP_ERREST_UNSYNC,
+                        .ttl = (uint8_t)(250 + rnd(&s) % 3)};
+        r.send_time = g->start + owp_num64_from_double(g->interval * (i + 1));
+        if (rnd(&s) % 1000 < g->loss_pm) {
+            r.recv_time = 0;
+            r.ttl = 255;
+        } else {
+            double u = (rnd(&s) % 100000 + 1) / 100000.0;
+            double d = g->delay + g->spread * exp(2.0 * sqrt(-2 * log(u)) - 2);
+            r.recv_time = r.send_time + owp_num64_from_double(d);
+        }
+        if (!holding && !owp_record_lost(&r) && rnd(&s) % 1000 < g->reorder_pm) {
+            held = r; /* arrives after the next one */
+            holding = 1;
+            continue;
+        }
+        ck_assert_int_eq(owp_file_writer_add(w, &r, &err), OWP_OK);
+        if (holding) {
+            ck_assert_int_eq(owp_file_writer_add(w, &held, &err), OWP_OK);
+            holding = 0;
+        }
+        if (!owp_record_lost(&r) && rnd(&s) % 1000 < g->dup_pm) {
+            r.recv_time += owp_num64_from_double(0.0001);
+            ck_assert_int_eq(owp_file_writer_add(w, &r, &err), OWP_OK);
+        }
+    }
+    if (holding)
+        ck_assert_int_eq(owp_file_writer_add(w, &held, &err), OWP_OK);
+    ck_assert_int_eq(owp_file_writer_finish(w, OWP_FINISHED_NORMAL, g->n, NULL, 0, &err), OWP_OK);
+    owp_file_writer_destroy(&w);
+    fflush(fp);
+    return fp;
+}
+
+/* ---- queries ---- */
+
+typedef struct rows {
+    owm_store_row row[64];
+    int n;
+} rows;
+
+static int collect(const owm_store_row *row, void *arg)
+{
+    rows *r = arg;
+    if (r->n < 64)
+        r->row[r->n] = *row;
+    r->n++;
+    return 0;
+}
+
+static const double pcts[] = {0, 50, 90, 99, 99.9, 100};
+#define NPCTS (sizeof pcts / sizeof pcts[0])
+
+static owm_store_row query1(const uint32_t *ids, size_t n, owp_num64 from, owp_num64 to,
+                            owm_store_source src)
+{
+    owm_store_query q = {ids, n, from, to, 0, pcts, NPCTS, src};
+    rows r = {.n = 0};
+    owp_err err = {0};
+    ck_assert_msg(owm_store_query_run(store, &q, collect, &r, &err) == OWP_OK, "%s", err.msg);
+    ck_assert_int_eq(r.n, 1);
+    return r.row[0];
+}
+
+static int within_bound(double hist, double exact)
+{
+    return fabs(hist - exact) <= OWM_STORE_HIST_REL_ERROR * fabs(exact) * 1.000001 +
+                                     OWM_STORE_HIST_ABS_ERROR;
+}
+
+/* ---- vectors ---- */
+
+typedef struct expect {
+    int ok; /* 0 when libowamp's statistics reject the file */
+    uint32_t sent, lost, dups;
+    double min, max, median;
+    int has_delay;
+} expect;
+
+static int stats_feed(const owp_record *r, void *arg)
+{
+    owp_stats_event ev;
+    return owp_stats_add(arg, r, &ev, NULL) != OWP_OK;
+}
+
+/* What libowamp's statistics (with 0.1 us buckets) say about a file. */
+static expect stats_of(FILE *fp, const char *name)
+{
+    expect e = {0};
+    rewind(fp);
+    owp_err err = {0};
+    owp_file *f = owp_file_read(fp, name, &err);
+    ck_assert_msg(f != NULL, "%s", err.msg);
+    owp_stats *s = owp_file_request(f)
+                       ? owp_stats_new(owp_file_request(f), owp_file_skips(f), owp_file_nskips(f),
+                                       1e-7, &err)
+                       : NULL;
+    if (s && owp_stats_begin(s, 0, UINT32_MAX, 0, &err) == OWP_OK &&
+        owp_file_each_record_from(f, 0, owp_file_region_nrecords(f), stats_feed, s, &err) ==
+            OWP_OK &&
+        owp_stats_end(s, &err) == OWP_OK) {
+        e.ok = 1;
+        e.sent = owp_stats_sent(s);
+        e.lost = owp_stats_lost(s);
+        e.dups = owp_stats_dups(s);
+        e.has_delay = owp_stats_min(s, &e.min) && owp_stats_max(s, &e.max) &&
+                      owp_stats_percentile(s, 0.5, &e.median);
+    }
+    owp_stats_destroy(&s);
+    owp_file_destroy(&f);
+    return e;
+}
+
+static void check_vector_file(const char *rel, const char *name, uint64_t seq)
+{
+    char *p = tu_vector_path(rel);
+    FILE *fp = fopen(p, "rb");
+    ck_assert_msg(fp != NULL, "%s", p);
+    uint32_t pid = path(name, "dst");
+    expect e = stats_of(fp, name);
+    owm_ingest_result res = ingest_fp("vectors", seq, pid, fp, OWP_OK);
+    ck_assert_int_eq(res.status, OWM_INGEST_STORED);
+    owm_store_row raw = query1(&pid, 1, ALL_FROM, ALL_TO, OWM_SOURCE_RAW);
+    owm_store_row hist = query1(&pid, 1, ALL_FROM, ALL_TO, OWM_SOURCE_HIST);
+    ck_assert_uint_eq(raw.sent + raw.dups, res.records);
+    for (int i = 0; i < 2; i++) {
+        const owm_store_row *r = i ? &hist : &raw;
+        ck_assert_uint_eq(r->sent, res.sent);
+        ck_assert_uint_eq(r->lost, res.lost);
+        ck_assert_uint_eq(r->dups, res.dups);
+        if (!e.ok)
+            continue;
+        ck_assert_msg(r->sent == e.sent && r->lost == e.lost && r->dups == e.dups,
+                      "%s (%s): sent/lost/dups %llu/%llu/%llu, owstats %u/%u/%u", name,
+                      i ? "hist" : "raw", (unsigned long long)r->sent,
+                      (unsigned long long)r->lost, (unsigned long long)r->dups, e.sent, e.lost,
+                      e.dups);
+        ck_assert_int_eq(r->has_delay, e.has_delay);
+        if (!e.has_delay)
+            continue;
+        ck_assert_msg(r->min == e.min && r->max == e.max, "%s: min/max %.9f/%.9f vs %.9f/%.9f",
+                      name, r->min, r->max, e.min, e.max);
+        /* stats' value is its 0.1 us bucket's upper edge */
+        ck_assert_msg(within_bound(r->percentiles[1], e.median) ||
+                          fabs(r->percentiles[1] - e.median) <= 1e-7 + 1e-12,
+                      "%s (%s): median %.9f vs %.9f", name, i ? "hist" : "raw",
+                      r->percentiles[1], e.median);
+    }
+    ck_assert_int_eq(raw.source, OWM_SOURCE_RAW);
+    ck_assert_int_eq(hist.source, OWM_SOURCE_HIST);
+    ck_assert(raw.rel_error == 0);
+    ck_assert(hist.rel_error == OWM_STORE_HIST_REL_ERROR);
+    fclose(fp);
+    free(p);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int ingest_vector_dir(const char *sub, uint64_t seq)
+{
+    char *d = tu_vector_path(sub);
+    DIR *dp = opendir(d);
+    ck_assert_ptr_nonnull(dp);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(dp))) {
+        if (!ends_with(de->d_name, ".owp"))
+            continue;
+        char rel[512];
+        snprintf(rel, sizeof rel, "%s/%s", sub, de->d_name);
+        check_vector_file(rel, de->d_name, seq + (uint64_t)n);
+        n++;
+    }
+    closedir(dp);
+    free(d);
+    return n;
+}
+
+START_TEST(test_vectors_match_stats)
+{
+    int n = ingest_vector_dir("owp", 1);
+    n += ingest_vector_dir("powstream", 1000);
+    ck_assert_int_eq(n, 27); /* 25 in owp/, 2 in powstream/ */
+    uint64_t seq;
+    char name[64];
+    owp_err err = {0};
+    ck_assert_int_eq(owm_store_cursor(store, "vectors", &seq, name, sizeof name, &err), OWP_OK);
+    ck_assert_uint_eq(seq, 1000 + 1);
+    ck_assert_str_eq(name, "f.owp");
+}
+END_TEST
+
+START_TEST(test_vector_known_counts)
+{
+    /* README: loss-dup-to has 28 lost and 7 dups; interrupted-from 55 records, none lost. */
+    const struct { const char *rel; uint64_t lost, dups, sent; } known[] = {
+        {"owp/loss-dup-to.owp", 28, 7, 200},
+        {"owp/loss-dup-from.owp", 23, 22, 200},
+        {"owp/interrupted-from.owp", 0, 0, 55},
+    };
+    for (unsigned i = 0; i < 3; i++) {
+        char *p = tu_vector_path(known[i].rel);
+        FILE *fp = fopen(p, "rb");
+        ck_assert_ptr_nonnull(fp);
+        uint32_t pid = path(known[i].rel, "x");
+        owm_ingest_result res = ingest_fp("n", i + 1, pid, fp, OWP_OK);
+        ck_assert_uint_eq(res.lost, known[i].lost);
+        ck_assert_uint_eq(res.dups, known[i].dups);
+        ck_assert_uint_eq(res.sent, known[i].sent);
+        fclose(fp);
+        free(p);
+    }
+}
+END_TEST
+
+
+START_TEST(test_idempotent_reingest)
+{
+    gen g = {.n = 3000, .start = T0, .interval = 0.01, .delay = 0.002, .spread = 0.001,
+             .loss_pm = 20, .dup_pm = 10, .reorder_pm = 10, .seed = 7};
+    FILE *fp = make_file(&g);
+    uint32_t pid = path("a", "b");
+    owm_ingest_result first = ingest_fp("a", 5, pid, fp, OWP_OK);
+    ck_assert_int_eq(first.status, OWM_INGEST_STORED);
+    ck_assert_uint_eq(first.sent, 3000);
+    ck_assert_uint_gt(first.lost, 0);
+    ck_assert_uint_gt(first.dups, 0);
+    ck_assert_uint_gt(first.reordered, 0);
+    owm_store_row before = query1(&pid, 1, ALL_FROM, ALL_TO, OWM_SOURCE_RAW);
+    /* the same file number again, and an older one: nothing happens */
+    ck_assert_int_eq(ingest_fp("a", 5, pid, fp, OWP_OK).status, OWM_INGEST_ALREADY);
+    ck_assert_int_eq(ingest_fp("a", 4, pid, fp, OWP_OK).status, OWM_INGEST_ALREADY);
+    /* the same session under a new file number: cursor moves, nothing counted */
+    owm_ingest_result dup = ingest_fp("a", 6, pid, fp, OWP_OK);
+    ck_assert_int_eq(dup.status, OWM_INGEST_DUPLICATE);
+    ck_assert_uint_eq(dup.records, 0);
+    /* and through another node */
+    ck_assert_int_eq(ingest_fp("b", 1, pid, fp, OWP_OK).status, OWM_INGEST_DUPLICATE);
+    for (int src = OWM_SOURCE_RAW; src <= OWM_SOURCE_HIST; src++) {
+        owm_store_row after = query1(&pid, 1, ALL_FROM, ALL_TO, src);
+        ck_assert_uint_eq(after.sent, before.sent);
+        ck_assert_uint_eq(after.lost, before.lost);
+        ck_assert_uint_eq(after.dups, before.dups);
+        ck_assert_uint_eq(after.reordered, first.reordered);
+    }
+    uint64_t seq;
+    owp_err err = {0};
+    ck_assert_int_eq(owm_store_cursor(store, "a", &seq, NULL, 0, &err), OWP_OK);
+    ck_assert_uint_eq(seq, 6);
+    ck_assert_int_eq(owm_store_cursor(store, "nobody", &seq, NULL, 0, &err), OWP_OK);
+    ck_assert_uint_eq(seq, 0);
+    fclose(fp);
+}
+END_TEST
+
+/* ---- crash safety ---- */
+
+#define CRASH_FILES 12
+static long kill_at;
+
+static void kill_hook(const char *point, uint64_t n, void *arg)
+{
+    if (--kill_at == 0)
+        raise(SIGKILL);
+}
+
+static gen crash_gen(int i)
+{
+    gen g = {.n = 1500 + 700 * (uint32_t)i, .start = T0 + ((owp_num64)(i * 100) << 32),
+             .interval = 0.02, .delay = 0.003, .spread = 0.002, .loss_pm = 30, .dup_pm = 5,
+             .reorder_pm = 5, .seed = 100 + (uint32_t)i};
+    return g;
+}
+
+/* The collector's loop: ingest every file after the cursor. */
+static void child_ingest(uint32_t pid, FILE *const *files, long kill_after)
+{
+    owp_err err = {0};
+    owm_store *s = owm_store_open(dir, NULL, &err);
+    if (!s)
+        _exit(2);
+    kill_at = kill_after;
+    owm_store_set_hook(s, kill_hook, NULL);
+    uint64_t cur;
+    if (owm_store_cursor(s, "node", &cur, NULL, 0, &err))
+        _exit(3);
+    for (uint64_t seq = cur + 1; seq <= CRASH_FILES; seq++) {
+        rewind(files[seq - 1]);
+        if (owm_store_ingest_file(s, "node", seq, "f.owp", pid, files[seq - 1], NULL, &err))
+            _exit(4);
+    }
+    owm_store_close(&s);
+    _exit(0);
+}
+
+START_TEST(test_crash_safety)
+{
+    uint32_t pid = path("a", "b");
+    FILE *files[CRASH_FILES];
+    uint64_t sent_upto[CRASH_FILES + 1] = {0}, lost_upto[CRASH_FILES + 1] = {0};
+    for (int i = 0; i < CRASH_FILES; i++) {
+        gen g = crash_gen(i);
+        files[i] = make_file(&g);
+    }
+    /* what each prefix of the files holds, from a scratch store */
+    {
+        owm_store_close(&store);
+        char *d2 = tu_tempdir();
+        owp_err err = {0};
+        store = owm_store_open(d2, NULL, &err);
+        ck_assert_ptr_nonnull(store);
+        uint32_t p2 = path("a", "b");
+        for (int i = 0; i < CRASH_FILES; i++) {
+            owm_ingest_result r = ingest_fp("x", (uint64_t)i + 1, p2, files[i], OWP_OK);
+            sent_upto[i + 1] = sent_upto[i] + r.sent;
+            lost_upto[i + 1] = lost_upto[i] + r.lost;
+        }
+        owm_store_close(&store);
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", d2);
+        ck_assert_int_eq(system(cmd), 0);
+        free(d2);
+        open_store();
+    }
+    uint32_t seed = 12345;
+    int kills = 0;
+    for (int round = 0; round < 200; round++) {
+        uint64_t cur;
+        owp_err err = {0};
+        ck_assert_int_eq(owm_store_cursor(store, "node", &cur, NULL, 0, &err), OWP_OK);
+        if (cur == CRASH_FILES)
+            break;
+        /* hooks per file: begin, records every 1024, histograms, session, cursor */
+        long kill_after = 1 + (long)(rnd(&seed) % 40);
+        fflush(NULL);
+        pid_t child = fork();
+        ck_assert_int_ge(child, 0);
+        if (child == 0)
+            child_ingest(pid, files, kill_after);
+        int status;
+        ck_assert_int_eq(waitpid(child, &status, 0), child);
+        if (WIFSIGNALED(status)) {
+            ck_assert_int_eq(WTERMSIG(status), SIGKILL);
+            kills++;
+        } else {
+            ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d",
+                          status);
+        }
+        /* what the store holds must be exactly the committed files */
+        owm_store_close(&store);
+        open_store();
+        ck_assert_int_eq(owm_store_cursor(store, "node", &cur, NULL, 0, &err), OWP_OK);
+        for (int src = OWM_SOURCE_RAW; src <= OWM_SOURCE_HIST; src++) {
+            owm_store_row r = query1(&pid, 1, ALL_FROM, ALL_TO, src);
+            ck_assert_msg(r.sent == sent_upto[cur] && r.lost == lost_upto[cur],
+                          "round %d cursor %llu: sent %llu lost %llu, want %llu %llu", round,
+                          (unsigned long long)cur, (unsigned long long)r.sent,
+                          (unsigned long long)r.lost, (unsigned long long)sent_upto[cur],
+                          (unsigned long long)lost_upto[cur]);
+        }
+    }
+    uint64_t cur;
+    owp_err err = {0};
+    ck_assert_int_eq(owm_store_cursor(store, "node", &cur, NULL, 0, &err), OWP_OK);
+    ck_assert_uint_eq(cur, CRASH_FILES);
+    ck_assert_int_ge(kills, 5);
+    for (int i = 0; i < CRASH_FILES; i++)
+        fclose(files[i]);
+}
+END_TEST
+
+/* ---- retention ---- */
+
+START_TEST(test_retention_prune)
+{
+    owm_store_close(&store);
+    owm_store_opts o;
+    owm_store_opts_default(&o);
+    o.keep_raw = 2 * OWM_STORE_DAY;
+    o.keep_minute = 3 * OWM_STORE_DAY;
+    o.keep_hour = 10 * OWM_STORE_DAY;
+    o.keep_day = 0; /* forever */
+    owp_err err = {0};
+    store = owm_store_open(dir, &o, &err);
+    ck_assert_ptr_nonnull(store);
+    uint32_t pid = path("a", "b");
+    /* one 100-packet session a day for 12 days */
+    for (int day = 0; day < 12; day++) {
+        gen g = {.n = 100, .start = T0 + ((owp_num64)day * 86400 << 32), .interval = 1,
+                 .delay = 0.001, .spread = 0.001, .seed = 50 + (uint32_t)day};
+        FILE *fp = make_file(&g);
+        ingest_fp("a", (uint64_t)day + 1, pid, fp, OWP_OK);
+        fclose(fp);
+    }
+    owp_num64 now = T0 + ((owp_num64)12 * 86400 << 32);
+    owm_prune_result pr;
+    ck_assert_int_eq(owm_store_prune(store, now, &pr, &err), OWP_OK);
+    ck_assert_uint_eq(pr.records, 10 * 100);  /* days 0..9 are older than 2 days */
+    ck_assert_uint_eq(pr.sessions, 10);
+    ck_assert_uint_eq(pr.minutes, 9 * 2);     /* 100 s spans 2 minutes; days 0..8 */
+    ck_assert_uint_eq(pr.hours, 2);           /* days 0, 1 */
+    ck_assert_uint_eq(pr.days, 0);
+    /* a second prune finds nothing more */
+    ck_assert_int_eq(owm_store_prune(store, now, &pr, &err), OWP_OK);
+    ck_assert_uint_eq(pr.records + pr.sessions + pr.minutes + pr.hours + pr.days, 0);
+    /* the whole period still counts every packet: the edge whose minutes and
+     * hours are gone is widened to its day histogram, and the row says so */
+    owm_store_row all = query1(&pid, 1, T0, now, OWM_SOURCE_AUTO);
+    ck_assert_int_eq(all.source, OWM_SOURCE_HIST);
+    ck_assert_uint_eq(all.sent, 1200);
+    owp_num64 d0_start = ((T0 >> 32) - (T0 >> 32) % 86400) << 32;
+    ck_assert(all.start == d0_start);
+    ck_assert(all.end == now);
+    /* raw records of day 11 are there; those of day 0 are gone: auto picks histograms */
+    owm_store_row d11 = query1(&pid, 1, T0 + ((owp_num64)11 * 86400 << 32), now, OWM_SOURCE_AUTO);
+    ck_assert_int_eq(d11.source, OWM_SOURCE_RAW);
+    ck_assert_uint_eq(d11.sent, 100);
+    owp_num64 d1_start = d0_start + ((owp_num64)86400 << 32);
+    owm_store_row d0 = query1(&pid, 1, d0_start, d1_start, OWM_SOURCE_AUTO);
+    ck_assert_int_eq(d0.source, OWM_SOURCE_HIST);
+    ck_assert_uint_eq(d0.sent, 100);
+    owm_store_row d0raw = query1(&pid, 1, d0_start, d1_start, OWM_SOURCE_RAW);
+    ck_assert(d0raw.empty);
+    /* hours of day 2 remain (10 days), its minutes do not: widened to the hour */
+    owp_num64 s2 = T0 + ((owp_num64)2 * 86400 << 32);
+    owm_store_row d2 = query1(&pid, 1, s2 + ((owp_num64)30 << 32), s2 + ((owp_num64)90 << 32),
+                              OWM_SOURCE_HIST);
+    ck_assert_uint_eq(d2.sent, 100);
+    ck_assert(d2.start == s2 - ((owp_num64)((T0 >> 32) % 3600) << 32));
+    ck_assert(d2.end == d2.start + ((owp_num64)3600 << 32));
+}
+END_TEST
+
+/* ---- raw vs histogram ---- */
+
+START_TEST(test_raw_hist_agree)
+{
+    uint32_t ids[3];
+    const char *dsts[3] = {"b", "c", "d"};
+    for (int p = 0; p < 3; p++) {
+        ids[p] = path("a", dsts[p]);
+        /* delays from 0.5 us to seconds, one path with negative delays (clock offset) */
+        gen g = {.n = 20000, .start = T0, .interval = 0.01, .delay = p == 2 ? -0.05 : 0.0000005,
+                 .spread = p == 1 ? 0.05 : 0.0003, .loss_pm = 10, .dup_pm = 3, .reorder_pm = 3,
+                 .seed = 900 + (uint32_t)p};
+        FILE *fp = make_file(&g);
+        ingest_fp("a", (uint64_t)p + 1, ids[p], fp, OWP_OK);
+        fclose(fp);
+    }
+    /* each path alone, then all three merged; whole minutes so both read the same records */
+    owp_num64 from = T0, to = T0 + ((owp_num64)240 << 32);
+    for (int set = 0; set < 4; set++) {
+        const uint32_t *q = set < 3 ? &ids[set] : ids;
+        size_t n = set < 3 ? 1 : 3;
+        owm_store_row raw = query1(q, n, from, to, OWM_SOURCE_RAW);
+        owm_store_row hist = query1(q, n, from, to, OWM_SOURCE_HIST);
+        ck_assert(!raw.empty && !hist.empty);
+        ck_assert_uint_eq(raw.sent, hist.sent);
+        ck_assert_uint_eq(raw.lost, hist.lost);
+        ck_assert_uint_eq(raw.dups, hist.dups);
+        ck_assert_uint_eq(raw.reordered, hist.reordered);
+        ck_assert_uint_eq(raw.received, hist.received);
+        ck_assert_uint_eq(raw.ipdv_pairs, hist.ipdv_pairs);
+        ck_assert(fabs(raw.jitter - hist.jitter) <= 1e-9 * fabs(raw.jitter) + 1e-12);
+        ck_assert(raw.min == hist.min && raw.max == hist.max);
+        ck_assert_int_eq(raw.hops_min, hist.hops_min);
+        ck_assert_int_eq(raw.hops_max, hist.hops_max);
+        ck_assert(raw.hops_min >= 2 && raw.hops_max <= 5);
+        ck_assert(raw.loss_pct > 0 && fabs(raw.loss_pct - hist.loss_pct) < 1e-12);
+        for (size_t i = 0; i < NPCTS; i++)
+            ck_assert_msg(within_bound(hist.percentiles[i], raw.percentiles[i]),
+                          "set %d p%g: hist %.9g raw %.9g", set, pcts[i], hist.percentiles[i],
+                          raw.percentiles[i]);
+        ck_assert(raw.percentiles[NPCTS - 1] <= raw.max);
+    }
+    /* auto: 60 000 records fit under the raw limit */
+    ck_assert_int_eq(query1(ids, 3, from, to, OWM_SOURCE_AUTO).source, OWM_SOURCE_RAW);
+}
+END_TEST
+
+START_TEST(test_hist_codec)
+{
+    owm_hist *h = malloc(sizeof *h), *h2 = malloc(sizeof *h2);
+    owm_hist_init(h);
+    owm_hist_init(h2);
+    double vals[] = {-3.5, -1e-3, -2e-7, 0, 3e-7, 1e-6, 1.5e-6, 0.0123, 0.5, 99, 1e4};
+    for (unsigned i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        owm_hist_add_first(h, vals[i], 250, i & 1);
+        double rep = owm_hist_value(owm_hist_index(vals[i]));
+        if (fabs(vals[i]) <= 100)
+            ck_assert_msg(within_bound(rep, vals[i]), "%g -> %g", vals[i], rep);
+    }
+    owm_hist_add_lost(h);
+    owm_hist_add_dup(h, 7);
+    owm_hist_add_ipdv(h, 0.25);
+    uint8_t *buf = malloc(OWM_HIST_MAX_ENCODED);
+    size_t len = owm_hist_encode(h, buf);
+    ck_assert_int_eq(owm_hist_merge_encoded(h2, buf, len), 0);
+    ck_assert_int_eq(memcmp(h->counts, h2->counts, sizeof h->counts), 0);
+    ck_assert(h2->sent == 12 && h2->lost == 1 && h2->dups == 1 && h2->reordered == 5);
+    ck_assert(h2->min == -3.5 && h2->max == 1e4 && h2->ipdv_sum == 0.25);
+    /* every truncation and a few corruptions are refused */
+    for (size_t n = 0; n < len; n++)
+        ck_assert_int_eq(owm_hist_merge_encoded(h2, buf, n), -1);
+    buf[0] = 9;
+    ck_assert_int_eq(owm_hist_merge_encoded(h2, buf, len), -1);
+    uint8_t huge[] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                      1, 0x7e, 1}; /* one bucket far out of range */
+    ck_assert_int_eq(owm_hist_merge_encoded(h2, huge, sizeof huge), -1);
+    free(buf);
+    free(h);
+    free(h2);
+}
+END_TEST
+
+/* ---- rows, empty periods, unknown paths, hostile input ---- */
+
+START_TEST(test_every_and_empty)
+{
+    uint32_t pid = path("a", "b");
+    gen g = {.n = 600, .start = T0, .interval = 0.1, .delay = 0.001, .spread = 0.001, .seed = 3};
+    FILE *fp = make_file(&g); /* 60 s of packets */
+    ingest_fp("a", 1, pid, fp, OWP_OK);
+    fclose(fp);
+    owm_store_query q = {&pid, 1, T0, T0 + ((owp_num64)300 << 32), 60, pcts, NPCTS,
+                         OWM_SOURCE_AUTO};
+    rows r = {.n = 0};
+    owp_err err = {0};
+    ck_assert_int_eq(owm_store_query_run(store, &q, collect, &r, &err), OWP_OK);
+    ck_assert_int_eq(r.n, 5);
+    uint64_t total = 0;
+    for (int i = 0; i < 5; i++) {
+        ck_assert(r.row[i].start == T0 + ((owp_num64)(60 * i) << 32));
+        total += r.row[i].sent;
+    }
+    ck_assert_uint_eq(total, 600);
+    ck_assert(!r.row[0].empty && !r.row[1].empty);
+    for (int i = 2; i < 5; i++)
+        ck_assert(r.row[i].empty && r.row[i].sent == 0 && !r.row[i].has_delay);
+    /* a period with nothing at all, in both sources */
+    owm_store_row e = query1(&pid, 1, T0 + ((owp_num64)3600 << 32), T0 + ((owp_num64)7200 << 32),
+                             OWM_SOURCE_HIST);
+    ck_assert(e.empty && e.hops_min == -1);
+    /* unknown path and bad queries fail with a message */
+    uint32_t bad[2] = {pid, 99};
+    q.paths = bad;
+    q.npaths = 2;
+    ck_assert_int_eq(owm_store_query_run(store, &q, collect, &r, &err), OWP_ERR_INVALID);
+    ck_assert_msg(strstr(err.msg, "unknown path id 99") != NULL, "%s", err.msg);
+    q.npaths = 1;
+    q.to = q.from;
+    ck_assert_int_eq(owm_store_query_run(store, &q, collect, &r, &err), OWP_ERR_INVALID);
+    q.to = T0 + 1;
+    double badp = 101;
+    q.percentiles = &badp;
+    q.npercentiles = 1;
+    ck_assert_int_eq(owm_store_query_run(store, &q, collect, &r, &err), OWP_ERR_INVALID);
+    owm_store_path info;
+    ck_assert_int_eq(owm_store_path_get(store, 99, &info, &err), OWP_ERR_INVALID);
+    ck_assert_int_eq(owm_store_path_get(store, pid, &info, &err), OWP_OK);
+    ck_assert_str_eq(info.src, "a");
+    ck_assert_str_eq(info.dst, "b");
+    ck_assert_str_eq(info.params, "test");
+    ck_assert(info.newest >= T0 + ((owp_num64)59 << 32) && info.newest <= T0 + ((owp_num64)61 << 32));
+}
+END_TEST
+
+static int count_record(const owp_record *r, void *arg)
+{
+    uint64_t *c = arg;
+    c[0]++;
+    ck_assert(r->send_time >= c[1]);
+    c[1] = r->send_time;
+    return 0;
+}
+
+static int see_session(const owm_store_session *s, void *arg)
+{
+    int *n = arg;
+    (*n)++;
+    ck_assert_uint_eq(s->request->nslots, 3);
+    ck_assert_str_eq(s->node, "n");
+    ck_assert_str_eq(s->file_name, "f.owp");
+    ck_assert_uint_eq(s->file_seq, 7);
+    ck_assert_uint_eq(s->sent, 30);
+    return 0;
+}
+
+static int see_path(const owm_store_path *p, void *arg)
+{
+    int *n = arg;
+    (*n)++;
+    ck_assert_uint_eq(p->id, (uint32_t)*n);
+    return 0;
+}
+
+START_TEST(test_sessions_export_paths)
+{
+    char *p = tu_vector_path("owp/slots-from.owp");
+    FILE *fp = fopen(p, "rb");
+    ck_assert_ptr_nonnull(fp);
+    uint32_t pid = path("a", "b");
+    owm_ingest_result res = ingest_fp("n", 7, pid, fp, OWP_OK);
+    fclose(fp);
+    free(p);
+    owp_err err = {0};
+    uint64_t c[2] = {0, 0};
+    ck_assert_int_eq(owm_store_export(store, pid, ALL_FROM, ALL_TO, count_record, c, &err), OWP_OK);
+    ck_assert_uint_eq(c[0], res.records);
+    c[0] = c[1] = 0;
+    ck_assert_int_eq(owm_store_export(store, pid, res.first, res.last, count_record, c, &err),
+                     OWP_OK);
+    ck_assert_uint_eq(c[0], res.records - 1); /* [first, last) */
+    int n = 0;
+    ck_assert_int_eq(owm_store_sessions(store, pid, ALL_FROM, ALL_TO, see_session, &n, &err),
+                     OWP_OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(owm_store_export(store, 42, ALL_FROM, ALL_TO, count_record, c, &err),
+                     OWP_ERR_INVALID);
+    /* paths: get-or-create is stable, find does not create */
+    ck_assert_uint_eq(path("a", "b"), pid);
+    uint32_t id;
+    ck_assert_int_eq(owm_store_path_find(store, "b", "a", "test", &id, &err), OWP_OK);
+    ck_assert_uint_eq(id, 0);
+    path("b", "a");
+    n = 0;
+    ck_assert_int_eq(owm_store_paths(store, see_path, &n, &err), OWP_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(owm_store_path_id(store, "", "a", "", &id, &err), OWP_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(test_hostile_files)
+{
+    uint32_t pid = path("a", "b");
+    char *p = tu_vector_path("owp/clean100-from.owp");
+    size_t len;
+    char *data = tu_read_file(p, &len);
+    owp_err err = {0};
+    owm_ingest_result res;
+    /* every truncation: either refused with nothing written, or stored whole */
+    uint64_t seq = 1;
+    for (size_t n = 0; n < len; n += 7) {
+        owp_status st = owm_store_ingest_buffer(store, "h", seq, "t.owp", pid, data, n, &res, &err);
+        if (st == OWP_OK) {
+            seq++;
+            continue;
+        }
+        uint64_t cur;
+        ck_assert_int_eq(owm_store_cursor(store, "h", &cur, NULL, 0, &err), OWP_OK);
+        ck_assert_uint_eq(cur, seq - 1);
+    }
+    /* garbage and flipped bytes never crash */
+    uint32_t s = 99;
+    for (int i = 0; i < 200; i++) {
+        char *copy = malloc(len);
+        memcpy(copy, data, len);
+        for (int j = 0; j < 4; j++)
+            copy[rnd(&s) % len] = (char)rnd(&s);
+        (void)owm_store_ingest_buffer(store, "h", seq, "x.owp", pid, copy, len, &res, &err);
+        if (err.code == OWP_OK)
+            seq++;
+        err.code = OWP_OK;
+        free(copy);
+    }
+    ck_assert_int_eq(owm_store_ingest_buffer(store, "h", seq, "x", 77, data, len, &res, &err),
+                     OWP_ERR_INVALID);
+    ck_assert_int_eq(owm_store_ingest_buffer(store, "h", 0, "x", pid, data, len, &res, &err),
+                     OWP_ERR_INVALID);
+    /* a quarantined file moves the cursor, once */
+    ck_assert_int_eq(owm_store_cursor_advance(store, "h", seq + 10, "bad.owp", &err), OWP_OK);
+    ck_assert_int_eq(owm_store_cursor_advance(store, "h", seq + 10, "bad.owp", &err),
+                     OWP_ERR_INVALID);
+    char name[32];
+    uint64_t cur;
+    ck_assert_int_eq(owm_store_cursor(store, "h", &cur, name, sizeof name, &err), OWP_OK);
+    ck_assert_uint_eq(cur, seq + 10);
+    ck_assert_str_eq(name, "bad.owp");
+    free(data);
+    free(p);
+}
+END_TEST
+
+Suite *store_suite(void);
+Suite *store_suite(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("vectors");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_vectors_match_stats);
+    tcase_add_test(tc, test_vector_known_counts);
+    tcase_add_test(tc, test_sessions_export_paths);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("ingest");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_idempotent_reingest);
+    tcase_add_test(tc, test_hostile_files);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("crash");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_crash_safety);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("retention");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_retention_prune);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("queries");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_raw_hist_agree);
+    tcase_add_test(tc, test_every_and_empty);
+    tcase_add_test(tc, test_hist_codec);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(store_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed != 0;
+}
