@@ -1,2 +1,70 @@
-/* PLACEHOLDER */
-int main(void) { return 1; }
+/*
+ * owmesh - the analyst's command line (owmesh(1)): a dispatcher over one
+ * file per command (collector/cmd_NAME.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    owmesh_cmd_fn *run;
+    const char *synopsis;
+} command;
+
+static const command commands[] = {
+    {"check", owmesh_cmd_check, "check FILE                 validate a mesh, print its streams"},
+    {"keygen", owmesh_cmd_keygen, "keygen [-f] [-m COMMENT] NAME  make a CURVE key pair"},
+    {"status", owmesh_cmd_status,
+     "status [-c ENDPOINT] [-k CERT] [-s KEY] [-t SECONDS] [--json] [NODE...]\n"
+     "                                   nodes and streams: expected vs running"},
+    {"query", owmesh_cmd_query,
+     "query [SELECTION] [PERIOD] [--every DUR] [-p LIST] [--json|--csv]\n"
+     "                                   delay percentiles, loss, dups, reordering, jitter, hops"},
+    {"grid", owmesh_cmd_grid,
+     "grid [PERIOD] [--stat STAT] [--warn X --crit Y] [--html FILE] [--svg FILE]\n"
+     "                                   the mesh as a source x destination matrix"},
+    {"plot", owmesh_cmd_plot,
+     "plot --src NAME --dst NAME [PERIOD] [-p LIST] -o FILE.svg\n"
+     "                                   delay percentiles and loss over time, as SVG"},
+    {"completeness", owmesh_cmd_completeness,
+     "completeness [PERIOD] [--json]     age and coverage of every expected path"},
+    {"export", owmesh_cmd_export,
+     "export --src NAME --dst NAME [PERIOD] (--csv | --owp DIR)\n"
+     "                                   raw records as CSV or .owp files"},
+    {"import", owmesh_cmd_import,
+     "import [--node NAME] [--src NAME --dst NAME] FILE.owp...\n"
+     "                                   ingest .owp files (e.g. a powstream archive)"},
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "usage: owmesh COMMAND [OPTIONS] [ARGS]\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(fp, "  %s\n", commands[i].synopsis);
+    fprintf(fp, "query, grid, plot, completeness, export and import also take --mesh FILE and\n"
+                "--store DIR (default $OWMESH_STORE, else /var/lib/owmesh/store);\n"
+                "SELECTION: --src/--dst NAME, --node NAME or --group NAME; PERIOD: --since DUR or\n"
+                "--from TIME --to TIME (ISO-8601 or NTP), --now TIME.\n");
+    fprintf(fp, "owmesh COMMAND -h shows a command's options; see owmesh(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    owmesh_error("unknown command \"%s\"", argv[1]);
+    usage(stderr);
+    return 1;
+}

@@ -1,2 +1,120 @@
-/* PLACEHOLDER */
-int main(void) { return 1; }
+/*
+ * owmesh-coordinator - computes and pushes the schedules of an owmesh mesh
+ * and tracks the health of its nodes (owmesh-coordinator(8)).
+ *
+ * Start-up reads as a list: options -> log -> load mesh, key and plan (errors
+ * still reach the terminal) -> daemonise -> bind and run -> tear down.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <czmq.h>
+
+#include "coord.h"
+#include "log.h"
+#include "options.h"
+
+#define IDENT "owmesh-coordinator"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: " IDENT " -c MESH -k CERT [-B ENDPOINT] [-t SECONDS] [-e FACILITY] [-Z] [-v]\n"
+            "  -c MESH      mesh definition (owmesh-mesh(5))\n"
+            "  -k CERT      the coordinator's CURVE certificate (NAME_secret from owmesh keygen)\n"
+            "  -B ENDPOINT  ZeroMQ endpoint to bind (default " OWMC_DEFAULT_ENDPOINT ")\n"
+            "  -t SECONDS   a node is missing after SECONDS without a message (default %.0f)\n"
+            "  -e FACILITY  syslog facility (default daemon)\n"
+            "  -Z           stay in the foreground and log to stderr\n"
+            "  -v           log debug messages too\n"
+            "  -h           this help\n",
+            OWMC_DEFAULT_NODE_TIMEOUT);
+}
+
+static void on_sighup(int sig)
+{
+    (void)sig;
+    owmc_coord_request_reload();
+}
+
+/* A mesh of N nodes holds N connections: lift the soft descriptor limit. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            owmc_log_warn("cannot raise the descriptor limit: %s", strerror(errno));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    owmc_config cfg = {.endpoint = OWMC_DEFAULT_ENDPOINT,
+                       .node_timeout = OWMC_DEFAULT_NODE_TIMEOUT};
+    int foreground = 0, verbose = 0, facility = LOG_DAEMON, c;
+    owp_err err = {0};
+    while ((c = getopt(argc, argv, "c:k:B:t:e:Zvh")) != -1) {
+        switch (c) {
+        case 'c': cfg.mesh_path = optarg; break;
+        case 'k': cfg.cert_path = optarg; break;
+        case 'B': cfg.endpoint = optarg; break;
+        case 't': {
+            char *end;
+            cfg.node_timeout = strtod(optarg, &end);
+            if (*end || !(cfg.node_timeout > 0)) {
+                fprintf(stderr, IDENT ": -t %s: expected a positive number of seconds\n",
+                        optarg);
+                return 1;
+            }
+            break;
+        }
+        case 'e':
+            if (owp_parse_facility(optarg, &facility, &err) != OWP_OK) {
+                fprintf(stderr, IDENT ": -e: %s\n", err.msg);
+                return 1;
+            }
+            break;
+        case 'Z': foreground = 1; break;
+        case 'v': verbose = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    if (optind != argc || !cfg.mesh_path || !cfg.cert_path) {
+        fprintf(stderr, IDENT ": %s\n",
+                optind != argc ? "unexpected arguments" : "-c MESH and -k CERT are required");
+        usage(stderr);
+        return 1;
+    }
+    owmc_log_open(IDENT, facility, 1, verbose);
+    owmc_coord *coord = owmc_coord_new(&cfg, &err);
+    if (!coord) {
+        owmc_log_err("%s", err.msg);
+        return 1;
+    }
+    if (!foreground) {
+        if (daemon(0, 0) != 0) {
+            owmc_log_err("cannot become a daemon: %s", strerror(errno));
+            owmc_coord_destroy(&coord);
+            return 1;
+        }
+        owmc_log_open(IDENT, facility, 0, verbose);
+    }
+    raise_fd_limit();
+    struct sigaction sa = {.sa_handler = on_sighup};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = owmc_coord_run(coord);
+    owmc_coord_destroy(&coord);
+    owmc_log_close();
+    return rc;
+}

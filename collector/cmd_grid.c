@@ -1,0 +1,344 @@
+/*
+ * cmd_grid.c - `owmesh grid`: the mesh as a matrix, rows sources, columns
+ * destinations, of one statistic over a period, classified by thresholds in
+ * the manner of a MaDDash dashboard: in the terminal (coloured on a TTY), as
+ * a self-contained SVG, and as an HTML page embedding that SVG and a table.
+ * A path the mesh expects with no data in the period is "missing", never
+ * good; a pair the mesh does not measure and nobody stored stays blank.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analyst.h"
+#include "cli.h"
+#include "render.h"
+
+enum { OPT_STAT = OWMESH_OPT_FIRST_FREE, OPT_WARN, OPT_CRIT, OPT_HTML, OPT_SVG, OPT_COLOR };
+
+typedef struct grid_cell {
+    owmesh_cell cell;
+    int expected;
+    owm_store_row row;
+    int has_row;
+} grid_cell;
+
+typedef struct grid {
+    const owmesh_ctx *ctx;
+    size_t n;             /* nodes */
+    grid_cell *cells;     /* n * n, [src * n + dst] */
+    owmesh_stat stat;
+    double warn, crit;
+    owp_num64 from, to;
+} grid;
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "usage: owmesh grid --mesh FILE [--store DIR] [--since DUR | --from TIME --to TIME]\n"
+                "                   [--stat median|pN|min|max|loss|loss-count|jitter|dups|reordered]\n"
+                "                   [--warn X] [--crit Y] [--color auto|always|never]\n"
+                "                   [--svg FILE] [--html FILE]\n");
+}
+
+static const char *node_name(const grid *g, size_t i)
+{
+    return owm_mesh_node(g->ctx->mesh, i)->name;
+}
+
+static int one_row(const owm_store_row *row, void *arg)
+{
+    grid_cell *c = arg;
+    c->row = *row;
+    c->has_row = 1;
+    return 1;
+}
+
+static owp_status fill(grid *g, owp_err *err)
+{
+    for (size_t s = 0; s < g->n; s++)
+        for (size_t d = 0; d < g->n; d++) {
+            grid_cell *c = &g->cells[s * g->n + d];
+            c->expected = owmesh_ctx_expected(g->ctx, node_name(g, s), node_name(g, d), NULL);
+            uint32_t ids[64];
+            size_t nids = owmesh_ctx_pair_ids(g->ctx, node_name(g, s), node_name(g, d), ids, 64);
+            if (nids) {
+                double p = g->stat.kind == OWMESH_STAT_PERCENTILE ? g->stat.percentile : 50;
+                owm_store_query q = {.paths = ids, .npaths = nids, .from = g->from, .to = g->to,
+                                     .percentiles = &p, .npercentiles = 1};
+                owp_status st = owm_store_query_run(g->ctx->store, &q, one_row, c, err);
+                if (st != OWP_OK)
+                    return st;
+            }
+            owmesh_cell_classify(&g->stat, g->warn, g->crit, c->expected,
+                                 c->has_row ? &c->row : NULL, &c->cell);
+        }
+    return OWP_OK;
+}
+
+/* ---- terminal ---- */
+
+static void print_terminal(const grid *g, int colour, FILE *fp)
+{
+    size_t w0 = strlen("src \\ dst"), w = 8;
+    for (size_t i = 0; i < g->n; i++) {
+        size_t l = strlen(node_name(g, i));
+        w0 = l > w0 ? l : w0;
+        w = l > w ? l : w;
+    }
+    for (size_t i = 0; i < g->n * g->n; i++) {
+        size_t l = strlen(g->cells[i].cell.text) + (colour ? 0 : 8);
+        w = l > w ? l : w;
+    }
+    fprintf(fp, "%-*s", (int)w0, "src \\ dst");
+    for (size_t d = 0; d < g->n; d++)
+        fprintf(fp, "  %*s", (int)w, node_name(g, d));
+    fputc('\n', fp);
+    for (size_t s = 0; s < g->n; s++) {
+        fprintf(fp, "%-*s", (int)w0, node_name(g, s));
+        for (size_t d = 0; d < g->n; d++) {
+            const owmesh_cell *c = &g->cells[s * g->n + d].cell;
+            char text[64];
+            if (colour || c->cls == OWMESH_CELL_NONE || c->cls == OWMESH_CELL_MISSING)
+                snprintf(text, sizeof text, "%s", c->cls == OWMESH_CELL_NONE ? "." : c->text);
+            else
+                snprintf(text, sizeof text, "%s %s", c->text, owmesh_cell_class_name(c->cls));
+            const char *on = colour ? owmesh_cell_class_ansi(c->cls) : "";
+            fprintf(fp, "  %s%*s%s", on, (int)w, text, *on ? "\033[0m" : "");
+        }
+        fputc('\n', fp);
+    }
+}
+
+/* ---- SVG and HTML ---- */
+
+static void cell_tooltip(const grid *g, size_t s, size_t d, char *buf, size_t len)
+{
+    const grid_cell *c = &g->cells[s * g->n + d];
+    int n = snprintf(buf, len, "%s -> %s: %s %s%s (%s)", node_name(g, s), node_name(g, d),
+                     g->stat.name, c->cell.has_value ? c->cell.text : "",
+                     c->cell.has_value && strcmp(g->stat.unit, "%") ? g->stat.unit : "",
+                     owmesh_cell_class_name(c->cell.cls));
+    if (c->has_row && !c->row.empty && n > 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, "; sent %llu, lost %llu (%.2f%%), dups %llu",
+                 (unsigned long long)c->row.sent, (unsigned long long)c->row.lost,
+                 c->row.loss_pct, (unsigned long long)c->row.dups);
+    if (!c->expected && c->has_row && n > 0)
+        strncat(buf, "; not a path of the mesh", len - strlen(buf) - 1);
+}
+
+static void write_svg(const grid *g, FILE *fp)
+{
+    size_t longest = 4;
+    for (size_t i = 0; i < g->n; i++)
+        longest = strlen(node_name(g, i)) > longest ? strlen(node_name(g, i)) : longest;
+    double cw = fmax(96, longest * 7.5 + 16), ch = 40, left = longest * 7.5 + 40, top = 110;
+    int width = (int)(left + cw * g->n + 20), height = (int)(top + ch * g->n + 80);
+    if (width < 560)
+        width = 560;
+    char title[200], sub[300], a[48], b[48];
+    snprintf(title, sizeof title, "owmesh grid: %s (%s)", g->stat.name, g->stat.unit);
+    owmesh_format_iso(g->from, a, sizeof a);
+    owmesh_format_iso(g->to, b, sizeof b);
+    snprintf(sub, sizeof sub, "%s to %s", a, b);
+    owmesh_svg_begin(fp, width, height, title);
+    owmesh_svg_text(fp, 16, 26, "start", 18, "#212121", title);
+    owmesh_svg_text(fp, 16, 48, "start", 12, "#424242", sub);
+    snprintf(sub, sizeof sub, "warn >= %g, crit >= %g; rows: sources, columns: destinations",
+             g->warn, g->crit);
+    owmesh_svg_text(fp, 16, 66, "start", 12, "#424242", sub);
+    owmesh_svg_text(fp, left - 8, top - 12, "end", 11, "#757575", "src \\ dst");
+    for (size_t d = 0; d < g->n; d++)
+        owmesh_svg_text(fp, left + cw * d + cw / 2, top - 12, "middle", 12, "#212121",
+                        node_name(g, d));
+    for (size_t s = 0; s < g->n; s++) {
+        owmesh_svg_text(fp, left - 8, top + ch * s + ch / 2 + 4, "end", 12, "#212121",
+                        node_name(g, s));
+        for (size_t d = 0; d < g->n; d++) {
+            const owmesh_cell *c = &g->cells[s * g->n + d].cell;
+            char tip[400];
+            cell_tooltip(g, s, d, tip, sizeof tip);
+            double x = left + cw * d, y = top + ch * s;
+            owmesh_svg_rect(fp, x, y, cw, ch, owmesh_cell_class_fill(c->cls), "#ffffff", tip);
+            if (c->cls != OWMESH_CELL_NONE)
+                owmesh_svg_text(fp, x + cw / 2, y + ch / 2 + 4, "middle", 12,
+                                c->cls == OWMESH_CELL_CRIT ? "#ffffff" : "#212121", c->text);
+        }
+    }
+    /* Legend: every class, so grey is never mistaken for good. */
+    static const owmesh_cell_class legend[] = {OWMESH_CELL_GOOD, OWMESH_CELL_WARN,
+                                               OWMESH_CELL_CRIT, OWMESH_CELL_MISSING,
+                                               OWMESH_CELL_NONE};
+    static const char *const legend_text[] = {"good", "warn", "crit", "missing (no data)",
+                                              "not measured"};
+    double lx = 16, ly = top + ch * g->n + 30;
+    for (size_t i = 0; i < 5; i++) {
+        owmesh_svg_rect(fp, lx, ly, 14, 14, owmesh_cell_class_fill(legend[i]), "#9e9e9e", NULL);
+        owmesh_svg_text(fp, lx + 20, ly + 11, "start", 12, "#212121", legend_text[i]);
+        lx += 20 + strlen(legend_text[i]) * 7.0 + 20;
+    }
+    owmesh_svg_end(fp);
+}
+
+static int write_html(const grid *g, const char *file)
+{
+    FILE *fp = fopen(file, "w");
+    if (!fp)
+        return -1;
+    char a[48], b[48];
+    owmesh_format_iso(g->from, a, sizeof a);
+    owmesh_format_iso(g->to, b, sizeof b);
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", fp);
+    fprintf(fp, "owmesh grid: ");
+    owmesh_xml_escape(fp, g->stat.name);
+    fputs("</title>\n<style>\n"
+          "body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:24px;color:#212121}\n"
+          "table{border-collapse:collapse;margin-top:16px}\n"
+          "td,th{border:1px solid #e0e0e0;padding:4px 10px;text-align:right}\n"
+          "th{background:#fafafa}\n"
+          ".good{background:#43a047}.warn{background:#fbc02d}.crit{background:#e53935;color:#fff}\n"
+          ".missing{background:#9e9e9e}.none{background:#f5f5f5}\n"
+          "</style>\n</head>\n<body>\n<h1>owmesh grid</h1>\n<p>", fp);
+    owmesh_xml_escape(fp, g->stat.name);
+    fprintf(fp, " (%s), %s to %s; warn &gt;= %g, crit &gt;= %g. A path with no data in the "
+                "period is <em>missing</em>.</p>\n", g->stat.unit, a, b, g->warn, g->crit);
+    write_svg(g, fp);
+    fputs("<table>\n<tr><th>src \\ dst</th>", fp);
+    for (size_t d = 0; d < g->n; d++) {
+        fputs("<th>", fp);
+        owmesh_xml_escape(fp, node_name(g, d));
+        fputs("</th>", fp);
+    }
+    fputs("</tr>\n", fp);
+    for (size_t s = 0; s < g->n; s++) {
+        fputs("<tr><th>", fp);
+        owmesh_xml_escape(fp, node_name(g, s));
+        fputs("</th>", fp);
+        for (size_t d = 0; d < g->n; d++) {
+            const owmesh_cell *c = &g->cells[s * g->n + d].cell;
+            char tip[400];
+            cell_tooltip(g, s, d, tip, sizeof tip);
+            fprintf(fp, "<td class=\"%s\" title=\"", owmesh_cell_class_name(c->cls));
+            owmesh_xml_escape(fp, tip);
+            fputs("\">", fp);
+            owmesh_xml_escape(fp, c->text);
+            fputs("</td>", fp);
+        }
+        fputs("</tr>\n", fp);
+    }
+    fputs("</table>\n</body>\n</html>\n", fp);
+    return fclose(fp);
+}
+
+static int write_svg_file(const grid *g, const char *file)
+{
+    FILE *fp = fopen(file, "w");
+    if (!fp)
+        return -1;
+    write_svg(g, fp);
+    return fclose(fp);
+}
+
+static int parse_threshold(const char *text, const char *opt, double *v)
+{
+    char *end;
+    *v = strtod(text, &end);
+    if (end == text || *end || !isfinite(*v)) {
+        owmesh_error("%s: expected a number, got \"%s\"", opt, text);
+        return -1;
+    }
+    return 0;
+}
+
+int owmesh_cmd_grid(int argc, char **argv)
+{
+    static const struct option longopts[] = {OWMESH_COMMON_LONGOPTS,
+                                             {"stat", required_argument, NULL, OPT_STAT},
+                                             {"warn", required_argument, NULL, OPT_WARN},
+                                             {"crit", required_argument, NULL, OPT_CRIT},
+                                             {"html", required_argument, NULL, OPT_HTML},
+                                             {"svg", required_argument, NULL, OPT_SVG},
+                                             {"color", required_argument, NULL, OPT_COLOR},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    owmesh_common common;
+    owmesh_common_init(&common);
+    const char *stat_s = "median", *warn_s = NULL, *crit_s = NULL, *html = NULL, *svg = NULL;
+    const char *color = "auto";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (owmesh_common_opt(&common, c, optarg))
+            continue;
+        switch (c) {
+        case OPT_STAT: stat_s = optarg; break;
+        case OPT_WARN: warn_s = optarg; break;
+        case OPT_CRIT: crit_s = optarg; break;
+        case OPT_HTML: html = optarg; break;
+        case OPT_SVG: svg = optarg; break;
+        case OPT_COLOR: color = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    if (optind < argc || common.src || common.dst || common.node || common.group) {
+        owmesh_error("grid: shows the whole mesh; no selection or argument");
+        usage(stderr);
+        return 1;
+    }
+    if (strcmp(color, "auto") && strcmp(color, "always") && strcmp(color, "never")) {
+        owmesh_error("--color: expected auto, always or never, got \"%s\"", color);
+        return 1;
+    }
+    grid g = {0};
+    owp_err err = {0};
+    owp_num64 now;
+    if (owmesh_stat_parse(stat_s, &g.stat, &err) != OWP_OK ||
+        owmesh_common_period(&common, 3600, &now, &g.from, &g.to, &err) != OWP_OK) {
+        owmesh_error("%s", err.msg);
+        return 1;
+    }
+    owmesh_stat_thresholds(&g.stat, &g.warn, &g.crit);
+    if ((warn_s && parse_threshold(warn_s, "--warn", &g.warn)) ||
+        (crit_s && parse_threshold(crit_s, "--crit", &g.crit)))
+        return 1;
+    if (g.crit < g.warn) {
+        owmesh_error("--crit %g is below --warn %g", g.crit, g.warn);
+        return 1;
+    }
+    owmesh_ctx ctx = {0};
+    if (owmesh_ctx_open(&ctx, &common, 0, &err) != OWP_OK) {
+        owmesh_error("%s", err.msg);
+        return 1;
+    }
+    g.ctx = &ctx;
+    g.n = owm_mesh_node_count(ctx.mesh);
+    g.cells = calloc(g.n ? g.n * g.n : 1, sizeof *g.cells);
+    int rc = 0;
+    if (!g.cells || fill(&g, &err) != OWP_OK) {
+        owmesh_error("%s", g.cells ? err.msg : "out of memory");
+        rc = 1;
+    } else {
+        char a[48], b[48];
+        owmesh_format_iso(g.from, a, sizeof a);
+        owmesh_format_iso(g.to, b, sizeof b);
+        int colour = !strcmp(color, "always") || (!strcmp(color, "auto") && isatty(1));
+        printf("# %s (%s), %s to %s; warn >= %g, crit >= %g\n", g.stat.name, g.stat.unit, a, b,
+               g.warn, g.crit);
+        print_terminal(&g, colour, stdout);
+        if (svg && write_svg_file(&g, svg) != 0) {
+            owp_err_sys(&err, "%s", svg);
+            owmesh_error("%s", err.msg);
+            rc = 1;
+        }
+        if (html && write_html(&g, html) != 0) {
+            owp_err_sys(&err, "%s", html);
+            owmesh_error("%s", err.msg);
+            rc = 1;
+        }
+    }
+    free(g.cells);
+    owmesh_ctx_close(&ctx);
+    return rc;
+}

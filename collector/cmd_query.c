@@ -1,0 +1,427 @@
+/*
+ * cmd_query.c - `owmesh query`: delay percentiles, loss, duplicates,
+ * reordering, jitter and hop counts of a path, a node, a group or the whole
+ * mesh over a period, optionally per bucket, as a table, JSON or CSV.
+ * Formats are documented in owmesh(1); change them there too.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyst.h"
+#include "cli.h"
+#include "render.h"
+
+enum { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV };
+enum { OPT_EVERY = OWMESH_OPT_FIRST_FREE, OPT_JSON, OPT_CSV, OPT_SOURCE, OPT_PER_PATH };
+
+typedef struct series_row {
+    const char *path; /* label of the series: the selection, or one path */
+    owm_store_row row;
+} series_row;
+
+typedef struct query_out {
+    series_row *rows;
+    size_t n, cap;
+    const char *path;
+    int nomem;
+} query_out;
+
+static int collect_row(const owm_store_row *row, void *arg)
+{
+    query_out *q = arg;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 64;
+        series_row *nr = realloc(q->rows, cap * sizeof *nr);
+        if (!nr) {
+            q->nomem = 1;
+            return 1;
+        }
+        q->rows = nr;
+        q->cap = cap;
+    }
+    q->rows[q->n].path = q->path;
+    q->rows[q->n].row = *row;
+    q->n++;
+    return 0;
+}
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: owmesh query --mesh FILE [--store DIR] [--src NAME] [--dst NAME] | --node NAME"
+            " | --group NAME\n"
+            "                    [--since DUR | --from TIME --to TIME] [--every DUR] [-p LIST]\n"
+            "                    [--source auto|raw|hist] [--per-path] [--json | --csv]\n");
+}
+
+static const char *source_name(owm_store_source s)
+{
+    return s == OWM_SOURCE_RAW ? "raw" : s == OWM_SOURCE_HIST ? "hist" : "-";
+}
+
+static double ms6(double seconds) { return round(seconds * 1e9) / 1e6; }
+
+/* ---- table and CSV ---- */
+
+typedef struct columns {
+    const char **names;
+    size_t n;
+} columns;
+
+static void col_add(columns *c, const char *name) { c->names[c->n++] = name; }
+
+static void print_table(const query_out *q, const double *pct, size_t npct, int every,
+                        int per_path, int csv, FILE *fp)
+{
+    char labels[OWM_STORE_MAX_PERCENTILES][24];
+    const char *names[64];
+    columns cols = {names, 0};
+    int table = !csv;
+    if (per_path || csv)
+        col_add(&cols, "path");
+    if (every || csv)
+        col_add(&cols, "start");
+    if (csv)
+        col_add(&cols, "end"), col_add(&cols, "source"), col_add(&cols, "rel_error"),
+            col_add(&cols, "abs_error_ms");
+    col_add(&cols, "sent");
+    col_add(&cols, "lost");
+    col_add(&cols, table ? "loss%" : "loss_pct");
+    col_add(&cols, "dups");
+    col_add(&cols, table ? "reord" : "reordered");
+    if (csv)
+        col_add(&cols, "received");
+    col_add(&cols, table ? "min" : "min_ms");
+    for (size_t i = 0; i < npct; i++) {
+        char p[16];
+        owmesh_format_percentile(pct[i], p, sizeof p);
+        snprintf(labels[i], sizeof labels[i], table ? "p%s" : "p%s_ms", p);
+        col_add(&cols, labels[i]);
+    }
+    col_add(&cols, table ? "max" : "max_ms");
+    col_add(&cols, table ? "jitter" : "jitter_ms");
+    if (csv)
+        col_add(&cols, "ipdv_pairs"), col_add(&cols, "hops_min"), col_add(&cols, "hops_max");
+    else
+        col_add(&cols, "hops"), col_add(&cols, "source");
+
+    owmesh_table *t = owmesh_table_new(cols.n, names);
+    if (!t)
+        return;
+    if (per_path || csv)
+        owmesh_table_left(t, 0);
+    char buf[64][48];
+    const char *cells[64];
+    for (size_t r = 0; r < q->n; r++) {
+        const owm_store_row *row = &q->rows[r].row;
+        size_t k = 0;
+        const char *none = table ? "-" : "";
+#define CELL(...) (snprintf(buf[k], sizeof buf[k], __VA_ARGS__), cells[k] = buf[k], k++)
+        if (per_path || csv)
+            CELL("%s", q->rows[r].path);
+        if (every || csv) {
+            owmesh_format_iso(row->start, buf[k], sizeof buf[k]);
+            cells[k] = buf[k], k++;
+        }
+        if (csv) {
+            owmesh_format_iso(row->end, buf[k], sizeof buf[k]);
+            cells[k] = buf[k], k++;
+            CELL("%s", row->empty ? "" : source_name(row->source));
+            CELL("%g", row->rel_error);
+            CELL("%g", row->abs_error * 1e3);
+        }
+        CELL("%llu", (unsigned long long)row->sent);
+        CELL("%llu", (unsigned long long)row->lost);
+        if (row->sent)
+            CELL("%.3f", row->loss_pct);
+        else
+            CELL("%s", none);
+        CELL("%llu", (unsigned long long)row->dups);
+        CELL("%llu", (unsigned long long)row->reordered);
+        if (csv)
+            CELL("%llu", (unsigned long long)row->received);
+        double vals[OWM_STORE_MAX_PERCENTILES + 2];
+        size_t nv = 0;
+        vals[nv++] = row->min;
+        for (size_t i = 0; i < npct; i++)
+            vals[nv++] = row->percentiles[i];
+        vals[nv++] = row->max;
+        for (size_t i = 0; i < nv; i++) {
+            if (row->has_delay)
+                owmesh_format_ms(vals[i], buf[k], sizeof buf[k]);
+            else
+                snprintf(buf[k], sizeof buf[k], "%s", none);
+            cells[k] = buf[k], k++;
+        }
+        if (row->ipdv_pairs)
+            owmesh_format_ms(row->jitter, buf[k], sizeof buf[k]), cells[k] = buf[k], k++;
+        else
+            CELL("%s", none);
+        if (csv) {
+            CELL("%llu", (unsigned long long)row->ipdv_pairs);
+            if (row->hops_min >= 0)
+                CELL("%d", row->hops_min), CELL("%d", row->hops_max);
+            else
+                CELL("%s", ""), CELL("%s", "");
+        } else {
+            if (row->hops_min < 0)
+                CELL("-");
+            else if (row->hops_min == row->hops_max)
+                CELL("%d", row->hops_min);
+            else
+                CELL("%d-%d", row->hops_min, row->hops_max);
+            if (row->empty)
+                CELL("-");
+            else if (row->source == OWM_SOURCE_HIST)
+                CELL("hist");
+            else
+                CELL("raw");
+        }
+#undef CELL
+        if (owmesh_table_add(t, cells) != 0)
+            break;
+    }
+    if (csv)
+        owmesh_table_print_csv(t, fp);
+    else
+        owmesh_table_print(t, fp);
+    owmesh_table_destroy(&t);
+}
+
+/* ---- JSON ---- */
+
+static json_t *row_json(const series_row *sr, const double *pct, size_t npct)
+{
+    const owm_store_row *row = &sr->row;
+    char start[48], end[48];
+    owmesh_format_iso(row->start, start, sizeof start);
+    owmesh_format_iso(row->end, end, sizeof end);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "path", sr->path, "start", start, "end", end,
+                          "empty", row->empty);
+    json_object_set_new(o, "source", row->empty ? json_null() : json_string(source_name(row->source)));
+    json_object_set_new(o, "rel_error", json_real(row->rel_error));
+    json_object_set_new(o, "abs_error_ms", json_real(row->abs_error * 1e3));
+    json_object_set_new(o, "sent", json_integer((json_int_t)row->sent));
+    json_object_set_new(o, "lost", json_integer((json_int_t)row->lost));
+    json_object_set_new(o, "loss_pct", row->sent ? json_real(row->loss_pct) : json_null());
+    json_object_set_new(o, "dups", json_integer((json_int_t)row->dups));
+    json_object_set_new(o, "reordered", json_integer((json_int_t)row->reordered));
+    json_object_set_new(o, "received", json_integer((json_int_t)row->received));
+    json_object_set_new(o, "min_ms", row->has_delay ? json_real(ms6(row->min)) : json_null());
+    json_object_set_new(o, "max_ms", row->has_delay ? json_real(ms6(row->max)) : json_null());
+    json_t *p = json_object();
+    for (size_t i = 0; i < npct; i++) {
+        char key[24];
+        owmesh_format_percentile(pct[i], key, sizeof key);
+        json_object_set_new(p, key, row->has_delay ? json_real(ms6(row->percentiles[i]))
+                                                   : json_null());
+    }
+    json_object_set_new(o, "percentiles_ms", p);
+    json_object_set_new(o, "jitter_ms", row->ipdv_pairs ? json_real(ms6(row->jitter)) : json_null());
+    json_object_set_new(o, "ipdv_pairs", json_integer((json_int_t)row->ipdv_pairs));
+    json_object_set_new(o, "hops_min", row->hops_min >= 0 ? json_integer(row->hops_min) : json_null());
+    json_object_set_new(o, "hops_max", row->hops_max >= 0 ? json_integer(row->hops_max) : json_null());
+    return o;
+}
+
+static void print_json(const query_out *q, const owmesh_ctx *ctx, const uint32_t *ids,
+                       size_t nids, const char *label, owp_num64 from, owp_num64 to,
+                       uint64_t every, const double *pct, size_t npct, FILE *fp)
+{
+    char a[48], b[48];
+    owmesh_format_iso(from, a, sizeof a);
+    owmesh_format_iso(to, b, sizeof b);
+    json_t *paths = json_array();
+    for (size_t i = 0; i < nids; i++)
+        for (size_t j = 0; j < ctx->npaths; j++)
+            if (ctx->paths[j].id == ids[i])
+                json_array_append_new(paths, json_pack("{s:s, s:s, s:s}", "src", ctx->paths[j].src,
+                                                       "dst", ctx->paths[j].dst, "params",
+                                                       ctx->paths[j].params));
+    json_t *plist = json_array();
+    for (size_t i = 0; i < npct; i++)
+        json_array_append_new(plist, json_real(pct[i]));
+    json_t *rows = json_array();
+    for (size_t i = 0; i < q->n; i++)
+        json_array_append_new(rows, row_json(&q->rows[i], pct, npct));
+    json_t *root = json_pack("{s:s, s:o, s:s, s:s, s:I, s:o, s:o}", "selection", label, "paths",
+                             paths, "from", a, "to", b, "every", (json_int_t)every,
+                             "percentiles", plist, "rows", rows);
+    json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+    fputc('\n', fp);
+    json_decref(root);
+}
+
+/* ---- the command ---- */
+
+typedef struct query_opts {
+    owmesh_common common;
+    double pct[OWM_STORE_MAX_PERCENTILES];
+    size_t npct;
+    const char *every;
+    int format, per_path;
+    owm_store_source source;
+} query_opts;
+
+static int parse_args(int argc, char **argv, query_opts *o)
+{
+    static const struct option longopts[] = {OWMESH_COMMON_LONGOPTS,
+                                             {"every", required_argument, NULL, OPT_EVERY},
+                                             {"json", no_argument, NULL, OPT_JSON},
+                                             {"csv", no_argument, NULL, OPT_CSV},
+                                             {"source", required_argument, NULL, OPT_SOURCE},
+                                             {"per-path", no_argument, NULL, OPT_PER_PATH},
+                                             {"percentiles", required_argument, NULL, 'p'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    owp_err err = {0};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
+        if (owmesh_common_opt(&o->common, c, optarg))
+            continue;
+        switch (c) {
+        case 'p':
+            if (owmesh_parse_percentiles(optarg, o->pct, &o->npct, &err) != OWP_OK) {
+                owmesh_error("-p: %s", err.msg);
+                return 1;
+            }
+            break;
+        case OPT_EVERY: o->every = optarg; break;
+        case OPT_JSON: o->format = FORMAT_JSON; break;
+        case OPT_CSV: o->format = FORMAT_CSV; break;
+        case OPT_PER_PATH: o->per_path = 1; break;
+        case OPT_SOURCE:
+            if (!strcmp(optarg, "auto"))
+                o->source = OWM_SOURCE_AUTO;
+            else if (!strcmp(optarg, "raw"))
+                o->source = OWM_SOURCE_RAW;
+            else if (!strcmp(optarg, "hist"))
+                o->source = OWM_SOURCE_HIST;
+            else {
+                owmesh_error("--source: expected auto, raw or hist, got \"%s\"", optarg);
+                return 1;
+            }
+            break;
+        case 'h': usage(stdout); return -1;
+        default: usage(stderr); return 1;
+        }
+    }
+    if (optind < argc) {
+        owmesh_error("query: unexpected argument \"%s\"", argv[optind]);
+        usage(stderr);
+        return 1;
+    }
+    return 0;
+}
+
+static const char *path_label(const owmesh_ctx *ctx, uint32_t id, char *buf, size_t len)
+{
+    for (size_t i = 0; i < ctx->npaths; i++)
+        if (ctx->paths[i].id == id)
+            snprintf(buf, len, "%s -> %s (%s)", ctx->paths[i].src, ctx->paths[i].dst,
+                     ctx->paths[i].params);
+    return buf;
+}
+
+static void print_header(FILE *fp, const char *label, owp_num64 from, owp_num64 to,
+                         const query_out *q)
+{
+    char a[48], b[48];
+    owmesh_format_iso(from, a, sizeof a);
+    owmesh_format_iso(to, b, sizeof b);
+    int raw = 0, hist = 0;
+    for (size_t i = 0; i < q->n; i++)
+        if (!q->rows[i].row.empty)
+            q->rows[i].row.source == OWM_SOURCE_HIST ? hist++ : raw++;
+    fprintf(fp, "# %s, %s to %s; delays in ms\n", label, a, b);
+    if (raw)
+        fprintf(fp, "# source raw: percentiles exact, from the raw records\n");
+    if (hist)
+        fprintf(fp, "# source hist: percentiles from mergeable histograms, within %g%% "
+                    "(relative) or %g ms (absolute) of the exact value\n",
+                OWM_STORE_HIST_REL_ERROR * 100, OWM_STORE_HIST_ABS_ERROR * 1e3);
+}
+
+int owmesh_cmd_query(int argc, char **argv)
+{
+    query_opts o = {.pct = {50}, .npct = 1};
+    owmesh_common_init(&o.common);
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    owp_err err = {0};
+    owp_num64 now, from, to;
+    uint64_t every = 0;
+    if (owmesh_common_period(&o.common, 3600, &now, &from, &to, &err) != OWP_OK) {
+        owmesh_error("%s", err.msg);
+        return 1;
+    }
+    if (o.every && owmesh_parse_duration(o.every, &every, &err) != OWP_OK) {
+        owmesh_error("--every: %s", err.msg);
+        return 1;
+    }
+    if (every > UINT32_MAX) {
+        owmesh_error("--every: at most %u seconds", UINT32_MAX);
+        return 1;
+    }
+    owmesh_ctx ctx = {0};
+    uint32_t *ids = NULL;
+    size_t nids = 0;
+    char label[300];
+    if (owmesh_ctx_open(&ctx, &o.common, 0, &err) != OWP_OK ||
+        owmesh_ctx_select(&ctx, &o.common, &ids, &nids, label, sizeof label, &err) != OWP_OK) {
+        owmesh_error("%s", err.msg);
+        owmesh_ctx_close(&ctx);
+        return 1;
+    }
+    query_out q = {0};
+    char (*labels)[300] = calloc(nids, sizeof *labels);
+    owp_status st = labels ? OWP_OK : owp_err_set(&err, OWP_ERR_NOMEM, "out of memory");
+    size_t nseries = o.per_path ? nids : 1;
+    for (size_t s = 0; st == OWP_OK && s < nseries; s++) {
+        owm_store_query qr = {.paths = o.per_path ? &ids[s] : ids,
+                              .npaths = o.per_path ? 1 : nids,
+                              .from = from, .to = to, .every = (uint32_t)every,
+                              .percentiles = o.pct, .npercentiles = o.npct,
+                              .source = o.source};
+        q.path = o.per_path ? path_label(&ctx, ids[s], labels[s], sizeof labels[s]) : label;
+        st = owm_store_query_run(ctx.store, &qr, collect_row, &q, &err);
+        if (st == OWP_OK && q.nomem)
+            st = owp_err_set(&err, OWP_ERR_NOMEM, "out of memory");
+    }
+    size_t with_data = 0;
+    for (size_t i = 0; i < q.n; i++)
+        with_data += !q.rows[i].row.empty;
+    if (st != OWP_OK) {
+        owmesh_error("%s", err.msg);
+        rc = 1;
+    } else if (!with_data) {
+        char a[48], b[48], n[48];
+        owp_num64 newest = 0;
+        for (size_t i = 0; i < ctx.npaths; i++)
+            for (size_t j = 0; j < nids; j++)
+                if (ctx.paths[i].id == ids[j] && ctx.paths[i].newest > newest)
+                    newest = ctx.paths[i].newest;
+        owmesh_format_iso(from, a, sizeof a);
+        owmesh_format_iso(to, b, sizeof b);
+        owmesh_format_iso(newest, n, sizeof n);
+        owmesh_error("no data for %s from %s to %s (the period is empty; the newest data of %s "
+                     "is from %s)", label, a, b, label, n);
+        rc = 1;
+    } else if (o.format == FORMAT_JSON) {
+        print_json(&q, &ctx, ids, nids, label, from, to, every, o.pct, o.npct, stdout);
+    } else {
+        if (o.format == FORMAT_TABLE)
+            print_header(stdout, label, from, to, &q);
+        print_table(&q, o.pct, o.npct, every != 0, o.per_path, o.format == FORMAT_CSV, stdout);
+    }
+    free(labels);
+    free(q.rows);
+    free(ids);
+    owmesh_ctx_close(&ctx);
+    return rc;
+}

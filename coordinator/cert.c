@@ -1,0 +1,168 @@
+/* cert.c - zcert-format CURVE key pairs (see cert.h). */
+#include "cert.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "meshconf.h"
+
+/* Copy a Z85 key out of a loaded cert file; 0 when absent or malformed. */
+static int read_key(zconfig_t *cfg, const char *name, char key[OWMC_Z85_KEY_LEN + 1])
+{
+    char *text = zconfig_get(cfg, name, NULL);
+    if (!text || !owm_curve_key_valid(text))
+        return 0;
+    memcpy(key, text, OWMC_Z85_KEY_LEN);
+    key[OWMC_Z85_KEY_LEN] = '\0';
+    return 1;
+}
+
+static zconfig_t *load_config(const char *path, owp_err *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        owp_err_sys(err, "%s", path);
+        return NULL;
+    }
+    zconfig_t *cfg = zconfig_load(path);
+    if (!cfg)
+        owp_err_set(err, OWP_ERR_PARSE, "%s: not a certificate file (zcert format)", path);
+    return cfg;
+}
+
+/* NAME_secret for NAME, or path itself when it already ends so. */
+static int secret_path(const char *path, char *buf, size_t len)
+{
+    size_t n = strlen(path);
+    if (n >= 7 && strcmp(path + n - 7, "_secret") == 0)
+        return snprintf(buf, len, "%s", path) < (int)len;
+    return snprintf(buf, len, "%s_secret", path) < (int)len;
+}
+
+zcert_t *owmc_cert_load(const char *path, int need_secret, owp_err *err)
+{
+    char pub[OWMC_Z85_KEY_LEN + 1], sec[OWMC_Z85_KEY_LEN + 1] = "";
+    zconfig_t *cfg = load_config(path, err);
+    if (!cfg)
+        return NULL;
+    int ok = read_key(cfg, "curve/public-key", pub);
+    int have_secret = read_key(cfg, "curve/secret-key", sec);
+    zconfig_destroy(&cfg);
+    if (!ok) {
+        owp_err_set(err, OWP_ERR_PARSE, "%s: curve/public-key: missing or not a 40-character "
+                    "Z85 key", path);
+        return NULL;
+    }
+    if (!have_secret && need_secret) {
+        char spath[4096];
+        if (!secret_path(path, spath, sizeof spath) || strcmp(spath, path) == 0 ||
+            !(cfg = load_config(spath, err))) {
+            if (err && err->code != OWP_ERR_SYS)
+                owp_err_set(err, OWP_ERR_PARSE, "%s: no secret key", path);
+            return NULL;
+        }
+        have_secret = read_key(cfg, "curve/secret-key", sec);
+        char spub[OWMC_Z85_KEY_LEN + 1];
+        int match = read_key(cfg, "curve/public-key", spub) && strcmp(spub, pub) == 0;
+        zconfig_destroy(&cfg);
+        if (!have_secret || !match) {
+            owp_err_set(err, OWP_ERR_PARSE, "%s: %s", spath,
+                        !have_secret ? "curve/secret-key: missing or not a 40-character Z85 key"
+                                     : "its public key differs from the one in the public file");
+            return NULL;
+        }
+    }
+    byte pub_bin[32], sec_bin[32] = {0};
+    if (!zmq_z85_decode(pub_bin, pub) || (have_secret && !zmq_z85_decode(sec_bin, sec))) {
+        owp_err_set(err, OWP_ERR_PARSE, "%s: key is not valid Z85", path);
+        return NULL;
+    }
+    zcert_t *cert = zcert_new_from(pub_bin, sec_bin);
+    if (!cert)
+        owp_err_set(err, OWP_ERR_NOMEM, "%s: out of memory", path);
+    return cert;
+}
+
+owp_status owmc_cert_public_key(const char *text_or_path, char key[OWMC_Z85_KEY_LEN + 1],
+                                owp_err *err)
+{
+    if (owm_curve_key_valid(text_or_path)) {
+        snprintf(key, OWMC_Z85_KEY_LEN + 1, "%s", text_or_path);
+        return OWP_OK;
+    }
+    zcert_t *cert = owmc_cert_load(text_or_path, 0, err);
+    if (!cert)
+        return err ? err->code : OWP_ERR_PARSE;
+    snprintf(key, OWMC_Z85_KEY_LEN + 1, "%s", zcert_public_txt(cert));
+    zcert_destroy(&cert);
+    return OWP_OK;
+}
+
+static owp_status write_cert(const char *path, int force, mode_t mode, const char *comment,
+                             const char *pub, const char *sec, owp_err *err)
+{
+    int flags = O_WRONLY | O_CREAT | (force ? O_TRUNC : O_EXCL);
+    int fd = open(path, flags, mode);
+    if (fd < 0)
+        return owp_err_sys(err, "%s", path);
+    if (fchmod(fd, mode) != 0) {
+        close(fd);
+        return owp_err_sys(err, "%s: chmod", path);
+    }
+    FILE *fp = fdopen(fd, "w");
+    if (!fp) {
+        close(fd);
+        return owp_err_sys(err, "%s", path);
+    }
+    char date[32];
+    time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", localtime(&now));
+    fprintf(fp, "#   ****  Generated on %s by owmesh keygen  ****\n", date);
+    if (sec) {
+        fprintf(fp, "#   ZeroMQ CURVE **Secret** Certificate\n"
+                    "#   DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions.\n");
+    } else {
+        fprintf(fp, "#   ZeroMQ CURVE Public Certificate\n"
+                    "#   Exchange securely, or use a secure mechanism to verify the contents\n"
+                    "#   of this file after exchange. Store public certificates in your home\n"
+                    "#   directory, in the .curve subdirectory.\n");
+    }
+    fprintf(fp, "\nmetadata\n");
+    if (comment && comment[0])
+        fprintf(fp, "    comment = \"%s\"\n", comment);
+    fprintf(fp, "curve\n    public-key = \"%s\"\n", pub);
+    if (sec)
+        fprintf(fp, "    secret-key = \"%s\"\n", sec);
+    if (fclose(fp) != 0)
+        return owp_err_sys(err, "%s: write", path);
+    return OWP_OK;
+}
+
+owp_status owmc_cert_generate(const char *path, int force, const char *comment,
+                              char key[OWMC_Z85_KEY_LEN + 1], owp_err *err)
+{
+    char pub[41], sec[41], spath[4096];
+    if (snprintf(spath, sizeof spath, "%s_secret", path) >= (int)sizeof spath)
+        return owp_err_set(err, OWP_ERR_INVALID, "%s: path too long", path);
+    if (comment && (strchr(comment, '"') || strchr(comment, '\n')))
+        return owp_err_set(err, OWP_ERR_INVALID, "comment: must not hold quotes or newlines");
+    if (zmq_curve_keypair(pub, sec) != 0)
+        return owp_err_set(err, OWP_ERR_CRYPTO, "zmq_curve_keypair: %s (libzmq without CURVE?)",
+                           zmq_strerror(errno));
+    struct stat sb;
+    if (!force && (stat(path, &sb) == 0 || stat(spath, &sb) == 0))
+        return owp_err_set(err, OWP_ERR_INVALID, "%s: exists (use -f to overwrite)",
+                           stat(path, &sb) == 0 ? path : spath);
+    owp_status st = write_cert(spath, force, 0600, comment, pub, sec, err);
+    if (st == OWP_OK)
+        st = write_cert(path, force, 0644, comment, pub, NULL, err);
+    explicit_bzero(sec, sizeof sec);
+    if (st == OWP_OK)
+        memcpy(key, pub, sizeof pub);
+    return st;
+}

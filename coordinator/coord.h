@@ -1,0 +1,44 @@
+/*
+ * coord.h - the coordinator: one CURVE ROUTER socket, one zloop.
+ *
+ * Loads the mesh, computes the plan, binds the ROUTER (after installing the
+ * ZAP handler of auth.h), and then, in one loop:
+ *  - answers Hello, ScheduleAck, Status and Error from nodes (identified by
+ *    the CURVE key of their connection, never by what they claim), pushes each
+ *    node its schedule and retries with back-off until it is acked;
+ *  - answers StatusRequest (`owmesh status`) and DirectoryRequest (collectors)
+ *    from any authenticated peer: a node key or the coordinator's own key;
+ *  - once a second, reloads the mesh when SIGHUP was received or the file
+ *    changed (a bad file is logged and the running mesh kept), and pushes
+ *    what is due; every few seconds, logs nodes that went missing or came
+ *    back and streams that stalled or recovered.
+ */
+#ifndef OWMC_COORD_H
+#define OWMC_COORD_H
+
+#include "error.h"
+
+#define OWMC_DEFAULT_PORT 8620
+#define OWMC_DEFAULT_ENDPOINT "tcp://*:8620"
+#define OWMC_DEFAULT_NODE_TIMEOUT 30.0 /* seconds without a message: node missing */
+
+typedef struct owmc_config {
+    const char *mesh_path;  /* -c */
+    const char *cert_path;  /* -k: the coordinator's secret certificate */
+    const char *endpoint;   /* -B */
+    double node_timeout;    /* -t */
+} owmc_config;
+
+typedef struct owmc_coord owmc_coord;
+
+/* Load, plan, bind. NULL with err naming the file, key or endpoint. */
+owmc_coord *owmc_coord_new(const owmc_config *config, owp_err *err);
+void owmc_coord_destroy(owmc_coord **self_p);
+
+/* Run until SIGINT/SIGTERM. 0 on a clean stop. */
+int owmc_coord_run(owmc_coord *self);
+
+/* Async-signal-safe: ask for a reload at the next tick (SIGHUP). */
+void owmc_coord_request_reload(void);
+
+#endif

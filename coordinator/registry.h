@@ -1,0 +1,115 @@
+/*
+ * registry.h - what the coordinator knows about every node of its mesh:
+ * the connection it last spoke on, the generations it should run, acked and
+ * runs, the push of its schedule (retried with back-off until acked) and its
+ * last Status. Health verdicts (health.h), the StatusReply for `owmesh
+ * status` and the Directory for collectors are built from it.
+ *
+ * No I/O and no clock of its own: every call that depends on time takes
+ * `now` (monotonic seconds) and `wall` (OWAMP timestamp), so the unit tests
+ * drive it with a fake clock. The caller (coord.c) sends what it is told to
+ * send.
+ *
+ * Entries are indexed like the plan's nodes. owmc_reg_apply_plan() moves to a
+ * new plan after a reload: entries are matched by node name, nodes whose
+ * schedule changed (or that are new) get the new generation, the others keep
+ * theirs, so an unchanged node is never re-pushed.
+ */
+#ifndef OWMC_REGISTRY_H
+#define OWMC_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <czmq.h>
+
+#include "health.h"
+#include "meshmsg.h"
+#include "plan.h"
+
+#define OWMC_PUSH_BACKOFF_MIN 1.0  /* seconds before the first retry of an unacked push */
+#define OWMC_PUSH_BACKOFF_MAX 60.0 /* back-off doubles up to this */
+
+typedef struct owmc_peer {
+    const owmc_node_plan *plan;  /* the node's schedule in the current plan */
+    zframe_t *route;             /* ROUTER identity of its connection; NULL = never heard */
+    double last_seen;            /* monotonic; < 0 never */
+    uint64_t last_seen_wall;     /* OWAMP timestamp; 0 never */
+    int registered;              /* said Hello to this coordinator process */
+    int missing;                 /* last health check found it missing (for logs) */
+    char *software_version, *owamp_address, *data_endpoint, *last_error;
+    uint64_t expected_gen;       /* generation of its current schedule */
+    uint64_t acked_gen;          /* last generation it accepted */
+    uint64_t running_gen;        /* generation it reports running */
+    double acked_at;             /* monotonic time expected_gen was acked; < 0 not yet */
+    double next_push;            /* monotonic time of the next push; < 0 none due */
+    double backoff;              /* seconds to the retry after the next push */
+    unsigned pushes;             /* pushes of expected_gen so far */
+    Owmesh__Envelope *status;    /* last Status (owned), or NULL */
+    double status_at;            /* monotonic arrival of status */
+    const Owmesh__StreamHealth **health; /* status's streams sorted by id */
+    unsigned char *verdicts;     /* per plan stream: owmc_verdict of the last check (for logs) */
+} owmc_peer;
+
+typedef struct owmc_registry owmc_registry;
+
+/* A registry for plan (borrowed; it must outlive the registry or be replaced
+ * with owmc_reg_apply_plan first); every node starts at generation. */
+owmc_registry *owmc_reg_new(const owmc_plan *plan, uint64_t generation, double node_timeout,
+                            owp_err *err);
+void owmc_reg_destroy(owmc_registry **self_p);
+
+const owmc_plan *owmc_reg_plan(const owmc_registry *self);
+size_t owmc_reg_count(const owmc_registry *self);
+owmc_peer *owmc_reg_peer(owmc_registry *self, size_t index);
+owmc_peer *owmc_reg_find(owmc_registry *self, const char *node);
+double owmc_reg_node_timeout(const owmc_registry *self);
+
+/* Called for each node that left the mesh (before its entry is freed):
+ * coord.c sends it an empty schedule when it is connected. */
+typedef void(owmc_reg_removed_fn)(void *arg, owmc_peer *gone);
+/* Move to new_plan (see the top). Unchanged nodes keep their generation and
+ * push state; changed and new ones get generation and a push due now.
+ * Returns the number of nodes whose schedule changed or was added; -1 with
+ * err (OWP_ERR_NOMEM), the registry then unchanged. */
+long owmc_reg_apply_plan(owmc_registry *self, const owmc_plan *new_plan, uint64_t generation,
+                         owmc_reg_removed_fn *removed, void *arg, owp_err *err);
+
+/* Any authenticated message from the node: remember its connection. */
+owp_status owmc_reg_heard(owmc_peer *p, zframe_t *route, double now, uint64_t wall,
+                          owp_err *err);
+/* Hello: records what the node announced; a push is due now unless it
+ * already runs its expected generation. Returns 1 when a push is due. */
+int owmc_reg_on_hello(owmc_peer *p, const Owmesh__Hello *hello, double now);
+/* ScheduleAck. Returns 1 when the ack settled the expected generation. */
+int owmc_reg_on_ack(owmc_peer *p, const Owmesh__ScheduleAck *ack, double now);
+/* Status: takes ownership of *env (sets it to NULL). */
+owp_status owmc_reg_on_status(owmc_peer *p, Owmesh__Envelope **env, double now, owp_err *err);
+/* Error from the node: kept as its last error. */
+void owmc_reg_on_error(owmc_peer *p, const Owmesh__Error *e);
+
+/* 1 when p's schedule should be (re)sent now: connected, not acked, retry
+ * time reached. */
+int owmc_reg_push_due(const owmc_peer *p, double now);
+/* The push was handed to the socket: next retry after the back-off. */
+void owmc_reg_pushed(owmc_peer *p, double now);
+/* Seconds until the earliest due push (for the loop), or < 0 when none. */
+double owmc_reg_next_push(const owmc_registry *self, double now);
+
+/* The reported health of stream id, or NULL. */
+const Owmesh__StreamHealth *owmc_reg_health(const owmc_peer *p, const char *id);
+/* Verdict on the i-th stream of p's schedule; why as owmc_health_classify. */
+owmc_verdict owmc_reg_stream_verdict(owmc_registry *self, const owmc_peer *p, size_t i,
+                                     double now, char *why, size_t why_len);
+int owmc_reg_node_missing(const owmc_registry *self, const owmc_peer *p, double now);
+
+/* StatusReply for request (NULL: every node); nodes unknown to the mesh are
+ * an OWP_ERR_INVALID naming them. */
+Owmesh__Envelope *owmc_reg_status_reply(owmc_registry *self, const Owmesh__StatusRequest *request,
+                                        uint64_t generation, double now, uint64_t wall,
+                                        owp_err *err);
+/* Directory: every node of the mesh, with the data endpoint it announced
+ * (or the mesh's). */
+Owmesh__Envelope *owmc_reg_directory(owmc_registry *self, uint64_t generation, owp_err *err);
+
+#endif

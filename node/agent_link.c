@@ -1,0 +1,210 @@
+/* agent_link.c - DEALER + CURVE connection to the coordinator (see agent_link.h). */
+#include "agent_link.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "meshconf.h"
+#include "meshmsg.h"
+
+#define RECONNECT_IVL_MS 200
+#define RECONNECT_IVL_MAX_MS 5000
+#define ZMQ_HEARTBEAT_IVL_MS 5000
+#define ZMQ_HEARTBEAT_TIMEOUT_MS 15000
+
+struct agent_link {
+    zsock_t *sock;
+    zactor_t *monitor;
+    int up;
+};
+
+static const char *const ZERO_KEY = "0000000000000000000000000000000000000000";
+
+zcert_t *agent_link_load_cert(const char *path, owp_err *err)
+{
+    if (access(path, R_OK) != 0) {
+        char secret[4096];
+        snprintf(secret, sizeof secret, "%s_secret", path);
+        if (access(secret, R_OK) != 0) {
+            owp_err_sys(err, "key file %s", path);
+            return NULL;
+        }
+    }
+    zcert_t *cert = zcert_load(path); /* tries PATH_secret first, then PATH */
+    if (!cert) {
+        owp_err_set(err, OWP_ERR_PARSE, "%s: not a ZeroMQ certificate (zcert) file", path);
+        return NULL;
+    }
+    if (strcmp(zcert_secret_txt(cert), ZERO_KEY) == 0) {
+        zcert_destroy(&cert);
+        owp_err_set(err, OWP_ERR_PARSE,
+                    "%s: holds no secret key (give the secret file, or keep PATH_secret "
+                    "next to it)",
+                    path);
+        return NULL;
+    }
+    return cert;
+}
+
+owp_status agent_link_server_key(const char *text, char out[41], owp_err *err)
+{
+    if (owm_curve_key_valid(text)) {
+        snprintf(out, 41, "%s", text);
+        return OWP_OK;
+    }
+    if (access(text, R_OK) != 0)
+        return owp_err_set(err, OWP_ERR_PARSE,
+                           "coordinator key \"%s\": neither a Z85 public key (40 characters) nor "
+                           "a readable certificate file",
+                           text);
+    zcert_t *cert = zcert_load(text);
+    if (!cert)
+        return owp_err_set(err, OWP_ERR_PARSE, "%s: not a ZeroMQ certificate (zcert) file",
+                           text);
+    snprintf(out, 41, "%s", zcert_public_txt(cert));
+    zcert_destroy(&cert);
+    if (strcmp(out, ZERO_KEY) == 0)
+        return owp_err_set(err, OWP_ERR_PARSE, "%s: holds no public key", text);
+    return OWP_OK;
+}
+
+agent_link *agent_link_new(const agent_link_config *c, owp_err *err)
+{
+    if (!c || !c->endpoint || !c->cert || !c->server_key) {
+        owp_err_set(err, OWP_ERR_INVALID, "coordinator link: endpoint, certificate and key needed");
+        return NULL;
+    }
+    agent_link *self = calloc(1, sizeof *self);
+    if (!self) {
+        owp_err_set(err, OWP_ERR_NOMEM, "coordinator link: out of memory");
+        return NULL;
+    }
+    self->sock = zsock_new(ZMQ_DEALER);
+    if (!self->sock) {
+        owp_err_set(err, OWP_ERR_SYS, "coordinator link: cannot create a ZeroMQ socket");
+        free(self);
+        return NULL;
+    }
+    zcert_apply(c->cert, self->sock);
+    zsock_set_curve_serverkey(self->sock, c->server_key);
+    zsock_set_immediate(self->sock, 1);
+    zsock_set_linger(self->sock, 0);
+    zsock_set_sndtimeo(self->sock, 0);
+    zsock_set_reconnect_ivl(self->sock, RECONNECT_IVL_MS);
+    zsock_set_reconnect_ivl_max(self->sock, RECONNECT_IVL_MAX_MS);
+    zsock_set_heartbeat_ivl(self->sock, ZMQ_HEARTBEAT_IVL_MS);
+    zsock_set_heartbeat_timeout(self->sock, ZMQ_HEARTBEAT_TIMEOUT_MS);
+
+    /* The monitor is listening before the first connection is attempted. */
+    self->monitor = zactor_new(zmonitor, self->sock);
+    if (!self->monitor) {
+        owp_err_set(err, OWP_ERR_SYS, "coordinator link: cannot start the socket monitor");
+        agent_link_destroy(&self);
+        return NULL;
+    }
+    zstr_sendx(self->monitor, "LISTEN", "HANDSHAKE_SUCCEEDED", "HANDSHAKE_FAILED_AUTH",
+               "HANDSHAKE_FAILED_PROTOCOL", "HANDSHAKE_FAILED_NO_DETAIL", "DISCONNECTED", NULL);
+    zstr_sendx(self->monitor, "START", NULL);
+    zsock_wait(self->monitor);
+    if (zsock_connect(self->sock, "%s", c->endpoint) != 0) {
+        owp_err_set(err, OWP_ERR_INVALID, "coordinator endpoint \"%s\": %s", c->endpoint,
+                    zmq_strerror(zmq_errno()));
+        agent_link_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void agent_link_destroy(agent_link **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    agent_link *self = *self_p;
+    zactor_destroy(&self->monitor);
+    zsock_destroy(&self->sock);
+    free(self);
+    *self_p = NULL;
+}
+
+zsock_t *agent_link_socket(agent_link *self)
+{
+    return self->sock;
+}
+
+zactor_t *agent_link_monitor(agent_link *self)
+{
+    return self->monitor;
+}
+
+int agent_link_is_up(const agent_link *self)
+{
+    return self->up;
+}
+
+agent_link_event agent_link_read_event(agent_link *self, char *detail, size_t len)
+{
+    zmsg_t *msg = zmsg_recv(self->monitor);
+    if (!msg)
+        return AGENT_LINK_NONE;
+    char *name = zmsg_popstr(msg);
+    char *value = zmsg_popstr(msg);
+    char *endpoint = zmsg_popstr(msg);
+    snprintf(detail, len, "%s %s", name ? name : "?", endpoint ? endpoint : "");
+    agent_link_event ev = AGENT_LINK_NONE;
+    if (name && strcmp(name, "HANDSHAKE_SUCCEEDED") == 0) {
+        ev = AGENT_LINK_UP;
+        self->up = 1;
+    } else if (name && strcmp(name, "DISCONNECTED") == 0) {
+        ev = self->up ? AGENT_LINK_DOWN : AGENT_LINK_NONE;
+        self->up = 0;
+    } else if (name && strcmp(name, "HANDSHAKE_FAILED_AUTH") == 0) {
+        ev = AGENT_LINK_REFUSED;
+    } else if (name && strncmp(name, "HANDSHAKE_FAILED", 16) == 0) {
+        ev = AGENT_LINK_FAILED;
+    }
+    free(name);
+    free(value);
+    free(endpoint);
+    zmsg_destroy(&msg);
+    return ev;
+}
+
+owp_status agent_link_send(agent_link *self, const Owmesh__Envelope *env, owp_err *err)
+{
+    zframe_t *frame = owm_msg_encode_frame(env, err);
+    if (!frame)
+        return err ? err->code : OWP_ERR_INVALID;
+    int rc = zframe_send(&frame, self->sock, ZFRAME_DONTWAIT);
+    int e = zmq_errno();
+    zframe_destroy(&frame);
+    if (rc != 0)
+        return owp_err_set(err, OWP_ERR_CLOSED, "coordinator: %s not sent: %s",
+                           owm_msg_kind_name(env->body_case),
+                           e == EAGAIN ? "not connected" : zmq_strerror(e));
+    return OWP_OK;
+}
+
+owp_status agent_link_recv(agent_link *self, Owmesh__Envelope **out, Owmesh__ErrorCode *why,
+                           owp_err *err)
+{
+    *out = NULL;
+    zmsg_t *msg = zmsg_recv(self->sock);
+    if (!msg)
+        return owp_err_set(err, OWP_ERR_INTERRUPTED, "coordinator: receive interrupted");
+    owp_status st;
+    if (zmsg_size(msg) != 1) {
+        if (why)
+            *why = OWMESH__ERROR_CODE__ERROR_MALFORMED;
+        st = owp_err_set(err, OWP_ERR_FORMAT,
+                         "coordinator: message of %zu frames (one envelope expected)",
+                         zmsg_size(msg));
+    } else {
+        st = owm_msg_decode_zmsg(msg, out, why, err);
+        if (st != OWP_OK)
+            owp_err_prefix(err, "coordinator");
+    }
+    zmsg_destroy(&msg);
+    return st;
+}

@@ -1,0 +1,78 @@
+/*
+ * agent_link.h - the node's connection to its coordinator.
+ *
+ * A ZeroMQ DEALER socket with CURVE (client side: the node's certificate,
+ * the coordinator's public key) connected out to the coordinator's ROUTER.
+ * ZeroMQ reconnects by itself, with back-off (0.2 s growing to 5 s), for as
+ * long as the node runs; ZeroMQ heartbeats (every 5 s, 15 s timeout) notice
+ * a coordinator that vanished without closing the connection.
+ *
+ * A socket monitor tells the agent when a session with the coordinator
+ * begins (CURVE handshake succeeded: the agent then says Hello, which is
+ * what makes a restarted coordinator know the node again), ends
+ * (disconnected), or is refused (handshake failed on authentication: our
+ * key is not in the coordinator's mesh). Sends never block: with
+ * ZMQ_IMMEDIATE nothing is queued while there is no connection, so a status
+ * sent during an outage is dropped instead of arriving stale later.
+ *
+ * One thread (the agent's main loop) uses an agent_link.
+ */
+#ifndef OWM_AGENT_LINK_H
+#define OWM_AGENT_LINK_H
+
+#include <stddef.h>
+
+#include <czmq.h>
+
+#include "error.h"
+#include "mesh.pb-c.h"
+
+typedef enum agent_link_event {
+    AGENT_LINK_NONE = 0, /* nothing (or an event of no interest) */
+    AGENT_LINK_UP,       /* handshake with the coordinator succeeded */
+    AGENT_LINK_DOWN,     /* connection lost */
+    AGENT_LINK_REFUSED,  /* handshake failed: authentication (key refused) */
+    AGENT_LINK_FAILED    /* handshake failed: protocol or unknown reason */
+} agent_link_event;
+
+typedef struct agent_link_config {
+    const char *endpoint;   /* e.g. tcp://127.0.0.1:5555 */
+    zcert_t *cert;          /* the node's key pair (not owned) */
+    const char *server_key; /* coordinator's public key, Z85 (40 characters) */
+} agent_link_config;
+
+typedef struct agent_link agent_link;
+
+agent_link *agent_link_new(const agent_link_config *config, owp_err *err);
+void agent_link_destroy(agent_link **self_p);
+
+/* For a zpoller: the DEALER socket (messages) and the monitor (events). */
+zsock_t *agent_link_socket(agent_link *self);
+zactor_t *agent_link_monitor(agent_link *self);
+
+/* Read one event from the monitor (call when it is readable); detail gets
+ * the event name and peer endpoint for logs. */
+agent_link_event agent_link_read_event(agent_link *self, char *detail, size_t len);
+
+/* 1 between AGENT_LINK_UP and AGENT_LINK_DOWN. */
+int agent_link_is_up(const agent_link *self);
+
+/* Encode (validating) and send without blocking. OWP_ERR_CLOSED when there
+ * is no connection to send on (the message is dropped). */
+owp_status agent_link_send(agent_link *self, const Owmesh__Envelope *env, owp_err *err);
+
+/* Receive one message (call when the socket is readable) and decode it.
+ * On a decode failure *why (if non-NULL) is the ErrorCode to answer with. */
+owp_status agent_link_recv(agent_link *self, Owmesh__Envelope **out, Owmesh__ErrorCode *why,
+                           owp_err *err);
+
+/* The node's key pair from a zcert file (as `owmesh keygen` writes: FILE
+ * with the public key, FILE_secret with both; either name is accepted). It
+ * must hold a secret key. NULL with OWP_ERR_PARSE/SYS naming the file. */
+zcert_t *agent_link_load_cert(const char *path, owp_err *err);
+
+/* The coordinator's public key from text: a Z85 key itself, or the path of
+ * a zcert file holding it. out gets the 40 characters and a NUL. */
+owp_status agent_link_server_key(const char *text, char out[41], owp_err *err);
+
+#endif

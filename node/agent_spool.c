@@ -1,0 +1,331 @@
+/* agent_spool.c - spool names, sequence numbers, spooling (see agent_spool.h). */
+#include "agent_spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent_store.h"
+
+#define SPOOL_PATH_MAX 4096
+#define TIMES_LEN 41 /* START_END: 20 + 1 + 20 */
+#define SEQ_FILE ".seq"
+
+struct agent_spool {
+    char dir[SPOOL_PATH_MAX];
+    pthread_mutex_t lock;
+    uint64_t next;     /* next sequence number to hand out */
+    uint64_t reserved; /* first number not reserved in DIR/.seq */
+};
+
+/* ------------------------------------------------------------------ names */
+
+static const char *kind_suffix(Owmesh__FileKind kind)
+{
+    switch (kind) {
+    case OWMESH__FILE_KIND__FILE_KIND_OWP: return ".owp";
+    case OWMESH__FILE_KIND__FILE_KIND_SUM: return ".sum";
+    case OWMESH__FILE_KIND__FILE_KIND_SUBSUM: return ".sub.sum";
+    default: return NULL;
+    }
+}
+
+int agent_spool_format_name(char *buf, size_t len, uint64_t seq, const char *stream_id,
+                            owp_num64 start, owp_num64 end, Owmesh__FileKind kind)
+{
+    const char *suffix = kind_suffix(kind);
+    if (!suffix || !stream_id || !owm_msg_token_ok(stream_id, OWM_MSG_MAX_ID))
+        return -1;
+    int n = snprintf(buf, len, "%020" PRIu64 ".%s.%020" PRIu64 "_%020" PRIu64 "%s", seq,
+                     stream_id, (uint64_t)start, (uint64_t)end, suffix);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* n decimal digits at s into *out (no overflow for n <= 20 checked below). */
+static int parse_digits(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 1;
+}
+
+static int ends_with(const char *s, size_t len, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+int agent_spool_parse_name(const char *name, agent_spool_entry *e)
+{
+    memset(e, 0, sizeof *e);
+    size_t len = strnlen(name, AGENT_SPOOL_NAME_MAX);
+    const char *ext;
+    if (ends_with(name, len, ".sub.sum")) {
+        e->kind = OWMESH__FILE_KIND__FILE_KIND_SUBSUM;
+        ext = ".sum";
+    } else if (ends_with(name, len, ".sum")) {
+        e->kind = OWMESH__FILE_KIND__FILE_KIND_SUM;
+        ext = ".sum";
+    } else if (ends_with(name, len, ".owp")) {
+        e->kind = OWMESH__FILE_KIND__FILE_KIND_OWP;
+        ext = ".owp";
+    } else {
+        return 0;
+    }
+    size_t suffix = strlen(kind_suffix(e->kind));
+    /* SEQ "." ID "." START "_" END SUFFIX, with an ID of at least one byte. */
+    if (len < AGENT_SPOOL_SEQ_DIGITS + 1 + 1 + 1 + TIMES_LEN + suffix)
+        return 0;
+    const char *times = name + len - suffix - TIMES_LEN;
+    uint64_t start, end;
+    if (name[AGENT_SPOOL_SEQ_DIGITS] != '.' || times[-1] != '.' || times[20] != '_' ||
+        !parse_digits(name, AGENT_SPOOL_SEQ_DIGITS, &e->seq) || e->seq == 0 ||
+        !parse_digits(times, 20, &start) || !parse_digits(times + 21, 20, &end))
+        return 0;
+    const char *id = name + AGENT_SPOOL_SEQ_DIGITS + 1;
+    size_t idlen = (size_t)(times - 1 - id);
+    if (idlen == 0 || idlen > OWM_MSG_MAX_ID)
+        return 0;
+    memcpy(e->stream_id, id, idlen);
+    e->stream_id[idlen] = '\0';
+    if (!owm_msg_token_ok(e->stream_id, OWM_MSG_MAX_ID))
+        return 0;
+    e->start = start;
+    e->end = end;
+    snprintf(e->name, sizeof e->name, "%.*s%s", TIMES_LEN, times, ext);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ sequence numbers */
+
+static owp_status read_seq_file(const char *path, uint64_t *out, owp_err *err)
+{
+    *out = 0;
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return errno == ENOENT ? OWP_OK : owp_err_sys(err, "open %s", path);
+    char line[64] = "";
+    char *got = fgets(line, sizeof line, fp);
+    fclose(fp);
+    size_t n = got ? strcspn(line, "\n") : 0;
+    if (n == 0 || n > 20 || !parse_digits(line, n, out))
+        return owp_err_set(err, OWP_ERR_PARSE, "%s: expected a decimal sequence number", path);
+    return OWP_OK;
+}
+
+static owp_status reserve_locked(agent_spool *s, owp_err *err)
+{
+    char path[SPOOL_PATH_MAX + 8], text[32];
+    snprintf(path, sizeof path, "%s/" SEQ_FILE, s->dir);
+    uint64_t limit = s->next + AGENT_SPOOL_SEQ_BLOCK;
+    int n = snprintf(text, sizeof text, "%" PRIu64 "\n", limit);
+    owp_status st = agent_store_write_file(path, text, (size_t)n, err);
+    if (st == OWP_OK)
+        s->reserved = limit;
+    return st;
+}
+
+static void note_max_seq(void *arg, const agent_spool_entry *e, uint64_t size)
+{
+    (void)size;
+    uint64_t *max = arg;
+    if (e->seq > *max)
+        *max = e->seq;
+}
+
+/* ------------------------------------------------------------------ the spool */
+
+agent_spool *agent_spool_open(const char *dir, owp_err *err)
+{
+    if (!dir || !*dir || strlen(dir) >= SPOOL_PATH_MAX - AGENT_SPOOL_NAME_MAX - 2) {
+        owp_err_set(err, OWP_ERR_INVALID, "spool directory: missing or too long a path");
+        return NULL;
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        owp_err_sys(err, "mkdir %s", dir);
+        return NULL;
+    }
+    agent_spool *s = calloc(1, sizeof *s);
+    if (!s) {
+        owp_err_set(err, OWP_ERR_NOMEM, "spool %s: out of memory", dir);
+        return NULL;
+    }
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    pthread_mutex_init(&s->lock, NULL);
+    char path[SPOOL_PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s/" SEQ_FILE, s->dir);
+    uint64_t stored = 0, max_seen = 0;
+    if (read_seq_file(path, &stored, err) != OWP_OK ||
+        agent_spool_scan(s, note_max_seq, &max_seen, err) != OWP_OK) {
+        agent_spool_destroy(&s);
+        return NULL;
+    }
+    s->next = stored > max_seen ? stored : max_seen + 1;
+    if (s->next == 0)
+        s->next = 1;
+    s->reserved = s->next; /* nothing reserved by this run yet */
+    return s;
+}
+
+void agent_spool_destroy(agent_spool **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    pthread_mutex_destroy(&(*self_p)->lock);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+const char *agent_spool_dir(const agent_spool *self)
+{
+    return self->dir;
+}
+
+uint64_t agent_spool_next_seq(agent_spool *self)
+{
+    pthread_mutex_lock(&self->lock);
+    uint64_t next = self->next;
+    pthread_mutex_unlock(&self->lock);
+    return next;
+}
+
+owp_status agent_spool_add(agent_spool *self, const char *path, const char *stream_id,
+                           owp_num64 start, owp_num64 end, Owmesh__FileKind kind, uint64_t *seq,
+                           owp_err *err)
+{
+    char name[AGENT_SPOOL_NAME_MAX], target[SPOOL_PATH_MAX + AGENT_SPOOL_NAME_MAX + 2];
+    pthread_mutex_lock(&self->lock);
+    owp_status st = OWP_OK;
+    if (self->next >= self->reserved)
+        st = reserve_locked(self, err);
+    uint64_t n = self->next;
+    if (st == OWP_OK && agent_spool_format_name(name, sizeof name, n, stream_id, start, end,
+                                                kind) != 0)
+        st = owp_err_set(err, OWP_ERR_INVALID, "spool: stream id \"%s\" or file kind %d unusable",
+                         stream_id ? stream_id : "", (int)kind);
+    if (st == OWP_OK) {
+        snprintf(target, sizeof target, "%s/%s", self->dir, name);
+        if (link(path, target) != 0)
+            st = owp_err_sys(err, "link %s to %s", path, target);
+        else
+            self->next++;
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (st == OWP_OK && seq)
+        *seq = n;
+    return st;
+}
+
+owp_status agent_spool_scan(agent_spool *self, agent_spool_fn fn, void *arg, owp_err *err)
+{
+    DIR *d = opendir(self->dir);
+    if (!d)
+        return owp_err_sys(err, "open spool directory %s", self->dir);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        agent_spool_entry e;
+        if (!agent_spool_parse_name(de->d_name, &e))
+            continue;
+        struct stat sb;
+        uint64_t size = 0;
+        if (fstatat(dirfd(d), de->d_name, &sb, 0) == 0)
+            size = (uint64_t)sb.st_size;
+        else if (errno == ENOENT)
+            continue; /* collected while we looked */
+        fn(arg, &e, size);
+    }
+    closedir(d);
+    return OWP_OK;
+}
+
+/* ------------------------------------------------------------------ work directories */
+
+/* START_END.EXT exactly, as the engine names finished files. */
+static int engine_name(const char *name, const char *ext, owp_num64 *start, owp_num64 *end)
+{
+    uint64_t a, b;
+    if (strlen(name) != TIMES_LEN + strlen(ext) || strcmp(name + TIMES_LEN, ext) != 0 ||
+        name[20] != '_' || !parse_digits(name, 20, &a) || !parse_digits(name + 21, 20, &b))
+        return 0;
+    *start = a;
+    *end = b;
+    return 1;
+}
+
+static int is_temporary(const char *name)
+{
+    size_t len = strlen(name);
+    return strncmp(name, ".pow.", 5) == 0 || ends_with(name, len, ".i");
+}
+
+/* One finished file of the work directory: spool it unless already spooled,
+ * then remove the work copy. */
+static owp_status settle(agent_spool *self, const char *dir, const char *name,
+                         const char *stream_id, Owmesh__FileKind kind, owp_num64 start,
+                         owp_num64 end, unsigned *adopted, owp_err *err)
+{
+    char path[SPOOL_PATH_MAX * 2];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat sb;
+    if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return OWP_OK;
+    if (sb.st_nlink < 2) {
+        owp_status st = agent_spool_add(self, path, stream_id, start, end, kind, NULL, err);
+        if (st != OWP_OK)
+            return st;
+        (*adopted)++;
+    }
+    unlink(path);
+    return OWP_OK;
+}
+
+owp_status agent_spool_tidy_work_dir(agent_spool *self, const char *work_dir,
+                                     const char *stream_id, unsigned *adopted, owp_err *err)
+{
+    *adopted = 0;
+    /* Two passes: a .sum is the session summary when the session's .owp is
+     * still in the work directory (it leaves when its summary is spooled). */
+    for (int pass = 0; pass < 2; pass++) {
+        DIR *d = opendir(work_dir);
+        if (!d)
+            return errno == ENOENT ? OWP_OK : owp_err_sys(err, "open %s", work_dir);
+        struct dirent *de;
+        owp_status st = OWP_OK;
+        while (st == OWP_OK && (de = readdir(d)) != NULL) {
+            const char *name = de->d_name;
+            owp_num64 start, end;
+            if (pass == 0 && is_temporary(name)) {
+                unlinkat(dirfd(d), name, 0);
+            } else if (pass == 0 && engine_name(name, ".sum", &start, &end)) {
+                char owp[64];
+                snprintf(owp, sizeof owp, "%.*s.owp", TIMES_LEN, name);
+                struct stat sb;
+                Owmesh__FileKind kind = fstatat(dirfd(d), owp, &sb, 0) == 0
+                                            ? OWMESH__FILE_KIND__FILE_KIND_SUM
+                                            : OWMESH__FILE_KIND__FILE_KIND_SUBSUM;
+                st = settle(self, work_dir, name, stream_id, kind, start, end, adopted, err);
+            } else if (pass == 1 && engine_name(name, ".owp", &start, &end)) {
+                st = settle(self, work_dir, name, stream_id, OWMESH__FILE_KIND__FILE_KIND_OWP,
+                            start, end, adopted, err);
+            }
+        }
+        closedir(d);
+        if (st != OWP_OK)
+            return st;
+    }
+    return OWP_OK;
+}

@@ -1,0 +1,94 @@
+/*
+ * agent_spool.h - the node's spool of finished measurement files.
+ *
+ * Each stream's engine writes its sessions, as powstream names them
+ * (START_END.owp, START_END.sum), into the stream's own work directory. As
+ * soon as a file is finished it is hard-linked into one flat spool directory
+ * under a name that carries everything a collector needs, in the order it
+ * needs it:
+ *
+ *     SEQ.STREAM-ID.START_END.owp       session data          (FILE_KIND_OWP)
+ *     SEQ.STREAM-ID.START_END.sum       session summary       (FILE_KIND_SUM)
+ *     SEQ.STREAM-ID.START_END.sub.sum   sub-session summary   (FILE_KIND_SUBSUM)
+ *
+ * SEQ is the node's file sequence number (proto/mesh.proto, data plane): 20
+ * decimal digits, > 0, and it only ever grows, across restarts too, so a
+ * plain sort of the directory is seq order and a collector's cursor (the
+ * last seq it committed) stays meaningful. START and END are the 20-digit
+ * 32.32 times of the engine's name. The name parses back without ambiguity
+ * although a stream id may contain dots: SEQ is fixed-width at the front,
+ * START_END and the extension are fixed-width at the back.
+ *
+ * Sequence numbers are reserved on disk in blocks (DIR/.seq holds the first
+ * number not yet reserved, written atomically), so a crash can skip numbers
+ * but never reuse one; at start-up the next number is also kept above every
+ * seq found in the directory.
+ *
+ * Thread safety: an agent_spool is used by every stream's thread at once
+ * (agent_spool_add); its lock covers the sequence counter.
+ */
+#ifndef OWM_AGENT_SPOOL_H
+#define OWM_AGENT_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "mesh.pb-c.h"
+#include "meshmsg.h"
+#include "timestamp.h"
+
+#define AGENT_SPOOL_SEQ_DIGITS 20
+/* Longest spool file name, NUL included. */
+#define AGENT_SPOOL_NAME_MAX (AGENT_SPOOL_SEQ_DIGITS + 1 + OWM_MSG_MAX_ID + 1 + 41 + 8 + 1)
+/* Sequence numbers reserved per write of DIR/.seq. */
+#define AGENT_SPOOL_SEQ_BLOCK 1024u
+
+typedef struct agent_spool_entry {
+    uint64_t seq;
+    char stream_id[OWM_MSG_MAX_ID + 1];
+    owp_num64 start, end;
+    Owmesh__FileKind kind;
+    char name[48]; /* the engine's name, as FileEntry.name: START_END.owp|.sum */
+} agent_spool_entry;
+
+/* The spool name of a file; 0, or -1 when it does not fit len or the stream
+ * id is not a token (owm_msg_token_ok) or kind is not a file kind. */
+int agent_spool_format_name(char *buf, size_t len, uint64_t seq, const char *stream_id,
+                            owp_num64 start, owp_num64 end, Owmesh__FileKind kind);
+
+/* Parse a spool name; 1 and *e filled, or 0 when name is not one (temporary
+ * files, .seq, anything else in the directory). */
+int agent_spool_parse_name(const char *name, agent_spool_entry *e);
+
+typedef struct agent_spool agent_spool;
+
+/* Open (creating it, mode 0755) the spool directory; reads DIR/.seq and the
+ * directory to find the next sequence number. */
+agent_spool *agent_spool_open(const char *dir, owp_err *err);
+void agent_spool_destroy(agent_spool **self_p);
+
+const char *agent_spool_dir(const agent_spool *self);
+/* The number the next file will get. */
+uint64_t agent_spool_next_seq(agent_spool *self);
+
+/* Spool the finished file at path (hard link; path itself is left for the
+ * caller to remove). *seq (if non-NULL) is the number it got. */
+owp_status agent_spool_add(agent_spool *self, const char *path, const char *stream_id,
+                           owp_num64 start, owp_num64 end, Owmesh__FileKind kind, uint64_t *seq,
+                           owp_err *err);
+
+/* Call fn for every spooled file (directory order; size in bytes). */
+typedef void (*agent_spool_fn)(void *arg, const agent_spool_entry *e, uint64_t size);
+owp_status agent_spool_scan(agent_spool *self, agent_spool_fn fn, void *arg, owp_err *err);
+
+/* Tidy a stream's work directory (at start-up, and after its engine has
+ * stopped): temporary files of an interrupted write (NAME.i, .pow.*) are
+ * removed; a finished START_END.owp|.sum already spooled (a second link
+ * exists) is removed; one not spooled yet (the agent stopped between the
+ * engine's write and the spooling) is spooled first. *adopted counts those.
+ * A missing directory is not an error. */
+owp_status agent_spool_tidy_work_dir(agent_spool *self, const char *work_dir,
+                                     const char *stream_id, unsigned *adopted, owp_err *err);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * agent_store.h - what the node agent keeps on disk across restarts: its
+ * last accepted schedule, and small files written so that a crash at any
+ * moment leaves either the old or the new content, never a mix.
+ *
+ * The schedule is stored as the encoded protobuf Envelope (mesh/meshmsg.h,
+ * with its protocol version), so loading it goes through the same validating
+ * decoder as a schedule off the wire: a damaged or foreign file is refused
+ * with a message naming the file, never half-used.
+ */
+#ifndef OWM_AGENT_STORE_H
+#define OWM_AGENT_STORE_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "mesh.pb-c.h"
+
+/* Write data to path atomically and durably: PATH.tmp, fsync, rename over
+ * path, fsync of the directory. OWP_ERR_SYS naming the file. */
+owp_status agent_store_write_file(const char *path, const void *data, size_t len, owp_err *err);
+
+/* Encode schedule (inside an Envelope of our version) and write it to path. */
+owp_status agent_store_save_schedule(const char *path, const Owmesh__Schedule *schedule,
+                                     owp_err *err);
+
+/* Read a schedule saved by agent_store_save_schedule. *out is the decoded
+ * envelope (owm_msg_free; its body is a Schedule) or NULL when path does not
+ * exist (OWP_OK: a node that never had a schedule). Errors: OWP_ERR_SYS
+ * (unreadable), OWP_ERR_FORMAT / OWP_ERR_PROTO (damaged, another protocol
+ * version, not a Schedule), each naming path. */
+owp_status agent_store_load_schedule(const char *path, Owmesh__Envelope **out, owp_err *err);
+
+/* Move a damaged file aside to PATH.corrupt (replacing an older one), so the
+ * next start does not trip on it again and an operator can look at it. */
+owp_status agent_store_set_aside(const char *path, owp_err *err);
+
+#endif

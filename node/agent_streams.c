@@ -1,0 +1,536 @@
+/* agent_streams.c - one stream engine per scheduled stream (see agent_streams.h). */
+#include "agent_streams.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent_plan.h"
+#include "daemon_log.h"
+#include "meshmsg.h"
+#include "pfs.h"
+#include "stream.h"
+
+#define STREAMS_PATH_MAX 4096
+#define PASSPHRASE_MAX 1024
+
+typedef struct agent_stream {
+    agent_streams *set;
+    Owmesh__Stream *spec; /* our own copy (protobuf-c unpacked) */
+    char work_dir[STREAMS_PATH_MAX + OWM_MSG_MAX_ID + 2];
+    owp_stream *engine;   /* NULL: failed to start */
+    /* health, written by the engine's thread, read by the main loop */
+    pthread_mutex_t mu;
+    Owmesh__StreamState state;
+    uint64_t sessions_completed;
+    uint64_t last_session_end;
+    uint64_t failures_seen; /* engine's connect failures at the last measured session */
+    uint32_t sent, lost;
+    char last_error[OWM_MSG_MAX_TEXT + 1];
+    uint64_t files_spooled; /* filled by the status census */
+} agent_stream;
+
+struct agent_streams {
+    char node[OWM_MSG_MAX_NAME + 1];
+    char work_root[STREAMS_PATH_MAX];
+    char src_addr[256];
+    char pfs_path[STREAMS_PATH_MAX];
+    agent_spool *spool;
+    owp_portrange ports;
+    int verbose;
+    agent_stream **v;
+    size_t n, cap;
+    atomic_int changed;
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+void agent_streams_clean_text(char *out, size_t len, const char *text)
+{
+    if (len == 0)
+        return;
+    size_t max = len - 1 < OWM_MSG_MAX_TEXT ? len - 1 : OWM_MSG_MAX_TEXT;
+    size_t i = 0;
+    for (; text && text[i] && i < max; i++) {
+        unsigned char c = (unsigned char)text[i];
+        out[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
+    out[i] = '\0';
+}
+
+int agent_streams_read_summary(const char *path, uint32_t *sent, uint32_t *lost)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return -1;
+    char line[256];
+    int have_sent = 0, have_lost = 0;
+    while (fgets(line, sizeof line, fp) && !(have_sent && have_lost)) {
+        unsigned long v;
+        char *end;
+        if (strncmp(line, "SENT\t", 5) == 0) {
+            v = strtoul(line + 5, &end, 10);
+            if (end != line + 5 && v <= UINT32_MAX) {
+                *sent = (uint32_t)v;
+                have_sent = 1;
+            }
+        } else if (strncmp(line, "LOST\t", 5) == 0) {
+            v = strtoul(line + 5, &end, 10);
+            if (end != line + 5 && v <= UINT32_MAX) {
+                *lost = (uint32_t)v;
+                have_lost = 1;
+            }
+        }
+    }
+    fclose(fp);
+    return have_sent && have_lost ? 0 : -1;
+}
+
+static const char *source_of(const agent_stream *s)
+{
+    return s->spec->source && s->spec->source[0] ? s->spec->source : "?";
+}
+
+/* Every message names the node and the stream. */
+static void stream_log(const agent_stream *s, int priority, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void stream_log(const agent_stream *s, int priority, const char *fmt, ...)
+{
+    if (!daemon_log_enabled(priority))
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    daemon_log_at(priority, NULL, 0, "node %s: stream %s (%s -> %s): %s", s->set->node,
+                  s->spec->id, source_of(s), s->set->node, msg);
+}
+
+static void set_state_locked(agent_stream *s, Owmesh__StreamState state)
+{
+    if (s->state != state) {
+        s->state = state;
+        atomic_store(&s->set->changed, 1);
+    }
+}
+
+static void set_error_locked(agent_stream *s, const char *text)
+{
+    agent_streams_clean_text(s->last_error, sizeof s->last_error, text);
+}
+
+/* ------------------------------------------------------------------ engine callbacks */
+
+static void on_engine_log(void *arg, int priority, const char *msg)
+{
+    agent_stream *s = arg;
+    stream_log(s, priority, "%s", msg);
+    if (priority <= LOG_WARNING) {
+        pthread_mutex_lock(&s->mu);
+        set_error_locked(s, msg);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+static Owmesh__FileKind file_kind(owp_stream_file_kind k)
+{
+    switch (k) {
+    case OWP_STREAM_FILE_OWP: return OWMESH__FILE_KIND__FILE_KIND_OWP;
+    case OWP_STREAM_FILE_SUM: return OWMESH__FILE_KIND__FILE_KIND_SUM;
+    default: return OWMESH__FILE_KIND__FILE_KIND_SUBSUM;
+    }
+}
+
+static void note_session(agent_stream *s, const owp_stream_file *f)
+{
+    pthread_mutex_lock(&s->mu);
+    s->last_session_end = f->end;
+    if (f->measured) {
+        s->sessions_completed++;
+        if (s->engine) { /* set under the lock once owp_stream_start returned */
+            owp_stream_counters c;
+            owp_stream_get_counters(s->engine, &c);
+            s->failures_seen = c.connect_failures;
+        }
+        if (f->complete)
+            s->last_error[0] = '\0';
+        set_state_locked(s, OWMESH__STREAM_STATE__STREAM_STATE_RUNNING);
+    } else {
+        set_state_locked(s, OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void note_summary(agent_stream *s, const char *path)
+{
+    uint32_t sent = 0, lost = 0;
+    if (agent_streams_read_summary(path, &sent, &lost) != 0)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->sent = sent;
+    s->lost = lost <= sent ? lost : sent;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* A finished file: into the spool. The engine still reads a session's .owp
+ * to write its .sum, so the work copy of the .owp goes when the .sum comes. */
+static void on_engine_file(void *arg, const owp_stream_file *f)
+{
+    agent_stream *s = arg;
+    owp_err err;
+    owp_err_clear(&err);
+    uint64_t seq = 0;
+    if (agent_spool_add(s->set->spool, f->path, s->spec->id, f->start, f->end, file_kind(f->kind),
+                        &seq, &err) != OWP_OK) {
+        stream_log(s, LOG_ERR, "spooling %s: %s (kept in the work directory)", f->path, err.msg);
+        pthread_mutex_lock(&s->mu);
+        set_error_locked(s, err.msg);
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    stream_log(s, LOG_DEBUG, "spooled %s as file %" PRIu64, f->path, seq);
+    switch (f->kind) {
+    case OWP_STREAM_FILE_OWP:
+        note_session(s, f);
+        break;
+    case OWP_STREAM_FILE_SUM: {
+        note_summary(s, f->path);
+        unlink(f->path);
+        char owp[64];
+        owp_stream_file_name(owp, sizeof owp, f->start, f->end, ".owp");
+        char full[sizeof s->work_dir + 64];
+        snprintf(full, sizeof full, "%s/%s", s->work_dir, owp);
+        unlink(full);
+        break;
+    }
+    default:
+        unlink(f->path);
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ one stream */
+
+static Owmesh__Stream *copy_spec(const Owmesh__Stream *src)
+{
+    size_t len = owmesh__stream__get_packed_size(src);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return NULL;
+    owmesh__stream__pack(src, buf);
+    Owmesh__Stream *copy = owmesh__stream__unpack(NULL, len, buf);
+    free(buf);
+    return copy;
+}
+
+static void stream_free(agent_stream **sp)
+{
+    agent_stream *s = *sp;
+    if (!s)
+        return;
+    owp_stream_destroy(&s->engine);
+    pthread_mutex_destroy(&s->mu);
+    if (s->spec)
+        owmesh__stream__free_unpacked(s->spec, NULL);
+    free(s);
+    *sp = NULL;
+}
+
+/* After the engine is gone: spool what it left, drop its temporaries. */
+static void tidy(agent_stream *s)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    unsigned adopted = 0;
+    if (agent_spool_tidy_work_dir(s->set->spool, s->work_dir, s->spec->id, &adopted, &err) !=
+        OWP_OK)
+        stream_log(s, LOG_WARNING, "tidying %s: %s", s->work_dir, err.msg);
+    else if (adopted)
+        stream_log(s, LOG_INFO, "spooled %u finished file(s) left in %s", adopted, s->work_dir);
+    rmdir(s->work_dir); /* only when empty */
+}
+
+static void fail(agent_stream *s, const char *msg)
+{
+    stream_log(s, LOG_ERR, "cannot run: %s", msg);
+    pthread_mutex_lock(&s->mu);
+    set_state_locked(s, OWMESH__STREAM_STATE__STREAM_STATE_FAILED);
+    set_error_locked(s, msg);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* The pass-phrase of the stream's identity from the node's pfs file. 0: use
+ * it (or open mode, with a warning, when open is allowed); -1: cannot run. */
+static int find_passphrase(agent_stream *s, owp_stream_opts *o, uint8_t *buf, size_t cap)
+{
+    if (!o->client.identity)
+        return 0;
+    owp_err err;
+    owp_err_clear(&err);
+    size_t len = 0;
+    if (!s->set->pfs_path[0])
+        owp_err_set(&err, OWP_ERR_INVALID, "no pass-phrase file (owamp-server.pfs in -c)");
+    else if (owp_pfs_find_in_file(s->set->pfs_path, o->client.identity, buf, cap, &len, &err) ==
+             OWP_OK) {
+        o->client.passphrase = buf;
+        o->client.passphrase_len = len;
+        return 0;
+    }
+    uint32_t modes = o->client.modes ? o->client.modes : 1u;
+    if (!(modes & 1u)) {
+        char msg[OWP_ERR_MSG_MAX + 64];
+        snprintf(msg, sizeof msg, "identity %s: %s", o->client.identity, err.msg);
+        fail(s, msg);
+        return -1;
+    }
+    stream_log(s, LOG_WARNING, "identity %s: %s: using open mode only", o->client.identity,
+               err.msg);
+    o->client.identity = NULL;
+    return 0;
+}
+
+static agent_stream *stream_start(agent_streams *set, const Owmesh__Stream *spec)
+{
+    agent_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->set = set;
+    pthread_mutex_init(&s->mu, NULL);
+    s->state = OWMESH__STREAM_STATE__STREAM_STATE_STARTING;
+    s->spec = copy_spec(spec);
+    if (!s->spec) {
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return NULL;
+    }
+    snprintf(s->work_dir, sizeof s->work_dir, "%s/%s", set->work_root, s->spec->id);
+    tidy(s); /* a previous run's leftovers */
+    if (mkdir(s->work_dir, 0755) != 0 && errno != EEXIST) {
+        char msg[sizeof s->work_dir + 128];
+        snprintf(msg, sizeof msg, "mkdir %s: %.100s", s->work_dir, strerror(errno));
+        fail(s, msg);
+        return s;
+    }
+    owp_stream_opts o;
+    owp_stream_opts_default(&o);
+    owm_msg_stream_opts(s->spec, &o);
+    o.client.src_addr = set->src_addr[0] ? set->src_addr : NULL;
+    o.ports = set->ports;
+    o.dir = s->work_dir;
+    o.verbose = set->verbose;
+    o.file_fn = on_engine_file;
+    o.log_fn = on_engine_log;
+    o.arg = s;
+    uint8_t pass[PASSPHRASE_MAX];
+    if (find_passphrase(s, &o, pass, sizeof pass) != 0)
+        return s;
+    owp_err err;
+    owp_err_clear(&err);
+    owp_stream *engine = owp_stream_start(&o, &err);
+    memset(pass, 0, sizeof pass);
+    pthread_mutex_lock(&s->mu);
+    s->engine = engine;
+    pthread_mutex_unlock(&s->mu);
+    if (!engine) {
+        fail(s, err.msg);
+        return s;
+    }
+    stream_log(s, LOG_INFO, "started: peer %s, %u packets every %g s per session, loss timeout %g s",
+               s->spec->peer, o.npackets, o.interval, o.loss_timeout);
+    return s;
+}
+
+/* ------------------------------------------------------------------ the set */
+
+agent_streams *agent_streams_new(const agent_streams_config *c, owp_err *err)
+{
+    if (!c || !c->node || !c->work_root || !c->spool) {
+        owp_err_set(err, OWP_ERR_INVALID, "agent_streams_new: node, work_root and spool needed");
+        return NULL;
+    }
+    agent_streams *self = calloc(1, sizeof *self);
+    if (!self) {
+        owp_err_set(err, OWP_ERR_NOMEM, "streams: out of memory");
+        return NULL;
+    }
+    snprintf(self->node, sizeof self->node, "%s", c->node);
+    if (strlen(c->work_root) + OWM_MSG_MAX_ID + 2 > sizeof self->work_root) {
+        owp_err_set(err, OWP_ERR_INVALID, "%s: path too long", c->work_root);
+        free(self);
+        return NULL;
+    }
+    snprintf(self->work_root, sizeof self->work_root, "%s", c->work_root);
+    snprintf(self->src_addr, sizeof self->src_addr, "%s", c->src_addr ? c->src_addr : "");
+    snprintf(self->pfs_path, sizeof self->pfs_path, "%s", c->pfs_path ? c->pfs_path : "");
+    self->spool = c->spool;
+    self->ports = c->ports;
+    self->verbose = c->verbose;
+    if (mkdir(self->work_root, 0755) != 0 && errno != EEXIST) {
+        owp_err_sys(err, "mkdir %s", self->work_root);
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+/* Stop the streams v[0..n) together (each stop returns at once), then wait
+ * for each one and tidy its work directory. */
+static void stop_all(agent_stream **v, size_t n, const char *why)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i]->engine)
+            owp_stream_stop(v[i]->engine);
+    for (size_t i = 0; i < n; i++) {
+        owp_stream_destroy(&v[i]->engine);
+        tidy(v[i]);
+        stream_log(v[i], LOG_INFO, "stopped (%s)", why);
+        stream_free(&v[i]);
+    }
+}
+
+void agent_streams_destroy(agent_streams **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    agent_streams *self = *self_p;
+    stop_all(self->v, self->n, "node shutting down");
+    free(self->v);
+    free(self);
+    *self_p = NULL;
+}
+
+size_t agent_streams_count(const agent_streams *self)
+{
+    return self->n;
+}
+
+owp_status agent_streams_apply(agent_streams *self, Owmesh__Stream *const *wanted, size_t n,
+                               agent_apply_result *result, owp_err *err)
+{
+    memset(result, 0, sizeof *result);
+    const Owmesh__Stream **running = calloc(self->n ? self->n : 1, sizeof *running);
+    if (!running)
+        return owp_err_set(err, OWP_ERR_NOMEM, "streams: out of memory");
+    for (size_t i = 0; i < self->n; i++)
+        running[i] = self->v[i]->spec;
+    agent_plan plan;
+    owp_status st = agent_plan_make(running, self->n, (const Owmesh__Stream *const *)wanted, n,
+                                    &plan, err);
+    free(running);
+    if (st != OWP_OK)
+        return st;
+    agent_stream **gone = calloc(plan.nstop ? plan.nstop : 1, sizeof *gone);
+    agent_stream **next = calloc(plan.nkeep + plan.nstart + 1, sizeof *next);
+    if (!gone || !next) {
+        free(gone);
+        free(next);
+        agent_plan_clear(&plan);
+        return owp_err_set(err, OWP_ERR_NOMEM, "streams: out of memory");
+    }
+    for (size_t k = 0; k < plan.nstop; k++)
+        gone[k] = self->v[plan.stop[k]];
+    size_t nnext = 0;
+    for (size_t k = 0; k < plan.nkeep; k++)
+        next[nnext++] = self->v[plan.keep[k]];
+    /* Removed and changed streams end before their replacements start: a
+     * changed stream reuses its work directory. */
+    stop_all(gone, plan.nstop, "no longer scheduled, or its parameters changed");
+    free(gone);
+    free(self->v);
+    self->v = next;
+    self->n = nnext;
+    self->cap = plan.nkeep + plan.nstart + 1;
+    for (size_t k = 0; k < plan.nstart; k++) {
+        agent_stream *s = stream_start(self, wanted[plan.start[k]]);
+        if (!s) {
+            st = owp_err_set(err, OWP_ERR_NOMEM, "streams: out of memory starting stream %s",
+                             wanted[plan.start[k]]->id);
+            break;
+        }
+        if (!s->engine)
+            result->failed++;
+        self->v[self->n++] = s;
+    }
+    result->started = plan.nstart;
+    result->stopped = plan.nstop;
+    result->kept = plan.nkeep;
+    result->changed = plan.nchanged;
+    agent_plan_clear(&plan);
+    atomic_store(&self->changed, 1);
+    return st;
+}
+
+int agent_streams_take_changed(agent_streams *self)
+{
+    return atomic_exchange(&self->changed, 0);
+}
+
+/* ------------------------------------------------------------------ status */
+
+typedef struct census {
+    agent_streams *set;
+    uint64_t files, bytes;
+} census;
+
+static void count_file(void *arg, const agent_spool_entry *e, uint64_t size)
+{
+    census *c = arg;
+    c->files++;
+    c->bytes += size;
+    for (size_t i = 0; i < c->set->n; i++)
+        if (strcmp(c->set->v[i]->spec->id, e->stream_id) == 0) {
+            c->set->v[i]->files_spooled++;
+            break;
+        }
+}
+
+owp_status agent_streams_fill_status(agent_streams *self, Owmesh__Status *status, owp_err *err)
+{
+    census c = {.set = self};
+    for (size_t i = 0; i < self->n; i++)
+        self->v[i]->files_spooled = 0;
+    owp_status st = agent_spool_scan(self->spool, count_file, &c, err);
+    if (st != OWP_OK)
+        return st;
+    status->spool_files = c.files;
+    status->spool_bytes = c.bytes;
+    for (size_t i = 0; i < self->n; i++) {
+        agent_stream *s = self->v[i];
+        Owmesh__StreamHealth *h = owm_msg_status_add_stream(status, err);
+        if (!h)
+            return err ? err->code : OWP_ERR_NOMEM;
+        uint64_t failures = 0;
+        if (s->engine) {
+            owp_stream_counters counters;
+            owp_stream_get_counters(s->engine, &counters);
+            failures = counters.connect_failures;
+        }
+        pthread_mutex_lock(&s->mu);
+        Owmesh__StreamState state = s->state;
+        /* Connection attempts failing since the last measured session. */
+        if (failures > s->failures_seen && (state == OWMESH__STREAM_STATE__STREAM_STATE_STARTING ||
+                                            state == OWMESH__STREAM_STATE__STREAM_STATE_RUNNING))
+            state = OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF;
+        h->state = state;
+        h->sessions_completed = s->sessions_completed;
+        h->last_session_end = s->last_session_end;
+        h->packets_sent = s->sent;
+        h->packets_lost = s->lost;
+        h->files_spooled = s->files_spooled;
+        char text[OWM_MSG_MAX_TEXT + 1];
+        snprintf(text, sizeof text, "%s", s->last_error);
+        pthread_mutex_unlock(&s->mu);
+        if ((st = owm_msg_set_string(&h->id, s->spec->id, err)) != OWP_OK ||
+            (st = owm_msg_set_string(&h->last_error, text, err)) != OWP_OK)
+            return st;
+    }
+    return OWP_OK;
+}

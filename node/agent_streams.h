@@ -1,0 +1,76 @@
+/*
+ * agent_streams.h - the streams a node runs, one stream engine
+ * (libowamp/stream.h) each, reconciled against every new schedule.
+ *
+ * The node RECEIVES every stream of its schedule (proto/mesh.proto): for
+ * each it runs an owp_stream against the sending node's owamp server
+ * (Stream.peer), from the node's own address (-S). The engine writes into
+ * the stream's work directory WORK_ROOT/STREAM-ID/; each finished file is
+ * moved into the spool (agent_spool.h) as soon as the engine is done with it.
+ *
+ * agent_streams_apply() is the reconcile step (agent_plan.h): unchanged
+ * streams are not touched (their engine and thread go on; their sessions keep
+ * abutting), removed and changed streams are stopped (all at once, then each
+ * waited for: a stop ends the running sessions with Stop-Sessions and writes
+ * their files, a few seconds at most), new and changed streams are started.
+ *
+ * Every log line names the node and the stream: "node chi: stream ID
+ * (nyc -> chi): ...". The engines' callbacks run on their own threads; the
+ * health they update is under a lock per stream. An agent_streams itself is
+ * used by one thread (the agent's main loop).
+ */
+#ifndef OWM_AGENT_STREAMS_H
+#define OWM_AGENT_STREAMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent_spool.h"
+#include "endpoint.h"
+#include "error.h"
+#include "mesh.pb-c.h"
+
+typedef struct agent_streams_config {
+    const char *node;      /* our node name (logs, checks) */
+    const char *work_root; /* DATADIR/streams: one work directory per stream */
+    agent_spool *spool;    /* where finished files go (not owned) */
+    const char *src_addr;  /* local address of control and test sockets, or NULL */
+    owp_portrange ports;   /* local test ports (0-0 ephemeral) */
+    const char *pfs_path;  /* pass-phrases of stream identities, or NULL */
+    int verbose;           /* passed to the engines */
+} agent_streams_config;
+
+typedef struct agent_streams agent_streams;
+
+/* Strings of config are copied; the spool must outlive the set. */
+agent_streams *agent_streams_new(const agent_streams_config *config, owp_err *err);
+/* Stop every stream (files of the running sessions are written) and free. */
+void agent_streams_destroy(agent_streams **self_p);
+
+typedef struct agent_apply_result {
+    size_t started, stopped, kept, changed, failed;
+} agent_apply_result;
+
+/* Reconcile with the streams of schedule (wanted[0..n)). A stream that
+ * cannot start (bad parameters, a missing pass-phrase) stays in the set in
+ * state FAILED with its error, so status reports it. OWP_ERR_NOMEM only. */
+owp_status agent_streams_apply(agent_streams *self, Owmesh__Stream *const *wanted, size_t n,
+                               agent_apply_result *result, owp_err *err);
+
+size_t agent_streams_count(const agent_streams *self);
+
+/* Append one StreamHealth per stream to status (a heap message from
+ * owm_msg_new) and fill its spool totals. */
+owp_status agent_streams_fill_status(agent_streams *self, Owmesh__Status *status, owp_err *err);
+
+/* 1 when some stream changed state since the last call (status is due now). */
+int agent_streams_take_changed(agent_streams *self);
+
+/* "SENT" and "LOST" of a .sum file (powstream's -M summary); 0 on success. */
+int agent_streams_read_summary(const char *path, uint32_t *sent, uint32_t *lost);
+
+/* text made a valid Error/StreamHealth text: control characters become '?',
+ * cut to fit len (at most OWM_MSG_MAX_TEXT bytes kept). */
+void agent_streams_clean_text(char *out, size_t len, const char *text);
+
+#endif

@@ -1,0 +1,267 @@
+#!/bin/sh
+# owmesh_query.sh - the analysts' commands on a store built from the
+# reference's .owp vectors:
+#  - `owmesh import` of tests/vectors/powstream/*.owp and tests/vectors/owp/*.owp
+#    against a 3-node mesh (lo = 127.0.0.1, lo6 = ::1, far = 127.0.0.9): the
+#    vectors' addresses make two paths, lo -> lo and lo6 -> lo6; every
+#    file's counts equal owstats -M's; a second import stores nothing again;
+#  - `owmesh query` as table, JSON and CSV, with and without --every and
+#    percentiles: the totals equal the sum of owstats -M over the files;
+#  - `owmesh grid` in the terminal, as SVG and HTML (well-formed; expected
+#    paths without data are "missing");
+#  - `owmesh plot` (well-formed SVG);
+#  - `owmesh completeness`: the expected paths without data are missing and
+#    their nodes named; a path with fresh data is ok, later stale;
+#  - `owmesh export` as CSV and .owp (owstats reads the .owp files and agrees);
+#  - the helpful errors: unknown node, path without data, empty period,
+#    unknown group, an address no node has.
+# No network at all: everything reads and writes files.
+#
+# Environment: top_builddir, top_srcdir (set by the harness). Prints
+# "N passed, M failed"; exit 0 when nothing failed, 1 otherwise.
+set -u
+
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+OWMESH=$top_builddir/collector/owmesh
+e2e_need --fail "$OWMESH" "$OWSTATS"
+e2e_init
+
+V=$top_srcdir/tests/vectors
+STORE=$work/store
+MESH=$work/mesh.json
+mkdir -p "$STORE"
+cat >"$MESH" <<'EOF'
+{
+  "nodes": {
+    "lo":  {"address": "127.0.0.1"},
+    "lo6": {"address": "[::1]"},
+    "far": {"address": "127.0.0.9"}
+  },
+  "groups": {
+    "core": {"type": "mesh", "nodes": ["lo", "far"]},
+    "v6":   {"type": "disjoint", "a-nodes": ["lo6"], "b-nodes": ["far"]}
+  },
+  "tests": {"owd": {"type": "latencybg", "packet-interval": 0.01, "packet-count": 300,
+                    "loss-timeout": 1}},
+  "tasks": {"core-owd": {"group": "core", "test": "owd"},
+            "v6-owd": {"group": "v6", "test": "owd"}}
+}
+EOF
+OW="$OWMESH"
+ALL="--from 2020-01-01 --to 2030-01-01"
+
+# run EXPECTED-STATUS NAME COMMAND...: stdout in $work/out, stderr in $work/err.
+run() {
+    want=$1 name=$2
+    shift 2
+    "$@" >"$work/out" 2>"$work/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then
+        pass "$name: exit $want"
+    else
+        fail "$name: exit $got, want $want"
+        show "$work/out" "$work/err"
+    fi
+}
+# has NAME FILE TEXT: FILE holds TEXT (fixed string).
+has() {
+    if grep -F -- "$3" "$2" >/dev/null; then pass "$1"; else fail "$1: no \"$3\" in $2:"; show "$2"; fi
+}
+# owstats_field FILE FIELD: FIELD of owstats -M FILE.
+owstats_field() {
+    "$OWSTATS" -M "$1" 2>/dev/null | awk -v f="$2" '$1 == f { print $2; exit }'
+}
+# well_formed NAME FILE: an XML file (xmllint when installed, else a tag count).
+well_formed() {
+    if command -v xmllint >/dev/null 2>&1; then
+        check "$1: well-formed XML (xmllint)" xmllint --noout "$2"
+    else
+        opened=$(grep -o '<[a-z][a-z]*' "$2" | wc -l)
+        closed=$(grep -o '</[a-z][a-z]*>\|/>' "$2" | wc -l)
+        check "$1: every element closed ($opened opened, $closed closed)" [ "$opened" -eq "$closed" ]
+    fi
+}
+
+# ---------------------------------------------------------------- import
+
+run 0 "import the vectors" env OWMESH_STORE="$STORE" "$OW" import --mesh "$MESH" \
+    "$V"/powstream/*.owp "$V"/owp/*.owp
+cp "$work/out" "$work/import.txt"
+has "import: powstream files map to lo -> lo" "$work/import.txt" \
+    "17198800808123080680_17198800821161034206.owp: lo -> lo (padding=0 dscp=0): 300 records"
+has "import: the IPv6 files map to lo6 -> lo6" "$work/import.txt" "ipv6-open-to.owp: lo6 -> lo6"
+has "import: a copy of a stored session is recognised" "$work/import.txt" \
+    "server-stored.owp: lo -> lo (padding=0 dscp=0): already stored (same session), skipped"
+has "import: summary" "$work/import.txt" "27 files imported, 0 failed"
+
+# Every stored file's counts equal owstats -M's; sum them for the query.
+sum_sent=0 sum_lost=0 sum_dups=0 lo_sent=0 lo_lost=0 lo_dups=0 lo_records=0 mismatch=
+for f in "$V"/powstream/*.owp "$V"/owp/*.owp; do
+    line=$(grep -F "$f: " "$work/import.txt")
+    case $line in *"already stored"*) continue ;; esac
+    got=$(echo "$line" | sed -n 's/.*(sent \([0-9]*\), lost \([0-9]*\), dups \([0-9]*\),.*/\1 \2 \3/p')
+    want="$(owstats_field "$f" SENT) $(owstats_field "$f" LOST) $(owstats_field "$f" DUPS)"
+    [ "$got" = "$want" ] || mismatch="$mismatch $(basename "$f") (import $got, owstats $want)"
+    set -- $want
+    sum_sent=$((sum_sent + $1)) sum_lost=$((sum_lost + $2)) sum_dups=$((sum_dups + $3))
+    case $line in
+    *": lo -> lo ("*)
+        lo_sent=$((lo_sent + $1)) lo_lost=$((lo_lost + $2)) lo_dups=$((lo_dups + $3))
+        lo_records=$((lo_records + $(echo "$line" | sed -n 's/.*: \([0-9]*\) records.*/\1/p')))
+        ;;
+    esac
+done
+check "import: every file's sent/lost/dups = owstats -M's${mismatch:+:$mismatch}" [ -z "$mismatch" ]
+
+run 0 "import again" env OWMESH_STORE="$STORE" "$OW" import -q --mesh "$MESH" \
+    "$V"/powstream/*.owp
+check "import again: nothing printed with -q" [ ! -s "$work/out" ]
+
+P="--store $STORE --mesh $MESH"
+
+# ---------------------------------------------------------------- query
+
+run 0 "query: the whole mesh, table" "$OW" query $P $ALL -p 50,90,99,99.9
+cp "$work/out" "$work/q.txt"
+has "query table: header" "$work/q.txt" "sent  lost  loss%  dups  reord    min    p50    p90    p99  p99.9    max  jitter  hops  source"
+has "query table: says the source" "$work/q.txt" "# source raw: percentiles exact"
+set -- $(awk '$1 ~ /^[0-9]+$/ { print $1, $2, $4; exit }' "$work/q.txt")
+check "query totals = sum of owstats -M: sent $1/$sum_sent lost $2/$sum_lost dups $3/$sum_dups" \
+    [ "$1" = "$sum_sent" ] && [ "$2" = "$sum_lost" ] && [ "$3" = "$sum_dups" ]
+
+run 0 "query: JSON" "$OW" query $P $ALL --src lo --dst lo --json -p 50,99.9
+has "query JSON: selection" "$work/out" '"selection": "lo -> lo"'
+has "query JSON: percentile keys" "$work/out" '"99.9":'
+has "query JSON: source" "$work/out" '"source": "raw"'
+if command -v python3 >/dev/null 2>&1; then
+    check "query JSON: parses" python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$work/out"
+fi
+lo_all_sent=$(sed -n 's/^ *"sent": \([0-9]*\),*$/\1/p' "$work/out" | head -1)
+
+# [from, to): to is one past the last send time of the second powstream
+# session (its file name holds the scheduled end, a little earlier).
+run 0 "query: CSV per bucket" "$OW" query $P --src lo --dst lo --from 17198800808123080680 \
+    --to 17198800833842259677 --every 1s --csv -p 50,99
+has "query CSV: header" "$work/out" \
+    "path,start,end,source,rel_error,abs_error_ms,sent,lost,loss_pct,dups,reordered,received,min_ms,p50_ms,p99_ms,max_ms,jitter_ms,ipdv_pairs,hops_min,hops_max"
+rows=$(($(wc -l <"$work/out") - 1))
+check "query CSV: one row per second of the 6 s powstream period ($rows)" [ "$rows" -ge 6 ] && [ "$rows" -le 7 ]
+csv_sent=$(awk -F, 'NR > 1 { s += $7 } END { print s }' "$work/out")
+check "query CSV: the buckets add up to the two powstream sessions ($csv_sent = 600)" [ "$csv_sent" = 600 ]
+
+run 0 "query: per path, every 1h" "$OW" query $P $ALL --per-path --every 1h --source raw
+has "query per path: the IPv6 path" "$work/out" "lo6 -> lo6 (padding=0 dscp=0)"
+run 0 "query: histograms" "$OW" query $P --src lo --dst lo $ALL --source hist -p 50
+has "query hist: says so, with its error bound" "$work/out" "percentiles from mergeable histograms, within 1% (relative)"
+run 1 "query: a group without data" "$OW" query $P --group core $ALL
+has "query group: no data for its paths" "$work/err" "no data stored for group core; paths with data: lo -> lo, lo6 -> lo6"
+
+# ---------------------------------------------------------------- errors
+
+run 1 "error: unknown node" "$OW" query $P --src nope --dst lo $ALL
+has "error: unknown node lists the known ones" "$work/err" 'unknown node "nope" (known nodes: lo, lo6, far)'
+run 1 "error: a path without data" "$OW" query $P --src lo --dst far $ALL
+has "error: path without data lists the paths with data" "$work/err" \
+    "no data stored for lo -> far; paths with data: lo -> lo, lo6 -> lo6"
+run 1 "error: an empty period" "$OW" query $P --src lo --dst lo --from 2020-01-01 --to 2020-01-02
+has "error: the empty period says so" "$work/err" "the period is empty"
+run 1 "error: unknown group" "$OW" query $P --group nope $ALL
+has "error: unknown group lists the groups" "$work/err" 'unknown group "nope" (known groups: core, v6)'
+run 1 "error: bad --since" "$OW" query $P --since 5parsecs
+has "error: bad duration explained" "$work/err" 'bad duration "5parsecs"'
+run 1 "error: bad -p" "$OW" query $P -p 50,101
+has "error: bad percentile explained" "$work/err" "numbers in [0, 100]"
+run 1 "error: no --mesh" "$OW" query --store "$STORE"
+has "error: --mesh is required" "$work/err" "--mesh FILE is required"
+cat >"$work/other.json" <<'EOF'
+{"nodes": {"x": {"address": "127.0.0.2"}, "y": {"address": "127.0.0.3"}},
+ "groups": {"g": {"type": "mesh", "nodes": ["x", "y"]}},
+ "tests": {"t": {"type": "latencybg"}}, "tasks": {"k": {"group": "g", "test": "t"}}}
+EOF
+mkdir -p "$work/store2"
+run 1 "error: import of an address no node has" "$OW" import --store "$work/store2" \
+    --mesh "$work/other.json" "$V/owp/open-to.owp"
+has "error: the unmapped address and the known nodes" "$work/err" \
+    "sender address 127.0.0.1 is no mesh node's OWAMP address (known nodes: x 127.0.0.2, y 127.0.0.3)"
+
+# ---------------------------------------------------------------- grid
+
+run 0 "grid: terminal" "$OW" grid $P $ALL --color never --svg "$work/grid.svg" --html "$work/grid.html"
+has "grid: lo -> lo good" "$work/out" "0.044 good"
+row_lo=$(grep '^lo ' "$work/out")
+case $row_lo in *missing*) pass "grid: lo -> far (expected, no data) is missing" ;;
+*) fail "grid: lo -> far not missing: $row_lo" ;; esac
+well_formed "grid SVG" "$work/grid.svg"
+has "grid SVG: missing cells" "$work/grid.svg" ">missing</text>"
+has "grid HTML: embeds the SVG" "$work/grid.html" "<svg xmlns="
+has "grid HTML: inline CSS only" "$work/grid.html" "<style>"
+check "grid HTML: no external assets" sh -c "! grep -E -q '(src|href)=' '$work/grid.html'"
+sed -n '/^<svg /,/^<\/svg>/p' "$work/grid.html" >"$work/grid-embedded.svg"
+well_formed "grid HTML's SVG" "$work/grid-embedded.svg"
+run 0 "grid: loss as counts, colour" "$OW" grid $P $ALL --stat loss-count --color always
+has "grid colour: lo -> lo critical (53 lost)" "$work/out" "$(printf '\033[97;41m')"
+run 0 "grid: jitter" "$OW" grid $P $ALL --stat jitter --warn 0.01 --crit 1 --color never
+has "grid jitter: warn" "$work/out" "warn"
+run 1 "grid: bad statistic" "$OW" grid $P --stat mean
+has "grid: bad statistic explained" "$work/err" 'bad statistic "mean"'
+if command -v rsvg-convert >/dev/null 2>&1; then
+    check "grid SVG renders (rsvg-convert)" rsvg-convert "$work/grid.svg" -o "$work/grid.png"
+fi
+
+# ---------------------------------------------------------------- plot
+
+run 0 "plot" "$OW" plot $P --src lo --dst lo --from 17198800808123080680 \
+    --to 17198800833841743534 -p 50,99 -o "$work/plot.svg"
+well_formed "plot SVG" "$work/plot.svg"
+has "plot: delay lines" "$work/plot.svg" "<polyline"
+has "plot: legend" "$work/plot.svg" ">p99</text>"
+run 1 "plot: needs a path" "$OW" plot $P
+
+# ---------------------------------------------------------------- completeness
+
+run 2 "completeness: nothing expected has data" "$OW" completeness $P --now 2026-11-23T08:00:00Z
+has "completeness: lo -> far missing" "$work/out" "lo   far  owd   never     -      0.0%  missing"
+has "completeness: the silent node is named" "$work/out" "node far: no fresh data on any of its 4 paths"
+
+# The powstream sessions as if lo had measured to far: one expected path with data.
+run 0 "import with --src/--dst" "$OW" import $P --node lo --src lo --dst far "$V"/powstream/*.owp
+has "import --src/--dst: the mesh's test names the path" "$work/out" "lo -> far (owd): 300 records"
+# newest send time 17198800833841743534 is 2026-11-23T07:31:08Z
+run 2 "completeness: lo -> far fresh" "$OW" completeness $P --from 2026-11-23T07:30:00Z \
+    --to 2026-11-23T07:32:00Z --now 2026-11-23T07:31:30Z --bucket 1s
+has "completeness: lo -> far ok, 21 s old, 7 of 120 s covered" "$work/out" \
+    "lo   far  owd   2026-11-23T07:31:08.218Z  21s      5.8%  ok"
+has "completeness: lo6 named silent" "$work/out" "node lo6: no fresh data on any of its 2 paths"
+run 0 "query: a group" "$OW" query $P --group core $ALL
+has "query group: label" "$work/out" "# group core"
+has "query group: the powstream sessions on lo -> far" "$work/out" "600     0  0.000"
+run 2 "completeness: 10 minutes later" "$OW" completeness $P --since 10m --now 2026-11-23T07:41:08Z --json
+has "completeness JSON: lo -> far stale" "$work/out" '"status": "stale"'
+has "completeness JSON: silent nodes" "$work/out" '"node": "lo"'
+
+# ---------------------------------------------------------------- export
+
+run 0 "export CSV" "$OW" export $P --src lo --dst lo $ALL --csv
+has "export CSV: header" "$work/out" "path,seq,send_time,send_sync,send_err,recv_time,recv_sync,recv_err,ttl,lost,delay_ms"
+csv_records=$(grep -c '^lo -> lo (' "$work/out")
+check "export CSV: every stored record of lo -> lo ($csv_records = $lo_records)" [ "$csv_records" = "$lo_records" ]
+
+run 0 "export .owp" "$OW" export $P --src lo --dst lo $ALL --owp "$work/exp"
+e_sent=0 e_lost=0 e_dups=0 unread=
+for f in "$work"/exp/*.owp; do
+    s=$(owstats_field "$f" SENT)
+    [ -n "$s" ] || { unread="$unread $(basename "$f")"; continue; }
+    e_sent=$((e_sent + s)) e_lost=$((e_lost + $(owstats_field "$f" LOST)))
+    e_dups=$((e_dups + $(owstats_field "$f" DUPS)))
+done
+check "export .owp: owstats reads every file${unread:+ (not:$unread)}" [ -z "$unread" ]
+check "export .owp: owstats agrees with the import (sent $e_sent/$lo_sent lost $e_lost/$lo_lost dups $e_dups/$lo_dups)" \
+    [ "$e_sent" = "$lo_sent" ] && [ "$e_lost" = "$lo_lost" ] && [ "$e_dups" = "$lo_dups" ]
+lossdup=$(ls "$work"/exp/1719879856065879* 2>/dev/null | head -1)
+check "export .owp: the loss-dup session keeps 28 lost and 7 dups" \
+    [ "$(owstats_field "$lossdup" LOST) $(owstats_field "$lossdup" DUPS)" = "28 7" ]
+run 1 "export: an empty period" "$OW" export $P --src lo --dst lo --from 2020-01-01 --to 2020-01-02 --csv
+has "export: the empty period says so" "$work/err" "the period is empty"
+run 1 "export: needs a path and a format" "$OW" export $P --src lo --dst lo
+
+e2e_finish

@@ -1,0 +1,531 @@
+/*
+ * check_analyst.c - the owmesh analysts' commands' pure parts: durations,
+ * ISO-8601 and NTP times, periods, percentile lists (analyst_args.c); the
+ * table and CSV writers (render_table.c); grid statistics, thresholds and
+ * classes, missing never good (render_grid.c); SVG escaping and
+ * well-formedness (render_svg.c, checked with a tag-balance parser here).
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyst.h"
+#include "render.h"
+#include "testutil.h"
+
+/* ---- helpers ---- */
+
+/* Run fn(fp, arg) into a memory buffer; caller frees. */
+static char *capture(void (*fn)(FILE *, const void *), const void *arg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(fp);
+    fn(fp, arg);
+    fclose(fp);
+    return buf;
+}
+
+/* Minimal XML well-formedness: every element closed in order, attributes
+ * quoted, no raw '<' or '&' outside markup other than entities. Returns NULL
+ * when balanced, else a static description. */
+static const char *xml_balance(const char *s)
+{
+    static char why[128];
+    char stack[64][32];
+    int depth = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p == '&') {
+            const char *e = strchr(p, ';');
+            if (!e || e - p > 6)
+                return "bare &";
+            continue;
+        }
+        if (*p == '>')
+            return "bare >";
+        if (*p != '<')
+            continue;
+        const char *end = p + 1;
+        char quote = 0;
+        while (*end && (quote || *end != '>')) {
+            if (*end == '"' || *end == '\'')
+                quote = quote == *end ? 0 : quote ? quote : *end;
+            else if (*end == '<' && !quote)
+                return "< inside a tag";
+            end++;
+        }
+        if (!*end)
+            return "unterminated tag";
+        if (p[1] == '/') {
+            size_t n = strcspn(p + 2, " >");
+            if (!depth || strncmp(stack[depth - 1], p + 2, n) || stack[depth - 1][n]) {
+                snprintf(why, sizeof why, "</%.*s> does not close <%s>", (int)n, p + 2,
+                         depth ? stack[depth - 1] : "nothing");
+                return why;
+            }
+            depth--;
+        } else if (end[-1] != '/' && p[1] != '?' && p[1] != '!') {
+            if (depth == 64)
+                return "too deep";
+            size_t n = strcspn(p + 1, " />");
+            snprintf(stack[depth++], sizeof stack[0], "%.*s", (int)(n < 31 ? n : 31), p + 1);
+        }
+        p = end;
+    }
+    return depth ? "unclosed element" : NULL;
+}
+
+/* ---- durations ---- */
+
+START_TEST(duration_units)
+{
+    static const struct { const char *text; uint64_t s; } ok[] = {
+        {"90", 90}, {"90s", 90}, {"5m", 300}, {"1h", 3600}, {"2d", 172800}, {"1w", 604800},
+        {"1.5h", 5400}, {"0.5m", 30}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        uint64_t s = 0;
+        owp_err err = {0};
+        ck_assert_msg(owmesh_parse_duration(ok[i].text, &s, &err) == OWP_OK, "%s: %s", ok[i].text,
+                      err.msg);
+        ck_assert_uint_eq(s, ok[i].s);
+    }
+}
+END_TEST
+
+START_TEST(duration_rejects)
+{
+    static const char *const bad[] = {"", "h", "-5m", "0", "0s", "5x", "5mm", "1e400", " 5",
+                                      "0.2s", "nan", "5 m"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t s = 7;
+        owp_err err = {0};
+        ck_assert_msg(owmesh_parse_duration(bad[i], &s, &err) == OWP_ERR_PARSE, "%s", bad[i]);
+        ck_assert_ptr_nonnull(strstr(err.msg, "bad duration"));
+        ck_assert_uint_eq(s, 7);
+    }
+}
+END_TEST
+
+/* ---- times ---- */
+
+#define NTP(unix_s) (((owp_num64)((unix_s) + 2208988800ULL)) << 32)
+
+START_TEST(time_iso)
+{
+    static const struct { const char *text; owp_num64 t; } ok[] = {
+        {"2024-11-23T10:00:00Z", NTP(1732356000)},
+        {"2024-11-23T10:00:00", NTP(1732356000)},
+        {"2024-11-23 10:00", NTP(1732356000)},
+        {"2024-11-23T11:00:00+01:00", NTP(1732356000)},
+        {"2024-11-23T09:30:00-0030", NTP(1732356000)},
+        {"2024-11-23", NTP(1732320000)},
+        {"2024-02-29T00:00:00Z", NTP(1709164800)},
+        {"2024-11-23T10:00:00.5Z", NTP(1732356000) + 0x80000000u},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        owp_num64 t = 0;
+        owp_err err = {0};
+        ck_assert_msg(owmesh_parse_time(ok[i].text, 0, &t, &err) == OWP_OK, "%s: %s", ok[i].text,
+                      err.msg);
+        ck_assert_msg(t == ok[i].t, "%s: %llx != %llx", ok[i].text, (unsigned long long)t,
+                      (unsigned long long)ok[i].t);
+    }
+}
+END_TEST
+
+START_TEST(time_ntp_and_now)
+{
+    owp_num64 t;
+    owp_err err = {0};
+    /* A powstream file name: the 32.32 value itself. */
+    ck_assert_int_eq(owmesh_parse_time("17198800808123080680", 0, &t, &err), OWP_OK);
+    ck_assert(t == 17198800808123080680ULL);
+    /* NTP seconds, with a fraction. */
+    ck_assert_int_eq(owmesh_parse_time("3941107200.5", 0, &t, &err), OWP_OK);
+    ck_assert(t == ((owp_num64)3941107200u << 32) + 0x80000000u);
+    ck_assert_int_eq(owmesh_parse_time("3941107200", 0, &t, &err), OWP_OK);
+    ck_assert(t == (owp_num64)3941107200u << 32);
+    ck_assert_int_eq(owmesh_parse_time("now", 1234, &t, &err), OWP_OK);
+    ck_assert(t == 1234);
+}
+END_TEST
+
+START_TEST(time_rejects)
+{
+    static const char *const bad[] = {"", "yesterday", "2024-13-01", "2024-02-30", "2024-11-23T25:00",
+                                      "2024-11-23T10:00Zjunk", "2024-11-23T10:00+25:00", "1.2.3",
+                                      "99999999999999999999999", "4294967296.5", "1899-12-31"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        owp_num64 t = 0;
+        owp_err err = {0};
+        ck_assert_msg(owmesh_parse_time(bad[i], 0, &t, &err) == OWP_ERR_PARSE, "%s", bad[i]);
+        ck_assert_ptr_nonnull(strstr(err.msg, "ISO-8601"));
+    }
+}
+END_TEST
+
+START_TEST(format_iso_round_trip)
+{
+    char buf[48];
+    owmesh_format_iso(NTP(1732356000), buf, sizeof buf);
+    ck_assert_str_eq(buf, "2024-11-23T10:00:00Z");
+    owmesh_format_iso(NTP(1732356000) + 0x80000000u, buf, sizeof buf);
+    ck_assert_str_eq(buf, "2024-11-23T10:00:00.500Z");
+    owp_num64 t;
+    owp_err err = {0};
+    ck_assert_int_eq(owmesh_parse_time(buf, 0, &t, &err), OWP_OK);
+    ck_assert(t == NTP(1732356000) + 0x80000000u);
+    owmesh_format_age(45, buf, sizeof buf);
+    ck_assert_str_eq(buf, "45s");
+    owmesh_format_age(725, buf, sizeof buf);
+    ck_assert_str_eq(buf, "12m05s");
+    owmesh_format_age(2 * 86400 + 4 * 3600 + 5, buf, sizeof buf);
+    ck_assert_str_eq(buf, "2d04h");
+}
+END_TEST
+
+/* ---- periods ---- */
+
+START_TEST(period_since_from_to)
+{
+    owmesh_common c;
+    owmesh_common_init(&c);
+    owp_num64 now, from, to;
+    owp_err err = {0};
+    c.now = "2024-11-23T10:00:00Z";
+    ck_assert_int_eq(owmesh_common_period(&c, 3600, &now, &from, &to, &err), OWP_OK);
+    ck_assert(now == NTP(1732356000) && to == now && from == NTP(1732356000 - 3600));
+    c.since = "5m";
+    ck_assert_int_eq(owmesh_common_period(&c, 3600, &now, &from, &to, &err), OWP_OK);
+    ck_assert(from == NTP(1732356000 - 300));
+    c.since = NULL;
+    c.from = "2024-11-23T09:00:00Z";
+    c.to = "2024-11-23T09:30:00Z";
+    ck_assert_int_eq(owmesh_common_period(&c, 3600, &now, &from, &to, &err), OWP_OK);
+    ck_assert(from == NTP(1732352400) && to == NTP(1732354200));
+    c.since = "1h"; /* with --from: refused */
+    ck_assert_int_eq(owmesh_common_period(&c, 3600, &now, &from, &to, &err), OWP_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "exclude"));
+    c.since = NULL;
+    c.from = "2024-11-23T09:30:00Z"; /* from == to: empty */
+    ck_assert_int_eq(owmesh_common_period(&c, 3600, &now, &from, &to, &err), OWP_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "empty period"));
+    c.from = "bogus";
+    ck_assert_int_eq(owmesh_common_period(&c, 3600, &now, &from, &to, &err), OWP_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "--from: bad time \"bogus\""));
+}
+END_TEST
+
+START_TEST(common_options_and_store_default)
+{
+    setenv(OWMESH_STORE_ENV, "/srv/store", 1);
+    owmesh_common c;
+    owmesh_common_init(&c);
+    ck_assert_str_eq(c.store_dir, "/srv/store");
+    unsetenv(OWMESH_STORE_ENV);
+    owmesh_common_init(&c);
+    ck_assert_str_eq(c.store_dir, OWMESH_DEFAULT_STORE);
+    ck_assert_int_eq(owmesh_common_opt(&c, OWMESH_OPT_SRC, "a"), 1);
+    ck_assert_int_eq(owmesh_common_opt(&c, 'x', "a"), 0);
+    ck_assert_str_eq(c.src, "a");
+}
+END_TEST
+
+/* ---- percentiles ---- */
+
+START_TEST(percentile_lists)
+{
+    double p[OWM_STORE_MAX_PERCENTILES];
+    size_t n = 0;
+    owp_err err = {0};
+    ck_assert_int_eq(owmesh_parse_percentiles("50,90,99,99.9", p, &n, &err), OWP_OK);
+    ck_assert_uint_eq(n, 4);
+    ck_assert(p[0] == 50 && p[1] == 90 && p[2] == 99 && p[3] == 99.9);
+    ck_assert_int_eq(owmesh_parse_percentiles("0,100", p, &n, &err), OWP_OK);
+    ck_assert_uint_eq(n, 2);
+    static const char *const bad[] = {"", "50,", ",50", "101", "-1", "50;90", "abc", "50,,90"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(owmesh_parse_percentiles(bad[i], p, &n, &err) == OWP_ERR_PARSE, "%s",
+                      bad[i]);
+    char many[200] = "1";
+    for (int i = 2; i <= OWM_STORE_MAX_PERCENTILES + 1; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), ",%d", i);
+    ck_assert_int_eq(owmesh_parse_percentiles(many, p, &n, &err), OWP_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "at most"));
+    char label[24];
+    owmesh_format_percentile(50, label, sizeof label);
+    ck_assert_str_eq(label, "50");
+    owmesh_format_percentile(99.9, label, sizeof label);
+    ck_assert_str_eq(label, "99.9");
+    owmesh_format_percentile(99.999, label, sizeof label);
+    ck_assert_str_eq(label, "99.999");
+}
+END_TEST
+
+/* ---- tables and CSV ---- */
+
+static void print_plain(FILE *fp, const void *t) { owmesh_table_print(t, fp); }
+static void print_csv(FILE *fp, const void *t) { owmesh_table_print_csv(t, fp); }
+
+START_TEST(table_alignment_and_csv)
+{
+    const char *hdr[] = {"path", "sent", "p50"};
+    owmesh_table *t = owmesh_table_new(3, hdr);
+    ck_assert_ptr_nonnull(t);
+    owmesh_table_left(t, 0);
+    const char *r1[] = {"a -> b", "1000", "0.044"};
+    const char *r2[] = {"x, \"y\"", "7", NULL};
+    ck_assert_int_eq(owmesh_table_add(t, r1), 0);
+    ck_assert_int_eq(owmesh_table_add(t, r2), 0);
+    ck_assert_uint_eq(owmesh_table_rows(t), 2);
+    char *text = capture(print_plain, t);
+    ck_assert_str_eq(text, "path    sent    p50\n"
+                           "a -> b  1000  0.044\n"
+                           "x, \"y\"     7\n");
+    free(text);
+    text = capture(print_csv, t);
+    ck_assert_str_eq(text, "path,sent,p50\n"
+                           "a -> b,1000,0.044\n"
+                           "\"x, \"\"y\"\"\",7,\n");
+    free(text);
+    owmesh_table_destroy(&t);
+    ck_assert_ptr_null(t);
+    owmesh_table_destroy(&t); /* NULL is fine */
+    char ms[32];
+    owmesh_format_ms(0.0123456, ms, sizeof ms);
+    ck_assert_str_eq(ms, "12.346");
+}
+END_TEST
+
+START_TEST(table_grows)
+{
+    const char *hdr[] = {"n"};
+    owmesh_table *t = owmesh_table_new(1, hdr);
+    for (int i = 0; i < 1000; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", i);
+        const char *row[] = {v};
+        ck_assert_int_eq(owmesh_table_add(t, row), 0);
+    }
+    char *text = capture(print_csv, t);
+    ck_assert_ptr_nonnull(strstr(text, "\n999\n"));
+    free(text);
+    owmesh_table_destroy(&t);
+}
+END_TEST
+
+/* ---- grid classes ---- */
+
+static owm_store_row data_row(double median_s, uint64_t sent, uint64_t lost)
+{
+    owm_store_row r;
+    memset(&r, 0, sizeof r);
+    r.sent = sent;
+    r.lost = lost;
+    r.received = sent - lost;
+    r.loss_pct = sent ? 100.0 * lost / sent : 0;
+    r.has_delay = r.received > 0;
+    r.min = r.max = r.percentiles[0] = median_s;
+    r.ipdv_pairs = r.received > 1 ? r.received - 1 : 0;
+    r.jitter = 0.002;
+    r.hops_min = r.hops_max = r.has_delay ? 3 : -1;
+    r.source = OWM_SOURCE_RAW;
+    return r;
+}
+
+START_TEST(stat_parse)
+{
+    owmesh_stat s;
+    owp_err err = {0};
+    ck_assert_int_eq(owmesh_stat_parse("median", &s, &err), OWP_OK);
+    ck_assert(s.kind == OWMESH_STAT_PERCENTILE && s.percentile == 50);
+    ck_assert_str_eq(s.unit, "ms");
+    ck_assert_int_eq(owmesh_stat_parse("p99.9", &s, &err), OWP_OK);
+    ck_assert(s.percentile == 99.9);
+    ck_assert_int_eq(owmesh_stat_parse("loss", &s, &err), OWP_OK);
+    ck_assert(s.kind == OWMESH_STAT_LOSS_PCT);
+    ck_assert_int_eq(owmesh_stat_parse("loss-count", &s, &err), OWP_OK);
+    ck_assert_str_eq(s.unit, "packets");
+    ck_assert_int_eq(owmesh_stat_parse("jitter", &s, &err), OWP_OK);
+    static const char *const bad[] = {"", "p", "p101", "pxx", "mean", "p50x", "loss%"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(owmesh_stat_parse(bad[i], &s, &err) == OWP_ERR_PARSE, "%s", bad[i]);
+}
+END_TEST
+
+START_TEST(missing_is_never_good)
+{
+    owmesh_stat s;
+    owp_err err = {0};
+    owmesh_cell cell;
+    static const char *const stats[] = {"median", "p99", "min", "max", "loss", "loss-count",
+                                        "jitter", "dups", "reordered"};
+    owm_store_row empty;
+    memset(&empty, 0, sizeof empty);
+    empty.empty = 1;
+    for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++) {
+        ck_assert_int_eq(owmesh_stat_parse(stats[i], &s, &err), OWP_OK);
+        /* Generous thresholds: anything with a value would be good. */
+        owmesh_cell_classify(&s, 1e9, 1e10, 1, NULL, &cell);
+        ck_assert_int_eq(cell.cls, OWMESH_CELL_MISSING);
+        ck_assert_str_eq(cell.text, "missing");
+        ck_assert_int_eq(cell.has_value, 0);
+        owmesh_cell_classify(&s, 1e9, 1e10, 1, &empty, &cell);
+        ck_assert_int_eq(cell.cls, OWMESH_CELL_MISSING);
+        owmesh_cell_classify(&s, 1e9, 1e10, 0, &empty, &cell);
+        ck_assert_int_eq(cell.cls, OWMESH_CELL_NONE);
+        /* Everything lost: delay and jitter cannot be good either. */
+        owm_store_row lost = data_row(0, 10, 10);
+        owmesh_cell_classify(&s, 1e9, 1e10, 1, &lost, &cell);
+        if (s.kind >= OWMESH_STAT_LOSS_PCT && s.kind != OWMESH_STAT_JITTER) {
+            ck_assert_int_eq(cell.has_value, 1); /* counts are real values: thresholds decide */
+            continue;
+        }
+        ck_assert_str_eq(cell.text, "all lost");
+        ck_assert_int_eq(cell.cls, OWMESH_CELL_CRIT);
+    }
+}
+END_TEST
+
+START_TEST(thresholds)
+{
+    owmesh_stat s;
+    owp_err err = {0};
+    owmesh_cell cell;
+    double warn, crit;
+    ck_assert_int_eq(owmesh_stat_parse("median", &s, &err), OWP_OK);
+    owmesh_stat_thresholds(&s, &warn, &crit);
+    ck_assert(warn == 100 && crit == 250);
+    owm_store_row r = data_row(0.010, 100, 0); /* 10 ms */
+    owmesh_cell_classify(&s, 10, 20, 1, &r, &cell);
+    ck_assert_int_eq(cell.cls, OWMESH_CELL_WARN); /* >= warn */
+    ck_assert_str_eq(cell.text, "10.000");
+    owmesh_cell_classify(&s, 10.001, 20, 1, &r, &cell);
+    ck_assert_int_eq(cell.cls, OWMESH_CELL_GOOD);
+    owmesh_cell_classify(&s, 5, 10, 0, &r, &cell); /* data on an unexpected path: classified */
+    ck_assert_int_eq(cell.cls, OWMESH_CELL_CRIT);
+
+    ck_assert_int_eq(owmesh_stat_parse("loss", &s, &err), OWP_OK);
+    owmesh_stat_thresholds(&s, &warn, &crit);
+    r = data_row(0.010, 1000, 5); /* 0.5 % */
+    owmesh_cell_classify(&s, warn, crit, 1, &r, &cell);
+    ck_assert_int_eq(cell.cls, OWMESH_CELL_WARN);
+    ck_assert_str_eq(cell.text, "0.50%");
+    r = data_row(0.010, 1000, 0);
+    owmesh_cell_classify(&s, warn, crit, 1, &r, &cell);
+    ck_assert_int_eq(cell.cls, OWMESH_CELL_GOOD);
+
+    ck_assert_int_eq(owmesh_stat_parse("loss-count", &s, &err), OWP_OK);
+    owmesh_stat_thresholds(&s, &warn, &crit);
+    r = data_row(0.010, 1000, 12);
+    owmesh_cell_classify(&s, warn, crit, 1, &r, &cell);
+    ck_assert_int_eq(cell.cls, OWMESH_CELL_CRIT);
+    ck_assert_str_eq(cell.text, "12");
+
+    ck_assert_int_eq(owmesh_stat_parse("jitter", &s, &err), OWP_OK);
+    owmesh_stat_thresholds(&s, &warn, &crit);
+    r = data_row(0.010, 1000, 0); /* jitter 2 ms */
+    owmesh_cell_classify(&s, warn, crit, 1, &r, &cell);
+    ck_assert_int_eq(cell.cls, OWMESH_CELL_WARN);
+    r = data_row(0.010, 1, 0); /* one packet: no IPDV pair -> never good */
+    owmesh_cell_classify(&s, warn, crit, 1, &r, &cell);
+    ck_assert_int_eq(cell.cls, OWMESH_CELL_WARN);
+    ck_assert_str_eq(cell.text, "n/a");
+    ck_assert_str_eq(owmesh_cell_class_name(OWMESH_CELL_MISSING), "missing");
+    ck_assert_str_ne(owmesh_cell_class_fill(OWMESH_CELL_MISSING),
+                     owmesh_cell_class_fill(OWMESH_CELL_GOOD));
+}
+END_TEST
+
+/* ---- SVG ---- */
+
+static void svg_sample(FILE *fp, const void *arg)
+{
+    (void)arg;
+    owmesh_svg_begin(fp, 200, 100, "a <title> & \"quotes\"");
+    owmesh_svg_rect(fp, 1, 2, 3, 4, "#fff", "#000", "tip <b> & 'x'");
+    owmesh_svg_rect(fp, 1, 2, 3, 4, "#fff", NULL, NULL);
+    owmesh_svg_text(fp, 5, 6, "middle", 12, "#000", "x < y && y > z\x01");
+    owmesh_svg_line(fp, 0, 0, 10, 10, "#000", 1, "4 2");
+    double xs[] = {1, 2, 3}, ys[] = {4, 5, 6};
+    owmesh_svg_polyline(fp, xs, ys, 3, "#f00", 2);
+    owmesh_svg_polyline(fp, xs, ys, 1, "#f00", 2);
+    owmesh_svg_polyline(fp, xs, ys, 0, "#f00", 2);
+    owmesh_svg_end(fp);
+}
+
+START_TEST(svg_well_formed)
+{
+    char *svg = capture(svg_sample, NULL);
+    const char *why = xml_balance(svg);
+    ck_assert_msg(why == NULL, "%s in:\n%s", why ? why : "", svg);
+    ck_assert_ptr_nonnull(strstr(svg, "a &lt;title&gt; &amp; &quot;quotes&quot;"));
+    ck_assert_ptr_nonnull(strstr(svg, "x &lt; y &amp;&amp; y &gt; z<"));
+    ck_assert_ptr_null(strchr(svg, '\x01'));
+    ck_assert_ptr_nonnull(strstr(svg, "<circle")); /* the lone point */
+    ck_assert_ptr_null(strstr(svg, "href"));       /* self-contained */
+    free(svg);
+    /* The checker itself can fail. */
+    ck_assert_ptr_nonnull(xml_balance("<svg><g></svg></g>"));
+    ck_assert_ptr_nonnull(xml_balance("<svg>a & b</svg>"));
+    ck_assert_ptr_nonnull(xml_balance("<svg>"));
+}
+END_TEST
+
+START_TEST(nice_steps)
+{
+    ck_assert(owmesh_nice_step(10, 5) == 2);
+    ck_assert(owmesh_nice_step(1, 5) == 0.2);
+    ck_assert_double_eq_tol(owmesh_nice_step(0.9, 3), 0.2, 1e-12);
+    ck_assert_double_eq_tol(owmesh_nice_step(8, 1), 10, 1e-12);
+    ck_assert(owmesh_nice_step(3600, 8) == 500);
+    ck_assert(owmesh_nice_step(0, 5) == 1);
+}
+END_TEST
+
+static Suite *analyst_suite(void)
+{
+    Suite *s = suite_create("analyst");
+    TCase *tc = tcase_create("durations");
+    tcase_add_test(tc, duration_units);
+    tcase_add_test(tc, duration_rejects);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("times");
+    tcase_add_test(tc, time_iso);
+    tcase_add_test(tc, time_ntp_and_now);
+    tcase_add_test(tc, time_rejects);
+    tcase_add_test(tc, format_iso_round_trip);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("periods");
+    tcase_add_test(tc, period_since_from_to);
+    tcase_add_test(tc, common_options_and_store_default);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("percentiles");
+    tcase_add_test(tc, percentile_lists);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("tables");
+    tcase_add_test(tc, table_alignment_and_csv);
+    tcase_add_test(tc, table_grows);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("grid");
+    tcase_add_test(tc, stat_parse);
+    tcase_add_test(tc, missing_is_never_good);
+    tcase_add_test(tc, thresholds);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("svg");
+    tcase_add_test(tc, svg_well_formed);
+    tcase_add_test(tc, nice_steps);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(analyst_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
