@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -105,6 +106,13 @@ struct owp_stream {
 
     stream_gap *gaps;
     unsigned ngaps, gaps_cap;
+
+    /* Host names for .sum files, resolved once: a reverse lookup can take seconds
+     * and must not sit on the measurement thread at every session boundary. */
+    uint8_t named_addr[2][16];
+    char host_name[2][NI_MAXHOST];
+    int names_valid;
+    const char *names_ptr[2];
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -250,6 +258,34 @@ static owp_status publish(const char *tmp, const char *name, owp_err *err)
 
 /* The -M summary of block `block` (sub_count packets each; sub_count 0 = the
  * whole session) of the file at path, into out. preliminary: SESSION_FINISHED 0. */
+/* Sender and receiver names for a session's summary: numeric with
+ * numeric_hosts, else reverse-resolved once per stream and cached. */
+static const char **stream_host_names(owp_stream *s, const owp_request *req)
+{
+    static const char *none[2] = {NULL, NULL};
+    if (!req)
+        return none;
+    const uint8_t *addr[2] = {req->sender_addr, req->receiver_addr};
+    if (!s->names_valid || memcmp(s->named_addr[0], addr[0], 16) != 0 ||
+        memcmp(s->named_addr[1], addr[1], 16) != 0) {
+        for (int i = 0; i < 2; i++) {
+            struct sockaddr_storage ss;
+            socklen_t len;
+            memcpy(s->named_addr[i], addr[i], 16);
+            if (owp_sockaddr_from_wire(req->ipvn, addr[i], 0, &ss, &len, NULL) != OWP_OK)
+                snprintf(s->host_name[i], sizeof s->host_name[i], "***");
+            else if (s->o.numeric_hosts)
+                owp_sockaddr_format_addr((struct sockaddr *)&ss, s->host_name[i], NI_MAXHOST);
+            else
+                owp_sockaddr_name((struct sockaddr *)&ss, s->host_name[i], NI_MAXHOST);
+        }
+        s->names_valid = 1;
+    }
+    s->names_ptr[0] = s->host_name[0];
+    s->names_ptr[1] = s->host_name[1];
+    return s->names_ptr;
+}
+
 static owp_status render_summary(owp_stream *s, const char *path, uint32_t sub_count,
                                  uint32_t block, int preliminary, FILE *out, owp_err *err)
 {
@@ -272,7 +308,8 @@ static owp_status render_summary(owp_stream *s, const char *path, uint32_t sub_c
     FILE *mem = open_memstream(&text, &len);
     owp_status st = mem ? OWP_OK : owp_err_sys(err, "open_memstream");
     if (st == OWP_OK) {
-        st = owp_report_file(mem, f, NULL, NULL, &ro, err);
+        const char **names = stream_host_names(s, owp_file_request(f));
+        st = owp_report_file(mem, f, names[0], names[1], &ro, err);
         fclose(mem);
     }
     owp_file_destroy(&f);

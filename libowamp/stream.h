@@ -85,6 +85,8 @@ typedef struct owp_stream_opts {
     double retry_delay;          /* -I: cap of the reconnection back-off, seconds (default 60) */
     double bucket_width;         /* -b (default 0.0001) */
     int unix_times;              /* -U: UNIX_START_TIME/UNIX_END_TIME in .sum files */
+    int numeric_hosts;           /* .sum FROM_HOST/TO_HOST as numeric addresses: no DNS
+                                    lookups at all (powstream resolves them once per stream) */
     const char *dir;             /* -d: output directory (default ".") */
     int verbose;                 /* > 0: more LOG_DEBUG lines (session starts) */
     double min_lead;             /* least seconds between Request-Session and the start

@@ -326,6 +326,7 @@ static agent_stream *stream_start(agent_streams *set, const Owmesh__Stream *spec
     o.ports = set->ports;
     o.dir = s->work_dir;
     o.verbose = set->verbose;
+    o.numeric_hosts = 1; /* no DNS on the measurement path; the mesh names nodes itself */
     o.file_fn = on_engine_file;
     o.log_fn = on_engine_log;
     o.arg = s;
