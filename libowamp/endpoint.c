@@ -21,8 +21,10 @@
 #include "endpoint.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -35,20 +37,45 @@
 #include "schedule.h"
 #include "timestamp.h"
 
-/* How often the loops look at the stop flag while idle. */
-#define STOP_POLL_MS 20
+/* How often the loops look at the stop flag while idle (waiting for the
+ * start, or for a late packet). Every such wake-up costs a context switch:
+ * with a thousand sessions at once, 20 ms made as many idle wake-ups as
+ * there were packets; 50 ms still stops a session well within 0.1 s. */
+#define STOP_POLL_MS 50
 #define STOP_POLL_NS (STOP_POLL_MS * 1000000ull)
 /* The sender sleeps until a margin before a packet is due, then spins. With
  * the timer slack at 1 ns, wake-ups are typically 5-40 us late, with a tail
  * that grows with the machine's load. The margin follows what it sees: it
  * jumps to cover a late wake-up (plus a guard) and decays back slowly, within
  * [MIN, MAX]. Spinning costs about margin / interval of one core; MAX bounds
- * that cost when the lateness is preemption no margin could hide. */
+ * that cost when the lateness is preemption no margin could hide.
+ *
+ * Spinning only pays while a core would otherwise idle. On a loaded machine
+ * it takes the CPU from the very processes it waits with: a thousand
+ * senders on two cores would need more CPU for spinning than there is. So
+ * the sender sleeps right up to the due time, without spinning:
+ *   - while more threads are runnable than this thread may use CPUs (the
+ *     running count of /proc/loadavg, read at most every LOAD_CHECK_NS);
+ *   - for SPIN_BACKOFF_NS once wake-ups later than SPIN_MAX_NS become
+ *     the rule (over half of the recent ones): this process is not
+ *     getting a CPU when it asks, which no margin can hide. A single one is
+ *     no sign of that: a virtual machine's idle jitter alone has a tail
+ *     reaching milliseconds;
+ *   - when the wake-up is already at or past the due time.
+ * Its lateness is then the wake-up latency (tens of microseconds to a few
+ * milliseconds under such load) instead of a starved machine's. */
 #define SPIN_MIN_NS 30000ull
 #define SPIN_START_NS 60000ull
 #define SPIN_MAX_NS 300000ull
 #define SPIN_GUARD_NS 15000ull
 #define SPIN_DECAY_SHIFT 5 /* lose 1/32 of the excess over MIN per wake-up */
+#define SPIN_BACKOFF_NS 1000000000ull
+/* Share of recent wake-ups later than SPIN_MAX_NS, in 1/256: each wake-up
+ * moves it 1/8 of the way towards 256 (late) or 0 (not late). */
+#define LATE_SHARE_ONE 256u
+#define LATE_SHARE_SHIFT 3
+#define LATE_SHARE_BACKOFF (LATE_SHARE_ONE / 2)
+#define LOAD_CHECK_NS 250000000ull
 /* Receive buffer asked for: a burst of a few thousand packets. The kernel
  * caps it at net.core.rmem_max. */
 #define RECV_BUFFER_BYTES (4 * 1024 * 1024)
@@ -402,17 +429,91 @@ static owp_num64 owp_time_minus_realtime(void)
     return now - owp_ntp_from_timespec(&rt);
 }
 
-static void spin_margin_observe(uint64_t *margin_ns, uint64_t overshoot_ns)
+/* When and how long the sender spins (see SPIN_* above). */
+typedef struct spin_state {
+    uint64_t margin_ns;        /* spin margin while spinning is allowed */
+    owp_num64 backoff_until;   /* no spinning before this OWAMP time */
+    unsigned late_share;       /* of recent wake-ups, in 1/LATE_SHARE_ONE */
+    owp_num64 next_load_check; /* when to read /proc/loadavg again */
+    int loaded;                /* last reading: more runnable threads than CPUs */
+    int loadavg_fd;            /* /proc/loadavg, or -1 (then never "loaded") */
+    int ncpus;                 /* CPUs this thread may run on */
+} spin_state;
+
+static void spin_state_init(spin_state *sp)
 {
-    uint64_t want = overshoot_ns + SPIN_GUARD_NS;
-    if (want > *margin_ns)
-        *margin_ns = want < SPIN_MAX_NS ? want : SPIN_MAX_NS;
-    else
-        *margin_ns -= (*margin_ns - SPIN_MIN_NS) >> SPIN_DECAY_SHIFT;
+    memset(sp, 0, sizeof *sp);
+    sp->margin_ns = SPIN_START_NS;
+    sp->loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+    cpu_set_t set;
+    sp->ncpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+    if (sp->ncpus <= 0)
+        sp->ncpus = 1;
 }
 
-/* Sleep (then spin) until OWAMP time `due`. Returns 1 if *stop was set first. */
-static int wait_until(owp_num64 due, owp_num64 offset, uint64_t *margin_ns, atomic_int *stop)
+static void spin_state_close(spin_state *sp)
+{
+    if (sp->loadavg_fd >= 0)
+        close(sp->loadavg_fd);
+    sp->loadavg_fd = -1;
+}
+
+/* The "R/T" field of /proc/loadavg ("0.10 0.20 0.30 R/T LASTPID"): R is the
+ * number of runnable threads right now, this one included. -1 if unreadable. */
+static int runnable_threads(int fd)
+{
+    char buf[128];
+    ssize_t n = fd >= 0 ? pread(fd, buf, sizeof buf - 1, 0) : -1;
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *p = buf;
+    for (int field = 0; field < 3; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return -1;
+        p++;
+    }
+    char *end;
+    long r = strtol(p, &end, 10);
+    return end != p && *end == '/' && r >= 0 && r < INT32_MAX ? (int)r : -1;
+}
+
+/* May the sender spin before the packet due at `due`, now being `now`? */
+static int spin_allowed(spin_state *sp, owp_num64 now)
+{
+    if (now < sp->backoff_until)
+        return 0;
+    if (now >= sp->next_load_check) {
+        sp->next_load_check = add_saturated(now, owp_num64_from_nsec(LOAD_CHECK_NS));
+        sp->loaded = runnable_threads(sp->loadavg_fd) > sp->ncpus;
+    }
+    return !sp->loaded;
+}
+
+/* A sleep ended `late_ns` after it was meant to: follow that with the
+ * margin, or stop spinning for a while when such lateness, more than any
+ * margin may cover, keeps coming. */
+static void spin_observe(spin_state *sp, owp_num64 woke, uint64_t late_ns)
+{
+    int very_late = late_ns > SPIN_MAX_NS;
+    sp->late_share -= sp->late_share >> LATE_SHARE_SHIFT;
+    if (very_late)
+        sp->late_share += LATE_SHARE_ONE >> LATE_SHARE_SHIFT;
+    if (very_late && sp->late_share > LATE_SHARE_BACKOFF) {
+        sp->backoff_until = add_saturated(woke, owp_num64_from_nsec(SPIN_BACKOFF_NS));
+        sp->margin_ns = SPIN_START_NS;
+        return;
+    }
+    uint64_t want = late_ns + SPIN_GUARD_NS;
+    if (want > sp->margin_ns)
+        sp->margin_ns = want < SPIN_MAX_NS ? want : SPIN_MAX_NS;
+    else
+        sp->margin_ns -= (sp->margin_ns - SPIN_MIN_NS) >> SPIN_DECAY_SHIFT;
+}
+
+/* Sleep (then maybe spin) until OWAMP time `due`. Returns 1 if *stop was set first. */
+static int wait_until(owp_num64 due, owp_num64 offset, spin_state *sp, atomic_int *stop)
 {
     uint16_t errest;
     for (;;) {
@@ -421,19 +522,20 @@ static int wait_until(owp_num64 due, owp_num64 offset, uint64_t *margin_ns, atom
         owp_num64 now = owp_clock_now(&errest);
         if (now >= due)
             return 0;
+        uint64_t margin_ns = spin_allowed(sp, now) ? sp->margin_ns : 0;
         uint64_t left_ns = owp_num64_to_nsec(due - now);
-        if (left_ns <= *margin_ns)
+        if (margin_ns > 0 && left_ns <= margin_ns)
             break;
-        uint64_t nap_ns = left_ns - *margin_ns;
+        uint64_t nap_ns = left_ns - margin_ns;
         owp_num64 wake = nap_ns > STOP_POLL_NS ? now + owp_num64_from_nsec(STOP_POLL_NS)
-                                               : due - owp_num64_from_nsec(*margin_ns);
+                                               : due - owp_num64_from_nsec(margin_ns);
         struct timespec target;
         owp_ntp_to_timespec(wake - offset, &target);
         /* EINTR or an early return just go round again. */
         if (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &target, NULL) == 0) {
             owp_num64 woke = owp_clock_now(&errest);
             if (woke > wake)
-                spin_margin_observe(margin_ns, owp_num64_to_nsec(woke - wake));
+                spin_observe(sp, woke, owp_num64_to_nsec(woke - wake));
         }
     }
     while (owp_clock_now(&errest) < due)
@@ -478,12 +580,12 @@ typedef struct send_ctx {
     size_t len;
 } send_ctx;
 
-static owp_status send_loop(send_ctx *c, atomic_int *stop, owp_send_result *result, owp_err *err)
+static owp_status send_loop(send_ctx *c, spin_state *spin, atomic_int *stop,
+                            owp_send_result *result, owp_err *err)
 {
     const owp_request *req = c->req;
     uint32_t skip_capacity = 0;
     owp_num64 offset = owp_time_minus_realtime();
-    uint64_t margin_ns = SPIN_START_NS;
     owp_num64 due = req->start_time;
     uint32_t seq;
     for (seq = 0; seq < req->npackets; seq++) {
@@ -501,9 +603,17 @@ static owp_status send_loop(send_ctx *c, atomic_int *stop, owp_send_result *resu
         owp_status st = owp_testpkt_prepare(c->mode, seq, c->buf, c->len, err);
         if (st != OWP_OK)
             return st;
-        if (wait_until(due, offset, &margin_ns, stop))
+        if (wait_until(due, offset, spin, stop))
             break;
         owp_num64 stamp = owp_clock_now(&errest);
+        /* Preempted past the timeout while waiting or preparing (an
+         * overloaded machine): the receiver would count it lost on arrival,
+         * so it is a skip, like one found late above. */
+        if (stamp > add_saturated(due, req->timeout)) {
+            if ((st = add_skip(result, &skip_capacity, seq, err)) != OWP_OK)
+                return st;
+            continue;
+        }
         if ((st = owp_testpkt_seal(c->tc, c->mode, stamp, errest, c->buf, c->len, err)) != OWP_OK ||
             (st = send_packet(c->ep->fd, c->buf, c->len, seq, err)) != OWP_OK) {
             result->next_seqno = seq;
@@ -545,7 +655,10 @@ owp_status owp_endpoint_send(owp_endpoint *self, const owp_request *req,
         /* The default 50 us timer slack would make every wake-up that late. */
         int old_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
         (void)prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-        st = send_loop(&c, stop, result, err);
+        spin_state spin;
+        spin_state_init(&spin);
+        st = send_loop(&c, &spin, stop, result, err);
+        spin_state_close(&spin);
         if (old_slack > 0)
             (void)prctl(PR_SET_TIMERSLACK, (unsigned long)old_slack, 0, 0, 0);
     }
