@@ -470,6 +470,7 @@ struct owp_file_writer {
     owp_request req; /* deep copy: the header is rewritten at the end */
     uint64_t header_len;
     uint32_t nrecords;
+    int at_end; /* the stream sits right after the last record: no seek needed */
 };
 
 owp_file_writer *owp_file_writer_new(FILE *fp, const owp_request *req, owp_err *err)
@@ -496,6 +497,7 @@ owp_file_writer *owp_file_writer_new(FILE *fp, const owp_request *req, owp_err *
         owp_file_writer_destroy(&self);
         return NULL;
     }
+    self->at_end = 1;
     return self;
 }
 
@@ -506,11 +508,16 @@ owp_status owp_file_writer_add(owp_file_writer *self, const owp_record *r, owp_e
     uint8_t b[OWP_RECORD_LEN];
     owp_record_encode(r, b);
     uint64_t off = self->header_len + (uint64_t)self->nrecords * OWP_RECORD_LEN;
-    if (fseeko(self->fp, (off_t)off, SEEK_SET) != 0)
+    if (!self->at_end && fseeko(self->fp, (off_t)off, SEEK_SET) != 0)
         return owp_err_sys(err, "session file: seek to record %u", self->nrecords);
     owp_status st = write_bytes(self->fp, b, sizeof b, "record", err);
+    /* Flushed at once: readers of the growing file (powstream's sub-session
+     * summaries, a Fetch-Session during the test) must see every record. */
+    if (st == OWP_OK && fflush(self->fp) != 0)
+        st = owp_err_sys(err, "session file: flush record %u", self->nrecords);
     if (st == OWP_OK)
         self->nrecords++;
+    self->at_end = st == OWP_OK;
     return st;
 }
 
@@ -520,6 +527,7 @@ owp_status owp_file_writer_finish(owp_file_writer *self, uint32_t finished, uint
     if (nskips && !skips)
         return owp_err_set(err, OWP_ERR_INVALID, "session file: %u skips without data", nskips);
     uint64_t oset_skips = self->header_len + (uint64_t)self->nrecords * OWP_RECORD_LEN;
+    self->at_end = 0; /* the header is rewritten below */
     if (fseeko(self->fp, (off_t)oset_skips, SEEK_SET) != 0)
         return owp_err_sys(err, "session file: seek to skip ranges");
     owp_status st = write_skips(self->fp, skips, nskips, err);
