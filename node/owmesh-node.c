@@ -13,7 +13,11 @@
  * Start-up reads as a list:
  *   options -> log -> clock -> data directory lock -> spool -> streams
  *   -> owampd -> saved schedule (streams start) -> keys -> coordinator link
- *   -> signals -> loop -> shutdown in reverse.
+ *   -> data endpoint -> signals -> loop -> shutdown in reverse.
+ *
+ * With -D it also serves its spool to collectors (agent_data): a CURVE
+ * ROUTER admitting the coordinator's key and the -A keys, advertised in
+ * Hello.data_endpoint so that the coordinator's directory carries it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +33,7 @@
 
 #include <czmq.h>
 
+#include "agent_data.h"
 #include "agent_link.h"
 #include "agent_owampd.h"
 #include "agent_spool.h"
@@ -65,6 +70,11 @@ typedef struct options {
     const char *owamp_address;
     const char *testports;
     const char *owampd_path;
+    const char *data_endpoint;
+    const char *collector_keys[AGENT_DATA_MAX_KEYS];
+    size_t n_collector_keys;
+    uint64_t retention_s;
+    uint64_t budget_bytes;
     int to_stderr;
     int facility;
     int verbose;
@@ -81,6 +91,7 @@ typedef struct agent {
     agent_owampd *owampd;
     zcert_t *cert;
     agent_link *link;
+    agent_data *data;
     uint64_t generation; /* of the schedule we run; 0 = none */
     double last_status, last_hello;
     unsigned refusals;
@@ -130,6 +141,13 @@ static void usage(FILE *fp)
             "                  .limits, .pfs); the .pfs also holds stream pass-phrases\n"
             "   -P low-high    UDP test port range (owamp server and streams)\n"
             "   -O owampd      the owampd program (default: next to " PROGNAME ")\n"
+            "   -D endpoint    serve the spool to collectors here, e.g. tcp://192.0.2.7:8621\n"
+            "                  (advertised to the coordinator: give a reachable address)\n"
+            "   -A key         also accept this collector public key (Z85 or cert file;\n"
+            "                  repeatable); the coordinator's key (-K) is always accepted\n"
+            "   -R seconds     keep collected (acked) files this long (default 0: delete)\n"
+            "   -B bytes[KMG]  disk budget of the spool: over it, delete the oldest\n"
+            "                  collected files, then (logged as errors) uncollected ones\n"
             "   -Z             log to stderr as well as syslog\n"
             "   -e facility    syslog facility (default daemon)\n"
             "   -v             verbose (debug) logging\n"
@@ -138,13 +156,36 @@ static void usage(FILE *fp)
             PACKAGE_VERSION);
 }
 
+/* A count of seconds or bytes (suffix K, M or G when sizes is set); 0 or -1. */
+static int parse_amount(const char *text, int sizes, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || text[0] == '-')
+        return -1;
+    unsigned shift = 0;
+    if (sizes && *end) {
+        const char *units = "KMG";
+        const char *u = strchr(units, *end);
+        if (!u || end[1])
+            return -1;
+        shift = 10u * (unsigned)(u - units + 1);
+        end++;
+    }
+    if (*end || (shift && v > (UINT64_MAX >> shift)))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
 static int parse_options(options *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     o->facility = LOG_DAEMON;
     int ch;
     owp_err err;
-    while ((ch = getopt(argc, argv, "n:c:k:K:C:d:S:P:O:Ze:vh")) != -1) {
+    while ((ch = getopt(argc, argv, "n:c:k:K:C:d:S:P:O:D:A:R:B:Ze:vh")) != -1) {
         switch (ch) {
         case 'n': o->node = optarg; break;
         case 'c': o->confdir = optarg; break;
@@ -155,6 +196,22 @@ static int parse_options(options *o, int argc, char **argv)
         case 'S': o->owamp_address = optarg; break;
         case 'P': o->testports = optarg; break;
         case 'O': o->owampd_path = optarg; break;
+        case 'D': o->data_endpoint = optarg; break;
+        case 'A':
+            if (o->n_collector_keys + 1 >= AGENT_DATA_MAX_KEYS) {
+                fprintf(stderr, PROGNAME ": -A: at most %d keys\n", AGENT_DATA_MAX_KEYS - 1);
+                return -1;
+            }
+            o->collector_keys[o->n_collector_keys++] = optarg;
+            break;
+        case 'R':
+        case 'B':
+            if (parse_amount(optarg, ch == 'B', ch == 'R' ? &o->retention_s : &o->budget_bytes)) {
+                fprintf(stderr, PROGNAME ": -%c \"%s\": not a %s\n", ch, optarg,
+                        ch == 'R' ? "number of seconds" : "size (bytes, or with K, M or G)");
+                return -1;
+            }
+            break;
         case 'Z': o->to_stderr = 1; break;
         case 'v': o->verbose++; break;
         case 'e':
@@ -318,6 +375,42 @@ static int setup_link(agent *a)
     return 0;
 }
 
+/* The data endpoint (-D): collectors with the coordinator's key or an -A key. */
+static int setup_data(agent *a)
+{
+    if (!a->opt.data_endpoint)
+        return 0;
+    owp_err err;
+    owp_err_clear(&err);
+    char keys[AGENT_DATA_MAX_KEYS][41];
+    agent_data_config dc = {
+        .node = a->opt.node, .endpoint = a->opt.data_endpoint, .cert = a->cert,
+        .spool = a->spool, .retention_s = a->opt.retention_s,
+        .budget_bytes = a->opt.budget_bytes,
+    };
+    if (agent_link_server_key(a->opt.server_key, keys[0], &err) != OWP_OK) {
+        log_err("node %s: -K: %s", a->opt.node, err.msg);
+        return -1;
+    }
+    dc.keys[dc.n_keys++] = keys[0];
+    for (size_t i = 0; i < a->opt.n_collector_keys; i++) {
+        if (agent_link_server_key(a->opt.collector_keys[i], keys[dc.n_keys], &err) != OWP_OK) {
+            log_err("node %s: -A: %s", a->opt.node, err.msg);
+            return -1;
+        }
+        dc.keys[dc.n_keys] = keys[dc.n_keys];
+        dc.n_keys++;
+    }
+    a->data = agent_data_new(&dc, &err);
+    if (!a->data) {
+        log_err("node %s: %s", a->opt.node, err.msg);
+        return -1;
+    }
+    log_info("node %s: data endpoint %s: serving the spool to %zu collector key%s", a->opt.node,
+             a->opt.data_endpoint, dc.n_keys, dc.n_keys == 1 ? "" : "s");
+    return 0;
+}
+
 /* ------------------------------------------------------------------ schedules */
 
 static void modes_text(uint32_t modes, char *buf, size_t len)
@@ -416,7 +509,9 @@ static void send_hello(agent *a, double now)
     owp_err err;
     owp_err_clear(&err);
     Owmesh__Envelope *env = owm_msg_new_hello(a->opt.node, PROGNAME " " PACKAGE_VERSION,
-                                              a->opt.owamp_address, "", a->generation, &err);
+                                              a->opt.owamp_address,
+                                              a->data ? a->opt.data_endpoint : "", a->generation,
+                                              &err);
     send_msg(a, env);
     owm_msg_free(&env);
     a->last_hello = now;
@@ -578,14 +673,23 @@ static void handle_link_event(agent *a, double now)
 static void run(agent *a)
 {
     zpoller_t *poller = zpoller_new(agent_link_socket(a->link), agent_link_monitor(a->link), NULL);
+    if (poller && a->data) {
+        zpoller_add(poller, agent_data_socket(a->data));
+        if (agent_data_zap(a->data))
+            zpoller_add(poller, agent_data_zap(a->data));
+    }
     if (!poller) {
         log_err("node %s: cannot create a poller", a->opt.node);
         return;
     }
     while (!got_term) {
-        void *which = zpoller_wait(poller, POLL_MS);
+        void *which = zpoller_wait(poller, a->data && agent_data_busy(a->data) ? 5 : POLL_MS);
         double now = monotonic_now();
-        if (which == agent_link_socket(a->link))
+        if (a->data && which == agent_data_socket(a->data))
+            agent_data_handle(a->data);
+        else if (a->data && which == agent_data_zap(a->data))
+            agent_data_handle_zap(a->data);
+        else if (which == agent_link_socket(a->link))
             handle_message(a, now);
         else if (which == agent_link_monitor(a->link))
             handle_link_event(a, now);
@@ -595,6 +699,8 @@ static void run(agent *a)
             send_hello(a, now);
         }
         agent_owampd_tick(a->owampd, now);
+        if (a->data)
+            agent_data_tick(a->data, now);
         int changed = agent_streams_take_changed(a->streams);
         if (agent_link_is_up(a->link) &&
             (now - a->last_status >= HEARTBEAT_S ||
@@ -606,6 +712,7 @@ static void run(agent *a)
 
 static void shutdown_agent(agent *a)
 {
+    agent_data_destroy(&a->data);
     agent_link_destroy(&a->link);
     zcert_destroy(&a->cert);
     agent_streams_destroy(&a->streams);
@@ -640,7 +747,7 @@ int main(int argc, char **argv)
                  PACKAGE_VERSION, a.opt.owamp_address, a.opt.datadir);
         agent_owampd_tick(a.owampd, monotonic_now());
         resume_saved_schedule(&a);
-        if (setup_link(&a) == 0) {
+        if (setup_link(&a) == 0 && setup_data(&a) == 0) {
             install_signals(); /* after czmq's initialisation */
             run(&a);
             log_info("node %s: SIGTERM/SIGINT: stopping", a.opt.node);

@@ -1,0 +1,482 @@
+/*
+ * owmesh-collector - pulls every node's finished measurement files into the
+ * LMDB store (owmesh-collector(8)).
+ *
+ * It asks the coordinator for the node directory (DirectoryRequest, with a
+ * certificate the coordinator trusts: normally the coordinator's own), runs
+ * one puller per node that announced a data endpoint (collector/puller.c:
+ * listing after the store's cursor, credit-based fetches, ingest, ack), and
+ * refreshes the directory now and then so that new nodes and moved
+ * endpoints are followed. Paths are named as `owmesh import` names them
+ * (collector/collector_paths.c).
+ *
+ * Start-up reads as a list:
+ *   options -> log -> store -> paths (mesh file) -> keys -> coordinator client
+ *   -> signals -> loop (directory, pullers) -> shutdown in reverse.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <czmq.h>
+
+#include "cert.h"
+#include "cli.h"
+#include "collector_paths.h"
+#include "options.h"
+#include "daemon_log.h"
+#include "meshmsg.h"
+#include "puller.h"
+#include "store.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+#define PROGNAME "owmesh-collector"
+#define MAX_NODES 4096
+#define DIRECTORY_EVERY_S 30.0
+#define DIRECTORY_RETRY_S 2.0
+#define DIRECTORY_TIMEOUT_MS 3000
+#define STATS_EVERY_S 60.0
+
+static volatile sig_atomic_t got_term, got_hup;
+
+typedef struct options {
+    const char *endpoint;
+    const char *cert_path;
+    const char *server_key;
+    const char *store_dir;
+    const char *mesh_file;
+    unsigned window, credit;
+    double refresh_s;
+    int sync_each;
+    int to_stderr;
+    int facility;
+    int verbose;
+} options;
+
+typedef struct collector {
+    options opt;
+    owm_store *store;
+    collector_paths *paths;
+    zcert_t *cert;
+    owmesh_client *client;
+    puller *pullers[MAX_NODES];
+    size_t n_pullers;
+    double next_directory, next_stats;
+    char quarantine[4096 + 16];
+    /* test hook (OWMESH_COLLECTOR_DIE_AFTER / _AT) */
+    long die_after;
+    int die_at_ack;
+    uint64_t stored_files;
+} collector;
+
+static double monotonic_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        got_hup = 1;
+    else
+        got_term = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* ------------------------------------------------------------------ options */
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: " PROGNAME " -C ENDPOINT -k CERT -s STOREDIR [options]\n"
+            "\n"
+            "   -C endpoint    the coordinator, e.g. tcp://coord.example.net:8620\n"
+            "   -k certfile    the collector's key pair: a certificate the coordinator and\n"
+            "                  the nodes accept (the coordinator's own, or a node's -A key)\n"
+            "   -K key         the coordinator's public key: Z85 or a cert file\n"
+            "                  (default: the public key of -k)\n"
+            "   -s storedir    the measurement store (created if missing)\n"
+            "   -m meshfile    the mesh definition: names paths by the mesh's test names\n"
+            "   -w files       files fetched at once per node (1-16, default 8)\n"
+            "   -c chunks      chunks in flight per file (credit, default 4)\n"
+            "   -r seconds     directory refresh period (default 30)\n"
+            "   -S             fsync every ingest instead of once per batch of acks\n"
+            "   -Z             log to stderr as well as syslog\n"
+            "   -e facility    syslog facility (default daemon)\n"
+            "   -v             verbose (debug) logging\n"
+            "   -h             print this message and exit\n"
+            "\nVersion: %s\n",
+            PACKAGE_VERSION);
+}
+
+static int parse_unsigned(const char *text, unsigned lo, unsigned hi, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno || end == text || *end || text[0] == '-' || v < lo || v > hi)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int parse_options(options *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    o->facility = LOG_DAEMON;
+    o->refresh_s = DIRECTORY_EVERY_S;
+    int ch;
+    unsigned v;
+    owp_err err;
+    while ((ch = getopt(argc, argv, "C:k:K:s:m:w:c:r:SZe:vh")) != -1) {
+        switch (ch) {
+        case 'C': o->endpoint = optarg; break;
+        case 'k': o->cert_path = optarg; break;
+        case 'K': o->server_key = optarg; break;
+        case 's': o->store_dir = optarg; break;
+        case 'm': o->mesh_file = optarg; break;
+        case 'S': o->sync_each = 1; break;
+        case 'Z': o->to_stderr = 1; break;
+        case 'v': o->verbose++; break;
+        case 'w':
+        case 'c':
+            if (parse_unsigned(optarg, 1, ch == 'w' ? 16 : OWM_MSG_MAX_CREDIT, &v) != 0) {
+                fprintf(stderr, PROGNAME ": -%c \"%s\": not a number in 1-%u\n", ch, optarg,
+                        ch == 'w' ? 16 : OWM_MSG_MAX_CREDIT);
+                return -1;
+            }
+            *(ch == 'w' ? &o->window : &o->credit) = v;
+            break;
+        case 'r':
+            if (parse_unsigned(optarg, 1, 86400, &v) != 0) {
+                fprintf(stderr, PROGNAME ": -r \"%s\": not a number of seconds (1-86400)\n",
+                        optarg);
+                return -1;
+            }
+            o->refresh_s = v;
+            break;
+        case 'e':
+            if (owp_parse_facility(optarg, &o->facility, &err) != OWP_OK) {
+                fprintf(stderr, PROGNAME ": -e: syslog facility \"%s\" unknown\n", optarg);
+                return -1;
+            }
+            break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, PROGNAME ": unexpected argument \"%s\"\n", argv[optind]);
+        return -1;
+    }
+    const char *missing = !o->endpoint ? "-C endpoint" : !o->cert_path ? "-k certfile"
+                          : !o->store_dir ? "-s storedir" : NULL;
+    if (missing) {
+        fprintf(stderr, PROGNAME ": %s is required\n", missing);
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ test hook */
+
+/* OWMESH_COLLECTOR_DIE_AFTER=N: after N stored files, die inside the next
+ * ingest's write transaction (just before its commit) so that the crash test
+ * is deterministic; with OWMESH_COLLECTOR_DIE_AT=ack, die right after the
+ * N-th file is committed, before its ack. _exit: no clean-up at all, as a
+ * SIGKILL. */
+static void die_in_transaction(const char *point, uint64_t n, void *arg)
+{
+    (void)n;
+    collector *c = arg;
+    if (c->die_after >= 0 && !c->die_at_ack && c->stored_files >= (uint64_t)c->die_after &&
+        !strcmp(point, "cursor")) {
+        log_warn("test hook: dying inside an ingest transaction after %" PRIu64 " files",
+                 c->stored_files);
+        _exit(99);
+    }
+}
+
+static void on_file(void *arg, const char *node, uint64_t seq, const char *name,
+                    const owm_ingest_result *res, int stored)
+{
+    collector *c = arg;
+    if (stored) {
+        c->stored_files++;
+        log_info("node %s: file %" PRIu64 " %s: %" PRIu64 " records stored (sent %" PRIu64
+                 ", lost %" PRIu64 ", dups %" PRIu64 ")", node, seq, name, res->records,
+                 res->sent, res->lost, res->dups);
+    } else if (res) {
+        log_info("node %s: file %" PRIu64 " %s: %s", node, seq, name,
+                 res->status == OWM_INGEST_ALREADY ? "already stored" : "session already stored");
+    }
+    if (stored && c->die_after >= 0 && c->die_at_ack && c->stored_files >= (uint64_t)c->die_after) {
+        log_warn("test hook: dying after file %" PRIu64 " was committed, before its ack", seq);
+        _exit(99);
+    }
+}
+
+static void setup_hook(collector *c)
+{
+    const char *after = getenv("OWMESH_COLLECTOR_DIE_AFTER");
+    const char *at = getenv("OWMESH_COLLECTOR_DIE_AT");
+    c->die_after = after && *after ? strtol(after, NULL, 10) : -1;
+    c->die_at_ack = at && !strcmp(at, "ack");
+    if (c->die_after >= 0) {
+        owm_store_set_hook(c->store, die_in_transaction, c);
+        log_warn("test hook: will die after %ld stored files (%s)", c->die_after,
+                 c->die_at_ack ? "before the ack" : "inside the ingest transaction");
+    }
+}
+
+/* ------------------------------------------------------------------ start-up */
+
+static int setup(collector *c)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    if (mkdir(c->opt.store_dir, 0755) != 0 && errno != EEXIST) {
+        log_err("store %s: mkdir: %s", c->opt.store_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(c->quarantine, sizeof c->quarantine, "%s/quarantine", c->opt.store_dir);
+    if (mkdir(c->quarantine, 0755) != 0 && errno != EEXIST) {
+        log_err("%s: mkdir: %s", c->quarantine, strerror(errno));
+        return -1;
+    }
+    owm_store_opts so;
+    owm_store_opts_default(&so);
+    so.nometasync = !c->opt.sync_each;
+    c->store = owm_store_open(c->opt.store_dir, &so, &err);
+    if (!c->store) {
+        log_err("store %s: %s", c->opt.store_dir, err.msg);
+        return -1;
+    }
+    c->paths = collector_paths_new(c->store, c->opt.mesh_file, &err);
+    if (!c->paths) {
+        log_err("-m %s: %s", c->opt.mesh_file, err.msg);
+        return -1;
+    }
+    c->cert = owmc_cert_load(c->opt.cert_path, 1, &err);
+    if (!c->cert) {
+        log_err("-k %s: %s", c->opt.cert_path, err.msg);
+        return -1;
+    }
+    c->client = owmesh_client_new(c->opt.endpoint, c->opt.cert_path, c->opt.server_key,
+                                  DIRECTORY_TIMEOUT_MS, &err);
+    if (!c->client) {
+        log_err("coordinator %s: %s", c->opt.endpoint, err.msg);
+        return -1;
+    }
+    setup_hook(c);
+    log_info(PROGNAME " %s starting: store %s, coordinator %s, public key %s", PACKAGE_VERSION,
+             c->opt.store_dir, c->opt.endpoint, zcert_public_txt(c->cert));
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the directory */
+
+static puller *find_puller(collector *c, const char *node)
+{
+    for (size_t i = 0; i < c->n_pullers; i++)
+        if (!strcmp(puller_node(c->pullers[i]), node))
+            return c->pullers[i];
+    return NULL;
+}
+
+static void follow_entry(collector *c, const Owmesh__DirectoryEntry *e)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    puller *p = find_puller(c, e->node);
+    if (!e->data_endpoint[0] || !e->public_key[0]) {
+        if (!p)
+            log_debug("node %s: no data endpoint%s announced yet", e->node,
+                      e->public_key[0] ? "" : " or key");
+        return;
+    }
+    if (p) {
+        if (strcmp(puller_endpoint(p), e->data_endpoint) != 0) {
+            log_info("node %s: data endpoint moved to %s", e->node, e->data_endpoint);
+            if (puller_retarget(p, e->data_endpoint, e->public_key, &err) != OWP_OK)
+                log_err("node %s: %s", e->node, err.msg);
+        }
+        return;
+    }
+    if (c->n_pullers == MAX_NODES) {
+        log_err("node %s: more than %d nodes: not collected", e->node, MAX_NODES);
+        return;
+    }
+    puller_config pc = {
+        .node = e->node, .endpoint = e->data_endpoint, .cert = c->cert,
+        .server_key = e->public_key, .store = c->store, .store_nometasync = !c->opt.sync_each,
+        .path = collector_paths_resolve, .path_arg = c->paths, .on_file = on_file,
+        .on_file_arg = c, .quarantine_dir = c->quarantine, .window = c->opt.window, .credit = c->opt.credit,
+    };
+    p = puller_new(&pc, &err);
+    if (!p) {
+        log_err("node %s: %s", e->node, err.msg);
+        return;
+    }
+    c->pullers[c->n_pullers++] = p;
+    log_info("node %s: collecting from %s", e->node, e->data_endpoint);
+}
+
+static void refresh_directory(collector *c, double now)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    if (!c->client) {
+        c->client = owmesh_client_new(c->opt.endpoint, c->opt.cert_path, c->opt.server_key,
+                                      DIRECTORY_TIMEOUT_MS, &err);
+        if (!c->client) {
+            log_err("coordinator %s: %s", c->opt.endpoint, err.msg);
+            c->next_directory = now + DIRECTORY_RETRY_S;
+            return;
+        }
+    }
+    Owmesh__Envelope *req = owm_msg_new(OWMESH__ENVELOPE__BODY_DIRECTORY_REQUEST, &err);
+    Owmesh__Envelope *rep = req ? owmesh_client_call(c->client, req, NULL, &err) : NULL;
+    owm_msg_free(&req);
+    if (!rep || rep->body_case != OWMESH__ENVELOPE__BODY_DIRECTORY) {
+        if (rep)
+            owp_err_set(&err, OWP_ERR_PROTO, "answered %s", owm_msg_kind_name(rep->body_case));
+        log_warn("coordinator %s: directory: %s: retrying in %.0f s", c->opt.endpoint, err.msg,
+                 DIRECTORY_RETRY_S);
+        owm_msg_free(&rep);
+        /* The client's DEALER may hold a late answer: start a fresh one. */
+        owmesh_client_destroy(&c->client);
+        owp_err_clear(&err);
+        c->client = owmesh_client_new(c->opt.endpoint, c->opt.cert_path, c->opt.server_key,
+                                      DIRECTORY_TIMEOUT_MS, &err);
+        if (!c->client)
+            log_err("coordinator %s: %s", c->opt.endpoint, err.msg);
+        c->next_directory = now + DIRECTORY_RETRY_S;
+        return;
+    }
+    const Owmesh__Directory *d = rep->directory;
+    if (collector_paths_set_directory(c->paths, d, &err) != OWP_OK)
+        log_err("directory: %s", err.msg);
+    for (size_t i = 0; i < d->n_nodes; i++)
+        follow_entry(c, d->nodes[i]);
+    log_debug("directory generation %" PRIu64 ": %zu nodes, %zu collected", d->generation,
+              d->n_nodes, c->n_pullers);
+    owm_msg_free(&rep);
+    c->next_directory = now + c->opt.refresh_s;
+}
+
+/* ------------------------------------------------------------------ the loop */
+
+static void log_stats(collector *c)
+{
+    for (size_t i = 0; i < c->n_pullers; i++) {
+        const puller_stats *s = puller_get_stats(c->pullers[i]);
+        log_info("node %s: %" PRIu64 " files, %" PRIu64 " records stored, %" PRIu64
+                 " skipped, %" PRIu64 " acked, %" PRIu64 " resets", puller_node(c->pullers[i]),
+                 s->files, s->records, s->skipped, s->acked, s->resets);
+    }
+}
+
+static void run(collector *c)
+{
+    zmq_pollitem_t items[MAX_NODES];
+    puller *owner[MAX_NODES];
+    while (!got_term) {
+        double now = monotonic_now();
+        if (got_hup) {
+            got_hup = 0;
+            owp_err err;
+            owp_err_clear(&err);
+            if (collector_paths_reload(c->paths, &err) != OWP_OK)
+                log_err("SIGHUP: -m %s: %s (the previous mesh stays)", c->opt.mesh_file, err.msg);
+            else
+                log_info("SIGHUP: mesh reloaded, asking the coordinator for the directory");
+            c->next_directory = 0;
+        }
+        if (now >= c->next_directory)
+            refresh_directory(c, now);
+        int n = 0;
+        for (size_t i = 0; i < c->n_pullers; i++) {
+            zsock_t *s = puller_socket(c->pullers[i]);
+            if (!s)
+                continue;
+            items[n].socket = zsock_resolve(s);
+            items[n].fd = 0;
+            items[n].events = ZMQ_POLLIN;
+            items[n].revents = 0;
+            owner[n++] = c->pullers[i];
+        }
+        int rc = zmq_poll(items, n, 100);
+        now = monotonic_now();
+        for (int i = 0; rc > 0 && i < n; i++)
+            if (items[i].revents & ZMQ_POLLIN)
+                puller_handle(owner[i], now);
+        for (size_t i = 0; i < c->n_pullers; i++)
+            puller_tick(c->pullers[i], now);
+        if (now >= c->next_stats) {
+            if (c->next_stats)
+                log_stats(c);
+            c->next_stats = now + STATS_EVERY_S;
+        }
+    }
+}
+
+static void shutdown_collector(collector *c)
+{
+    for (size_t i = 0; i < c->n_pullers; i++)
+        puller_destroy(&c->pullers[i]);
+    owmesh_client_destroy(&c->client);
+    zcert_destroy(&c->cert);
+    collector_paths_destroy(&c->paths);
+    if (c->store) {
+        owp_err err;
+        owp_err_clear(&err);
+        owm_store_sync(c->store, &err);
+    }
+    owm_store_close(&c->store);
+}
+
+int main(int argc, char **argv)
+{
+    static collector c;
+    if (parse_options(&c.opt, argc, argv) != 0)
+        return 1;
+    daemon_log_open(PROGNAME, c.opt.facility, c.opt.verbose ? LOG_DEBUG : LOG_INFO,
+                    c.opt.to_stderr);
+    zsys_handler_set(NULL);
+    int status = 1;
+    if (setup(&c) == 0) {
+        install_signals();
+        run(&c);
+        log_stats(&c);
+        log_info("SIGTERM/SIGINT: stopping");
+        status = 0;
+    }
+    shutdown_collector(&c);
+    daemon_log_close();
+    return status;
+}

@@ -1,0 +1,159 @@
+/* collector_paths.c - the path of a collected file (see collector_paths.h). */
+#include "collector_paths.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hostport.h"
+#include "meshconf.h"
+#include "meshmsg.h"
+#include "owpfile.h"
+
+typedef struct dir_node {
+    char name[OWM_MSG_MAX_NAME + 1];
+    int family; /* 4, 6, or 0 when its host is a name */
+    uint8_t addr[16];
+} dir_node;
+
+struct collector_paths {
+    owm_store *store;
+    char *mesh_file;
+    owm_mesh *mesh;
+    dir_node *nodes;
+    size_t n_nodes;
+};
+
+collector_paths *collector_paths_new(owm_store *store, const char *mesh_file, owp_err *err)
+{
+    collector_paths *self = calloc(1, sizeof *self);
+    if (!self || (mesh_file && !(self->mesh_file = strdup(mesh_file)))) {
+        free(self);
+        owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    self->store = store;
+    if (mesh_file && !(self->mesh = owm_mesh_load(mesh_file, err))) {
+        collector_paths_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void collector_paths_destroy(collector_paths **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    owm_mesh_destroy(&(*self_p)->mesh);
+    free((*self_p)->mesh_file);
+    free((*self_p)->nodes);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+owp_status collector_paths_reload(collector_paths *self, owp_err *err)
+{
+    if (!self->mesh_file)
+        return OWP_OK;
+    owm_mesh *m = owm_mesh_load(self->mesh_file, err);
+    if (!m)
+        return err->code;
+    owm_mesh_destroy(&self->mesh);
+    self->mesh = m;
+    return OWP_OK;
+}
+
+owp_status collector_paths_set_directory(collector_paths *self, const Owmesh__Directory *d,
+                                         owp_err *err)
+{
+    dir_node *nodes = d->n_nodes ? calloc(d->n_nodes, sizeof *nodes) : NULL;
+    if (d->n_nodes && !nodes)
+        return owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < d->n_nodes; i++) {
+        snprintf(nodes[i].name, sizeof nodes[i].name, "%s", d->nodes[i]->node);
+        owp_hostport hp;
+        owp_err ignored;
+        owp_err_clear(&ignored);
+        if (owp_hostport_parse(d->nodes[i]->address, &hp, &ignored) != OWP_OK)
+            continue;
+        if (inet_pton(AF_INET, hp.host, nodes[i].addr) == 1)
+            nodes[i].family = 4;
+        else if (inet_pton(AF_INET6, hp.host, nodes[i].addr) == 1)
+            nodes[i].family = 6;
+    }
+    free(self->nodes);
+    self->nodes = nodes;
+    self->n_nodes = d->n_nodes;
+    return OWP_OK;
+}
+
+/* The node with this OWAMP address; NULL when none (or several). */
+static const char *node_at(const collector_paths *self, uint8_t ipvn, const uint8_t addr[16])
+{
+    const char *found = NULL;
+    for (size_t i = 0; i < self->n_nodes; i++) {
+        const dir_node *n = &self->nodes[i];
+        if (n->family != ipvn || memcmp(n->addr, addr, ipvn == 4 ? 4 : 16))
+            continue;
+        if (found)
+            return NULL;
+        found = n->name;
+    }
+    return found;
+}
+
+/* The mesh's test name of a stream src -> dst, as `owmesh import` picks it. */
+static const char *mesh_test(const collector_paths *self, const char *src, const char *dst)
+{
+    if (!self->mesh)
+        return NULL;
+    const owm_stream *s = owm_mesh_streams(self->mesh);
+    for (size_t i = 0; i < owm_mesh_stream_count(self->mesh); i++)
+        if (!strcmp(s[i].src->name, src) && !strcmp(s[i].dst->name, dst))
+            return s[i].test;
+    return NULL;
+}
+
+owp_status collector_paths_resolve(void *arg, const char *node, const char *stream_id,
+                                   const void *data, size_t len, uint32_t *path_id, owp_err *err)
+{
+    collector_paths *self = arg;
+    const owm_stream *s = self->mesh ? owm_mesh_stream_find(self->mesh, stream_id) : NULL;
+    if (s && !strcmp(s->dst->name, node))
+        return owm_store_path_id(self->store, s->src->name, node, s->test, path_id, err);
+    /* From the file itself. */
+    FILE *fp = fmemopen((void *)data, len, "rb");
+    if (!fp)
+        return owp_err_sys(err, "node %s: stream %s: fmemopen", node, stream_id);
+    char name[200];
+    snprintf(name, sizeof name, "node %s: stream %s", node, stream_id);
+    owp_file *f = owp_file_read(fp, name, err);
+    if (!f) {
+        fclose(fp);
+        return err->code;
+    }
+    const owp_request *req = owp_file_request(f);
+    char src[INET6_ADDRSTRLEN + 8] = "", params[128];
+    owp_status st = OWP_OK;
+    if (!req) {
+        st = owp_err_set(err, OWP_ERR_INVALID, "%s: a version 0 file names no sender", name);
+        goto done;
+    }
+    const char *sender = node_at(self, req->ipvn, req->sender_addr);
+    if (sender)
+        snprintf(src, sizeof src, "%s", sender);
+    else if (!inet_ntop(req->ipvn == 6 ? AF_INET6 : AF_INET, req->sender_addr, src, sizeof src))
+        snprintf(src, sizeof src, "unknown");
+    const char *test = mesh_test(self, src, node);
+    if (test)
+        snprintf(params, sizeof params, "%s", test);
+    else
+        snprintf(params, sizeof params, "padding=%u dscp=%d", (unsigned)req->padding,
+                 owp_request_dscp(req));
+    st = owm_store_path_id(self->store, src, node, params, path_id, err);
+done:
+    owp_file_destroy(&f);
+    fclose(fp);
+    return st;
+}

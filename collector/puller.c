@@ -1,0 +1,622 @@
+/* puller.c - the collector's data plane with one node (see puller.h). */
+#include "puller.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon_log.h"
+#include "meshmsg.h"
+
+#define MAX_WINDOW 16u
+#define MAX_FILE_BYTES (1024ull * 1024 * 1024) /* a .owp beyond this is not one */
+#define BACKOFF_MIN_S 1.0
+#define BACKOFF_MAX_S 30.0
+
+typedef struct pending {
+    uint64_t seq;
+    char stream_id[OWM_MSG_MAX_ID + 1];
+    char name[OWM_MSG_MAX_ID + 1];
+    Owmesh__FileKind kind;
+    uint64_t size;
+    int fetching, complete;
+    int committed;           /* seq <= the store's cursor: stored already, only to ack */
+    unsigned outstanding;    /* chunks granted and not yet received */
+    uint8_t *buf;
+    size_t len, cap;
+} pending;
+
+struct puller {
+    puller_config cfg;
+    char *node, *endpoint, *server_key;
+    zsock_t *sock;
+    pending *q;
+    size_t qn, qhead, qcap;
+    uint64_t listed_upto;    /* highest seq listed or handled */
+    uint64_t cursor;         /* the store's cursor for the node */
+    int listing, more;
+    int listed;              /* a listing was answered since the last reset */
+    double list_at, deadline, reconnect_at, backoff;
+    uint64_t *acks;
+    size_t nacks, acks_cap;
+    puller_stats stats;
+};
+
+/* Every log line names the node. */
+#define log_line(self, level, fmt, ...) \
+    log_##level("node %s: " fmt, (self)->node __VA_OPT__(,) __VA_ARGS__)
+
+/* ------------------------------------------------------------------ life */
+
+static void clear_queue(puller *self)
+{
+    for (size_t i = 0; i < self->qn; i++)
+        free(self->q[i].buf);
+    self->qn = self->qhead = 0;
+}
+
+static uint64_t store_cursor(puller *self)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    uint64_t seq = 0;
+    if (owm_store_cursor(self->cfg.store, self->node, &seq, NULL, 0, &err) != OWP_OK)
+        log_line(self, err, "reading the cursor: %s", err.msg);
+    return seq;
+}
+
+static int open_socket(puller *self, owp_err *err)
+{
+    self->sock = zsock_new(ZMQ_DEALER);
+    if (!self->sock) {
+        owp_err_set(err, OWP_ERR_SYS, "node %s: socket: %s", self->node,
+                    zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    zsock_set_linger(self->sock, 0);
+    zsock_set_sndtimeo(self->sock, 0);
+    zsock_set_maxmsgsize(self->sock, (int64_t)OWM_MSG_MAX_SIZE + 1024);
+    zsock_set_reconnect_ivl(self->sock, 500);
+    zsock_set_reconnect_ivl_max(self->sock, 5000);
+    if (self->cfg.cert) {
+        zcert_apply(self->cfg.cert, self->sock);
+        zsock_set_curve_serverkey(self->sock, self->server_key);
+    }
+    if (zsock_connect(self->sock, "%s", self->endpoint) != 0) {
+        owp_err_set(err, OWP_ERR_SYS, "node %s: cannot connect to %s: %s", self->node,
+                    self->endpoint, zmq_strerror(zmq_errno()));
+        zsock_destroy(&self->sock);
+        return -1;
+    }
+    return 0;
+}
+
+/* Drop everything in flight and start again from the store's cursor. */
+static void reset(puller *self, double now, double delay)
+{
+    zsock_destroy(&self->sock);
+    clear_queue(self);
+    self->nacks = 0;
+    self->listing = 0;
+    self->more = 0;
+    self->listed = 0;
+    /* Listing starts at 0 again: files committed before a crash but never
+     * acked are listed too, and acked without being fetched. */
+    self->listed_upto = 0;
+    self->cursor = store_cursor(self);
+    self->reconnect_at = now + delay;
+    self->stats.resets++;
+}
+
+puller *puller_new(const puller_config *config, owp_err *err)
+{
+    puller *self = calloc(1, sizeof *self);
+    if (!self) {
+        owp_err_set(err, OWP_ERR_NOMEM, "puller: out of memory");
+        return NULL;
+    }
+    self->cfg = *config;
+    if (!self->cfg.window || self->cfg.window > MAX_WINDOW)
+        self->cfg.window = self->cfg.window ? MAX_WINDOW : 8;
+    if (!self->cfg.credit || self->cfg.credit > OWM_MSG_MAX_CREDIT)
+        self->cfg.credit = self->cfg.credit ? OWM_MSG_MAX_CREDIT : 4;
+    if (!self->cfg.chunk_size || self->cfg.chunk_size > OWM_MSG_MAX_CHUNK)
+        self->cfg.chunk_size = self->cfg.chunk_size ? OWM_MSG_MAX_CHUNK : 256u * 1024u;
+    if (!self->cfg.list_max || self->cfg.list_max > OWM_MSG_MAX_ITEMS)
+        self->cfg.list_max = self->cfg.list_max ? OWM_MSG_MAX_ITEMS : 512;
+    if (self->cfg.poll_s <= 0)
+        self->cfg.poll_s = 1.0;
+    if (self->cfg.timeout_s <= 0)
+        self->cfg.timeout_s = 15.0;
+    self->node = strdup(config->node);
+    self->endpoint = strdup(config->endpoint);
+    self->server_key = strdup(config->server_key ? config->server_key : "");
+    self->backoff = BACKOFF_MIN_S;
+    if (!self->node || !self->endpoint || !self->server_key) {
+        owp_err_set(err, OWP_ERR_NOMEM, "puller: out of memory");
+        puller_destroy(&self);
+        return NULL;
+    }
+    self->cursor = store_cursor(self);
+    if (open_socket(self, err) != 0) {
+        puller_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void puller_destroy(puller **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    puller *self = *self_p;
+    zsock_destroy(&self->sock);
+    clear_queue(self);
+    free(self->q);
+    free(self->acks);
+    free(self->node);
+    free(self->endpoint);
+    free(self->server_key);
+    free(self);
+    *self_p = NULL;
+}
+
+zsock_t *puller_socket(puller *self) { return self->sock; }
+const puller_stats *puller_get_stats(const puller *self) { return &self->stats; }
+const char *puller_node(const puller *self) { return self->node; }
+const char *puller_endpoint(const puller *self) { return self->endpoint; }
+
+int puller_idle(const puller *self)
+{
+    return self->sock && self->listed && !self->listing && self->qn == self->qhead && !self->more;
+}
+
+owp_status puller_retarget(puller *self, const char *endpoint, const char *server_key,
+                           owp_err *err)
+{
+    char *e = strdup(endpoint), *k = strdup(server_key ? server_key : "");
+    if (!e || !k) {
+        free(e);
+        free(k);
+        return owp_err_set(err, OWP_ERR_NOMEM, "puller: out of memory");
+    }
+    free(self->endpoint);
+    free(self->server_key);
+    self->endpoint = e;
+    self->server_key = k;
+    reset(self, 0, 0);
+    self->stats.resets--; /* not a failure */
+    return OWP_OK;
+}
+
+/* ------------------------------------------------------------------ sending */
+
+static int send_env(puller *self, const Owmesh__Envelope *env, double now)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    zmsg_t *m = owm_msg_encode_zmsg(env, &err);
+    if (!m) {
+        log_line(self, err, "%s", err.msg);
+        return -1;
+    }
+    if (zmsg_send(&m, self->sock) != 0) {
+        zmsg_destroy(&m);
+        log_line(self, warn, "%s: send: %s", self->endpoint, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    /* Waiting for an answer from now on (or still). */
+    if (self->deadline < now)
+        self->deadline = now + self->cfg.timeout_s;
+    return 0;
+}
+
+static void send_list(puller *self, double now)
+{
+    Owmesh__FileListRequest r = OWMESH__FILE_LIST_REQUEST__INIT;
+    r.after_seq = self->listed_upto;
+    r.max_files = self->cfg.list_max;
+    Owmesh__Envelope env;
+    owm_msg_envelope_init(&env);
+    env.body_case = OWMESH__ENVELOPE__BODY_FILE_LIST_REQUEST;
+    env.file_list_request = &r;
+    self->deadline = now + self->cfg.timeout_s;
+    if (send_env(self, &env, now) == 0)
+        self->listing = 1;
+}
+
+static void send_fetch(puller *self, pending *p, double now)
+{
+    Owmesh__FileFetch f = OWMESH__FILE_FETCH__INIT;
+    f.seq = p->seq;
+    f.offset = 0;
+    f.credit = self->cfg.credit;
+    f.chunk_size = self->cfg.chunk_size;
+    Owmesh__Envelope env;
+    owm_msg_envelope_init(&env);
+    env.body_case = OWMESH__ENVELOPE__BODY_FILE_FETCH;
+    env.file_fetch = &f;
+    if (send_env(self, &env, now) == 0) {
+        p->fetching = 1;
+        p->outstanding = self->cfg.credit;
+        if (p->outstanding > self->stats.max_credit_seen)
+            self->stats.max_credit_seen = p->outstanding;
+    }
+}
+
+static void send_credit(puller *self, pending *p, uint32_t credit, double now)
+{
+    Owmesh__FileCredit c = OWMESH__FILE_CREDIT__INIT;
+    c.seq = p->seq;
+    c.credit = credit;
+    Owmesh__Envelope env;
+    owm_msg_envelope_init(&env);
+    env.body_case = OWMESH__ENVELOPE__BODY_FILE_CREDIT;
+    env.file_credit = &c;
+    if (send_env(self, &env, now) == 0) {
+        p->outstanding += credit;
+        if (p->outstanding > self->stats.max_credit_seen)
+            self->stats.max_credit_seen = p->outstanding;
+    }
+}
+
+static void flush_acks(puller *self, double now)
+{
+    if (!self->nacks)
+        return;
+    owp_err err;
+    owp_err_clear(&err);
+    /* With nometasync the last commits may not be durable yet: make them so
+     * before the node may delete the files. */
+    if (self->cfg.store_nometasync && owm_store_sync(self->cfg.store, &err) != OWP_OK) {
+        log_line(self, err, "store sync: %s: files not acked (the node keeps them)", err.msg);
+        self->nacks = 0;
+        return;
+    }
+    Owmesh__FileAck a = OWMESH__FILE_ACK__INIT;
+    a.seqs = self->acks;
+    a.n_seqs = self->nacks;
+    Owmesh__Envelope env;
+    owm_msg_envelope_init(&env);
+    env.body_case = OWMESH__ENVELOPE__BODY_FILE_ACK;
+    env.file_ack = &a;
+    double deadline = self->deadline;
+    if (send_env(self, &env, now) == 0)
+        self->stats.acked += self->nacks;
+    self->deadline = deadline; /* an ack expects no answer */
+    self->nacks = 0;
+}
+
+static void queue_ack(puller *self, uint64_t seq)
+{
+    if (self->nacks == self->acks_cap) {
+        size_t cap = self->acks_cap ? self->acks_cap * 2 : 64;
+        uint64_t *a = realloc(self->acks, cap * sizeof *a);
+        if (!a)
+            return; /* not acked now: the node lists it again, we ack it then */
+        self->acks = a;
+        self->acks_cap = cap;
+    }
+    self->acks[self->nacks++] = seq;
+}
+
+/* ------------------------------------------------------------------ ingest */
+
+/* Write a file the store refused to QUARANTINE/NODE.SEQ.NAME; 1 when it is
+ * safely on disk (fsync'ed). */
+static int quarantine(puller *self, const pending *p, const char *file_name, char *path,
+                      size_t len)
+{
+    if (!self->cfg.quarantine_dir)
+        return 0;
+    snprintf(path, len, "%s/%s.%" PRIu64 ".%s", self->cfg.quarantine_dir, self->node, p->seq,
+             file_name);
+    FILE *fp = fopen(path, "wb");
+    if (!fp)
+        return 0;
+    int ok = fwrite(p->buf, 1, p->len, fp) == p->len && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+    ok = fclose(fp) == 0 && ok;
+    if (!ok)
+        remove(path);
+    return ok;
+}
+
+static void ingest(puller *self, pending *p)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    owm_ingest_result res;
+    memset(&res, 0, sizeof res);
+    if (p->committed) {
+        /* Stored before (a crash came between commit and ack): ack only. */
+        self->stats.skipped++;
+        queue_ack(self, p->seq);
+        log_line(self, debug, "file %" PRIu64 " %s.%s: already stored (cursor %" PRIu64 "): acked",
+                 p->seq, p->stream_id, p->name, self->cursor);
+        return;
+    }
+    if (p->kind != OWMESH__FILE_KIND__FILE_KIND_OWP) {
+        /* A summary: the store derives summaries from the records. */
+        self->stats.skipped++;
+        queue_ack(self, p->seq);
+        if (self->cfg.on_file)
+            self->cfg.on_file(self->cfg.on_file_arg, self->node, p->seq, p->name, NULL, 0);
+        return;
+    }
+    char file_name[2 * OWM_MSG_MAX_ID + 2];
+    snprintf(file_name, sizeof file_name, "%s.%s", p->stream_id, p->name);
+    uint32_t path_id = 0;
+    owp_status st = self->cfg.path(self->cfg.path_arg, self->node, p->stream_id, p->buf, p->len,
+                                   &path_id, &err);
+    if (st == OWP_OK)
+        st = owm_store_ingest_buffer(self->cfg.store, self->node, p->seq, file_name, path_id,
+                                     p->buf, p->len, &res, &err);
+    if (st != OWP_OK) {
+        /* Not ingestible: keep its bytes in the quarantine directory, move
+         * the cursor past it so it is not pulled forever, and ack it only
+         * once the copy is safe (otherwise the node keeps it). */
+        char saved[4096 + 300] = "";
+        int kept = quarantine(self, p, file_name, saved, sizeof saved);
+        log_line(self, err, "file %" PRIu64 " %s (%" PRIu64 " bytes) not ingested: %s; %s%s",
+                 p->seq, file_name, (uint64_t)p->len, err.msg,
+                 kept ? "quarantined as " : "left on the node (no quarantine copy)", saved);
+        owp_err_clear(&err);
+        if (owm_store_cursor_advance(self->cfg.store, self->node, p->seq, file_name, &err) !=
+            OWP_OK)
+            log_line(self, err, "advancing the cursor past %" PRIu64 ": %s", p->seq, err.msg);
+        else if (p->seq > self->cursor)
+            self->cursor = p->seq;
+        if (kept)
+            queue_ack(self, p->seq);
+        self->stats.skipped++;
+        return;
+    }
+    if (p->seq > self->cursor)
+        self->cursor = p->seq;
+    if (res.status == OWM_INGEST_STORED) {
+        self->stats.files++;
+        self->stats.records += res.records;
+    } else {
+        self->stats.skipped++;
+        log_line(self, debug, "file %" PRIu64 " %s: %s", p->seq, file_name,
+                 res.status == OWM_INGEST_ALREADY ? "already stored (cursor)"
+                                                  : "session already stored");
+    }
+    if (self->cfg.on_file)
+        self->cfg.on_file(self->cfg.on_file_arg, self->node, p->seq, file_name, &res,
+                          res.status == OWM_INGEST_STORED);
+    queue_ack(self, p->seq);
+}
+
+/* Ingest the complete files at the head of the queue, in seq order. */
+static void drain(puller *self, double now)
+{
+    while (self->qhead < self->qn && self->q[self->qhead].complete) {
+        pending *p = &self->q[self->qhead++];
+        ingest(self, p);
+        free(p->buf);
+        p->buf = NULL;
+        if (p->seq > self->listed_upto)
+            self->listed_upto = p->seq;
+    }
+    flush_acks(self, now);
+    if (self->qn && self->qhead == self->qn) {
+        self->qn = self->qhead = 0;
+        if (!self->listing)
+            self->list_at = self->more ? now : now + self->cfg.poll_s;
+    }
+}
+
+/* Keep `window` fetches going. */
+static void start_fetches(puller *self, double now)
+{
+    unsigned active = 0;
+    for (size_t i = self->qhead; i < self->qn && self->sock; i++) {
+        pending *p = &self->q[i];
+        if (p->complete)
+            continue;
+        if (p->fetching) {
+            active++;
+            continue;
+        }
+        if (active >= self->cfg.window)
+            break;
+        if (p->kind != OWMESH__FILE_KIND__FILE_KIND_OWP) {
+            p->complete = 1; /* nothing to fetch */
+            continue;
+        }
+        send_fetch(self, p, now);
+        if (!p->fetching)
+            break;
+        active++;
+    }
+}
+
+/* ------------------------------------------------------------------ receiving */
+
+static void on_list(puller *self, const Owmesh__FileList *fl, double now)
+{
+    if (!self->listing)
+        return;
+    self->listing = 0;
+    self->listed = 1;
+    self->more = fl->more;
+    size_t added = 0;
+    for (size_t i = 0; i < fl->n_files; i++) {
+        const Owmesh__FileEntry *e = fl->files[i];
+        if (e->seq <= self->listed_upto || (self->qn && e->seq <= self->q[self->qn - 1].seq))
+            continue;
+        if (e->size > MAX_FILE_BYTES) {
+            log_line(self, err, "file %" PRIu64 " %s: %" PRIu64 " bytes is no .owp file: "
+                     "skipped", e->seq, e->name, e->size);
+            continue;
+        }
+        if (self->qn == self->qcap) {
+            size_t cap = self->qcap ? self->qcap * 2 : 64;
+            pending *q = realloc(self->q, cap * sizeof *q);
+            if (!q)
+                break;
+            self->q = q;
+            self->qcap = cap;
+        }
+        pending *p = &self->q[self->qn++];
+        memset(p, 0, sizeof *p);
+        p->seq = e->seq;
+        snprintf(p->stream_id, sizeof p->stream_id, "%s", e->stream_id);
+        snprintf(p->name, sizeof p->name, "%s", e->name);
+        p->kind = e->kind;
+        p->size = e->size;
+        p->committed = e->seq <= self->cursor;
+        p->complete = p->committed;
+        added++;
+    }
+    if (added)
+        log_line(self, debug, "%zu files listed after %" PRIu64 "%s", added, self->listed_upto,
+                 self->more ? " (more)" : "");
+    if (!added && !self->qn)
+        self->list_at = self->more ? now : now + self->cfg.poll_s;
+}
+
+static pending *find_pending(puller *self, uint64_t seq)
+{
+    for (size_t i = self->qhead; i < self->qn; i++)
+        if (self->q[i].seq == seq)
+            return &self->q[i];
+    return NULL;
+}
+
+/* 0, or -1 when the node's stream of chunks makes no sense (reset). */
+static int on_chunk(puller *self, const Owmesh__FileChunk *c, double now)
+{
+    pending *p = find_pending(self, c->seq);
+    if (!p || !p->fetching || c->offset != p->len) {
+        log_line(self, warn, "unexpected chunk of file %" PRIu64 " at offset %" PRIu64
+                 ": starting over", c->seq, c->offset);
+        return -1;
+    }
+    if (p->outstanding == 0) {
+        log_line(self, warn, "file %" PRIu64 ": chunk beyond the credit granted: starting "
+                 "over", c->seq);
+        return -1;
+    }
+    p->outstanding--;
+    if (p->len + c->data.len > MAX_FILE_BYTES) {
+        log_line(self, err, "file %" PRIu64 ": larger than %llu bytes: starting over", c->seq,
+                 MAX_FILE_BYTES);
+        return -1;
+    }
+    if (p->len + c->data.len > p->cap) {
+        size_t cap = p->cap ? p->cap : (size_t)(p->size ? p->size : 4096);
+        while (cap < p->len + c->data.len)
+            cap *= 2;
+        uint8_t *b = realloc(p->buf, cap);
+        if (!b) {
+            log_line(self, err, "file %" PRIu64 ": out of memory", c->seq);
+            return -1;
+        }
+        p->buf = b;
+        p->cap = cap;
+    }
+    if (c->data.len)
+        memcpy(p->buf + p->len, c->data.data, c->data.len);
+    p->len += c->data.len;
+    self->stats.bytes += c->data.len;
+    if (c->last) {
+        p->fetching = 0;
+        p->complete = 1;
+    } else if (p->outstanding <= self->cfg.credit / 2) {
+        /* Consumed: grant as much again (never more than `credit` in flight). */
+        send_credit(self, p, self->cfg.credit - p->outstanding, now);
+    }
+    return 0;
+}
+
+static void handle_one(puller *self, zmsg_t *msg, double now)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    Owmesh__Envelope *env = NULL;
+    if (owm_msg_decode_zmsg(msg, &env, NULL, &err) != OWP_OK) {
+        log_line(self, warn, "%s: undecodable message: %s: starting over", self->endpoint,
+                 err.msg);
+        reset(self, now, self->backoff);
+        return;
+    }
+    self->deadline = now + self->cfg.timeout_s;
+    self->backoff = BACKOFF_MIN_S;
+    switch (env->body_case) {
+    case OWMESH__ENVELOPE__BODY_FILE_LIST:
+        on_list(self, env->file_list, now);
+        break;
+    case OWMESH__ENVELOPE__BODY_FILE_CHUNK:
+        if (on_chunk(self, env->file_chunk, now) != 0)
+            reset(self, now, BACKOFF_MIN_S);
+        break;
+    case OWMESH__ENVELOPE__BODY_ERROR:
+        log_line(self, warn, "%s: %s: %s: starting over from the cursor", self->endpoint,
+                 owm_msg_error_code_name(env->error->code), env->error->text);
+        reset(self, now, BACKOFF_MIN_S);
+        break;
+    default:
+        log_line(self, warn, "%s: unexpected %s: ignored", self->endpoint,
+                 owm_msg_kind_name(env->body_case));
+        break;
+    }
+    owm_msg_free(&env);
+}
+
+void puller_handle(puller *self, double now)
+{
+    for (int i = 0; i < 1024 && self->sock && (zsock_events(self->sock) & ZMQ_POLLIN); i++) {
+        zmsg_t *msg = zmsg_recv(self->sock);
+        if (!msg)
+            break;
+        handle_one(self, msg, now);
+        zmsg_destroy(&msg);
+    }
+    puller_tick(self, now);
+}
+
+/* ------------------------------------------------------------------ the clock */
+
+static int waiting(const puller *self)
+{
+    if (self->listing)
+        return 1;
+    for (size_t i = self->qhead; i < self->qn; i++)
+        if (self->q[i].fetching)
+            return 1;
+    return 0;
+}
+
+void puller_tick(puller *self, double now)
+{
+    if (!self->sock) {
+        if (now < self->reconnect_at)
+            return;
+        owp_err err;
+        owp_err_clear(&err);
+        if (open_socket(self, &err) != 0) {
+            log_line(self, err, "%s", err.msg);
+            self->reconnect_at = now + self->backoff;
+            return;
+        }
+        self->list_at = now;
+    }
+    if (waiting(self) && now > self->deadline) {
+        log_line(self, warn, "no answer from %s within %.0f s (is the node up, and does it "
+                 "accept this collector's key?): retrying in %.0f s", self->endpoint,
+                 self->cfg.timeout_s, self->backoff);
+        reset(self, now, self->backoff);
+        self->backoff = self->backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : self->backoff * 2;
+        return;
+    }
+    start_fetches(self, now); /* also marks summaries complete: nothing to fetch */
+    drain(self, now);
+    start_fetches(self, now);
+    if (!self->listing && self->qn == self->qhead && now >= self->list_at && self->sock)
+        send_list(self, now);
+}

@@ -1,0 +1,102 @@
+/*
+ * puller.h - the collector's data plane with ONE node: list the node's
+ * finished files after the store's cursor, fetch them under credit-based
+ * flow control, ingest each .owp into the store (records + cursor in one
+ * transaction), ack them to the node (proto/mesh.proto, "data plane").
+ *
+ * A ZeroMQ DEALER (CURVE client with the collector's key pair, the node's
+ * public key) that ZeroMQ reconnects by itself. The puller is a state machine
+ * driven by the caller's loop: puller_handle() when its socket is readable,
+ * puller_tick() now and then. Files are ingested strictly in seq order (the
+ * cursor only grows); up to `window` files are fetched at once, each with
+ * at most `credit` chunks of `chunk_size` bytes in flight, so memory is
+ * bounded by window x (file size) and the node never buffers more than
+ * window x credit chunks for us. .sum files are not fetched: the store keeps
+ * no summaries (it computes them from the records), so their seq only
+ * advances the cursor and they are acked.
+ *
+ * Acks: a file is acked after the ingest call returned (committed, synced
+ * by owm_store_sync when the store runs with nometasync), in batches (one
+ * FileAck per turn of the state machine). A crash before the ack makes the
+ * node list the file again; the store's cursor skips it (OWM_INGEST_ALREADY)
+ * and the file is acked then.
+ *
+ * No answer within the timeout (node down, network) resets the puller: the
+ * socket is recreated after a back-off (1 s doubling to 30 s), in-flight
+ * fetches are dropped and listing resumes at the store's cursor.
+ */
+#ifndef OWM_PULLER_H
+#define OWM_PULLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <czmq.h>
+
+#include "error.h"
+#include "store.h"
+
+/* Resolve the path of a stream's file: the file's bytes are given so that
+ * the .owp header (sender/receiver addresses) can be read. *path_id > 0. */
+typedef owp_status (*puller_path_fn)(void *arg, const char *node, const char *stream_id,
+                                     const void *data, size_t len, uint32_t *path_id,
+                                     owp_err *err);
+
+/* Called after each file is handled (for logs, tests and the die hook):
+ * stored = 1 when ingested now, 0 when skipped (already stored, or .sum). */
+typedef void (*puller_file_fn)(void *arg, const char *node, uint64_t seq, const char *name,
+                               const owm_ingest_result *result, int stored);
+
+typedef struct puller_config {
+    const char *node;        /* the node's name (cursor key, logs) */
+    const char *endpoint;    /* its data endpoint */
+    zcert_t *cert;           /* our key pair (not owned); NULL = no CURVE (tests) */
+    const char *server_key;  /* the node's public key, Z85; with cert */
+    owm_store *store;        /* not owned */
+    int store_nometasync;    /* the store needs owm_store_sync before acks */
+    puller_path_fn path;
+    void *path_arg;
+    const char *quarantine_dir; /* files the store refuses are kept here (then acked);
+                                 * NULL: they are left on the node, unacked */
+    puller_file_fn on_file;  /* may be NULL */
+    void *on_file_arg;
+    unsigned window;         /* files fetched at once (1-16; 0 = 8) */
+    unsigned credit;         /* chunks in flight per file (0 = 4) */
+    unsigned chunk_size;     /* bytes per chunk (0 = 256 KiB) */
+    unsigned list_max;       /* files per listing (0 = 512) */
+    double poll_s;           /* listing period when the node has nothing (0 = 1 s) */
+    double timeout_s;        /* no answer within: reset (0 = 15 s) */
+} puller_config;
+
+typedef struct puller_stats {
+    uint64_t files;          /* .owp files ingested */
+    uint64_t records;        /* records stored */
+    uint64_t skipped;        /* already stored, duplicate sessions, .sum files */
+    uint64_t acked;          /* seqs acked */
+    uint64_t bytes;          /* bytes received in chunks */
+    uint64_t resets;         /* timeouts and errors that reset the puller */
+    unsigned max_credit_seen;/* most chunks ever outstanding for one file (tests) */
+} puller_stats;
+
+typedef struct puller puller;
+
+puller *puller_new(const puller_config *config, owp_err *err);
+void puller_destroy(puller **self_p);
+
+/* The DEALER, for the caller's poller; it changes after a reset: re-read it
+ * every turn (NULL while backing off). */
+zsock_t *puller_socket(puller *self);
+/* The socket is readable: handle every waiting message. */
+void puller_handle(puller *self, double now);
+/* Timeouts, listings, back-off. Call every turn (now: monotonic seconds). */
+void puller_tick(puller *self, double now);
+/* 1 while nothing is waiting: the node listed no file after the cursor. */
+int puller_idle(const puller *self);
+const puller_stats *puller_get_stats(const puller *self);
+const char *puller_node(const puller *self);
+/* Point at another endpoint/key (the directory changed): reset. */
+owp_status puller_retarget(puller *self, const char *endpoint, const char *server_key,
+                           owp_err *err);
+const char *puller_endpoint(const puller *self);
+
+#endif

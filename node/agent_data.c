@@ -1,0 +1,633 @@
+/* agent_data.c - the node's data endpoint (see agent_data.h). */
+#include "agent_data.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon_log.h"
+#include "meshmsg.h"
+
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define PEER_IDLE_S 120.0   /* forget a collector's fetches after this much silence */
+#define ENFORCE_EVERY_S 5.0
+#define ACKED_MODE 0444
+
+typedef struct spool_file {
+    agent_spool_entry e;
+    uint64_t size;
+    int acked;
+    time_t mtime;
+} spool_file;
+
+typedef struct fetch {
+    int active;
+    uint64_t seq;
+    int fd;
+    uint64_t offset, size;
+    uint32_t credit, chunk_size;
+} fetch;
+
+typedef struct peer {
+    zframe_t *identity;
+    double last_seen;
+    fetch fetches[AGENT_DATA_MAX_FETCHES];
+} peer;
+
+struct agent_data {
+    agent_data_config cfg;
+    char keys[AGENT_DATA_MAX_KEYS][41];
+    zsock_t *router;
+    zsock_t *zap;
+    spool_file *files; /* the index: sorted by seq */
+    size_t n_files, cap_files;
+    peer peers[AGENT_DATA_MAX_PEERS];
+    int blocked;       /* a send would have blocked: pump again soon */
+    double now, last_enforce;
+};
+
+/* ------------------------------------------------------------------ the index */
+
+static void spool_path(const agent_data *self, const agent_spool_entry *e, char *buf, size_t len)
+{
+    char name[AGENT_SPOOL_NAME_MAX];
+    if (agent_spool_format_name(name, sizeof name, e->seq, e->stream_id, e->start, e->end,
+                                e->kind) != 0)
+        name[0] = '\0';
+    snprintf(buf, len, "%s/%s", agent_spool_dir(self->cfg.spool), name);
+}
+
+static void index_add(void *arg, const agent_spool_entry *e, uint64_t size)
+{
+    agent_data *self = arg;
+    if (self->n_files == self->cap_files) {
+        size_t cap = self->cap_files ? self->cap_files * 2 : 256;
+        spool_file *f = realloc(self->files, cap * sizeof *f);
+        if (!f)
+            return; /* the file shows up in the next scan */
+        self->files = f;
+        self->cap_files = cap;
+    }
+    spool_file *f = &self->files[self->n_files];
+    memset(f, 0, sizeof *f);
+    f->e = *e;
+    f->size = size;
+    char path[4096 + AGENT_SPOOL_NAME_MAX];
+    spool_path(self, e, path, sizeof path);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return;
+    f->size = (uint64_t)st.st_size;
+    f->acked = (st.st_mode & 0777) == ACKED_MODE;
+    f->mtime = st.st_mtime;
+    self->n_files++;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+    uint64_t x = ((const spool_file *)a)->e.seq, y = ((const spool_file *)b)->e.seq;
+    return x < y ? -1 : x > y;
+}
+
+static void index_rescan(agent_data *self)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    self->n_files = 0;
+    if (agent_spool_scan(self->cfg.spool, index_add, self, &err) != OWP_OK)
+        log_err("node %s: data: scanning the spool: %s", self->cfg.node, err.msg);
+    if (self->n_files)
+        qsort(self->files, self->n_files, sizeof *self->files, cmp_seq);
+}
+
+/* The first file with seq > after (n_files when none). */
+static size_t index_after(const agent_data *self, uint64_t after)
+{
+    size_t lo = 0, hi = self->n_files;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (self->files[mid].e.seq <= after)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static spool_file *index_find(agent_data *self, uint64_t seq)
+{
+    size_t i = index_after(self, seq - 1);
+    return i < self->n_files && self->files[i].e.seq == seq ? &self->files[i] : NULL;
+}
+
+/* ------------------------------------------------------------------ set-up */
+
+static void close_fetch(fetch *f)
+{
+    if (f->active && f->fd >= 0)
+        close(f->fd);
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+}
+
+static void drop_peer(peer *p)
+{
+    for (size_t i = 0; i < AGENT_DATA_MAX_FETCHES; i++)
+        close_fetch(&p->fetches[i]);
+    zframe_destroy(&p->identity);
+}
+
+agent_data *agent_data_new(const agent_data_config *config, owp_err *err)
+{
+    agent_data *self = calloc(1, sizeof *self);
+    if (!self) {
+        owp_err_set(err, OWP_ERR_NOMEM, "data endpoint: out of memory");
+        return NULL;
+    }
+    self->cfg = *config;
+    if (self->cfg.n_keys > AGENT_DATA_MAX_KEYS)
+        self->cfg.n_keys = AGENT_DATA_MAX_KEYS;
+    for (size_t i = 0; i < self->cfg.n_keys; i++) {
+        snprintf(self->keys[i], sizeof self->keys[i], "%s", config->keys[i]);
+        self->cfg.keys[i] = self->keys[i];
+    }
+    for (size_t i = 0; i < AGENT_DATA_MAX_PEERS; i++)
+        for (size_t j = 0; j < AGENT_DATA_MAX_FETCHES; j++)
+            self->peers[i].fetches[j].fd = -1;
+    if (config->cert) {
+        self->zap = zsock_new(ZMQ_REP);
+        if (!self->zap || zsock_bind(self->zap, ZAP_ENDPOINT) != 0) {
+            owp_err_set(err, OWP_ERR_SYS, "data endpoint: ZAP handler: cannot bind %s: %s",
+                        ZAP_ENDPOINT, zmq_strerror(zmq_errno()));
+            agent_data_destroy(&self);
+            return NULL;
+        }
+    }
+    self->router = zsock_new(ZMQ_ROUTER);
+    if (!self->router) {
+        owp_err_set(err, OWP_ERR_SYS, "data endpoint: socket: %s", zmq_strerror(zmq_errno()));
+        agent_data_destroy(&self);
+        return NULL;
+    }
+    zsock_set_linger(self->router, 0);
+    zsock_set_router_mandatory(self->router, 1); /* a gone collector: EHOSTUNREACH, not silence */
+    zsock_set_sndtimeo(self->router, 0);         /* a full queue: EAGAIN, never block the agent */
+    zsock_set_maxmsgsize(self->router, (int64_t)OWM_MSG_MAX_SIZE + 1024);
+    if (config->cert) {
+        zcert_apply(config->cert, self->router);
+        zsock_set_curve_server(self->router, 1);
+        zsock_set_zap_domain(self->router, "owmesh-data");
+    }
+    if (zsock_bind(self->router, "%s", config->endpoint) < 0) {
+        owp_err_set(err, OWP_ERR_SYS, "data endpoint %s: cannot bind: %s", config->endpoint,
+                    zmq_strerror(zmq_errno()));
+        agent_data_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void agent_data_destroy(agent_data **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    agent_data *self = *self_p;
+    for (size_t i = 0; i < AGENT_DATA_MAX_PEERS; i++)
+        drop_peer(&self->peers[i]);
+    zsock_destroy(&self->router);
+    zsock_destroy(&self->zap);
+    free(self->files);
+    free(self);
+    *self_p = NULL;
+}
+
+zsock_t *agent_data_socket(agent_data *self)
+{
+    return self->router;
+}
+
+zsock_t *agent_data_zap(agent_data *self)
+{
+    return self->zap;
+}
+
+int agent_data_busy(const agent_data *self)
+{
+    return self->blocked;
+}
+
+/* ------------------------------------------------------------------ ZAP */
+
+static void zap_reply(zsock_t *sock, zframe_t **sequence, const char *code, const char *text,
+                      const char *user)
+{
+    zmsg_t *m = zmsg_new();
+    zmsg_addstr(m, "1.0");
+    zmsg_append(m, sequence);
+    zmsg_addstr(m, code);
+    zmsg_addstr(m, text);
+    zmsg_addstr(m, user);
+    zmsg_addmem(m, NULL, 0);
+    zmsg_send(&m, sock);
+}
+
+void agent_data_handle_zap(agent_data *self)
+{
+    zmsg_t *req = zmsg_recv(self->zap);
+    if (!req)
+        return;
+    char *version = zmsg_popstr(req);
+    zframe_t *sequence = zmsg_pop(req);
+    char *domain = zmsg_popstr(req);
+    char *address = zmsg_popstr(req);
+    zframe_t *identity = zmsg_pop(req);
+    char *mechanism = zmsg_popstr(req);
+    zframe_t *key = zmsg_pop(req);
+    if (!sequence)
+        sequence = zframe_new_empty();
+    char z85[41] = "";
+    int curve = version && !strcmp(version, "1.0") && mechanism && !strcmp(mechanism, "CURVE") &&
+                key && zframe_size(key) == 32 && zmq_z85_encode(z85, zframe_data(key), 32);
+    int ok = 0;
+    for (size_t i = 0; curve && i < self->cfg.n_keys && !ok; i++)
+        ok = !strcmp(self->keys[i], z85);
+    if (ok) {
+        zap_reply(self->zap, &sequence, "200", "OK", z85);
+    } else {
+        log_warn("node %s: data: refused collector %s with key %s: not the coordinator's key "
+                 "nor one given with -A", self->cfg.node, address ? address : "?",
+                 curve ? z85 : "(no CURVE)");
+        zap_reply(self->zap, &sequence, "400", "collector key not accepted", "");
+    }
+    free(version);
+    free(domain);
+    free(address);
+    free(mechanism);
+    zframe_destroy(&identity);
+    zframe_destroy(&key);
+    zframe_destroy(&sequence);
+    zmsg_destroy(&req);
+}
+
+/* ------------------------------------------------------------------ sending */
+
+/* 0 sent, 1 would block (queue full), -1 the collector is gone or the
+ * message could not be built. */
+static int send_to(agent_data *self, peer *p, const Owmesh__Envelope *env)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    zmsg_t *m = owm_msg_encode_zmsg(env, &err);
+    if (!m) {
+        log_err("node %s: data: %s", self->cfg.node, err.msg);
+        return -1;
+    }
+    zframe_t *id = zframe_dup(p->identity);
+    zmsg_prepend(m, &id);
+    if (zmsg_send(&m, self->router) == 0)
+        return 0;
+    int e = zmq_errno();
+    zmsg_destroy(&m);
+    return e == EAGAIN ? 1 : -1;
+}
+
+static void send_error(agent_data *self, peer *p, Owmesh__ErrorCode code, const char *text)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    Owmesh__Envelope *env = owm_msg_new_error(code, text, &err);
+    if (env)
+        send_to(self, p, env);
+    owm_msg_free(&env);
+}
+
+/* Send chunks of one fetch while it has credit; 1 when blocked. */
+static int pump_fetch(agent_data *self, peer *p, fetch *f)
+{
+    static uint8_t buf[OWM_MSG_MAX_CHUNK];
+    while (f->active && f->credit > 0) {
+        uint64_t want = f->size - f->offset;
+        if (want > f->chunk_size)
+            want = f->chunk_size;
+        ssize_t n = want ? pread(f->fd, buf, (size_t)want, (off_t)f->offset) : 0;
+        if (n < 0 || (uint64_t)n != want) {
+            char text[200];
+            snprintf(text, sizeof text, "file %" PRIu64 ": read failed at offset %" PRIu64 ": %s",
+                     f->seq, f->offset, n < 0 ? strerror(errno) : "file shrank");
+            log_err("node %s: data: %s", self->cfg.node, text);
+            send_error(self, p, OWMESH__ERROR_CODE__ERROR_INTERNAL, text);
+            close_fetch(f);
+            return 0;
+        }
+        Owmesh__FileChunk c = OWMESH__FILE_CHUNK__INIT;
+        c.seq = f->seq;
+        c.offset = f->offset;
+        c.data.data = buf;
+        c.data.len = (size_t)n;
+        c.last = f->offset + (uint64_t)n == f->size;
+        Owmesh__Envelope env;
+        owm_msg_envelope_init(&env);
+        env.body_case = OWMESH__ENVELOPE__BODY_FILE_CHUNK;
+        env.file_chunk = &c;
+        int r = send_to(self, p, &env);
+        if (r == 1)
+            return 1;
+        if (r < 0) {
+            close_fetch(f);
+            return 0;
+        }
+        f->offset += (uint64_t)n;
+        f->credit--;
+        if (c.last)
+            close_fetch(f);
+    }
+    return 0;
+}
+
+static void pump(agent_data *self)
+{
+    self->blocked = 0;
+    for (size_t i = 0; i < AGENT_DATA_MAX_PEERS; i++) {
+        peer *p = &self->peers[i];
+        for (size_t j = 0; p->identity && j < AGENT_DATA_MAX_FETCHES; j++)
+            if (pump_fetch(self, p, &p->fetches[j]))
+                self->blocked = 1;
+    }
+}
+
+/* ------------------------------------------------------------------ requests */
+
+static peer *find_peer(agent_data *self, zframe_t *identity)
+{
+    peer *free_slot = NULL, *oldest = NULL;
+    for (size_t i = 0; i < AGENT_DATA_MAX_PEERS; i++) {
+        peer *p = &self->peers[i];
+        if (p->identity && zframe_eq(p->identity, identity))
+            return p;
+        if (!p->identity && !free_slot)
+            free_slot = p;
+        if (p->identity && (!oldest || p->last_seen < oldest->last_seen))
+            oldest = p;
+    }
+    peer *p = free_slot ? free_slot : oldest;
+    drop_peer(p);
+    p->identity = zframe_dup(identity);
+    return p;
+}
+
+static void on_list(agent_data *self, peer *p, const Owmesh__FileListRequest *r)
+{
+    index_rescan(self);
+    owp_err err;
+    owp_err_clear(&err);
+    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_FILE_LIST, &err);
+    size_t i = index_after(self, r->after_seq);
+    for (uint32_t n = 0; env && i < self->n_files && n < r->max_files; i++, n++) {
+        const spool_file *f = &self->files[i];
+        Owmesh__FileEntry *e = owm_msg_file_list_add(env->file_list, &err);
+        if (!e || owm_msg_set_string(&e->stream_id, f->e.stream_id, &err) != OWP_OK ||
+            owm_msg_set_string(&e->name, f->e.name, &err) != OWP_OK) {
+            owm_msg_free(&env);
+            break;
+        }
+        e->seq = f->e.seq;
+        e->kind = f->e.kind;
+        e->size = f->size;
+        e->start = f->e.start;
+        e->end = f->e.end;
+    }
+    if (!env) {
+        log_err("node %s: data: FileList: %s", self->cfg.node, err.msg);
+        send_error(self, p, OWMESH__ERROR_CODE__ERROR_INTERNAL, err.msg);
+        return;
+    }
+    env->file_list->more = i < self->n_files;
+    log_debug("node %s: data: listed %zu files after %" PRIu64 "%s", self->cfg.node,
+              env->file_list->n_files, r->after_seq, env->file_list->more ? " (more)" : "");
+    send_to(self, p, env);
+    owm_msg_free(&env);
+}
+
+static void on_fetch(agent_data *self, peer *p, const Owmesh__FileFetch *r)
+{
+    char text[200];
+    spool_file *sf = index_find(self, r->seq);
+    if (!sf) {
+        index_rescan(self);
+        sf = index_find(self, r->seq);
+    }
+    if (!sf) {
+        snprintf(text, sizeof text, "FileFetch: no file %" PRIu64 " in the spool", r->seq);
+        send_error(self, p, OWMESH__ERROR_CODE__ERROR_NOT_FOUND, text);
+        return;
+    }
+    fetch *slot = NULL;
+    for (size_t i = 0; i < AGENT_DATA_MAX_FETCHES; i++) {
+        fetch *f = &p->fetches[i];
+        if (f->active && f->seq == r->seq)
+            close_fetch(f); /* fetched again: restart from the asked offset */
+        if (!f->active && !slot)
+            slot = f;
+    }
+    if (!slot) {
+        snprintf(text, sizeof text, "FileFetch %" PRIu64 ": more than %d files fetched at once",
+                 r->seq, AGENT_DATA_MAX_FETCHES);
+        send_error(self, p, OWMESH__ERROR_CODE__ERROR_REFUSED, text);
+        return;
+    }
+    char path[4096 + AGENT_SPOOL_NAME_MAX];
+    spool_path(self, &sf->e, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size < r->offset) {
+        snprintf(text, sizeof text, "FileFetch %" PRIu64 ": %s", r->seq,
+                 fd < 0 ? strerror(errno) : "offset beyond the end of the file");
+        if (fd >= 0)
+            close(fd);
+        send_error(self, p, fd < 0 && errno == ENOENT ? OWMESH__ERROR_CODE__ERROR_NOT_FOUND
+                                                      : OWMESH__ERROR_CODE__ERROR_INTERNAL, text);
+        return;
+    }
+    slot->active = 1;
+    slot->seq = r->seq;
+    slot->fd = fd;
+    slot->offset = r->offset;
+    slot->size = (uint64_t)st.st_size;
+    slot->credit = r->credit;
+    slot->chunk_size = r->chunk_size ? r->chunk_size : AGENT_DATA_CHUNK;
+}
+
+static void on_credit(agent_data *self, peer *p, const Owmesh__FileCredit *r)
+{
+    (void)self;
+    for (size_t i = 0; i < AGENT_DATA_MAX_FETCHES; i++) {
+        fetch *f = &p->fetches[i];
+        if (f->active && f->seq == r->seq) {
+            /* Never above what one grant may hold: a runaway collector
+             * cannot make us buffer more. */
+            uint64_t c = (uint64_t)f->credit + r->credit;
+            f->credit = c > OWM_MSG_MAX_CREDIT ? OWM_MSG_MAX_CREDIT : (uint32_t)c;
+        }
+    }
+}
+
+static void mark_acked(agent_data *self, spool_file *sf)
+{
+    char path[4096 + AGENT_SPOOL_NAME_MAX];
+    spool_path(self, &sf->e, path, sizeof path);
+    if (self->cfg.retention_s == 0) {
+        if (unlink(path) != 0 && errno != ENOENT)
+            log_warn("node %s: data: removing acked %s: %s", self->cfg.node, path,
+                     strerror(errno));
+        sf->acked = 2; /* gone */
+        return;
+    }
+    if (sf->acked)
+        return;
+    /* The mark of an ack: read-only, modification time = ack time. */
+    if (chmod(path, ACKED_MODE) != 0 || utimensat(AT_FDCWD, path, NULL, 0) != 0)
+        log_warn("node %s: data: marking %s acked: %s", self->cfg.node, path, strerror(errno));
+    sf->acked = 1;
+    sf->mtime = time(NULL);
+}
+
+static void on_ack(agent_data *self, const Owmesh__FileAck *r)
+{
+    size_t done = 0;
+    for (size_t i = 0; i < r->n_seqs; i++) {
+        spool_file *sf = index_find(self, r->seqs[i]);
+        if (sf) {
+            mark_acked(self, sf);
+            done++;
+        }
+    }
+    log_debug("node %s: data: %zu of %zu acked files %s", self->cfg.node, done, r->n_seqs,
+              self->cfg.retention_s ? "marked" : "deleted");
+    if (self->cfg.retention_s == 0 && done)
+        index_rescan(self);
+}
+
+static void handle_one(agent_data *self, zmsg_t *msg)
+{
+    zframe_t *identity = zmsg_pop(msg);
+    if (!identity || zmsg_size(msg) != 1) {
+        zframe_destroy(&identity);
+        return;
+    }
+    peer *p = find_peer(self, identity);
+    zframe_destroy(&identity);
+    p->last_seen = self->now;
+    owp_err err;
+    owp_err_clear(&err);
+    Owmesh__Envelope *env = NULL;
+    Owmesh__ErrorCode why = OWMESH__ERROR_CODE__ERROR_MALFORMED;
+    if (owm_msg_decode_zmsg(msg, &env, &why, &err) != OWP_OK) {
+        log_warn("node %s: data: %s", self->cfg.node, err.msg);
+        send_error(self, p, why, err.msg);
+        return;
+    }
+    switch (env->body_case) {
+    case OWMESH__ENVELOPE__BODY_FILE_LIST_REQUEST: on_list(self, p, env->file_list_request); break;
+    case OWMESH__ENVELOPE__BODY_FILE_FETCH: on_fetch(self, p, env->file_fetch); break;
+    case OWMESH__ENVELOPE__BODY_FILE_CREDIT: on_credit(self, p, env->file_credit); break;
+    case OWMESH__ENVELOPE__BODY_FILE_ACK: on_ack(self, env->file_ack); break;
+    case OWMESH__ENVELOPE__BODY_ERROR:
+        log_warn("node %s: data: collector error %s: %s", self->cfg.node,
+                 owm_msg_error_code_name(env->error->code), env->error->text);
+        break;
+    default: {
+        char text[128];
+        snprintf(text, sizeof text, "a node's data endpoint does not take %s messages",
+                 owm_msg_kind_name(env->body_case));
+        send_error(self, p, OWMESH__ERROR_CODE__ERROR_UNEXPECTED, text);
+        break;
+    }
+    }
+    owm_msg_free(&env);
+}
+
+void agent_data_handle(agent_data *self)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    self->now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    /* Everything waiting, a bounded number at a time. */
+    for (int i = 0; i < 256 && (zsock_events(self->router) & ZMQ_POLLIN); i++) {
+        zmsg_t *msg = zmsg_recv(self->router);
+        if (!msg)
+            break;
+        handle_one(self, msg);
+        zmsg_destroy(&msg);
+    }
+    pump(self);
+}
+
+/* ------------------------------------------------------------------ retention, budget */
+
+static void delete_file(agent_data *self, spool_file *sf, const char *why)
+{
+    char path[4096 + AGENT_SPOOL_NAME_MAX];
+    spool_path(self, &sf->e, path, sizeof path);
+    if (unlink(path) != 0 && errno != ENOENT) {
+        log_warn("node %s: data: removing %s: %s", self->cfg.node, path, strerror(errno));
+        return;
+    }
+    if (!sf->acked)
+        log_err("node %s: data: DELETED UNCOLLECTED file %s (stream %s, seq %" PRIu64 ", %" PRIu64
+                " bytes): %s", self->cfg.node, sf->e.name, sf->e.stream_id, sf->e.seq, sf->size,
+                why);
+    else
+        log_debug("node %s: data: removed acked %s: %s", self->cfg.node, path, why);
+    sf->acked = 2;
+}
+
+void agent_data_enforce(agent_data *self, double now)
+{
+    self->last_enforce = now;
+    index_rescan(self);
+    time_t wall = time(NULL);
+    uint64_t total = 0;
+    for (size_t i = 0; i < self->n_files; i++) {
+        spool_file *sf = &self->files[i];
+        if (sf->acked == 1 && self->cfg.retention_s &&
+            (uint64_t)(wall - sf->mtime) >= self->cfg.retention_s)
+            delete_file(self, sf, "acked and past the retention");
+        else if (sf->acked == 1 && !self->cfg.retention_s)
+            delete_file(self, sf, "acked");
+        if (sf->acked != 2)
+            total += sf->size;
+    }
+    if (self->cfg.budget_bytes && total > self->cfg.budget_bytes) {
+        log_warn("node %s: data: spool holds %" PRIu64 " bytes, over the disk budget of %" PRIu64
+                 ": removing the oldest acked files first", self->cfg.node, total,
+                 self->cfg.budget_bytes);
+        /* Two passes in seq (age) order: acked files, then (loudly) unacked. */
+        for (int pass = 0; pass < 2 && total > self->cfg.budget_bytes; pass++)
+            for (size_t i = 0; i < self->n_files && total > self->cfg.budget_bytes; i++) {
+                spool_file *sf = &self->files[i];
+                if (sf->acked == 2 || (pass == 0 && !sf->acked))
+                    continue;
+                delete_file(self, sf, "the spool is over its disk budget (-B)");
+                if (sf->acked == 2)
+                    total -= sf->size;
+            }
+    }
+    index_rescan(self);
+}
+
+void agent_data_tick(agent_data *self, double now)
+{
+    self->now = now;
+    for (size_t i = 0; i < AGENT_DATA_MAX_PEERS; i++)
+        if (self->peers[i].identity && now - self->peers[i].last_seen > PEER_IDLE_S)
+            drop_peer(&self->peers[i]);
+    if (self->blocked)
+        pump(self);
+    if (now - self->last_enforce >= ENFORCE_EVERY_S)
+        agent_data_enforce(self, now);
+}

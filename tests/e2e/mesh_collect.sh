@@ -1,0 +1,209 @@
+#!/bin/sh
+# mesh_collect.sh - the data plane end to end (issue 6): a coordinator,
+# three owmesh-node agents on 127.0.0.2..4 serving their spools (-D, keeping
+# acked files with -R so that the test can recount them) and owmesh-collector:
+#  - the collector finds the nodes through the coordinator's directory and
+#    stores every path (`owmesh query --per-path`);
+#  - the collector dies inside an ingest transaction (test hook), then right
+#    after a commit and before its ack, then by SIGKILL; each time it is
+#    restarted;
+#  - a node with uncollected files is killed with SIGKILL and restarted: its
+#    spooled files are collected afterwards;
+#  - at the end the store's sent / lost / dups equal the sums of `owstats -M`
+#    over every .owp file the nodes spooled: nothing lost, nothing counted
+#    twice.
+#
+# Environment (set by the harness): top_builddir, top_srcdir.
+
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+NODE=$top_builddir/node/owmesh-node
+COORD=$top_builddir/coordinator/owmesh-coordinator
+COLL=$top_builddir/collector/owmesh-collector
+OWMESH=$top_builddir/collector/owmesh
+e2e_need "$OWAMPD" "$NODE" "$COORD" "$COLL" "$OWMESH" "$OWSTATS" python3
+e2e_init
+
+# See mesh_4node.sh: summaries resolve 127.0.0.x; TCP queries are not dropped.
+RES_OPTIONS=${RES_OPTIONS:-use-vc}
+export RES_OPTIONS
+
+NODES="n1 n2 n3"
+addr_of() { echo "127.0.0.$((${1#n} + 1))"; }
+for n in $NODES; do
+    python3 -c 'import socket, sys; socket.socket().bind((sys.argv[1], 0))' "$(addr_of "$n")" ||
+        { echo "$E2E_NAME: $(addr_of "$n") not usable on loopback"; exit 77; }
+done
+
+mkdir -p "$work/keys"
+for k in coord $NODES; do
+    (cd "$work/keys" && "$OWMESH" keygen "$k" >"$k.pub") || { echo "FAIL: owmesh keygen $k"; exit 1; }
+done
+key() { cat "$work/keys/$1.pub"; }
+
+e2e_owampd_conf
+oport=$(e2e_free_port 127.0.0.2)
+dport=$(e2e_free_port 127.0.0.2)
+cport=$(e2e_free_port 127.0.0.1)
+endpoint=tcp://127.0.0.1:$cport
+STORE=$work/store
+MESH=$work/mesh.json
+
+{
+    printf '{\n  "nodes": {\n'
+    sep=
+    for n in $NODES; do
+        printf '%s    "%s": {"address": "%s", "owamp-port": %s, "public-key": "%s"}' \
+            "$sep" "$n" "$(addr_of "$n")" "$oport" "$(key "$n")"
+        sep=',
+'
+    done
+    printf '\n  },\n  "groups": {"all": {"type": "mesh", "nodes": ["n1", "n2", "n3"]}},\n'
+    printf '  "tests": {"quick": {"type": "latencybg", "packet-interval": 0.02, '
+    printf '"packet-count": 25, "loss-timeout": 1}},\n'
+    printf '  "tasks": {"all-owd": {"group": "all", "test": "quick"}}\n}\n'
+} >"$MESH"
+
+"$COORD" -Z -c "$MESH" -k "$work/keys/coord_secret" -B "$endpoint" -t 6 >>"$work/coord.log" 2>&1 &
+coord_pid=$!
+e2e_track "$coord_pid"
+
+start_node() {
+    n=$1
+    mkdir -p "$work/$n"
+    "$NODE" -Z -v -n "$n" -k "$work/keys/${n}_secret" -K "$work/keys/coord" -C "$endpoint" \
+        -d "$work/$n/data" -S "$(addr_of "$n"):$oport" -c "$work/conf" -O "$OWAMPD" \
+        -D "tcp://$(addr_of "$n"):$dport" -R 3600 >>"$work/$n.log" 2>&1 &
+    eval "pid_$n=\$!"
+    e2e_track "$!"
+}
+coll_pid=
+start_collector() {
+    "$COLL" -Z -v -C "$endpoint" -k "$work/keys/coord_secret" -s "$STORE" -m "$MESH" -r 2 \
+        >>"$work/collector.log" 2>&1 &
+    coll_pid=$!
+    e2e_track "$coll_pid"
+}
+for n in $NODES; do start_node "$n"; done
+
+# ------------------------------------------------------------------ helpers
+
+P="--store $STORE --mesh $MESH --from 2020-01-01 --to now"
+# rows.py MODE: reads `owmesh query --json`; "paths": the number of paths
+# with packets sent; "sums": total sent, lost, dups.
+cat >"$work/rows.py" <<'EOF'
+import json, sys
+def rows(x):
+    if isinstance(x, dict):
+        if "sent" in x and "lost" in x:
+            yield x
+        else:
+            for v in x.values():
+                yield from rows(v)
+    elif isinstance(x, list):
+        for v in x:
+            yield from rows(v)
+r = list(rows(json.load(sys.stdin)))
+if sys.argv[1] == "paths":
+    print(len({x.get("path") for x in r if x.get("sent", 0) > 0}))
+else:
+    print(sum(x["sent"] for x in r), sum(x["lost"] for x in r), sum(x.get("dups", 0) for x in r))
+EOF
+paths_with_data() {
+    "$OWMESH" query $P --per-path --json 2>/dev/null | python3 "$work/rows.py" paths 2>/dev/null ||
+        echo 0
+}
+all_paths() { [ "$(paths_with_data)" -ge 6 ]; }
+stored_lines() { grep -c 'records stored' "$work/collector.log"; }
+# max_seq NODE: highest seq of a .owp in the node's spool
+max_seq() { ls "$work/$1/data/spool" 2>/dev/null | sed -n 's/^0*\([0-9][0-9]*\)\..*\.owp$/\1/p' | sort -n | tail -1; }
+# collected NODE SEQ: the collector handled file SEQ of NODE (or a later one)
+collected() {
+    last=$(sed -n "s/.*node $1: file \([0-9]*\) .*/\1/p" "$work/collector.log" | sort -n | tail -1)
+    [ -n "$last" ] && [ "$last" -ge "$2" ]
+}
+# wait_exit PID: wait up to 20 s for a tracked child to exit by itself; its status
+wait_exit() {
+    i=0
+    while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
+    e2e_wait "$1"
+}
+
+# ------------------------------------------------------------------ 1. crash inside an ingest
+
+spooled() { for n in $NODES; do [ "$(ls "$work/$n/data/spool" 2>/dev/null | grep -c '\.owp$')" -ge 4 ] || return 1; done; }
+e2e_poll 60 0.5 spooled
+verdict "every node spools .owp files"
+grep -q "data endpoint tcp://127.0.0.2:$dport" "$work/n1.log"
+verdict "n1 serves its data endpoint"
+
+OWMESH_COLLECTOR_DIE_AFTER=5 start_collector
+wait_exit "$coll_pid"
+[ $? = 99 ] && grep -q 'dying inside an ingest transaction' "$work/collector.log"
+verdict "test hook: the collector died inside an ingest transaction (5 files stored)"
+[ "$(stored_lines)" = 5 ] && pass "5 files were stored before the crash" ||
+    fail "$(stored_lines) files stored before the crash"
+
+OWMESH_COLLECTOR_DIE_AFTER=3 OWMESH_COLLECTOR_DIE_AT=ack start_collector
+wait_exit "$coll_pid"
+[ $? = 99 ] && grep -q 'before its ack' "$work/collector.log"
+verdict "test hook: the collector died after a commit, before the ack"
+
+# ------------------------------------------------------------------ 2. collecting every path
+
+start_collector
+e2e_poll 60 1 all_paths
+verdict "owmesh query shows the 6 paths with data ($(paths_with_data))"
+grep -q 'already stored (cursor' "$work/collector.log"
+verdict "files committed but not acked before the crash are acked without a second ingest"
+grep -q 'node n2: collecting from tcp://127.0.0.3' "$work/collector.log"
+verdict "the directory gave the collector each node's data endpoint"
+e2e_stop "$coll_pid" KILL
+pass "collector killed with SIGKILL"
+
+# ------------------------------------------------------------------ 3. a node killed with files waiting
+
+sleep 3 # n2 spools files nobody collects
+seq2=$(max_seq n2)
+eval "e2e_stop \"\$pid_n2\" KILL"
+start_node n2
+start_collector
+e2e_poll 40 0.5 collected n2 "$seq2"
+verdict "n2 killed (-9) and restarted: its files spooled before (up to seq $seq2) collected"
+more2() { [ "$(max_seq n2)" -gt "$seq2" ]; }
+e2e_poll 30 0.5 more2
+verdict "restarted n2 spools new files"
+
+# ------------------------------------------------------------------ 4. counts: nothing lost, nothing twice
+
+# Caught up with every node (files spooled up to now), then stop the
+# collector and the nodes; the files it handled are those up to the last
+# seq it logged per node (the nodes keep acked files: -R 3600).
+for n in $NODES; do eval "s_$n=\$(max_seq $n)"; done
+done_all() { for n in $NODES; do eval "s=\$s_$n"; collected "$n" "$s" || return 1; done; }
+e2e_poll 40 0.5 done_all
+verdict "the collector caught up with every node's spool"
+e2e_stop "$coll_pid"
+for n in $NODES; do eval "e2e_stop \"\$pid_$n\""; done
+want=$(for n in $NODES; do
+    last=$(sed -n "s/.*node $n: file \([0-9]*\) .*/\1/p" "$work/collector.log" | sort -n | tail -1)
+    for f in "$work/$n/data/spool/"*.owp; do
+        seq=$(basename "$f" | sed 's/^0*\([0-9][0-9]*\)\..*/\1/')
+        [ "$seq" -le "$last" ] && "$OWSTATS" -M "$f"
+    done
+done | awk '$1 == "SENT" { s += $2 } $1 == "LOST" { l += $2 } $1 == "DUPS" { d += $2 }
+            END { print s + 0, l + 0, d + 0 }')
+got=$("$OWMESH" query $P --json 2>"$work/query.err" | python3 "$work/rows.py" sums)
+[ -n "$want" ] && [ "$got" = "$want" ]
+verdict "store sent/lost/dups = sum of owstats -M over every spooled file: $got = $want"
+files=$(for n in $NODES; do ls "$work/$n/data/spool" | grep -c '\.owp$'; done | awk '{ s += $1 } END { print s }')
+echo "    ($files .owp files, $(stored_lines) ingest lines in the collector log)"
+bad=$(grep -h 'owmesh-collector\[' "$work/collector.log" | grep ': node n[1-3]: ' -v |
+    grep -v 'starting\|test hook\|SIGTERM\|directory\|coordinator' | head -3)
+[ -z "$bad" ] && pass "collector log lines about nodes name the node" || fail "log lines: $bad"
+
+e2e_stop "$coord_pid"
+if [ "$failed" != 0 ]; then
+    for f in coord n1 n2 n3 collector; do echo "---- $f.log (tail)"; tail -20 "$work/$f.log" | show; done
+    show "$work/query.err"
+fi
+e2e_finish

@@ -1,0 +1,523 @@
+/*
+ * check_collector.c - the data plane end to end in one process: a node's
+ * spool served by agent_data, pulled by a puller into an LMDB store (issue
+ * 6). Reference record counts come from ingesting the same vector files
+ * straight into a second store.
+ */
+#include <check.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_data.h"
+#include "agent_spool.h"
+#include "daemon_log.h"
+#include "meshmsg.h"
+#include "puller.h"
+#include "store.h"
+#include "testutil.h"
+
+static const char *const VECTORS[] = {"owp/clean100-to.owp", "owp/dscp-ef-to.owp",
+                                      "owp/auth-to.owp", "owp/enc-to.owp"};
+#define NVEC (sizeof VECTORS / sizeof VECTORS[0])
+
+typedef struct rig {
+    char *dir;
+    char spool_dir[512], store_dir[512], endpoint[64];
+    agent_spool *spool;
+    agent_data *data;
+    owm_store *store;
+    puller *puller;
+    uint64_t seqs[64];
+    size_t nseqs;
+} rig;
+
+static int endpoint_counter;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static owp_status test_path(void *arg, const char *node, const char *stream_id, const void *data,
+                            size_t len, uint32_t *path_id, owp_err *err)
+{
+    (void)data;
+    (void)len;
+    return owm_store_path_id(arg, stream_id, node, "test", path_id, err);
+}
+
+/* Spool vector file rel as stream id (a hard link of a copy). */
+static void spool_vector(rig *r, const char *rel, const char *stream, uint64_t start,
+                         Owmesh__FileKind kind)
+{
+    char *src = tu_vector_path(rel);
+    size_t len;
+    char *bytes = tu_read_file(src, &len);
+    ck_assert_ptr_nonnull(bytes);
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s/work.tmp", r->dir);
+    FILE *fp = fopen(tmp, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(bytes, 1, len, fp), len);
+    fclose(fp);
+    owp_err err = {0};
+    uint64_t seq = 0;
+    ck_assert_int_eq(agent_spool_add(r->spool, tmp, stream, start << 32, (start + 10) << 32, kind,
+                                     &seq, &err), OWP_OK);
+    unlink(tmp);
+    r->seqs[r->nseqs++] = seq;
+    free(bytes);
+    free(src);
+}
+
+static void rig_up(rig *r, uint64_t retention, uint64_t budget)
+{
+    memset(r, 0, sizeof *r);
+    r->dir = tu_tempdir();
+    snprintf(r->spool_dir, sizeof r->spool_dir, "%s/spool", r->dir);
+    snprintf(r->store_dir, sizeof r->store_dir, "%s/store", r->dir);
+    snprintf(r->endpoint, sizeof r->endpoint, "inproc://data-%d-%d", (int)getpid(),
+             endpoint_counter++);
+    ck_assert_int_eq(mkdir(r->store_dir, 0755), 0);
+    owp_err err = {0};
+    r->spool = agent_spool_open(r->spool_dir, &err);
+    ck_assert_msg(r->spool, "%s", err.msg);
+    agent_data_config dc = {.node = "n2", .endpoint = r->endpoint, .spool = r->spool,
+                            .retention_s = retention, .budget_bytes = budget};
+    r->data = agent_data_new(&dc, &err);
+    ck_assert_msg(r->data, "%s", err.msg);
+    r->store = owm_store_open(r->store_dir, NULL, &err);
+    ck_assert_msg(r->store, "%s", err.msg);
+}
+
+static puller *rig_puller(rig *r, unsigned credit, unsigned chunk, unsigned window)
+{
+    owp_err err = {0};
+    puller_config pc = {.node = "n2", .endpoint = r->endpoint, .store = r->store,
+                        .path = test_path, .path_arg = r->store, .credit = credit,
+                        .chunk_size = chunk, .window = window, .poll_s = 0.05,
+                        .timeout_s = 2};
+    puller *p = puller_new(&pc, &err);
+    ck_assert_msg(p, "%s", err.msg);
+    return p;
+}
+
+/* Run node and collector until the puller has nothing left (or 5 s). */
+static void run_until_idle(rig *r, puller *p)
+{
+    double end = now_s() + 5;
+    int idle_turns = 0;
+    while (now_s() < end && idle_turns < 5) {
+        zmq_pollitem_t items[2] = {
+            {zsock_resolve(agent_data_socket(r->data)), 0, ZMQ_POLLIN, 0},
+            {puller_socket(p) ? zsock_resolve(puller_socket(p)) : NULL, 0, ZMQ_POLLIN, 0},
+        };
+        zmq_poll(items, puller_socket(p) ? 2 : 1, 10);
+        double now = now_s();
+        if (items[0].revents & ZMQ_POLLIN)
+            agent_data_handle(r->data);
+        if (puller_socket(p) && (items[1].revents & ZMQ_POLLIN))
+            puller_handle(p, now);
+        puller_tick(p, now);
+        idle_turns = puller_idle(p) ? idle_turns + 1 : 0;
+    }
+}
+
+static void rig_down(rig *r)
+{
+    puller_destroy(&r->puller);
+    agent_data_destroy(&r->data);
+    agent_spool_destroy(&r->spool);
+    owm_store_close(&r->store);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(r->dir);
+}
+
+/* Records of the vectors, ingested directly into a scratch store. */
+static uint64_t reference_records(void)
+{
+    char *dir = tu_tempdir();
+    owp_err err = {0};
+    owm_store *s = owm_store_open(dir, NULL, &err);
+    ck_assert_msg(s, "%s", err.msg);
+    uint64_t total = 0;
+    for (size_t i = 0; i < NVEC; i++) {
+        char *path = tu_vector_path(VECTORS[i]);
+        FILE *fp = fopen(path, "rb");
+        ck_assert_ptr_nonnull(fp);
+        uint32_t id;
+        owm_ingest_result res;
+        ck_assert_int_eq(owm_store_path_id(s, "x", "y", "z", &id, &err), OWP_OK);
+        ck_assert_int_eq(owm_store_ingest_file(s, "ref", i + 1, "f", id, fp, &res, &err), OWP_OK);
+        ck_assert_int_eq(res.status, OWM_INGEST_STORED);
+        total += res.records;
+        fclose(fp);
+        free(path);
+    }
+    owm_store_close(&s);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(dir);
+    return total;
+}
+
+static size_t spool_count(const rig *r)
+{
+    size_t n = 0;
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c '^[0-9]'", r->spool_dir);
+    FILE *p = popen(cmd, "r");
+    if (p && fscanf(p, "%zu", &n) != 1)
+        n = 0;
+    if (p)
+        pclose(p);
+    return n;
+}
+
+static void spool_all(rig *r, const char *prefix)
+{
+    char stream[32];
+    for (size_t i = 0; i < NVEC; i++) {
+        snprintf(stream, sizeof stream, "%s%zu", prefix, i);
+        spool_vector(r, VECTORS[i], stream, 1000 + i, OWMESH__FILE_KIND__FILE_KIND_OWP);
+        /* A summary beside each: never fetched, acked all the same. */
+        spool_vector(r, VECTORS[i], stream, 1000 + i, OWMESH__FILE_KIND__FILE_KIND_SUM);
+    }
+}
+
+/* ------------------------------------------------------------------ pulling */
+
+START_TEST(test_pull_all)
+{
+    rig r;
+    rig_up(&r, 0, 0);
+    spool_all(&r, "s");
+    r.puller = rig_puller(&r, 4, 0, 8);
+    run_until_idle(&r, r.puller);
+    const puller_stats *st = puller_get_stats(r.puller);
+    ck_assert_uint_eq(st->files, NVEC);
+    ck_assert_uint_eq(st->records, reference_records());
+    ck_assert_uint_eq(st->acked, 2 * NVEC);
+    ck_assert_uint_eq(st->resets, 0);
+    owp_err err = {0};
+    uint64_t cursor;
+    char name[200];
+    ck_assert_int_eq(owm_store_cursor(r.store, "n2", &cursor, name, sizeof name, &err), OWP_OK);
+    /* The cursor is the last .owp's seq (summaries do not write the store). */
+    ck_assert_uint_eq(cursor, r.seqs[2 * NVEC - 2]);
+    ck_assert_ptr_nonnull(strstr(name, "s3."));
+    /* Acked with retention 0: deleted. */
+    ck_assert_uint_eq(spool_count(&r), 0);
+    rig_down(&r);
+}
+END_TEST
+
+/* Tiny chunks, credit 2: the node never has more than 2 chunks in flight
+ * per file, and the reassembled files ingest exactly. */
+START_TEST(test_credit_small_chunks)
+{
+    rig r;
+    rig_up(&r, 0, 0);
+    spool_all(&r, "c");
+    r.puller = rig_puller(&r, 2, 512, 2);
+    run_until_idle(&r, r.puller);
+    const puller_stats *st = puller_get_stats(r.puller);
+    ck_assert_uint_eq(st->files, NVEC);
+    ck_assert_uint_eq(st->records, reference_records());
+    ck_assert_uint_le(st->max_credit_seen, 2);
+    ck_assert_uint_gt(st->bytes, 512u * NVEC); /* really chunked */
+    rig_down(&r);
+}
+END_TEST
+
+/* A second collector, or the same one rebuilt: files re-spooled under new
+ * seqs hold sessions already stored: counted once. */
+START_TEST(test_no_double_count)
+{
+    rig r;
+    rig_up(&r, 0, 0);
+    spool_all(&r, "d");
+    r.puller = rig_puller(&r, 4, 0, 4);
+    run_until_idle(&r, r.puller);
+    uint64_t records = puller_get_stats(r.puller)->records;
+    puller_destroy(&r.puller);
+    spool_all(&r, "d");
+    r.puller = rig_puller(&r, 4, 0, 4);
+    run_until_idle(&r, r.puller);
+    ck_assert_uint_eq(puller_get_stats(r.puller)->records, 0);
+    ck_assert_uint_eq(puller_get_stats(r.puller)->skipped, 2 * NVEC);
+    ck_assert_uint_eq(records, reference_records());
+    ck_assert_uint_eq(spool_count(&r), 0);
+    rig_down(&r);
+}
+END_TEST
+
+/* A collector restarted from the store's cursor lists only newer files. */
+START_TEST(test_resume_from_cursor)
+{
+    rig r;
+    rig_up(&r, 3600, 0); /* retention: acked files stay listed */
+    spool_all(&r, "r");
+    r.puller = rig_puller(&r, 4, 0, 8);
+    run_until_idle(&r, r.puller);
+    ck_assert_uint_eq(puller_get_stats(r.puller)->files, NVEC);
+    puller_destroy(&r.puller);
+    ck_assert_uint_eq(spool_count(&r), 2 * NVEC); /* kept: retention */
+    r.puller = rig_puller(&r, 4, 0, 8);
+    run_until_idle(&r, r.puller);
+    /* Everything is at or before the cursor (the last summary after it):
+     * acked again, nothing fetched or stored twice. */
+    ck_assert_uint_eq(puller_get_stats(r.puller)->files, 0);
+    ck_assert_uint_eq(puller_get_stats(r.puller)->skipped, 2 * NVEC);
+    ck_assert_uint_eq(puller_get_stats(r.puller)->bytes, 0);
+    rig_down(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ retention, budget */
+
+static mode_t mode_of(const rig *r, uint64_t seq)
+{
+    char cmd[700], name[600] = "";
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep '^0*%llu\\.'", r->spool_dir, (unsigned long long)seq);
+    FILE *p = popen(cmd, "r");
+    if (!p || !fgets(name, sizeof name, p)) {
+        if (p)
+            pclose(p);
+        return 0;
+    }
+    pclose(p);
+    name[strcspn(name, "\n")] = '\0';
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", r->spool_dir, name);
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_mode & 0777 : 0;
+}
+
+START_TEST(test_retention_marks_acked)
+{
+    rig r;
+    rig_up(&r, 3600, 0);
+    spool_all(&r, "m");
+    r.puller = rig_puller(&r, 4, 0, 8);
+    run_until_idle(&r, r.puller);
+    for (size_t i = 0; i < r.nseqs; i++)
+        ck_assert_uint_eq(mode_of(&r, r.seqs[i]), 0444);
+    /* Within the retention nothing goes. */
+    agent_data_enforce(r.data, now_s());
+    ck_assert_uint_eq(spool_count(&r), 2 * NVEC);
+    rig_down(&r);
+}
+END_TEST
+
+START_TEST(test_budget_acked_first)
+{
+    rig r;
+    rig_up(&r, 3600, 1);
+    spool_all(&r, "b");
+    /* Mark the first pair acked, as the node does. */
+    for (size_t i = 0; i < 2; i++) {
+        char cmd[1400];
+        snprintf(cmd, sizeof cmd, "chmod 444 '%s'/$(ls '%s' | grep '^0*%llu\\.')", r.spool_dir,
+                 r.spool_dir, (unsigned long long)r.seqs[i]);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+    /* Budget 1 byte: everything must go, acked first, unacked logged. */
+    agent_data_enforce(r.data, now_s());
+    ck_assert_uint_eq(spool_count(&r), 0);
+    rig_down(&r);
+}
+END_TEST
+
+START_TEST(test_budget_spares_unacked)
+{
+    rig r;
+    rig_up(&r, 3600, 0);
+    spool_all(&r, "u");
+    /* Total size, minus the first pair: the budget. */
+    uint64_t total = 0, first = 0;
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "du -b -s --apparent-size '%s'/[0-9]* | awk '{ s += $1 } END { print s }'",
+             r.spool_dir);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(fscanf(p, "%" SCNu64, &total), 1);
+    pclose(p);
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "f='%s'/$(ls '%s' | grep '^0*%llu\\.'); chmod 444 \"$f\"; "
+                 "stat -c %%s \"$f\"", r.spool_dir, r.spool_dir, (unsigned long long)r.seqs[i]);
+        p = popen(cmd, "r");
+        uint64_t sz = 0;
+        ck_assert_int_eq(fscanf(p, "%" SCNu64, &sz), 1);
+        pclose(p);
+        first += sz;
+    }
+    agent_data_destroy(&r.data);
+    agent_data_config dc = {.node = "n2", .endpoint = r.endpoint, .spool = r.spool,
+                            .retention_s = 3600, .budget_bytes = total - first};
+    owp_err err = {0};
+    r.data = agent_data_new(&dc, &err);
+    ck_assert_msg(r.data, "%s", err.msg);
+    agent_data_enforce(r.data, now_s());
+    ck_assert_uint_eq(spool_count(&r), 2 * NVEC - 2);
+    ck_assert_uint_eq(mode_of(&r, r.seqs[0]), 0); /* the acked ones went */
+    ck_assert_uint_ne(mode_of(&r, r.seqs[2]), 0);
+    rig_down(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ hostile peers */
+
+static Owmesh__Envelope *ask(rig *r, zsock_t *dealer, const void *bytes, size_t len)
+{
+    zframe_t *f = zframe_new(bytes, len);
+    zframe_send(&f, dealer, 0);
+    double end = now_s() + 2;
+    while (now_s() < end) {
+        if (zsock_events(agent_data_socket(r->data)) & ZMQ_POLLIN)
+            agent_data_handle(r->data);
+        if (zsock_events(dealer) & ZMQ_POLLIN) {
+            zmsg_t *m = zmsg_recv(dealer);
+            Owmesh__Envelope *env = NULL;
+            owp_err err = {0};
+            owm_msg_decode_zmsg(m, &env, NULL, &err);
+            zmsg_destroy(&m);
+            return env;
+        }
+        zclock_sleep(2);
+    }
+    return NULL;
+}
+
+START_TEST(test_hostile)
+{
+    rig r;
+    rig_up(&r, 0, 0);
+    spool_all(&r, "h");
+    zsock_t *dealer = zsock_new_dealer(r.endpoint);
+    ck_assert_ptr_nonnull(dealer);
+    /* Garbage: an Error, not a crash. */
+    Owmesh__Envelope *env = ask(&r, dealer, "\xff\xff\xff garbage", 12);
+    ck_assert_ptr_nonnull(env);
+    ck_assert_int_eq(env->body_case, OWMESH__ENVELOPE__BODY_ERROR);
+    owm_msg_free(&env);
+    /* A file that does not exist: NOT_FOUND. */
+    Owmesh__FileFetch ff = OWMESH__FILE_FETCH__INIT;
+    ff.seq = 999999;
+    ff.credit = 1;
+    Owmesh__Envelope req;
+    owm_msg_envelope_init(&req);
+    req.body_case = OWMESH__ENVELOPE__BODY_FILE_FETCH;
+    req.file_fetch = &ff;
+    uint8_t *buf;
+    size_t len;
+    owp_err err = {0};
+    ck_assert_int_eq(owm_msg_encode(&req, &buf, &len, &err), OWP_OK);
+    env = ask(&r, dealer, buf, len);
+    free(buf);
+    ck_assert_ptr_nonnull(env);
+    ck_assert_int_eq(env->body_case, OWMESH__ENVELOPE__BODY_ERROR);
+    ck_assert_int_eq(env->error->code, OWMESH__ERROR_CODE__ERROR_NOT_FOUND);
+    owm_msg_free(&env);
+    /* Credit 1: exactly one chunk arrives, then silence until more credit. */
+    ff.seq = r.seqs[0];
+    ff.chunk_size = 100;
+    ck_assert_int_eq(owm_msg_encode(&req, &buf, &len, &err), OWP_OK);
+    env = ask(&r, dealer, buf, len);
+    free(buf);
+    ck_assert_ptr_nonnull(env);
+    ck_assert_int_eq(env->body_case, OWMESH__ENVELOPE__BODY_FILE_CHUNK);
+    ck_assert_uint_eq(env->file_chunk->data.len, 100);
+    ck_assert(!env->file_chunk->last);
+    owm_msg_free(&env);
+    zclock_sleep(50);
+    agent_data_handle(r.data);
+    agent_data_tick(r.data, now_s());
+    ck_assert(!(zsock_events(dealer) & ZMQ_POLLIN));
+    /* A message of the coordinator's plane: ERROR_UNEXPECTED. */
+    Owmesh__Envelope *hello = owm_msg_new_hello("x", "v", "", "", 0, &err);
+    ck_assert_int_eq(owm_msg_encode(hello, &buf, &len, &err), OWP_OK);
+    owm_msg_free(&hello);
+    env = ask(&r, dealer, buf, len);
+    free(buf);
+    /* Chunks of the earlier fetch are not sent without credit: the answer
+     * is the Error. */
+    ck_assert_ptr_nonnull(env);
+    ck_assert_int_eq(env->body_case, OWMESH__ENVELOPE__BODY_ERROR);
+    ck_assert_int_eq(env->error->code, OWMESH__ERROR_CODE__ERROR_UNEXPECTED);
+    owm_msg_free(&env);
+    zsock_destroy(&dealer);
+    rig_down(&r);
+}
+END_TEST
+
+/* A node that is not there: the puller times out and resets, no crash. */
+START_TEST(test_timeout_reset)
+{
+    char *dir = tu_tempdir();
+    owp_err err = {0};
+    owm_store *s = owm_store_open(dir, NULL, &err);
+    ck_assert_msg(s, "%s", err.msg);
+    puller_config pc = {.node = "ghost", .endpoint = "tcp://127.0.0.1:9", .store = s,
+                        .path = test_path, .path_arg = s, .timeout_s = 0.2};
+    puller *p = puller_new(&pc, &err);
+    ck_assert_msg(p, "%s", err.msg);
+    double end = now_s() + 1.0;
+    while (now_s() < end) {
+        puller_tick(p, now_s());
+        zclock_sleep(10);
+    }
+    ck_assert_uint_ge(puller_get_stats(p)->resets, 1);
+    puller_destroy(&p);
+    owm_store_close(&s);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(dir);
+}
+END_TEST
+
+static Suite *collector_suite(void)
+{
+    Suite *s = suite_create("collector");
+    TCase *tc = tcase_create("pull");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_pull_all);
+    tcase_add_test(tc, test_credit_small_chunks);
+    tcase_add_test(tc, test_no_double_count);
+    tcase_add_test(tc, test_resume_from_cursor);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("retention");
+    tcase_add_test(tc, test_retention_marks_acked);
+    tcase_add_test(tc, test_budget_acked_first);
+    tcase_add_test(tc, test_budget_spares_unacked);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("hostile");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_hostile);
+    tcase_add_test(tc, test_timeout_reset);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    daemon_log_open("check_collector", LOG_USER, getenv("CHECK_VERBOSE") ? LOG_DEBUG : LOG_WARNING, getenv("CHECK_VERBOSE") != NULL);
+    SRunner *sr = srunner_create(collector_suite());
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
