@@ -567,18 +567,32 @@ int owp_stats_percentile(const owp_stats *self, double alpha, double *v)
 {
     if (self->received == 0 || self->nsorted == 0)
         return 0;
-    long i = bucket_reaching(self, alpha * self->received);
+    double target = alpha * self->received;
+    long i = bucket_reaching(self, target);
     if (i < 0)
         i = (long)self->nsorted - 1;
+    double before = 0;
+    for (long k = 0; k < i; k++)
+        before += self->sorted[k].count;
     int32_t b = self->sorted[i].index;
-    /* Bucket b holds ((b-1)w, bw] above zero and [bw, (b+1)w) below it. */
+    /* Bucket b holds ((b-1)w, bw] above zero and [bw, (b+1)w) below it. Its
+     * edges are clamped into the observed [min, max]; the value is placed
+     * between them by rank, so a session whose delays all fall in one bucket
+     * gets a median between its min and max instead of one of them. */
     double upper = (b >= 0 ? (double)b : (double)b + 1.0) * self->bucket_width;
+    double lower = upper - self->bucket_width;
     double lo, hi;
-    if (owp_stats_min(self, &lo) && upper < lo)
-        upper = lo;
-    if (owp_stats_max(self, &hi) && upper > hi)
-        upper = hi;
-    *v = upper;
+    if (owp_stats_min(self, &lo)) {
+        lower = lower < lo ? lo : lower;
+        upper = upper < lo ? lo : upper;
+    }
+    if (owp_stats_max(self, &hi)) {
+        lower = lower > hi ? hi : lower;
+        upper = upper > hi ? hi : upper;
+    }
+    double frac = (target - before) / self->sorted[i].count;
+    frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
+    *v = lower + frac * (upper - lower);
     return 1;
 }
 

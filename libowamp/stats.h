@@ -10,8 +10,9 @@
  *    the maximum, and with more than 5 % loss P95 does not exist. Used for the
  *    -M output, which must stay byte-identical.
  *  - owp_stats_percentile(): the corrected one (doc/compat.md). Only received
- *    packets count; the value is the bucket's upper edge clamped into
- *    [min, max]; defined whenever at least one packet arrived.
+ *    packets count; the bucket's edges are clamped into [min, max] and the
+ *    value is interpolated between them by rank; defined whenever at least
+ *    one packet arrived.
  *
  * Loss and duplicates are settled as the reference does: a packet is counted
  * when it ages out of the loss window (its scheduled send time falls more

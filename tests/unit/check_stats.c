@@ -133,11 +133,16 @@ START_TEST(reference_vs_corrected_percentiles)
     /* reference: 18 of 20 < 95 % -> P95 and jitter undefined */
     ck_assert(!owp_stats_percentile_ref(s, 0.95, &v));
     ck_assert(!owp_stats_jitter_ref(s, &v));
-    /* corrected: clamped into [min, max], jitter defined */
+    /* corrected: inside [min, max], placed by rank within the bucket; jitter defined */
+    double mn;
+    ck_assert(owp_stats_min(s, &mn));
     ck_assert(owp_stats_percentile(s, 0.5, &v));
-    ck_assert_double_eq_tol(v, mx, 1e-12);
+    ck_assert_double_eq_tol(v, mn + 0.5 * (mx - mn), 1e-12);
+    double p95;
+    ck_assert(owp_stats_percentile(s, 0.95, &p95));
+    ck_assert_double_eq_tol(p95, mn + 0.95 * (mx - mn), 1e-12);
     ck_assert(owp_stats_jitter(s, &v));
-    ck_assert_double_eq_tol(v, 0.0, 1e-12);
+    ck_assert_double_eq_tol(v, p95 - (mn + 0.5 * (mx - mn)), 1e-12);
     ck_assert(owp_stats_percentile(s, 0.0, &v));
     owp_stats_destroy(&s);
 }
