@@ -32,6 +32,7 @@
 #include "collector_paths.h"
 #include "options.h"
 #include "daemon_log.h"
+#include "daemon_signals.h"
 #include "meshmsg.h"
 #include "puller.h"
 #include "store.h"
@@ -47,7 +48,6 @@
 #define DIRECTORY_TIMEOUT_MS 3000
 #define STATS_EVERY_S 60.0
 
-static volatile sig_atomic_t got_term, got_hup;
 
 typedef struct options {
     const char *endpoint;
@@ -78,33 +78,6 @@ typedef struct collector {
     int die_at_ack;
     uint64_t stored_files;
 } collector;
-
-static double monotonic_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void on_signal(int sig)
-{
-    if (sig == SIGHUP)
-        got_hup = 1;
-    else
-        got_term = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
 
 /* ------------------------------------------------------------------ options */
 
@@ -405,10 +378,10 @@ static void run(collector *c)
 {
     zmq_pollitem_t items[MAX_NODES];
     puller *owner[MAX_NODES];
-    while (!got_term) {
-        double now = monotonic_now();
-        if (got_hup) {
-            got_hup = 0;
+    while (!daemon_stop_requested) {
+        double now = daemon_monotonic_now();
+        if (daemon_reload_requested) {
+            daemon_reload_requested = 0;
             owp_err err;
             owp_err_clear(&err);
             if (collector_paths_reload(c->paths, &err) != OWP_OK)
@@ -431,7 +404,7 @@ static void run(collector *c)
             owner[n++] = c->pullers[i];
         }
         int rc = zmq_poll(items, n, 100);
-        now = monotonic_now();
+        now = daemon_monotonic_now();
         for (int i = 0; rc > 0 && i < n; i++)
             if (items[i].revents & ZMQ_POLLIN)
                 puller_handle(owner[i], now);
@@ -470,7 +443,7 @@ int main(int argc, char **argv)
     zsys_handler_set(NULL);
     int status = 1;
     if (setup(&c) == 0) {
-        install_signals();
+        daemon_signals_install();
         run(&c);
         log_stats(&c);
         log_info("SIGTERM/SIGINT: stopping");

@@ -42,6 +42,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "daemon_log.h"
+#include "daemon_signals.h"
 #include "hostport.h"
 #include "meshmsg.h"
 #include "options.h"
@@ -58,7 +59,6 @@
 #define POLL_MS 200
 #define SCHEDULE_FILE "schedule.pb"
 
-static volatile sig_atomic_t got_term, got_hup;
 
 typedef struct options {
     const char *node;
@@ -98,33 +98,6 @@ typedef struct agent {
 } agent;
 
 /* ------------------------------------------------------------------ small helpers */
-
-static double monotonic_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void on_signal(int sig)
-{
-    if (sig == SIGHUP)
-        got_hup = 1;
-    else
-        got_term = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
 
 static void usage(FILE *fp)
 {
@@ -682,9 +655,9 @@ static void run(agent *a)
         log_err("node %s: cannot create a poller", a->opt.node);
         return;
     }
-    while (!got_term) {
+    while (!daemon_stop_requested) {
         void *which = zpoller_wait(poller, a->data && agent_data_busy(a->data) ? 5 : POLL_MS);
-        double now = monotonic_now();
+        double now = daemon_monotonic_now();
         if (a->data && which == agent_data_socket(a->data))
             agent_data_handle(a->data);
         else if (a->data && which == agent_data_zap(a->data))
@@ -693,8 +666,8 @@ static void run(agent *a)
             handle_message(a, now);
         else if (which == agent_link_monitor(a->link))
             handle_link_event(a, now);
-        if (got_hup) {
-            got_hup = 0;
+        if (daemon_reload_requested) {
+            daemon_reload_requested = 0;
             log_info("node %s: SIGHUP: registering with the coordinator again", a->opt.node);
             send_hello(a, now);
         }
@@ -741,14 +714,14 @@ int main(int argc, char **argv)
     if (owp_clock_warning())
         log_warn("node %s: NTP: %s", a.opt.node, owp_clock_warning());
     int status = 1;
-    install_signals();
+    daemon_signals_install();
     if (setup_storage(&a) == 0 && setup_owampd(&a) == 0) {
         log_info("node %s: " PROGNAME " %s starting: owamp server %s, data in %s", a.opt.node,
                  PACKAGE_VERSION, a.opt.owamp_address, a.opt.datadir);
-        agent_owampd_tick(a.owampd, monotonic_now());
+        agent_owampd_tick(a.owampd, daemon_monotonic_now());
         resume_saved_schedule(&a);
         if (setup_link(&a) == 0 && setup_data(&a) == 0) {
-            install_signals(); /* after czmq's initialisation */
+            daemon_signals_install(); /* after czmq's initialisation */
             run(&a);
             log_info("node %s: SIGTERM/SIGINT: stopping", a.opt.node);
             status = 0;
