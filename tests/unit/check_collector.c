@@ -364,7 +364,11 @@ START_TEST(test_budget_spares_unacked)
         first += sz;
     }
     agent_data_destroy(&r.data);
-    agent_data_config dc = {.node = "n2", .endpoint = r.endpoint, .spool = r.spool,
+    /* A fresh name: libzmq releases an inproc name asynchronously, so rebinding the
+     * old one right after closing its socket can fail with EADDRINUSE. */
+    char endpoint[96];
+    snprintf(endpoint, sizeof endpoint, "%s-budget", r.endpoint);
+    agent_data_config dc = {.node = "n2", .endpoint = endpoint, .spool = r.spool,
                             .retention_s = 3600, .budget_bytes = total - first};
     owp_err err = {0};
     r.data = agent_data_new(&dc, &err);
