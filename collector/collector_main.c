@@ -29,6 +29,7 @@
 
 #include "cert.h"
 #include "cli.h"
+#include "clock.h"
 #include "collector_paths.h"
 #include "options.h"
 #include "daemon_log.h"
@@ -379,7 +380,7 @@ static void run(collector *c)
     zmq_pollitem_t items[MAX_NODES];
     puller *owner[MAX_NODES];
     while (!daemon_stop_requested) {
-        double now = daemon_monotonic_now();
+        double now = owp_clock_monotonic();
         if (daemon_reload_requested) {
             daemon_reload_requested = 0;
             owp_err err;
@@ -404,7 +405,7 @@ static void run(collector *c)
             owner[n++] = c->pullers[i];
         }
         int rc = zmq_poll(items, n, 100);
-        now = daemon_monotonic_now();
+        now = owp_clock_monotonic();
         for (int i = 0; rc > 0 && i < n; i++)
             if (items[i].revents & ZMQ_POLLIN)
                 puller_handle(owner[i], now);

@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "cert.h"
+#include "clock.h"
 #include "health.h"
 #include "log.h"
 #include "meshconf.h"
@@ -70,13 +71,6 @@ typedef struct sender {
 
 /* ------------------------------------------------------------ clocks */
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static uint64_t wall_now(void)
 {
     struct timespec ts;
@@ -126,7 +120,7 @@ static int same_file(const file_id *a, const file_id *b)
 static owp_status load_plan(const char *path, owm_mesh **mesh, owmc_plan **plan, double *seconds,
                             owp_err *err)
 {
-    double t0 = mono_now();
+    double t0 = owp_clock_monotonic();
     *plan = NULL;
     *mesh = owm_mesh_load(path, err);
     if (!*mesh)
@@ -136,7 +130,7 @@ static owp_status load_plan(const char *path, owm_mesh **mesh, owmc_plan **plan,
         owm_mesh_destroy(mesh);
         return err->code;
     }
-    *seconds = mono_now() - t0;
+    *seconds = owp_clock_monotonic() - t0;
     return OWP_OK;
 }
 
@@ -281,7 +275,7 @@ static int allow_key(void *arg, const char *key, const char *address)
     owmc_coord *self = arg;
     if (strcmp(key, self->own_key) == 0 || owm_mesh_node_by_key(self->mesh, key))
         return 1;
-    double now = mono_now();
+    double now = owp_clock_monotonic();
     refused_key *slot = &self->refused[0];
     for (size_t i = 0; i < REFUSED_SLOTS; i++) {
         if (strcmp(self->refused[i].key, key) == 0) {
@@ -514,7 +508,7 @@ static void handle_message(owmc_coord *self, zmsg_t *msg)
         owmc_log_warn("%s: %s", who.label, err.msg);
         send_error(self, route, why, err.msg, who.label);
     } else {
-        dispatch(self, route, &who, &env, mono_now());
+        dispatch(self, route, &who, &env, owp_clock_monotonic());
     }
     owm_msg_free(&env);
     zframe_destroy(&route);
@@ -617,7 +611,7 @@ static void reload(owmc_coord *self, const char *why)
                           p->plan->node->name, p->plan->n_streams,
                           (unsigned long long)generation);
     }
-    push_due(self, mono_now());
+    push_due(self, owp_clock_monotonic());
 }
 
 static void check_reload(owmc_coord *self)
@@ -693,7 +687,7 @@ static int on_tick(zloop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     owmc_coord *self = arg;
     check_reload(self);
-    double now = mono_now();
+    double now = owp_clock_monotonic();
     push_due(self, now);
     if (now - self->last_health >= HEALTH_EVERY) {
         self->last_health = now;
@@ -744,7 +738,7 @@ int owmc_coord_run(owmc_coord *self)
     self->loop = zloop_new();
     if (!self->loop)
         return 1;
-    self->started = mono_now();
+    self->started = owp_clock_monotonic();
     self->last_health = self->started;
     zloop_reader(self->loop, owmc_auth_socket(self->auth), on_zap, self->auth);
     zloop_reader(self->loop, self->router, on_router, self);

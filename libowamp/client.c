@@ -110,13 +110,6 @@ struct owp_client {
 
 /* ------------------------------------------------------------------ helpers */
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Seconds from now until the absolute OWAMP time t (negative when past). */
 static double seconds_until(owp_num64 t)
 {
@@ -353,7 +346,7 @@ static owp_status client_setup(owp_client *c, const owp_client_opts *o, owp_err 
     if ((st = build_setup_response(c, o, &g, &sr, err)) != OWP_OK)
         return st;
     owp_wire_encode_setup_response(&sr, buf);
-    double t0 = mono_now();
+    double t0 = owp_clock_monotonic();
     if ((st = owp_chan_send_clear(c->chan, buf, OWP_SETUP_RESPONSE_LEN, err)) != OWP_OK)
         return owp_err_prefix(err, "sending Set-Up-Response");
 
@@ -386,7 +379,7 @@ static owp_status client_setup(owp_client *c, const owp_client_opts *o, owp_err 
     /* Bytes 32-47 are the first block of the server's protected stream. */
     if ((st = owp_chan_recv(c->chan, ss_buf + 32, 16, err)) != OWP_OK)
         return owp_err_prefix(err, "reading Server-Start");
-    c->rtt = mono_now() - t0;
+    c->rtt = owp_clock_monotonic() - t0;
     owp_server_start start;
     if ((st = owp_wire_decode_server_start(ss_buf, &start, err)) != OWP_OK)
         return owp_err_prefix(err, "server %s", c->peer_name);
@@ -1029,7 +1022,7 @@ static void begin_stop(owp_client *c)
     if (c->stopping)
         return;
     c->stopping = 1;
-    c->stop_began = mono_now();
+    c->stop_began = owp_clock_monotonic();
     for (unsigned i = 0; i < c->nsess; i++)
         if (c->sess[i].dir == OWP_DIR_TO) {
             atomic_store(&c->sess[i].stop, 1);
@@ -1075,7 +1068,7 @@ static owp_status wait_step(owp_client *c, const atomic_int *interrupt, int time
     if (!c->wait_began) {
         c->wait_began = 1;
         /* Hard bound for a stalled server: the whole test plus a grace period. */
-        c->test_end = mono_now() + seconds_until_end(c, -1, 1) + CLIENT_END_GRACE_SEC + 2 * c->rtt;
+        c->test_end = owp_clock_monotonic() + seconds_until_end(c, -1, 1) + CLIENT_END_GRACE_SEC + 2 * c->rtt;
     }
     if (!c->stopping && interrupt && atomic_load(interrupt))
         begin_stop(c);
@@ -1095,7 +1088,7 @@ static owp_status wait_step(owp_client *c, const atomic_int *interrupt, int time
         *done = 1;
         return OWP_OK;
     }
-    double now = mono_now();
+    double now = owp_clock_monotonic();
     double deadline = c->stopping ? c->stop_began + CLIENT_STOP_GRACE_SEC + 2 * c->rtt
                                   : c->test_end;
     if (now > deadline) {

@@ -219,3 +219,10 @@ owp_num64 owp_clock_now(uint16_t *errest)
         memset(&ts, 0, sizeof ts);
     return owp_clock_from_kernel(&ts, errest);
 }
+
+double owp_clock_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}

@@ -40,4 +40,8 @@ uint16_t owp_clock_errest_for_state(int status, long esterror, long maxerror);
  * ("clock is not synchronized (no NTP daemon reports sync): timestamps are marked unsynchronized"). */
 const char *owp_clock_warning(void);
 
+/* Seconds on CLOCK_MONOTONIC: for timeouts and intervals, which must not jump
+ * when the wall clock is stepped. */
+double owp_clock_monotonic(void);
+
 #endif

@@ -136,13 +136,6 @@ static void fnlog(owp_server_log_fn log, void *arg, int prio, const char *fmt, .
     log(arg, prio, msg);
 }
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static double ts_seconds(const struct timespec *ts)
 {
     return (double)ts->tv_sec + ts->tv_nsec / 1e9;
@@ -318,7 +311,7 @@ static int stop_requested(const conn *c)
  * timeout_ms <= 0: wait forever. */
 static owp_status wait_message(conn *c, int timeout_ms, int stop_ends_wait, owp_err *err)
 {
-    double deadline = timeout_ms > 0 ? mono_now() + timeout_ms / 1000.0 : 0;
+    double deadline = timeout_ms > 0 ? owp_clock_monotonic() + timeout_ms / 1000.0 : 0;
     for (;;) {
         /* On a stop request a command already on its way (typically the
          * Fetch-Session right after Stop-Sessions) still gets its answer. */
@@ -329,7 +322,7 @@ static owp_status wait_message(conn *c, int timeout_ms, int stop_ends_wait, owp_
         }
         int slice = POLL_SLICE_MS;
         if (timeout_ms > 0) {
-            double left = deadline - mono_now();
+            double left = deadline - owp_clock_monotonic();
             if (left <= 0)
                 return owp_err_set(err, OWP_ERR_TIMEOUT,
                                    "%s: no control message within %d s", c->peer_name,
@@ -1332,7 +1325,7 @@ static owp_status start_sessions(conn *c, const uint8_t first[16], owp_err *err)
  * Stop-Sessions, which says how far its sender got). */
 static int local_sessions_done(const conn *c, int stopping)
 {
-    double now = mono_now();
+    double now = owp_clock_monotonic();
     for (size_t i = 0; i < c->nsessions; i++) {
         const session *sess = c->sessions[i];
         if (!atomic_load(&sess->done)) {
@@ -1372,9 +1365,9 @@ static owp_status run_tests(conn *c, owp_err *err)
                 return st;
             our_stop_sent = 1;
             /* The control timeout is re-armed for the client's Stop-Sessions. */
-            client_deadline = tmo_ms > 0 ? mono_now() + tmo_ms / 1000.0 : 0;
+            client_deadline = tmo_ms > 0 ? owp_clock_monotonic() + tmo_ms / 1000.0 : 0;
         }
-        if (client_deadline > 0 && mono_now() > client_deadline)
+        if (client_deadline > 0 && owp_clock_monotonic() > client_deadline)
             return owp_err_set(err, OWP_ERR_TIMEOUT, "%s: no Stop-Sessions within %d s",
                                c->peer_name, tmo_ms / 1000);
         int r = owp_chan_wait_readable(c->chan, POLL_SLICE_MS);

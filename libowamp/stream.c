@@ -117,13 +117,6 @@ struct owp_stream {
 
 /* ------------------------------------------------------------------ helpers */
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void slog(owp_stream *s, int priority, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void slog(owp_stream *s, int priority, const char *fmt, ...)
@@ -771,7 +764,7 @@ static void slot_failed(owp_stream *s, stream_slot *sl)
 {
     owp_client_close(&sl->client);
     sl->failures++;
-    sl->next_attempt = mono_now() + backoff(s, sl->failures);
+    sl->next_attempt = owp_clock_monotonic() + backoff(s, sl->failures);
     count(s, &s->counters.connect_failures, 1);
 }
 
@@ -868,14 +861,14 @@ static void setup_on(owp_stream *s, stream_slot *sl)
 
 static void setup_next(owp_stream *s)
 {
-    double now = mono_now();
+    double now = owp_clock_monotonic();
     for (unsigned i = 0; i < s->nslots && !atomic_load(&s->stop); i++) {
         stream_slot *sl = &s->slots[i];
         if (sl->running || sl->next_attempt > now)
             continue;
         gap_overdue(s);
         setup_on(s, sl);
-        now = mono_now();
+        now = owp_clock_monotonic();
     }
 }
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon_log.h"
 
 #define OWAMPD_PATH_MAX 4096
@@ -38,13 +39,6 @@ struct agent_owampd {
     double backoff;
     unsigned starts;
 };
-
-static double monotonic_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void copy(char *dst, size_t len, const char *src)
 {
@@ -228,13 +222,13 @@ static void stop_child(agent_owampd *self)
     if (self->pid <= 0)
         return;
     kill(self->pid, SIGTERM);
-    double deadline = monotonic_now() + STOP_GRACE;
+    double deadline = owp_clock_monotonic() + STOP_GRACE;
     int status;
     for (;;) {
         pid_t r = waitpid(self->pid, &status, WNOHANG);
         if (r == self->pid || (r < 0 && errno != EINTR))
             break;
-        if (monotonic_now() >= deadline) {
+        if (owp_clock_monotonic() >= deadline) {
             log_warn("node %s: owampd (pid %d) still running %g s after SIGTERM: SIGKILL",
                      self->node, (int)self->pid, STOP_GRACE);
             kill(self->pid, SIGKILL);

@@ -2,7 +2,6 @@
 #include "daemon_signals.h"
 
 #include <string.h>
-#include <time.h>
 
 volatile sig_atomic_t daemon_stop_requested;
 volatile sig_atomic_t daemon_reload_requested;
@@ -27,9 +26,3 @@ void daemon_signals_install(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-double daemon_monotonic_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}

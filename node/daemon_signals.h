@@ -14,7 +14,4 @@ extern volatile sig_atomic_t daemon_reload_requested;
 /* Install the handlers (again after a library, e.g. czmq, installed its own). */
 void daemon_signals_install(void);
 
-/* CLOCK_MONOTONIC in seconds, for the loops' timers. */
-double daemon_monotonic_now(void);
-
 #endif

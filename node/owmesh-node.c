@@ -657,7 +657,7 @@ static void run(agent *a)
     }
     while (!daemon_stop_requested) {
         void *which = zpoller_wait(poller, a->data && agent_data_busy(a->data) ? 5 : POLL_MS);
-        double now = daemon_monotonic_now();
+        double now = owp_clock_monotonic();
         if (a->data && which == agent_data_socket(a->data))
             agent_data_handle(a->data);
         else if (a->data && which == agent_data_zap(a->data))
@@ -718,7 +718,7 @@ int main(int argc, char **argv)
     if (setup_storage(&a) == 0 && setup_owampd(&a) == 0) {
         log_info("node %s: " PROGNAME " %s starting: owamp server %s, data in %s", a.opt.node,
                  PACKAGE_VERSION, a.opt.owamp_address, a.opt.datadir);
-        agent_owampd_tick(a.owampd, daemon_monotonic_now());
+        agent_owampd_tick(a.owampd, owp_clock_monotonic());
         resume_saved_schedule(&a);
         if (setup_link(&a) == 0 && setup_data(&a) == 0) {
             daemon_signals_install(); /* after czmq's initialisation */
