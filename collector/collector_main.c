@@ -59,9 +59,7 @@ typedef struct options {
     unsigned window, credit;
     double refresh_s;
     int sync_each;
-    int to_stderr;
-    int facility;
-    int verbose;
+    daemon_log_opts log; /* -Z, -e, -v */
 } options;
 
 typedef struct collector {
@@ -77,7 +75,8 @@ typedef struct collector {
     /* test hook (OWMESH_COLLECTOR_DIE_AFTER / _AT) */
     long die_after;
     int die_at_ack;
-    uint64_t stored_files;
+    uint64_t stored_files;   /* committed (on_file) */
+    uint64_t ingested_files; /* reached their commit point (the store's hook) */
 } collector;
 
 /* ------------------------------------------------------------------ options */
@@ -94,13 +93,11 @@ static void usage(FILE *fp)
             "                  (default: the public key of -k)\n"
             "   -s storedir    the measurement store (created if missing)\n"
             "   -m meshfile    the mesh definition: names paths by the mesh's test names\n"
-            "   -w files       files fetched at once per node (1-16, default 8)\n"
+            "   -w files       files fetched at once per node (1-16, default 16)\n"
             "   -c chunks      chunks in flight per file (credit, default 4)\n"
             "   -r seconds     directory refresh period (default 30)\n"
             "   -S             fsync every ingest instead of once per batch of acks\n"
-            "   -Z             log to stderr as well as syslog\n"
-            "   -e facility    syslog facility (default daemon)\n"
-            "   -v             verbose (debug) logging\n"
+            DAEMON_LOG_USAGE
             "   -h             print this message and exit\n"
             "\nVersion: %s\n",
             PACKAGE_VERSION);
@@ -120,11 +117,10 @@ static int parse_unsigned(const char *text, unsigned lo, unsigned hi, unsigned *
 static int parse_options(options *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
-    o->facility = LOG_DAEMON;
+    o->log.facility = LOG_DAEMON;
     o->refresh_s = DIRECTORY_EVERY_S;
     int ch;
     unsigned v;
-    owp_err err;
     while ((ch = getopt(argc, argv, "C:k:K:s:m:w:c:r:SZe:vh")) != -1) {
         switch (ch) {
         case 'C': o->endpoint = optarg; break;
@@ -133,8 +129,6 @@ static int parse_options(options *o, int argc, char **argv)
         case 's': o->store_dir = optarg; break;
         case 'm': o->mesh_file = optarg; break;
         case 'S': o->sync_each = 1; break;
-        case 'Z': o->to_stderr = 1; break;
-        case 'v': o->verbose++; break;
         case 'w':
         case 'c':
             if (parse_unsigned(optarg, 1, ch == 'w' ? 16 : OWM_MSG_MAX_CREDIT, &v) != 0) {
@@ -152,11 +146,11 @@ static int parse_options(options *o, int argc, char **argv)
             }
             o->refresh_s = v;
             break;
+        case 'Z':
         case 'e':
-            if (owp_parse_facility(optarg, &o->facility, &err) != OWP_OK) {
-                fprintf(stderr, PROGNAME ": -e: syslog facility \"%s\" unknown\n", optarg);
+        case 'v':
+            if (daemon_log_opt(&o->log, PROGNAME, ch, optarg) != 0)
                 return -1;
-            }
             break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -178,18 +172,22 @@ static int parse_options(options *o, int argc, char **argv)
 
 /* ------------------------------------------------------------------ test hook */
 
-/* OWMESH_COLLECTOR_DIE_AFTER=N: after N stored files, die inside the next
- * ingest's write transaction (just before its commit) so that the crash test
- * is deterministic; with OWMESH_COLLECTOR_DIE_AT=ack, die right after the
- * N-th file is committed, before its ack. _exit: no clean-up at all, as a
- * SIGKILL. */
+/* OWMESH_COLLECTOR_DIE_AFTER=N: die inside the write transaction of the
+ * (N+1)-th file, just before that file's own commit point. Files are stored
+ * in batches (one transaction for the files that arrived together), so the
+ * crash takes the open batch with it: the files of that batch ingested
+ * before it were written but never committed. With
+ * OWMESH_COLLECTOR_DIE_AT=ack, die right after the N-th file is committed,
+ * before its ack. _exit: no clean-up at all, as a SIGKILL. */
 static void die_in_transaction(const char *point, uint64_t n, void *arg)
 {
     (void)n;
     collector *c = arg;
-    if (c->die_after >= 0 && !c->die_at_ack && c->stored_files >= (uint64_t)c->die_after &&
-        !strcmp(point, "cursor")) {
-        log_warn("test hook: dying inside an ingest transaction after %" PRIu64 " files",
+    if (c->die_after < 0 || c->die_at_ack || strcmp(point, "cursor") != 0)
+        return;
+    if (c->ingested_files++ >= (uint64_t)c->die_after) {
+        log_warn("test hook: dying inside an ingest transaction after %" PRIu64
+                 " files ingested, %" PRIu64 " of them committed", c->ingested_files - 1,
                  c->stored_files);
         _exit(99);
     }
@@ -439,8 +437,7 @@ int main(int argc, char **argv)
     static collector c;
     if (parse_options(&c.opt, argc, argv) != 0)
         return 1;
-    daemon_log_open(PROGNAME, c.opt.facility, c.opt.verbose ? LOG_DEBUG : LOG_INFO,
-                    c.opt.to_stderr);
+    daemon_log_open_opts(PROGNAME, &c.opt.log);
     zsys_handler_set(NULL);
     int status = 1;
     if (setup(&c) == 0) {

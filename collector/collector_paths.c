@@ -134,7 +134,7 @@ owp_status collector_paths_resolve(void *arg, const char *node, const char *stre
         return err->code;
     }
     const owp_request *req = owp_file_request(f);
-    char src[INET6_ADDRSTRLEN + 8] = "", params[128];
+    char src[OWM_MSG_MAX_ID + INET6_ADDRSTRLEN] = "", params[OWM_MSG_MAX_ID + 1];
     owp_status st = OWP_OK;
     if (!req) {
         st = owp_err_set(err, OWP_ERR_INVALID, "%s: a version 0 file names no sender", name);

@@ -8,16 +8,16 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "auth.h"
 #include "cert.h"
 #include "clock.h"
+#include "daemon_log.h"
 #include "health.h"
-#include "log.h"
 #include "meshconf.h"
 #include "meshmsg.h"
 #include "plan.h"
 #include "registry.h"
 #include "timestamp.h"
+#include "zap.h"
 
 #define TICK_MS 1000          /* file watch, SIGHUP, due pushes */
 #define HEALTH_EVERY 5.0      /* seconds between health log passes */
@@ -51,7 +51,7 @@ struct owmc_coord {
     owmc_registry *reg;
     uint64_t generation;
     file_id watched;
-    owmc_auth *auth;
+    owm_zap *auth;
     zsock_t *router;
     zloop_t *loop;
     double started, last_health;
@@ -91,7 +91,7 @@ static uint64_t next_generation(uint64_t previous)
 static void log_mesh_warnings(const owm_mesh *mesh)
 {
     for (size_t i = 0; i < owm_mesh_warning_count(mesh); i++)
-        owmc_log_warn("%s", owm_mesh_warning(mesh, i));
+        log_warn("%s", owm_mesh_warning(mesh, i));
 }
 
 static file_id identify(const char *path)
@@ -169,17 +169,17 @@ owmc_coord *owmc_coord_new(const owmc_config *config, owp_err *err)
         return NULL;
     }
     log_mesh_warnings(self->mesh);
-    owmc_log_info("%s: %zu nodes, %zu streams; schedules computed in %.3f s, generation %llu",
+    log_info("%s: %zu nodes, %zu streams; schedules computed in %.3f s, generation %llu",
                   self->mesh_path, owm_mesh_node_count(self->mesh),
                   owm_mesh_stream_count(self->mesh), seconds,
                   (unsigned long long)self->generation);
     if (owm_mesh_node_by_key(self->mesh, self->own_key))
-        owmc_log_warn("%s: node \"%s\" has the coordinator's own public key %s",
+        log_warn("%s: node \"%s\" has the coordinator's own public key %s",
                       self->mesh_path, owm_mesh_node_by_key(self->mesh, self->own_key)->name,
                       self->own_key);
     for (size_t i = 0; i < owm_mesh_node_count(self->mesh); i++)
         if (!owm_mesh_node(self->mesh, i)->public_key)
-            owmc_log_warn("%s: node \"%s\" has no public-key: it cannot connect",
+            log_warn("%s: node \"%s\" has no public-key: it cannot connect",
                           self->mesh_path, owm_mesh_node(self->mesh, i)->name);
     return self;
 }
@@ -191,7 +191,7 @@ void owmc_coord_destroy(owmc_coord **self_p)
     owmc_coord *self = *self_p;
     zloop_destroy(&self->loop);
     zsock_destroy(&self->router);
-    owmc_auth_destroy(&self->auth);
+    owm_zap_destroy(&self->auth);
     owmc_reg_destroy(&self->reg);
     owmc_plan_destroy(&self->plan);
     owm_mesh_destroy(&self->mesh);
@@ -210,7 +210,7 @@ static int send_env(owmc_coord *self, zframe_t *route, const Owmesh__Envelope *e
     owp_err err = {0};
     zframe_t *frame = owm_msg_encode_frame(env, &err);
     if (!frame) {
-        owmc_log_err("%s: cannot encode %s: %s", to, owm_msg_kind_name(env->body_case), err.msg);
+        log_err("%s: cannot encode %s: %s", to, owm_msg_kind_name(env->body_case), err.msg);
         return -1;
     }
     zmsg_t *m = zmsg_new();
@@ -220,7 +220,7 @@ static int send_env(owmc_coord *self, zframe_t *route, const Owmesh__Envelope *e
     if (zmsg_send(&m, self->router) != 0) {
         /* Peer gone (ROUTER_MANDATORY) or its queue full: the retry logic
          * or the peer's next request will come back to it. */
-        owmc_log_debug("%s: %s not sent: %s", to, owm_msg_kind_name(env->body_case),
+        log_debug("%s: %s not sent: %s", to, owm_msg_kind_name(env->body_case),
                        zmq_strerror(zmq_errno()));
         zmsg_destroy(&m);
         return -1;
@@ -244,7 +244,7 @@ static void push_schedule(owmc_coord *self, owmc_peer *p, double now)
     const char *name = p->plan->node->name;
     Owmesh__Envelope *env = owmc_plan_schedule(p->plan, p->expected_gen, &err);
     if (!env) {
-        owmc_log_err("node %s: cannot build its schedule: %s", name, err.msg);
+        log_err("node %s: cannot build its schedule: %s", name, err.msg);
         owmc_reg_pushed(p, now);
         return;
     }
@@ -254,7 +254,7 @@ static void push_schedule(owmc_coord *self, owmc_peer *p, double now)
     owm_msg_free(&env);
     owmc_reg_pushed(p, now);
     if (sent)
-        owmc_log_info("node %s: pushed schedule generation %llu (%zu streams)%s", name,
+        log_info("node %s: pushed schedule generation %llu (%zu streams)%s", name,
                       (unsigned long long)p->expected_gen, p->plan->n_streams,
                       p->pushes > 1 ? ", again: not acked yet" : "");
 }
@@ -286,7 +286,7 @@ static int allow_key(void *arg, const char *key, const char *address)
             slot = &self->refused[i];
     }
     if (strcmp(slot->key, key) != 0 || now - slot->at > REFUSED_QUIET) {
-        owmc_log_warn("refused connection from %s: CURVE key %s is not in %s", address, key,
+        log_warn("refused connection from %s: CURVE key %s is not in %s", address, key,
                       self->mesh_path);
         snprintf(slot->key, sizeof slot->key, "%s", key);
         slot->at = now;
@@ -328,7 +328,7 @@ static int name_matches(owmc_coord *self, zframe_t *route, const sender *who, co
 {
     if (strcmp(claimed, who->node->name) == 0)
         return 1;
-    owmc_log_warn("%s: %s claims to be node %s: refused", who->label, kind, claimed);
+    log_warn("%s: %s claims to be node %s: refused", who->label, kind, claimed);
     char text[200];
     snprintf(text, sizeof text, "%s.node \"%s\" is not the node of your key (%s)", kind, claimed,
              who->node->name);
@@ -343,7 +343,7 @@ static void on_hello(owmc_coord *self, zframe_t *route, const sender *who,
         return;
     owmc_peer *p = who->peer;
     int push = owmc_reg_on_hello(p, h, now);
-    owmc_log_info("%s: hello (%s, owamp %s, data %s), runs generation %llu; its schedule is "
+    log_info("%s: hello (%s, owamp %s, data %s), runs generation %llu; its schedule is "
                   "generation %llu%s", who->label, h->software_version,
                   h->owamp_address[0] ? h->owamp_address : "none",
                   h->data_endpoint[0] ? h->data_endpoint : "none",
@@ -358,15 +358,15 @@ static void on_ack(const sender *who, const Owmesh__ScheduleAck *a, double now)
     owmc_peer *p = who->peer;
     if (!a->accepted) {
         owmc_reg_on_ack(p, a, now);
-        owmc_log_warn("%s: refused schedule generation %llu: %s", who->label,
+        log_warn("%s: refused schedule generation %llu: %s", who->label,
                       (unsigned long long)a->generation, a->error);
         return;
     }
     if (owmc_reg_on_ack(p, a, now))
-        owmc_log_info("%s: acked schedule generation %llu", who->label,
+        log_info("%s: acked schedule generation %llu", who->label,
                       (unsigned long long)a->generation);
     else
-        owmc_log_debug("%s: acked old generation %llu (current %llu)", who->label,
+        log_debug("%s: acked old generation %llu (current %llu)", who->label,
                        (unsigned long long)a->generation, (unsigned long long)p->expected_gen);
 }
 
@@ -379,10 +379,10 @@ static void on_status(owmc_coord *self, zframe_t *route, const sender *who,
     owp_err err = {0};
     uint64_t gen = (*env)->status->generation;
     if (owmc_reg_on_status(p, env, now, &err) != OWP_OK)
-        owmc_log_err("%s: status not recorded: %s", who->label, err.msg);
+        log_err("%s: status not recorded: %s", who->label, err.msg);
     if (!p->registered) {
         /* We restarted: ask it to say Hello (then it gets its schedule). */
-        owmc_log_info("%s: status for generation %llu before Hello: asking it to register",
+        log_info("%s: status for generation %llu before Hello: asking it to register",
                       who->label, (unsigned long long)gen);
         send_error(self, route, OWMESH__ERROR_CODE__ERROR_NOT_REGISTERED,
                    "coordinator does not know you yet: send Hello", who->label);
@@ -412,7 +412,7 @@ static void on_status_request(owmc_coord *self, zframe_t *route, const sender *w
         send_env(self, route, env, who->label);
     }
     owm_msg_free(&env);
-    owmc_log_debug("%s: status request %llu answered", who->label,
+    log_debug("%s: status request %llu answered", who->label,
                    (unsigned long long)q->request_id);
 }
 
@@ -421,7 +421,7 @@ static void on_directory_request(owmc_coord *self, zframe_t *route, const sender
     owp_err err = {0};
     Owmesh__Envelope *env = owmc_reg_directory(self->reg, self->generation, &err);
     if (!env) {
-        owmc_log_err("%s: directory not built: %s", who->label, err.msg);
+        log_err("%s: directory not built: %s", who->label, err.msg);
         send_error(self, route, OWMESH__ERROR_CODE__ERROR_INTERNAL, err.msg, who->label);
         return;
     }
@@ -442,7 +442,7 @@ static void dispatch(owmc_coord *self, zframe_t *route, const sender *who, Owmes
 {
     Owmesh__Envelope *e = *env;
     if (needs_node(e->body_case) && !who->node) {
-        owmc_log_warn("%s: sent %s, which only nodes may send", who->label,
+        log_warn("%s: sent %s, which only nodes may send", who->label,
                       owm_msg_kind_name(e->body_case));
         send_error(self, route, OWMESH__ERROR_CODE__ERROR_UNEXPECTED,
                    "only mesh nodes send Hello, ScheduleAck and Status", who->label);
@@ -454,7 +454,7 @@ static void dispatch(owmc_coord *self, zframe_t *route, const sender *who, Owmes
     int node_plane = needs_node(e->body_case) || e->body_case == OWMESH__ENVELOPE__BODY_ERROR;
     if (who->peer && node_plane &&
         owmc_reg_heard(who->peer, route, now, wall_now(), NULL) != OWP_OK)
-        owmc_log_err("%s: out of memory", who->label);
+        log_err("%s: out of memory", who->label);
     switch (e->body_case) {
     case OWMESH__ENVELOPE__BODY_HELLO:
         on_hello(self, route, who, e->hello, now);
@@ -466,7 +466,7 @@ static void dispatch(owmc_coord *self, zframe_t *route, const sender *who, Owmes
         on_status(self, route, who, env, now);
         break;
     case OWMESH__ENVELOPE__BODY_ERROR:
-        owmc_log_warn("%s: error %s: %s", who->label, owm_msg_error_code_name(e->error->code),
+        log_warn("%s: error %s: %s", who->label, owm_msg_error_code_name(e->error->code),
                       e->error->text);
         if (who->peer)
             owmc_reg_on_error(who->peer, e->error);
@@ -478,7 +478,7 @@ static void dispatch(owmc_coord *self, zframe_t *route, const sender *who, Owmes
         on_directory_request(self, route, who);
         break;
     default:
-        owmc_log_warn("%s: unexpected %s", who->label, owm_msg_kind_name(e->body_case));
+        log_warn("%s: unexpected %s", who->label, owm_msg_kind_name(e->body_case));
         send_error(self, route, OWMESH__ERROR_CODE__ERROR_UNEXPECTED,
                    "the coordinator does not take this message", who->label);
         break;
@@ -495,7 +495,7 @@ static void handle_message(owmc_coord *self, zmsg_t *msg)
     }
     sender who;
     if (identify_sender(self, body, &who) != 0) {
-        owmc_log_warn("%s: message refused", who.label);
+        log_warn("%s: message refused", who.label);
         send_error(self, route, OWMESH__ERROR_CODE__ERROR_UNKNOWN_NODE,
                    "your CURVE key is not in the coordinator's mesh", who.label);
         zframe_destroy(&route);
@@ -505,7 +505,7 @@ static void handle_message(owmc_coord *self, zmsg_t *msg)
     Owmesh__ErrorCode why = OWMESH__ERROR_CODE__ERROR_MALFORMED;
     Owmesh__Envelope *env = NULL;
     if (owm_msg_decode_frame(body, &env, &why, &err) != OWP_OK) {
-        owmc_log_warn("%s: %s", who.label, err.msg);
+        log_warn("%s: %s", who.label, err.msg);
         send_error(self, route, why, err.msg, who.label);
     } else {
         dispatch(self, route, &who, &env, owp_clock_monotonic());
@@ -532,7 +532,7 @@ static int on_zap(zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void)loop;
     (void)sock;
-    return owmc_auth_handle(arg) < 0 && zsys_interrupted ? -1 : 0;
+    return owm_zap_handle(arg) < 0 && zsys_interrupted ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ reload */
@@ -542,7 +542,7 @@ static void node_removed(void *arg, owmc_peer *gone)
     owmc_coord *self = arg;
     const char *name = gone->plan->node->name;
     if (!gone->route) {
-        owmc_log_info("node %s: left the mesh", name);
+        log_info("node %s: left the mesh", name);
         return;
     }
     owp_err err = {0};
@@ -550,10 +550,10 @@ static void node_removed(void *arg, owmc_peer *gone)
     char to[100];
     snprintf(to, sizeof to, "node %s", name);
     if (env && send_env(self, gone->route, env, to) == 0)
-        owmc_log_info("node %s: left the mesh: sent it an empty schedule (generation %llu)", name,
+        log_info("node %s: left the mesh: sent it an empty schedule (generation %llu)", name,
                       (unsigned long long)self->generation);
     else
-        owmc_log_warn("node %s: left the mesh; its empty schedule was not sent", name);
+        log_warn("node %s: left the mesh; its empty schedule was not sent", name);
     owm_msg_free(&env);
 }
 
@@ -578,7 +578,7 @@ static void reload(owmc_coord *self, const char *why)
     owmc_plan *plan;
     double seconds = 0;
     if (load_plan(self->mesh_path, &mesh, &plan, &seconds, &err) != OWP_OK) {
-        owmc_log_err("reload (%s) failed: %s; still running generation %llu", why, err.msg,
+        log_err("reload (%s) failed: %s; still running generation %llu", why, err.msg,
                      (unsigned long long)self->generation);
         return;
     }
@@ -589,7 +589,7 @@ static void reload(owmc_coord *self, const char *why)
     self->generation = generation; /* node_removed() sends this one */
     if (owmc_reg_apply_plan(self->reg, plan, generation, node_removed, self, &err) < 0) {
         self->generation = previous;
-        owmc_log_err("reload (%s) failed: %s; still running generation %llu", why, err.msg,
+        log_err("reload (%s) failed: %s; still running generation %llu", why, err.msg,
                      (unsigned long long)previous);
         owmc_plan_destroy(&plan);
         owm_mesh_destroy(&mesh);
@@ -599,7 +599,7 @@ static void reload(owmc_coord *self, const char *why)
     owm_mesh_destroy(&self->mesh);
     self->plan = plan;
     self->mesh = mesh;
-    owmc_log_info("reloaded %s (%s): %zu nodes, %zu streams, computed in %.3f s; %zu node "
+    log_info("reloaded %s (%s): %zu nodes, %zu streams, computed in %.3f s; %zu node "
                   "schedules changed%s%llu", self->mesh_path, why, owm_mesh_node_count(mesh),
                   owm_mesh_stream_count(mesh), seconds, changes,
                   changes ? ": generation " : ", generation stays ",
@@ -607,7 +607,7 @@ static void reload(owmc_coord *self, const char *why)
     for (size_t i = 0; i < owmc_reg_count(self->reg); i++) {
         owmc_peer *p = owmc_reg_peer(self->reg, i);
         if (p->expected_gen == generation && changes)
-            owmc_log_info("node %s: new schedule (%zu streams), generation %llu",
+            log_info("node %s: new schedule (%zu streams), generation %llu",
                           p->plan->node->name, p->plan->n_streams,
                           (unsigned long long)generation);
     }
@@ -626,7 +626,7 @@ static void check_reload(owmc_coord *self)
         if (now.ok)
             reload(self, "file changed");
         else
-            owmc_log_warn("%s: gone; still running generation %llu", self->mesh_path,
+            log_warn("%s: gone; still running generation %llu", self->mesh_path,
                           (unsigned long long)self->generation);
     }
 }
@@ -639,11 +639,11 @@ static void log_stream(const owmc_peer *p, size_t i, owmc_verdict v, owmc_verdic
     const owm_stream *s = p->plan->streams[i];
     const Owmesh__StreamHealth *h = owmc_reg_health(p, s->id);
     if (owmc_verdict_is_problem(v))
-        owmc_log_warn("stream %s %s -> %s: %s%s%s%s%s", s->id, s->src->name, s->dst->name,
+        log_warn("stream %s %s -> %s: %s%s%s%s%s", s->id, s->src->name, s->dst->name,
                       owmc_verdict_name(v), why[0] ? ": " : "", why,
                       h && h->last_error[0] ? "; node says: " : "", h ? h->last_error : "");
     else if (owmc_verdict_is_problem(was))
-        owmc_log_info("stream %s %s -> %s: %s again (was %s)", s->id, s->src->name,
+        log_info("stream %s %s -> %s: %s again (was %s)", s->id, s->src->name,
                       s->dst->name, owmc_verdict_name(v), owmc_verdict_name(was));
 }
 
@@ -658,14 +658,14 @@ static void check_health(owmc_coord *self, double now)
         int missing = owmc_reg_node_missing(self->reg, p, now);
         if (missing && !p->missing && (settled || p->last_seen >= 0)) {
             if (p->last_seen < 0)
-                owmc_log_warn("node %s: missing: never connected; its %zu streams are not "
+                log_warn("node %s: missing: never connected; its %zu streams are not "
                               "measured", name, p->plan->n_streams);
             else
-                owmc_log_warn("node %s: missing: nothing heard for %.0f s; its %zu streams "
+                log_warn("node %s: missing: nothing heard for %.0f s; its %zu streams "
                               "are not measured", name, now - p->last_seen, p->plan->n_streams);
             p->missing = 1;
         } else if (!missing && p->missing) {
-            owmc_log_info("node %s: back", name);
+            log_info("node %s: back", name);
             p->missing = 0;
         }
         if (missing || !p->status)
@@ -706,14 +706,14 @@ void owmc_coord_request_reload(void)
 static int bind_router(owmc_coord *self)
 {
     owp_err err = {0};
-    self->auth = owmc_auth_new(allow_key, self, &err);
+    self->auth = owm_zap_new(allow_key, self, &err);
     if (!self->auth) {
-        owmc_log_err("%s", err.msg);
+        log_err("%s", err.msg);
         return -1;
     }
     self->router = zsock_new(ZMQ_ROUTER);
     if (!self->router) {
-        owmc_log_err("cannot create the ROUTER socket: %s", zmq_strerror(zmq_errno()));
+        log_err("cannot create the ROUTER socket: %s", zmq_strerror(zmq_errno()));
         return -1;
     }
     zcert_apply(self->cert, self->router);
@@ -724,10 +724,10 @@ static int bind_router(owmc_coord *self)
     zsock_set_maxmsgsize(self->router, (int64_t)OWM_MSG_MAX_SIZE + 1024);
     zsock_set_linger(self->router, 0);
     if (zsock_bind(self->router, "%s", self->endpoint) < 0) {
-        owmc_log_err("cannot bind %s: %s", self->endpoint, zmq_strerror(zmq_errno()));
+        log_err("cannot bind %s: %s", self->endpoint, zmq_strerror(zmq_errno()));
         return -1;
     }
-    owmc_log_info("listening on %s (CURVE, server key %s)", self->endpoint, self->own_key);
+    log_info("listening on %s (CURVE, server key %s)", self->endpoint, self->own_key);
     return 0;
 }
 
@@ -740,13 +740,13 @@ int owmc_coord_run(owmc_coord *self)
         return 1;
     self->started = owp_clock_monotonic();
     self->last_health = self->started;
-    zloop_reader(self->loop, owmc_auth_socket(self->auth), on_zap, self->auth);
+    zloop_reader(self->loop, owm_zap_socket(self->auth), on_zap, self->auth);
     zloop_reader(self->loop, self->router, on_router, self);
     zloop_timer(self->loop, TICK_MS, 0, on_tick, self);
     /* zloop_start returns on any EINTR: go on after SIGHUP, stop on
      * SIGINT/SIGTERM (czmq's handler sets zsys_interrupted) or a handler's -1. */
     while (zloop_start(self->loop) == 0 && !zsys_interrupted)
         ;
-    owmc_log_info("stopping (generation %llu)", (unsigned long long)self->generation);
+    log_info("stopping (generation %llu)", (unsigned long long)self->generation);
     return 0;
 }

@@ -1,8 +1,10 @@
 /*
  * coord.h - the coordinator: one CURVE ROUTER socket, one zloop.
  *
- * Loads the mesh, computes the plan, binds the ROUTER (after installing the
- * ZAP handler of auth.h), and then, in one loop:
+ * Loads the mesh, computes the plan, binds the ROUTER (after installing a
+ * ZAP handler, mesh/zap.h, that admits the keys of the mesh running at that
+ * moment, so a reload changes keys and schedules together), and then, in
+ * one loop:
  *  - answers Hello, ScheduleAck, Status and Error from nodes (identified by
  *    the CURVE key of their connection, never by what they claim), pushes each
  *    node its schedule and retries with back-off until it is acked;

@@ -18,7 +18,7 @@
 #include <czmq.h>
 
 #include "coord.h"
-#include "log.h"
+#include "daemon_log.h"
 #include "options.h"
 
 #define IDENT "owmesh-coordinator"
@@ -51,7 +51,7 @@ static void raise_fd_limit(void)
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            owmc_log_warn("cannot raise the descriptor limit: %s", strerror(errno));
+            log_warn("cannot raise the descriptor limit: %s", strerror(errno));
     }
 }
 
@@ -94,19 +94,22 @@ int main(int argc, char **argv)
         usage(stderr);
         return 1;
     }
-    owmc_log_open(IDENT, facility, 1, verbose);
+    daemon_log_set_syslog(0); /* errors before daemon() go to the terminal only */
+    daemon_log_level_names(1);
+    daemon_log_open(IDENT, facility, verbose ? LOG_DEBUG : LOG_INFO, 1);
     owmc_coord *coord = owmc_coord_new(&cfg, &err);
     if (!coord) {
-        owmc_log_err("%s", err.msg);
+        log_err("%s", err.msg);
         return 1;
     }
     if (!foreground) {
         if (daemon(0, 0) != 0) {
-            owmc_log_err("cannot become a daemon: %s", strerror(errno));
+            log_err("cannot become a daemon: %s", strerror(errno));
             owmc_coord_destroy(&coord);
             return 1;
         }
-        owmc_log_open(IDENT, facility, 0, verbose);
+        daemon_log_set_stderr(0);
+        daemon_log_set_syslog(1);
     }
     raise_fd_limit();
     struct sigaction sa = {.sa_handler = on_sighup};
@@ -115,6 +118,6 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int rc = owmc_coord_run(coord);
     owmc_coord_destroy(&coord);
-    owmc_log_close();
+    daemon_log_close();
     return rc;
 }

@@ -12,8 +12,8 @@
 
 #include "daemon_log.h"
 #include "meshmsg.h"
+#include "zap.h"
 
-#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define PEER_IDLE_S 120.0   /* forget a collector's fetches after this much silence */
 #define ENFORCE_EVERY_S 5.0
 #define ACKED_MODE 0444
@@ -43,7 +43,7 @@ struct agent_data {
     agent_data_config cfg;
     char keys[AGENT_DATA_MAX_KEYS][41];
     zsock_t *router;
-    zsock_t *zap;
+    owm_zap *zap;      /* NULL without CURVE */
     spool_file *files; /* the index: sorted by seq */
     size_t n_files, cap_files;
     peer peers[AGENT_DATA_MAX_PEERS];
@@ -105,6 +105,17 @@ static void index_rescan(agent_data *self)
         qsort(self->files, self->n_files, sizeof *self->files, cmp_seq);
 }
 
+/* Forget the files deleted since the last scan. In memory: a rescan (a stat
+ * per file) after every ack would make draining a large spool quadratic. */
+static void index_drop_deleted(agent_data *self)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->n_files; i++)
+        if (self->files[i].acked != 2)
+            self->files[kept++] = self->files[i];
+    self->n_files = kept;
+}
+
 /* The first file with seq > after (n_files when none). */
 static size_t index_after(const agent_data *self, uint64_t after)
 {
@@ -142,6 +153,8 @@ static void drop_peer(peer *p)
     zframe_destroy(&p->identity);
 }
 
+static owm_zap_allow_fn allow_collector;
+
 agent_data *agent_data_new(const agent_data_config *config, owp_err *err)
 {
     agent_data *self = calloc(1, sizeof *self);
@@ -160,13 +173,13 @@ agent_data *agent_data_new(const agent_data_config *config, owp_err *err)
         for (size_t j = 0; j < AGENT_DATA_MAX_FETCHES; j++)
             self->peers[i].fetches[j].fd = -1;
     if (config->cert) {
-        self->zap = zsock_new(ZMQ_REP);
-        if (!self->zap || zsock_bind(self->zap, ZAP_ENDPOINT) != 0) {
-            owp_err_set(err, OWP_ERR_SYS, "data endpoint: ZAP handler: cannot bind %s: %s",
-                        ZAP_ENDPOINT, zmq_strerror(zmq_errno()));
+        self->zap = owm_zap_new(allow_collector, self, err);
+        if (!self->zap) {
+            owp_err_prefix(err, "data endpoint");
             agent_data_destroy(&self);
             return NULL;
         }
+        owm_zap_set_log(self->zap, daemon_log_callback, NULL);
     }
     self->router = zsock_new(ZMQ_ROUTER);
     if (!self->router) {
@@ -200,7 +213,7 @@ void agent_data_destroy(agent_data **self_p)
     for (size_t i = 0; i < AGENT_DATA_MAX_PEERS; i++)
         drop_peer(&self->peers[i]);
     zsock_destroy(&self->router);
-    zsock_destroy(&self->zap);
+    owm_zap_destroy(&self->zap);
     free(self->files);
     free(self);
     *self_p = NULL;
@@ -213,7 +226,7 @@ zsock_t *agent_data_socket(agent_data *self)
 
 zsock_t *agent_data_zap(agent_data *self)
 {
-    return self->zap;
+    return self->zap ? owm_zap_socket(self->zap) : NULL;
 }
 
 int agent_data_busy(const agent_data *self)
@@ -223,55 +236,21 @@ int agent_data_busy(const agent_data *self)
 
 /* ------------------------------------------------------------------ ZAP */
 
-static void zap_reply(zsock_t *sock, zframe_t **sequence, const char *code, const char *text,
-                      const char *user)
+/* The ZAP verdict (mesh/zap.h): the coordinator's key or one given with -A. */
+static int allow_collector(void *arg, const char *key, const char *address)
 {
-    zmsg_t *m = zmsg_new();
-    zmsg_addstr(m, "1.0");
-    zmsg_append(m, sequence);
-    zmsg_addstr(m, code);
-    zmsg_addstr(m, text);
-    zmsg_addstr(m, user);
-    zmsg_addmem(m, NULL, 0);
-    zmsg_send(&m, sock);
+    agent_data *self = arg;
+    for (size_t i = 0; i < self->cfg.n_keys; i++)
+        if (!strcmp(self->keys[i], key))
+            return 1;
+    log_warn("node %s: data: refused collector %s with key %s: not the coordinator's key "
+             "nor one given with -A", self->cfg.node, address, key);
+    return 0;
 }
 
 void agent_data_handle_zap(agent_data *self)
 {
-    zmsg_t *req = zmsg_recv(self->zap);
-    if (!req)
-        return;
-    char *version = zmsg_popstr(req);
-    zframe_t *sequence = zmsg_pop(req);
-    char *domain = zmsg_popstr(req);
-    char *address = zmsg_popstr(req);
-    zframe_t *identity = zmsg_pop(req);
-    char *mechanism = zmsg_popstr(req);
-    zframe_t *key = zmsg_pop(req);
-    if (!sequence)
-        sequence = zframe_new_empty();
-    char z85[41] = "";
-    int curve = version && !strcmp(version, "1.0") && mechanism && !strcmp(mechanism, "CURVE") &&
-                key && zframe_size(key) == 32 && zmq_z85_encode(z85, zframe_data(key), 32);
-    int ok = 0;
-    for (size_t i = 0; curve && i < self->cfg.n_keys && !ok; i++)
-        ok = !strcmp(self->keys[i], z85);
-    if (ok) {
-        zap_reply(self->zap, &sequence, "200", "OK", z85);
-    } else {
-        log_warn("node %s: data: refused collector %s with key %s: not the coordinator's key "
-                 "nor one given with -A", self->cfg.node, address ? address : "?",
-                 curve ? z85 : "(no CURVE)");
-        zap_reply(self->zap, &sequence, "400", "collector key not accepted", "");
-    }
-    free(version);
-    free(domain);
-    free(address);
-    free(mechanism);
-    zframe_destroy(&identity);
-    zframe_destroy(&key);
-    zframe_destroy(&sequence);
-    zmsg_destroy(&req);
+    owm_zap_handle(self->zap);
 }
 
 /* ------------------------------------------------------------------ sending */
@@ -509,7 +488,7 @@ static void on_ack(agent_data *self, const Owmesh__FileAck *r)
     log_debug("node %s: data: %zu of %zu acked files %s", self->cfg.node, done, r->n_seqs,
               self->cfg.retention_s ? "marked" : "deleted");
     if (self->cfg.retention_s == 0 && done)
-        index_rescan(self);
+        index_drop_deleted(self);
 }
 
 static void handle_one(agent_data *self, zmsg_t *msg)

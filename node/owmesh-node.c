@@ -75,9 +75,7 @@ typedef struct options {
     size_t n_collector_keys;
     uint64_t retention_s;
     uint64_t budget_bytes;
-    int to_stderr;
-    int facility;
-    int verbose;
+    daemon_log_opts log; /* -Z, -e, -v */
 } options;
 
 typedef struct agent {
@@ -121,9 +119,7 @@ static void usage(FILE *fp)
             "   -R seconds     keep collected (acked) files this long (default 0: delete)\n"
             "   -B bytes[KMG]  disk budget of the spool: over it, delete the oldest\n"
             "                  collected files, then (logged as errors) uncollected ones\n"
-            "   -Z             log to stderr as well as syslog\n"
-            "   -e facility    syslog facility (default daemon)\n"
-            "   -v             verbose (debug) logging\n"
+            DAEMON_LOG_USAGE
             "   -h             print this message and exit\n"
             "\nVersion: %s\n",
             PACKAGE_VERSION);
@@ -155,9 +151,8 @@ static int parse_amount(const char *text, int sizes, uint64_t *out)
 static int parse_options(options *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
-    o->facility = LOG_DAEMON;
+    o->log.facility = LOG_DAEMON;
     int ch;
-    owp_err err;
     while ((ch = getopt(argc, argv, "n:c:k:K:C:d:S:P:O:D:A:R:B:Ze:vh")) != -1) {
         switch (ch) {
         case 'n': o->node = optarg; break;
@@ -185,13 +180,11 @@ static int parse_options(options *o, int argc, char **argv)
                 return -1;
             }
             break;
-        case 'Z': o->to_stderr = 1; break;
-        case 'v': o->verbose++; break;
+        case 'Z':
         case 'e':
-            if (owp_parse_facility(optarg, &o->facility, &err) != OWP_OK) {
-                fprintf(stderr, PROGNAME ": -e: syslog facility \"%s\" unknown\n", optarg);
+        case 'v':
+            if (daemon_log_opt(&o->log, PROGNAME, ch, optarg) != 0)
                 return -1;
-            }
             break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -288,7 +281,7 @@ static int setup_storage(agent *a)
     agent_streams_config sc = {
         .node = a->opt.node, .work_root = path, .spool = a->spool,
         .src_addr = a->src_host[0] ? a->src_host : NULL, .ports = ports,
-        .pfs_path = a->pfs_path[0] ? a->pfs_path : NULL, .verbose = a->opt.verbose,
+        .pfs_path = a->pfs_path[0] ? a->pfs_path : NULL, .verbose = a->opt.log.verbose,
     };
     a->streams = agent_streams_new(&sc, &err);
     if (!a->streams) {
@@ -315,7 +308,7 @@ static int setup_owampd(agent *a)
     agent_owampd_config oc = {
         .program = program, .node = a->opt.node, .listen = a->opt.owamp_address,
         .confdir = a->opt.confdir, .datadir = datadir, .vardir = vardir,
-        .testports = a->opt.testports, .authmode = NULL, .copy_stderr = a->opt.to_stderr,
+        .testports = a->opt.testports, .authmode = NULL, .copy_stderr = a->opt.log.to_stderr,
     };
     owp_err err;
     owp_err_clear(&err);
@@ -702,8 +695,7 @@ int main(int argc, char **argv)
     a.lock_fd = -1;
     if (parse_options(&a.opt, argc, argv) != 0)
         return 1;
-    daemon_log_open(PROGNAME, a.opt.facility, a.opt.verbose ? LOG_DEBUG : LOG_INFO,
-                    a.opt.to_stderr);
+    daemon_log_open_opts(PROGNAME, &a.opt.log);
     zsys_handler_set(NULL); /* our handlers: SIGTERM/SIGINT stop, SIGHUP re-registers */
     owp_err err;
     owp_err_clear(&err);
