@@ -1,7 +1,7 @@
 /*
- * server.c - one OWAMP-Control connection, server side (RFC 4656 section 3),
- * and the data directory of receive sessions. Wire facts:
- * ../shared/spec/owamp-wire.md; directory layout: programs.md section 1.5.
+ * server.c - one OWAMP-Control connection, server side (RFC 4656 section 3).
+ * Wire facts: ../shared/spec/owamp-wire.md. Fetch-Session is served by
+ * server_fetch.c, session files are placed by datadir.c.
  *
  * The connection is a small state machine run by one thread:
  *   handshake   greeting, Set-Up-Response, Server-Start
@@ -12,13 +12,9 @@
  * Anything else (type 5, unknown types, a command out of its state, a
  * malformed message) closes the connection after one log line naming the peer.
  */
-#define OWP_SERVER_PATH_MAX 4096
+#include "server_internal.h"
 
-#include "server.h"
-
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -36,30 +32,20 @@
 #include "channel.h"
 #include "clock.h"
 #include "crypto.h"
+#include "datadir.h"
 #include "hostport.h"
 #include "owpfile.h"
 
 #define DEFAULT_PBKDF2_COUNT 2048
 #define POLL_SLICE_MS 100       /* how often waits look at the stop request and the threads */
 #define STOP_GRACE_MS 1000      /* after a stop request, how long a next command may take */
-#define MAX_DIR_DEPTH 32        /* bound on the hierarchy walk */
-#define FETCH_CHUNK_RECORDS 160 /* 160 x 25 bytes = 250 blocks per write */
 /* Endpoint threads need a few kilobytes of stack. The default is RLIMIT_STACK
  * (8 MiB of address space per thread), which thousands of concurrent
  * sessions turn into tens of gigabytes of mappings. */
 #define ENDPOINT_STACK_BYTES (256 * 1024)
 
-struct owp_server {
-    owp_server_config cfg;
-    char *datadir;
-    struct sockaddr_storage test_local;
-    atomic_int stop_requested;
-};
-
-typedef struct conn conn;
-
 /* One requested test session and, once started, its endpoint thread. */
-typedef struct session {
+struct session {
     conn *c;
     owp_request req;     /* as accepted: SID and our port filled in; owns its slots */
     int server_receives; /* 1: we receive and store; 0: we send */
@@ -82,125 +68,25 @@ typedef struct session {
     owp_file_writer *writer;
     char path[OWP_SERVER_PATH_MAX];
     char catalog[OWP_SERVER_PATH_MAX];
-} session;
-
-struct conn {
-    owp_server *srv;
-    owp_chan *chan;
-    char peer_name[160];
-    struct sockaddr_storage peer;
-    socklen_t peer_len;
-    struct sockaddr_storage local;
-    socklen_t local_len;
-    owp_mode mode;
-    char identity[OWP_KEYID_LEN + 1];
-    char class_path[OWP_SERVER_CLASS_MAX];
-    owp_session_keys keys;
-    owp_server_conn_info info;
-    session **sessions;
-    size_t nsessions, cap;
 };
 
 /* ------------------------------------------------------------------ helpers */
 
-static void vlog_at(const owp_server *s, int prio, const char *fmt, va_list ap)
+void owp_srv_log(const owp_server *s, int prio, const char *fmt, ...)
 {
     if (!s->cfg.log)
         return;
     char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     s->cfg.log(s->cfg.log_arg, prio, msg);
-}
-
-static void slog(const owp_server *s, int prio, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void slog(const owp_server *s, int prio, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vlog_at(s, prio, fmt, ap);
-    va_end(ap);
-}
-
-static void fnlog(owp_server_log_fn log, void *arg, int prio, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void fnlog(owp_server_log_fn log, void *arg, int prio, const char *fmt, ...)
-{
-    if (!log)
-        return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    log(arg, prio, msg);
 }
 
 static double ts_seconds(const struct timespec *ts)
 {
     return (double)ts->tv_sec + ts->tv_nsec / 1e9;
-}
-
-void owp_sid_hex(const uint8_t sid[OWP_SID_LEN], char out[2 * OWP_SID_LEN + 1])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < OWP_SID_LEN; i++) {
-        out[2 * i] = digits[sid[i] >> 4];
-        out[2 * i + 1] = digits[sid[i] & 15];
-    }
-    out[2 * OWP_SID_LEN] = '\0';
-}
-
-int owp_server_catalog_path(const char *datadir, const uint8_t sid[OWP_SID_LEN], char *buf,
-                            size_t len)
-{
-    char hex[2 * OWP_SID_LEN + 1];
-    owp_sid_hex(sid, hex);
-    int n = snprintf(buf, len, "%s/catalog/%s.owp", datadir, hex);
-    return (n < 0 || (size_t)n >= len) ? -1 : 0;
-}
-
-/* A class path is used to build directory names: only plain, non-empty
- * components, no "." or "..", no leading or doubled '/'. */
-static int class_path_ok(const char *p)
-{
-    if (!p || !*p || strlen(p) >= OWP_SERVER_CLASS_MAX)
-        return 0;
-    const char *comp = p;
-    for (;;) {
-        const char *slash = strchr(comp, '/');
-        size_t n = slash ? (size_t)(slash - comp) : strlen(comp);
-        if (n == 0 || (n == 1 && comp[0] == '.') || (n == 2 && comp[0] == '.' && comp[1] == '.'))
-            return 0;
-        if (!slash)
-            return 1;
-        comp = slash + 1;
-    }
-}
-
-/* mkdir -p, mode 0755 for every directory created. */
-static owp_status make_dirs(const char *path, owp_err *err)
-{
-    char buf[OWP_SERVER_PATH_MAX];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf)
-        return owp_err_set(err, OWP_ERR_INVALID, "directory path too long or empty: \"%s\"", path);
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char saved = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return owp_err_sys(err, "mkdir %s", buf);
-        buf[i] = saved;
-    }
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return owp_err_sys(err, "stat %s", path);
-    if (!S_ISDIR(st.st_mode))
-        return owp_err_set(err, OWP_ERR_INVALID, "%s: not a directory", path);
-    return OWP_OK;
 }
 
 /* An IPv4-mapped IPv6 address as plain IPv4 (a dual-stack listener reports
@@ -352,7 +238,7 @@ static owp_status next_command(conn *c, uint8_t blk[16], owp_err *err)
     return owp_chan_recv(c->chan, blk, 16, err);
 }
 
-static owp_status send_msg(conn *c, const uint8_t *buf, size_t len, owp_err *err)
+owp_status owp_srv_send_msg(conn *c, const uint8_t *buf, size_t len, owp_err *err)
 {
     owp_status st = owp_chan_send(c->chan, buf, len, err);
     if (st == OWP_OK)
@@ -379,8 +265,8 @@ static int authenticate(conn *c, const owp_greeting *g, const owp_setup_response
     size_t passlen = 0;
     const uint8_t *pass = s->cfg.pfs ? owp_pfs_lookup(s->cfg.pfs, sr->keyid, &passlen) : NULL;
     if (!pass) {
-        slog(s, OWP_LOG_WARNING, "%s: unknown identity \"%s\" (%s mode): rejected",
-             c->peer_name, sr->keyid, mode_name(sr->mode));
+        owp_srv_log(s, OWP_LOG_WARNING, "%s: unknown identity \"%s\" (%s mode): rejected",
+                    c->peer_name, sr->keyid, mode_name(sr->mode));
         return 0;
     }
     uint8_t key[OWP_AES_KEY_LEN], challenge[16];
@@ -388,7 +274,7 @@ static int authenticate(conn *c, const owp_greeting *g, const owp_setup_response
     if (owp_pbkdf2_key(pass, passlen, g->salt, g->count, key, &e) != OWP_OK ||
         owp_token_decrypt(key, sr->token, challenge, c->keys.aes_key, c->keys.hmac_key, &e) !=
             OWP_OK) {
-        slog(s, OWP_LOG_ERR, "%s: token of \"%s\": %s", c->peer_name, sr->keyid, e.msg);
+        owp_srv_log(s, OWP_LOG_ERR, "%s: token of \"%s\": %s", c->peer_name, sr->keyid, e.msg);
         return 0;
     }
     /* Comparing in constant time keeps the challenge check from leaking. */
@@ -396,8 +282,9 @@ static int authenticate(conn *c, const owp_greeting *g, const owp_setup_response
     for (int i = 0; i < 16; i++)
         diff |= (uint8_t)(challenge[i] ^ g->challenge[i]);
     if (diff) {
-        slog(s, OWP_LOG_WARNING, "%s: identity \"%s\": wrong pass-phrase (challenge mismatch)",
-             c->peer_name, sr->keyid);
+        owp_srv_log(s, OWP_LOG_WARNING,
+                    "%s: identity \"%s\": wrong pass-phrase (challenge mismatch)", c->peer_name,
+                    sr->keyid);
         return 0;
     }
     return 1;
@@ -461,7 +348,7 @@ static owp_status handshake(conn *c, owp_err *err)
     if (st != OWP_OK)
         return st;
     if (modes == 0) {
-        slog(s, OWP_LOG_INFO, "%s: no mode offered: connection refused", c->peer_name);
+        owp_srv_log(s, OWP_LOG_INFO, "%s: no mode offered: connection refused", c->peer_name);
         return owp_err_set(err, OWP_ERR_REFUSED, "%s: no mode offered", c->peer_name);
     }
 
@@ -477,8 +364,9 @@ static owp_status handshake(conn *c, owp_err *err)
     uint8_t accept = OWP_ACCEPT_OK;
     if (!(sr.mode & modes)) {
         /* The reference accepts a mode it did not offer; we do not. */
-        slog(s, OWP_LOG_WARNING, "%s: Set-Up-Response Mode %u (%s) was not offered (Modes %u)",
-             c->peer_name, sr.mode, mode_name(sr.mode), modes);
+        owp_srv_log(s, OWP_LOG_WARNING,
+                    "%s: Set-Up-Response Mode %u (%s) was not offered (Modes %u)", c->peer_name,
+                    sr.mode, mode_name(sr.mode), modes);
         accept = OWP_ACCEPT_FAILURE;
     }
     c->mode = (owp_mode)sr.mode;
@@ -497,12 +385,12 @@ static owp_status handshake(conn *c, owp_err *err)
         int a = s->cfg.policy.control(s->cfg.policy.arg, &c->info, cls);
         cls[sizeof cls - 1] = '\0';
         if (a != OWP_ACCEPT_OK) {
-            slog(s, OWP_LOG_WARNING, "%s: control connection denied by policy (Accept %d)",
-                 c->peer_name, a);
+            owp_srv_log(s, OWP_LOG_WARNING, "%s: control connection denied by policy (Accept %d)",
+                        c->peer_name, a);
             accept = (uint8_t)(a > 0 && a <= 5 ? a : OWP_ACCEPT_FAILURE);
-        } else if (!class_path_ok(cls)) {
-            slog(s, OWP_LOG_ERR, "%s: policy gave an unusable class path \"%s\"", c->peer_name,
-                 cls);
+        } else if (!owp_datadir_class_path_ok(cls)) {
+            owp_srv_log(s, OWP_LOG_ERR, "%s: policy gave an unusable class path \"%s\"",
+                        c->peer_name, cls);
             accept = OWP_ACCEPT_INTERNAL;
         } else {
             snprintf(c->class_path, sizeof c->class_path, "%s", cls);
@@ -526,11 +414,11 @@ static owp_status handshake(conn *c, owp_err *err)
     owp_sockaddr_format_addr((struct sockaddr *)&c->local, local, sizeof local);
     owp_sockaddr_format_addr((struct sockaddr *)&c->peer, remote, sizeof remote);
     /* The access log line (LOG_INFO, as the owampd manual promises). */
-    slog(s, OWP_LOG_INFO,
-         "ControlSession([%s]:%u) accepted from userid(%s):([%s]:%u) mode %s class %s", local,
-         owp_sockaddr_port((struct sockaddr *)&c->local), c->identity[0] ? c->identity : "nil",
-         remote, owp_sockaddr_port((struct sockaddr *)&c->peer), mode_name(c->mode),
-         c->class_path);
+    owp_srv_log(s, OWP_LOG_INFO,
+                "ControlSession([%s]:%u) accepted from userid(%s):([%s]:%u) mode %s class %s",
+                local, owp_sockaddr_port((struct sockaddr *)&c->local),
+                c->identity[0] ? c->identity : "nil", remote,
+                owp_sockaddr_port((struct sockaddr *)&c->peer), mode_name(c->mode), c->class_path);
     return OWP_OK;
 }
 
@@ -561,9 +449,9 @@ static owp_status add_session(conn *c, session *sess, owp_err *err)
 static void remove_file(const owp_server *s, session *sess)
 {
     if (sess->catalog[0] && unlink(sess->catalog) != 0 && errno != ENOENT)
-        slog(s, OWP_LOG_WARNING, "unlink %s: %s", sess->catalog, strerror(errno));
+        owp_srv_log(s, OWP_LOG_WARNING, "unlink %s: %s", sess->catalog, strerror(errno));
     if (sess->path[0] && unlink(sess->path) != 0 && errno != ENOENT)
-        slog(s, OWP_LOG_WARNING, "unlink %s: %s", sess->path, strerror(errno));
+        owp_srv_log(s, OWP_LOG_WARNING, "unlink %s: %s", sess->path, strerror(errno));
 }
 
 /* Stop and join the session's thread (if any). */
@@ -588,12 +476,12 @@ static void end_session(conn *c, session *sess, uint32_t finished, uint32_t next
         owp_err e;
         if (owp_file_writer_finish(sess->writer, finished, next_seqno, skips, nskips, &e) !=
             OWP_OK)
-            slog(s, OWP_LOG_ERR, "%s: %s", sess->path, e.msg);
+            owp_srv_log(s, OWP_LOG_ERR, "%s: %s", sess->path, e.msg);
         owp_file_writer_destroy(&sess->writer);
     }
     if (sess->fp) {
         if (fflush(sess->fp) != 0)
-            slog(s, OWP_LOG_ERR, "%s: write: %s", sess->path, strerror(errno));
+            owp_srv_log(s, OWP_LOG_ERR, "%s: write: %s", sess->path, strerror(errno));
         struct stat st;
         if (fstat(fileno(sess->fp), &st) == 0)
             size = (uint64_t)st.st_size;
@@ -659,42 +547,14 @@ static void *receiver_main(void *arg)
     return NULL;
 }
 
-/* Open DATADIR/hierarchy/CLASS/SIDHEX.owp and its catalog link. */
+/* Create the session's file in the data directory and start it in the
+ * receiver layout. */
 static owp_status open_session_file(conn *c, session *sess, owp_err *err)
 {
-    const char *datadir = c->srv->datadir;
-    char hex[2 * OWP_SID_LEN + 1], dir[OWP_SERVER_PATH_MAX];
-    owp_sid_hex(sess->req.sid, hex);
-    int n = snprintf(dir, sizeof dir, "%s/hierarchy/%s", datadir, c->class_path);
-    if (n < 0 || (size_t)n >= sizeof dir)
-        return owp_err_set(err, OWP_ERR_INVALID, "data directory path too long");
-    owp_status st = make_dirs(dir, err);
+    owp_status st = owp_datadir_create_session(c->srv->datadir, c->class_path, sess->req.sid,
+                                               sess->path, sess->catalog, &sess->fp, err);
     if (st != OWP_OK)
         return st;
-    n = snprintf(sess->path, sizeof sess->path, "%s/%s.owp", dir, hex);
-    if (n < 0 || (size_t)n >= sizeof sess->path)
-        return owp_err_set(err, OWP_ERR_INVALID, "data file path too long");
-    if (owp_server_catalog_path(datadir, sess->req.sid, sess->catalog, sizeof sess->catalog) != 0)
-        return owp_err_set(err, OWP_ERR_INVALID, "catalog path too long");
-    int fd = open(sess->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        sess->path[0] = '\0'; /* not ours: never delete it */
-        return owp_err_sys(err, "create %s", sess->path);
-    }
-    sess->fp = fdopen(fd, "w+b");
-    if (!sess->fp) {
-        close(fd);
-        return owp_err_sys(err, "fdopen %s", sess->path);
-    }
-    /* A stale link with this name (impossible SID reuse, or a crash) is replaced. */
-    if (symlink(sess->path, sess->catalog) != 0) {
-        if (errno != EEXIST || unlink(sess->catalog) != 0 ||
-            symlink(sess->path, sess->catalog) != 0) {
-            owp_status e = owp_err_sys(err, "symlink %s", sess->catalog);
-            sess->catalog[0] = '\0';
-            return e;
-        }
-    }
     sess->writer = owp_file_writer_new(sess->fp, &sess->req, err);
     if (!sess->writer)
         return err ? err->code : OWP_ERR_FORMAT;
@@ -741,13 +601,14 @@ static uint8_t setup_session(conn *c, const owp_request *req, session **out)
     owp_server *s = c->srv;
     *out = NULL;
     if (req->conf_sender && req->conf_receiver) {
-        slog(s, OWP_LOG_WARNING, "%s: Request-Session with both Conf-Sender and Conf-Receiver",
-             c->peer_name);
+        owp_srv_log(s, OWP_LOG_WARNING,
+                    "%s: Request-Session with both Conf-Sender and Conf-Receiver", c->peer_name);
         return OWP_ACCEPT_NOT_SUPPORTED;
     }
     if (!req->conf_sender && !req->conf_receiver) {
-        slog(s, OWP_LOG_WARNING,
-             "%s: Request-Session with neither Conf-Sender nor Conf-Receiver", c->peer_name);
+        owp_srv_log(s, OWP_LOG_WARNING,
+                    "%s: Request-Session with neither Conf-Sender nor Conf-Receiver",
+                    c->peer_name);
         return OWP_ACCEPT_FAILURE;
     }
     int receives = req->conf_receiver;
@@ -758,7 +619,7 @@ static uint8_t setup_session(conn *c, const owp_request *req, session **out)
     if (owp_sockaddr_from_wire(req->ipvn, receives ? req->sender_addr : req->receiver_addr,
                                receives ? req->sender_port : req->receiver_port, &peer, &peer_len,
                                &e) != OWP_OK) {
-        slog(s, OWP_LOG_WARNING, "%s: Request-Session: %s", c->peer_name, e.msg);
+        owp_srv_log(s, OWP_LOG_WARNING, "%s: Request-Session: %s", c->peer_name, e.msg);
         return OWP_ACCEPT_FAILURE;
     }
     if (!receives && c->mode == OWP_MODE_OPEN &&
@@ -767,15 +628,15 @@ static uint8_t setup_session(conn *c, const owp_request *req, session **out)
         char a[128], b[128];
         owp_sockaddr_format_addr((struct sockaddr *)&peer, a, sizeof a);
         owp_sockaddr_format_addr((struct sockaddr *)&c->peer, b, sizeof b);
-        slog(s, OWP_LOG_WARNING, "Test Denied: OpenMode recieve_addr(%s) != control_client(%s)",
-             a, b);
+        owp_srv_log(s, OWP_LOG_WARNING,
+                    "Test Denied: OpenMode recieve_addr(%s) != control_client(%s)", a, b);
         return OWP_ACCEPT_FAILURE;
     }
     uint64_t handle = 0;
     if (s->cfg.policy.session) {
         int a = s->cfg.policy.session(s->cfg.policy.arg, &c->info, req, &handle);
         if (a != OWP_ACCEPT_OK) {
-            slog(s, OWP_LOG_WARNING, "%s: Test not allowed", c->peer_name);
+            owp_srv_log(s, OWP_LOG_WARNING, "%s: Test not allowed", c->peer_name);
             return (uint8_t)(a > 0 && a <= 5 ? a : OWP_ACCEPT_FAILURE);
         }
     }
@@ -795,7 +656,7 @@ static uint8_t setup_session(conn *c, const owp_request *req, session **out)
     atomic_init(&sess->done, 0);
     uint8_t accept = OWP_ACCEPT_OK;
     if (owp_request_copy(&sess->req, req, &e) != OWP_OK) {
-        slog(s, OWP_LOG_ERR, "%s: %s", c->peer_name, e.msg);
+        owp_srv_log(s, OWP_LOG_ERR, "%s: %s", c->peer_name, e.msg);
         accept = OWP_ACCEPT_INTERNAL;
         goto fail;
     }
@@ -807,24 +668,24 @@ static uint8_t setup_session(conn *c, const owp_request *req, session **out)
     eo.dscp = receives ? -1 : owp_request_dscp(req);
     sess->ep = owp_endpoint_new(&eo, &e);
     if (!sess->ep) {
-        slog(s, OWP_LOG_ERR, "%s: test endpoint: %s", c->peer_name, e.msg);
+        owp_srv_log(s, OWP_LOG_ERR, "%s: test endpoint: %s", c->peer_name, e.msg);
         accept = OWP_ACCEPT_TEMPORARY;
         goto fail;
     }
     if (owp_endpoint_set_peer(sess->ep, (struct sockaddr *)&peer, peer_len, &e) != OWP_OK) {
-        slog(s, OWP_LOG_WARNING, "%s: test peer: %s", c->peer_name, e.msg);
+        owp_srv_log(s, OWP_LOG_WARNING, "%s: test peer: %s", c->peer_name, e.msg);
         accept = OWP_ACCEPT_FAILURE;
         goto fail;
     }
     if (receives) {
         sess->req.receiver_port = owp_endpoint_port(sess->ep);
         if (make_sid(req, sess->req.sid, &e) != OWP_OK) {
-            slog(s, OWP_LOG_ERR, "%s: %s", c->peer_name, e.msg);
+            owp_srv_log(s, OWP_LOG_ERR, "%s: %s", c->peer_name, e.msg);
             accept = OWP_ACCEPT_INTERNAL;
             goto fail;
         }
         if (open_session_file(c, sess, &e) != OWP_OK) {
-            slog(s, OWP_LOG_ERR, "%s: session file: %s", c->peer_name, e.msg);
+            owp_srv_log(s, OWP_LOG_ERR, "%s: session file: %s", c->peer_name, e.msg);
             accept = OWP_ACCEPT_INTERNAL;
             goto fail;
         }
@@ -887,226 +748,13 @@ static owp_status handle_request(conn *c, const uint8_t first[16], owp_err *err)
         memcpy(as.sid, sess->req.sid, OWP_SID_LEN);
         char hex[2 * OWP_SID_LEN + 1];
         owp_sid_hex(as.sid, hex);
-        slog(c->srv, OWP_LOG_DEBUG, "%s: session %s accepted: server %s, port %u, %u packets",
-             c->peer_name, hex, sess->server_receives ? "receives" : "sends", as.port,
-             sess->req.npackets);
+        owp_srv_log(c->srv, OWP_LOG_DEBUG,
+                    "%s: session %s accepted: server %s, port %u, %u packets", c->peer_name, hex,
+                    sess->server_receives ? "receives" : "sends", as.port, sess->req.npackets);
     }
     uint8_t buf[OWP_ACCEPT_SESSION_LEN];
     owp_wire_encode_accept_session(&as, buf);
-    return send_msg(c, buf, 32, err);
-}
-
-/* ------------------------------------------------------------------ Fetch-Session */
-
-typedef struct fetch_state {
-    conn *c;
-    uint32_t begin, end;
-    uint32_t count;   /* records in range (pass 1) / sent (pass 2) */
-    uint32_t limit;   /* pass 2: stop after this many */
-    uint8_t buf[FETCH_CHUNK_RECORDS * OWP_RECORD_LEN];
-    size_t used;
-    owp_status st;
-    owp_err *err;
-} fetch_state;
-
-static int count_in_range(const owp_record *r, void *arg)
-{
-    fetch_state *fs = arg;
-    if (r->seq >= fs->begin && r->seq <= fs->end)
-        fs->count++;
-    return 0;
-}
-
-static int send_in_range(const owp_record *r, void *arg)
-{
-    fetch_state *fs = arg;
-    if (r->seq < fs->begin || r->seq > fs->end)
-        return 0;
-    if (fs->count >= fs->limit)
-        return 1;
-    owp_record_encode(r, fs->buf + fs->used);
-    fs->used += OWP_RECORD_LEN;
-    fs->count++;
-    if (fs->used == sizeof fs->buf) { /* 4000 bytes: a multiple of 16 */
-        fs->st = owp_chan_send(fs->c->chan, fs->buf, fs->used, fs->err);
-        if (fs->st == OWP_OK)
-            fs->st = owp_chan_flush(fs->c->chan, fs->err);
-        fs->used = 0;
-        if (fs->st != OWP_OK)
-            return 1;
-    }
-    return 0;
-}
-
-static owp_status send_fetch_ack(conn *c, const owp_fetch_ack *ack, owp_err *err)
-{
-    uint8_t buf[OWP_FETCH_ACK_LEN];
-    owp_wire_encode_fetch_ack(ack, buf);
-    return send_msg(c, buf, 16, err);
-}
-
-/* Class path of the directory holding a catalog entry's file, or "" . */
-static void file_class(const conn *c, const char *catalog, char *cls, size_t len)
-{
-    cls[0] = '\0';
-    char target[OWP_SERVER_PATH_MAX];
-    ssize_t n = readlink(catalog, target, sizeof target - 1);
-    if (n <= 0)
-        return;
-    target[n] = '\0';
-    char prefix[OWP_SERVER_PATH_MAX];
-    int p = snprintf(prefix, sizeof prefix, "%s/hierarchy/", c->srv->datadir);
-    if (p < 0 || (size_t)p >= sizeof prefix || strncmp(target, prefix, (size_t)p) != 0)
-        return;
-    const char *rel = target + p;
-    const char *slash = strrchr(rel, '/');
-    if (!slash || (size_t)(slash - rel) >= len)
-        return;
-    memcpy(cls, rel, (size_t)(slash - rel));
-    cls[slash - rel] = '\0';
-}
-
-/* Stream the stored session: Request-Session, skips, records (wire §10). */
-static owp_status send_fetch_data(conn *c, owp_file *f, fetch_state *fs, int finished,
-                                  owp_err *err)
-{
-    const owp_request *req = owp_file_request(f);
-    uint8_t pre[OWP_REQUEST_PREAMBLE_LEN];
-    owp_wire_encode_request_preamble(req, pre);
-    owp_status st = send_msg(c, pre, 96, err);
-    for (uint32_t i = 0; i < req->nslots && st == OWP_OK; i++) {
-        uint8_t blk[OWP_SLOT_LEN];
-        owp_wire_encode_slot(&req->slots[i], blk);
-        st = owp_chan_send(c->chan, blk, sizeof blk, err);
-    }
-    if (st == OWP_OK)
-        st = owp_chan_send_hmac(c->chan, err);
-    if (st != OWP_OK)
-        return st;
-
-    uint32_t nskips = finished ? owp_file_nskips(f) : 0;
-    const owp_skip *skips = owp_file_skips(f);
-    for (uint32_t i = 0; i < nskips && st == OWP_OK; i += 2) {
-        uint8_t blk[16] = {0};
-        owp_put32(blk, skips[i].first);
-        owp_put32(blk + 4, skips[i].last);
-        if (i + 1 < nskips) {
-            owp_put32(blk + 8, skips[i + 1].first);
-            owp_put32(blk + 12, skips[i + 1].last);
-        }
-        st = owp_chan_send(c->chan, blk, sizeof blk, err);
-    }
-    if (st == OWP_OK)
-        st = owp_chan_send_hmac(c->chan, err);
-    if (st != OWP_OK)
-        return st;
-
-    fs->limit = fs->count;
-    fs->count = 0;
-    fs->used = 0;
-    fs->st = OWP_OK;
-    fs->err = err;
-    owp_err rerr;
-    owp_err_clear(&rerr);
-    owp_status rst = owp_file_each_record(f, 0, send_in_range, fs, &rerr);
-    if (fs->st != OWP_OK)
-        return fs->st;
-    if (rst != OWP_OK && rst != OWP_ERR_INTERRUPTED)
-        return owp_err_set(err, rst, "fetch: %s", rerr.msg);
-    if (fs->count != fs->limit)
-        return owp_err_set(err, OWP_ERR_FORMAT, "fetch: %s shrank while being sent (%u of %u)",
-                           owp_file_name(f), fs->count, fs->limit);
-    size_t padded = owp_wire_pad16(fs->used);
-    memset(fs->buf + fs->used, 0, padded - fs->used);
-    if (padded)
-        st = owp_chan_send(c->chan, fs->buf, padded, err);
-    if (st == OWP_OK)
-        st = owp_chan_send_hmac(c->chan, err);
-    return st;
-}
-
-static owp_status handle_fetch(conn *c, const uint8_t first[16], owp_err *err)
-{
-    owp_server *s = c->srv;
-    uint8_t msg[OWP_FETCH_SESSION_LEN];
-    memcpy(msg, first, 16);
-    owp_status st = owp_chan_recv(c->chan, msg + 16, 16, err);
-    if (st == OWP_OK)
-        st = owp_chan_recv_hmac(c->chan, err);
-    if (st != OWP_OK)
-        return st;
-    memset(msg + 32, 0, 16);
-    owp_fetch_session fr;
-    st = owp_wire_decode_fetch_session(msg, &fr, err);
-    if (st != OWP_OK)
-        return st;
-
-    char hex[2 * OWP_SID_LEN + 1], catalog[OWP_SERVER_PATH_MAX];
-    owp_sid_hex(fr.sid, hex);
-    owp_fetch_ack ack;
-    memset(&ack, 0, sizeof ack);
-    FILE *fp = NULL;
-    if (owp_server_catalog_path(s->datadir, fr.sid, catalog, sizeof catalog) == 0)
-        fp = fopen(catalog, "rb");
-    if (!fp) {
-        slog(s, OWP_LOG_INFO, "%s: Fetch-Session: no stored session %s", c->peer_name, hex);
-        ack.accept = OWP_ACCEPT_FAILURE;
-        return send_fetch_ack(c, &ack, err);
-    }
-    owp_err ferr;
-    owp_file *f = owp_file_read(fp, catalog, &ferr);
-    fetch_state *fs = calloc(1, sizeof *fs);
-    if (!f || !owp_file_request(f) || !fs) {
-        slog(s, OWP_LOG_ERR, "%s: Fetch-Session %s: %s", c->peer_name, hex,
-             f ? "unusable file" : ferr.msg);
-        owp_file_destroy(&f);
-        free(fs);
-        fclose(fp);
-        ack.accept = OWP_ACCEPT_INTERNAL;
-        return send_fetch_ack(c, &ack, err);
-    }
-    fs->c = c;
-    fs->begin = fr.begin_seq;
-    fs->end = fr.end_seq;
-    owp_status cst = owp_file_each_record(f, 0, count_in_range, fs, &ferr);
-    if (cst != OWP_OK) {
-        slog(s, OWP_LOG_ERR, "%s: Fetch-Session %s: %s", c->peer_name, hex, ferr.msg);
-        ack.accept = OWP_ACCEPT_INTERNAL;
-        st = send_fetch_ack(c, &ack, err);
-    } else {
-        int finished = owp_file_finished(f) == OWP_FINISHED_NORMAL;
-        ack.accept = OWP_ACCEPT_OK;
-        ack.finished = (uint8_t)finished;
-        ack.next_seqno = finished ? owp_file_next_seqno(f) : 0;
-        ack.nskips = finished ? owp_file_nskips(f) : 0;
-        ack.nrecords = fs->count;
-        st = send_fetch_ack(c, &ack, err);
-        if (st == OWP_OK)
-            st = send_fetch_data(c, f, fs, finished, err);
-        if (st == OWP_OK)
-            slog(s, OWP_LOG_DEBUG, "%s: Fetch-Session %s: %u records sent", c->peer_name, hex,
-                 ack.nrecords);
-    }
-    owp_file_destroy(&f);
-    fclose(fp);
-    free(fs);
-    if (st == OWP_OK && ack.accept == OWP_ACCEPT_OK && fr.begin_seq == 0 &&
-        fr.end_seq == UINT32_MAX && s->cfg.policy.fetched) {
-        char cls[OWP_SERVER_CLASS_MAX], target[OWP_SERVER_PATH_MAX];
-        file_class(c, catalog, cls, sizeof cls);
-        ssize_t n = readlink(catalog, target, sizeof target - 1);
-        target[n > 0 ? n : 0] = '\0';
-        struct stat sb;
-        uint64_t size = (target[0] && stat(target, &sb) == 0) ? (uint64_t)sb.st_size : 0;
-        if (s->cfg.policy.fetched(s->cfg.policy.arg, &c->info, cls, target, size)) {
-            /* The policy may have removed the file itself. */
-            if (target[0] && unlink(target) != 0 && errno != ENOENT)
-                slog(s, OWP_LOG_WARNING, "unlink %s: %s", target, strerror(errno));
-            if (unlink(catalog) != 0 && errno != ENOENT)
-                slog(s, OWP_LOG_WARNING, "unlink %s: %s", catalog, strerror(errno));
-        }
-    }
-    return st;
+    return owp_srv_send_msg(c, buf, 32, err);
 }
 
 /* ------------------------------------------------------------------ Stop-Sessions */
@@ -1131,7 +779,7 @@ static owp_status send_stop_sessions(conn *c, owp_err *err)
         list[k].nskips = sess->sent.nskips;
         list[k].skips = sess->sent.skips;
         if (sess->status != OWP_OK) {
-            slog(c->srv, OWP_LOG_ERR, "%s: send session: %s", c->peer_name, sess->err.msg);
+            owp_srv_log(c->srv, OWP_LOG_ERR, "%s: send session: %s", c->peer_name, sess->err.msg);
             m.accept = OWP_ACCEPT_INTERNAL;
         }
         k++;
@@ -1145,7 +793,7 @@ static owp_status send_stop_sessions(conn *c, owp_err *err)
         st = owp_err_set(err, OWP_ERR_NOMEM, "%s: Stop-Sessions: out of memory", c->peer_name);
     } else {
         owp_wire_encode_stop_sessions(&m, buf);
-        st = send_msg(c, buf, len, err);
+        st = owp_srv_send_msg(c, buf, len, err);
     }
     free(buf);
     free(list);
@@ -1265,7 +913,8 @@ static void finish_sessions_after_stop(conn *c, const owp_stop_sessions *m)
                 ss = &m->sessions[k];
         uint32_t finished = OWP_FINISHED_NORMAL;
         if (sess->status != OWP_OK) {
-            slog(c->srv, OWP_LOG_ERR, "%s: receive session: %s", c->peer_name, sess->err.msg);
+            owp_srv_log(c->srv, OWP_LOG_ERR, "%s: receive session: %s", c->peer_name,
+                        sess->err.msg);
             finished = OWP_FINISHED_ERROR;
         } else if (!ss) {
             finished = OWP_FINISHED_INCOMPLETE;
@@ -1300,7 +949,7 @@ static owp_status start_sessions(conn *c, const uint8_t first[16], owp_err *err)
         int r = pthread_create(&sess->thread, have_attr ? &attr : NULL,
                                sess->server_receives ? receiver_main : sender_main, sess);
         if (r != 0) {
-            slog(c->srv, OWP_LOG_ERR, "%s: pthread_create: %s", c->peer_name, strerror(r));
+            owp_srv_log(c->srv, OWP_LOG_ERR, "%s: pthread_create: %s", c->peer_name, strerror(r));
             accept = OWP_ACCEPT_INTERNAL;
             break;
         }
@@ -1310,7 +959,7 @@ static owp_status start_sessions(conn *c, const uint8_t first[16], owp_err *err)
         pthread_attr_destroy(&attr);
     uint8_t ack[OWP_START_ACK_LEN];
     owp_wire_encode_start_ack(accept, ack);
-    st = send_msg(c, ack, 16, err);
+    st = owp_srv_send_msg(c, ack, 16, err);
     if (accept != OWP_ACCEPT_OK) {
         end_all_sessions(c, OWP_FINISHED_ERROR);
         if (st == OWP_OK)
@@ -1351,7 +1000,7 @@ static owp_status run_tests(conn *c, owp_err *err)
     for (;;) {
         if (!stopping && stop_requested(c)) {
             stopping = 1;
-            slog(c->srv, OWP_LOG_INFO, "%s: stopping tests early", c->peer_name);
+            owp_srv_log(c->srv, OWP_LOG_INFO, "%s: stopping tests early", c->peer_name);
             for (size_t i = 0; i < c->nsessions; i++)
                 if (!c->sessions[i]->server_receives)
                     atomic_store(&c->sessions[i]->stop, 1);
@@ -1378,7 +1027,7 @@ static owp_status run_tests(conn *c, owp_err *err)
         if (st != OWP_OK)
             return st;
         if (blk[0] == OWP_MSG_FETCH_SESSION) {
-            st = handle_fetch(c, blk, err);
+            st = owp_srv_fetch(c, blk, err);
             if (st != OWP_OK)
                 return st;
             continue;
@@ -1392,8 +1041,8 @@ static owp_status run_tests(conn *c, owp_err *err)
         if (st != OWP_OK)
             return st;
         if (m.accept != OWP_ACCEPT_OK)
-            slog(c->srv, OWP_LOG_WARNING, "%s: client's Stop-Sessions: Accept %u (%s)",
-                 c->peer_name, m.accept, owp_accept_name(m.accept));
+            owp_srv_log(c->srv, OWP_LOG_WARNING, "%s: client's Stop-Sessions: Accept %u (%s)",
+                        c->peer_name, m.accept, owp_accept_name(m.accept));
         apply_client_stop(c, &m);
         if (!our_stop_sent)
             st = send_stop_sessions(c, err);
@@ -1426,7 +1075,7 @@ static owp_status command_loop(conn *c, owp_err *err)
                 st = OWP_OK;
             break;
         case OWP_MSG_FETCH_SESSION:
-            st = handle_fetch(c, blk, err);
+            st = owp_srv_fetch(c, blk, err);
             break;
         case OWP_MSG_STOP_SESSIONS:
             return owp_err_set(err, OWP_ERR_PROTO, "Stop-Sessions without running tests");
@@ -1487,158 +1136,11 @@ owp_status owp_server_serve(owp_server *self, int fd, const struct sockaddr *pee
     if (st != OWP_OK && st != OWP_ERR_REFUSED) {
         if (!strstr(err->msg, c->peer_name))
             owp_err_prefix(err, "control connection from %s", c->peer_name);
-        slog(self, OWP_LOG_ERR, "%s", err->msg);
+        owp_srv_log(self, OWP_LOG_ERR, "%s", err->msg);
     }
     end_all_sessions(c, OWP_FINISHED_INCOMPLETE);
     free(c->sessions);
     owp_chan_destroy(&c->chan);
     free(c);
-    return st;
-}
-
-/* ------------------------------------------------------------------ data directory */
-
-static int is_sid_file_name(const char *name)
-{
-    for (int i = 0; i < 2 * OWP_SID_LEN; i++) {
-        char ch = name[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
-            return 0;
-    }
-    return strcmp(name + 2 * OWP_SID_LEN, ".owp") == 0;
-}
-
-/* Remove everything inside dir (not dir itself). */
-static owp_status empty_dir(const char *dir, int depth, owp_err *err)
-{
-    if (depth > MAX_DIR_DEPTH)
-        return owp_err_set(err, OWP_ERR_INVALID, "%s: directories nested too deep", dir);
-    DIR *d = opendir(dir);
-    if (!d)
-        return owp_err_sys(err, "opendir %s", dir);
-    owp_status st = OWP_OK;
-    struct dirent *de;
-    while (st == OWP_OK && (de = readdir(d)) != NULL) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        char path[OWP_SERVER_PATH_MAX];
-        int n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if (n < 0 || (size_t)n >= sizeof path)
-            continue;
-        struct stat sb;
-        if (lstat(path, &sb) != 0)
-            continue;
-        if (S_ISDIR(sb.st_mode)) {
-            st = empty_dir(path, depth + 1, err);
-            if (st == OWP_OK && rmdir(path) != 0)
-                st = owp_err_sys(err, "rmdir %s", path);
-        } else if (unlink(path) != 0) {
-            st = owp_err_sys(err, "unlink %s", path);
-        }
-    }
-    closedir(d);
-    return st;
-}
-
-typedef struct link_walk {
-    const char *catalog;
-    size_t hierarchy_len; /* strlen("DATADIR/hierarchy") */
-    owp_server_stored_fn stored;
-    void *stored_arg;
-    owp_server_log_fn log;
-    void *log_arg;
-    unsigned linked;
-} link_walk;
-
-static owp_status link_tree(link_walk *w, const char *dir, int depth, owp_err *err)
-{
-    if (depth > MAX_DIR_DEPTH) {
-        fnlog(w->log, w->log_arg, OWP_LOG_WARNING, "verify_datadir: Ignoring \"%s\": too deep",
-              dir);
-        return OWP_OK;
-    }
-    DIR *d = opendir(dir);
-    if (!d)
-        return owp_err_sys(err, "opendir %s", dir);
-    owp_status st = OWP_OK;
-    struct dirent *de;
-    while (st == OWP_OK && (de = readdir(d)) != NULL) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        char path[OWP_SERVER_PATH_MAX];
-        int n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if (n < 0 || (size_t)n >= sizeof path)
-            continue;
-        struct stat sb;
-        if (lstat(path, &sb) != 0)
-            continue;
-        if (S_ISDIR(sb.st_mode)) {
-            st = link_tree(w, path, depth + 1, err);
-            continue;
-        }
-        if (!S_ISREG(sb.st_mode) || !is_sid_file_name(de->d_name))
-            continue;
-        char link[OWP_SERVER_PATH_MAX];
-        n = snprintf(link, sizeof link, "%s/%s", w->catalog, de->d_name);
-        if (n < 0 || (size_t)n >= sizeof link)
-            continue;
-        /* dir is "DATADIR/hierarchy[/CLASS/PATH]": the class path follows. */
-        const char *cls = dir + w->hierarchy_len;
-        if (*cls == '/')
-            cls++;
-        if (w->stored && w->stored(w->stored_arg, cls, path, (uint64_t)sb.st_size) != 0)
-            continue;
-        if (symlink(path, link) != 0) {
-            if (errno == EEXIST)
-                fnlog(w->log, w->log_arg, OWP_LOG_WARNING,
-                      "verify_datadir: Ignoring \"%s\": SID already stored elsewhere", path);
-            else
-                st = owp_err_sys(err, "symlink %s", link);
-            continue;
-        }
-        w->linked++;
-    }
-    closedir(d);
-    return st;
-}
-
-owp_status owp_server_datadir_init(const char *datadir, owp_server_log_fn log, void *log_arg,
-                                   unsigned *nlinked, owp_err *err)
-{
-    return owp_server_datadir_init_stored(datadir, NULL, NULL, log, log_arg, nlinked, err);
-}
-
-owp_status owp_server_datadir_init_stored(const char *datadir, owp_server_stored_fn stored,
-                                          void *stored_arg, owp_server_log_fn log,
-                                          void *log_arg, unsigned *nlinked, owp_err *err)
-{
-    if (nlinked)
-        *nlinked = 0;
-    if (!datadir || !*datadir)
-        return owp_err_set(err, OWP_ERR_INVALID, "datadir: empty path");
-    char catalog[OWP_SERVER_PATH_MAX], hierarchy[OWP_SERVER_PATH_MAX];
-    int n1 = snprintf(catalog, sizeof catalog, "%s/catalog", datadir);
-    int n2 = snprintf(hierarchy, sizeof hierarchy, "%s/hierarchy", datadir);
-    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof catalog || (size_t)n2 >= sizeof hierarchy)
-        return owp_err_set(err, OWP_ERR_INVALID, "datadir: path too long: %s", datadir);
-    owp_status st = make_dirs(datadir, err);
-    if (st == OWP_OK)
-        st = make_dirs(catalog, err);
-    if (st == OWP_OK)
-        st = empty_dir(catalog, 0, err);
-    if (st != OWP_OK)
-        return st;
-    struct stat sb;
-    if (stat(hierarchy, &sb) != 0) {
-        if (errno == ENOENT)
-            return OWP_OK; /* no receive session stored yet */
-        return owp_err_sys(err, "stat %s", hierarchy);
-    }
-    if (!S_ISDIR(sb.st_mode))
-        return owp_err_set(err, OWP_ERR_INVALID, "%s: not a directory", hierarchy);
-    link_walk w = {catalog, (size_t)n2, stored, stored_arg, log, log_arg, 0};
-    st = link_tree(&w, hierarchy, 0, err);
-    if (nlinked)
-        *nlinked = w.linked;
     return st;
 }

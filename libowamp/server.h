@@ -1,6 +1,6 @@
 /*
  * server.h - the OWAMP-Control server engine (RFC 4656 section 3, server
- * side) and the receive-session data directory it stores into.
+ * side).
  *
  * One call of owp_server_serve() is one control connection, start to end,
  * blocking: greeting, Set-Up-Response, Server-Start, then commands
@@ -9,11 +9,9 @@
  * hostile client never blocks others; the test endpoints of the connection
  * run in threads of that process.
  *
- * Data directory (programs.md section 1.5):
- *   DATADIR/hierarchy/<class path>/SIDHEX.owp   receive sessions, written live
- *                                              in the receiver layout
- *   DATADIR/catalog/SIDHEX.owp                 symlink to the file above;
- *                                              Fetch-Session finds data only here
+ * Receive sessions are stored live in the data directory and fetched from
+ * there. Its layout and start-up preparation, the log priorities and the log
+ * callback type are in datadir.h, which this header includes.
  *
  * Policy (limits, classes, open-mode filtering) plugs in through
  * owp_server_policy; every hook is optional and the default allows
@@ -29,21 +27,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "datadir.h"
 #include "endpoint.h"
 #include "error.h"
 #include "pfs.h"
 #include "testpkt.h"
 #include "timestamp.h"
 #include "wire.h"
-
-/* Log priorities: the syslog values, so a daemon can pass them straight on. */
-enum { OWP_LOG_ERR = 3, OWP_LOG_WARNING = 4, OWP_LOG_INFO = 6, OWP_LOG_DEBUG = 7 };
-
-/* One finished log line (no trailing newline). May be called from the
- * connection's endpoint threads too, so it must be thread-safe. */
-typedef void (*owp_server_log_fn)(void *arg, int priority, const char *msg);
-
-#define OWP_SERVER_CLASS_MAX 1024 /* bytes of a class path, NUL included */
 
 /* What the policy hooks know about one control connection. */
 typedef struct owp_server_conn_info {
@@ -127,34 +117,5 @@ owp_status owp_server_serve(owp_server *self, int fd, const struct sockaddr *pee
  * per-connection child); outside a test the connection closes at the next
  * message boundary. Async-signal-safe. */
 void owp_server_stop(owp_server *self);
-
-/* A stored session file found under DATADIR/hierarchy/ at start-up:
- * class_path is its directory relative to hierarchy/ ("root/regular"; ""
- * for a file directly in hierarchy/), size its length in bytes. Return 0 to
- * link it into the catalog (owampd also charges it to the class), non-zero
- * to leave it out (e.g. no such class: it stays on disk, unserved). */
-typedef int (*owp_server_stored_fn)(void *arg, const char *class_path, const char *path,
-                                    uint64_t size);
-
-/* Prepare DATADIR at daemon start: create DATADIR, catalog/ (0755) when
- * missing; empty catalog/ completely (stale links, files, directories); link
- * every DATADIR/hierarchy/.../<32 hex digits>.owp into catalog/. Other names
- * are ignored, so files left by a crash never stop the daemon. *nlinked (may
- * be NULL) gets the number of files linked. log may be NULL. */
-owp_status owp_server_datadir_init(const char *datadir, owp_server_log_fn log, void *log_arg,
-                                   unsigned *nlinked, owp_err *err);
-
-/* The same, linking only the files that stored (NULL: all) accepts; owampd
- * charges each to its class this way. */
-owp_status owp_server_datadir_init_stored(const char *datadir, owp_server_stored_fn stored,
-                                          void *stored_arg, owp_server_log_fn log,
-                                          void *log_arg, unsigned *nlinked, owp_err *err);
-
-/* "DATADIR/catalog/SIDHEX.owp" into buf; 0 on success, -1 when it does not fit. */
-int owp_server_catalog_path(const char *datadir, const uint8_t sid[OWP_SID_LEN], char *buf,
-                            size_t len);
-
-/* 32 lower-case hex digits + NUL. */
-void owp_sid_hex(const uint8_t sid[OWP_SID_LEN], char out[2 * OWP_SID_LEN + 1]);
 
 #endif

@@ -3,7 +3,8 @@
  * by a minimal client written here from wire.h + channel.h (not client.c):
  * handshake in the three modes, refusals, sessions both ways with real UDP
  * test packets, Stop-Sessions, Fetch-Session, hostile input, timeouts, and
- * the data directory catalog.
+ * the data directory (datadir.c): session files, the catalog rebuilt at
+ * start-up.
  */
 #include <check.h>
 #include <dirent.h>
@@ -1164,6 +1165,151 @@ START_TEST(datadir_stored_files_reported)
 }
 END_TEST
 
+/* "BASE/d01/d02/.../dNN" into buf: a chain of levels directories below base. */
+static void nested_path(char *buf, size_t len, const char *base, int levels)
+{
+    int n = snprintf(buf, len, "%s", base);
+    for (int i = 1; i <= levels; i++)
+        n += snprintf(buf + n, len - (size_t)n, "/d%02d", i);
+}
+
+/* An empty file at DIR/REL, its directories made first; its path into buf. */
+static void touch_under(const char *dir, const char *rel, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s", dir, rel);
+    char *slash = strrchr(buf, '/');
+    *slash = '\0';
+    ck_assert_int_eq(make_test_dirs(buf), 0);
+    *slash = '/';
+    touch(buf);
+}
+
+/* What a crash leaves: catalog links to live files, files whose link never
+ * came, and the same SID stored under two classes. */
+START_TEST(datadir_crash_leftovers_relinked)
+{
+    char *dd = tu_tempdir();
+    char p[TEST_PATH_MAX], link[TEST_PATH_MAX];
+    owp_err err;
+    log_text[0] = '\0';
+    /* Linked before the crash. */
+    touch_under(dd, "hierarchy/a/b/7f000001eeae69f69158d9b594d9178f.owp", p, sizeof p);
+    snprintf(link, sizeof link, "%s/catalog", dd);
+    ck_assert_int_eq(make_test_dirs(link), 0);
+    snprintf(link, sizeof link, "%s/catalog/7f000001eeae69f69158d9b594d9178f.owp", dd);
+    ck_assert_int_eq(symlink(p, link), 0);
+    /* Never linked; and one SID twice, so only one of its files can be served. */
+    touch_under(dd, "hierarchy/c/7f000001eeae69f69158d9b594d91790.owp", p, sizeof p);
+    touch_under(dd, "hierarchy/c/7f000001eeae69f69158d9b594d9178f.owp", p, sizeof p);
+    unsigned linked = 0;
+    ck_assert_int_eq(owp_server_datadir_init(dd, test_log, NULL, &linked, &err), OWP_OK);
+    ck_assert_uint_eq(linked, 2);
+    ck_assert(log_contains("SID already stored elsewhere"));
+    struct stat st;
+    snprintf(link, sizeof link, "%s/catalog/7f000001eeae69f69158d9b594d9178f.owp", dd);
+    ck_assert_int_eq(stat(link, &st), 0);
+    snprintf(link, sizeof link, "%s/catalog/7f000001eeae69f69158d9b594d91790.owp", dd);
+    ck_assert_int_eq(stat(link, &st), 0); /* the new link leads to the file */
+    free(dd);
+}
+END_TEST
+
+/* Both start-up walks go 32 levels deep: below that, hierarchy/ is skipped
+ * with a warning and catalog/ cannot be emptied. */
+START_TEST(datadir_walk_depth_bound)
+{
+    char *dd = tu_tempdir();
+    char base[TEST_PATH_MAX], p[TEST_PATH_MAX], f[TEST_PATH_MAX + 64];
+    owp_err err;
+    log_text[0] = '\0';
+    snprintf(base, sizeof base, "%s/hierarchy", dd);
+    nested_path(p, sizeof p, base, 32);
+    touch_under(p, "7f000001eeae69f69158d9b594d9178f.owp", f, sizeof f);
+    nested_path(p, sizeof p, base, 33);
+    touch_under(p, "7f000001eeae69f69158d9b594d91790.owp", f, sizeof f);
+    unsigned linked = 0;
+    ck_assert_int_eq(owp_server_datadir_init(dd, test_log, NULL, &linked, &err), OWP_OK);
+    ck_assert_uint_eq(linked, 1);
+    snprintf(f, sizeof f, "%s/catalog/7f000001eeae69f69158d9b594d9178f.owp", dd);
+    struct stat st;
+    ck_assert_int_eq(lstat(f, &st), 0);
+    ck_assert(log_contains("too deep"));
+
+    /* catalog/ nested 32 deep is emptied, 33 deep is an error. */
+    snprintf(base, sizeof base, "%s/catalog", dd);
+    nested_path(p, sizeof p, base, 32);
+    touch_under(p, "junk", f, sizeof f);
+    ck_assert_int_eq(owp_server_datadir_init(dd, NULL, NULL, &linked, &err), OWP_OK);
+    ck_assert_int_eq(count_entries(base), 1); /* only the relinked session */
+    nested_path(p, sizeof p, base, 33);
+    ck_assert_int_eq(make_test_dirs(p), 0);
+    ck_assert_int_eq(owp_server_datadir_init(dd, NULL, NULL, &linked, &err), OWP_ERR_INVALID);
+    ck_assert(strstr(err.msg, "nested too deep"));
+    free(dd);
+}
+END_TEST
+
+START_TEST(datadir_class_path_ok)
+{
+    ck_assert(owp_datadir_class_path_ok("default"));
+    ck_assert(owp_datadir_class_path_ok("root/regular"));
+    ck_assert(owp_datadir_class_path_ok("a.b/..c"));
+    const char *bad[] = {"", "/a", "a/", "a//b", ".", "..", "a/./b", "a/../b", NULL};
+    for (int i = 0; bad[i]; i++)
+        ck_assert_msg(!owp_datadir_class_path_ok(bad[i]), "\"%s\" accepted", bad[i]);
+    ck_assert(!owp_datadir_class_path_ok(NULL));
+    char longpath[OWP_SERVER_CLASS_MAX + 1];
+    memset(longpath, 'x', sizeof longpath - 1);
+    longpath[sizeof longpath - 1] = '\0';
+    ck_assert(!owp_datadir_class_path_ok(longpath));
+    longpath[OWP_SERVER_CLASS_MAX - 1] = '\0';
+    ck_assert(owp_datadir_class_path_ok(longpath));
+}
+END_TEST
+
+/* A session file and its catalog link; a second session with the same SID
+ * must not touch either. */
+START_TEST(datadir_create_session_file)
+{
+    char *dd = tu_tempdir();
+    uint8_t sid[16];
+    ck_assert_int_eq(tu_hex_decode("7f000001eeae670b4bafd97611409158", sid, 16), 16);
+    char path[OWP_SERVER_PATH_MAX], catalog[OWP_SERVER_PATH_MAX], want[TEST_PATH_MAX];
+    FILE *fp = NULL;
+    owp_err err;
+    ck_assert_int_eq(owp_server_datadir_init(dd, NULL, NULL, NULL, &err), OWP_OK);
+    ck_assert_msg(owp_datadir_create_session(dd, "root/regular", sid, path, catalog, &fp, &err) ==
+                      OWP_OK,
+                  "%s", err.msg);
+    ck_assert_ptr_nonnull(fp);
+    snprintf(want, sizeof want, "%s/hierarchy/root/regular/7f000001eeae670b4bafd97611409158.owp",
+             dd);
+    ck_assert_str_eq(path, want);
+    snprintf(want, sizeof want, "%s/catalog/7f000001eeae670b4bafd97611409158.owp", dd);
+    ck_assert_str_eq(catalog, want);
+    char target[TEST_PATH_MAX];
+    ssize_t n = readlink(catalog, target, sizeof target - 1);
+    ck_assert_int_gt(n, 0);
+    target[n] = '\0';
+    ck_assert_str_eq(target, path);
+    ck_assert_int_eq(fputs("data", fp) >= 0, 1);
+    ck_assert_int_eq(fclose(fp), 0);
+
+    FILE *fp2 = NULL;
+    char path2[OWP_SERVER_PATH_MAX], catalog2[OWP_SERVER_PATH_MAX];
+    ck_assert_int_ne(
+        owp_datadir_create_session(dd, "root/regular", sid, path2, catalog2, &fp2, &err), OWP_OK);
+    ck_assert_ptr_null(fp2);
+    ck_assert_str_eq(path2, ""); /* not ours to delete */
+    ck_assert_str_eq(catalog2, "");
+    ck_assert(strstr(err.msg, "7f000001eeae670b4bafd97611409158.owp"));
+    struct stat st;
+    ck_assert_int_eq(stat(catalog, &st), 0);
+    ck_assert_int_eq(st.st_size, 4);
+    free(dd);
+}
+END_TEST
+
 START_TEST(sid_hex_and_catalog_path)
 {
     uint8_t sid[16];
@@ -1221,6 +1367,10 @@ static Suite *server_suite(void)
     tc = tcase_create("datadir");
     tcase_add_test(tc, datadir_catalog_rebuilt);
     tcase_add_test(tc, datadir_stored_files_reported);
+    tcase_add_test(tc, datadir_crash_leftovers_relinked);
+    tcase_add_test(tc, datadir_walk_depth_bound);
+    tcase_add_test(tc, datadir_class_path_ok);
+    tcase_add_test(tc, datadir_create_session_file);
     tcase_add_test(tc, sid_hex_and_catalog_path);
     suite_add_tcase(s, tc);
     return s;
