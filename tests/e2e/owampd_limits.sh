@@ -82,6 +82,8 @@ start_bad() {
 start_bad 1
 check "an unknown owampd.conf directive stops start-up" [ $? -ne 0 ]
 check "... naming owampd.conf:3" grep -q 'owampd.conf:3' "$work/bad1.out"
+check "... and closing with the reference's line" \
+    grep -q 'owampd.conf:3 Problem parsing conffile' "$work/bad1.out"
 
 printf 'authmode AEO\n' >"$bad/owampd.conf"
 printf 'limit root with bandwidth=1M\nlimit x with parent=root, bandwidth=fast\n' >"$bad/owampd.limits"
