@@ -611,6 +611,120 @@ START_TEST(short_session_warns)
 }
 END_TEST
 
+/* Branches the other cases leave out: how each kind of value is described,
+ * long lists and strings cut, members that are not names, pSConfig
+ * "excludes" that are not what they should be. */
+START_TEST(more_inline_errors)
+{
+    parse_fails("{\"nodes\": {\"a\": 5}}",
+                "inline.json: $.nodes.a: expected a node object, got 5");
+    parse_fails("{\"addresses\": {\"a\": \"127.0.0.2\"}}",
+                "inline.json: $.addresses.a: expected an address object, got "
+                "\"127.0.0.2\"");
+    parse_fails("{\"nodes\": {\"a\": {\"address\": \"127.0.0.2\"}, \"b\": {\"address\": "
+                "\"127.0.0.3\"}}, \"tests\": {\"owd\": {\"type\": \"latencybg\", "
+                "\"packet-count\": true}}}",
+                "inline.json: $.tests.owd.packet-count: expected a positive integer, got "
+                "true");
+    parse_fails("{\"nodes\": {\"a\": {\"address\": \"127.0.0.2\"}, \"b\": {\"address\": "
+                "\"127.0.0.3\"}}, \"tests\": {\"owd\": {\"type\": \"latencybg\", "
+                "\"dscp\": false}}}",
+                "inline.json: $.tests.owd.dscp: expected a DSCP value 0-63 or a name "
+                "such as \"EF\", \"AF41\" or \"CS5\", got false");
+    parse_fails("{\"nodes\": {\"a\": {\"address\": \"127.0.0.2\"}, \"b\": {\"address\": "
+                "\"127.0.0.3\"}}, \"tests\": {\"owd\": {\"type\": \"latencybg\", "
+                "\"auth\": null}}}",
+                "inline.json: $.tests.owd.auth: expected authentication modes: letters "
+                "A, E and/or O (such as \"AEO\"), got null");
+    parse_fails("{\"nodes\": {\"a\": {\"address\": \"127.0.0.2\"}, \"b\": {\"address\": "
+                "\"127.0.0.3\"}}, \"tests\": {\"owd\": {\"type\": \"latencybg\", "
+                "\"packet-padding\": []}}}",
+                "inline.json: $.tests.owd.packet-padding: expected an integer 0-65535, "
+                "got an empty array");
+    parse_fails("{\"nodes\": {\"a\": {\"address\": \"127.0.0.2\"}, \"b\": {\"address\": "
+                "\"127.0.0.3\"}}, \"tests\": {\"owd\": {\"type\": \"latencybg\", "
+                "\"auth\": "
+                "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}}",
+                "inline.json: $.tests.owd.auth: expected authentication modes: letters "
+                "A, E and/or O (such as \"AEO\"), got "
+                "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\"");
+    parse_fails("{\"nodes\": {\"a\": {\"address\": \"127.0.0.2\"}, \"b\": {\"address\": "
+                "\"127.0.0.3\"}}, \"groups\": {\"g\": {\"type\": \"mesh\", \"nodes\": "
+                "[1, \"a\"]}}}",
+                "inline.json: $.groups.g.nodes[0]: expected a node name, got 1");
+    parse_fails("{\"nodes\": {\"a\": {\"address\": \"127.0.0.2\"}, \"b\": {\"address\": "
+                "\"127.0.0.3\"}}, \"groups\": {\"g\": {\"type\": \"list\"}}}",
+                "inline.json: $.groups.g: expected the key \"pairs\" (an array of "
+                "[source, destination])");
+    parse_fails("{\"nodes\": {\"a\": {\"address\": \"127.0.0.2\"}, \"b\": {\"address\": "
+                "\"127.0.0.3\"}}, \"groups\": {\"g\": {\"type\": \"list\", \"pairs\": "
+                "[[\"a\", \"c\"]]}}}",
+                "inline.json: $.groups.g.pairs[0][1]: expected one of the nodes (a, b), "
+                "got \"c\"");
+    parse_fails("{\"addresses\": {\"x\": {\"address\": \"127.0.0.2\"}}, \"groups\": "
+                "{\"g\": {\"type\": \"mesh\", \"addresses\": [{\"name\": \"x\"}], "
+                "\"excludes\": [5]}}}",
+                "inline.json: $.groups.g.excludes[0]: expected an object with "
+                "\"local-address\" and \"target-addresses\", got 5");
+    parse_fails("{\"addresses\": {\"x\": {\"address\": \"127.0.0.2\"}}, \"groups\": "
+                "{\"g\": {\"type\": \"mesh\", \"addresses\": [{\"name\": \"x\"}], "
+                "\"excludes\": [{\"target-addresses\": []}]}}}",
+                "inline.json: $.groups.g.excludes[0]: expected the key \"local-address\"");
+}
+END_TEST
+
+/* "one of the nodes (...)" stops after about 200 characters of names. */
+START_TEST(known_names_list_is_cut)
+{
+    char text[2048];
+    int used = snprintf(text, sizeof text, "{\"nodes\": {");
+    for (int i = 0; i < 12; i++)
+        used += snprintf(text + used, sizeof text - (size_t)used,
+                         "%s\"node-with-a-long-name-%02d\": {\"address\": \"127.0.0.%d\"}",
+                         i ? ", " : "", i, i + 2);
+    snprintf(text + used, sizeof text - (size_t)used,
+             "}, \"groups\": {\"g\": {\"type\": \"mesh\", \"nodes\": "
+             "[\"node-with-a-long-name-00\", \"zz\"]}}}");
+    parse_fails(text, "inline.json: $.groups.g.nodes[1]: expected one of the nodes "
+                      "(node-with-a-long-name-00, node-with-a-long-name-01, "
+                      "node-with-a-long-name-02, node-with-a-long-name-03, "
+                      "node-with-a-long-name-04, node-with-a-long-name-05, "
+                      "node-with-a-long-name-06, node-with-a-long-name-07, ...), got \"zz\"");
+}
+END_TEST
+
+/* Two nodes on one OWAMP server load, with a warning naming the first. */
+START_TEST(same_server_warns)
+{
+    owm_mesh *m = parse_ok("{\"nodes\": {\"a\": {\"address\": \"127.0.0.2\"}, "
+                           "\"b\": {\"address\": \"127.0.0.2:861\"}}}");
+    ck_assert_uint_eq(owm_mesh_warning_count(m), 1);
+    ck_assert_str_eq(owm_mesh_warning(m, 0), "inline.json: $.nodes.b: same OWAMP server "
+                                             "(127.0.0.2 port 861) as node a");
+    owm_mesh_destroy(&m);
+}
+END_TEST
+
+/* "excludes" leaves out local -> target pairs; a disabled local address
+ * excludes nothing and is in no pair. */
+START_TEST(psconfig_excludes_leave_pairs_out)
+{
+    owm_mesh *m = parse_ok(
+        "{\"addresses\": {\"x\": {\"address\": \"127.0.0.2\"}, \"y\": {\"address\": "
+        "\"127.0.0.3\"}, \"z\": {\"address\": \"127.0.0.4\", \"disabled\": true}},"
+        " \"groups\": {\"g\": {\"type\": \"mesh\", \"addresses\": [{\"name\": \"x\"},"
+        "   {\"name\": \"y\"}, {\"name\": \"z\"}], \"excludes\": ["
+        "   {\"local-address\": {\"name\": \"x\"}, \"target-addresses\": [{\"name\": \"y\"}]},"
+        "   {\"local-address\": {\"name\": \"z\"}, \"target-addresses\": [{\"name\": \"x\"}]}]}},"
+        " \"tests\": {\"t\": {\"type\": \"latencybg\"}},"
+        " \"tasks\": {\"k\": {\"group\": \"g\", \"test\": \"t\"}}}");
+    ck_assert_uint_eq(owm_mesh_node_count(m), 2);
+    ck_assert_uint_eq(owm_mesh_stream_count(m), 1);
+    ck_assert_ptr_nonnull(find_stream(m, "y", "x", "k"));
+    owm_mesh_destroy(&m);
+}
+END_TEST
+
 START_TEST(missing_file_and_bad_arguments)
 {
     owp_err e = {0};
@@ -710,12 +824,16 @@ int main(void)
     tc = tcase_create("psconfig");
     tcase_add_test(tc, psconfig_template_mapping);
     tcase_add_test(tc, psconfig_packet_timeout_and_tos);
+    tcase_add_test(tc, psconfig_excludes_leave_pairs_out);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, broken_vectors_name_exact_path);
     tcase_add_test(tc, inline_errors);
+    tcase_add_test(tc, more_inline_errors);
+    tcase_add_test(tc, known_names_list_is_cut);
     tcase_add_test(tc, short_session_warns);
+    tcase_add_test(tc, same_server_warns);
     tcase_add_test(tc, missing_file_and_bad_arguments);
     tcase_add_test(tc, curve_key_form);
     tcase_add_test(tc, hostile_input);
