@@ -153,10 +153,11 @@ static void describe(row *r)
                  (unsigned long long)n->expected_generation, n->node);
         break;
     case OWMC_V_STALLED:
-        snprintf(r->note, sizeof r->note, "%s", err + strlen(OWMC_STALLED_MARK));
+        snprintf(r->note, sizeof r->note, "%s", owmc_health_stall_note(r->stream));
         break;
     case OWMC_V_FAILING:
-        snprintf(r->note, sizeof r->note, "%s%s%s", owm_msg_state_name(h->state),
+        /* the coordinator's verdict: it need not come with health */
+        snprintf(r->note, sizeof r->note, "%s%s%s", h ? owm_msg_state_name(h->state) : "failing",
                  err[0] ? ": " : "", err);
         break;
     case OWMC_V_UNEXPECTED:

@@ -27,6 +27,15 @@ int owmc_verdict_is_problem(owmc_verdict v)
            v == OWMC_V_UNEXPECTED;
 }
 
+_Static_assert(OWMESH__STREAM_VERDICT__STREAM_VERDICT_OK == OWMC_V_OK + 1 &&
+                   OWMESH__STREAM_VERDICT__STREAM_VERDICT_STOPPED == OWMC_V_STOPPED + 1,
+               "owmc_verdict follows StreamVerdict");
+
+Owmesh__StreamVerdict owmc_verdict_wire(owmc_verdict v)
+{
+    return (Owmesh__StreamVerdict)(v + 1);
+}
+
 double owmc_health_stall_bound(const owm_test_params *p)
 {
     double session = (double)p->packet_count * p->packet_interval;
@@ -90,8 +99,23 @@ owmc_verdict owmc_health_unexpected(const Owmesh__StreamHealth *health)
     return OWMC_V_UNEXPECTED;
 }
 
-owmc_verdict owmc_health_from_status(const Owmesh__NodeStatus *node,
-                                     const Owmesh__StreamStatus *stream)
+static int stall_marked(const Owmesh__StreamHealth *h)
+{
+    return h && h->last_error &&
+           strncmp(h->last_error, OWMC_STALLED_MARK, strlen(OWMC_STALLED_MARK)) == 0;
+}
+
+const char *owmc_health_stall_note(const Owmesh__StreamStatus *stream)
+{
+    const Owmesh__StreamHealth *h = stream->health;
+    if (!h || !h->last_error)
+        return "";
+    return h->last_error + (stall_marked(h) ? strlen(OWMC_STALLED_MARK) : 0);
+}
+
+/* What a coordinator of minor version 0 meant: it sent no verdict. */
+static owmc_verdict judge_unspecified(const Owmesh__NodeStatus *node,
+                                      const Owmesh__StreamStatus *stream)
 {
     const Owmesh__StreamHealth *h = stream->health;
     if (!stream->expected)
@@ -105,7 +129,17 @@ owmc_verdict owmc_health_from_status(const Owmesh__NodeStatus *node,
     if (h->state == OWMESH__STREAM_STATE__STREAM_STATE_FAILED ||
         h->state == OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF)
         return OWMC_V_FAILING;
-    if (h->last_error && strncmp(h->last_error, OWMC_STALLED_MARK, strlen(OWMC_STALLED_MARK)) == 0)
+    if (stall_marked(h))
         return OWMC_V_STALLED;
     return h->last_session_end ? OWMC_V_OK : OWMC_V_STARTING;
+}
+
+owmc_verdict owmc_health_from_status(const Owmesh__NodeStatus *node,
+                                     const Owmesh__StreamStatus *stream)
+{
+    /* decoding refuses unknown verdicts; a reply built by hand may hold one */
+    if (stream->verdict <= OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED ||
+        stream->verdict > OWMESH__STREAM_VERDICT__STREAM_VERDICT_STOPPED)
+        return judge_unspecified(node, stream);
+    return (owmc_verdict)(stream->verdict - 1);
 }

@@ -17,10 +17,13 @@
  *  - a stream the node runs but the mesh does not list is "unexpected"
  *    ("stopped" once the node reports it stopped).
  *
- * proto/mesh.proto's StreamStatus carries no verdict and no parameters, so
- * the coordinator marks a stalled stream in the StatusReply by starting its
- * health.last_error with OWMC_STALLED_MARK; owmc_health_from_status() reads
- * every verdict back from a reply, which is how `owmesh status` shows them.
+ * The coordinator sends each verdict in its StatusReply (StreamStatus.verdict,
+ * proto/mesh.proto) and owmc_health_from_status() reads it back, which is how
+ * `owmesh status` shows them. For peers of minor version 0 the coordinator
+ * also starts a stalled stream's health.last_error with OWMC_STALLED_MARK and
+ * the reason; a reply without a verdict (from such a coordinator) is judged
+ * from the rest of the StreamStatus and that mark, so a mixed-version mesh
+ * still flags stalls.
  */
 #ifndef OWMC_HEALTH_H
 #define OWMC_HEALTH_H
@@ -35,6 +38,7 @@
 #define OWMC_STALL_MARGIN_FRACTION 0.1 /* and this share of the session length */
 #define OWMC_STALLED_MARK "stalled: "
 
+/* In the order of proto/mesh.proto's StreamVerdict (from STREAM_VERDICT_OK). */
 typedef enum owmc_verdict {
     OWMC_V_OK = 0,
     OWMC_V_STARTING,
@@ -49,6 +53,8 @@ typedef enum owmc_verdict {
 const char *owmc_verdict_name(owmc_verdict v);
 /* 1 for the verdicts `owmesh status` flags: missing, stalled, failing, unexpected. */
 int owmc_verdict_is_problem(owmc_verdict v);
+/* The verdict as StreamStatus.verdict carries it. */
+Owmesh__StreamVerdict owmc_verdict_wire(owmc_verdict v);
 
 /* Seconds after which a stream with these parameters counts as stalled:
  * count x interval (one session) + loss timeout + OWMC_STALL_MARGIN +
@@ -81,8 +87,13 @@ owmc_verdict owmc_health_classify(const owm_test_params *p, const owmc_stream_ob
 /* Verdict for a stream the node reports but the mesh does not expect. */
 owmc_verdict owmc_health_unexpected(const Owmesh__StreamHealth *health);
 
-/* The verdict of one stream of a StatusReply (see the top of this file). */
+/* The verdict of one stream of a StatusReply: its verdict field, or for a
+ * reply without one, judged as the top of this file says. */
 owmc_verdict owmc_health_from_status(const Owmesh__NodeStatus *node,
                                      const Owmesh__StreamStatus *stream);
+
+/* Why a stalled stream stalled: its health.last_error without
+ * OWMC_STALLED_MARK ("" when it has no health). */
+const char *owmc_health_stall_note(const Owmesh__StreamStatus *stream);
 
 #endif

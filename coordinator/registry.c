@@ -389,11 +389,12 @@ static owp_status add_expected(owmc_registry *self, Owmesh__NodeStatus *ns, cons
         (st = owm_msg_set_string(&ss->source, s->src->name, err)) ||
         (st = owm_msg_set_string(&ss->destination, s->dst->name, err)))
         return st;
+    char why[200];
+    owmc_verdict v = owmc_reg_stream_verdict(self, p, i, now, why, sizeof why);
+    ss->verdict = owmc_verdict_wire(v);
     const Owmesh__StreamHealth *h = owmc_reg_health(p, s->id);
     if (!h)
         return OWP_OK;
-    char why[200];
-    owmc_verdict v = owmc_reg_stream_verdict(self, p, i, now, why, sizeof why);
     return copy_health(ss, h, v == OWMC_V_STALLED ? why : NULL, err);
 }
 
@@ -421,6 +422,7 @@ static owp_status add_unexpected(Owmesh__NodeStatus *ns, const owmc_peer *p, owp
         Owmesh__StreamStatus *ss = owm_msg_node_status_add_stream(ns, err);
         if (!ss)
             return err ? err->code : OWP_ERR_NOMEM;
+        ss->verdict = owmc_verdict_wire(owmc_health_unexpected(h));
         owp_status st;
         if ((st = owm_msg_set_string(&ss->id, h->id, err)) ||
             (st = owm_msg_set_string(&ss->source, "?", err)) ||

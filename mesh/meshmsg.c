@@ -187,6 +187,64 @@ static const char **name_list(size_t n, owp_err *err)
     return v;
 }
 
+/* The field of a message named name: the lists below name their fields by
+ * their proto names, so a message's rules read like the .proto file. */
+static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessage *m, const char *name)
+{
+    return protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+}
+
+/* A pointer-sized field (a sub-message, a string, a repeated field's array). */
+static void *pointer_at(const void *m, const ProtobufCFieldDescriptor *f)
+{
+    void *p;
+    memcpy(&p, (const char *)m + f->offset, sizeof p);
+    return p;
+}
+
+/* Checks one element of a repeated message field, where = "Message.field[i]"
+ * (elements are never NULL here); ctx is the list's context (e.g. the node). */
+typedef owp_status (*item_check)(const char *where, const void *item, const void *ctx,
+                                 owp_err *err);
+
+/* The rules of a repeated message field: at most OWM_MSG_MAX_ITEMS elements,
+ * each present and passing check, and, when key is set, that string field
+ * (a token once check passed) distinct across the elements. */
+typedef struct list_rule {
+    const char *field; /* proto name of the repeated field: "streams" */
+    item_check check;
+    const char *key;   /* proto name of the element's unique field: "id"; NULL = none */
+    const char *what;  /* the key in the error: "stream id" */
+} list_rule;
+
+static owp_status check_list(const char *where, const ProtobufCMessage *m, const list_rule *rule,
+                             const void *ctx, owp_err *err)
+{
+    const ProtobufCFieldDescriptor *f = field_of(m, rule->field);
+    size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
+    ProtobufCMessage *const *items = pointer_at(m, f);
+    owp_status st = check_items(where, rule->field, n, err);
+    if (st != OWP_OK)
+        return st;
+    const char **keys = name_list(n, err);
+    if (!keys)
+        return OWP_ERR_NOMEM;
+    for (size_t i = 0; i < n && st == OWP_OK; i++) {
+        char w[128];
+        snprintf(w, sizeof w, "%s.%s[%zu]", where, rule->field, i);
+        st = items[i] ? rule->check(w, items[i], ctx, err) : bad(err, "%s: missing", w);
+        if (st == OWP_OK && rule->key)
+            keys[i] = pointer_at(items[i], field_of(items[i], rule->key));
+    }
+    if (st == OWP_OK && rule->key) {
+        char w[128];
+        snprintf(w, sizeof w, "%s.%s", where, rule->field);
+        st = check_unique(keys, n, w, rule->what, err);
+    }
+    free(keys);
+    return st;
+}
+
 /* ================================================================ message rules */
 
 owp_status owm_msg_validate_hello(const Owmesh__Hello *m, owp_err *err)
@@ -250,12 +308,9 @@ static owp_status check_params(const char *where, const Owmesh__StreamParams *p,
     return OWP_OK;
 }
 
-static owp_status check_stream(size_t i, const Owmesh__Stream *s, const char *node, owp_err *err)
+static owp_status check_stream(const char *w, const void *item, const void *node, owp_err *err)
 {
-    char w[64];
-    snprintf(w, sizeof w, "Schedule.streams[%zu]", i);
-    if (!s)
-        return bad(err, "%s: missing", w);
+    const Owmesh__Stream *s = item;
     owp_status st;
     if ((st = check_token(w, "id", s->id, OWM_MSG_MAX_ID, err)))
         return st;
@@ -266,33 +321,23 @@ static owp_status check_stream(size_t i, const Owmesh__Stream *s, const char *no
         return st;
     }
     if (strcmp(s->source, node) == 0)
-        return bad(err, "stream \"%s\": %s.source: \"%s\" is the node itself", s->id, w, node);
+        return bad(err, "stream \"%s\": %s.source: \"%s\" is the node itself", s->id, w,
+                   (const char *)node);
     return OWP_OK;
 }
 
 owp_status owm_msg_validate_schedule(const Owmesh__Schedule *m, owp_err *err)
 {
     static const char *const W = "Schedule";
+    static const list_rule streams = {"streams", check_stream, "id", "stream id"};
     owp_status st;
     if (m->generation == 0)
         return bad(err, "%s.generation: must be > 0", W);
-    if ((st = check_token(W, "node", m->node, OWM_MSG_MAX_NAME, err)) ||
-        (st = check_items(W, "streams", m->n_streams, err)))
+    if ((st = check_token(W, "node", m->node, OWM_MSG_MAX_NAME, err)))
         return st;
     if (m->owamp_server && (st = check_owamp_server(m->owamp_server, err)))
         return st;
-    const char **ids = name_list(m->n_streams, err);
-    if (!ids)
-        return OWP_ERR_NOMEM;
-    for (size_t i = 0; i < m->n_streams && st == OWP_OK; i++) {
-        st = check_stream(i, m->streams[i], m->node, err);
-        if (st == OWP_OK)
-            ids[i] = m->streams[i]->id;
-    }
-    if (st == OWP_OK)
-        st = check_unique(ids, m->n_streams, "Schedule.streams", "stream id", err);
-    free(ids);
-    return st;
+    return check_list(W, &m->base, &streams, m->node, err);
 }
 
 owp_status owm_msg_validate_schedule_ack(const Owmesh__ScheduleAck *m, owp_err *err)
@@ -303,10 +348,10 @@ owp_status owm_msg_validate_schedule_ack(const Owmesh__ScheduleAck *m, owp_err *
     return check_text(W, "error", m->error, OWM_MSG_MAX_TEXT, !m->accepted, err);
 }
 
-static owp_status check_health(const char *where, const Owmesh__StreamHealth *h, owp_err *err)
+static owp_status check_health(const char *where, const void *item, const void *ctx, owp_err *err)
 {
-    if (!h)
-        return bad(err, "%s: missing", where);
+    (void)ctx;
+    const Owmesh__StreamHealth *h = item;
     owp_status st;
     if ((st = check_token(where, "id", h->id, OWM_MSG_MAX_ID, err)))
         return st;
@@ -326,24 +371,9 @@ static owp_status check_health(const char *where, const Owmesh__StreamHealth *h,
 owp_status owm_msg_validate_status(const Owmesh__Status *m, owp_err *err)
 {
     static const char *const W = "Status";
-    owp_status st;
-    if ((st = check_token(W, "node", m->node, OWM_MSG_MAX_NAME, err)) ||
-        (st = check_items(W, "streams", m->n_streams, err)))
-        return st;
-    const char **ids = name_list(m->n_streams, err);
-    if (!ids)
-        return OWP_ERR_NOMEM;
-    for (size_t i = 0; i < m->n_streams && st == OWP_OK; i++) {
-        char w[64];
-        snprintf(w, sizeof w, "%s.streams[%zu]", W, i);
-        st = check_health(w, m->streams[i], err);
-        if (st == OWP_OK)
-            ids[i] = m->streams[i]->id;
-    }
-    if (st == OWP_OK)
-        st = check_unique(ids, m->n_streams, "Status.streams", "stream id", err);
-    free(ids);
-    return st;
+    static const list_rule streams = {"streams", check_health, "id", "stream id"};
+    owp_status st = check_token(W, "node", m->node, OWM_MSG_MAX_NAME, err);
+    return st ? st : check_list(W, &m->base, &streams, NULL, err);
 }
 
 owp_status owm_msg_validate_error(const Owmesh__Error *m, owp_err *err)
@@ -366,11 +396,29 @@ owp_status owm_msg_validate_status_request(const Owmesh__StatusRequest *m, owp_e
     return st;
 }
 
-static owp_status check_stream_status(const char *where, const Owmesh__StreamStatus *s,
+/* StreamStatus.verdict: a known value (UNSPECIFIED from a coordinator of
+ * minor version 0), the "not in the schedule" verdicts exactly for streams
+ * the mesh does not expect. */
+static owp_status check_verdict(const char *where, const Owmesh__StreamStatus *s, owp_err *err)
+{
+    Owmesh__StreamVerdict v = s->verdict;
+    if (v < OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED ||
+        v > OWMESH__STREAM_VERDICT__STREAM_VERDICT_STOPPED)
+        return bad(err, "stream \"%s\": %s.verdict: %d is not a stream verdict", s->id, where,
+                   (int)v);
+    int unlisted = v == OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNEXPECTED ||
+                   v == OWMESH__STREAM_VERDICT__STREAM_VERDICT_STOPPED;
+    if (v != OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED && unlisted == s->expected)
+        return bad(err, "stream \"%s\": %s.verdict: %s for a stream the mesh %s", s->id, where,
+                   owm_msg_verdict_name(v), s->expected ? "expects" : "does not expect");
+    return OWP_OK;
+}
+
+static owp_status check_stream_status(const char *where, const void *item, const void *ctx,
                                       owp_err *err)
 {
-    if (!s)
-        return bad(err, "%s: missing", where);
+    (void)ctx;
+    const Owmesh__StreamStatus *s = item;
     owp_status st;
     if ((st = check_token(where, "id", s->id, OWM_MSG_MAX_ID, err)))
         return st;
@@ -379,23 +427,25 @@ static owp_status check_stream_status(const char *where, const Owmesh__StreamSta
         owp_err_prefix(err, "stream \"%s\"", s->id);
         return st;
     }
+    if ((st = check_verdict(where, s, err)))
+        return st;
     if (!s->health)
         return OWP_OK;
     char w[200];
     snprintf(w, sizeof w, "%s.health", where);
-    if ((st = check_health(w, s->health, err)))
+    if ((st = check_health(w, s->health, NULL, err)))
         return st;
     if (strcmp(s->health->id, s->id) != 0)
         return bad(err, "%s.id: \"%s\" reported for stream \"%s\"", w, s->health->id, s->id);
     return OWP_OK;
 }
 
-static owp_status check_node_status(size_t i, const Owmesh__NodeStatus *n, owp_err *err)
+static owp_status check_node_status(const char *w, const void *item, const void *ctx,
+                                    owp_err *err)
 {
-    char w[64];
-    snprintf(w, sizeof w, "StatusReply.nodes[%zu]", i);
-    if (!n)
-        return bad(err, "%s: missing", w);
+    (void)ctx;
+    static const list_rule streams = {"streams", check_stream_status, "id", "stream id"};
+    const Owmesh__NodeStatus *n = item;
     owp_status st;
     if ((st = check_token(w, "node", n->node, OWM_MSG_MAX_NAME, err)))
         return st;
@@ -403,48 +453,18 @@ static owp_status check_node_status(size_t i, const Owmesh__NodeStatus *n, owp_e
                          err)) ||
         (st = check_address(w, "owamp_address", n->owamp_address, 0, err)) ||
         (st = check_text(w, "last_error", n->last_error, OWM_MSG_MAX_TEXT, 0, err)) ||
-        (st = check_items(w, "streams", n->n_streams, err))) {
-        owp_err_prefix(err, "node \"%s\"", n->node);
+        (st = check_list(w, &n->base, &streams, NULL, err))) {
+        if (st != OWP_ERR_NOMEM)
+            owp_err_prefix(err, "node \"%s\"", n->node);
         return st;
     }
-    const char **ids = name_list(n->n_streams, err);
-    if (!ids)
-        return OWP_ERR_NOMEM;
-    for (size_t j = 0; j < n->n_streams && st == OWP_OK; j++) {
-        char ws[96];
-        snprintf(ws, sizeof ws, "%s.streams[%zu]", w, j);
-        st = check_stream_status(ws, n->streams[j], err);
-        if (st == OWP_OK)
-            ids[j] = n->streams[j]->id;
-    }
-    if (st == OWP_OK) {
-        char ws[96];
-        snprintf(ws, sizeof ws, "%s.streams", w);
-        st = check_unique(ids, n->n_streams, ws, "stream id", err);
-    }
-    free(ids);
-    if (st != OWP_OK && st != OWP_ERR_NOMEM)
-        owp_err_prefix(err, "node \"%s\"", n->node);
-    return st;
+    return OWP_OK;
 }
 
 owp_status owm_msg_validate_status_reply(const Owmesh__StatusReply *m, owp_err *err)
 {
-    owp_status st = check_items("StatusReply", "nodes", m->n_nodes, err);
-    if (st)
-        return st;
-    const char **names = name_list(m->n_nodes, err);
-    if (!names)
-        return OWP_ERR_NOMEM;
-    for (size_t i = 0; i < m->n_nodes && st == OWP_OK; i++) {
-        st = check_node_status(i, m->nodes[i], err);
-        if (st == OWP_OK)
-            names[i] = m->nodes[i]->node;
-    }
-    if (st == OWP_OK)
-        st = check_unique(names, m->n_nodes, "StatusReply.nodes", "node", err);
-    free(names);
-    return st;
+    static const list_rule nodes = {"nodes", check_node_status, "node", "node"};
+    return check_list("StatusReply", &m->base, &nodes, NULL, err);
 }
 
 owp_status owm_msg_validate_directory_request(const Owmesh__DirectoryRequest *m, owp_err *err)
@@ -454,12 +474,11 @@ owp_status owm_msg_validate_directory_request(const Owmesh__DirectoryRequest *m,
     return OWP_OK;
 }
 
-static owp_status check_directory_entry(size_t i, const Owmesh__DirectoryEntry *e, owp_err *err)
+static owp_status check_directory_entry(const char *w, const void *item, const void *ctx,
+                                        owp_err *err)
 {
-    char w[64];
-    snprintf(w, sizeof w, "Directory.nodes[%zu]", i);
-    if (!e)
-        return bad(err, "%s: missing", w);
+    (void)ctx;
+    const Owmesh__DirectoryEntry *e = item;
     owp_status st;
     if ((st = check_token(w, "node", e->node, OWM_MSG_MAX_NAME, err)))
         return st;
@@ -476,21 +495,8 @@ static owp_status check_directory_entry(size_t i, const Owmesh__DirectoryEntry *
 
 owp_status owm_msg_validate_directory(const Owmesh__Directory *m, owp_err *err)
 {
-    owp_status st = check_items("Directory", "nodes", m->n_nodes, err);
-    if (st)
-        return st;
-    const char **names = name_list(m->n_nodes, err);
-    if (!names)
-        return OWP_ERR_NOMEM;
-    for (size_t i = 0; i < m->n_nodes && st == OWP_OK; i++) {
-        st = check_directory_entry(i, m->nodes[i], err);
-        if (st == OWP_OK)
-            names[i] = m->nodes[i]->node;
-    }
-    if (st == OWP_OK)
-        st = check_unique(names, m->n_nodes, "Directory.nodes", "node", err);
-    free(names);
-    return st;
+    static const list_rule nodes = {"nodes", check_directory_entry, "node", "node"};
+    return check_list("Directory", &m->base, &nodes, NULL, err);
 }
 
 owp_status owm_msg_validate_file_list_request(const Owmesh__FileListRequest *m, owp_err *err)
@@ -1019,6 +1025,21 @@ static void *grow_slots(void *array, size_t count, size_t slot, owp_err *err)
     return grown;
 }
 
+/* Append a new element to the repeated message field named field of m. */
+static void *add_message(ProtobufCMessage *m, const char *field, owp_err *err)
+{
+    const ProtobufCFieldDescriptor *f = field_of(m, field);
+    size_t *n = (size_t *)((char *)m + f->quantifier_offset);
+    void **slots = grow_slots(pointer_at(m, f), *n, sizeof *slots, err);
+    if (!slots)
+        return NULL;
+    memcpy((char *)m + f->offset, &slots, sizeof slots);
+    void *item = new_message(f->descriptor, err);
+    if (item)
+        slots[(*n)++] = item;
+    return item;
+}
+
 Owmesh__Stream *owm_msg_schedule_add_stream(Owmesh__Schedule *m, owp_err *err)
 {
     Owmesh__StreamParams *p = new_message(&owmesh__stream_params__descriptor, err);
@@ -1029,29 +1050,18 @@ Owmesh__Stream *owm_msg_schedule_add_stream(Owmesh__Schedule *m, owp_err *err)
     p->loss_timeout = 10;
     p->bucket_width = 0.0001;
     p->dscp = -1;
-    void *slots = grow_slots(m->streams, m->n_streams, sizeof *m->streams, err);
-    Owmesh__Stream *s = slots ? new_message(&owmesh__stream__descriptor, err) : NULL;
-    if (slots)
-        m->streams = slots;
+    Owmesh__Stream *s = add_message(&m->base, "streams", err);
     if (!s) {
         free(p);
         return NULL;
     }
     s->params = p;
-    m->streams[m->n_streams++] = s;
     return s;
 }
 
 Owmesh__StreamHealth *owm_msg_status_add_stream(Owmesh__Status *m, owp_err *err)
 {
-    void *slots = grow_slots(m->streams, m->n_streams, sizeof *m->streams, err);
-    if (!slots)
-        return NULL;
-    m->streams = slots;
-    Owmesh__StreamHealth *item = new_message(&owmesh__stream_health__descriptor, err);
-    if (item)
-        m->streams[m->n_streams++] = item;
-    return item;
+    return add_message(&m->base, "streams", err);
 }
 
 owp_status owm_msg_status_request_add_node(Owmesh__StatusRequest *m, const char *node,
@@ -1071,50 +1081,22 @@ owp_status owm_msg_status_request_add_node(Owmesh__StatusRequest *m, const char 
 
 Owmesh__NodeStatus *owm_msg_status_reply_add_node(Owmesh__StatusReply *m, owp_err *err)
 {
-    void *slots = grow_slots(m->nodes, m->n_nodes, sizeof *m->nodes, err);
-    if (!slots)
-        return NULL;
-    m->nodes = slots;
-    Owmesh__NodeStatus *item = new_message(&owmesh__node_status__descriptor, err);
-    if (item)
-        m->nodes[m->n_nodes++] = item;
-    return item;
+    return add_message(&m->base, "nodes", err);
 }
 
 Owmesh__StreamStatus *owm_msg_node_status_add_stream(Owmesh__NodeStatus *m, owp_err *err)
 {
-    void *slots = grow_slots(m->streams, m->n_streams, sizeof *m->streams, err);
-    if (!slots)
-        return NULL;
-    m->streams = slots;
-    Owmesh__StreamStatus *item = new_message(&owmesh__stream_status__descriptor, err);
-    if (item)
-        m->streams[m->n_streams++] = item;
-    return item;
+    return add_message(&m->base, "streams", err);
 }
 
 Owmesh__DirectoryEntry *owm_msg_directory_add_node(Owmesh__Directory *m, owp_err *err)
 {
-    void *slots = grow_slots(m->nodes, m->n_nodes, sizeof *m->nodes, err);
-    if (!slots)
-        return NULL;
-    m->nodes = slots;
-    Owmesh__DirectoryEntry *item = new_message(&owmesh__directory_entry__descriptor, err);
-    if (item)
-        m->nodes[m->n_nodes++] = item;
-    return item;
+    return add_message(&m->base, "nodes", err);
 }
 
 Owmesh__FileEntry *owm_msg_file_list_add(Owmesh__FileList *m, owp_err *err)
 {
-    void *slots = grow_slots(m->files, m->n_files, sizeof *m->files, err);
-    if (!slots)
-        return NULL;
-    m->files = slots;
-    Owmesh__FileEntry *item = new_message(&owmesh__file_entry__descriptor, err);
-    if (item)
-        m->files[m->n_files++] = item;
-    return item;
+    return add_message(&m->base, "files", err);
 }
 
 owp_status owm_msg_file_ack_add(Owmesh__FileAck *m, uint64_t seq, owp_err *err)
@@ -1247,6 +1229,21 @@ const char *owm_msg_state_name(Owmesh__StreamState state)
     case OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF: return "backoff";
     case OWMESH__STREAM_STATE__STREAM_STATE_FAILED: return "failed";
     case OWMESH__STREAM_STATE__STREAM_STATE_STOPPED: return "stopped";
+    default: return "unknown";
+    }
+}
+
+const char *owm_msg_verdict_name(Owmesh__StreamVerdict verdict)
+{
+    switch (verdict) {
+    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_OK: return "ok";
+    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_STARTING: return "starting";
+    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_PENDING: return "pending";
+    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_MISSING: return "missing";
+    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_STALLED: return "stalled";
+    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_FAILING: return "failing";
+    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNEXPECTED: return "unexpected";
+    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_STOPPED: return "stopped";
     default: return "unknown";
     }
 }

@@ -46,7 +46,7 @@
 /* Protocol version. MAJOR: peers with another one cannot talk. MINOR: compatible
  * additions (new fields, new messages); informational. */
 #define OWM_MSG_VERSION 1
-#define OWM_MSG_VERSION_MINOR 0
+#define OWM_MSG_VERSION_MINOR 1
 
 /* Limits checked on decode and encode. */
 #define OWM_MSG_MAX_SIZE (4u * 1024u * 1024u) /* encoded envelope, bytes */
@@ -192,10 +192,11 @@ void owm_msg_stream_opts(const Owmesh__Stream *st, owp_stream_opts *o);
  * parameter): a node keeps such a stream running across schedules. */
 int owm_msg_stream_equal(const Owmesh__Stream *a, const Owmesh__Stream *b);
 
-/* Names for logs and `owmesh status`: "Schedule", "running", "ERROR_VERSION"...
- * Never NULL ("unknown" for values out of range). */
+/* Names for logs and `owmesh status`: "Schedule", "running", "stalled",
+ * "ERROR_VERSION"... Never NULL ("unknown" for values out of range). */
 const char *owm_msg_kind_name(Owmesh__Envelope__BodyCase kind);
 const char *owm_msg_state_name(Owmesh__StreamState state);
+const char *owm_msg_verdict_name(Owmesh__StreamVerdict verdict);
 const char *owm_msg_error_code_name(Owmesh__ErrorCode code);
 
 #endif

@@ -601,6 +601,39 @@ START_TEST(test_health_classify)
 }
 END_TEST
 
+START_TEST(test_health_from_status_verdict)
+{
+    Owmesh__NodeStatus n = OWMESH__NODE_STATUS__INIT;
+    n.connected = 1;
+    n.expected_generation = n.acked_generation = 5;
+    Owmesh__StreamHealth h = OWMESH__STREAM_HEALTH__INIT;
+    h.id = "x";
+    h.state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
+    h.last_session_end = T0;
+    h.last_error = OWMC_STALLED_MARK "no session finished for 200 s (bound 73 s)";
+    Owmesh__StreamStatus s = OWMESH__STREAM_STATUS__INIT;
+    s.id = "x";
+    s.expected = 1;
+    s.health = &h;
+    /* a coordinator of minor version 0: the mark says stalled */
+    ck_assert_int_eq(owmc_health_from_status(&n, &s), OWMC_V_STALLED);
+    ck_assert_str_eq(owmc_health_stall_note(&s), "no session finished for 200 s (bound 73 s)");
+    /* a verdict wins over what the rest would say */
+    s.verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_OK;
+    ck_assert_int_eq(owmc_health_from_status(&n, &s), OWMC_V_OK);
+    h.last_error = "";
+    s.verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_STALLED;
+    ck_assert_int_eq(owmc_health_from_status(&n, &s), OWMC_V_STALLED);
+    ck_assert_str_eq(owmc_health_stall_note(&s), "");
+    s.verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED;
+    ck_assert_int_eq(owmc_health_from_status(&n, &s), OWMC_V_OK);
+    s.health = NULL;
+    ck_assert_str_eq(owmc_health_stall_note(&s), "");
+    for (owmc_verdict v = OWMC_V_OK; v <= OWMC_V_STOPPED; v++)
+        ck_assert_str_eq(owm_msg_verdict_name(owmc_verdict_wire(v)), owmc_verdict_name(v));
+}
+END_TEST
+
 /* A Status from node b: one stream healthy, one failed, one the mesh does not
  * list; ages relative to the node's clock T0. */
 static Owmesh__Envelope *status_for_b(const owmc_node_plan *np, uint64_t last_end_age_s)
@@ -686,6 +719,23 @@ START_TEST(test_registry_health_fake_clock)
     ck_assert_int_eq(stalled, 1);
     ck_assert_int_eq(failing, 1);
     ck_assert_int_eq(unexpected, 1);
+    /* the verdicts travel in StreamStatus.verdict; a stalled stream keeps the
+     * mark and reason in last_error for readers of minor version 0, and a
+     * reply without verdicts (from such a coordinator) reads the same */
+    for (size_t i = 0; i < nb->n_streams; i++) {
+        Owmesh__StreamStatus *ss = nb->streams[i];
+        owmc_verdict v = owmc_health_from_status(nb, ss);
+        ck_assert_int_eq(ss->verdict, owmc_verdict_wire(v));
+        if (v == OWMC_V_STALLED) {
+            ck_assert_str_eq(ss->health->last_error,
+                             OWMC_STALLED_MARK "no session finished for 115 s (bound 106 s)");
+            ck_assert_str_eq(owmc_health_stall_note(ss),
+                             "no session finished for 115 s (bound 106 s)");
+        }
+        ss->verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED;
+        ck_assert_int_eq(owmc_health_from_status(nb, ss), v);
+        ss->verdict = owmc_verdict_wire(v);
+    }
     /* a and c never connected: every stream missing */
     for (size_t i = 0; i < sr->nodes[0]->n_streams; i++)
         ck_assert_int_eq(owmc_health_from_status(sr->nodes[0], sr->nodes[0]->streams[i]),
@@ -825,6 +875,7 @@ static Suite *coordinator_suite(void)
     tc = tcase_create("health");
     tcase_add_test(tc, test_health_bounds);
     tcase_add_test(tc, test_health_classify);
+    tcase_add_test(tc, test_health_from_status_verdict);
     tcase_add_test(tc, test_registry_health_fake_clock);
     suite_add_tcase(s, tc);
     tc = tcase_create("cert");

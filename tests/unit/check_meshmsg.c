@@ -423,6 +423,20 @@ START_TEST(round_trip_keeps_status_and_data)
     ck_assert(!back->status_reply->nodes[1]->connected);
     owm_msg_free(&env);
     owm_msg_free(&back);
+
+    /* verdicts travel; unset (a coordinator of minor version 0) is valid */
+    env = make_status_reply();
+    n = env->status_reply->nodes[0];
+    n->streams[0]->verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_STALLED;
+    n->streams[1]->verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_STOPPED;
+    ck_assert_msg(owm_msg_encode(env, &buf, &len, &e) == OWP_OK, "%s", e.msg);
+    ck_assert(owm_msg_decode(buf, len, &back, NULL, &e) == OWP_OK);
+    free(buf);
+    n = back->status_reply->nodes[0];
+    ck_assert_int_eq(n->streams[0]->verdict, OWMESH__STREAM_VERDICT__STREAM_VERDICT_STALLED);
+    ck_assert_int_eq(n->streams[1]->verdict, OWMESH__STREAM_VERDICT__STREAM_VERDICT_STOPPED);
+    owm_msg_free(&env);
+    owm_msg_free(&back);
 }
 END_TEST
 
@@ -788,6 +802,12 @@ static const other_rule OTHER_RULES[] = {
     {make_file_credit, "FileCredit.credit: 0 is out of range"},
     {make_file_ack, "FileAck.seqs: empty"},
     {make_file_ack, "FileAck.seqs[2]: must be > 0"},
+    {make_status_reply, "stream \"core-owd:nyc->chi\": StatusReply.nodes[0].streams[0].verdict: "
+                        "9 is not a stream verdict"},
+    {make_status_reply, "StatusReply.nodes[0].streams[0].verdict: unexpected for a stream the "
+                        "mesh expects"},
+    {make_status_reply, "StatusReply.nodes[0].streams[1].verdict: ok for a stream the mesh does "
+                        "not expect"},
 };
 
 static void break_other(Owmesh__Envelope *env, int rule)
@@ -859,6 +879,14 @@ static void break_other(Owmesh__Envelope *env, int rule)
     case 43: env->file_credit->credit = 0; break;
     case 44: env->file_ack->n_seqs = 0; break;
     case 45: env->file_ack->seqs[2] = 0; break;
+    case 46: env->status_reply->nodes[0]->streams[0]->verdict = 9; break;
+    case 47:
+        env->status_reply->nodes[0]->streams[0]->verdict =
+            OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNEXPECTED;
+        break;
+    case 48:
+        env->status_reply->nodes[0]->streams[1]->verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_OK;
+        break;
     default: ck_abort_msg("no rule %d", rule);
     }
 }
@@ -1123,6 +1151,10 @@ START_TEST(tokens_texts_and_names)
     ck_assert(!owm_msg_text_ok("abcdefghijk", 10));
     ck_assert_str_eq(owm_msg_state_name(OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF), "backoff");
     ck_assert_str_eq(owm_msg_state_name((Owmesh__StreamState)77), "unknown");
+    ck_assert_str_eq(owm_msg_verdict_name(OWMESH__STREAM_VERDICT__STREAM_VERDICT_STALLED),
+                     "stalled");
+    ck_assert_str_eq(owm_msg_verdict_name(OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED),
+                     "unknown");
     ck_assert_str_eq(owm_msg_error_code_name(OWMESH__ERROR_CODE__ERROR_VERSION), "ERROR_VERSION");
     ck_assert_str_eq(owm_msg_error_code_name((Owmesh__ErrorCode)77), "unknown");
     ck_assert_str_eq(owm_msg_kind_name(OWMESH__ENVELOPE__BODY_FILE_ACK), "FileAck");
