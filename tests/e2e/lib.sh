@@ -26,6 +26,10 @@ OWFETCH=$top_builddir/node/owfetch
 OWUP=$top_builddir/node/owup
 PFSTORE=$top_builddir/node/pfstore
 POWSTREAM=$top_builddir/node/powstream
+OWMESH=$top_builddir/collector/owmesh
+OWMESH_NODE=$top_builddir/node/owmesh-node
+OWMESH_COORD=$top_builddir/coordinator/owmesh-coordinator
+OWMESH_COLLECTOR=$top_builddir/collector/owmesh-collector
 LAB_PFS=$top_srcdir/tests/vectors/lab/owampd.pfs
 
 # Running owampd as root needs -f (the reference's rootfolly).
@@ -62,6 +66,24 @@ e2e_poll() {
 }
 # show FILE...: indented, for the context of a failure.
 show() { sed 's/^/    /' "$@"; }
+# run WANT NAME COMMAND...: stdout in $work/out, stderr in $work/err; pass
+# when the exit status is WANT, else fail showing both.
+run() {
+    e2e_want=$1 e2e_name=$2
+    shift 2
+    "$@" >"$work/out" 2>"$work/err"
+    e2e_got=$?
+    if [ "$e2e_got" -eq "$e2e_want" ]; then
+        pass "$e2e_name: exit $e2e_want"
+    else
+        fail "$e2e_name: exit $e2e_got, want $e2e_want"
+        show "$work/out" "$work/err"
+    fi
+}
+# has NAME FILE TEXT: pass when FILE holds TEXT (a fixed string), else fail showing FILE.
+has() {
+    if grep -F -- "$3" "$2" >/dev/null; then pass "$1"; else fail "$1: no \"$3\" in $2:"; show "$2"; fi
+}
 
 # The closing line the test harness reads, and the exit status.
 e2e_finish() {
@@ -227,4 +249,93 @@ e2e_run() {
     echo "    $e2e_name: exit $run_status (want $e2e_want)"
     show "$work/$e2e_name.err"
     return 1
+}
+
+# ------------------------------------------------------------------ the mesh
+
+# e2e_mesh_init NODE...: the set-up of a mesh of owmesh-node agents named
+# n1, n2, ... on 127.0.0.2, 127.0.0.3, ... (e2e_mesh_addr): skipped (77)
+# unless every node address is usable on this host's loopback; $work/conf
+# for the nodes' owampds (e2e_owampd_conf); $mesh_oport, the owamp port
+# every node serves; $mesh_endpoint, the coordinator's.
+e2e_mesh_init() {
+    for e2e_n in "$@"; do
+        python3 -c 'import socket, sys; socket.socket().bind((sys.argv[1], 0))' "$(e2e_mesh_addr "$e2e_n")" ||
+            { echo "$E2E_NAME: $(e2e_mesh_addr "$e2e_n") not usable on loopback"; exit 77; }
+    done
+    # Every .sum file names its hosts by reverse DNS (as the reference's
+    # powstream does), from the stream's own thread; 127.0.0.x are not in
+    # /etc/hosts, so each summary asks the resolver. A resolver that drops
+    # bursts of UDP queries (some sandboxes do) makes each lookup wait 5 s and
+    # starves the streams: TCP queries are not dropped.
+    RES_OPTIONS=${RES_OPTIONS:-use-vc}
+    export RES_OPTIONS
+    e2e_owampd_conf
+    mesh_oport=$(e2e_free_port 127.0.0.2)
+    mesh_endpoint=tcp://127.0.0.1:$(e2e_free_port 127.0.0.1)
+}
+
+# e2e_mesh_addr NODE: the loopback address of node nN, 127.0.0.(N+1).
+e2e_mesh_addr() { echo "127.0.0.$((${1#n} + 1))"; }
+
+# e2e_mesh_keygen NAME...: `owmesh keygen NAME` in $work/keys for each (the
+# certificates NAME and NAME_secret, the public key in NAME.pub); exit 1 on failure.
+e2e_mesh_keygen() {
+    mkdir -p "$work/keys"
+    for e2e_k in "$@"; do
+        (cd "$work/keys" && "$OWMESH" keygen "$e2e_k" >"$e2e_k.pub") ||
+            { echo "FAIL: owmesh keygen $e2e_k"; exit 1; }
+    done
+}
+
+# e2e_mesh_key NAME: the public key e2e_mesh_keygen made for NAME.
+e2e_mesh_key() { cat "$work/keys/$1.pub"; }
+
+# e2e_mesh_nodes_json NODE...: the members of a mesh file's "nodes" object,
+# one a line, each with its address, $mesh_oport and its key.
+e2e_mesh_nodes_json() {
+    e2e_sep=
+    for e2e_n in "$@"; do
+        printf '%s    "%s": {"address": "%s", "owamp-port": %s, "public-key": "%s"}' \
+            "$e2e_sep" "$e2e_n" "$(e2e_mesh_addr "$e2e_n")" "$mesh_oport" "$(e2e_mesh_key "$e2e_n")"
+        e2e_sep=',
+'
+    done
+}
+
+# e2e_coordinator_start MESH: owmesh-coordinator for the mesh file MESH on
+# $mesh_endpoint with the "coord" key, its output appended to $work/coord.log;
+# $coord_pid, tracked.
+e2e_coordinator_start() {
+    "$OWMESH_COORD" -Z -c "$1" -k "$work/keys/coord_secret" -B "$mesh_endpoint" -t 6 \
+        >>"$work/coord.log" 2>&1 &
+    coord_pid=$!
+    e2e_track "$coord_pid"
+}
+
+# e2e_mesh_node_start NODE KEYNAME [NODE ARGS...]: owmesh-node NODE with
+# KEYNAME's key, its owampd on e2e_mesh_addr:$mesh_oport, its data under
+# $work/NODE, its output appended to $work/NODE.log; $pid_NODE, tracked.
+e2e_mesh_node_start() {
+    e2e_n=$1 e2e_k=$2
+    shift 2
+    mkdir -p "$work/$e2e_n"
+    "$OWMESH_NODE" -Z -v -n "$e2e_n" -k "$work/keys/${e2e_k}_secret" -K "$work/keys/coord" \
+        -C "$mesh_endpoint" -d "$work/$e2e_n/data" -S "$(e2e_mesh_addr "$e2e_n"):$mesh_oport" \
+        -c "$work/conf" -O "$OWAMPD" "$@" >>"$work/$e2e_n.log" 2>&1 &
+    eval "pid_$e2e_n=\$!"
+    e2e_track "$!"
+}
+
+# e2e_mesh_node_stop NODE [SIGNAL]: e2e_stop of the node's agent.
+e2e_mesh_node_stop() { eval "e2e_stop \"\$pid_$1\" ${2:-TERM}"; }
+
+# e2e_show_logs LINES NAME...: the last LINES lines of each $work/NAME.log.
+e2e_show_logs() {
+    e2e_lines=$1
+    shift
+    for e2e_f in "$@"; do
+        echo "---- $e2e_f.log (tail)"
+        tail -"$e2e_lines" "$work/$e2e_f.log" | show
+    done
 }

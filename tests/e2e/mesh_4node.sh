@@ -20,41 +20,16 @@
 # Environment (set by the harness): top_builddir, top_srcdir.
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
-NODE=$top_builddir/node/owmesh-node
-COORD=$top_builddir/coordinator/owmesh-coordinator
-OWMESH=$top_builddir/collector/owmesh
-e2e_need "$OWAMPD" "$NODE" "$COORD" "$OWMESH" python3
+e2e_need "$OWAMPD" "$OWMESH_NODE" "$OWMESH_COORD" "$OWMESH" python3
 e2e_init
 
-# Every .sum file names its hosts by reverse DNS (as the reference's powstream
-# does), from the stream's own thread; 127.0.0.2..5 are not in /etc/hosts, so
-# each summary asks the resolver. A resolver that drops bursts of UDP queries
-# (some sandboxes do) makes each lookup wait 5 s and starves the streams:
-# TCP queries are not dropped.
-RES_OPTIONS=${RES_OPTIONS:-use-vc}
-export RES_OPTIONS
-
 NODES="n1 n2 n3 n4"
-addr_of() { echo "127.0.0.$((${1#n} + 1))"; }
 
 # ------------------------------------------------------------------ set-up
 
-# Every node address must be usable on this host's loopback.
-for n in $NODES; do
-    python3 -c 'import socket, sys; socket.socket().bind((sys.argv[1], 0))' "$(addr_of "$n")" ||
-        { echo "$E2E_NAME: $(addr_of "$n") not usable on loopback"; exit 77; }
-done
-
-mkdir -p "$work/keys"
-for k in coord $NODES rogue; do
-    (cd "$work/keys" && "$OWMESH" keygen "$k" >"$k.pub") || { echo "FAIL: owmesh keygen $k"; exit 1; }
-done
-key() { cat "$work/keys/$1.pub"; }
-
-e2e_owampd_conf # $work/conf: limits open to every client, shared by the four owampds
-oport=$(e2e_free_port 127.0.0.2)
-cport=$(e2e_free_port 127.0.0.1)
-endpoint=tcp://127.0.0.1:$cport
+# Node addresses, $work/conf shared by the four owampds, ports, keys.
+e2e_mesh_init $NODES
+e2e_mesh_keygen coord $NODES rogue
 
 # write_mesh FILE NODES SLOW_INTERVAL: a mesh of NODES; n1 <-> n2 run test
 # "fast" (always 0.02 s); every other pair runs test "slow".
@@ -62,13 +37,7 @@ write_mesh() {
     file=$1 members=$2 slow=$3
     {
         printf '{\n  "nodes": {\n'
-        sep=
-        for n in $members; do
-            printf '%s    "%s": {"address": "%s", "owamp-port": %s, "public-key": "%s"}' \
-                "$sep" "$n" "$(addr_of "$n")" "$oport" "$(key "$n")"
-            sep=',
-'
-        done
+        e2e_mesh_nodes_json $members
         printf '\n  },\n  "groups": {\n'
         printf '    "pair": {"type": "mesh", "nodes": ["n1", "n2"]},\n'
         printf '    "rest": {"type": "list", "pairs": ['
@@ -97,26 +66,11 @@ e2e_run check1 0 "$OWMESH" check "$work/mesh.json" && [ "$(grep -c ' -> ' "$work
 verdict "owmesh check: the mesh has 12 streams"
 
 coord_pid=
-start_coordinator() {
-    "$COORD" -Z -c "$work/mesh.json" -k "$work/keys/coord_secret" -B "$endpoint" -t 6 \
-        >>"$work/coord.log" 2>&1 &
-    coord_pid=$!
-    e2e_track "$coord_pid"
-}
-
+start_coordinator() { e2e_coordinator_start "$work/mesh.json"; }
 # start_node NAME [KEYNAME]: owmesh-node for NAME with KEYNAME's key (default its own).
-start_node() {
-    n=$1 k=${2:-$1}
-    mkdir -p "$work/$n"
-    "$NODE" -Z -v -n "$n" -k "$work/keys/${k}_secret" -K "$work/keys/coord" -C "$endpoint" \
-        -d "$work/$n/data" -S "$(addr_of "$n"):$oport" -c "$work/conf" -O "$OWAMPD" \
-        >>"$work/$n.log" 2>&1 &
-    eval "pid_$n=\$!"
-    e2e_track "$!"
-}
-stop_node() { eval "e2e_stop \"\$pid_$1\""; }
+start_node() { e2e_mesh_node_start "$1" "${2:-$1}"; }
 
-status_json() { "$OWMESH" status -c "$endpoint" -k "$work/keys/coord_secret" --json "$@" 2>/dev/null; }
+status_json() { "$OWMESH" status -c "$mesh_endpoint" -k "$work/keys/coord_secret" --json "$@" 2>/dev/null; }
 # node_connected NAME: 1 or 0 as `owmesh status --json` says.
 node_connected() {
     status_json "$1" | python3 -c 'import json, sys
@@ -184,7 +138,7 @@ start_node n4 rogue
 rogue_pid=$pid_n4
 e2e_poll 40 0.5 all_connected n1 n2 n3
 verdict "n1, n2, n3 registered (owmesh status: connected)"
-e2e_poll 20 0.5 grep -qF "$(key rogue)" "$work/coord.log"
+e2e_poll 20 0.5 grep -qF "$(e2e_mesh_key rogue)" "$work/coord.log"
 verdict "coordinator log names the unlisted key"
 grep -q "refused this node's key" "$work/n4.log" && pass "the unlisted node logs that its key was refused" ||
     fail "the unlisted node did not log the refusal"
@@ -281,7 +235,7 @@ verdict "coordinator killed (-9): every node keeps measuring"
 e2e_poll 30 0.5 grep -q 'lost the coordinator' "$work/n2.log"
 verdict "nodes notice the lost coordinator"
 # A node restarted while the coordinator is away resumes its saved schedule.
-stop_node n3
+e2e_mesh_node_stop n3
 grep -q 'SIGTERM/SIGINT: stopping' "$work/n3.log" && pass "n3 stops on SIGTERM" || fail "n3 stop not logged"
 before3=$(count_owp n3)
 start_node n3
@@ -307,12 +261,12 @@ verdict "restarted coordinator: n1, n2, n3 registered again"
 bad=$(grep -h 'owmesh-node\[' "$work"/n?.log | grep -v ': node n[1-4]: ' | head -3)
 [ -z "$bad" ] && pass "every agent log line names its node" || fail "log lines without the node: $bad"
 
-for n in $NODES; do stop_node "$n"; done
+for n in $NODES; do e2e_mesh_node_stop "$n"; done
 e2e_stop "$coord_pid"
 leftover=$(ls "$work"/n?/data/streams/*/ 2>/dev/null | grep -c '[0-9]\.\(owp\|sum\)$')
 [ "$leftover" = 0 ] && pass "stopped nodes left every finished file in the spool" ||
     fail "$leftover finished files left in work directories"
 if [ "$failed" != 0 ]; then
-    for f in coord n1 n2 n3 n4; do echo "---- $f.log (tail)"; tail -15 "$work/$f.log" | show; done
+    e2e_show_logs 15 coord n1 n2 n3 n4
 fi
 e2e_finish

@@ -16,28 +16,8 @@
 set -u
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
-OWMESH=$top_builddir/collector/owmesh
-COORD=$top_builddir/coordinator/owmesh-coordinator
-e2e_need --fail "$OWMESH" "$COORD"
+e2e_need --fail "$OWMESH" "$OWMESH_COORD"
 e2e_init
-
-# run EXPECTED-STATUS NAME COMMAND...: stdout in $work/out, stderr in $work/err.
-run() {
-    want=$1 name=$2
-    shift 2
-    "$@" >"$work/out" 2>"$work/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then
-        pass "$name: exit $want"
-    else
-        fail "$name: exit $got, want $want"
-        show "$work/out" "$work/err"
-    fi
-}
-# has NAME FILE TEXT: FILE holds TEXT (fixed string).
-has() {
-    if grep -F -- "$3" "$2" >/dev/null; then pass "$1"; else fail "$1: no \"$3\" in $2:"; show "$2"; fi
-}
 
 # ---------------------------------------------------------------- owmesh check
 
@@ -114,7 +94,7 @@ write_mesh() { # write_mesh FILE NODES...
 write_mesh mesh.json alpha bravo charlie
 port=$(e2e_free_port)
 ep=tcp://127.0.0.1:$port
-"$COORD" -Z -c mesh.json -k coord_secret -B "$ep" -t 5 2>coord.log &
+"$OWMESH_COORD" -Z -c mesh.json -k coord_secret -B "$ep" -t 5 2>coord.log &
 cpid=$!
 e2e_track "$cpid"
 e2e_poll 50 0.1 grep -q "listening on" coord.log

@@ -22,7 +22,6 @@
 set -u
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
-OWMESH=$top_builddir/collector/owmesh
 e2e_need --fail "$OWMESH" "$OWSTATS"
 e2e_init
 
@@ -50,23 +49,6 @@ EOF
 OW="$OWMESH"
 ALL="--from 2020-01-01 --to 2030-01-01"
 
-# run EXPECTED-STATUS NAME COMMAND...: stdout in $work/out, stderr in $work/err.
-run() {
-    want=$1 name=$2
-    shift 2
-    "$@" >"$work/out" 2>"$work/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then
-        pass "$name: exit $want"
-    else
-        fail "$name: exit $got, want $want"
-        show "$work/out" "$work/err"
-    fi
-}
-# has NAME FILE TEXT: FILE holds TEXT (fixed string).
-has() {
-    if grep -F -- "$3" "$2" >/dev/null; then pass "$1"; else fail "$1: no \"$3\" in $2:"; show "$2"; fi
-}
 # owstats_field FILE FIELD: FIELD of owstats -M FILE.
 owstats_field() {
     "$OWSTATS" -M "$1" 2>/dev/null | awk -v f="$2" '$1 == f { print $2; exit }'

@@ -1,13 +1,11 @@
 /* check_conf.c - owamp-server.conf: the lab file, every directive, the
  * reference's syntax quirks, and errors that name the TRUE PATH:LINE. */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <unistd.h>
 
 #include "conf.h"
 #include "testpkt.h"
@@ -16,46 +14,9 @@
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 #define ALL_MODES (OWP_MODE_OPEN | OWP_MODE_AUTH | OWP_MODE_ENCRYPTED)
 
-static char *tmpdir;
-
-static void setup(void) { tmpdir = tu_tempdir(); }
-
-static void teardown(void)
-{
-    DIR *d = opendir(tmpdir);
-    if (d) {
-        struct dirent *de;
-        char p[4096];
-        while ((de = readdir(d)))
-            if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-                snprintf(p, sizeof p, "%s/%s", tmpdir, de->d_name);
-                unlink(p);
-            }
-        closedir(d);
-    }
-    rmdir(tmpdir);
-    free(tmpdir);
-}
-
-static char *write_file_n(const char *name, const char *text, size_t len)
-{
-    char *p = malloc(4096);
-    snprintf(p, 4096, "%s/%s", tmpdir, name);
-    FILE *fp = fopen(p, "wb");
-    ck_assert_ptr_nonnull(fp);
-    ck_assert_uint_eq(fwrite(text, 1, len, fp), len);
-    fclose(fp);
-    return p;
-}
-
-static char *write_file(const char *name, const char *text)
-{
-    return write_file_n(name, text, strlen(text));
-}
-
 static owp_status load_text(const char *text, owp_server_conf *c, owp_err *e, char **path)
 {
-    char *p = write_file("owamp-server.conf", text);
+    char *p = tu_write_file(tu_dir, "owamp-server.conf", text);
     owp_status st = owp_server_conf_load(c, p, e);
     if (path)
         *path = p;
@@ -66,95 +27,108 @@ static owp_status load_text(const char *text, owp_server_conf *c, owp_err *e, ch
 
 /* ------------------------------------------------------------ files */
 
-START_TEST(defaults_match_programs_md)
+/* Loads the vector file rel over the defaults, which must succeed. */
+static void load_vector(const char *rel, owp_server_conf *c)
 {
-    owp_server_conf c;
-    owp_server_conf_default(&c);
-    ck_assert_uint_eq(c.authmodes, ALL_MODES);
-    ck_assert_uint_eq(c.controltimeout, 1800);
-    ck_assert_str_eq(c.datadir, "");
-    ck_assert_uint_eq(c.dieby, 5);
-    ck_assert_double_eq(c.diskfudge, 1.0);
-    ck_assert_double_eq(c.enddelay, 1.0);
-    ck_assert_int_eq(c.facility, LOG_DAEMON);
-    ck_assert_int_eq(c.loglevel, LOG_INFO);
-    ck_assert_uint_eq(c.maxcontrolsessions, 0);
-    ck_assert_uint_eq(c.pbkdf2_count, 2048);
-    ck_assert_int_eq(c.rootfolly, 0);
-    ck_assert_int_eq(c.loglocation, 0);
-    ck_assert_int_eq(c.verbose, 0);
-    ck_assert_str_eq(c.srcnode, "");
-    ck_assert_uint_eq(c.testports.low, 0);
-    ck_assert_uint_eq(c.testports.high, 0);
-    ck_assert_str_eq(c.user, "");
-    ck_assert_str_eq(c.group, "");
-    ck_assert_str_eq(c.vardir, "");
-}
-END_TEST
-
-START_TEST(lab_conf_parses)
-{
-    char *path = tu_vector_path("lab/owampd.conf");
-    owp_server_conf c;
+    char *path = tu_vector_path(rel);
     owp_err e;
-    owp_server_conf_default(&c);
-    ck_assert_msg(owp_server_conf_load(&c, path, &e) == OWP_OK, "%s", e.msg);
-    ck_assert_str_eq(c.srcnode, "127.0.0.1:8861");
-    ck_assert_uint_eq(c.testports.low, 9000);
-    ck_assert_uint_eq(c.testports.high, 9999);
-    ck_assert_str_eq(c.datadir, "DATADIR");
-    ck_assert_str_eq(c.vardir, "VARDIR");
-    ck_assert_uint_eq(c.authmodes, ALL_MODES);
-    ck_assert_int_eq(c.rootfolly, 1);
-    ck_assert_uint_eq(c.dieby, 5);            /* untouched directives keep defaults */
-    ck_assert_int_eq(c.loglevel, LOG_INFO);
+    owp_server_conf_default(c);
+    ck_assert_msg(owp_server_conf_load(c, path, &e) == OWP_OK, "%s", e.msg);
     free(path);
 }
-END_TEST
 
-START_TEST(full_conf_sets_every_directive)
+/* The value of one named field, as a double, for table-driven checks. */
+static double field_value(const owp_server_conf *c, const char *f)
 {
-    char *path = tu_vector_path("conf/full.conf");
-    owp_server_conf c;
-    owp_err e;
-    owp_server_conf_default(&c);
-    ck_assert_msg(owp_server_conf_load(&c, path, &e) == OWP_OK, "%s", e.msg);
-    ck_assert_uint_eq(c.authmodes, OWP_MODE_AUTH | OWP_MODE_ENCRYPTED);
-    ck_assert_uint_eq(c.controltimeout, 600);
-    ck_assert_str_eq(c.datadir, "/var/lib/owamp/data");
-    ck_assert_uint_eq(c.dieby, 30);
-    ck_assert_double_eq(c.diskfudge, 2.5);
-    ck_assert_double_eq(c.enddelay, 0.5);
-    ck_assert_int_eq(c.facility, LOG_LOCAL5);
-    ck_assert_str_eq(c.group, "owamp");
-    ck_assert_int_eq(c.loglevel, LOG_DEBUG);
-    ck_assert_int_eq(c.loglocation, 1);
-    ck_assert_uint_eq(c.maxcontrolsessions, 50);
-    ck_assert_uint_eq(c.pbkdf2_count, 4096);
-    ck_assert_int_eq(c.rootfolly, 1);
-    ck_assert_str_eq(c.srcnode, "[::1]:8862");
-    ck_assert_uint_eq(c.testports.low, 9000);
-    ck_assert_uint_eq(c.testports.high, 9999);
-    ck_assert_str_eq(c.user, "owamp");
-    ck_assert_str_eq(c.vardir, "/var/run/owamp");
-    ck_assert_int_eq(c.verbose, 1);
-    free(path);
+    if (!strcmp(f, "dieby")) return c->dieby;
+    if (!strcmp(f, "controltimeout")) return c->controltimeout;
+    if (!strcmp(f, "pbkdf2_count")) return c->pbkdf2_count;
+    if (!strcmp(f, "maxcontrolsessions")) return c->maxcontrolsessions;
+    if (!strcmp(f, "diskfudge")) return c->diskfudge;
+    if (!strcmp(f, "enddelay")) return c->enddelay;
+    if (!strcmp(f, "facility")) return c->facility;
+    if (!strcmp(f, "loglevel")) return c->loglevel;
+    if (!strcmp(f, "verbose")) return c->verbose;
+    if (!strcmp(f, "loglocation")) return c->loglocation;
+    if (!strcmp(f, "rootfolly")) return c->rootfolly;
+    if (!strcmp(f, "testports.low")) return c->testports.low;
+    if (!strcmp(f, "testports.high")) return c->testports.high;
+    if (!strcmp(f, "authmodes")) return c->authmodes;
+    ck_abort_msg("unknown field %s", f);
+    return 0;
 }
-END_TEST
 
-START_TEST(continuation_conf)
+/* The value of one named string field. */
+static const char *string_field(const owp_server_conf *c, const char *f)
 {
-    char *path = tu_vector_path("conf/continuation.conf");
+    if (!strcmp(f, "datadir")) return c->datadir;
+    if (!strcmp(f, "vardir")) return c->vardir;
+    if (!strcmp(f, "srcnode")) return c->srcnode;
+    if (!strcmp(f, "user")) return c->user;
+    if (!strcmp(f, "group")) return c->group;
+    ck_abort_msg("unknown string field %s", f);
+    return NULL;
+}
+
+/* A field and the value expected in it: str for a string field, else num. */
+typedef struct field_want {
+    const char *field;
+    const char *str;
+    double num;
+} field_want;
+#define NUM(f, v) {f, NULL, v}
+#define STR(f, v) {f, v, 0}
+
+/* Each configuration vector, loaded over the defaults (NULL: the defaults
+ * alone, as programs.md lists them), and fields it must leave as shown. */
+static const struct {
+    const char *rel;
+    field_want want[20];
+} conf_vectors[] = {
+    {NULL,
+     {NUM("authmodes", ALL_MODES), NUM("controltimeout", 1800), STR("datadir", ""),
+      NUM("dieby", 5), NUM("diskfudge", 1.0), NUM("enddelay", 1.0), NUM("facility", LOG_DAEMON),
+      NUM("loglevel", LOG_INFO), NUM("maxcontrolsessions", 0), NUM("pbkdf2_count", 2048),
+      NUM("rootfolly", 0), NUM("loglocation", 0), NUM("verbose", 0), STR("srcnode", ""),
+      NUM("testports.low", 0), NUM("testports.high", 0), STR("user", ""), STR("group", ""),
+      STR("vardir", "")}},
+    {"lab/owampd.conf", /* the last two: untouched directives keep their defaults */
+     {STR("srcnode", "127.0.0.1:8861"), NUM("testports.low", 9000), NUM("testports.high", 9999),
+      STR("datadir", "DATADIR"), STR("vardir", "VARDIR"), NUM("authmodes", ALL_MODES),
+      NUM("rootfolly", 1), NUM("dieby", 5), NUM("loglevel", LOG_INFO)}},
+    {"conf/full.conf", /* sets every directive */
+     {NUM("authmodes", OWP_MODE_AUTH | OWP_MODE_ENCRYPTED), NUM("controltimeout", 600),
+      STR("datadir", "/var/lib/owamp/data"), NUM("dieby", 30), NUM("diskfudge", 2.5),
+      NUM("enddelay", 0.5), NUM("facility", LOG_LOCAL5), STR("group", "owamp"),
+      NUM("loglevel", LOG_DEBUG), NUM("loglocation", 1), NUM("maxcontrolsessions", 50),
+      NUM("pbkdf2_count", 4096), NUM("rootfolly", 1), STR("srcnode", "[::1]:8862"),
+      NUM("testports.low", 9000), NUM("testports.high", 9999), STR("user", "owamp"),
+      STR("vardir", "/var/run/owamp"), NUM("verbose", 1)}},
+    {"conf/continuation.conf",
+     {STR("datadir", "/srv/owamp/data"), NUM("testports.low", 8000), NUM("testports.high", 8100),
+      NUM("dieby", 30), STR("srcnode", ":8861")}},
+};
+#define N_CONF_VECTORS (int)N_ELEMS(conf_vectors)
+
+START_TEST(conf_vector_sets_fields)
+{
+    const char *rel = conf_vectors[_i].rel;
     owp_server_conf c;
-    owp_err e;
-    owp_server_conf_default(&c);
-    ck_assert_msg(owp_server_conf_load(&c, path, &e) == OWP_OK, "%s", e.msg);
-    ck_assert_str_eq(c.datadir, "/srv/owamp/data");
-    ck_assert_uint_eq(c.testports.low, 8000);
-    ck_assert_uint_eq(c.testports.high, 8100);
-    ck_assert_uint_eq(c.dieby, 30);
-    ck_assert_str_eq(c.srcnode, ":8861");
-    free(path);
+    if (rel)
+        load_vector(rel, &c);
+    else
+        owp_server_conf_default(&c);
+    for (const field_want *w = conf_vectors[_i].want; w->field; w++) {
+        if (w->str) {
+            const char *got = string_field(&c, w->field);
+            ck_assert_msg(strcmp(got, w->str) == 0, "%s: %s = \"%s\", want \"%s\"",
+                          rel ? rel : "defaults", w->field, got, w->str);
+        } else {
+            double got = field_value(&c, w->field);
+            ck_assert_msg(got == w->num, "%s: %s = %g, want %g", rel ? rel : "defaults", w->field,
+                          got, w->num);
+        }
+    }
 }
 END_TEST
 
@@ -176,26 +150,6 @@ START_TEST(broken_vector_names_true_line)
 END_TEST
 
 /* ------------------------------------------------------------ quirks */
-
-/* The value of one named field, as a double, for table-driven checks. */
-static double field_value(const owp_server_conf *c, const char *f)
-{
-    if (!strcmp(f, "dieby")) return c->dieby;
-    if (!strcmp(f, "controltimeout")) return c->controltimeout;
-    if (!strcmp(f, "pbkdf2_count")) return c->pbkdf2_count;
-    if (!strcmp(f, "maxcontrolsessions")) return c->maxcontrolsessions;
-    if (!strcmp(f, "diskfudge")) return c->diskfudge;
-    if (!strcmp(f, "enddelay")) return c->enddelay;
-    if (!strcmp(f, "facility")) return c->facility;
-    if (!strcmp(f, "loglevel")) return c->loglevel;
-    if (!strcmp(f, "verbose")) return c->verbose;
-    if (!strcmp(f, "rootfolly")) return c->rootfolly;
-    if (!strcmp(f, "testports.low")) return c->testports.low;
-    if (!strcmp(f, "testports.high")) return c->testports.high;
-    if (!strcmp(f, "authmodes")) return c->authmodes;
-    ck_abort_msg("unknown field %s", f);
-    return 0;
-}
 
 START_TEST(reference_quirks_accepted)
 {
@@ -298,10 +252,7 @@ START_TEST(errors_name_true_path_and_line)
         owp_server_conf_default(&c);
         ck_assert_msg(load_text(bad[i].text, &c, &e, &p) == OWP_ERR_PARSE, "case %zu accepted: %s",
                       i, bad[i].text);
-        char want[4200];
-        snprintf(want, sizeof want, "%s:%d: ", p, bad[i].line);
-        ck_assert_msg(strncmp(e.msg, want, strlen(want)) == 0 && strstr(e.msg, bad[i].why),
-                      "case %zu: got \"%s\", want \"%s...%s\"", i, e.msg, want, bad[i].why);
+        tu_assert_error_at(e.msg, p, bad[i].line, bad[i].why, i);
         free(p);
     }
 }
@@ -314,7 +265,7 @@ START_TEST(hostile_input)
     char *p;
     /* NUL byte. */
     owp_server_conf_default(&c);
-    p = write_file_n("nul.conf", "dieby 1\ndie\0by 2\n", 17);
+    p = tu_write_file_n(tu_dir, "nul.conf", "dieby 1\ndie\0by 2\n", 17);
     ck_assert_int_eq(owp_server_conf_load(&c, p, &e), OWP_ERR_PARSE);
     ck_assert_ptr_nonnull(strstr(e.msg, ":2: NUL byte"));
     free(p);
@@ -341,11 +292,8 @@ START_TEST(hostile_input)
     char buf[400];
     for (int round = 0; round < 300; round++) {
         size_t n = (size_t)(round * 7) % sizeof buf;
-        for (size_t k = 0; k < n; k++) {
-            x = x * 1103515245u + 12345u;
-            buf[k] = alphabet[(x >> 16) % (sizeof alphabet - 1)];
-        }
-        p = write_file_n("junk.conf", buf, n);
+        tu_fill_garbage(buf, n, alphabet, &x);
+        p = tu_write_file_n(tu_dir, "junk.conf", buf, n);
         owp_server_conf_default(&c);
         (void)owp_server_conf_load(&c, p, &e);
         free(p);
@@ -359,7 +307,7 @@ START_TEST(missing_file_and_bad_arguments)
     owp_err e;
     char p[4096];
     owp_server_conf_default(&c);
-    snprintf(p, sizeof p, "%s/absent.conf", tmpdir);
+    snprintf(p, sizeof p, "%s/absent.conf", tu_dir);
     ck_assert_int_eq(owp_server_conf_load(&c, p, &e), OWP_ERR_SYS);
     char want[4200];
     snprintf(want, sizeof want, "Unable to open %s: ", p);
@@ -376,36 +324,36 @@ START_TEST(find_prefers_existing_then_packaged_name)
 {
     char path[4096], want[4200];
     /* Neither: 0, with the packaged name for messages. */
-    ck_assert_int_eq(owp_server_conf_find(tmpdir, "conf", path, sizeof path), 0);
-    snprintf(want, sizeof want, "%s/owamp-server.conf", tmpdir);
+    ck_assert_int_eq(owp_server_conf_find(tu_dir, "conf", path, sizeof path), 0);
+    snprintf(want, sizeof want, "%s/owamp-server.conf", tu_dir);
     ck_assert_str_eq(path, want);
     /* Only the manual's name. */
-    free(write_file("owampd.conf", "dieby 1\n"));
-    ck_assert_int_eq(owp_server_conf_find(tmpdir, "conf", path, sizeof path), 1);
-    snprintf(want, sizeof want, "%s/owampd.conf", tmpdir);
+    free(tu_write_file(tu_dir, "owampd.conf", "dieby 1\n"));
+    ck_assert_int_eq(owp_server_conf_find(tu_dir, "conf", path, sizeof path), 1);
+    snprintf(want, sizeof want, "%s/owampd.conf", tu_dir);
     ck_assert_str_eq(path, want);
     /* Both: 2, the packaged name wins. */
-    free(write_file("owamp-server.conf", "dieby 2\n"));
-    ck_assert_int_eq(owp_server_conf_find(tmpdir, "conf", path, sizeof path), 2);
-    snprintf(want, sizeof want, "%s/owamp-server.conf", tmpdir);
+    free(tu_write_file(tu_dir, "owamp-server.conf", "dieby 2\n"));
+    ck_assert_int_eq(owp_server_conf_find(tu_dir, "conf", path, sizeof path), 2);
+    snprintf(want, sizeof want, "%s/owamp-server.conf", tu_dir);
     ck_assert_str_eq(path, want);
     /* Each base is looked up on its own; a trailing '/' is not doubled. */
-    free(write_file("owamp-server.pfs", "alice 61\n"));
+    free(tu_write_file(tu_dir, "owamp-server.pfs", "alice 61\n"));
     char dir_slash[4096];
-    snprintf(dir_slash, sizeof dir_slash, "%s/", tmpdir);
+    snprintf(dir_slash, sizeof dir_slash, "%s/", tu_dir);
     ck_assert_int_eq(owp_server_conf_find(dir_slash, "pfs", path, sizeof path), 1);
-    snprintf(want, sizeof want, "%s/owamp-server.pfs", tmpdir);
+    snprintf(want, sizeof want, "%s/owamp-server.pfs", tu_dir);
     ck_assert_str_eq(path, want);
-    ck_assert_int_eq(owp_server_conf_find(tmpdir, "limits", path, sizeof path), 0);
+    ck_assert_int_eq(owp_server_conf_find(tu_dir, "limits", path, sizeof path), 0);
     /* No confdir: the current directory. */
     ck_assert_int_ge(owp_server_conf_find(NULL, "limits", path, sizeof path), 0);
     ck_assert_str_eq(path, "./owamp-server.limits");
     ck_assert_int_ge(owp_server_conf_find("", "limits", path, sizeof path), 0);
     ck_assert_str_eq(path, "./owamp-server.limits");
     /* Too small a buffer, bad arguments. */
-    ck_assert_int_eq(owp_server_conf_find(tmpdir, "conf", path, 10), -1);
-    ck_assert_int_eq(owp_server_conf_find(tmpdir, NULL, path, sizeof path), -1);
-    ck_assert_int_eq(owp_server_conf_find(tmpdir, "conf", NULL, 10), -1);
+    ck_assert_int_eq(owp_server_conf_find(tu_dir, "conf", path, 10), -1);
+    ck_assert_int_eq(owp_server_conf_find(tu_dir, NULL, path, sizeof path), -1);
+    ck_assert_int_eq(owp_server_conf_find(tu_dir, "conf", NULL, 10), -1);
 }
 END_TEST
 
@@ -413,27 +361,20 @@ int main(void)
 {
     Suite *s = suite_create("conf");
     TCase *tc = tcase_create("files");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, defaults_match_programs_md);
-    tcase_add_test(tc, lab_conf_parses);
-    tcase_add_test(tc, full_conf_sets_every_directive);
-    tcase_add_test(tc, continuation_conf);
+    tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
+    tcase_add_loop_test(tc, conf_vector_sets_fields, 0, N_CONF_VECTORS);
     tcase_add_test(tc, broken_vector_names_true_line);
     suite_add_tcase(s, tc);
     tc = tcase_create("syntax");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
     tcase_add_test(tc, reference_quirks_accepted);
     tcase_add_test(tc, errors_name_true_path_and_line);
     tcase_add_test(tc, hostile_input);
     tcase_add_test(tc, missing_file_and_bad_arguments);
     suite_add_tcase(s, tc);
     tc = tcase_create("find");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
     tcase_add_test(tc, find_prefers_existing_then_packaged_name);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -10,14 +10,6 @@
 
 #define CONTROL_PORT 8861
 
-static json_t *vector_items(const char *rel, json_t **root)
-{
-    *root = tu_load_json(rel);
-    json_t *items = json_object_get(*root, "items");
-    ck_assert_msg(json_is_array(items) && json_array_size(items) > 0, "%s: no items", rel);
-    return items;
-}
-
 static size_t hex_member(json_t *obj, const char *key, uint8_t *out, size_t outlen)
 {
     return tu_json_hex(obj, key, out, outlen);
@@ -30,24 +22,18 @@ static void assert_bytes_eq(const uint8_t *got, const uint8_t *want, size_t n, c
 
 /* ---- vectors/crypto ------------------------------------------------------ */
 
-START_TEST(pbkdf2_vectors)
+static void check_pbkdf2_item(json_t *it, size_t i)
 {
-    json_t *root, *items = vector_items("crypto/pbkdf2.json", &root), *it;
-    size_t i;
-    json_array_foreach(items, i, it) {
-        uint8_t pass[256], salt[16], want[16], got[16];
-        size_t passlen = hex_member(it, "passphrase_hex", pass, sizeof pass);
-        ck_assert_uint_eq(hex_member(it, "salt", salt, sizeof salt), 16);
-        ck_assert_uint_eq(hex_member(it, "key", want, sizeof want), 16);
-        ck_assert_int_eq(json_integer_value(json_object_get(it, "dklen")), 16);
-        uint32_t count = (uint32_t)json_integer_value(json_object_get(it, "count"));
-        owp_err err = {0};
-        ck_assert_int_eq(owp_pbkdf2_key(pass, passlen, salt, count, got, &err), OWP_OK);
-        ck_assert_msg(memcmp(got, want, 16) == 0, "pbkdf2 item %zu differs", i);
-    }
-    json_decref(root);
+    uint8_t pass[256], salt[16], want[16], got[16];
+    size_t passlen = hex_member(it, "passphrase_hex", pass, sizeof pass);
+    ck_assert_uint_eq(hex_member(it, "salt", salt, sizeof salt), 16);
+    ck_assert_uint_eq(hex_member(it, "key", want, sizeof want), 16);
+    ck_assert_int_eq(json_integer_value(json_object_get(it, "dklen")), 16);
+    uint32_t count = (uint32_t)json_integer_value(json_object_get(it, "count"));
+    owp_err err = {0};
+    ck_assert_int_eq(owp_pbkdf2_key(pass, passlen, salt, count, got, &err), OWP_OK);
+    ck_assert_msg(memcmp(got, want, 16) == 0, "pbkdf2 item %zu differs", i);
 }
-END_TEST
 
 START_TEST(pbkdf2_rejects_zero_count)
 {
@@ -59,98 +45,95 @@ START_TEST(pbkdf2_rejects_zero_count)
 }
 END_TEST
 
-START_TEST(token_vectors)
+static void check_token_item(json_t *it, size_t i)
 {
-    json_t *root, *items = vector_items("crypto/token.json", &root), *it;
-    size_t i;
-    json_array_foreach(items, i, it) {
-        const char *pass = json_string_value(json_object_get(it, "passphrase"));
-        ck_assert_ptr_nonnull(pass);
-        uint8_t salt[16], challenge[16], aes[16], hmac[32], plain[64], want[64], key[16];
-        hex_member(it, "salt", salt, sizeof salt);
-        hex_member(it, "challenge", challenge, sizeof challenge);
-        hex_member(it, "aes_session_key", aes, sizeof aes);
-        hex_member(it, "hmac_session_key", hmac, sizeof hmac);
-        ck_assert_uint_eq(hex_member(it, "token_plaintext", plain, sizeof plain), 64);
-        ck_assert_uint_eq(hex_member(it, "token_encrypted", want, sizeof want), 64);
-        uint32_t count = (uint32_t)json_integer_value(json_object_get(it, "count"));
-        owp_err err = {0};
-        ck_assert_int_eq(owp_pbkdf2_key((const uint8_t *)pass, strlen(pass), salt, count, key,
-                                        &err), OWP_OK);
+    const char *pass = json_string_value(json_object_get(it, "passphrase"));
+    ck_assert_ptr_nonnull(pass);
+    uint8_t salt[16], challenge[16], aes[16], hmac[32], plain[64], want[64], key[16];
+    hex_member(it, "salt", salt, sizeof salt);
+    hex_member(it, "challenge", challenge, sizeof challenge);
+    hex_member(it, "aes_session_key", aes, sizeof aes);
+    hex_member(it, "hmac_session_key", hmac, sizeof hmac);
+    ck_assert_uint_eq(hex_member(it, "token_plaintext", plain, sizeof plain), 64);
+    ck_assert_uint_eq(hex_member(it, "token_encrypted", want, sizeof want), 64);
+    uint32_t count = (uint32_t)json_integer_value(json_object_get(it, "count"));
+    owp_err err = {0};
+    ck_assert_int_eq(owp_pbkdf2_key((const uint8_t *)pass, strlen(pass), salt, count, key,
+                                    &err), OWP_OK);
 
-        uint8_t token[64];
-        ck_assert_int_eq(owp_token_encrypt(key, challenge, aes, hmac, token, &err), OWP_OK);
-        assert_bytes_eq(token, want, 64, "encrypted token");
+    uint8_t token[64];
+    ck_assert_int_eq(owp_token_encrypt(key, challenge, aes, hmac, token, &err), OWP_OK);
+    assert_bytes_eq(token, want, 64, "encrypted token");
 
-        uint8_t c2[16], a2[16], h2[32];
-        ck_assert_int_eq(owp_token_decrypt(key, want, c2, a2, h2, &err), OWP_OK);
-        assert_bytes_eq(c2, plain, 16, "decrypted challenge");
-        assert_bytes_eq(a2, plain + 16, 16, "decrypted AES session key");
-        assert_bytes_eq(h2, plain + 32, 32, "decrypted HMAC session key");
+    uint8_t c2[16], a2[16], h2[32];
+    ck_assert_int_eq(owp_token_decrypt(key, want, c2, a2, h2, &err), OWP_OK);
+    assert_bytes_eq(c2, plain, 16, "decrypted challenge");
+    assert_bytes_eq(a2, plain + 16, 16, "decrypted AES session key");
+    assert_bytes_eq(h2, plain + 32, 32, "decrypted HMAC session key");
 
-        /* A wrong pass-phrase decrypts to a different challenge. */
-        key[0] ^= 1;
-        ck_assert_int_eq(owp_token_decrypt(key, want, c2, a2, h2, &err), OWP_OK);
-        ck_assert_msg(memcmp(c2, challenge, 16) != 0, "wrong key still gave the challenge");
-    }
-    json_decref(root);
+    /* A wrong pass-phrase decrypts to a different challenge. */
+    key[0] ^= 1;
+    ck_assert_int_eq(owp_token_decrypt(key, want, c2, a2, h2, &err), OWP_OK);
+    ck_assert_msg(memcmp(c2, challenge, 16) != 0, "wrong key still gave the challenge");
 }
-END_TEST
 
-START_TEST(test_session_key_vectors)
+static void check_test_session_keys_item(json_t *it, size_t i)
 {
-    json_t *root, *items = vector_items("crypto/test-session-keys.json", &root), *it;
-    size_t i;
-    json_array_foreach(items, i, it) {
-        uint8_t sid[16], aes[16], hmac[32], want_aes[16], want_hmac[32], got_aes[16],
-            got_hmac[32];
-        hex_member(it, "sid", sid, sizeof sid);
-        hex_member(it, "aes_session_key", aes, sizeof aes);
-        hex_member(it, "hmac_session_key", hmac, sizeof hmac);
-        hex_member(it, "test_aes_key", want_aes, sizeof want_aes);
-        hex_member(it, "test_hmac_key", want_hmac, sizeof want_hmac);
-        owp_err err = {0};
-        ck_assert_int_eq(owp_test_session_keys(sid, aes, hmac, got_aes, got_hmac, &err), OWP_OK);
-        assert_bytes_eq(got_aes, want_aes, 16, "test AES key");
-        assert_bytes_eq(got_hmac, want_hmac, 32, "test HMAC key");
-    }
-    json_decref(root);
+    uint8_t sid[16], aes[16], hmac[32], want_aes[16], want_hmac[32], got_aes[16],
+        got_hmac[32];
+    hex_member(it, "sid", sid, sizeof sid);
+    hex_member(it, "aes_session_key", aes, sizeof aes);
+    hex_member(it, "hmac_session_key", hmac, sizeof hmac);
+    hex_member(it, "test_aes_key", want_aes, sizeof want_aes);
+    hex_member(it, "test_hmac_key", want_hmac, sizeof want_hmac);
+    owp_err err = {0};
+    ck_assert_int_eq(owp_test_session_keys(sid, aes, hmac, got_aes, got_hmac, &err), OWP_OK);
+    assert_bytes_eq(got_aes, want_aes, 16, "test AES key");
+    assert_bytes_eq(got_hmac, want_hmac, 32, "test HMAC key");
 }
-END_TEST
 
-START_TEST(hmac_vectors)
+static void check_hmac_item(json_t *it, size_t i)
 {
-    json_t *root, *items = vector_items("crypto/hmac.json", &root), *it;
-    size_t i;
-    json_array_foreach(items, i, it) {
-        uint8_t key[64], msg[256], want[20], got[OWP_HMAC_LEN], want16[OWP_HMAC_LEN];
-        size_t keylen = hex_member(it, "key", key, sizeof key);
-        size_t msglen = hex_member(it, "message", msg, sizeof msg);
-        ck_assert_uint_eq(hex_member(it, "hmac_sha1", want, sizeof want), 20);
-        ck_assert_uint_eq(hex_member(it, "owamp_hmac_16", want16, sizeof want16), 16);
-        assert_bytes_eq(want, want16, 16, "vector's own truncation");
-        owp_err err = {0};
+    uint8_t key[64], msg[256], want[20], got[OWP_HMAC_LEN], want16[OWP_HMAC_LEN];
+    size_t keylen = hex_member(it, "key", key, sizeof key);
+    size_t msglen = hex_member(it, "message", msg, sizeof msg);
+    ck_assert_uint_eq(hex_member(it, "hmac_sha1", want, sizeof want), 20);
+    ck_assert_uint_eq(hex_member(it, "owamp_hmac_16", want16, sizeof want16), 16);
+    assert_bytes_eq(want, want16, 16, "vector's own truncation");
+    owp_err err = {0};
 
-        ck_assert_int_eq(owp_hmac16(key, keylen, msg, msglen, got, &err), OWP_OK);
-        assert_bytes_eq(got, want16, 16, "one-shot HMAC");
-        ck_assert(owp_hmac_equal(got, want16));
+    ck_assert_int_eq(owp_hmac16(key, keylen, msg, msglen, got, &err), OWP_OK);
+    assert_bytes_eq(got, want16, 16, "one-shot HMAC");
+    ck_assert(owp_hmac_equal(got, want16));
 
-        /* Running HMAC fed one byte at a time, then again after the restart
-         * that final() performs: both give the same value. */
-        owp_hmac *h = owp_hmac_new(key, keylen, &err);
-        ck_assert_ptr_nonnull(h);
-        for (int round = 0; round < 2; round++) {
-            for (size_t k = 0; k < msglen; k++)
-                ck_assert_int_eq(owp_hmac_update(h, msg + k, 1, &err), OWP_OK);
-            memset(got, 0, sizeof got);
-            ck_assert_int_eq(owp_hmac_final(h, got, &err), OWP_OK);
-            assert_bytes_eq(got, want16, 16, "running HMAC");
-        }
-        owp_hmac_destroy(&h);
-        ck_assert_ptr_null(h);
-        owp_hmac_destroy(&h); /* NULL is accepted */
+    /* Running HMAC fed one byte at a time, then again after the restart
+     * that final() performs: both give the same value. */
+    owp_hmac *h = owp_hmac_new(key, keylen, &err);
+    ck_assert_ptr_nonnull(h);
+    for (int round = 0; round < 2; round++) {
+        for (size_t k = 0; k < msglen; k++)
+            ck_assert_int_eq(owp_hmac_update(h, msg + k, 1, &err), OWP_OK);
+        memset(got, 0, sizeof got);
+        ck_assert_int_eq(owp_hmac_final(h, got, &err), OWP_OK);
+        assert_bytes_eq(got, want16, 16, "running HMAC");
     }
-    json_decref(root);
+    owp_hmac_destroy(&h);
+    ck_assert_ptr_null(h);
+    owp_hmac_destroy(&h); /* NULL is accepted */
+}
+
+/* Every vector file under crypto/ and the check each of its items must pass. */
+static const tu_vector_check item_vectors[] = {
+    {"crypto/pbkdf2.json", "items", check_pbkdf2_item},
+    {"crypto/token.json", "items", check_token_item},
+    {"crypto/test-session-keys.json", "items", check_test_session_keys_item},
+    {"crypto/hmac.json", "items", check_hmac_item},
+};
+#define N_ITEM_VECTORS (int)(sizeof item_vectors / sizeof item_vectors[0])
+
+START_TEST(items_match_vectors)
+{
+    tu_each_vector(&item_vectors[_i]);
 }
 END_TEST
 
@@ -296,22 +279,33 @@ static json_t *find_msg(json_t *control, const char *name)
 
 static const char *const ae_captures[] = {"auth", "enc"};
 
-START_TEST(capture_keys)
+/* The transcript of A/E capture i (freed by the caller), its control messages
+ * and the session keys its Set-Up-Response carries. */
+static json_t *ae_transcript(int i, json_t **control, uint8_t aes[16], uint8_t hmac[32])
 {
     char rel[64];
-    snprintf(rel, sizeof rel, "pcap/%s.decoded.json", ae_captures[_i]);
+    snprintf(rel, sizeof rel, "pcap/%s.decoded.json", ae_captures[i]);
     json_t *root = tu_load_json(rel);
-    json_t *control = json_object_get(root, "control");
+    *control = json_object_get(root, "control");
+    json_t *setup = find_msg(*control, "Set-Up-Response");
+    hex_member(setup, "aes_session_key", aes, 16);
+    hex_member(setup, "hmac_session_key", hmac, 32);
+    return root;
+}
+
+START_TEST(capture_keys)
+{
+    json_t *control;
+    uint8_t want_aes[16], want_hmac[32];
+    json_t *root = ae_transcript(_i, &control, want_aes, want_hmac);
     json_t *greet = find_msg(control, "Server-Greeting");
     json_t *setup = find_msg(control, "Set-Up-Response");
 
-    uint8_t salt[16], challenge[16], token[64], want_key[16], want_aes[16], want_hmac[32];
+    uint8_t salt[16], challenge[16], token[64], want_key[16];
     hex_member(greet, "salt", salt, sizeof salt);
     hex_member(greet, "challenge", challenge, sizeof challenge);
     hex_member(setup, "token", token, sizeof token);
     hex_member(setup, "pbkdf2_key", want_key, sizeof want_key);
-    hex_member(setup, "aes_session_key", want_aes, sizeof want_aes);
-    hex_member(setup, "hmac_session_key", want_hmac, sizeof want_hmac);
     uint32_t count = (uint32_t)json_integer_value(json_object_get(greet, "count"));
 
     static const char pass[] = "correct horse";
@@ -488,15 +482,11 @@ static void walk_direction(const tu_pcap *cap, json_t *control, int from_client,
 
 START_TEST(capture_control_streams)
 {
-    char rel[64];
-    snprintf(rel, sizeof rel, "pcap/%s.decoded.json", ae_captures[_i]);
-    json_t *root = tu_load_json(rel);
-    json_t *control = json_object_get(root, "control");
-    json_t *setup = find_msg(control, "Set-Up-Response");
+    json_t *control;
     uint8_t aes[16], hmac[32];
-    hex_member(setup, "aes_session_key", aes, sizeof aes);
-    hex_member(setup, "hmac_session_key", hmac, sizeof hmac);
+    json_t *root = ae_transcript(_i, &control, aes, hmac);
 
+    char rel[64];
     snprintf(rel, sizeof rel, "pcap/%s.pcap", ae_captures[_i]);
     char *path = tu_vector_path(rel);
     tu_pcap *cap = tu_pcap_load(path);
@@ -512,11 +502,8 @@ static Suite *crypto_suite(void)
 {
     Suite *s = suite_create("crypto");
     TCase *tc = tcase_create("vectors");
-    tcase_add_test(tc, pbkdf2_vectors);
+    tcase_add_loop_test(tc, items_match_vectors, 0, N_ITEM_VECTORS);
     tcase_add_test(tc, pbkdf2_rejects_zero_count);
-    tcase_add_test(tc, token_vectors);
-    tcase_add_test(tc, test_session_key_vectors);
-    tcase_add_test(tc, hmac_vectors);
     tcase_add_test(tc, hmac_equal_differs_anywhere);
     tcase_add_test(tc, random_bytes_fill);
     suite_add_tcase(s, tc);
@@ -537,9 +524,5 @@ static Suite *crypto_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(crypto_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(crypto_suite());
 }

@@ -7,50 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "pfs.h"
 #include "testutil.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
-
-static char *tmpdir;
-
-static void setup(void) { tmpdir = tu_tempdir(); }
-
-static void teardown(void)
-{
-    DIR *d = opendir(tmpdir);
-    if (d) {
-        struct dirent *de;
-        char p[4096];
-        while ((de = readdir(d)))
-            if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-                snprintf(p, sizeof p, "%s/%s", tmpdir, de->d_name);
-                unlink(p);
-            }
-        closedir(d);
-    }
-    rmdir(tmpdir);
-    free(tmpdir);
-}
-
-/* Write len bytes to tmpdir/name; returns the malloc'd path. */
-static char *write_file_n(const char *name, const char *text, size_t len)
-{
-    char *p = malloc(4096);
-    snprintf(p, 4096, "%s/%s", tmpdir, name);
-    FILE *fp = fopen(p, "wb");
-    ck_assert_ptr_nonnull(fp);
-    ck_assert_uint_eq(fwrite(text, 1, len, fp), len);
-    fclose(fp);
-    return p;
-}
-
-static char *write_file(const char *name, const char *text)
-{
-    return write_file_n(name, text, strlen(text));
-}
 
 static void assert_key(const owp_pfs *s, const char *id, const char *want)
 {
@@ -91,7 +52,7 @@ START_TEST(pfstore_vector_reads_and_writes_byte_identical)
     ck_assert_uint_eq(json_array_size(entries), 5);
 
     /* Read pfstore's file. */
-    char *in = write_file("pfstore.pfs", contents);
+    char *in = tu_write_file(tu_dir, "pfstore.pfs", contents);
     owp_err e;
     owp_pfs *s = owp_pfs_load(in, &e);
     ck_assert_msg(s != NULL, "%s", e.msg);
@@ -107,7 +68,7 @@ START_TEST(pfstore_vector_reads_and_writes_byte_identical)
         ck_assert_int_eq(owp_pfs_set(built, id, (const uint8_t *)pp, strlen(pp), &e), OWP_OK);
     }
     char out[4096];
-    snprintf(out, sizeof out, "%s/built.pfs", tmpdir);
+    snprintf(out, sizeof out, "%s/built.pfs", tu_dir);
     ck_assert_int_eq(owp_pfs_save(out, built, &e), OWP_OK);
     size_t len;
     char *got = tu_read_file(out, &len);
@@ -150,7 +111,7 @@ START_TEST(accepted_syntax)
                        "DAVE\t4142\n"                         /* identities are case-sensitive */
                        "upper\tC3A9\n"                        /* upper-case hex */
                        "eve\t78";                             /* no final newline */
-    char *p = write_file("ok.pfs", text);
+    char *p = tu_write_file(tu_dir, "ok.pfs", text);
     owp_err e;
     owp_pfs *s = owp_pfs_load(p, &e);
     ck_assert_msg(s != NULL, "%s", e.msg);
@@ -187,19 +148,16 @@ START_TEST(broken_files_name_path_and_line)
         {"x 61\n\n\n\n\n\n\n\n\n\n\n\nbad\n", 13, "missing pass-phrase"},
     };
     for (size_t i = 0; i < N_ELEMS(bad); i++) {
-        char *p = write_file("bad.pfs", bad[i].text);
+        char *p = tu_write_file(tu_dir, "bad.pfs", bad[i].text);
         owp_err e;
         owp_pfs *s = owp_pfs_load(p, &e);
         ck_assert_msg(s == NULL, "case %zu accepted", i);
         ck_assert_int_eq(e.code, OWP_ERR_PARSE);
-        char want[4200];
-        snprintf(want, sizeof want, "%s:%d: ", p, bad[i].line);
-        ck_assert_msg(strncmp(e.msg, want, strlen(want)) == 0 && strstr(e.msg, bad[i].why),
-                      "case %zu: got \"%s\", want \"%s...%s\"", i, e.msg, want, bad[i].why);
+        tu_assert_error_at(e.msg, p, bad[i].line, bad[i].why, i);
         free(p);
     }
     /* A NUL byte inside an entry. */
-    char *p = write_file_n("nul.pfs", "a 61\nb 6\0002\n", 11);
+    char *p = tu_write_file_n(tu_dir, "nul.pfs", "a 61\nb 6\0002\n", 11);
     owp_err e;
     ck_assert_ptr_null(owp_pfs_load(p, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, ":2: NUL byte"));
@@ -210,7 +168,7 @@ END_TEST
 START_TEST(missing_file_is_enoent)
 {
     char p[4096];
-    snprintf(p, sizeof p, "%s/absent.pfs", tmpdir);
+    snprintf(p, sizeof p, "%s/absent.pfs", tu_dir);
     owp_err e;
     errno = 0;
     ck_assert_ptr_null(owp_pfs_load(p, &e));
@@ -232,11 +190,8 @@ START_TEST(hostile_bytes_never_crash)
     char buf[512];
     for (int round = 0; round < 300; round++) {
         size_t n = (size_t)(round % 97) * 5;
-        for (size_t k = 0; k < n; k++) {
-            x = x * 1103515245u + 12345u;
-            buf[k] = alphabet[(x >> 16) % (sizeof alphabet - 1)];
-        }
-        char *p = write_file_n("junk.pfs", buf, n);
+        tu_fill_garbage(buf, n, alphabet, &x);
+        char *p = tu_write_file_n(tu_dir, "junk.pfs", buf, n);
         owp_err e;
         owp_pfs *s = owp_pfs_load(p, &e);
         if (s) {
@@ -266,7 +221,7 @@ START_TEST(find_in_file_tolerant_exact)
                        "alice 636f727265637420686f727365 # trailing junk ignored for others\n"
                        "al 6869\n"
                        "alice\t78\n";            /* later duplicate: first match wins */
-    char *p = write_file("client.pfs", text);
+    char *p = tu_write_file(tu_dir, "client.pfs", text);
     uint8_t out[64];
     size_t len = 0;
     owp_err e;
@@ -281,7 +236,8 @@ START_TEST(find_in_file_tolerant_exact)
     ck_assert(memcmp(out, "hi", 2) == 0);
     free(p);
 
-    p = write_file("client2.pfs", "bob zz\nalice\t636f727265637420686f727365\nalice 78\n");
+    p = tu_write_file(tu_dir, "client2.pfs",
+                      "bob zz\nalice\t636f727265637420686f727365\nalice 78\n");
     ck_assert_int_eq(owp_pfs_find_in_file(p, "alice", out, sizeof out, &len, &e), OWP_OK);
     ck_assert_uint_eq(len, 13);
     ck_assert(memcmp(out, "correct horse", 13) == 0);
@@ -297,7 +253,7 @@ START_TEST(find_in_file_tolerant_exact)
     free(p);
 
     char absent[4096];
-    snprintf(absent, sizeof absent, "%s/none.pfs", tmpdir);
+    snprintf(absent, sizeof absent, "%s/none.pfs", tu_dir);
     ck_assert_int_eq(owp_pfs_find_in_file(absent, "alice", out, sizeof out, &len, &e),
                      OWP_ERR_SYS);
     ck_assert_ptr_nonnull(strstr(e.msg, "Unable to open"));
@@ -317,7 +273,7 @@ START_TEST(edit_keeps_other_lines_verbatim)
                        "  stray text kept as is\n"
                        "bob 7878\n"
                        "carol 7040\n";
-    char *p = write_file("edit.pfs", text);
+    char *p = tu_write_file(tu_dir, "edit.pfs", text);
     owp_err e;
     owp_pfs *s = owp_pfs_load_for_edit(p, "bob", &e);
     ck_assert_msg(s != NULL, "%s", e.msg);
@@ -375,7 +331,7 @@ START_TEST(set_validates_identity_and_passphrase)
     const uint8_t bin[] = {0, 1, 0xfe, 0xff, '\n', '#'};
     ck_assert_int_eq(owp_pfs_set(s, "bin", bin, sizeof bin, &e), OWP_OK);
     char p[4096];
-    snprintf(p, sizeof p, "%s/bin.pfs", tmpdir);
+    snprintf(p, sizeof p, "%s/bin.pfs", tu_dir);
     ck_assert_int_eq(owp_pfs_save(p, s, &e), OWP_OK);
     owp_pfs *back = owp_pfs_load(p, &e);
     ck_assert_ptr_nonnull(back);
@@ -394,8 +350,8 @@ START_TEST(save_is_atomic_and_private)
     owp_err e;
     ck_assert_int_eq(owp_pfs_set(s, "alice", (const uint8_t *)"correct horse", 13, &e), OWP_OK);
     char p[4096];
-    snprintf(p, sizeof p, "%s/owamp-server.pfs", tmpdir);
-    char *old = write_file("owamp-server.pfs", "old contents\n");
+    snprintf(p, sizeof p, "%s/owamp-server.pfs", tu_dir);
+    char *old = tu_write_file(tu_dir, "owamp-server.pfs", "old contents\n");
     ck_assert_int_eq(owp_pfs_save(p, s, &e), OWP_OK);
     struct stat st;
     ck_assert_int_eq(stat(p, &st), 0);
@@ -404,7 +360,7 @@ START_TEST(save_is_atomic_and_private)
     ck_assert_str_eq(got, "alice\t636f727265637420686f727365\n");
     free(got);
     /* No temporary file is left behind. */
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(tu_dir);
     struct dirent *de;
     int files = 0;
     while ((de = readdir(d)))
@@ -414,7 +370,7 @@ START_TEST(save_is_atomic_and_private)
     ck_assert_int_eq(files, 1);
     /* A directory that does not exist fails cleanly. */
     char bad[4200];
-    snprintf(bad, sizeof bad, "%s/no/such/dir.pfs", tmpdir);
+    snprintf(bad, sizeof bad, "%s/no/such/dir.pfs", tu_dir);
     ck_assert_int_eq(owp_pfs_save(bad, s, &e), OWP_ERR_SYS);
     ck_assert_ptr_nonnull(strstr(e.msg, "Unable to create"));
     free(old);
@@ -426,30 +382,26 @@ int main(void)
 {
     Suite *s = suite_create("pfs");
     TCase *tc = tcase_create("vectors");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
     tcase_add_test(tc, lab_file_loads);
     tcase_add_test(tc, pfstore_vector_reads_and_writes_byte_identical);
     suite_add_tcase(s, tc);
     tc = tcase_create("strict");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
     tcase_add_test(tc, accepted_syntax);
     tcase_add_test(tc, broken_files_name_path_and_line);
     tcase_add_test(tc, missing_file_is_enoent);
     tcase_add_test(tc, hostile_bytes_never_crash);
     suite_add_tcase(s, tc);
     tc = tcase_create("client");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
     tcase_add_test(tc, find_in_file_tolerant_exact);
     suite_add_tcase(s, tc);
     tc = tcase_create("edit");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
     tcase_add_test(tc, edit_keeps_other_lines_verbatim);
     tcase_add_test(tc, set_validates_identity_and_passphrase);
     tcase_add_test(tc, save_is_atomic_and_private);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bytes.h"
 #include "crypto.h"
@@ -59,6 +58,33 @@ static size_t udp_packets(const tu_pcap *cap, const tu_packet **out, size_t max)
     return n;
 }
 
+/* A capture with its transcript: the session mode, the transcript's test
+ * packets and the capture's UDP packets, which must come in the same order. */
+typedef struct capture {
+    json_t *root, *setup, *tests;
+    owp_mode mode;
+    tu_pcap *cap;
+    const tu_packet *udp[512];
+    size_t n;
+} capture;
+
+static void capture_open(capture *c, const char *name)
+{
+    c->root = load_transcript(name);
+    c->setup = setup_response(c->root);
+    c->mode = (owp_mode)json_integer_value(json_object_get(c->setup, "mode"));
+    c->tests = json_object_get(c->root, "test");
+    c->cap = load_capture(name);
+    c->n = udp_packets(c->cap, c->udp, 512);
+}
+
+static void capture_close(capture *c)
+{
+    tu_pcap_free(&c->cap);
+    ck_assert_ptr_null(c->cap);
+    json_decref(c->root);
+}
+
 /* Test keys of the session a packet belongs to, from the transcript's
  * session keys and the packet's SID. */
 static owp_testcrypt *session_crypt(owp_mode mode, json_t *setup, json_t *pkt)
@@ -91,25 +117,21 @@ static uint16_t json_errest(json_t *pkt)
 START_TEST(capture_packets_decode_and_reseal)
 {
     const char *name = captures[_i];
-    json_t *root = load_transcript(name);
-    json_t *setup = setup_response(root);
-    owp_mode mode = (owp_mode)json_integer_value(json_object_get(setup, "mode"));
-    json_t *tests = json_object_get(root, "test");
-    tu_pcap *cap = load_capture(name);
-    const tu_packet *udp[512];
-    size_t n = udp_packets(cap, udp, 512);
-    ck_assert_msg(n == json_array_size(tests), "%s: %zu UDP packets, transcript has %zu", name, n,
-                  json_array_size(tests));
-    ck_assert_uint_gt(n, 0);
+    capture c;
+    capture_open(&c, name);
+    owp_mode mode = c.mode;
+    ck_assert_msg(c.n == json_array_size(c.tests), "%s: %zu UDP packets, transcript has %zu", name,
+                  c.n, json_array_size(c.tests));
+    ck_assert_uint_gt(c.n, 0);
 
-    for (size_t i = 0; i < n; i++) {
-        json_t *want = json_array_get(tests, i);
-        const tu_packet *p = udp[i];
+    for (size_t i = 0; i < c.n; i++) {
+        json_t *want = json_array_get(c.tests, i);
+        const tu_packet *p = c.udp[i];
         ck_assert_int_eq(p->sport, json_integer_value(json_object_get(want, "sport")));
         ck_assert_int_eq(p->dport, json_integer_value(json_object_get(want, "dport")));
         ck_assert_uint_eq(p->len, (size_t)json_integer_value(json_object_get(want, "len")));
         ck_assert_uint_eq(p->ttl, 255); /* the reference sends test packets with TTL 255 */
-        owp_testcrypt *tc = mode == OWP_MODE_OPEN ? NULL : session_crypt(mode, setup, want);
+        owp_testcrypt *tc = mode == OWP_MODE_OPEN ? NULL : session_crypt(mode, c.setup, want);
 
         uint8_t buf[OWP_TESTPKT_MAX];
         memcpy(buf, p->payload, p->len);
@@ -135,9 +157,7 @@ START_TEST(capture_packets_decode_and_reseal)
         owp_testcrypt_destroy(&tc);
         ck_assert_ptr_null(tc);
     }
-    tu_pcap_free(&cap);
-    ck_assert_ptr_null(cap);
-    json_decref(root);
+    capture_close(&c);
 }
 END_TEST
 
@@ -154,18 +174,17 @@ static int byte_protected(owp_mode mode, size_t off)
 START_TEST(capture_packets_tampered)
 {
     const char *name = captures[1 + _i]; /* auth, enc */
-    json_t *root = load_transcript(name);
-    json_t *setup = setup_response(root);
-    owp_mode mode = (owp_mode)json_integer_value(json_object_get(setup, "mode"));
+    capture c;
+    capture_open(&c, name);
+    owp_mode mode = c.mode;
     ck_assert(mode == OWP_MODE_AUTH || mode == OWP_MODE_ENCRYPTED);
-    json_t *tests = json_object_get(root, "test");
-    tu_pcap *cap = load_capture(name);
-    const tu_packet *udp[512];
-    size_t n = udp_packets(cap, udp, 512);
+    json_t *tests = c.tests;
+    const tu_packet *const *udp = c.udp;
+    size_t n = c.n;
 
     for (size_t i = 0; i < n; i++) {
         const tu_packet *p = udp[i];
-        owp_testcrypt *tc = session_crypt(mode, setup, json_array_get(tests, i));
+        owp_testcrypt *tc = session_crypt(mode, c.setup, json_array_get(tests, i));
         for (size_t off = 0; off < OWP_TESTPKT_AUTH_MIN; off++) {
             uint8_t buf[OWP_TESTPKT_MAX];
             memcpy(buf, p->payload, p->len);
@@ -201,8 +220,7 @@ START_TEST(capture_packets_tampered)
         }
         owp_testcrypt_destroy(&tc);
     }
-    tu_pcap_free(&cap);
-    json_decref(root);
+    capture_close(&c);
 }
 END_TEST
 
@@ -483,6 +501,18 @@ static char *write_variant(const raw_cap *rc, const variant *v, const char *dir)
     return path;
 }
 
+/* The capture rc rewritten per v, written to a temporary file and read back. */
+static tu_pcap *reload_rewritten(const raw_cap *rc, const variant *v)
+{
+    char *dir = tu_tempdir();
+    char *path = write_variant(rc, v, dir);
+    tu_pcap *copy = tu_pcap_load(path);
+    tu_tempdir_remove(dir);
+    free(path);
+    free(dir);
+    return copy;
+}
+
 static void assert_same_packets(const tu_pcap *a, const tu_pcap *b)
 {
     ck_assert_uint_eq(tu_pcap_count(a), tu_pcap_count(b));
@@ -501,26 +531,20 @@ static void assert_same_packets(const tu_pcap *a, const tu_pcap *b)
     }
 }
 
-static uint16_t client_control_port(const tu_pcap *cap)
+/* The first TCP packet of a capture: the client's SYN of the control connection. */
+static const tu_packet *control_syn(const tu_pcap *cap)
 {
-    for (size_t i = 0; i < tu_pcap_count(cap); i++) {
-        const tu_packet *p = tu_pcap_get(cap, i);
-        if (p->proto == 6 && p->dport == CONTROL_PORT)
-            return p->sport;
-    }
-    ck_abort_msg("no control connection to port %d", CONTROL_PORT);
-    return 0;
+    for (size_t i = 0; i < tu_pcap_count(cap); i++)
+        if (tu_pcap_get(cap, i)->proto == 6)
+            return tu_pcap_get(cap, i);
+    ck_abort_msg("capture has no TCP packet");
+    return NULL;
 }
 
-/* Both directions of the capture's control connection (its first TCP packet
- * is the client's SYN) read alike from both captures. */
+/* Both directions of the capture's control connection read alike from both captures. */
 static void assert_same_streams(const tu_pcap *a, const tu_pcap *b)
 {
-    const tu_packet *syn = NULL;
-    for (size_t i = 0; i < tu_pcap_count(a) && !syn; i++)
-        if (tu_pcap_get(a, i)->proto == 6)
-            syn = tu_pcap_get(a, i);
-    ck_assert_ptr_nonnull(syn);
+    const tu_packet *syn = control_syn(a);
     for (int dir = 0; dir < 2; dir++) {
         uint16_t s = dir ? syn->sport : syn->dport, d = dir ? syn->dport : syn->sport;
         size_t la, lb;
@@ -550,7 +574,9 @@ START_TEST(pcap_vector_facts)
      * 164, two Request-Sessions 144, Start-Sessions 32, Stop-Sessions 64,
      * Fetch-Session 48; S->C greeting 64, Server-Start 48, 2 x Accept 48,
      * Start-Ack 32, Stop-Sessions 64, Fetch-Ack 32 and 688 bytes of data. */
-    uint16_t port = client_control_port(cap);
+    const tu_packet *syn = control_syn(cap);
+    ck_assert_uint_eq(syn->dport, CONTROL_PORT);
+    uint16_t port = syn->sport;
     size_t len;
     uint8_t *cs = tu_pcap_tcp_stream(cap, port, CONTROL_PORT, &len);
     ck_assert_uint_eq(len, 164 + 2 * 144 + 32 + 64 + 48);
@@ -597,18 +623,12 @@ START_TEST(pcap_variants_read_alike)
     const variant *v = &variants[_i % NVARIANTS];
     const char *name = _i < (int)NVARIANTS ? "open" : "ipv6-open";
     raw_cap rc = raw_load(name);
-    char *dir = tu_tempdir();
-    char *path = write_variant(&rc, v, dir);
     tu_pcap *orig = load_capture(name);
-    tu_pcap *copy = tu_pcap_load(path);
+    tu_pcap *copy = reload_rewritten(&rc, v);
     assert_same_packets(orig, copy);
     assert_same_streams(orig, copy);
     tu_pcap_free(&orig);
     tu_pcap_free(&copy);
-    unlink(path);
-    rmdir(dir);
-    free(path);
-    free(dir);
     raw_free(&rc);
 }
 END_TEST
@@ -685,19 +705,13 @@ START_TEST(pcap_tcp_retransmissions)
         out.recs[out.n++] = held;
     ck_assert_uint_gt(seg, 10);
 
-    char *dir = tu_tempdir();
-    variant v = {0, 0, 1, 0, 0};
-    char *path = write_variant(&out, &v, dir);
+    static const variant ethernet = {0, 0, 1, 0, 0};
     tu_pcap *orig = load_capture("open");
-    tu_pcap *copy = tu_pcap_load(path);
+    tu_pcap *copy = reload_rewritten(&out, &ethernet);
     ck_assert_uint_gt(tu_pcap_count(copy), tu_pcap_count(orig));
     assert_same_streams(orig, copy);
     tu_pcap_free(&orig);
     tu_pcap_free(&copy);
-    unlink(path);
-    rmdir(dir);
-    free(path);
-    free(dir);
     raw_free(&out);
     raw_free(&rc);
 }
@@ -730,9 +744,5 @@ static Suite *testpkt_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(testpkt_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(testpkt_suite());
 }

@@ -17,13 +17,6 @@
 
 #define TIMESTAMPS "time/timestamps.json"
 
-static json_t *vector_array(json_t *root, const char *key)
-{
-    json_t *a = json_object_get(root, key);
-    ck_assert_msg(json_is_array(a) && json_array_size(a) > 0, "%s: no entries under %s", TIMESTAMPS, key);
-    return a;
-}
-
 static long long int_member(json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
@@ -45,8 +38,10 @@ static void assert_close(double got, double want, const char *what, size_t i)
     ck_assert_msg(fabs(got - want) <= tol, "%s[%zu]: got %.12g, want %.12g", what, i, got, want);
 }
 
-static void assert_wire64(json_t *obj, owp_num64 v, size_t i)
+/* v is the entry's "ntp" value, and its "wire" bytes are v on the wire. */
+static void assert_ntp(json_t *obj, owp_num64 v, size_t i)
 {
+    ck_assert_msg(v == tu_json_hex64(obj, "ntp"), "entry %zu: ntp %016llx", i, (unsigned long long)v);
     uint8_t want[8], got[8];
     ck_assert_uint_eq(tu_json_hex(obj, "wire", want, sizeof want), 8);
     owp_put64(got, v);
@@ -55,124 +50,91 @@ static void assert_wire64(json_t *obj, owp_num64 v, size_t i)
 
 /* ---------------------------------------------------------------- conversions */
 
-START_TEST(timeval_to_ntp_matches_reference)
+static void check_timeval_to_ntp(json_t *e, size_t i)
 {
-    json_t *root = tu_load_json(TIMESTAMPS);
-    json_t *arr = vector_array(root, "timeval_to_ntp");
-    size_t i;
-    json_t *e;
-    json_array_foreach(arr, i, e) {
-        struct timeval tv = { .tv_sec = (time_t)int_member(e, "unix_sec"),
-                              .tv_usec = (suseconds_t)int_member(e, "unix_usec") };
-        owp_num64 ntp = owp_ntp_from_timeval(&tv);
-        ck_assert_msg(ntp == tu_json_hex64(e, "ntp"), "entry %zu: ntp %016llx", i, (unsigned long long)ntp);
-        assert_wire64(e, ntp, i);
-        ck_assert_msg(owp_num64_to_double(ntp) == real_member(e, "double"), "entry %zu: double", i);
+    struct timeval tv = { .tv_sec = (time_t)int_member(e, "unix_sec"),
+                          .tv_usec = (suseconds_t)int_member(e, "unix_usec") };
+    owp_num64 ntp = owp_ntp_from_timeval(&tv);
+    assert_ntp(e, ntp, i);
+    ck_assert_msg(owp_num64_to_double(ntp) == real_member(e, "double"), "entry %zu: double", i);
 
-        struct timeval back;
-        owp_ntp_to_timeval(ntp, &back);
-        ck_assert_int_eq((long long)back.tv_sec, int_member(e, "back_sec"));
-        ck_assert_int_eq((long long)back.tv_usec, int_member(e, "back_usec"));
-    }
-    json_decref(root);
+    struct timeval back;
+    owp_ntp_to_timeval(ntp, &back);
+    ck_assert_int_eq((long long)back.tv_sec, int_member(e, "back_sec"));
+    ck_assert_int_eq((long long)back.tv_usec, int_member(e, "back_usec"));
 }
-END_TEST
 
-START_TEST(timespec_and_errest_match_reference)
+static void check_timespec_with_errest(json_t *e, size_t i)
 {
-    json_t *root = tu_load_json(TIMESTAMPS);
-    json_t *arr = vector_array(root, "timespec_with_errest");
-    size_t i;
-    json_t *e;
-    json_array_foreach(arr, i, e) {
-        struct timespec ts = { .tv_sec = (time_t)int_member(e, "unix_sec"),
-                               .tv_nsec = (long)int_member(e, "unix_nsec") };
-        owp_num64 ntp = owp_ntp_from_timespec(&ts);
-        ck_assert_msg(ntp == tu_json_hex64(e, "ntp"), "entry %zu: ntp %016llx", i, (unsigned long long)ntp);
-        assert_wire64(e, ntp, i);
+    struct timespec ts = { .tv_sec = (time_t)int_member(e, "unix_sec"),
+                           .tv_nsec = (long)int_member(e, "unix_nsec") };
+    owp_num64 ntp = owp_ntp_from_timespec(&ts);
+    assert_ntp(e, ntp, i);
 
-        /* Truncation both ways loses at most 1 ns. */
-        struct timespec back;
-        owp_ntp_to_timespec(ntp, &back);
-        ck_assert_int_eq((long long)back.tv_sec, (long long)ts.tv_sec);
-        ck_assert_msg(ts.tv_nsec - back.tv_nsec >= 0 && ts.tv_nsec - back.tv_nsec <= 1, "entry %zu: nsec %ld", i,
-                      back.tv_nsec);
+    /* Truncation both ways loses at most 1 ns. */
+    struct timespec back;
+    owp_ntp_to_timespec(ntp, &back);
+    ck_assert_int_eq((long long)back.tv_sec, (long long)ts.tv_sec);
+    ck_assert_msg(ts.tv_nsec - back.tv_nsec >= 0 && ts.tv_nsec - back.tv_nsec <= 1, "entry %zu: nsec %ld", i,
+                  back.tv_nsec);
 
-        uint32_t usec = (uint32_t)int_member(e, "errest_usec");
-        uint8_t want[2];
-        ck_assert_uint_eq(tu_json_hex(e, "errest_wire", want, sizeof want), 2);
-        uint16_t errest = owp_errest_from_usec(0, usec);
-        ck_assert_msg(errest == owp_get16(want), "entry %zu: errest %04x", i, errest);
-        ck_assert_int_eq(errest >> 8, int_member(e, "scale"));
-        ck_assert_int_eq(errest & 0xFF, int_member(e, "multiplier"));
-        ck_assert_uint_eq(owp_errest_encode(0, usec / 1e6), errest);
-        ck_assert_uint_eq(owp_errest_from_usec(1, usec), errest | 0x8000);
-        assert_close(owp_errest_seconds(errest), real_member(e, "error_seconds"), "error_seconds", i);
-    }
-    json_decref(root);
+    uint32_t usec = (uint32_t)int_member(e, "errest_usec");
+    uint8_t want[2];
+    ck_assert_uint_eq(tu_json_hex(e, "errest_wire", want, sizeof want), 2);
+    uint16_t errest = owp_errest_from_usec(0, usec);
+    ck_assert_msg(errest == owp_get16(want), "entry %zu: errest %04x", i, errest);
+    ck_assert_int_eq(errest >> 8, int_member(e, "scale"));
+    ck_assert_int_eq(errest & 0xFF, int_member(e, "multiplier"));
+    ck_assert_uint_eq(owp_errest_encode(0, usec / 1e6), errest);
+    ck_assert_uint_eq(owp_errest_from_usec(1, usec), errest | 0x8000);
+    assert_close(owp_errest_seconds(errest), real_member(e, "error_seconds"), "error_seconds", i);
 }
-END_TEST
 
-START_TEST(errest_decoding_matches_reference)
+static void check_error_estimate_to_seconds(json_t *e, size_t i)
 {
-    json_t *root = tu_load_json(TIMESTAMPS);
-    json_t *arr = vector_array(root, "error_estimate_to_seconds");
-    size_t i;
-    json_t *e;
-    json_array_foreach(arr, i, e) {
-        uint16_t errest = (uint16_t)(int_member(e, "scale") << 8 | int_member(e, "multiplier"));
-        assert_close(owp_errest_seconds(errest), real_member(e, "error_seconds"), "error_seconds", i);
-        /* S and Z bits do not change the value. */
-        assert_close(owp_errest_seconds(errest | 0xC000), real_member(e, "error_seconds"), "with S|Z", i);
-    }
-    json_decref(root);
+    uint16_t errest = (uint16_t)(int_member(e, "scale") << 8 | int_member(e, "multiplier"));
+    assert_close(owp_errest_seconds(errest), real_member(e, "error_seconds"), "error_seconds", i);
+    /* S and Z bits do not change the value. */
+    assert_close(owp_errest_seconds(errest | 0xC000), real_member(e, "error_seconds"), "with S|Z", i);
 }
-END_TEST
 
-START_TEST(double_to_num64_matches_reference)
+static void check_double_to_num64(json_t *e, size_t i)
 {
-    json_t *root = tu_load_json(TIMESTAMPS);
-    json_t *arr = vector_array(root, "double_to_num64");
-    size_t i;
-    json_t *e;
-    json_array_foreach(arr, i, e) {
-        owp_num64 v = owp_num64_from_double(real_member(e, "double"));
-        ck_assert_msg(v == tu_json_hex64(e, "num64"), "entry %zu: %016llx", i, (unsigned long long)v);
-        ck_assert_msg(owp_num64_to_double(v) == real_member(e, "back"), "entry %zu: back", i);
-    }
-    json_decref(root);
+    owp_num64 v = owp_num64_from_double(real_member(e, "double"));
+    ck_assert_msg(v == tu_json_hex64(e, "num64"), "entry %zu: %016llx", i, (unsigned long long)v);
+    ck_assert_msg(owp_num64_to_double(v) == real_member(e, "back"), "entry %zu: back", i);
 }
-END_TEST
 
-START_TEST(usec_to_num64_matches_reference)
+static void check_usec_to_num64(json_t *e, size_t i)
 {
-    json_t *root = tu_load_json(TIMESTAMPS);
-    json_t *arr = vector_array(root, "usec_to_num64");
-    size_t i;
-    json_t *e;
-    json_array_foreach(arr, i, e) {
-        uint64_t usec = (uint64_t)int_member(e, "usec");
-        owp_num64 v = owp_num64_from_usec(usec);
-        ck_assert_msg(v == tu_json_hex64(e, "num64"), "entry %zu: %016llx", i, (unsigned long long)v);
-        /* Truncation loses at most one microsecond on the way back. */
-        ck_assert_msg(usec - owp_num64_to_usec(v) <= 1, "entry %zu: back", i);
-    }
-    json_decref(root);
+    uint64_t usec = (uint64_t)int_member(e, "usec");
+    owp_num64 v = owp_num64_from_usec(usec);
+    ck_assert_msg(v == tu_json_hex64(e, "num64"), "entry %zu: %016llx", i, (unsigned long long)v);
+    /* Truncation loses at most one microsecond on the way back. */
+    ck_assert_msg(usec - owp_num64_to_usec(v) <= 1, "entry %zu: back", i);
 }
-END_TEST
 
-START_TEST(num64_multiply_matches_reference)
+static void check_num64_multiply(json_t *e, size_t i)
 {
-    json_t *root = tu_load_json(TIMESTAMPS);
-    json_t *arr = vector_array(root, "num64_multiply");
-    size_t i;
-    json_t *e;
-    json_array_foreach(arr, i, e) {
-        owp_num64 a = tu_json_hex64(e, "a"), b = tu_json_hex64(e, "b");
-        ck_assert_msg(owp_num64_mul(a, b) == tu_json_hex64(e, "product"), "entry %zu", i);
-        ck_assert_msg(owp_num64_mul(b, a) == tu_json_hex64(e, "product"), "entry %zu commuted", i);
-    }
-    json_decref(root);
+    owp_num64 a = tu_json_hex64(e, "a"), b = tu_json_hex64(e, "b");
+    ck_assert_msg(owp_num64_mul(a, b) == tu_json_hex64(e, "product"), "entry %zu", i);
+    ck_assert_msg(owp_num64_mul(b, a) == tu_json_hex64(e, "product"), "entry %zu commuted", i);
+}
+
+/* Every array of timestamps.json and the check each of its entries must pass. */
+static const tu_vector_check reference_vectors[] = {
+    {TIMESTAMPS, "timeval_to_ntp", check_timeval_to_ntp},
+    {TIMESTAMPS, "timespec_with_errest", check_timespec_with_errest},
+    {TIMESTAMPS, "error_estimate_to_seconds", check_error_estimate_to_seconds},
+    {TIMESTAMPS, "double_to_num64", check_double_to_num64},
+    {TIMESTAMPS, "usec_to_num64", check_usec_to_num64},
+    {TIMESTAMPS, "num64_multiply", check_num64_multiply},
+};
+#define N_REFERENCE_VECTORS (int)(sizeof reference_vectors / sizeof reference_vectors[0])
+
+START_TEST(conversions_match_reference)
+{
+    tu_each_vector(&reference_vectors[_i]);
 }
 END_TEST
 
@@ -532,18 +494,13 @@ int main(void)
     Suite *s = suite_create("timestamp");
 
     TCase *conv = tcase_create("conversions");
-    tcase_add_test(conv, timeval_to_ntp_matches_reference);
-    tcase_add_test(conv, timespec_and_errest_match_reference);
-    tcase_add_test(conv, double_to_num64_matches_reference);
-    tcase_add_test(conv, usec_to_num64_matches_reference);
-    tcase_add_test(conv, num64_multiply_matches_reference);
+    tcase_add_loop_test(conv, conversions_match_reference, 0, N_REFERENCE_VECTORS);
     tcase_add_test(conv, nsec_conversions_truncate);
     tcase_add_test(conv, hostile_doubles_saturate);
     tcase_add_test(conv, unnormalized_time_values);
     suite_add_tcase(s, conv);
 
     TCase *errest = tcase_create("errest");
-    tcase_add_test(errest, errest_decoding_matches_reference);
     tcase_add_test(errest, errest_bits);
     tcase_add_test(errest, errest_never_understates);
     suite_add_tcase(s, errest);
@@ -564,9 +521,5 @@ int main(void)
     tcase_add_test(clock, clock_is_thread_safe);
     suite_add_tcase(s, clock);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -99,6 +99,16 @@ static void read_hmac(reader *r, json_t *obj)
     assert_hex(obj, "hmac", field, 16);
 }
 
+/* A message of n protected bytes followed by its HMAC field (checked against
+ * hmac_obj's "hmac"): the n plaintext bytes into b, and the 16 bytes after
+ * them, where the HMAC stands on the wire, zeroed as the decoders expect. */
+static void read_sealed(reader *r, size_t n, uint8_t *b, json_t *hmac_obj)
+{
+    read_blocks(r, n, b);
+    read_hmac(r, hmac_obj);
+    memset(b + n, 0, 16);
+}
+
 static void start_crypto(reader *r, const uint8_t key[16], const uint8_t hmac_key[32],
                          const uint8_t iv[16])
 {
@@ -199,9 +209,7 @@ static void read_request(reader *r, owp_request *q, uint8_t pre[OWP_REQUEST_PREA
 {
     owp_err err;
     uint8_t again[OWP_REQUEST_PREAMBLE_LEN];
-    read_blocks(r, 96, pre);
-    read_hmac(r, hmac1);
-    memset(pre + 96, 0, 16);
+    read_sealed(r, 96, pre, hmac1);
     q->slots = NULL;
     ck_assert_msg(owp_wire_decode_request_preamble(pre, q, &err) == OWP_OK, "%s", err.msg);
     owp_wire_encode_request_preamble(q, again);
@@ -265,9 +273,7 @@ static void check_accept_session(replay *rp, json_t *m)
     uint8_t b[OWP_ACCEPT_SESSION_LEN], again[OWP_ACCEPT_SESSION_LEN];
     owp_accept_session a;
     owp_err err;
-    read_blocks(&rp->s2c, 32, b);
-    read_hmac(&rp->s2c, json_object_get(m, "hmac"));
-    memset(b + 32, 0, 16);
+    read_sealed(&rp->s2c, 32, b, json_object_get(m, "hmac"));
     ck_assert_int_eq(owp_wire_decode_accept_session(b, &a, &err), OWP_OK);
     ck_assert_int_eq(a.accept, jint(m, "accept"));
     assert_hex(m, "mbz", b + 1, 1);
@@ -282,9 +288,7 @@ static void check_start_sessions(replay *rp, json_t *m)
 {
     uint8_t b[OWP_START_SESSIONS_LEN], again[OWP_START_SESSIONS_LEN];
     owp_err err;
-    read_blocks(&rp->c2s, 16, b);
-    read_hmac(&rp->c2s, json_object_get(m, "hmac"));
-    memset(b + 16, 0, 16);
+    read_sealed(&rp->c2s, 16, b, json_object_get(m, "hmac"));
     ck_assert_int_eq(owp_wire_decode_start_sessions(b, &err), OWP_OK);
     assert_hex(m, "mbz", b + 1, 15);
     owp_wire_encode_start_sessions(again);
@@ -295,9 +299,7 @@ static void check_start_ack(replay *rp, json_t *m)
 {
     uint8_t b[OWP_START_ACK_LEN], again[OWP_START_ACK_LEN], accept;
     owp_err err;
-    read_blocks(&rp->s2c, 16, b);
-    read_hmac(&rp->s2c, json_object_get(m, "hmac"));
-    memset(b + 16, 0, 16);
+    read_sealed(&rp->s2c, 16, b, json_object_get(m, "hmac"));
     ck_assert_int_eq(owp_wire_decode_start_ack(b, &accept, &err), OWP_OK);
     ck_assert_int_eq(accept, jint(m, "accept"));
     assert_hex(m, "mbz", b + 1, 15);
@@ -371,9 +373,7 @@ static void check_fetch_session(replay *rp, json_t *m)
     uint8_t b[OWP_FETCH_SESSION_LEN], again[OWP_FETCH_SESSION_LEN];
     owp_fetch_session f;
     owp_err err;
-    read_blocks(&rp->c2s, 32, b);
-    read_hmac(&rp->c2s, json_object_get(m, "hmac"));
-    memset(b + 32, 0, 16);
+    read_sealed(&rp->c2s, 32, b, json_object_get(m, "hmac"));
     ck_assert_int_eq(owp_wire_decode_fetch_session(b, &f, &err), OWP_OK);
     assert_hex(m, "mbz", b + 1, 7);
     ck_assert_uint_eq(f.begin_seq, (uint32_t)jint(m, "begin"));
@@ -388,9 +388,7 @@ static void check_fetch_ack(replay *rp, json_t *m)
     uint8_t b[OWP_FETCH_ACK_LEN], again[OWP_FETCH_ACK_LEN];
     owp_fetch_ack *a = &rp->last_fetch_ack;
     owp_err err;
-    read_blocks(&rp->s2c, 16, b);
-    read_hmac(&rp->s2c, json_object_get(m, "hmac"));
-    memset(b + 16, 0, 16);
+    read_sealed(&rp->s2c, 16, b, json_object_get(m, "hmac"));
     ck_assert_int_eq(owp_wire_decode_fetch_ack(b, a, &err), OWP_OK);
     ck_assert_int_eq(a->accept, jint(m, "accept"));
     ck_assert_int_eq(a->finished, jint(m, "finished"));
@@ -923,9 +921,5 @@ int main(void)
     tcase_add_test(tc, hostile_stop_sessions_random);
     suite_add_tcase(s, tc);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -1,10 +1,11 @@
 /* testutil.c - helpers shared by the Check suites. */
 #include "testutil.h"
 
-#include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 char *tu_vector_path(const char *rel)
 {
@@ -24,6 +25,19 @@ json_t *tu_load_json(const char *rel)
         ck_abort_msg("%s:%d: %s", path, jerr.line, jerr.text);
     free(path);
     return j;
+}
+
+void tu_each_vector(const tu_vector_check *v)
+{
+    json_t *root = tu_load_json(v->rel);
+    json_t *arr = json_object_get(root, v->key);
+    ck_assert_msg(json_is_array(arr) && json_array_size(arr) > 0, "%s: no entries under %s",
+                  v->rel, v->key);
+    size_t i;
+    json_t *item;
+    json_array_foreach(arr, i, item)
+        v->check(item, i);
+    json_decref(root);
 }
 
 static int hexval(char c)
@@ -92,4 +106,76 @@ char *tu_tempdir(void)
     char *d = mkdtemp(tmpl);
     ck_assert_msg(d != NULL, "mkdtemp failed");
     return strdup(d);
+}
+
+void tu_tempdir_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        char p[4096];
+        while ((de = readdir(d)))
+            if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+                snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+                unlink(p);
+            }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+char *tu_dir;
+
+void tu_dir_setup(void) { tu_dir = tu_tempdir(); }
+
+void tu_dir_teardown(void)
+{
+    tu_tempdir_remove(tu_dir);
+    free(tu_dir);
+    tu_dir = NULL;
+}
+
+char *tu_write_file_n(const char *dir, const char *name, const void *data, size_t len)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    snprintf(p, n, "%s/%s", dir, name);
+    FILE *fp = fopen(p, "wb");
+    ck_assert_msg(fp != NULL, "cannot create %s", p);
+    ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
+    fclose(fp);
+    return p;
+}
+
+char *tu_write_file(const char *dir, const char *name, const char *text)
+{
+    return tu_write_file_n(dir, name, text, strlen(text));
+}
+
+void tu_assert_error_at(const char *msg, const char *path, int line, const char *why,
+                        size_t case_no)
+{
+    char want[4200];
+    snprintf(want, sizeof want, "%s:%d: ", path, line);
+    ck_assert_msg(strncmp(msg, want, strlen(want)) == 0 && strstr(msg, why),
+                  "case %zu: got \"%s\", want \"%s...%s\"", case_no, msg, want, why);
+}
+
+void tu_fill_garbage(char *buf, size_t n, const char *alphabet, uint32_t *x)
+{
+    size_t symbols = strlen(alphabet);
+    for (size_t k = 0; k < n; k++) {
+        *x = *x * 1103515245u + 12345u;
+        buf[k] = alphabet[(*x >> 16) % symbols];
+    }
+}
+
+int tu_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
