@@ -92,6 +92,14 @@ bad:
                        "0 <= low <= high <= 65535)", text);
 }
 
+/* Nothing but blanks from s on: -D values may end in blanks (programs.md §5.1). */
+static int only_blanks(const char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    return *s == '\0';
+}
+
 /* CSn and AFxy: the prefix, the digits, then only blanks. The reference
  * upper-cases the result of (c == 'A') instead of c, so "AF" needs an
  * upper-case A while "cs" and "aF" letters after it may be any case. */
@@ -112,12 +120,17 @@ static int parse_dscp_class_name(const char *s, int *dscp)
     } else {
         return 0;
     }
-    while (isspace((unsigned char)*rest))
-        rest++;
-    if (*rest != '\0')
+    if (!only_blanks(rest))
         return 0;
     *dscp = value;
     return 1;
+}
+
+/* s equals name (any case) apart from trailing blanks. */
+static int is_dscp_word(const char *s, const char *name)
+{
+    size_t n = strlen(name);
+    return strncasecmp(s, name, n) == 0 && only_blanks(s + n);
 }
 
 owp_status owp_parse_dscp(const char *text, int *dscp, owp_err *err)
@@ -128,33 +141,26 @@ owp_status owp_parse_dscp(const char *text, int *dscp, owp_err *err)
     while (isspace((unsigned char)*s))
         s++;
 
-    /* A number in C syntax (strtoul base 0) that uses only the low 6 bits. */
+    /* A number in C syntax (strtoul base 0) that uses only the low 6 bits;
+     * blanks may follow it (programs.md §5.1). "" and all-blank strings come
+     * out as 0, as in the reference. */
     char *end = NULL;
     errno = 0;
     unsigned long v = strtoul(text, &end, 0);
-    if (*end == '\0' && errno != ERANGE && !(v & ~0x3FUL)) {
-        /* Includes "" and all-blank strings, which the reference takes as 0. */
+    if (only_blanks(end) && errno != ERANGE && !(v & ~0x3FUL)) {
         *dscp = (int)v;
         return OWP_OK;
     }
-    /* none/default/df/ef must be the whole rest of the argument (the
-     * reference compares the terminating NUL too: no trailing blanks). */
-    if (!strcasecmp(s, "none") || !strcasecmp(s, "default") || !strcasecmp(s, "df")) {
+    if (is_dscp_word(s, "none") || is_dscp_word(s, "default") || is_dscp_word(s, "df")) {
         *dscp = 0;
         return OWP_OK;
     }
-    if (!strcasecmp(s, "ef")) {
+    if (is_dscp_word(s, "ef")) {
         *dscp = 46;
         return OWP_OK;
     }
     if (parse_dscp_class_name(s, dscp))
         return OWP_OK;
-    /* Nothing but blanks: the reference falls through every name and finds
-     * a clean argument, so it means 0 as well. */
-    if (*s == '\0') {
-        *dscp = 0;
-        return OWP_OK;
-    }
     return owp_err_set(err, OWP_ERR_PARSE,
                        "Invalid DSCP value (-D): \"%s\": Invalid argument (expected 0-63, "
                        "none, default, df, ef, CS0-CS7 or AF11-AF43)", text);

@@ -827,6 +827,21 @@ static owp_status request_session(owp_stream *s, stream_slot *sl, owp_err *err)
     return OWP_OK;
 }
 
+/* Why a control connection could not be opened, in the reference's words
+ * when the connect itself failed (programs.md §8.5): the client reports
+ * "connect to ADDR: REASON"; anything later (greeting, modes, pass-phrase)
+ * keeps the client's own message. */
+static void reword_connect_error(owp_err *err)
+{
+    static const char connect_to[] = "connect to ";
+    if (strncmp(err->msg, connect_to, sizeof connect_to - 1) != 0)
+        return;
+    const char *reason = strstr(err->msg, ": ");
+    char why[OWP_ERR_MSG_MAX];
+    snprintf(why, sizeof why, "%s", reason ? reason + 2 : "failed");
+    owp_err_set(err, err->code, "Couldn't open 'control' connection to server: %s", why);
+}
+
 /* Connect if needed and set the next session up on slot sl. */
 static void setup_on(owp_stream *s, stream_slot *sl)
 {
@@ -835,6 +850,7 @@ static void setup_on(owp_stream *s, stream_slot *sl)
     if (!sl->client) {
         sl->client = owp_client_open(&s->o.client, &err);
         if (!sl->client) {
+            reword_connect_error(&err);
             slog(s, LOG_WARNING, "OWPControlOpen(%s): %s", s->server, err.msg);
             slot_failed(s, sl);
             return;
@@ -852,9 +868,9 @@ static void setup_on(owp_stream *s, stream_slot *sl)
     }
     sl->running = 1;
     sl->failures = 0;
-    if (s->o.verbose)
-        slog(s, LOG_DEBUG, "Starting session %" PRIu64 " [" TSTAMP_FMT " - " TSTAMP_FMT "]",
-             sl->sess.index, sl->sess.start, sl->sess.end);
+    if (s->o.verbose) /* the reference's line (programs.md §8.1) */
+        slog(s, LOG_DEBUG, "Starting session [" TSTAMP_FMT " - " TSTAMP_FMT "] v=%d",
+             sl->sess.start, sl->sess.end, s->o.verbose);
     s->next_start = sl->sess.end;
     s->next_index++;
 }

@@ -342,7 +342,8 @@ int main(int argc, char **argv)
     c.so.client.server = argc - optind == 2 ? argv[optind + 1] : argv[optind];
     if (argc - optind == 1)
         c.so.testpeer = NULL; /* the server is the test peer */
-    c.so.verbose = c.verbose;
+    /* The reference prints "Starting session [START - END] v=N" only from -v -v. */
+    c.so.verbose = c.verbose >= 2 ? c.verbose : 0;
     c.so.file_fn = on_file;
     c.so.arg = &c.print_files;
     c.so.log_fn = daemon_log_callback;

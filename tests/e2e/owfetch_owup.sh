@@ -130,6 +130,10 @@ if e2e_run pairs 0 "$OWFETCH" "$server" "$unknown" "$work/bad.owp" "$sid" "$work
         fail "owfetch: unknown SID messages"
         show "$work/pairs.err"
     fi
+    # programs.md §7.1: the denial comes first, on the line just before.
+    grep -A1 '^owfetch: owp_fetch_sid:Server denied request ' "$work/pairs.err" | sed -n 2p |
+        grep -q "^owfetch: Unable to fetch sid($unknown)\$"
+    verdict "owfetch: 'Server denied request' immediately before 'Unable to fetch sid'"
     [ ! -e "$work/bad.owp" ] && pass "owfetch: a failed fetch removes its savefile" ||
         fail "owfetch: $work/bad.owp left behind"
     if cmp -s "$work/good.owp" "$work/fetched.owp" &&

@@ -106,6 +106,18 @@ if run_owping to_only 0 -t $common "$server"; then
     [ "$n" = 1 ] && pass "-t: one report" || fail "-t: $n reports"
 fi
 
+# ------------------------------------------------------------------ -D with trailing blanks
+# programs.md §5.1: numbers and names alike may end in whitespace.
+tab=$(printf '\t')
+for d in "46 |dscp_num|0x2e" "ef |dscp_name|0x2e" "CS3$tab|dscp_cs|0x18"; do
+    # d* names: run_owping itself sets $name and $want.
+    dvalue=${d%%|*} drest=${d#*|}
+    dname=${drest%|*} dhex=${drest#*|}
+    run_owping "$dname" 0 -t -M -D "$dvalue" -c 10 -i 0.01 -L 1 "$server" || continue
+    [ "$(grep -c "^DSCP	$dhex\$" "$work/$dname.out")" = 1 ] &&
+        pass "-D \"$dvalue\": accepted, DSCP $dhex" || fail "-D \"$dvalue\": not DSCP $dhex"
+done
+
 # ------------------------------------------------------------------ refusals
 run_owping refused_mode 1 -A A $common "$server" && pass "-A A without -u fails with exit 1"
 printf 'alice\t77726f6e67\n' >"$work/wrong.pfs"

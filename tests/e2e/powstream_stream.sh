@@ -132,4 +132,43 @@ s2=$(ls | grep "^${s2%.sum}_.*\.sum$" | head -1)
 cmp -s "$work/block2" "$s2" && pass "sub-session .sum = owstats -M -N 50 block" ||
     fail "sub-session .sum differs from owstats -M -N 50"
 
+# -v levels (programs.md §8.1): only -v -v prints "Starting session [START - END] v=N",
+# START and END as in the session's file name. One short session each, side by side.
+cd "$work" || exit 1
+for v in v vv; do
+    mkdir -p "$work/out_$v"
+    "$POWSTREAM" -$v -p -c 20 -i 0.01 -L 1 -I 1 -d "$work/out_$v" "127.0.0.1:$port" \
+        >"$work/pow_$v.out" 2>"$work/pow_$v.err" &
+    eval "pid_$v=\$!"
+    e2e_track "$!"
+done
+printed_owp() { grep -q '\.owp$' "$work/pow_v.out" && grep -q '\.owp$' "$work/pow_vv.out"; }
+e2e_poll 60 1 printed_owp
+e2e_stop "$pid_v"
+e2e_stop "$pid_vv"
+grep -q 'Starting session' "$work/pow_v.err" && fail "-v: printed a Starting session line" ||
+    pass "-v: no Starting session line"
+first=$(grep '\.owp$' "$work/pow_vv.out" | head -1 | sed 's,.*/,,; s,\.owp$,,')
+want="Starting session \[${first%_*} - ${first#*_}\] v=2\$"
+if [ -n "$first" ] && grep -q "$want" "$work/pow_vv.err"; then
+    pass "-v -v: Starting session [START - END] v=2 for $first"
+else
+    fail "-v -v: no 'Starting session [START - END] v=2' line for '$first'"
+    show "$work/pow_vv.err"
+fi
+
+# A server that refuses the connection: the reference's wording (programs.md §8.5).
+closed=127.0.0.1:$(e2e_free_port)
+mkdir -p "$work/out_closed"
+"$POWSTREAM" -I 1 -d "$work/out_closed" "$closed" 2>"$work/closed.err" &
+pid_closed=$!
+e2e_track "$pid_closed"
+refused() {
+    grep -q "OWPControlOpen($closed): Couldn't open 'control' connection to server: Connection refused\$" \
+        "$work/closed.err"
+}
+e2e_poll 20 0.5 refused
+verdict "refused connection: OWPControlOpen(SERVER): Couldn't open 'control' connection to server: ..."
+e2e_stop "$pid_closed"
+
 e2e_finish

@@ -6,8 +6,49 @@
 
 #include "options.h"
 #include "testpkt.h"
+#include "testutil.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------ int-valued parsers */
+
+/* DSCP, syslog facility and log level all parse text into an int. */
+typedef owp_status (*int_parser)(const char *text, int *out, owp_err *err);
+
+typedef struct int_case {
+    const char *text;
+    int want;
+} int_case;
+
+/* What a parser must leave in place of its output when it refuses. */
+#define UNTOUCHED 12345
+
+/* Every case parses to its value. */
+static void assert_parses(int_parser parse, const int_case *ok, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int got = UNTOUCHED;
+        owp_err e;
+        ck_assert_msg(parse(ok[i].text, &got, &e) == OWP_OK, "\"%s\": %s", ok[i].text, e.msg);
+        ck_assert_msg(got == ok[i].want, "\"%s\" -> %d, want %d", ok[i].text, got, ok[i].want);
+    }
+}
+
+/* Every text is refused, the output untouched, and the message begins with
+ * want_fmt filled in with the text. */
+static void assert_refuses(int_parser parse, const char *const *bad, size_t n, const char *want_fmt)
+{
+    for (size_t i = 0; i < n; i++) {
+        int got = UNTOUCHED;
+        owp_err e;
+        ck_assert_msg(parse(bad[i], &got, &e) == OWP_ERR_PARSE, "\"%s\" accepted as %d", bad[i],
+                      got);
+        ck_assert_int_eq(got, UNTOUCHED);
+        char want[128];
+        snprintf(want, sizeof want, want_fmt, bad[i]);
+        ck_assert_msg(strncmp(e.msg, want, strlen(want)) == 0, "%s", e.msg);
+    }
+}
 
 /* ------------------------------------------------------------ authmode */
 
@@ -119,10 +160,7 @@ END_TEST
 START_TEST(dscp_names_table)
 {
     /* programs.md §5.1 table, in every accepted spelling. */
-    static const struct {
-        const char *text;
-        int dscp;
-    } ok[] = {
+    static const int_case ok[] = {
         {"none", 0},  {"NONE", 0},   {"default", 0}, {"Default", 0}, {"df", 0},  {"DF", 0},
         {"CS0", 0},   {"cs0", 0},    {"CS1", 8},     {"cS1", 8},     {"CS2", 16}, {"CS3", 24},
         {"CS4", 32},  {"CS5", 40},   {"CS6", 48},    {"CS7", 56},    {"ef", 46},  {"EF", 46},
@@ -130,56 +168,43 @@ START_TEST(dscp_names_table)
         {"AF23", 22}, {"AF31", 26},  {"AF32", 28},   {"AF33", 30},   {"AF41", 34}, {"AF42", 36},
         {"AF43", 38}, {"Af11", 10},  {"AF41 ", 34},  {"CS5\t", 40},  {" ef", 46},  {"  AF12", 12},
     };
-    for (size_t i = 0; i < N_ELEMS(ok); i++) {
-        int d = -1;
-        owp_err e;
-        ck_assert_msg(owp_parse_dscp(ok[i].text, &d, &e) == OWP_OK, "\"%s\": %s", ok[i].text,
-                      e.msg);
-        ck_assert_msg(d == ok[i].dscp, "\"%s\" -> %d, want %d", ok[i].text, d, ok[i].dscp);
-    }
+    assert_parses(owp_parse_dscp, ok, N_ELEMS(ok));
 }
 END_TEST
 
 START_TEST(dscp_numbers_c_syntax)
 {
-    static const struct {
-        const char *text;
-        int dscp;
-    } ok[] = {
+    static const int_case ok[] = {
         {"0", 0},     {"46", 46}, {"63", 63}, {"0x2e", 46}, {"0X3F", 63}, {"056", 46},
         {" 10", 10},  {"+5", 5},  {"-0", 0},
         {"", 0},      /* reference: strtoul("") consumes everything -> 0 */
         {"   ", 0},   /* reference: blanks only fall through to "clean" -> 0 */
     };
-    for (size_t i = 0; i < N_ELEMS(ok); i++) {
-        int d = -1;
-        owp_err e;
-        ck_assert_msg(owp_parse_dscp(ok[i].text, &d, &e) == OWP_OK, "\"%s\": %s", ok[i].text,
-                      e.msg);
-        ck_assert_int_eq(d, ok[i].dscp);
-    }
+    assert_parses(owp_parse_dscp, ok, N_ELEMS(ok));
 }
 END_TEST
 
 START_TEST(dscp_rejects)
 {
-    static const char *bad[] = {
-        "64", "0x40", "-1", "99999999999999999999999", "08", "0x", "5 ", "1.5",
+    static const char *const bad[] = {
+        "64", "0x40", "-1", "99999999999999999999999", "08", "0x", "5 x", "1.5",
         "af11",   /* AFxy needs an upper-case A (reference quirk) */
         "aF11", "AF14", "AF51", "AF1", "AF", "CS8", "CS", "CS1x", "CS12",
-        "none ",  /* none/default/df/ef must end the argument: no trailing blanks */
-        "efx", "dfault", "EF1", "nonex", "BE",
+        "none x", "ef\t1", "efx", "dfault", "EF1", "nonex", "BE",
     };
-    for (size_t i = 0; i < N_ELEMS(bad); i++) {
-        int d = -7;
-        owp_err e;
-        ck_assert_msg(owp_parse_dscp(bad[i], &d, &e) == OWP_ERR_PARSE, "\"%s\" accepted as %d",
-                      bad[i], d);
-        ck_assert_int_eq(d, -7);
-        char want[128];
-        snprintf(want, sizeof want, "Invalid DSCP value (-D): \"%s\": Invalid argument", bad[i]);
-        ck_assert_msg(strncmp(e.msg, want, strlen(want)) == 0, "%s", e.msg);
-    }
+    assert_refuses(owp_parse_dscp, bad, N_ELEMS(bad),
+                   "Invalid DSCP value (-D): \"%s\": Invalid argument");
+}
+END_TEST
+
+START_TEST(dscp_trailing_blanks)
+{
+    /* programs.md §5.1: "Trailing whitespace allowed", numbers and names alike. */
+    static const int_case ok[] = {
+        {"46 ", 46},   {"0x2e\t", 46}, {" 10  ", 10},  {"ef ", 46},  {"EF\n", 46},
+        {"none ", 0},  {"default\t", 0}, {"df  ", 0},  {"CS3\t", 24}, {"AF41 ", 34},
+    };
+    assert_parses(owp_parse_dscp, ok, N_ELEMS(ok));
 }
 END_TEST
 
@@ -187,10 +212,7 @@ END_TEST
 
 START_TEST(facility_prefix_match_in_reference_order)
 {
-    static const struct {
-        const char *text;
-        int facility;
-    } ok[] = {
+    static const int_case ok[] = {
         {"auth", LOG_AUTH},       {"AUTH", LOG_AUTH},     {"authpriv", LOG_AUTH},
         {"cron", LOG_CRON},       {"daemon", LOG_DAEMON}, {"Daemon", LOG_DAEMON},
         {"daemonXYZ", LOG_DAEMON}, {"ftp", LOG_FTP},      {"kern", LOG_KERN},
@@ -200,51 +222,22 @@ START_TEST(facility_prefix_match_in_reference_order)
         {"local3", LOG_LOCAL3},   {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
         {"local6", LOG_LOCAL6},   {"LOCAL7", LOG_LOCAL7}, {"local77", LOG_LOCAL7},
     };
-    for (size_t i = 0; i < N_ELEMS(ok); i++) {
-        int f = -1;
-        owp_err e;
-        ck_assert_msg(owp_parse_facility(ok[i].text, &f, &e) == OWP_OK, "%s: %s", ok[i].text,
-                      e.msg);
-        ck_assert_int_eq(f, ok[i].facility);
-    }
-    static const char *bad[] = {"LOG_DAEMON", "dae", "local", "local8", "", " daemon", "x"};
-    for (size_t i = 0; i < N_ELEMS(bad); i++) {
-        int f = -1;
-        owp_err e;
-        ck_assert_msg(owp_parse_facility(bad[i], &f, &e) == OWP_ERR_PARSE, "%s accepted", bad[i]);
-        char want[64];
-        snprintf(want, sizeof want, "Syslog facility \"%s\" unknown", bad[i]);
-        ck_assert_msg(strncmp(e.msg, want, strlen(want)) == 0, "%s", e.msg);
-    }
+    assert_parses(owp_parse_facility, ok, N_ELEMS(ok));
+    static const char *const bad[] = {"LOG_DAEMON", "dae", "local", "local8", "", " daemon", "x"};
+    assert_refuses(owp_parse_facility, bad, N_ELEMS(bad), "Syslog facility \"%s\" unknown");
 }
 END_TEST
 
 START_TEST(loglevel_whole_words)
 {
-    static const struct {
-        const char *text;
-        int level;
-    } ok[] = {
+    static const int_case ok[] = {
         {"fatal", LOG_ERR},   {"FATAL", LOG_ERR},  {"warning", LOG_WARNING}, {"info", LOG_INFO},
         {"Info", LOG_INFO},   {"debug", LOG_DEBUG}, {"all", LOG_DEBUG},      {"none", -1},
         {"NONE", -1},
     };
-    for (size_t i = 0; i < N_ELEMS(ok); i++) {
-        int l = 99;
-        owp_err e;
-        ck_assert_msg(owp_parse_loglevel(ok[i].text, &l, &e) == OWP_OK, "%s", ok[i].text);
-        ck_assert_int_eq(l, ok[i].level);
-    }
-    static const char *bad[] = {"WARN", "warn", "err", "information", "info ", "", "debug2"};
-    for (size_t i = 0; i < N_ELEMS(bad); i++) {
-        int l = 99;
-        owp_err e;
-        ck_assert_msg(owp_parse_loglevel(bad[i], &l, &e) == OWP_ERR_PARSE, "%s accepted", bad[i]);
-        ck_assert_int_eq(l, 99);
-        char want[64];
-        snprintf(want, sizeof want, "Log level \"%s\" invalid", bad[i]);
-        ck_assert_msg(strncmp(e.msg, want, strlen(want)) == 0, "%s", e.msg);
-    }
+    assert_parses(owp_parse_loglevel, ok, N_ELEMS(ok));
+    static const char *const bad[] = {"WARN", "warn", "err", "information", "info ", "", "debug2"};
+    assert_refuses(owp_parse_loglevel, bad, N_ELEMS(bad), "Log level \"%s\" invalid");
 }
 END_TEST
 
@@ -327,6 +320,7 @@ int main(void)
     tcase_add_test(tc, dscp_names_table);
     tcase_add_test(tc, dscp_numbers_c_syntax);
     tcase_add_test(tc, dscp_rejects);
+    tcase_add_test(tc, dscp_trailing_blanks);
     suite_add_tcase(s, tc);
     tc = tcase_create("syslog");
     tcase_add_test(tc, facility_prefix_match_in_reference_order);
@@ -337,9 +331,5 @@ int main(void)
     tcase_add_test(tc, double_strict);
     tcase_add_test(tc, null_arguments_are_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }
