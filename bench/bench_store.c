@@ -22,6 +22,7 @@
 
 #include "../collector/store.h"
 #include "owpfile.h"
+#include "synth_owp.h"
 
 #define FILE_RECORDS 100000
 #define T0 ((owp_num64)3900000000u << 32)
@@ -37,14 +38,6 @@ static void die(const char *what, const char *msg)
 {
     fprintf(stderr, "bench_store: %s: %s\n", what, msg);
     exit(1);
-}
-
-static uint32_t rnd(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
 }
 
 static char *fresh_dir(const char *name)
@@ -109,78 +102,6 @@ static double raw_lmdb_rate(uint64_t nrecords)
     return rate;
 }
 
-/* ---- synthetic .owp files ---- */
-
-/* A session of n packets every `interval` s from start, delays ~ lognormal. */
-static FILE *make_file(uint32_t n, owp_num64 start, double interval, uint32_t seed, int faults)
-{
-    static owp_slot slot;
-    owp_request req = {0};
-    slot.type = OWP_SLOT_FIXED;
-    slot.value = owp_num64_from_double(interval);
-    req.ipvn = 4;
-    req.nslots = 1;
-    req.slots = &slot;
-    req.npackets = n;
-    req.start_time = start;
-    req.timeout = owp_num64_from_double(10);
-    uint32_t s = seed * 2654435761u | 1;
-    for (int i = 0; i < 16; i++)
-        req.sid[i] = (uint8_t)rnd(&s);
-    FILE *fp = tmpfile();
-    owp_err err = {0};
-    owp_file_writer *w = fp ? owp_file_writer_new(fp, &req, &err) : NULL;
-    if (!w)
-        die("writer", err.msg);
-    owp_record held = {0};
-    int holding = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        owp_record r = {.seq = i, .send_err = OWP_ERREST_UNSYNC, .recv_err = OWP_ERREST_UNSYNC,
-                        .ttl = 252};
-        r.send_time = start + (owp_num64)((i + 1) * interval * 4294967296.0);
-        uint32_t x = rnd(&s);
-        if (faults && x % 1000 < 20) {
-            r.recv_time = 0;
-            r.ttl = 255;
-        } else {
-            double u = ((x >> 10) % 100000 + 1) / 100000.0;
-            double dly = 0.002 + 0.001 * exp(1.2 * sqrt(-2 * log(u)));
-            r.recv_time = r.send_time + owp_num64_from_double(dly);
-        }
-        if (faults && !holding && r.recv_time && (x >> 20) % 1000 < 5) {
-            held = r;
-            holding = 1;
-            continue;
-        }
-        owp_file_writer_add(w, &r, &err);
-        if (holding) {
-            owp_file_writer_add(w, &held, &err);
-            holding = 0;
-        }
-        if (faults && r.recv_time && (x >> 5) % 1000 < 5)
-            owp_file_writer_add(w, &r, &err);
-    }
-    if (holding)
-        owp_file_writer_add(w, &held, &err);
-    if (owp_file_writer_finish(w, OWP_FINISHED_NORMAL, n, NULL, 0, &err))
-        die("writer", err.msg);
-    owp_file_writer_destroy(&w);
-    fflush(fp);
-    return fp;
-}
-
-/* The file's bytes, as the collector has them after pulling its chunks. */
-static uint8_t *slurp(FILE *fp, size_t *len)
-{
-    fseek(fp, 0, SEEK_END);
-    *len = (size_t)ftell(fp);
-    uint8_t *buf = malloc(*len);
-    rewind(fp);
-    if (!buf || fread(buf, 1, *len, fp) != *len)
-        die("read", "tmpfile");
-    return buf;
-}
-
 /* Ingest files of FILE_RECORDS packets into path pid until n packets; returns the records/s. */
 static double ingest_rate(owm_store *st, uint32_t pid, uint64_t npackets, uint64_t *records)
 {
@@ -191,10 +112,13 @@ static double ingest_rate(owm_store *st, uint32_t pid, uint64_t npackets, uint64
     for (uint64_t done = 0; done < npackets; done += FILE_RECORDS) {
         uint32_t n = npackets - done < FILE_RECORDS ? (uint32_t)(npackets - done) : FILE_RECORDS;
         owp_num64 start = T0 + (owp_num64)(done * 0.1 * 4294967296.0);
-        FILE *fp = make_file(n, start, 0.1, (uint32_t)seq + 1, 1);
-        size_t len;
-        uint8_t *data = slurp(fp, &len);
-        fclose(fp);
+        FILE *fp = synth_owp_file(n, start, 0.1, (uint32_t)seq + 1, 1, &err);
+        size_t len = 0;
+        uint8_t *data = fp ? synth_slurp(fp, &len) : NULL;
+        if (fp)
+            fclose(fp);
+        if (!data)
+            die("synthetic file", err.msg);
         owm_ingest_result res;
         double t = now_s();
         if (owm_store_ingest_buffer(st, "node", ++seq, "f.owp", pid, data, len, &res, &err))
@@ -255,7 +179,9 @@ static void mesh_setup(owm_store *st, uint32_t *ids, int npaths, uint32_t days)
         snprintf(dst, sizeof dst, "m%02d", p % 10);
         if (owm_store_path_id(st, src, dst, "owd-1pm", &ids[p], &err))
             die("path", err.msg);
-        FILE *fp = make_file(days * 1440, T0, 60, 1000 + (uint32_t)p, 0);
+        FILE *fp = synth_owp_file(days * 1440, T0, 60, 1000 + (uint32_t)p, 0, &err);
+        if (!fp)
+            die("synthetic file", err.msg);
         rewind(fp);
         if (owm_store_ingest_file(st, src, 1, "f.owp", ids[p], fp, NULL, &err))
             die("ingest", err.msg);

@@ -15,6 +15,9 @@
 #define MAX_FILE_BYTES (1024ull * 1024 * 1024) /* a .owp beyond this is not one */
 #define BACKOFF_MIN_S 1.0
 #define BACKOFF_MAX_S 30.0
+#define DRAIN_BATCH 64 /* files per store transaction */
+#define ACK_BATCH 256   /* acks per store sync */
+#define ACK_DELAY_S 1.0 /* the longest an ack waits */
 
 typedef struct pending {
     uint64_t seq;
@@ -42,6 +45,7 @@ struct puller {
     double list_at, deadline, reconnect_at, backoff;
     uint64_t *acks;
     size_t nacks, acks_cap;
+    double first_unacked;    /* when the oldest queued ack was queued */
     puller_stats stats;
 };
 
@@ -120,7 +124,7 @@ puller *puller_new(const puller_config *config, owp_err *err)
     }
     self->cfg = *config;
     if (!self->cfg.window || self->cfg.window > MAX_WINDOW)
-        self->cfg.window = self->cfg.window ? MAX_WINDOW : 8;
+        self->cfg.window = MAX_WINDOW;
     if (!self->cfg.credit || self->cfg.credit > OWM_MSG_MAX_CREDIT)
         self->cfg.credit = self->cfg.credit ? OWM_MSG_MAX_CREDIT : 4;
     if (!self->cfg.chunk_size || self->cfg.chunk_size > OWM_MSG_MAX_CHUNK)
@@ -290,8 +294,10 @@ static void flush_acks(puller *self, double now)
     self->nacks = 0;
 }
 
-static void queue_ack(puller *self, uint64_t seq)
+static void queue_ack(puller *self, uint64_t seq, double now)
 {
+    if (!self->nacks)
+        self->first_unacked = now;
     if (self->nacks == self->acks_cap) {
         size_t cap = self->acks_cap ? self->acks_cap * 2 : 64;
         uint64_t *a = realloc(self->acks, cap * sizeof *a);
@@ -324,85 +330,136 @@ static int quarantine(puller *self, const pending *p, const char *file_name, cha
     return ok;
 }
 
-static void ingest(puller *self, pending *p)
+/* What became of one file; applied (stats, callback, ack, cursor) only once
+ * the batch holding it is committed. */
+typedef struct outcome {
+    uint64_t seq;
+    char name[2 * OWM_MSG_MAX_ID + 2];
+    owm_ingest_result res;
+    int has_res;  /* res is meaningful (passed to on_file) */
+    int stored;   /* records stored now */
+    int ack;      /* the node may drop it */
+    int cursor;   /* the store's cursor moved to seq */
+} outcome;
+
+/* A file the store refused: keep its bytes in the quarantine directory, move
+ * the cursor past it so it is not pulled forever, and ack it only once the
+ * copy is safe (otherwise the node keeps it). */
+static void refuse(puller *self, const pending *p, outcome *o, const owp_err *why)
 {
+    char saved[4096 + 300] = "";
+    int kept = quarantine(self, p, o->name, saved, sizeof saved);
+    log_line(self, err, "file %" PRIu64 " %s (%" PRIu64 " bytes) not ingested: %s; %s%s", p->seq,
+             o->name, (uint64_t)p->len, why->msg,
+             kept ? "quarantined as " : "left on the node (no quarantine copy)", saved);
     owp_err err;
     owp_err_clear(&err);
-    owm_ingest_result res;
-    memset(&res, 0, sizeof res);
+    if (owm_store_cursor_advance(self->cfg.store, self->node, p->seq, o->name, &err) != OWP_OK)
+        log_line(self, err, "advancing the cursor past %" PRIu64 ": %s", p->seq, err.msg);
+    else
+        o->cursor = 1;
+    o->ack = kept;
+}
+
+static void ingest(puller *self, const pending *p, outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    o->seq = p->seq;
+    o->ack = 1;
     if (p->committed) {
         /* Stored before (a crash came between commit and ack): ack only. */
-        self->stats.skipped++;
-        queue_ack(self, p->seq);
         log_line(self, debug, "file %" PRIu64 " %s.%s: already stored (cursor %" PRIu64 "): acked",
                  p->seq, p->stream_id, p->name, self->cursor);
         return;
     }
     if (p->kind != OWMESH__FILE_KIND__FILE_KIND_OWP) {
         /* A summary: the store derives summaries from the records. */
-        self->stats.skipped++;
-        queue_ack(self, p->seq);
-        if (self->cfg.on_file)
-            self->cfg.on_file(self->cfg.on_file_arg, self->node, p->seq, p->name, NULL, 0);
+        snprintf(o->name, sizeof o->name, "%s", p->name);
         return;
     }
-    char file_name[2 * OWM_MSG_MAX_ID + 2];
-    snprintf(file_name, sizeof file_name, "%s.%s", p->stream_id, p->name);
+    snprintf(o->name, sizeof o->name, "%s.%s", p->stream_id, p->name);
+    owp_err err;
+    owp_err_clear(&err);
     uint32_t path_id = 0;
     owp_status st = self->cfg.path(self->cfg.path_arg, self->node, p->stream_id, p->buf, p->len,
                                    &path_id, &err);
     if (st == OWP_OK)
-        st = owm_store_ingest_buffer(self->cfg.store, self->node, p->seq, file_name, path_id,
-                                     p->buf, p->len, &res, &err);
+        st = owm_store_ingest_buffer(self->cfg.store, self->node, p->seq, o->name, path_id,
+                                     p->buf, p->len, &o->res, &err);
     if (st != OWP_OK) {
-        /* Not ingestible: keep its bytes in the quarantine directory, move
-         * the cursor past it so it is not pulled forever, and ack it only
-         * once the copy is safe (otherwise the node keeps it). */
-        char saved[4096 + 300] = "";
-        int kept = quarantine(self, p, file_name, saved, sizeof saved);
-        log_line(self, err, "file %" PRIu64 " %s (%" PRIu64 " bytes) not ingested: %s; %s%s",
-                 p->seq, file_name, (uint64_t)p->len, err.msg,
-                 kept ? "quarantined as " : "left on the node (no quarantine copy)", saved);
-        owp_err_clear(&err);
-        if (owm_store_cursor_advance(self->cfg.store, self->node, p->seq, file_name, &err) !=
-            OWP_OK)
-            log_line(self, err, "advancing the cursor past %" PRIu64 ": %s", p->seq, err.msg);
-        else if (p->seq > self->cursor)
-            self->cursor = p->seq;
-        if (kept)
-            queue_ack(self, p->seq);
-        self->stats.skipped++;
+        refuse(self, p, o, &err);
         return;
     }
-    if (p->seq > self->cursor)
-        self->cursor = p->seq;
-    if (res.status == OWM_INGEST_STORED) {
-        self->stats.files++;
-        self->stats.records += res.records;
-    } else {
-        self->stats.skipped++;
-        log_line(self, debug, "file %" PRIu64 " %s: %s", p->seq, file_name,
-                 res.status == OWM_INGEST_ALREADY ? "already stored (cursor)"
-                                                  : "session already stored");
-    }
-    if (self->cfg.on_file)
-        self->cfg.on_file(self->cfg.on_file_arg, self->node, p->seq, file_name, &res,
-                          res.status == OWM_INGEST_STORED);
-    queue_ack(self, p->seq);
+    o->has_res = 1;
+    o->cursor = 1;
+    o->stored = o->res.status == OWM_INGEST_STORED;
+    if (!o->stored)
+        log_line(self, debug, "file %" PRIu64 " %s: %s", p->seq, o->name,
+                 o->res.status == OWM_INGEST_ALREADY ? "already stored (cursor)"
+                                                     : "session already stored");
 }
 
-/* Ingest the complete files at the head of the queue, in seq order. */
-static void drain(puller *self, double now)
+/* The batch is committed: count, tell the caller, ack. */
+static void settle(puller *self, const outcome *o, double now)
 {
-    while (self->qhead < self->qn && self->q[self->qhead].complete) {
+    if (o->cursor && o->seq > self->cursor)
+        self->cursor = o->seq;
+    if (o->stored) {
+        self->stats.files++;
+        self->stats.records += o->res.records;
+    } else {
+        self->stats.skipped++;
+    }
+    if (self->cfg.on_file && o->name[0])
+        self->cfg.on_file(self->cfg.on_file_arg, self->node, o->seq, o->name,
+                          o->has_res ? &o->res : NULL, o->stored);
+    if (o->ack)
+        queue_ack(self, o->seq, now);
+}
+
+/* Ingest the complete files at the head of the queue, in seq order, up to
+ * DRAIN_BATCH of them in one store transaction: one disk flush for the lot
+ * instead of one per file (a flush costs milliseconds, a small file's
+ * records microseconds). A crash before the commit loses the whole batch,
+ * cursor included, so its files are pulled again: nothing is lost or
+ * counted twice. Returns the files taken off the queue. */
+static size_t ingest_batch(puller *self, double now)
+{
+    outcome done[DRAIN_BATCH];
+    size_t n = 0;
+    owp_err err;
+    owp_err_clear(&err);
+    int batched = owm_store_batch_begin(self->cfg.store, &err) == OWP_OK;
+    if (!batched)
+        log_line(self, warn, "store: %s: committing file by file", err.msg);
+    while (n < DRAIN_BATCH && self->qhead < self->qn && self->q[self->qhead].complete) {
         pending *p = &self->q[self->qhead++];
-        ingest(self, p);
+        ingest(self, p, &done[n++]);
         free(p->buf);
         p->buf = NULL;
         if (p->seq > self->listed_upto)
             self->listed_upto = p->seq;
     }
-    flush_acks(self, now);
+    if (batched && owm_store_batch_commit(self->cfg.store, &err) != OWP_OK) {
+        log_line(self, err, "%s: %zu files not stored; pulling them again", err.msg, n);
+        reset(self, now, BACKOFF_MIN_S);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        settle(self, &done[i], now);
+    return n;
+}
+
+static void drain(puller *self, double now)
+{
+    while (self->qhead < self->qn && self->q[self->qhead].complete)
+        if (ingest_batch(self, now) == 0)
+            return; /* reset */
+    /* Acks wait for the end of the listing, ACK_BATCH files or ACK_DELAY_S:
+     * each flush of acks costs a store sync (a disk flush). */
+    if (self->qhead == self->qn || self->nacks >= ACK_BATCH ||
+        now - self->first_unacked >= ACK_DELAY_S)
+        flush_acks(self, now);
     if (self->qn && self->qhead == self->qn) {
         self->qn = self->qhead = 0;
         if (!self->listing)

@@ -15,11 +15,16 @@
  * no summaries (it computes them from the records), so their seq only
  * advances the cursor and they are acked.
  *
- * Acks: a file is acked after the ingest call returned (committed, synced
- * by owm_store_sync when the store runs with nometasync), in batches (one
- * FileAck per turn of the state machine). A crash before the ack makes the
- * node list the file again; the store's cursor skips it (OWM_INGEST_ALREADY)
- * and the file is acked then.
+ * Group commit: the complete files at the head of the queue are ingested in
+ * one store transaction (owm_store_batch_begin, up to 64 files): a disk
+ * flush costs milliseconds, a small file's records microseconds, so a
+ * node's backlog drains at many files per flush.
+ *
+ * Acks: a file is acked after its batch is committed (and synced by
+ * owm_store_sync when the store runs with nometasync), in batches: at the
+ * end of each listing, every 256 files, or after a second. A crash before
+ * the ack makes the node list the file again; the store's cursor skips it
+ * (OWM_INGEST_ALREADY) and the file is acked then.
  *
  * No answer within the timeout (node down, network) resets the puller: the
  * socket is recreated after a back-off (1 s doubling to 30 s), in-flight
@@ -60,7 +65,7 @@ typedef struct puller_config {
                                  * NULL: they are left on the node, unacked */
     puller_file_fn on_file;  /* may be NULL */
     void *on_file_arg;
-    unsigned window;         /* files fetched at once (1-16; 0 = 8) */
+    unsigned window;         /* files fetched at once (1-16; 0 = 16) */
     unsigned credit;         /* chunks in flight per file (0 = 4) */
     unsigned chunk_size;     /* bytes per chunk (0 = 256 KiB) */
     unsigned list_max;       /* files per listing (0 = 512) */

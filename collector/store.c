@@ -153,6 +153,7 @@ void owm_store_close(owm_store **self_p)
     if (!self_p || !*self_p)
         return;
     owm_store *self = *self_p;
+    owm_store_batch_abort(self);
     if (self->env)
         mdb_env_close(self->env);
     free(self->recs);
@@ -283,7 +284,7 @@ owp_status owm_store_path_id(owm_store *self, const char *src, const char *dst, 
         return st;
     size_t len = path_name(name, src, dst, params);
     MDB_txn *txn;
-    int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    int rc = store_write_begin(self, &txn);
     if (rc)
         return store_mdb_err(err, rc, "path create");
     /* Another process may have created it since the read above. */
@@ -482,7 +483,7 @@ owp_status owm_store_cursor_advance(owm_store *self, const char *node, uint64_t 
     if (st)
         return st;
     MDB_txn *txn;
-    int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    int rc = store_write_begin(self, &txn);
     if (rc)
         return store_mdb_err(err, rc, "cursor");
     uint64_t cur = store_cursor_get(self, txn, node);
@@ -559,7 +560,7 @@ owp_status owm_store_prune(owm_store *self, owp_num64 now, owm_prune_result *res
 {
     owm_prune_result r = {0};
     MDB_txn *txn;
-    int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    int rc = store_write_begin(self, &txn);
     if (rc)
         return store_mdb_err(err, rc, "prune");
     uint64_t raw_cut = cutoff(now, self->opts.keep_raw);
@@ -596,4 +597,36 @@ owp_status owm_store_prune(owm_store *self, owp_num64 now, owm_prune_result *res
     if (result)
         *result = r;
     return OWP_OK;
+}
+
+int store_write_begin(owm_store *self, MDB_txn **txn)
+{
+    return mdb_txn_begin(self->env, self->batch, 0, txn);
+}
+
+owp_status owm_store_batch_begin(owm_store *self, owp_err *err)
+{
+    if (self->batch)
+        return owp_err_set(err, OWP_ERR_INVALID, "store: a batch is already open");
+    int rc = mdb_txn_begin(self->env, NULL, 0, &self->batch);
+    if (rc) {
+        self->batch = NULL;
+        return store_mdb_err(err, rc, "batch");
+    }
+    return OWP_OK;
+}
+
+owp_status owm_store_batch_commit(owm_store *self, owp_err *err)
+{
+    MDB_txn *txn = self->batch;
+    self->batch = NULL;
+    int rc = txn ? mdb_txn_commit(txn) : 0;
+    return rc ? store_mdb_err(err, rc, "batch commit") : OWP_OK;
+}
+
+void owm_store_batch_abort(owm_store *self)
+{
+    if (self->batch)
+        mdb_txn_abort(self->batch);
+    self->batch = NULL;
 }

@@ -133,6 +133,17 @@ owp_status owm_store_ingest_file(owm_store *self, const char *node, uint64_t fil
 owp_status owm_store_ingest_buffer(owm_store *self, const char *node, uint64_t file_seq,
                                    const char *file_name, uint32_t path_id, const void *data,
                                    size_t len, owm_ingest_result *result, owp_err *err);
+/* Group commit. Between owm_store_batch_begin and owm_store_batch_commit the
+ * ingests, cursor advances and path creations of this handle (one thread)
+ * share one write transaction, each in a nested transaction of its own, so
+ * a file that fails leaves no trace while the others stay. The commit is one
+ * disk flush for the whole batch; until it, nothing of the batch is durable
+ * or visible to readers, and a crash (or owm_store_batch_abort) drops all of
+ * it, cursor included - the files are pulled again. */
+owp_status owm_store_batch_begin(owm_store *self, owp_err *err);
+owp_status owm_store_batch_commit(owm_store *self, owp_err *err);
+void owm_store_batch_abort(owm_store *self);
+
 /* Advance a node's cursor past a file that cannot be ingested (e.g. a corrupt
  * file the collector quarantines), so it is not pulled forever. Refused
  * (OWP_ERR_INVALID) unless file_seq is greater than the cursor. */

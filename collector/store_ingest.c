@@ -495,7 +495,7 @@ owp_status owm_store_ingest_file(owm_store *self, const char *node, uint64_t fil
     if (st)
         return st;
     MDB_txn *txn;
-    int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    int rc = store_write_begin(self, &txn);
     if (rc)
         return store_mdb_err(err, rc, "ingest");
     hook(self, "begin", 0);

@@ -36,6 +36,7 @@ struct owm_store {
     char *dir;
     owm_store_hook_fn hook;
     void *hook_arg;
+    MDB_txn *batch; /* the open group commit, or NULL (owm_store_batch_begin) */
     /* scratch, reused across calls (no per-record allocation) */
     store_rec *recs;
     size_t nrecs_cap;
@@ -80,6 +81,8 @@ static inline void hist_key(uint8_t k[HIST_KEY_LEN], uint32_t path, uint32_t sta
     be32_put(k + 4, start);
 }
 
+/* Begin a write transaction: nested in the open batch, if there is one. */
+int store_write_begin(owm_store *self, MDB_txn **txn);
 /* Fill err from an LMDB return code. */
 owp_status store_mdb_err(owp_err *err, int rc, const char *what);
 /* Does path id exist (in txn)? OWP_ERR_INVALID "unknown path id N" if not. */

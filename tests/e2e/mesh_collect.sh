@@ -16,70 +16,33 @@
 # Environment (set by the harness): top_builddir, top_srcdir.
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
-NODE=$top_builddir/node/owmesh-node
-COORD=$top_builddir/coordinator/owmesh-coordinator
-COLL=$top_builddir/collector/owmesh-collector
-OWMESH=$top_builddir/collector/owmesh
-e2e_need "$OWAMPD" "$NODE" "$COORD" "$COLL" "$OWMESH" "$OWSTATS" python3
+e2e_need "$OWAMPD" "$OWMESH_NODE" "$OWMESH_COORD" "$OWMESH_COLLECTOR" "$OWMESH" "$OWSTATS" python3
 e2e_init
 
-# See mesh_4node.sh: summaries resolve 127.0.0.x; TCP queries are not dropped.
-RES_OPTIONS=${RES_OPTIONS:-use-vc}
-export RES_OPTIONS
-
 NODES="n1 n2 n3"
-addr_of() { echo "127.0.0.$((${1#n} + 1))"; }
-for n in $NODES; do
-    python3 -c 'import socket, sys; socket.socket().bind((sys.argv[1], 0))' "$(addr_of "$n")" ||
-        { echo "$E2E_NAME: $(addr_of "$n") not usable on loopback"; exit 77; }
-done
-
-mkdir -p "$work/keys"
-for k in coord $NODES; do
-    (cd "$work/keys" && "$OWMESH" keygen "$k" >"$k.pub") || { echo "FAIL: owmesh keygen $k"; exit 1; }
-done
-key() { cat "$work/keys/$1.pub"; }
-
-e2e_owampd_conf
-oport=$(e2e_free_port 127.0.0.2)
+e2e_mesh_init $NODES
+e2e_mesh_keygen coord $NODES
 dport=$(e2e_free_port 127.0.0.2)
-cport=$(e2e_free_port 127.0.0.1)
-endpoint=tcp://127.0.0.1:$cport
 STORE=$work/store
 MESH=$work/mesh.json
 
 {
     printf '{\n  "nodes": {\n'
-    sep=
-    for n in $NODES; do
-        printf '%s    "%s": {"address": "%s", "owamp-port": %s, "public-key": "%s"}' \
-            "$sep" "$n" "$(addr_of "$n")" "$oport" "$(key "$n")"
-        sep=',
-'
-    done
+    e2e_mesh_nodes_json $NODES
     printf '\n  },\n  "groups": {"all": {"type": "mesh", "nodes": ["n1", "n2", "n3"]}},\n'
     printf '  "tests": {"quick": {"type": "latencybg", "packet-interval": 0.02, '
     printf '"packet-count": 25, "loss-timeout": 1}},\n'
     printf '  "tasks": {"all-owd": {"group": "all", "test": "quick"}}\n}\n'
 } >"$MESH"
 
-"$COORD" -Z -c "$MESH" -k "$work/keys/coord_secret" -B "$endpoint" -t 6 >>"$work/coord.log" 2>&1 &
-coord_pid=$!
-e2e_track "$coord_pid"
+e2e_coordinator_start "$MESH"
 
-start_node() {
-    n=$1
-    mkdir -p "$work/$n"
-    "$NODE" -Z -v -n "$n" -k "$work/keys/${n}_secret" -K "$work/keys/coord" -C "$endpoint" \
-        -d "$work/$n/data" -S "$(addr_of "$n"):$oport" -c "$work/conf" -O "$OWAMPD" \
-        -D "tcp://$(addr_of "$n"):$dport" -R 3600 >>"$work/$n.log" 2>&1 &
-    eval "pid_$n=\$!"
-    e2e_track "$!"
-}
+# start_node NAME: owmesh-node NAME serving its spool, keeping acked files.
+start_node() { e2e_mesh_node_start "$1" "$1" -D "tcp://$(e2e_mesh_addr "$1"):$dport" -R 3600; }
 coll_pid=
 start_collector() {
-    "$COLL" -Z -v -C "$endpoint" -k "$work/keys/coord_secret" -s "$STORE" -m "$MESH" -r 2 \
-        >>"$work/collector.log" 2>&1 &
+    "$OWMESH_COLLECTOR" -Z -v -C "$mesh_endpoint" -k "$work/keys/coord_secret" -s "$STORE" \
+        -m "$MESH" -r 2 >>"$work/collector.log" 2>&1 &
     coll_pid=$!
     e2e_track "$coll_pid"
 }
@@ -139,9 +102,10 @@ verdict "n1 serves its data endpoint"
 OWMESH_COLLECTOR_DIE_AFTER=5 start_collector
 wait_exit "$coll_pid"
 [ $? = 99 ] && grep -q 'dying inside an ingest transaction' "$work/collector.log"
-verdict "test hook: the collector died inside an ingest transaction (5 files stored)"
-[ "$(stored_lines)" = 5 ] && pass "5 files were stored before the crash" ||
-    fail "$(stored_lines) files stored before the crash"
+verdict "test hook: the collector died inside an ingest transaction (the 6th file's)"
+# Files are committed in batches: the crash took the open batch with it.
+[ "$(stored_lines)" -le 5 ] && pass "$(stored_lines) files committed before the crash (at most 5)" ||
+    fail "$(stored_lines) files committed before the crash (expected at most 5)"
 
 OWMESH_COLLECTOR_DIE_AFTER=3 OWMESH_COLLECTOR_DIE_AT=ack start_collector
 wait_exit "$coll_pid"
@@ -164,7 +128,7 @@ pass "collector killed with SIGKILL"
 
 sleep 3 # n2 spools files nobody collects
 seq2=$(max_seq n2)
-eval "e2e_stop \"\$pid_n2\" KILL"
+e2e_mesh_node_stop n2 KILL
 start_node n2
 start_collector
 e2e_poll 40 0.5 collected n2 "$seq2"
@@ -183,7 +147,7 @@ done_all() { for n in $NODES; do eval "s=\$s_$n"; collected "$n" "$s" || return 
 e2e_poll 40 0.5 done_all
 verdict "the collector caught up with every node's spool"
 e2e_stop "$coll_pid"
-for n in $NODES; do eval "e2e_stop \"\$pid_$n\""; done
+for n in $NODES; do e2e_mesh_node_stop "$n"; done
 want=$(for n in $NODES; do
     last=$(sed -n "s/.*node $n: file \([0-9]*\) .*/\1/p" "$work/collector.log" | sort -n | tail -1)
     for f in "$work/$n/data/spool/"*.owp; do
@@ -203,7 +167,7 @@ bad=$(grep -h 'owmesh-collector\[' "$work/collector.log" | grep ': node n[1-3]: 
 
 e2e_stop "$coord_pid"
 if [ "$failed" != 0 ]; then
-    for f in coord n1 n2 n3 collector; do echo "---- $f.log (tail)"; tail -20 "$work/$f.log" | show; done
+    e2e_show_logs 20 coord n1 n2 n3 collector
     show "$work/query.err"
 fi
 e2e_finish

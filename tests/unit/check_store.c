@@ -368,6 +368,60 @@ START_TEST(test_idempotent_reingest)
 }
 END_TEST
 
+/* ---- group commit ---- */
+
+static uint64_t cursor_of(const char *node)
+{
+    uint64_t seq = 0;
+    owp_err err = {0};
+    ck_assert_int_eq(owm_store_cursor(store, node, &seq, NULL, 0, &err), OWP_OK);
+    return seq;
+}
+
+START_TEST(test_batch_group_commit)
+{
+    gen g = {.n = 200, .start = T0, .interval = 0.1, .delay = 0.002, .spread = 0.001,
+             .loss_pm = 20};
+    FILE *files[5];
+    for (int i = 0; i < 5; i++) {
+        g.seed = 100 + (uint32_t)i;
+        g.start = T0 + owp_num64_from_double(20.0 * i);
+        files[i] = make_file(&g);
+    }
+    uint32_t ab = path("a", "b");
+    owp_err err = {0};
+    ck_assert_int_eq(owm_store_batch_begin(store, &err), OWP_OK);
+    ck_assert_int_eq(owm_store_batch_begin(store, &err), OWP_ERR_INVALID);
+    ck_assert_int_eq(ingest_fp("a", 1, ab, files[0], OWP_OK).status, OWM_INGEST_STORED);
+    ingest_fp("a", 2, 999, files[1], OWP_ERR_INVALID); /* unknown path: leaves no trace */
+    ck_assert_int_eq(ingest_fp("a", 3, ab, files[2], OWP_OK).status, OWM_INGEST_STORED);
+    uint32_t cd = path("c", "d"); /* a path created inside the batch */
+    ck_assert_int_eq(ingest_fp("a", 4, cd, files[3], OWP_OK).status, OWM_INGEST_STORED);
+    ck_assert_uint_eq(cursor_of("a"), 0); /* readers see nothing before the commit */
+    ck_assert_int_eq(owm_store_batch_commit(store, &err), OWP_OK);
+    ck_assert_uint_eq(cursor_of("a"), 4);
+    ck_assert_uint_eq(query1(&ab, 1, ALL_FROM, ALL_TO, OWM_SOURCE_RAW).sent, 400);
+    ck_assert_uint_eq(query1(&cd, 1, ALL_FROM, ALL_TO, OWM_SOURCE_RAW).sent, 200);
+
+    /* An aborted batch: nothing of it stays, the file can come again. */
+    ck_assert_int_eq(owm_store_batch_begin(store, &err), OWP_OK);
+    ck_assert_int_eq(ingest_fp("a", 5, ab, files[4], OWP_OK).status, OWM_INGEST_STORED);
+    owm_store_batch_abort(store);
+    ck_assert_uint_eq(cursor_of("a"), 4);
+    ck_assert_uint_eq(query1(&ab, 1, ALL_FROM, ALL_TO, OWM_SOURCE_RAW).sent, 400);
+    ck_assert_int_eq(ingest_fp("a", 5, ab, files[4], OWP_OK).status, OWM_INGEST_STORED);
+    ck_assert_uint_eq(query1(&ab, 1, ALL_FROM, ALL_TO, OWM_SOURCE_RAW).sent, 600);
+    /* Closing with a batch open drops it. */
+    ck_assert_int_eq(owm_store_batch_begin(store, &err), OWP_OK);
+    ck_assert_int_eq(ingest_fp("a", 6, ab, files[1], OWP_OK).status, OWM_INGEST_STORED);
+    owm_store_close(&store);
+    open_store();
+    ck_assert_uint_eq(cursor_of("a"), 5);
+    for (int i = 0; i < 5; i++)
+        fclose(files[i]);
+}
+END_TEST
+
 /* ---- crash safety ---- */
 
 #define CRASH_FILES 12
@@ -811,6 +865,7 @@ Suite *store_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_idempotent_reingest);
     tcase_add_test(tc, test_hostile_files);
+    tcase_add_test(tc, test_batch_group_commit);
     suite_add_tcase(s, tc);
     tc = tcase_create("crash");
     tcase_add_checked_fixture(tc, setup, teardown);
