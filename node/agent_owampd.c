@@ -36,6 +36,7 @@ struct agent_owampd {
     pid_t pid;
     double started_at;
     double next_start; /* monotonic time of the next attempt */
+    double hold_until; /* no first start before (agent_owampd_hold) */
     double backoff;
     unsigned starts;
 };
@@ -212,8 +213,24 @@ void agent_owampd_tick(agent_owampd *self, double now)
         self->backoff = self->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : self->backoff * 2;
         return;
     }
-    if (now >= self->next_start)
-        spawn(self, now);
+    if (now < self->next_start || now < self->hold_until)
+        return;
+    if (self->hold_until) {
+        log_info("node %s: no schedule yet: starting owampd with the command line's settings",
+                 self->node);
+        self->hold_until = 0;
+    }
+    spawn(self, now);
+}
+
+void agent_owampd_hold(agent_owampd *self, double until)
+{
+    self->hold_until = until;
+}
+
+void agent_owampd_release(agent_owampd *self)
+{
+    self->hold_until = 0;
 }
 
 /* SIGTERM, wait up to STOP_GRACE, then SIGKILL. */
@@ -256,7 +273,8 @@ int agent_owampd_reconfigure(agent_owampd *self, const char *listen, const char 
         copy(self->testports, sizeof self->testports, testports);
     if (authmode)
         copy(self->authmode, sizeof self->authmode, authmode);
-    log_info("node %s: owampd settings changed by the schedule: restarting it", self->node);
+    if (self->pid > 0)
+        log_info("node %s: owampd settings changed by the schedule: restarting it", self->node);
     stop_child(self);
     self->backoff = BACKOFF_MIN;
     self->next_start = 0;

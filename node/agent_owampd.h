@@ -42,6 +42,14 @@ void agent_owampd_destroy(agent_owampd **self_p);
 /* Reap a dead child, start one when due. now: monotonic seconds. */
 void agent_owampd_tick(agent_owampd *self, double now);
 
+/* Start the child no earlier than `until` (monotonic seconds) unless
+ * agent_owampd_release() comes first. A node without a saved schedule waits
+ * a little for its first one, which may set the server's address, ports and
+ * modes, rather than start owampd with its own defaults only to restart it
+ * a second later. */
+void agent_owampd_hold(agent_owampd *self, double until);
+void agent_owampd_release(agent_owampd *self);
+
 /* New -S/-P/-a values (from a schedule's owamp_server; NULL keeps a value):
  * when one differs the child is stopped and started again at once.
  * Returns 1 when a restart was triggered. */

@@ -57,6 +57,7 @@
 #define STATUS_MIN_GAP_S 0.5  /* ... and at once on a state change, at most this often */
 #define HELLO_MIN_GAP_S 1.0   /* re-registration when the coordinator forgot us */
 #define POLL_MS 200
+#define FIRST_SCHEDULE_WAIT_S 10.0 /* a new node starts owampd with its first schedule, or after this */
 #define SCHEDULE_FILE "schedule.pb"
 
 
@@ -401,6 +402,7 @@ static void apply_owamp_server(agent *a, const Owmesh__OwampServer *srv)
             modes_text(srv->modes, modes, sizeof modes);
     }
     agent_owampd_reconfigure(a->owampd, listen, ports, modes);
+    agent_owampd_release(a->owampd);
 }
 
 /* Reconcile the streams with a schedule and adopt its generation. */
@@ -424,7 +426,8 @@ static int run_schedule(agent *a, const Owmesh__Schedule *s, const char *origin)
 }
 
 /* The schedule saved by the last run, started before the coordinator answers. */
-static void resume_saved_schedule(agent *a)
+/* 1 when a saved schedule now runs. */
+static int resume_saved_schedule(agent *a)
 {
     owp_err err;
     owp_err_clear(&err);
@@ -435,18 +438,20 @@ static void resume_saved_schedule(agent *a)
         owp_err_clear(&err);
         if (agent_store_set_aside(a->schedule_path, &err) != OWP_OK)
             log_warn("node %s: %s", a->opt.node, err.msg);
-        return;
+        return 0;
     }
     if (!env) {
         log_info("node %s: no saved schedule: waiting for the coordinator", a->opt.node);
-        return;
+        return 0;
     }
-    if (strcmp(env->schedule->node, a->opt.node) != 0)
+    int ours = strcmp(env->schedule->node, a->opt.node) == 0;
+    if (!ours)
         log_warn("node %s: saved schedule is for node \"%s\": ignored", a->opt.node,
                  env->schedule->node);
     else
         run_schedule(a, env->schedule, "saved");
     owm_msg_free(&env);
+    return ours;
 }
 
 static void send_msg(agent *a, Owmesh__Envelope *env)
@@ -710,8 +715,9 @@ int main(int argc, char **argv)
     if (setup_storage(&a) == 0 && setup_owampd(&a) == 0) {
         log_info("node %s: " PROGNAME " %s starting: owamp server %s, data in %s", a.opt.node,
                  PACKAGE_VERSION, a.opt.owamp_address, a.opt.datadir);
+        if (!resume_saved_schedule(&a))
+            agent_owampd_hold(a.owampd, owp_clock_monotonic() + FIRST_SCHEDULE_WAIT_S);
         agent_owampd_tick(a.owampd, owp_clock_monotonic());
-        resume_saved_schedule(&a);
         if (setup_link(&a) == 0 && setup_data(&a) == 0) {
             daemon_signals_install(); /* after czmq's initialisation */
             run(&a);

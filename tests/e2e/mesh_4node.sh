@@ -138,7 +138,12 @@ start_node n4 rogue
 rogue_pid=$pid_n4
 e2e_poll 40 0.5 all_connected n1 n2 n3
 verdict "n1, n2, n3 registered (owmesh status: connected)"
-e2e_poll 20 0.5 grep -qF "$(e2e_mesh_key rogue)" "$work/coord.log"
+# A new node starts its owamp server with its first schedule, not before it.
+e2e_poll 20 0.5 grep -q 'owampd started (pid' "$work/n1.log"
+verdict "n1 started its owampd"
+! grep -q 'restarting it' "$work/n1.log"
+verdict "... once: the first schedule did not restart it"
+e2e_poll 20 0.5 grep -qF -e "$(e2e_mesh_key rogue)" "$work/coord.log"
 verdict "coordinator log names the unlisted key"
 grep -q "refused this node's key" "$work/n4.log" && pass "the unlisted node logs that its key was refused" ||
     fail "the unlisted node did not log the refusal"
