@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "daemon_log.h"
+#include "digest.h"
 #include "meshmsg.h"
+#include "unmeasured.h"
 
 #define MAX_WINDOW 16u
 #define MAX_FILE_BYTES (1024ull * 1024 * 1024) /* a .owp beyond this is not one */
@@ -19,14 +21,20 @@
 #define ACK_BATCH 256   /* acks per store sync */
 #define ACK_DELAY_S 1.0 /* the longest an ack waits */
 
+/* One entry of the queue, in seq order: a listed file, or a gap the node
+ * explained (seqs seq..gap_last that are not in its spool). */
 typedef struct pending {
     uint64_t seq;
     char stream_id[OWM_MSG_MAX_ID + 1];
     char name[OWM_MSG_MAX_ID + 1];
+    char digest[OWM_MSG_DIGEST_HEX + 1]; /* "" from an older node */
     Owmesh__FileKind kind;
-    uint64_t size;
+    uint64_t size, start, end;
+    int gap;                 /* a gap, not a file */
+    uint64_t gap_last;
+    Owmesh__GapReason gap_reason;
     int fetching, complete;
-    int committed;           /* seq <= the store's cursor: stored already, only to ack */
+    int committed;           /* at or below the store's cursor: stored already, only to ack */
     unsigned outstanding;    /* chunks granted and not yet received */
     uint8_t *buf;
     size_t len, cap;
@@ -41,6 +49,7 @@ struct puller {
     uint64_t listed_upto;    /* highest seq listed or handled */
     uint64_t cursor;         /* the store's cursor for the node */
     int listing, more;
+    int warned_legacy;       /* said once that the node's listings may skip files */
     int listed;              /* a listing was answered since the last reset */
     double list_at, deadline, reconnect_at, backoff;
     uint64_t *acks;
@@ -311,6 +320,13 @@ static void queue_ack(puller *self, uint64_t seq, double now)
 
 /* ------------------------------------------------------------------ ingest */
 
+/* The kinds of file the store takes (the others only move the cursor). */
+static int fetched_kind(Owmesh__FileKind kind)
+{
+    return kind == OWMESH__FILE_KIND__FILE_KIND_OWP ||
+           kind == OWMESH__FILE_KIND__FILE_KIND_UNMEASURED;
+}
+
 /* Write a file the store refused to QUARANTINE/NODE.SEQ.NAME; 1 when it is
  * safely on disk (fsync'ed). */
 static int quarantine(puller *self, const pending *p, const char *file_name, char *path,
@@ -333,13 +349,15 @@ static int quarantine(puller *self, const pending *p, const char *file_name, cha
 /* What became of one file; applied (stats, callback, ack, cursor) only once
  * the batch holding it is committed. */
 typedef struct outcome {
-    uint64_t seq;
+    uint64_t seq, last;      /* last: seq, or a gap's last seq */
     char name[2 * OWM_MSG_MAX_ID + 2];
     owm_ingest_result res;
     int has_res;  /* res is meaningful (passed to on_file) */
     int stored;   /* records stored now */
     int ack;      /* the node may drop it */
     int cursor;   /* the store's cursor moved to seq */
+    int retry;    /* not handled (no safe copy of a refused file): pull it again later */
+    int gap;      /* a gap the node explained, not a file */
 } outcome;
 
 /* A file the store refused: keep its bytes in the quarantine directory, move
@@ -351,39 +369,144 @@ static void refuse(puller *self, const pending *p, outcome *o, const owp_err *wh
     int kept = quarantine(self, p, o->name, saved, sizeof saved);
     log_line(self, err, "file %" PRIu64 " %s (%" PRIu64 " bytes) not ingested: %s; %s%s", p->seq,
              o->name, (uint64_t)p->len, why->msg,
-             kept ? "quarantined as " : "left on the node (no quarantine copy)", saved);
+             kept ? "quarantined as " : "left on the node (no quarantine copy): retrying later",
+             saved);
+    if (!kept) {
+        /* The cursor must not pass a file that is neither stored nor kept. */
+        o->retry = 1;
+        o->ack = 0;
+        return;
+    }
     owp_err err;
     owp_err_clear(&err);
     if (owm_store_cursor_advance(self->cfg.store, self->node, p->seq, o->name, &err) != OWP_OK)
         log_line(self, err, "advancing the cursor past %" PRIu64 ": %s", p->seq, err.msg);
     else
         o->cursor = 1;
-    o->ack = kept;
+    o->ack = 1;
+}
+
+/* The node's digest of a file, made when it was spooled, against the bytes
+ * we got; 0 and *why set on a mismatch. */
+static int digest_matches(const pending *p, owp_err *why)
+{
+    owm_digest got;
+    if (!p->digest[0])
+        return 1; /* an older node: nothing to check */
+    if (owm_digest_buffer(p->buf, p->len, got, why) != OWP_OK)
+        return 0;
+    if (!strcmp(got, p->digest))
+        return 1;
+    owp_err_set(why, OWP_ERR_FORMAT, "digest mismatch (spooled as %s, received %s): the file "
+                "changed on the node after it was spooled", p->digest, got);
+    return 0;
+}
+
+/* Session data the node deleted uncollected: its time is unmeasured
+ * ("spool over budget"), stored under the seq before the gap's cursor. */
+static void record_budget_loss(puller *self, const pending *p)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    uint32_t path_id = 0;
+    if (self->cfg.path(self->cfg.path_arg, self->node, p->stream_id, NULL, 0, &path_id, &err) !=
+            OWP_OK ||
+        owm_store_ingest_unmeasured(self->cfg.store, self->node, p->gap_last, "", path_id,
+                                    p->start, p->end,
+                                    owm_unmeasured_reason_token(OWM_UNMEASURED_SPOOL_BUDGET),
+                                    "deleted uncollected by the node", NULL, &err) != OWP_OK)
+        log_line(self, err, "recording the deleted file %" PRIu64 " as unmeasured: %s", p->seq,
+                 err.msg);
+}
+
+/* A gap the node explained: the cursor passes it; nothing to ack. Files
+ * deleted uncollected are loud, and their time is unmeasured, not lost. */
+static void pass_gap(puller *self, const pending *p, outcome *o)
+{
+    o->ack = 0;
+    snprintf(o->name, sizeof o->name, "seqs %" PRIu64 "-%" PRIu64, p->seq, p->gap_last);
+    if (p->gap_reason == OWMESH__GAP_REASON__GAP_REASON_BUDGET)
+        log_line(self, err, "file %" PRIu64 " (%s %s) was DELETED UNCOLLECTED by the node: its "
+                 "spool was over its disk budget", p->seq, p->stream_id[0] ? p->stream_id : "?",
+                 p->kind == OWMESH__FILE_KIND__FILE_KIND_OWP ? "session data" : "file");
+    else if (p->gap_reason == OWMESH__GAP_REASON__GAP_REASON_ACKED)
+        log_line(self, warn, "files %" PRIu64 "-%" PRIu64 " were acked by another collector and "
+                 "deleted by the node: not in this store", p->seq, p->gap_last);
+    else
+        log_line(self, debug, "seqs %" PRIu64 "-%" PRIu64 " were never used (node restart)",
+                 p->seq, p->gap_last);
+    owp_err err;
+    owp_err_clear(&err);
+    if (p->gap_reason == OWMESH__GAP_REASON__GAP_REASON_BUDGET &&
+        p->kind == OWMESH__FILE_KIND__FILE_KIND_OWP && p->stream_id[0] && p->end > p->start)
+        record_budget_loss(self, p);
+    if (owm_store_cursor_advance(self->cfg.store, self->node, p->gap_last, o->name, &err) != OWP_OK)
+        log_line(self, err, "advancing the cursor past %s: %s", o->name, err.msg);
+    else
+        o->cursor = 1;
+}
+
+/* An unmeasured-interval file (mesh/unmeasured.h): stored beside the records. */
+static owp_status ingest_unmeasured(puller *self, const pending *p, uint32_t path_id,
+                                    outcome *o, owp_err *err)
+{
+    owm_unmeasured u;
+    owp_status st = owm_unmeasured_parse(p->buf, p->len, &u, err);
+    if (st == OWP_OK && strcmp(u.stream_id, p->stream_id) != 0)
+        st = owp_err_set(err, OWP_ERR_FORMAT, "unmeasured file of stream %s listed for stream %s",
+                         u.stream_id, p->stream_id);
+    if (st != OWP_OK)
+        return st;
+    return owm_store_ingest_unmeasured(self->cfg.store, self->node, p->seq, o->name, path_id,
+                                       u.start, u.end, owm_unmeasured_reason_token(u.reason),
+                                       u.detail, &o->res, err);
 }
 
 static void ingest(puller *self, const pending *p, outcome *o)
 {
     memset(o, 0, sizeof *o);
     o->seq = p->seq;
+    o->last = p->gap ? p->gap_last : p->seq;
     o->ack = 1;
     if (p->committed) {
         /* Stored before (a crash came between commit and ack): ack only. */
-        log_line(self, debug, "file %" PRIu64 " %s.%s: already stored (cursor %" PRIu64 "): acked",
-                 p->seq, p->stream_id, p->name, self->cursor);
+        if (!p->gap)
+            log_line(self, debug, "file %" PRIu64 " %s.%s: already stored (cursor %" PRIu64
+                     "): acked", p->seq, p->stream_id, p->name, self->cursor);
+        o->ack = !p->gap;
+        o->gap = p->gap;
         return;
     }
-    if (p->kind != OWMESH__FILE_KIND__FILE_KIND_OWP) {
-        /* A summary: the store derives summaries from the records. */
-        snprintf(o->name, sizeof o->name, "%s", p->name);
+    if (p->gap) {
+        o->gap = 1;
+        pass_gap(self, p, o);
+        return;
+    }
+    if (!fetched_kind(p->kind)) {
+        /* A summary: the store derives summaries from the records. The
+         * cursor passes it all the same, so that it stays contiguous: every
+         * seq at or below it is handled. */
+        snprintf(o->name, sizeof o->name, "%s.%s", p->stream_id, p->name);
+        owp_err err;
+        owp_err_clear(&err);
+        if (owm_store_cursor_advance(self->cfg.store, self->node, p->seq, o->name, &err) ==
+            OWP_OK)
+            o->cursor = 1;
+        else
+            log_line(self, err, "advancing the cursor past %s: %s", o->name, err.msg);
         return;
     }
     snprintf(o->name, sizeof o->name, "%s.%s", p->stream_id, p->name);
     owp_err err;
     owp_err_clear(&err);
     uint32_t path_id = 0;
-    owp_status st = self->cfg.path(self->cfg.path_arg, self->node, p->stream_id, p->buf, p->len,
-                                   &path_id, &err);
+    owp_status st = digest_matches(p, &err) ? OWP_OK : OWP_ERR_FORMAT;
     if (st == OWP_OK)
+        st = self->cfg.path(self->cfg.path_arg, self->node, p->stream_id, p->buf, p->len,
+                            &path_id, &err);
+    if (st == OWP_OK && p->kind == OWMESH__FILE_KIND__FILE_KIND_UNMEASURED)
+        st = ingest_unmeasured(self, p, path_id, o, &err);
+    else if (st == OWP_OK)
         st = owm_store_ingest_buffer(self->cfg.store, self->node, p->seq, o->name, path_id,
                                      p->buf, p->len, &o->res, &err);
     if (st != OWP_OK) {
@@ -402,11 +525,13 @@ static void ingest(puller *self, const pending *p, outcome *o)
 /* The batch is committed: count, tell the caller, ack. */
 static void settle(puller *self, const outcome *o, double now)
 {
-    if (o->cursor && o->seq > self->cursor)
-        self->cursor = o->seq;
+    if (o->cursor && o->last > self->cursor)
+        self->cursor = o->last;
     if (o->stored) {
         self->stats.files++;
         self->stats.records += o->res.records;
+    } else if (o->gap) {
+        self->stats.gaps++;
     } else {
         self->stats.skipped++;
     }
@@ -432,13 +557,21 @@ static size_t ingest_batch(puller *self, double now)
     int batched = owm_store_batch_begin(self->cfg.store, &err) == OWP_OK;
     if (!batched)
         log_line(self, warn, "store: %s: committing file by file", err.msg);
+    int retry = 0;
     while (n < DRAIN_BATCH && self->qhead < self->qn && self->q[self->qhead].complete) {
-        pending *p = &self->q[self->qhead++];
-        ingest(self, p, &done[n++]);
+        pending *p = &self->q[self->qhead];
+        ingest(self, p, &done[n]);
+        if (done[n].retry) {
+            retry = 1; /* strictly in seq order: nothing after it either */
+            break;
+        }
+        self->qhead++;
+        n++;
         free(p->buf);
         p->buf = NULL;
-        if (p->seq > self->listed_upto)
-            self->listed_upto = p->seq;
+        uint64_t last = p->gap ? p->gap_last : p->seq;
+        if (last > self->listed_upto)
+            self->listed_upto = last;
     }
     if (batched && owm_store_batch_commit(self->cfg.store, &err) != OWP_OK) {
         log_line(self, err, "%s: %zu files not stored; pulling them again", err.msg, n);
@@ -447,6 +580,11 @@ static size_t ingest_batch(puller *self, double now)
     }
     for (size_t i = 0; i < n; i++)
         settle(self, &done[i], now);
+    if (retry) {
+        flush_acks(self, now);
+        reset(self, now, BACKOFF_MAX_S);
+        return 0;
+    }
     return n;
 }
 
@@ -481,7 +619,7 @@ static void start_fetches(puller *self, double now)
         }
         if (active >= self->cfg.window)
             break;
-        if (p->kind != OWMESH__FILE_KIND__FILE_KIND_OWP) {
+        if (p->gap || !fetched_kind(p->kind)) {
             p->complete = 1; /* nothing to fetch */
             continue;
         }
@@ -494,6 +632,104 @@ static void start_fetches(puller *self, double now)
 
 /* ------------------------------------------------------------------ receiving */
 
+/* A new queue entry after the last one; NULL when out of memory. */
+static pending *queue_push(puller *self)
+{
+    if (self->qn == self->qcap) {
+        size_t cap = self->qcap ? self->qcap * 2 : 64;
+        pending *q = realloc(self->q, cap * sizeof *q);
+        if (!q)
+            return NULL;
+        self->q = q;
+        self->qcap = cap;
+    }
+    pending *p = &self->q[self->qn++];
+    memset(p, 0, sizeof *p);
+    return p;
+}
+
+/* The highest seq queued or handled: listings only add beyond it. */
+static uint64_t queued_upto(const puller *self)
+{
+    if (self->qn) {
+        const pending *p = &self->q[self->qn - 1];
+        uint64_t last = p->gap ? p->gap_last : p->seq;
+        return last > self->listed_upto ? last : self->listed_upto;
+    }
+    return self->listed_upto;
+}
+
+static int queue_file(puller *self, const Owmesh__FileEntry *e)
+{
+    if (e->size > MAX_FILE_BYTES) {
+        /* Not skipped: the cursor may not pass it. The node must fix it. */
+        log_line(self, err, "file %" PRIu64 " %s: %" PRIu64 " bytes is no .owp file: not pulled "
+                 "(nothing after it is either)", e->seq, e->name, e->size);
+        return -1;
+    }
+    pending *p = queue_push(self);
+    if (!p)
+        return -1;
+    p->seq = e->seq;
+    snprintf(p->stream_id, sizeof p->stream_id, "%s", e->stream_id);
+    snprintf(p->name, sizeof p->name, "%s", e->name);
+    snprintf(p->digest, sizeof p->digest, "%s", e->digest ? e->digest : "");
+    p->kind = e->kind;
+    p->size = e->size;
+    p->start = e->start;
+    p->end = e->end;
+    p->committed = e->seq <= self->cursor;
+    p->complete = p->committed;
+    return 0;
+}
+
+static int queue_gap(puller *self, const Owmesh__SeqGap *g)
+{
+    pending *p = queue_push(self);
+    if (!p)
+        return -1;
+    p->gap = 1;
+    p->seq = g->first;
+    p->gap_last = g->last;
+    p->gap_reason = g->reason;
+    snprintf(p->stream_id, sizeof p->stream_id, "%s", g->stream_id ? g->stream_id : "");
+    p->kind = g->kind;
+    p->start = g->start;
+    p->end = g->end;
+    p->committed = g->last <= self->cursor;
+    p->complete = 1;
+    return 0;
+}
+
+/* Queue the listing's files and gaps in seq order (both ascend), beyond
+ * what is queued already. A node of minor version < 2 sends no gaps and no
+ * `through`: its listing may miss a file being spooled, so the cursor may
+ * pass one (said once). */
+static size_t queue_listing(puller *self, const Owmesh__FileList *fl)
+{
+    if (!fl->through && fl->n_files && !self->warned_legacy) {
+        log_line(self, warn, "the node runs an older owmesh-node whose listings may skip a file "
+                 "being spooled; upgrade it");
+        self->warned_legacy = 1;
+    }
+    size_t added = 0, f = 0, g = 0;
+    while (f < fl->n_files || g < fl->n_gaps) {
+        int take_gap =
+            g < fl->n_gaps && (f == fl->n_files || fl->gaps[g]->first < fl->files[f]->seq);
+        uint64_t first = take_gap ? fl->gaps[g]->first : fl->files[f]->seq;
+        if (first > queued_upto(self)) {
+            if ((take_gap ? queue_gap(self, fl->gaps[g]) : queue_file(self, fl->files[f])) != 0)
+                break;
+            added++;
+        }
+        if (take_gap)
+            g++;
+        else
+            f++;
+    }
+    return added;
+}
+
 static void on_list(puller *self, const Owmesh__FileList *fl, double now)
 {
     if (!self->listing)
@@ -501,37 +737,10 @@ static void on_list(puller *self, const Owmesh__FileList *fl, double now)
     self->listing = 0;
     self->listed = 1;
     self->more = fl->more;
-    size_t added = 0;
-    for (size_t i = 0; i < fl->n_files; i++) {
-        const Owmesh__FileEntry *e = fl->files[i];
-        if (e->seq <= self->listed_upto || (self->qn && e->seq <= self->q[self->qn - 1].seq))
-            continue;
-        if (e->size > MAX_FILE_BYTES) {
-            log_line(self, err, "file %" PRIu64 " %s: %" PRIu64 " bytes is no .owp file: "
-                     "skipped", e->seq, e->name, e->size);
-            continue;
-        }
-        if (self->qn == self->qcap) {
-            size_t cap = self->qcap ? self->qcap * 2 : 64;
-            pending *q = realloc(self->q, cap * sizeof *q);
-            if (!q)
-                break;
-            self->q = q;
-            self->qcap = cap;
-        }
-        pending *p = &self->q[self->qn++];
-        memset(p, 0, sizeof *p);
-        p->seq = e->seq;
-        snprintf(p->stream_id, sizeof p->stream_id, "%s", e->stream_id);
-        snprintf(p->name, sizeof p->name, "%s", e->name);
-        p->kind = e->kind;
-        p->size = e->size;
-        p->committed = e->seq <= self->cursor;
-        p->complete = p->committed;
-        added++;
-    }
+    uint64_t after = self->listed_upto;
+    size_t added = queue_listing(self, fl);
     if (added)
-        log_line(self, debug, "%zu files listed after %" PRIu64 "%s", added, self->listed_upto,
+        log_line(self, debug, "%zu files and gaps listed after %" PRIu64 "%s", added, after,
                  self->more ? " (more)" : "");
     if (!added && !self->qn)
         self->list_at = self->more ? now : now + self->cfg.poll_s;

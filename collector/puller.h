@@ -13,7 +13,18 @@
  * bounded by window x (file size) and the node never buffers more than
  * window x credit chunks for us. .sum files are not fetched: the store keeps
  * no summaries (it computes them from the records), so their seq only
- * advances the cursor and they are acked.
+ * advances the cursor and they are acked. .unm files (mesh/unmeasured.h) are
+ * stored as unmeasured intervals.
+ *
+ * Nothing lost (issue 9). The cursor is contiguous: every seq at or below it
+ * was stored, quarantined, or explained by the node as never existing
+ * (FileList.gaps: numbers a restart skipped, files acked elsewhere, files
+ * deleted over the disk budget, whose time is recorded as unmeasured). A
+ * node's listing is complete through FileList.through, so a file being
+ * spooled while the node reads its directory is never passed over. Each
+ * file's digest, made when it was spooled, is checked before ingest: a
+ * mismatch is quarantined, never stored. A file the store refuses and that
+ * cannot be quarantined stops the cursor (retried later), never skipped.
  *
  * Group commit: the complete files at the head of the queue are ingested in
  * one store transaction (owm_store_batch_begin, up to 64 files): a disk
@@ -77,6 +88,7 @@ typedef struct puller_stats {
     uint64_t files;          /* .owp files ingested */
     uint64_t records;        /* records stored */
     uint64_t skipped;        /* already stored, duplicate sessions, .sum files */
+    uint64_t gaps;           /* missing seq ranges the node explained, passed */
     uint64_t acked;          /* seqs acked */
     uint64_t bytes;          /* bytes received in chunks */
     uint64_t resets;         /* timeouts and errors that reset the puller */

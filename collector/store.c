@@ -52,6 +52,15 @@ void owm_store_opts_default(owm_store_opts *opts)
 
 /* ---- open / close ---- */
 
+/* Added after the first stores were written: a read-only handle on an older
+ * store finds no such database, and then has no intervals to read. */
+static int open_unmeasured_db(owm_store *self, MDB_txn *txn, unsigned create)
+{
+    int rc = mdb_dbi_open(txn, "unmeasured", create, &self->unmeasured);
+    self->has_unmeasured = rc == 0;
+    return rc == MDB_NOTFOUND && !create ? 0 : rc;
+}
+
 static int open_dbs(owm_store *self, unsigned flags)
 {
     static const char *const hist_names[LEVEL_COUNT] = {"hist_m", "hist_h", "hist_d"};
@@ -74,6 +83,8 @@ static int open_dbs(owm_store *self, unsigned flags)
         rc = mdb_dbi_open(txn, "cursors", create, &self->cursors);
     if (!rc)
         rc = mdb_dbi_open(txn, "meta", create, &self->meta);
+    if (!rc)
+        rc = open_unmeasured_db(self, txn, create);
     if (rc) {
         mdb_txn_abort(txn);
         return rc;
@@ -568,6 +579,9 @@ owp_status owm_store_prune(owm_store *self, owp_num64 now, owm_prune_result *res
         rc = prune_db(txn, self->records, 8, raw_cut, &r.records);
         if (!rc)
             rc = prune_db(txn, self->sessions, 8, raw_cut, &r.sessions);
+        uint64_t intervals = 0; /* unmeasured intervals go with the raw records */
+        if (!rc && self->has_unmeasured)
+            rc = prune_db(txn, self->unmeasured, 8, raw_cut, &intervals);
         if (!rc && raw_cut > store_meta_get(self, txn, META_RAW_HORIZON))
             rc = store_meta_put(self, txn, META_RAW_HORIZON, raw_cut);
     }

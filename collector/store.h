@@ -269,4 +269,7 @@ typedef int (*owm_store_session_fn)(const owm_store_session *s, void *arg);
 owp_status owm_store_sessions(owm_store *self, uint32_t path_id, owp_num64 from, owp_num64 to,
                               owm_store_session_fn fn, void *arg, owp_err *err);
 
+/* ---- unmeasured intervals (store_unmeasured.c) ---- */
+#include "store_unmeasured.h"
+
 #endif

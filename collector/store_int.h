@@ -45,6 +45,10 @@ struct owm_store {
     owm_hist *hists; /* LEVEL_COUNT ingest accumulators + 2 query accumulators */
     uint8_t *encoded; /* OWM_HIST_MAX_ENCODED */
     char *path_buf;   /* owm_store_path_get's strings */
+    /* unmeasured intervals (store_unmeasured.c); has_unmeasured is 0 only for
+     * a store older than them opened read-only (nothing to read) */
+    MDB_dbi unmeasured;
+    int has_unmeasured;
 };
 
 /* ---- big-endian codecs ---- */

@@ -361,8 +361,10 @@ static owp_status check_health(const char *where, const void *item, const void *
     else if (h->packets_lost > h->packets_sent)
         st = bad(err, "%s.packets_lost: %u lost of %u sent", where, h->packets_lost,
                  h->packets_sent);
-    else
-        st = check_text(where, "last_error", h->last_error, OWM_MSG_MAX_TEXT, 0, err);
+    else if ((st = check_text(where, "last_error", h->last_error, OWM_MSG_MAX_TEXT, 0, err)) ==
+             OWP_OK)
+        st = check_text(where, "unmeasured_reason", h->unmeasured_reason, OWM_MSG_MAX_TEXT, 0,
+                        err);
     if (st != OWP_OK)
         owp_err_prefix(err, "stream \"%s\"", h->id);
     return st;
@@ -403,7 +405,7 @@ static owp_status check_verdict(const char *where, const Owmesh__StreamStatus *s
 {
     Owmesh__StreamVerdict v = s->verdict;
     if (v < OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED ||
-        v > OWMESH__STREAM_VERDICT__STREAM_VERDICT_STOPPED)
+        v > OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNMEASURED)
         return bad(err, "stream \"%s\": %s.verdict: %d is not a stream verdict", s->id, where,
                    (int)v);
     int unlisted = v == OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNEXPECTED ||
@@ -429,6 +431,10 @@ static owp_status check_stream_status(const char *where, const void *item, const
     }
     if ((st = check_verdict(where, s, err)))
         return st;
+    if ((st = check_text(where, "evidence", s->evidence, OWM_MSG_MAX_TEXT, 0, err))) {
+        owp_err_prefix(err, "stream \"%s\"", s->id);
+        return st;
+    }
     if (!s->health)
         return OWP_OK;
     char w[200];
@@ -523,10 +529,63 @@ static owp_status check_file_entry(size_t i, const Owmesh__FileEntry *f, uint64_
     if ((st = check_token(w, "stream_id", f->stream_id, OWM_MSG_MAX_ID, err)) ||
         (st = check_token(w, "name", f->name, OWM_MSG_MAX_ID, err)))
         return st;
-    if (f->kind < OWMESH__FILE_KIND__FILE_KIND_OWP || f->kind > OWMESH__FILE_KIND__FILE_KIND_SUBSUM)
+    if (f->kind < OWMESH__FILE_KIND__FILE_KIND_OWP ||
+        f->kind > OWMESH__FILE_KIND__FILE_KIND_UNMEASURED)
         return bad(err, "%s.kind: %d is not a file kind", w, (int)f->kind);
     if (f->start > f->end)
         return bad(err, "%s.start: after end", w);
+    if (f->digest && f->digest[0] && !owm_msg_digest_ok(f->digest))
+        return bad(err, "%s.digest: not %u lowercase hex digits", w, OWM_MSG_DIGEST_HEX);
+    return OWP_OK;
+}
+
+int owm_msg_digest_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (n >= OWM_MSG_DIGEST_HEX || !strchr("0123456789abcdef", s[n]))
+            return 0;
+    return n == OWM_MSG_DIGEST_HEX;
+}
+
+/* The gaps of a listing: ascending, disjoint, with a known reason, at or
+ * below `through`, and no listed file inside one. */
+static owp_status check_gaps(const Owmesh__FileList *m, owp_err *err)
+{
+    owp_status st = check_items("FileList", "gaps", m->n_gaps, err);
+    if (st != OWP_OK)
+        return st;
+    if (m->n_gaps && !m->through)
+        return bad(err, "FileList.gaps: listed without FileList.through");
+    uint64_t prev = 0;
+    size_t f = 0;
+    for (size_t i = 0; i < m->n_gaps; i++) {
+        const Owmesh__SeqGap *g = m->gaps[i];
+        if (!g)
+            return bad(err, "FileList.gaps[%zu]: missing", i);
+        if (g->first == 0 || g->first > g->last || g->last > m->through)
+            return bad(err, "FileList.gaps[%zu]: %llu-%llu is not a range inside 1-%llu", i,
+                       (unsigned long long)g->first, (unsigned long long)g->last,
+                       (unsigned long long)m->through);
+        if (g->first <= prev)
+            return bad(err, "FileList.gaps[%zu]: %llu does not follow %llu (gaps must ascend)", i,
+                       (unsigned long long)g->first, (unsigned long long)prev);
+        if (g->reason <= OWMESH__GAP_REASON__GAP_REASON_UNSPECIFIED ||
+            g->reason > OWMESH__GAP_REASON__GAP_REASON_BUDGET)
+            return bad(err, "FileList.gaps[%zu].reason: %d is not a gap reason", i, (int)g->reason);
+        if (g->stream_id && g->stream_id[0] &&
+            !owm_msg_token_ok(g->stream_id, OWM_MSG_MAX_ID))
+            return bad(err, "FileList.gaps[%zu].stream_id: not a stream id", i);
+        if (g->kind > OWMESH__FILE_KIND__FILE_KIND_UNMEASURED || g->start > g->end)
+            return bad(err, "FileList.gaps[%zu]: kind %d, start %llu, end %llu: not a file", i,
+                       (int)g->kind, (unsigned long long)g->start, (unsigned long long)g->end);
+        while (f < m->n_files && m->files[f]->seq < g->first)
+            f++;
+        if (f < m->n_files && m->files[f]->seq <= g->last)
+            return bad(err, "FileList.gaps[%zu]: file %llu is listed inside it", i,
+                       (unsigned long long)m->files[f]->seq);
+        prev = g->last;
+    }
     return OWP_OK;
 }
 
@@ -539,7 +598,10 @@ owp_status owm_msg_validate_file_list(const Owmesh__FileList *m, owp_err *err)
         if (st == OWP_OK)
             prev = m->files[i]->seq;
     }
-    return st;
+    if (st == OWP_OK && m->through && prev > m->through)
+        st = bad(err, "FileList.through: %llu is below the last file listed (%llu)",
+                 (unsigned long long)m->through, (unsigned long long)prev);
+    return st == OWP_OK ? check_gaps(m, err) : st;
 }
 
 static owp_status check_credit(const char *where, uint32_t credit, owp_err *err)
@@ -581,6 +643,21 @@ owp_status owm_msg_validate_file_credit(const Owmesh__FileCredit *m, owp_err *er
     if (m->seq == 0)
         return bad(err, "FileCredit.seq: must be > 0");
     return check_credit("FileCredit", m->credit, err);
+}
+
+owp_status owm_msg_validate_peer_health(const Owmesh__PeerHealth *m, owp_err *err)
+{
+    static const char *const W = "PeerHealth";
+    owp_status st = check_items(W, "down", m->n_down, err);
+    for (size_t i = 0; i < m->n_down && st == OWP_OK; i++) {
+        char f[32];
+        snprintf(f, sizeof f, "down[%zu]", i);
+        st = check_token(W, f, m->down[i], OWM_MSG_MAX_NAME, err);
+        if (st == OWP_OK && i > 0 && strcmp(m->down[i - 1], m->down[i]) >= 0)
+            st = bad(err, "%s.%s: \"%s\" does not follow \"%s\" (names must ascend)", W, f,
+                     m->down[i], m->down[i - 1]);
+    }
+    return st;
 }
 
 owp_status owm_msg_validate_file_ack(const Owmesh__FileAck *m, owp_err *err)
@@ -642,6 +719,8 @@ static owp_status validate_body(const Owmesh__Envelope *env, owp_err *err)
     case OWMESH__ENVELOPE__BODY_FILE_CREDIT:
         return owm_msg_validate_file_credit(env->file_credit, err);
     case OWMESH__ENVELOPE__BODY_FILE_ACK: return owm_msg_validate_file_ack(env->file_ack, err);
+    case OWMESH__ENVELOPE__BODY_PEER_HEALTH:
+        return owm_msg_validate_peer_health(env->peer_health, err);
     default: break;
     }
     return bad(err, "mesh message: no message this peer knows (body field %d)",
@@ -1064,19 +1143,30 @@ Owmesh__StreamHealth *owm_msg_status_add_stream(Owmesh__Status *m, owp_err *err)
     return add_message(&m->base, "streams", err);
 }
 
+/* Append a copy of s to a repeated string field. */
+static owp_status add_string(char ***list, size_t *n, const char *s, owp_err *err)
+{
+    char **slots = grow_slots(*list, *n, sizeof **list, err);
+    if (!slots)
+        return err ? err->code : OWP_ERR_NOMEM;
+    *list = slots;
+    char *copy = (char *)protobuf_c_empty_string;
+    owp_status st = owm_msg_set_string(&copy, s, err);
+    if (st != OWP_OK)
+        return st;
+    (*list)[(*n)++] = copy;
+    return OWP_OK;
+}
+
 owp_status owm_msg_status_request_add_node(Owmesh__StatusRequest *m, const char *node,
                                            owp_err *err)
 {
-    char **slots = grow_slots(m->nodes, m->n_nodes, sizeof *m->nodes, err);
-    if (!slots)
-        return err ? err->code : OWP_ERR_NOMEM;
-    m->nodes = slots;
-    char *copy = (char *)protobuf_c_empty_string;
-    owp_status st = owm_msg_set_string(&copy, node, err);
-    if (st != OWP_OK)
-        return st;
-    m->nodes[m->n_nodes++] = copy;
-    return OWP_OK;
+    return add_string(&m->nodes, &m->n_nodes, node, err);
+}
+
+owp_status owm_msg_peer_health_add_down(Owmesh__PeerHealth *m, const char *node, owp_err *err)
+{
+    return add_string(&m->down, &m->n_down, node, err);
 }
 
 Owmesh__NodeStatus *owm_msg_status_reply_add_node(Owmesh__StatusReply *m, owp_err *err)
@@ -1097,6 +1187,11 @@ Owmesh__DirectoryEntry *owm_msg_directory_add_node(Owmesh__Directory *m, owp_err
 Owmesh__FileEntry *owm_msg_file_list_add(Owmesh__FileList *m, owp_err *err)
 {
     return add_message(&m->base, "files", err);
+}
+
+Owmesh__SeqGap *owm_msg_file_list_add_gap(Owmesh__FileList *m, owp_err *err)
+{
+    return add_message(&m->base, "gaps", err);
 }
 
 owp_status owm_msg_file_ack_add(Owmesh__FileAck *m, uint64_t seq, owp_err *err)
@@ -1244,6 +1339,7 @@ const char *owm_msg_verdict_name(Owmesh__StreamVerdict verdict)
     case OWMESH__STREAM_VERDICT__STREAM_VERDICT_FAILING: return "failing";
     case OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNEXPECTED: return "unexpected";
     case OWMESH__STREAM_VERDICT__STREAM_VERDICT_STOPPED: return "stopped";
+    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNMEASURED: return "unmeasured";
     default: return "unknown";
     }
 }

@@ -46,7 +46,7 @@
 /* Protocol version. MAJOR: peers with another one cannot talk. MINOR: compatible
  * additions (new fields, new messages); informational. */
 #define OWM_MSG_VERSION 1
-#define OWM_MSG_VERSION_MINOR 1
+#define OWM_MSG_VERSION_MINOR 2
 
 /* Limits checked on decode and encode. */
 #define OWM_MSG_MAX_SIZE (4u * 1024u * 1024u) /* encoded envelope, bytes */
@@ -58,6 +58,7 @@
 #define OWM_MSG_MAX_ADDRESS 300u              /* host:port, ZeroMQ endpoints */
 #define OWM_MSG_MAX_VERSION_TEXT 128u         /* Hello.software_version */
 #define OWM_MSG_MAX_TEXT 1024u                /* error texts */
+#define OWM_MSG_DIGEST_HEX 32u                /* FileEntry.digest: lowercase hex digits */
 #define OWM_MSG_MAX_IDENTITY 80u              /* KeyID (OWP_KEYID_LEN) */
 #define OWM_MSG_MAX_PADDING 65535u            /* bytes of test packet padding */
 #define OWM_MSG_MAX_SECONDS 1e6               /* interval, loss timeout, bucket width */
@@ -123,6 +124,7 @@ owp_status owm_msg_validate_file_fetch(const Owmesh__FileFetch *m, owp_err *err)
 owp_status owm_msg_validate_file_chunk(const Owmesh__FileChunk *m, owp_err *err);
 owp_status owm_msg_validate_file_credit(const Owmesh__FileCredit *m, owp_err *err);
 owp_status owm_msg_validate_file_ack(const Owmesh__FileAck *m, owp_err *err);
+owp_status owm_msg_validate_peer_health(const Owmesh__PeerHealth *m, owp_err *err);
 
 /* Rules shared with other modules (meshconf, node agent), 1 if valid:
  *  - a token (node name, stream id, file name): 1..max bytes of printable
@@ -131,6 +133,8 @@ owp_status owm_msg_validate_file_ack(const Owmesh__FileAck *m, owp_err *err);
  *  - a text (error messages): at most max bytes, no control characters. */
 int owm_msg_token_ok(const char *s, size_t max);
 int owm_msg_text_ok(const char *s, size_t max);
+/* 1 if s is a file digest: OWM_MSG_DIGEST_HEX lowercase hex digits. */
+int owm_msg_digest_ok(const char *s);
 
 /* ---------------------------------------------------------------- building */
 
@@ -161,6 +165,8 @@ Owmesh__NodeStatus *owm_msg_status_reply_add_node(Owmesh__StatusReply *m, owp_er
 Owmesh__StreamStatus *owm_msg_node_status_add_stream(Owmesh__NodeStatus *m, owp_err *err);
 Owmesh__DirectoryEntry *owm_msg_directory_add_node(Owmesh__Directory *m, owp_err *err);
 Owmesh__FileEntry *owm_msg_file_list_add(Owmesh__FileList *m, owp_err *err);
+Owmesh__SeqGap *owm_msg_file_list_add_gap(Owmesh__FileList *m, owp_err *err);
+owp_status owm_msg_peer_health_add_down(Owmesh__PeerHealth *m, const char *node, owp_err *err);
 owp_status owm_msg_file_ack_add(Owmesh__FileAck *m, uint64_t seq, owp_err *err);
 
 /* Attach (or return the existing) optional sub-message. */

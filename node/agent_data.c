@@ -56,8 +56,7 @@ struct agent_data {
 static void spool_path(const agent_data *self, const agent_spool_entry *e, char *buf, size_t len)
 {
     char name[AGENT_SPOOL_NAME_MAX];
-    if (agent_spool_format_name(name, sizeof name, e->seq, e->stream_id, e->start, e->end,
-                                e->kind) != 0)
+    if (agent_spool_entry_name(e, name, sizeof name) != 0)
         name[0] = '\0';
     snprintf(buf, len, "%s/%s", agent_spool_dir(self->cfg.spool), name);
 }
@@ -359,35 +358,106 @@ static peer *find_peer(agent_data *self, zframe_t *identity)
     return p;
 }
 
+static owp_status list_file(Owmesh__FileList *list, const spool_file *f, owp_err *err)
+{
+    Owmesh__FileEntry *e = owm_msg_file_list_add(list, err);
+    if (!e || owm_msg_set_string(&e->stream_id, f->e.stream_id, err) != OWP_OK ||
+        owm_msg_set_string(&e->name, f->e.name, err) != OWP_OK ||
+        owm_msg_set_string(&e->digest, f->e.digest, err) != OWP_OK)
+        return err->code ? err->code : OWP_ERR_NOMEM;
+    e->seq = f->e.seq;
+    e->kind = f->e.kind;
+    e->size = f->size;
+    e->start = f->e.start;
+    e->end = f->e.end;
+    return OWP_OK;
+}
+
+static owp_status list_gap(Owmesh__FileList *list, const agent_spool_gap *g, owp_err *err)
+{
+    Owmesh__SeqGap *out = owm_msg_file_list_add_gap(list, err);
+    if (!out || owm_msg_set_string(&out->stream_id, g->stream_id, err) != OWP_OK)
+        return err->code ? err->code : OWP_ERR_NOMEM;
+    out->first = g->first;
+    out->last = g->last;
+    out->reason = g->reason;
+    out->kind = g->kind;
+    out->start = g->start;
+    out->end = g->end;
+    return OWP_OK;
+}
+
+/* Say why seqs first..last are not in the spool: the recorded gaps
+ * (agent_spool_gap_from), and between them files deleted after an ack. */
+static owp_status list_absent(agent_data *self, Owmesh__FileList *list, uint64_t first,
+                              uint64_t last, owp_err *err)
+{
+    for (uint64_t seq = first; seq <= last;) {
+        agent_spool_gap g, acked;
+        int recorded = agent_spool_gap_from(self->cfg.spool, seq, &g);
+        if (recorded && g.first <= seq) {
+            g.first = seq;
+        } else {
+            memset(&acked, 0, sizeof acked);
+            acked.first = seq;
+            acked.last = recorded && g.first - 1 < last ? g.first - 1 : last;
+            acked.reason = OWMESH__GAP_REASON__GAP_REASON_ACKED;
+            g = acked;
+        }
+        if (g.last > last)
+            g.last = last;
+        owp_status st = list_gap(list, &g, err);
+        if (st != OWP_OK)
+            return st;
+        seq = g.last + 1;
+    }
+    return OWP_OK;
+}
+
+/* The listing after r->after_seq: files in seq order and, between them, why
+ * a seq is missing, complete through FileList.through. `below` is read
+ * BEFORE the directory: every seq under it is then in the scan or gone for
+ * good (agent_spool.h), while a file spooled during the scan may be seen or
+ * not and so is left to the next listing. */
+static owp_status build_list(agent_data *self, const Owmesh__FileListRequest *r,
+                             Owmesh__FileList *list, owp_err *err)
+{
+    uint64_t below = agent_spool_next_seq(self->cfg.spool);
+    index_rescan(self);
+    uint64_t prev = r->after_seq;
+    size_t i = index_after(self, r->after_seq);
+    owp_status st = OWP_OK;
+    for (uint32_t n = 0; st == OWP_OK && i < self->n_files && self->files[i].e.seq < below &&
+                         n < r->max_files; i++, n++) {
+        const spool_file *f = &self->files[i];
+        if (f->e.seq > prev + 1)
+            st = list_absent(self, list, prev + 1, f->e.seq - 1, err);
+        if (st == OWP_OK)
+            st = list_file(list, f, err);
+        prev = f->e.seq;
+    }
+    list->more = i < self->n_files && self->files[i].e.seq < below;
+    if (st == OWP_OK && !list->more && below - 1 > prev)
+        st = list_absent(self, list, prev + 1, below - 1, err);
+    list->through = list->more || below - 1 < prev ? prev : below - 1;
+    return st;
+}
+
 static void on_list(agent_data *self, peer *p, const Owmesh__FileListRequest *r)
 {
-    index_rescan(self);
     owp_err err;
     owp_err_clear(&err);
     Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_FILE_LIST, &err);
-    size_t i = index_after(self, r->after_seq);
-    for (uint32_t n = 0; env && i < self->n_files && n < r->max_files; i++, n++) {
-        const spool_file *f = &self->files[i];
-        Owmesh__FileEntry *e = owm_msg_file_list_add(env->file_list, &err);
-        if (!e || owm_msg_set_string(&e->stream_id, f->e.stream_id, &err) != OWP_OK ||
-            owm_msg_set_string(&e->name, f->e.name, &err) != OWP_OK) {
-            owm_msg_free(&env);
-            break;
-        }
-        e->seq = f->e.seq;
-        e->kind = f->e.kind;
-        e->size = f->size;
-        e->start = f->e.start;
-        e->end = f->e.end;
-    }
+    if (env && build_list(self, r, env->file_list, &err) != OWP_OK)
+        owm_msg_free(&env);
     if (!env) {
         log_err("node %s: data: FileList: %s", self->cfg.node, err.msg);
         send_error(self, p, OWMESH__ERROR_CODE__ERROR_INTERNAL, err.msg);
         return;
     }
-    env->file_list->more = i < self->n_files;
-    log_debug("node %s: data: listed %zu files after %" PRIu64 "%s", self->cfg.node,
-              env->file_list->n_files, r->after_seq, env->file_list->more ? " (more)" : "");
+    log_debug("node %s: data: listed %zu files and %zu gaps after %" PRIu64 " through %" PRIu64
+              "%s", self->cfg.node, env->file_list->n_files, env->file_list->n_gaps,
+              r->after_seq, env->file_list->through, env->file_list->more ? " (more)" : "");
     send_to(self, p, env);
     owm_msg_free(&env);
 }
@@ -552,6 +622,15 @@ static void delete_file(agent_data *self, spool_file *sf, const char *why)
 {
     char path[4096 + AGENT_SPOOL_NAME_MAX];
     spool_path(self, &sf->e, path, sizeof path);
+    owp_err err;
+    owp_err_clear(&err);
+    /* A collector must learn that this file is gone uncollected (not acked,
+     * not never-made): no record, no deletion. */
+    if (!sf->acked && agent_spool_note_uncollected(self->cfg.spool, &sf->e, &err) != OWP_OK) {
+        log_err("node %s: data: NOT deleting uncollected %s over the disk budget: %s",
+                self->cfg.node, path, err.msg);
+        return;
+    }
     if (unlink(path) != 0 && errno != ENOENT) {
         log_warn("node %s: data: removing %s: %s", self->cfg.node, path, strerror(errno));
         return;

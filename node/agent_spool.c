@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,16 +13,21 @@
 #include <unistd.h>
 
 #include "agent_store.h"
+#include "digest.h"
 
 #define SPOOL_PATH_MAX 4096
 #define TIMES_LEN 41 /* START_END: 20 + 1 + 20 */
+#define DIGEST_PART (1 + OWM_MSG_DIGEST_HEX) /* ".DIGEST" */
 #define SEQ_FILE ".seq"
+#define GAPS_FILE ".gaps"
 
 struct agent_spool {
     char dir[SPOOL_PATH_MAX];
     pthread_mutex_t lock;
     uint64_t next;     /* next sequence number to hand out */
     uint64_t reserved; /* first number not reserved in DIR/.seq */
+    agent_spool_gap *gaps; /* recorded gaps, ascending by first */
+    size_t ngaps;
 };
 
 /* ------------------------------------------------------------------ names */
@@ -32,19 +38,30 @@ static const char *kind_suffix(Owmesh__FileKind kind)
     case OWMESH__FILE_KIND__FILE_KIND_OWP: return ".owp";
     case OWMESH__FILE_KIND__FILE_KIND_SUM: return ".sum";
     case OWMESH__FILE_KIND__FILE_KIND_SUBSUM: return ".sub.sum";
+    case OWMESH__FILE_KIND__FILE_KIND_UNMEASURED: return ".unm";
     default: return NULL;
     }
 }
 
 int agent_spool_format_name(char *buf, size_t len, uint64_t seq, const char *stream_id,
-                            owp_num64 start, owp_num64 end, Owmesh__FileKind kind)
+                            owp_num64 start, owp_num64 end, Owmesh__FileKind kind,
+                            const char *digest)
 {
     const char *suffix = kind_suffix(kind);
-    if (!suffix || !stream_id || !owm_msg_token_ok(stream_id, OWM_MSG_MAX_ID))
+    int has_digest = digest && *digest;
+    if (!suffix || !stream_id || !owm_msg_token_ok(stream_id, OWM_MSG_MAX_ID) ||
+        (has_digest && !owm_msg_digest_ok(digest)))
         return -1;
-    int n = snprintf(buf, len, "%020" PRIu64 ".%s.%020" PRIu64 "_%020" PRIu64 "%s", seq,
-                     stream_id, (uint64_t)start, (uint64_t)end, suffix);
+    int n = snprintf(buf, len, "%020" PRIu64 ".%s.%020" PRIu64 "_%020" PRIu64 "%s%s%s", seq,
+                     stream_id, (uint64_t)start, (uint64_t)end, has_digest ? "." : "",
+                     has_digest ? digest : "", suffix);
     return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int agent_spool_entry_name(const agent_spool_entry *e, char *buf, size_t len)
+{
+    return agent_spool_format_name(buf, len, e->seq, e->stream_id, e->start, e->end, e->kind,
+                                   e->digest);
 }
 
 /* n decimal digits at s into *out (no overflow for n <= 20 checked below). */
@@ -83,14 +100,28 @@ int agent_spool_parse_name(const char *name, agent_spool_entry *e)
     } else if (ends_with(name, len, ".owp")) {
         e->kind = OWMESH__FILE_KIND__FILE_KIND_OWP;
         ext = ".owp";
+    } else if (ends_with(name, len, ".unm")) {
+        e->kind = OWMESH__FILE_KIND__FILE_KIND_UNMEASURED;
+        ext = ".unm";
     } else {
         return 0;
     }
     size_t suffix = strlen(kind_suffix(e->kind));
-    /* SEQ "." ID "." START "_" END SUFFIX, with an ID of at least one byte. */
+    /* SEQ "." ID "." START "_" END ["." DIGEST] SUFFIX, with an ID of at
+     * least one byte. The digest's dot stands where a digit of END would
+     * in a name without one, so the two forms cannot be confused. */
     if (len < AGENT_SPOOL_SEQ_DIGITS + 1 + 1 + 1 + TIMES_LEN + suffix)
         return 0;
-    const char *times = name + len - suffix - TIMES_LEN;
+    size_t digest = 0;
+    if (len >= AGENT_SPOOL_SEQ_DIGITS + 3 + TIMES_LEN + DIGEST_PART + suffix &&
+        name[len - suffix - DIGEST_PART] == '.') {
+        memcpy(e->digest, name + len - suffix - OWM_MSG_DIGEST_HEX, OWM_MSG_DIGEST_HEX);
+        e->digest[OWM_MSG_DIGEST_HEX] = '\0';
+        if (!owm_msg_digest_ok(e->digest))
+            return 0;
+        digest = DIGEST_PART;
+    }
+    const char *times = name + len - suffix - digest - TIMES_LEN;
     uint64_t start, end;
     if (name[AGENT_SPOOL_SEQ_DIGITS] != '.' || times[-1] != '.' || times[20] != '_' ||
         !parse_digits(name, AGENT_SPOOL_SEQ_DIGITS, &e->seq) || e->seq == 0 ||
@@ -139,6 +170,145 @@ static owp_status reserve_locked(agent_spool *s, owp_err *err)
     return st;
 }
 
+/* ------------------------------------------------------------------ gap records */
+
+static const char *gap_reason_token(Owmesh__GapReason r)
+{
+    return r == OWMESH__GAP_REASON__GAP_REASON_UNUSED ? "unused"
+           : r == OWMESH__GAP_REASON__GAP_REASON_BUDGET ? "budget"
+                                                        : "acked";
+}
+
+/* One line of DIR/.gaps: FIRST LAST REASON KIND START END STREAM ("-" for
+ * no stream); 1 when it is one. */
+static int parse_gap_line(const char *line, agent_spool_gap *g)
+{
+    char reason[16], stream[OWM_MSG_MAX_ID + 2];
+    unsigned kind;
+    uint64_t start, end;
+    memset(g, 0, sizeof *g);
+    if (sscanf(line, "%" SCNu64 " %" SCNu64 " %15s %u %" SCNu64 " %" SCNu64 " %129s", &g->first,
+               &g->last, reason, &kind, &start, &end, stream) != 7 ||
+        g->first == 0 || g->first > g->last || kind > OWMESH__FILE_KIND__FILE_KIND_UNMEASURED)
+        return 0;
+    if (!strcmp(reason, "unused"))
+        g->reason = OWMESH__GAP_REASON__GAP_REASON_UNUSED;
+    else if (!strcmp(reason, "budget"))
+        g->reason = OWMESH__GAP_REASON__GAP_REASON_BUDGET;
+    else
+        return 0;
+    if (strcmp(stream, "-") != 0 && owm_msg_token_ok(stream, OWM_MSG_MAX_ID))
+        snprintf(g->stream_id, sizeof g->stream_id, "%.*s", (int)OWM_MSG_MAX_ID, stream);
+    g->kind = (Owmesh__FileKind)kind;
+    g->start = start;
+    g->end = end;
+    return 1;
+}
+
+static int cmp_gap(const void *a, const void *b)
+{
+    uint64_t x = ((const agent_spool_gap *)a)->first, y = ((const agent_spool_gap *)b)->first;
+    return x < y ? -1 : x > y;
+}
+
+/* Keep g in memory (sorted), forgetting the oldest beyond the limit. */
+static owp_status remember_gap(agent_spool *s, const agent_spool_gap *g, owp_err *err)
+{
+    if (s->ngaps == AGENT_SPOOL_MAX_GAPS) {
+        memmove(s->gaps, s->gaps + 1, (s->ngaps - 1) * sizeof *s->gaps);
+        s->ngaps--;
+    }
+    agent_spool_gap *more = realloc(s->gaps, (s->ngaps + 1) * sizeof *more);
+    if (!more)
+        return owp_err_set(err, OWP_ERR_NOMEM, "spool %s: out of memory", s->dir);
+    s->gaps = more;
+    size_t i = s->ngaps;
+    while (i > 0 && s->gaps[i - 1].first > g->first) {
+        s->gaps[i] = s->gaps[i - 1];
+        i--;
+    }
+    s->gaps[i] = *g;
+    s->ngaps++;
+    return OWP_OK;
+}
+
+/* Append g to DIR/.gaps durably (O_APPEND + fdatasync), then remember it. */
+static owp_status record_gap(agent_spool *s, const agent_spool_gap *g, owp_err *err)
+{
+    char path[SPOOL_PATH_MAX + 8], line[AGENT_SPOOL_NAME_MAX + 128];
+    snprintf(path, sizeof path, "%s/" GAPS_FILE, s->dir);
+    int n = snprintf(line, sizeof line, "%" PRIu64 " %" PRIu64 " %s %u %" PRIu64 " %" PRIu64 " %s\n",
+                     g->first, g->last, gap_reason_token(g->reason), (unsigned)g->kind,
+                     (uint64_t)g->start, (uint64_t)g->end, g->stream_id[0] ? g->stream_id : "-");
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return owp_err_sys(err, "open %s", path);
+    int ok = write(fd, line, (size_t)n) == n && fdatasync(fd) == 0;
+    int saved = errno;
+    close(fd);
+    if (!ok) {
+        errno = saved;
+        return owp_err_sys(err, "append to %s", path);
+    }
+    return remember_gap(s, g, err);
+}
+
+static owp_status load_gaps(agent_spool *s, owp_err *err)
+{
+    char path[SPOOL_PATH_MAX + 8], line[AGENT_SPOOL_NAME_MAX + 128];
+    snprintf(path, sizeof path, "%s/" GAPS_FILE, s->dir);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return errno == ENOENT ? OWP_OK : owp_err_sys(err, "open %s", path);
+    owp_status st = OWP_OK;
+    agent_spool_gap g;
+    while (st == OWP_OK && fgets(line, sizeof line, fp))
+        if (parse_gap_line(line, &g)) /* a torn last line (crash mid-append) is skipped */
+            st = remember_gap(s, &g, err);
+    fclose(fp);
+    if (st == OWP_OK && s->ngaps)
+        qsort(s->gaps, s->ngaps, sizeof *s->gaps, cmp_gap);
+    return st;
+}
+
+owp_status agent_spool_note_uncollected(agent_spool *self, const agent_spool_entry *e,
+                                        owp_err *err)
+{
+    agent_spool_gap g;
+    memset(&g, 0, sizeof g);
+    g.first = g.last = e->seq;
+    g.reason = OWMESH__GAP_REASON__GAP_REASON_BUDGET;
+    snprintf(g.stream_id, sizeof g.stream_id, "%s", e->stream_id);
+    g.kind = e->kind;
+    g.start = e->start;
+    g.end = e->end;
+    pthread_mutex_lock(&self->lock);
+    owp_status st = record_gap(self, &g, err);
+    pthread_mutex_unlock(&self->lock);
+    return st;
+}
+
+int agent_spool_gap_from(agent_spool *self, uint64_t seq, agent_spool_gap *g)
+{
+    pthread_mutex_lock(&self->lock);
+    /* Gaps are disjoint and sorted, so their ends ascend too. */
+    size_t lo = 0, hi = self->ngaps;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (self->gaps[mid].last < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int found = lo < self->ngaps;
+    if (found)
+        *g = self->gaps[lo];
+    pthread_mutex_unlock(&self->lock);
+    return found;
+}
+
+/* ------------------------------------------------------------------ the spool */
+
 static void note_max_seq(void *arg, const agent_spool_entry *e, uint64_t size)
 {
     (void)size;
@@ -147,7 +317,24 @@ static void note_max_seq(void *arg, const agent_spool_entry *e, uint64_t size)
         *max = e->seq;
 }
 
-/* ------------------------------------------------------------------ the spool */
+/* The numbers the last run reserved but did not give out (above every file
+ * in the directory, below the next one) are skipped: say so, once. */
+static owp_status note_skipped(agent_spool *s, uint64_t max_seen, owp_err *err)
+{
+    uint64_t first = max_seen + 1, last = s->next - 1;
+    if (first > last)
+        return OWP_OK;
+    if (s->ngaps && s->gaps[s->ngaps - 1].last >= last)
+        return OWP_OK; /* recorded by an earlier start */
+    if (s->ngaps && s->gaps[s->ngaps - 1].last >= first)
+        first = s->gaps[s->ngaps - 1].last + 1;
+    agent_spool_gap g;
+    memset(&g, 0, sizeof g);
+    g.first = first;
+    g.last = last;
+    g.reason = OWMESH__GAP_REASON__GAP_REASON_UNUSED;
+    return record_gap(s, &g, err);
+}
 
 agent_spool *agent_spool_open(const char *dir, owp_err *err)
 {
@@ -169,7 +356,7 @@ agent_spool *agent_spool_open(const char *dir, owp_err *err)
     char path[SPOOL_PATH_MAX + 8];
     snprintf(path, sizeof path, "%s/" SEQ_FILE, s->dir);
     uint64_t stored = 0, max_seen = 0;
-    if (read_seq_file(path, &stored, err) != OWP_OK ||
+    if (read_seq_file(path, &stored, err) != OWP_OK || load_gaps(s, err) != OWP_OK ||
         agent_spool_scan(s, note_max_seq, &max_seen, err) != OWP_OK) {
         agent_spool_destroy(&s);
         return NULL;
@@ -178,6 +365,10 @@ agent_spool *agent_spool_open(const char *dir, owp_err *err)
     if (s->next == 0)
         s->next = 1;
     s->reserved = s->next; /* nothing reserved by this run yet */
+    if (note_skipped(s, max_seen, err) != OWP_OK) {
+        agent_spool_destroy(&s);
+        return NULL;
+    }
     return s;
 }
 
@@ -186,6 +377,7 @@ void agent_spool_destroy(agent_spool **self_p)
     if (!self_p || !*self_p)
         return;
     pthread_mutex_destroy(&(*self_p)->lock);
+    free((*self_p)->gaps);
     free(*self_p);
     *self_p = NULL;
 }
@@ -208,13 +400,17 @@ owp_status agent_spool_add(agent_spool *self, const char *path, const char *stre
                            owp_err *err)
 {
     char name[AGENT_SPOOL_NAME_MAX], target[SPOOL_PATH_MAX + AGENT_SPOOL_NAME_MAX + 2];
+    owm_digest digest;
+    /* Outside the lock: the file is finished, and reading it takes time. */
+    if (owm_digest_file(path, digest, err) != OWP_OK)
+        return err ? err->code : OWP_ERR_SYS;
     pthread_mutex_lock(&self->lock);
     owp_status st = OWP_OK;
     if (self->next >= self->reserved)
         st = reserve_locked(self, err);
     uint64_t n = self->next;
     if (st == OWP_OK && agent_spool_format_name(name, sizeof name, n, stream_id, start, end,
-                                                kind) != 0)
+                                                kind, digest) != 0)
         st = owp_err_set(err, OWP_ERR_INVALID, "spool: stream id \"%s\" or file kind %d unusable",
                          stream_id ? stream_id : "", (int)kind);
     if (st == OWP_OK) {
@@ -310,6 +506,9 @@ owp_status agent_spool_tidy_work_dir(agent_spool *self, const char *work_dir,
             owp_num64 start, end;
             if (pass == 0 && is_temporary(name)) {
                 unlinkat(dirfd(d), name, 0);
+            } else if (pass == 0 && engine_name(name, ".unm", &start, &end)) {
+                st = settle(self, work_dir, name, stream_id,
+                            OWMESH__FILE_KIND__FILE_KIND_UNMEASURED, start, end, adopted, err);
             } else if (pass == 0 && engine_name(name, ".sum", &start, &end)) {
                 char owp[64];
                 snprintf(owp, sizeof owp, "%.*s.owp", TIMES_LEN, name);

@@ -7,9 +7,11 @@
  * under a name that carries everything a collector needs, in the order it
  * needs it:
  *
- *     SEQ.STREAM-ID.START_END.owp       session data          (FILE_KIND_OWP)
- *     SEQ.STREAM-ID.START_END.sum       session summary       (FILE_KIND_SUM)
- *     SEQ.STREAM-ID.START_END.sub.sum   sub-session summary   (FILE_KIND_SUBSUM)
+ *     SEQ.STREAM-ID.START_END.DIGEST.owp       session data         (FILE_KIND_OWP)
+ *     SEQ.STREAM-ID.START_END.DIGEST.sum       session summary      (FILE_KIND_SUM)
+ *     SEQ.STREAM-ID.START_END.DIGEST.sub.sum   sub-session summary  (FILE_KIND_SUBSUM)
+ *     SEQ.STREAM-ID.START_END.DIGEST.unm       unmeasured interval  (FILE_KIND_UNMEASURED,
+ *                                              mesh/unmeasured.h)
  *
  * SEQ is the node's file sequence number (proto/mesh.proto, data plane): 20
  * decimal digits, > 0, and it only ever grows, across restarts too, so a
@@ -17,15 +19,28 @@
  * last seq it committed) stays meaningful. START and END are the 20-digit
  * 32.32 times of the engine's name. The name parses back without ambiguity
  * although a stream id may contain dots: SEQ is fixed-width at the front,
- * START_END and the extension are fixed-width at the back.
+ * START_END, DIGEST and the extension are fixed-width at the back. DIGEST
+ * (mesh/digest.h) is made from the file's bytes when it is spooled, so a
+ * collector can tell a file damaged on the node's disk; names of older
+ * versions without it are still read (no digest then).
  *
  * Sequence numbers are reserved on disk in blocks (DIR/.seq holds the first
  * number not yet reserved, written atomically), so a crash can skip numbers
  * but never reuse one; at start-up the next number is also kept above every
  * seq found in the directory.
  *
+ * Gaps. A collector's cursor may pass a seq only when it stored that file
+ * or knows it will never exist, so the spool records why numbers are
+ * missing (DIR/.gaps, one line per event, appended durably): the numbers a
+ * restart skipped, and files deleted uncollected under the disk budget. Any
+ * other absent seq below agent_spool_next_seq() was deleted after an ack.
+ *
  * Thread safety: an agent_spool is used by every stream's thread at once
- * (agent_spool_add); its lock covers the sequence counter.
+ * (agent_spool_add) and by the data endpoint; its lock covers the sequence
+ * counter and the gap records. A file gets its seq and its link in the
+ * spool under the lock, so every seq below agent_spool_next_seq() is
+ * already in the directory (or gone for good): a listing that reads the
+ * counter first and then the directory never misses a file below it.
  */
 #ifndef OWM_AGENT_SPOOL_H
 #define OWM_AGENT_SPOOL_H
@@ -40,7 +55,10 @@
 
 #define AGENT_SPOOL_SEQ_DIGITS 20
 /* Longest spool file name, NUL included. */
-#define AGENT_SPOOL_NAME_MAX (AGENT_SPOOL_SEQ_DIGITS + 1 + OWM_MSG_MAX_ID + 1 + 41 + 8 + 1)
+#define AGENT_SPOOL_NAME_MAX \
+    (AGENT_SPOOL_SEQ_DIGITS + 1 + OWM_MSG_MAX_ID + 1 + 41 + 1 + OWM_MSG_DIGEST_HEX + 8 + 1)
+/* Gap records kept (DIR/.gaps): the oldest are forgotten beyond this. */
+#define AGENT_SPOOL_MAX_GAPS 4096u
 /* Sequence numbers reserved per write of DIR/.seq. */
 #define AGENT_SPOOL_SEQ_BLOCK 1024u
 
@@ -49,13 +67,18 @@ typedef struct agent_spool_entry {
     char stream_id[OWM_MSG_MAX_ID + 1];
     owp_num64 start, end;
     Owmesh__FileKind kind;
-    char name[48]; /* the engine's name, as FileEntry.name: START_END.owp|.sum */
+    char name[48]; /* the engine's name, as FileEntry.name: START_END.owp|.sum|.unm */
+    char digest[OWM_MSG_DIGEST_HEX + 1]; /* "" in names of older versions */
 } agent_spool_entry;
 
 /* The spool name of a file; 0, or -1 when it does not fit len or the stream
- * id is not a token (owm_msg_token_ok) or kind is not a file kind. */
+ * id is not a token (owm_msg_token_ok) or kind is not a file kind or digest
+ * (NULL or "" for none) is not one. */
 int agent_spool_format_name(char *buf, size_t len, uint64_t seq, const char *stream_id,
-                            owp_num64 start, owp_num64 end, Owmesh__FileKind kind);
+                            owp_num64 start, owp_num64 end, Owmesh__FileKind kind,
+                            const char *digest);
+/* The same from a parsed entry (its digest included). */
+int agent_spool_entry_name(const agent_spool_entry *e, char *buf, size_t len);
 
 /* Parse a spool name; 1 and *e filled, or 0 when name is not one (temporary
  * files, .seq, anything else in the directory). */
@@ -72,8 +95,8 @@ const char *agent_spool_dir(const agent_spool *self);
 /* The number the next file will get. */
 uint64_t agent_spool_next_seq(agent_spool *self);
 
-/* Spool the finished file at path (hard link; path itself is left for the
- * caller to remove). *seq (if non-NULL) is the number it got. */
+/* Spool the finished file at path (digest, then hard link; path itself is
+ * left for the caller to remove). *seq (if non-NULL) is the number it got. */
 owp_status agent_spool_add(agent_spool *self, const char *path, const char *stream_id,
                            owp_num64 start, owp_num64 end, Owmesh__FileKind kind, uint64_t *seq,
                            owp_err *err);
@@ -81,6 +104,27 @@ owp_status agent_spool_add(agent_spool *self, const char *path, const char *stre
 /* Call fn for every spooled file (directory order; size in bytes). */
 typedef void (*agent_spool_fn)(void *arg, const agent_spool_entry *e, uint64_t size);
 owp_status agent_spool_scan(agent_spool *self, agent_spool_fn fn, void *arg, owp_err *err);
+
+/* Why a seq is not in the spool (FileList.gaps). */
+typedef struct agent_spool_gap {
+    uint64_t first, last;          /* inclusive */
+    Owmesh__GapReason reason;
+    /* BUDGET: the file that was deleted (kind 0 when unknown) */
+    char stream_id[OWM_MSG_MAX_ID + 1];
+    Owmesh__FileKind kind;
+    owp_num64 start, end;
+} agent_spool_gap;
+
+/* Record that e was deleted without any collector's ack (the disk budget),
+ * durably, before the caller deletes it. */
+owp_status agent_spool_note_uncollected(agent_spool *self, const agent_spool_entry *e,
+                                        owp_err *err);
+
+/* The first recorded gap that ends at or after seq into *g (it holds seq
+ * when g->first <= seq); 0 when there is none. A seq below
+ * agent_spool_next_seq() that is neither in the directory nor in a recorded
+ * gap was deleted after an ack (GAP_REASON_ACKED). */
+int agent_spool_gap_from(agent_spool *self, uint64_t seq, agent_spool_gap *g);
 
 /* Tidy a stream's work directory (at start-up, and after its engine has
  * stopped): temporary files of an interrupted write (NAME.i, .pow.*) are

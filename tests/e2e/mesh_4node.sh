@@ -92,9 +92,9 @@ all_connected() {
 # "node n2: stream ID (n1 -> n2): started: ...".
 started_lines() { grep -h ': started: peer' "$work"/n?.log 2>/dev/null; }
 # ids NODE: stream ids with at least one .owp in NODE's spool
-ids_of() { ls "$work/$1/data/spool" 2>/dev/null | sed -n 's/^[0-9]\{20\}\.\(.*\)\.[0-9]\{20\}_[0-9]\{20\}\.owp$/\1/p' | sort -u; }
+ids_of() { ls "$work/$1/data/spool" 2>/dev/null | sed -n 's/^[0-9]\{20\}\.\(.*\)\.[0-9]\{20\}_[0-9]\{20\}\.[0-9a-f]\{32\}\.owp$/\1/p' | sort -u; }
 # owps NODE ID: that stream's .owp names (START_END), in time order
-owps() { ls "$work/$1/data/spool" 2>/dev/null | sed -n "s/^[0-9]\{20\}\.$2\.\([0-9_]\{41\}\)\.owp\$/\1/p" | sort; }
+owps() { ls "$work/$1/data/spool" 2>/dev/null | sed -n "s/^[0-9]\{20\}\.$2\.\([0-9_]\{41\}\)\.[0-9a-f]\{32\}\.owp\$/\1/p" | sort; }
 count_owp() { ls "$work/$1/data/spool" 2>/dev/null | grep -c '\.owp$'; }
 # id_of SRC DST: the id of the stream SRC -> DST most recently started
 id_of() { started_lines | sed -n "s/.*stream \([^ ]*\) ($1 -> $2): started.*/\1/p" | tail -1; }
@@ -180,14 +180,14 @@ done
     pass "12 distinct stream ids" || fail "stream ids not 12 distinct ones"
 sums=1
 for d in $NODES; do
-    ls "$work/$d/data/spool" | grep -q '\.[0-9_]\{41\}\.sum$' || sums=0
+    ls "$work/$d/data/spool" | grep -q '\.[0-9_]\{41\}\.[0-9a-f]\{32\}\.sum$' || sums=0
     ls "$work/$d/data/spool" | grep -q '\.sub\.sum$' || sums=0
 done
 [ $sums = 1 ] && pass "session and sub-session summaries spooled" || fail "summaries missing"
 f=$(ls "$work/n2/data/spool" | grep '\.owp$' | head -1)
 "$OWSTATS" -M "$work/n2/data/spool/$f" >"$work/owstats.out" 2>&1 && grep -q '^SENT	50$' "$work/owstats.out"
 verdict "a spooled .owp parses (owstats): 50 packets"
-lost=$(for d in $NODES; do cat "$work/$d/data/spool/"*[0-9].sum; done | awk '$1 == "LOST" { n += $2 } END { print n + 0 }')
+lost=$(for d in $NODES; do ls "$work/$d/data/spool/"*.sum | grep -v '\.sub\.sum$' | xargs cat; done | awk '$1 == "LOST" { n += $2 } END { print n + 0 }')
 [ "$lost" = 0 ] && pass "no loss on loopback" || echo "    note: $lost packets lost (loaded host?)"
 
 # ------------------------------------------------------------------ 3. edit the mesh, SIGHUP

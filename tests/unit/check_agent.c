@@ -359,23 +359,27 @@ END_TEST
 
 START_TEST(spool_name_round_trip)
 {
-    static const Owmesh__FileKind kinds[] = {OWMESH__FILE_KIND__FILE_KIND_OWP,
-                                             OWMESH__FILE_KIND__FILE_KIND_SUM,
-                                             OWMESH__FILE_KIND__FILE_KIND_SUBSUM};
+    static const Owmesh__FileKind kinds[] = {
+        OWMESH__FILE_KIND__FILE_KIND_OWP, OWMESH__FILE_KIND__FILE_KIND_SUM,
+        OWMESH__FILE_KIND__FILE_KIND_SUBSUM, OWMESH__FILE_KIND__FILE_KIND_UNMEASURED};
+    static const char *digests[] = {"", "0123456789abcdef0123456789abcdef"};
     static const char *ids[] = {"3fa2c1d0e4b5968778695a4b3c2d1e0f", "a.b", "x.sub", "x_1.sum",
                                 "0", "core-owd:nyc->chi"};
     static const char *names[] = {"00000000000000000012_00000000000000000034.owp",
                                   "00000000000000000012_00000000000000000034.sum",
-                                  "00000000000000000012_00000000000000000034.sum"};
+                                  "00000000000000000012_00000000000000000034.sum",
+                                  "00000000000000000012_00000000000000000034.unm"};
     for (size_t k = 0; k < N_ELEMS(kinds); k++)
-        for (size_t i = 0; i < N_ELEMS(ids); i++) {
+        for (size_t i = 0; i < N_ELEMS(ids) * N_ELEMS(digests); i++) {
+            const char *id = ids[i % N_ELEMS(ids)], *digest = digests[i / N_ELEMS(ids)];
             char buf[AGENT_SPOOL_NAME_MAX];
-            ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 42, ids[i], 12, 34, kinds[k]),
-                             0);
+            ck_assert_int_eq(
+                agent_spool_format_name(buf, sizeof buf, 42, id, 12, 34, kinds[k], digest), 0);
             agent_spool_entry e;
             ck_assert_msg(agent_spool_parse_name(buf, &e), "%s", buf);
             ck_assert_uint_eq(e.seq, 42);
-            ck_assert_str_eq(e.stream_id, ids[i]);
+            ck_assert_str_eq(e.stream_id, id);
+            ck_assert_str_eq(e.digest, digest);
             ck_assert_uint_eq(e.start, 12);
             ck_assert_uint_eq(e.end, 34);
             ck_assert_int_eq(e.kind, kinds[k]);
@@ -384,14 +388,21 @@ START_TEST(spool_name_round_trip)
     char buf[AGENT_SPOOL_NAME_MAX];
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "ab", 17198800825823810332ull,
                                              17198800829833373001ull,
-                                             OWMESH__FILE_KIND__FILE_KIND_SUBSUM), 0);
+                                             OWMESH__FILE_KIND__FILE_KIND_SUBSUM, NULL), 0);
     ck_assert_str_eq(buf, "00000000000000000001.ab.17198800825823810332_17198800829833373001.sub.sum");
+    ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "ab", 17198800825823810332ull,
+                                             17198800829833373001ull,
+                                             OWMESH__FILE_KIND__FILE_KIND_OWP,
+                                             "0123456789abcdef0123456789abcdef"), 0);
+    ck_assert_str_eq(buf, "00000000000000000001.ab.17198800825823810332_17198800829833373001."
+                          "0123456789abcdef0123456789abcdef.owp");
     /* Longest id fits the buffer size. */
     char longid[OWM_MSG_MAX_ID + 1];
     memset(longid, 'z', OWM_MSG_MAX_ID);
     longid[OWM_MSG_MAX_ID] = '\0';
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, UINT64_MAX, longid, UINT64_MAX,
-                                             UINT64_MAX, OWMESH__FILE_KIND__FILE_KIND_SUBSUM), 0);
+                                             UINT64_MAX, OWMESH__FILE_KIND__FILE_KIND_SUBSUM,
+                                             "ffffffffffffffffffffffffffffffff"), 0);
     agent_spool_entry e;
     ck_assert(agent_spool_parse_name(buf, &e));
     ck_assert_uint_eq(e.seq, UINT64_MAX);
@@ -402,15 +413,17 @@ START_TEST(spool_name_refuses_bad_input)
 {
     char buf[AGENT_SPOOL_NAME_MAX];
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "a/b", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP), -1);
+                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), -1);
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP), -1);
+                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), -1);
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "..", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP), -1);
+                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), -1);
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "ab", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_UNSPECIFIED), -1);
+                                             OWMESH__FILE_KIND__FILE_KIND_UNSPECIFIED, NULL), -1);
     ck_assert_int_eq(agent_spool_format_name(buf, 20, 1, "ab", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP), -1);
+                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), -1);
+    ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "ab", 1, 2,
+                                             OWMESH__FILE_KIND__FILE_KIND_OWP, "ABCD"), -1);
     static const char *bad[] = {
         "",
         ".seq",
@@ -427,6 +440,10 @@ START_TEST(spool_name_refuses_bad_input)
         "99999999999999999999.ab.00000000000000000012_00000000000000000034.owp", /* > 2^64 */
         "00000000000000000001.a b.00000000000000000012_00000000000000000034.owp",
         "00000000000000000012_00000000000000000034.owp", /* the engine's own name */
+        /* a digest that is not 32 lowercase hex digits */
+        "00000000000000000001.ab.00000000000000000012_00000000000000000034."
+        "0123456789ABCDEF0123456789abcdef.owp",
+        "00000000000000000001.ab.00000000000000000012_00000000000000000034.0123456789abcdef.owp",
     };
     for (size_t i = 0; i < N_ELEMS(bad); i++) {
         agent_spool_entry e;
@@ -439,9 +456,10 @@ START_TEST(spool_names_sort_in_seq_order)
 {
     char a[AGENT_SPOOL_NAME_MAX], b[AGENT_SPOOL_NAME_MAX];
     for (uint64_t seq = 1; seq < 100000; seq = seq * 3 + 1) {
-        agent_spool_format_name(a, sizeof a, seq, "zzz", 9, 9, OWMESH__FILE_KIND__FILE_KIND_SUM);
+        agent_spool_format_name(a, sizeof a, seq, "zzz", 9, 9, OWMESH__FILE_KIND__FILE_KIND_SUM,
+                                "ffffffffffffffffffffffffffffffff");
         agent_spool_format_name(b, sizeof b, seq + 1, "aaa", 1, 1,
-                                OWMESH__FILE_KIND__FILE_KIND_OWP);
+                                OWMESH__FILE_KIND__FILE_KIND_OWP, NULL);
         ck_assert_int_lt(strcmp(a, b), 0);
     }
 }
@@ -528,7 +546,8 @@ START_TEST(spool_sequence_grows_across_reopen)
     char *seqfile = path_in(spooldir, ".seq");
     unlink(seqfile);
     char name[AGENT_SPOOL_NAME_MAX];
-    agent_spool_format_name(name, sizeof name, 5000, "ab", 1, 2, OWMESH__FILE_KIND__FILE_KIND_SUM);
+    agent_spool_format_name(name, sizeof name, 5000, "ab", 1, 2, OWMESH__FILE_KIND__FILE_KIND_SUM,
+                            NULL);
     touch(spooldir, name, "x");
     s = agent_spool_open(spooldir, &e);
     ck_assert_uint_eq(agent_spool_next_seq(s), 5001);

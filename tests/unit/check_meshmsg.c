@@ -211,7 +211,26 @@ static Owmesh__Envelope *make_file_list(void)
         f->size = 24000 + i;
         f->start = 16045516384432234496ull;
         f->end = 16045516642130272256ull;
+        if (i == 2)
+            set(&f->digest, "9f86d081884c7d659a2feaa0c55ad015");
     }
+    /* seqs 99-100 were never used; the listing is complete through 103 */
+    env->file_list->through = 103;
+    Owmesh__SeqGap *g = owm_msg_file_list_add_gap(env->file_list, &e);
+    ck_assert_msg(g != NULL, "%s", e.msg);
+    g->first = 99;
+    g->last = 100;
+    g->reason = OWMESH__GAP_REASON__GAP_REASON_UNUSED;
+    return env;
+}
+
+static Owmesh__Envelope *make_peer_health(void)
+{
+    owp_err e;
+    Owmesh__Envelope *env = new_kind(OWMESH__ENVELOPE__BODY_PEER_HEALTH);
+    env->peer_health->time = 16045516384432234496ull;
+    ck_assert(owm_msg_peer_health_add_down(env->peer_health, "chi", &e) == OWP_OK);
+    ck_assert(owm_msg_peer_health_add_down(env->peer_health, "nyc", &e) == OWP_OK);
     return env;
 }
 
@@ -282,6 +301,7 @@ static const struct {
     {OWMESH__ENVELOPE__BODY_FILE_CHUNK, make_file_chunk, "FileChunk"},
     {OWMESH__ENVELOPE__BODY_FILE_CREDIT, make_file_credit, "FileCredit"},
     {OWMESH__ENVELOPE__BODY_FILE_ACK, make_file_ack, "FileAck"},
+    {OWMESH__ENVELOPE__BODY_PEER_HEALTH, make_peer_health, "PeerHealth"},
 };
 
 /* Pack without validation, as a hostile or buggy peer would. */
@@ -803,11 +823,22 @@ static const other_rule OTHER_RULES[] = {
     {make_file_ack, "FileAck.seqs: empty"},
     {make_file_ack, "FileAck.seqs[2]: must be > 0"},
     {make_status_reply, "stream \"core-owd:nyc->chi\": StatusReply.nodes[0].streams[0].verdict: "
-                        "9 is not a stream verdict"},
+                        "10 is not a stream verdict"},
     {make_status_reply, "StatusReply.nodes[0].streams[0].verdict: unexpected for a stream the "
                         "mesh expects"},
     {make_status_reply, "StatusReply.nodes[0].streams[1].verdict: ok for a stream the mesh does "
                         "not expect"},
+    {make_file_list, "FileList.files[2].digest: not 32 lowercase hex digits"},
+    {make_file_list, "FileList.files[2].digest: not 32 lowercase hex digits"},
+    {make_file_list, "FileList.through: 102 is below the last file listed (103)"},
+    {make_file_list, "FileList.gaps[0]: file 101 is listed inside it"},
+    {make_file_list, "FileList.gaps[0].reason: 0 is not a gap reason"},
+    {make_file_list, "FileList.gaps[0]: 100-99 is not a range inside 1-103"},
+    {make_file_list, "FileList.gaps: listed without FileList.through"},
+    {make_peer_health, "PeerHealth.down[1]: \"chi\" does not follow \"nyc\""},
+    {make_peer_health, "PeerHealth.down[0]: must be 1-64"},
+    {make_status_reply, "StatusReply.nodes[0].streams[0].evidence: longer than"},
+    {make_status, "Status.streams[0].unmeasured_reason: longer than"},
 };
 
 static void break_other(Owmesh__Envelope *env, int rule)
@@ -879,7 +910,7 @@ static void break_other(Owmesh__Envelope *env, int rule)
     case 43: env->file_credit->credit = 0; break;
     case 44: env->file_ack->n_seqs = 0; break;
     case 45: env->file_ack->seqs[2] = 0; break;
-    case 46: env->status_reply->nodes[0]->streams[0]->verdict = 9; break;
+    case 46: env->status_reply->nodes[0]->streams[0]->verdict = 10; break;
     case 47:
         env->status_reply->nodes[0]->streams[0]->verdict =
             OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNEXPECTED;
@@ -887,6 +918,23 @@ static void break_other(Owmesh__Envelope *env, int rule)
     case 48:
         env->status_reply->nodes[0]->streams[1]->verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_OK;
         break;
+    case 49: set(&env->file_list->files[2]->digest, "9F86"); break;
+    case 50:
+        set(&env->file_list->files[2]->digest,
+            "9F86D081884C7D659A2FEAA0C55AD015");
+        break;
+    case 51: env->file_list->through = 102; break;
+    case 52: env->file_list->gaps[0]->last = 101; break;
+    case 53: env->file_list->gaps[0]->reason = 0; break;
+    case 54: env->file_list->gaps[0]->first = 100, env->file_list->gaps[0]->last = 99; break;
+    case 55: env->file_list->through = 0; break;
+    case 56:
+        set(&env->peer_health->down[0], "nyc");
+        set(&env->peer_health->down[1], "chi");
+        break;
+    case 57: set(&env->peer_health->down[0], "a b"); break;
+    case 58: set(&env->status_reply->nodes[0]->streams[0]->evidence, big); break;
+    case 59: set(&env->status->streams[0]->unmeasured_reason, big); break;
     default: ck_abort_msg("no rule %d", rule);
     }
 }
