@@ -41,6 +41,8 @@ typedef struct sim_node {
     zcert_t *cert;
     zsock_t *sock;
     int acked;
+    size_t peer_health, peer_health_bytes; /* PeerHealth messages received */
+    size_t last_down;                      /* nodes the last one listed down */
 } sim_node;
 
 static double now_s(void)
@@ -192,6 +194,49 @@ static void send_env(zsock_t *sock, Owmesh__Envelope *env)
 }
 
 /* Part 2: N simulated nodes say Hello and ack what they are pushed. */
+/* Receive one message of a simulated node; 1 when it was a PeerHealth
+ * (counted), 0 with *out set otherwise. */
+static int receive(sim_node *node, Owmesh__Envelope **out)
+{
+    zmsg_t *m = zmsg_recv(node->sock);
+    owp_err err = {0};
+    size_t bytes = m ? zmsg_content_size(m) : 0;
+    if (!m || owm_msg_decode_zmsg(m, out, NULL, &err) != OWP_OK)
+        die("node %s: %s", node->name, err.msg);
+    zmsg_destroy(&m);
+    if ((*out)->body_case != OWMESH__ENVELOPE__BODY_PEER_HEALTH)
+        return 0;
+    node->peer_health++;
+    node->peer_health_bytes += bytes;
+    node->last_down = (*out)->peer_health->n_down;
+    owm_msg_free(out);
+    return 1;
+}
+
+/* Part 2c: the PeerHealth messages still coming (the coordinator tells every
+ * node once a tick when the set of down nodes changed). */
+static void drain_peer_health(sim_node *nodes, size_t n, double seconds)
+{
+    double end = now_s() + seconds;
+    while (now_s() < end) {
+        for (size_t i = 0; i < n; i++) {
+            Owmesh__Envelope *env = NULL;
+            while (zsock_events(nodes[i].sock) & ZMQ_POLLIN)
+                if (!receive(&nodes[i], &env))
+                    die("node %s: got %s", nodes[i].name, owm_msg_kind_name(env->body_case));
+        }
+        usleep(20000);
+    }
+    size_t count = 0, bytes = 0, down = 0;
+    for (size_t i = 0; i < n; i++) {
+        count += nodes[i].peer_health;
+        bytes += nodes[i].peer_health_bytes;
+        down = nodes[i].last_down > down ? nodes[i].last_down : down;
+    }
+    printf("  PeerHealth to the nodes, hello to now  %8zu msgs (%.1f MB; %.1f per node; the "
+           "last listed <= %zu down)\n", count, bytes / 1e6, (double)count / n, down);
+}
+
 static double bench_push(sim_node *nodes, size_t n, const char *endpoint, const char *server_key)
 {
     for (size_t i = 0; i < n; i++) {
@@ -229,12 +274,10 @@ static double bench_push(sim_node *nodes, size_t n, const char *endpoint, const 
         for (size_t i = 0; i < n; i++) {
             if (!(items[i].revents & ZMQ_POLLIN))
                 continue;
-            zmsg_t *m = zmsg_recv(nodes[i].sock);
             Owmesh__Envelope *env = NULL;
             owp_err err = {0};
-            if (!m || owm_msg_decode_zmsg(m, &env, NULL, &err) != OWP_OK)
-                die("node %s: %s", nodes[i].name, err.msg);
-            zmsg_destroy(&m);
+            if (receive(&nodes[i], &env))
+                continue;
             if (env->body_case != OWMESH__ENVELOPE__BODY_SCHEDULE)
                 die("node %s: got %s", nodes[i].name, owm_msg_kind_name(env->body_case));
             if (env->schedule->n_streams != n - 1 || strcmp(env->schedule->node, nodes[i].name))
@@ -339,6 +382,7 @@ static void bench_one(const char *bin, size_t n)
     double confirm = confirm_status(nodes, n, endpoint, coord, key);
     printf("  status of all nodes (batches of %d)    %8.3f s  (every ack recorded)\n",
            STATUS_BATCH, confirm);
+    drain_peer_health(nodes, n, 2.5);
     double rss, hwm;
     proc_memory(pid, &rss, &hwm);
     printf("  coordinator memory: %.1f MB after loading, %.1f MB with %zu nodes connected "

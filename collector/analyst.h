@@ -127,4 +127,15 @@ size_t owmesh_ctx_pair_ids(const owmesh_ctx *ctx, const char *src, const char *d
 int owmesh_ctx_expected(const owmesh_ctx *ctx, const char *src, const char *dst,
                         const owm_stream **stream_out);
 
+/* ---- unmeasured time ---- */
+/* A stored reason token ("peer-down") for people ("peer down"); an unknown
+ * token is shown as it is. Never NULL. */
+const char *owmesh_reason_text(const char *token);
+/* Unmeasured time of the paths ids over [from, to) (owm_store_unmeasured_sum)
+ * and the period's path-seconds (npaths x its length), so that measured =
+ * period - unmeasured. */
+owp_status owmesh_unmeasured(const owmesh_ctx *ctx, const uint32_t *ids, size_t nids,
+                             owp_num64 from, owp_num64 to, owm_unmeasured_sum *sum,
+                             double *period_s, owp_err *err);
+
 #endif

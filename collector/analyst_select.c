@@ -4,10 +4,13 @@
  * errors that list what is known (see analyst.h).
  */
 #include "analyst.h"
+#include "grow.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "unmeasured.h"
 
 static void free_paths(owmesh_ctx *ctx)
 {
@@ -31,15 +34,9 @@ static int collect_path(const owm_store_path *p, void *arg)
 {
     path_list *pl = arg;
     owmesh_ctx *ctx = pl->ctx;
-    if (ctx->npaths == pl->cap) {
-        size_t cap = pl->cap ? pl->cap * 2 : 16;
-        owmesh_path *np = realloc(ctx->paths, cap * sizeof *np);
-        if (!np) {
-            pl->nomem = 1;
-            return 1;
-        }
-        ctx->paths = np;
-        pl->cap = cap;
+    if (owp_grow(&ctx->paths, ctx->npaths, &pl->cap, sizeof *ctx->paths, 16) != 0) {
+        pl->nomem = 1;
+        return 1;
     }
     owmesh_path *dst = &ctx->paths[ctx->npaths];
     dst->id = p->id;
@@ -267,4 +264,20 @@ owp_status owmesh_ctx_select(const owmesh_ctx *ctx, const owmesh_common *c, uint
     *ids = out;
     *nids = n;
     return OWP_OK;
+}
+
+/* ---- unmeasured time ---- */
+
+const char *owmesh_reason_text(const char *token)
+{
+    owm_unmeasured_reason r = owm_unmeasured_reason_parse(token ? token : "");
+    return r == OWM_UNMEASURED_UNKNOWN && token && *token ? token : owm_unmeasured_reason_text(r);
+}
+
+owp_status owmesh_unmeasured(const owmesh_ctx *ctx, const uint32_t *ids, size_t nids,
+                             owp_num64 from, owp_num64 to, owm_unmeasured_sum *sum,
+                             double *period_s, owp_err *err)
+{
+    *period_s = (double)nids * owp_num64_to_double(to - from);
+    return owm_store_unmeasured_sum(ctx->store, ids, nids, from, to, sum, err);
 }

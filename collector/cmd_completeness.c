@@ -27,6 +27,8 @@ typedef struct expected_path {
     uint64_t buckets, covered;
     double threshold; /* seconds */
     const char *status; /* "ok", "stale", "missing" */
+    owm_unmeasured_sum unm; /* time the path could not be measured, by reason */
+    double period_s;
 } expected_path;
 
 static void usage(FILE *fp)
@@ -59,6 +61,8 @@ static owp_status measure(const owmesh_ctx *ctx, expected_path *e, owp_num64 now
         owm_store_query q = {.paths = ids, .npaths = n, .from = from, .to = to,
                              .every = (uint32_t)bucket};
         owp_status st = owm_store_query_run(ctx->store, &q, count_bucket, e, err);
+        if (st == OWP_OK)
+            st = owmesh_unmeasured(ctx, ids, n, from, to, &e->unm, &e->period_s, err);
         if (st != OWP_OK)
             return st;
     }
@@ -84,6 +88,28 @@ static void format_cells(const expected_path *e, owp_num64 now, char *newest, ch
         owmesh_format_age(d > 0 ? (uint64_t)d : 0, age, len);
     }
     snprintf(cov, len, "%.1f%%", e->buckets ? 100.0 * e->covered / e->buckets : 0.0);
+}
+
+/* Unmeasured time is not coverage (nothing was measured) and not loss
+ * (nothing was sent): it is listed with its reasons, so a stale path says why. */
+static void unmeasured_text(const expected_path *e, char *buf, size_t len)
+{
+    owmesh_format_unmeasured(e->unm.total, e->period_s,
+                             e->unm.nreasons ? owmesh_reason_text(e->unm.r[0].reason) : NULL,
+                             buf, len);
+}
+
+static json_t *unmeasured_json(const expected_path *e)
+{
+    json_t *by = json_object();
+    for (size_t i = 0; i < e->unm.nreasons; i++)
+        json_object_set_new(by, e->unm.r[i].reason,
+                            json_real(round(e->unm.r[i].seconds * 1e3) / 1e3));
+    double measured = e->period_s - e->unm.total;
+    return json_pack("{s:f, s:f, s:o, s:s?}", "measured_s",
+                     round((measured > 0 ? measured : 0) * 1e3) / 1e3, "unmeasured_s",
+                     round(e->unm.total * 1e3) / 1e3, "unmeasured", by, "reason",
+                     e->unm.nreasons ? owmesh_reason_text(e->unm.r[0].reason) : NULL);
 }
 
 /* Nodes all of whose expected paths are stale or missing: the silent ones. */
@@ -212,6 +238,9 @@ int owmesh_cmd_completeness(int argc, char **argv)
                                     "coverage_pct",
                                     ep[k].buckets ? 100.0 * ep[k].covered / ep[k].buckets : 0.0,
                                     "stale_after_s", ep[k].threshold, "status", ep[k].status));
+                json_t *unm = unmeasured_json(&ep[k]);
+                json_object_update(json_array_get(rows, json_array_size(rows) - 1), unm);
+                json_decref(unm);
             }
             silent_nodes(&ctx, ep, n, silent, NULL);
             json_t *root = json_pack("{s:s, s:s, s:I, s:o, s:o}", "from", a, "to", b, "bucket",
@@ -220,20 +249,25 @@ int owmesh_cmd_completeness(int argc, char **argv)
             fputc('\n', stdout);
             json_decref(root);
         } else {
-            const char *hdr[] = {"src", "dst", "test", "newest", "age", "coverage", "status"};
-            owmesh_table *t = owmesh_table_new(7, hdr);
+            const char *hdr[] = {"src", "dst",      "test",   "newest",
+                                 "age", "coverage", "status", "unmeasured"};
+            owmesh_table *t = owmesh_table_new(8, hdr);
             for (size_t col = 0; t && col < 4; col++)
                 owmesh_table_left(t, col);
             owmesh_table_left(t, 6);
+            owmesh_table_left(t, 7);
             for (size_t k = 0; t && k < n; k++) {
-                char newest[48], age[48], cov[48];
+                char newest[48], age[48], cov[48], unm[96];
                 format_cells(&ep[k], now, newest, age, cov, sizeof newest);
+                unmeasured_text(&ep[k], unm, sizeof unm);
                 const char *cells[] = {ep[k].stream->src->name, ep[k].stream->dst->name,
-                                       ep[k].stream->test, newest, age, cov, ep[k].status};
+                                       ep[k].stream->test, newest, age, cov, ep[k].status, unm};
                 owmesh_table_add(t, cells);
             }
             printf("# %zu expected paths, %s to %s, coverage in %llu s buckets\n", n, a, b,
                    (unsigned long long)bucket);
+            printf("# coverage: buckets with measured data (lost packets are data); unmeasured "
+                   "time (sessions that could not be set up) is not coverage\n");
             if (t)
                 owmesh_table_print(t, stdout);
             owmesh_table_destroy(&t);

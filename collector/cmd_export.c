@@ -1,9 +1,21 @@
 /*
- * cmd_export.c - `owmesh export`: the raw records of one path over a period,
- * as CSV on standard output or as one .owp file per stored session (fetched
- * layout, readable by owstats), named like powstream's: START_END.owp with
- * the 32.32 send times of the first and last record as 20-digit decimals.
+ * cmd_export.c - `owmesh export`: the raw records of the selected paths over
+ * a period, as CSV on standard output or as one .owp file per stored session
+ * (fetched layout, readable by owstats), named like powstream's:
+ * START_END.owp with the 32.32 send times of the first and last record as
+ * 20-digit decimals; beside them one START_END.unm file (mesh/unmeasured.h)
+ * per unmeasured interval. One path's files go into DIR itself; with several
+ * paths each path gets a subdirectory SRC_DST_PARAMS (so that two directions
+ * measured at once never share a file name).
+ *
+ * An export directory is an archive `owmesh import DIR` reads back onto the
+ * same paths with no --src/--dst: each .owp file's Request-Session names the
+ * path's nodes by their mesh addresses (the store keeps the addresses the
+ * file arrived with, which may be NAT'ed or renumbered), and each .unm file
+ * names its path by the mesh stream's id, else by "path:SRC>DST".
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -13,15 +25,21 @@
 
 #include "analyst.h"
 #include "cli.h"
+#include "collector_paths.h"
+#include "grow.h"
 #include "render.h"
 #include "schedule.h"
+#include "unmeasured.h"
 
 enum { OPT_CSV = OWMESH_OPT_FIRST_FREE, OPT_OWP };
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: owmesh export --mesh FILE [--store DIR] --src NAME --dst NAME\n"
-                "                     [--since DUR | --from TIME --to TIME] (--csv | --owp DIR)\n");
+    fprintf(fp, "usage: owmesh export --mesh FILE [--store DIR] [--src NAME] [--dst NAME] [--node NAME]\n"
+                "                     [--group NAME] [--since DUR | --from TIME --to TIME]\n"
+                "                     (--csv | --owp DIR)\n"
+                "  --owp DIR  one .owp file per session and one .unm file per unmeasured\n"
+                "             interval; `owmesh import DIR` reads them back onto the same paths\n");
 }
 
 /* ---- CSV ---- */
@@ -99,15 +117,9 @@ typedef struct record_list {
 static int collect_record(const owp_record *r, void *arg)
 {
     record_list *l = arg;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        owp_record *nv = realloc(l->v, cap * sizeof *nv);
-        if (!nv) {
-            l->nomem = 1;
-            return 1;
-        }
-        l->v = nv;
-        l->cap = cap;
+    if (owp_grow(&l->v, l->n, &l->cap, sizeof *l->v, 256) != 0) {
+        l->nomem = 1;
+        return 1;
     }
     l->v[l->n++] = *r;
     return 0;
@@ -189,11 +201,48 @@ static owp_status pick_session_records(const owm_store_session *s, const record_
 
 typedef struct session_export {
     owmesh_ctx *ctx;
-    const char *dir;
-    uint64_t files, records;
+    const owmesh_path *path; /* the path being exported */
+    char dir[4096];          /* where its files go */
+    uint64_t files, records, intervals;
     owp_err *err;
     int failed;
 } session_export;
+
+/* ---- the path's addresses ---- */
+
+/* A path end's address: its mesh node's OWAMP host, else the name itself
+ * when it is an address (the collector names a sender no node has so). */
+static int end_address(const owm_mesh *mesh, const char *name, uint8_t *ipvn, uint8_t addr[16])
+{
+    const owm_node *n = owm_mesh_node_find(mesh, name);
+    const char *host = n ? n->host : name;
+    memset(addr, 0, 16);
+    if (inet_pton(AF_INET, host, addr) == 1)
+        *ipvn = 4;
+    else if (inet_pton(AF_INET6, host, addr) == 1)
+        *ipvn = 6;
+    else
+        return 0;
+    return 1;
+}
+
+/* The stored request with the path's addresses in place of the ones the file
+ * arrived with, so that `owmesh import` maps the file back to this path.
+ * Unchanged when an end has no address (a node named by DNS name) or the two
+ * ends differ in family (one Request-Session holds one). Slots are shared
+ * with the stored request, not copied. */
+static owp_request addressed_request(const owm_mesh *mesh, const owmesh_path *p,
+                                     const owp_request *stored)
+{
+    owp_request req = *stored;
+    uint8_t sv = 0, rv = 0, sa[16], ra[16];
+    if (end_address(mesh, p->src, &sv, sa) && end_address(mesh, p->dst, &rv, ra) && sv == rv) {
+        req.ipvn = sv;
+        memcpy(req.sender_addr, sa, 16);
+        memcpy(req.receiver_addr, ra, 16);
+    }
+    return req;
+}
 
 static int by_seq(const void *a, const void *b)
 {
@@ -235,14 +284,26 @@ static owp_status skip_ranges(const owp_record *v, size_t n, owp_skip **out, uin
     return OWP_OK;
 }
 
-static owp_status write_owp(const owm_store_session *s, record_list *l, const uint8_t *keep,
-                            const char *name, uint64_t *written, owp_err *err)
+/* Close a file written with status st; on any failure remove it, so that a
+ * half-written file never looks like an exported one. */
+static owp_status finish_file(FILE *fp, const char *name, owp_status st, owp_err *err)
+{
+    if (fclose(fp) != 0 && st == OWP_OK)
+        st = owp_err_sys(err, "%s: close", name);
+    if (st != OWP_OK)
+        remove(name);
+    return st;
+}
+
+static owp_status write_owp(const owm_store_session *s, const owp_request *req, record_list *l,
+                            const uint8_t *keep, const char *name, uint64_t *written,
+                            owp_err *err)
 {
     uint64_t n = 0;
     for (size_t i = 0; i < l->n; i++)
         if (keep[i])
             l->v[n++] = l->v[i]; /* compact: keep[] is not needed after this */
-    sort_timeout = s->request ? s->request->timeout : 0;
+    sort_timeout = req ? req->timeout : 0;
     qsort(l->v, n, sizeof *l->v, by_arrival);
     if (n > UINT32_MAX)
         return owp_err_set(err, OWP_ERR_INVALID, "%s: %llu records: too many for a .owp file",
@@ -257,7 +318,7 @@ static owp_status write_owp(const owm_store_session *s, record_list *l, const ui
         free(skips);
         return owp_err_sys(err, "%s", name);
     }
-    st = owp_file_write_fetched_header(fp, s->request, s->finished, s->next_seqno, skips, nskips,
+    st = owp_file_write_fetched_header(fp, req, s->finished, s->next_seqno, skips, nskips,
                                        (uint32_t)n, err);
     free(skips);
     for (size_t i = 0; st == OWP_OK && i < n; i++) {
@@ -266,12 +327,8 @@ static owp_status write_owp(const owm_store_session *s, record_list *l, const ui
         if (fwrite(buf, 1, sizeof buf, fp) != sizeof buf)
             st = owp_err_sys(err, "%s: write", name);
     }
-    if (fclose(fp) != 0 && st == OWP_OK)
-        st = owp_err_sys(err, "%s: close", name);
-    if (st != OWP_OK)
-        remove(name);
     *written = n;
-    return st;
+    return finish_file(fp, name, st, err);
 }
 
 static int write_session(const owm_store_session *s, void *arg)
@@ -279,8 +336,11 @@ static int write_session(const owm_store_session *s, void *arg)
     session_export *e = arg;
     record_list l = {0};
     uint8_t *keep = NULL;
-    char name[4096];
+    char name[4200];
     snprintf(name, sizeof name, "%s/%020" PRIu64 "_%020" PRIu64 ".owp", e->dir, s->first, s->last);
+    owp_request req;
+    if (s->request)
+        req = addressed_request(e->ctx->mesh, e->path, s->request);
     owp_status st = owm_store_export(e->ctx->store, s->path_id, s->first, s->last + 1,
                                      collect_record, &l, e->err);
     if (st == OWP_OK && l.nomem)
@@ -291,7 +351,7 @@ static int write_session(const owm_store_session *s, void *arg)
         st = pick_session_records(s, &l, keep, e->err);
     uint64_t written = 0;
     if (st == OWP_OK)
-        st = write_owp(s, &l, keep, name, &written, e->err);
+        st = write_owp(s, s->request ? &req : NULL, &l, keep, name, &written, e->err);
     free(keep);
     free(l.v);
     if (st != OWP_OK) {
@@ -304,18 +364,118 @@ static int write_session(const owm_store_session *s, void *arg)
     return 0;
 }
 
+/* ---- unmeasured intervals (.unm files) ---- */
+
+/* The stream id a .unm file names its path by: the mesh stream's (the id
+ * the node agent writes, so import resolves it as a collected interval),
+ * else "path:SRC>DST", which `owmesh import` reads back as those names. */
+static void path_stream_id(const owm_mesh *mesh, const owmesh_path *p, char *buf, size_t len)
+{
+    const owm_stream *s = owm_mesh_streams(mesh);
+    for (size_t i = 0; i < owm_mesh_stream_count(mesh); i++)
+        if (!strcmp(s[i].src->name, p->src) && !strcmp(s[i].dst->name, p->dst) &&
+            !strcmp(s[i].test, p->params)) {
+            snprintf(buf, len, "%s", s[i].id);
+            return;
+        }
+    snprintf(buf, len, "path:%s>%s", p->src, p->dst);
+}
+
+/* The source's OWAMP server, as the agent writes it ("" when unknown). */
+static void path_sender(const owm_mesh *mesh, const owmesh_path *p, char *buf, size_t len)
+{
+    const owm_node *n = owm_mesh_node_find(mesh, p->src);
+    uint8_t ipvn, addr[16];
+    if (n)
+        owm_node_format_server(n, buf, len);
+    else
+        snprintf(buf, len, "%s", end_address(mesh, p->src, &ipvn, addr) ? p->src : "");
+}
+
+static owp_status write_text(const char *name, const char *text, size_t len, owp_err *err)
+{
+    FILE *fp = fopen(name, "wb");
+    if (!fp)
+        return owp_err_sys(err, "%s", name);
+    owp_status st = fwrite(text, 1, len, fp) == len ? OWP_OK : owp_err_sys(err, "%s: write", name);
+    return finish_file(fp, name, st, err);
+}
+
+static int write_interval(const owm_store_unmeasured *u, void *arg)
+{
+    session_export *e = arg;
+    owm_unmeasured m = {.start = u->start, .end = u->end,
+                        .reason = owm_unmeasured_reason_parse(u->reason)};
+    path_stream_id(e->ctx->mesh, e->path, m.stream_id, sizeof m.stream_id);
+    path_sender(e->ctx->mesh, e->path, m.sender, sizeof m.sender);
+    snprintf(m.detail, sizeof m.detail, "%s", u->detail ? u->detail : "");
+    char text[OWM_UNMEASURED_MAX_FILE + 1], name[4200];
+    int n = owm_unmeasured_format(&m, text, sizeof text);
+    snprintf(name, sizeof name, "%s/%020" PRIu64 "_%020" PRIu64 ".unm", e->dir, u->start, u->end);
+    owp_status st = n < 0 ? owp_err_set(e->err, OWP_ERR_INVALID,
+                                        "%s: stream id %s: not writable as an unmeasured "
+                                        "interval", name, m.stream_id)
+                          : write_text(name, text, (size_t)n, e->err);
+    if (st != OWP_OK) {
+        e->failed = 1;
+        return 1;
+    }
+    printf("%s\n", name);
+    e->intervals++;
+    return 0;
+}
+
+/* ---- directories ---- */
+
+static const owmesh_path *path_of(const owmesh_ctx *ctx, uint32_t id)
+{
+    for (size_t i = 0; i < ctx->npaths; i++)
+        if (ctx->paths[i].id == id)
+            return &ctx->paths[i];
+    return NULL;
+}
+
+/* DIR/SRC_DST_PARAMS, every byte outside [A-Za-z0-9._=-] of the name a '-'. */
+static void path_dir(const char *dir, const owmesh_path *p, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s/", dir);
+    char *name = buf + (n > 0 && (size_t)n < len ? n : 0);
+    snprintf(name, len - (size_t)(name - buf), "%s_%s_%s", p->src, p->dst, p->params);
+    for (char *c = name; *c; c++)
+        if (!isalnum((unsigned char)*c) && !strchr("._=-", *c))
+            *c = '-';
+}
+
+static owp_status make_dir(const char *dir, owp_err *err)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return owp_err_sys(err, "%s", dir);
+    return OWP_OK;
+}
+
 static int export_owp(owmesh_ctx *ctx, const uint32_t *ids, size_t nids, const char *dir,
                       owp_num64 from, owp_num64 to, uint64_t *count, owp_err *err)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        owp_err_sys(err, "%s", dir);
+    if (make_dir(dir, err) != OWP_OK)
         return 1;
-    }
-    session_export e = {.ctx = ctx, .dir = dir, .err = err};
-    for (size_t i = 0; i < nids && !e.failed; i++)
-        if (owm_store_sessions(ctx->store, ids[i], from, to, write_session, &e, err) != OWP_OK)
+    session_export e = {.ctx = ctx, .err = err};
+    for (size_t i = 0; i < nids && !e.failed; i++) {
+        if (!(e.path = path_of(ctx, ids[i]))) {
+            owp_err_set(err, OWP_ERR_INVALID, "unknown path id %u", (unsigned)ids[i]);
             return 1;
-    *count = e.records;
+        }
+        if (nids == 1)
+            snprintf(e.dir, sizeof e.dir, "%s", dir);
+        else
+            path_dir(dir, e.path, e.dir, sizeof e.dir);
+        if ((nids > 1 && make_dir(e.dir, err) != OWP_OK) ||
+            owm_store_sessions(ctx->store, ids[i], from, to, write_session, &e, err) != OWP_OK ||
+            (!e.failed && owm_store_unmeasured_list(ctx->store, ids[i], from, to, write_interval,
+                                                    &e, err) != OWP_OK))
+            return 1;
+    }
+    /* An interval is data too: an export of unmeasured time alone is not empty. */
+    *count = e.records + e.intervals;
     return e.failed;
 }
 
@@ -346,9 +506,8 @@ int owmesh_cmd_export(int argc, char **argv)
             return 1;
         }
     }
-    if (optind < argc || csv == !!owp_dir || !common.src || !common.dst || common.node ||
-        common.group) {
-        owmesh_error("export: give --src and --dst, and one of --csv or --owp DIR");
+    if (optind < argc || csv == !!owp_dir) {
+        owmesh_error("export: give one of --csv or --owp DIR");
         usage(stderr);
         return 1;
     }

@@ -5,6 +5,8 @@
  * a self-contained SVG, and as an HTML page embedding that SVG and a table.
  * A path the mesh expects with no data in the period is "missing", never
  * good; a pair the mesh does not measure and nobody stored stays blank.
+ * Delay statistics are judged against each path's own baseline (render.h:
+ * owmesh_relative_thresholds) unless --warn/--crit give absolute values.
  */
 #include <getopt.h>
 #include <math.h>
@@ -23,6 +25,11 @@ typedef struct grid_cell {
     int expected;
     owm_store_row row;
     int has_row;
+    owm_unmeasured_sum unm; /* unmeasured time of the cell's paths in the period */
+    double period_s;        /* the period in path-seconds */
+    int has_baseline;       /* relative thresholds: the baseline was measured */
+    double baseline_ms;
+    double warn, crit;      /* this cell's thresholds */
 } grid_cell;
 
 typedef struct grid {
@@ -30,7 +37,8 @@ typedef struct grid {
     size_t n;             /* nodes */
     grid_cell *cells;     /* n * n, [src * n + dst] */
     owmesh_stat stat;
-    double warn, crit;
+    double warn, crit;    /* absolute thresholds (unless relative) */
+    int relative;         /* delay thresholds from each path's baseline */
     owp_num64 from, to;
 } grid;
 
@@ -55,6 +63,36 @@ static int one_row(const owm_store_row *row, void *arg)
     return 1;
 }
 
+static int baseline_row(const owm_store_row *row, void *arg)
+{
+    grid_cell *c = arg;
+    c->has_baseline = !row->empty && row->has_delay;
+    c->baseline_ms = row->percentiles[0] * 1e3;
+    return 1;
+}
+
+/* The cell's thresholds: the grid's, or relative to the baseline of its
+ * paths over the look-back window ending with the period. */
+static owp_status cell_thresholds(const grid *g, grid_cell *c, const uint32_t *ids, size_t nids,
+                                  owp_err *err)
+{
+    c->warn = g->warn;
+    c->crit = g->crit;
+    if (!g->relative || !nids)
+        return OWP_OK;
+    owp_num64 lookback = (owp_num64)OWMESH_BASELINE_DAYS * 86400 << 32;
+    owp_num64 from = g->to - g->from > lookback || g->to < lookback ? g->from : g->to - lookback;
+    double p = OWMESH_BASELINE_PERCENTILE;
+    owm_store_query q = {.paths = ids, .npaths = nids, .from = from, .to = g->to,
+                         .percentiles = &p, .npercentiles = 1};
+    owp_status st = owm_store_query_run(g->ctx->store, &q, baseline_row, c, err);
+    if (st == OWP_OK && c->has_baseline)
+        owmesh_relative_thresholds(c->baseline_ms, &c->warn, &c->crit);
+    else
+        c->warn = c->crit = INFINITY; /* no delay at all: nothing to judge a delay by */
+    return st;
+}
+
 static owp_status fill(grid *g, owp_err *err)
 {
     for (size_t s = 0; s < g->n; s++)
@@ -68,11 +106,19 @@ static owp_status fill(grid *g, owp_err *err)
                 owm_store_query q = {.paths = ids, .npaths = nids, .from = g->from, .to = g->to,
                                      .percentiles = &p, .npercentiles = 1};
                 owp_status st = owm_store_query_run(g->ctx->store, &q, one_row, c, err);
+                if (st == OWP_OK)
+                    st = owmesh_unmeasured(g->ctx, ids, nids, g->from, g->to, &c->unm,
+                                           &c->period_s, err);
                 if (st != OWP_OK)
                     return st;
             }
-            owmesh_cell_classify(&g->stat, g->warn, g->crit, c->expected,
+            if (cell_thresholds(g, c, ids, nids, err) != OWP_OK)
+                return err->code;
+            owmesh_cell_classify(&g->stat, c->warn, c->crit, c->expected,
                                  c->has_row ? &c->row : NULL, &c->cell);
+            if (c->unm.nreasons)
+                owmesh_cell_unmeasured(&c->cell, c->unm.total, c->period_s,
+                                       owmesh_reason_text(c->unm.r[0].reason));
         }
     return OWP_OK;
 }
@@ -100,7 +146,8 @@ static void print_terminal(const grid *g, int colour, FILE *fp)
         for (size_t d = 0; d < g->n; d++) {
             const owmesh_cell *c = &g->cells[s * g->n + d].cell;
             char text[64];
-            if (colour || c->cls == OWMESH_CELL_NONE || c->cls == OWMESH_CELL_MISSING)
+            if (colour || c->cls == OWMESH_CELL_NONE || c->cls == OWMESH_CELL_MISSING ||
+                c->cls == OWMESH_CELL_UNMEASURED)
                 snprintf(text, sizeof text, "%s", c->cls == OWMESH_CELL_NONE ? "." : c->text);
             else
                 snprintf(text, sizeof text, "%s %s", c->text, owmesh_cell_class_name(c->cls));
@@ -113,6 +160,21 @@ static void print_terminal(const grid *g, int colour, FILE *fp)
 
 /* ---- SVG and HTML ---- */
 
+/* "; unmeasured 60 s (1.7%): peer down 50 s, control timeout 10 s" */
+static void unmeasured_tip(const grid_cell *c, char *buf, size_t len)
+{
+    char part[128];
+    owmesh_format_unmeasured(c->unm.total, c->period_s, owmesh_reason_text(c->unm.r[0].reason),
+                             part, sizeof part);
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, "; unmeasured %s (not loss)", part);
+    for (size_t i = 1; i < c->unm.nreasons; i++) {
+        used = strlen(buf);
+        snprintf(buf + used, len - used, ", %s %.0f s", owmesh_reason_text(c->unm.r[i].reason),
+                 c->unm.r[i].seconds);
+    }
+}
+
 static void cell_tooltip(const grid *g, size_t s, size_t d, char *buf, size_t len)
 {
     const grid_cell *c = &g->cells[s * g->n + d];
@@ -124,30 +186,71 @@ static void cell_tooltip(const grid *g, size_t s, size_t d, char *buf, size_t le
         snprintf(buf + n, len - (size_t)n, "; sent %llu, lost %llu (%.2f%%), dups %llu",
                  (unsigned long long)c->row.sent, (unsigned long long)c->row.lost,
                  c->row.loss_pct, (unsigned long long)c->row.dups);
+    if (c->unm.nreasons && n > 0)
+        unmeasured_tip(c, buf, len);
+    if (g->relative && c->has_baseline && n > 0) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, "; baseline (p%g, %d days) %.3f ms: warn >= %.3f, "
+                 "crit >= %.3f", OWMESH_BASELINE_PERCENTILE, OWMESH_BASELINE_DAYS,
+                 c->baseline_ms, c->warn, c->crit);
+    }
     if (!c->expected && c->has_row && n > 0)
         strncat(buf, "; not a path of the mesh", len - strlen(buf) - 1);
 }
+
+/* "warn >= 0.1, crit >= 1", or the relative rule. */
+static void threshold_text(const grid *g, char *buf, size_t len)
+{
+    if (g->relative)
+        owmesh_relative_rule_text(buf, len);
+    else
+        snprintf(buf, len, "warn >= %g, crit >= %g", g->warn, g->crit);
+}
+
+/* Two short lines, so the reason fits the cell: "unmeasured" / "peer down". */
+static void unmeasured_label(const grid_cell *c, double cx, double cy, FILE *fp)
+{
+    owmesh_svg_text(fp, cx, cy - 3, "middle", 11, "#212121", "unmeasured");
+    owmesh_svg_text(fp, cx, cy + 11, "middle", 10, "#212121",
+                    owmesh_reason_text(c->unm.r[0].reason));
+}
+
+/* The legend row below the grid: its six entries at ~7 px a character. */
+#define LEGEND_WIDTH 800
 
 static void write_svg(const grid *g, FILE *fp)
 {
     size_t longest = 4;
     for (size_t i = 0; i < g->n; i++)
         longest = strlen(node_name(g, i)) > longest ? strlen(node_name(g, i)) : longest;
-    double cw = fmax(96, longest * 7.5 + 16), ch = 40, left = longest * 7.5 + 40, top = 110;
+    double cw = fmax(96, longest * 7.5 + 16), ch = 40, left = longest * 7.5 + 40;
+    double top = g->relative ? 136 : 110;
     int width = (int)(left + cw * g->n + 20), height = (int)(top + ch * g->n + 80);
-    if (width < 560)
-        width = 560;
-    char title[200], sub[300], a[48], b[48];
+    /* Wide enough for the relative rule and for the whole legend row. */
+    if (width < (g->relative ? 620 : 560))
+        width = g->relative ? 620 : 560;
+    if (width < LEGEND_WIDTH)
+        width = LEGEND_WIDTH;
+    char title[200], sub[400], a[48], b[48];
     snprintf(title, sizeof title, "owmesh grid: %s (%s)", g->stat.name, g->stat.unit);
     owmesh_format_iso(g->from, a, sizeof a);
     owmesh_format_iso(g->to, b, sizeof b);
     snprintf(sub, sizeof sub, "%s to %s", a, b);
     owmesh_svg_begin(fp, width, height, title);
+    owmesh_svg_unmeasured_defs(fp);
     owmesh_svg_text(fp, 16, 26, "start", 18, "#212121", title);
     owmesh_svg_text(fp, 16, 48, "start", 12, "#424242", sub);
-    snprintf(sub, sizeof sub, "warn >= %g, crit >= %g; rows: sources, columns: destinations",
-             g->warn, g->crit);
-    owmesh_svg_text(fp, 16, 66, "start", 12, "#424242", sub);
+    threshold_text(g, sub, sizeof sub);
+    char *rule = g->relative ? strstr(sub, "): ") : NULL;
+    if (rule) { /* the relative rule on two lines: what the baseline is, then the margins */
+        rule[1] = '\0';
+        owmesh_svg_text(fp, 16, 66, "start", 12, "#424242", sub);
+        owmesh_svg_text(fp, 16, 82, "start", 12, "#424242", rule + 3);
+        owmesh_svg_text(fp, 16, 98, "start", 12, "#424242", "rows: sources, columns: destinations");
+    } else {
+        strncat(sub, "; rows: sources, columns: destinations", sizeof sub - strlen(sub) - 1);
+        owmesh_svg_text(fp, 16, 66, "start", 12, "#424242", sub);
+    }
     owmesh_svg_text(fp, left - 8, top - 12, "end", 11, "#757575", "src \\ dst");
     for (size_t d = 0; d < g->n; d++)
         owmesh_svg_text(fp, left + cw * d + cw / 2, top - 12, "middle", 12, "#212121",
@@ -161,19 +264,22 @@ static void write_svg(const grid *g, FILE *fp)
             cell_tooltip(g, s, d, tip, sizeof tip);
             double x = left + cw * d, y = top + ch * s;
             owmesh_svg_rect(fp, x, y, cw, ch, owmesh_cell_class_fill(c->cls), "#ffffff", tip);
-            if (c->cls != OWMESH_CELL_NONE)
+            if (c->cls == OWMESH_CELL_UNMEASURED)
+                unmeasured_label(&g->cells[s * g->n + d], x + cw / 2, y + ch / 2, fp);
+            else if (c->cls != OWMESH_CELL_NONE)
                 owmesh_svg_text(fp, x + cw / 2, y + ch / 2 + 4, "middle", 12,
                                 c->cls == OWMESH_CELL_CRIT ? "#ffffff" : "#212121", c->text);
         }
     }
     /* Legend: every class, so grey is never mistaken for good. */
-    static const owmesh_cell_class legend[] = {OWMESH_CELL_GOOD, OWMESH_CELL_WARN,
-                                               OWMESH_CELL_CRIT, OWMESH_CELL_MISSING,
-                                               OWMESH_CELL_NONE};
+    static const owmesh_cell_class legend[] = {OWMESH_CELL_GOOD,       OWMESH_CELL_WARN,
+                                               OWMESH_CELL_CRIT,       OWMESH_CELL_MISSING,
+                                               OWMESH_CELL_UNMEASURED, OWMESH_CELL_NONE};
     static const char *const legend_text[] = {"good", "warn", "crit", "missing (no data)",
-                                              "not measured"};
+                                              "unmeasured (reason in the cell)",
+                                              "not in the mesh"};
     double lx = 16, ly = top + ch * g->n + 30;
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < sizeof legend / sizeof legend[0]; i++) {
         owmesh_svg_rect(fp, lx, ly, 14, 14, owmesh_cell_class_fill(legend[i]), "#9e9e9e", NULL);
         owmesh_svg_text(fp, lx + 20, ly + 11, "start", 12, "#212121", legend_text[i]);
         lx += 20 + strlen(legend_text[i]) * 7.0 + 20;
@@ -199,10 +305,17 @@ static int write_html(const grid *g, const char *file)
           "th{background:#fafafa}\n"
           ".good{background:#43a047}.warn{background:#fbc02d}.crit{background:#e53935;color:#fff}\n"
           ".missing{background:#9e9e9e}.none{background:#f5f5f5}\n"
+          ".unmeasured{background:repeating-linear-gradient(45deg,#e0e0e0 0 4px,#9e9e9e 4px 6px)}\n"
           "</style>\n</head>\n<body>\n<h1>owmesh grid</h1>\n<p>", fp);
     owmesh_xml_escape(fp, g->stat.name);
-    fprintf(fp, " (%s), %s to %s; warn &gt;= %g, crit &gt;= %g. A path with no data in the "
-                "period is <em>missing</em>.</p>\n", g->stat.unit, a, b, g->warn, g->crit);
+    char rule[400];
+    threshold_text(g, rule, sizeof rule);
+    fprintf(fp, " (%s), %s to %s; ", g->stat.unit, a, b);
+    owmesh_xml_escape(fp, rule);
+    fprintf(fp, ". A path with no data in the "
+                "period is <em>missing</em>; one mostly <em>unmeasured</em> (its sessions could "
+                "not be set up: peer down, owampd refused ...) is hatched grey with its reason: "
+                "unmeasured time is not loss.</p>\n");
     write_svg(g, fp);
     fputs("<table>\n<tr><th>src \\ dst</th>", fp);
     for (size_t d = 0; d < g->n; d++) {
@@ -264,7 +377,7 @@ int owmesh_cmd_grid(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     owmesh_common common;
     owmesh_common_init(&common);
-    const char *stat_s = "median", *warn_s = NULL, *crit_s = NULL, *html = NULL, *svg = NULL;
+    const char *stat_s = "loss", *warn_s = NULL, *crit_s = NULL, *html = NULL, *svg = NULL;
     const char *color = "auto";
     int c;
     optind = 1;
@@ -300,6 +413,7 @@ int owmesh_cmd_grid(int argc, char **argv)
         return 1;
     }
     owmesh_stat_thresholds(&g.stat, &g.warn, &g.crit);
+    g.relative = owmesh_stat_is_delay(&g.stat) && !warn_s && !crit_s;
     if ((warn_s && parse_threshold(warn_s, "--warn", &g.warn)) ||
         (crit_s && parse_threshold(crit_s, "--crit", &g.crit)))
         return 1;
@@ -324,8 +438,9 @@ int owmesh_cmd_grid(int argc, char **argv)
         owmesh_format_iso(g.from, a, sizeof a);
         owmesh_format_iso(g.to, b, sizeof b);
         int colour = !strcmp(color, "always") || (!strcmp(color, "auto") && isatty(1));
-        printf("# %s (%s), %s to %s; warn >= %g, crit >= %g\n", g.stat.name, g.stat.unit, a, b,
-               g.warn, g.crit);
+        char rule[400];
+        threshold_text(&g, rule, sizeof rule);
+        printf("# %s (%s), %s to %s; %s\n", g.stat.name, g.stat.unit, a, b, rule);
         print_terminal(&g, colour, stdout);
         if (svg && write_svg_file(&g, svg) != 0) {
             owp_err_sys(&err, "%s", svg);

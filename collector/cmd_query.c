@@ -1,7 +1,8 @@
 /*
  * cmd_query.c - `owmesh query`: delay percentiles, loss, duplicates,
- * reordering, jitter and hop counts of a path, a node, a group or the whole
- * mesh over a period, optionally per bucket, as a table, JSON or CSV.
+ * reordering, jitter (P95 - P50), IPDV and hop counts of a path, a node, a
+ * group or the whole mesh over a period, optionally per bucket, as a table,
+ * JSON or CSV.
  * Formats are documented in owmesh(1); change them there too.
  */
 #include <getopt.h>
@@ -12,6 +13,7 @@
 
 #include "analyst.h"
 #include "cli.h"
+#include "grow.h"
 #include "render.h"
 
 enum { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV };
@@ -27,20 +29,16 @@ typedef struct query_out {
     size_t n, cap;
     const char *path;
     int nomem;
+    owm_unmeasured_sum *unm; /* per row: its unmeasured time (unmeasured_rows) */
+    double *unm_period;      /* per row: its period in path-seconds */
 } query_out;
 
 static int collect_row(const owm_store_row *row, void *arg)
 {
     query_out *q = arg;
-    if (q->n == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 64;
-        series_row *nr = realloc(q->rows, cap * sizeof *nr);
-        if (!nr) {
-            q->nomem = 1;
-            return 1;
-        }
-        q->rows = nr;
-        q->cap = cap;
+    if (owp_grow(&q->rows, q->n, &q->cap, sizeof *q->rows, 64) != 0) {
+        q->nomem = 1;
+        return 1;
     }
     q->rows[q->n].path = q->path;
     q->rows[q->n].row = *row;
@@ -63,6 +61,58 @@ static const char *source_name(owm_store_source s)
 }
 
 static double ms6(double seconds) { return round(seconds * 1e9) / 1e6; }
+
+/* ---- unmeasured time ----
+ * Time the paths could not be measured (peer down, owampd refused ...) is
+ * neither data nor loss: each row says how much of its period it was, and
+ * why. Loss % stays over the packets of the sessions that ran. */
+
+/* The unmeasured time of rows [first, q->n) of one series of paths. */
+static owp_status unmeasured_rows(const owmesh_ctx *ctx, const uint32_t *ids, size_t nids,
+                                  query_out *q, size_t first, owp_err *err)
+{
+    owm_unmeasured_sum *unm = realloc(q->unm, (q->n ? q->n : 1) * sizeof *unm);
+    if (unm)
+        q->unm = unm;
+    double *per = realloc(q->unm_period, (q->n ? q->n : 1) * sizeof *per);
+    if (per)
+        q->unm_period = per;
+    if (!unm || !per)
+        return owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
+    for (size_t i = first; i < q->n; i++) {
+        const owm_store_row *row = &q->rows[i].row;
+        owp_status st = owmesh_unmeasured(ctx, ids, nids, row->start, row->end, &q->unm[i],
+                                          &q->unm_period[i], err);
+        if (st != OWP_OK)
+            return st;
+    }
+    return OWP_OK;
+}
+
+/* Table: "60 s (1.7%, peer down)" or "-"; CSV: the seconds. */
+static void unmeasured_cell(const query_out *q, size_t r, int csv, char *buf, size_t len)
+{
+    const owm_unmeasured_sum *u = &q->unm[r];
+    if (csv)
+        snprintf(buf, len, "%.3f", u->total);
+    else
+        owmesh_format_unmeasured(u->total, q->unm_period[r],
+                                 u->nreasons ? owmesh_reason_text(u->r[0].reason) : NULL, buf,
+                                 len);
+}
+
+/* "measured_s", "unmeasured_s" and "unmeasured": {reason token: seconds}. */
+static void unmeasured_json(const query_out *q, size_t r, json_t *o)
+{
+    const owm_unmeasured_sum *u = &q->unm[r];
+    double measured = q->unm_period[r] - u->total;
+    json_object_set_new(o, "measured_s", json_real(round((measured > 0 ? measured : 0) * 1e3) / 1e3));
+    json_object_set_new(o, "unmeasured_s", json_real(round(u->total * 1e3) / 1e3));
+    json_t *by = json_object();
+    for (size_t i = 0; i < u->nreasons; i++)
+        json_object_set_new(by, u->r[i].reason, json_real(round(u->r[i].seconds * 1e3) / 1e3));
+    json_object_set_new(o, "unmeasured", by);
+}
 
 /* ---- table and CSV ---- */
 
@@ -103,10 +153,12 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
     }
     col_add(&cols, table ? "max" : "max_ms");
     col_add(&cols, table ? "jitter" : "jitter_ms");
+    col_add(&cols, table ? "ipdv" : "ipdv_ms");
     if (csv)
         col_add(&cols, "ipdv_pairs"), col_add(&cols, "hops_min"), col_add(&cols, "hops_max");
     else
         col_add(&cols, "hops"), col_add(&cols, "source");
+    col_add(&cols, "unmeasured");
 
     owmesh_table *t = owmesh_table_new(cols.n, names);
     if (!t)
@@ -156,8 +208,12 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
                 snprintf(buf[k], sizeof buf[k], "%s", none);
             cells[k] = buf[k], k++;
         }
-        if (row->ipdv_pairs)
+        if (row->has_delay)
             owmesh_format_ms(row->jitter, buf[k], sizeof buf[k]), cells[k] = buf[k], k++;
+        else
+            CELL("%s", none);
+        if (row->ipdv_pairs)
+            owmesh_format_ms(row->ipdv, buf[k], sizeof buf[k]), cells[k] = buf[k], k++;
         else
             CELL("%s", none);
         if (csv) {
@@ -181,6 +237,8 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
                 CELL("raw");
         }
 #undef CELL
+        unmeasured_cell(q, r, csv, buf[k], sizeof buf[k]);
+        cells[k] = buf[k], k++;
         if (owmesh_table_add(t, cells) != 0)
             break;
     }
@@ -220,7 +278,8 @@ static json_t *row_json(const series_row *sr, const double *pct, size_t npct)
                                                    : json_null());
     }
     json_object_set_new(o, "percentiles_ms", p);
-    json_object_set_new(o, "jitter_ms", row->ipdv_pairs ? json_real(ms6(row->jitter)) : json_null());
+    json_object_set_new(o, "jitter_ms", row->has_delay ? json_real(ms6(row->jitter)) : json_null());
+    json_object_set_new(o, "ipdv_ms", row->ipdv_pairs ? json_real(ms6(row->ipdv)) : json_null());
     json_object_set_new(o, "ipdv_pairs", json_integer((json_int_t)row->ipdv_pairs));
     json_object_set_new(o, "hops_min", row->hops_min >= 0 ? json_integer(row->hops_min) : json_null());
     json_object_set_new(o, "hops_max", row->hops_max >= 0 ? json_integer(row->hops_max) : json_null());
@@ -245,8 +304,11 @@ static void print_json(const query_out *q, const owmesh_ctx *ctx, const uint32_t
     for (size_t i = 0; i < npct; i++)
         json_array_append_new(plist, json_real(pct[i]));
     json_t *rows = json_array();
-    for (size_t i = 0; i < q->n; i++)
-        json_array_append_new(rows, row_json(&q->rows[i], pct, npct));
+    for (size_t i = 0; i < q->n; i++) {
+        json_t *o = row_json(&q->rows[i], pct, npct);
+        unmeasured_json(q, i, o);
+        json_array_append_new(rows, o);
+    }
     json_t *root = json_pack("{s:s, s:o, s:s, s:s, s:I, s:o, s:o}", "selection", label, "paths",
                              paths, "from", a, "to", b, "every", (json_int_t)every,
                              "percentiles", plist, "rows", rows);
@@ -389,13 +451,16 @@ int owmesh_cmd_query(int argc, char **argv)
                               .percentiles = o.pct, .npercentiles = o.npct,
                               .source = o.source};
         q.path = o.per_path ? path_label(&ctx, ids[s], labels[s], sizeof labels[s]) : label;
+        size_t first = q.n;
         st = owm_store_query_run(ctx.store, &qr, collect_row, &q, &err);
         if (st == OWP_OK && q.nomem)
             st = owp_err_set(&err, OWP_ERR_NOMEM, "out of memory");
+        if (st == OWP_OK)
+            st = unmeasured_rows(&ctx, qr.paths, qr.npaths, &q, first, &err);
     }
     size_t with_data = 0;
-    for (size_t i = 0; i < q.n; i++)
-        with_data += !q.rows[i].row.empty;
+    for (size_t i = 0; i < q.n; i++) /* unmeasured time is worth showing too */
+        with_data += !q.rows[i].row.empty || (q.unm && q.unm[i].total > 0);
     if (st != OWP_OK) {
         owmesh_error("%s", err.msg);
         rc = 1;
@@ -421,6 +486,8 @@ int owmesh_cmd_query(int argc, char **argv)
     }
     free(labels);
     free(q.rows);
+    free(q.unm);
+    free(q.unm_period);
     free(ids);
     owmesh_ctx_close(&ctx);
     return rc;

@@ -1,8 +1,11 @@
 /*
  * cmd_status.c - `owmesh status`: what the mesh says should run against what
- * runs, from the coordinator; every missing, stalled, failing or unexpected
- * stream is named. Exit status 0 when nothing is wrong, 2 when something is
- * flagged, 1 when the coordinator could not be asked.
+ * runs, from the coordinator; every missing, stalled, failing, unmeasured or
+ * unexpected stream is named, and every verdict with the evidence the
+ * coordinator gave for it (StreamStatus.evidence; from a coordinator of minor
+ * version < 2, a note made here from the rest of the StreamStatus). Exit
+ * status 0 when nothing is wrong, 2 when something is flagged, 1 when the
+ * coordinator could not be asked.
  *
  * The node list comes from the coordinator's Directory; StatusReply is
  * then asked for in batches of nodes (halved whenever the coordinator says a
@@ -134,6 +137,7 @@ static int gather(owmesh_client *client, char **names, size_t n, gathered *g, ow
 
 /* ------------------------------------------------------------ verdicts */
 
+/* What an older coordinator's reply says, in words. */
 static void describe(row *r)
 {
     const Owmesh__NodeStatus *n = r->node;
@@ -169,6 +173,15 @@ static void describe(row *r)
     }
 }
 
+/* A session end shown to people: none after the reply's own time (a session
+ * that never ran, or an older coordinator passing on a node's future). */
+static uint64_t last_end(const gathered *g, const Owmesh__StreamHealth *h)
+{
+    if (!h || !h->last_session_end || (g->time && h->last_session_end > g->time))
+        return 0;
+    return h->last_session_end;
+}
+
 static int cmp_rows(const void *a, const void *b)
 {
     const row *x = a, *y = b;
@@ -192,7 +205,10 @@ static row *make_rows(const gathered *g, size_t *count)
             rows[k].node = g->nodes[i];
             rows[k].stream = g->nodes[i]->streams[j];
             rows[k].verdict = owmc_health_from_status(rows[k].node, rows[k].stream);
-            describe(&rows[k]);
+            if (rows[k].stream->evidence && rows[k].stream->evidence[0])
+                snprintf(rows[k].note, sizeof rows[k].note, "%s", rows[k].stream->evidence);
+            else
+                describe(&rows[k]);
         }
     }
     qsort(rows, n, sizeof *rows, cmp_rows);
@@ -202,7 +218,7 @@ static row *make_rows(const gathered *g, size_t *count)
 
 /* ------------------------------------------------------------ output */
 
-#define N_VERDICTS (OWMC_V_STOPPED + 1)
+#define N_VERDICTS OWMC_N_VERDICTS
 
 static void loss_text(const Owmesh__StreamHealth *h, char *buf, size_t len)
 {
@@ -248,7 +264,7 @@ static void print_table(const options *o, const gathered *g, const row *rows, si
         wv = l > wv ? l : wv;
     }
     printf("\n%-*s  %-32s  %-*s  %8s  %-20s  %6s  %s\n", wp, "STREAM", "ID", wv, "STATE",
-           "SESSIONS", "LAST SESSION", "LOSS", "NOTE");
+           "SESSIONS", "LAST SESSION", "LOSS", "EVIDENCE");
     for (size_t i = 0; i < n; i++) {
         const Owmesh__StreamHealth *h = rows[i].stream->health;
         char pair[2 * OWM_MSG_MAX_NAME + 8], sessions[24] = "-", last[40], loss[16];
@@ -256,7 +272,7 @@ static void print_table(const options *o, const gathered *g, const row *rows, si
                  rows[i].stream->destination);
         if (h)
             snprintf(sessions, sizeof sessions, "%llu", (unsigned long long)h->sessions_completed);
-        owmesh_format_time(h ? h->last_session_end : 0, last, sizeof last);
+        owmesh_format_time(last_end(g, h), last, sizeof last);
         loss_text(h, loss, sizeof loss);
         printf("%-*s  %-32s  %-*s  %8s  %-20s  %6s  %s\n", wp, pair, rows[i].stream->id, wv,
                owmc_verdict_name(rows[i].verdict), sessions, last, loss, rows[i].note);
@@ -280,17 +296,31 @@ static json_t *time_json(uint64_t t)
     return t ? json_string(buf) : json_null();
 }
 
-static json_t *stream_json(const row *r)
+/* A node-clock time, never later than the reply's (the node's clock may run
+ * ahead of the coordinator's). */
+static json_t *node_time_json(const gathered *g, uint64_t t)
+{
+    return time_json(g->time && t > g->time ? g->time : t);
+}
+
+static json_t *stream_json(const gathered *g, const row *r)
 {
     const Owmesh__StreamStatus *s = r->stream;
     const Owmesh__StreamHealth *h = s->health;
     json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "id", s->id, "source", s->source,
                           "destination", s->destination, "expected", s->expected, "state",
                           owmc_verdict_name(r->verdict), "note", r->note);
+    json_object_set_new(o, "evidence", json_string(r->note));
     if (h) {
         json_object_set_new(o, "node_state", json_string(owm_msg_state_name(h->state)));
         json_object_set_new(o, "sessions_completed", json_integer((json_int_t)h->sessions_completed));
-        json_object_set_new(o, "last_session_end", time_json(h->last_session_end));
+        json_object_set_new(o, "last_session_end", time_json(last_end(g, h)));
+        json_object_set_new(o, "started", node_time_json(g, h->started));
+        json_object_set_new(o, "last_attempt", node_time_json(g, h->last_attempt));
+        json_object_set_new(o, "unmeasured_since", node_time_json(g, h->unmeasured_since));
+        json_object_set_new(o, "unmeasured_reason", h->unmeasured_reason[0]
+                                                        ? json_string(h->unmeasured_reason)
+                                                        : json_null());
         json_object_set_new(o, "packets_sent", json_integer(h->packets_sent));
         json_object_set_new(o, "packets_lost", json_integer(h->packets_lost));
         json_object_set_new(o, "files_spooled", json_integer((json_int_t)h->files_spooled));
@@ -310,7 +340,7 @@ static int print_json(const options *o, const gathered *g, const row *rows, size
         json_t *streams = json_array();
         for (size_t k = 0; k < n; k++)
             if (rows[k].node == ns)
-                json_array_append_new(streams, stream_json(&rows[k]));
+                json_array_append_new(streams, stream_json(g, &rows[k]));
         json_t *node = json_pack(
             "{s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:s, s:o}", "node", ns->node, "state",
             ns->connected ? "connected" : "missing", "last_seen", time_json(ns->last_seen),
@@ -348,7 +378,8 @@ static void usage(FILE *fp)
             "               (default: the public key of CERT)\n"
             "  -t SECONDS   wait this long for each answer (default 5)\n"
             "  -j, --json   JSON instead of tables\n"
-            "exit status: 0 all well, 2 something is missing, stalled, failing or unexpected,\n"
+            "exit status: 0 all well, 2 something is missing, stalled, failing, unmeasured or\n"
+            "unexpected,\n"
             "1 the coordinator could not be asked\n");
 }
 

@@ -10,6 +10,7 @@
 #include "meshconf.h"
 #include "meshmsg.h"
 #include "owpfile.h"
+#include "unmeasured.h"
 
 typedef struct dir_node {
     char name[OWM_MSG_MAX_NAME + 1];
@@ -103,22 +104,82 @@ static const char *node_at(const collector_paths *self, uint8_t ipvn, const uint
     return found;
 }
 
-/* The mesh's test name of a stream src -> dst, as `owmesh import` picks it. */
-static const char *mesh_test(const collector_paths *self, const char *src, const char *dst)
+static int params_match(const owm_test_params *p, const owp_request *req)
 {
-    if (!self->mesh)
-        return NULL;
-    const owm_stream *s = owm_mesh_streams(self->mesh);
-    for (size_t i = 0; i < owm_mesh_stream_count(self->mesh); i++)
-        if (!strcmp(s[i].src->name, src) && !strcmp(s[i].dst->name, dst))
-            return s[i].test;
-    return NULL;
+    return req->padding == p->packet_padding && owp_request_dscp(req) == (int)p->dscp &&
+           req->npackets == p->packet_count;
+}
+
+void collector_path_params(const owm_mesh *mesh, const char *src, const char *dst,
+                           const owp_request *req, char *buf, size_t len)
+{
+    const owm_stream *s = mesh ? owm_mesh_streams(mesh) : NULL;
+    for (size_t i = 0; s && i < owm_mesh_stream_count(mesh); i++)
+        if (!strcmp(s[i].src->name, src) && !strcmp(s[i].dst->name, dst) &&
+            (!req || params_match(&s[i].params, req))) {
+            snprintf(buf, len, "%s", s[i].test);
+            return;
+        }
+    if (req)
+        snprintf(buf, len, "padding=%u dscp=%d", (unsigned)req->padding, owp_request_dscp(req));
+    else
+        snprintf(buf, len, "imported");
+}
+
+int collector_addr_parse(const char *text, uint8_t *ipvn, uint8_t addr[16])
+{
+    owp_hostport hp;
+    owp_err ignored;
+    owp_err_clear(&ignored);
+    memset(addr, 0, 16);
+    if (!text || owp_hostport_parse(text, &hp, &ignored) != OWP_OK)
+        return 0;
+    if (inet_pton(AF_INET, hp.host, addr) == 1)
+        *ipvn = 4;
+    else if (inet_pton(AF_INET6, hp.host, addr) == 1)
+        *ipvn = 6;
+    else
+        return 0;
+    return 1;
+}
+
+#define UNM_MAGIC "owmesh-unmeasured "
+
+/* An unmeasured interval's path: its stream via the mesh, else its sender. */
+static owp_status resolve_unmeasured(collector_paths *self, const char *node, const void *data,
+                                     size_t len, uint32_t *path_id, owp_err *err)
+{
+    owm_unmeasured u;
+    owp_status st = owm_unmeasured_parse(data, len, &u, err);
+    if (st)
+        return owp_err_prefix(err, "node %s", node);
+    const owm_stream *s = self->mesh ? owm_mesh_stream_find(self->mesh, u.stream_id) : NULL;
+    if (s && !strcmp(s->dst->name, node))
+        return owm_store_path_id(self->store, s->src->name, node, s->test, path_id, err);
+    char src[OWM_MSG_MAX_ADDRESS + 1], params[OWM_MSG_MAX_ID + 1];
+    uint8_t ipvn = 0, addr[16];
+    const char *sender = collector_addr_parse(u.sender, &ipvn, addr) ? node_at(self, ipvn, addr)
+                                                                    : NULL;
+    owp_hostport hp;
+    owp_err ignored;
+    owp_err_clear(&ignored);
+    if (sender)
+        snprintf(src, sizeof src, "%s", sender);
+    else if (owp_hostport_parse(u.sender, &hp, &ignored) == OWP_OK && hp.host[0])
+        snprintf(src, sizeof src, "%s", hp.host);
+    else
+        return owp_err_set(err, OWP_ERR_INVALID, "node %s: stream %s: no sender to name the path",
+                           node, u.stream_id);
+    collector_path_params(self->mesh, src, node, NULL, params, sizeof params);
+    return owm_store_path_id(self->store, src, node, params, path_id, err);
 }
 
 owp_status collector_paths_resolve(void *arg, const char *node, const char *stream_id,
                                    const void *data, size_t len, uint32_t *path_id, owp_err *err)
 {
     collector_paths *self = arg;
+    if (len >= strlen(UNM_MAGIC) && !memcmp(data, UNM_MAGIC, strlen(UNM_MAGIC)))
+        return resolve_unmeasured(self, node, data, len, path_id, err);
     const owm_stream *s = self->mesh ? owm_mesh_stream_find(self->mesh, stream_id) : NULL;
     if (s && !strcmp(s->dst->name, node))
         return owm_store_path_id(self->store, s->src->name, node, s->test, path_id, err);
@@ -145,12 +206,7 @@ owp_status collector_paths_resolve(void *arg, const char *node, const char *stre
         snprintf(src, sizeof src, "%s", sender);
     else if (!inet_ntop(req->ipvn == 6 ? AF_INET6 : AF_INET, req->sender_addr, src, sizeof src))
         snprintf(src, sizeof src, "unknown");
-    const char *test = mesh_test(self, src, node);
-    if (test)
-        snprintf(params, sizeof params, "%s", test);
-    else
-        snprintf(params, sizeof params, "padding=%u dscp=%d", (unsigned)req->padding,
-                 owp_request_dscp(req));
+    collector_path_params(self->mesh, src, node, req, params, sizeof params);
     st = owm_store_path_id(self->store, src, node, params, path_id, err);
 done:
     owp_file_destroy(&f);

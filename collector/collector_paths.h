@@ -22,9 +22,22 @@
 
 #include "error.h"
 #include "mesh.pb-c.h"
+#include "meshconf.h"
 #include "store.h"
 
 typedef struct collector_paths collector_paths;
+
+/* The params string of a path src -> dst: the test name of the mesh's
+ * stream between them whose parameters (padding, DSCP, packet count) are
+ * the file's request's, else "padding=N dscp=D" from the request; without a
+ * request (a version 0 file, an unmeasured interval) the first stream's
+ * test name, else "imported". mesh may be NULL. The one rule of the
+ * collector and `owmesh import`, so both file a session on one path. */
+void collector_path_params(const owm_mesh *mesh, const char *src, const char *dst,
+                           const owp_request *req, char *buf, size_t len);
+/* "127.0.0.2:861", "[::1]:861" or a bare address into (4 or 6, bytes); 0
+ * when it is no address (a name). */
+int collector_addr_parse(const char *text, uint8_t *ipvn, uint8_t addr[16]);
 
 /* mesh_file may be NULL. */
 collector_paths *collector_paths_new(owm_store *store, const char *mesh_file, owp_err *err);
@@ -34,7 +47,10 @@ owp_status collector_paths_reload(collector_paths *self, owp_err *err);
 /* The nodes' addresses, from a Directory. */
 owp_status collector_paths_set_directory(collector_paths *self, const Owmesh__Directory *d,
                                          owp_err *err);
-/* A puller_path_fn: arg is the collector_paths. */
+/* A puller_path_fn: arg is the collector_paths. data is an .owp file or an
+ * unmeasured interval (mesh/unmeasured.h, "owmesh-unmeasured " first):
+ * the stream id via the mesh, else the sender's address (the .owp header's,
+ * the .unm file's "sender") against the directory. */
 owp_status collector_paths_resolve(void *arg, const char *node, const char *stream_id,
                                    const void *data, size_t len, uint32_t *path_id, owp_err *err);
 

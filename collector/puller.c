@@ -10,6 +10,7 @@
 
 #include "daemon_log.h"
 #include "digest.h"
+#include "grow.h"
 #include "meshmsg.h"
 #include "unmeasured.h"
 
@@ -307,14 +308,8 @@ static void queue_ack(puller *self, uint64_t seq, double now)
 {
     if (!self->nacks)
         self->first_unacked = now;
-    if (self->nacks == self->acks_cap) {
-        size_t cap = self->acks_cap ? self->acks_cap * 2 : 64;
-        uint64_t *a = realloc(self->acks, cap * sizeof *a);
-        if (!a)
-            return; /* not acked now: the node lists it again, we ack it then */
-        self->acks = a;
-        self->acks_cap = cap;
-    }
+    if (owp_grow(&self->acks, self->nacks, &self->acks_cap, sizeof *self->acks, 64) != 0)
+        return; /* not acked now: the node lists it again, we ack it then */
     self->acks[self->nacks++] = seq;
 }
 
@@ -635,14 +630,8 @@ static void start_fetches(puller *self, double now)
 /* A new queue entry after the last one; NULL when out of memory. */
 static pending *queue_push(puller *self)
 {
-    if (self->qn == self->qcap) {
-        size_t cap = self->qcap ? self->qcap * 2 : 64;
-        pending *q = realloc(self->q, cap * sizeof *q);
-        if (!q)
-            return NULL;
-        self->q = q;
-        self->qcap = cap;
-    }
+    if (owp_grow(&self->q, self->qn, &self->qcap, sizeof *self->q, 64) != 0)
+        return NULL;
     pending *p = &self->q[self->qn++];
     memset(p, 0, sizeof *p);
     return p;

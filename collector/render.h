@@ -50,9 +50,43 @@ void owmesh_svg_text(FILE *fp, double x, double y, const char *anchor, int size,
 /* A polyline through n points (skipping none), or nothing when n == 0. */
 void owmesh_svg_polyline(FILE *fp, const double *xs, const double *ys, size_t n,
                          const char *stroke, double width);
+/* <defs> with the hatch pattern of unmeasured time; its fill is
+ * OWMESH_SVG_UNMEASURED_FILL. Once per document, after owmesh_svg_begin. */
+#define OWMESH_SVG_UNMEASURED_FILL "url(#owmesh-unmeasured)"
+void owmesh_svg_unmeasured_defs(FILE *fp);
 /* A "nice" tick step (1, 2 or 5 times a power of ten) giving about ticks
  * intervals over range (> 0). */
 double owmesh_nice_step(double range, int ticks);
+/* A small triangle pointing up at (x, y): a point drawn at the top edge
+ * because its value is above the axis; the tooltip gives the true value. */
+void owmesh_svg_clip_marker(FILE *fp, double x, double y, const char *fill, const char *tooltip);
+
+/* ---- plot scales (render_svg.c) ----
+ * A delay axis is scaled to the bulk of the data so that one spike does not
+ * flatten the median into a line at zero: the bulk of a series is the
+ * OWMESH_SCALE_PERCENTILE-th percentile (nearest rank) of its plotted
+ * points; the axis top is the largest bulk of the series times
+ * OWMESH_SCALE_HEADROOM. When every point fits under that, nothing is
+ * clipped and the top is the largest point plus OWMESH_SCALE_PAD. Points
+ * above the top are drawn at the top edge with a marker. */
+#define OWMESH_SCALE_PERCENTILE 98.0
+#define OWMESH_SCALE_HEADROOM 1.25
+#define OWMESH_SCALE_PAD 0.08 /* of the range, above the highest point */
+/* Nearest-rank OWMESH_SCALE_PERCENTILE-th percentile of v (sorted in place);
+ * 0 when n == 0. */
+double owmesh_scale_bulk(double *v, size_t n);
+/* The axis top from the largest bulk, the largest and the smallest point
+ * (bottom is min(0, smallest)); *clipped = 1 when points lie above it. */
+double owmesh_scale_top(double bulk, double max, double min, int *clipped);
+/* Loss axis: its top, the smallest of 1, 2, 5, 10, 20, 50, 100 % at or above
+ * max_pct, and the ticks: 0, then those of the same values from a fifth of
+ * the top up to it (top 100: 0 20 50 100; top 5: 0 1 2 5). Returns the
+ * number of ticks (at most 8) written to ticks; the last is the top. */
+size_t owmesh_loss_ticks(double max_pct, double ticks[8]);
+/* Decade ticks of a log axis over [lo, hi] (lo > 0): every 1, 2 and 5 times
+ * a power of ten, or only the powers of ten when that gives more than max;
+ * returns how many were written. */
+size_t owmesh_log_ticks(double lo, double hi, double *ticks, size_t max);
 
 /* ---- the grid's statistics and classes (render_grid.c) ---- */
 typedef enum owmesh_stat_kind {
@@ -78,6 +112,30 @@ typedef struct owmesh_stat {
 owp_status owmesh_stat_parse(const char *text, owmesh_stat *stat, owp_err *err);
 /* Thresholds in the statistic's unit; a value >= warn is WARN, >= crit CRIT. */
 void owmesh_stat_thresholds(const owmesh_stat *stat, double *warn, double *crit);
+/* 1 for the delay statistics (percentiles, min, max), whose default
+ * thresholds are relative to each path's baseline. */
+int owmesh_stat_is_delay(const owmesh_stat *stat);
+
+/* Relative delay thresholds. An absolute 100/250 ms says nothing on a LAN
+ * (0.05 ms paths would be good at 99 ms) nor on an intercontinental WAN (a
+ * 180 ms path is always warn). A path's baseline is the
+ * OWMESH_BASELINE_PERCENTILE-th percentile of its delays over the
+ * OWMESH_BASELINE_DAYS days up to the period's end (or the period, when
+ * longer): its usual floor, robust to a few early outliers and clock
+ * glitches. A cell warns at baseline + max(20 %, 1 ms) and is critical at
+ * baseline + max(50 %, 5 ms): the floors keep microsecond noise on short
+ * paths quiet; the fractions scale with the path's length. */
+#define OWMESH_BASELINE_PERCENTILE 10.0
+#define OWMESH_BASELINE_DAYS 7
+#define OWMESH_REL_WARN_FRACTION 0.20
+#define OWMESH_REL_WARN_FLOOR_MS 1.0
+#define OWMESH_REL_CRIT_FRACTION 0.50
+#define OWMESH_REL_CRIT_FLOOR_MS 5.0
+/* The thresholds of a path whose baseline is baseline_ms (may be negative:
+ * unsynchronised clocks; the margin is then over its magnitude). */
+void owmesh_relative_thresholds(double baseline_ms, double *warn, double *crit);
+/* The rule in words, for legends: "warn at baseline + max(20%, 1 ms), ...". */
+void owmesh_relative_rule_text(char *buf, size_t len);
 /* The statistic of a row in its unit; 0 when the row cannot give it (nothing
  * arrived, no IPDV pair). row->percentiles[0] holds the percentile. */
 int owmesh_stat_value(const owmesh_stat *stat, const owm_store_row *row, double *value);
@@ -87,7 +145,9 @@ typedef enum owmesh_cell_class {
     OWMESH_CELL_MISSING,  /* expected, but no data in the period: never good */
     OWMESH_CELL_GOOD,
     OWMESH_CELL_WARN,
-    OWMESH_CELL_CRIT
+    OWMESH_CELL_CRIT,
+    OWMESH_CELL_UNMEASURED /* mostly unmeasured (peer down ...): hatched grey, with its
+                            * reason; never good, never critical */
 } owmesh_cell_class;
 
 typedef struct owmesh_cell {
@@ -100,6 +160,15 @@ typedef struct owmesh_cell {
 /* Classify one cell. row == NULL or row->empty: no data in the period. */
 void owmesh_cell_classify(const owmesh_stat *stat, double warn, double crit, int expected,
                           const owm_store_row *row, owmesh_cell *cell);
+/* A cell whose period is mostly unmeasured (more than half of period_s, or
+ * any of it when the cell has no data) becomes UNMEASURED, its text naming
+ * the main reason ("unmeasured (peer down)"); 1 when it did. Unmeasured
+ * time is not loss: a cell with enough measured data keeps its class. */
+int owmesh_cell_unmeasured(owmesh_cell *cell, double unmeasured_s, double period_s,
+                           const char *reason_text);
+/* "60 s (1.7%, peer down)": unmeasured time for people; "-" when none. */
+void owmesh_format_unmeasured(double unmeasured_s, double period_s, const char *reason_text,
+                              char *buf, size_t len);
 const char *owmesh_cell_class_name(owmesh_cell_class cls);  /* "good", "missing", ... */
 const char *owmesh_cell_class_fill(owmesh_cell_class cls);  /* SVG colour */
 const char *owmesh_cell_class_ansi(owmesh_cell_class cls);  /* SGR sequence, "" for none */

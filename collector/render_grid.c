@@ -59,6 +59,28 @@ void owmesh_stat_thresholds(const owmesh_stat *stat, double *warn, double *crit)
     }
 }
 
+int owmesh_stat_is_delay(const owmesh_stat *stat)
+{
+    return stat->kind == OWMESH_STAT_PERCENTILE || stat->kind == OWMESH_STAT_MIN ||
+           stat->kind == OWMESH_STAT_MAX;
+}
+
+void owmesh_relative_thresholds(double baseline_ms, double *warn, double *crit)
+{
+    double size = fabs(baseline_ms);
+    *warn = baseline_ms + fmax(OWMESH_REL_WARN_FRACTION * size, OWMESH_REL_WARN_FLOOR_MS);
+    *crit = baseline_ms + fmax(OWMESH_REL_CRIT_FRACTION * size, OWMESH_REL_CRIT_FLOOR_MS);
+}
+
+void owmesh_relative_rule_text(char *buf, size_t len)
+{
+    snprintf(buf, len,
+             "thresholds relative to each path's baseline (its p%g over the last %d days, or the period if longer): "
+             "warn at baseline + max(%g%%, %g ms), crit at baseline + max(%g%%, %g ms)",
+             OWMESH_BASELINE_PERCENTILE, OWMESH_BASELINE_DAYS, OWMESH_REL_WARN_FRACTION * 100,
+             OWMESH_REL_WARN_FLOOR_MS, OWMESH_REL_CRIT_FRACTION * 100, OWMESH_REL_CRIT_FLOOR_MS);
+}
+
 int owmesh_stat_value(const owmesh_stat *stat, const owm_store_row *row, double *value)
 {
     switch (stat->kind) {
@@ -110,6 +132,30 @@ void owmesh_cell_classify(const owmesh_stat *stat, double warn, double crit, int
                                       : OWMESH_CELL_GOOD;
 }
 
+int owmesh_cell_unmeasured(owmesh_cell *cell, double unmeasured_s, double period_s,
+                           const char *reason_text)
+{
+    int no_data = cell->cls == OWMESH_CELL_MISSING || cell->cls == OWMESH_CELL_NONE;
+    if (!(unmeasured_s > 0) || (!no_data && !(unmeasured_s > period_s / 2)))
+        return 0;
+    cell->cls = OWMESH_CELL_UNMEASURED;
+    cell->has_value = 0;
+    snprintf(cell->text, sizeof cell->text, "unmeasured (%s)", reason_text ? reason_text : "?");
+    return 1;
+}
+
+void owmesh_format_unmeasured(double unmeasured_s, double period_s, const char *reason_text,
+                              char *buf, size_t len)
+{
+    if (!(unmeasured_s > 0)) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    snprintf(buf, len, "%.0f s (%.1f%%, %s)", unmeasured_s,
+             period_s > 0 ? 100.0 * unmeasured_s / period_s : 0.0,
+             reason_text ? reason_text : "?");
+}
+
 const char *owmesh_cell_class_name(owmesh_cell_class cls)
 {
     switch (cls) {
@@ -117,6 +163,7 @@ const char *owmesh_cell_class_name(owmesh_cell_class cls)
     case OWMESH_CELL_GOOD: return "good";
     case OWMESH_CELL_WARN: return "warn";
     case OWMESH_CELL_CRIT: return "crit";
+    case OWMESH_CELL_UNMEASURED: return "unmeasured";
     default: return "none";
     }
 }
@@ -128,6 +175,7 @@ const char *owmesh_cell_class_fill(owmesh_cell_class cls)
     case OWMESH_CELL_GOOD: return "#43a047";
     case OWMESH_CELL_WARN: return "#fbc02d";
     case OWMESH_CELL_CRIT: return "#e53935";
+    case OWMESH_CELL_UNMEASURED: return OWMESH_SVG_UNMEASURED_FILL;
     default: return "#f5f5f5";
     }
 }
@@ -139,6 +187,7 @@ const char *owmesh_cell_class_ansi(owmesh_cell_class cls)
     case OWMESH_CELL_GOOD: return "\033[30;42m";
     case OWMESH_CELL_WARN: return "\033[30;43m";
     case OWMESH_CELL_CRIT: return "\033[97;41m";
+    case OWMESH_CELL_UNMEASURED: return "\033[2;30;47m"; /* dim grey, not missing's */
     default: return "";
     }
 }

@@ -5,6 +5,7 @@
 #include "render.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 void owmesh_xml_escape(FILE *fp, const char *text)
 {
@@ -91,6 +92,16 @@ void owmesh_svg_polyline(FILE *fp, const double *xs, const double *ys, size_t n,
     fputs("\"/>\n", fp);
 }
 
+void owmesh_svg_unmeasured_defs(FILE *fp)
+{
+    /* Grey diagonal hatching: unmeasured time is neither good nor bad data. */
+    fputs("<defs><pattern id=\"owmesh-unmeasured\" width=\"8\" height=\"8\" "
+          "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
+          "<rect width=\"8\" height=\"8\" fill=\"#e0e0e0\"/>"
+          "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"8\" stroke=\"#9e9e9e\" "
+          "stroke-width=\"3\"/></pattern></defs>\n", fp);
+}
+
 double owmesh_nice_step(double range, int ticks)
 {
     if (!(range > 0) || ticks < 1)
@@ -100,4 +111,79 @@ double owmesh_nice_step(double range, int ticks)
     double f = raw / mag;
     double nice = f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10;
     return nice * mag;
+}
+
+void owmesh_svg_clip_marker(FILE *fp, double x, double y, const char *fill, const char *tooltip)
+{
+    fprintf(fp, "<polygon class=\"owmesh-clipped\" points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\" "
+                "fill=\"%s\" stroke=\"#212121\" stroke-width=\"0.5\"><title>",
+            x - 5, y + 8, x + 5, y + 8, x, y, fill);
+    owmesh_xml_escape(fp, tooltip);
+    fputs("</title></polygon>\n", fp);
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+double owmesh_scale_bulk(double *v, size_t n)
+{
+    if (!n)
+        return 0;
+    qsort(v, n, sizeof *v, by_value);
+    size_t rank = (size_t)ceil(OWMESH_SCALE_PERCENTILE / 100.0 * (double)n); /* 1-based */
+    return v[rank ? rank - 1 : 0];
+}
+
+double owmesh_scale_top(double bulk, double max, double min, int *clipped)
+{
+    double bottom = fmin(0, min), top = bottom + (bulk - bottom) * OWMESH_SCALE_HEADROOM;
+    *clipped = max > top && bulk > bottom;
+    if (*clipped)
+        return top;
+    double range = max - bottom;
+    return range > 0 ? max + range * OWMESH_SCALE_PAD : bottom + 1;
+}
+
+size_t owmesh_loss_ticks(double max_pct, double ticks[8])
+{
+    static const double ladder[] = {1, 2, 5, 10, 20, 50, 100};
+    size_t n_ladder = sizeof ladder / sizeof ladder[0], top = n_ladder - 1, n = 0;
+    for (size_t i = 0; i < n_ladder; i++)
+        if (ladder[i] >= max_pct) {
+            top = i;
+            break;
+        }
+    ticks[n++] = 0;
+    for (size_t i = 0; i <= top; i++)
+        if (ladder[i] >= ladder[top] / 5)
+            ticks[n++] = ladder[i];
+    return n;
+}
+
+size_t owmesh_log_ticks(double lo, double hi, double *ticks, size_t max)
+{
+    static const double mantissas[] = {1, 2, 5};
+    if (!(lo > 0) || !(hi >= lo) || !max)
+        return 0;
+    for (int only_decades = 0; only_decades < 2; only_decades++) {
+        size_t n = 0;
+        int fits = 1;
+        for (double d = pow(10, floor(log10(lo))); d <= hi && fits; d *= 10)
+            for (size_t m = 0; m < (only_decades ? 1u : 3u); m++) {
+                double v = d * mantissas[m];
+                if (v < lo * (1 - 1e-9) || v > hi * (1 + 1e-9))
+                    continue;
+                if (n == max) {
+                    fits = 0;
+                    break;
+                }
+                ticks[n++] = v;
+            }
+        if (fits || only_decades)
+            return n;
+    }
+    return 0;
 }

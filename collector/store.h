@@ -174,31 +174,37 @@ owp_status owm_store_prune(owm_store *self, owp_num64 now, owm_prune_result *res
  * the whole mesh: the caller resolves them with owm_store_paths) over
  * [from, to), as one row or one row per `every` seconds.
  *
- * Definitions (all delays in seconds, OWD = recv - send as owstats computes it):
+ * Definitions (all delays in seconds, OWD = recv - send as owstats computes
+ * it; each statistic is computed by its function in libowamp/owdstat.h, the
+ * same as owstats', see doc/statistics.md):
  *   sent      first copies + lost marks (packets the period's send times cover)
- *   lost      lost marks; loss_pct = 100 * lost / sent
+ *   lost      lost marks; loss_pct = 100 * lost / sent (owp_owd_loss_ratio)
  *   dups      copies beyond the first
  *   reordered packets (first copies) that arrived after a packet with a
  *             higher seq of the same session (RFC 4737 "reordered")
  *   min, max  over every received copy (as owstats)
- *   percentiles over first copies: the smallest delay v such that at least
- *             p% of the received packets have delay <= v (p = 0: the minimum)
- *   jitter    IPDV: mean of |D(s+1) - D(s)| over consecutive sequence numbers
- *             s, s+1 of a session that both arrived (RFC 3393 with the
- *             "consecutive packets" selection); the pair belongs to the period
- *             of packet s+1; ipdv_pairs says how many pairs there were
+ *   percentiles over first copies, nearest rank: the smallest delay v such
+ *             that at least p% of the received packets have delay <= v
+ *             (p = 0: the minimum) (owp_owd_percentile)
+ *   jitter    P95 - P50 of those percentiles, as owstats prints it
+ *             (owp_owd_jitter); valid when has_delay
+ *   ipdv      mean of |D(s+1) - D(s)| over consecutive sequence numbers s, s+1
+ *             of a session that both arrived (RFC 3393 with the "consecutive
+ *             packets" selection, owp_owd_ipdv); the pair belongs to the
+ *             period of packet s+1; ipdv_pairs says how many pairs there were
  *   hops      255 - TTL of first copies (as owstats), min and max
  *
  * Source (row.source): raw records give exact values; histograms give
  * percentiles within row.rel_error (relative, 1 %) of the exact value for
- * |delay| in [1 us, 1000 s], within row.abs_error (1 us) below 1 us; min, max,
- * counts and jitter are exact either way. Histogram rows cover whole UTC
+ * |delay| in [1 us, 1000 s], within row.abs_error (1 us) below 1 us, and so
+ * jitter within rel_error x (|P95| + |P50|) (+ 2 abs_error); min, max, counts
+ * and ipdv are exact either way. Histogram rows cover whole UTC
  * minutes: row.start/end are widened to the minutes they used.
  * OWM_SOURCE_AUTO reads raw records when the period holds at most
  * OWM_STORE_RAW_LIMIT records (all paths together) and raw records are still
  * retained for it, else histograms. The threshold is a record count rather
  * than a period length because the cost of a raw query is the number of
- * records it reads and sorts: 100 000 records take ~15 ms, i.e. one path at 10 packets/s
+ * records it reads: 100 000 records take ~15 ms, i.e. one path at 10 packets/s
  * for under 3 hours, or 100 such paths for 100 s.
  */
 #define OWM_STORE_RAW_LIMIT 100000u
@@ -232,8 +238,9 @@ typedef struct owm_store_row {
     int has_delay;             /* 1 when at least one packet arrived (min, max, percentiles valid) */
     double min, max;
     double percentiles[OWM_STORE_MAX_PERCENTILES]; /* same order as the query's */
+    double jitter;             /* P95 - P50; valid when has_delay */
     uint64_t ipdv_pairs;
-    double jitter;             /* mean IPDV; valid when ipdv_pairs > 0 */
+    double ipdv;               /* mean |IPDV|; valid when ipdv_pairs > 0 */
     int hops_min, hops_max;    /* -1 when nothing arrived */
 } owm_store_row;
 

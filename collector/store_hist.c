@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "owdstat.h"
+
 #define HIST_VERSION 1
 #define HIST_ALPHA 0.01
 /* g = (1 + a) / (1 - a) */
@@ -251,25 +253,37 @@ int owm_hist_merge_encoded(owm_hist *h, const uint8_t *data, size_t len)
 
 int owm_hist_percentile(const owm_hist *h, double p, double *v)
 {
-    if (h->received == 0)
+    size_t i;
+    if (h->lo > h->hi ||
+        !owp_owd_percentile_bucket(&h->counts[h->lo], (size_t)(h->hi - h->lo + 1), p / 100.0, &i))
         return 0;
-    /* Smallest bucket whose cumulative count reaches p% of the packets. */
-    double target = p / 100.0 * (double)h->received;
-    uint64_t sum = 0;
-    int slot = h->hi;
-    for (int s = h->lo; s <= h->hi; s++) {
-        sum += h->counts[s];
-        if (h->counts[s] && (double)sum >= target - 1e-9) {
-            slot = s;
-            break;
-        }
-    }
-    double x = owm_hist_value(slot - OWM_HIST_K);
-    /* The exact extremes bound every percentile. */
+    double x = owm_hist_value(h->lo + (int)i - OWM_HIST_K);
+    /* The exact extremes bound every percentile; clamping only brings the
+     * value closer to the true one, so the error bound holds. */
     if (x < h->min)
         x = h->min;
     if (x > h->max)
         x = h->max;
     *v = x;
     return 1;
+}
+
+typedef struct hist_source {
+    const owm_hist *h;
+} hist_source;
+
+static int hist_quantile(void *src, double alpha, double *v)
+{
+    return owm_hist_percentile(((hist_source *)src)->h, alpha * 100.0, v);
+}
+
+int owm_hist_jitter(const owm_hist *h, double *v)
+{
+    hist_source src = {h};
+    return owp_owd_jitter(hist_quantile, &src, v);
+}
+
+int owm_hist_ipdv(const owm_hist *h, double *v)
+{
+    return owp_owd_ipdv_mean(h->ipdv_count, h->ipdv_sum, v);
 }

@@ -9,7 +9,8 @@
  * mirror buckets -k. Bucket +-OWM_HIST_K also takes everything beyond ~1000 s.
  *
  * Besides the buckets a histogram carries the counters of its period (sent,
- * lost, dups, reordered), exact min/max, TTL range and the IPDV sum, so that
+ * lost, dups, reordered), exact min/max, TTL range and the IPDV sum and pair
+ * count (owdstat.h: owp_owd_ipdv), so that
  * merging histograms merges every statistic of a query.
  *
  * Encoded (owm_hist_encode) sparsely: version byte, varint counters, the
@@ -60,7 +61,15 @@ size_t owm_hist_encode(const owm_hist *h, uint8_t *out);
  * (h may then hold part of it). */
 int owm_hist_merge_encoded(owm_hist *h, const uint8_t *data, size_t len);
 
-/* Percentile p in [0, 100] over first copies (see store.h); 0 when empty. */
+/* Percentile p in [0, 100] over first copies: the nearest rank's bucket
+ * (owp_owd_percentile_bucket), reported as its value clamped into [min, max],
+ * so within a relative 1 % (1 us absolute below 1 us) of the exact one
+ * (see store.h); 0 when empty. */
 int owm_hist_percentile(const owm_hist *h, double p, double *v);
+/* Jitter P95 - P50 of those percentiles (owp_owd_jitter), so within
+ * 1 % x (|P95| + |P50|) (plus 2 us below 1 us) of the exact one; 0 when empty. */
+int owm_hist_jitter(const owm_hist *h, double *v);
+/* Mean IPDV (owp_owd_ipdv_mean): exact; 0 when no pair. */
+int owm_hist_ipdv(const owm_hist *h, double *v);
 
 #endif

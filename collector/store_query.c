@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "owdstat.h"
 #include "stats.h"
 #include "store_int.h"
 
@@ -118,7 +119,8 @@ static void row_from_hist(const owm_store_query *q, const owm_hist *h, owm_store
     row->reordered = h->reordered;
     row->received = h->received;
     row->ipdv_pairs = h->ipdv_count;
-    row->jitter = h->ipdv_count ? h->ipdv_sum / (double)h->ipdv_count : 0;
+    if (!owm_hist_ipdv(h, &row->ipdv))
+        row->ipdv = 0;
     row->has_delay = h->min <= h->max;
     if (row->has_delay) {
         row->min = h->min;
@@ -127,17 +129,20 @@ static void row_from_hist(const owm_store_query *q, const owm_hist *h, owm_store
     for (size_t i = 0; i < q->npercentiles; i++)
         if (!owm_hist_percentile(h, q->percentiles[i], &row->percentiles[i]))
             row->percentiles[i] = 0;
+    if (!owm_hist_jitter(h, &row->jitter))
+        row->jitter = 0;
     if (h->received) {
-        row->hops_min = 255 - h->ttl_max;
-        row->hops_max = 255 - h->ttl_min;
+        row->hops_min = owp_owd_hops(h->ttl_max);
+        row->hops_max = owp_owd_hops(h->ttl_min);
     }
 }
 
 /* ---- raw records ---- */
 
 typedef struct raw_acc {
-    uint64_t sent, lost, dups, reordered, ipdv_pairs;
-    double ipdv_sum, min, max;
+    uint64_t sent, lost, dups, reordered;
+    owp_owd_ipdv ipdv;
+    double min, max;
     size_t ndelays;
     uint8_t ttl_min, ttl_max;
 } raw_acc;
@@ -149,9 +154,7 @@ static int raw_path(query_ctx *ctx, uint32_t path, owp_num64 from, owp_num64 to,
     be32_put(kb, path);
     be64_put(kb + 4, from);
     MDB_val k = {REC_KEY_LEN, kb}, v;
-    int prev_valid = 0;
-    uint32_t prev_seq = 0;
-    double prev_delay = 0;
+    owp_owd_ipdv_break(&a->ipdv); /* no pair across paths */
     int rc;
     for (rc = mdb_cursor_get(ctx->records, &k, &v, MDB_SET_RANGE); !rc;
          rc = mdb_cursor_get(ctx->records, &k, &v, MDB_NEXT)) {
@@ -165,7 +168,7 @@ static int raw_path(query_ctx *ctx, uint32_t path, owp_num64 from, owp_num64 to,
         if (owp_record_lost(&r)) {
             a->sent++;
             a->lost++;
-            prev_valid = 0;
+            owp_owd_ipdv_break(&a->ipdv);
             continue;
         }
         double d = owp_stats_delay(&r);
@@ -187,57 +190,47 @@ static int raw_path(query_ctx *ctx, uint32_t path, owp_num64 from, owp_num64 to,
                           sizeof *self->delays))
             return ENOMEM;
         self->delays[a->ndelays++] = d;
-        if (prev_valid && r.seq == prev_seq + 1) {
-            a->ipdv_pairs++;
-            a->ipdv_sum += fabs(d - prev_delay);
-        }
-        prev_valid = 1;
-        prev_seq = r.seq;
-        prev_delay = d;
+        owp_owd_ipdv_add(&a->ipdv, r.seq, d, NULL);
     }
     return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-static int double_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int row_from_raw(query_ctx *ctx, owp_num64 from, owp_num64 to, owm_store_row *row)
 {
     const owm_store_query *q = ctx->q;
     raw_acc a = {.min = INFINITY, .max = -INFINITY, .ttl_min = 255};
+    owp_owd_ipdv_init(&a.ipdv);
     for (size_t i = 0; i < q->npaths; i++) {
         int rc = raw_path(ctx, q->paths[i], from, to, &a);
         if (rc)
             return rc;
     }
     double *d = ctx->self->delays;
-    if (a.ndelays)
-        qsort(d, a.ndelays, sizeof *d, double_cmp);
     row->source = OWM_SOURCE_RAW;
     row->sent = a.sent;
     row->lost = a.lost;
     row->dups = a.dups;
     row->reordered = a.reordered;
     row->received = a.ndelays;
-    row->ipdv_pairs = a.ipdv_pairs;
-    row->jitter = a.ipdv_pairs ? a.ipdv_sum / (double)a.ipdv_pairs : 0;
+    row->ipdv_pairs = a.ipdv.pairs;
+    if (!owp_owd_ipdv_mean(a.ipdv.pairs, a.ipdv.sum, &row->ipdv))
+        row->ipdv = 0;
     row->has_delay = a.min <= a.max;
     if (row->has_delay) {
         row->min = a.min;
         row->max = a.max;
     }
-    for (size_t i = 0; i < q->npercentiles && a.ndelays; i++) {
-        /* nearest rank: the smallest v with at least p% of the delays <= v */
-        double rank = ceil(q->percentiles[i] / 100.0 * (double)a.ndelays - 1e-9);
-        size_t idx = rank < 1 ? 0 : (size_t)rank - 1;
-        row->percentiles[i] = d[idx < a.ndelays ? idx : a.ndelays - 1];
-    }
+    /* Exact: selections among the first copies' delays (reordered in place). */
+    owp_owd_sample sample;
+    owp_owd_sample_init(&sample, d, a.ndelays);
+    for (size_t i = 0; i < q->npercentiles; i++)
+        if (!owp_owd_sample_percentile(&sample, q->percentiles[i] / 100.0, &row->percentiles[i]))
+            row->percentiles[i] = 0;
+    if (!owp_owd_sample_jitter(&sample, &row->jitter))
+        row->jitter = 0;
     if (a.ndelays) {
-        row->hops_min = 255 - a.ttl_max;
-        row->hops_max = 255 - a.ttl_min;
+        row->hops_min = owp_owd_hops(a.ttl_max);
+        row->hops_max = owp_owd_hops(a.ttl_min);
     }
     return 0;
 }
@@ -274,7 +267,7 @@ static int one_row(query_ctx *ctx, owp_num64 from, owp_num64 to, owm_store_row *
         row_from_hist(q, acc, row);
     }
     row->empty = row->sent == 0 && row->dups == 0;
-    row->loss_pct = row->sent ? 100.0 * (double)row->lost / (double)row->sent : 0;
+    row->loss_pct = 100.0 * owp_owd_loss_ratio(row->lost, row->sent);
     return rc;
 }
 

@@ -56,6 +56,8 @@ struct owmc_coord {
     zloop_t *loop;
     double started, last_health;
     refused_key refused[REFUSED_SLOTS];
+    zframe_t *peer_health;       /* the current down set, encoded once per version */
+    uint64_t peer_health_version;
 };
 
 /* Who sent a message: the node owning the CURVE key, or an operator (the
@@ -190,6 +192,7 @@ void owmc_coord_destroy(owmc_coord **self_p)
         return;
     owmc_coord *self = *self_p;
     zloop_destroy(&self->loop);
+    zframe_destroy(&self->peer_health);
     zsock_destroy(&self->router);
     owm_zap_destroy(&self->auth);
     owmc_reg_destroy(&self->reg);
@@ -204,6 +207,25 @@ void owmc_coord_destroy(owmc_coord **self_p)
 
 /* ------------------------------------------------------------ sending */
 
+/* Send an encoded envelope of the given kind (takes the frame). */
+static int send_frame(owmc_coord *self, zframe_t *route, zframe_t *frame,
+                      Owmesh__Envelope__BodyCase kind, const char *to)
+{
+    zmsg_t *m = zmsg_new();
+    zframe_t *id = zframe_dup(route);
+    zmsg_append(m, &id);
+    zmsg_append(m, &frame);
+    if (zmsg_send(&m, self->router) != 0) {
+        /* Peer gone (ROUTER_MANDATORY) or its queue full: the retry logic
+         * or the peer's next request will come back to it. */
+        log_debug("%s: %s not sent: %s", to, owm_msg_kind_name(kind),
+                       zmq_strerror(zmq_errno()));
+        zmsg_destroy(&m);
+        return -1;
+    }
+    return 0;
+}
+
 static int send_env(owmc_coord *self, zframe_t *route, const Owmesh__Envelope *env,
                     const char *to)
 {
@@ -213,19 +235,7 @@ static int send_env(owmc_coord *self, zframe_t *route, const Owmesh__Envelope *e
         log_err("%s: cannot encode %s: %s", to, owm_msg_kind_name(env->body_case), err.msg);
         return -1;
     }
-    zmsg_t *m = zmsg_new();
-    zframe_t *id = zframe_dup(route);
-    zmsg_append(m, &id);
-    zmsg_append(m, &frame);
-    if (zmsg_send(&m, self->router) != 0) {
-        /* Peer gone (ROUTER_MANDATORY) or its queue full: the retry logic
-         * or the peer's next request will come back to it. */
-        log_debug("%s: %s not sent: %s", to, owm_msg_kind_name(env->body_case),
-                       zmq_strerror(zmq_errno()));
-        zmsg_destroy(&m);
-        return -1;
-    }
-    return 0;
+    return send_frame(self, route, frame, env->body_case, to);
 }
 
 static void send_error(owmc_coord *self, zframe_t *route, Owmesh__ErrorCode code,
@@ -266,6 +276,48 @@ static void push_due(owmc_coord *self, double now)
         if (owmc_reg_push_due(p, now))
             push_schedule(self, p, now);
     }
+}
+
+/* The current down set as an encoded PeerHealth, built once per version so
+ * that telling every node costs one encoding. NULL when it cannot be built. */
+static zframe_t *peer_health_frame(owmc_coord *self)
+{
+    uint64_t version = owmc_reg_down_version(self->reg);
+    if (self->peer_health && self->peer_health_version == version)
+        return self->peer_health;
+    zframe_destroy(&self->peer_health);
+    owp_err err = {0};
+    Owmesh__Envelope *env = owmc_reg_peer_health(self->reg, wall_now(), &err);
+    self->peer_health = env ? owm_msg_encode_frame(env, &err) : NULL;
+    owm_msg_free(&env);
+    if (!self->peer_health)
+        log_err("cannot build PeerHealth: %s", err.msg);
+    self->peer_health_version = version;
+    return self->peer_health;
+}
+
+static void send_peer_health(owmc_coord *self, owmc_peer *p, double now)
+{
+    if (!owmc_reg_peer_health_due(self->reg, p, now))
+        return;
+    zframe_t *frame = peer_health_frame(self);
+    if (!frame)
+        return;
+    char to[100];
+    snprintf(to, sizeof to, "node %s", p->plan->node->name);
+    if (send_frame(self, p->route, zframe_dup(frame), OWMESH__ENVELOPE__BODY_PEER_HEALTH, to) == 0)
+        owmc_reg_peer_health_sent(self->reg, p);
+}
+
+/* Once a tick: when the down set changed, every connected node hears it
+ * once (a storm of changes within the tick is one message per node). */
+static void peer_health_due(owmc_coord *self, double now)
+{
+    if (owmc_reg_update_down(self->reg, now))
+        log_debug("peer health: %zu of %zu nodes down", owmc_reg_down_count(self->reg),
+                  owmc_reg_count(self->reg));
+    for (size_t i = 0; i < owmc_reg_count(self->reg); i++)
+        send_peer_health(self, owmc_reg_peer(self->reg, i), now);
 }
 
 /* ------------------------------------------------------------ authentication */
@@ -351,6 +403,10 @@ static void on_hello(owmc_coord *self, zframe_t *route, const sender *who,
                   (unsigned long long)p->expected_gen, push ? ": pushing it" : ": up to date");
     if (push)
         push_schedule(self, p, now);
+    /* It is up now: tell it which of its peers are not (just this node; the
+     * others hear of the change at the next tick). */
+    owmc_reg_update_down(self->reg, now);
+    send_peer_health(self, p, now);
 }
 
 static void on_ack(const sender *who, const Owmesh__ScheduleAck *a, double now)
@@ -389,14 +445,30 @@ static void on_status(owmc_coord *self, zframe_t *route, const sender *who,
     }
 }
 
+static void on_error(const sender *who, const Owmesh__Error *e)
+{
+    owmc_peer *p = who->peer;
+    /* A node older than minor version 2 does not know PeerHealth: stop
+     * sending it, and say so once rather than at every change. */
+    if (p && p->peer_health_sent && e->code == OWMESH__ERROR_CODE__ERROR_UNKNOWN_MESSAGE) {
+        if (owmc_reg_peer_health_refused(p))
+            log_info("%s: does not take PeerHealth (%s): not sent to it again", who->label,
+                     e->text);
+        return;
+    }
+    log_warn("%s: error %s: %s", who->label, owm_msg_error_code_name(e->code), e->text);
+    if (p)
+        owmc_reg_on_error(p, e);
+}
+
 /* ------------------------------------------------------------ queries */
 
 static void on_status_request(owmc_coord *self, zframe_t *route, const sender *who,
-                              const Owmesh__StatusRequest *q, double now)
+                              const Owmesh__StatusRequest *q, uint32_t minor, double now)
 {
     owp_err err = {0};
     Owmesh__Envelope *env =
-        owmc_reg_status_reply(self->reg, q, self->generation, now, wall_now(), &err);
+        owmc_reg_status_reply(self->reg, q, self->generation, now, wall_now(), minor, &err);
     if (!env) {
         send_error(self, route, OWMESH__ERROR_CODE__ERROR_NOT_FOUND, err.msg, who->label);
         return;
@@ -452,9 +524,11 @@ static void dispatch(owmc_coord *self, zframe_t *route, const sender *who, Owmes
      * run with a node's key must neither mark it alive nor take over the
      * connection its schedules go to. */
     int node_plane = needs_node(e->body_case) || e->body_case == OWMESH__ENVELOPE__BODY_ERROR;
-    if (who->peer && node_plane &&
-        owmc_reg_heard(who->peer, route, now, wall_now(), NULL) != OWP_OK)
-        log_err("%s: out of memory", who->label);
+    if (who->peer && node_plane) {
+        if (owmc_reg_heard(who->peer, route, now, wall_now(), NULL) != OWP_OK)
+            log_err("%s: out of memory", who->label);
+        who->peer->minor = e->minor;
+    }
     switch (e->body_case) {
     case OWMESH__ENVELOPE__BODY_HELLO:
         on_hello(self, route, who, e->hello, now);
@@ -466,13 +540,10 @@ static void dispatch(owmc_coord *self, zframe_t *route, const sender *who, Owmes
         on_status(self, route, who, env, now);
         break;
     case OWMESH__ENVELOPE__BODY_ERROR:
-        log_warn("%s: error %s: %s", who->label, owm_msg_error_code_name(e->error->code),
-                      e->error->text);
-        if (who->peer)
-            owmc_reg_on_error(who->peer, e->error);
+        on_error(who, e->error);
         break;
     case OWMESH__ENVELOPE__BODY_STATUS_REQUEST:
-        on_status_request(self, route, who, e->status_request, now);
+        on_status_request(self, route, who, e->status_request, e->minor, now);
         break;
     case OWMESH__ENVELOPE__BODY_DIRECTORY_REQUEST:
         on_directory_request(self, route, who);
@@ -638,10 +709,12 @@ static void log_stream(const owmc_peer *p, size_t i, owmc_verdict v, owmc_verdic
 {
     const owm_stream *s = p->plan->streams[i];
     const Owmesh__StreamHealth *h = owmc_reg_health(p, s->id);
+    /* the evidence of these already quotes the node's error */
+    const char *said = v == OWMC_V_UNMEASURED || v == OWMC_V_FAILING || !h ? "" : h->last_error;
     if (owmc_verdict_is_problem(v))
         log_warn("stream %s %s -> %s: %s%s%s%s%s", s->id, s->src->name, s->dst->name,
                       owmc_verdict_name(v), why[0] ? ": " : "", why,
-                      h && h->last_error[0] ? "; node says: " : "", h ? h->last_error : "");
+                      said[0] ? "; node says: " : "", said);
     else if (owmc_verdict_is_problem(was))
         log_info("stream %s %s -> %s: %s again (was %s)", s->id, s->src->name,
                       s->dst->name, owmc_verdict_name(v), owmc_verdict_name(was));
@@ -671,7 +744,7 @@ static void check_health(owmc_coord *self, double now)
         if (missing || !p->status)
             continue;
         for (size_t i = 0; i < p->plan->n_streams; i++) {
-            char why[200];
+            char why[OWMC_EVIDENCE_MAX];
             owmc_verdict v = owmc_reg_stream_verdict(self->reg, p, i, now, why, sizeof why);
             owmc_verdict was = (owmc_verdict)p->verdicts[i];
             if (v != was && (owmc_verdict_is_problem(v) || owmc_verdict_is_problem(was)))
@@ -689,6 +762,7 @@ static int on_tick(zloop_t *loop, int timer_id, void *arg)
     check_reload(self);
     double now = owp_clock_monotonic();
     push_due(self, now);
+    peer_health_due(self, now);
     if (now - self->last_health >= HEALTH_EVERY) {
         self->last_health = now;
         check_health(self, now);

@@ -10,7 +10,10 @@ struct owmc_registry {
     const owmc_plan *plan;
     size_t n;
     owmc_peer *peers;
+    const owmc_peer **by_name; /* peers, names ascending (PeerHealth lists them so) */
     double node_timeout;
+    uint64_t down_version;     /* grows when the down set changes */
+    size_t n_down;
 };
 
 /* ------------------------------------------------------------ entries */
@@ -41,6 +44,8 @@ static owp_status peer_init(owmc_peer *p, const owmc_node_plan *np, uint64_t gen
     p->plan = np;
     p->last_seen = -1;
     p->acked_at = -1;
+    p->hello_at = -1;
+    p->down = 1; /* never heard from */
     p->next_push = 0; /* due as soon as the node is connected */
     p->backoff = OWMC_PUSH_BACKOFF_MIN;
     p->expected_gen = generation;
@@ -48,6 +53,27 @@ static owp_status peer_init(owmc_peer *p, const owmc_node_plan *np, uint64_t gen
     if (!p->verdicts)
         return owp_err_set(err, OWP_ERR_NOMEM, "node \"%s\": out of memory", np->node->name);
     return OWP_OK;
+}
+
+static int cmp_peer_name(const void *a, const void *b)
+{
+    return strcmp((*(const owmc_peer *const *)a)->plan->node->name,
+                  (*(const owmc_peer *const *)b)->plan->node->name);
+}
+
+/* Sort the peers by name into by_name (room for self->n, owned from now on)
+ * and count the down set: after any change of peers, a new set to send. */
+static void index_peers(owmc_registry *self, const owmc_peer **by_name)
+{
+    self->n_down = 0;
+    for (size_t i = 0; i < self->n; i++) {
+        by_name[i] = &self->peers[i];
+        self->n_down += self->peers[i].down != 0;
+    }
+    qsort((void *)by_name, self->n, sizeof *by_name, cmp_peer_name);
+    free((void *)self->by_name);
+    self->by_name = by_name;
+    self->down_version++;
 }
 
 owmc_registry *owmc_reg_new(const owmc_plan *plan, uint64_t generation, double node_timeout,
@@ -72,6 +98,13 @@ owmc_registry *owmc_reg_new(const owmc_plan *plan, uint64_t generation, double n
         }
     }
     self->n = n;
+    const owmc_peer **by_name = calloc(n ? n : 1, sizeof *by_name);
+    if (!by_name) {
+        owp_err_set(err, OWP_ERR_NOMEM, "node registry: out of memory");
+        owmc_reg_destroy(&self);
+        return NULL;
+    }
+    index_peers(self, by_name);
     return self;
 }
 
@@ -83,6 +116,7 @@ void owmc_reg_destroy(owmc_registry **self_p)
     for (size_t i = 0; i < self->n; i++)
         peer_clear(&self->peers[i]);
     free(self->peers);
+    free((void *)self->by_name);
     free(self);
     *self_p = NULL;
 }
@@ -121,9 +155,11 @@ long owmc_reg_apply_plan(owmc_registry *self, const owmc_plan *new_plan, uint64_
     size_t n = owmc_plan_node_count(new_plan);
     owmc_peer *peers = calloc(n ? n : 1, sizeof *peers);
     unsigned char *taken = calloc(self->n ? self->n : 1, 1);
-    if (!peers || !taken) {
+    const owmc_peer **by_name = calloc(n ? n : 1, sizeof *by_name);
+    if (!peers || !taken || !by_name) {
         free(peers);
         free(taken);
+        free((void *)by_name);
         owp_err_set(err, OWP_ERR_NOMEM, "node registry: out of memory");
         return -1;
     }
@@ -142,6 +178,7 @@ long owmc_reg_apply_plan(owmc_registry *self, const owmc_plan *new_plan, uint64_
             peer_clear(&peers[i]);
         free(peers);
         free(taken);
+        free((void *)by_name);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -182,6 +219,7 @@ long owmc_reg_apply_plan(owmc_registry *self, const owmc_plan *new_plan, uint64_
     self->peers = peers;
     self->n = n;
     self->plan = new_plan;
+    index_peers(self, by_name);
     return changed;
 }
 
@@ -212,6 +250,9 @@ owp_status owmc_reg_heard(owmc_peer *p, zframe_t *route, double now, uint64_t wa
 int owmc_reg_on_hello(owmc_peer *p, const Owmesh__Hello *hello, double now)
 {
     p->registered = 1;
+    p->hello_at = now; /* a restarted node restarts its streams' clocks */
+    p->peer_health_sent = 0;
+    p->peer_health_off = 0;
     set_text(&p->software_version, hello->software_version);
     set_text(&p->owamp_address, hello->owamp_address);
     set_text(&p->data_endpoint, hello->data_endpoint);
@@ -331,38 +372,97 @@ int owmc_reg_node_missing(const owmc_registry *self, const owmc_peer *p, double 
                                     self->node_timeout);
 }
 
+/* Seconds since the stream (re)started on the node: StreamHealth.started
+ * (node-clock difference to the Status's time), or from a node that does not
+ * say, the later of the ack and the last Hello; < 0 unknown. */
+static double since_start(const owmc_peer *p, const Owmesh__StreamHealth *h, double now)
+{
+    if (h && h->started && p->status) {
+        uint64_t node_time = p->status->status->time;
+        double age = h->started < node_time ? owp_num64_to_double(node_time - h->started) : 0;
+        return age + (now - p->status_at);
+    }
+    double from = p->acked_at > p->hello_at ? p->acked_at : p->hello_at;
+    return from >= 0 ? now - from : -1;
+}
+
+/* Age of the last session that ended since the stream (re)started; < 0 none. */
+static double session_age(const owmc_peer *p, const Owmesh__StreamHealth *h, double now)
+{
+    if (!h || !p->status || (h->started && h->last_session_end < h->started))
+        return -1;
+    return owmc_health_session_age(p->status->status->time, h->last_session_end,
+                                   now - p->status_at);
+}
+
+static double unmeasured_for(const owmc_peer *p, const Owmesh__StreamHealth *h, double now)
+{
+    if (!h || !h->unmeasured_since || !p->status)
+        return -1;
+    uint64_t node_time = p->status->status->time;
+    double age = h->unmeasured_since < node_time
+                     ? owp_num64_to_double(node_time - h->unmeasured_since) : 0;
+    return age + (now - p->status_at);
+}
+
 owmc_verdict owmc_reg_stream_verdict(owmc_registry *self, const owmc_peer *p, size_t i,
                                      double now, char *why, size_t why_len)
 {
     const owm_stream *s = p->plan->streams[i];
+    const owmc_peer *src = &self->peers[s->src->index];
+    const Owmesh__StreamHealth *h = owmc_reg_health(p, s->id);
     owmc_stream_obs obs = {
-        .health = owmc_reg_health(p, s->id),
+        .health = h,
+        .node = p->plan->node->name,
         .node_missing = owmc_reg_node_missing(self, p, now),
+        .node_silent = p->last_seen < 0 ? -1 : now - p->last_seen,
         .acked = p->acked_gen == p->expected_gen && p->acked_at >= 0,
-        .since_ack = p->acked_at >= 0 ? now - p->acked_at : 0,
-        .session_age = -1,
+        .since_start = since_start(p, h, now),
+        .session_age = session_age(p, h, now),
+        .unmeasured_for = unmeasured_for(p, h, now),
+        .source = s->src->name,
+        .source_missing = owmc_reg_node_missing(self, src, now),
+        .source_seen = src->last_seen_wall,
+        .source_silent = src->last_seen < 0 ? -1 : now - src->last_seen,
     };
-    if (obs.health && p->status)
-        obs.session_age = owmc_health_session_age(p->status->status->time,
-                                                  obs.health->last_session_end,
-                                                  now - p->status_at);
     return owmc_health_classify(&s->params, &obs, why, why_len);
 }
 
 /* ------------------------------------------------------------ replies */
 
+/* A last session end shown to people: none when later than the node's own
+ * clock at the report (a session that never ran), and never later than the
+ * coordinator's clock (the node's may run ahead). */
+static uint64_t shown_session_end(uint64_t end, uint64_t node_time, uint64_t wall)
+{
+    if (end > node_time)
+        return 0;
+    return end > wall ? wall : end;
+}
+
+/* The node-clock times of a reported health, as shown. */
+static void copy_times(Owmesh__StreamHealth *c, const Owmesh__StreamHealth *h,
+                       uint64_t node_time, uint64_t wall)
+{
+    c->last_session_end = shown_session_end(h->last_session_end, node_time, wall);
+    c->started = h->started;
+    c->unmeasured_since = h->unmeasured_since;
+    c->last_attempt = h->last_attempt;
+}
+
 static owp_status copy_health(Owmesh__StreamStatus *out, const Owmesh__StreamHealth *h,
-                              const char *stall_note, owp_err *err)
+                              const owmc_peer *p, uint64_t wall, const char *stall_note,
+                              owp_err *err)
 {
     Owmesh__StreamHealth *c = owm_msg_stream_status_set_health(out, err);
     if (!c)
         return OWP_ERR_NOMEM;
     c->state = h->state;
     c->sessions_completed = h->sessions_completed;
-    c->last_session_end = h->last_session_end;
     c->packets_sent = h->packets_sent;
     c->packets_lost = h->packets_lost;
     c->files_spooled = h->files_spooled;
+    copy_times(c, h, p->status->status->time, wall);
     char text[OWM_MSG_MAX_TEXT + 1];
     const char *error = h->last_error;
     if (stall_note) {
@@ -373,11 +473,19 @@ static owp_status copy_health(Owmesh__StreamStatus *out, const Owmesh__StreamHea
     owp_status st = owm_msg_set_string(&c->id, h->id, err);
     if (st == OWP_OK)
         st = owm_msg_set_string(&c->last_error, error, err);
+    if (st == OWP_OK)
+        st = owm_msg_set_string(&c->unmeasured_reason, h->unmeasured_reason, err);
     return st;
 }
 
+typedef struct reply_ctx {
+    double now;
+    uint64_t wall;
+    uint32_t reader_minor;
+} reply_ctx;
+
 static owp_status add_expected(owmc_registry *self, Owmesh__NodeStatus *ns, const owmc_peer *p,
-                               size_t i, double now, owp_err *err)
+                               size_t i, const reply_ctx *ctx, owp_err *err)
 {
     const owm_stream *s = p->plan->streams[i];
     Owmesh__StreamStatus *ss = owm_msg_node_status_add_stream(ns, err);
@@ -389,13 +497,15 @@ static owp_status add_expected(owmc_registry *self, Owmesh__NodeStatus *ns, cons
         (st = owm_msg_set_string(&ss->source, s->src->name, err)) ||
         (st = owm_msg_set_string(&ss->destination, s->dst->name, err)))
         return st;
-    char why[200];
-    owmc_verdict v = owmc_reg_stream_verdict(self, p, i, now, why, sizeof why);
-    ss->verdict = owmc_verdict_wire(v);
+    char why[OWMC_EVIDENCE_MAX];
+    owmc_verdict v = owmc_reg_stream_verdict(self, p, i, ctx->now, why, sizeof why);
+    ss->verdict = owmc_verdict_wire_for(v, ctx->reader_minor);
+    if ((st = owm_msg_set_string(&ss->evidence, why, err)))
+        return st;
     const Owmesh__StreamHealth *h = owmc_reg_health(p, s->id);
     if (!h)
         return OWP_OK;
-    return copy_health(ss, h, v == OWMC_V_STALLED ? why : NULL, err);
+    return copy_health(ss, h, p, ctx->wall, v == OWMC_V_STALLED ? why : NULL, err);
 }
 
 static int cmp_id_stream(const void *key, const void *elem)
@@ -410,7 +520,8 @@ static int planned(const owmc_node_plan *np, const char *id)
 }
 
 /* Streams the node reports that its schedule does not list. */
-static owp_status add_unexpected(Owmesh__NodeStatus *ns, const owmc_peer *p, owp_err *err)
+static owp_status add_unexpected(Owmesh__NodeStatus *ns, const owmc_peer *p, uint64_t wall,
+                                 owp_err *err)
 {
     if (!p->status)
         return OWP_OK;
@@ -422,20 +533,24 @@ static owp_status add_unexpected(Owmesh__NodeStatus *ns, const owmc_peer *p, owp
         Owmesh__StreamStatus *ss = owm_msg_node_status_add_stream(ns, err);
         if (!ss)
             return err ? err->code : OWP_ERR_NOMEM;
-        ss->verdict = owmc_verdict_wire(owmc_health_unexpected(h));
+        char why[OWMC_EVIDENCE_MAX];
+        const char *node = p->plan->node->name;
+        ss->verdict = owmc_verdict_wire(owmc_health_unexpected(h, node, why, sizeof why));
         owp_status st;
         if ((st = owm_msg_set_string(&ss->id, h->id, err)) ||
             (st = owm_msg_set_string(&ss->source, "?", err)) ||
-            (st = owm_msg_set_string(&ss->destination, p->plan->node->name, err)) ||
-            (st = copy_health(ss, h, NULL, err)))
+            (st = owm_msg_set_string(&ss->destination, node, err)) ||
+            (st = owm_msg_set_string(&ss->evidence, why, err)) ||
+            (st = copy_health(ss, h, p, wall, NULL, err)))
             return st;
     }
     return OWP_OK;
 }
 
 static owp_status add_node(owmc_registry *self, Owmesh__StatusReply *r, const owmc_peer *p,
-                           double now, owp_err *err)
+                           const reply_ctx *ctx, owp_err *err)
 {
+    double now = ctx->now;
     Owmesh__NodeStatus *ns = owm_msg_status_reply_add_node(r, err);
     if (!ns)
         return err ? err->code : OWP_ERR_NOMEM;
@@ -451,16 +566,17 @@ static owp_status add_node(owmc_registry *self, Owmesh__StatusReply *r, const ow
         (st = owm_msg_set_string(&ns->last_error, p->last_error, err)))
         return st;
     for (size_t i = 0; i < p->plan->n_streams && st == OWP_OK; i++)
-        st = add_expected(self, ns, p, i, now, err);
+        st = add_expected(self, ns, p, i, ctx, err);
     if (st == OWP_OK)
-        st = add_unexpected(ns, p, err);
+        st = add_unexpected(ns, p, ctx->wall, err);
     return st;
 }
 
 Owmesh__Envelope *owmc_reg_status_reply(owmc_registry *self, const Owmesh__StatusRequest *request,
                                         uint64_t generation, double now, uint64_t wall,
-                                        owp_err *err)
+                                        uint32_t reader_minor, owp_err *err)
 {
+    const reply_ctx ctx = {.now = now, .wall = wall, .reader_minor = reader_minor};
     if (request) {
         for (size_t i = 0; i < request->n_nodes; i++) {
             if (!owmc_reg_find(self, request->nodes[i])) {
@@ -484,11 +600,11 @@ Owmesh__Envelope *owmc_reg_status_reply(owmc_registry *self, const Owmesh__Statu
             for (size_t j = 0; j < i && !dup; j++)
                 dup = strcmp(request->nodes[j], request->nodes[i]) == 0;
             if (!dup)
-                st = add_node(self, r, owmc_reg_find(self, request->nodes[i]), now, err);
+                st = add_node(self, r, owmc_reg_find(self, request->nodes[i]), &ctx, err);
         }
     } else {
         for (size_t i = 0; i < self->n && st == OWP_OK; i++)
-            st = add_node(self, r, &self->peers[i], now, err);
+            st = add_node(self, r, &self->peers[i], &ctx, err);
     }
     if (st != OWP_OK)
         owm_msg_free(&env);
@@ -521,4 +637,68 @@ Owmesh__Envelope *owmc_reg_directory(owmc_registry *self, uint64_t generation, o
     if (st != OWP_OK)
         owm_msg_free(&env);
     return env;
+}
+
+/* ------------------------------------------------------------ peer health */
+
+int owmc_reg_update_down(owmc_registry *self, double now)
+{
+    int changed = 0;
+    for (size_t i = 0; i < self->n; i++) {
+        owmc_peer *p = &self->peers[i];
+        int down = owmc_reg_node_missing(self, p, now);
+        if (down != p->down) {
+            p->down = down;
+            self->n_down += down ? 1 : (size_t)-1;
+            changed = 1;
+        }
+    }
+    if (changed)
+        self->down_version++;
+    return changed;
+}
+
+uint64_t owmc_reg_down_version(const owmc_registry *self)
+{
+    return self->down_version;
+}
+
+size_t owmc_reg_down_count(const owmc_registry *self)
+{
+    return self->n_down;
+}
+
+Owmesh__Envelope *owmc_reg_peer_health(const owmc_registry *self, uint64_t wall, owp_err *err)
+{
+    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_PEER_HEALTH, err);
+    if (!env)
+        return NULL;
+    env->peer_health->time = wall;
+    for (size_t i = 0; i < self->n; i++) {
+        const owmc_peer *p = self->by_name[i];
+        if (p->down && owm_msg_peer_health_add_down(env->peer_health, p->plan->node->name,
+                                                    err) != OWP_OK) {
+            owm_msg_free(&env);
+            return NULL;
+        }
+    }
+    return env;
+}
+
+int owmc_reg_peer_health_due(const owmc_registry *self, const owmc_peer *p, double now)
+{
+    return p->route && p->registered && p->minor >= 2 && !p->peer_health_off &&
+           p->peer_health_sent != self->down_version && !owmc_reg_node_missing(self, p, now);
+}
+
+void owmc_reg_peer_health_sent(const owmc_registry *self, owmc_peer *p)
+{
+    p->peer_health_sent = self->down_version;
+}
+
+int owmc_reg_peer_health_refused(owmc_peer *p)
+{
+    int first = !p->peer_health_off;
+    p->peer_health_off = 1;
+    return first;
 }

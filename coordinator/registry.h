@@ -14,6 +14,13 @@
  * new plan after a reload: entries are matched by node name, nodes whose
  * schedule changed (or that are new) get the new generation, the others keep
  * theirs, so an unchanged node is never re-pushed.
+ *
+ * Peer health: the registry keeps the set of mesh nodes it has not heard from
+ * within the heartbeat timeout (or never), with a version that grows when the
+ * set changes. Every registered node of minor version >= 2 is due a
+ * PeerHealth until it has been sent the current version: once after its
+ * Hello, and once per change (owmc_reg_update_down(), called once a tick by
+ * coord.c, so a storm of changes costs one message per node per tick).
  */
 #ifndef OWMC_REGISTRY_H
 #define OWMC_REGISTRY_H
@@ -49,6 +56,11 @@ typedef struct owmc_peer {
     double status_at;            /* monotonic arrival of status */
     const Owmesh__StreamHealth **health; /* status's streams sorted by id */
     unsigned char *verdicts;     /* per plan stream: owmc_verdict of the last check (for logs) */
+    double hello_at;             /* monotonic time of its last Hello; < 0 none */
+    uint32_t minor;              /* minor version of its last message */
+    int down;                    /* in the peer-health down set (owmc_reg_update_down) */
+    uint64_t peer_health_sent;   /* down-set version it was last sent; 0 none since Hello */
+    int peer_health_off;         /* answered PeerHealth with ERROR_UNKNOWN_MESSAGE */
 } owmc_peer;
 
 typedef struct owmc_registry owmc_registry;
@@ -103,13 +115,31 @@ owmc_verdict owmc_reg_stream_verdict(owmc_registry *self, const owmc_peer *p, si
                                      double now, char *why, size_t why_len);
 int owmc_reg_node_missing(const owmc_registry *self, const owmc_peer *p, double now);
 
-/* StatusReply for request (NULL: every node); nodes unknown to the mesh are
- * an OWP_ERR_INVALID naming them. */
+/* StatusReply for request (NULL: every node), for a reader of minor version
+ * reader_minor (owmc_verdict_wire_for); nodes unknown to the mesh are an
+ * OWP_ERR_INVALID naming them. */
 Owmesh__Envelope *owmc_reg_status_reply(owmc_registry *self, const Owmesh__StatusRequest *request,
                                         uint64_t generation, double now, uint64_t wall,
-                                        owp_err *err);
+                                        uint32_t reader_minor, owp_err *err);
 /* Directory: every node of the mesh, with the data endpoint it announced
  * (or the mesh's). */
 Owmesh__Envelope *owmc_reg_directory(owmc_registry *self, uint64_t generation, owp_err *err);
+
+/* Recompute the down set at now (O(nodes)); 1 when it changed (its version
+ * then grew). */
+int owmc_reg_update_down(owmc_registry *self, double now);
+/* Version of the current down set (> 0) and its size. */
+uint64_t owmc_reg_down_version(const owmc_registry *self);
+size_t owmc_reg_down_count(const owmc_registry *self);
+/* PeerHealth listing the current down set, names ascending, stamped wall. */
+Owmesh__Envelope *owmc_reg_peer_health(const owmc_registry *self, uint64_t wall, owp_err *err);
+/* 1 when p should be sent the current down set now: connected, registered,
+ * minor >= 2, has not refused PeerHealth, not sent this version yet. */
+int owmc_reg_peer_health_due(const owmc_registry *self, const owmc_peer *p, double now);
+/* The current version was handed to p's socket. */
+void owmc_reg_peer_health_sent(const owmc_registry *self, owmc_peer *p);
+/* p answered ERROR_UNKNOWN_MESSAGE after a PeerHealth: stop sending it
+ * until its next Hello. Returns 1 the first time (for one log line). */
+int owmc_reg_peer_health_refused(owmc_peer *p);
 
 #endif

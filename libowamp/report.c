@@ -4,7 +4,8 @@
  *
  * The -M, -R and -v formats are byte-compatible with the reference. The
  * human-readable summary is too, except for the median, jitter and -a
- * percentile values, which use the corrected percentiles (doc/compat.md).
+ * percentile values, which are the exact nearest-rank percentiles of the
+ * first copies (owdstat.h, doc/statistics.md, doc/compat.md).
  */
 #include "report.h"
 
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "hostport.h"
+#include "owdstat.h"
 #include "stats.h"
 #include "timestamp.h"
 
@@ -142,7 +144,7 @@ static const char *fmt_value(char *buf, size_t len, int defined, double v, doubl
 
 static void print_summary(const report_ctx *c, FILE *out)
 {
-    const owp_stats *s = c->stats;
+    owp_stats *s = c->stats; /* the exact percentiles select in its delays */
     char tbuf[80], b1[80], b2[80], b3[80];
     double v;
 
@@ -153,7 +155,7 @@ static void print_summary(const report_ctx *c, FILE *out)
     fprintf(out, "last:\t%s\n", tbuf);
 
     uint32_t sent = owp_stats_sent(s), lost = owp_stats_lost(s);
-    double loss = sent > 0 ? (double)lost / sent : 0.0;
+    double loss = owp_owd_loss_ratio(lost, sent);
     fprintf(out, "%u sent, %u lost (%.3f%%), %u duplicates\n", sent, lost, 100.0 * loss,
             owp_stats_dups(s));
 
@@ -188,10 +190,10 @@ static void print_summary(const report_ctx *c, FILE *out)
     if (nttl < 1)
         fprintf(out, "TTL not reported\n");
     else if (nttl == 1)
-        fprintf(out, "hops = %d (consistently)\n", 255 - min_ttl);
+        fprintf(out, "hops = %d (consistently)\n", owp_owd_hops(min_ttl));
     else
-        fprintf(out, "hops takes %u values; min hops = %d, max hops = %d\n", nttl, 255 - max_ttl,
-                255 - min_ttl);
+        fprintf(out, "hops takes %u values; min hops = %d, max hops = %d\n", nttl,
+                owp_owd_hops(max_ttl), owp_owd_hops(min_ttl));
 
     uint32_t limit = owp_stats_reorder_limit(s), total = owp_stats_reorder_total(s), j;
     for (j = 0; j < limit && owp_stats_reorder(s, j + 1); j++)

@@ -32,8 +32,9 @@ void owp_report_opts_default(owp_report_opts *o);
 
 /* Print the report(s) of one session file (-R: the raw records instead).
  * Summaries use the reference's arithmetic except the human-readable median,
- * jitter and -a percentiles, which use the corrected percentiles of stats.h
- * (doc/compat.md). from_host/to_host are the names
+ * jitter and -a percentiles, which are exact nearest-rank percentiles of the
+ * first copies (owdstat.h; doc/statistics.md, doc/compat.md). -M, .sum and -R
+ * are the reference's byte for byte. from_host/to_host are the names
  * to show; NULL means reverse-resolve the stored addresses (owstats). */
 owp_status owp_report_file(FILE *out, owp_file *f, const char *from_host, const char *to_host,
                            const owp_report_opts *o, owp_err *err);

@@ -1,10 +1,11 @@
 /*
  * stats.c - session statistics as the reference owamp 5.2.3 computes them
- * (owp-file-format.md sections 6-8), plus the corrected percentiles used by
- * the human-readable summary (doc/compat.md).
+ * (owp-file-format.md sections 6-8), plus the exact percentiles of the
+ * human-readable summary (owdstat.h, doc/statistics.md).
  *
  * Memory never follows a count from the file: the loss window and the
- * histogram are hash tables holding only what the records put there, and the
+ * histogram are hash tables holding only what the records put there, the
+ * first copies' delays an array of what arrived (8 bytes a packet), and the
  * reordering history grows with the records fed, up to the reference's limit.
  */
 #include "stats.h"
@@ -13,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+#include "owdstat.h"
 #include "schedule.h"
 
 /* ---------------------------------------------------------------- u32 map */
@@ -151,6 +154,9 @@ struct owp_stats {
     bucket *sorted;
     uint32_t nsorted;
     uint32_t received;
+    double *delays; /* of the first copies, for the exact percentiles */
+    size_t delays_cap;
+    owp_owd_sample sample; /* the delays, once the range is complete */
     uint32_t ttl[256];
 
     /* j-reordering (reference: a ring of the last rlistlen seqs) */
@@ -225,6 +231,7 @@ void owp_stats_destroy(owp_stats **self_p)
     map_free(&self->window);
     map_free(&self->hist);
     free(self->sorted);
+    free(self->delays);
     free(self->rseq);
     free(self->rn);
     free(self);
@@ -274,6 +281,7 @@ owp_status owp_stats_begin(owp_stats *self, uint32_t first, uint32_t last, uint3
     self->sorted = NULL;
     self->nsorted = 0;
     self->received = 0;
+    owp_owd_sample_init(&self->sample, NULL, 0);
     memset(self->ttl, 0, sizeof self->ttl);
 
     /* The reference clears its history per range but keeps counting the
@@ -367,6 +375,15 @@ static int32_t bucket_index(double delay, double width)
     return (int32_t)d;
 }
 
+/* delays[received] = d. */
+static int keep_delay(owp_stats *self, double d)
+{
+    if (owp_grow(&self->delays, self->received, &self->delays_cap, sizeof *self->delays, 256) != 0)
+        return -1;
+    self->delays[self->received] = d;
+    return 0;
+}
+
 static owp_status add_lost(owp_stats *self, const owp_record *r, map_entry *node, owp_err *err)
 {
     if (node->count)
@@ -410,6 +427,8 @@ static owp_status add_received(owp_stats *self, const owp_record *r, map_entry *
     if (!b)
         return owp_err_set(err, OWP_ERR_NOMEM, "histogram: out of memory");
     b->count++;
+    if (keep_delay(self, d) != 0)
+        return owp_err_set(err, OWP_ERR_NOMEM, "first-copy delays: out of memory");
     self->received++;
     self->ttl[r->ttl]++;
     return OWP_OK;
@@ -495,6 +514,7 @@ owp_status owp_stats_end(owp_stats *self, owp_err *err)
     map_clear(&self->window);
     uint32_t last_seq = self->last > self->first ? self->last - 1 : self->first;
     self->end_time = sched_time(self, last_seq);
+    owp_owd_sample_init(&self->sample, self->delays, self->received);
     self->wbegin = last_seq;
     self->window_done = 1;
 
@@ -563,55 +583,30 @@ int owp_stats_percentile_ref(const owp_stats *self, double alpha, double *v)
     return 1;
 }
 
-int owp_stats_percentile(const owp_stats *self, double alpha, double *v)
+int owp_stats_percentile(owp_stats *self, double alpha, double *v)
 {
-    if (self->received == 0 || self->nsorted == 0)
-        return 0;
-    double target = alpha * self->received;
-    long i = bucket_reaching(self, target);
-    if (i < 0)
-        i = (long)self->nsorted - 1;
-    double before = 0;
-    for (long k = 0; k < i; k++)
-        before += self->sorted[k].count;
-    int32_t b = self->sorted[i].index;
-    /* Bucket b holds ((b-1)w, bw] above zero and [bw, (b+1)w) below it. Its
-     * edges are clamped into the observed [min, max]; the value is placed
-     * between them by rank, so a session whose delays all fall in one bucket
-     * gets a median between its min and max instead of one of them. */
-    double upper = (b >= 0 ? (double)b : (double)b + 1.0) * self->bucket_width;
-    double lower = upper - self->bucket_width;
-    double lo, hi;
-    if (owp_stats_min(self, &lo)) {
-        lower = lower < lo ? lo : lower;
-        upper = upper < lo ? lo : upper;
-    }
-    if (owp_stats_max(self, &hi)) {
-        lower = lower > hi ? hi : lower;
-        upper = upper > hi ? hi : upper;
-    }
-    double frac = (target - before) / self->sorted[i].count;
-    frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
-    *v = lower + frac * (upper - lower);
-    return 1;
+    return owp_owd_sample_percentile(&self->sample, alpha, v);
 }
 
+typedef struct ref_source {
+    const owp_stats *stats;
+} ref_source;
+
+static int ref_quantile(void *src, double alpha, double *v)
+{
+    return owp_stats_percentile_ref(((ref_source *)src)->stats, alpha, v);
+}
+
+/* The reference's PDV: the same P95 - P50, of its bucket-edge percentiles. */
 int owp_stats_jitter_ref(const owp_stats *self, double *v)
 {
-    double p95, p50;
-    if (!owp_stats_percentile_ref(self, 0.95, &p95) || !owp_stats_percentile_ref(self, 0.5, &p50))
-        return 0;
-    *v = p95 - p50;
-    return 1;
+    ref_source src = {self};
+    return owp_owd_jitter(ref_quantile, &src, v);
 }
 
-int owp_stats_jitter(const owp_stats *self, double *v)
+int owp_stats_jitter(owp_stats *self, double *v)
 {
-    double p95, p50;
-    if (!owp_stats_percentile(self, 0.95, &p95) || !owp_stats_percentile(self, 0.5, &p50))
-        return 0;
-    *v = p95 - p50;
-    return 1;
+    return owp_owd_sample_jitter(&self->sample, v);
 }
 
 uint32_t owp_stats_nbuckets(const owp_stats *self) { return self->nsorted; }

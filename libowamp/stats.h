@@ -8,11 +8,10 @@
  *    the cumulative count reaches alpha x SENT, where SENT includes lost
  *    packets; the value is the bucket index x width. So the median can exceed
  *    the maximum, and with more than 5 % loss P95 does not exist. Used for the
- *    -M output, which must stay byte-identical.
- *  - owp_stats_percentile(): the corrected one (doc/compat.md). Only received
- *    packets count; the bucket's edges are clamped into [min, max] and the
- *    value is interpolated between them by rank; defined whenever at least
- *    one packet arrived.
+ *    -M output (MEDIAN, PDV), which must stay byte-identical.
+ *  - owp_stats_percentile(): the exact nearest-rank percentile of the first
+ *    copies' delays (owdstat.h: owp_owd_percentile), defined whenever at
+ *    least one packet arrived. Used by the human-readable summary.
  *
  * Loss and duplicates are settled as the reference does: a packet is counted
  * when it ages out of the loss window (its scheduled send time falls more
@@ -69,7 +68,7 @@ uint32_t owp_stats_last(const owp_stats *self);   /* exclusive */
 uint32_t owp_stats_sent(const owp_stats *self);   /* first copies + lost records */
 uint32_t owp_stats_lost(const owp_stats *self);
 uint32_t owp_stats_dups(const owp_stats *self);
-uint32_t owp_stats_received(const owp_stats *self); /* packets with a histogram entry */
+uint32_t owp_stats_received(const owp_stats *self); /* first copies: histogram entries, delays */
 int owp_stats_sync(const owp_stats *self);         /* 1 unless some record lacked S */
 double owp_stats_maxerr(const owp_stats *self);    /* seconds */
 /* Scheduled send times of the first and last packet of the range. */
@@ -81,12 +80,14 @@ double owp_stats_bucket_width(const owp_stats *self);
 int owp_stats_min(const owp_stats *self, double *v);
 int owp_stats_max(const owp_stats *self, double *v);
 
-/* alpha in [0, 1]; return 0 when undefined. */
+/* alpha in [0, 1]; return 0 when undefined. The exact flavour (and its
+ * jitter) selects among the stored delays, reordering them: not const, and
+ * not for two threads at once on one object. */
 int owp_stats_percentile_ref(const owp_stats *self, double alpha, double *v);
-int owp_stats_percentile(const owp_stats *self, double alpha, double *v);
-/* P95 - P50 in each flavour. */
+int owp_stats_percentile(owp_stats *self, double alpha, double *v);
+/* P95 - P50 in each flavour (owp_owd_jitter). */
 int owp_stats_jitter_ref(const owp_stats *self, double *v);
-int owp_stats_jitter(const owp_stats *self, double *v);
+int owp_stats_jitter(owp_stats *self, double *v);
 
 /* Histogram in ascending bucket order (index = ceil(delay/width), floor below 0). */
 uint32_t owp_stats_nbuckets(const owp_stats *self);

@@ -4,15 +4,18 @@
  * One thread per stream drives a pool of control connections ("slots"). The
  * stream's time line is a sequence of sessions k = 0, 1, ... with start times
  * S_0 = now + start_delay and S_{k+1} = scheduled time of the last packet of
- * session k. Each turn of the loop:
+ * session k, interrupted only by unmeasured intervals. Each turn of the loop:
  *   1. polls the running sessions; a finished one has its files written and
- *      its slot freed (its connection kept for the next session);
+ *      its slot freed (its connection kept for the next session); what it
+ *      could not measure goes back to the time line (the last session) or
+ *      is held as an unmeasured interval;
  *   2. writes the sub-session summaries that are due, from the growing file;
- *   3. turns the next session into an unmeasured one (all packets lost, a
- *      local schedule) when its start is too close to be set up any more;
- *   4. sets the next session up on a free slot whose back-off has expired;
- *   5. writes unmeasured sessions whose time has passed;
- * then sleeps until woken by a stop or for at most TICK_MS.
+ *   3. opens a "hole" when the next start is too close to be set up any
+ *      more: from then on the next start follows the clock (now + lead)
+ *      until a session is set up, which closes the hole at its start;
+ *   4. sets the next session up on a free slot, unless backing off;
+ *   5. reports the held unmeasured intervals whose end has passed;
+ * then sleeps until woken by a stop or a retry, or for at most TICK_MS.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -36,7 +39,6 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "crypto.h"
 #include "hostport.h"
 #include "owpfile.h"
 #include "report.h"
@@ -47,10 +49,14 @@
 /* Seconds after a sub-session's last packet + loss timeout before its summary
  * is taken from the growing file (the receiver has then written every record). */
 #define SUB_SETTLE_SEC 1.0
-/* First back-off step after a failed attempt; doubles up to retry_delay. */
+/* First back-off step after a failed attempt; doubles up to retry_delay and
+ * OWP_STREAM_RETRY_MAX. */
 #define BACKOFF_FIRST_SEC 1.0
 #define BACKOFF_MIN_SEC 0.1
 #define POOL_MAX 64
+/* A failed session: packets due this close to the last sign of life of its
+ * server may not have left or arrived yet; they count as unmeasured. */
+#define IN_FLIGHT_SEC 0.1
 #define TSTAMP_FMT "%020" PRIu64
 
 /* A session in flight on a slot. */
@@ -69,16 +75,23 @@ typedef struct stream_slot {
     owp_client *client;
     int running;
     stream_session sess;
-    double next_attempt;           /* monotonic seconds */
-    unsigned failures;
+    owp_num64 alive_at;            /* the connection was last seen open (set-up, polls) */
 } stream_slot;
 
-/* A session that could not run, written once its time has passed. */
-typedef struct stream_gap {
-    uint64_t index;
+/* A stretch of the time line that was not measured, and why. */
+typedef struct stream_interval {
     owp_num64 start, end;
-    owp_request req;
-} stream_gap;
+    owp_stream_reason reason;
+    char detail[OWP_ERR_MSG_MAX];
+} stream_interval;
+
+/* How a session ended, as write_session needs to know it. */
+typedef struct session_outcome {
+    int ok;                        /* Stop-Sessions exchanged normally */
+    owp_num64 alive_at;            /* unless ok: the server was last known alive */
+    owp_stream_reason reason;      /* unless ok */
+    char detail[OWP_ERR_MSG_MAX];
+} session_outcome;
 
 struct owp_stream {
     owp_stream_opts o;
@@ -89,23 +102,38 @@ struct owp_stream {
     int thread_started;
     atomic_int stop;
     atomic_int done;
-    pthread_mutex_t mu;            /* guards counters and the wake-up */
+    atomic_int retry;              /* owp_stream_retry_now() was called */
+    pthread_mutex_t mu;            /* guards counters, health and the wake-up */
     pthread_cond_t cv;
     owp_stream_counters counters;
+    owp_stream_health health;
 
     owp_slot sched_slot;           /* one exponential slot of mean interval */
     stream_slot *slots;
     unsigned nslots;
     uint64_t next_index;
+    owp_num64 first_start;
     owp_num64 next_start;
     double last_rtt;
 
-    struct sockaddr_storage peer;  /* test peer (for spec.peer and unmeasured sessions) */
+    /* Set-up failures: the latest one (a hole opened later takes its reason)
+     * and the back-off, for the whole stream (one dead server, one wait). */
+    int have_fail;
+    owp_stream_reason fail_reason;
+    char fail_detail[OWP_ERR_MSG_MAX];
+    unsigned failures;
+    double retry_at;               /* monotonic seconds; 0 = no wait */
+
+    /* Unmeasured time: the open hole [hole.start, next_start), and closed
+     * intervals held until their end has passed. */
+    int hole_open;
+    stream_interval hole;
+    stream_interval *held;
+    unsigned nheld, held_cap;
+
+    struct sockaddr_storage peer;  /* test peer (for spec.peer) */
     socklen_t peer_len;
     int have_peer;                 /* testpeer given apart from the server */
-
-    stream_gap *gaps;
-    unsigned ngaps, gaps_cap;
 
     /* Host names for .sum files, resolved once: a reverse lookup can take seconds
      * and must not sit on the measurement thread at every session boundary. */
@@ -219,18 +247,39 @@ void owp_stream_get_counters(const owp_stream *self, owp_stream_counters *c)
     pthread_mutex_unlock(&s->mu);
 }
 
+void owp_stream_get_health(const owp_stream *self, owp_stream_health *h)
+{
+    owp_stream *s = (owp_stream *)self;
+    pthread_mutex_lock(&s->mu);
+    *h = s->health;
+    pthread_mutex_unlock(&s->mu);
+}
+
+const char *owp_stream_reason_text(owp_stream_reason r)
+{
+    switch (r) {
+    case OWP_STREAM_REFUSED: return "owampd refused";
+    case OWP_STREAM_TIMEOUT: return "control timeout";
+    case OWP_STREAM_UNREACHABLE: return "unreachable";
+    case OWP_STREAM_LOCAL: return "local error";
+    }
+    return "local error";
+}
+
 int owp_stream_done(const owp_stream *self) { return atomic_load(&self->done); }
+
+owp_num64 owp_stream_first_start(const owp_stream *self) { return self->first_start; }
 
 static void notify_file(owp_stream *s, owp_stream_file_kind kind, const char *path,
                         owp_num64 start, owp_num64 end, uint64_t index, uint32_t first,
-                        uint32_t last, int measured, int complete)
+                        uint32_t last, int complete)
 {
     count(s, &s->counters.files, 1);
     if (!s->o.file_fn)
         return;
     owp_stream_file f = {
         .kind = kind, .path = path, .start = start, .end = end, .session = index,
-        .first_seq = first, .last_seq = last, .measured = measured, .complete = complete,
+        .first_seq = first, .last_seq = last, .complete = complete,
     };
     s->o.file_fn(s->o.arg, &f);
 }
@@ -381,7 +430,7 @@ static void write_subs(owp_stream *s, stream_session *ss, const char *data_path,
             slog(s, LOG_WARNING, "sub-session summary %s: %s", name, err.msg);
         else
             notify_file(s, OWP_STREAM_FILE_SUBSUM, name, ss->sub_start, end, ss->index, j * n,
-                        (j + 1) * n, 1, complete);
+                        (j + 1) * n, complete);
         ss->sub_start = end;
         ss->subs_done++;
     }
@@ -419,7 +468,9 @@ typedef struct scan_ctx {
     uint32_t max_seq;              /* highest seq outside the skip ranges */
     const owp_skip *skips;
     uint32_t nskips;
-    owp_file_writer *copy;         /* when padding: every record copied */
+    owp_file_writer *copy;         /* when padding: every record below `keep` copied */
+    uint32_t keep;
+    uint64_t lost;                 /* lost records seen (below `keep` when copying) */
     owp_status st;
     owp_err *err;
 } scan_ctx;
@@ -435,6 +486,8 @@ static int in_skips(const owp_skip *skips, uint32_t nskips, uint32_t seq)
 static int scan_record(const owp_record *r, void *arg)
 {
     scan_ctx *c = arg;
+    if (owp_record_lost(r) && (!c->copy || r->seq < c->keep))
+        c->lost++;
     if (r->seq < c->npackets) {
         c->seen[r->seq] = 1;
         if (!in_skips(c->skips, c->nskips, r->seq) && (!c->have_max || r->seq > c->max_seq)) {
@@ -442,16 +495,18 @@ static int scan_record(const owp_record *r, void *arg)
             c->have_max = 1;
         }
     }
-    if (c->copy && (c->st = owp_file_writer_add(c->copy, r, c->err)) != OWP_OK)
+    if (c->copy && r->seq < c->keep &&
+        (c->st = owp_file_writer_add(c->copy, r, c->err)) != OWP_OK)
         return 1;
     return 0;
 }
 
-/* Write a receiver-layout file at path: the records of f (if any), then a
- * lost record for every seq of req that has none and is in no skip range. */
-static owp_status write_padded(stream_session *ss, owp_file *f,
-                               const owp_request *req, const char *path, uint64_t *nlost,
-                               owp_err *err)
+/* Write a receiver-layout file at path holding seqs [0, keep) of req: the
+ * records of f (if any), then a lost record for every such seq that has none
+ * and is in no skip range. Its Next Seqno is keep; *nlost counts its lost
+ * records. */
+static owp_status write_padded(stream_session *ss, owp_file *f, const owp_request *req,
+                               uint32_t keep, const char *path, uint64_t *nlost, owp_err *err)
 {
     *nlost = 0;
     FILE *out = fopen(path, "w+b");
@@ -466,13 +521,14 @@ static owp_status write_padded(stream_session *ss, owp_file *f,
     uint32_t nskips = f ? owp_file_nskips(f) : 0;
     if (st == OWP_OK && f) {
         scan_ctx c = { .seen = seen, .npackets = req->npackets, .skips = skips, .nskips = nskips,
-                       .copy = w, .err = err };
+                       .copy = w, .keep = keep, .err = err };
         st = owp_file_each_record(f, 0, scan_record, &c, err);
         if (st == OWP_OK)
             st = c.st;
+        *nlost = c.lost;
     }
     uint16_t recv_err = owp_clock_errest();
-    for (uint32_t seq = 0; st == OWP_OK && seq < req->npackets; seq++) {
+    for (uint32_t seq = 0; st == OWP_OK && seq < keep && seq < req->npackets; seq++) {
         if (seen[seq] || in_skips(skips, nskips, seq))
             continue;
         owp_record r = { .seq = seq, .send_err = OWP_ERREST_UNSYNC, .recv_err = recv_err,
@@ -481,7 +537,7 @@ static owp_status write_padded(stream_session *ss, owp_file *f,
         (*nlost)++;
     }
     if (st == OWP_OK)
-        st = owp_file_writer_finish(w, OWP_FINISHED_INCOMPLETE, req->npackets, skips, nskips, err);
+        st = owp_file_writer_finish(w, OWP_FINISHED_INCOMPLETE, keep, skips, nskips, err);
     free(seen);
     owp_file_writer_destroy(&w);
     if (fclose(out) != 0 && st == OWP_OK)
@@ -492,9 +548,10 @@ static owp_status write_padded(stream_session *ss, owp_file *f,
 }
 
 /* Does f hold every packet of the session, finished normally? Also finds the
- * highest measured seq (for a stopped session's END). */
+ * highest measured seq (for a stopped or cut session's END) and counts its
+ * lost records. */
 static owp_status examine(owp_file *f, uint32_t npackets, int *whole, int *have_max,
-                          uint32_t *max_seq, owp_err *err)
+                          uint32_t *max_seq, uint64_t *nlost, owp_err *err)
 {
     uint8_t *seen = calloc(npackets ? npackets : 1, 1);
     if (!seen)
@@ -508,96 +565,9 @@ static owp_status examine(owp_file *f, uint32_t npackets, int *whole, int *have_
             *whole = 0;
     *have_max = c.have_max;
     *max_seq = c.max_seq;
+    *nlost = c.lost;
     free(seen);
     return st;
-}
-
-/* The session's .owp (and its summaries). data: the session's data file or
- * NULL (nothing could be measured). user_stop: the caller ended the stream,
- * so the file ends at its last measured packet instead of being padded. */
-static void write_session(owp_stream *s, stream_session *ss, const char *data, int user_stop,
-                          int measured)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    FILE *fp = data ? fopen(data, "rb") : NULL;
-    owp_file *f = fp ? owp_file_read(fp, data, &err) : NULL;
-    if (data && !f)
-        slog(s, LOG_WARNING, "session %" PRIu64 ": data unreadable (%s): recorded as lost",
-             ss->index, err.msg[0] ? err.msg : strerror(errno));
-    int whole = 0, have_max = 0;
-    uint32_t max_seq = 0;
-    if (f && examine(f, ss->req.npackets, &whole, &have_max, &max_seq, &err) != OWP_OK) {
-        slog(s, LOG_WARNING, "session %" PRIu64 ": %s: recorded as lost", ss->index, err.msg);
-        owp_file_destroy(&f);
-        whole = have_max = 0;
-    }
-
-    owp_num64 end = ss->end;
-    uint32_t last_seq = ss->req.npackets;
-    if (user_stop) {
-        if (!f || !have_max) { /* nothing measured: nothing to write */
-            owp_file_destroy(&f);
-            if (fp)
-                fclose(fp);
-            return;
-        }
-        end = sched_time(ss, max_seq);
-        last_seq = max_seq + 1;
-    }
-
-    char name[STREAM_PATH_MAX], tmp[STREAM_PATH_MAX + 4];
-    stream_path(s, name, sizeof name, ss->start, end, ".owp");
-    snprintf(tmp, sizeof tmp, "%s.i", name);
-    owp_status st = OWP_OK;
-    int padded = 0;
-    uint64_t nlost = 0;
-    if (user_stop || whole) {
-        if (link(data, tmp) != 0)
-            st = owp_err_sys(&err, "link(%s, %s)", data, tmp);
-    } else {
-        padded = 1;
-        st = write_padded(ss, f, f ? owp_file_request(f) : &ss->req, tmp, &nlost, &err);
-    }
-    owp_file_destroy(&f);
-    if (fp)
-        fclose(fp);
-    if (st != OWP_OK) {
-        slog(s, LOG_ERR, "session %" PRIu64 ": %s", ss->index, err.msg);
-        return;
-    }
-    int complete = !padded && !user_stop;
-    if (padded) {
-        count(s, measured ? &s->counters.sessions_cut : &s->counters.sessions_unmeasured, 1);
-        count(s, &s->counters.packets_lost, nlost);
-        if (measured)
-            slog(s, LOG_WARNING,
-                 "session %" PRIu64 " [" TSTAMP_FMT " - " TSTAMP_FMT "] ended early: %" PRIu64
-                 " unmeasured packets recorded as lost",
-                 ss->index, ss->start, ss->end, nlost);
-    }
-    count(s, &s->counters.sessions, 1);
-    if (measured)
-        count(s, &s->counters.sessions_measured, 1);
-
-    if (subs_enabled(s)) {
-        uint32_t nblocks = s->o.npackets / s->o.sub_count;
-        uint32_t upto = user_stop ? (last_seq + s->o.sub_count - 1) / s->o.sub_count : nblocks;
-        write_subs(s, ss, tmp, upto, end, complete);
-    }
-    if ((st = publish(tmp, name, &err)) != OWP_OK) {
-        slog(s, LOG_ERR, "session %" PRIu64 ": %s", ss->index, err.msg);
-        return;
-    }
-    notify_file(s, OWP_STREAM_FILE_OWP, name, ss->start, end, ss->index, 0, last_seq, measured,
-                complete);
-    char sum[STREAM_PATH_MAX];
-    stream_path(s, sum, sizeof sum, ss->start, end, ".sum");
-    if (write_sum(s, name, 0, 0, 0, sum, &err) != OWP_OK)
-        slog(s, LOG_ERR, "session %" PRIu64 ": summary: %s", ss->index, err.msg);
-    else
-        notify_file(s, OWP_STREAM_FILE_SUM, sum, ss->start, end, ss->index, 0, last_seq,
-                    measured, complete);
 }
 
 static void session_clear(stream_session *ss)
@@ -643,129 +613,197 @@ static FILE *temp_file(owp_stream *s, char *path, size_t len, owp_err *err)
     return fp;
 }
 
-/* ------------------------------------------------------------------ unmeasured sessions */
+/* ------------------------------------------------------------------ unmeasured time */
 
-static void fill_addresses(owp_stream *s, owp_request *r)
+/* Does msg carry the text of errno e (owp_err_sys appends strerror)? */
+static int mentions_errno(const char *msg, int e)
 {
-    struct sockaddr_storage local;
-    memset(&local, 0, sizeof local);
-    local.ss_family = s->peer.ss_family ? s->peer.ss_family : AF_INET;
-    uint8_t ipvn;
-    if (s->o.sender) {
-        owp_sockaddr_to_wire((struct sockaddr *)&local, &ipvn, r->sender_addr);
-        owp_sockaddr_to_wire((struct sockaddr *)&s->peer, &ipvn, r->receiver_addr);
-    } else {
-        owp_sockaddr_to_wire((struct sockaddr *)&s->peer, &ipvn, r->sender_addr);
-        owp_sockaddr_to_wire((struct sockaddr *)&local, &ipvn, r->receiver_addr);
-    }
-    r->ipvn = local.ss_family == AF_INET6 ? 6 : 4;
+    char buf[128];
+    const char *text = strerror_r(e, buf, sizeof buf);
+    return text && text[0] && strstr(msg, text) != NULL;
 }
 
-/* Session k cannot be set up in time: give it a local schedule (random SID),
- * queue it to be written as lost once its time has passed. */
-static owp_status make_gap(owp_stream *s, owp_err *err)
+/* Why a set-up or a session failed, from its error: the peer's doing
+ * (refused, silent, out of reach) or ours. */
+static owp_stream_reason classify(const owp_err *err)
 {
-    if (s->ngaps == s->gaps_cap) {
-        unsigned cap = s->gaps_cap ? s->gaps_cap * 2 : 4;
-        stream_gap *g = realloc(s->gaps, cap * sizeof *g);
-        if (!g)
-            return owp_err_set(err, OWP_ERR_NOMEM, "stream: out of memory");
-        s->gaps = g;
-        s->gaps_cap = cap;
+    static const int refused[] = { ECONNREFUSED, ECONNRESET, ECONNABORTED, EPIPE };
+    static const int unreachable[] = { EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN };
+    if (strstr(err->msg, "unable to resolve"))
+        return OWP_STREAM_UNREACHABLE;
+    switch (err->code) {
+    case OWP_ERR_REFUSED:
+    case OWP_ERR_CLOSED:
+    case OWP_ERR_PROTO:
+    case OWP_ERR_FORMAT: /* the server's messages: a broken or dying peer */
+        return OWP_STREAM_REFUSED;
+    case OWP_ERR_TIMEOUT:
+        return OWP_STREAM_TIMEOUT;
+    case OWP_ERR_SYS:
+        for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+            if (mentions_errno(err->msg, refused[i]))
+                return OWP_STREAM_REFUSED;
+        if (mentions_errno(err->msg, ETIMEDOUT))
+            return OWP_STREAM_TIMEOUT;
+        for (size_t i = 0; i < sizeof unreachable / sizeof unreachable[0]; i++)
+            if (mentions_errno(err->msg, unreachable[i]))
+                return OWP_STREAM_UNREACHABLE;
+        return OWP_STREAM_LOCAL;
+    default:
+        return OWP_STREAM_LOCAL;
     }
-    stream_gap *g = &s->gaps[s->ngaps];
-    memset(g, 0, sizeof *g);
-    owp_request *r = &g->req;
-    r->slots = malloc(sizeof *r->slots);
-    if (!r->slots)
-        return owp_err_set(err, OWP_ERR_NOMEM, "stream: out of memory");
-    r->slots[0] = s->sched_slot;
-    r->nslots = 1;
-    r->npackets = s->o.npackets;
-    r->padding = s->o.padding;
-    r->start_time = s->next_start;
-    r->timeout = owp_num64_from_double(s->o.loss_timeout);
-    r->typep = s->o.dscp > 0 ? (uint32_t)s->o.dscp << 24 : 0;
-    if (s->o.sender)
-        r->conf_receiver = 1;
-    else
-        r->conf_sender = 1;
-    fill_addresses(s, r);
-    owp_status st = owp_random_bytes(r->sid, sizeof r->sid, err);
-    owp_sched *sched = st == OWP_OK ? owp_sched_new(r->sid, r->slots, 1, err) : NULL;
-    if (!sched) {
-        owp_request_clear(r);
-        return err ? err->code : OWP_ERR_CRYPTO;
-    }
-    g->index = s->next_index;
-    g->start = s->next_start;
-    g->end = r->start_time + owp_sched_offset(sched, r->npackets - 1);
-    owp_sched_destroy(&sched);
-    s->ngaps++;
-    slog(s, LOG_WARNING,
-         "session %" PRIu64 " [" TSTAMP_FMT " - " TSTAMP_FMT "] could not be set up in time: "
-         "its packets are recorded as lost",
-         g->index, g->start, g->end);
-    s->next_start = g->end;
-    s->next_index++;
-    return OWP_OK;
 }
 
-static void write_gap(owp_stream *s, stream_gap *g)
+static void outcome_failed(session_outcome *o, owp_stream_reason reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void outcome_failed(session_outcome *o, owp_stream_reason reason, const char *fmt, ...)
 {
-    stream_session ss;
-    memset(&ss, 0, sizeof ss);
-    ss.index = g->index;
-    ss.start = ss.sub_start = g->start;
-    ss.end = g->end;
-    ss.req = g->req; /* ownership moves to ss */
-    memset(&g->req, 0, sizeof g->req);
-    owp_err err;
-    ss.sched = owp_sched_new(ss.req.sid, ss.req.slots, ss.req.nslots, &err);
-    if (!ss.sched)
-        slog(s, LOG_ERR, "session %" PRIu64 ": %s", ss.index, err.msg);
-    else
-        write_session(s, &ss, NULL, 0, 0);
-    session_clear(&ss);
+    o->ok = 0;
+    o->reason = reason;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(o->detail, sizeof o->detail, fmt, ap);
+    va_end(ap);
 }
 
-/* Write the unmeasured sessions whose time has passed (all, when flushing). */
-static void write_due_gaps(owp_stream *s, int flush)
+/* The length of one session on the time line (at least 1 s): the unit in
+ * which a long outage is reported. */
+static owp_num64 session_length(const owp_stream *s)
 {
-    owp_num64 now = owp_clock_now(NULL);
-    owp_num64 wait = owp_num64_from_double(s->o.loss_timeout);
-    unsigned kept = 0;
-    for (unsigned i = 0; i < s->ngaps; i++) {
-        stream_gap *g = &s->gaps[i];
-        if (g->end + wait <= now || (flush && g->start <= now)) {
-            write_gap(s, g);
-        } else if (flush) {
-            owp_request_clear(&g->req); /* entirely in the future: nothing was missed */
-        } else {
-            s->gaps[kept++] = *g;
+    double d = s->o.npackets * s->o.interval;
+    return owp_num64_from_double(d > 1.0 ? d : 1.0);
+}
+
+static void report_interval(owp_stream *s, const stream_interval *iv)
+{
+    count(s, &s->counters.intervals, 1);
+    slog(s, LOG_WARNING, "not measured [" TSTAMP_FMT " - " TSTAMP_FMT "] (%.1f s): %s: %s",
+         iv->start, iv->end, owp_num64_to_double(iv->end - iv->start),
+         owp_stream_reason_text(iv->reason), iv->detail);
+    if (s->o.unmeasured_fn) {
+        owp_stream_unmeasured u = { .start = iv->start, .end = iv->end, .reason = iv->reason,
+                                    .detail = iv->detail };
+        s->o.unmeasured_fn(s->o.arg, &u);
+    }
+}
+
+/* Hold [start, end) until its end has passed; merged into the interval
+ * before it when they abut, agree on the reason and stay within a session
+ * length (a long outage is reported piece by piece, never held long). */
+static void hold(owp_stream *s, owp_num64 start, owp_num64 end, owp_stream_reason reason,
+                 const char *detail)
+{
+    if (end <= start)
+        return;
+    if (s->nheld) {
+        stream_interval *last = &s->held[s->nheld - 1];
+        if (last->end == start && last->reason == reason &&
+            end - last->start <= session_length(s)) {
+            last->end = end;
+            return;
         }
     }
-    s->ngaps = kept;
+    stream_interval iv = { .start = start, .end = end, .reason = reason };
+    snprintf(iv.detail, sizeof iv.detail, "%s", detail);
+    if (s->nheld == s->held_cap) {
+        unsigned cap = s->held_cap ? s->held_cap * 2 : 4;
+        stream_interval *v = realloc(s->held, cap * sizeof *v);
+        if (!v) { /* cannot wait for its end: say it now rather than never */
+            report_interval(s, &iv);
+            return;
+        }
+        s->held = v;
+        s->held_cap = cap;
+    }
+    s->held[s->nheld++] = iv;
 }
 
-/* ------------------------------------------------------------------ set-up */
+/* Report the held intervals whose end has passed. flush (the stream ends):
+ * everything up to now, the open hole included; nothing after now. */
+static void report_held(owp_stream *s, int flush)
+{
+    owp_num64 now = owp_clock_now(NULL);
+    if (flush && s->hole_open) {
+        hold(s, s->hole.start, now, s->hole.reason, s->hole.detail);
+        s->hole_open = 0;
+    }
+    unsigned kept = 0;
+    for (unsigned i = 0; i < s->nheld; i++) {
+        stream_interval *iv = &s->held[i];
+        if (iv->end <= now) {
+            report_interval(s, iv);
+        } else if (flush) {
+            if (iv->start < now) {
+                iv->end = now;
+                report_interval(s, iv);
+            }
+        } else {
+            if (kept != i)
+                s->held[kept] = *iv;
+            kept++;
+        }
+    }
+    s->nheld = kept;
+}
+
+/* Something failed for reason: the open hole (if any) ends its stretch with
+ * the old reason at now, and health says the stream is failing. */
+static void note_fault(owp_stream *s, owp_stream_reason reason, const char *detail)
+{
+    owp_num64 now = owp_clock_now(NULL);
+    if (s->hole_open && (reason != s->hole.reason || strcmp(detail, s->hole.detail) != 0)) {
+        owp_num64 at = now < s->next_start ? now : s->next_start;
+        if (reason != s->hole.reason && at > s->hole.start) {
+            hold(s, s->hole.start, at, s->hole.reason, s->hole.detail);
+            s->hole.start = at;
+        }
+        s->hole.reason = reason;
+        snprintf(s->hole.detail, sizeof s->hole.detail, "%s", detail);
+    }
+    s->have_fail = 1;
+    s->fail_reason = reason;
+    snprintf(s->fail_detail, sizeof s->fail_detail, "%s", detail);
+    pthread_mutex_lock(&s->mu);
+    if (!s->health.failing_since)
+        s->health.failing_since = now;
+    s->health.reason = reason;
+    pthread_mutex_unlock(&s->mu);
+}
 
 static double backoff(const owp_stream *s, unsigned failures)
 {
+    double cap = s->o.retry_delay < OWP_STREAM_RETRY_MAX ? s->o.retry_delay : OWP_STREAM_RETRY_MAX;
     double d = BACKOFF_FIRST_SEC;
-    for (unsigned i = 1; i < failures && d < s->o.retry_delay; i++)
+    for (unsigned i = 1; i < failures && d < cap; i++)
         d *= 2;
-    if (d > s->o.retry_delay)
-        d = s->o.retry_delay;
+    if (d > cap)
+        d = cap;
     return d < BACKOFF_MIN_SEC ? BACKOFF_MIN_SEC : d;
 }
 
-static void slot_failed(owp_stream *s, stream_slot *sl)
+/* A set-up attempt failed: wait before the next one. */
+static void note_failure(owp_stream *s, owp_stream_reason reason, const char *detail)
 {
-    owp_client_close(&sl->client);
-    sl->failures++;
-    sl->next_attempt = owp_clock_monotonic() + backoff(s, sl->failures);
+    note_fault(s, reason, detail);
+    s->failures++;
+    s->retry_at = owp_clock_monotonic() + backoff(s, s->failures);
     count(s, &s->counters.connect_failures, 1);
+}
+
+/* A session was set up at ss->start: an open hole ends there. */
+static void note_setup(owp_stream *s, const stream_session *ss)
+{
+    if (s->hole_open) {
+        hold(s, s->hole.start, ss->start, s->hole.reason, s->hole.detail);
+        s->hole_open = 0;
+    }
+    s->have_fail = 0;
+    s->failures = 0;
+    s->retry_at = 0;
+    pthread_mutex_lock(&s->mu);
+    s->health.failing_since = 0;
+    s->health.last_setup = owp_clock_now(NULL);
+    pthread_mutex_unlock(&s->mu);
 }
 
 static double lead_seconds(const owp_stream *s)
@@ -775,25 +813,190 @@ static double lead_seconds(const owp_stream *s)
     return 1.0 + 2 * s->last_rtt;
 }
 
-/* Sessions whose start is too near to be set up become unmeasured ones. */
-static void gap_overdue(owp_stream *s)
+/* The next start is too near to be set up: open a hole there (unmeasured
+ * until a session is set up) and let the next start follow the clock, so
+ * the first session set up after an outage starts one lead later. */
+static void hole_overdue(owp_stream *s)
 {
-    owp_num64 limit = owp_clock_now(NULL) + owp_num64_from_double(lead_seconds(s));
-    while (s->next_start < limit && !atomic_load(&s->stop)) {
-        owp_err err;
-        if (make_gap(s, &err) != OWP_OK) {
-            slog(s, LOG_ERR, "%s", err.msg);
-            return;
-        }
+    owp_num64 now = owp_clock_now(NULL);
+    owp_num64 limit = now + owp_num64_from_double(lead_seconds(s));
+    if (s->next_start >= limit)
+        return;
+    if (!s->hole_open) {
+        if (!s->have_fail) /* e.g. a set-up that succeeded too slowly */
+            note_fault(s, OWP_STREAM_TIMEOUT, "no session could be set up before its start time");
+        s->hole_open = 1;
+        s->hole.start = s->next_start;
+        s->hole.reason = s->fail_reason;
+        snprintf(s->hole.detail, sizeof s->hole.detail, "%s", s->fail_detail);
+    }
+    s->next_start = limit;
+    owp_num64 len = session_length(s);
+    while (s->hole.start + len <= now) {
+        hold(s, s->hole.start, s->hole.start + len, s->hole.reason, s->hole.detail);
+        s->hole.start += len;
     }
 }
 
-static owp_status request_session(owp_stream *s, stream_slot *sl, owp_err *err)
+/* Session ss was not measured from `from` to its end. The last session of
+ * the time line gives that time back (the next one set up starts there, or
+ * a hole opens there); an earlier one holds it as an unmeasured interval. */
+static void give_back(owp_stream *s, const stream_session *ss, owp_num64 from,
+                      const session_outcome *o)
+{
+    note_fault(s, o->reason, o->detail);
+    if (!s->hole_open && ss->end == s->next_start && from <= s->next_start) {
+        s->next_start = from;
+        return;
+    }
+    hold(s, from, ss->end, o->reason, o->detail);
+}
+
+/* How many packets of the session (seqs [0, n)) its file keeps. A session
+ * that ended normally keeps what the server says it sent; one that failed
+ * keeps what arrived and what was due while its control connection was last
+ * seen open, less IN_FLIGHT_SEC and two round trips (a packet may leave a
+ * little late and still be on its way): the server was alive to send those,
+ * so any not received are lost. The rest was never sent, or nobody can
+ * tell: unmeasured. The connection is looked at every tick, so on a dead
+ * server's reset that is about when it died; a network outage keeps it
+ * open, and its packets are lost. */
+static uint32_t kept_packets(owp_stream *s, stream_session *ss, owp_file *f,
+                             session_outcome *o, int have_max, uint32_t max_seq)
+{
+    uint32_t np = ss->req.npackets;
+    if (!f)
+        return 0;
+    uint32_t arrived = have_max ? max_seq + 1 : 0;
+    if (o->ok) {
+        uint32_t n = owp_file_next_seqno(f);
+        if (n >= np)
+            return np;
+        outcome_failed(o, OWP_STREAM_REFUSED,
+                       "the server ended the session after %u of its %u packets", n, np);
+        return n > arrived ? n : arrived;
+    }
+    owp_num64 limit = o->alive_at - owp_num64_from_double(IN_FLIGHT_SEC + 2 * s->last_rtt);
+    uint32_t n = arrived;
+    while (n < np && sched_time(ss, n) <= limit)
+        n++;
+    return n;
+}
+
+/* ------------------------------------------------------------------ writing a session */
+
+/* The session's .owp, .sum and sub-session summaries, with its first nkeep
+ * packets. data: the session's data file or NULL (nothing to read); as_is:
+ * link it unchanged (it has nlost lost records), else rewrite it. */
+static void write_files(owp_stream *s, stream_session *ss, const char *data, owp_file *f,
+                        uint32_t nkeep, int as_is, uint64_t nlost, int user_stop, int complete,
+                        session_outcome *o)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    uint32_t np = ss->req.npackets;
+    owp_num64 end = nkeep >= np ? ss->end : sched_time(ss, nkeep - 1);
+    int cut = nkeep < np && !user_stop;
+    char name[STREAM_PATH_MAX], tmp[STREAM_PATH_MAX + 4];
+    stream_path(s, name, sizeof name, ss->start, end, ".owp");
+    snprintf(tmp, sizeof tmp, "%s.i", name);
+    owp_status st = OWP_OK;
+    if (as_is) {
+        if (link(data, tmp) != 0)
+            st = owp_err_sys(&err, "link(%s, %s)", data, tmp);
+    } else {
+        st = write_padded(ss, f, f ? owp_file_request(f) : &ss->req, nkeep, tmp, &nlost, &err);
+    }
+    if (st != OWP_OK) {
+        slog(s, LOG_ERR, "session %" PRIu64 ": %s", ss->index, err.msg);
+        if (!user_stop) { /* measured, but lost here: the time is unmeasured */
+            outcome_failed(o, OWP_STREAM_LOCAL, "%s", err.msg);
+            give_back(s, ss, ss->start, o);
+        }
+        return;
+    }
+    count(s, &s->counters.packets_lost, nlost);
+    count(s, &s->counters.sessions_measured, 1);
+    if (cut)
+        count(s, &s->counters.sessions_cut, 1);
+    if (subs_enabled(s)) {
+        uint32_t nblocks = s->o.npackets / s->o.sub_count;
+        uint32_t upto = nkeep < np ? (nkeep + s->o.sub_count - 1) / s->o.sub_count : nblocks;
+        write_subs(s, ss, tmp, upto, end, complete);
+    }
+    if ((st = publish(tmp, name, &err)) != OWP_OK) {
+        slog(s, LOG_ERR, "session %" PRIu64 ": %s", ss->index, err.msg);
+        return;
+    }
+    notify_file(s, OWP_STREAM_FILE_OWP, name, ss->start, end, ss->index, 0, nkeep, complete);
+    char sum[STREAM_PATH_MAX];
+    stream_path(s, sum, sizeof sum, ss->start, end, ".sum");
+    if (write_sum(s, name, 0, 0, 0, sum, &err) != OWP_OK)
+        slog(s, LOG_ERR, "session %" PRIu64 ": summary: %s", ss->index, err.msg);
+    else
+        notify_file(s, OWP_STREAM_FILE_SUM, sum, ss->start, end, ss->index, 0, nkeep, complete);
+    if (cut) {
+        slog(s, LOG_WARNING,
+             "session %" PRIu64 " [" TSTAMP_FMT " - " TSTAMP_FMT "] ended early: %u of %u "
+             "packets kept, %" PRIu64 " of them lost; the rest is not measured",
+             ss->index, ss->start, ss->end, nkeep, np, nlost);
+        give_back(s, ss, end, o);
+    }
+}
+
+/* A finished session: its files, and its unmeasured rest. user_stop: the
+ * caller ended the stream, so the file ends at its last measured packet and
+ * nothing is reported about the rest. */
+static void write_session(owp_stream *s, stream_session *ss, const char *data, int user_stop,
+                          session_outcome *o)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    FILE *fp = data ? fopen(data, "rb") : NULL;
+    owp_file *f = fp ? owp_file_read(fp, data, &err) : NULL;
+    if (data && !f)
+        outcome_failed(o, OWP_STREAM_LOCAL, "session data unreadable: %s",
+                       err.msg[0] ? err.msg : strerror(errno));
+    int whole = 0, have_max = 0;
+    uint32_t max_seq = 0;
+    uint64_t nlost = 0;
+    if (f && examine(f, ss->req.npackets, &whole, &have_max, &max_seq, &nlost, &err) != OWP_OK) {
+        outcome_failed(o, OWP_STREAM_LOCAL, "session data: %s", err.msg);
+        owp_file_destroy(&f);
+        whole = have_max = 0;
+    }
+    uint32_t np = ss->req.npackets;
+    uint32_t nkeep = user_stop ? (f && have_max ? max_seq + 1 : 0)
+                               : kept_packets(s, ss, f, o, have_max, max_seq);
+    if (!user_stop)
+        count(s, &s->counters.sessions, 1);
+    if (nkeep == 0) {
+        if (!user_stop) {
+            count(s, &s->counters.sessions_unmeasured, 1);
+            give_back(s, ss, ss->start, o);
+        }
+    } else {
+        int as_is = user_stop || (whole && nkeep == np);
+        if (user_stop)
+            count(s, &s->counters.sessions, 1);
+        write_files(s, ss, data, f, nkeep, as_is, nlost, user_stop,
+                    !user_stop && o->ok && whole && nkeep == np, o);
+    }
+    owp_file_destroy(&f);
+    if (fp)
+        fclose(fp);
+}
+
+/* ------------------------------------------------------------------ set-up */
+
+static owp_status request_session(owp_stream *s, stream_slot *sl, owp_stream_reason *why,
+                                  owp_err *err)
 {
     stream_session *ss = &sl->sess;
     memset(ss, 0, sizeof *ss);
     ss->index = s->next_index;
     ss->start = ss->sub_start = s->next_start;
+    *why = OWP_STREAM_LOCAL;
     if (!s->o.sender && !(ss->fp = temp_file(s, ss->tmp_path, sizeof ss->tmp_path, err)))
         return err ? err->code : OWP_ERR_SYS;
     owp_test_spec spec = {
@@ -813,8 +1016,10 @@ static owp_status request_session(owp_stream *s, stream_slot *sl, owp_err *err)
     };
     unsigned idx = 0;
     owp_status st = owp_client_request(sl->client, &spec, &idx, err);
-    if (st != OWP_OK)
+    if (st != OWP_OK) {
+        *why = classify(err);
         return owp_err_prefix(err, "OWPSessionRequest");
+    }
     if ((st = owp_request_copy(&ss->req, owp_client_session_request(sl->client, idx), err)) !=
         OWP_OK)
         return st;
@@ -822,8 +1027,10 @@ static owp_status request_session(owp_stream *s, stream_slot *sl, owp_err *err)
     if (!ss->sched)
         return err ? err->code : OWP_ERR_CRYPTO;
     ss->end = sched_time(ss, ss->req.npackets - 1);
-    if ((st = owp_client_start(sl->client, err)) != OWP_OK)
+    if ((st = owp_client_start(sl->client, err)) != OWP_OK) {
+        *why = classify(err);
         return owp_err_prefix(err, "OWPStartSessions");
+    }
     return OWP_OK;
 }
 
@@ -847,27 +1054,34 @@ static void setup_on(owp_stream *s, stream_slot *sl)
 {
     owp_err err;
     owp_err_clear(&err);
+    pthread_mutex_lock(&s->mu);
+    s->health.last_attempt = owp_clock_now(NULL);
+    pthread_mutex_unlock(&s->mu);
     if (!sl->client) {
         sl->client = owp_client_open(&s->o.client, &err);
         if (!sl->client) {
+            owp_stream_reason why = classify(&err);
             reword_connect_error(&err);
             slog(s, LOG_WARNING, "OWPControlOpen(%s): %s", s->server, err.msg);
-            slot_failed(s, sl);
+            note_failure(s, why, err.msg);
             return;
         }
         s->last_rtt = owp_client_rtt(sl->client);
     }
-    gap_overdue(s); /* connecting took time */
+    hole_overdue(s); /* connecting took time */
     if (atomic_load(&s->stop))
         return;
-    if (request_session(s, sl, &err) != OWP_OK) {
+    owp_stream_reason why;
+    if (request_session(s, sl, &why, &err) != OWP_OK) {
         slog(s, LOG_WARNING, "session %" PRIu64 " via %s: %s", s->next_index, s->server, err.msg);
         session_clear(&sl->sess);
-        slot_failed(s, sl);
+        owp_client_close(&sl->client);
+        note_failure(s, why, err.msg);
         return;
     }
     sl->running = 1;
-    sl->failures = 0;
+    sl->alive_at = owp_clock_now(NULL);
+    note_setup(s, &sl->sess);
     if (s->o.verbose) /* the reference's line (programs.md §8.1) */
         slog(s, LOG_DEBUG, "Starting session [" TSTAMP_FMT " - " TSTAMP_FMT "] v=%d",
              sl->sess.start, sl->sess.end, s->o.verbose);
@@ -877,14 +1091,14 @@ static void setup_on(owp_stream *s, stream_slot *sl)
 
 static void setup_next(owp_stream *s)
 {
-    double now = owp_clock_monotonic();
     for (unsigned i = 0; i < s->nslots && !atomic_load(&s->stop); i++) {
+        if (s->retry_at > owp_clock_monotonic())
+            return;
         stream_slot *sl = &s->slots[i];
-        if (sl->running || sl->next_attempt > now)
+        if (sl->running)
             continue;
-        gap_overdue(s);
+        hole_overdue(s);
         setup_on(s, sl);
-        now = owp_clock_monotonic();
     }
 }
 
@@ -908,72 +1122,79 @@ static const char *fetch_data(owp_stream *s, stream_slot *sl, owp_err *err)
     return ss->tmp_path;
 }
 
-/* A failed session that had not begun yet: nothing was measured, so it is
- * written as lost once its time has passed, like one never set up. Returns 1
- * when queued. */
-static int defer_as_gap(owp_stream *s, stream_session *ss)
-{
-    if (s->ngaps == s->gaps_cap) {
-        unsigned cap = s->gaps_cap ? s->gaps_cap * 2 : 4;
-        stream_gap *g = realloc(s->gaps, cap * sizeof *g);
-        if (!g)
-            return 0;
-        s->gaps = g;
-        s->gaps_cap = cap;
-    }
-    stream_gap *g = &s->gaps[s->ngaps++];
-    g->index = ss->index;
-    g->start = ss->start;
-    g->end = ss->end;
-    g->req = ss->req; /* ownership moves to the gap */
-    memset(&ss->req, 0, sizeof ss->req);
-    return 1;
-}
-
 static void finish_slot(owp_stream *s, stream_slot *sl, owp_status st, owp_err *err,
                         int user_stop)
 {
     stream_session *ss = &sl->sess;
+    session_outcome o = { .ok = 1, .alive_at = sl->alive_at };
     if (st != OWP_OK) {
         slog(s, user_stop ? LOG_INFO : LOG_WARNING, "session %" PRIu64 " via %s: %s", ss->index,
              s->server, err->msg);
+        outcome_failed(&o, classify(err), "%s", err->msg);
         /* The connection is in an unknown state: a fresh one for the next session. */
         owp_client_close(&sl->client);
-        sl->next_attempt = 0;
-    }
-    if (st != OWP_OK && !user_stop && ss->start > owp_clock_now(NULL) && defer_as_gap(s, ss)) {
-        session_clear(ss);
-        if (sl->client && owp_client_reset(sl->client, err) != OWP_OK)
-            owp_client_close(&sl->client);
-        sl->running = 0;
-        return;
     }
     const char *data = ss->tmp_path[0] ? ss->tmp_path : NULL;
-    if (s->o.sender)
-        data = fetch_data(s, sl, err);
-    else if (ss->fp)
+    if (s->o.sender) {
+        owp_err ferr;
+        owp_err_clear(&ferr);
+        data = fetch_data(s, sl, &ferr);
+        /* fetch_data closes the connection when the fetch itself failed;
+         * with the connection still open, our temporary file did. */
+        if (!data && o.ok)
+            outcome_failed(&o, sl->client ? OWP_STREAM_LOCAL : classify(&ferr),
+                           "fetching the session's data: %s", ferr.msg);
+    } else if (ss->fp) {
         fflush(ss->fp);
-    write_session(s, ss, data, user_stop, data != NULL);
+    }
+    write_session(s, ss, data, user_stop, &o);
+    if (!o.ok && !user_stop) {
+        /* A server that accepts sessions and then fails them is not asked
+         * again at every tick. */
+        s->failures++;
+        s->retry_at = owp_clock_monotonic() + backoff(s, s->failures);
+    }
     session_clear(ss);
     if (sl->client && owp_client_reset(sl->client, err) != OWP_OK)
         owp_client_close(&sl->client);
     sl->running = 0;
 }
 
+/* Slots by session index, latest first: when several sessions fail at once
+ * (the server died), the last of the time line gives its time back first,
+ * so the ones before it can give theirs back too. */
+static unsigned running_latest_first(const owp_stream *s, unsigned *order)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < s->nslots; i++) {
+        if (!s->slots[i].running)
+            continue;
+        unsigned j = n++;
+        while (j > 0 && s->slots[order[j - 1]].sess.index < s->slots[i].sess.index) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    return n;
+}
+
 static void poll_running(owp_stream *s)
 {
-    for (unsigned i = 0; i < s->nslots; i++) {
-        stream_slot *sl = &s->slots[i];
-        if (!sl->running)
-            continue;
+    unsigned order[POOL_MAX];
+    unsigned n = running_latest_first(s, order);
+    for (unsigned k = 0; k < n; k++) {
+        stream_slot *sl = &s->slots[order[k]];
         owp_err err;
         owp_err_clear(&err);
         int done = 0;
         owp_status st = owp_client_poll(sl->client, NULL, 0, &done, &err);
-        if (done)
+        if (done) {
             finish_slot(s, sl, st, &err, 0);
-        else
+        } else {
+            sl->alive_at = owp_clock_now(NULL);
             running_subs(s, sl);
+        }
     }
 }
 
@@ -988,7 +1209,7 @@ static void stop_all(owp_stream *s)
         owp_status st = owp_client_stop_now(sl->client, &err);
         finish_slot(s, sl, st, &err, 1);
     }
-    write_due_gaps(s, 1);
+    report_held(s, 1);
     for (unsigned i = 0; i < s->nslots; i++)
         owp_client_close(&s->slots[i].client);
 }
@@ -1003,7 +1224,7 @@ static void sleep_tick(owp_stream *s)
         until.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&s->mu);
-    while (!atomic_load(&s->stop)) {
+    while (!atomic_load(&s->stop) && !atomic_load(&s->retry)) {
         if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT)
             break;
     }
@@ -1013,12 +1234,15 @@ static void sleep_tick(owp_stream *s)
 static void *stream_main(void *arg)
 {
     owp_stream *s = arg;
-    s->next_start = owp_clock_now(NULL) + owp_num64_from_double(s->o.start_delay);
     while (!atomic_load(&s->stop)) {
+        if (atomic_exchange(&s->retry, 0)) {
+            s->failures = 0;
+            s->retry_at = 0;
+        }
         poll_running(s);
         setup_next(s);
-        gap_overdue(s);
-        write_due_gaps(s, 0);
+        hole_overdue(s);
+        report_held(s, 0);
         sleep_tick(s);
     }
     stop_all(s);
@@ -1119,6 +1343,7 @@ owp_stream *owp_stream_start(const owp_stream_opts *o, owp_err *err)
     pthread_condattr_destroy(&ca);
     atomic_init(&s->stop, 0);
     atomic_init(&s->done, 0);
+    atomic_init(&s->retry, 0);
     if (copy_opts(s, o, err) != OWP_OK) {
         owp_stream_destroy(&s);
         return NULL;
@@ -1133,6 +1358,8 @@ owp_stream *owp_stream_start(const owp_stream_opts *o, owp_err *err)
         return NULL;
     }
     resolve_peer(s);
+    s->first_start = owp_clock_now(NULL) + owp_num64_from_double(s->o.start_delay);
+    s->next_start = s->first_start;
     int rc = pthread_create(&s->thread, NULL, stream_main, s);
     if (rc != 0) {
         errno = rc;
@@ -1144,14 +1371,25 @@ owp_stream *owp_stream_start(const owp_stream_opts *o, owp_err *err)
     return s;
 }
 
-void owp_stream_stop(owp_stream *self)
+/* Raise flag and wake the stream's thread. */
+static void wake(owp_stream *self, atomic_int *flag)
 {
-    if (!self)
-        return;
     pthread_mutex_lock(&self->mu);
-    atomic_store(&self->stop, 1);
+    atomic_store(flag, 1);
     pthread_cond_broadcast(&self->cv);
     pthread_mutex_unlock(&self->mu);
+}
+
+void owp_stream_stop(owp_stream *self)
+{
+    if (self)
+        wake(self, &self->stop);
+}
+
+void owp_stream_retry_now(owp_stream *self)
+{
+    if (self)
+        wake(self, &self->retry);
 }
 
 void owp_stream_destroy(owp_stream **self_p)
@@ -1167,9 +1405,7 @@ void owp_stream_destroy(owp_stream **self_p)
         owp_client_close(&s->slots[i].client);
     }
     free(s->slots);
-    for (unsigned i = 0; i < s->ngaps; i++)
-        owp_request_clear(&s->gaps[i].req);
-    free(s->gaps);
+    free(s->held);
     free_strings(s);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);

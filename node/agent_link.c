@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,6 +19,8 @@ struct agent_link {
     zsock_t *sock;
     zactor_t *monitor;
     int up;
+    char **down;  /* PeerHealth.down as last received */
+    size_t ndown;
 };
 
 static const char *const ZERO_KEY = "0000000000000000000000000000000000000000";
@@ -117,6 +120,15 @@ agent_link *agent_link_new(const agent_link_config *c, owp_err *err)
     return self;
 }
 
+static void forget_peers(agent_link *self)
+{
+    for (size_t i = 0; i < self->ndown; i++)
+        free(self->down[i]);
+    free(self->down);
+    self->down = NULL;
+    self->ndown = 0;
+}
+
 void agent_link_destroy(agent_link **self_p)
 {
     if (!self_p || !*self_p)
@@ -124,6 +136,7 @@ void agent_link_destroy(agent_link **self_p)
     agent_link *self = *self_p;
     zactor_destroy(&self->monitor);
     zsock_destroy(&self->sock);
+    forget_peers(self);
     free(self);
     *self_p = NULL;
 }
@@ -159,6 +172,7 @@ agent_link_event agent_link_read_event(agent_link *self, char *detail, size_t le
     } else if (name && strcmp(name, "DISCONNECTED") == 0) {
         ev = self->up ? AGENT_LINK_DOWN : AGENT_LINK_NONE;
         self->up = 0;
+        forget_peers(self);
     } else if (name && strcmp(name, "HANDSHAKE_FAILED_AUTH") == 0) {
         ev = AGENT_LINK_REFUSED;
     } else if (name && strncmp(name, "HANDSHAKE_FAILED", 16) == 0) {
@@ -207,4 +221,44 @@ owp_status agent_link_recv(agent_link *self, Owmesh__Envelope **out, Owmesh__Err
     }
     zmsg_destroy(&msg);
     return st;
+}
+
+static int same_peers(const agent_link *self, const Owmesh__PeerHealth *m)
+{
+    if (m->n_down != self->ndown)
+        return 0;
+    for (size_t i = 0; i < m->n_down; i++)
+        if (strcmp(m->down[i], self->down[i]) != 0)
+            return 0;
+    return 1;
+}
+
+owp_status agent_link_set_peer_health(agent_link *self, const Owmesh__PeerHealth *m,
+                                      int *changed, owp_err *err)
+{
+    *changed = !same_peers(self, m);
+    if (!*changed)
+        return OWP_OK;
+    char **down = calloc(m->n_down ? m->n_down : 1, sizeof *down);
+    size_t n = 0;
+    for (; down && n < m->n_down; n++)
+        if (!(down[n] = strdup(m->down[n])))
+            break;
+    if (!down || n < m->n_down) {
+        for (size_t i = 0; down && i < n; i++)
+            free(down[i]);
+        free(down);
+        *changed = 0;
+        return owp_err_set(err, OWP_ERR_NOMEM, "coordinator: PeerHealth: out of memory");
+    }
+    forget_peers(self);
+    self->down = down;
+    self->ndown = n;
+    return OWP_OK;
+}
+
+size_t agent_link_peers_down(const agent_link *self, const char *const **names)
+{
+    *names = (const char *const *)self->down;
+    return self->ndown;
 }

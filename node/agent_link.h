@@ -15,6 +15,12 @@
  * ZMQ_IMMEDIATE nothing is queued while there is no connection, so a status
  * sent during an outage is dropped instead of arriving stale later.
  *
+ * The link also keeps what the coordinator last said about the other
+ * nodes (PeerHealth: the set of nodes it has not heard from): a stream
+ * whose sending node is in the set attributes the sessions it cannot set up
+ * to "peer down". The set is forgotten when the coordinator is lost (what it
+ * said is no longer known to be true); it sends a new one at registration.
+ *
  * One thread (the agent's main loop) uses an agent_link.
  */
 #ifndef OWM_AGENT_LINK_H
@@ -51,7 +57,8 @@ zsock_t *agent_link_socket(agent_link *self);
 zactor_t *agent_link_monitor(agent_link *self);
 
 /* Read one event from the monitor (call when it is readable); detail gets
- * the event name and peer endpoint for logs. */
+ * the event name and peer endpoint for logs. AGENT_LINK_DOWN also empties
+ * the set of nodes down. */
 agent_link_event agent_link_read_event(agent_link *self, char *detail, size_t len);
 
 /* 1 between AGENT_LINK_UP and AGENT_LINK_DOWN. */
@@ -65,6 +72,15 @@ owp_status agent_link_send(agent_link *self, const Owmesh__Envelope *env, owp_er
  * On a decode failure *why (if non-NULL) is the ErrorCode to answer with. */
 owp_status agent_link_recv(agent_link *self, Owmesh__Envelope **out, Owmesh__ErrorCode *why,
                            owp_err *err);
+
+/* Adopt a (validated) PeerHealth as the set of nodes down. *changed is 1
+ * when the set differs from the one kept before. OWP_ERR_NOMEM only. */
+owp_status agent_link_set_peer_health(agent_link *self, const Owmesh__PeerHealth *m,
+                                      int *changed, owp_err *err);
+
+/* The nodes the coordinator reports down (ascending; empty when it never
+ * said, or the link went down since). Valid until the set changes. */
+size_t agent_link_peers_down(const agent_link *self, const char *const **names);
 
 /* The node's key pair from a zcert file (as `owmesh keygen` writes: FILE
  * with the public key, FILE_secret with both; either name is accepted). It

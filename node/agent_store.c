@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "meshmsg.h"
 
 #define STORE_PATH_MAX 4096
+#define ALIVE_TAG "owmesh-node-alive "
 
 static owp_status write_all(int fd, const void *data, size_t len, const char *path, owp_err *err)
 {
@@ -49,16 +51,14 @@ static owp_status sync_parent(const char *path, owp_err *err)
     return OWP_OK;
 }
 
-owp_status agent_store_write_file(const char *path, const void *data, size_t len, owp_err *err)
+owp_status agent_store_write_via(const char *path, const char *tmp, const void *data, size_t len,
+                                 int durable, owp_err *err)
 {
-    char tmp[STORE_PATH_MAX];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return owp_err_set(err, OWP_ERR_INVALID, "%s: path too long", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return owp_err_sys(err, "create %s", tmp);
     owp_status st = write_all(fd, data, len, tmp, err);
-    if (st == OWP_OK && fsync(fd) != 0)
+    if (st == OWP_OK && durable && fsync(fd) != 0)
         st = owp_err_sys(err, "fsync %s", tmp);
     if (close(fd) != 0 && st == OWP_OK)
         st = owp_err_sys(err, "close %s", tmp);
@@ -68,7 +68,15 @@ owp_status agent_store_write_file(const char *path, const void *data, size_t len
         unlink(tmp);
         return st;
     }
-    return sync_parent(path, err);
+    return durable ? sync_parent(path, err) : OWP_OK;
+}
+
+owp_status agent_store_write_file(const char *path, const void *data, size_t len, owp_err *err)
+{
+    char tmp[STORE_PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return owp_err_set(err, OWP_ERR_INVALID, "%s: path too long", path);
+    return agent_store_write_via(path, tmp, data, len, 1, err);
 }
 
 owp_status agent_store_save_schedule(const char *path, const Owmesh__Schedule *schedule,
@@ -164,5 +172,37 @@ owp_status agent_store_set_aside(const char *path, owp_err *err)
         return owp_err_set(err, OWP_ERR_INVALID, "%s: path too long", path);
     if (rename(path, aside) != 0)
         return owp_err_sys(err, "rename %s to %s", path, aside);
+    return OWP_OK;
+}
+
+owp_status agent_store_save_alive(const char *path, owp_num64 t, owp_err *err)
+{
+    char tmp[STORE_PATH_MAX], text[64];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return owp_err_set(err, OWP_ERR_INVALID, "%s: path too long", path);
+    int len = snprintf(text, sizeof text, ALIVE_TAG "%" PRIu64 "\n", (uint64_t)t);
+    return agent_store_write_via(path, tmp, text, (size_t)len, 0, err);
+}
+
+owp_status agent_store_load_alive(const char *path, owp_num64 *t, owp_err *err)
+{
+    *t = 0;
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return errno == ENOENT ? OWP_OK : owp_err_sys(err, "open %s", path);
+    char line[64];
+    int got = fgets(line, sizeof line, fp) != NULL;
+    fclose(fp);
+    size_t tag = strlen(ALIVE_TAG);
+    char *end = NULL;
+    uint64_t v = 0;
+    if (got && strncmp(line, ALIVE_TAG, tag) == 0 && line[tag] >= '0' && line[tag] <= '9') {
+        errno = 0;
+        v = strtoull(line + tag, &end, 10);
+    }
+    if (!end || errno || *end != '\n' || v == 0)
+        return owp_err_set(err, OWP_ERR_FORMAT, "%s: not a heartbeat file (\"" ALIVE_TAG "T\")",
+                           path);
+    *t = v;
     return OWP_OK;
 }

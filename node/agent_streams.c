@@ -13,10 +13,13 @@
 #include <unistd.h>
 
 #include "agent_plan.h"
+#include "agent_store.h"
+#include "clock.h"
 #include "daemon_log.h"
 #include "meshmsg.h"
 #include "pfs.h"
 #include "stream.h"
+#include "unmeasured.h"
 
 #define STREAMS_PATH_MAX 4096
 #define PASSPHRASE_MAX 1024
@@ -26,13 +29,17 @@ typedef struct agent_stream {
     Owmesh__Stream *spec; /* our own copy (protobuf-c unpacked) */
     char work_dir[STREAMS_PATH_MAX + OWM_MSG_MAX_ID + 2];
     owp_stream *engine;   /* NULL: failed to start */
+    owp_num64 started;    /* when the stream (re)started */
     /* health, written by the engine's thread, read by the main loop */
     pthread_mutex_t mu;
     Owmesh__StreamState state;
     uint64_t sessions_completed;
     uint64_t last_session_end;
-    uint64_t failures_seen; /* engine's connect failures at the last measured session */
     uint32_t sent, lost;
+    /* The coordinator's word on the sending node (main loop writes, the
+     * engine's thread reads): down since, and the last period it was down. */
+    owp_num64 down_since;   /* 0: not reported down now */
+    owp_num64 down_from, down_until;
     char last_error[OWM_MSG_MAX_TEXT + 1];
     uint64_t files_spooled; /* filled by the status census */
 } agent_stream;
@@ -45,6 +52,7 @@ struct agent_streams {
     agent_spool *spool;
     owp_portrange ports;
     int verbose;
+    double start_delay;
     agent_stream **v;
     size_t n, cap;
     atomic_int changed;
@@ -153,19 +161,10 @@ static void note_session(agent_stream *s, const owp_stream_file *f)
 {
     pthread_mutex_lock(&s->mu);
     s->last_session_end = f->end;
-    if (f->measured) {
-        s->sessions_completed++;
-        if (s->engine) { /* set under the lock once owp_stream_start returned */
-            owp_stream_counters c;
-            owp_stream_get_counters(s->engine, &c);
-            s->failures_seen = c.connect_failures;
-        }
-        if (f->complete)
-            s->last_error[0] = '\0';
-        set_state_locked(s, OWMESH__STREAM_STATE__STREAM_STATE_RUNNING);
-    } else {
-        set_state_locked(s, OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF);
-    }
+    s->sessions_completed++;
+    if (f->complete)
+        s->last_error[0] = '\0';
+    set_state_locked(s, OWMESH__STREAM_STATE__STREAM_STATE_RUNNING);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -215,6 +214,97 @@ static void on_engine_file(void *arg, const owp_stream_file *f)
         unlink(f->path);
         break;
     }
+}
+
+/* ------------------------------------------------------------------ unmeasured time */
+
+static owm_unmeasured_reason mesh_reason(owp_stream_reason r)
+{
+    switch (r) {
+    case OWP_STREAM_REFUSED: return OWM_UNMEASURED_OWAMPD_REFUSED;
+    case OWP_STREAM_TIMEOUT: return OWM_UNMEASURED_CONTROL_TIMEOUT;
+    case OWP_STREAM_UNREACHABLE: return OWM_UNMEASURED_UNREACHABLE;
+    case OWP_STREAM_LOCAL: return OWM_UNMEASURED_LOCAL_ERROR;
+    }
+    return OWM_UNMEASURED_LOCAL_ERROR;
+}
+
+/* Was the sending node reported down at any time during [start, end)? */
+static int source_down_locked(const agent_stream *s, owp_num64 start, owp_num64 end)
+{
+    if (s->down_since && s->down_since < end)
+        return 1;
+    return s->down_until > start && s->down_from < end;
+}
+
+/* The reason the mesh records: an outside failure while the coordinator
+ * said the sending node was down is "peer down" (not its owampd, not the
+ * network); a local error stays ours. */
+static owm_unmeasured_reason attribute(agent_stream *s, owp_stream_reason r, owp_num64 start,
+                                       owp_num64 end)
+{
+    owm_unmeasured_reason reason = mesh_reason(r);
+    if (reason == OWM_UNMEASURED_LOCAL_ERROR)
+        return reason;
+    pthread_mutex_lock(&s->mu);
+    int down = source_down_locked(s, start, end);
+    pthread_mutex_unlock(&s->mu);
+    return down ? OWM_UNMEASURED_PEER_DOWN : reason;
+}
+
+/* WORK/START_END.unm, written through NAME.i as the engine writes its files
+ * (a leftover NAME.i is a temporary tidy() removes), then spooled; the work
+ * copy goes once spooled (a failed spooling leaves it for tidy() to adopt). */
+static owp_status spool_unmeasured(agent_stream *s, const owm_unmeasured *u, owp_err *err)
+{
+    char text[OWM_UNMEASURED_MAX_FILE];
+    int len = owm_unmeasured_format(u, text, sizeof text);
+    if (len < 0)
+        return owp_err_set(err, OWP_ERR_INVALID, "unmeasured interval: invalid fields");
+    char name[64], path[sizeof s->work_dir + 64], tmp[sizeof path + 2];
+    owp_stream_file_name(name, sizeof name, u->start, u->end, ".unm");
+    snprintf(path, sizeof path, "%s/%s", s->work_dir, name);
+    snprintf(tmp, sizeof tmp, "%s.i", path);
+    owp_status st = agent_store_write_via(path, tmp, text, (size_t)len, 0, err);
+    if (st != OWP_OK)
+        return st;
+    uint64_t seq = 0;
+    st = agent_spool_add(s->set->spool, path, s->spec->id, u->start, u->end,
+                         OWMESH__FILE_KIND__FILE_KIND_UNMEASURED, &seq, err);
+    if (st != OWP_OK)
+        return owp_err_prefix(err, "spooling %s (kept in the work directory)", path);
+    unlink(path);
+    stream_log(s, LOG_DEBUG, "spooled %s (%s) as file %" PRIu64, path,
+               owm_unmeasured_reason_text(u->reason), seq);
+    return OWP_OK;
+}
+
+static void record_unmeasured(agent_stream *s, owp_num64 start, owp_num64 end,
+                              owm_unmeasured_reason reason, const char *detail)
+{
+    owm_unmeasured u;
+    memset(&u, 0, sizeof u);
+    snprintf(u.stream_id, sizeof u.stream_id, "%s", s->spec->id);
+    snprintf(u.sender, sizeof u.sender, "%s", s->spec->peer ? s->spec->peer : "");
+    snprintf(u.detail, sizeof u.detail, "%s", detail ? detail : "");
+    u.start = start;
+    u.end = end;
+    u.reason = reason;
+    owp_err err;
+    owp_err_clear(&err);
+    if (spool_unmeasured(s, &u, &err) != OWP_OK) {
+        stream_log(s, LOG_ERR, "unmeasured interval: %s", err.msg);
+        pthread_mutex_lock(&s->mu);
+        set_error_locked(s, err.msg);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+static void on_engine_unmeasured(void *arg, const owp_stream_unmeasured *u)
+{
+    agent_stream *s = arg;
+    record_unmeasured(s, u->start, u->end, attribute(s, u->reason, u->start, u->end),
+                      u->detail);
 }
 
 /* ------------------------------------------------------------------ one stream */
@@ -303,6 +393,7 @@ static agent_stream *stream_start(agent_streams *set, const Owmesh__Stream *spec
     if (!s)
         return NULL;
     s->set = set;
+    s->started = owp_clock_now(NULL);
     pthread_mutex_init(&s->mu, NULL);
     s->state = OWMESH__STREAM_STATE__STREAM_STATE_STARTING;
     s->spec = copy_spec(spec);
@@ -327,7 +418,10 @@ static agent_stream *stream_start(agent_streams *set, const Owmesh__Stream *spec
     o.dir = s->work_dir;
     o.verbose = set->verbose;
     o.numeric_hosts = 1; /* no DNS on the measurement path; the mesh names nodes itself */
+    if (set->start_delay > 0)
+        o.start_delay = set->start_delay;
     o.file_fn = on_engine_file;
+    o.unmeasured_fn = on_engine_unmeasured;
     o.log_fn = on_engine_log;
     o.arg = s;
     uint8_t pass[PASSPHRASE_MAX];
@@ -374,6 +468,7 @@ agent_streams *agent_streams_new(const agent_streams_config *c, owp_err *err)
     self->spool = c->spool;
     self->ports = c->ports;
     self->verbose = c->verbose;
+    self->start_delay = c->start_delay;
     if (mkdir(self->work_root, 0755) != 0 && errno != EEXIST) {
         owp_err_sys(err, "mkdir %s", self->work_root);
         free(self);
@@ -493,6 +588,46 @@ static void count_file(void *arg, const agent_spool_entry *e, uint64_t size)
         }
 }
 
+/* One stream's health; last_error into text; returns the unmeasured reason
+ * ("" when the stream is not failing). */
+static const char *fill_health(agent_stream *s, Owmesh__StreamHealth *h, char *text, size_t len)
+{
+    owp_stream_health eh;
+    memset(&eh, 0, sizeof eh);
+    if (s->engine)
+        owp_stream_get_health(s->engine, &eh);
+    owp_num64 now = owp_clock_now(NULL);
+    pthread_mutex_lock(&s->mu);
+    Owmesh__StreamState state = s->state;
+    const char *why = "";
+    if (eh.failing_since && state != OWMESH__STREAM_STATE__STREAM_STATE_FAILED) {
+        owm_unmeasured_reason r = mesh_reason(eh.reason);
+        if (r != OWM_UNMEASURED_LOCAL_ERROR && s->down_since)
+            r = OWM_UNMEASURED_PEER_DOWN;
+        why = owm_unmeasured_reason_text(r);
+        /* Failing for an outside reason is not the stream's failure: it is
+         * starting (never measured yet) or backing off, and unmeasured. */
+        if (r == OWM_UNMEASURED_LOCAL_ERROR)
+            state = OWMESH__STREAM_STATE__STREAM_STATE_FAILED;
+        else if (s->sessions_completed == 0)
+            state = OWMESH__STREAM_STATE__STREAM_STATE_STARTING;
+        else
+            state = OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF;
+        h->unmeasured_since = eh.failing_since;
+    }
+    h->state = state;
+    h->started = s->started;
+    h->last_attempt = eh.last_attempt;
+    h->sessions_completed = s->sessions_completed;
+    h->last_session_end = s->last_session_end <= now ? s->last_session_end : now;
+    h->packets_sent = s->sent;
+    h->packets_lost = s->lost;
+    h->files_spooled = s->files_spooled;
+    snprintf(text, len, "%s", s->last_error);
+    pthread_mutex_unlock(&s->mu);
+    return why;
+}
+
 owp_status agent_streams_fill_status(agent_streams *self, Owmesh__Status *status, owp_err *err)
 {
     census c = {.set = self};
@@ -508,30 +643,71 @@ owp_status agent_streams_fill_status(agent_streams *self, Owmesh__Status *status
         Owmesh__StreamHealth *h = owm_msg_status_add_stream(status, err);
         if (!h)
             return err ? err->code : OWP_ERR_NOMEM;
-        uint64_t failures = 0;
-        if (s->engine) {
-            owp_stream_counters counters;
-            owp_stream_get_counters(s->engine, &counters);
-            failures = counters.connect_failures;
-        }
-        pthread_mutex_lock(&s->mu);
-        Owmesh__StreamState state = s->state;
-        /* Connection attempts failing since the last measured session. */
-        if (failures > s->failures_seen && (state == OWMESH__STREAM_STATE__STREAM_STATE_STARTING ||
-                                            state == OWMESH__STREAM_STATE__STREAM_STATE_RUNNING))
-            state = OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF;
-        h->state = state;
-        h->sessions_completed = s->sessions_completed;
-        h->last_session_end = s->last_session_end;
-        h->packets_sent = s->sent;
-        h->packets_lost = s->lost;
-        h->files_spooled = s->files_spooled;
         char text[OWM_MSG_MAX_TEXT + 1];
-        snprintf(text, sizeof text, "%s", s->last_error);
-        pthread_mutex_unlock(&s->mu);
+        const char *why = fill_health(s, h, text, sizeof text);
         if ((st = owm_msg_set_string(&h->id, s->spec->id, err)) != OWP_OK ||
-            (st = owm_msg_set_string(&h->last_error, text, err)) != OWP_OK)
+            (st = owm_msg_set_string(&h->last_error, text, err)) != OWP_OK ||
+            (st = owm_msg_set_string(&h->unmeasured_reason, why, err)) != OWP_OK)
             return st;
     }
     return OWP_OK;
+}
+
+/* ------------------------------------------------------------------ the coordinator's word */
+
+static int listed(const char *name, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+void agent_streams_set_peers_down(agent_streams *self, const char *const *down, size_t n)
+{
+    owp_num64 now = owp_clock_now(NULL);
+    for (size_t i = 0; i < self->n; i++) {
+        agent_stream *s = self->v[i];
+        int is_down = s->spec->source && listed(s->spec->source, down, n);
+        pthread_mutex_lock(&s->mu);
+        int went = is_down && !s->down_since, back = !is_down && s->down_since;
+        if (went) {
+            s->down_since = now;
+        } else if (back) {
+            s->down_from = s->down_since;
+            s->down_until = now;
+            s->down_since = 0;
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (went)
+            stream_log(s, LOG_INFO, "the coordinator reports node %s down: what cannot be "
+                       "measured is \"peer down\"", source_of(s));
+        if (back) {
+            stream_log(s, LOG_INFO, "the coordinator reports node %s back: retrying now",
+                       source_of(s));
+            owp_stream_retry_now(s->engine);
+            atomic_store(&self->changed, 1);
+        }
+    }
+}
+
+size_t agent_streams_record_node_down(agent_streams *self, owp_num64 since, double min_seconds)
+{
+    size_t count = 0;
+    char when[64], detail[160];
+    owp_ntp_format_local(since, when, sizeof when);
+    snprintf(detail, sizeof detail, "owmesh-node was not running (last alive %s)", when);
+    for (size_t i = 0; since && i < self->n; i++) {
+        agent_stream *s = self->v[i];
+        if (!s->engine)
+            continue;
+        owp_num64 first = owp_stream_first_start(s->engine);
+        if (first <= since || owp_num64_to_double(first - since) <= min_seconds)
+            continue;
+        record_unmeasured(s, since, first, OWM_UNMEASURED_NODE_DOWN, detail);
+        stream_log(s, LOG_INFO, "unmeasured while the node was down: %.0f s",
+                   owp_num64_to_double(first - since));
+        count++;
+    }
+    return count;
 }

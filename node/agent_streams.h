@@ -14,6 +14,23 @@
  * waited for: a stop ends the running sessions with Stop-Sessions and writes
  * their files, a few seconds at most), new and changed streams are started.
  *
+ * Unmeasured is not lost: time a stream could not measure (the engine's
+ * unmeasured intervals, libowamp/stream.h) is written as an unmeasured-
+ * interval file START_END.unm (mesh/unmeasured.h) in the work directory and
+ * spooled (FILE_KIND_UNMEASURED) like the engine's files. Its reason is the
+ * engine's ("owampd refused", "control timeout", "unreachable", "local
+ * error"), except that an outside failure while the coordinator reported
+ * the stream's sending node down (agent_streams_set_peers_down) at any time
+ * during the interval is "peer down"; when that node comes back the stream
+ * retries at once. agent_streams_record_node_down records the time the node
+ * itself was not running ("node down").
+ *
+ * Health (StreamHealth): a stream whose set-ups fail for an outside reason
+ * is STARTING (never measured yet) or BACKOFF, never FAILED (that is for
+ * bad parameters and local errors); unmeasured_since and unmeasured_reason
+ * say since when and why. last_session_end is that of the last measured
+ * session (a session that failed has no end), never in the future.
+ *
  * Every log line names the node and the stream: "node chi: stream ID
  * (nyc -> chi): ...". The engines' callbacks run on their own threads; the
  * health they update is under a lock per stream. An agent_streams itself is
@@ -29,6 +46,7 @@
 #include "endpoint.h"
 #include "error.h"
 #include "mesh.pb-c.h"
+#include "timestamp.h"
 
 typedef struct agent_streams_config {
     const char *node;      /* our node name (logs, checks) */
@@ -38,6 +56,8 @@ typedef struct agent_streams_config {
     owp_portrange ports;   /* local test ports (0-0 ephemeral) */
     const char *pfs_path;  /* pass-phrases of stream identities, or NULL */
     int verbose;           /* passed to the engines */
+    double start_delay;    /* seconds from a stream's start to its first session;
+                            * 0: the engine's default (10 s) */
 } agent_streams_config;
 
 typedef struct agent_streams agent_streams;
@@ -62,6 +82,19 @@ size_t agent_streams_count(const agent_streams *self);
 /* Append one StreamHealth per stream to status (a heap message from
  * owm_msg_new) and fill its spool totals. */
 owp_status agent_streams_fill_status(agent_streams *self, Owmesh__Status *status, owp_err *err);
+
+/* The coordinator's set of nodes down (PeerHealth.down; names, any order).
+ * Streams from a node in it attribute what they cannot measure to "peer
+ * down"; a stream whose node left the set retries its set-up now. Call it
+ * again after agent_streams_apply so that new streams know the set. */
+void agent_streams_set_peers_down(agent_streams *self, const char *const *down, size_t n);
+
+/* The node was not running from `since` (its last heartbeat, OWAMP time):
+ * for every running stream, spool an unmeasured interval [since, the
+ * stream's first session) with reason "node down", when it is longer than
+ * min_seconds; how many were recorded (failures are logged). Meant for the
+ * streams of the first schedule after start-up. */
+size_t agent_streams_record_node_down(agent_streams *self, owp_num64 since, double min_seconds);
 
 /* 1 when some stream changed state since the last call (status is due now). */
 int agent_streams_take_changed(agent_streams *self);

@@ -10,6 +10,13 @@
  * schedule is kept on disk (agent_store) and run at start-up, before the
  * coordinator is even reachable: measurement never waits for the coordinator.
  *
+ * Unmeasured is not lost: the agent keeps a heartbeat (DATADIR/alive,
+ * rewritten every ALIVE_S and at a clean stop); at start-up the time since
+ * the last one is recorded for the streams of the first schedule as
+ * unmeasured, "node down". The coordinator's PeerHealth (the nodes it
+ * reports down) reaches the streams, which then call what they cannot
+ * measure "peer down" and retry as soon as the node is back.
+ *
  * Start-up reads as a list:
  *   options -> log -> clock -> data directory lock -> spool -> streams
  *   -> owampd -> saved schedule (streams start) -> keys -> coordinator link
@@ -59,6 +66,13 @@
 #define POLL_MS 200
 #define FIRST_SCHEDULE_WAIT_S 10.0 /* a new node starts owampd with its first schedule, or after this */
 #define SCHEDULE_FILE "schedule.pb"
+#define ALIVE_FILE "alive"
+#define ALIVE_S 2.0           /* heartbeat file rewritten every ... */
+#define NODE_DOWN_MIN_S 5.0   /* a shorter gap before the first session is not an outage */
+/* A stream's first session starts this long after the stream: one set-up
+ * (the engine's 10 s default is powstream's; a failed set-up here costs
+ * only unmeasured time, and a restarted node measures again sooner). */
+#define STREAM_START_DELAY_S 3.0
 
 
 typedef struct options {
@@ -84,6 +98,9 @@ typedef struct agent {
     char src_host[256];
     char pfs_path[NODE_PATH_MAX + 64];
     char schedule_path[NODE_PATH_MAX + 64];
+    char alive_path[NODE_PATH_MAX + 64];
+    owp_num64 last_alive; /* the previous run's last heartbeat; 0 once used (or none) */
+    double alive_written;
     int lock_fd;
     agent_spool *spool;
     agent_streams *streams;
@@ -247,6 +264,25 @@ static int lock_datadir(agent *a)
     return 0;
 }
 
+/* The previous run's last heartbeat (before this run overwrites it). */
+static void read_heartbeat(agent *a)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    snprintf(a->alive_path, sizeof a->alive_path, "%s/" ALIVE_FILE, a->opt.datadir);
+    if (agent_store_load_alive(a->alive_path, &a->last_alive, &err) != OWP_OK)
+        log_warn("node %s: %s: the time the node was down is unknown", a->opt.node, err.msg);
+}
+
+static void write_heartbeat(agent *a, double now)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    a->alive_written = now;
+    if (agent_store_save_alive(a->alive_path, owp_clock_now(NULL), &err) != OWP_OK)
+        log_warn("node %s: heartbeat: %s", a->opt.node, err.msg);
+}
+
 static int setup_storage(agent *a)
 {
     owp_err err;
@@ -255,6 +291,7 @@ static int setup_storage(agent *a)
     if (make_dir(a->opt.datadir) != 0 || lock_datadir(a) != 0)
         return -1;
     snprintf(a->schedule_path, sizeof a->schedule_path, "%s/" SCHEDULE_FILE, a->opt.datadir);
+    read_heartbeat(a);
     snprintf(path, sizeof path, "%s/spool", a->opt.datadir);
     a->spool = agent_spool_open(path, &err);
     if (!a->spool) {
@@ -283,6 +320,7 @@ static int setup_storage(agent *a)
         .node = a->opt.node, .work_root = path, .spool = a->spool,
         .src_addr = a->src_host[0] ? a->src_host : NULL, .ports = ports,
         .pfs_path = a->pfs_path[0] ? a->pfs_path : NULL, .verbose = a->opt.log.verbose,
+        .start_delay = STREAM_START_DELAY_S,
     };
     a->streams = agent_streams_new(&sc, &err);
     if (!a->streams) {
@@ -405,6 +443,15 @@ static void apply_owamp_server(agent *a, const Owmesh__OwampServer *srv)
     agent_owampd_release(a->owampd);
 }
 
+/* The streams learn the coordinator's set of nodes down (none before the
+ * link is up, or after it went down). */
+static void tell_streams_peers(agent *a)
+{
+    const char *const *down = NULL;
+    size_t n = a->link ? agent_link_peers_down(a->link, &down) : 0;
+    agent_streams_set_peers_down(a->streams, down, n);
+}
+
 /* Reconcile the streams with a schedule and adopt its generation. */
 static int run_schedule(agent *a, const Owmesh__Schedule *s, const char *origin)
 {
@@ -422,6 +469,14 @@ static int run_schedule(agent *a, const Owmesh__Schedule *s, const char *origin)
              "running, %zu started, %zu stopped (%zu of them changed), %zu failed",
              a->opt.node, s->generation, origin, s->n_streams, r.kept, r.started, r.stopped,
              r.changed, r.failed);
+    tell_streams_peers(a);
+    if (a->last_alive) { /* the first schedule since start-up */
+        size_t n = agent_streams_record_node_down(a->streams, a->last_alive, NODE_DOWN_MIN_S);
+        if (n)
+            log_info("node %s: the time this node was down is recorded as unmeasured for %zu "
+                     "stream%s", a->opt.node, n, n == 1 ? "" : "s");
+        a->last_alive = 0;
+    }
     return 0;
 }
 
@@ -571,6 +626,27 @@ static void handle_error(agent *a, const Owmesh__Error *e, double now)
     }
 }
 
+static void handle_peer_health(agent *a, const Owmesh__PeerHealth *m)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    int changed = 0;
+    if (agent_link_set_peer_health(a->link, m, &changed, &err) != OWP_OK) {
+        log_err("node %s: %s", a->opt.node, err.msg);
+        return;
+    }
+    if (!changed)
+        return;
+    char list[1024] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < m->n_down && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                 m->down[i]);
+    log_info("node %s: the coordinator reports %s%s", a->opt.node,
+             m->n_down ? "nodes down: " : "every node up", list);
+    tell_streams_peers(a);
+}
+
 static void handle_message(agent *a, double now)
 {
     owp_err err;
@@ -592,6 +668,9 @@ static void handle_message(agent *a, double now)
         break;
     case OWMESH__ENVELOPE__BODY_ERROR:
         handle_error(a, env->error, now);
+        break;
+    case OWMESH__ENVELOPE__BODY_PEER_HEALTH:
+        handle_peer_health(a, env->peer_health);
         break;
     default: {
         char text[128];
@@ -622,6 +701,7 @@ static void handle_link_event(agent *a, double now)
     case AGENT_LINK_DOWN:
         log_warn("node %s: lost the coordinator (%s): running generation %" PRIu64
                  " on, reconnecting", a->opt.node, detail, a->generation);
+        tell_streams_peers(a); /* what it said about the other nodes is no longer known */
         break;
     case AGENT_LINK_REFUSED:
         /* Every reconnection is refused again: say it the first time, then now and then. */
@@ -672,6 +752,8 @@ static void run(agent *a)
         agent_owampd_tick(a->owampd, now);
         if (a->data)
             agent_data_tick(a->data, now);
+        if (now - a->alive_written >= ALIVE_S)
+            write_heartbeat(a, now);
         int changed = agent_streams_take_changed(a->streams);
         if (agent_link_is_up(a->link) &&
             (now - a->last_status >= HEARTBEAT_S ||
@@ -686,7 +768,10 @@ static void shutdown_agent(agent *a)
     agent_data_destroy(&a->data);
     agent_link_destroy(&a->link);
     zcert_destroy(&a->cert);
+    int measured = a->streams != NULL;
     agent_streams_destroy(&a->streams);
+    if (measured) /* measurement ends here */
+        write_heartbeat(a, owp_clock_monotonic());
     agent_owampd_destroy(&a->owampd);
     agent_spool_destroy(&a->spool);
     if (a->lock_fd > 0)

@@ -143,7 +143,9 @@ e2e_cleanup() {
         wait "$e2e_p" 2>/dev/null
     done
     e2e_pids=
-    [ -n "${work:-}" ] && rm -rf "$work"
+    # E2E_KEEP=1 keeps the work directory (logs, stores) for a post-mortem.
+    [ -n "${work:-}" ] && [ -z "${E2E_KEEP:-}" ] && rm -rf "$work"
+    return 0
 }
 
 # e2e_init: $work, a fresh directory removed at exit with every tracked process.
@@ -301,6 +303,43 @@ e2e_mesh_nodes_json() {
         e2e_sep=',
 '
     done
+}
+
+# e2e_mesh_full_json TEST INTERVAL COUNT LOSS_TIMEOUT NODE...: a mesh file (on
+# stdout) measuring every ordered pair of NODEs (group "all", task
+# "all-owd") with the latencybg test TEST of those parameters.
+e2e_mesh_full_json() {
+    e2e_t=$1 e2e_i=$2 e2e_c=$3 e2e_l=$4
+    shift 4
+    printf '{\n  "nodes": {\n'
+    e2e_mesh_nodes_json "$@"
+    printf '\n  },\n  "groups": {"all": {"type": "mesh", "nodes": ['
+    e2e_sep=
+    for e2e_n in "$@"; do printf '%s"%s"' "$e2e_sep" "$e2e_n"; e2e_sep=', '; done
+    printf ']}},\n  "tests": {"%s": {"type": "latencybg", "packet-interval": %s, ' "$e2e_t" "$e2e_i"
+    printf '"packet-count": %s, "loss-timeout": %s}},\n' "$e2e_c" "$e2e_l"
+    printf '  "tasks": {"all-owd": {"group": "all", "test": "%s"}}\n}\n' "$e2e_t"
+}
+
+# e2e_collected_mesh_init NODE...: e2e_mesh_init and keys for a mesh whose
+# nodes serve their spools to a collector: $NODES, $dport (the nodes' data
+# endpoint port), $STORE and $MESH (paths for the store and the mesh file).
+e2e_collected_mesh_init() {
+    NODES="$*"
+    e2e_mesh_init "$@"
+    e2e_mesh_keygen coord "$@"
+    dport=$(e2e_free_port 127.0.0.2)
+    STORE=$work/store
+    MESH=$work/mesh.json
+}
+
+# e2e_collector_start STORE MESH: owmesh-collector (-v) with the "coord" key
+# into STORE, its output appended to $work/collector.log; $coll_pid, tracked.
+e2e_collector_start() {
+    "$OWMESH_COLLECTOR" -Z -v -C "$mesh_endpoint" -k "$work/keys/coord_secret" -s "$1" \
+        -m "$2" -r 2 >>"$work/collector.log" 2>&1 &
+    coll_pid=$!
+    e2e_track "$coll_pid"
 }
 
 # e2e_coordinator_start MESH: owmesh-coordinator for the mesh file MESH on

@@ -19,60 +19,24 @@
 e2e_need "$OWAMPD" "$OWMESH_NODE" "$OWMESH_COORD" "$OWMESH_COLLECTOR" "$OWMESH" "$OWSTATS" python3
 e2e_init
 
-NODES="n1 n2 n3"
-e2e_mesh_init $NODES
-e2e_mesh_keygen coord $NODES
-dport=$(e2e_free_port 127.0.0.2)
-STORE=$work/store
-MESH=$work/mesh.json
+e2e_collected_mesh_init n1 n2 n3
 
-{
-    printf '{\n  "nodes": {\n'
-    e2e_mesh_nodes_json $NODES
-    printf '\n  },\n  "groups": {"all": {"type": "mesh", "nodes": ["n1", "n2", "n3"]}},\n'
-    printf '  "tests": {"quick": {"type": "latencybg", "packet-interval": 0.02, '
-    printf '"packet-count": 25, "loss-timeout": 1}},\n'
-    printf '  "tasks": {"all-owd": {"group": "all", "test": "quick"}}\n}\n'
-} >"$MESH"
+e2e_mesh_full_json quick 0.02 25 1 $NODES >"$MESH"
 
 e2e_coordinator_start "$MESH"
 
 # start_node NAME: owmesh-node NAME serving its spool, keeping acked files.
 start_node() { e2e_mesh_node_start "$1" "$1" -D "tcp://$(e2e_mesh_addr "$1"):$dport" -R 3600; }
 coll_pid=
-start_collector() {
-    "$OWMESH_COLLECTOR" -Z -v -C "$mesh_endpoint" -k "$work/keys/coord_secret" -s "$STORE" \
-        -m "$MESH" -r 2 >>"$work/collector.log" 2>&1 &
-    coll_pid=$!
-    e2e_track "$coll_pid"
-}
+start_collector() { e2e_collector_start "$STORE" "$MESH"; }
 for n in $NODES; do start_node "$n"; done
 
 # ------------------------------------------------------------------ helpers
 
 P="--store $STORE --mesh $MESH --from 2020-01-01 --to now"
-# rows.py MODE: reads `owmesh query --json`; "paths": the number of paths
-# with packets sent; "sums": total sent, lost, dups.
-cat >"$work/rows.py" <<'EOF'
-import json, sys
-def rows(x):
-    if isinstance(x, dict):
-        if "sent" in x and "lost" in x:
-            yield x
-        else:
-            for v in x.values():
-                yield from rows(v)
-    elif isinstance(x, list):
-        for v in x:
-            yield from rows(v)
-r = list(rows(json.load(sys.stdin)))
-if sys.argv[1] == "paths":
-    print(len({x.get("path") for x in r if x.get("sent", 0) > 0}))
-else:
-    print(sum(x["sent"] for x in r), sum(x["lost"] for x in r), sum(x.get("dups", 0) for x in r))
-EOF
+ROWS="python3 $top_srcdir/tests/e2e/query_rows.py"
 paths_with_data() {
-    "$OWMESH" query $P --per-path --json 2>/dev/null | python3 "$work/rows.py" paths 2>/dev/null ||
+    "$OWMESH" query $P --per-path --json 2>/dev/null | $ROWS paths 2>/dev/null ||
         echo 0
 }
 all_paths() { [ "$(paths_with_data)" -ge 6 ]; }
@@ -156,7 +120,7 @@ want=$(for n in $NODES; do
     done
 done | awk '$1 == "SENT" { s += $2 } $1 == "LOST" { l += $2 } $1 == "DUPS" { d += $2 }
             END { print s + 0, l + 0, d + 0 }')
-got=$("$OWMESH" query $P --json 2>"$work/query.err" | python3 "$work/rows.py" sums)
+got=$("$OWMESH" query $P --json 2>"$work/query.err" | $ROWS sums)
 [ -n "$want" ] && [ "$got" = "$want" ]
 verdict "store sent/lost/dups = sum of owstats -M over every spooled file: $got = $want"
 files=$(for n in $NODES; do ls "$work/$n/data/spool" | grep -c '\.owp$'; done | awk '{ s += $1 } END { print s }')

@@ -15,34 +15,17 @@ e2e_need "$OWAMPD" "$OWMESH_NODE" "$OWMESH_COORD" "$OWMESH_COLLECTOR" "$OWMESH" 
 e2e_init
 
 DURATION=${CHAOS_SECONDS:-150}
-NODES="n1 n2 n3"
-e2e_mesh_init $NODES
-e2e_mesh_keygen coord $NODES
-dport=$(e2e_free_port 127.0.0.2)
-STORE=$work/store
-MESH=$work/mesh.json
+e2e_collected_mesh_init n1 n2 n3
 
 # 0.5 s sessions: each node spools ~8 files a second (2 streams x .owp + .sum).
-{
-    printf '{\n  "nodes": {\n'
-    e2e_mesh_nodes_json $NODES
-    printf '\n  },\n  "groups": {"all": {"type": "mesh", "nodes": ["n1", "n2", "n3"]}},\n'
-    printf '  "tests": {"short": {"type": "latencybg", "packet-interval": 0.02, '
-    printf '"packet-count": 25, "loss-timeout": 1}},\n'
-    printf '  "tasks": {"all-owd": {"group": "all", "test": "short"}}\n}\n'
-} >"$MESH"
+e2e_mesh_full_json short 0.02 25 1 $NODES >"$MESH"
 
 e2e_coordinator_start "$MESH"
 for n in $NODES; do
     e2e_mesh_node_start "$n" "$n" -D "tcp://$(e2e_mesh_addr "$n"):$dport" -R 3600
 done
 coll_pid=
-start_collector() {
-    "$OWMESH_COLLECTOR" -Z -v -C "$mesh_endpoint" -k "$work/keys/coord_secret" -s "$STORE" \
-        -m "$MESH" -r 2 >>"$work/collector.log" 2>&1 &
-    coll_pid=$!
-    e2e_track "$coll_pid"
-}
+start_collector() { e2e_collector_start "$STORE" "$MESH"; }
 
 # max_seq NODE: highest seq of a .owp in the node's spool
 max_seq() { ls "$work/$1/data/spool" 2>/dev/null | sed -n 's/^0*\([0-9][0-9]*\)\..*\.owp$/\1/p' | sort -n | tail -1; }
@@ -90,23 +73,8 @@ want=$(for n in $NODES; do
     handled_owp "$n" | while read -r f; do "$OWSTATS" -M "$f" 2>/dev/null; done
 done | awk '$1 == "SENT" { s += $2 } $1 == "LOST" { l += $2 } $1 == "DUPS" { d += $2 }
             END { print s + 0, l + 0, d + 0 }')
-cat >"$work/sums.py" <<'PY'
-import json, sys
-def rows(x):
-    if isinstance(x, dict):
-        if "sent" in x and "lost" in x:
-            yield x
-        else:
-            for v in x.values():
-                yield from rows(v)
-    elif isinstance(x, list):
-        for v in x:
-            yield from rows(v)
-r = list(rows(json.load(sys.stdin)))
-print(sum(x["sent"] for x in r), sum(x["lost"] for x in r), sum(x.get("dups", 0) for x in r))
-PY
 got=$("$OWMESH" query --store "$STORE" --mesh "$MESH" --from 2020-01-01 --to now --json \
-    2>"$work/query.err" | python3 "$work/sums.py")
+    2>"$work/query.err" | python3 "$top_srcdir/tests/e2e/query_rows.py" sums)
 [ "$files" -gt 500 ] && [ -n "$want" ] && [ "$got" = "$want" ]
 verdict "store sent/lost/dups = sum of owstats -M over the $files spooled .owp files: $got = $want"
 n_q=$(ls "$STORE/quarantine" 2>/dev/null | wc -l)

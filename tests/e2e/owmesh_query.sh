@@ -73,8 +73,9 @@ has "import: powstream files map to lo -> lo" "$work/import.txt" \
     "17198800808123080680_17198800821161034206.owp: lo -> lo (padding=0 dscp=0): 300 records"
 has "import: the IPv6 files map to lo6 -> lo6" "$work/import.txt" "ipv6-open-to.owp: lo6 -> lo6"
 has "import: a copy of a stored session is recognised" "$work/import.txt" \
-    "server-stored.owp: lo -> lo (padding=0 dscp=0): already stored (same session), skipped"
-has "import: summary" "$work/import.txt" "27 files imported, 0 failed"
+    "server-stored.owp: lo -> lo (padding=0 dscp=0): already stored, skipped"
+has "import: summary (already stored counted apart)" "$work/import.txt" \
+    "25 files imported, 2 already stored, 0 failed"
 
 # Every stored file's counts equal owstats -M's; sum them for the query.
 sum_sent=0 sum_lost=0 sum_dups=0 lo_sent=0 lo_lost=0 lo_dups=0 lo_records=0 mismatch=
@@ -105,7 +106,7 @@ P="--store $STORE --mesh $MESH"
 
 run 0 "query: the whole mesh, table" "$OW" query $P $ALL -p 50,90,99,99.9
 cp "$work/out" "$work/q.txt"
-has "query table: header" "$work/q.txt" "sent  lost  loss%  dups  reord    min    p50    p90    p99  p99.9    max  jitter  hops  source"
+has "query table: header" "$work/q.txt" "sent  lost  loss%  dups  reord    min    p50    p90    p99  p99.9    max  jitter   ipdv  hops  source  unmeasured"
 has "query table: says the source" "$work/q.txt" "# source raw: percentiles exact"
 set -- $(awk '$1 ~ /^[0-9]+$/ { print $1, $2, $4; exit }' "$work/q.txt")
 check "query totals = sum of owstats -M: sent $1/$sum_sent lost $2/$sum_lost dups $3/$sum_dups" \
@@ -125,7 +126,7 @@ lo_all_sent=$(sed -n 's/^ *"sent": \([0-9]*\),*$/\1/p' "$work/out" | head -1)
 run 0 "query: CSV per bucket" "$OW" query $P --src lo --dst lo --from 17198800808123080680 \
     --to 17198800833842259677 --every 1s --csv -p 50,99
 has "query CSV: header" "$work/out" \
-    "path,start,end,source,rel_error,abs_error_ms,sent,lost,loss_pct,dups,reordered,received,min_ms,p50_ms,p99_ms,max_ms,jitter_ms,ipdv_pairs,hops_min,hops_max"
+    "path,start,end,source,rel_error,abs_error_ms,sent,lost,loss_pct,dups,reordered,received,min_ms,p50_ms,p99_ms,max_ms,jitter_ms,ipdv_ms,ipdv_pairs,hops_min,hops_max,unmeasured"
 rows=$(($(wc -l <"$work/out") - 1))
 check "query CSV: one row per second of the 6 s powstream period ($rows)" [ "$rows" -ge 6 ] && [ "$rows" -le 7 ]
 csv_sent=$(awk -F, 'NR > 1 { s += $7 } END { print s }' "$work/out")
@@ -168,7 +169,7 @@ has "error: the unmapped address and the known nodes" "$work/err" \
 
 # ---------------------------------------------------------------- grid
 
-run 0 "grid: terminal" "$OW" grid $P $ALL --color never --svg "$work/grid.svg" --html "$work/grid.html"
+run 0 "grid: terminal" "$OW" grid $P $ALL --stat median --warn 100 --crit 250 --color never --svg "$work/grid.svg" --html "$work/grid.html"
 has "grid: lo -> lo good" "$work/out" "0.044 good"
 row_lo=$(grep '^lo ' "$work/out")
 case $row_lo in *missing*) pass "grid: lo -> far (expected, no data) is missing" ;;
@@ -230,7 +231,8 @@ check "export CSV: every stored record of lo -> lo ($csv_records = $lo_records)"
 
 run 0 "export .owp" "$OW" export $P --src lo --dst lo $ALL --owp "$work/exp"
 e_sent=0 e_lost=0 e_dups=0 unread=
-for f in "$work"/exp/*.owp; do
+# lo -> lo is several paths (padding, DSCP): one subdirectory each.
+for f in $(find "$work/exp" -name '*.owp' | sort); do
     s=$(owstats_field "$f" SENT)
     [ -n "$s" ] || { unread="$unread $(basename "$f")"; continue; }
     e_sent=$((e_sent + s)) e_lost=$((e_lost + $(owstats_field "$f" LOST)))
@@ -239,11 +241,95 @@ done
 check "export .owp: owstats reads every file${unread:+ (not:$unread)}" [ -z "$unread" ]
 check "export .owp: owstats agrees with the import (sent $e_sent/$lo_sent lost $e_lost/$lo_lost dups $e_dups/$lo_dups)" \
     [ "$e_sent" = "$lo_sent" ] && [ "$e_lost" = "$lo_lost" ] && [ "$e_dups" = "$lo_dups" ]
-lossdup=$(ls "$work"/exp/1719879856065879* 2>/dev/null | head -1)
+lossdup=$(find "$work/exp" -name '1719879856065879*' | head -1)
 check "export .owp: the loss-dup session keeps 28 lost and 7 dups" \
     [ "$(owstats_field "$lossdup" LOST) $(owstats_field "$lossdup" DUPS)" = "28 7" ]
 run 1 "export: an empty period" "$OW" export $P --src lo --dst lo --from 2020-01-01 --to 2020-01-02 --csv
 has "export: the empty period says so" "$work/err" "the period is empty"
 run 1 "export: needs a path and a format" "$OW" export $P --src lo --dst lo
+
+# ---------------------------------------------------------------- unmeasured time
+# Two intervals lo -> far could not be measured (240 s peer down, 60 s owampd
+# refused): stored as such, shown with their reasons, never as loss.
+ntp0=$(( $(date -u -d 2026-11-23T07:00:00Z +%s) + 2208988800 ))
+unm_file() { # file start-offset length reason
+    printf 'owmesh-unmeasured 1\nstream x-y\nstart %s\nend %s\nreason %s\nsender 127.0.0.1:861\ndetail e2e\n' \
+        "$(echo "($ntp0 + $2) * 4294967296" | bc)" "$(echo "($ntp0 + $2 + $3) * 4294967296" | bc)" \
+        "$4" >"$work/$1"
+}
+unm_file a.unm 0 240 peer-down
+unm_file b.unm 240 60 owampd-refused
+U="--from 2026-11-23T07:00:00Z --to 2026-11-23T07:10:00Z"
+run 0 "import: unmeasured intervals" "$OW" import $P --node far "$work/a.unm" "$work/b.unm"
+has "import: the interval's path and reason" "$work/out" "a.unm: lo -> far (owd): unmeasured 240 s, peer down"
+has "import: unmeasured summary" "$work/out" "2 files imported, 0 already stored, 0 failed"
+run 0 "import: unmeasured again" "$OW" import $P --node far "$work/a.unm" "$work/b.unm"
+has "import: already stored counted apart" "$work/out" "0 files imported, 2 already stored, 0 failed"
+run 0 "query: unmeasured JSON" "$OW" query $P --src lo --dst far $U --json
+has "query JSON: unmeasured seconds" "$work/out" '"unmeasured_s": 300.0'
+has "query JSON: measured seconds" "$work/out" '"measured_s": 300.0'
+has "query JSON: per reason (peer down)" "$work/out" '"peer-down": 240.0'
+has "query JSON: per reason (owampd refused)" "$work/out" '"owampd-refused": 60.0'
+has "query JSON: no packet lost" "$work/out" '"lost": 0'
+run 0 "query: unmeasured table" "$OW" query $P --src lo --dst far $U
+has "query table: unmeasured column" "$work/out" "300 s (50.0%, peer down)"
+run 0 "grid: unmeasured" "$OW" grid $P $U --color never --svg "$work/grid-u.svg"
+has "grid: lo -> far unmeasured, not loss" "$work/out" "unmeasured (peer down)"
+has "grid SVG: hatched" "$work/grid-u.svg" 'fill="url(#owmesh-unmeasured)"'
+has "grid SVG: the reason in the tooltip" "$work/grid-u.svg" "unmeasured 300 s (50.0%, peer down) (not loss), owampd refused 60 s"
+well_formed "grid SVG (unmeasured)" "$work/grid-u.svg"
+run 0 "plot: unmeasured" "$OW" plot $P --src lo --dst far $U -o "$work/plot-u.svg"
+has "plot: unmeasured band with its reason" "$work/plot-u.svg" "unmeasured 240 s: peer down"
+well_formed "plot SVG (unmeasured)" "$work/plot-u.svg"
+run 2 "completeness: unmeasured" "$OW" completeness $P $U --now 2026-11-23T07:10:00Z --json
+has "completeness JSON: the reason" "$work/out" '"reason": "peer down"'
+has "completeness JSON: unmeasured seconds" "$work/out" '"unmeasured_s": 300.0'
+
+# ---------------------------------------------------------------- pictures that don't mislead
+# A path at ~10 ms with two spikes (900 and 650 ms) among 100 one-second
+# buckets: the delay axis covers the bulk and marks the spikes at its top
+# edge; --log shows them on a log axis; a delay grid is judged against each
+# path's own baseline.
+SP="--store $work/spike-store --mesh $MESH"
+t0=$(python3 - "$V/owp/clean100-to.owp" "$work/spike.owp" <<'PY'
+import struct, sys
+data = bytearray(open(sys.argv[1], 'rb').read())
+off = len(data) - 100 * 25                  # 100 records of 25 bytes at the end
+t0 = struct.unpack('>Q', data[off + 8:off + 16])[0]
+for i in range(100):
+    p = off + i * 25
+    seq = struct.unpack('>I', data[p:p + 4])[0]
+    ms = 10.0 + (seq % 7) * 0.3 + {40: 900.0, 41: 650.0}.get(seq, 0.0)
+    send = t0 + seq * (1 << 32)             # one packet a second
+    data[p + 8:p + 16] = struct.pack('>Q', send)
+    data[p + 16:p + 24] = struct.pack('>Q', send + int(ms / 1000 * (1 << 32)))
+open(sys.argv[2], 'wb').write(data)
+print(t0)
+PY
+)
+t1=$(echo "$t0 + 100 * 4294967296" | bc)
+run 0 "import: a path with two delay spikes" "$OW" import $SP --src lo --dst far "$work/spike.owp"
+run 0 "plot: spikes" "$OW" plot $SP --src lo --dst far --from "$t0" --to "$t1" --every 1 -o "$work/spike.svg"
+well_formed "plot SVG (spikes)" "$work/spike.svg"
+has "plot: a clipped-outlier marker" "$work/spike.svg" 'class="owmesh-clipped"'
+has "plot: the spike's true value in its tooltip" "$work/spike.svg" "911.500 ms (above the axis, clipped)"
+has "plot: the legend explains the marker" "$work/spike.svg" ">above the axis</text>"
+top=$(grep -o '>[0-9.]*</text>' "$work/spike.svg" | tr -d '<>/text' | sort -g | tail -1)
+check "plot: the delay axis ends near the bulk (top tick $top ms, under 20)" \
+    [ "$(echo "$top < 20 && $top >= 10" | bc)" = 1 ]
+run 0 "plot: --log" "$OW" plot $SP --src lo --dst far --from "$t0" --to "$t1" --every 1 --log -o "$work/spike-log.svg"
+well_formed "plot SVG (log)" "$work/spike-log.svg"
+has "plot --log: the axis says so" "$work/spike-log.svg" ">ms (log)</text>"
+has "plot --log: decade ticks up to the spike" "$work/spike-log.svg" ">1000</text>"
+check "plot --log: nothing clipped" sh -c "! grep -q owmesh-clipped '$work/spike-log.svg'"
+has "plot: loss axis ticks" "$work/plot.svg" ">0</text>"
+run 0 "grid: median, relative thresholds by default" "$OW" grid $SP --from "$t0" --to "$t1" --stat median --color never --svg "$work/grid-rel.svg"
+has "grid: the relative rule in the header" "$work/out" "thresholds relative to each path's baseline"
+has "grid: ~10 ms against its own ~10 ms baseline is good" "$work/out" "good"
+has "grid SVG: the rule in the legend" "$work/grid-rel.svg" "warn at baseline + max(20%, 1 ms), crit at baseline + max(50%, 5 ms)"
+has "grid SVG: the cell's baseline in its tooltip" "$work/grid-rel.svg" "baseline (p10, 7 days)"
+run 0 "grid: --warn/--crit stay absolute" "$OW" grid $SP --from "$t0" --to "$t1" --stat median --warn 5 --crit 8 --color never
+has "grid: absolute thresholds" "$work/out" "warn >= 5, crit >= 8"
+has "grid: 10 ms over an absolute 8 ms is critical" "$work/out" "crit"
 
 e2e_finish

@@ -1,8 +1,11 @@
-/* check_agent.c - the node agent's logic without sockets or threads:
- * reconcile plans (keep / stop / start), the saved schedule (round trip,
- * missing, damaged, foreign files), spool names (format, parse, hostile
- * names, seq order), spool sequence numbers across reopen, the tidying of a
- * stream's work directory, and the summary / text helpers. */
+/* check_agent.c - the node agent's logic: reconcile plans (keep / stop /
+ * start), the saved schedule (round trip, missing, damaged, foreign files),
+ * spool names (format, parse, hostile names, seq order), spool sequence
+ * numbers across reopen, the tidying of a stream's work directory, the
+ * summary / text helpers; and, with real stream engines against an absent
+ * owampd, unmeasured time: the .unm files a stream writes and spools, "peer
+ * down" while the coordinator says so (and the retry when the peer is back),
+ * "node down" at start-up, the heartbeat file and the link's PeerHealth set. */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* nftw */
 #endif
@@ -15,14 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "agent_link.h"
 #include "agent_plan.h"
 #include "agent_spool.h"
 #include "agent_store.h"
 #include "agent_streams.h"
+#include "clock.h"
 #include "meshmsg.h"
 #include "testutil.h"
+#include "unmeasured.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -678,6 +685,348 @@ START_TEST(clean_text_is_valid_message_text)
 }
 END_TEST
 
+/* ------------------------------------------------------------ unmeasured time (issue 9) */
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void nap(double seconds)
+{
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (time_t)seconds) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+/* Where the peer's owampd would be: a loopback port nothing serves (tcpmux,
+ * port 1), so every connection is refused. */
+#define ABSENT_PORT 1
+
+/* A node "chi" receiving one fast stream "s-nyc" from nyc, whose owampd is
+ * absent. */
+typedef struct stream_rig {
+    char *dir, *spooldir, *work;
+    char peer[64];
+    agent_spool *spool;
+    agent_streams *set;
+    Owmesh__Envelope *schedule;
+} stream_rig;
+
+static void rig_start(stream_rig *r)
+{
+    owp_err e;
+    memset(r, 0, sizeof *r);
+    ck_assert_int_eq(owp_clock_init(&e), OWP_OK);
+    r->dir = tu_tempdir();
+    r->spooldir = path_in(r->dir, "spool");
+    r->work = path_in(r->dir, "streams");
+    r->spool = agent_spool_open(r->spooldir, &e);
+    ck_assert_msg(r->spool != NULL, "%s", e.msg);
+    agent_streams_config c = {.node = "chi", .work_root = r->work, .spool = r->spool,
+                              .start_delay = 0.3};
+    r->set = agent_streams_new(&c, &e);
+    ck_assert_msg(r->set != NULL, "%s", e.msg);
+    const char *src[] = {"nyc"};
+    r->schedule = make_schedule(1, src, 1);
+    Owmesh__Stream *st = r->schedule->schedule->streams[0];
+    snprintf(r->peer, sizeof r->peer, "127.0.0.1:%d", ABSENT_PORT);
+    set(&st->peer, r->peer);
+    st->params->count = 20;
+    st->params->interval = 0.01;
+    st->params->loss_timeout = 0.1;
+}
+
+static void rig_apply(stream_rig *r)
+{
+    owp_err e;
+    agent_apply_result res;
+    ck_assert(agent_streams_apply(r->set, r->schedule->schedule->streams,
+                                  r->schedule->schedule->n_streams, &res, &e) == OWP_OK);
+    ck_assert_uint_eq(res.started, 1);
+    ck_assert_uint_eq(res.failed, 0);
+}
+
+static void rig_stop(stream_rig *r)
+{
+    agent_streams_destroy(&r->set);
+    agent_spool_destroy(&r->spool);
+    owm_msg_free(&r->schedule);
+    free(r->spooldir);
+    free(r->work);
+    rm_tree(r->dir);
+}
+
+typedef struct unm_found {
+    const char *spooldir;
+    owp_num64 min_start;   /* only intervals starting at or after this */
+    int n;
+    owm_unmeasured last;   /* the latest-starting one */
+} unm_found;
+
+static void find_unm(void *arg, const agent_spool_entry *e, uint64_t size)
+{
+    unm_found *f = arg;
+    (void)size;
+    if (e->kind != OWMESH__FILE_KIND__FILE_KIND_UNMEASURED || e->start < f->min_start)
+        return;
+    char name[AGENT_SPOOL_NAME_MAX];
+    ck_assert_int_eq(agent_spool_entry_name(e, name, sizeof name), 0);
+    char *path = path_in(f->spooldir, name);
+    size_t len = 0;
+    char *text = tu_read_file(path, &len);
+    ck_assert_ptr_nonnull(text);
+    owm_unmeasured u;
+    owp_err err;
+    ck_assert_msg(owm_unmeasured_parse(text, len, &u, &err) == OWP_OK, "%s: %s", name, err.msg);
+    ck_assert_uint_eq(u.start, e->start);
+    ck_assert_uint_eq(u.end, e->end);
+    ck_assert_str_eq(u.stream_id, e->stream_id);
+    if (!f->n || u.start > f->last.start)
+        f->last = u;
+    f->n++;
+    free(text);
+    free(path);
+}
+
+/* Wait (at most max_s) for an unmeasured interval starting at or after min_start. */
+static unm_found wait_unm(stream_rig *r, owp_num64 min_start, double max_s)
+{
+    unm_found f = {.spooldir = r->spooldir, .min_start = min_start};
+    double t0 = mono_now();
+    owp_err e;
+    do {
+        nap(0.05);
+        f.n = 0;
+        ck_assert(agent_spool_scan(r->spool, find_unm, &f, &e) == OWP_OK);
+    } while (f.n == 0 && mono_now() - t0 < max_s);
+    ck_assert_msg(f.n > 0, "no unmeasured interval spooled within %.0f s", max_s);
+    return f;
+}
+
+/* The one stream's health as the node would report it. */
+static Owmesh__Envelope *rig_status(stream_rig *r, Owmesh__StreamHealth **h)
+{
+    owp_err e;
+    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_STATUS, &e);
+    ck_assert_ptr_nonnull(env);
+    set(&env->status->node, "chi");
+    ck_assert(agent_streams_fill_status(r->set, env->status, &e) == OWP_OK);
+    ck_assert_uint_eq(env->status->n_streams, 1);
+    *h = env->status->streams[0];
+    return env;
+}
+
+/* Nothing but the stream's finished-file temporaries may be left in its
+ * work directory: every .unm went to the spool. */
+static void assert_work_dir_clean(stream_rig *r)
+{
+    char *wd = path_in(r->work, "s-nyc");
+    DIR *d = opendir(wd);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        ck_assert_msg(!(n > 4 && strcmp(de->d_name + n - 4, ".unm") == 0) &&
+                          !(n > 2 && strcmp(de->d_name + n - 2, ".i") == 0),
+                      "%s left in the work directory", de->d_name);
+    }
+    closedir(d);
+    free(wd);
+}
+
+START_TEST(streams_unmeasured_spooled)
+{
+    stream_rig r;
+    rig_start(&r);
+    owp_num64 t0 = owp_clock_now(NULL);
+    rig_apply(&r);
+    unm_found f = wait_unm(&r, 0, 10);
+    /* The peer's owampd refuses: "owampd refused", never lost packets. */
+    ck_assert_str_eq(f.last.stream_id, "s-nyc");
+    ck_assert_int_eq(f.last.reason, OWM_UNMEASURED_OWAMPD_REFUSED);
+    ck_assert_str_eq(f.last.sender, r.peer);
+    ck_assert_uint_gt(f.last.start, t0);
+    ck_assert_uint_le(f.last.end, owp_clock_now(NULL));
+    ck_assert_msg(strstr(f.last.detail, "Connection refused"), "detail: %s", f.last.detail);
+    assert_work_dir_clean(&r);
+
+    /* Health: starting (never measured), unmeasured since the first attempt. */
+    Owmesh__StreamHealth *h;
+    Owmesh__Envelope *env = rig_status(&r, &h);
+    owp_num64 now = owp_clock_now(NULL);
+    ck_assert_int_eq(h->state, OWMESH__STREAM_STATE__STREAM_STATE_STARTING);
+    ck_assert_str_eq(h->unmeasured_reason, "owampd refused");
+    ck_assert_uint_ge(h->started, t0);
+    ck_assert_uint_ge(h->unmeasured_since, h->started);
+    ck_assert_uint_le(h->unmeasured_since, now);
+    ck_assert_uint_ge(h->last_attempt, h->unmeasured_since);
+    ck_assert_uint_le(h->last_attempt, now);
+    ck_assert_uint_eq(h->last_session_end, 0);
+    ck_assert_uint_eq(h->sessions_completed, 0);
+    owp_err e;
+    ck_assert_msg(owm_msg_validate(env, &e) == OWP_OK, "%s", e.msg);
+    owm_msg_free(&env);
+    rig_stop(&r);
+}
+END_TEST
+
+/* The attempt after which the engine waits at least 4 s (back-off 1, 2, 4 s):
+ * wait for two attempts at least 1.8 s apart. Returns its time. */
+static owp_num64 wait_long_backoff(stream_rig *r)
+{
+    owp_num64 prev = 0;
+    double t0 = mono_now();
+    while (mono_now() - t0 < 15) {
+        Owmesh__StreamHealth *h;
+        Owmesh__Envelope *env = rig_status(r, &h);
+        owp_num64 last = h->last_attempt;
+        owm_msg_free(&env);
+        if (prev && last != prev) {
+            if (owp_num64_to_double(last - prev) >= 1.8)
+                return last;
+        }
+        prev = last;
+        nap(0.02);
+    }
+    ck_abort_msg("no back-off of 2 s seen");
+    return 0;
+}
+
+START_TEST(streams_peer_down_and_back)
+{
+    stream_rig r;
+    rig_start(&r);
+    rig_apply(&r);
+    const char *down[] = {"sea", "nyc"};
+    agent_streams_set_peers_down(r.set, down, 2);
+    /* While the coordinator says nyc is down, its stream's time is "peer down". */
+    unm_found f = wait_unm(&r, 0, 10);
+    ck_assert_int_eq(f.last.reason, OWM_UNMEASURED_PEER_DOWN);
+    ck_assert_str_eq(f.last.sender, r.peer);
+    Owmesh__StreamHealth *h;
+    Owmesh__Envelope *env = rig_status(&r, &h);
+    ck_assert_str_eq(h->unmeasured_reason, "peer down");
+    ck_assert_int_eq(h->state, OWMESH__STREAM_STATE__STREAM_STATE_STARTING);
+    owm_msg_free(&env);
+
+    /* nyc is back: the stream tries at once instead of at the end of its
+     * back-off (4 s away). */
+    owp_num64 attempt = wait_long_backoff(&r);
+    agent_streams_set_peers_down(r.set, down, 1); /* "sea" only */
+    owp_num64 back = owp_clock_now(NULL);
+    double t0 = mono_now();
+    owp_num64 next = attempt;
+    while (next == attempt && mono_now() - t0 < 3) {
+        nap(0.02);
+        env = rig_status(&r, &h);
+        next = h->last_attempt;
+        owm_msg_free(&env);
+    }
+    ck_assert_msg(next != attempt, "no attempt after the peer came back");
+    ck_assert_msg(owp_num64_to_double(next - back) < 1.0, "retried %.2f s after the peer came back",
+                  owp_num64_to_double(next - back));
+    /* Its owampd still refuses: after the peer's return that is what it is. */
+    f = wait_unm(&r, back, 10);
+    ck_assert_int_eq(f.last.reason, OWM_UNMEASURED_OWAMPD_REFUSED);
+    env = rig_status(&r, &h);
+    ck_assert_str_eq(h->unmeasured_reason, "owampd refused");
+    owm_msg_free(&env);
+    assert_work_dir_clean(&r);
+    rig_stop(&r);
+}
+END_TEST
+
+START_TEST(streams_node_down_recorded)
+{
+    stream_rig r;
+    rig_start(&r);
+    rig_apply(&r);
+    owp_num64 now = owp_clock_now(NULL);
+    owp_num64 since = now - owp_num64_from_double(60);
+    /* Down for a second before a 0.3 s start delay: no outage worth saying. */
+    ck_assert_uint_eq(agent_streams_record_node_down(r.set, now - owp_num64_from_double(1), 5.0), 0);
+    ck_assert_uint_eq(agent_streams_record_node_down(r.set, 0, 5.0), 0);
+    /* Down for a minute: [last heartbeat, first session) is "node down". */
+    ck_assert_uint_eq(agent_streams_record_node_down(r.set, since, 5.0), 1);
+    unm_found f = wait_unm(&r, 0, 1);
+    ck_assert_int_eq(f.n, 1);
+    ck_assert_int_eq(f.last.reason, OWM_UNMEASURED_NODE_DOWN);
+    ck_assert_uint_eq(f.last.start, since);
+    ck_assert_uint_gt(f.last.end, now);
+    ck_assert_uint_le(f.last.end, now + owp_num64_from_double(1.0));
+    ck_assert_msg(strstr(f.last.detail, "not running"), "detail: %s", f.last.detail);
+    assert_work_dir_clean(&r);
+    rig_stop(&r);
+}
+END_TEST
+
+START_TEST(store_alive_round_trip)
+{
+    char *dir = tu_tempdir();
+    char *path = path_in(dir, "alive");
+    owp_err e;
+    owp_num64 t = 1;
+    ck_assert(agent_store_load_alive(path, &t, &e) == OWP_OK);
+    ck_assert_uint_eq(t, 0); /* never ran */
+    ck_assert(agent_store_save_alive(path, 17198800808123080680ull, &e) == OWP_OK);
+    ck_assert(agent_store_save_alive(path, 17198800812948965449ull, &e) == OWP_OK);
+    ck_assert(agent_store_load_alive(path, &t, &e) == OWP_OK);
+    ck_assert_uint_eq(t, 17198800812948965449ull);
+    char *tmp = path_in(dir, "alive.tmp");
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    write_bytes(path, "owmesh-node-alive twelve\n", 25);
+    ck_assert(agent_store_load_alive(path, &t, &e) == OWP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, path));
+    write_bytes(path, "owmesh-node-alive 12", 20); /* cut short */
+    ck_assert(agent_store_load_alive(path, &t, &e) == OWP_ERR_FORMAT);
+    free(tmp);
+    free(path);
+    rm_tree(dir);
+}
+END_TEST
+
+START_TEST(link_keeps_peer_health)
+{
+    owp_err e;
+    zcert_t *cert = zcert_new();
+    zcert_t *coord = zcert_new();
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", ABSENT_PORT);
+    agent_link_config lc = {.endpoint = endpoint, .cert = cert,
+                            .server_key = zcert_public_txt(coord)};
+    agent_link *link = agent_link_new(&lc, &e);
+    ck_assert_msg(link != NULL, "%s", e.msg);
+    const char *const *names;
+    ck_assert_uint_eq(agent_link_peers_down(link, &names), 0);
+
+    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_PEER_HEALTH, &e);
+    ck_assert_ptr_nonnull(env);
+    ck_assert(owm_msg_peer_health_add_down(env->peer_health, "lax", &e) == OWP_OK);
+    ck_assert(owm_msg_peer_health_add_down(env->peer_health, "nyc", &e) == OWP_OK);
+    int changed = 0;
+    ck_assert(agent_link_set_peer_health(link, env->peer_health, &changed, &e) == OWP_OK);
+    ck_assert_int_eq(changed, 1);
+    ck_assert_uint_eq(agent_link_peers_down(link, &names), 2);
+    ck_assert_str_eq(names[0], "lax");
+    ck_assert_str_eq(names[1], "nyc");
+    ck_assert(agent_link_set_peer_health(link, env->peer_health, &changed, &e) == OWP_OK);
+    ck_assert_int_eq(changed, 0); /* the same set again */
+    owm_msg_free(&env);
+
+    env = owm_msg_new(OWMESH__ENVELOPE__BODY_PEER_HEALTH, &e); /* every node up */
+    ck_assert(agent_link_set_peer_health(link, env->peer_health, &changed, &e) == OWP_OK);
+    ck_assert_int_eq(changed, 1);
+    ck_assert_uint_eq(agent_link_peers_down(link, &names), 0);
+    owm_msg_free(&env);
+    agent_link_destroy(&link);
+    ck_assert_ptr_null(link);
+    zcert_destroy(&cert);
+    zcert_destroy(&coord);
+}
+END_TEST
+
 static Suite *agent_suite(void)
 {
     Suite *s = suite_create("agent");
@@ -706,6 +1055,14 @@ static Suite *agent_suite(void)
     tc = tcase_create("helpers");
     tcase_add_test(tc, summary_sent_lost);
     tcase_add_test(tc, clean_text_is_valid_message_text);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("unmeasured");
+    tcase_set_timeout(tc, 40);
+    tcase_add_test(tc, store_alive_round_trip);
+    tcase_add_test(tc, link_keeps_peer_health);
+    tcase_add_test(tc, streams_unmeasured_spooled);
+    tcase_add_test(tc, streams_peer_down_and_back);
+    tcase_add_test(tc, streams_node_down_recorded);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -456,6 +456,116 @@ static void svg_sample(FILE *fp, const void *arg)
     owmesh_svg_end(fp);
 }
 
+START_TEST(relative_thresholds)
+{
+    owmesh_stat s;
+    owp_err err = {0};
+    double warn, crit;
+    ck_assert_int_eq(owmesh_stat_parse("p99", &s, &err), OWP_OK);
+    ck_assert(owmesh_stat_is_delay(&s));
+    ck_assert_int_eq(owmesh_stat_parse("loss", &s, &err), OWP_OK);
+    ck_assert(!owmesh_stat_is_delay(&s));
+    ck_assert_int_eq(owmesh_stat_parse("jitter", &s, &err), OWP_OK);
+    ck_assert(!owmesh_stat_is_delay(&s));
+    /* A LAN path (0.05 ms): the 1 ms and 5 ms floors, not 20 % / 50 %. */
+    owmesh_relative_thresholds(0.05, &warn, &crit);
+    ck_assert_double_eq_tol(warn, 1.05, 1e-12);
+    ck_assert_double_eq_tol(crit, 5.05, 1e-12);
+    /* A WAN path (180 ms): 20 % and 50 % above its own baseline. */
+    owmesh_relative_thresholds(180, &warn, &crit);
+    ck_assert_double_eq_tol(warn, 216, 1e-9);
+    ck_assert_double_eq_tol(crit, 270, 1e-9);
+    /* Where the fraction overtakes the floor: 5 ms x 20 % = 1 ms. */
+    owmesh_relative_thresholds(5, &warn, &crit);
+    ck_assert_double_eq_tol(warn, 6, 1e-12);
+    ck_assert_double_eq_tol(crit, 10, 1e-12);
+    /* Unsynchronised clocks: a negative baseline still gets a positive margin. */
+    owmesh_relative_thresholds(-20, &warn, &crit);
+    ck_assert_double_eq_tol(warn, -16, 1e-12);
+    ck_assert_double_eq_tol(crit, -10, 1e-12);
+    /* The same cell is good on one path and critical on another. */
+    ck_assert_int_eq(owmesh_stat_parse("median", &s, &err), OWP_OK);
+    owm_store_row r = data_row(0.010, 100, 0); /* 10 ms */
+    owmesh_cell cell;
+    owmesh_relative_thresholds(9.5, &warn, &crit);
+    owmesh_cell_classify(&s, warn, crit, 1, &r, &cell);
+    ck_assert_int_eq(cell.cls, OWMESH_CELL_GOOD);
+    owmesh_relative_thresholds(0.05, &warn, &crit);
+    owmesh_cell_classify(&s, warn, crit, 1, &r, &cell);
+    ck_assert_int_eq(cell.cls, OWMESH_CELL_CRIT);
+    char text[300];
+    owmesh_relative_rule_text(text, sizeof text);
+    ck_assert_ptr_nonnull(strstr(text, "baseline + max(20%, 1 ms)"));
+    ck_assert_ptr_nonnull(strstr(text, "baseline + max(50%, 5 ms)"));
+}
+END_TEST
+
+START_TEST(loss_ticks)
+{
+    double t[8];
+    size_t n = owmesh_loss_ticks(0, t);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(t[0] == 0 && t[1] == 1);
+    n = owmesh_loss_ticks(1, t); /* exactly on a value: that value is the top */
+    ck_assert_uint_eq(n, 2);
+    ck_assert(t[1] == 1);
+    n = owmesh_loss_ticks(3.2, t);
+    ck_assert_uint_eq(n, 4);
+    ck_assert(t[0] == 0 && t[1] == 1 && t[2] == 2 && t[3] == 5);
+    n = owmesh_loss_ticks(12, t);
+    ck_assert_uint_eq(n, 4);
+    ck_assert(t[1] == 5 && t[2] == 10 && t[3] == 20);
+    n = owmesh_loss_ticks(100, t);
+    ck_assert_uint_eq(n, 4);
+    ck_assert(t[0] == 0 && t[1] == 20 && t[2] == 50 && t[3] == 100);
+}
+END_TEST
+
+START_TEST(scale_rule)
+{
+    /* 100 points near 10 ms and two spikes: the bulk (98th percentile,
+     * nearest rank) ignores the spikes, the axis clips them. */
+    double v[100];
+    for (int i = 0; i < 100; i++)
+        v[i] = 10 + (i % 7) * 0.3;
+    v[40] = 900;
+    v[41] = 650;
+    double bulk = owmesh_scale_bulk(v, 100);
+    ck_assert_double_eq_tol(bulk, 11.8, 1e-9);
+    ck_assert(v[0] <= v[99]); /* sorted in place */
+    int clipped = 0;
+    double top = owmesh_scale_top(bulk, 900, 10, &clipped);
+    ck_assert_int_eq(clipped, 1);
+    ck_assert_double_eq_tol(top, 11.8 * OWMESH_SCALE_HEADROOM, 1e-9);
+    /* Nothing far above the bulk: no clipping, the highest point plus a pad. */
+    top = owmesh_scale_top(10, 12, 8, &clipped);
+    ck_assert_int_eq(clipped, 0);
+    ck_assert_double_eq_tol(top, 12 * (1 + OWMESH_SCALE_PAD), 1e-9);
+    /* Negative delays (clock offset): the axis starts below zero. */
+    top = owmesh_scale_top(-1, -1, -2, &clipped);
+    ck_assert_int_eq(clipped, 0);
+    ck_assert(top > -1);
+    /* Few points: the 98th percentile is the largest, nothing is clipped. */
+    double few[3] = {1, 500, 2};
+    ck_assert(owmesh_scale_bulk(few, 3) == 500);
+    ck_assert(owmesh_scale_bulk(few, 0) == 0);
+}
+END_TEST
+
+START_TEST(log_ticks)
+{
+    double t[16];
+    size_t n = owmesh_log_ticks(1, 1000, t, 16);
+    ck_assert_uint_eq(n, 10); /* 1 2 5 10 20 50 100 200 500 1000 */
+    ck_assert(t[0] == 1 && t[2] == 5 && t[9] == 1000);
+    n = owmesh_log_ticks(0.001, 1000, t, 10); /* too many: decades only */
+    ck_assert_uint_eq(n, 7);
+    ck_assert_double_eq_tol(t[0], 0.001, 1e-15);
+    ck_assert_double_eq_tol(t[6], 1000, 1e-9);
+    ck_assert_uint_eq(owmesh_log_ticks(0, 10, t, 16), 0);
+}
+END_TEST
+
 START_TEST(svg_well_formed)
 {
     char *svg = capture(svg_sample, NULL);
@@ -513,10 +623,14 @@ static Suite *analyst_suite(void)
     tcase_add_test(tc, stat_parse);
     tcase_add_test(tc, missing_is_never_good);
     tcase_add_test(tc, thresholds);
+    tcase_add_test(tc, relative_thresholds);
     suite_add_tcase(s, tc);
     tc = tcase_create("svg");
     tcase_add_test(tc, svg_well_formed);
     tcase_add_test(tc, nice_steps);
+    tcase_add_test(tc, loss_ticks);
+    tcase_add_test(tc, scale_rule);
+    tcase_add_test(tc, log_ticks);
     suite_add_tcase(s, tc);
     return s;
 }

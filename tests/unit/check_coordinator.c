@@ -553,51 +553,206 @@ START_TEST(test_health_bounds)
     /* node-clock differences only */
     uint64_t five = (uint64_t)5 << 32;
     ck_assert_double_eq_tol(owmc_health_session_age(T0, T0 - five, 2.5), 7.5, 1e-6);
-    ck_assert_double_eq_tol(owmc_health_session_age(T0, T0 + five, 2), 0, 1e-6);
+    /* a session "ending" after the node's own clock never ran: none */
+    ck_assert_double_lt(owmc_health_session_age(T0, T0 + five, 2), 0);
     ck_assert_double_lt(owmc_health_session_age(T0, 0, 2), 0);
     ck_assert_str_eq(owmc_verdict_name(OWMC_V_STALLED), "stalled");
     ck_assert_int_eq(owmc_verdict_is_problem(OWMC_V_STARTING), 0);
     ck_assert_int_eq(owmc_verdict_is_problem(OWMC_V_FAILING), 1);
+    ck_assert_int_eq(owmc_verdict_is_problem(OWMC_V_UNMEASURED), 1);
+    ck_assert_str_eq(owmc_verdict_name(OWMC_V_UNMEASURED), "unmeasured");
+    /* readers of minor version < 2 refuse verdicts they do not know */
+    ck_assert_int_eq(owmc_verdict_wire_for(OWMC_V_UNMEASURED, 2),
+                     OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNMEASURED);
+    ck_assert_int_eq(owmc_verdict_wire_for(OWMC_V_UNMEASURED, 1),
+                     OWMESH__STREAM_VERDICT__STREAM_VERDICT_FAILING);
+    ck_assert_int_eq(owmc_verdict_wire_for(OWMC_V_STALLED, 0),
+                     OWMESH__STREAM_VERDICT__STREAM_VERDICT_STALLED);
 }
 END_TEST
+
+/* A stream's health as a node reports it: id "x", no error. */
+static Owmesh__StreamHealth health_in(Owmesh__StreamState state)
+{
+    Owmesh__StreamHealth h = OWMESH__STREAM_HEALTH__INIT;
+    h.id = "x";
+    h.state = state;
+    h.last_error = "";
+    return h;
+}
+
+/* The verdict on an observation, and its evidence. */
+#define expect_classify(p, obs, want, evidence)                                          \
+    do {                                                                                  \
+        char why_[OWMC_EVIDENCE_MAX];                                                     \
+        ck_assert_int_eq(owmc_health_classify(p, obs, why_, sizeof why_), want);          \
+        ck_assert_str_eq(why_, evidence);                                                 \
+    } while (0)
+
+/* An observation of a stream of node b from source a, heard from just now,
+ * acked, started since_start seconds ago. */
+static owmc_stream_obs obs_of(const Owmesh__StreamHealth *h, double since_start,
+                              double session_age)
+{
+    owmc_stream_obs obs = {.health = h, .node = "b", .node_silent = 1, .acked = 1,
+                           .since_start = since_start, .session_age = session_age,
+                           .unmeasured_for = -1, .source = "a", .source_seen = T0,
+                           .source_silent = 1};
+    return obs;
+}
 
 START_TEST(test_health_classify)
 {
     owm_test_params p;
     owm_test_params_default(&p); /* 300 x 0.1 s: bound 30 + 10 + 30 + 3 = 73 s */
+    Owmesh__StreamHealth h = health_in(OWMESH__STREAM_STATE__STREAM_STATE_RUNNING);
+    char why[OWMC_EVIDENCE_MAX];
+    owmc_stream_obs obs = obs_of(&h, 500, 10);
+    expect_classify(&p, &obs, OWMC_V_OK, "last session ended 10 s ago");
+    obs.session_age = 74;
+    expect_classify(&p, &obs, OWMC_V_STALLED, "no session finished for 74 s (bound 73 s)");
+    /* FAILED is a local error: failing, whatever else holds */
+    h.state = OWMESH__STREAM_STATE__STREAM_STATE_FAILED;
+    h.last_error = "spool: No space left on device";
+    expect_classify(&p, &obs, OWMC_V_FAILING,
+                    "node b reports it failed: spool: No space left on device");
+    obs.session_age = -1;
+    obs.since_start = 3;
+    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_FAILING);
+    h.last_error = "";
+    /* not reported: pending before the ack, missing after */
+    obs = obs_of(NULL, 20, -1);
+    expect_classify(&p, &obs, OWMC_V_MISSING,
+                    "node b acked its schedule but does not report the stream");
+    obs.acked = 0;
+    expect_classify(&p, &obs, OWMC_V_PENDING, "node b has not acked the schedule that lists it");
+    obs.node_missing = 1;
+    obs.node_silent = 45;
+    expect_classify(&p, &obs, OWMC_V_MISSING, "node b not heard from for 45 s");
+    obs.node_silent = -1;
+    ck_assert_int_eq(owmc_health_classify(&p, &obs, NULL, 0), OWMC_V_MISSING);
+    expect_classify(&p, &obs, OWMC_V_MISSING, "node b never connected");
+    h.state = OWMESH__STREAM_STATE__STREAM_STATE_STOPPED;
+    ck_assert_int_eq(owmc_health_unexpected(&h, "b", why, sizeof why), OWMC_V_STOPPED);
+    ck_assert_str_eq(why, "not in b's schedule; it reports the stream stopped");
+    h.state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
+    ck_assert_int_eq(owmc_health_unexpected(&h, "b", NULL, 0), OWMC_V_UNEXPECTED);
+}
+END_TEST
+
+/* A stream whose peer is not up yet is starting for the grace period, not
+ * failing, even while the node reports connection refused. */
+START_TEST(test_health_starting_grace)
+{
+    owm_test_params p;
+    owm_test_params_default(&p); /* bound 73 s */
+    Owmesh__StreamHealth h = health_in(OWMESH__STREAM_STATE__STREAM_STATE_STARTING);
+    char why[OWMC_EVIDENCE_MAX];
+    owmc_stream_obs obs = obs_of(&h, 8, -1);
+    expect_classify(&p, &obs, OWMC_V_STARTING, "starting: 8 s of a 30 s grace period");
+    /* a node of minor version < 2: back-off after "Connection refused" */
+    h.state = OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF;
+    h.last_error = "connect 127.0.0.2:861: Connection refused";
+    expect_classify(&p, &obs, OWMC_V_STARTING,
+                    "starting: 8 s of a 30 s grace period; not set up yet: unreachable");
+    /* a node of minor 2: the outside reason, still within the grace period */
+    h.state = OWMESH__STREAM_STATE__STREAM_STATE_STARTING;
+    h.unmeasured_since = T0;
+    h.unmeasured_reason = "owampd-refused";
+    obs.since_start = 29;
+    obs.unmeasured_for = 28;
+    expect_classify(&p, &obs, OWMC_V_STARTING,
+                    "starting: 29 s of a 30 s grace period; not set up yet: owampd refused");
+    /* past the grace period: unmeasured with its reason, never failing */
+    obs.since_start = 41;
+    obs.unmeasured_for = 40;
+    expect_classify(&p, &obs, OWMC_V_UNMEASURED,
+                    "owampd refused for 40 s; node says: connect 127.0.0.2:861: "
+                    "Connection refused");
+    /* the old node's back-off past the grace period: unmeasured, "unreachable" */
+    h.unmeasured_since = 0;
+    h.unmeasured_reason = "";
+    h.state = OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF;
+    obs.unmeasured_for = -1;
+    expect_classify(&p, &obs, OWMC_V_UNMEASURED,
+                    "unreachable; node says: connect 127.0.0.2:861: Connection refused");
+    /* a reason this version does not know is shown as the node gave it */
+    h.unmeasured_since = T0;
+    h.unmeasured_reason = "moon-phase";
+    h.last_error = "";
+    obs.unmeasured_for = 2;
+    expect_classify(&p, &obs, OWMC_V_UNMEASURED, "moon-phase for 2 s");
+    /* measuring again after a session: ok */
+    h.unmeasured_since = 0;
+    h.state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
+    obs.session_age = 3;
+    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_OK);
+    /* sessions ran, then the peer went: unmeasured at once (no grace) */
+    h.unmeasured_since = T0;
+    h.unmeasured_reason = "control timeout";
+    obs.since_start = 10;
+    obs.unmeasured_for = 5;
+    expect_classify(&p, &obs, OWMC_V_UNMEASURED, "control timeout for 5 s");
+}
+END_TEST
+
+/* "stalled" only after count x interval + loss timeout (+ margin) since the
+ * stream (re)started, not since the schedule was first acked. */
+START_TEST(test_health_stalled_since_start)
+{
+    owm_test_params p;
+    owm_test_params_default(&p); /* 30 s session + 10 s loss timeout: bound 73 s */
+    Owmesh__StreamHealth h = health_in(OWMESH__STREAM_STATE__STREAM_STATE_RUNNING);
+    char why[OWMC_EVIDENCE_MAX];
+    owmc_stream_obs obs = obs_of(&h, 60, -1);
+    expect_classify(&p, &obs, OWMC_V_STARTING,
+                    "starting: no session finished yet, 60 s after the stream started "
+                    "(bound 73 s)");
+    obs.since_start = 73;
+    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_STARTING);
+    obs.since_start = 95;
+    expect_classify(&p, &obs, OWMC_V_STALLED,
+                    "no session finished 95 s after the stream started (bound 73 s)");
+    /* the bound grows with the session and the loss timeout */
+    p.packet_count = 600;
+    p.loss_timeout = 20;
+    ck_assert_double_eq_tol(owmc_health_stall_bound(&p), 60 + 20 + 30 + 6, 1e-9);
+    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_STARTING);
+}
+END_TEST
+
+/* Where the coordinator knows the source node is down, the evidence says so,
+ * whatever reason the receiving node gave. */
+START_TEST(test_health_peer_down)
+{
+    owm_test_params p;
+    owm_test_params_default(&p);
     Owmesh__StreamHealth h = OWMESH__STREAM_HEALTH__INIT;
     h.id = "x";
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
-    h.last_error = "";
-    char why[200];
-    owmc_stream_obs obs = {.health = &h, .acked = 1, .since_ack = 500, .session_age = 10};
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_OK);
-    ck_assert_str_eq(why, "");
-    obs.session_age = 74;
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_STALLED);
-    ck_assert_str_eq(why, "no session finished for 74 s (bound 73 s)");
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF;
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_FAILING);
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_FAILED;
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_FAILING);
-    /* starting: no session yet, within the bound after the ack */
     h.state = OWMESH__STREAM_STATE__STREAM_STATE_STARTING;
+    h.last_error = "connect 127.0.0.2:861: Connection refused";
+    h.unmeasured_since = T0;
+    h.unmeasured_reason = "owampd refused";
+    char why[OWMC_EVIDENCE_MAX];
+    owmc_stream_obs obs = obs_of(&h, 120, 1);
     obs.session_age = -1;
-    obs.since_ack = 20;
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_STARTING);
-    obs.since_ack = 80;
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_STALLED);
-    /* not reported: pending before the ack, missing after */
-    obs.health = NULL;
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, NULL, 0), OWMC_V_MISSING);
-    obs.acked = 0;
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, NULL, 0), OWMC_V_PENDING);
-    obs.node_missing = 1;
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, NULL, 0), OWMC_V_MISSING);
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_STOPPED;
-    ck_assert_int_eq(owmc_health_unexpected(&h), OWMC_V_STOPPED);
+    obs.source_missing = 1;
+    obs.source_silent = 75;
+    expect_classify(&p, &obs, OWMC_V_UNMEASURED,
+                    "peer down: node a not heard from since 2023-08-02T21:20:00Z (75 s)");
+    obs.source_seen = 0;
+    obs.source_silent = -1;
+    expect_classify(&p, &obs, OWMC_V_UNMEASURED, "peer down: node a never connected");
+    /* within the grace period it is still starting, and says why */
+    obs.since_start = 5;
+    expect_classify(&p, &obs, OWMC_V_STARTING,
+                    "starting: 5 s of a 30 s grace period; not set up yet: peer down");
+    /* the source is down but the stream measures (its owampd still answers): ok */
+    h.unmeasured_since = 0;
     h.state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
-    ck_assert_int_eq(owmc_health_unexpected(&h), OWMC_V_UNEXPECTED);
+    obs.since_start = 120;
+    obs.session_age = 4;
+    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_OK);
 }
 END_TEST
 
@@ -629,7 +784,7 @@ START_TEST(test_health_from_status_verdict)
     ck_assert_int_eq(owmc_health_from_status(&n, &s), OWMC_V_OK);
     s.health = NULL;
     ck_assert_str_eq(owmc_health_stall_note(&s), "");
-    for (owmc_verdict v = OWMC_V_OK; v <= OWMC_V_STOPPED; v++)
+    for (owmc_verdict v = OWMC_V_OK; v <= OWMC_V_UNMEASURED; v++)
         ck_assert_str_eq(owm_msg_verdict_name(owmc_verdict_wire(v)), owmc_verdict_name(v));
 }
 END_TEST
@@ -698,7 +853,8 @@ START_TEST(test_registry_health_fake_clock)
     ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1112, why, sizeof why), OWMC_V_STALLED);
     ck_assert_str_eq(why, "no session finished for 115 s (bound 106 s)");
     /* the StatusReply carries the verdicts `owmesh status` shows */
-    Owmesh__Envelope *rep = owmc_reg_status_reply(reg, NULL, 100, 1112, T0, &e);
+    Owmesh__Envelope *rep =
+        owmc_reg_status_reply(reg, NULL, 100, 1112, T0, OWM_MSG_VERSION_MINOR, &e);
     ck_assert_msg(rep != NULL, "%s", e.msg);
     ck_assert_int_eq(owm_msg_validate(rep, &e), OWP_OK);
     Owmesh__StatusReply *sr = rep->status_reply;
@@ -751,6 +907,291 @@ START_TEST(test_registry_health_fake_clock)
 }
 END_TEST
 
+#define SECS(n) ((uint64_t)(n) << 32)
+
+/* A mesh, its plan and a registry (heartbeat timeout 30 s, generation 100). */
+typedef struct fixture {
+    owm_mesh *mesh;
+    owmc_plan *plan;
+    owmc_registry *reg;
+} fixture;
+
+static fixture fixture_new(const char *text)
+{
+    fixture f = {.mesh = parse_ok(text)};
+    owp_err e = {0};
+    f.plan = plan_ok(f.mesh);
+    f.reg = owmc_reg_new(f.plan, 100, 30, &e);
+    ck_assert_msg(f.reg != NULL, "%s", e.msg);
+    return f;
+}
+
+static fixture F; /* the checked fixture of the "health" case */
+
+static void fixture_destroy(fixture *f)
+{
+    owmc_reg_destroy(&f->reg);
+    owmc_plan_destroy(&f->plan);
+    owm_mesh_destroy(&f->mesh);
+}
+
+static void teardown_fixture(void)
+{
+    fixture_destroy(&F);
+}
+
+static void setup_base(void)
+{
+    F = fixture_new(BASE);
+}
+
+/* The verdict on the i-th stream of p at now, and its evidence. */
+#define expect_verdict(reg, p, i, now, want, evidence)                                     \
+    do {                                                                                    \
+        char why_[OWMC_EVIDENCE_MAX];                                                       \
+        ck_assert_int_eq(owmc_reg_stream_verdict(reg, p, i, now, why_, sizeof why_), want); \
+        ck_assert_str_eq(why_, evidence);                                                   \
+    } while (0)
+
+/* The StatusReply on node b alone, for a reader of minor version minor. */
+static Owmesh__Envelope *reply_b(owmc_registry *reg, double now, uint64_t wall, uint32_t minor)
+{
+    char *only_b[] = {"b"};
+    Owmesh__StatusRequest q = OWMESH__STATUS_REQUEST__INIT;
+    q.nodes = only_b;
+    q.n_nodes = 1;
+    owp_err e = {0};
+    Owmesh__Envelope *rep = owmc_reg_status_reply(reg, &q, 100, now, wall, minor, &e);
+    ck_assert_msg(rep && owm_msg_validate(rep, &e) == OWP_OK, "%s", e.msg);
+    return rep;
+}
+
+/* Node name connects at time at (on a route of its own, which the registry
+ * copies), says Hello (minor version 2) and acks generation 100. */
+static owmc_peer *up(fixture *f, const char *name, double at)
+{
+    owp_err e = {0};
+    owmc_peer *p = owmc_reg_find(f->reg, name);
+    zframe_t *r = route(name);
+    ck_assert_int_eq(owmc_reg_heard(p, r, at, T0, &e), OWP_OK);
+    zframe_destroy(&r);
+    p->minor = 2;
+    Owmesh__Hello h = hello(name, 0);
+    owmc_reg_on_hello(p, &h, at);
+    Owmesh__ScheduleAck ack = OWMESH__SCHEDULE_ACK__INIT;
+    ack.generation = 100;
+    ack.accepted = 1;
+    owmc_reg_on_ack(p, &ack, at);
+    return p;
+}
+
+/* A Status of node name at node time T0 whose every stream has the given
+ * start, last session end and unmeasured interval. */
+static void report(owmc_peer *p, const char *name, double now, uint64_t started, uint64_t last_end,
+                   uint64_t unmeasured_since, const char *reason)
+{
+    owp_err e = {0};
+    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_STATUS, &e);
+    owm_msg_set_string(&env->status->node, name, &e);
+    env->status->generation = 100;
+    env->status->time = T0;
+    for (size_t i = 0; i < p->plan->n_streams; i++) {
+        Owmesh__StreamHealth *h = owm_msg_status_add_stream(env->status, &e);
+        owm_msg_set_string(&h->id, p->plan->streams[i]->id, &e);
+        h->state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
+        h->started = started;
+        h->last_session_end = last_end;
+        h->sessions_completed = last_end ? 1 : 0;
+        h->unmeasured_since = unmeasured_since;
+        owm_msg_set_string(&h->unmeasured_reason, reason, &e);
+        owm_msg_set_string(&h->last_error, unmeasured_since ? "Connection refused" : "", &e);
+    }
+    ck_assert_msg(owm_msg_validate(env, &e) == OWP_OK, "%s", e.msg);
+    ck_assert_int_eq(owmc_reg_on_status(p, &env, now, &e), OWP_OK);
+    owmc_reg_heard(p, p->route, now, T0, &e);
+}
+
+/* After a node restart its streams' clock restarts: from StreamHealth.started,
+ * or from its Hello when the node does not say; never from the first ack. */
+START_TEST(test_registry_restart_clock)
+{
+    owmc_registry *reg = F.reg;
+    owmc_peer *b = up(&F, "b", 1000);
+    report(b, "b", 1050, 0, T0 - SECS(5), 0, "");
+    expect_verdict(reg, b, 0, 1050, OWMC_V_OK,
+                   "last session ended 5 s ago");
+    /* b restarts 250 s after the ack, running the generation it had: no new ack */
+    Owmesh__Hello h = hello("b", 100);
+    ck_assert_int_eq(owmc_reg_on_hello(b, &h, 1250), 0);
+    report(b, "b", 1251, 0, 0, 0, "");
+    expect_verdict(reg, b, 0, 1260, OWMC_V_STARTING,
+                   "starting: 10 s of a 30 s grace period");
+    owmc_reg_heard(b, b->route, 1340, T0, NULL); /* heartbeats */
+    expect_verdict(reg, b, 0, 1340, OWMC_V_STARTING,
+                   "starting: no session finished yet, 90 s after the stream started "
+                   "(bound 106 s)");
+    report(b, "b", 1357, 0, 0, 0, "");
+    expect_verdict(reg, b, 0, 1357, OWMC_V_STALLED,
+                   "no session finished 107 s after the stream started (bound 106 s)");
+    /* a node that says when the stream started: that clock, and a session
+     * that ended before the start (before the restart) does not count */
+    report(b, "b", 1400, T0 - SECS(12), T0 - SECS(20), 0, "");
+    expect_verdict(reg, b, 0, 1402, OWMC_V_STARTING,
+                   "starting: 14 s of a 30 s grace period");
+    report(b, "b", 1500, T0 - SECS(100), T0 - SECS(20), 0, "");
+    expect_verdict(reg, b, 0, 1500, OWMC_V_OK,
+                   "last session ended 20 s ago");
+}
+END_TEST
+
+/* A last session end later than the node's own clock is ignored (verdict and
+ * reply), and none later than the coordinator's clock is shown. */
+START_TEST(test_registry_future_timestamps)
+{
+    owmc_registry *reg = F.reg;
+    owmc_peer *b = up(&F, "b", 1000);
+    report(b, "b", 1100, T0 - SECS(50), T0 + SECS(30), 0, "");
+    expect_verdict(reg, b, 0, 1100, OWMC_V_STARTING,
+                   "starting: no session finished yet, 50 s after the stream started "
+                   "(bound 106 s)");
+    Owmesh__Envelope *rep = reply_b(reg, 1100, T0, 2);
+    const Owmesh__StreamStatus *ss = rep->status_reply->nodes[0]->streams[0];
+    ck_assert_uint_eq(ss->health->last_session_end, 0);
+    ck_assert_str_eq(ss->evidence, "starting: no session finished yet, 50 s after the stream "
+                                   "started (bound 106 s)");
+    owm_msg_free(&rep);
+    /* the node's clock runs 10 s ahead of the coordinator's: shown as now */
+    report(b, "b", 1100, T0 - SECS(50), T0 - SECS(2), 0, "");
+    rep = reply_b(reg, 1100, T0 - SECS(10), 2);
+    ss = rep->status_reply->nodes[0]->streams[0];
+    ck_assert_uint_eq(ss->health->last_session_end, T0 - SECS(10));
+    ck_assert_int_eq(ss->verdict, OWMESH__STREAM_VERDICT__STREAM_VERDICT_OK);
+    ck_assert_str_eq(ss->evidence, "last session ended 2 s ago");
+    owm_msg_free(&rep);
+}
+END_TEST
+
+/* Unmeasured with the node's reason, or "peer down" from the coordinator's
+ * own knowledge of the source node; old readers get "failing". */
+START_TEST(test_registry_unmeasured)
+{
+    owmc_registry *reg = F.reg;
+    owmc_peer *b = up(&F, "b", 1000);
+    /* b's stream 0 comes from a (never connected): the node says owampd refused */
+    size_t from_a = 0;
+    while (strcmp(b->plan->streams[from_a]->src->name, "a") != 0)
+        from_a++;
+    report(b, "b", 1100, T0 - SECS(100), 0, T0 - SECS(95), "owampd-refused");
+    expect_verdict(reg, b, from_a, 1100, OWMC_V_UNMEASURED,
+                   "peer down: node a never connected");
+    /* a comes up: the node's own reason */
+    up(&F, "a", 1100);
+    expect_verdict(reg, b, from_a, 1101, OWMC_V_UNMEASURED,
+                   "owampd refused for 96 s; node says: Connection refused");
+    /* the reply: the verdict for this reader, the evidence, the node's reason */
+    Owmesh__Envelope *rep = reply_b(reg, 1101, T0, 2);
+    const Owmesh__StreamStatus *ss = rep->status_reply->nodes[0]->streams[from_a];
+    ck_assert_int_eq(ss->verdict, OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNMEASURED);
+    ck_assert_str_eq(ss->evidence, "owampd refused for 96 s; node says: Connection refused");
+    ck_assert_str_eq(ss->health->unmeasured_reason, "owampd-refused");
+    ck_assert_uint_eq(ss->health->unmeasured_since, T0 - SECS(95));
+    ck_assert_int_eq(owmc_health_from_status(rep->status_reply->nodes[0], ss),
+                     OWMC_V_UNMEASURED);
+    owm_msg_free(&rep);
+    rep = reply_b(reg, 1101, T0, 1);
+    ck_assert_int_eq(rep->status_reply->nodes[0]->streams[from_a]->verdict,
+                     OWMESH__STREAM_VERDICT__STREAM_VERDICT_FAILING);
+    owm_msg_free(&rep);
+    /* a goes silent past the heartbeat timeout: peer down, since when */
+    owmc_reg_heard(b, b->route, 1140, T0, NULL);
+    expect_verdict(reg, b, from_a, 1140, OWMC_V_UNMEASURED,
+                   "peer down: node a not heard from since 2023-08-02T21:20:00Z (40 s)");
+}
+END_TEST
+
+#define NODES_UNSORTED                                                                        \
+    "{\"nodes\": {\"zed\": {\"address\": \"127.0.0.2\"}, \"amy\": {\"address\": \"127.0.0.3\"}," \
+    " \"kim\": {\"address\": \"127.0.0.4\"}, \"bob\": {\"address\": \"127.0.0.5\"}},"          \
+    " \"groups\": {\"g\": {\"type\": \"mesh\", \"nodes\": [\"zed\", \"amy\", \"kim\", \"bob\"]}}," \
+    " \"tests\": {\"t\": {\"type\": \"latencybg\"}},"                                          \
+    " \"tasks\": {\"k\": {\"group\": \"g\", \"test\": \"t\"}}}"
+
+static void expect_down(const owmc_registry *reg, const char *want)
+{
+    owp_err e = {0};
+    Owmesh__Envelope *env = owmc_reg_peer_health(reg, T0, &e);
+    ck_assert_msg(env != NULL, "%s", e.msg);
+    ck_assert_int_eq(owm_msg_validate(env, &e), OWP_OK); /* names ascending */
+    ck_assert_uint_eq(env->peer_health->time, T0);
+    char got[200] = "";
+    for (size_t i = 0; i < env->peer_health->n_down; i++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? " " : "",
+                 env->peer_health->down[i]);
+    ck_assert_str_eq(got, want);
+    ck_assert_uint_eq(env->peer_health->n_down, owmc_reg_down_count(reg));
+    owm_msg_free(&env);
+}
+
+/* PeerHealth: sent on register and on change, not again without a change;
+ * never to nodes older than minor 2 or that refused it. */
+START_TEST(test_registry_peer_health)
+{
+    fixture f = fixture_new(NODES_UNSORTED);
+    owmc_registry *reg = f.reg;
+    owp_err e = {0};
+    expect_down(reg, "amy bob kim zed");
+    owmc_peer *zed = up(&f, "zed", 10);
+    owmc_peer *amy = up(&f, "amy", 10);
+    /* registered: due once, with the set as it is now */
+    ck_assert_int_eq(owmc_reg_update_down(reg, 10), 1);
+    expect_down(reg, "bob kim");
+    ck_assert_int_eq(owmc_reg_peer_health_due(reg, zed, 10), 1);
+    owmc_reg_peer_health_sent(reg, zed);
+    owmc_reg_peer_health_sent(reg, amy);
+    ck_assert_int_eq(owmc_reg_peer_health_due(reg, zed, 10), 0);
+    /* nothing changed: nothing due */
+    ck_assert_int_eq(owmc_reg_update_down(reg, 11), 0);
+    ck_assert_int_eq(owmc_reg_peer_health_due(reg, zed, 11), 0);
+    ck_assert_int_eq(owmc_reg_peer_health_due(reg, amy, 11), 0);
+    /* kim (minor 1) comes up: the set changed, zed and amy are due; kim never */
+    owmc_peer *kim = up(&f, "kim", 12);
+    kim->minor = 1;
+    ck_assert_int_eq(owmc_reg_update_down(reg, 12), 1);
+    expect_down(reg, "bob");
+    ck_assert_int_eq(owmc_reg_peer_health_due(reg, zed, 12), 1);
+    ck_assert_int_eq(owmc_reg_peer_health_due(reg, amy, 12), 1);
+    ck_assert_int_eq(owmc_reg_peer_health_due(reg, kim, 12), 0);
+    owmc_reg_peer_health_sent(reg, zed);
+    owmc_reg_peer_health_sent(reg, amy);
+    /* amy answers ERROR_UNKNOWN_MESSAGE: not sent again (logged once) */
+    ck_assert_int_eq(owmc_reg_peer_health_refused(amy), 1);
+    ck_assert_int_eq(owmc_reg_peer_health_refused(amy), 0);
+    /* zed goes silent past the timeout; amy and kim keep talking */
+    owmc_reg_heard(amy, amy->route, 40, T0, &e);
+    owmc_reg_heard(kim, kim->route, 40, T0, &e);
+    ck_assert_int_eq(owmc_reg_update_down(reg, 41), 1);
+    expect_down(reg, "bob zed");
+    ck_assert_int_eq(owmc_reg_peer_health_due(reg, amy, 41), 0);
+    ck_assert_int_eq(owmc_reg_peer_health_due(reg, zed, 41), 0); /* down itself */
+    /* zed says Hello again: due at once (before any tick) */
+    owmc_reg_heard(zed, zed->route, 45, T0, &e);
+    Owmesh__Hello h = hello("zed", 100);
+    owmc_reg_on_hello(zed, &h, 45);
+    ck_assert_int_eq(owmc_reg_peer_health_due(reg, zed, 45), 1);
+    ck_assert_int_eq(owmc_reg_update_down(reg, 45), 1);
+    expect_down(reg, "bob");
+    /* a reload that changes nothing still tells every node the set again */
+    uint64_t version = owmc_reg_down_version(reg);
+    owmc_reg_peer_health_sent(reg, zed);
+    ck_assert_int_ge(owmc_reg_apply_plan(reg, f.plan, 100, NULL, NULL, &e), 0);
+    ck_assert_uint_gt(owmc_reg_down_version(reg), version);
+    zed = owmc_reg_find(reg, "zed");
+    ck_assert_int_eq(owmc_reg_peer_health_due(reg, zed, 46), 1);
+    expect_down(reg, "bob");
+    fixture_destroy(&f);
+}
+END_TEST
+
 START_TEST(test_registry_replies)
 {
     owm_mesh *m = parse_ok(BASE);
@@ -763,12 +1204,12 @@ START_TEST(test_registry_replies)
     q.nodes = names;
     q.n_nodes = 2;
     q.request_id = 77;
-    ck_assert_ptr_null(owmc_reg_status_reply(reg, &q, 5, 0, T0, &e));
+    ck_assert_ptr_null(owmc_reg_status_reply(reg, &q, 5, 0, T0, OWM_MSG_VERSION_MINOR, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "\"nope\""));
     /* the same node twice is answered once */
     char *twice[] = {"c", "c"};
     q.nodes = twice;
-    Owmesh__Envelope *rep = owmc_reg_status_reply(reg, &q, 5, 0, T0, &e);
+    Owmesh__Envelope *rep = owmc_reg_status_reply(reg, &q, 5, 0, T0, OWM_MSG_VERSION_MINOR, &e);
     ck_assert_ptr_nonnull(rep);
     ck_assert_uint_eq(rep->status_reply->request_id, 77);
     ck_assert_uint_eq(rep->status_reply->n_nodes, 1);
@@ -875,8 +1316,16 @@ static Suite *coordinator_suite(void)
     tc = tcase_create("health");
     tcase_add_test(tc, test_health_bounds);
     tcase_add_test(tc, test_health_classify);
+    tcase_add_test(tc, test_health_starting_grace);
+    tcase_add_test(tc, test_health_stalled_since_start);
+    tcase_add_test(tc, test_health_peer_down);
     tcase_add_test(tc, test_health_from_status_verdict);
     tcase_add_test(tc, test_registry_health_fake_clock);
+    tcase_add_checked_fixture(tc, setup_base, teardown_fixture);
+    tcase_add_test(tc, test_registry_restart_clock);
+    tcase_add_test(tc, test_registry_future_timestamps);
+    tcase_add_test(tc, test_registry_unmeasured);
+    tcase_add_test(tc, test_registry_peer_health);
     suite_add_tcase(s, tc);
     tc = tcase_create("cert");
     tcase_add_test(tc, test_cert_files);

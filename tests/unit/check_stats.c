@@ -66,6 +66,18 @@ static owp_stats *run(const owp_request *q, const owp_skip *skips, uint32_t nski
     return s;
 }
 
+/* Percentile alphas[i] of s is exactly the delay of record want[i]. */
+static void expect_percentiles(owp_stats *s, const double *alphas, const owp_record *want,
+                               size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        ck_assert_msg(owp_stats_percentile(s, alphas[i], &v), "alpha %g undefined", alphas[i]);
+        ck_assert_msg(v == owp_stats_delay(&want[i]), "alpha %g: %.9g, want %.9g", alphas[i], v,
+                      owp_stats_delay(&want[i]));
+    }
+}
+
 START_TEST(loss_and_duplicates)
 {
     owp_record r[12];
@@ -113,8 +125,9 @@ START_TEST(loss_and_duplicates)
 }
 END_TEST
 
-/* Reference percentiles count lost packets in the denominator. */
-START_TEST(reference_vs_corrected_percentiles)
+/* Reference percentiles count lost packets in the denominator and report a
+ * bucket edge; the summary's are exact nearest-rank over first copies. */
+START_TEST(reference_vs_exact_percentiles)
 {
     owp_record r[20];
     for (uint32_t i = 0; i < 18; i++)
@@ -133,18 +146,98 @@ START_TEST(reference_vs_corrected_percentiles)
     /* reference: 18 of 20 < 95 % -> P95 and jitter undefined */
     ck_assert(!owp_stats_percentile_ref(s, 0.95, &v));
     ck_assert(!owp_stats_jitter_ref(s, &v));
-    /* corrected: inside [min, max], placed by rank within the bucket; jitter defined */
-    double mn;
+    /* exact over the 18 arrivals (31..48 us): P50 = rank 9 = 39 us,
+     * P95 = rank ceil(17.1) = 18 = 48 us, P0 = min, P100 = max */
+    double mn, p95;
     ck_assert(owp_stats_min(s, &mn));
     ck_assert(owp_stats_percentile(s, 0.5, &v));
-    ck_assert_double_eq_tol(v, mn + 0.5 * (mx - mn), 1e-12);
-    double p95;
+    ck_assert(v == owp_stats_delay(&r[8]));
+    ck_assert_double_eq_tol(v, 0.000039, 1e-6); /* 32.32 times: ~0.5 us */
     ck_assert(owp_stats_percentile(s, 0.95, &p95));
-    ck_assert_double_eq_tol(p95, mn + 0.95 * (mx - mn), 1e-12);
+    ck_assert(p95 == mx);
     ck_assert(owp_stats_jitter(s, &v));
-    ck_assert_double_eq_tol(v, p95 - (mn + 0.5 * (mx - mn)), 1e-12);
-    ck_assert(owp_stats_percentile(s, 0.0, &v));
+    ck_assert(v == p95 - owp_stats_delay(&r[8]));
+    ck_assert(owp_stats_percentile(s, 0.0, &v) && v == mn);
+    ck_assert(owp_stats_percentile(s, 1.0, &v) && v == mx);
     owp_stats_destroy(&s);
+}
+END_TEST
+
+/* Duplicates count in min/max (as the reference) but not in percentiles. */
+START_TEST(percentiles_exclude_duplicates)
+{
+    owp_record r[8] = {rec(0, 0.0001), rec(1, 0.0002), rec(1, 0.00001), rec(1, 0.00002),
+                       rec(2, 0.0003), rec(2, 0.00003), rec(3, 0.0004), lost(4)};
+    owp_stats *s = run(session(5), NULL, 0, r, 8);
+    ck_assert_uint_eq(owp_stats_dups(s), 3);
+    ck_assert_uint_eq(owp_stats_received(s), 4);
+    double v;
+    ck_assert(owp_stats_min(s, &v) && v == owp_stats_delay(&r[2])); /* a duplicate */
+    /* first copies 100 200 300 400 us: P0 = 100, P50 = rank 2 = 200, P75 = 300 */
+    const double alphas[4] = {0.0, 0.5, 0.75, 1.0};
+    const owp_record want[4] = {r[0], r[1], r[4], r[6]};
+    expect_percentiles(s, alphas, want, 4);
+    owp_stats_destroy(&s);
+}
+END_TEST
+
+START_TEST(single_packet)
+{
+    owp_record r[2] = {rec(0, 0.000038), lost(1)};
+    owp_stats *s = run(session(2), NULL, 0, r, 2);
+    double v;
+    for (double a = 0.0; a <= 1.0; a += 0.25)
+        ck_assert(owp_stats_percentile(s, a, &v) && v == owp_stats_delay(&r[0]));
+    ck_assert(owp_stats_jitter(s, &v) && v == 0);
+    owp_stats_destroy(&s);
+}
+END_TEST
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* 20 000 packets, some lost, some duplicated, some reordered: every
+ * percentile equals a sort of the first copies' delays at ceil(alpha n). */
+START_TEST(large_session_vs_sort)
+{
+    enum { N = 20000 };
+    owp_record *r = malloc((N + N / 10) * sizeof *r);
+    double *first = malloc(N * sizeof *first);
+    ck_assert(r && first);
+    size_t n = 0, nfirst = 0;
+    uint32_t x = 12345;
+    for (uint32_t i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        if (x % 100 == 7) {
+            r[n++] = lost(i);
+            continue;
+        }
+        double d = 0.001 + (x >> 8) % 50000 * 1e-8; /* 1 .. 1.5 ms */
+        r[n++] = rec(i, d);
+        first[nfirst++] = owp_stats_delay(&r[n - 1]);
+        if (x % 50 == 3)
+            r[n++] = rec(i, d / 2); /* a duplicate, faster than the original */
+    }
+    owp_stats *s = run(session(N), NULL, 0, r, n);
+    ck_assert_uint_eq(owp_stats_received(s), nfirst);
+    qsort(first, nfirst, sizeof *first, cmp_double);
+    static const double alphas[] = {0, 0.1, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1};
+    for (size_t i = 0; i < sizeof alphas / sizeof alphas[0]; i++) {
+        double v;
+        size_t k = (size_t)ceil(alphas[i] * nfirst - 1e-9);
+        ck_assert(owp_stats_percentile(s, alphas[i], &v));
+        ck_assert_msg(v == first[k ? k - 1 : 0], "alpha %g: %.9g, sort %.9g", alphas[i], v,
+                      first[k ? k - 1 : 0]);
+    }
+    double j;
+    ck_assert(owp_stats_jitter(s, &j));
+    ck_assert(j == first[(size_t)ceil(0.95 * nfirst) - 1] - first[(size_t)ceil(0.5 * nfirst) - 1]);
+    owp_stats_destroy(&s);
+    free(r);
+    free(first);
 }
 END_TEST
 
@@ -166,11 +259,9 @@ START_TEST(negative_delays)
     ck_assert(v < -0.000149 && v > -0.000151);
     ck_assert(owp_stats_percentile_ref(s, 0.25, &v));
     ck_assert_double_eq_tol(v, -2 * W, 1e-12);
-    /* corrected: upper edge of [-2w, -w) is -w */
-    ck_assert(owp_stats_percentile(s, 0.25, &v));
-    ck_assert_double_eq_tol(v, -W, 1e-12);
-    ck_assert(owp_stats_percentile(s, 1.0, &v));
-    ck_assert(v <= 0.00025 + 1e-9); /* clamped to max, not 3w */
+    /* exact: the delays themselves, rank ceil(alpha x 4) */
+    const double alphas[4] = {0.25, 0.5, 0.75, 1.0};
+    expect_percentiles(s, alphas, r, 4);
     owp_stats_destroy(&s);
 }
 END_TEST
@@ -215,13 +306,16 @@ END_TEST
 START_TEST(skip_ranges_excluded)
 {
     /* 0 1 2, a stray copy of 4, lost 3..6, 7 8 (9 never reported) */
-    owp_record r[10] = {rec(0, 0.00005), rec(1, 0.00005), rec(2, 0.00005), rec(4, 0.00005),
-                        lost(3), lost(4), lost(5), lost(6), rec(7, 0.00005), rec(8, 0.00005)};
+    owp_record r[10] = {rec(0, 0.00005), rec(1, 0.00005), rec(2, 0.00005), rec(4, 0.0009),
+                        lost(3), lost(4), lost(5), lost(6), rec(7, 0.00006), rec(8, 0.00005)};
     owp_skip sk = {3, 6};
     owp_stats *s = run(session(10), &sk, 1, r, 10);
     ck_assert_uint_eq(owp_stats_sent(s), 5); /* 0,1,2,7,8: the skip range counts nothing */
     ck_assert_uint_eq(owp_stats_lost(s), 0);
     ck_assert_uint_eq(owp_stats_dups(s), 0);
+    ck_assert_uint_eq(owp_stats_received(s), 5);
+    double v; /* nor does its stray copy's delay */
+    ck_assert(owp_stats_percentile(s, 1.0, &v) && v == owp_stats_delay(&r[8]));
     owp_stats_destroy(&s);
 }
 END_TEST
@@ -357,7 +451,10 @@ int main(void)
     tcase_add_test(tc, sub_sessions);
     suite_add_tcase(s, tc);
     tc = tcase_create("delays");
-    tcase_add_test(tc, reference_vs_corrected_percentiles);
+    tcase_add_test(tc, reference_vs_exact_percentiles);
+    tcase_add_test(tc, percentiles_exclude_duplicates);
+    tcase_add_test(tc, single_packet);
+    tcase_add_test(tc, large_session_vs_sort);
     tcase_add_test(tc, negative_delays);
     suite_add_tcase(s, tc);
     tc = tcase_create("reordering");
