@@ -89,7 +89,7 @@ int owmesh_stat_value(const owmesh_stat *stat, const owm_store_row *row, double 
         return row->has_delay;
     case OWMESH_STAT_MIN: *value = row->min * 1e3; return row->has_delay;
     case OWMESH_STAT_MAX: *value = row->max * 1e3; return row->has_delay;
-    case OWMESH_STAT_JITTER: *value = row->jitter * 1e3; return row->ipdv_pairs > 0;
+    case OWMESH_STAT_JITTER: *value = row->jitter * 1e3; return row->has_delay;
     case OWMESH_STAT_LOSS_PCT: *value = row->loss_pct; return row->sent > 0;
     case OWMESH_STAT_LOSS_COUNT: *value = (double)row->lost; return row->sent > 0;
     case OWMESH_STAT_DUPS: *value = (double)row->dups; return row->sent > 0;

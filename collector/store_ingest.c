@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "owdstat.h"
 #include "stats.h"
 #include "store_int.h"
 
@@ -252,10 +253,7 @@ typedef struct ingest_ctx {
     uint32_t path;
     owm_ingest_result *res;
     hist_state hs;
-    /* IPDV: the previous first copy that arrived */
-    int prev_valid;
-    uint32_t prev_seq;
-    double prev_delay;
+    owp_owd_ipdv ipdv; /* pairs of consecutive first copies (libowamp/owdstat.h) */
 } ingest_ctx;
 
 /* Account one stored record into the histograms and the result. */
@@ -272,7 +270,7 @@ static int account(ingest_ctx *ctx, const store_rec *s, uint8_t copy)
         owm_hist_add_lost(h);
         res->sent++;
         res->lost++;
-        ctx->prev_valid = 0;
+        owp_owd_ipdv_break(&ctx->ipdv);
         return 0;
     }
     double d = owp_stats_delay(&r);
@@ -285,11 +283,9 @@ static int account(ingest_ctx *ctx, const store_rec *s, uint8_t copy)
     owm_hist_add_first(h, d, s->ttl, reordered);
     res->sent++;
     res->reordered += (uint64_t)reordered;
-    if (ctx->prev_valid && s->seq == ctx->prev_seq + 1)
-        owm_hist_add_ipdv(h, d > ctx->prev_delay ? d - ctx->prev_delay : ctx->prev_delay - d);
-    ctx->prev_valid = 1;
-    ctx->prev_seq = s->seq;
-    ctx->prev_delay = d;
+    double pair;
+    if (owp_owd_ipdv_add(&ctx->ipdv, s->seq, d, &pair))
+        owm_hist_add_ipdv(h, pair);
     return 0;
 }
 
@@ -459,6 +455,7 @@ static owp_status ingest_in_txn(owm_store *self, MDB_txn *txn, uint32_t path, ow
         return store_mdb_err(err, rc, "session lookup");
 
     ingest_ctx ctx = {.self = self, .txn = txn, .path = path, .res = res};
+    owp_owd_ipdv_init(&ctx.ipdv);
     for (int l = 0; l < LEVEL_COUNT; l++)
         owm_hist_clear(&self->hists[l]);
     rc = put_records(&ctx, lc.n);
