@@ -119,8 +119,9 @@ void owmesh_cell_classify(const owmesh_stat *stat, double warn, double crit, int
         return;
     }
     if (!owmesh_stat_value(stat, row, &cell->value)) {
-        /* Data, but not this statistic: everything lost is critical; a
-         * lone packet (no IPDV pair) is a warning, never good. */
+        /* Data, but not this statistic: every delay statistic needs a
+         * packet that arrived, so everything lost is critical; a statistic
+         * undefined for another reason is a warning, never good. */
         cell->cls = row->received ? OWMESH_CELL_WARN : OWMESH_CELL_CRIT;
         snprintf(cell->text, sizeof cell->text, "%s", row->received ? "n/a" : "all lost");
         return;

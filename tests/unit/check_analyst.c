@@ -429,10 +429,14 @@ START_TEST(thresholds)
     r = data_row(0.010, 1000, 0); /* jitter 2 ms */
     owmesh_cell_classify(&s, warn, crit, 1, &r, &cell);
     ck_assert_int_eq(cell.cls, OWMESH_CELL_WARN);
-    r = data_row(0.010, 1, 0); /* one packet: no IPDV pair -> never good */
+    r = data_row(0.010, 1, 0); /* one packet: P95 - P50 = 0, defined */
+    r.jitter = 0;
     owmesh_cell_classify(&s, warn, crit, 1, &r, &cell);
-    ck_assert_int_eq(cell.cls, OWMESH_CELL_WARN);
-    ck_assert_str_eq(cell.text, "n/a");
+    ck_assert_int_eq(cell.cls, OWMESH_CELL_GOOD);
+    r = data_row(0.010, 1, 1); /* nothing arrived: no jitter, never good */
+    owmesh_cell_classify(&s, warn, crit, 1, &r, &cell);
+    ck_assert_int_eq(cell.cls, OWMESH_CELL_CRIT);
+    ck_assert_str_eq(cell.text, "all lost");
     ck_assert_str_eq(owmesh_cell_class_name(OWMESH_CELL_MISSING), "missing");
     ck_assert_str_ne(owmesh_cell_class_fill(OWMESH_CELL_MISSING),
                      owmesh_cell_class_fill(OWMESH_CELL_GOOD));
