@@ -30,6 +30,9 @@
  *
  * Sockets: one ZeroMQ frame carries one encoded envelope. A ROUTER receives
  * [identity][envelope]: pop the identity first, then decode the rest.
+ *
+ * Files: meshmsg_check.c holds the rules (validation), meshmsg_codec.c the
+ * bytes (version peek, decode, encode), meshmsg.c the builders and names.
  */
 #ifndef OWM_MESHMSG_H
 #define OWM_MESHMSG_H
