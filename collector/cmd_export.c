@@ -125,10 +125,11 @@ static int collect_record(const owp_record *r, void *arg)
     return 0;
 }
 
-static const owp_record *sort_base;
-static int by_seq_time(const void *a, const void *b)
+/* qsort_r order of indexes into the records (arg): by seq, then send time. */
+static int by_seq_time(const void *a, const void *b, void *arg)
 {
-    const owp_record *x = &sort_base[*(const size_t *)a], *y = &sort_base[*(const size_t *)b];
+    const owp_record *base = arg;
+    const owp_record *x = &base[*(const size_t *)a], *y = &base[*(const size_t *)b];
     if (x->seq != y->seq)
         return x->seq < y->seq ? -1 : 1;
     if (x->send_time != y->send_time)
@@ -141,15 +142,16 @@ static int by_seq_time(const void *a, const void *b)
  * reads the file in this order (a lost mark far behind its neighbours is
  * "seen again after it left the loss window"), and it brings back the
  * reordering the store counted. */
-static owp_num64 sort_timeout;
-static owp_num64 written_at(const owp_record *r)
+static owp_num64 written_at(const owp_record *r, owp_num64 timeout)
 {
-    return owp_record_lost(r) ? r->send_time + sort_timeout : r->recv_time;
+    return owp_record_lost(r) ? r->send_time + timeout : r->recv_time;
 }
-static int by_arrival(const void *a, const void *b)
+/* qsort_r order of records; arg: the session's loss timeout (owp_num64). */
+static int by_arrival(const void *a, const void *b, void *arg)
 {
     const owp_record *x = a, *y = b;
-    owp_num64 tx = written_at(x), ty = written_at(y);
+    owp_num64 timeout = *(const owp_num64 *)arg;
+    owp_num64 tx = written_at(x, timeout), ty = written_at(y, timeout);
     if (tx != ty)
         return tx < ty ? -1 : 1;
     if (x->seq != y->seq)
@@ -168,8 +170,7 @@ static owp_status pick_session_records(const owm_store_session *s, const record_
         return owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < l->n; i++)
         idx[i] = i;
-    sort_base = l->v;
-    qsort(idx, l->n, sizeof *idx, by_seq_time);
+    qsort_r(idx, l->n, sizeof *idx, by_seq_time, l->v);
     const owp_request *req = s->request;
     owp_sched *sched = req && req->nslots ? owp_sched_new(s->sid, req->slots, req->nslots, err)
                                           : NULL;
@@ -303,8 +304,8 @@ static owp_status write_owp(const owm_store_session *s, const owp_request *req, 
     for (size_t i = 0; i < l->n; i++)
         if (keep[i])
             l->v[n++] = l->v[i]; /* compact: keep[] is not needed after this */
-    sort_timeout = req ? req->timeout : 0;
-    qsort(l->v, n, sizeof *l->v, by_arrival);
+    owp_num64 timeout = req ? req->timeout : 0;
+    qsort_r(l->v, n, sizeof *l->v, by_arrival, &timeout);
     if (n > UINT32_MAX)
         return owp_err_set(err, OWP_ERR_INVALID, "%s: %llu records: too many for a .owp file",
                            name, (unsigned long long)n);

@@ -4,6 +4,7 @@
 #include "store_hist.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "owdstat.h"
@@ -41,9 +42,14 @@ int owm_hist_is_empty(const owm_hist *h) { return h->sent == 0 && h->dups == 0; 
 
 int owm_hist_index(double delay)
 {
-    static double inv_log_gamma;
-    if (inv_log_gamma == 0)
-        inv_log_gamma = 1.0 / log(HIST_GAMMA); /* idempotent: a race writes the same value */
+    /* Computed once; threads that race here store the same value, and the
+     * atomic makes that race defined. */
+    static _Atomic double cached;
+    double inv_log_gamma = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (inv_log_gamma == 0) {
+        inv_log_gamma = 1.0 / log(HIST_GAMMA);
+        atomic_store_explicit(&cached, inv_log_gamma, memory_order_relaxed);
+    }
     double x = fabs(delay) * 1e6;
     if (!(x >= 1.0))
         return 0; /* also NaN */
