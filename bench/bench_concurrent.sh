@@ -11,7 +11,7 @@
 # maxcontrolsessions), then N `owping -c COUNT -i INTERVAL -M` started at
 # once, each with its own 30-port -P range in 30000-59999. Both directions,
 # so 2 sessions per client. The real binaries of a libtool build are run
-# (node/.libs/), not the wrapper scripts. Printed per run: clients that
+# (.libs/), not the wrapper scripts. Printed per run: clients that
 # exited 0; sessions that finished; packets sent / lost / duplicated (the
 # SENT, LOST, DUPS lines of -M); the average rate (all packets / (last
 # END_TIME - first START_TIME)) and the busiest second (each session's
@@ -82,13 +82,13 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top_builddir=${top_builddir:-$here/..}
-OWAMPD=$top_builddir/node/owampd
-OWPING=$top_builddir/node/owping
+OWAMPD=$top_builddir/node/owampd/owampd
+OWPING=$top_builddir/node/tools/owping
 # In a libtool build node/owping is a bash wrapper script costing ~13 ms of
 # CPU per start, as much as a whole 100-packet test: run the real binaries.
-if [ -x "$top_builddir/node/.libs/owping" ] && [ -x "$top_builddir/node/.libs/owampd" ]; then
-    OWAMPD=$top_builddir/node/.libs/owampd
-    OWPING=$top_builddir/node/.libs/owping
+if [ -x "$top_builddir/node/tools/.libs/owping" ] && [ -x "$top_builddir/node/owampd/.libs/owampd" ]; then
+    OWAMPD=$top_builddir/node/owampd/.libs/owampd
+    OWPING=$top_builddir/node/tools/.libs/owping
     LD_LIBRARY_PATH=$top_builddir/libowamp/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     export LD_LIBRARY_PATH
 fi

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cert.h"
+#include "curve.h"
 #include "meshconf.h"
 #include "meshmsg.h"
 #include "plan.h"

@@ -28,7 +28,7 @@
 
 #include "clock.h"
 #include "endpoint.h"
-#include "schedule.h"
+#include "sendsched.h"
 
 typedef struct bench {
     owp_request req;

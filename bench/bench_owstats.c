@@ -45,7 +45,7 @@
 #include "error.h"
 #include "owpfile.h"
 #include "report.h"
-#include "schedule.h"
+#include "sendsched.h"
 #include "stats.h"
 #include "timestamp.h"
 #include "wire.h"

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../collector/store.h"
+#include "store.h"
 #include "owpfile.h"
 #include "synth_owp.h"
 

@@ -199,7 +199,7 @@ static int run_step(int nstreams, const char *server, const char *work, pid_t ow
 
 int main(int argc, char **argv)
 {
-    const char *owampd = "node/owampd";
+    const char *owampd = "node/owampd/owampd";
     int port = 0;
     int ch;
     while ((ch = getopt(argc, argv, "o:p:h")) != -1) {

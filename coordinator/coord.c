@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cert.h"
+#include "curve.h"
 #include "clock.h"
 #include "daemon_log.h"
 #include "health.h"

@@ -43,7 +43,7 @@
 #include "channel.h"
 #include "endpoint.h"
 #include "error.h"
-#include "schedule.h"
+#include "sendsched.h"
 #include "testpkt.h"
 #include "timestamp.h"
 #include "wire.h"

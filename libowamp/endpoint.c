@@ -34,7 +34,7 @@
 
 #include "clock.h"
 #include "crypto.h"
-#include "schedule.h"
+#include "sendsched.h"
 #include "timestamp.h"
 
 /* How often the loops look at the stop flag while idle (waiting for the

@@ -45,7 +45,7 @@
 
 #include "error.h"
 #include "pfs.h"
-#include "schedule.h"
+#include "sendsched.h"
 #include "testpkt.h"
 
 /* Longest class name (it becomes a directory name under hierarchy/). */

@@ -16,7 +16,7 @@
 
 #include "grow.h"
 #include "owdstat.h"
-#include "schedule.h"
+#include "sendsched.h"
 
 /* ---------------------------------------------------------------- u32 map */
 

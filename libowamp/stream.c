@@ -42,7 +42,7 @@
 #include "hostport.h"
 #include "owpfile.h"
 #include "report.h"
-#include "schedule.h"
+#include "sendsched.h"
 
 #define TICK_MS 20
 #define STREAM_PATH_MAX 4096

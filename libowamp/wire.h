@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "schedule.h"
+#include "sendsched.h"
 #include "timestamp.h"
 
 #define OWP_SID_LEN 16

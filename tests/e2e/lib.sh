@@ -19,17 +19,17 @@ top_builddir=${top_builddir:-$e2e_here/../..}
 top_srcdir=${top_srcdir:-$e2e_here/../..}
 E2E_NAME=$(basename "$0" .sh)
 
-OWAMPD=${OWAMPD:-$top_builddir/node/owampd}
-OWPING=$top_builddir/node/owping
-OWSTATS=$top_builddir/node/owstats
-OWFETCH=$top_builddir/node/owfetch
-OWUP=$top_builddir/node/owup
-PFSTORE=$top_builddir/node/pfstore
-POWSTREAM=$top_builddir/node/powstream
-OWMESH=$top_builddir/collector/owmesh
-OWMESH_NODE=$top_builddir/node/owmesh-node
+OWAMPD=${OWAMPD:-$top_builddir/node/owampd/owampd}
+OWPING=$top_builddir/node/tools/owping
+OWSTATS=$top_builddir/node/tools/owstats
+OWFETCH=$top_builddir/node/tools/owfetch
+OWUP=$top_builddir/node/tools/owup
+PFSTORE=$top_builddir/node/tools/pfstore
+POWSTREAM=$top_builddir/node/tools/powstream
+OWMESH=$top_builddir/collector/cli/owmesh
+OWMESH_NODE=$top_builddir/node/agent/owmesh-node
 OWMESH_COORD=$top_builddir/coordinator/owmesh-coordinator
-OWMESH_COLLECTOR=$top_builddir/collector/owmesh-collector
+OWMESH_COLLECTOR=$top_builddir/collector/daemon/owmesh-collector
 LAB_PFS=$top_srcdir/tests/vectors/lab/owampd.pfs
 
 # Running owampd as root needs -f (the reference's rootfolly).

@@ -26,9 +26,9 @@ CLIENTS=${CLIENTS:-150}
 
 # A libtool wrapper is a bash script costing ~13 ms of CPU per start, as
 # much as a whole test: run the real binaries when they are there.
-if [ -x "$top_builddir/node/.libs/owping" ] && [ -x "$top_builddir/node/.libs/owampd" ]; then
-    OWAMPD=$top_builddir/node/.libs/owampd
-    OWPING=$top_builddir/node/.libs/owping
+if [ -x "$top_builddir/node/tools/.libs/owping" ] && [ -x "$top_builddir/node/owampd/.libs/owampd" ]; then
+    OWAMPD=$top_builddir/node/owampd/.libs/owampd
+    OWPING=$top_builddir/node/tools/.libs/owping
     LD_LIBRARY_PATH=$top_builddir/libowamp/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     export LD_LIBRARY_PATH
 fi

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "agent_link.h"
-#include "agent_plan.h"
+#include "agent_reconcile.h"
 #include "agent_spool.h"
 #include "agent_store.h"
 #include "agent_streams.h"
@@ -82,15 +82,15 @@ START_TEST(plan_from_nothing_starts_all)
 {
     const char *src[] = {"nyc", "sea", "lax"};
     Owmesh__Envelope *want = make_schedule(1, src, 3);
-    agent_plan p;
+    agent_changes p;
     owp_err e;
-    ck_assert(agent_plan_make(NULL, 0, streams_of(want), 3, &p, &e) == OWP_OK);
+    ck_assert(agent_reconcile(NULL, 0, streams_of(want), 3, &p, &e) == OWP_OK);
     ck_assert_uint_eq(p.nstart, 3);
     ck_assert_uint_eq(p.nkeep, 0);
     ck_assert_uint_eq(p.nstop, 0);
     for (size_t j = 0; j < 3; j++)
         ck_assert(contains(p.start, p.nstart, j));
-    agent_plan_clear(&p);
+    agent_changes_clear(&p);
     ck_assert_ptr_null(p.start);
     owm_msg_free(&want);
 }
@@ -108,9 +108,9 @@ START_TEST(plan_same_schedule_keeps_all)
         for (size_t i = 0; i < 3; i++)
             if (strcmp(want->schedule->streams[j]->id, run->schedule->streams[i]->id) == 0)
                 set(&want->schedule->streams[j]->peer, run->schedule->streams[i]->peer);
-    agent_plan p;
+    agent_changes p;
     owp_err e;
-    ck_assert(agent_plan_make(streams_of(run), 3, streams_of(want), 3, &p, &e) == OWP_OK);
+    ck_assert(agent_reconcile(streams_of(run), 3, streams_of(want), 3, &p, &e) == OWP_OK);
     ck_assert_uint_eq(p.nkeep, 3);
     ck_assert_uint_eq(p.nstart, 0);
     ck_assert_uint_eq(p.nstop, 0);
@@ -118,7 +118,7 @@ START_TEST(plan_same_schedule_keeps_all)
     for (size_t k = 0; k < p.nkeep; k++)
         ck_assert_str_eq(run->schedule->streams[p.keep[k]]->id,
                          want->schedule->streams[p.keep_wanted[k]]->id);
-    agent_plan_clear(&p);
+    agent_changes_clear(&p);
     owm_msg_free(&run);
     owm_msg_free(&want);
 }
@@ -132,9 +132,9 @@ START_TEST(plan_removed_changed_new)
     Owmesh__Envelope *want = make_schedule(2, src2, 3);
     /* sea: interval changed; lax: removed; bos: new; nyc: unchanged. */
     want->schedule->streams[1]->params->interval = 0.05;
-    agent_plan p;
+    agent_changes p;
     owp_err e;
-    ck_assert(agent_plan_make(streams_of(run), 3, streams_of(want), 3, &p, &e) == OWP_OK);
+    ck_assert(agent_reconcile(streams_of(run), 3, streams_of(want), 3, &p, &e) == OWP_OK);
     ck_assert_uint_eq(p.nkeep, 1);
     ck_assert_uint_eq(p.keep[0], 0);
     ck_assert_uint_eq(p.keep_wanted[0], 0);
@@ -145,7 +145,7 @@ START_TEST(plan_removed_changed_new)
     ck_assert(contains(p.start, p.nstart, 1)); /* the new version of sea */
     ck_assert(contains(p.start, p.nstart, 2)); /* bos */
     ck_assert_uint_eq(p.nchanged, 1);
-    agent_plan_clear(&p);
+    agent_changes_clear(&p);
     owm_msg_free(&run);
     owm_msg_free(&want);
 }
@@ -171,12 +171,12 @@ START_TEST(plan_every_parameter_counts)
         case 9: set(&w->peer, "127.0.0.9:8610"); break;
         default: set(&w->source, "bos"); break;
         }
-        agent_plan p;
+        agent_changes p;
         owp_err e;
-        ck_assert(agent_plan_make(streams_of(run), 1, streams_of(want), 1, &p, &e) == OWP_OK);
+        ck_assert(agent_reconcile(streams_of(run), 1, streams_of(want), 1, &p, &e) == OWP_OK);
         ck_assert_msg(p.nstop == 1 && p.nstart == 1 && p.nkeep == 0 && p.nchanged == 1,
                       "field %d: a change must restart the stream", field);
-        agent_plan_clear(&p);
+        agent_changes_clear(&p);
         owm_msg_free(&run);
         owm_msg_free(&want);
     }
@@ -187,21 +187,21 @@ START_TEST(plan_empty_schedule_stops_all_and_repeats_ignored)
 {
     const char *src[] = {"nyc", "sea"};
     Owmesh__Envelope *run = make_schedule(1, src, 2);
-    agent_plan p;
+    agent_changes p;
     owp_err e;
-    ck_assert(agent_plan_make(streams_of(run), 2, NULL, 0, &p, &e) == OWP_OK);
+    ck_assert(agent_reconcile(streams_of(run), 2, NULL, 0, &p, &e) == OWP_OK);
     ck_assert_uint_eq(p.nstop, 2);
     ck_assert_uint_eq(p.nstart + p.nkeep + p.nchanged, 0);
-    agent_plan_clear(&p);
+    agent_changes_clear(&p);
     /* A repeated id in the wanted list (never valid on the wire) starts once. */
     const char *dup[] = {"bos", "bos"};
     Owmesh__Envelope *want = make_schedule(2, dup, 2);
-    ck_assert(agent_plan_make(streams_of(run), 2, streams_of(want), 2, &p, &e) == OWP_OK);
+    ck_assert(agent_reconcile(streams_of(run), 2, streams_of(want), 2, &p, &e) == OWP_OK);
     ck_assert_uint_eq(p.nstart, 1);
     ck_assert_uint_eq(p.start[0], 0);
     ck_assert_uint_eq(p.nstop, 2);
-    agent_plan_clear(&p);
-    agent_plan_clear(NULL);
+    agent_changes_clear(&p);
+    agent_changes_clear(NULL);
     owm_msg_free(&run);
     owm_msg_free(&want);
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cert.h"
+#include "curve.h"
 #include "health.h"
 #include "meshconf.h"
 #include "meshmsg.h"

@@ -34,7 +34,7 @@ static Owmesh__Envelope *new_kind(Owmesh__Envelope__BodyCase kind)
 static Owmesh__Envelope *make_hello(void)
 {
     owp_err e;
-    Owmesh__Envelope *env = owm_msg_new_hello("nyc", "owmesh 0.1.0", "127.0.0.2:8861",
+    Owmesh__Envelope *env = owm_msg_new_hello("nyc", "owmesh " PACKAGE_VERSION, "127.0.0.2:8861",
                                               "tcp://127.0.0.2:9100", 41, &e);
     ck_assert_msg(env != NULL, "%s", e.msg);
     return env;
@@ -142,7 +142,7 @@ static Owmesh__Envelope *make_status_reply(void)
     n->expected_generation = 42;
     n->acked_generation = 42;
     n->running_generation = 41;
-    set(&n->software_version, "owmesh 0.1.0");
+    set(&n->software_version, "owmesh " PACKAGE_VERSION);
     set(&n->owamp_address, "127.0.0.3:8861");
     Owmesh__StreamStatus *ss = owm_msg_node_status_add_stream(n, &e);
     ck_assert_msg(ss != NULL, "%s", e.msg);

@@ -20,7 +20,7 @@
 #include "clock.h"
 #include "owpfile.h"
 #include "pfs.h"
-#include "schedule.h"
+#include "sendsched.h"
 #include "server.h"
 #include "testutil.h"
 

@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../collector/store.h"
-#include "../../collector/store_hist.h"
+#include "store.h"
+#include "store_hist.h"
 #include "owpfile.h"
 #include "stats.h"
 #include "testutil.h"

@@ -18,7 +18,7 @@
 
 #include "analyst.h"
 #include "cli.h"
-#include "collector_paths.h"
+#include "store_paths.h"
 #include "grow.h"
 #include "unmeasured.h"
 

@@ -8,12 +8,13 @@
  * listing after the store's cursor, credit-based fetches, ingest, ack), and
  * refreshes the directory now and then so that new nodes and moved
  * endpoints are followed. Paths are named as `owmesh import` names them
- * (collector/collector_paths.c).
+ * (collector/store_paths.c).
  *
  * Start-up reads as a list:
  *   options -> log -> store -> paths (mesh file) -> keys -> coordinator client
  *   -> signals -> loop (directory, pullers) -> shutdown in reverse.
  */
+
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -27,10 +28,10 @@
 
 #include <czmq.h>
 
-#include "cert.h"
+#include "curve.h"
 #include "cli.h"
 #include "clock.h"
-#include "collector_paths.h"
+#include "store_paths.h"
 #include "options.h"
 #include "daemon_log.h"
 #include "daemon_signals.h"
@@ -38,9 +39,6 @@
 #include "puller.h"
 #include "store.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1.0"
-#endif
 
 #define PROGNAME "owmesh-collector"
 #define MAX_NODES 4096
@@ -65,7 +63,7 @@ typedef struct options {
 typedef struct collector {
     options opt;
     owm_store *store;
-    collector_paths *paths;
+    store_paths *paths;
     zcert_t *cert;
     owmesh_client *client;
     puller *pullers[MAX_NODES];
@@ -248,7 +246,7 @@ static int setup(collector *c)
         log_err("store %s: %s", c->opt.store_dir, err.msg);
         return -1;
     }
-    c->paths = collector_paths_new(c->store, c->opt.mesh_file, &err);
+    c->paths = store_paths_new(c->store, c->opt.mesh_file, &err);
     if (!c->paths) {
         log_err("-m %s: %s", c->opt.mesh_file, err.msg);
         return -1;
@@ -306,7 +304,7 @@ static void follow_entry(collector *c, const Owmesh__DirectoryEntry *e)
     puller_config pc = {
         .node = e->node, .endpoint = e->data_endpoint, .cert = c->cert,
         .server_key = e->public_key, .store = c->store, .store_nometasync = !c->opt.sync_each,
-        .path = collector_paths_resolve, .path_arg = c->paths, .on_file = on_file,
+        .path = store_paths_resolve, .path_arg = c->paths, .on_file = on_file,
         .on_file_arg = c, .quarantine_dir = c->quarantine, .window = c->opt.window, .credit = c->opt.credit,
     };
     p = puller_new(&pc, &err);
@@ -351,7 +349,7 @@ static void refresh_directory(collector *c, double now)
         return;
     }
     const Owmesh__Directory *d = rep->directory;
-    if (collector_paths_set_directory(c->paths, d, &err) != OWP_OK)
+    if (store_paths_set_directory(c->paths, d, &err) != OWP_OK)
         log_err("directory: %s", err.msg);
     for (size_t i = 0; i < d->n_nodes; i++)
         follow_entry(c, d->nodes[i]);
@@ -383,7 +381,7 @@ static void run(collector *c)
             daemon_reload_requested = 0;
             owp_err err;
             owp_err_clear(&err);
-            if (collector_paths_reload(c->paths, &err) != OWP_OK)
+            if (store_paths_reload(c->paths, &err) != OWP_OK)
                 log_err("SIGHUP: -m %s: %s (the previous mesh stays)", c->opt.mesh_file, err.msg);
             else
                 log_info("SIGHUP: mesh reloaded, asking the coordinator for the directory");
@@ -423,7 +421,7 @@ static void shutdown_collector(collector *c)
         puller_destroy(&c->pullers[i]);
     owmesh_client_destroy(&c->client);
     zcert_destroy(&c->cert);
-    collector_paths_destroy(&c->paths);
+    store_paths_destroy(&c->paths);
     if (c->store) {
         owp_err err;
         owp_err_clear(&err);

@@ -1,5 +1,5 @@
-/* collector_paths.c - the path of a collected file (see collector_paths.h). */
-#include "collector_paths.h"
+/* store_paths.c - the path of a collected file (see store_paths.h). */
+#include "store_paths.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -18,7 +18,7 @@ typedef struct dir_node {
     uint8_t addr[16];
 } dir_node;
 
-struct collector_paths {
+struct store_paths {
     owm_store *store;
     char *mesh_file;
     owm_mesh *mesh;
@@ -26,9 +26,9 @@ struct collector_paths {
     size_t n_nodes;
 };
 
-collector_paths *collector_paths_new(owm_store *store, const char *mesh_file, owp_err *err)
+store_paths *store_paths_new(owm_store *store, const char *mesh_file, owp_err *err)
 {
-    collector_paths *self = calloc(1, sizeof *self);
+    store_paths *self = calloc(1, sizeof *self);
     if (!self || (mesh_file && !(self->mesh_file = strdup(mesh_file)))) {
         free(self);
         owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
@@ -36,13 +36,13 @@ collector_paths *collector_paths_new(owm_store *store, const char *mesh_file, ow
     }
     self->store = store;
     if (mesh_file && !(self->mesh = owm_mesh_load(mesh_file, err))) {
-        collector_paths_destroy(&self);
+        store_paths_destroy(&self);
         return NULL;
     }
     return self;
 }
 
-void collector_paths_destroy(collector_paths **self_p)
+void store_paths_destroy(store_paths **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -53,7 +53,7 @@ void collector_paths_destroy(collector_paths **self_p)
     *self_p = NULL;
 }
 
-owp_status collector_paths_reload(collector_paths *self, owp_err *err)
+owp_status store_paths_reload(store_paths *self, owp_err *err)
 {
     if (!self->mesh_file)
         return OWP_OK;
@@ -65,7 +65,7 @@ owp_status collector_paths_reload(collector_paths *self, owp_err *err)
     return OWP_OK;
 }
 
-owp_status collector_paths_set_directory(collector_paths *self, const Owmesh__Directory *d,
+owp_status store_paths_set_directory(store_paths *self, const Owmesh__Directory *d,
                                          owp_err *err)
 {
     dir_node *nodes = d->n_nodes ? calloc(d->n_nodes, sizeof *nodes) : NULL;
@@ -90,7 +90,7 @@ owp_status collector_paths_set_directory(collector_paths *self, const Owmesh__Di
 }
 
 /* The node with this OWAMP address; NULL when none (or several). */
-static const char *node_at(const collector_paths *self, uint8_t ipvn, const uint8_t addr[16])
+static const char *node_at(const store_paths *self, uint8_t ipvn, const uint8_t addr[16])
 {
     const char *found = NULL;
     for (size_t i = 0; i < self->n_nodes; i++) {
@@ -146,7 +146,7 @@ int collector_addr_parse(const char *text, uint8_t *ipvn, uint8_t addr[16])
 #define UNM_MAGIC "owmesh-unmeasured "
 
 /* An unmeasured interval's path: its stream via the mesh, else its sender. */
-static owp_status resolve_unmeasured(collector_paths *self, const char *node, const void *data,
+static owp_status resolve_unmeasured(store_paths *self, const char *node, const void *data,
                                      size_t len, uint32_t *path_id, owp_err *err)
 {
     owm_unmeasured u;
@@ -174,10 +174,10 @@ static owp_status resolve_unmeasured(collector_paths *self, const char *node, co
     return owm_store_path_id(self->store, src, node, params, path_id, err);
 }
 
-owp_status collector_paths_resolve(void *arg, const char *node, const char *stream_id,
+owp_status store_paths_resolve(void *arg, const char *node, const char *stream_id,
                                    const void *data, size_t len, uint32_t *path_id, owp_err *err)
 {
-    collector_paths *self = arg;
+    store_paths *self = arg;
     if (len >= strlen(UNM_MAGIC) && !memcmp(data, UNM_MAGIC, strlen(UNM_MAGIC)))
         return resolve_unmeasured(self, node, data, len, path_id, err);
     const owm_stream *s = self->mesh ? owm_mesh_stream_find(self->mesh, stream_id) : NULL;

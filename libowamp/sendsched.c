@@ -1,5 +1,5 @@
 /*
- * schedule.c - RFC 4656 send schedules: slot lists (owping -i), the
+ * sendsched.c - RFC 4656 send schedules: slot lists (owping -i), the
  * exponential generator of Appendix A, and the per-packet walk.
  *
  * Uniform source (RFC 4656 section 3.6, Appendix A): AES-128 keyed with the
@@ -14,7 +14,7 @@
  * the RFC and the reference implement it, so the deviates are bit-identical
  * (tests/vectors/schedule/exp-deviates.json).
  */
-#include "schedule.h"
+#include "sendsched.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -26,6 +26,7 @@
  * ROUTER admitting the coordinator's key and the -A keys, advertised in
  * Hello.data_endpoint so that the coordinator's directory carries it.
  */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -54,9 +55,6 @@
 #include "meshmsg.h"
 #include "options.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1.0"
-#endif
 
 #define PROGNAME "owmesh-node"
 #define NODE_PATH_MAX 4096

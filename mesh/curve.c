@@ -1,5 +1,5 @@
 /* cert.c - zcert-format CURVE key pairs (see cert.h). */
-#include "cert.h"
+#include "curve.h"
 
 #include <errno.h>
 #include <fcntl.h>

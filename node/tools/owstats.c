@@ -31,7 +31,7 @@ static void usage(const char *msg)
     fprintf(stderr, "\n%s\n", "   -h             print this message and exit");
     fprintf(stderr, "\n");
     owp_output_usage(stderr);
-    fprintf(stderr, "\nVersion: %s\n\n", OWP_CLIENT_VERSION);
+    fprintf(stderr, "\nVersion: %s\n\n", OWAMP_COMPAT_VERSION);
 }
 
 static void log_line(const char *line, void *arg)

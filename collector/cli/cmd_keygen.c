@@ -2,7 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "cert.h"
+#include "curve.h"
 #include "cli.h"
 
 int owmesh_cmd_keygen(int argc, char **argv)

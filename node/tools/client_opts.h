@@ -31,9 +31,6 @@
 #include "client.h"
 #include "report.h"
 
-/* Version printed at the end of the usage texts (the reference's). */
-#define OWP_CLIENT_VERSION "5.2.3"
-
 /* getopt letters of the output options ("v::": -v takes an attached N). */
 #define OWP_OUTPUT_OPTSTRING "a:b:d:Mn:N:pQRUv::"
 

@@ -1,12 +1,12 @@
-/* agent_plan.c - reconcile: keep, stop and start lists (see agent_plan.h). */
-#include "agent_plan.h"
+/* agent_reconcile.c - reconcile: keep, stop and start lists (see agent_reconcile.h). */
+#include "agent_reconcile.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "meshmsg.h"
 
-void agent_plan_clear(agent_plan *plan)
+void agent_changes_clear(agent_changes *plan)
 {
     if (!plan)
         return;
@@ -31,8 +31,8 @@ static size_t find_id(const Owmesh__Stream *const *v, size_t n, const char *id)
     return n;
 }
 
-owp_status agent_plan_make(const Owmesh__Stream *const *running, size_t nrunning,
-                           const Owmesh__Stream *const *wanted, size_t nwanted, agent_plan *plan,
+owp_status agent_reconcile(const Owmesh__Stream *const *running, size_t nrunning,
+                           const Owmesh__Stream *const *wanted, size_t nwanted, agent_changes *plan,
                            owp_err *err)
 {
     memset(plan, 0, sizeof *plan);
@@ -45,7 +45,7 @@ owp_status agent_plan_make(const Owmesh__Stream *const *running, size_t nrunning
     unsigned char *kept = calloc(nw, 1);
     if (!plan->keep || !plan->keep_wanted || !plan->stop || !plan->start || !kept) {
         free(kept);
-        agent_plan_clear(plan);
+        agent_changes_clear(plan);
         return owp_err_set(err, OWP_ERR_NOMEM, "reconcile: out of memory");
     }
     for (size_t i = 0; i < nrunning; i++) {

@@ -1,5 +1,5 @@
 /*
- * collector_paths.h - which path (source, destination, params) a spooled
+ * store_paths.h - which path (source, destination, params) a spooled
  * file measures, for owm_store_path_id.
  *
  * A node spools the streams it RECEIVES, so the destination is the node the
@@ -25,7 +25,7 @@
 #include "meshconf.h"
 #include "store.h"
 
-typedef struct collector_paths collector_paths;
+typedef struct store_paths store_paths;
 
 /* The params string of a path src -> dst: the test name of the mesh's
  * stream between them whose parameters (padding, DSCP, packet count) are
@@ -40,18 +40,18 @@ void collector_path_params(const owm_mesh *mesh, const char *src, const char *ds
 int collector_addr_parse(const char *text, uint8_t *ipvn, uint8_t addr[16]);
 
 /* mesh_file may be NULL. */
-collector_paths *collector_paths_new(owm_store *store, const char *mesh_file, owp_err *err);
-void collector_paths_destroy(collector_paths **self_p);
+store_paths *store_paths_new(owm_store *store, const char *mesh_file, owp_err *err);
+void store_paths_destroy(store_paths **self_p);
 /* Read the mesh file again (SIGHUP); on failure the previous mesh stays. */
-owp_status collector_paths_reload(collector_paths *self, owp_err *err);
+owp_status store_paths_reload(store_paths *self, owp_err *err);
 /* The nodes' addresses, from a Directory. */
-owp_status collector_paths_set_directory(collector_paths *self, const Owmesh__Directory *d,
+owp_status store_paths_set_directory(store_paths *self, const Owmesh__Directory *d,
                                          owp_err *err);
-/* A puller_path_fn: arg is the collector_paths. data is an .owp file or an
+/* A puller_path_fn: arg is the store_paths. data is an .owp file or an
  * unmeasured interval (mesh/unmeasured.h, "owmesh-unmeasured " first):
  * the stream id via the mesh, else the sender's address (the .owp header's,
  * the .unm file's "sender") against the directory. */
-owp_status collector_paths_resolve(void *arg, const char *node, const char *stream_id,
+owp_status store_paths_resolve(void *arg, const char *node, const char *stream_id,
                                    const void *data, size_t len, uint32_t *path_id, owp_err *err);
 
 #endif

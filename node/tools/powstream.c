@@ -25,7 +25,6 @@
 #include "pfs.h"
 #include "stream.h"
 
-#define POWSTREAM_VERSION "5.2.3"
 
 static const char *progname = "powstream";
 static volatile sig_atomic_t got_term, got_hup;
@@ -72,7 +71,7 @@ static void usage(const char *msg)
             "   -v             verbose output to syslog (repeat for more)\n"
             "\n"
             "Version: %s\n\n",
-            progname, POWSTREAM_VERSION);
+            progname, OWAMP_COMPAT_VERSION);
 }
 
 static void on_signal(int sig)

@@ -8,7 +8,7 @@
  * the stream's work directory WORK_ROOT/STREAM-ID/; each finished file is
  * moved into the spool (agent_spool.h) as soon as the engine is done with it.
  *
- * agent_streams_apply() is the reconcile step (agent_plan.h): unchanged
+ * agent_streams_apply() is the reconcile step (agent_reconcile.h): unchanged
  * streams are not touched (their engine and thread go on; their sessions keep
  * abutting), removed and changed streams are stopped (all at once, then each
  * waited for: a stop ends the running sessions with Stop-Sessions and writes

@@ -25,7 +25,7 @@
 #include "options.h"
 #include "owpfile.h"
 #include "report.h"
-#include "schedule.h"
+#include "sendsched.h"
 
 #define PROG "owping"
 #define OWPING_MAX_PADDING 65000

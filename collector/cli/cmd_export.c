@@ -25,10 +25,10 @@
 
 #include "analyst.h"
 #include "cli.h"
-#include "collector_paths.h"
+#include "store_paths.h"
 #include "grow.h"
 #include "render.h"
-#include "schedule.h"
+#include "sendsched.h"
 #include "unmeasured.h"
 
 enum { OPT_CSV = OWMESH_OPT_FIRST_FREE, OPT_OWP };

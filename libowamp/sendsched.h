@@ -1,5 +1,5 @@
 /*
- * schedule.h - RFC 4656 send schedules (sections 3.5, 3.6, Appendix A/B).
+ * sendsched.h - RFC 4656 send schedules (sections 3.5, 3.6, Appendix A/B).
  *
  * Packet i uses slot i mod nslots: an exponential slot draws a unit-mean
  * deviate (Knuth's algorithm S over an AES-128 counter-mode uniform source

@@ -26,7 +26,6 @@
 #include "error.h"
 #include "options.h"
 
-#define OWAMPD_VERSION "5.2.3"
 #define OPTSTRING "a:c:d:e:fG:hP:R:S:U:vZ"
 
 void config_usage(const char *progname)
@@ -49,7 +48,7 @@ void config_usage(const char *progname)
             "   -U user           Run as user \"user\" :-uid also valid\n"
             "   -v                verbose output\n"
             "\n");
-    fprintf(stderr, "\nVersion: %s\n\n", OWAMPD_VERSION);
+    fprintf(stderr, "\nVersion: %s\n\n", OWAMP_COMPAT_VERSION);
 }
 
 /* ------------------------------------------------------------------ options */

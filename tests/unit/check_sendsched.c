@@ -1,4 +1,4 @@
-/* check_schedule.c - RFC 4656 exponential generator and send schedules against
+/* check_sendsched.c - RFC 4656 exponential generator and send schedules against
  * the reference's vectors (tests/vectors/schedule/), and owping -i parsing. */
 #include <check.h>
 #include <inttypes.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schedule.h"
+#include "sendsched.h"
 #include "testutil.h"
 
 #define DEVIATES "schedule/exp-deviates.json"

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent_plan.h"
+#include "agent_reconcile.h"
 #include "agent_store.h"
 #include "clock.h"
 #include "daemon_log.h"
@@ -517,8 +517,8 @@ owp_status agent_streams_apply(agent_streams *self, Owmesh__Stream *const *wante
         return owp_err_set(err, OWP_ERR_NOMEM, "streams: out of memory");
     for (size_t i = 0; i < self->n; i++)
         running[i] = self->v[i]->spec;
-    agent_plan plan;
-    owp_status st = agent_plan_make(running, self->n, (const Owmesh__Stream *const *)wanted, n,
+    agent_changes plan;
+    owp_status st = agent_reconcile(running, self->n, (const Owmesh__Stream *const *)wanted, n,
                                     &plan, err);
     free(running);
     if (st != OWP_OK)
@@ -528,7 +528,7 @@ owp_status agent_streams_apply(agent_streams *self, Owmesh__Stream *const *wante
     if (!gone || !next) {
         free(gone);
         free(next);
-        agent_plan_clear(&plan);
+        agent_changes_clear(&plan);
         return owp_err_set(err, OWP_ERR_NOMEM, "streams: out of memory");
     }
     for (size_t k = 0; k < plan.nstop; k++)
@@ -559,7 +559,7 @@ owp_status agent_streams_apply(agent_streams *self, Owmesh__Stream *const *wante
     result->stopped = plan.nstop;
     result->kept = plan.nkeep;
     result->changed = plan.nchanged;
-    agent_plan_clear(&plan);
+    agent_changes_clear(&plan);
     atomic_store(&self->changed, 1);
     return st;
 }

@@ -391,7 +391,7 @@ void owp_usage_head(FILE *out, const char *prog, const char *msg, const char *op
 
 void owp_usage_tail(FILE *out)
 {
-    fprintf(out, "\nVersion: %s\n\n", OWP_CLIENT_VERSION);
+    fprintf(out, "\nVersion: %s\n\n", OWAMP_COMPAT_VERSION);
 }
 
 /* ------------------------------------------------------------ the programs' common steps */

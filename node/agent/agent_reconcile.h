@@ -1,5 +1,5 @@
 /*
- * agent_plan.h - the node agent's reconcile rule, as a pure function.
+ * agent_reconcile.h - the node agent's reconcile rule, as a pure function.
  *
  * Given the streams a node runs and the streams a new schedule wants, decide
  * which to keep (same id and every parameter: the running measurement goes on
@@ -9,15 +9,15 @@
  * matched pair is the same measurement. Nothing here touches a socket or a
  * thread, so the rule is tested on its own (tests/unit/check_agent.c).
  */
-#ifndef OWM_AGENT_PLAN_H
-#define OWM_AGENT_PLAN_H
+#ifndef OWM_AGENT_RECONCILE_H
+#define OWM_AGENT_RECONCILE_H
 
 #include <stddef.h>
 
 #include "error.h"
 #include "mesh.pb-c.h"
 
-typedef struct agent_plan {
+typedef struct agent_changes {
     size_t *keep;        /* running indexes kept ... */
     size_t *keep_wanted; /* ... and the wanted index each one matches */
     size_t nkeep;
@@ -26,18 +26,18 @@ typedef struct agent_plan {
     size_t *start;       /* wanted indexes to start (new or changed) */
     size_t nstart;
     size_t nchanged;     /* how many stop+start pairs are parameter changes */
-} agent_plan;
+} agent_changes;
 
 /* Fill plan (which must be zeroed or cleared) from running[0..nrunning) and
  * wanted[0..nwanted). A later wanted entry repeating an earlier id is ignored
  * (decoded schedules never have one: meshmsg validates uniqueness). Every
  * running index appears exactly once in keep or stop; every wanted index
  * (but ignored repeats) exactly once in keep_wanted or start. OWP_ERR_NOMEM. */
-owp_status agent_plan_make(const Owmesh__Stream *const *running, size_t nrunning,
-                           const Owmesh__Stream *const *wanted, size_t nwanted, agent_plan *plan,
+owp_status agent_reconcile(const Owmesh__Stream *const *running, size_t nrunning,
+                           const Owmesh__Stream *const *wanted, size_t nwanted, agent_changes *plan,
                            owp_err *err);
 
 /* Free the arrays and zero the plan. */
-void agent_plan_clear(agent_plan *plan);
+void agent_changes_clear(agent_changes *plan);
 
 #endif

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cert.h"
+#include "curve.h"
 #include "timestamp.h"
 
 void owmesh_error(const char *fmt, ...)

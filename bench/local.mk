@@ -1,0 +1,18 @@
+# bench - benchmarks: each prints its figures next to a limit or peer measured in the same run.
+noinst_LTLIBRARIES += bench/libsynth.la
+bench_libsynth_la_SOURCES = bench/synth_owp.c bench/synth_owp.h
+noinst_PROGRAMS += bench/bench_loopback bench/bench_owstats bench/bench_streams \
+	bench/bench_store bench/bench_drain bench/bench_coordinator
+bench_bench_loopback_SOURCES = bench/bench_loopback.c
+bench_bench_owstats_SOURCES = bench/bench_owstats.c
+bench_bench_streams_SOURCES = bench/bench_streams.c
+bench_bench_store_SOURCES = bench/bench_store.c
+bench_bench_store_CPPFLAGS = $(STORE_CPPFLAGS)
+bench_bench_store_LDADD = bench/libsynth.la $(LIBSTORE)
+bench_bench_drain_SOURCES = bench/bench_drain.c
+bench_bench_drain_CPPFLAGS = $(COLLECTOR_CPPFLAGS) $(AGENT_CPPFLAGS)
+bench_bench_drain_LDADD = bench/libsynth.la $(LIBCOLLECTOR) $(LIBAGENT) $(LIBSTORE)
+bench_bench_coordinator_SOURCES = bench/bench_coordinator.c
+bench_bench_coordinator_CPPFLAGS = $(COORD_CPPFLAGS)
+bench_bench_coordinator_LDADD = $(LIBCOORD)
+EXTRA_DIST += bench/bench_concurrent.sh

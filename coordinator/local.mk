@@ -1,0 +1,13 @@
+# coordinator - owmesh-coordinator: the planner (mesh -> schedules), the node
+# registry, and the coordinator's sockets.
+noinst_LTLIBRARIES += coordinator/libcoord.la
+LIBCOORD = coordinator/libcoord.la
+COORD_CPPFLAGS = $(MESH_CPPFLAGS) $(DAEMON_CPPFLAGS) -iquote $(top_srcdir)/coordinator
+coordinator_libcoord_la_SOURCES = coordinator/plan.c coordinator/plan.h \
+	coordinator/registry.c coordinator/registry.h coordinator/coord.c coordinator/coord.h
+coordinator_libcoord_la_CPPFLAGS = $(COORD_CPPFLAGS)
+coordinator_libcoord_la_LIBADD = $(LIBDAEMON) $(LIBMESH)
+sbin_PROGRAMS += coordinator/owmesh-coordinator
+coordinator_owmesh_coordinator_SOURCES = coordinator/main.c
+coordinator_owmesh_coordinator_CPPFLAGS = $(COORD_CPPFLAGS)
+coordinator_owmesh_coordinator_LDADD = $(LIBCOORD)

@@ -1,0 +1,27 @@
+# fuzz - one libFuzzer target per parser (make fuzz, clang); not part of the default build.
+FUZZ_TARGETS = control testpkt owpfile conf pfs fetch limits meshconf \
+	meshmsg_envelope meshmsg_schedule meshmsg_status meshmsg_status_reply meshmsg_directory \
+	meshmsg_file_list
+FUZZ_CC = clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(OWAMP_CPPFLAGS)
+# Targets named mesh* also compile the mesh plane's code with its libraries.
+FUZZ_MESH = -iquote $(top_srcdir)/mesh -iquote $(top_builddir)/proto $(top_srcdir)/mesh/*.c \
+	proto/mesh.pb-c.c $(CZMQ_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
+	$(CZMQ_LIBS) $(PROTOBUF_C_LIBS) $(JANSSON_LIBS)
+fuzz: $(lib_LTLIBRARIES) $(PROTO_GEN)
+	@mkdir -p fuzz/bin
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "  FUZZ     fuzz/bin/fuzz_$$t"; \
+	  case $$t in mesh*) mesh='$(FUZZ_MESH)';; *) mesh=;; esac; \
+	  $(FUZZ_CC) $(FUZZ_FLAGS) -o fuzz/bin/fuzz_$$t $(top_srcdir)/fuzz/fuzz_$$t.c -I$(top_srcdir)/fuzz \
+	    $(top_srcdir)/libowamp/*.c $$mesh $(OPENSSL_LIBS) -lm -pthread || exit 1; \
+	done
+.PHONY: fuzz
+FUZZ_TARGET_SRCS = fuzz/fuzz_control.c fuzz/fuzz_testpkt.c fuzz/fuzz_owpfile.c fuzz/fuzz_conf.c \
+	fuzz/fuzz_pfs.c fuzz/fuzz_fetch.c fuzz/fuzz_limits.c fuzz/fuzz_meshconf.c \
+	fuzz/fuzz_meshmsg_envelope.c fuzz/fuzz_meshmsg_schedule.c fuzz/fuzz_meshmsg_status.c \
+	fuzz/fuzz_meshmsg_status_reply.c fuzz/fuzz_meshmsg_directory.c fuzz/fuzz_meshmsg_file_list.c \
+	fuzz/fuzz_meshmsg.h
+EXTRA_DIST += fuzz/fuzz_textfile.h $(FUZZ_TARGET_SRCS)
+clean-local:
+	rm -rf fuzz/bin

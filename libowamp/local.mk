@@ -1,0 +1,32 @@
+# libowamp - the OWAMP protocol library (RFC 4656), installed with its headers.
+lib_LTLIBRARIES = libowamp/libowamp.la
+LIBOWAMP = libowamp/libowamp.la
+# config.h (configure's results: _GNU_SOURCE, versions) comes first in every
+# compilation unit, so no file can forget it.
+OWAMP_CPPFLAGS = -include $(top_builddir)/config.h -iquote $(top_srcdir)/libowamp
+OWAMP_PUBLIC_H = \
+	libowamp/error.h libowamp/bytes.h libowamp/grow.h libowamp/timestamp.h libowamp/clock.h \
+	libowamp/sendsched.h libowamp/crypto.h libowamp/testpkt.h libowamp/wire.h \
+	libowamp/channel.h libowamp/owpfile.h libowamp/stats.h libowamp/owdstat.h libowamp/report.h \
+	libowamp/endpoint.h libowamp/hostport.h libowamp/options.h libowamp/pfs.h \
+	libowamp/textfile.h libowamp/conf.h libowamp/policy.h libowamp/client.h libowamp/server.h \
+	libowamp/stream.h libowamp/datadir.h
+libowamp_libowamp_la_SOURCES = $(OWAMP_PUBLIC_H) \
+	libowamp/error.c libowamp/grow.c libowamp/timestamp.c libowamp/clock.c \
+	libowamp/sendsched.c libowamp/crypto.c libowamp/testpkt.c libowamp/wire.c \
+	libowamp/channel.c libowamp/owpfile.c libowamp/stats.c libowamp/owdstat.c libowamp/report.c \
+	libowamp/endpoint.c libowamp/hostport.c libowamp/options.c libowamp/pfs.c \
+	libowamp/textfile.c libowamp/conf.c \
+	libowamp/policy.c libowamp/policy_internal.h libowamp/policy_parse.c libowamp/policy_ledger.c \
+	libowamp/client.c libowamp/client_internal.h libowamp/client_session.c \
+	libowamp/client_stop.c libowamp/client_fetch.c \
+	libowamp/stream.c \
+	libowamp/server.c libowamp/server_internal.h libowamp/server_fetch.c \
+	libowamp/datadir.c
+libowamp_libowamp_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+libowamp_libowamp_la_LIBADD = $(OPENSSL_LIBS) -lm
+libowamp_libowamp_la_LDFLAGS = -version-info 0:0:0
+owampincludedir = $(includedir)/owamp
+owampinclude_HEADERS = $(OWAMP_PUBLIC_H)
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = libowamp/libowamp.pc

@@ -1,0 +1,94 @@
+# tests - Check unit suites (tests/unit/check_MODULE.c, one per module or
+# room) and end-to-end scripts that run the real binaries on loopback (tests/e2e).
+noinst_LTLIBRARIES += tests/unit/libtestutil.la
+tests_unit_libtestutil_la_SOURCES = tests/unit/testutil.c tests/unit/testutil.h \
+	tests/unit/pcap.c tests/unit/pcap.h
+tests_unit_libtestutil_la_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) \
+	-DVECTORS_DIR='"$(abs_top_srcdir)/tests/vectors"'
+tests_unit_libtestutil_la_LIBADD = $(LIBOWAMP) $(CHECK_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) -lm
+UNIT_CPPFLAGS = $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) \
+	-DVECTORS_DIR='"$(abs_top_srcdir)/tests/vectors"'
+UNIT_LDADD = tests/unit/libtestutil.la
+
+# libowamp's modules: one suite each, the library's flags.
+OWAMP_UNIT_TESTS = \
+	tests/unit/check_error tests/unit/check_timestamp tests/unit/check_sendsched \
+	tests/unit/check_crypto tests/unit/check_testpkt tests/unit/check_wire \
+	tests/unit/check_channel tests/unit/check_owpfile tests/unit/check_stats \
+	tests/unit/check_owdstat tests/unit/check_report tests/unit/check_endpoint \
+	tests/unit/check_hostport tests/unit/check_options tests/unit/check_pfs \
+	tests/unit/check_conf tests/unit/check_limits tests/unit/check_stream \
+	tests/unit/check_session tests/unit/check_server
+tests_unit_check_error_LDADD = $(UNIT_LDADD)
+tests_unit_check_timestamp_LDADD = $(UNIT_LDADD)
+tests_unit_check_sendsched_LDADD = $(UNIT_LDADD)
+tests_unit_check_crypto_LDADD = $(UNIT_LDADD)
+tests_unit_check_testpkt_LDADD = $(UNIT_LDADD)
+tests_unit_check_wire_LDADD = $(UNIT_LDADD)
+tests_unit_check_channel_LDADD = $(UNIT_LDADD)
+tests_unit_check_owpfile_LDADD = $(UNIT_LDADD)
+tests_unit_check_stats_LDADD = $(UNIT_LDADD)
+tests_unit_check_owdstat_LDADD = $(UNIT_LDADD)
+tests_unit_check_report_LDADD = $(UNIT_LDADD)
+tests_unit_check_endpoint_LDADD = $(UNIT_LDADD)
+tests_unit_check_hostport_LDADD = $(UNIT_LDADD)
+tests_unit_check_options_LDADD = $(UNIT_LDADD)
+tests_unit_check_pfs_LDADD = $(UNIT_LDADD)
+tests_unit_check_conf_LDADD = $(UNIT_LDADD)
+tests_unit_check_limits_LDADD = $(UNIT_LDADD)
+tests_unit_check_stream_LDADD = $(UNIT_LDADD)
+tests_unit_check_session_LDADD = $(UNIT_LDADD)
+tests_unit_check_server_LDADD = $(UNIT_LDADD)
+
+# The mesh's rooms: each suite with its room's flags and library.
+MESH_UNIT_TESTS = \
+	tests/unit/check_meshconf tests/unit/check_meshmsg tests/unit/check_zap \
+	tests/unit/check_coordinator tests/unit/check_agent tests/unit/check_store \
+	tests/unit/check_collector tests/unit/check_analyst
+tests_unit_check_meshconf_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_meshconf_LDADD = $(LIBMESH) $(UNIT_LDADD)
+tests_unit_check_meshmsg_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_meshmsg_LDADD = $(LIBMESH) $(UNIT_LDADD)
+tests_unit_check_zap_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_zap_LDADD = $(LIBMESH) $(UNIT_LDADD)
+tests_unit_check_coordinator_CPPFLAGS = $(COORD_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_coordinator_LDADD = $(LIBCOORD) $(UNIT_LDADD)
+tests_unit_check_agent_CPPFLAGS = $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_agent_LDADD = $(LIBAGENT) $(UNIT_LDADD)
+tests_unit_check_store_CPPFLAGS = $(STORE_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_store_LDADD = $(LIBSTORE) $(UNIT_LDADD)
+tests_unit_check_collector_CPPFLAGS = $(COLLECTOR_CPPFLAGS) $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_collector_LDADD = $(LIBCOLLECTOR) $(LIBAGENT) $(LIBSTORE) $(UNIT_LDADD)
+tests_unit_check_analyst_CPPFLAGS = $(CLI_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_analyst_LDADD = collector/cli/libcli.la $(UNIT_LDADD)
+
+UNIT_TESTS = $(OWAMP_UNIT_TESTS) $(MESH_UNIT_TESTS)
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+E2E_TESTS = \
+	tests/e2e/owstats_vectors.sh \
+	tests/e2e/owstats_query_agree.sh \
+	tests/e2e/owampd_basic.sh \
+	tests/e2e/owampd_limits.sh \
+	tests/e2e/owampd_concurrent.sh \
+	tests/e2e/owping_modes.sh \
+	tests/e2e/owping_options.sh \
+	tests/e2e/pfstore.sh \
+	tests/e2e/owfetch_owup.sh \
+	tests/e2e/powstream_stream.sh \
+	tests/e2e/powstream_faults.sh \
+	tests/e2e/mesh_4node.sh \
+	tests/e2e/mesh_verdicts.sh \
+	tests/e2e/mesh_collect.sh \
+	tests/e2e/mesh_collect_chaos.sh \
+	tests/e2e/mesh_outage.sh \
+	tests/e2e/owmesh_cli.sh \
+	tests/e2e/owmesh_query.sh \
+	tests/e2e/owmesh_roundtrip.sh
+TESTS += $(E2E_TESTS)
+dist_check_SCRIPTS = $(E2E_TESTS)
+EXTRA_DIST += tests/vectors tests/e2e/lib.sh tests/e2e/exact_percentiles.py tests/e2e/query_rows.py
+AM_TESTS_ENVIRONMENT = \
+	top_builddir='$(abs_top_builddir)'; top_srcdir='$(abs_top_srcdir)'; \
+	export top_builddir top_srcdir;
