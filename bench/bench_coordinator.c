@@ -356,13 +356,13 @@ static void bench_one(const char *bin, size_t n)
         if (!nodes[i].cert)
             die("zcert_new failed");
     }
-    char path[600], key[OWMC_Z85_KEY_LEN + 1];
+    char path[600], key[OWM_CURVE_KEY_LEN + 1];
     owp_err err = {0};
     snprintf(path, sizeof path, "%s/coord", dir);
-    if (owmc_cert_generate(path, 0, "bench coordinator", key, &err) != OWP_OK)
+    if (owm_curve_generate(path, 0, "bench coordinator", key, &err) != OWP_OK)
         die("%s", err.msg);
     snprintf(path, sizeof path, "%s/coord_secret", dir);
-    zcert_t *coord = owmc_cert_load(path, 1, &err);
+    zcert_t *coord = owm_curve_load(path, 1, &err);
     snprintf(path, sizeof path, "%s/mesh.json", dir);
     write_mesh(path, nodes, n);
     bench_compute(path, n);

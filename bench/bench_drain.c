@@ -128,18 +128,18 @@ static owp_status path_of(void *arg, const char *node, const char *stream_id, co
 {
     (void)data;
     (void)len;
-    return owm_store_path_id(arg, node, stream_id, "bench", path_id, err);
+    return store_path_id(arg, node, stream_id, "bench", path_id, err);
 }
 
-static owm_store *open_store(const char *dir)
+static store_db *open_store(const char *dir)
 {
-    owm_store_opts so;
-    owm_store_opts_default(&so);
+    store_opts so;
+    store_opts_default(&so);
     so.nometasync = 1; /* as owmesh-collector runs by default */
     owp_err err = {0};
     if (mkdir(dir, 0755) != 0)
         die(dir, "mkdir");
-    owm_store *st = owm_store_open(dir, &so, &err);
+    store_db *st = store_open(dir, &so, &err);
     if (!st)
         die("store", err.msg);
     return st;
@@ -167,26 +167,26 @@ static double drain(puller *p, uint64_t files)
  * ceiling. */
 static double ingest_only(const char *dir, uint8_t **bufs, size_t *lens, uint64_t files)
 {
-    owm_store *st = open_store(dir);
+    store_db *st = open_store(dir);
     owp_err err = {0};
     double t0 = owp_clock_monotonic();
     for (uint64_t i = 0; i < files; i++) {
         char stream[64];
         stream_name(stream, sizeof stream, i);
         uint32_t pid;
-        owm_ingest_result res;
-        if ((i % DRAIN_BATCH == 0 && owm_store_batch_begin(st, &err) != OWP_OK) ||
-            owm_store_path_id(st, "node", stream, "bench", &pid, &err) != OWP_OK ||
-            owm_store_ingest_buffer(st, "node", i + 1, "f.owp", pid, bufs[i], lens[i], &res,
+        store_ingest_result res;
+        if ((i % DRAIN_BATCH == 0 && store_batch_begin(st, &err) != OWP_OK) ||
+            store_path_id(st, "node", stream, "bench", &pid, &err) != OWP_OK ||
+            store_ingest_buffer(st, "node", i + 1, "f.owp", pid, bufs[i], lens[i], &res,
                                     &err) != OWP_OK ||
             ((i % DRAIN_BATCH == DRAIN_BATCH - 1 || i == files - 1) &&
-             owm_store_batch_commit(st, &err) != OWP_OK))
+             store_batch_commit(st, &err) != OWP_OK))
             die("ingest", err.msg);
     }
-    if (owm_store_sync(st, &err) != OWP_OK)
+    if (store_sync(st, &err) != OWP_OK)
         die("sync", err.msg);
     double s = owp_clock_monotonic() - t0;
-    owm_store_close(&st);
+    store_close(&st);
     return s;
 }
 
@@ -258,7 +258,7 @@ int main(int argc, char **argv)
     node_side node = {.data = agent_data_new(&dc, &err)};
     if (!node.data)
         die("agent_data", err.msg);
-    owm_store *store = open_store(store_dir);
+    store_db *store = open_store(store_dir);
     puller_config pc = {.node = "bench", .endpoint = endpoint, .cert = coll_cert,
                         .server_key = zcert_public_txt(node_cert), .store = store,
                         .store_nometasync = 1, .path = path_of, .path_arg = store,
@@ -292,7 +292,7 @@ int main(int argc, char **argv)
            AGENT_DATA_CHUNK / 1024);
 
     puller_destroy(&p);
-    owm_store_close(&store);
+    store_close(&store);
     agent_data_destroy(&node.data);
     agent_spool_destroy(&spool);
     zcert_destroy(&node_cert);

@@ -3,7 +3,7 @@
  *   1. raw LMDB put rate: the store's key and value sizes (17 + 14 bytes),
  *      the same records per write transaction, cursor puts with MDB_APPEND,
  *      synchronous commits - the ceiling for ingest on this machine;
- *   2. ingest rate of owm_store_ingest_buffer (the collector's path: the file's
+ *   2. ingest rate of store_ingest_buffer (the collector's path: the file's
  *      bytes as pulled from the node) over the same number of records
  *      (.owp files of FILE_RECORDS records, 2 % lost, 0.5 % duplicated,
  *      0.5 % reordered; making the files is not timed), same run, same disk;
@@ -103,7 +103,7 @@ static double raw_lmdb_rate(uint64_t nrecords)
 }
 
 /* Ingest files of FILE_RECORDS packets into path pid until n packets; returns the records/s. */
-static double ingest_rate(owm_store *st, uint32_t pid, uint64_t npackets, uint64_t *records)
+static double ingest_rate(store_db *st, uint32_t pid, uint64_t npackets, uint64_t *records)
 {
     double busy = 0;
     owp_err err = {0};
@@ -119,9 +119,9 @@ static double ingest_rate(owm_store *st, uint32_t pid, uint64_t npackets, uint64
             fclose(fp);
         if (!data)
             die("synthetic file", err.msg);
-        owm_ingest_result res;
+        store_ingest_result res;
         double t = now_s();
-        if (owm_store_ingest_buffer(st, "node", ++seq, "f.owp", pid, data, len, &res, &err))
+        if (store_ingest_buffer(st, "node", ++seq, "f.owp", pid, data, len, &res, &err))
             die("ingest", err.msg);
         busy += now_s() - t;
         *records += res.records;
@@ -133,27 +133,27 @@ static double ingest_rate(owm_store *st, uint32_t pid, uint64_t npackets, uint64
 /* ---- 3. queries ---- */
 
 typedef struct one {
-    owm_store_row row;
+    store_row row;
 } one;
 
-static int keep_row(const owm_store_row *row, void *arg)
+static int keep_row(const store_row *row, void *arg)
 {
     ((one *)arg)->row = *row;
     return 0;
 }
 
 /* Best and median of reps warm runs, in ms. */
-static void time_query(owm_store *st, const owm_store_query *q, const char *label)
+static void time_query(store_db *st, const store_query *q, const char *label)
 {
     enum { REPS = 9 };
     double ms[REPS];
     one o;
     owp_err err = {0};
-    if (owm_store_query_run(st, q, keep_row, &o, &err)) /* warm-up */
+    if (store_query_run(st, q, keep_row, &o, &err)) /* warm-up */
         die("query", err.msg);
     for (int i = 0; i < REPS; i++) {
         double t = now_s();
-        if (owm_store_query_run(st, q, keep_row, &o, &err))
+        if (store_query_run(st, q, keep_row, &o, &err))
             die("query", err.msg);
         ms[i] = (now_s() - t) * 1e3;
     }
@@ -165,25 +165,25 @@ static void time_query(owm_store *st, const owm_store_query *q, const char *labe
         }
     printf("%-44s %8.2f ms median, %8.2f ms best  (%s, %llu packets, median %.3f ms, "
            "p99 %.3f ms, +-%.0f%%)\n",
-           label, ms[REPS / 2], ms[0], o.row.source == OWM_SOURCE_RAW ? "raw" : "histograms",
+           label, ms[REPS / 2], ms[0], o.row.source == STORE_SOURCE_RAW ? "raw" : "histograms",
            (unsigned long long)o.row.sent, o.row.percentiles[0] * 1e3,
            o.row.percentiles[1] * 1e3, o.row.rel_error * 100);
 }
 
-static void mesh_setup(owm_store *st, uint32_t *ids, int npaths, uint32_t days)
+static void mesh_setup(store_db *st, uint32_t *ids, int npaths, uint32_t days)
 {
     owp_err err = {0};
     for (int p = 0; p < npaths; p++) {
         char src[16], dst[16];
         snprintf(src, sizeof src, "n%02d", p / 10);
         snprintf(dst, sizeof dst, "m%02d", p % 10);
-        if (owm_store_path_id(st, src, dst, "owd-1pm", &ids[p], &err))
+        if (store_path_id(st, src, dst, "owd-1pm", &ids[p], &err))
             die("path", err.msg);
         FILE *fp = synth_owp_file(days * 1440, T0, 60, 1000 + (uint32_t)p, 0, &err);
         if (!fp)
             die("synthetic file", err.msg);
         rewind(fp);
-        if (owm_store_ingest_file(st, src, 1, "f.owp", ids[p], fp, NULL, &err))
+        if (store_ingest_file(st, src, 1, "f.owp", ids[p], fp, NULL, &err))
             die("ingest", err.msg);
         fclose(fp);
     }
@@ -205,20 +205,20 @@ int main(int argc, char **argv)
 
     char *d = fresh_dir("store");
     owp_err err = {0};
-    owm_store *st = owm_store_open(d, NULL, &err);
+    store_db *st = store_open(d, NULL, &err);
     if (!st)
         die("open", err.msg);
     uint32_t pid;
-    if (owm_store_path_id(st, "a", "b", "owd-10pps", &pid, &err))
+    if (store_path_id(st, "a", "b", "owd-10pps", &pid, &err))
         die("path", err.msg);
     uint64_t records;
     double rate = ingest_rate(st, pid, n, &records);
     printf("%-44s %12.0f records/s  (%.0f%% of raw LMDB; %llu records)\n",
-           "owm_store_ingest_buffer", rate, 100 * rate / raw, (unsigned long long)records);
+           "store_ingest_buffer", rate, 100 * rate / raw, (unsigned long long)records);
 
     static const double p[2] = {50, 99};
-    owm_store_query q = {&pid, 1, T0, T0 + (owp_num64)(n * 0.1 * 4294967296.0) + (1ULL << 32),
-                         0, p, 2, OWM_SOURCE_AUTO};
+    store_query q = {&pid, 1, T0, T0 + (owp_num64)(n * 0.1 * 4294967296.0) + (1ULL << 32),
+                         0, p, 2, STORE_SOURCE_AUTO};
     time_query(st, &q, "query 1 path, all records, median + p99");
     q.from = T0 + ((owp_num64)437 << 32); /* unaligned edges */
     q.to -= (owp_num64)3601 << 32;
@@ -233,8 +233,8 @@ int main(int argc, char **argv)
     mesh_setup(st, ids, NPATHS, days);
     printf("(mesh setup: %d paths x %u days, one packet a minute: %.1f s)\n", NPATHS, days,
            now_s() - t);
-    owm_store_query mq = {ids, NPATHS, T0, T0 + ((owp_num64)days * 86400 << 32), 0, p, 2,
-                          OWM_SOURCE_AUTO};
+    store_query mq = {ids, NPATHS, T0, T0 + ((owp_num64)days * 86400 << 32), 0, p, 2,
+                          STORE_SOURCE_AUTO};
     char label[64];
     snprintf(label, sizeof label, "query 100-path mesh, %u days, median + p99", days);
     time_query(st, &mq, label);
@@ -246,7 +246,7 @@ int main(int argc, char **argv)
     mq.to = T0 + ((owp_num64)days * 86400 << 32);
     time_query(st, &mq, "query 100-path mesh, one row per day");
 
-    owm_store_close(&st);
+    store_close(&st);
     remove_dir(d);
     return 0;
 }

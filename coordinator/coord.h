@@ -1,5 +1,6 @@
 /*
- * coord.h - the coordinator: one CURVE ROUTER socket, one zloop.
+ * coord.h - the coordinator: one CURVE ROUTER socket on the daemons' loop
+ * (daemon/daemon_loop.h).
  *
  * Loads the mesh, computes the plan, binds the ROUTER (after installing a
  * ZAP handler, mesh/zap.h, that admits the keys of the mesh running at that
@@ -10,8 +11,8 @@
  *    node its schedule and retries with back-off until it is acked;
  *  - answers StatusRequest (`owmesh status`) and DirectoryRequest (collectors)
  *    from any authenticated peer: a node key or the coordinator's own key;
- *  - once a second, reloads the mesh when SIGHUP was received or the file
- *    changed (a bad file is logged and the running mesh kept), and pushes
+ *  - reloads the mesh on SIGHUP, and once a second when the file changed (a
+ *    bad file is logged and the running mesh kept); once a second pushes
  *    what is due; every few seconds, logs nodes that went missing or came
  *    back and streams that stalled or recovered.
  */
@@ -37,10 +38,9 @@ typedef struct owmc_coord owmc_coord;
 owmc_coord *owmc_coord_new(const owmc_config *config, owp_err *err);
 void owmc_coord_destroy(owmc_coord **self_p);
 
-/* Run until SIGINT/SIGTERM. 0 on a clean stop. */
+/* Install the signal handlers (SIGHUP reloads, SIGINT/SIGTERM stop, SIGPIPE
+ * ignored), bind, and run until SIGINT/SIGTERM. 0 on a clean stop, 1 when
+ * the socket cannot be bound. */
 int owmc_coord_run(owmc_coord *self);
-
-/* Async-signal-safe: ask for a reload at the next tick (SIGHUP). */
-void owmc_coord_request_reload(void);
 
 #endif

@@ -7,15 +7,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <syslog.h>
 #include <unistd.h>
-
-#include <czmq.h>
 
 #include "coord.h"
 #include "daemon_log.h"
@@ -36,12 +33,6 @@ static void usage(FILE *fp)
             "  -v           log debug messages too\n"
             "  -h           this help\n",
             OWMC_DEFAULT_NODE_TIMEOUT);
-}
-
-static void on_sighup(int sig)
-{
-    (void)sig;
-    owmc_coord_request_reload();
 }
 
 /* A mesh of N nodes holds N connections: lift the soft descriptor limit. */
@@ -112,10 +103,6 @@ int main(int argc, char **argv)
         daemon_log_set_syslog(1);
     }
     raise_fd_limit();
-    struct sigaction sa = {.sa_handler = on_sighup};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
     int rc = owmc_coord_run(coord);
     owmc_coord_destroy(&coord);
     daemon_log_close();

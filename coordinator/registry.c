@@ -368,8 +368,8 @@ const Owmesh__StreamHealth *owmc_reg_health(const owmc_peer *p, const char *id)
 
 int owmc_reg_node_missing(const owmc_registry *self, const owmc_peer *p, double now)
 {
-    return owmc_health_node_missing(p->last_seen < 0 ? -1 : now - p->last_seen,
-                                    self->node_timeout);
+    return owm_health_node_missing(p->last_seen < 0 ? -1 : now - p->last_seen,
+                                   self->node_timeout);
 }
 
 /* Seconds since the stream (re)started on the node: StreamHealth.started
@@ -391,8 +391,8 @@ static double session_age(const owmc_peer *p, const Owmesh__StreamHealth *h, dou
 {
     if (!h || !p->status || (h->started && h->last_session_end < h->started))
         return -1;
-    return owmc_health_session_age(p->status->status->time, h->last_session_end,
-                                   now - p->status_at);
+    return owm_health_session_age(p->status->status->time, h->last_session_end,
+                                  now - p->status_at);
 }
 
 static double unmeasured_for(const owmc_peer *p, const Owmesh__StreamHealth *h, double now)
@@ -405,13 +405,13 @@ static double unmeasured_for(const owmc_peer *p, const Owmesh__StreamHealth *h, 
     return age + (now - p->status_at);
 }
 
-owmc_verdict owmc_reg_stream_verdict(owmc_registry *self, const owmc_peer *p, size_t i,
-                                     double now, char *why, size_t why_len)
+owm_verdict owmc_reg_stream_verdict(owmc_registry *self, const owmc_peer *p, size_t i,
+                                    double now, char *why, size_t why_len)
 {
     const owm_stream *s = p->plan->streams[i];
     const owmc_peer *src = &self->peers[s->src->index];
     const Owmesh__StreamHealth *h = owmc_reg_health(p, s->id);
-    owmc_stream_obs obs = {
+    owm_stream_obs obs = {
         .health = h,
         .node = p->plan->node->name,
         .node_missing = owmc_reg_node_missing(self, p, now),
@@ -425,7 +425,7 @@ owmc_verdict owmc_reg_stream_verdict(owmc_registry *self, const owmc_peer *p, si
         .source_seen = src->last_seen_wall,
         .source_silent = src->last_seen < 0 ? -1 : now - src->last_seen,
     };
-    return owmc_health_classify(&s->params, &obs, why, why_len);
+    return owm_health_classify(&s->params, &obs, why, why_len);
 }
 
 /* ------------------------------------------------------------ replies */
@@ -466,7 +466,7 @@ static owp_status copy_health(Owmesh__StreamStatus *out, const Owmesh__StreamHea
     char text[OWM_MSG_MAX_TEXT + 1];
     const char *error = h->last_error;
     if (stall_note) {
-        snprintf(text, sizeof text, "%s%s%s%s", OWMC_STALLED_MARK, stall_note,
+        snprintf(text, sizeof text, "%s%s%s%s", OWM_STALLED_MARK, stall_note,
                  error && error[0] ? "; " : "", error ? error : "");
         error = text;
     }
@@ -497,15 +497,15 @@ static owp_status add_expected(owmc_registry *self, Owmesh__NodeStatus *ns, cons
         (st = owm_msg_set_string(&ss->source, s->src->name, err)) ||
         (st = owm_msg_set_string(&ss->destination, s->dst->name, err)))
         return st;
-    char why[OWMC_EVIDENCE_MAX];
-    owmc_verdict v = owmc_reg_stream_verdict(self, p, i, ctx->now, why, sizeof why);
-    ss->verdict = owmc_verdict_wire_for(v, ctx->reader_minor);
+    char why[OWM_EVIDENCE_MAX];
+    owm_verdict v = owmc_reg_stream_verdict(self, p, i, ctx->now, why, sizeof why);
+    ss->verdict = owm_verdict_wire_for(v, ctx->reader_minor);
     if ((st = owm_msg_set_string(&ss->evidence, why, err)))
         return st;
     const Owmesh__StreamHealth *h = owmc_reg_health(p, s->id);
     if (!h)
         return OWP_OK;
-    return copy_health(ss, h, p, ctx->wall, v == OWMC_V_STALLED ? why : NULL, err);
+    return copy_health(ss, h, p, ctx->wall, v == OWM_V_STALLED ? why : NULL, err);
 }
 
 static int cmp_id_stream(const void *key, const void *elem)
@@ -533,9 +533,9 @@ static owp_status add_unexpected(Owmesh__NodeStatus *ns, const owmc_peer *p, uin
         Owmesh__StreamStatus *ss = owm_msg_node_status_add_stream(ns, err);
         if (!ss)
             return err ? err->code : OWP_ERR_NOMEM;
-        char why[OWMC_EVIDENCE_MAX];
+        char why[OWM_EVIDENCE_MAX];
         const char *node = p->plan->node->name;
-        ss->verdict = owmc_verdict_wire(owmc_health_unexpected(h, node, why, sizeof why));
+        ss->verdict = owm_verdict_wire(owm_health_unexpected(h, node, why, sizeof why));
         owp_status st;
         if ((st = owm_msg_set_string(&ss->id, h->id, err)) ||
             (st = owm_msg_set_string(&ss->source, "?", err)) ||

@@ -55,7 +55,7 @@ typedef struct owmc_peer {
     Owmesh__Envelope *status;    /* last Status (owned), or NULL */
     double status_at;            /* monotonic arrival of status */
     const Owmesh__StreamHealth **health; /* status's streams sorted by id */
-    unsigned char *verdicts;     /* per plan stream: owmc_verdict of the last check (for logs) */
+    unsigned char *verdicts;     /* per plan stream: owm_verdict of the last check (for logs) */
     double hello_at;             /* monotonic time of its last Hello; < 0 none */
     uint32_t minor;              /* minor version of its last message */
     int down;                    /* in the peer-health down set (owmc_reg_update_down) */
@@ -110,13 +110,13 @@ double owmc_reg_next_push(const owmc_registry *self, double now);
 
 /* The reported health of stream id, or NULL. */
 const Owmesh__StreamHealth *owmc_reg_health(const owmc_peer *p, const char *id);
-/* Verdict on the i-th stream of p's schedule; why as owmc_health_classify. */
-owmc_verdict owmc_reg_stream_verdict(owmc_registry *self, const owmc_peer *p, size_t i,
-                                     double now, char *why, size_t why_len);
+/* Verdict on the i-th stream of p's schedule; why as owm_health_classify. */
+owm_verdict owmc_reg_stream_verdict(owmc_registry *self, const owmc_peer *p, size_t i,
+                                    double now, char *why, size_t why_len);
 int owmc_reg_node_missing(const owmc_registry *self, const owmc_peer *p, double now);
 
 /* StatusReply for request (NULL: every node), for a reader of minor version
- * reader_minor (owmc_verdict_wire_for); nodes unknown to the mesh are an
+ * reader_minor (owm_verdict_wire_for); nodes unknown to the mesh are an
  * OWP_ERR_INVALID naming them. */
 Owmesh__Envelope *owmc_reg_status_reply(owmc_registry *self, const Owmesh__StatusRequest *request,
                                         uint64_t generation, double now, uint64_t wall,

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "testpkt.h"
+#include "owamp.h"
 
 typedef struct owp_chan owp_chan;
 

@@ -22,6 +22,7 @@
 #include "channel.h"
 #include "crypto.h"
 #include "hostport.h"
+#include "wire.h"
 
 void owp_client_opts_default(owp_client_opts *o)
 {

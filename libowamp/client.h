@@ -41,12 +41,9 @@
 #include <sys/socket.h>
 
 #include "channel.h"
-#include "endpoint.h"
 #include "error.h"
-#include "sendsched.h"
-#include "testpkt.h"
+#include "owamp.h"
 #include "timestamp.h"
-#include "wire.h"
 
 #define OWP_CONTROL_PORT "861"
 #define OWP_CLIENT_DEFAULT_TIMEOUT_MS 30000

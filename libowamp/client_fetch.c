@@ -16,6 +16,7 @@
 
 #include "bytes.h"
 #include "channel.h"
+#include "wire.h"
 
 static owp_status recv_fetch_request(owp_chan *chan, owp_request *req, owp_err *err)
 {

@@ -26,6 +26,8 @@
 
 #include "client.h"
 #include "clock.h"
+#include "endpoint.h"
+#include "owpfile.h"
 
 typedef struct client_session {
     owp_direction dir;

@@ -19,6 +19,8 @@
 #include "channel.h"
 #include "crypto.h"
 #include "hostport.h"
+#include "sendsched.h"
+#include "wire.h"
 
 /* Beyond this many packets the end of a schedule is estimated from the mean
  * interval instead of walked packet by packet. */

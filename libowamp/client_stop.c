@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "channel.h"
+#include "wire.h"
 
 /* How long past its computed end a test may run before the server counts as
  * stalled, and how long an early stop waits for the server's Stop-Sessions. */

@@ -9,8 +9,8 @@
 
 #include <stdint.h>
 
-#include "endpoint.h"
 #include "error.h"
+#include "owamp.h"
 
 typedef struct owp_server_conf {
     uint32_t authmodes;        /* owp_mode bits; default O|A|E */

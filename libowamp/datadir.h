@@ -20,7 +20,7 @@
 #include <stdio.h>
 
 #include "error.h"
-#include "wire.h"
+#include "owamp.h"
 
 /* Log priorities: the syslog values, so a daemon can pass them straight on.
  * Shared by the data directory and the server engine. */

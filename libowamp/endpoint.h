@@ -17,13 +17,7 @@
 #include <sys/socket.h>
 
 #include "error.h"
-#include "owpfile.h"
-#include "testpkt.h"
-#include "wire.h"
-
-typedef struct owp_portrange {
-    uint16_t low, high; /* 0-0: ephemeral */
-} owp_portrange;
+#include "owamp.h"
 
 typedef struct owp_endpoint_opts {
     int family;                     /* AF_INET or AF_INET6 */

@@ -5,7 +5,7 @@ LIBOWAMP = libowamp/libowamp.la
 # compilation unit, so no file can forget it.
 OWAMP_CPPFLAGS = -include $(top_builddir)/config.h -iquote $(top_srcdir)/libowamp
 OWAMP_PUBLIC_H = \
-	libowamp/error.h libowamp/bytes.h libowamp/grow.h libowamp/timestamp.h libowamp/clock.h \
+	libowamp/owamp.h libowamp/error.h libowamp/bytes.h libowamp/grow.h libowamp/timestamp.h libowamp/clock.h \
 	libowamp/sendsched.h libowamp/crypto.h libowamp/testpkt.h libowamp/wire.h \
 	libowamp/channel.h libowamp/owpfile.h libowamp/stats.h libowamp/owdstat.h libowamp/report.h \
 	libowamp/endpoint.h libowamp/hostport.h libowamp/options.h libowamp/pfs.h \
@@ -15,13 +15,17 @@ libowamp_libowamp_la_SOURCES = $(OWAMP_PUBLIC_H) \
 	libowamp/error.c libowamp/grow.c libowamp/timestamp.c libowamp/clock.c \
 	libowamp/sendsched.c libowamp/crypto.c libowamp/testpkt.c libowamp/wire.c \
 	libowamp/channel.c libowamp/owpfile.c libowamp/stats.c libowamp/owdstat.c libowamp/report.c \
-	libowamp/endpoint.c libowamp/hostport.c libowamp/options.c libowamp/pfs.c \
+	libowamp/endpoint.c libowamp/endpoint_internal.h libowamp/endpoint_send.c \
+	libowamp/endpoint_recv.c libowamp/pacer.c libowamp/pacer.h \
+	libowamp/hostport.c libowamp/options.c libowamp/pfs.c \
 	libowamp/textfile.c libowamp/conf.c \
 	libowamp/policy.c libowamp/policy_internal.h libowamp/policy_parse.c libowamp/policy_ledger.c \
 	libowamp/client.c libowamp/client_internal.h libowamp/client_session.c \
 	libowamp/client_stop.c libowamp/client_fetch.c \
-	libowamp/stream.c \
-	libowamp/server.c libowamp/server_internal.h libowamp/server_fetch.c \
+	libowamp/stream.c libowamp/stream_internal.h libowamp/stream_files.c \
+	libowamp/stream_unmeasured.c \
+	libowamp/server.c libowamp/server_internal.h libowamp/server_session.c \
+	libowamp/server_stop.c libowamp/server_fetch.c \
 	libowamp/datadir.c
 libowamp_libowamp_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 libowamp_libowamp_la_LIBADD = $(OPENSSL_LIBS) -lm

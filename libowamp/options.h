@@ -7,8 +7,8 @@
 
 #include <stdint.h>
 
-#include "endpoint.h"
 #include "error.h"
+#include "owamp.h"
 
 /* "AEO" letters, any case, any combination -> owp_mode bit mask. */
 owp_status owp_parse_authmode(const char *text, uint32_t *modes, owp_err *err);

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "bytes.h"
+#include "wire.h"
 
 #define OWP_FILE_MAGIC "OwA"         /* 4 bytes with the NUL */
 #define V3_FIXED_LEN 40              /* magic .. oset_records */

@@ -15,25 +15,13 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "owamp.h"
 #include "timestamp.h"
-#include "wire.h"
 
 #define OWP_RECORD_LEN 25
 #define OWP_FILE_VERSION 3
 
-enum { OWP_FINISHED_ERROR = 0, OWP_FINISHED_NORMAL = 1, OWP_FINISHED_INCOMPLETE = 2 };
-
-typedef struct owp_record {
-    uint32_t seq;
-    uint16_t send_err;
-    uint16_t recv_err;
-    owp_num64 send_time;
-    owp_num64 recv_time; /* 0 = lost */
-    uint8_t ttl;         /* 255 when the receiver could not see it */
-} owp_record;
-
-static inline int owp_record_lost(const owp_record *r) { return r->recv_time == 0; }
-
+/* The Finished values, owp_record and owp_record_fn are in owamp.h. */
 void owp_record_encode(const owp_record *r, uint8_t out[OWP_RECORD_LEN]);
 void owp_record_decode(const uint8_t in[OWP_RECORD_LEN], owp_record *r);
 
@@ -56,7 +44,6 @@ uint32_t owp_file_nrecords(const owp_file *self); /* as the reference counts the
 /* Call fn for each record in file order, at most max records (0 = all).
  * fn returns non-zero to stop early. Truncated or invalid records (e.g. an
  * error estimate with multiplier 0) fail with OWP_ERR_FORMAT naming the record. */
-typedef int (*owp_record_fn)(const owp_record *r, void *arg);
 owp_status owp_file_each_record(owp_file *self, uint32_t max, owp_record_fn fn, void *arg,
                                 owp_err *err);
 

@@ -44,9 +44,8 @@
 #include <sys/socket.h>
 
 #include "error.h"
+#include "owamp.h"
 #include "pfs.h"
-#include "sendsched.h"
-#include "testpkt.h"
 
 /* Longest class name (it becomes a directory name under hierarchy/). */
 #define OWP_LIMITS_CLASS_NAME_MAX 80

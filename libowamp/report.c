@@ -79,6 +79,7 @@ typedef struct report_ctx {
     const char *unit;
     owp_stats *stats;
     FILE *records_out; /* -v destination, NULL without -v */
+    int finished;      /* -M SESSION_FINISHED: OWP_REPORT_FINISHED_FILE or 0/1 */
     owp_err *err;
     owp_status status;
 } report_ctx;
@@ -207,6 +208,15 @@ static void print_summary(const report_ctx *c, FILE *out)
     fprintf(out, "\n");
 }
 
+/* The file's own word, unless the caller knows better (a .sum of a session
+ * still being written says 0). */
+static int session_finished(const report_ctx *c)
+{
+    if (c->finished != OWP_REPORT_FINISHED_FILE)
+        return c->finished ? 1 : 0;
+    return owp_file_finished(c->file) == OWP_FINISHED_NORMAL ? 1 : 0;
+}
+
 static void print_machine(const report_ctx *c, FILE *out)
 {
     const owp_stats *s = c->stats;
@@ -236,8 +246,7 @@ static void print_machine(const report_ctx *c, FILE *out)
     fprintf(out, "SESSION_PACKET_COUNT\t%u\n", req->npackets);
     fprintf(out, "SAMPLE_PACKET_COUNT\t%u\n", owp_stats_last(s) - owp_stats_first(s));
     fprintf(out, "BUCKET_WIDTH\t%g\n", owp_stats_bucket_width(s));
-    fprintf(out, "SESSION_FINISHED\t%d\n",
-            owp_file_finished(c->file) == OWP_FINISHED_NORMAL ? 1 : 0);
+    fprintf(out, "SESSION_FINISHED\t%d\n", session_finished(c));
     fprintf(out, "SENT\t%u\n", owp_stats_sent(s));
     fprintf(out, "SYNC\t%d\n", owp_stats_sync(s));
     fprintf(out, "MAXERR\t%g\n", owp_stats_maxerr(s));
@@ -430,45 +439,77 @@ static int print_raw(const owp_record *r, void *arg)
     return 0;
 }
 
-owp_status owp_report_file(FILE *out, owp_file *f, const char *from_host, const char *to_host,
-                           const owp_report_opts *o, owp_err *err)
+/* Reports need a version 2 file (the reference's check, and its words). */
+static owp_status check_version(owp_file *f, owp_err *err)
 {
-    const owp_request *req = owp_file_request(f);
-    if (!req || owp_file_version(f) < 2)
+    if (!owp_file_request(f) || owp_file_version(f) < 2)
         return owp_err_set(err, OWP_ERR_FORMAT,
                            "%s: owp files must be version 2 or greater (version = %u)",
                            owp_file_name(f), owp_file_version(f));
+    return OWP_OK;
+}
+
+/* Everything a summary of f needs: names, units, the statistics object
+ * (owned by c: owp_stats_destroy(&c->stats) when done). */
+static owp_status report_open(report_ctx *c, FILE *out, owp_file *f, const char *from_host,
+                              const char *to_host, const owp_report_opts *o, owp_err *err)
+{
+    const owp_request *req = owp_file_request(f);
+    if (!(o->bucket_width > 0.0))
+        return owp_err_set(err, OWP_ERR_INVALID, "bucket width must be positive");
+    *c = (report_ctx){.out = out, .req = req, .file = f, .o = o,
+                      .finished = OWP_REPORT_FINISHED_FILE, .err = err};
+    name_endpoint(req->ipvn, req->sender_addr, req->sender_port, from_host, c->ep.from_host,
+                  c->ep.from_addr, c->ep.from_port);
+    name_endpoint(req->ipvn, req->receiver_addr, req->receiver_port, to_host, c->ep.to_host,
+                  c->ep.to_addr, c->ep.to_port);
+    c->scale = unit_scale(o->units, &c->unit);
+    c->stats = owp_stats_new(req, owp_file_skips(f), owp_file_nskips(f), o->bucket_width, err);
+    if (!c->stats)
+        return err ? err->code : OWP_ERR_INVALID;
+    return OWP_OK;
+}
+
+/* -N K: ceil(npackets / K) blocks [0,K), [K,2K)...; the last runs to the end.
+ * *k is 0 when there is one block (no K, or K >= npackets). */
+static uint32_t block_count(const owp_request *req, uint32_t sub_count, uint32_t *k)
+{
+    *k = sub_count && sub_count < req->npackets ? sub_count : 0;
+    if (!*k)
+        return 1;
+    return req->npackets / *k + (req->npackets % *k ? 1 : 0);
+}
+
+/* Seqs [*first, *last) of block b (*last UINT32_MAX: to the session's end). */
+static void block_range(const owp_request *req, uint32_t k, uint32_t b, uint32_t *first,
+                        uint32_t *last)
+{
+    *first = k ? k * b : 0;
+    *last = UINT32_MAX;
+    if (k && (uint64_t)k * (b + 1) <= req->npackets)
+        *last = k * (b + 1);
+}
+
+owp_status owp_report_file(FILE *out, owp_file *f, const char *from_host, const char *to_host,
+                           const owp_report_opts *o, owp_err *err)
+{
+    owp_status st = check_version(f, err);
+    if (st != OWP_OK)
+        return st;
     if (o->raw) {
         raw_ctx rc = {out};
         return owp_file_each_record_from(f, 0, owp_file_nrecords(f), print_raw, &rc, err);
     }
-    if (!(o->bucket_width > 0.0))
-        return owp_err_set(err, OWP_ERR_INVALID, "bucket width must be positive");
-
-    report_ctx c = {.out = out, .req = req, .file = f, .o = o, .err = err};
-    name_endpoint(req->ipvn, req->sender_addr, req->sender_port, from_host, c.ep.from_host,
-                  c.ep.from_addr, c.ep.from_port);
-    name_endpoint(req->ipvn, req->receiver_addr, req->receiver_port, to_host, c.ep.to_host,
-                  c.ep.to_addr, c.ep.to_port);
-    c.scale = unit_scale(o->units, &c.unit);
-    c.stats = owp_stats_new(req, owp_file_skips(f), owp_file_nskips(f), o->bucket_width, err);
-    if (!c.stats)
-        return err ? err->code : OWP_ERR_INVALID;
-
-    /* -N K: ceil(npackets / K) blocks [0,K), [K,2K)...; the last runs to the end. */
-    uint32_t nblocks = 1, k = o->sub_count;
-    if (k && k < req->npackets)
-        nblocks = req->npackets / k + (req->npackets % k ? 1 : 0);
-    else
-        k = 0;
+    report_ctx c;
+    if ((st = report_open(&c, out, f, from_host, to_host, o, err)) != OWP_OK)
+        return st;
+    uint32_t k, nblocks = block_count(c.req, o->sub_count, &k);
     block_spans spans;
-    owp_status st = find_block_spans(&c, k, nblocks, &spans);
+    st = find_block_spans(&c, k, nblocks, &spans);
     uint32_t start_index = 0;
     for (uint32_t b = 0; b < nblocks && st == OWP_OK; b++) {
-        uint32_t first = k ? k * b : 0;
-        uint32_t last = UINT32_MAX;
-        if (k && (uint64_t)k * (b + 1) <= req->npackets)
-            last = k * (b + 1);
+        uint32_t first, last;
+        block_range(c.req, k, b, &first, &last);
         uint32_t span[2] = {0, 0};
         if (spans.lo && spans.lo[b] != UINT32_MAX)
             span[0] = spans.lo[b], span[1] = spans.hi[b] - spans.lo[b] + 1;
@@ -476,6 +517,37 @@ owp_status owp_report_file(FILE *out, owp_file *f, const char *from_host, const 
     }
     free(spans.lo);
     free(spans.hi);
+    owp_stats_destroy(&c.stats);
+    return st;
+}
+
+/* A block's statistics depend only on its own records in file order (see
+ * block_spans), so walking the whole file from its first record, the others
+ * ignored, gives what owp_report_file prints for that block. */
+owp_status owp_report_summary_block(FILE *out, owp_file *f, const char *from_host,
+                                    const char *to_host, const owp_report_opts *o,
+                                    uint32_t block, int finished, owp_err *err)
+{
+    owp_status st = check_version(f, err);
+    if (st != OWP_OK)
+        return st;
+    owp_report_opts mo = *o; /* one -M block on out, nothing else */
+    mo.machine = 1;
+    mo.raw = mo.verbose = mo.print_files = 0;
+    mo.verbose_max = 0;
+    report_ctx c;
+    if ((st = report_open(&c, out, f, from_host, to_host, &mo, err)) != OWP_OK)
+        return st;
+    c.finished = finished;
+    uint32_t k, nblocks = block_count(c.req, o->sub_count, &k);
+    if (block < nblocks) {
+        uint32_t first, last, start_index = 0;
+        block_range(c.req, k, block, &first, &last);
+        st = report_block(&c, first, last, &start_index, NULL);
+    } else {
+        st = owp_err_set(err, OWP_ERR_FORMAT, "%s: no summary for block %u", owp_file_name(f),
+                         block);
+    }
     owp_stats_destroy(&c.stats);
     return st;
 }

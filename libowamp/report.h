@@ -1,8 +1,9 @@
 /*
  * report.h - session reports in the reference's formats
  * (owp-file-format.md §8, programs.md §5.5): the default summary, -M machine
- * format, -R raw records, -v per-record lines, -N sub-session summaries.
- * Statistics come from stats.h.
+ * format, -R raw records, -v per-record lines, -N sub-session summaries;
+ * and one -M block by itself, for the .sum files of powstream's stream
+ * engine (stream.h). Statistics come from stats.h.
  */
 #ifndef OWP_REPORT_H
 #define OWP_REPORT_H
@@ -38,5 +39,22 @@ void owp_report_opts_default(owp_report_opts *o);
  * to show; NULL means reverse-resolve the stored addresses (owstats). */
 owp_status owp_report_file(FILE *out, owp_file *f, const char *from_host, const char *to_host,
                            const owp_report_opts *o, owp_err *err);
+
+/* SESSION_FINISHED as the file says (its Finished field is normal: 1). */
+#define OWP_REPORT_FINISHED_FILE (-1)
+
+/* Print the -M summary of ONE block of a session file: what a .sum file
+ * holds (powstream's whole-session and -N sub-session summaries). The blocks
+ * are owp_report_file's with -M and o->sub_count (0: one block, the whole
+ * session); block counts from 0. The bytes are those of that block in
+ * owp_report_file's -M output, except SESSION_FINISHED, which is `finished`
+ * (0 or 1: a summary taken from a file still being written says 0) or, with
+ * OWP_REPORT_FINISHED_FILE, the file's own. Of o, only bucket_width,
+ * sub_count and unix_times matter (-R, -v, -p do not apply). from_host and
+ * to_host as for owp_report_file. A block past the last one is an error
+ * (OWP_ERR_FORMAT); nothing is printed on error. */
+owp_status owp_report_summary_block(FILE *out, owp_file *f, const char *from_host,
+                                    const char *to_host, const owp_report_opts *o,
+                                    uint32_t block, int finished, owp_err *err);
 
 #endif

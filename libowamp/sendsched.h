@@ -12,14 +12,10 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "owamp.h"
 #include "timestamp.h"
 
-typedef enum owp_slot_type { OWP_SLOT_EXP = 0, OWP_SLOT_FIXED = 1 } owp_slot_type;
-
-typedef struct owp_slot {
-    owp_slot_type type;
-    owp_num64 value; /* mean (exp) or offset (fixed), 32.32 seconds */
-} owp_slot;
+/* Slots (owp_slot) are defined in owamp.h. */
 
 /* Parse owping's -i syntax ("0.1e,0.2f", "0.05"); *slots is malloc'd, caller frees.
  * Errors as the reference words them ("Invalid numeric value (X) for schedule"). */

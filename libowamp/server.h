@@ -28,12 +28,10 @@
 #include <sys/socket.h>
 
 #include "datadir.h"
-#include "endpoint.h"
 #include "error.h"
+#include "owamp.h"
 #include "pfs.h"
-#include "testpkt.h"
 #include "timestamp.h"
-#include "wire.h"
 
 /* What the policy hooks know about one control connection. */
 typedef struct owp_server_conn_info {

@@ -1,22 +1,41 @@
 /*
  * server_internal.h - what the parts of the server engine share: the server
- * object, one control connection, and the few calls between the parts.
- * Not installed; server.h is the public interface.
+ * object, one control connection, its test sessions, and the few calls
+ * between the parts. Not installed; server.h is the public interface.
  *
- *   server.c        the connection: handshake, sessions, Stop-Sessions, tests
- *   server_fetch.c  Fetch-Session: streams a stored session back
- *   datadir.c       where session files live (datadir.h)
+ *   server.c          the connection: the server object, control I/O, the
+ *                     handshake (greeting, Set-Up-Response, Server-Start)
+ *                     and the command loop
+ *   server_session.c  Request-Session / Accept-Session, the connection's
+ *                     session table, Start-Sessions and the endpoint threads
+ *   server_stop.c     the test phase: waiting for the sessions to end,
+ *                     Stop-Sessions both ways, finishing the session files
+ *   server_fetch.c    Fetch-Session: streams a stored session back
+ *   datadir.c         where session files live (datadir.h)
+ *
+ * The connection is driven by one thread; each started session's endpoint
+ * runs in its own thread and talks to the connection through atomics (stop,
+ * stop_next_seqno, done) and, after a join, through its result fields.
  */
 #ifndef OWP_SERVER_INTERNAL_H
 #define OWP_SERVER_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "channel.h"
+#include "endpoint.h"
+#include "owpfile.h"
 #include "server.h"
+#include "wire.h"
+
+/* How often waits look at the stop request and the threads. */
+#define OWP_SRV_POLL_SLICE_MS 100
 
 struct owp_server {
     owp_server_config cfg;
@@ -25,7 +44,7 @@ struct owp_server {
     atomic_int stop_requested;
 };
 
-typedef struct session session; /* one test session: server.c */
+typedef struct session session;
 
 /* One control connection. */
 typedef struct conn {
@@ -45,14 +64,82 @@ typedef struct conn {
     size_t nsessions, cap;
 } conn;
 
+/* One requested test session and, once started, its endpoint thread. */
+struct session {
+    conn *c;
+    owp_request req;     /* as accepted: SID and our port filled in; owns its slots */
+    int server_receives; /* 1: we receive and store; 0: we send */
+    int policy_held;     /* the policy's session() allowed it: session_end() is owed */
+    uint64_t policy_handle;
+    owp_endpoint *ep;
+    pthread_t thread;
+    int thread_started;
+    atomic_int stop;
+    atomic_uint stop_next_seqno;
+    atomic_int done;
+    struct timespec done_at; /* CLOCK_MONOTONIC when the thread returned */
+    owp_status status;
+    owp_err err;
+    owp_err write_err;
+    owp_send_result sent;
+    owp_recv_stats stats;
+    /* receive sessions */
+    FILE *fp;
+    owp_file_writer *writer;
+    char path[OWP_SERVER_PATH_MAX];
+    char catalog[OWP_SERVER_PATH_MAX];
+};
+
+/* ---- server.c ---- */
+
 /* A log line through the configured callback (none: dropped). */
 void owp_srv_log(const owp_server *s, int prio, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Has owp_server_stop() been called? */
+int owp_srv_stop_requested(const conn *c);
+
+/* The configured control timeout in milliseconds (0: none). */
+int owp_srv_control_timeout_ms(const conn *c);
+
 /* Send one control message and its HMAC. */
 owp_status owp_srv_send_msg(conn *c, const uint8_t *buf, size_t len, owp_err *err);
 
-/* Answer a Fetch-Session whose first block is first (server_fetch.c).
+/* ---- server_session.c ---- */
+
+/* Answer a Request-Session whose first block is first: Accept-Session, and
+ * on acceptance the session joins the table. Returns an error only when the
+ * connection cannot go on. */
+owp_status owp_srv_request_session(conn *c, const uint8_t first[16], owp_err *err);
+
+/* Answer a Start-Sessions whose first block is first and start every
+ * session's endpoint thread. OWP_ERR_REFUSED: a refusing Start-Ack was sent
+ * and the sessions ended; the connection stays idle. */
+owp_status owp_srv_start_sessions(conn *c, const uint8_t first[16], owp_err *err);
+
+/* The session with this SID, or NULL. */
+session *owp_srv_find_session(const conn *c, const uint8_t sid[OWP_SID_LEN]);
+
+/* Stop and join the session's thread (if any). */
+void owp_srv_join_session(session *sess);
+
+/* End a session for good: join, finish or delete its file, release policy
+ * resources, free. keep_file 0 deletes the stored file. */
+void owp_srv_end_session(conn *c, session *sess, uint32_t finished, uint32_t next_seqno,
+                         const owp_skip *skips, uint32_t nskips, int keep_file);
+
+/* End every session of the connection (used when the connection ends
+ * without the Stop-Sessions exchange) and empty the table. */
+void owp_srv_end_all_sessions(conn *c, uint32_t finished);
+
+/* ---- server_stop.c ---- */
+
+/* From Start-Ack to the end of the Stop-Sessions exchange. */
+owp_status owp_srv_run_tests(conn *c, owp_err *err);
+
+/* ---- server_fetch.c ---- */
+
+/* Answer a Fetch-Session whose first block is first.
  * Returns an error only when the connection cannot go on. */
 owp_status owp_srv_fetch(conn *c, const uint8_t first[16], owp_err *err);
 

@@ -17,6 +17,7 @@
 #include "grow.h"
 #include "owdstat.h"
 #include "sendsched.h"
+#include "wire.h"
 
 /* ---------------------------------------------------------------- u32 map */
 

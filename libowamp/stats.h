@@ -27,9 +27,8 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "owpfile.h"
+#include "owamp.h"
 #include "timestamp.h"
-#include "wire.h"
 
 #define OWP_STATS_DEFAULT_BUCKET_WIDTH 0.0001
 

@@ -16,6 +16,10 @@
  *   4. sets the next session up on a free slot, unless backing off;
  *   5. reports the held unmeasured intervals whose end has passed;
  * then sleeps until woken by a stop or a retry, or for at most TICK_MS.
+ * This file is the loop and the public API; a finished session's files are
+ * written by stream_files.c, and the unmeasured time line (failures, holes,
+ * held intervals, back-off) is kept by stream_unmeasured.c
+ * (stream_internal.h).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -25,7 +29,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -33,121 +36,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "clock.h"
 #include "hostport.h"
-#include "owpfile.h"
-#include "report.h"
 #include "sendsched.h"
+#include "stream_internal.h"
+#include "wire.h"
 
 #define TICK_MS 20
-#define STREAM_PATH_MAX 4096
-/* Seconds after a sub-session's last packet + loss timeout before its summary
- * is taken from the growing file (the receiver has then written every record). */
-#define SUB_SETTLE_SEC 1.0
-/* First back-off step after a failed attempt; doubles up to retry_delay and
- * OWP_STREAM_RETRY_MAX. */
-#define BACKOFF_FIRST_SEC 1.0
-#define BACKOFF_MIN_SEC 0.1
 #define POOL_MAX 64
-/* A failed session: packets due this close to the last sign of life of its
- * server may not have left or arrived yet; they count as unmeasured. */
-#define IN_FLIGHT_SEC 0.1
-#define TSTAMP_FMT "%020" PRIu64
-
-/* A session in flight on a slot. */
-typedef struct stream_session {
-    uint64_t index;
-    owp_num64 start, end;          /* file-name times */
-    owp_request req;               /* as accepted (owned copy) */
-    owp_sched *sched;
-    char tmp_path[STREAM_PATH_MAX]; /* receive: the client's file; -t: the fetched copy */
-    FILE *fp;
-    uint32_t subs_done;            /* sub-session summaries written */
-    owp_num64 sub_start;           /* name START of the next sub-session */
-} stream_session;
-
-typedef struct stream_slot {
-    owp_client *client;
-    int running;
-    stream_session sess;
-    owp_num64 alive_at;            /* the connection was last seen open (set-up, polls) */
-} stream_slot;
-
-/* A stretch of the time line that was not measured, and why. */
-typedef struct stream_interval {
-    owp_num64 start, end;
-    owp_stream_reason reason;
-    char detail[OWP_ERR_MSG_MAX];
-} stream_interval;
-
-/* How a session ended, as write_session needs to know it. */
-typedef struct session_outcome {
-    int ok;                        /* Stop-Sessions exchanged normally */
-    owp_num64 alive_at;            /* unless ok: the server was last known alive */
-    owp_stream_reason reason;      /* unless ok */
-    char detail[OWP_ERR_MSG_MAX];
-} session_outcome;
-
-struct owp_stream {
-    owp_stream_opts o;
-    char *server, *testpeer, *dir, *identity, *src_addr, *bind_device, *default_port;
-    uint8_t *passphrase;
-
-    pthread_t thread;
-    int thread_started;
-    atomic_int stop;
-    atomic_int done;
-    atomic_int retry;              /* owp_stream_retry_now() was called */
-    pthread_mutex_t mu;            /* guards counters, health and the wake-up */
-    pthread_cond_t cv;
-    owp_stream_counters counters;
-    owp_stream_health health;
-
-    owp_slot sched_slot;           /* one exponential slot of mean interval */
-    stream_slot *slots;
-    unsigned nslots;
-    uint64_t next_index;
-    owp_num64 first_start;
-    owp_num64 next_start;
-    double last_rtt;
-
-    /* Set-up failures: the latest one (a hole opened later takes its reason)
-     * and the back-off, for the whole stream (one dead server, one wait). */
-    int have_fail;
-    owp_stream_reason fail_reason;
-    char fail_detail[OWP_ERR_MSG_MAX];
-    unsigned failures;
-    double retry_at;               /* monotonic seconds; 0 = no wait */
-
-    /* Unmeasured time: the open hole [hole.start, next_start), and closed
-     * intervals held until their end has passed. */
-    int hole_open;
-    stream_interval hole;
-    stream_interval *held;
-    unsigned nheld, held_cap;
-
-    struct sockaddr_storage peer;  /* test peer (for spec.peer) */
-    socklen_t peer_len;
-    int have_peer;                 /* testpeer given apart from the server */
-
-    /* Host names for .sum files, resolved once: a reverse lookup can take seconds
-     * and must not sit on the measurement thread at every session boundary. */
-    uint8_t named_addr[2][16];
-    char host_name[2][NI_MAXHOST];
-    int names_valid;
-    const char *names_ptr[2];
-};
 
 /* ------------------------------------------------------------------ helpers */
 
-static void slog(owp_stream *s, int priority, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void slog(owp_stream *s, int priority, const char *fmt, ...)
+void owp_strm_log(owp_stream *s, int priority, const char *fmt, ...)
 {
     if (!s->o.log_fn)
         return;
@@ -159,26 +63,14 @@ static void slog(owp_stream *s, int priority, const char *fmt, ...)
     s->o.log_fn(s->o.arg, priority, msg);
 }
 
-static void count(owp_stream *s, uint64_t *field, uint64_t n)
+void owp_strm_count(owp_stream *s, uint64_t *field, uint64_t n)
 {
     pthread_mutex_lock(&s->mu);
     *field += n;
     pthread_mutex_unlock(&s->mu);
 }
 
-void owp_stream_file_name(char *buf, unsigned len, owp_num64 start, owp_num64 end,
-                          const char *ext)
-{
-    snprintf(buf, len, TSTAMP_FMT "_" TSTAMP_FMT "%s", start, end, ext);
-}
-
-static void stream_path(const owp_stream *s, char *buf, size_t len, owp_num64 start,
-                        owp_num64 end, const char *ext)
-{
-    char name[64];
-    owp_stream_file_name(name, sizeof name, start, end, ext);
-    snprintf(buf, len, "%s/%s", s->dir, name);
-}
+/* ------------------------------------------------------------------ options and state */
 
 void owp_stream_opts_default(owp_stream_opts *o)
 {
@@ -255,737 +147,9 @@ void owp_stream_get_health(const owp_stream *self, owp_stream_health *h)
     pthread_mutex_unlock(&s->mu);
 }
 
-const char *owp_stream_reason_text(owp_stream_reason r)
-{
-    switch (r) {
-    case OWP_STREAM_REFUSED: return "owampd refused";
-    case OWP_STREAM_TIMEOUT: return "control timeout";
-    case OWP_STREAM_UNREACHABLE: return "unreachable";
-    case OWP_STREAM_LOCAL: return "local error";
-    }
-    return "local error";
-}
-
 int owp_stream_done(const owp_stream *self) { return atomic_load(&self->done); }
 
 owp_num64 owp_stream_first_start(const owp_stream *self) { return self->first_start; }
-
-static void notify_file(owp_stream *s, owp_stream_file_kind kind, const char *path,
-                        owp_num64 start, owp_num64 end, uint64_t index, uint32_t first,
-                        uint32_t last, int complete)
-{
-    count(s, &s->counters.files, 1);
-    if (!s->o.file_fn)
-        return;
-    owp_stream_file f = {
-        .kind = kind, .path = path, .start = start, .end = end, .session = index,
-        .first_seq = first, .last_seq = last, .complete = complete,
-    };
-    s->o.file_fn(s->o.arg, &f);
-}
-
-/* NAME.i -> NAME (link, so an existing NAME is never replaced), then drop NAME.i. */
-static owp_status publish(const char *tmp, const char *name, owp_err *err)
-{
-    if (link(tmp, name) != 0) {
-        owp_status st = owp_err_sys(err, "link(%s, %s)", tmp, name);
-        unlink(tmp);
-        return st;
-    }
-    unlink(tmp);
-    return OWP_OK;
-}
-
-/* ------------------------------------------------------------------ summaries */
-
-/* The -M summary of block `block` (sub_count packets each; sub_count 0 = the
- * whole session) of the file at path, into out. preliminary: SESSION_FINISHED 0. */
-/* Sender and receiver names for a session's summary: numeric with
- * numeric_hosts, else reverse-resolved once per stream and cached. */
-static const char **stream_host_names(owp_stream *s, const owp_request *req)
-{
-    static const char *none[2] = {NULL, NULL};
-    if (!req)
-        return none;
-    const uint8_t *addr[2] = {req->sender_addr, req->receiver_addr};
-    if (!s->names_valid || memcmp(s->named_addr[0], addr[0], 16) != 0 ||
-        memcmp(s->named_addr[1], addr[1], 16) != 0) {
-        for (int i = 0; i < 2; i++) {
-            struct sockaddr_storage ss;
-            socklen_t len;
-            memcpy(s->named_addr[i], addr[i], 16);
-            if (owp_sockaddr_from_wire(req->ipvn, addr[i], 0, &ss, &len, NULL) != OWP_OK)
-                snprintf(s->host_name[i], sizeof s->host_name[i], "***");
-            else if (s->o.numeric_hosts)
-                owp_sockaddr_format_addr((struct sockaddr *)&ss, s->host_name[i], NI_MAXHOST);
-            else
-                owp_sockaddr_name((struct sockaddr *)&ss, s->host_name[i], NI_MAXHOST);
-        }
-        s->names_valid = 1;
-    }
-    s->names_ptr[0] = s->host_name[0];
-    s->names_ptr[1] = s->host_name[1];
-    return s->names_ptr;
-}
-
-static owp_status render_summary(owp_stream *s, const char *path, uint32_t sub_count,
-                                 uint32_t block, int preliminary, FILE *out, owp_err *err)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return owp_err_sys(err, "open %s", path);
-    owp_file *f = owp_file_read(fp, path, err);
-    if (!f) {
-        fclose(fp);
-        return err ? err->code : OWP_ERR_FORMAT;
-    }
-    owp_report_opts ro;
-    owp_report_opts_default(&ro);
-    ro.machine = 1;
-    ro.bucket_width = s->o.bucket_width;
-    ro.unix_times = s->o.unix_times;
-    ro.sub_count = sub_count;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    owp_status st = mem ? OWP_OK : owp_err_sys(err, "open_memstream");
-    if (st == OWP_OK) {
-        const char **names = stream_host_names(s, owp_file_request(f));
-        st = owp_report_file(mem, f, names[0], names[1], &ro, err);
-        fclose(mem);
-    }
-    owp_file_destroy(&f);
-    fclose(fp);
-    if (st != OWP_OK) {
-        free(text);
-        return st;
-    }
-    /* Blocks each begin with a SUMMARY line. */
-    const char *tag = "SUMMARY\t";
-    char *b = text;
-    for (uint32_t i = 0; b && i < block; i++)
-        b = strstr(b + 1, tag);
-    if (!b || strncmp(b, tag, strlen(tag)) != 0) {
-        free(text);
-        return owp_err_set(err, OWP_ERR_FORMAT, "%s: no summary for block %u", path, block);
-    }
-    char *e = strstr(b + 1, tag);
-    size_t blen = e ? (size_t)(e - b) : strlen(b);
-    char *fin = preliminary ? strstr(b, "SESSION_FINISHED\t1\n") : NULL;
-    if (fin && (size_t)(fin - b) < blen)
-        fin[strlen("SESSION_FINISHED\t")] = '0';
-    if (fwrite(b, 1, blen, out) != blen)
-        st = owp_err_sys(err, "write summary");
-    free(text);
-    return st;
-}
-
-/* Write one .sum file (via NAME.i) from the data file at data_path. */
-static owp_status write_sum(owp_stream *s, const char *data_path, uint32_t sub_count,
-                            uint32_t block, int preliminary, const char *name, owp_err *err)
-{
-    char tmp[STREAM_PATH_MAX + 4];
-    snprintf(tmp, sizeof tmp, "%s.i", name);
-    FILE *out = fopen(tmp, "w");
-    if (!out)
-        return owp_err_sys(err, "create %s", tmp);
-    owp_status st = render_summary(s, data_path, sub_count, block, preliminary, out, err);
-    if (fclose(out) != 0 && st == OWP_OK)
-        st = owp_err_sys(err, "write %s", tmp);
-    if (st != OWP_OK) {
-        unlink(tmp);
-        return st;
-    }
-    return publish(tmp, name, err);
-}
-
-/* Scheduled send time of seq in a session. */
-static owp_num64 sched_time(stream_session *ss, uint32_t seq)
-{
-    return ss->req.start_time + owp_sched_offset(ss->sched, seq);
-}
-
-/* Sub-session summaries [subs_done, upto) of ss from the data at data_path;
- * the name END of a block is clamped to end_cap. */
-static void write_subs(owp_stream *s, stream_session *ss, const char *data_path, uint32_t upto,
-                       owp_num64 end_cap, int complete)
-{
-    uint32_t n = s->o.sub_count;
-    while (ss->subs_done < upto) {
-        uint32_t j = ss->subs_done;
-        owp_num64 end = sched_time(ss, (j + 1) * n - 1);
-        if (end > end_cap)
-            end = end_cap;
-        if (ss->sub_start == ss->start && end == end_cap) {
-            /* A stopped session inside its first block: the session's own
-             * summary has this very name and content. */
-            ss->subs_done = upto;
-            break;
-        }
-        char name[STREAM_PATH_MAX];
-        stream_path(s, name, sizeof name, ss->sub_start, end, ".sum");
-        owp_err err;
-        owp_err_clear(&err);
-        if (write_sum(s, data_path, n, j, 1, name, &err) != OWP_OK)
-            slog(s, LOG_WARNING, "sub-session summary %s: %s", name, err.msg);
-        else
-            notify_file(s, OWP_STREAM_FILE_SUBSUM, name, ss->sub_start, end, ss->index, j * n,
-                        (j + 1) * n, complete);
-        ss->sub_start = end;
-        ss->subs_done++;
-    }
-}
-
-static int subs_enabled(const owp_stream *s)
-{
-    return s->o.sub_count && s->o.sub_count < s->o.npackets;
-}
-
-/* While a receive session runs: summaries whose packets have all settled. */
-static void running_subs(owp_stream *s, stream_slot *sl)
-{
-    stream_session *ss = &sl->sess;
-    if (!subs_enabled(s) || s->o.sender || !ss->fp)
-        return;
-    uint32_t nblocks = s->o.npackets / s->o.sub_count;
-    owp_num64 now = owp_clock_now(NULL);
-    owp_num64 settle = owp_num64_from_double(s->o.loss_timeout + SUB_SETTLE_SEC);
-    uint32_t upto = ss->subs_done;
-    /* The last block is left to the end of the session (it ends the .owp's time line). */
-    while (upto + 1 < nblocks &&
-           sched_time(ss, (upto + 1) * s->o.sub_count - 1) + settle <= now)
-        upto++;
-    if (upto > ss->subs_done)
-        write_subs(s, ss, ss->tmp_path, upto, ss->end, 0);
-}
-
-/* ------------------------------------------------------------------ session files */
-
-typedef struct scan_ctx {
-    uint8_t *seen;                 /* one byte per seq */
-    uint32_t npackets;
-    int have_max;
-    uint32_t max_seq;              /* highest seq outside the skip ranges */
-    const owp_skip *skips;
-    uint32_t nskips;
-    owp_file_writer *copy;         /* when padding: every record below `keep` copied */
-    uint32_t keep;
-    uint64_t lost;                 /* lost records seen (below `keep` when copying) */
-    owp_status st;
-    owp_err *err;
-} scan_ctx;
-
-static int in_skips(const owp_skip *skips, uint32_t nskips, uint32_t seq)
-{
-    for (uint32_t i = 0; i < nskips; i++)
-        if (seq >= skips[i].first && seq <= skips[i].last)
-            return 1;
-    return 0;
-}
-
-static int scan_record(const owp_record *r, void *arg)
-{
-    scan_ctx *c = arg;
-    if (owp_record_lost(r) && (!c->copy || r->seq < c->keep))
-        c->lost++;
-    if (r->seq < c->npackets) {
-        c->seen[r->seq] = 1;
-        if (!in_skips(c->skips, c->nskips, r->seq) && (!c->have_max || r->seq > c->max_seq)) {
-            c->max_seq = r->seq;
-            c->have_max = 1;
-        }
-    }
-    if (c->copy && r->seq < c->keep &&
-        (c->st = owp_file_writer_add(c->copy, r, c->err)) != OWP_OK)
-        return 1;
-    return 0;
-}
-
-/* Write a receiver-layout file at path holding seqs [0, keep) of req: the
- * records of f (if any), then a lost record for every such seq that has none
- * and is in no skip range. Its Next Seqno is keep; *nlost counts its lost
- * records. */
-static owp_status write_padded(stream_session *ss, owp_file *f, const owp_request *req,
-                               uint32_t keep, const char *path, uint64_t *nlost, owp_err *err)
-{
-    *nlost = 0;
-    FILE *out = fopen(path, "w+b");
-    if (!out)
-        return owp_err_sys(err, "create %s", path);
-    owp_file_writer *w = owp_file_writer_new(out, req, err);
-    owp_status st = w ? OWP_OK : (err ? err->code : OWP_ERR_SYS);
-    uint8_t *seen = st == OWP_OK ? calloc(req->npackets ? req->npackets : 1, 1) : NULL;
-    if (st == OWP_OK && !seen)
-        st = owp_err_set(err, OWP_ERR_NOMEM, "%s: out of memory", path);
-    const owp_skip *skips = f ? owp_file_skips(f) : NULL;
-    uint32_t nskips = f ? owp_file_nskips(f) : 0;
-    if (st == OWP_OK && f) {
-        scan_ctx c = { .seen = seen, .npackets = req->npackets, .skips = skips, .nskips = nskips,
-                       .copy = w, .keep = keep, .err = err };
-        st = owp_file_each_record(f, 0, scan_record, &c, err);
-        if (st == OWP_OK)
-            st = c.st;
-        *nlost = c.lost;
-    }
-    uint16_t recv_err = owp_clock_errest();
-    for (uint32_t seq = 0; st == OWP_OK && seq < keep && seq < req->npackets; seq++) {
-        if (seen[seq] || in_skips(skips, nskips, seq))
-            continue;
-        owp_record r = { .seq = seq, .send_err = OWP_ERREST_UNSYNC, .recv_err = recv_err,
-                         .send_time = sched_time(ss, seq), .recv_time = 0, .ttl = 255 };
-        st = owp_file_writer_add(w, &r, err);
-        (*nlost)++;
-    }
-    if (st == OWP_OK)
-        st = owp_file_writer_finish(w, OWP_FINISHED_INCOMPLETE, keep, skips, nskips, err);
-    free(seen);
-    owp_file_writer_destroy(&w);
-    if (fclose(out) != 0 && st == OWP_OK)
-        st = owp_err_sys(err, "write %s", path);
-    if (st != OWP_OK)
-        unlink(path);
-    return st;
-}
-
-/* Does f hold every packet of the session, finished normally? Also finds the
- * highest measured seq (for a stopped or cut session's END) and counts its
- * lost records. */
-static owp_status examine(owp_file *f, uint32_t npackets, int *whole, int *have_max,
-                          uint32_t *max_seq, uint64_t *nlost, owp_err *err)
-{
-    uint8_t *seen = calloc(npackets ? npackets : 1, 1);
-    if (!seen)
-        return owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
-    scan_ctx c = { .seen = seen, .npackets = npackets, .skips = owp_file_skips(f),
-                   .nskips = owp_file_nskips(f), .err = err };
-    owp_status st = owp_file_each_record(f, 0, scan_record, &c, err);
-    *whole = owp_file_finished(f) == OWP_FINISHED_NORMAL && owp_file_next_seqno(f) >= npackets;
-    for (uint32_t i = 0; *whole && i < npackets; i++)
-        if (!seen[i] && !in_skips(c.skips, c.nskips, i))
-            *whole = 0;
-    *have_max = c.have_max;
-    *max_seq = c.max_seq;
-    *nlost = c.lost;
-    free(seen);
-    return st;
-}
-
-static void session_clear(stream_session *ss)
-{
-    if (ss->fp)
-        fclose(ss->fp);
-    ss->fp = NULL;
-    if (ss->tmp_path[0])
-        unlink(ss->tmp_path);
-    ss->tmp_path[0] = '\0';
-    owp_sched_destroy(&ss->sched);
-    owp_request_clear(&ss->req);
-}
-
-/* A private file in the output directory for session data. */
-static FILE *temp_file(owp_stream *s, char *path, size_t len, owp_err *err)
-{
-    snprintf(path, len, "%s/.pow.XXXXXX", s->dir);
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        owp_err_sys(err, "mkstemp(%s)", path);
-        path[0] = '\0';
-        return NULL;
-    }
-    /* Readers of the output directory get the same access as to the summaries. */
-    if (fchmod(fd, 0644) != 0) {
-        owp_err_sys(err, "fchmod(%s)", path);
-        close(fd);
-        unlink(path);
-        path[0] = '\0';
-        return NULL;
-    }
-    FILE *fp = fdopen(fd, "w+b");
-    if (!fp) {
-        owp_err_sys(err, "fdopen(%s)", path);
-        close(fd);
-        unlink(path);
-        path[0] = '\0';
-        return NULL;
-    }
-    /* Unbuffered: sub-session summaries read the file while it grows. */
-    setvbuf(fp, NULL, _IONBF, 0);
-    return fp;
-}
-
-/* ------------------------------------------------------------------ unmeasured time */
-
-/* Does msg carry the text of errno e (owp_err_sys appends strerror)? */
-static int mentions_errno(const char *msg, int e)
-{
-    char buf[128];
-    const char *text = strerror_r(e, buf, sizeof buf);
-    return text && text[0] && strstr(msg, text) != NULL;
-}
-
-/* Why a set-up or a session failed, from its error: the peer's doing
- * (refused, silent, out of reach) or ours. */
-static owp_stream_reason classify(const owp_err *err)
-{
-    static const int refused[] = { ECONNREFUSED, ECONNRESET, ECONNABORTED, EPIPE };
-    static const int unreachable[] = { EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN };
-    if (strstr(err->msg, "unable to resolve"))
-        return OWP_STREAM_UNREACHABLE;
-    switch (err->code) {
-    case OWP_ERR_REFUSED:
-    case OWP_ERR_CLOSED:
-    case OWP_ERR_PROTO:
-    case OWP_ERR_FORMAT: /* the server's messages: a broken or dying peer */
-        return OWP_STREAM_REFUSED;
-    case OWP_ERR_TIMEOUT:
-        return OWP_STREAM_TIMEOUT;
-    case OWP_ERR_SYS:
-        for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
-            if (mentions_errno(err->msg, refused[i]))
-                return OWP_STREAM_REFUSED;
-        if (mentions_errno(err->msg, ETIMEDOUT))
-            return OWP_STREAM_TIMEOUT;
-        for (size_t i = 0; i < sizeof unreachable / sizeof unreachable[0]; i++)
-            if (mentions_errno(err->msg, unreachable[i]))
-                return OWP_STREAM_UNREACHABLE;
-        return OWP_STREAM_LOCAL;
-    default:
-        return OWP_STREAM_LOCAL;
-    }
-}
-
-static void outcome_failed(session_outcome *o, owp_stream_reason reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void outcome_failed(session_outcome *o, owp_stream_reason reason, const char *fmt, ...)
-{
-    o->ok = 0;
-    o->reason = reason;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(o->detail, sizeof o->detail, fmt, ap);
-    va_end(ap);
-}
-
-/* The length of one session on the time line (at least 1 s): the unit in
- * which a long outage is reported. */
-static owp_num64 session_length(const owp_stream *s)
-{
-    double d = s->o.npackets * s->o.interval;
-    return owp_num64_from_double(d > 1.0 ? d : 1.0);
-}
-
-static void report_interval(owp_stream *s, const stream_interval *iv)
-{
-    count(s, &s->counters.intervals, 1);
-    slog(s, LOG_WARNING, "not measured [" TSTAMP_FMT " - " TSTAMP_FMT "] (%.1f s): %s: %s",
-         iv->start, iv->end, owp_num64_to_double(iv->end - iv->start),
-         owp_stream_reason_text(iv->reason), iv->detail);
-    if (s->o.unmeasured_fn) {
-        owp_stream_unmeasured u = { .start = iv->start, .end = iv->end, .reason = iv->reason,
-                                    .detail = iv->detail };
-        s->o.unmeasured_fn(s->o.arg, &u);
-    }
-}
-
-/* Hold [start, end) until its end has passed; merged into the interval
- * before it when they abut, agree on the reason and stay within a session
- * length (a long outage is reported piece by piece, never held long). */
-static void hold(owp_stream *s, owp_num64 start, owp_num64 end, owp_stream_reason reason,
-                 const char *detail)
-{
-    if (end <= start)
-        return;
-    if (s->nheld) {
-        stream_interval *last = &s->held[s->nheld - 1];
-        if (last->end == start && last->reason == reason &&
-            end - last->start <= session_length(s)) {
-            last->end = end;
-            return;
-        }
-    }
-    stream_interval iv = { .start = start, .end = end, .reason = reason };
-    snprintf(iv.detail, sizeof iv.detail, "%s", detail);
-    if (s->nheld == s->held_cap) {
-        unsigned cap = s->held_cap ? s->held_cap * 2 : 4;
-        stream_interval *v = realloc(s->held, cap * sizeof *v);
-        if (!v) { /* cannot wait for its end: say it now rather than never */
-            report_interval(s, &iv);
-            return;
-        }
-        s->held = v;
-        s->held_cap = cap;
-    }
-    s->held[s->nheld++] = iv;
-}
-
-/* Report the held intervals whose end has passed. flush (the stream ends):
- * everything up to now, the open hole included; nothing after now. */
-static void report_held(owp_stream *s, int flush)
-{
-    owp_num64 now = owp_clock_now(NULL);
-    if (flush && s->hole_open) {
-        hold(s, s->hole.start, now, s->hole.reason, s->hole.detail);
-        s->hole_open = 0;
-    }
-    unsigned kept = 0;
-    for (unsigned i = 0; i < s->nheld; i++) {
-        stream_interval *iv = &s->held[i];
-        if (iv->end <= now) {
-            report_interval(s, iv);
-        } else if (flush) {
-            if (iv->start < now) {
-                iv->end = now;
-                report_interval(s, iv);
-            }
-        } else {
-            if (kept != i)
-                s->held[kept] = *iv;
-            kept++;
-        }
-    }
-    s->nheld = kept;
-}
-
-/* Something failed for reason: the open hole (if any) ends its stretch with
- * the old reason at now, and health says the stream is failing. */
-static void note_fault(owp_stream *s, owp_stream_reason reason, const char *detail)
-{
-    owp_num64 now = owp_clock_now(NULL);
-    if (s->hole_open && (reason != s->hole.reason || strcmp(detail, s->hole.detail) != 0)) {
-        owp_num64 at = now < s->next_start ? now : s->next_start;
-        if (reason != s->hole.reason && at > s->hole.start) {
-            hold(s, s->hole.start, at, s->hole.reason, s->hole.detail);
-            s->hole.start = at;
-        }
-        s->hole.reason = reason;
-        snprintf(s->hole.detail, sizeof s->hole.detail, "%s", detail);
-    }
-    s->have_fail = 1;
-    s->fail_reason = reason;
-    snprintf(s->fail_detail, sizeof s->fail_detail, "%s", detail);
-    pthread_mutex_lock(&s->mu);
-    if (!s->health.failing_since)
-        s->health.failing_since = now;
-    s->health.reason = reason;
-    pthread_mutex_unlock(&s->mu);
-}
-
-static double backoff(const owp_stream *s, unsigned failures)
-{
-    double cap = s->o.retry_delay < OWP_STREAM_RETRY_MAX ? s->o.retry_delay : OWP_STREAM_RETRY_MAX;
-    double d = BACKOFF_FIRST_SEC;
-    for (unsigned i = 1; i < failures && d < cap; i++)
-        d *= 2;
-    if (d > cap)
-        d = cap;
-    return d < BACKOFF_MIN_SEC ? BACKOFF_MIN_SEC : d;
-}
-
-/* A set-up attempt failed: wait before the next one. */
-static void note_failure(owp_stream *s, owp_stream_reason reason, const char *detail)
-{
-    note_fault(s, reason, detail);
-    s->failures++;
-    s->retry_at = owp_clock_monotonic() + backoff(s, s->failures);
-    count(s, &s->counters.connect_failures, 1);
-}
-
-/* A session was set up at ss->start: an open hole ends there. */
-static void note_setup(owp_stream *s, const stream_session *ss)
-{
-    if (s->hole_open) {
-        hold(s, s->hole.start, ss->start, s->hole.reason, s->hole.detail);
-        s->hole_open = 0;
-    }
-    s->have_fail = 0;
-    s->failures = 0;
-    s->retry_at = 0;
-    pthread_mutex_lock(&s->mu);
-    s->health.failing_since = 0;
-    s->health.last_setup = owp_clock_now(NULL);
-    pthread_mutex_unlock(&s->mu);
-}
-
-static double lead_seconds(const owp_stream *s)
-{
-    if (s->o.min_lead > 0)
-        return s->o.min_lead;
-    return 1.0 + 2 * s->last_rtt;
-}
-
-/* The next start is too near to be set up: open a hole there (unmeasured
- * until a session is set up) and let the next start follow the clock, so
- * the first session set up after an outage starts one lead later. */
-static void hole_overdue(owp_stream *s)
-{
-    owp_num64 now = owp_clock_now(NULL);
-    owp_num64 limit = now + owp_num64_from_double(lead_seconds(s));
-    if (s->next_start >= limit)
-        return;
-    if (!s->hole_open) {
-        if (!s->have_fail) /* e.g. a set-up that succeeded too slowly */
-            note_fault(s, OWP_STREAM_TIMEOUT, "no session could be set up before its start time");
-        s->hole_open = 1;
-        s->hole.start = s->next_start;
-        s->hole.reason = s->fail_reason;
-        snprintf(s->hole.detail, sizeof s->hole.detail, "%s", s->fail_detail);
-    }
-    s->next_start = limit;
-    owp_num64 len = session_length(s);
-    while (s->hole.start + len <= now) {
-        hold(s, s->hole.start, s->hole.start + len, s->hole.reason, s->hole.detail);
-        s->hole.start += len;
-    }
-}
-
-/* Session ss was not measured from `from` to its end. The last session of
- * the time line gives that time back (the next one set up starts there, or
- * a hole opens there); an earlier one holds it as an unmeasured interval. */
-static void give_back(owp_stream *s, const stream_session *ss, owp_num64 from,
-                      const session_outcome *o)
-{
-    note_fault(s, o->reason, o->detail);
-    if (!s->hole_open && ss->end == s->next_start && from <= s->next_start) {
-        s->next_start = from;
-        return;
-    }
-    hold(s, from, ss->end, o->reason, o->detail);
-}
-
-/* How many packets of the session (seqs [0, n)) its file keeps. A session
- * that ended normally keeps what the server says it sent; one that failed
- * keeps what arrived and what was due while its control connection was last
- * seen open, less IN_FLIGHT_SEC and two round trips (a packet may leave a
- * little late and still be on its way): the server was alive to send those,
- * so any not received are lost. The rest was never sent, or nobody can
- * tell: unmeasured. The connection is looked at every tick, so on a dead
- * server's reset that is about when it died; a network outage keeps it
- * open, and its packets are lost. */
-static uint32_t kept_packets(owp_stream *s, stream_session *ss, owp_file *f,
-                             session_outcome *o, int have_max, uint32_t max_seq)
-{
-    uint32_t np = ss->req.npackets;
-    if (!f)
-        return 0;
-    uint32_t arrived = have_max ? max_seq + 1 : 0;
-    if (o->ok) {
-        uint32_t n = owp_file_next_seqno(f);
-        if (n >= np)
-            return np;
-        outcome_failed(o, OWP_STREAM_REFUSED,
-                       "the server ended the session after %u of its %u packets", n, np);
-        return n > arrived ? n : arrived;
-    }
-    owp_num64 limit = o->alive_at - owp_num64_from_double(IN_FLIGHT_SEC + 2 * s->last_rtt);
-    uint32_t n = arrived;
-    while (n < np && sched_time(ss, n) <= limit)
-        n++;
-    return n;
-}
-
-/* ------------------------------------------------------------------ writing a session */
-
-/* The session's .owp, .sum and sub-session summaries, with its first nkeep
- * packets. data: the session's data file or NULL (nothing to read); as_is:
- * link it unchanged (it has nlost lost records), else rewrite it. */
-static void write_files(owp_stream *s, stream_session *ss, const char *data, owp_file *f,
-                        uint32_t nkeep, int as_is, uint64_t nlost, int user_stop, int complete,
-                        session_outcome *o)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    uint32_t np = ss->req.npackets;
-    owp_num64 end = nkeep >= np ? ss->end : sched_time(ss, nkeep - 1);
-    int cut = nkeep < np && !user_stop;
-    char name[STREAM_PATH_MAX], tmp[STREAM_PATH_MAX + 4];
-    stream_path(s, name, sizeof name, ss->start, end, ".owp");
-    snprintf(tmp, sizeof tmp, "%s.i", name);
-    owp_status st = OWP_OK;
-    if (as_is) {
-        if (link(data, tmp) != 0)
-            st = owp_err_sys(&err, "link(%s, %s)", data, tmp);
-    } else {
-        st = write_padded(ss, f, f ? owp_file_request(f) : &ss->req, nkeep, tmp, &nlost, &err);
-    }
-    if (st != OWP_OK) {
-        slog(s, LOG_ERR, "session %" PRIu64 ": %s", ss->index, err.msg);
-        if (!user_stop) { /* measured, but lost here: the time is unmeasured */
-            outcome_failed(o, OWP_STREAM_LOCAL, "%s", err.msg);
-            give_back(s, ss, ss->start, o);
-        }
-        return;
-    }
-    count(s, &s->counters.packets_lost, nlost);
-    count(s, &s->counters.sessions_measured, 1);
-    if (cut)
-        count(s, &s->counters.sessions_cut, 1);
-    if (subs_enabled(s)) {
-        uint32_t nblocks = s->o.npackets / s->o.sub_count;
-        uint32_t upto = nkeep < np ? (nkeep + s->o.sub_count - 1) / s->o.sub_count : nblocks;
-        write_subs(s, ss, tmp, upto, end, complete);
-    }
-    if ((st = publish(tmp, name, &err)) != OWP_OK) {
-        slog(s, LOG_ERR, "session %" PRIu64 ": %s", ss->index, err.msg);
-        return;
-    }
-    notify_file(s, OWP_STREAM_FILE_OWP, name, ss->start, end, ss->index, 0, nkeep, complete);
-    char sum[STREAM_PATH_MAX];
-    stream_path(s, sum, sizeof sum, ss->start, end, ".sum");
-    if (write_sum(s, name, 0, 0, 0, sum, &err) != OWP_OK)
-        slog(s, LOG_ERR, "session %" PRIu64 ": summary: %s", ss->index, err.msg);
-    else
-        notify_file(s, OWP_STREAM_FILE_SUM, sum, ss->start, end, ss->index, 0, nkeep, complete);
-    if (cut) {
-        slog(s, LOG_WARNING,
-             "session %" PRIu64 " [" TSTAMP_FMT " - " TSTAMP_FMT "] ended early: %u of %u "
-             "packets kept, %" PRIu64 " of them lost; the rest is not measured",
-             ss->index, ss->start, ss->end, nkeep, np, nlost);
-        give_back(s, ss, end, o);
-    }
-}
-
-/* A finished session: its files, and its unmeasured rest. user_stop: the
- * caller ended the stream, so the file ends at its last measured packet and
- * nothing is reported about the rest. */
-static void write_session(owp_stream *s, stream_session *ss, const char *data, int user_stop,
-                          session_outcome *o)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    FILE *fp = data ? fopen(data, "rb") : NULL;
-    owp_file *f = fp ? owp_file_read(fp, data, &err) : NULL;
-    if (data && !f)
-        outcome_failed(o, OWP_STREAM_LOCAL, "session data unreadable: %s",
-                       err.msg[0] ? err.msg : strerror(errno));
-    int whole = 0, have_max = 0;
-    uint32_t max_seq = 0;
-    uint64_t nlost = 0;
-    if (f && examine(f, ss->req.npackets, &whole, &have_max, &max_seq, &nlost, &err) != OWP_OK) {
-        outcome_failed(o, OWP_STREAM_LOCAL, "session data: %s", err.msg);
-        owp_file_destroy(&f);
-        whole = have_max = 0;
-    }
-    uint32_t np = ss->req.npackets;
-    uint32_t nkeep = user_stop ? (f && have_max ? max_seq + 1 : 0)
-                               : kept_packets(s, ss, f, o, have_max, max_seq);
-    if (!user_stop)
-        count(s, &s->counters.sessions, 1);
-    if (nkeep == 0) {
-        if (!user_stop) {
-            count(s, &s->counters.sessions_unmeasured, 1);
-            give_back(s, ss, ss->start, o);
-        }
-    } else {
-        int as_is = user_stop || (whole && nkeep == np);
-        if (user_stop)
-            count(s, &s->counters.sessions, 1);
-        write_files(s, ss, data, f, nkeep, as_is, nlost, user_stop,
-                    !user_stop && o->ok && whole && nkeep == np, o);
-    }
-    owp_file_destroy(&f);
-    if (fp)
-        fclose(fp);
-}
 
 /* ------------------------------------------------------------------ set-up */
 
@@ -997,7 +161,7 @@ static owp_status request_session(owp_stream *s, stream_slot *sl, owp_stream_rea
     ss->index = s->next_index;
     ss->start = ss->sub_start = s->next_start;
     *why = OWP_STREAM_LOCAL;
-    if (!s->o.sender && !(ss->fp = temp_file(s, ss->tmp_path, sizeof ss->tmp_path, err)))
+    if (!s->o.sender && !(ss->fp = owp_strm_temp_file(s, ss->tmp_path, sizeof ss->tmp_path, err)))
         return err ? err->code : OWP_ERR_SYS;
     owp_test_spec spec = {
         .dir = s->o.sender ? OWP_DIR_TO : OWP_DIR_FROM,
@@ -1017,7 +181,7 @@ static owp_status request_session(owp_stream *s, stream_slot *sl, owp_stream_rea
     unsigned idx = 0;
     owp_status st = owp_client_request(sl->client, &spec, &idx, err);
     if (st != OWP_OK) {
-        *why = classify(err);
+        *why = owp_strm_classify(err);
         return owp_err_prefix(err, "OWPSessionRequest");
     }
     if ((st = owp_request_copy(&ss->req, owp_client_session_request(sl->client, idx), err)) !=
@@ -1026,9 +190,9 @@ static owp_status request_session(owp_stream *s, stream_slot *sl, owp_stream_rea
     ss->sched = owp_sched_new(ss->req.sid, ss->req.slots, ss->req.nslots, err);
     if (!ss->sched)
         return err ? err->code : OWP_ERR_CRYPTO;
-    ss->end = sched_time(ss, ss->req.npackets - 1);
+    ss->end = owp_strm_sched_time(ss, ss->req.npackets - 1);
     if ((st = owp_client_start(sl->client, err)) != OWP_OK) {
-        *why = classify(err);
+        *why = owp_strm_classify(err);
         return owp_err_prefix(err, "OWPStartSessions");
     }
     return OWP_OK;
@@ -1060,31 +224,32 @@ static void setup_on(owp_stream *s, stream_slot *sl)
     if (!sl->client) {
         sl->client = owp_client_open(&s->o.client, &err);
         if (!sl->client) {
-            owp_stream_reason why = classify(&err);
+            owp_stream_reason why = owp_strm_classify(&err);
             reword_connect_error(&err);
-            slog(s, LOG_WARNING, "OWPControlOpen(%s): %s", s->server, err.msg);
-            note_failure(s, why, err.msg);
+            owp_strm_log(s, LOG_WARNING, "OWPControlOpen(%s): %s", s->server, err.msg);
+            owp_strm_note_failure(s, why, err.msg);
             return;
         }
         s->last_rtt = owp_client_rtt(sl->client);
     }
-    hole_overdue(s); /* connecting took time */
+    owp_strm_hole_overdue(s); /* connecting took time */
     if (atomic_load(&s->stop))
         return;
     owp_stream_reason why;
     if (request_session(s, sl, &why, &err) != OWP_OK) {
-        slog(s, LOG_WARNING, "session %" PRIu64 " via %s: %s", s->next_index, s->server, err.msg);
-        session_clear(&sl->sess);
+        owp_strm_log(s, LOG_WARNING, "session %" PRIu64 " via %s: %s", s->next_index, s->server,
+                     err.msg);
+        owp_strm_session_clear(&sl->sess);
         owp_client_close(&sl->client);
-        note_failure(s, why, err.msg);
+        owp_strm_note_failure(s, why, err.msg);
         return;
     }
     sl->running = 1;
     sl->alive_at = owp_clock_now(NULL);
-    note_setup(s, &sl->sess);
+    owp_strm_note_setup(s, &sl->sess);
     if (s->o.verbose) /* the reference's line (programs.md §8.1) */
-        slog(s, LOG_DEBUG, "Starting session [" TSTAMP_FMT " - " TSTAMP_FMT "] v=%d",
-             sl->sess.start, sl->sess.end, s->o.verbose);
+        owp_strm_log(s, LOG_DEBUG, "Starting session [" TSTAMP_FMT " - " TSTAMP_FMT "] v=%d",
+                     sl->sess.start, sl->sess.end, s->o.verbose);
     s->next_start = sl->sess.end;
     s->next_index++;
 }
@@ -1097,7 +262,7 @@ static void setup_next(owp_stream *s)
         stream_slot *sl = &s->slots[i];
         if (sl->running)
             continue;
-        hole_overdue(s);
+        owp_strm_hole_overdue(s);
         setup_on(s, sl);
     }
 }
@@ -1110,11 +275,12 @@ static const char *fetch_data(owp_stream *s, stream_slot *sl, owp_err *err)
     stream_session *ss = &sl->sess;
     if (!sl->client)
         return NULL;
-    ss->fp = temp_file(s, ss->tmp_path, sizeof ss->tmp_path, err);
+    ss->fp = owp_strm_temp_file(s, ss->tmp_path, sizeof ss->tmp_path, err);
     if (!ss->fp)
         return NULL;
     if (owp_client_fetch(sl->client, ss->req.sid, 0, 0xFFFFFFFFu, ss->fp, NULL, err) != OWP_OK) {
-        slog(s, LOG_WARNING, "session %" PRIu64 ": fetching its data: %s", ss->index, err->msg);
+        owp_strm_log(s, LOG_WARNING, "session %" PRIu64 ": fetching its data: %s", ss->index,
+                     err->msg);
         owp_client_close(&sl->client);
         return NULL;
     }
@@ -1128,9 +294,9 @@ static void finish_slot(owp_stream *s, stream_slot *sl, owp_status st, owp_err *
     stream_session *ss = &sl->sess;
     session_outcome o = { .ok = 1, .alive_at = sl->alive_at };
     if (st != OWP_OK) {
-        slog(s, user_stop ? LOG_INFO : LOG_WARNING, "session %" PRIu64 " via %s: %s", ss->index,
-             s->server, err->msg);
-        outcome_failed(&o, classify(err), "%s", err->msg);
+        owp_strm_log(s, user_stop ? LOG_INFO : LOG_WARNING, "session %" PRIu64 " via %s: %s",
+                     ss->index, s->server, err->msg);
+        owp_strm_outcome_failed(&o, owp_strm_classify(err), "%s", err->msg);
         /* The connection is in an unknown state: a fresh one for the next session. */
         owp_client_close(&sl->client);
     }
@@ -1142,19 +308,18 @@ static void finish_slot(owp_stream *s, stream_slot *sl, owp_status st, owp_err *
         /* fetch_data closes the connection when the fetch itself failed;
          * with the connection still open, our temporary file did. */
         if (!data && o.ok)
-            outcome_failed(&o, sl->client ? OWP_STREAM_LOCAL : classify(&ferr),
-                           "fetching the session's data: %s", ferr.msg);
+            owp_strm_outcome_failed(&o, sl->client ? OWP_STREAM_LOCAL : owp_strm_classify(&ferr),
+                                    "fetching the session's data: %s", ferr.msg);
     } else if (ss->fp) {
         fflush(ss->fp);
     }
-    write_session(s, ss, data, user_stop, &o);
+    owp_strm_write_session(s, ss, data, user_stop, &o);
     if (!o.ok && !user_stop) {
         /* A server that accepts sessions and then fails them is not asked
          * again at every tick. */
-        s->failures++;
-        s->retry_at = owp_clock_monotonic() + backoff(s, s->failures);
+        owp_strm_back_off(s);
     }
-    session_clear(ss);
+    owp_strm_session_clear(ss);
     if (sl->client && owp_client_reset(sl->client, err) != OWP_OK)
         owp_client_close(&sl->client);
     sl->running = 0;
@@ -1193,7 +358,7 @@ static void poll_running(owp_stream *s)
             finish_slot(s, sl, st, &err, 0);
         } else {
             sl->alive_at = owp_clock_now(NULL);
-            running_subs(s, sl);
+            owp_strm_running_subs(s, sl);
         }
     }
 }
@@ -1209,7 +374,7 @@ static void stop_all(owp_stream *s)
         owp_status st = owp_client_stop_now(sl->client, &err);
         finish_slot(s, sl, st, &err, 1);
     }
-    report_held(s, 1);
+    owp_strm_report_held(s, 1);
     for (unsigned i = 0; i < s->nslots; i++)
         owp_client_close(&s->slots[i].client);
 }
@@ -1241,8 +406,8 @@ static void *stream_main(void *arg)
         }
         poll_running(s);
         setup_next(s);
-        hole_overdue(s);
-        report_held(s, 0);
+        owp_strm_hole_overdue(s);
+        owp_strm_report_held(s, 0);
         sleep_tick(s);
     }
     stop_all(s);
@@ -1320,7 +485,7 @@ static void resolve_peer(owp_stream *s)
         s->peer.ss_family = AF_INET;
         s->peer_len = sizeof(struct sockaddr_in);
         if (s->testpeer)
-            slog(s, LOG_WARNING, "test peer %s: %s", host, err.msg);
+            owp_strm_log(s, LOG_WARNING, "test peer %s: %s", host, err.msg);
         return;
     }
     s->have_peer = s->testpeer != NULL;
@@ -1401,7 +566,7 @@ void owp_stream_destroy(owp_stream **self_p)
     if (s->thread_started)
         pthread_join(s->thread, NULL);
     for (unsigned i = 0; s->slots && i < s->nslots; i++) {
-        session_clear(&s->slots[i].sess);
+        owp_strm_session_clear(&s->slots[i].sess);
         owp_client_close(&s->slots[i].client);
     }
     free(s->slots);
@@ -1412,3 +577,4 @@ void owp_stream_destroy(owp_stream **self_p)
     free(s);
     *self_p = NULL;
 }
+

@@ -60,8 +60,8 @@
 #include <stdint.h>
 
 #include "client.h"
-#include "endpoint.h"
 #include "error.h"
+#include "owamp.h"
 #include "timestamp.h"
 
 typedef enum owp_stream_file_kind {

@@ -17,13 +17,8 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "owamp.h"
 #include "timestamp.h"
-
-typedef enum owp_mode {
-    OWP_MODE_OPEN = 1,
-    OWP_MODE_AUTH = 2,
-    OWP_MODE_ENCRYPTED = 4
-} owp_mode;
 
 #define OWP_TESTPKT_OPEN_MIN 14
 #define OWP_TESTPKT_AUTH_MIN 48

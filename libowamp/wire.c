@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "bytes.h"
-#include "testpkt.h" /* owp_mode */
 
 const char *owp_accept_name(int accept)
 {

@@ -15,10 +15,8 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "sendsched.h"
+#include "owamp.h"
 #include "timestamp.h"
-
-#define OWP_SID_LEN 16
 
 /* Control message type bytes (first byte of a client command). */
 enum {
@@ -82,25 +80,8 @@ owp_status owp_wire_decode_server_start(const uint8_t in[OWP_SERVER_START_LEN],
 #define OWP_REQUEST_PREAMBLE_LEN 112
 #define OWP_SLOT_LEN 16
 #define OWP_MAX_SLOTS 65536 /* sanity bound applied by decoders */
-typedef struct owp_request {
-    uint8_t ipvn;           /* 4 or 6 */
-    uint8_t conf_sender;    /* 1 when the server is asked to send */
-    uint8_t conf_receiver;  /* 1 when the server is asked to receive */
-    uint32_t nslots;
-    uint32_t npackets;
-    uint16_t sender_port;
-    uint16_t receiver_port;
-    uint8_t sender_addr[16];   /* IPv4: first 4 bytes, rest zero */
-    uint8_t receiver_addr[16];
-    uint8_t sid[OWP_SID_LEN];
-    uint32_t padding;
-    owp_num64 start_time;
-    owp_num64 timeout;
-    uint32_t typep;         /* Type-P descriptor; DSCP in the low 6 bits of its first byte */
-    owp_slot *slots;        /* nslots entries, owned by whoever filled the struct */
-} owp_request;
-
-/* Preamble only (bytes 0-111, HMAC field zero); slots are separate. */
+/* owp_request (owamp.h) on the wire. Preamble only (bytes 0-111, HMAC
+ * field zero); slots are separate. */
 void owp_wire_encode_request_preamble(const owp_request *m, uint8_t out[OWP_REQUEST_PREAMBLE_LEN]);
 /* Fills every field but slots (m->slots untouched). */
 owp_status owp_wire_decode_request_preamble(const uint8_t in[OWP_REQUEST_PREAMBLE_LEN],
@@ -136,9 +117,6 @@ owp_status owp_wire_decode_start_ack(const uint8_t in[OWP_START_ACK_LEN], uint8_
 
 /* ---- Stop-Sessions (type 3): header block, per session SID block +
  *      next-seqno/skip blocks, then an HMAC block ---- */
-typedef struct owp_skip {
-    uint32_t first, last; /* inclusive */
-} owp_skip;
 typedef struct owp_stop_session {
     uint8_t sid[OWP_SID_LEN];
     uint32_t next_seqno;

@@ -1,24 +1,45 @@
-/* cert.c - zcert-format CURVE key pairs (see cert.h). */
+/* curve.c - CURVE keys: Z85 text and zcert-format key pairs (see curve.h). */
 #include "curve.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "meshconf.h"
+static const char Z85_ALPHABET[] =
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+int owm_curve_key_valid(const char *text)
+{
+    if (!text || strlen(text) != OWM_CURVE_KEY_LEN)
+        return 0;
+    for (size_t group_at = 0; group_at < OWM_CURVE_KEY_LEN; group_at += 5) {
+        uint64_t value = 0;
+        for (size_t i = 0; i < 5; i++) {
+            const char *pos = strchr(Z85_ALPHABET, text[group_at + i]);
+            if (!pos || !*pos)
+                return 0;
+            value = value * 85 + (uint64_t)(pos - Z85_ALPHABET);
+        }
+        /* 85^5 exceeds 2^32: a group past 0xFFFFFFFF decodes to nothing. */
+        if (value > 0xFFFFFFFFu)
+            return 0;
+    }
+    return 1;
+}
 
 /* Copy a Z85 key out of a loaded cert file; 0 when absent or malformed. */
-static int read_key(zconfig_t *cfg, const char *name, char key[OWMC_Z85_KEY_LEN + 1])
+static int read_key(zconfig_t *cfg, const char *name, char key[OWM_CURVE_KEY_LEN + 1])
 {
     char *text = zconfig_get(cfg, name, NULL);
     if (!text || !owm_curve_key_valid(text))
         return 0;
-    memcpy(key, text, OWMC_Z85_KEY_LEN);
-    key[OWMC_Z85_KEY_LEN] = '\0';
+    memcpy(key, text, OWM_CURVE_KEY_LEN);
+    key[OWM_CURVE_KEY_LEN] = '\0';
     return 1;
 }
 
@@ -44,9 +65,15 @@ static int secret_path(const char *path, char *buf, size_t len)
     return snprintf(buf, len, "%s_secret", path) < (int)len;
 }
 
-zcert_t *owmc_cert_load(const char *path, int need_secret, owp_err *err)
+zcert_t *owm_curve_load(const char *path, int need_secret, owp_err *err)
 {
-    char pub[OWMC_Z85_KEY_LEN + 1], sec[OWMC_Z85_KEY_LEN + 1] = "";
+    char pub[OWM_CURVE_KEY_LEN + 1], sec[OWM_CURVE_KEY_LEN + 1] = "", only_secret[4096];
+    struct stat sb;
+    /* NAME gone but NAME_secret there: that file holds the pair (owmesh-node
+     * has always accepted this, as czmq's zcert_load does). */
+    if (need_secret && stat(path, &sb) != 0 &&
+        secret_path(path, only_secret, sizeof only_secret) && stat(only_secret, &sb) == 0)
+        path = only_secret;
     zconfig_t *cfg = load_config(path, err);
     if (!cfg)
         return NULL;
@@ -67,7 +94,7 @@ zcert_t *owmc_cert_load(const char *path, int need_secret, owp_err *err)
             return NULL;
         }
         have_secret = read_key(cfg, "curve/secret-key", sec);
-        char spub[OWMC_Z85_KEY_LEN + 1];
+        char spub[OWM_CURVE_KEY_LEN + 1];
         int match = read_key(cfg, "curve/public-key", spub) && strcmp(spub, pub) == 0;
         zconfig_destroy(&cfg);
         if (!have_secret || !match) {
@@ -88,17 +115,17 @@ zcert_t *owmc_cert_load(const char *path, int need_secret, owp_err *err)
     return cert;
 }
 
-owp_status owmc_cert_public_key(const char *text_or_path, char key[OWMC_Z85_KEY_LEN + 1],
+owp_status owm_curve_public_key(const char *text_or_path, char key[OWM_CURVE_KEY_LEN + 1],
                                 owp_err *err)
 {
     if (owm_curve_key_valid(text_or_path)) {
-        snprintf(key, OWMC_Z85_KEY_LEN + 1, "%s", text_or_path);
+        snprintf(key, OWM_CURVE_KEY_LEN + 1, "%s", text_or_path);
         return OWP_OK;
     }
-    zcert_t *cert = owmc_cert_load(text_or_path, 0, err);
+    zcert_t *cert = owm_curve_load(text_or_path, 0, err);
     if (!cert)
         return err ? err->code : OWP_ERR_PARSE;
-    snprintf(key, OWMC_Z85_KEY_LEN + 1, "%s", zcert_public_txt(cert));
+    snprintf(key, OWM_CURVE_KEY_LEN + 1, "%s", zcert_public_txt(cert));
     zcert_destroy(&cert);
     return OWP_OK;
 }
@@ -143,10 +170,10 @@ static owp_status write_cert(const char *path, int force, mode_t mode, const cha
     return OWP_OK;
 }
 
-owp_status owmc_cert_generate(const char *path, int force, const char *comment,
-                              char key[OWMC_Z85_KEY_LEN + 1], owp_err *err)
+owp_status owm_curve_generate(const char *path, int force, const char *comment,
+                              char key[OWM_CURVE_KEY_LEN + 1], owp_err *err)
 {
-    char pub[41], sec[41], spath[4096];
+    char pub[OWM_CURVE_KEY_LEN + 1], sec[OWM_CURVE_KEY_LEN + 1], spath[4096];
     if (snprintf(spath, sizeof spath, "%s_secret", path) >= (int)sizeof spath)
         return owp_err_set(err, OWP_ERR_INVALID, "%s: path too long", path);
     if (comment && (strchr(comment, '"') || strchr(comment, '\n')))

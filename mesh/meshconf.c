@@ -42,9 +42,9 @@ static const char *modes_text(uint32_t modes, char buf[4])
 static int format_params(const owm_test_params *t, char *buf, size_t len)
 {
     char i[32], l[32], b[32], m[4];
-    mc_format_double(t->packet_interval, i, sizeof i);
-    mc_format_double(t->loss_timeout, l, sizeof l);
-    mc_format_double(t->bucket_width, b, sizeof b);
+    owm_conf_format_double(t->packet_interval, i, sizeof i);
+    owm_conf_format_double(t->loss_timeout, l, sizeof l);
+    owm_conf_format_double(t->bucket_width, b, sizeof b);
     return snprintf(buf, len,
                     "interval=%s count=%u padding=%u loss-timeout=%s bucket-width=%s "
                     "sub-sessions=%u dscp=%u auth=%s",
@@ -53,7 +53,7 @@ static int format_params(const owm_test_params *t, char *buf, size_t len)
                     modes_text(t->auth_modes, m));
 }
 
-static owp_status stream_id(mc_parser *ps, const char *key, char id[OWM_STREAM_ID_LEN + 1])
+static owp_status stream_id(owm_conf_parser *ps, const char *key, char id[OWM_STREAM_ID_LEN + 1])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
@@ -66,30 +66,30 @@ static owp_status stream_id(mc_parser *ps, const char *key, char id[OWM_STREAM_I
 }
 
 /* Room for one more stream. */
-static owp_status reserve_stream(mc_parser *ps, const char *path)
+static owp_status reserve_stream(owm_conf_parser *ps, const char *path)
 {
     owm_mesh *m = ps->mesh;
     if (m->n_streams == OWM_MESH_MAX_STREAMS)
-        return mc_fail(ps, path, "expected at most %d streams in all, got more",
-                       OWM_MESH_MAX_STREAMS);
+        return owm_conf_fail(ps, path, "expected at most %d streams in all, got more",
+                             OWM_MESH_MAX_STREAMS);
     if (m->n_streams < m->cap_streams)
         return OWP_OK;
     size_t cap = m->cap_streams ? 2 * m->cap_streams : 64;
     owm_stream *grown = realloc(m->streams, cap * sizeof *grown);
     if (!grown)
-        return mc_nomem(ps);
+        return owm_conf_nomem(ps);
     m->streams = grown;
     m->cap_streams = cap;
     return OWP_OK;
 }
 
-static owp_status add_stream(mc_parser *ps, size_t src, size_t dst, const mc_test *t,
+static owp_status add_stream(owm_conf_parser *ps, size_t src, size_t dst, const owm_conf_test *t,
                              const char *task, const char *path)
 {
     owm_mesh *m = ps->mesh;
     if (++ps->candidates > MAX_CANDIDATES)
-        return mc_fail(ps, path, "expected at most %zu stream pairs in all, got more",
-                       (size_t)MAX_CANDIDATES);
+        return owm_conf_fail(ps, path, "expected at most %zu stream pairs in all, got more",
+                             (size_t)MAX_CANDIDATES);
     const owm_node *s = &m->nodes[src], *d = &m->nodes[dst];
     char params[256], key[1024];
     format_params(&t->params, params, sizeof params);
@@ -113,13 +113,13 @@ static owp_status add_stream(mc_parser *ps, size_t src, size_t dst, const mc_tes
     st->test = t->name;
     st->task = task;
     memcpy(st->id, id, sizeof st->id);
-    rc = mc_index_set(ps, m->stream_by_id, st->id, m->n_streams);
+    rc = owm_conf_index_set(ps, m->stream_by_id, st->id, m->n_streams);
     if (!rc)
         m->n_streams++;
     return rc;
 }
 
-static bool excluded(const mc_group *g, size_t src, size_t dst)
+static bool excluded(const owm_conf_group *g, size_t src, size_t dst)
 {
     if (src == dst)
         return true;
@@ -129,18 +129,18 @@ static bool excluded(const mc_group *g, size_t src, size_t dst)
     return false;
 }
 
-owp_status mc_expand(mc_parser *ps, const mc_group *g, const mc_test *t, const char *task,
-                     const char *path)
+owp_status owm_conf_expand(owm_conf_parser *ps, const owm_conf_group *g, const owm_conf_test *t,
+                           const char *task, const char *path)
 {
     owp_status st = OWP_OK;
     switch (g->type) {
-    case MC_GROUP_MESH:
+    case OWM_CONF_GROUP_MESH:
         for (size_t i = 0; i < g->na && !st; i++)
             for (size_t j = 0; j < g->na && !st; j++)
                 if (!excluded(g, g->a[i], g->a[j]))
                     st = add_stream(ps, g->a[i], g->a[j], t, task, path);
         break;
-    case MC_GROUP_DISJOINT:
+    case OWM_CONF_GROUP_DISJOINT:
         for (size_t i = 0; i < g->na && !st; i++)
             for (size_t j = 0; j < g->nb && !st; j++)
                 if (!excluded(g, g->a[i], g->b[j]))
@@ -150,7 +150,7 @@ owp_status mc_expand(mc_parser *ps, const mc_group *g, const mc_test *t, const c
                 if (!excluded(g, g->b[j], g->a[i]))
                     st = add_stream(ps, g->b[j], g->a[i], t, task, path);
         break;
-    case MC_GROUP_LIST:
+    case OWM_CONF_GROUP_LIST:
         for (size_t i = 0; i < g->na && !st; i++)
             if (!excluded(g, g->a[i], g->b[i]))
                 st = add_stream(ps, g->a[i], g->b[i], t, task, path);
@@ -161,21 +161,21 @@ owp_status mc_expand(mc_parser *ps, const mc_group *g, const mc_test *t, const c
 
 /* ------------------------------------------------------------ top level */
 
-static owp_status choose_format(mc_parser *ps)
+static owp_status choose_format(owm_conf_parser *ps)
 {
     json_t *root = ps->mesh->root;
     if (!json_is_object(root))
-        return mc_expected(ps, "$",
-                           "an object with \"nodes\", \"groups\", \"tests\", \"tasks\"", root);
+        return owm_conf_expected(
+            ps, "$", "an object with \"nodes\", \"groups\", \"tests\", \"tasks\"", root);
     bool native = json_object_get(root, "nodes") != NULL;
     bool psconfig = json_object_get(root, "addresses") != NULL;
     if (native && psconfig)
-        return mc_fail(ps, "$",
-                       "expected either \"nodes\" (owmesh) or \"addresses\" (pSConfig), not both");
+        return owm_conf_fail(
+            ps, "$", "expected either \"nodes\" (owmesh) or \"addresses\" (pSConfig), not both");
     if (!native && !psconfig)
-        return mc_fail(ps, "$",
-                       "expected the key \"nodes\" (or \"addresses\" in a pSConfig template)");
-    ps->format = psconfig ? &mc_psconfig_format : &mc_native_format;
+        return owm_conf_fail(
+            ps, "$", "expected the key \"nodes\" (or \"addresses\" in a pSConfig template)");
+    ps->format = psconfig ? &owm_conf_psconfig_format : &owm_conf_native_format;
     ps->mesh->format = ps->format->id;
     return ps->format->top(ps);
 }
@@ -205,14 +205,14 @@ static owm_mesh *build(json_t *root, const char *source, owp_err *err)
         return NULL;
     }
     m->root = root;
-    mc_parser ps = {.mesh = m, .err = err, .disabled = json_object()};
+    owm_conf_parser ps = {.mesh = m, .err = err, .disabled = json_object()};
     owp_status st = ps.disabled ? OWP_OK
                                 : owp_err_set(err, OWP_ERR_NOMEM, "%s: out of memory", source);
     if (!st)
         st = choose_format(&ps);
     if (!st)
-        st = mc_parse_sections(&ps);
-    mc_parser_free(&ps);
+        st = owm_conf_parse_sections(&ps);
+    owm_conf_parser_free(&ps);
     json_decref(ps.disabled);
     if (st)
         owm_mesh_destroy(&m);

@@ -28,7 +28,6 @@
 #include "error.h"
 
 #define OWM_OWAMP_PORT 861           /* default OWAMP control port */
-#define OWM_CURVE_KEY_LEN 40         /* Z85 text of a 32-byte CURVE public key */
 #define OWM_STREAM_ID_LEN 32         /* hex digits of a stream identifier */
 #define OWM_MESH_MAX_STREAMS 1048576 /* expansions beyond this are refused */
 
@@ -122,10 +121,6 @@ owp_status owm_mesh_print_streams(const owm_mesh *self, FILE *fp, owp_err *err);
 
 /* powstream's defaults. */
 void owm_test_params_default(owm_test_params *params);
-
-/* 1 when text is a well-formed Z85 CURVE public key: 40 characters of the
- * Z85 alphabet whose 5-character groups each fit in 32 bits. */
-int owm_curve_key_valid(const char *text);
 
 /* "host:port", or "[v6]:port" for an IPv6 host: the node's OWAMP server. */
 int owm_node_format_server(const owm_node *node, char *buf, size_t len);

@@ -2,7 +2,7 @@
  * meshconf_jsonpath.c - JSON paths and the messages that name them, and the
  * typed reads of members that fail with such a message.
  *
- * Every error of the mesh reader goes through mc_fail: "FILE: PATH: WHAT",
+ * Every error of the mesh reader goes through owm_conf_fail: "FILE: PATH: WHAT",
  * with PATH jsonpath-style ($.tests.owd['odd key'].spec[0]) and WHAT saying
  * what was expected and what the file has instead.
  */
@@ -40,7 +40,7 @@ static void path_printf(char *out, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-void mc_path_key(char *out, size_t len, const char *parent, const char *key)
+void owm_conf_path_key(char *out, size_t len, const char *parent, const char *key)
 {
     if (simple_key(key)) {
         path_printf(out, len, "%s.%s", parent, key);
@@ -48,7 +48,7 @@ void mc_path_key(char *out, size_t len, const char *parent, const char *key)
     }
     /* Quote the key jsonpath-style; control bytes become '?' so a message
      * stays one printable line. */
-    char quoted[MC_PATH_MAX];
+    char quoted[OWM_CONF_PATH_MAX];
     size_t q = 0;
     for (const char *s = key; *s && q + 3 < sizeof quoted; s++) {
         unsigned char c = (unsigned char)*s;
@@ -60,14 +60,14 @@ void mc_path_key(char *out, size_t len, const char *parent, const char *key)
     path_printf(out, len, "%s['%s']", parent, quoted);
 }
 
-void mc_path_index(char *out, size_t len, const char *parent, size_t index)
+void owm_conf_path_index(char *out, size_t len, const char *parent, size_t index)
 {
     path_printf(out, len, "%s[%zu]", parent, index);
 }
 
 /* ------------------------------------------------------------ messages */
 
-void mc_format_double(double v, char *buf, size_t len)
+void owm_conf_format_double(double v, char *buf, size_t len)
 {
     if (v == floor(v) && fabs(v) < 1e15) {
         snprintf(buf, len, "%.0f", v); /* "10", never "1e+01" */
@@ -116,7 +116,7 @@ static void describe(const json_t *v, char *buf, size_t len)
     case JSON_INTEGER: snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
     case JSON_REAL:
         /* Keep a real recognisable as one: 600.0 is not the integer 600. */
-        mc_format_double(json_real_value(v), buf, len);
+        owm_conf_format_double(json_real_value(v), buf, len);
         if (!strpbrk(buf, ".eEn"))
             snprintf(buf + strlen(buf), len - strlen(buf), ".0");
         break;
@@ -124,7 +124,7 @@ static void describe(const json_t *v, char *buf, size_t len)
     }
 }
 
-owp_status mc_fail(mc_parser *ps, const char *path, const char *fmt, ...)
+owp_status owm_conf_fail(owm_conf_parser *ps, const char *path, const char *fmt, ...)
 {
     char what[OWP_ERR_MSG_MAX];
     va_list ap;
@@ -134,19 +134,20 @@ owp_status mc_fail(mc_parser *ps, const char *path, const char *fmt, ...)
     return owp_err_set(ps->err, OWP_ERR_PARSE, "%s: %s: %s", ps->mesh->source, path, what);
 }
 
-owp_status mc_expected(mc_parser *ps, const char *path, const char *what, const json_t *got)
+owp_status owm_conf_expected(owm_conf_parser *ps, const char *path, const char *what,
+                             const json_t *got)
 {
     char desc[80];
     describe(got, desc, sizeof desc);
-    return mc_fail(ps, path, "expected %s, got %s", what, desc);
+    return owm_conf_fail(ps, path, "expected %s, got %s", what, desc);
 }
 
-owp_status mc_nomem(mc_parser *ps)
+owp_status owm_conf_nomem(owm_conf_parser *ps)
 {
     return owp_err_set(ps->err, OWP_ERR_NOMEM, "%s: out of memory", ps->mesh->source);
 }
 
-owp_status mc_warn(mc_parser *ps, const char *path, const char *fmt, ...)
+owp_status owm_conf_warn(owm_conf_parser *ps, const char *path, const char *fmt, ...)
 {
     owm_mesh *m = ps->mesh;
     char what[OWP_ERR_MSG_MAX];
@@ -161,7 +162,7 @@ owp_status mc_warn(mc_parser *ps, const char *path, const char *fmt, ...)
         free(line);
         if (grown)
             m->warnings = grown;
-        return mc_nomem(ps);
+        return owm_conf_nomem(ps);
     }
     snprintf(line, len, "%s: %s: %s", m->source, path, what);
     m->warnings = grown;
@@ -169,7 +170,7 @@ owp_status mc_warn(mc_parser *ps, const char *path, const char *fmt, ...)
     return OWP_OK;
 }
 
-void mc_join_names(const void *base, size_t n, size_t stride, char *buf, size_t len)
+void owm_conf_join_names(const void *base, size_t n, size_t stride, char *buf, size_t len)
 {
     size_t used = 0;
     buf[0] = '\0';
@@ -179,7 +180,7 @@ void mc_join_names(const void *base, size_t n, size_t stride, char *buf, size_t 
     }
     for (size_t i = 0; i < n; i++) {
         const char *name = *(const char *const *)((const char *)base + i * stride);
-        if (used > MC_KNOWN_LIST_MAX) {
+        if (used > OWM_CONF_KNOWN_LIST_MAX) {
             snprintf(buf + used, len - used, ", ...");
             return;
         }
@@ -192,9 +193,9 @@ void mc_join_names(const void *base, size_t n, size_t stride, char *buf, size_t 
 
 /* ------------------------------------------------------------ keys */
 
-bool mc_is_comment_key(const char *key) { return key[0] == '_'; }
+bool owm_conf_is_comment_key(const char *key) { return key[0] == '_'; }
 
-bool mc_keys_has(mc_keys keys, const char *key)
+bool owm_conf_keys_has(owm_conf_keys keys, const char *key)
 {
     for (size_t i = 0; i < keys.n; i++)
         if (keys.keys[i] && !strcmp(key, keys.keys[i]))
@@ -202,52 +203,53 @@ bool mc_keys_has(mc_keys keys, const char *key)
     return false;
 }
 
-owp_status mc_check_keys(mc_parser *ps, json_t *obj, const char *path, mc_keys allowed)
+owp_status owm_conf_check_keys(owm_conf_parser *ps, json_t *obj, const char *path,
+                               owm_conf_keys allowed)
 {
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v) {
-        if (mc_is_comment_key(key) || mc_keys_has(allowed, key))
+        if (owm_conf_is_comment_key(key) || owm_conf_keys_has(allowed, key))
             continue;
-        char p[MC_PATH_MAX], list[MC_KNOWN_LIST_MAX + 64];
-        mc_path_key(p, sizeof p, path, key);
-        mc_join_names(allowed.keys, allowed.n, sizeof(char *), list, sizeof list);
-        return mc_fail(ps, p, "unknown key; expected one of (%s)", list);
+        char p[OWM_CONF_PATH_MAX], list[OWM_CONF_KNOWN_LIST_MAX + 64];
+        owm_conf_path_key(p, sizeof p, path, key);
+        owm_conf_join_names(allowed.keys, allowed.n, sizeof(char *), list, sizeof list);
+        return owm_conf_fail(ps, p, "unknown key; expected one of (%s)", list);
     }
     return OWP_OK;
 }
 
 /* ------------------------------------------------------------ typed members */
 
-owp_status mc_member(mc_parser *ps, json_t *parent, const char *key, const char *path,
-                     const char *missing, json_t **v, char p[MC_PATH_MAX])
+owp_status owm_conf_member(owm_conf_parser *ps, json_t *parent, const char *key, const char *path,
+                           const char *missing, json_t **v, char p[OWM_CONF_PATH_MAX])
 {
-    mc_path_key(p, MC_PATH_MAX, path, key);
+    owm_conf_path_key(p, OWM_CONF_PATH_MAX, path, key);
     *v = json_object_get(parent, key);
     if (!*v && missing)
-        return mc_fail(ps, path, "expected the key \"%s\" (%s)", key, missing);
+        return owm_conf_fail(ps, path, "expected the key \"%s\" (%s)", key, missing);
     return OWP_OK;
 }
 
 /* The member key of parent, which must be a value ok accepts (else "PATH:
- * expected WHAT, got ..."); absent as for mc_member. */
-static owp_status typed_member(mc_parser *ps, json_t *parent, const char *key, const char *path,
-                               const char *missing, bool ok(const json_t *), const char *what,
-                               json_t **v)
+ * expected WHAT, got ..."); absent as for owm_conf_member. */
+static owp_status typed_member(owm_conf_parser *ps, json_t *parent, const char *key,
+                               const char *path, const char *missing, bool ok(const json_t *),
+                               const char *what, json_t **v)
 {
-    char p[MC_PATH_MAX];
-    owp_status st = mc_member(ps, parent, key, path, missing, v, p);
+    char p[OWM_CONF_PATH_MAX];
+    owp_status st = owm_conf_member(ps, parent, key, path, missing, v, p);
     if (st || !*v)
         return st;
-    return ok(*v) ? OWP_OK : mc_expected(ps, p, what, *v);
+    return ok(*v) ? OWP_OK : owm_conf_expected(ps, p, what, *v);
 }
 
 static bool is_object(const json_t *v) { return json_is_object(v); }
 static bool is_text(const json_t *v) { return json_is_string(v) && json_string_length(v) > 0; }
 static bool is_boolean(const json_t *v) { return json_is_boolean(v); }
 
-owp_status mc_get_object(mc_parser *ps, json_t *parent, const char *key, const char *path,
-                         bool required, json_t **out)
+owp_status owm_conf_get_object(owm_conf_parser *ps, json_t *parent, const char *key,
+                               const char *path, bool required, json_t **out)
 {
     json_t *v;
     owp_status st = typed_member(ps, parent, key, path, required ? "an object" : NULL,
@@ -256,8 +258,8 @@ owp_status mc_get_object(mc_parser *ps, json_t *parent, const char *key, const c
     return st;
 }
 
-owp_status mc_get_string(mc_parser *ps, json_t *parent, const char *key, const char *path,
-                         bool required, const char **out)
+owp_status owm_conf_get_string(owm_conf_parser *ps, json_t *parent, const char *key,
+                               const char *path, bool required, const char **out)
 {
     json_t *v;
     owp_status st = typed_member(ps, parent, key, path, required ? "a string" : NULL, is_text,
@@ -266,8 +268,8 @@ owp_status mc_get_string(mc_parser *ps, json_t *parent, const char *key, const c
     return st;
 }
 
-owp_status mc_get_bool(mc_parser *ps, json_t *parent, const char *key, const char *path,
-                       bool *out)
+owp_status owm_conf_get_bool(owm_conf_parser *ps, json_t *parent, const char *key, const char *path,
+                             bool *out)
 {
     json_t *v;
     owp_status st = typed_member(ps, parent, key, path, NULL, is_boolean, "true or false", &v);
@@ -276,25 +278,26 @@ owp_status mc_get_bool(mc_parser *ps, json_t *parent, const char *key, const cha
     return st;
 }
 
-owp_status mc_get_array(mc_parser *ps, json_t *parent, const char *key, const char *path,
-                        const char *missing, size_t min, const char *what, json_t **out,
-                        char p[MC_PATH_MAX])
+owp_status owm_conf_get_array(owm_conf_parser *ps, json_t *parent, const char *key,
+                              const char *path, const char *missing, size_t min, const char *what,
+                              json_t **out, char p[OWM_CONF_PATH_MAX])
 {
-    owp_status st = mc_member(ps, parent, key, path, missing, out, p);
+    owp_status st = owm_conf_member(ps, parent, key, path, missing, out, p);
     if (st || !*out)
         return st;
     if (!json_is_array(*out) || json_array_size(*out) < min)
-        return mc_expected(ps, p, what, *out);
+        return owm_conf_expected(ps, p, what, *out);
     return OWP_OK;
 }
 
-owp_status mc_each_item(mc_parser *ps, json_t *arr, const char *path, mc_item_fn fn, void *ctx)
+owp_status owm_conf_each_item(owm_conf_parser *ps, json_t *arr, const char *path,
+                              owm_conf_item_fn fn, void *ctx)
 {
     size_t i;
     json_t *item;
     json_array_foreach(arr, i, item) {
-        char ip[MC_PATH_MAX];
-        mc_path_index(ip, sizeof ip, path, i);
+        char ip[OWM_CONF_PATH_MAX];
+        owm_conf_path_index(ip, sizeof ip, path, i);
         owp_status st = fn(ps, ctx, item, ip);
         if (st)
             return st;
@@ -302,31 +305,31 @@ owp_status mc_each_item(mc_parser *ps, json_t *arr, const char *path, mc_item_fn
     return OWP_OK;
 }
 
-owp_status mc_get_uint(mc_parser *ps, json_t *v, const char *path, json_int_t min,
-                       json_int_t max, const char *what, uint32_t *out)
+owp_status owm_conf_get_uint(owm_conf_parser *ps, json_t *v, const char *path, json_int_t min,
+                             json_int_t max, const char *what, uint32_t *out)
 {
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-        return mc_expected(ps, path, what, v);
+        return owm_conf_expected(ps, path, what, v);
     *out = (uint32_t)json_integer_value(v);
     return OWP_OK;
 }
 
-owp_status mc_get_seconds(mc_parser *ps, json_t *v, const char *path, double max,
-                          const char *what, double *out)
+owp_status owm_conf_get_seconds(owm_conf_parser *ps, json_t *v, const char *path, double max,
+                                const char *what, double *out)
 {
     if (!json_is_number(v))
-        return mc_expected(ps, path, what, v);
+        return owm_conf_expected(ps, path, what, v);
     double d = json_number_value(v);
     if (!(d > 0.0) || !(d <= max) || !isfinite(d))
-        return mc_expected(ps, path, what, v);
+        return owm_conf_expected(ps, path, what, v);
     *out = d;
     return OWP_OK;
 }
 
-owp_status mc_index_set(mc_parser *ps, json_t *index, const char *key, size_t value)
+owp_status owm_conf_index_set(owm_conf_parser *ps, json_t *index, const char *key, size_t value)
 {
     json_t *n = json_integer((json_int_t)value);
     if (!n || json_object_set_new(index, key, n))
-        return mc_nomem(ps);
+        return owm_conf_nomem(ps);
     return OWP_OK;
 }

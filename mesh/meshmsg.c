@@ -263,25 +263,6 @@ Owmesh__Envelope *owm_msg_new_error(Owmesh__ErrorCode code, const char *text, ow
 
 /* ================================================================ using */
 
-void owm_msg_stream_opts(const Owmesh__Stream *st, owp_stream_opts *o)
-{
-    const Owmesh__StreamParams *p = st->params;
-    o->client.server = st->peer;
-    o->client.modes = p ? p->modes : 0;
-    o->client.identity = p && p->identity && p->identity[0] ? p->identity : NULL;
-    o->sender = 0;
-    o->testpeer = NULL;
-    if (!p)
-        return;
-    o->npackets = p->count;
-    o->sub_count = p->sub_session_count;
-    o->interval = p->interval;
-    o->loss_timeout = p->loss_timeout;
-    o->padding = p->padding;
-    o->dscp = p->dscp;
-    o->bucket_width = p->bucket_width;
-}
-
 static int same_string(const char *a, const char *b)
 {
     return strcmp(a ? a : "", b ? b : "") == 0;

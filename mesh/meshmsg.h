@@ -44,7 +44,6 @@
 
 #include "error.h"
 #include "mesh.pb-c.h"
-#include "stream.h"
 
 /* Protocol version. MAJOR: peers with another one cannot talk. MINOR: compatible
  * additions (new fields, new messages); informational. */
@@ -65,7 +64,6 @@
 #define OWM_MSG_MAX_IDENTITY 80u              /* KeyID (OWP_KEYID_LEN) */
 #define OWM_MSG_MAX_PADDING 65535u            /* bytes of test packet padding */
 #define OWM_MSG_MAX_SECONDS 1e6               /* interval, loss timeout, bucket width */
-#define OWM_MSG_Z85_KEY_LEN 40u               /* CURVE public key in Z85 */
 
 /* ---------------------------------------------------------------- encode / decode */
 
@@ -188,14 +186,6 @@ Owmesh__Envelope *owm_msg_new_schedule_ack(uint64_t generation, int accepted, co
 Owmesh__Envelope *owm_msg_new_error(Owmesh__ErrorCode code, const char *text, owp_err *err);
 
 /* ---------------------------------------------------------------- using */
-
-/* Fill the measurement fields of powstream options from a scheduled stream
- * (the node receives: sender = 0; server = the peer; npackets, sub_count,
- * interval, loss_timeout, padding, dscp, bucket_width, modes, identity (NULL
- * when empty)). Other fields are left as they are: start from
- * owp_stream_opts_default() and add dir, callbacks and the pass-phrase.
- * Strings point into st: keep the envelope until owp_stream_start copied them. */
-void owm_msg_stream_opts(const Owmesh__Stream *st, owp_stream_opts *o);
 
 /* 1 if two streams are the same measurement (id, source, peer, every
  * parameter): a node keeps such a stream running across schedules. */

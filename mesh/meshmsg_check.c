@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curve.h"
 #include "hostport.h"
 #include "testpkt.h"
 
@@ -148,19 +149,6 @@ static owp_status check_modes(const char *where, const char *field, uint32_t mod
     if (!zero_ok && modes == 0)
         return bad(err, "%s.%s: no mode given", where, field);
     return OWP_OK;
-}
-
-/* Z85 as czmq encodes CURVE keys. */
-static int z85_key_ok(const char *s)
-{
-    static const char alphabet[] =
-        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-    if (strnlen(s, OWM_MSG_Z85_KEY_LEN + 1) != OWM_MSG_Z85_KEY_LEN)
-        return 0;
-    for (size_t i = 0; i < OWM_MSG_Z85_KEY_LEN; i++)
-        if (!strchr(alphabet, s[i]))
-            return 0;
-    return 1;
 }
 
 static int cmp_str_ptr(const void *a, const void *b)
@@ -494,9 +482,9 @@ static owp_status check_directory_entry(const char *w, const void *item, const v
         owp_err_prefix(err, "node \"%s\"", e->node);
         return st;
     }
-    if (e->public_key && e->public_key[0] && !z85_key_ok(e->public_key))
-        return bad(err, "node \"%s\": %s.public_key: not a Z85 CURVE key (%u characters)", e->node,
-                   w, OWM_MSG_Z85_KEY_LEN);
+    if (e->public_key && e->public_key[0] && !owm_curve_key_valid(e->public_key))
+        return bad(err, "node \"%s\": %s.public_key: not a Z85 CURVE key (%d characters)", e->node,
+                   w, OWM_CURVE_KEY_LEN);
     return OWP_OK;
 }
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "meshconf.h" /* OWM_CURVE_KEY_LEN */
+#include "curve.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define CURVE_KEY_BYTES 32

@@ -12,15 +12,17 @@ UNIT_LDADD = tests/unit/libtestutil.la
 
 # libowamp's modules: one suite each, the library's flags.
 OWAMP_UNIT_TESTS = \
-	tests/unit/check_error tests/unit/check_timestamp tests/unit/check_sendsched \
-	tests/unit/check_crypto tests/unit/check_testpkt tests/unit/check_wire \
-	tests/unit/check_channel tests/unit/check_owpfile tests/unit/check_stats \
-	tests/unit/check_owdstat tests/unit/check_report tests/unit/check_endpoint \
-	tests/unit/check_hostport tests/unit/check_options tests/unit/check_pfs \
-	tests/unit/check_conf tests/unit/check_limits tests/unit/check_stream \
-	tests/unit/check_session tests/unit/check_server
+	tests/unit/check_error tests/unit/check_timestamp tests/unit/check_clock \
+	tests/unit/check_sendsched tests/unit/check_crypto tests/unit/check_testpkt \
+	tests/unit/check_wire tests/unit/check_channel tests/unit/check_owpfile \
+	tests/unit/check_stats tests/unit/check_owdstat tests/unit/check_report \
+	tests/unit/check_endpoint tests/unit/check_hostport tests/unit/check_options \
+	tests/unit/check_pfs tests/unit/check_conf tests/unit/check_policy \
+	tests/unit/check_stream tests/unit/check_client tests/unit/check_server \
+	tests/unit/check_datadir
 tests_unit_check_error_LDADD = $(UNIT_LDADD)
 tests_unit_check_timestamp_LDADD = $(UNIT_LDADD)
+tests_unit_check_clock_LDADD = $(UNIT_LDADD)
 tests_unit_check_sendsched_LDADD = $(UNIT_LDADD)
 tests_unit_check_crypto_LDADD = $(UNIT_LDADD)
 tests_unit_check_testpkt_LDADD = $(UNIT_LDADD)
@@ -35,10 +37,21 @@ tests_unit_check_hostport_LDADD = $(UNIT_LDADD)
 tests_unit_check_options_LDADD = $(UNIT_LDADD)
 tests_unit_check_pfs_LDADD = $(UNIT_LDADD)
 tests_unit_check_conf_LDADD = $(UNIT_LDADD)
-tests_unit_check_limits_LDADD = $(UNIT_LDADD)
+tests_unit_check_policy_LDADD = $(UNIT_LDADD)
 tests_unit_check_stream_LDADD = $(UNIT_LDADD)
-tests_unit_check_session_LDADD = $(UNIT_LDADD)
+tests_unit_check_client_LDADD = $(UNIT_LDADD)
 tests_unit_check_server_LDADD = $(UNIT_LDADD)
+tests_unit_check_datadir_LDADD = $(UNIT_LDADD)
+
+# The daemons' rooms: each suite with its room's flags and library.
+DAEMON_UNIT_TESTS = tests/unit/check_daemon_loop tests/unit/check_owampd_broker \
+	tests/unit/check_agent_owampd
+tests_unit_check_daemon_loop_CPPFLAGS = $(AM_CPPFLAGS) $(DAEMON_CPPFLAGS) $(CZMQ_CFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_daemon_loop_LDADD = $(LIBDAEMONLOOP) $(UNIT_LDADD)
+tests_unit_check_owampd_broker_CPPFLAGS = $(OWAMPD_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_owampd_broker_LDADD = $(LIBOWAMPD) $(UNIT_LDADD)
+tests_unit_check_agent_owampd_CPPFLAGS = $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_agent_owampd_LDADD = $(LIBAGENT) $(UNIT_LDADD)
 
 # The mesh's rooms: each suite with its room's flags and library.
 MESH_UNIT_TESTS = \
@@ -62,7 +75,7 @@ tests_unit_check_collector_LDADD = $(LIBCOLLECTOR) $(LIBAGENT) $(LIBSTORE) $(UNI
 tests_unit_check_analyst_CPPFLAGS = $(CLI_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_analyst_LDADD = collector/cli/libcli.la $(UNIT_LDADD)
 
-UNIT_TESTS = $(OWAMP_UNIT_TESTS) $(MESH_UNIT_TESTS)
+UNIT_TESTS = $(OWAMP_UNIT_TESTS) $(DAEMON_UNIT_TESTS) $(MESH_UNIT_TESTS)
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -88,7 +101,7 @@ E2E_TESTS = \
 	tests/e2e/owmesh_roundtrip.sh
 TESTS += $(E2E_TESTS)
 dist_check_SCRIPTS = $(E2E_TESTS)
-EXTRA_DIST += tests/vectors tests/e2e/lib.sh tests/e2e/exact_percentiles.py tests/e2e/query_rows.py
+EXTRA_DIST += tests/vectors tests/tsan.supp tests/e2e/lib.sh tests/e2e/exact_percentiles.py tests/e2e/query_rows.py
 AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; top_srcdir='$(abs_top_srcdir)'; \
 	export top_builddir top_srcdir;

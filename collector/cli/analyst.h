@@ -38,7 +38,7 @@ owp_status owmesh_parse_duration(const char *text, uint64_t *seconds, owp_err *e
  * now is the value of "now". */
 owp_status owmesh_parse_time(const char *text, owp_num64 now, owp_num64 *t, owp_err *err);
 
-/* "50,90,99,99.9": at most OWM_STORE_MAX_PERCENTILES values in [0, 100]. */
+/* "50,90,99,99.9": at most STORE_MAX_PERCENTILES values in [0, 100]. */
 owp_status owmesh_parse_percentiles(const char *text, double *p, size_t *n, owp_err *err);
 
 /* Percentile label: "50", "99.9" (shortest text that reads back). */
@@ -92,7 +92,7 @@ typedef struct owmesh_path {
 } owmesh_path;
 
 typedef struct owmesh_ctx {
-    owm_store *store;
+    store_db *store;
     owm_mesh *mesh;
     owmesh_path *paths; /* every stored path, in id order */
     size_t npaths;
@@ -131,11 +131,11 @@ int owmesh_ctx_expected(const owmesh_ctx *ctx, const char *src, const char *dst,
 /* A stored reason token ("peer-down") for people ("peer down"); an unknown
  * token is shown as it is. Never NULL. */
 const char *owmesh_reason_text(const char *token);
-/* Unmeasured time of the paths ids over [from, to) (owm_store_unmeasured_sum)
+/* Unmeasured time of the paths ids over [from, to) (store_unmeasured_sum)
  * and the period's path-seconds (npaths x its length), so that measured =
  * period - unmeasured. */
 owp_status owmesh_unmeasured(const owmesh_ctx *ctx, const uint32_t *ids, size_t nids,
-                             owp_num64 from, owp_num64 to, owm_unmeasured_sum *sum,
+                             owp_num64 from, owp_num64 to, store_unmeasured_totals *sum,
                              double *period_s, owp_err *err);
 
 #endif

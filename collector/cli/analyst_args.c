@@ -185,9 +185,9 @@ owp_status owmesh_parse_percentiles(const char *text, double *p, size_t *n, owp_
             return owp_err_set(err, OWP_ERR_PARSE,
                                "bad percentile list \"%s\": expected numbers in [0, 100] "
                                "separated by commas, e.g. 50,90,99,99.9", text ? text : "");
-        if (count == OWM_STORE_MAX_PERCENTILES)
+        if (count == STORE_MAX_PERCENTILES)
             return owp_err_set(err, OWP_ERR_PARSE, "bad percentile list \"%s\": at most %d values",
-                               text, OWM_STORE_MAX_PERCENTILES);
+                               text, STORE_MAX_PERCENTILES);
         p[count++] = v;
         if (!*end)
             break;

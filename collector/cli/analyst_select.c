@@ -30,7 +30,7 @@ typedef struct path_list {
     int nomem;
 } path_list;
 
-static int collect_path(const owm_store_path *p, void *arg)
+static int collect_path(const store_path *p, void *arg)
 {
     path_list *pl = arg;
     owmesh_ctx *ctx = pl->ctx;
@@ -56,7 +56,7 @@ owp_status owmesh_ctx_load_paths(owmesh_ctx *ctx, owp_err *err)
 {
     free_paths(ctx);
     path_list pl = {.ctx = ctx};
-    owp_status st = owm_store_paths(ctx->store, collect_path, &pl, err);
+    owp_status st = store_list_paths(ctx->store, collect_path, &pl, err);
     if (st == OWP_OK && pl.nomem)
         st = owp_err_set(err, OWP_ERR_NOMEM, "out of memory listing the stored paths");
     return st;
@@ -71,10 +71,10 @@ owp_status owmesh_ctx_open(owmesh_ctx *ctx, const owmesh_common *c, int writable
                            "and expected paths)");
     if (!(ctx->mesh = owm_mesh_load(c->mesh_path, err)))
         return err->code;
-    owm_store_opts opts;
-    owm_store_opts_default(&opts);
+    store_opts opts;
+    store_opts_default(&opts);
     opts.readonly = !writable;
-    if (!(ctx->store = owm_store_open(c->store_dir, &opts, err))) {
+    if (!(ctx->store = store_open(c->store_dir, &opts, err))) {
         owp_err_prefix(err, "store %s", c->store_dir);
         owmesh_ctx_close(ctx);
         return err->code;
@@ -88,7 +88,7 @@ owp_status owmesh_ctx_open(owmesh_ctx *ctx, const owmesh_common *c, int writable
 void owmesh_ctx_close(owmesh_ctx *ctx)
 {
     free_paths(ctx);
-    owm_store_close(&ctx->store);
+    store_close(&ctx->store);
     owm_mesh_destroy(&ctx->mesh);
 }
 
@@ -275,9 +275,9 @@ const char *owmesh_reason_text(const char *token)
 }
 
 owp_status owmesh_unmeasured(const owmesh_ctx *ctx, const uint32_t *ids, size_t nids,
-                             owp_num64 from, owp_num64 to, owm_unmeasured_sum *sum,
+                             owp_num64 from, owp_num64 to, store_unmeasured_totals *sum,
                              double *period_s, owp_err *err)
 {
     *period_s = (double)nids * owp_num64_to_double(to - from);
-    return owm_store_unmeasured_sum(ctx->store, ids, nids, from, to, sum, err);
+    return store_unmeasured_sum(ctx->store, ids, nids, from, to, sum, err);
 }

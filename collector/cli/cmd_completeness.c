@@ -27,7 +27,7 @@ typedef struct expected_path {
     uint64_t buckets, covered;
     double threshold; /* seconds */
     const char *status; /* "ok", "stale", "missing" */
-    owm_unmeasured_sum unm; /* time the path could not be measured, by reason */
+    store_unmeasured_totals unm; /* time the path could not be measured, by reason */
     double period_s;
 } expected_path;
 
@@ -39,7 +39,7 @@ static void usage(FILE *fp)
                 "  exit status 0: every expected path is fresh; 2: some are stale or missing\n");
 }
 
-static int count_bucket(const owm_store_row *row, void *arg)
+static int count_bucket(const store_row *row, void *arg)
 {
     expected_path *e = arg;
     e->buckets++;
@@ -58,9 +58,9 @@ static owp_status measure(const owmesh_ctx *ctx, expected_path *e, owp_num64 now
             if (ctx->paths[i].id == ids[j] && ctx->paths[i].newest > e->newest)
                 e->newest = ctx->paths[i].newest;
     if (n) {
-        owm_store_query q = {.paths = ids, .npaths = n, .from = from, .to = to,
+        store_query q = {.paths = ids, .npaths = n, .from = from, .to = to,
                              .every = (uint32_t)bucket};
-        owp_status st = owm_store_query_run(ctx->store, &q, count_bucket, e, err);
+        owp_status st = store_query_run(ctx->store, &q, count_bucket, e, err);
         if (st == OWP_OK)
             st = owmesh_unmeasured(ctx, ids, n, from, to, &e->unm, &e->period_s, err);
         if (st != OWP_OK)

@@ -91,7 +91,7 @@ static int export_csv(owmesh_ctx *ctx, const uint32_t *ids, size_t nids, owp_num
         owmesh_csv_field(mem, label);
         fclose(mem);
         c.path = quoted;
-        owp_status st = owm_store_export(ctx->store, ids[i], from, to, csv_record, &c, err);
+        owp_status st = store_export(ctx->store, ids[i], from, to, csv_record, &c, err);
         free(quoted);
         if (st != OWP_OK)
             return 1;
@@ -162,7 +162,7 @@ static int by_arrival(const void *a, const void *b, void *arg)
 static owp_num64 distance(owp_num64 a, owp_num64 b) { return a > b ? a - b : b - a; }
 
 /* Mark in keep[] the records of l that belong to session s. */
-static owp_status pick_session_records(const owm_store_session *s, const record_list *l,
+static owp_status pick_session_records(const store_session *s, const record_list *l,
                                        uint8_t *keep, owp_err *err)
 {
     size_t *idx = malloc((l->n ? l->n : 1) * sizeof *idx);
@@ -296,7 +296,7 @@ static owp_status finish_file(FILE *fp, const char *name, owp_status st, owp_err
     return st;
 }
 
-static owp_status write_owp(const owm_store_session *s, const owp_request *req, record_list *l,
+static owp_status write_owp(const store_session *s, const owp_request *req, record_list *l,
                             const uint8_t *keep, const char *name, uint64_t *written,
                             owp_err *err)
 {
@@ -332,7 +332,7 @@ static owp_status write_owp(const owm_store_session *s, const owp_request *req, 
     return finish_file(fp, name, st, err);
 }
 
-static int write_session(const owm_store_session *s, void *arg)
+static int write_session(const store_session *s, void *arg)
 {
     session_export *e = arg;
     record_list l = {0};
@@ -342,7 +342,7 @@ static int write_session(const owm_store_session *s, void *arg)
     owp_request req;
     if (s->request)
         req = addressed_request(e->ctx->mesh, e->path, s->request);
-    owp_status st = owm_store_export(e->ctx->store, s->path_id, s->first, s->last + 1,
+    owp_status st = store_export(e->ctx->store, s->path_id, s->first, s->last + 1,
                                      collect_record, &l, e->err);
     if (st == OWP_OK && l.nomem)
         st = owp_err_set(e->err, OWP_ERR_NOMEM, "out of memory");
@@ -402,7 +402,7 @@ static owp_status write_text(const char *name, const char *text, size_t len, owp
     return finish_file(fp, name, st, err);
 }
 
-static int write_interval(const owm_store_unmeasured *u, void *arg)
+static int write_interval(const store_unmeasured *u, void *arg)
 {
     session_export *e = arg;
     owm_unmeasured m = {.start = u->start, .end = u->end,
@@ -470,8 +470,8 @@ static int export_owp(owmesh_ctx *ctx, const uint32_t *ids, size_t nids, const c
         else
             path_dir(dir, e.path, e.dir, sizeof e.dir);
         if ((nids > 1 && make_dir(e.dir, err) != OWP_OK) ||
-            owm_store_sessions(ctx->store, ids[i], from, to, write_session, &e, err) != OWP_OK ||
-            (!e.failed && owm_store_unmeasured_list(ctx->store, ids[i], from, to, write_interval,
+            store_sessions(ctx->store, ids[i], from, to, write_session, &e, err) != OWP_OK ||
+            (!e.failed && store_unmeasured_list(ctx->store, ids[i], from, to, write_interval,
                                                     &e, err) != OWP_OK))
             return 1;
     }

@@ -23,9 +23,9 @@ enum { OPT_STAT = OWMESH_OPT_FIRST_FREE, OPT_WARN, OPT_CRIT, OPT_HTML, OPT_SVG, 
 typedef struct grid_cell {
     owmesh_cell cell;
     int expected;
-    owm_store_row row;
+    store_row row;
     int has_row;
-    owm_unmeasured_sum unm; /* unmeasured time of the cell's paths in the period */
+    store_unmeasured_totals unm; /* unmeasured time of the cell's paths in the period */
     double period_s;        /* the period in path-seconds */
     int has_baseline;       /* relative thresholds: the baseline was measured */
     double baseline_ms;
@@ -55,7 +55,7 @@ static const char *node_name(const grid *g, size_t i)
     return owm_mesh_node(g->ctx->mesh, i)->name;
 }
 
-static int one_row(const owm_store_row *row, void *arg)
+static int one_row(const store_row *row, void *arg)
 {
     grid_cell *c = arg;
     c->row = *row;
@@ -63,7 +63,7 @@ static int one_row(const owm_store_row *row, void *arg)
     return 1;
 }
 
-static int baseline_row(const owm_store_row *row, void *arg)
+static int baseline_row(const store_row *row, void *arg)
 {
     grid_cell *c = arg;
     c->has_baseline = !row->empty && row->has_delay;
@@ -83,9 +83,9 @@ static owp_status cell_thresholds(const grid *g, grid_cell *c, const uint32_t *i
     owp_num64 lookback = (owp_num64)OWMESH_BASELINE_DAYS * 86400 << 32;
     owp_num64 from = g->to - g->from > lookback || g->to < lookback ? g->from : g->to - lookback;
     double p = OWMESH_BASELINE_PERCENTILE;
-    owm_store_query q = {.paths = ids, .npaths = nids, .from = from, .to = g->to,
+    store_query q = {.paths = ids, .npaths = nids, .from = from, .to = g->to,
                          .percentiles = &p, .npercentiles = 1};
-    owp_status st = owm_store_query_run(g->ctx->store, &q, baseline_row, c, err);
+    owp_status st = store_query_run(g->ctx->store, &q, baseline_row, c, err);
     if (st == OWP_OK && c->has_baseline)
         owmesh_relative_thresholds(c->baseline_ms, &c->warn, &c->crit);
     else
@@ -103,9 +103,9 @@ static owp_status fill(grid *g, owp_err *err)
             size_t nids = owmesh_ctx_pair_ids(g->ctx, node_name(g, s), node_name(g, d), ids, 64);
             if (nids) {
                 double p = g->stat.kind == OWMESH_STAT_PERCENTILE ? g->stat.percentile : 50;
-                owm_store_query q = {.paths = ids, .npaths = nids, .from = g->from, .to = g->to,
+                store_query q = {.paths = ids, .npaths = nids, .from = g->from, .to = g->to,
                                      .percentiles = &p, .npercentiles = 1};
-                owp_status st = owm_store_query_run(g->ctx->store, &q, one_row, c, err);
+                owp_status st = store_query_run(g->ctx->store, &q, one_row, c, err);
                 if (st == OWP_OK)
                     st = owmesh_unmeasured(g->ctx, ids, nids, g->from, g->to, &c->unm,
                                            &c->period_s, err);

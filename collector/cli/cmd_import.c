@@ -133,7 +133,7 @@ static owp_status resolve_path(owmesh_ctx *ctx, const import_opts *o, const char
     char params[128];
     collector_path_params(ctx->mesh, src, dst, req, params, sizeof params);
     snprintf(label, label_len, "%s -> %s (%s)", src, dst, params);
-    st = owm_store_path_id(ctx->store, src, dst, params, path_id, err);
+    st = store_path_id(ctx->store, src, dst, params, path_id, err);
 done:
     owp_file_destroy(&f);
     return st;
@@ -175,7 +175,7 @@ static owp_status unmeasured_path(owmesh_ctx *ctx, const import_opts *o, const c
     char params[128], src_name[OWM_MSG_MAX_ID + 1], dst_name[OWM_MSG_MAX_ID + 1];
     if (!src && s) {
         snprintf(label, label_len, "%s -> %s (%s)", s->src->name, s->dst->name, s->test);
-        return owm_store_path_id(ctx->store, s->src->name, s->dst->name, s->test, path_id, err);
+        return store_path_id(ctx->store, s->src->name, s->dst->name, s->test, path_id, err);
     }
     if (!src && exported_path_id(u->stream_id, src_name, dst_name, sizeof src_name))
         src = src_name, dst = dst_name;
@@ -196,12 +196,12 @@ static owp_status unmeasured_path(owmesh_ctx *ctx, const import_opts *o, const c
     }
     collector_path_params(ctx->mesh, src, dst, NULL, params, sizeof params);
     snprintf(label, label_len, "%s -> %s (%s)", src, dst, params);
-    return owm_store_path_id(ctx->store, src, dst, params, path_id, err);
+    return store_path_id(ctx->store, src, dst, params, path_id, err);
 }
 
 static owp_status import_unmeasured(owmesh_ctx *ctx, const import_opts *o,
                                     const char *cursor_node, uint64_t seq, const char *file,
-                                    const char *data, size_t len, owm_ingest_result *res,
+                                    const char *data, size_t len, store_ingest_result *res,
                                     char *label, size_t label_len, owp_err *err)
 {
     owm_unmeasured u;
@@ -215,7 +215,7 @@ static owp_status import_unmeasured(owmesh_ctx *ctx, const import_opts *o,
     snprintf(label + used, label_len - used, ": unmeasured %.0f s, %s",
              owp_num64_to_double(u.end - u.start), owm_unmeasured_reason_text(u.reason));
     const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-    return owm_store_ingest_unmeasured(ctx->store, cursor_node, seq, base, path_id, u.start,
+    return store_ingest_unmeasured(ctx->store, cursor_node, seq, base, path_id, u.start,
                                        u.end, owm_unmeasured_reason_token(u.reason), u.detail,
                                        res, err);
 }
@@ -240,7 +240,7 @@ static int import_one(owmesh_ctx *ctx, const import_opts *o, const char *cursor_
     }
     uint32_t path_id;
     char label[400];
-    owm_ingest_result res;
+    store_ingest_result res;
     char head[OWM_UNMEASURED_MAX_FILE + 1];
     size_t hlen = read_head(fp, head, sizeof head);
     owp_status st;
@@ -252,7 +252,7 @@ static int import_one(owmesh_ctx *ctx, const import_opts *o, const char *cursor_
     if (st == OWP_OK && !is_unmeasured(head, hlen)) {
         rewind(fp);
         const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-        st = owm_store_ingest_file(ctx->store, cursor_node, *seq + 1, base, path_id, fp, &res,
+        st = store_ingest_file(ctx->store, cursor_node, *seq + 1, base, path_id, fp, &res,
                                    &err);
     }
     fclose(fp);
@@ -261,10 +261,10 @@ static int import_one(owmesh_ctx *ctx, const import_opts *o, const char *cursor_
         return 1;
     }
     *seq += 1;
-    *already = res.status == OWM_INGEST_DUPLICATE;
+    *already = res.status == STORE_INGEST_DUPLICATE;
     if (o->quiet)
         return 0;
-    if (res.status == OWM_INGEST_DUPLICATE)
+    if (res.status == STORE_INGEST_DUPLICATE)
         printf("%s: %s: already stored, skipped\n", file, label);
     else if (is_unmeasured(head, hlen))
         printf("%s: %s\n", file, label);
@@ -407,7 +407,7 @@ int owmesh_cmd_import(int argc, char **argv)
              o.archive_node ? o.archive_node : "archive");
     uint64_t seq = 0;
     int failed = 0, done = 0, stored_before = 0;
-    if (owm_store_cursor(ctx.store, cursor_node, &seq, NULL, 0, &err) != OWP_OK) {
+    if (store_cursor(ctx.store, cursor_node, &seq, NULL, 0, &err) != OWP_OK) {
         owmesh_error("%s", err.msg);
         owmesh_ctx_close(&ctx);
         return 1;

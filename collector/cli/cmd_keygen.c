@@ -26,9 +26,9 @@ int owmesh_cmd_keygen(int argc, char **argv)
         owmesh_error("keygen: exactly one NAME expected");
         return 1;
     }
-    char key[OWMC_Z85_KEY_LEN + 1];
+    char key[OWM_CURVE_KEY_LEN + 1];
     owp_err err = {0};
-    if (owmc_cert_generate(argv[optind], force, comment, key, &err) != OWP_OK) {
+    if (owm_curve_generate(argv[optind], force, comment, key, &err) != OWP_OK) {
         owmesh_error("keygen: %s", err.msg);
         return 1;
     }

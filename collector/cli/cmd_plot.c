@@ -31,12 +31,12 @@ enum { OPT_EVERY = OWMESH_OPT_FIRST_FREE, OPT_LOG };
 #define LOSS_BOTTOM 500.0
 
 typedef struct rows {
-    owm_store_row *v;
+    store_row *v;
     size_t n, cap;
     int nomem;
 } rows;
 
-static int collect(const owm_store_row *row, void *arg)
+static int collect(const store_row *row, void *arg)
 {
     rows *r = arg;
     if (owp_grow(&r->v, r->n, &r->cap, sizeof *r->v, 128) != 0) {
@@ -71,11 +71,11 @@ static void time_label(owp_num64 t, int with_date, char *buf, size_t len)
     strftime(buf, len, with_date ? "%m-%d %H:%M" : "%H:%M:%S", &tm);
 }
 
-/* Unmeasured intervals of the plotted paths (owm_store_unmeasured_list). */
+/* Unmeasured intervals of the plotted paths (store_unmeasured_list). */
 /* An interval kept beyond its callback: its reason copied. */
 typedef struct unm_kept {
-    owm_store_unmeasured u; /* without detail and reason: see reason */
-    char reason[OWM_STORE_REASON_MAX + 1];
+    store_unmeasured u; /* without detail and reason: see reason */
+    char reason[STORE_REASON_MAX + 1];
 } unm_kept;
 
 typedef struct unm_list {
@@ -84,7 +84,7 @@ typedef struct unm_list {
     int nomem;
 } unm_list;
 
-static int collect_unmeasured(const owm_store_unmeasured *u, void *arg)
+static int collect_unmeasured(const store_unmeasured *u, void *arg)
 {
     unm_list *l = arg;
     if (owp_grow(&l->v, l->n, &l->cap, sizeof *l->v, 32) != 0) {
@@ -126,7 +126,7 @@ static double py(const plot *p, double ms)
 }
 
 /* Value of series k (0 = min, 1.. = percentiles) of a row, in ms. */
-static double series_value(const owm_store_row *row, size_t k)
+static double series_value(const store_row *row, size_t k)
 {
     return (k ? row->percentiles[k - 1] : row->min) * 1e3;
 }
@@ -146,7 +146,7 @@ static void series_name(const plot *p, size_t k, char *buf, size_t len)
 static void clip_markers(const plot *p, FILE *fp, size_t k, const char *colour)
 {
     for (size_t i = 0; p->clipped && i < p->r->n; i++) {
-        const owm_store_row *row = &p->r->v[i];
+        const store_row *row = &p->r->v[i];
         double v = row->empty || !row->has_delay ? 0 : series_value(row, k);
         if (row->empty || !row->has_delay || v <= p->ymax)
             continue;
@@ -164,7 +164,7 @@ static void draw_series(const plot *p, FILE *fp, size_t k, const char *colour, d
     double *xs = malloc(p->r->n * sizeof *xs), *ys = malloc(p->r->n * sizeof *ys);
     size_t n = 0;
     for (size_t i = 0; xs && ys && i <= p->r->n; i++) {
-        const owm_store_row *row = i < p->r->n ? &p->r->v[i] : NULL;
+        const store_row *row = i < p->r->n ? &p->r->v[i] : NULL;
         if (row && !row->empty && row->has_delay) {
             owp_num64 mid = row->start + (row->end - row->start) / 2;
             xs[n] = px(p, mid);
@@ -256,7 +256,7 @@ static void axes(const plot *p, FILE *fp, owp_num64 from, owp_num64 to)
 static void loss_bars(const plot *p, FILE *fp)
 {
     for (size_t i = 0; i < p->r->n; i++) {
-        const owm_store_row *row = &p->r->v[i];
+        const store_row *row = &p->r->v[i];
         double x0 = px(p, row->start), x1 = px(p, row->end);
         if (row->empty) { /* no data: a grey band across both panels, not zero loss */
             owmesh_svg_rect(fp, x0, DELAY_TOP, fmax(x1 - x0, 1), LOSS_BOTTOM - DELAY_TOP,
@@ -278,7 +278,7 @@ static void loss_bars(const plot *p, FILE *fp)
 static void unmeasured_bands(const plot *p, FILE *fp)
 {
     for (size_t i = 0; i < p->unm->n; i++) {
-        const owm_store_unmeasured *u = &p->unm->v[i].u;
+        const store_unmeasured *u = &p->unm->v[i].u;
         double x0 = fmax(px(p, u->start), LEFT), x1 = fmin(px(p, u->end), PLOT_W - RIGHT);
         if (x1 <= x0)
             continue;
@@ -337,7 +337,7 @@ static owp_status scale(plot *p, owp_err *err)
     for (size_t k = 0; k <= p->npct; k++) {
         size_t n = 0;
         for (size_t i = 0; i < p->r->n; i++) {
-            const owm_store_row *row = &p->r->v[i];
+            const store_row *row = &p->r->v[i];
             if (!row->empty)
                 max_loss = fmax(max_loss, row->loss_pct);
             if (row->empty || !row->has_delay)
@@ -382,7 +382,7 @@ static void render(const plot *p, FILE *fp, const char *label, owp_num64 from, o
     owmesh_svg_text(fp, LEFT, 30, "start", 18, "#212121", title);
     int hist = 0;
     for (size_t i = 0; i < p->r->n; i++)
-        hist |= !p->r->v[i].empty && p->r->v[i].source == OWM_SOURCE_HIST;
+        hist |= !p->r->v[i].empty && p->r->v[i].source == STORE_SOURCE_HIST;
     loss_bars(p, fp);
     unmeasured_bands(p, fp);
     axes(p, fp, from, to);
@@ -407,7 +407,7 @@ int owmesh_cmd_plot(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     owmesh_common common;
     owmesh_common_init(&common);
-    double pct[OWM_STORE_MAX_PERCENTILES] = {50, 90, 99};
+    double pct[STORE_MAX_PERCENTILES] = {50, 90, 99};
     size_t npct = 3;
     const char *every_s = NULL, *out = NULL;
     int log_axis = 0;
@@ -464,12 +464,12 @@ int owmesh_cmd_plot(int argc, char **argv)
     if (owmesh_ctx_open(&ctx, &common, 0, &err) != OWP_OK ||
         owmesh_ctx_select(&ctx, &common, &ids, &nids, label, sizeof label, &err) != OWP_OK)
         goto fail;
-    owm_store_query q = {.paths = ids, .npaths = nids, .from = from, .to = to,
+    store_query q = {.paths = ids, .npaths = nids, .from = from, .to = to,
                          .every = (uint32_t)every, .percentiles = pct, .npercentiles = npct};
-    if (owm_store_query_run(ctx.store, &q, collect, &r, &err) != OWP_OK)
+    if (store_query_run(ctx.store, &q, collect, &r, &err) != OWP_OK)
         goto fail;
     for (size_t i = 0; i < nids && !u.nomem; i++)
-        if (owm_store_unmeasured_list(ctx.store, ids[i], from, to, collect_unmeasured, &u,
+        if (store_unmeasured_list(ctx.store, ids[i], from, to, collect_unmeasured, &u,
                                       &err) != OWP_OK)
             goto fail;
     if (r.nomem || u.nomem) {

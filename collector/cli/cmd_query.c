@@ -21,7 +21,7 @@ enum { OPT_EVERY = OWMESH_OPT_FIRST_FREE, OPT_JSON, OPT_CSV, OPT_SOURCE, OPT_PER
 
 typedef struct series_row {
     const char *path; /* label of the series: the selection, or one path */
-    owm_store_row row;
+    store_row row;
 } series_row;
 
 typedef struct query_out {
@@ -29,11 +29,11 @@ typedef struct query_out {
     size_t n, cap;
     const char *path;
     int nomem;
-    owm_unmeasured_sum *unm; /* per row: its unmeasured time (unmeasured_rows) */
+    store_unmeasured_totals *unm; /* per row: its unmeasured time (unmeasured_rows) */
     double *unm_period;      /* per row: its period in path-seconds */
 } query_out;
 
-static int collect_row(const owm_store_row *row, void *arg)
+static int collect_row(const store_row *row, void *arg)
 {
     query_out *q = arg;
     if (owp_grow(&q->rows, q->n, &q->cap, sizeof *q->rows, 64) != 0) {
@@ -55,9 +55,9 @@ static void usage(FILE *fp)
             "                    [--source auto|raw|hist] [--per-path] [--json | --csv]\n");
 }
 
-static const char *source_name(owm_store_source s)
+static const char *source_name(store_source s)
 {
-    return s == OWM_SOURCE_RAW ? "raw" : s == OWM_SOURCE_HIST ? "hist" : "-";
+    return s == STORE_SOURCE_RAW ? "raw" : s == STORE_SOURCE_HIST ? "hist" : "-";
 }
 
 static double ms6(double seconds) { return round(seconds * 1e9) / 1e6; }
@@ -71,7 +71,7 @@ static double ms6(double seconds) { return round(seconds * 1e9) / 1e6; }
 static owp_status unmeasured_rows(const owmesh_ctx *ctx, const uint32_t *ids, size_t nids,
                                   query_out *q, size_t first, owp_err *err)
 {
-    owm_unmeasured_sum *unm = realloc(q->unm, (q->n ? q->n : 1) * sizeof *unm);
+    store_unmeasured_totals *unm = realloc(q->unm, (q->n ? q->n : 1) * sizeof *unm);
     if (unm)
         q->unm = unm;
     double *per = realloc(q->unm_period, (q->n ? q->n : 1) * sizeof *per);
@@ -80,7 +80,7 @@ static owp_status unmeasured_rows(const owmesh_ctx *ctx, const uint32_t *ids, si
     if (!unm || !per)
         return owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
     for (size_t i = first; i < q->n; i++) {
-        const owm_store_row *row = &q->rows[i].row;
+        const store_row *row = &q->rows[i].row;
         owp_status st = owmesh_unmeasured(ctx, ids, nids, row->start, row->end, &q->unm[i],
                                           &q->unm_period[i], err);
         if (st != OWP_OK)
@@ -92,7 +92,7 @@ static owp_status unmeasured_rows(const owmesh_ctx *ctx, const uint32_t *ids, si
 /* Table: "60 s (1.7%, peer down)" or "-"; CSV: the seconds. */
 static void unmeasured_cell(const query_out *q, size_t r, int csv, char *buf, size_t len)
 {
-    const owm_unmeasured_sum *u = &q->unm[r];
+    const store_unmeasured_totals *u = &q->unm[r];
     if (csv)
         snprintf(buf, len, "%.3f", u->total);
     else
@@ -104,7 +104,7 @@ static void unmeasured_cell(const query_out *q, size_t r, int csv, char *buf, si
 /* "measured_s", "unmeasured_s" and "unmeasured": {reason token: seconds}. */
 static void unmeasured_json(const query_out *q, size_t r, json_t *o)
 {
-    const owm_unmeasured_sum *u = &q->unm[r];
+    const store_unmeasured_totals *u = &q->unm[r];
     double measured = q->unm_period[r] - u->total;
     json_object_set_new(o, "measured_s", json_real(round((measured > 0 ? measured : 0) * 1e3) / 1e3));
     json_object_set_new(o, "unmeasured_s", json_real(round(u->total * 1e3) / 1e3));
@@ -126,7 +126,7 @@ static void col_add(columns *c, const char *name) { c->names[c->n++] = name; }
 static void print_table(const query_out *q, const double *pct, size_t npct, int every,
                         int per_path, int csv, FILE *fp)
 {
-    char labels[OWM_STORE_MAX_PERCENTILES][24];
+    char labels[STORE_MAX_PERCENTILES][24];
     const char *names[64];
     columns cols = {names, 0};
     int table = !csv;
@@ -168,7 +168,7 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
     char buf[64][48];
     const char *cells[64];
     for (size_t r = 0; r < q->n; r++) {
-        const owm_store_row *row = &q->rows[r].row;
+        const store_row *row = &q->rows[r].row;
         size_t k = 0;
         const char *none = table ? "-" : "";
 #define CELL(...) (snprintf(buf[k], sizeof buf[k], __VA_ARGS__), cells[k] = buf[k], k++)
@@ -195,7 +195,7 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
         CELL("%llu", (unsigned long long)row->reordered);
         if (csv)
             CELL("%llu", (unsigned long long)row->received);
-        double vals[OWM_STORE_MAX_PERCENTILES + 2];
+        double vals[STORE_MAX_PERCENTILES + 2];
         size_t nv = 0;
         vals[nv++] = row->min;
         for (size_t i = 0; i < npct; i++)
@@ -231,7 +231,7 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
                 CELL("%d-%d", row->hops_min, row->hops_max);
             if (row->empty)
                 CELL("-");
-            else if (row->source == OWM_SOURCE_HIST)
+            else if (row->source == STORE_SOURCE_HIST)
                 CELL("hist");
             else
                 CELL("raw");
@@ -253,7 +253,7 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
 
 static json_t *row_json(const series_row *sr, const double *pct, size_t npct)
 {
-    const owm_store_row *row = &sr->row;
+    const store_row *row = &sr->row;
     char start[48], end[48];
     owmesh_format_iso(row->start, start, sizeof start);
     owmesh_format_iso(row->end, end, sizeof end);
@@ -321,11 +321,11 @@ static void print_json(const query_out *q, const owmesh_ctx *ctx, const uint32_t
 
 typedef struct query_opts {
     owmesh_common common;
-    double pct[OWM_STORE_MAX_PERCENTILES];
+    double pct[STORE_MAX_PERCENTILES];
     size_t npct;
     const char *every;
     int format, per_path;
-    owm_store_source source;
+    store_source source;
 } query_opts;
 
 static int parse_args(int argc, char **argv, query_opts *o)
@@ -358,11 +358,11 @@ static int parse_args(int argc, char **argv, query_opts *o)
         case OPT_PER_PATH: o->per_path = 1; break;
         case OPT_SOURCE:
             if (!strcmp(optarg, "auto"))
-                o->source = OWM_SOURCE_AUTO;
+                o->source = STORE_SOURCE_AUTO;
             else if (!strcmp(optarg, "raw"))
-                o->source = OWM_SOURCE_RAW;
+                o->source = STORE_SOURCE_RAW;
             else if (!strcmp(optarg, "hist"))
-                o->source = OWM_SOURCE_HIST;
+                o->source = STORE_SOURCE_HIST;
             else {
                 owmesh_error("--source: expected auto, raw or hist, got \"%s\"", optarg);
                 return 1;
@@ -398,14 +398,14 @@ static void print_header(FILE *fp, const char *label, owp_num64 from, owp_num64 
     int raw = 0, hist = 0;
     for (size_t i = 0; i < q->n; i++)
         if (!q->rows[i].row.empty)
-            q->rows[i].row.source == OWM_SOURCE_HIST ? hist++ : raw++;
+            q->rows[i].row.source == STORE_SOURCE_HIST ? hist++ : raw++;
     fprintf(fp, "# %s, %s to %s; delays in ms\n", label, a, b);
     if (raw)
         fprintf(fp, "# source raw: percentiles exact, from the raw records\n");
     if (hist)
         fprintf(fp, "# source hist: percentiles from mergeable histograms, within %g%% "
                     "(relative) or %g ms (absolute) of the exact value\n",
-                OWM_STORE_HIST_REL_ERROR * 100, OWM_STORE_HIST_ABS_ERROR * 1e3);
+                STORE_HIST_REL_ERROR * 100, STORE_HIST_ABS_ERROR * 1e3);
 }
 
 int owmesh_cmd_query(int argc, char **argv)
@@ -445,14 +445,14 @@ int owmesh_cmd_query(int argc, char **argv)
     owp_status st = labels ? OWP_OK : owp_err_set(&err, OWP_ERR_NOMEM, "out of memory");
     size_t nseries = o.per_path ? nids : 1;
     for (size_t s = 0; st == OWP_OK && s < nseries; s++) {
-        owm_store_query qr = {.paths = o.per_path ? &ids[s] : ids,
+        store_query qr = {.paths = o.per_path ? &ids[s] : ids,
                               .npaths = o.per_path ? 1 : nids,
                               .from = from, .to = to, .every = (uint32_t)every,
                               .percentiles = o.pct, .npercentiles = o.npct,
                               .source = o.source};
         q.path = o.per_path ? path_label(&ctx, ids[s], labels[s], sizeof labels[s]) : label;
         size_t first = q.n;
-        st = owm_store_query_run(ctx.store, &qr, collect_row, &q, &err);
+        st = store_query_run(ctx.store, &qr, collect_row, &q, &err);
         if (st == OWP_OK && q.nomem)
             st = owp_err_set(&err, OWP_ERR_NOMEM, "out of memory");
         if (st == OWP_OK)

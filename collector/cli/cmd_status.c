@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "coordclient.h"
 #include "health.h"
 
 #define FIRST_BATCH 32
@@ -40,7 +41,7 @@ typedef struct gathered {
 typedef struct row {
     const Owmesh__NodeStatus *node;
     const Owmesh__StreamStatus *stream;
-    owmc_verdict verdict;
+    owm_verdict verdict;
     char note[OWM_MSG_MAX_TEXT + 128];
 } row;
 
@@ -73,10 +74,10 @@ static void gathered_free(gathered *g)
 }
 
 /* The node names to ask about: the arguments, or the coordinator's directory. */
-static Owmesh__Envelope *ask_directory(owmesh_client *client, owp_err *err)
+static Owmesh__Envelope *ask_directory(owm_coordclient *client, owp_err *err)
 {
     Owmesh__Envelope *req = owm_msg_new(OWMESH__ENVELOPE__BODY_DIRECTORY_REQUEST, err);
-    Owmesh__Envelope *dir = req ? owmesh_client_call(client, req, NULL, err) : NULL;
+    Owmesh__Envelope *dir = req ? owm_coordclient_call(client, req, NULL, err) : NULL;
     owm_msg_free(&req);
     if (dir && dir->body_case != OWMESH__ENVELOPE__BODY_DIRECTORY) {
         owp_err_set(err, OWP_ERR_PROTO, "coordinator answered a DirectoryRequest with %s",
@@ -86,7 +87,7 @@ static Owmesh__Envelope *ask_directory(owmesh_client *client, owp_err *err)
     return dir;
 }
 
-static Owmesh__Envelope *ask_batch(owmesh_client *client, char **names, size_t n, uint64_t id,
+static Owmesh__Envelope *ask_batch(owm_coordclient *client, char **names, size_t n, uint64_t id,
                                    Owmesh__ErrorCode *code, owp_err *err)
 {
     Owmesh__Envelope *req = owm_msg_new(OWMESH__ENVELOPE__BODY_STATUS_REQUEST, err);
@@ -98,7 +99,7 @@ static Owmesh__Envelope *ask_batch(owmesh_client *client, char **names, size_t n
             owm_msg_free(&req);
             return NULL;
         }
-    Owmesh__Envelope *reply = owmesh_client_call(client, req, code, err);
+    Owmesh__Envelope *reply = owm_coordclient_call(client, req, code, err);
     owm_msg_free(&req);
     if (reply && (reply->body_case != OWMESH__ENVELOPE__BODY_STATUS_REPLY ||
                   reply->status_reply->request_id != id)) {
@@ -111,7 +112,7 @@ static Owmesh__Envelope *ask_batch(owmesh_client *client, char **names, size_t n
     return reply;
 }
 
-static int gather(owmesh_client *client, char **names, size_t n, gathered *g, owp_err *err)
+static int gather(owm_coordclient *client, char **names, size_t n, gathered *g, owp_err *err)
 {
     size_t batch = FIRST_BATCH;
     uint64_t id = 1;
@@ -144,7 +145,7 @@ static void describe(row *r)
     const Owmesh__StreamHealth *h = r->stream->health;
     const char *err = h && h->last_error ? h->last_error : "";
     switch (r->verdict) {
-    case OWMC_V_MISSING:
+    case OWM_V_MISSING:
         if (!n->connected)
             snprintf(r->note, sizeof r->note, "node %s %s", n->node,
                      n->last_seen ? "missing" : "never connected");
@@ -152,19 +153,19 @@ static void describe(row *r)
             snprintf(r->note, sizeof r->note, "%s by %s", h ? "reported stopped" : "not reported",
                      n->node);
         break;
-    case OWMC_V_PENDING:
+    case OWM_V_PENDING:
         snprintf(r->note, sizeof r->note, "schedule generation %llu not acked by %s",
                  (unsigned long long)n->expected_generation, n->node);
         break;
-    case OWMC_V_STALLED:
-        snprintf(r->note, sizeof r->note, "%s", owmc_health_stall_note(r->stream));
+    case OWM_V_STALLED:
+        snprintf(r->note, sizeof r->note, "%s", owm_health_stall_note(r->stream));
         break;
-    case OWMC_V_FAILING:
+    case OWM_V_FAILING:
         /* the coordinator's verdict: it need not come with health */
         snprintf(r->note, sizeof r->note, "%s%s%s", h ? owm_msg_state_name(h->state) : "failing",
                  err[0] ? ": " : "", err);
         break;
-    case OWMC_V_UNEXPECTED:
+    case OWM_V_UNEXPECTED:
         snprintf(r->note, sizeof r->note, "not in %s's schedule", n->node);
         break;
     default:
@@ -204,7 +205,7 @@ static row *make_rows(const gathered *g, size_t *count)
         for (size_t j = 0; j < g->nodes[i]->n_streams; j++, k++) {
             rows[k].node = g->nodes[i];
             rows[k].stream = g->nodes[i]->streams[j];
-            rows[k].verdict = owmc_health_from_status(rows[k].node, rows[k].stream);
+            rows[k].verdict = owm_health_from_status(rows[k].node, rows[k].stream);
             if (rows[k].stream->evidence && rows[k].stream->evidence[0])
                 snprintf(rows[k].note, sizeof rows[k].note, "%s", rows[k].stream->evidence);
             else
@@ -218,7 +219,7 @@ static row *make_rows(const gathered *g, size_t *count)
 
 /* ------------------------------------------------------------ output */
 
-#define N_VERDICTS OWMC_N_VERDICTS
+#define N_VERDICTS OWM_N_VERDICTS
 
 static void loss_text(const Owmesh__StreamHealth *h, char *buf, size_t len)
 {
@@ -260,7 +261,7 @@ static void print_table(const options *o, const gathered *g, const row *rows, si
     for (size_t i = 0; i < n; i++) {
         int l = (int)(strlen(rows[i].stream->source) + strlen(rows[i].stream->destination) + 4);
         wp = l > wp ? l : wp;
-        l = (int)strlen(owmc_verdict_name(rows[i].verdict));
+        l = (int)strlen(owm_verdict_name(rows[i].verdict));
         wv = l > wv ? l : wv;
     }
     printf("\n%-*s  %-32s  %-*s  %8s  %-20s  %6s  %s\n", wp, "STREAM", "ID", wv, "STATE",
@@ -275,14 +276,14 @@ static void print_table(const options *o, const gathered *g, const row *rows, si
         owmesh_format_time(last_end(g, h), last, sizeof last);
         loss_text(h, loss, sizeof loss);
         printf("%-*s  %-32s  %-*s  %8s  %-20s  %6s  %s\n", wp, pair, rows[i].stream->id, wv,
-               owmc_verdict_name(rows[i].verdict), sessions, last, loss, rows[i].note);
+               owm_verdict_name(rows[i].verdict), sessions, last, loss, rows[i].note);
     }
     printf("\n%zu nodes: %zu connected, %zu missing; %zu streams:", g->n_nodes, connected,
            g->n_nodes - connected, n);
     const char *sep = " ";
     for (int v = 0; v < N_VERDICTS; v++) {
-        if (tally[v] || v == OWMC_V_OK) {
-            printf("%s%zu %s", sep, tally[v], owmc_verdict_name((owmc_verdict)v));
+        if (tally[v] || v == OWM_V_OK) {
+            printf("%s%zu %s", sep, tally[v], owm_verdict_name((owm_verdict)v));
             sep = ", ";
         }
     }
@@ -309,7 +310,7 @@ static json_t *stream_json(const gathered *g, const row *r)
     const Owmesh__StreamHealth *h = s->health;
     json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "id", s->id, "source", s->source,
                           "destination", s->destination, "expected", s->expected, "state",
-                          owmc_verdict_name(r->verdict), "note", r->note);
+                          owm_verdict_name(r->verdict), "note", r->note);
     json_object_set_new(o, "evidence", json_string(r->note));
     if (h) {
         json_object_set_new(o, "node_state", json_string(owm_msg_state_name(h->state)));
@@ -352,7 +353,7 @@ static int print_json(const options *o, const gathered *g, const row *rows, size
     }
     json_t *summary = json_object();
     for (int v = 0; v < N_VERDICTS; v++)
-        json_object_set_new(summary, owmc_verdict_name((owmc_verdict)v),
+        json_object_set_new(summary, owm_verdict_name((owm_verdict)v),
                             json_integer((json_int_t)tally[v]));
     json_t *doc = json_pack("{s:s, s:I, s:o, s:o, s:o}", "coordinator", o->endpoint,
                             "generation", (json_int_t)g->generation, "time", time_json(g->time),
@@ -428,8 +429,8 @@ int owmesh_cmd_status(int argc, char **argv)
     if (p)
         return p > 0 ? 0 : 1;
     owp_err err = {0};
-    owmesh_client *client = owmesh_client_new(o.endpoint, o.cert, o.server_key, o.timeout_ms,
-                                              &err);
+    owm_coordclient *client = owm_coordclient_new(o.endpoint, o.cert, o.server_key, o.timeout_ms,
+                                                  &err);
     if (!client) {
         owmesh_error("status: %s", err.msg);
         return 1;
@@ -441,7 +442,7 @@ int owmesh_cmd_status(int argc, char **argv)
         dir = ask_directory(client, &err);
         if (!dir) {
             owmesh_error("status: %s", err.msg);
-            owmesh_client_destroy(&client);
+            owm_coordclient_destroy(&client);
             return 1;
         }
         n_names = dir->directory->n_nodes;
@@ -464,7 +465,7 @@ int owmesh_cmd_status(int argc, char **argv)
         int problems = 0;
         for (size_t i = 0; i < n_rows; i++) {
             tally[rows[i].verdict]++;
-            problems |= owmc_verdict_is_problem(rows[i].verdict);
+            problems |= owm_verdict_is_problem(rows[i].verdict);
         }
         for (size_t i = 0; i < g.n_nodes; i++)
             problems |= !g.nodes[i]->connected;
@@ -480,6 +481,6 @@ int owmesh_cmd_status(int argc, char **argv)
     if (dir)
         free(names);
     owm_msg_free(&dir);
-    owmesh_client_destroy(&client);
+    owm_coordclient_destroy(&client);
     return rc;
 }

@@ -138,7 +138,7 @@ void owmesh_relative_thresholds(double baseline_ms, double *warn, double *crit);
 void owmesh_relative_rule_text(char *buf, size_t len);
 /* The statistic of a row in its unit; 0 when the row cannot give it (nothing
  * arrived, no IPDV pair). row->percentiles[0] holds the percentile. */
-int owmesh_stat_value(const owmesh_stat *stat, const owm_store_row *row, double *value);
+int owmesh_stat_value(const owmesh_stat *stat, const store_row *row, double *value);
 
 typedef enum owmesh_cell_class {
     OWMESH_CELL_NONE = 0, /* not a path of the mesh and no data: blank */
@@ -159,7 +159,7 @@ typedef struct owmesh_cell {
 
 /* Classify one cell. row == NULL or row->empty: no data in the period. */
 void owmesh_cell_classify(const owmesh_stat *stat, double warn, double crit, int expected,
-                          const owm_store_row *row, owmesh_cell *cell);
+                          const store_row *row, owmesh_cell *cell);
 /* A cell whose period is mostly unmeasured (more than half of period_s, or
  * any of it when the cell has no data) becomes UNMEASURED, its text naming
  * the main reason ("unmeasured (peer down)"); 1 when it did. Unmeasured

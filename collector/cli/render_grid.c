@@ -81,7 +81,7 @@ void owmesh_relative_rule_text(char *buf, size_t len)
              OWMESH_REL_WARN_FLOOR_MS, OWMESH_REL_CRIT_FRACTION * 100, OWMESH_REL_CRIT_FLOOR_MS);
 }
 
-int owmesh_stat_value(const owmesh_stat *stat, const owm_store_row *row, double *value)
+int owmesh_stat_value(const owmesh_stat *stat, const store_row *row, double *value)
 {
     switch (stat->kind) {
     case OWMESH_STAT_PERCENTILE:
@@ -110,7 +110,7 @@ static void format_value(const owmesh_stat *stat, double v, char *buf, size_t le
 }
 
 void owmesh_cell_classify(const owmesh_stat *stat, double warn, double crit, int expected,
-                          const owm_store_row *row, owmesh_cell *cell)
+                          const store_row *row, owmesh_cell *cell)
 {
     memset(cell, 0, sizeof *cell);
     if (!row || row->empty || row->sent == 0) {

@@ -12,7 +12,9 @@
  *
  * Start-up reads as a list:
  *   options -> log -> store -> paths (mesh file) -> keys -> coordinator client
- *   -> signals -> loop (directory, pullers) -> shutdown in reverse.
+ *   -> signals and loop (daemon/daemon_loop.h: a reader per puller socket,
+ *   a turn every TURN_MS for the directory, the pullers' clocks and the
+ *   stats) -> shutdown in reverse.
  */
 
 #include <errno.h>
@@ -29,12 +31,12 @@
 #include <czmq.h>
 
 #include "curve.h"
-#include "cli.h"
+#include "coordclient.h"
 #include "clock.h"
 #include "store_paths.h"
 #include "options.h"
 #include "daemon_log.h"
-#include "daemon_signals.h"
+#include "daemon_loop.h"
 #include "meshmsg.h"
 #include "puller.h"
 #include "store.h"
@@ -46,6 +48,7 @@
 #define DIRECTORY_RETRY_S 2.0
 #define DIRECTORY_TIMEOUT_MS 3000
 #define STATS_EVERY_S 60.0
+#define TURN_MS 100 /* pullers' clocks, the directory, the stats */
 
 
 typedef struct options {
@@ -60,13 +63,25 @@ typedef struct options {
     daemon_log_opts log; /* -Z, -e, -v */
 } options;
 
-typedef struct collector {
+typedef struct collector collector;
+
+/* A puller's socket as the loop watches it (it changes after a reset). */
+typedef struct watched {
+    collector *c;
+    puller *p;
+    zsock_t *sock;   /* registered with the loop; NULL: none */
+    unsigned serial; /* puller_socket_serial when registered */
+} watched;
+
+struct collector {
     options opt;
-    owm_store *store;
+    store_db *store;
     store_paths *paths;
     zcert_t *cert;
-    owmesh_client *client;
+    owm_coordclient *client;
+    daemon_loop *loop;
     puller *pullers[MAX_NODES];
+    watched watch[MAX_NODES];
     size_t n_pullers;
     double next_directory, next_stats;
     char quarantine[4096 + 16];
@@ -75,7 +90,7 @@ typedef struct collector {
     int die_at_ack;
     uint64_t stored_files;   /* committed (on_file) */
     uint64_t ingested_files; /* reached their commit point (the store's hook) */
-} collector;
+};
 
 /* ------------------------------------------------------------------ options */
 
@@ -192,7 +207,7 @@ static void die_in_transaction(const char *point, uint64_t n, void *arg)
 }
 
 static void on_file(void *arg, const char *node, uint64_t seq, const char *name,
-                    const owm_ingest_result *res, int stored)
+                    const store_ingest_result *res, int stored)
 {
     collector *c = arg;
     if (stored) {
@@ -202,7 +217,7 @@ static void on_file(void *arg, const char *node, uint64_t seq, const char *name,
                  res->sent, res->lost, res->dups);
     } else if (res) {
         log_info("node %s: file %" PRIu64 " %s: %s", node, seq, name,
-                 res->status == OWM_INGEST_ALREADY ? "already stored" : "session already stored");
+                 res->status == STORE_INGEST_ALREADY ? "already stored" : "session already stored");
     }
     if (stored && c->die_after >= 0 && c->die_at_ack && c->stored_files >= (uint64_t)c->die_after) {
         log_warn("test hook: dying after file %" PRIu64 " was committed, before its ack", seq);
@@ -217,7 +232,7 @@ static void setup_hook(collector *c)
     c->die_after = after && *after ? strtol(after, NULL, 10) : -1;
     c->die_at_ack = at && !strcmp(at, "ack");
     if (c->die_after >= 0) {
-        owm_store_set_hook(c->store, die_in_transaction, c);
+        store_set_hook(c->store, die_in_transaction, c);
         log_warn("test hook: will die after %ld stored files (%s)", c->die_after,
                  c->die_at_ack ? "before the ack" : "inside the ingest transaction");
     }
@@ -238,10 +253,10 @@ static int setup(collector *c)
         log_err("%s: mkdir: %s", c->quarantine, strerror(errno));
         return -1;
     }
-    owm_store_opts so;
-    owm_store_opts_default(&so);
+    store_opts so;
+    store_opts_default(&so);
     so.nometasync = !c->opt.sync_each;
-    c->store = owm_store_open(c->opt.store_dir, &so, &err);
+    c->store = store_open(c->opt.store_dir, &so, &err);
     if (!c->store) {
         log_err("store %s: %s", c->opt.store_dir, err.msg);
         return -1;
@@ -251,12 +266,12 @@ static int setup(collector *c)
         log_err("-m %s: %s", c->opt.mesh_file, err.msg);
         return -1;
     }
-    c->cert = owmc_cert_load(c->opt.cert_path, 1, &err);
+    c->cert = owm_curve_load(c->opt.cert_path, 1, &err);
     if (!c->cert) {
         log_err("-k %s: %s", c->opt.cert_path, err.msg);
         return -1;
     }
-    c->client = owmesh_client_new(c->opt.endpoint, c->opt.cert_path, c->opt.server_key,
+    c->client = owm_coordclient_new(c->opt.endpoint, c->opt.cert_path, c->opt.server_key,
                                   DIRECTORY_TIMEOUT_MS, &err);
     if (!c->client) {
         log_err("coordinator %s: %s", c->opt.endpoint, err.msg);
@@ -312,6 +327,7 @@ static void follow_entry(collector *c, const Owmesh__DirectoryEntry *e)
         log_err("node %s: %s", e->node, err.msg);
         return;
     }
+    c->watch[c->n_pullers] = (watched){.c = c, .p = p};
     c->pullers[c->n_pullers++] = p;
     log_info("node %s: collecting from %s", e->node, e->data_endpoint);
 }
@@ -321,7 +337,7 @@ static void refresh_directory(collector *c, double now)
     owp_err err;
     owp_err_clear(&err);
     if (!c->client) {
-        c->client = owmesh_client_new(c->opt.endpoint, c->opt.cert_path, c->opt.server_key,
+        c->client = owm_coordclient_new(c->opt.endpoint, c->opt.cert_path, c->opt.server_key,
                                       DIRECTORY_TIMEOUT_MS, &err);
         if (!c->client) {
             log_err("coordinator %s: %s", c->opt.endpoint, err.msg);
@@ -330,7 +346,7 @@ static void refresh_directory(collector *c, double now)
         }
     }
     Owmesh__Envelope *req = owm_msg_new(OWMESH__ENVELOPE__BODY_DIRECTORY_REQUEST, &err);
-    Owmesh__Envelope *rep = req ? owmesh_client_call(c->client, req, NULL, &err) : NULL;
+    Owmesh__Envelope *rep = req ? owm_coordclient_call(c->client, req, NULL, &err) : NULL;
     owm_msg_free(&req);
     if (!rep || rep->body_case != OWMESH__ENVELOPE__BODY_DIRECTORY) {
         if (rep)
@@ -339,9 +355,9 @@ static void refresh_directory(collector *c, double now)
                  DIRECTORY_RETRY_S);
         owm_msg_free(&rep);
         /* The client's DEALER may hold a late answer: start a fresh one. */
-        owmesh_client_destroy(&c->client);
+        owm_coordclient_destroy(&c->client);
         owp_err_clear(&err);
-        c->client = owmesh_client_new(c->opt.endpoint, c->opt.cert_path, c->opt.server_key,
+        c->client = owm_coordclient_new(c->opt.endpoint, c->opt.cert_path, c->opt.server_key,
                                       DIRECTORY_TIMEOUT_MS, &err);
         if (!c->client)
             log_err("coordinator %s: %s", c->opt.endpoint, err.msg);
@@ -371,63 +387,102 @@ static void log_stats(collector *c)
     }
 }
 
+static int on_puller(zloop_t *loop, zsock_t *sock, void *arg);
+
+/* Watch the puller's current socket: after a reset it is another one (or
+ * none while the puller backs off). */
+static void watch_socket(watched *w)
+{
+    zsock_t *sock = puller_socket(w->p);
+    unsigned serial = puller_socket_serial(w->p);
+    if (sock == w->sock && serial == w->serial)
+        return;
+    if (w->sock)
+        daemon_loop_reader_end(w->c->loop, w->sock);
+    w->sock = sock && daemon_loop_reader(w->c->loop, sock, on_puller, w) == 0 ? sock : NULL;
+    w->serial = serial;
+}
+
+/* A puller's socket is readable (the zsock_t passed may be one a reset has
+ * just destroyed: the puller's own is used). */
+static int on_puller(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    watched *w = arg;
+    puller_handle(w->p, owp_clock_monotonic());
+    watch_socket(w);
+    return 0;
+}
+
+/* Every TURN_MS: the directory when due, every puller's clock, the stats. */
+static void turn(collector *c)
+{
+    double now = owp_clock_monotonic();
+    if (now >= c->next_directory)
+        refresh_directory(c, now);
+    now = owp_clock_monotonic();
+    for (size_t i = 0; i < c->n_pullers; i++)
+        puller_tick(c->pullers[i], now);
+    if (now >= c->next_stats) {
+        if (c->next_stats)
+            log_stats(c);
+        c->next_stats = now + STATS_EVERY_S;
+    }
+    for (size_t i = 0; i < c->n_pullers; i++)
+        watch_socket(&c->watch[i]);
+}
+
+static int on_turn(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    turn(arg);
+    return 0;
+}
+
+static void on_sighup(daemon_loop *loop, void *arg)
+{
+    (void)loop;
+    collector *c = arg;
+    owp_err err;
+    owp_err_clear(&err);
+    if (store_paths_reload(c->paths, &err) != OWP_OK)
+        log_err("SIGHUP: -m %s: %s (the previous mesh stays)", c->opt.mesh_file, err.msg);
+    else
+        log_info("SIGHUP: mesh reloaded, asking the coordinator for the directory");
+    c->next_directory = 0;
+    turn(c);
+}
+
 static void run(collector *c)
 {
-    zmq_pollitem_t items[MAX_NODES];
-    puller *owner[MAX_NODES];
-    while (!daemon_stop_requested) {
-        double now = owp_clock_monotonic();
-        if (daemon_reload_requested) {
-            daemon_reload_requested = 0;
-            owp_err err;
-            owp_err_clear(&err);
-            if (store_paths_reload(c->paths, &err) != OWP_OK)
-                log_err("SIGHUP: -m %s: %s (the previous mesh stays)", c->opt.mesh_file, err.msg);
-            else
-                log_info("SIGHUP: mesh reloaded, asking the coordinator for the directory");
-            c->next_directory = 0;
-        }
-        if (now >= c->next_directory)
-            refresh_directory(c, now);
-        int n = 0;
-        for (size_t i = 0; i < c->n_pullers; i++) {
-            zsock_t *s = puller_socket(c->pullers[i]);
-            if (!s)
-                continue;
-            items[n].socket = zsock_resolve(s);
-            items[n].fd = 0;
-            items[n].events = ZMQ_POLLIN;
-            items[n].revents = 0;
-            owner[n++] = c->pullers[i];
-        }
-        int rc = zmq_poll(items, n, 100);
-        now = owp_clock_monotonic();
-        for (int i = 0; rc > 0 && i < n; i++)
-            if (items[i].revents & ZMQ_POLLIN)
-                puller_handle(owner[i], now);
-        for (size_t i = 0; i < c->n_pullers; i++)
-            puller_tick(c->pullers[i], now);
-        if (now >= c->next_stats) {
-            if (c->next_stats)
-                log_stats(c);
-            c->next_stats = now + STATS_EVERY_S;
-        }
+    owp_err err;
+    owp_err_clear(&err);
+    c->loop = daemon_loop_new(&err);
+    if (!c->loop || daemon_loop_timer(c->loop, TURN_MS, on_turn, c) < 0) {
+        log_err("%s", c->loop ? "event loop: out of memory" : err.msg);
+        return;
     }
+    daemon_loop_on_reload(c->loop, on_sighup, c);
+    turn(c); /* the directory at once */
+    daemon_loop_run(c->loop);
 }
 
 static void shutdown_collector(collector *c)
 {
+    daemon_loop_destroy(&c->loop);
     for (size_t i = 0; i < c->n_pullers; i++)
         puller_destroy(&c->pullers[i]);
-    owmesh_client_destroy(&c->client);
+    owm_coordclient_destroy(&c->client);
     zcert_destroy(&c->cert);
     store_paths_destroy(&c->paths);
     if (c->store) {
         owp_err err;
         owp_err_clear(&err);
-        owm_store_sync(c->store, &err);
+        store_sync(c->store, &err);
     }
-    owm_store_close(&c->store);
+    store_close(&c->store);
 }
 
 int main(int argc, char **argv)
@@ -436,10 +491,9 @@ int main(int argc, char **argv)
     if (parse_options(&c.opt, argc, argv) != 0)
         return 1;
     daemon_log_open_opts(PROGNAME, &c.opt.log);
-    zsys_handler_set(NULL);
+    zsys_handler_set(NULL); /* until the loop installs ours: the default actions */
     int status = 1;
     if (setup(&c) == 0) {
-        daemon_signals_install();
         run(&c);
         log_stats(&c);
         log_info("SIGTERM/SIGINT: stopping");

@@ -1,12 +1,13 @@
-# collector/daemon - owmesh-collector: one puller per node draining its spool into the store.
+# collector/daemon - owmesh-collector: one puller per node draining its spool into the store
+# (puller.c: the protocol; puller_ingest.c: each file into the store; collector_main.c: the daemon).
 noinst_LTLIBRARIES += collector/daemon/libcollector.la
 LIBCOLLECTOR = collector/daemon/libcollector.la
-COLLECTOR_CPPFLAGS = $(STORE_CPPFLAGS) $(DAEMON_CPPFLAGS) -iquote $(top_srcdir)/collector/daemon \
-	-iquote $(top_srcdir)/collector/cli
-collector_daemon_libcollector_la_SOURCES = collector/daemon/puller.c collector/daemon/puller.h
+COLLECTOR_CPPFLAGS = $(STORE_CPPFLAGS) $(DAEMON_CPPFLAGS) -iquote $(top_srcdir)/collector/daemon
+collector_daemon_libcollector_la_SOURCES = collector/daemon/puller.c collector/daemon/puller.h \
+	collector/daemon/puller_internal.h collector/daemon/puller_ingest.c
 collector_daemon_libcollector_la_CPPFLAGS = $(COLLECTOR_CPPFLAGS)
 collector_daemon_libcollector_la_LIBADD = $(LIBDAEMON) $(LIBMESH)
 sbin_PROGRAMS += collector/daemon/owmesh-collector
 collector_daemon_owmesh_collector_SOURCES = collector/daemon/collector_main.c
 collector_daemon_owmesh_collector_CPPFLAGS = $(COLLECTOR_CPPFLAGS)
-collector_daemon_owmesh_collector_LDADD = $(LIBCOLLECTOR) $(LIBSTORE) collector/cli/libcli.la
+collector_daemon_owmesh_collector_LDADD = $(LIBCOLLECTOR) $(LIBDAEMONLOOP) $(LIBSTORE)

@@ -1,5 +1,6 @@
-/* puller.c - the collector's data plane with one node (see puller.h). */
-#include "puller.h"
+/* puller.c - the collector's data plane with one node: the protocol and its
+ * clock (see puller.h; what becomes of each file is puller_ingest.c). */
+#include "puller_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -8,60 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon_log.h"
-#include "digest.h"
 #include "grow.h"
-#include "meshmsg.h"
-#include "unmeasured.h"
 
 #define MAX_WINDOW 16u
-#define MAX_FILE_BYTES (1024ull * 1024 * 1024) /* a .owp beyond this is not one */
 #define BACKOFF_MIN_S 1.0
 #define BACKOFF_MAX_S 30.0
 #define DRAIN_BATCH 64 /* files per store transaction */
 #define ACK_BATCH 256   /* acks per store sync */
 #define ACK_DELAY_S 1.0 /* the longest an ack waits */
-
-/* One entry of the queue, in seq order: a listed file, or a gap the node
- * explained (seqs seq..gap_last that are not in its spool). */
-typedef struct pending {
-    uint64_t seq;
-    char stream_id[OWM_MSG_MAX_ID + 1];
-    char name[OWM_MSG_MAX_ID + 1];
-    char digest[OWM_MSG_DIGEST_HEX + 1]; /* "" from an older node */
-    Owmesh__FileKind kind;
-    uint64_t size, start, end;
-    int gap;                 /* a gap, not a file */
-    uint64_t gap_last;
-    Owmesh__GapReason gap_reason;
-    int fetching, complete;
-    int committed;           /* at or below the store's cursor: stored already, only to ack */
-    unsigned outstanding;    /* chunks granted and not yet received */
-    uint8_t *buf;
-    size_t len, cap;
-} pending;
-
-struct puller {
-    puller_config cfg;
-    char *node, *endpoint, *server_key;
-    zsock_t *sock;
-    pending *q;
-    size_t qn, qhead, qcap;
-    uint64_t listed_upto;    /* highest seq listed or handled */
-    uint64_t cursor;         /* the store's cursor for the node */
-    int listing, more;
-    int warned_legacy;       /* said once that the node's listings may skip files */
-    int listed;              /* a listing was answered since the last reset */
-    double list_at, deadline, reconnect_at, backoff;
-    uint64_t *acks;
-    size_t nacks, acks_cap;
-    double first_unacked;    /* when the oldest queued ack was queued */
-    puller_stats stats;
-};
-
-/* Every log line names the node. */
-#define log_line(self, level, fmt, ...) \
-    log_##level("node %s: " fmt, (self)->node __VA_OPT__(,) __VA_ARGS__)
 
 /* ------------------------------------------------------------------ life */
 
@@ -72,12 +27,12 @@ static void clear_queue(puller *self)
     self->qn = self->qhead = 0;
 }
 
-static uint64_t store_cursor(puller *self)
+static uint64_t cursor_in_store(puller *self)
 {
     owp_err err;
     owp_err_clear(&err);
     uint64_t seq = 0;
-    if (owm_store_cursor(self->cfg.store, self->node, &seq, NULL, 0, &err) != OWP_OK)
+    if (store_cursor(self->cfg.store, self->node, &seq, NULL, 0, &err) != OWP_OK)
         log_line(self, err, "reading the cursor: %s", err.msg);
     return seq;
 }
@@ -99,6 +54,7 @@ static int open_socket(puller *self, owp_err *err)
         zcert_apply(self->cfg.cert, self->sock);
         zsock_set_curve_serverkey(self->sock, self->server_key);
     }
+    self->socket_serial++;
     if (zsock_connect(self->sock, "%s", self->endpoint) != 0) {
         owp_err_set(err, OWP_ERR_SYS, "node %s: cannot connect to %s: %s", self->node,
                     self->endpoint, zmq_strerror(zmq_errno()));
@@ -120,7 +76,7 @@ static void reset(puller *self, double now, double delay)
     /* Listing starts at 0 again: files committed before a crash but never
      * acked are listed too, and acked without being fetched. */
     self->listed_upto = 0;
-    self->cursor = store_cursor(self);
+    self->cursor = cursor_in_store(self);
     self->reconnect_at = now + delay;
     self->stats.resets++;
 }
@@ -154,7 +110,7 @@ puller *puller_new(const puller_config *config, owp_err *err)
         puller_destroy(&self);
         return NULL;
     }
-    self->cursor = store_cursor(self);
+    self->cursor = cursor_in_store(self);
     if (open_socket(self, err) != 0) {
         puller_destroy(&self);
         return NULL;
@@ -179,6 +135,7 @@ void puller_destroy(puller **self_p)
 }
 
 zsock_t *puller_socket(puller *self) { return self->sock; }
+unsigned puller_socket_serial(const puller *self) { return self->socket_serial; }
 const puller_stats *puller_get_stats(const puller *self) { return &self->stats; }
 const char *puller_node(const puller *self) { return self->node; }
 const char *puller_endpoint(const puller *self) { return self->endpoint; }
@@ -285,7 +242,7 @@ static void flush_acks(puller *self, double now)
     owp_err_clear(&err);
     /* With nometasync the last commits may not be durable yet: make them so
      * before the node may delete the files. */
-    if (self->cfg.store_nometasync && owm_store_sync(self->cfg.store, &err) != OWP_OK) {
+    if (self->cfg.store_nometasync && store_sync(self->cfg.store, &err) != OWP_OK) {
         log_line(self, err, "store sync: %s: files not acked (the node keeps them)", err.msg);
         self->nacks = 0;
         return;
@@ -313,209 +270,6 @@ static void queue_ack(puller *self, uint64_t seq, double now)
     self->acks[self->nacks++] = seq;
 }
 
-/* ------------------------------------------------------------------ ingest */
-
-/* The kinds of file the store takes (the others only move the cursor). */
-static int fetched_kind(Owmesh__FileKind kind)
-{
-    return kind == OWMESH__FILE_KIND__FILE_KIND_OWP ||
-           kind == OWMESH__FILE_KIND__FILE_KIND_UNMEASURED;
-}
-
-/* Write a file the store refused to QUARANTINE/NODE.SEQ.NAME; 1 when it is
- * safely on disk (fsync'ed). */
-static int quarantine(puller *self, const pending *p, const char *file_name, char *path,
-                      size_t len)
-{
-    if (!self->cfg.quarantine_dir)
-        return 0;
-    snprintf(path, len, "%s/%s.%" PRIu64 ".%s", self->cfg.quarantine_dir, self->node, p->seq,
-             file_name);
-    FILE *fp = fopen(path, "wb");
-    if (!fp)
-        return 0;
-    int ok = fwrite(p->buf, 1, p->len, fp) == p->len && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
-    ok = fclose(fp) == 0 && ok;
-    if (!ok)
-        remove(path);
-    return ok;
-}
-
-/* What became of one file; applied (stats, callback, ack, cursor) only once
- * the batch holding it is committed. */
-typedef struct outcome {
-    uint64_t seq, last;      /* last: seq, or a gap's last seq */
-    char name[2 * OWM_MSG_MAX_ID + 2];
-    owm_ingest_result res;
-    int has_res;  /* res is meaningful (passed to on_file) */
-    int stored;   /* records stored now */
-    int ack;      /* the node may drop it */
-    int cursor;   /* the store's cursor moved to seq */
-    int retry;    /* not handled (no safe copy of a refused file): pull it again later */
-    int gap;      /* a gap the node explained, not a file */
-} outcome;
-
-/* A file the store refused: keep its bytes in the quarantine directory, move
- * the cursor past it so it is not pulled forever, and ack it only once the
- * copy is safe (otherwise the node keeps it). */
-static void refuse(puller *self, const pending *p, outcome *o, const owp_err *why)
-{
-    char saved[4096 + 300] = "";
-    int kept = quarantine(self, p, o->name, saved, sizeof saved);
-    log_line(self, err, "file %" PRIu64 " %s (%" PRIu64 " bytes) not ingested: %s; %s%s", p->seq,
-             o->name, (uint64_t)p->len, why->msg,
-             kept ? "quarantined as " : "left on the node (no quarantine copy): retrying later",
-             saved);
-    if (!kept) {
-        /* The cursor must not pass a file that is neither stored nor kept. */
-        o->retry = 1;
-        o->ack = 0;
-        return;
-    }
-    owp_err err;
-    owp_err_clear(&err);
-    if (owm_store_cursor_advance(self->cfg.store, self->node, p->seq, o->name, &err) != OWP_OK)
-        log_line(self, err, "advancing the cursor past %" PRIu64 ": %s", p->seq, err.msg);
-    else
-        o->cursor = 1;
-    o->ack = 1;
-}
-
-/* The node's digest of a file, made when it was spooled, against the bytes
- * we got; 0 and *why set on a mismatch. */
-static int digest_matches(const pending *p, owp_err *why)
-{
-    owm_digest got;
-    if (!p->digest[0])
-        return 1; /* an older node: nothing to check */
-    if (owm_digest_buffer(p->buf, p->len, got, why) != OWP_OK)
-        return 0;
-    if (!strcmp(got, p->digest))
-        return 1;
-    owp_err_set(why, OWP_ERR_FORMAT, "digest mismatch (spooled as %s, received %s): the file "
-                "changed on the node after it was spooled", p->digest, got);
-    return 0;
-}
-
-/* Session data the node deleted uncollected: its time is unmeasured
- * ("spool over budget"), stored under the seq before the gap's cursor. */
-static void record_budget_loss(puller *self, const pending *p)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    uint32_t path_id = 0;
-    if (self->cfg.path(self->cfg.path_arg, self->node, p->stream_id, NULL, 0, &path_id, &err) !=
-            OWP_OK ||
-        owm_store_ingest_unmeasured(self->cfg.store, self->node, p->gap_last, "", path_id,
-                                    p->start, p->end,
-                                    owm_unmeasured_reason_token(OWM_UNMEASURED_SPOOL_BUDGET),
-                                    "deleted uncollected by the node", NULL, &err) != OWP_OK)
-        log_line(self, err, "recording the deleted file %" PRIu64 " as unmeasured: %s", p->seq,
-                 err.msg);
-}
-
-/* A gap the node explained: the cursor passes it; nothing to ack. Files
- * deleted uncollected are loud, and their time is unmeasured, not lost. */
-static void pass_gap(puller *self, const pending *p, outcome *o)
-{
-    o->ack = 0;
-    snprintf(o->name, sizeof o->name, "seqs %" PRIu64 "-%" PRIu64, p->seq, p->gap_last);
-    if (p->gap_reason == OWMESH__GAP_REASON__GAP_REASON_BUDGET)
-        log_line(self, err, "file %" PRIu64 " (%s %s) was DELETED UNCOLLECTED by the node: its "
-                 "spool was over its disk budget", p->seq, p->stream_id[0] ? p->stream_id : "?",
-                 p->kind == OWMESH__FILE_KIND__FILE_KIND_OWP ? "session data" : "file");
-    else if (p->gap_reason == OWMESH__GAP_REASON__GAP_REASON_ACKED)
-        log_line(self, warn, "files %" PRIu64 "-%" PRIu64 " were acked by another collector and "
-                 "deleted by the node: not in this store", p->seq, p->gap_last);
-    else
-        log_line(self, debug, "seqs %" PRIu64 "-%" PRIu64 " were never used (node restart)",
-                 p->seq, p->gap_last);
-    owp_err err;
-    owp_err_clear(&err);
-    if (p->gap_reason == OWMESH__GAP_REASON__GAP_REASON_BUDGET &&
-        p->kind == OWMESH__FILE_KIND__FILE_KIND_OWP && p->stream_id[0] && p->end > p->start)
-        record_budget_loss(self, p);
-    if (owm_store_cursor_advance(self->cfg.store, self->node, p->gap_last, o->name, &err) != OWP_OK)
-        log_line(self, err, "advancing the cursor past %s: %s", o->name, err.msg);
-    else
-        o->cursor = 1;
-}
-
-/* An unmeasured-interval file (mesh/unmeasured.h): stored beside the records. */
-static owp_status ingest_unmeasured(puller *self, const pending *p, uint32_t path_id,
-                                    outcome *o, owp_err *err)
-{
-    owm_unmeasured u;
-    owp_status st = owm_unmeasured_parse(p->buf, p->len, &u, err);
-    if (st == OWP_OK && strcmp(u.stream_id, p->stream_id) != 0)
-        st = owp_err_set(err, OWP_ERR_FORMAT, "unmeasured file of stream %s listed for stream %s",
-                         u.stream_id, p->stream_id);
-    if (st != OWP_OK)
-        return st;
-    return owm_store_ingest_unmeasured(self->cfg.store, self->node, p->seq, o->name, path_id,
-                                       u.start, u.end, owm_unmeasured_reason_token(u.reason),
-                                       u.detail, &o->res, err);
-}
-
-static void ingest(puller *self, const pending *p, outcome *o)
-{
-    memset(o, 0, sizeof *o);
-    o->seq = p->seq;
-    o->last = p->gap ? p->gap_last : p->seq;
-    o->ack = 1;
-    if (p->committed) {
-        /* Stored before (a crash came between commit and ack): ack only. */
-        if (!p->gap)
-            log_line(self, debug, "file %" PRIu64 " %s.%s: already stored (cursor %" PRIu64
-                     "): acked", p->seq, p->stream_id, p->name, self->cursor);
-        o->ack = !p->gap;
-        o->gap = p->gap;
-        return;
-    }
-    if (p->gap) {
-        o->gap = 1;
-        pass_gap(self, p, o);
-        return;
-    }
-    if (!fetched_kind(p->kind)) {
-        /* A summary: the store derives summaries from the records. The
-         * cursor passes it all the same, so that it stays contiguous: every
-         * seq at or below it is handled. */
-        snprintf(o->name, sizeof o->name, "%s.%s", p->stream_id, p->name);
-        owp_err err;
-        owp_err_clear(&err);
-        if (owm_store_cursor_advance(self->cfg.store, self->node, p->seq, o->name, &err) ==
-            OWP_OK)
-            o->cursor = 1;
-        else
-            log_line(self, err, "advancing the cursor past %s: %s", o->name, err.msg);
-        return;
-    }
-    snprintf(o->name, sizeof o->name, "%s.%s", p->stream_id, p->name);
-    owp_err err;
-    owp_err_clear(&err);
-    uint32_t path_id = 0;
-    owp_status st = digest_matches(p, &err) ? OWP_OK : OWP_ERR_FORMAT;
-    if (st == OWP_OK)
-        st = self->cfg.path(self->cfg.path_arg, self->node, p->stream_id, p->buf, p->len,
-                            &path_id, &err);
-    if (st == OWP_OK && p->kind == OWMESH__FILE_KIND__FILE_KIND_UNMEASURED)
-        st = ingest_unmeasured(self, p, path_id, o, &err);
-    else if (st == OWP_OK)
-        st = owm_store_ingest_buffer(self->cfg.store, self->node, p->seq, o->name, path_id,
-                                     p->buf, p->len, &o->res, &err);
-    if (st != OWP_OK) {
-        refuse(self, p, o, &err);
-        return;
-    }
-    o->has_res = 1;
-    o->cursor = 1;
-    o->stored = o->res.status == OWM_INGEST_STORED;
-    if (!o->stored)
-        log_line(self, debug, "file %" PRIu64 " %s: %s", p->seq, o->name,
-                 o->res.status == OWM_INGEST_ALREADY ? "already stored (cursor)"
-                                                     : "session already stored");
-}
 
 /* The batch is committed: count, tell the caller, ack. */
 static void settle(puller *self, const outcome *o, double now)
@@ -549,13 +303,13 @@ static size_t ingest_batch(puller *self, double now)
     size_t n = 0;
     owp_err err;
     owp_err_clear(&err);
-    int batched = owm_store_batch_begin(self->cfg.store, &err) == OWP_OK;
+    int batched = store_batch_begin(self->cfg.store, &err) == OWP_OK;
     if (!batched)
         log_line(self, warn, "store: %s: committing file by file", err.msg);
     int retry = 0;
     while (n < DRAIN_BATCH && self->qhead < self->qn && self->q[self->qhead].complete) {
         pending *p = &self->q[self->qhead];
-        ingest(self, p, &done[n]);
+        puller_ingest_one(self, p, &done[n]);
         if (done[n].retry) {
             retry = 1; /* strictly in seq order: nothing after it either */
             break;
@@ -568,7 +322,7 @@ static size_t ingest_batch(puller *self, double now)
         if (last > self->listed_upto)
             self->listed_upto = last;
     }
-    if (batched && owm_store_batch_commit(self->cfg.store, &err) != OWP_OK) {
+    if (batched && store_batch_commit(self->cfg.store, &err) != OWP_OK) {
         log_line(self, err, "%s: %zu files not stored; pulling them again", err.msg, n);
         reset(self, now, BACKOFF_MIN_S);
         return 0;
@@ -614,7 +368,7 @@ static void start_fetches(puller *self, double now)
         }
         if (active >= self->cfg.window)
             break;
-        if (p->gap || !fetched_kind(p->kind)) {
+        if (p->gap || !puller_fetched_kind(p->kind)) {
             p->complete = 1; /* nothing to fetch */
             continue;
         }

@@ -27,15 +27,15 @@
  * cannot be quarantined stops the cursor (retried later), never skipped.
  *
  * Group commit: the complete files at the head of the queue are ingested in
- * one store transaction (owm_store_batch_begin, up to 64 files): a disk
+ * one store transaction (store_batch_begin, up to 64 files): a disk
  * flush costs milliseconds, a small file's records microseconds, so a
  * node's backlog drains at many files per flush.
  *
  * Acks: a file is acked after its batch is committed (and synced by
- * owm_store_sync when the store runs with nometasync), in batches: at the
+ * store_sync when the store runs with nometasync), in batches: at the
  * end of each listing, every 256 files, or after a second. A crash before
  * the ack makes the node list the file again; the store's cursor skips it
- * (OWM_INGEST_ALREADY) and the file is acked then.
+ * (STORE_INGEST_ALREADY) and the file is acked then.
  *
  * No answer within the timeout (node down, network) resets the puller: the
  * socket is recreated after a back-off (1 s doubling to 30 s), in-flight
@@ -61,15 +61,15 @@ typedef owp_status (*puller_path_fn)(void *arg, const char *node, const char *st
 /* Called after each file is handled (for logs, tests and the die hook):
  * stored = 1 when ingested now, 0 when skipped (already stored, or .sum). */
 typedef void (*puller_file_fn)(void *arg, const char *node, uint64_t seq, const char *name,
-                               const owm_ingest_result *result, int stored);
+                               const store_ingest_result *result, int stored);
 
 typedef struct puller_config {
     const char *node;        /* the node's name (cursor key, logs) */
     const char *endpoint;    /* its data endpoint */
     zcert_t *cert;           /* our key pair (not owned); NULL = no CURVE (tests) */
     const char *server_key;  /* the node's public key, Z85; with cert */
-    owm_store *store;        /* not owned */
-    int store_nometasync;    /* the store needs owm_store_sync before acks */
+    store_db *store;        /* not owned */
+    int store_nometasync;    /* the store needs store_sync before acks */
     puller_path_fn path;
     void *path_arg;
     const char *quarantine_dir; /* files the store refuses are kept here (then acked);
@@ -103,6 +103,9 @@ void puller_destroy(puller **self_p);
 /* The DEALER, for the caller's poller; it changes after a reset: re-read it
  * every turn (NULL while backing off). */
 zsock_t *puller_socket(puller *self);
+/* Counts the sockets opened: a new value means a new socket, even one that
+ * got the address of the one destroyed (a poller must watch it anew). */
+unsigned puller_socket_serial(const puller *self);
 /* The socket is readable: handle every waiting message. */
 void puller_handle(puller *self, double now);
 /* Timeouts, listings, back-off. Call every turn (now: monotonic seconds). */

@@ -40,28 +40,28 @@ int store_reserve(void **buf, size_t *cap, size_t n, size_t sz)
     return 0;
 }
 
-void owm_store_opts_default(owm_store_opts *opts)
+void store_opts_default(store_opts *opts)
 {
     memset(opts, 0, sizeof *opts);
-    opts->map_size = OWM_STORE_DEFAULT_MAP_SIZE;
-    opts->keep_raw = 30ULL * OWM_STORE_DAY;
-    opts->keep_minute = 90ULL * OWM_STORE_DAY;
-    opts->keep_hour = 730ULL * OWM_STORE_DAY;
-    opts->keep_day = 730ULL * OWM_STORE_DAY;
+    opts->map_size = STORE_DEFAULT_MAP_SIZE;
+    opts->keep_raw = 30ULL * STORE_DAY;
+    opts->keep_minute = 90ULL * STORE_DAY;
+    opts->keep_hour = 730ULL * STORE_DAY;
+    opts->keep_day = 730ULL * STORE_DAY;
 }
 
 /* ---- open / close ---- */
 
 /* Added after the first stores were written: a read-only handle on an older
  * store finds no such database, and then has no intervals to read. */
-static int open_unmeasured_db(owm_store *self, MDB_txn *txn, unsigned create)
+static int open_unmeasured_db(store_db *self, MDB_txn *txn, unsigned create)
 {
     int rc = mdb_dbi_open(txn, "unmeasured", create, &self->unmeasured);
     self->has_unmeasured = rc == 0;
     return rc == MDB_NOTFOUND && !create ? 0 : rc;
 }
 
-static int open_dbs(owm_store *self, unsigned flags)
+static int open_dbs(store_db *self, unsigned flags)
 {
     static const char *const hist_names[LEVEL_COUNT] = {"hist_m", "hist_h", "hist_d"};
     MDB_txn *txn;
@@ -92,18 +92,18 @@ static int open_dbs(owm_store *self, unsigned flags)
     return mdb_txn_commit(txn);
 }
 
-static owp_status alloc_scratch(owm_store *self, owp_err *err)
+static owp_status alloc_scratch(store_db *self, owp_err *err)
 {
     self->hists = malloc((LEVEL_COUNT + 2) * sizeof *self->hists);
-    self->encoded = malloc(OWM_HIST_MAX_ENCODED);
+    self->encoded = malloc(STORE_HIST_MAX_ENCODED);
     if (!self->hists || !self->encoded)
         return owp_err_set(err, OWP_ERR_NOMEM, "store %s: out of memory", self->dir);
     for (int i = 0; i < LEVEL_COUNT + 2; i++)
-        owm_hist_init(&self->hists[i]);
+        store_hist_init(&self->hists[i]);
     return OWP_OK;
 }
 
-owm_store *owm_store_open(const char *dir, const owm_store_opts *opts, owp_err *err)
+store_db *store_open(const char *dir, const store_opts *opts, owp_err *err)
 {
     if (!dir || !*dir) {
         owp_err_set(err, OWP_ERR_INVALID, "store: no directory given");
@@ -118,7 +118,7 @@ owm_store *owm_store_open(const char *dir, const owm_store_opts *opts, owp_err *
         owp_err_set(err, OWP_ERR_INVALID, "store %s: not a directory", dir);
         return NULL;
     }
-    owm_store *self = calloc(1, sizeof *self);
+    store_db *self = calloc(1, sizeof *self);
     if (!self || !(self->dir = strdup(dir))) {
         free(self);
         owp_err_set(err, OWP_ERR_NOMEM, "store %s: out of memory", dir);
@@ -127,9 +127,9 @@ owm_store *owm_store_open(const char *dir, const owm_store_opts *opts, owp_err *
     if (opts)
         self->opts = *opts;
     else
-        owm_store_opts_default(&self->opts);
+        store_opts_default(&self->opts);
     if (!self->opts.map_size)
-        self->opts.map_size = OWM_STORE_DEFAULT_MAP_SIZE;
+        self->opts.map_size = STORE_DEFAULT_MAP_SIZE;
 
     /* NOTLS: read transactions are not tied to threads (a query may run on
      * any thread of the caller). Never MDB_NOSYNC (see store.h). */
@@ -149,22 +149,22 @@ owm_store *owm_store_open(const char *dir, const owm_store_opts *opts, owp_err *
         rc = open_dbs(self, flags);
     if (rc) {
         store_mdb_err(err, rc, dir);
-        owm_store_close(&self);
+        store_close(&self);
         return NULL;
     }
     if (alloc_scratch(self, err) != OWP_OK) {
-        owm_store_close(&self);
+        store_close(&self);
         return NULL;
     }
     return self;
 }
 
-void owm_store_close(owm_store **self_p)
+void store_close(store_db **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    owm_store *self = *self_p;
-    owm_store_batch_abort(self);
+    store_db *self = *self_p;
+    store_batch_abort(self);
     if (self->env)
         mdb_env_close(self->env);
     free(self->recs);
@@ -177,13 +177,13 @@ void owm_store_close(owm_store **self_p)
     *self_p = NULL;
 }
 
-owp_status owm_store_sync(owm_store *self, owp_err *err)
+owp_status store_sync(store_db *self, owp_err *err)
 {
     int rc = mdb_env_sync(self->env, 1);
     return rc ? store_mdb_err(err, rc, "sync") : OWP_OK;
 }
 
-void owm_store_set_hook(owm_store *self, owm_store_hook_fn hook, void *arg)
+void store_set_hook(store_db *self, store_hook_fn hook, void *arg)
 {
     self->hook = hook;
     self->hook_arg = arg;
@@ -191,7 +191,7 @@ void owm_store_set_hook(owm_store *self, owm_store_hook_fn hook, void *arg)
 
 /* ---- meta ---- */
 
-uint64_t store_meta_get(owm_store *self, MDB_txn *txn, const char *name)
+uint64_t store_meta_get(store_db *self, MDB_txn *txn, const char *name)
 {
     MDB_val k = {strlen(name), (void *)name}, v;
     if (mdb_get(txn, self->meta, &k, &v) || v.mv_size != 8)
@@ -199,7 +199,7 @@ uint64_t store_meta_get(owm_store *self, MDB_txn *txn, const char *name)
     return be64_get(v.mv_data);
 }
 
-int store_meta_put(owm_store *self, MDB_txn *txn, const char *name, uint64_t value)
+int store_meta_put(store_db *self, MDB_txn *txn, const char *name, uint64_t value)
 {
     uint8_t buf[8];
     be64_put(buf, value);
@@ -235,7 +235,7 @@ static size_t path_name(char *buf, const char *src, const char *dst, const char 
     return n;
 }
 
-static int find_path(owm_store *self, MDB_txn *txn, const char *name, size_t len, uint32_t *id)
+static int find_path(store_db *self, MDB_txn *txn, const char *name, size_t len, uint32_t *id)
 {
     MDB_val k = {len, (void *)name}, v;
     int rc = mdb_get(txn, self->path_names, &k, &v);
@@ -248,7 +248,7 @@ static int find_path(owm_store *self, MDB_txn *txn, const char *name, size_t len
     return rc;
 }
 
-owp_status owm_store_path_find(owm_store *self, const char *src, const char *dst,
+owp_status store_path_find(store_db *self, const char *src, const char *dst,
                                const char *params, uint32_t *id, owp_err *err)
 {
     char name[3 * (PATH_FIELD_MAX + 1)];
@@ -265,7 +265,7 @@ owp_status owm_store_path_find(owm_store *self, const char *src, const char *dst
     return rc ? store_mdb_err(err, rc, "path lookup") : OWP_OK;
 }
 
-static int create_path(owm_store *self, MDB_txn *txn, const char *name, size_t len, uint32_t *id)
+static int create_path(store_db *self, MDB_txn *txn, const char *name, size_t len, uint32_t *id)
 {
     uint64_t next = store_meta_get(self, txn, "next_path_id");
     if (next == 0)
@@ -286,11 +286,11 @@ static int create_path(owm_store *self, MDB_txn *txn, const char *name, size_t l
     return rc;
 }
 
-owp_status owm_store_path_id(owm_store *self, const char *src, const char *dst, const char *params,
+owp_status store_path_id(store_db *self, const char *src, const char *dst, const char *params,
                              uint32_t *id, owp_err *err)
 {
     char name[3 * (PATH_FIELD_MAX + 1)];
-    owp_status st = owm_store_path_find(self, src, dst, params, id, err);
+    owp_status st = store_path_find(self, src, dst, params, id, err);
     if (st || *id)
         return st;
     size_t len = path_name(name, src, dst, params);
@@ -310,7 +310,7 @@ owp_status owm_store_path_id(owm_store *self, const char *src, const char *dst, 
     return rc ? store_mdb_err(err, rc, "path create") : OWP_OK;
 }
 
-owp_status store_check_path(owm_store *self, MDB_txn *txn, uint32_t path, owp_err *err)
+owp_status store_check_path(store_db *self, MDB_txn *txn, uint32_t path, owp_err *err)
 {
     uint8_t kb[4];
     be32_put(kb, path);
@@ -336,7 +336,7 @@ static int split_path(const MDB_val *v, const char *parts[3])
 }
 
 /* Send time of the newest data of a path: last record, else last minute histogram. */
-static owp_num64 path_newest(owm_store *self, MDB_txn *txn, uint32_t path)
+static owp_num64 path_newest(store_db *self, MDB_txn *txn, uint32_t path)
 {
     MDB_dbi dbs[2] = {self->records, self->hist[LEVEL_MINUTE]};
     for (int i = 0; i < 2; i++) {
@@ -362,7 +362,7 @@ static owp_num64 path_newest(owm_store *self, MDB_txn *txn, uint32_t path)
     return 0;
 }
 
-owp_status owm_store_paths(owm_store *self, owm_store_path_fn fn, void *arg, owp_err *err)
+owp_status store_list_paths(store_db *self, store_path_fn fn, void *arg, owp_err *err)
 {
     MDB_txn *txn;
     MDB_cursor *c;
@@ -382,7 +382,7 @@ owp_status owm_store_paths(owm_store *self, owm_store_path_fn fn, void *arg, owp
             st = owp_err_set(err, OWP_ERR_FORMAT, "store: malformed path entry");
             break;
         }
-        owm_store_path p = {be32_get(k.mv_data), parts[0], parts[1], parts[2], 0};
+        store_path p = {be32_get(k.mv_data), parts[0], parts[1], parts[2], 0};
         p.newest = path_newest(self, txn, p.id);
         if (fn(&p, arg))
             break;
@@ -394,7 +394,7 @@ owp_status owm_store_paths(owm_store *self, owm_store_path_fn fn, void *arg, owp
     return st;
 }
 
-owp_status owm_store_path_get(owm_store *self, uint32_t id, owm_store_path *path, owp_err *err)
+owp_status store_path_get(store_db *self, uint32_t id, store_path *path, owp_err *err)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
@@ -435,7 +435,7 @@ static owp_status check_node(const char *node, owp_err *err)
     return OWP_OK;
 }
 
-owp_status owm_store_cursor(owm_store *self, const char *node, uint64_t *file_seq, char *name,
+owp_status store_cursor(store_db *self, const char *node, uint64_t *file_seq, char *name,
                             size_t name_len, owp_err *err)
 {
     owp_status st = check_node(node, err);
@@ -463,7 +463,7 @@ owp_status owm_store_cursor(owm_store *self, const char *node, uint64_t *file_se
 }
 
 /* The node's cursor inside a write transaction (0 when none). */
-uint64_t store_cursor_get(owm_store *self, MDB_txn *txn, const char *node)
+uint64_t store_cursor_get(store_db *self, MDB_txn *txn, const char *node)
 {
     MDB_val k = {strlen(node), (void *)node}, v;
     if (mdb_get(txn, self->cursors, &k, &v) || v.mv_size < 8)
@@ -471,7 +471,7 @@ uint64_t store_cursor_get(owm_store *self, MDB_txn *txn, const char *node)
     return be64_get(v.mv_data);
 }
 
-int store_cursor_put(owm_store *self, MDB_txn *txn, const char *node, uint64_t file_seq,
+int store_cursor_put(store_db *self, MDB_txn *txn, const char *node, uint64_t file_seq,
                      const char *file_name)
 {
     size_t nlen = file_name ? strlen(file_name) : 0;
@@ -487,7 +487,7 @@ int store_cursor_put(owm_store *self, MDB_txn *txn, const char *node, uint64_t f
     return rc;
 }
 
-owp_status owm_store_cursor_advance(owm_store *self, const char *node, uint64_t file_seq,
+owp_status store_cursor_advance(store_db *self, const char *node, uint64_t file_seq,
                                     const char *file_name, owp_err *err)
 {
     owp_status st = check_node(node, err);
@@ -567,9 +567,9 @@ static uint64_t cutoff(owp_num64 now, uint64_t keep)
     return keep && keep < now_sec ? now_sec - keep : 0;
 }
 
-owp_status owm_store_prune(owm_store *self, owp_num64 now, owm_prune_result *result, owp_err *err)
+owp_status store_prune(store_db *self, owp_num64 now, store_prune_result *result, owp_err *err)
 {
-    owm_prune_result r = {0};
+    store_prune_result r = {0};
     MDB_txn *txn;
     int rc = store_write_begin(self, &txn);
     if (rc)
@@ -613,12 +613,12 @@ owp_status owm_store_prune(owm_store *self, owp_num64 now, owm_prune_result *res
     return OWP_OK;
 }
 
-int store_write_begin(owm_store *self, MDB_txn **txn)
+int store_write_begin(store_db *self, MDB_txn **txn)
 {
     return mdb_txn_begin(self->env, self->batch, 0, txn);
 }
 
-owp_status owm_store_batch_begin(owm_store *self, owp_err *err)
+owp_status store_batch_begin(store_db *self, owp_err *err)
 {
     if (self->batch)
         return owp_err_set(err, OWP_ERR_INVALID, "store: a batch is already open");
@@ -630,7 +630,7 @@ owp_status owm_store_batch_begin(owm_store *self, owp_err *err)
     return OWP_OK;
 }
 
-owp_status owm_store_batch_commit(owm_store *self, owp_err *err)
+owp_status store_batch_commit(store_db *self, owp_err *err)
 {
     MDB_txn *txn = self->batch;
     self->batch = NULL;
@@ -638,7 +638,7 @@ owp_status owm_store_batch_commit(owm_store *self, owp_err *err)
     return rc ? store_mdb_err(err, rc, "batch commit") : OWP_OK;
 }
 
-void owm_store_batch_abort(owm_store *self)
+void store_batch_abort(store_db *self)
 {
     if (self->batch)
         mdb_txn_abort(self->batch);

@@ -14,15 +14,15 @@
 /* g = (1 + a) / (1 - a) */
 #define HIST_GAMMA ((1.0 + HIST_ALPHA) / (1.0 - HIST_ALPHA))
 
-void owm_hist_init(owm_hist *h)
+void store_hist_init(store_hist *h)
 {
     memset(h, 0, sizeof *h);
-    h->lo = OWM_HIST_N;
+    h->lo = STORE_HIST_N;
     h->hi = -1;
-    owm_hist_clear(h);
+    store_hist_clear(h);
 }
 
-void owm_hist_clear(owm_hist *h)
+void store_hist_clear(store_hist *h)
 {
     /* Only the slots in use need zeroing: keeps a flush per minute cheap. */
     if (h->lo <= h->hi)
@@ -34,13 +34,13 @@ void owm_hist_clear(owm_hist *h)
     h->max = -INFINITY;
     h->ttl_min = 255;
     h->ttl_max = 0;
-    h->lo = OWM_HIST_N;
+    h->lo = STORE_HIST_N;
     h->hi = -1;
 }
 
-int owm_hist_is_empty(const owm_hist *h) { return h->sent == 0 && h->dups == 0; }
+bool store_hist_is_empty(const store_hist *h) { return h->sent == 0 && h->dups == 0; }
 
-int owm_hist_index(double delay)
+int store_hist_index(double delay)
 {
     /* Computed once; threads that race here store the same value, and the
      * atomic makes that race defined. */
@@ -54,11 +54,11 @@ int owm_hist_index(double delay)
     if (!(x >= 1.0))
         return 0; /* also NaN */
     double k = floor(log(x) * inv_log_gamma) + 1;
-    int i = k >= OWM_HIST_K ? OWM_HIST_K : (int)k;
+    int i = k >= STORE_HIST_K ? STORE_HIST_K : (int)k;
     return delay < 0 ? -i : i;
 }
 
-double owm_hist_value(int index)
+double store_hist_value(int index)
 {
     if (index == 0)
         return 0;
@@ -67,7 +67,7 @@ double owm_hist_value(int index)
     return index < 0 ? -v : v;
 }
 
-static void count_slot(owm_hist *h, int slot, uint64_t n)
+static void count_slot(store_hist *h, int slot, uint64_t n)
 {
     h->counts[slot] += n;
     if (slot < h->lo)
@@ -76,13 +76,13 @@ static void count_slot(owm_hist *h, int slot, uint64_t n)
         h->hi = slot;
 }
 
-void owm_hist_add_lost(owm_hist *h)
+void store_hist_add_lost(store_hist *h)
 {
     h->sent++;
     h->lost++;
 }
 
-static void see_delay(owm_hist *h, double delay)
+static void see_delay(store_hist *h, double delay)
 {
     if (delay < h->min)
         h->min = delay;
@@ -90,7 +90,7 @@ static void see_delay(owm_hist *h, double delay)
         h->max = delay;
 }
 
-void owm_hist_add_first(owm_hist *h, double delay, uint8_t ttl, int reordered)
+void store_hist_add_first(store_hist *h, double delay, uint8_t ttl, int reordered)
 {
     h->sent++;
     h->received++;
@@ -101,22 +101,22 @@ void owm_hist_add_first(owm_hist *h, double delay, uint8_t ttl, int reordered)
         h->ttl_min = ttl;
     if (ttl > h->ttl_max)
         h->ttl_max = ttl;
-    count_slot(h, owm_hist_index(delay) + OWM_HIST_K, 1);
+    count_slot(h, store_hist_index(delay) + STORE_HIST_K, 1);
 }
 
-void owm_hist_add_dup(owm_hist *h, double delay)
+void store_hist_add_dup(store_hist *h, double delay)
 {
     h->dups++;
     see_delay(h, delay);
 }
 
-void owm_hist_add_ipdv(owm_hist *h, double ipdv)
+void store_hist_add_ipdv(store_hist *h, double ipdv)
 {
     h->ipdv_count++;
     h->ipdv_sum += ipdv;
 }
 
-static void merge_scalars(owm_hist *dst, const owm_hist *src)
+static void merge_scalars(store_hist *dst, const store_hist *src)
 {
     dst->sent += src->sent;
     dst->lost += src->lost;
@@ -135,7 +135,7 @@ static void merge_scalars(owm_hist *dst, const owm_hist *src)
         dst->ttl_max = src->ttl_max;
 }
 
-void owm_hist_merge(owm_hist *dst, const owm_hist *src)
+void store_hist_merge(store_hist *dst, const store_hist *src)
 {
     merge_scalars(dst, src);
     for (int s = src->lo; s <= src->hi; s++)
@@ -196,7 +196,7 @@ static int get_double(const uint8_t *data, size_t len, size_t *pos, double *d)
 static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
-size_t owm_hist_encode(const owm_hist *h, uint8_t *out)
+size_t store_hist_encode(const store_hist *h, uint8_t *out)
 {
     size_t n = 0;
     out[n++] = HIST_VERSION;
@@ -226,44 +226,44 @@ size_t owm_hist_encode(const owm_hist *h, uint8_t *out)
     return n;
 }
 
-int owm_hist_merge_encoded(owm_hist *h, const uint8_t *data, size_t len)
+owp_status store_hist_merge_encoded(store_hist *h, const uint8_t *data, size_t len)
 {
     size_t pos = 0;
-    owm_hist s = {0};
+    store_hist s = {0};
     uint64_t nbuckets;
     if (len < 1 || data[pos++] != HIST_VERSION)
-        return -1;
+        return OWP_ERR_FORMAT;
     if (get_varint(data, len, &pos, &s.sent) || get_varint(data, len, &pos, &s.lost) ||
         get_varint(data, len, &pos, &s.dups) || get_varint(data, len, &pos, &s.reordered) ||
         get_varint(data, len, &pos, &s.received) || get_varint(data, len, &pos, &s.ipdv_count) ||
         get_double(data, len, &pos, &s.ipdv_sum) || get_double(data, len, &pos, &s.min) ||
         get_double(data, len, &pos, &s.max) || len - pos < 2)
-        return -1;
+        return OWP_ERR_FORMAT;
     s.ttl_min = data[pos++];
     s.ttl_max = data[pos++];
-    if (get_varint(data, len, &pos, &nbuckets) || nbuckets > OWM_HIST_N)
-        return -1;
+    if (get_varint(data, len, &pos, &nbuckets) || nbuckets > STORE_HIST_N)
+        return OWP_ERR_FORMAT;
     merge_scalars(h, &s);
     int64_t slot = 0;
     for (uint64_t i = 0; i < nbuckets; i++) {
         uint64_t delta, count;
         if (get_varint(data, len, &pos, &delta) || get_varint(data, len, &pos, &count))
-            return -1;
+            return OWP_ERR_FORMAT;
         slot += unzigzag(delta);
-        if (slot < 0 || slot >= OWM_HIST_N)
-            return -1;
+        if (slot < 0 || slot >= STORE_HIST_N)
+            return OWP_ERR_FORMAT;
         count_slot(h, (int)slot, count);
     }
-    return pos == len ? 0 : -1;
+    return pos == len ? OWP_OK : OWP_ERR_FORMAT;
 }
 
-int owm_hist_percentile(const owm_hist *h, double p, double *v)
+bool store_hist_percentile(const store_hist *h, double p, double *v)
 {
     size_t i;
     if (h->lo > h->hi ||
         !owp_owd_percentile_bucket(&h->counts[h->lo], (size_t)(h->hi - h->lo + 1), p / 100.0, &i))
-        return 0;
-    double x = owm_hist_value(h->lo + (int)i - OWM_HIST_K);
+        return false;
+    double x = store_hist_value(h->lo + (int)i - STORE_HIST_K);
     /* The exact extremes bound every percentile; clamping only brings the
      * value closer to the true one, so the error bound holds. */
     if (x < h->min)
@@ -271,25 +271,25 @@ int owm_hist_percentile(const owm_hist *h, double p, double *v)
     if (x > h->max)
         x = h->max;
     *v = x;
-    return 1;
+    return true;
 }
 
 typedef struct hist_source {
-    const owm_hist *h;
+    const store_hist *h;
 } hist_source;
 
 static int hist_quantile(void *src, double alpha, double *v)
 {
-    return owm_hist_percentile(((hist_source *)src)->h, alpha * 100.0, v);
+    return store_hist_percentile(((hist_source *)src)->h, alpha * 100.0, v);
 }
 
-int owm_hist_jitter(const owm_hist *h, double *v)
+bool store_hist_jitter(const store_hist *h, double *v)
 {
     hist_source src = {h};
-    return owp_owd_jitter(hist_quantile, &src, v);
+    return owp_owd_jitter(hist_quantile, &src, v) != 0;
 }
 
-int owm_hist_ipdv(const owm_hist *h, double *v)
+bool store_hist_ipdv(const store_hist *h, double *v)
 {
-    return owp_owd_ipdv_mean(h->ipdv_count, h->ipdv_sum, v);
+    return owp_owd_ipdv_mean(h->ipdv_count, h->ipdv_sum, v) != 0;
 }

@@ -21,7 +21,7 @@
 #define INSERTION_WORK_PER_RECORD 32 /* beyond this, fall back to qsort */
 #define MAX_COPIES 255
 
-static void hook(owm_store *self, const char *point, uint64_t n)
+static void hook(store_db *self, const char *point, uint64_t n)
 {
     if (self->hook)
         self->hook(point, n, self->hook_arg);
@@ -30,7 +30,7 @@ static void hook(owm_store *self, const char *point, uint64_t n)
 /* ---- loading the file's records ---- */
 
 typedef struct load_ctx {
-    owm_store *self;
+    store_db *self;
     owp_skip *skips; /* sorted by first */
     uint32_t nskips;
     size_t n;
@@ -66,7 +66,7 @@ static int in_skip_range(const load_ctx *ctx, uint32_t seq)
 static int load_record(const owp_record *r, void *arg)
 {
     load_ctx *ctx = arg;
-    owm_store *self = ctx->self;
+    store_db *self = ctx->self;
     if (in_skip_range(ctx, r->seq)) {
         ctx->ignored++;
         return 0;
@@ -136,40 +136,40 @@ typedef struct hist_state {
 } hist_state;
 
 /* Merge the stored histogram of (path, start) into h and write h back. */
-static int write_hist(owm_store *self, MDB_txn *txn, int level, uint32_t path, uint32_t start,
-                      owm_hist *h)
+static int write_hist(store_db *self, MDB_txn *txn, int level, uint32_t path, uint32_t start,
+                      store_hist *h)
 {
     uint8_t kb[HIST_KEY_LEN];
     hist_key(kb, path, start);
     MDB_val k = {HIST_KEY_LEN, kb}, v;
     int rc = mdb_get(txn, self->hist[level], &k, &v);
-    if (!rc && owm_hist_merge_encoded(h, v.mv_data, v.mv_size))
+    if (!rc && store_hist_merge_encoded(h, v.mv_data, v.mv_size))
         return MDB_CORRUPTED;
     if (rc && rc != MDB_NOTFOUND)
         return rc;
-    v.mv_size = owm_hist_encode(h, self->encoded);
+    v.mv_size = store_hist_encode(h, self->encoded);
     v.mv_data = self->encoded;
     return mdb_put(txn, self->hist[level], &k, &v, 0);
 }
 
 /* Write accumulator `level`; a minute first feeds the hour and day deltas. */
-static int flush_level(owm_store *self, MDB_txn *txn, hist_state *hs, int level, uint32_t path)
+static int flush_level(store_db *self, MDB_txn *txn, hist_state *hs, int level, uint32_t path)
 {
     if (!hs->active[level])
         return 0;
-    owm_hist *h = &self->hists[level];
+    store_hist *h = &self->hists[level];
     if (level == LEVEL_MINUTE) {
-        owm_hist_merge(&self->hists[LEVEL_HOUR], h);
-        owm_hist_merge(&self->hists[LEVEL_DAY], h);
+        store_hist_merge(&self->hists[LEVEL_HOUR], h);
+        store_hist_merge(&self->hists[LEVEL_DAY], h);
     }
     int rc = write_hist(self, txn, level, path, hs->start[level], h);
-    owm_hist_clear(h);
+    store_hist_clear(h);
     hs->active[level] = 0;
     return rc;
 }
 
 /* Make the accumulators cover send time t, flushing the periods it leaves. */
-static int hist_move_to(owm_store *self, MDB_txn *txn, hist_state *hs, uint32_t path,
+static int hist_move_to(store_db *self, MDB_txn *txn, hist_state *hs, uint32_t path,
                         owp_num64 t)
 {
     uint32_t sec = (uint32_t)(t >> 32);
@@ -189,7 +189,7 @@ static int hist_move_to(owm_store *self, MDB_txn *txn, hist_state *hs, uint32_t 
     return 0;
 }
 
-static int hist_finish(owm_store *self, MDB_txn *txn, hist_state *hs, uint32_t path)
+static int hist_finish(store_db *self, MDB_txn *txn, hist_state *hs, uint32_t path)
 {
     int rc = 0;
     for (int l = 0; l < LEVEL_COUNT && !rc; l++)
@@ -248,10 +248,10 @@ static int can_append(MDB_cursor *c, const uint8_t *first_key)
 }
 
 typedef struct ingest_ctx {
-    owm_store *self;
+    store_db *self;
     MDB_txn *txn;
     uint32_t path;
-    owm_ingest_result *res;
+    store_ingest_result *res;
     hist_state hs;
     owp_owd_ipdv ipdv; /* pairs of consecutive first copies (libowamp/owdstat.h) */
 } ingest_ctx;
@@ -259,15 +259,15 @@ typedef struct ingest_ctx {
 /* Account one stored record into the histograms and the result. */
 static int account(ingest_ctx *ctx, const store_rec *s, uint8_t copy)
 {
-    owm_store *self = ctx->self;
+    store_db *self = ctx->self;
     int rc = hist_move_to(self, ctx->txn, &ctx->hs, ctx->path, s->send_time);
     if (rc)
         return rc;
-    owm_hist *h = &self->hists[LEVEL_MINUTE];
-    owm_ingest_result *res = ctx->res;
+    store_hist *h = &self->hists[LEVEL_MINUTE];
+    store_ingest_result *res = ctx->res;
     owp_record r = {s->seq, s->send_err, s->recv_err, s->send_time, s->recv_time, s->ttl};
     if (owp_record_lost(&r)) {
-        owm_hist_add_lost(h);
+        store_hist_add_lost(h);
         res->sent++;
         res->lost++;
         owp_owd_ipdv_break(&ctx->ipdv);
@@ -275,17 +275,17 @@ static int account(ingest_ctx *ctx, const store_rec *s, uint8_t copy)
     }
     double d = owp_stats_delay(&r);
     if (copy > 0) {
-        owm_hist_add_dup(h, d);
+        store_hist_add_dup(h, d);
         res->dups++;
         return 0;
     }
     int reordered = (s->flags & REC_FLAG_REORDERED) != 0;
-    owm_hist_add_first(h, d, s->ttl, reordered);
+    store_hist_add_first(h, d, s->ttl, reordered);
     res->sent++;
     res->reordered += (uint64_t)reordered;
     double pair;
     if (owp_owd_ipdv_add(&ctx->ipdv, s->seq, d, &pair))
-        owm_hist_add_ipdv(h, pair);
+        store_hist_add_ipdv(h, pair);
     return 0;
 }
 
@@ -305,7 +305,7 @@ static int copy_number(const store_rec *recs, size_t i, uint8_t *copies)
 
 static int put_records(ingest_ctx *ctx, size_t n)
 {
-    owm_store *self = ctx->self;
+    store_db *self = ctx->self;
     const store_rec *recs = self->recs;
     MDB_cursor *c;
     int rc = mdb_cursor_open(ctx->txn, self->records, &c);
@@ -365,8 +365,8 @@ typedef struct session_info {
 /* Value: first last sent lost dups reordered records (8 each), finished
  * next_seqno (4 each), file_seq (8), node and file name (2-byte length +
  * bytes each), preamble (112), nslots (4), slots (16 each). */
-static int put_session(owm_store *self, MDB_txn *txn, const uint8_t *kb,
-                       const owm_ingest_result *res, const session_info *si)
+static int put_session(store_db *self, MDB_txn *txn, const uint8_t *kb,
+                       const store_ingest_result *res, const session_info *si)
 {
     const owp_request *req = owp_file_request(si->file);
     uint32_t nslots = req ? req->nslots : 0;
@@ -408,7 +408,7 @@ static int put_session(owm_store *self, MDB_txn *txn, const uint8_t *kb,
 
 /* ---- the transaction ---- */
 
-static owp_status load_file(owm_store *self, owp_file *file, load_ctx *ctx, owp_err *err)
+static owp_status load_file(store_db *self, owp_file *file, load_ctx *ctx, owp_err *err)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->self = self;
@@ -429,8 +429,8 @@ static owp_status load_file(owm_store *self, owp_file *file, load_ctx *ctx, owp_
     return st;
 }
 
-static owp_status ingest_in_txn(owm_store *self, MDB_txn *txn, uint32_t path, owp_file *file,
-                                const session_info *si, owm_ingest_result *res, owp_err *err)
+static owp_status ingest_in_txn(store_db *self, MDB_txn *txn, uint32_t path, owp_file *file,
+                                const session_info *si, store_ingest_result *res, owp_err *err)
 {
     load_ctx lc;
     owp_status st = load_file(self, file, &lc, err);
@@ -447,7 +447,7 @@ static owp_status ingest_in_txn(owm_store *self, MDB_txn *txn, uint32_t path, ow
     MDB_val k = {SESSION_KEY_LEN, kb}, v;
     int rc = mdb_get(txn, self->sessions, &k, &v);
     if (!rc) {
-        res->status = OWM_INGEST_DUPLICATE;
+        res->status = STORE_INGEST_DUPLICATE;
         res->ignored += lc.n;
         return OWP_OK;
     }
@@ -457,7 +457,7 @@ static owp_status ingest_in_txn(owm_store *self, MDB_txn *txn, uint32_t path, ow
     ingest_ctx ctx = {.self = self, .txn = txn, .path = path, .res = res};
     owp_owd_ipdv_init(&ctx.ipdv);
     for (int l = 0; l < LEVEL_COUNT; l++)
-        owm_hist_clear(&self->hists[l]);
+        store_hist_clear(&self->hists[l]);
     rc = put_records(&ctx, lc.n);
     if (!rc) {
         hook(self, "histograms", res->records);
@@ -483,11 +483,11 @@ static owp_status check_ingest_args(const char *node, uint64_t file_seq, const c
     return OWP_OK;
 }
 
-owp_status owm_store_ingest_file(owm_store *self, const char *node, uint64_t file_seq,
+owp_status store_ingest_file(store_db *self, const char *node, uint64_t file_seq,
                                  const char *file_name, uint32_t path_id, FILE *fp,
-                                 owm_ingest_result *result, owp_err *err)
+                                 store_ingest_result *result, owp_err *err)
 {
-    owm_ingest_result res = {0};
+    store_ingest_result res = {0};
     owp_status st = check_ingest_args(node, file_seq, file_name, fp, err);
     if (st)
         return st;
@@ -498,7 +498,7 @@ owp_status owm_store_ingest_file(owm_store *self, const char *node, uint64_t fil
     hook(self, "begin", 0);
     if (file_seq <= store_cursor_get(self, txn, node)) {
         mdb_txn_abort(txn);
-        res.status = OWM_INGEST_ALREADY;
+        res.status = STORE_INGEST_ALREADY;
         if (result)
             *result = res;
         return OWP_OK;
@@ -532,9 +532,9 @@ owp_status owm_store_ingest_file(owm_store *self, const char *node, uint64_t fil
     return OWP_OK;
 }
 
-owp_status owm_store_ingest_buffer(owm_store *self, const char *node, uint64_t file_seq,
+owp_status store_ingest_buffer(store_db *self, const char *node, uint64_t file_seq,
                                    const char *file_name, uint32_t path_id, const void *data,
-                                   size_t len, owm_ingest_result *result, owp_err *err)
+                                   size_t len, store_ingest_result *result, owp_err *err)
 {
     if (!data || len == 0)
         return owp_err_set(err, OWP_ERR_FORMAT, "store: %s: empty file",
@@ -543,7 +543,7 @@ owp_status owm_store_ingest_buffer(owm_store *self, const char *node, uint64_t f
     if (!fp)
         return owp_err_sys(err, "store: %s", file_name ? file_name : "(unnamed)");
     owp_status st =
-        owm_store_ingest_file(self, node, file_seq, file_name, path_id, fp, result, err);
+        store_ingest_file(self, node, file_seq, file_name, path_id, fp, result, err);
     fclose(fp);
     return st;
 }

@@ -2,8 +2,8 @@
  * store_int.h - what the store's files share (not part of the API): the
  * handle, the databases and the big-endian key codecs. Layout in store.h.
  */
-#ifndef OWM_STORE_INT_H
-#define OWM_STORE_INT_H
+#ifndef STORE_INT_H
+#define STORE_INT_H
 
 #include <lmdb.h>
 #include <stdint.h>
@@ -29,22 +29,22 @@ typedef struct store_rec {
     uint8_t ttl, flags;
 } store_rec;
 
-struct owm_store {
+struct store_db {
     MDB_env *env;
     MDB_dbi paths, path_names, records, sessions, hist[LEVEL_COUNT], cursors, meta;
-    owm_store_opts opts;
+    store_opts opts;
     char *dir;
-    owm_store_hook_fn hook;
+    store_hook_fn hook;
     void *hook_arg;
-    MDB_txn *batch; /* the open group commit, or NULL (owm_store_batch_begin) */
+    MDB_txn *batch; /* the open group commit, or NULL (store_batch_begin) */
     /* scratch, reused across calls (no per-record allocation) */
     store_rec *recs;
     size_t nrecs_cap;
     double *delays;
     size_t ndelays_cap;
-    owm_hist *hists; /* LEVEL_COUNT ingest accumulators + 2 query accumulators */
-    uint8_t *encoded; /* OWM_HIST_MAX_ENCODED */
-    char *path_buf;   /* owm_store_path_get's strings */
+    store_hist *hists; /* LEVEL_COUNT ingest accumulators + 2 query accumulators */
+    uint8_t *encoded; /* STORE_HIST_MAX_ENCODED */
+    char *path_buf;   /* store_path_get's strings */
     /* unmeasured intervals (store_unmeasured.c); has_unmeasured is 0 only for
      * a store older than them opened read-only (nothing to read) */
     MDB_dbi unmeasured;
@@ -86,14 +86,14 @@ static inline void hist_key(uint8_t k[HIST_KEY_LEN], uint32_t path, uint32_t sta
 }
 
 /* Begin a write transaction: nested in the open batch, if there is one. */
-int store_write_begin(owm_store *self, MDB_txn **txn);
+int store_write_begin(store_db *self, MDB_txn **txn);
 /* Fill err from an LMDB return code. */
 owp_status store_mdb_err(owp_err *err, int rc, const char *what);
 /* Does path id exist (in txn)? OWP_ERR_INVALID "unknown path id N" if not. */
-owp_status store_check_path(owm_store *self, MDB_txn *txn, uint32_t path, owp_err *err);
+owp_status store_check_path(store_db *self, MDB_txn *txn, uint32_t path, owp_err *err);
 /* Meta values (u64): 0 when absent. */
-uint64_t store_meta_get(owm_store *self, MDB_txn *txn, const char *name);
-int store_meta_put(owm_store *self, MDB_txn *txn, const char *name, uint64_t v);
+uint64_t store_meta_get(store_db *self, MDB_txn *txn, const char *name);
+int store_meta_put(store_db *self, MDB_txn *txn, const char *name, uint64_t v);
 /* Grow a scratch array to hold n elements of size sz. */
 int store_reserve(void **buf, size_t *cap, size_t n, size_t sz);
 /* Decode a record key/value pair. */
@@ -101,8 +101,8 @@ void store_record_decode(const MDB_val *k, const MDB_val *v, owp_record *r, uint
                          uint8_t *flags);
 
 /* A node's cursor inside a write transaction (0 when none), and its update. */
-uint64_t store_cursor_get(owm_store *self, MDB_txn *txn, const char *node);
-int store_cursor_put(owm_store *self, MDB_txn *txn, const char *node, uint64_t file_seq,
+uint64_t store_cursor_get(store_db *self, MDB_txn *txn, const char *node);
+int store_cursor_put(store_db *self, MDB_txn *txn, const char *node, uint64_t file_seq,
                      const char *file_name);
 
 #define META_RAW_HORIZON "raw_horizon" /* NTP seconds before which raw records were pruned */

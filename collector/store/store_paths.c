@@ -19,14 +19,14 @@ typedef struct dir_node {
 } dir_node;
 
 struct store_paths {
-    owm_store *store;
+    store_db *store;
     char *mesh_file;
     owm_mesh *mesh;
     dir_node *nodes;
     size_t n_nodes;
 };
 
-store_paths *store_paths_new(owm_store *store, const char *mesh_file, owp_err *err)
+store_paths *store_paths_new(store_db *store, const char *mesh_file, owp_err *err)
 {
     store_paths *self = calloc(1, sizeof *self);
     if (!self || (mesh_file && !(self->mesh_file = strdup(mesh_file)))) {
@@ -155,7 +155,7 @@ static owp_status resolve_unmeasured(store_paths *self, const char *node, const 
         return owp_err_prefix(err, "node %s", node);
     const owm_stream *s = self->mesh ? owm_mesh_stream_find(self->mesh, u.stream_id) : NULL;
     if (s && !strcmp(s->dst->name, node))
-        return owm_store_path_id(self->store, s->src->name, node, s->test, path_id, err);
+        return store_path_id(self->store, s->src->name, node, s->test, path_id, err);
     char src[OWM_MSG_MAX_ADDRESS + 1], params[OWM_MSG_MAX_ID + 1];
     uint8_t ipvn = 0, addr[16];
     const char *sender = collector_addr_parse(u.sender, &ipvn, addr) ? node_at(self, ipvn, addr)
@@ -171,7 +171,7 @@ static owp_status resolve_unmeasured(store_paths *self, const char *node, const 
         return owp_err_set(err, OWP_ERR_INVALID, "node %s: stream %s: no sender to name the path",
                            node, u.stream_id);
     collector_path_params(self->mesh, src, node, NULL, params, sizeof params);
-    return owm_store_path_id(self->store, src, node, params, path_id, err);
+    return store_path_id(self->store, src, node, params, path_id, err);
 }
 
 owp_status store_paths_resolve(void *arg, const char *node, const char *stream_id,
@@ -182,7 +182,7 @@ owp_status store_paths_resolve(void *arg, const char *node, const char *stream_i
         return resolve_unmeasured(self, node, data, len, path_id, err);
     const owm_stream *s = self->mesh ? owm_mesh_stream_find(self->mesh, stream_id) : NULL;
     if (s && !strcmp(s->dst->name, node))
-        return owm_store_path_id(self->store, s->src->name, node, s->test, path_id, err);
+        return store_path_id(self->store, s->src->name, node, s->test, path_id, err);
     /* From the file itself. */
     FILE *fp = fmemopen((void *)data, len, "rb");
     if (!fp)
@@ -207,7 +207,7 @@ owp_status store_paths_resolve(void *arg, const char *node, const char *stream_i
     else if (!inet_ntop(req->ipvn == 6 ? AF_INET6 : AF_INET, req->sender_addr, src, sizeof src))
         snprintf(src, sizeof src, "unknown");
     collector_path_params(self->mesh, src, node, req, params, sizeof params);
-    st = owm_store_path_id(self->store, src, node, params, path_id, err);
+    st = store_path_id(self->store, src, node, params, path_id, err);
 done:
     owp_file_destroy(&f);
     fclose(fp);

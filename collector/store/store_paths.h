@@ -1,6 +1,6 @@
 /*
  * store_paths.h - which path (source, destination, params) a spooled
- * file measures, for owm_store_path_id.
+ * file measures, for store_path_id.
  *
  * A node spools the streams it RECEIVES, so the destination is the node the
  * file was pulled from. The source and params follow `owmesh import`'s rule:
@@ -14,8 +14,8 @@
  *     "padding=N dscp=D" from the file, as `owmesh import` does;
  *  3. a sender no node has is named by its address.
  */
-#ifndef OWM_COLLECTOR_PATHS_H
-#define OWM_COLLECTOR_PATHS_H
+#ifndef STORE_PATHS_H
+#define STORE_PATHS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -40,7 +40,7 @@ void collector_path_params(const owm_mesh *mesh, const char *src, const char *ds
 int collector_addr_parse(const char *text, uint8_t *ipvn, uint8_t addr[16]);
 
 /* mesh_file may be NULL. */
-store_paths *store_paths_new(owm_store *store, const char *mesh_file, owp_err *err);
+store_paths *store_paths_new(store_db *store, const char *mesh_file, owp_err *err);
 void store_paths_destroy(store_paths **self_p);
 /* Read the mesh file again (SIGHUP); on failure the previous mesh stays. */
 owp_status store_paths_reload(store_paths *self, owp_err *err);

@@ -14,8 +14,8 @@
 #define MAX_ROWS 10000000ULL /* a query producing more rows is a mistake */
 
 typedef struct query_ctx {
-    owm_store *self;
-    const owm_store_query *q;
+    store_db *self;
+    const store_query *q;
     MDB_txn *txn;
     MDB_cursor *hist[LEVEL_COUNT];
     MDB_cursor *records;
@@ -26,15 +26,15 @@ typedef struct query_ctx {
 
 /* ---- validation ---- */
 
-static owp_status check_query(const owm_store_query *q, owp_err *err)
+static owp_status check_query(const store_query *q, owp_err *err)
 {
     if (!q || !q->paths || q->npaths == 0)
         return owp_err_set(err, OWP_ERR_INVALID, "query: no path given");
     if (q->from >= q->to)
         return owp_err_set(err, OWP_ERR_INVALID, "query: the period is empty (from >= to)");
-    if (q->npercentiles > OWM_STORE_MAX_PERCENTILES || (q->npercentiles && !q->percentiles))
+    if (q->npercentiles > STORE_MAX_PERCENTILES || (q->npercentiles && !q->percentiles))
         return owp_err_set(err, OWP_ERR_INVALID, "query: at most %d percentiles",
-                           OWM_STORE_MAX_PERCENTILES);
+                           STORE_MAX_PERCENTILES);
     for (size_t i = 0; i < q->npercentiles; i++)
         if (!(q->percentiles[i] >= 0 && q->percentiles[i] <= 100))
             return owp_err_set(err, OWP_ERR_INVALID, "query: percentile %g is not in [0, 100]",
@@ -42,8 +42,8 @@ static owp_status check_query(const owm_store_query *q, owp_err *err)
     if (q->every && ((q->to - q->from) >> 32) / q->every > MAX_ROWS)
         return owp_err_set(err, OWP_ERR_INVALID, "query: more than %llu rows",
                            (unsigned long long)MAX_ROWS);
-    if (q->source != OWM_SOURCE_AUTO && q->source != OWM_SOURCE_RAW &&
-        q->source != OWM_SOURCE_HIST)
+    if (q->source != STORE_SOURCE_AUTO && q->source != STORE_SOURCE_RAW &&
+        q->source != STORE_SOURCE_HIST)
         return owp_err_set(err, OWP_ERR_INVALID, "query: unknown source %d", (int)q->source);
     return OWP_OK;
 }
@@ -52,7 +52,7 @@ static owp_status check_query(const owm_store_query *q, owp_err *err)
 
 /* Merge the histograms of one level with start in [lo, hi) seconds. */
 static int scan_level(query_ctx *ctx, int level, uint32_t path, uint64_t lo, uint64_t hi,
-                      owm_hist *acc)
+                      store_hist *acc)
 {
     if (lo >= hi)
         return 0;
@@ -65,7 +65,7 @@ static int scan_level(query_ctx *ctx, int level, uint32_t path, uint64_t lo, uin
         if (k.mv_size != HIST_KEY_LEN || be32_get(k.mv_data) != path ||
             be32_get((uint8_t *)k.mv_data + 4) >= hi)
             break;
-        if (owm_hist_merge_encoded(acc, v.mv_data, v.mv_size))
+        if (store_hist_merge_encoded(acc, v.mv_data, v.mv_size))
             return MDB_CORRUPTED;
     }
     return rc == MDB_NOTFOUND ? 0 : rc;
@@ -77,7 +77,7 @@ static uint64_t ceil_to(uint64_t t, uint64_t size) { return floor_to(t + size - 
 /* [lo, hi) (minute aligned) from the coarsest histograms that fit whole.
  * An edge whose finer histograms were pruned is widened to the whole
  * period of this level (recorded in cov_lo/cov_hi), rather than lost. */
-static int cover(query_ctx *ctx, int level, uint32_t path, uint64_t lo, uint64_t hi, owm_hist *acc)
+static int cover(query_ctx *ctx, int level, uint32_t path, uint64_t lo, uint64_t hi, store_hist *acc)
 {
     if (lo >= hi)
         return 0;
@@ -108,18 +108,18 @@ static int cover(query_ctx *ctx, int level, uint32_t path, uint64_t lo, uint64_t
     return rc;
 }
 
-static void row_from_hist(const owm_store_query *q, const owm_hist *h, owm_store_row *row)
+static void row_from_hist(const store_query *q, const store_hist *h, store_row *row)
 {
-    row->source = OWM_SOURCE_HIST;
-    row->rel_error = OWM_STORE_HIST_REL_ERROR;
-    row->abs_error = OWM_STORE_HIST_ABS_ERROR;
+    row->source = STORE_SOURCE_HIST;
+    row->rel_error = STORE_HIST_REL_ERROR;
+    row->abs_error = STORE_HIST_ABS_ERROR;
     row->sent = h->sent;
     row->lost = h->lost;
     row->dups = h->dups;
     row->reordered = h->reordered;
     row->received = h->received;
     row->ipdv_pairs = h->ipdv_count;
-    if (!owm_hist_ipdv(h, &row->ipdv))
+    if (!store_hist_ipdv(h, &row->ipdv))
         row->ipdv = 0;
     row->has_delay = h->min <= h->max;
     if (row->has_delay) {
@@ -127,9 +127,9 @@ static void row_from_hist(const owm_store_query *q, const owm_hist *h, owm_store
         row->max = h->max;
     }
     for (size_t i = 0; i < q->npercentiles; i++)
-        if (!owm_hist_percentile(h, q->percentiles[i], &row->percentiles[i]))
+        if (!store_hist_percentile(h, q->percentiles[i], &row->percentiles[i]))
             row->percentiles[i] = 0;
-    if (!owm_hist_jitter(h, &row->jitter))
+    if (!store_hist_jitter(h, &row->jitter))
         row->jitter = 0;
     if (h->received) {
         row->hops_min = owp_owd_hops(h->ttl_max);
@@ -149,7 +149,7 @@ typedef struct raw_acc {
 
 static int raw_path(query_ctx *ctx, uint32_t path, owp_num64 from, owp_num64 to, raw_acc *a)
 {
-    owm_store *self = ctx->self;
+    store_db *self = ctx->self;
     uint8_t kb[REC_KEY_LEN] = {0};
     be32_put(kb, path);
     be64_put(kb + 4, from);
@@ -195,9 +195,9 @@ static int raw_path(query_ctx *ctx, uint32_t path, owp_num64 from, owp_num64 to,
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static int row_from_raw(query_ctx *ctx, owp_num64 from, owp_num64 to, owm_store_row *row)
+static int row_from_raw(query_ctx *ctx, owp_num64 from, owp_num64 to, store_row *row)
 {
-    const owm_store_query *q = ctx->q;
+    const store_query *q = ctx->q;
     raw_acc a = {.min = INFINITY, .max = -INFINITY, .ttl_min = 255};
     owp_owd_ipdv_init(&a.ipdv);
     for (size_t i = 0; i < q->npaths; i++) {
@@ -206,7 +206,7 @@ static int row_from_raw(query_ctx *ctx, owp_num64 from, owp_num64 to, owm_store_
             return rc;
     }
     double *d = ctx->self->delays;
-    row->source = OWM_SOURCE_RAW;
+    row->source = STORE_SOURCE_RAW;
     row->sent = a.sent;
     row->lost = a.lost;
     row->dups = a.dups;
@@ -237,11 +237,11 @@ static int row_from_raw(query_ctx *ctx, owp_num64 from, owp_num64 to, owm_store_
 
 /* ---- rows ---- */
 
-static int one_row(query_ctx *ctx, owp_num64 from, owp_num64 to, owm_store_row *row)
+static int one_row(query_ctx *ctx, owp_num64 from, owp_num64 to, store_row *row)
 {
-    const owm_store_query *q = ctx->q;
-    owm_hist *acc = &ctx->self->hists[LEVEL_COUNT];
-    owm_hist_clear(acc);
+    const store_query *q = ctx->q;
+    store_hist *acc = &ctx->self->hists[LEVEL_COUNT];
+    store_hist_clear(acc);
     uint64_t lo = floor_to(from >> 32, 60);
     uint64_t hi = ceil_to((to >> 32) + ((to & 0xffffffffu) != 0), 60);
     memset(row, 0, sizeof *row);
@@ -249,13 +249,13 @@ static int one_row(query_ctx *ctx, owp_num64 from, owp_num64 to, owm_store_row *
     int rc = 0;
     ctx->cov_lo = lo;
     ctx->cov_hi = hi;
-    if (q->source != OWM_SOURCE_RAW)
+    if (q->source != STORE_SOURCE_RAW)
         for (size_t i = 0; i < q->npaths && !rc; i++)
             rc = cover(ctx, LEVEL_DAY, q->paths[i], lo, hi, acc);
     if (rc)
         return rc;
-    int raw = q->source == OWM_SOURCE_RAW ||
-              (q->source == OWM_SOURCE_AUTO && acc->sent + acc->dups <= OWM_STORE_RAW_LIMIT &&
+    int raw = q->source == STORE_SOURCE_RAW ||
+              (q->source == STORE_SOURCE_AUTO && acc->sent + acc->dups <= STORE_RAW_LIMIT &&
                (from >> 32) >= ctx->raw_horizon);
     if (raw) {
         row->start = from;
@@ -273,7 +273,7 @@ static int one_row(query_ctx *ctx, owp_num64 from, owp_num64 to, owm_store_row *
 
 static int open_cursors(query_ctx *ctx)
 {
-    owm_store *self = ctx->self;
+    store_db *self = ctx->self;
     int rc = mdb_cursor_open(ctx->txn, self->records, &ctx->records);
     for (int l = 0; l < LEVEL_COUNT && !rc; l++)
         rc = mdb_cursor_open(ctx->txn, self->hist[l], &ctx->hist[l]);
@@ -289,13 +289,13 @@ static void close_cursors(query_ctx *ctx)
             mdb_cursor_close(ctx->hist[l]);
 }
 
-static owp_status run_rows(query_ctx *ctx, owm_store_row_fn fn, void *arg, owp_err *err)
+static owp_status run_rows(query_ctx *ctx, store_row_fn fn, void *arg, owp_err *err)
 {
-    const owm_store_query *q = ctx->q;
+    const store_query *q = ctx->q;
     owp_num64 step = (owp_num64)q->every << 32;
     for (owp_num64 a = q->from; a < q->to;) {
         owp_num64 b = step && q->to - a > step ? a + step : q->to;
-        owm_store_row row;
+        store_row row;
         int rc = one_row(ctx, a, b, &row);
         if (rc)
             return store_mdb_err(err, rc, "query");
@@ -306,7 +306,7 @@ static owp_status run_rows(query_ctx *ctx, owm_store_row_fn fn, void *arg, owp_e
     return OWP_OK;
 }
 
-owp_status owm_store_query_run(owm_store *self, const owm_store_query *q, owm_store_row_fn fn,
+owp_status store_query_run(store_db *self, const store_query *q, store_row_fn fn,
                                void *arg, owp_err *err)
 {
     owp_status st = check_query(q, err);
@@ -332,8 +332,8 @@ owp_status owm_store_query_run(owm_store *self, const owm_store_query *q, owm_st
 
 /* ---- export ---- */
 
-owp_status owm_store_export(owm_store *self, uint32_t path_id, owp_num64 from, owp_num64 to,
-                            owm_store_record_fn fn, void *arg, owp_err *err)
+owp_status store_export(store_db *self, uint32_t path_id, owp_num64 from, owp_num64 to,
+                            store_record_fn fn, void *arg, owp_err *err)
 {
     MDB_txn *txn;
     MDB_cursor *c = NULL;
@@ -414,7 +414,7 @@ static void take_str(reader *r, char *buf, size_t cap)
     buf[n] = 0;
 }
 
-static owp_status decode_session(const MDB_val *k, const MDB_val *v, owm_store_session *s,
+static owp_status decode_session(const MDB_val *k, const MDB_val *v, store_session *s,
                                  owp_request *req, char *node, char *fname, owp_err *err)
 {
     memset(req, 0, sizeof *req);
@@ -456,8 +456,8 @@ static owp_status decode_session(const MDB_val *k, const MDB_val *v, owm_store_s
     return st;
 }
 
-owp_status owm_store_sessions(owm_store *self, uint32_t path_id, owp_num64 from, owp_num64 to,
-                              owm_store_session_fn fn, void *arg, owp_err *err)
+owp_status store_sessions(store_db *self, uint32_t path_id, owp_num64 from, owp_num64 to,
+                              store_session_fn fn, void *arg, owp_err *err)
 {
     MDB_txn *txn;
     MDB_cursor *c = NULL;
@@ -477,7 +477,7 @@ owp_status owm_store_sessions(owm_store *self, uint32_t path_id, owp_num64 from,
             if (k.mv_size < 12 || be32_get(k.mv_data) != path_id ||
                 be64_get((uint8_t *)k.mv_data + 4) >= to)
                 break;
-            owm_store_session s;
+            store_session s;
             owp_request req;
             char node[256], fname[1025];
             st = decode_session(&k, &v, &s, &req, node, fname, err);

@@ -12,7 +12,7 @@
 
 #define UNM_VERSION 1
 #define UNM_KEY_LEN 12 /* path(4) start(8) */
-#define UNM_VAL_MAX (1 + 8 + 1 + OWM_STORE_REASON_MAX + 2 + OWM_STORE_DETAIL_MAX)
+#define UNM_VAL_MAX (1 + 8 + 1 + STORE_REASON_MAX + 2 + STORE_DETAIL_MAX)
 /* The longest interval ever stored (OWAMP units), so a listing knows how
  * far before `from` an interval overlapping it can start. */
 #define META_UNM_MAX_LEN "unmeasured_max_len"
@@ -26,7 +26,7 @@ static void unm_key(uint8_t kb[UNM_KEY_LEN], uint32_t path, owp_num64 start)
 static int reason_valid(const char *reason)
 {
     size_t n = reason ? strlen(reason) : 0;
-    if (n == 0 || n > OWM_STORE_REASON_MAX)
+    if (n == 0 || n > STORE_REASON_MAX)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = reason[i];
@@ -53,7 +53,7 @@ static owp_status check_unmeasured_args(const char *node, uint64_t seq, const ch
     if (!reason_valid(reason))
         return owp_err_set(err, OWP_ERR_INVALID,
                            "store: %s: reason \"%s\" is not a token of [a-z0-9-], 1 to %u bytes",
-                           name, reason ? reason : "", OWM_STORE_REASON_MAX);
+                           name, reason ? reason : "", STORE_REASON_MAX);
     return OWP_OK;
 }
 
@@ -61,8 +61,8 @@ static owp_status check_unmeasured_args(const char *node, uint64_t seq, const ch
 static size_t unm_encode(uint8_t *vb, owp_num64 end, const char *reason, const char *detail)
 {
     size_t rlen = strlen(reason), dlen = detail ? strlen(detail) : 0;
-    if (dlen > OWM_STORE_DETAIL_MAX)
-        dlen = OWM_STORE_DETAIL_MAX;
+    if (dlen > STORE_DETAIL_MAX)
+        dlen = STORE_DETAIL_MAX;
     uint8_t *p = vb;
     *p++ = UNM_VERSION;
     be64_put(p, end);
@@ -77,8 +77,8 @@ static size_t unm_encode(uint8_t *vb, owp_num64 end, const char *reason, const c
 
 /* Decode into u (strings copied NUL-terminated into rbuf/dbuf); -1 when malformed
  * or of an unknown version. */
-static int unm_decode(const MDB_val *k, const MDB_val *v, owm_store_unmeasured *u,
-                      char rbuf[OWM_STORE_REASON_MAX + 1], char dbuf[OWM_STORE_DETAIL_MAX + 1])
+static int unm_decode(const MDB_val *k, const MDB_val *v, store_unmeasured *u,
+                      char rbuf[STORE_REASON_MAX + 1], char dbuf[STORE_DETAIL_MAX + 1])
 {
     const uint8_t *p = v->mv_data, *end = p + v->mv_size;
     if (k->mv_size != UNM_KEY_LEN || v->mv_size < 1 + 8 + 1 + 2 || p[0] != UNM_VERSION)
@@ -88,14 +88,14 @@ static int unm_decode(const MDB_val *k, const MDB_val *v, owm_store_unmeasured *
     u->end = be64_get(p + 1);
     size_t rlen = p[9];
     p += 10;
-    if (rlen > OWM_STORE_REASON_MAX || (size_t)(end - p) < rlen + 2)
+    if (rlen > STORE_REASON_MAX || (size_t)(end - p) < rlen + 2)
         return -1;
     memcpy(rbuf, p, rlen);
     rbuf[rlen] = 0;
     p += rlen;
     size_t dlen = be16_get(p);
     p += 2;
-    if (dlen > OWM_STORE_DETAIL_MAX || (size_t)(end - p) < dlen)
+    if (dlen > STORE_DETAIL_MAX || (size_t)(end - p) < dlen)
         return -1;
     memcpy(dbuf, p, dlen);
     dbuf[dlen] = 0;
@@ -106,7 +106,7 @@ static int unm_decode(const MDB_val *k, const MDB_val *v, owm_store_unmeasured *
 
 /* ---- ingest ---- */
 
-static int put_interval(owm_store *self, MDB_txn *txn, uint32_t path, owp_num64 start,
+static int put_interval(store_db *self, MDB_txn *txn, uint32_t path, owp_num64 start,
                         owp_num64 end, const char *reason, const char *detail, int *duplicate)
 {
     uint8_t kb[UNM_KEY_LEN], vb[UNM_VAL_MAX];
@@ -121,12 +121,12 @@ static int put_interval(owm_store *self, MDB_txn *txn, uint32_t path, owp_num64 
     return rc;
 }
 
-owp_status owm_store_ingest_unmeasured(owm_store *self, const char *node, uint64_t seq,
+owp_status store_ingest_unmeasured(store_db *self, const char *node, uint64_t seq,
                                        const char *name, uint32_t path_id, owp_num64 start,
                                        owp_num64 end, const char *reason, const char *detail,
-                                       owm_ingest_result *res, owp_err *err)
+                                       store_ingest_result *res, owp_err *err)
 {
-    owm_ingest_result r = {0};
+    store_ingest_result r = {0};
     owp_status st = check_unmeasured_args(node, seq, name, start, end, reason, err);
     if (st)
         return st;
@@ -138,7 +138,7 @@ owp_status owm_store_ingest_unmeasured(owm_store *self, const char *node, uint64
         return store_mdb_err(err, rc, "unmeasured");
     if (seq <= store_cursor_get(self, txn, node)) {
         mdb_txn_abort(txn);
-        r.status = OWM_INGEST_ALREADY;
+        r.status = STORE_INGEST_ALREADY;
         if (res)
             *res = r;
         return OWP_OK;
@@ -159,7 +159,7 @@ owp_status owm_store_ingest_unmeasured(owm_store *self, const char *node, uint64
     rc = mdb_txn_commit(txn);
     if (rc)
         return store_mdb_err(err, rc, "unmeasured commit");
-    r.status = duplicate ? OWM_INGEST_DUPLICATE : OWM_INGEST_STORED;
+    r.status = duplicate ? STORE_INGEST_DUPLICATE : STORE_INGEST_STORED;
     if (res)
         *res = r;
     return OWP_OK;
@@ -168,8 +168,8 @@ owp_status owm_store_ingest_unmeasured(owm_store *self, const char *node, uint64
 /* ---- reading ---- */
 
 /* Walk the intervals of path overlapping [from, to) inside txn. */
-static owp_status walk(owm_store *self, MDB_txn *txn, uint32_t path, owp_num64 from, owp_num64 to,
-                       owm_store_unmeasured_fn fn, void *arg, owp_err *err)
+static owp_status walk(store_db *self, MDB_txn *txn, uint32_t path, owp_num64 from, owp_num64 to,
+                       store_unmeasured_fn fn, void *arg, owp_err *err)
 {
     uint64_t max_len = store_meta_get(self, txn, META_UNM_MAX_LEN);
     MDB_cursor *c;
@@ -179,11 +179,11 @@ static owp_status walk(owm_store *self, MDB_txn *txn, uint32_t path, owp_num64 f
     uint8_t kb[UNM_KEY_LEN];
     unm_key(kb, path, from > max_len ? from - max_len : 0);
     MDB_val k = {UNM_KEY_LEN, kb}, v;
-    char rbuf[OWM_STORE_REASON_MAX + 1], dbuf[OWM_STORE_DETAIL_MAX + 1];
+    char rbuf[STORE_REASON_MAX + 1], dbuf[STORE_DETAIL_MAX + 1];
     owp_status st = OWP_OK;
     for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        owm_store_unmeasured u;
+        store_unmeasured u;
         if (k.mv_size >= 4 && be32_get(k.mv_data) != path)
             break;
         if (unm_decode(&k, &v, &u, rbuf, dbuf)) {
@@ -201,8 +201,8 @@ static owp_status walk(owm_store *self, MDB_txn *txn, uint32_t path, owp_num64 f
     return st;
 }
 
-owp_status owm_store_unmeasured_list(owm_store *self, uint32_t path_id, owp_num64 from,
-                                     owp_num64 to, owm_store_unmeasured_fn fn, void *arg,
+owp_status store_unmeasured_list(store_db *self, uint32_t path_id, owp_num64 from,
+                                     owp_num64 to, store_unmeasured_fn fn, void *arg,
                                      owp_err *err)
 {
     if (from >= to)
@@ -223,27 +223,27 @@ owp_status owm_store_unmeasured_list(owm_store *self, uint32_t path_id, owp_num6
 /* ---- sums ---- */
 
 typedef struct sum_ctx {
-    owm_unmeasured_sum *sum;
+    store_unmeasured_totals *sum;
     owp_num64 from, to;
     owp_num64 covered; /* this path's time is counted up to here */
     owp_num64 *units;  /* per reason, OWAMP units */
 } sum_ctx;
 
-static size_t reason_slot(owm_unmeasured_sum *sum, const char *reason)
+static size_t reason_slot(store_unmeasured_totals *sum, const char *reason)
 {
     for (size_t i = 0; i < sum->nreasons; i++)
         if (!strcmp(sum->r[i].reason, reason))
             return i;
-    if (sum->nreasons == OWM_STORE_MAX_REASONS) {
-        snprintf(sum->r[OWM_STORE_MAX_REASONS - 1].reason, sizeof sum->r[0].reason, "other");
-        return OWM_STORE_MAX_REASONS - 1;
+    if (sum->nreasons == STORE_MAX_REASONS) {
+        snprintf(sum->r[STORE_MAX_REASONS - 1].reason, sizeof sum->r[0].reason, "other");
+        return STORE_MAX_REASONS - 1;
     }
     snprintf(sum->r[sum->nreasons].reason, sizeof sum->r[0].reason, "%s", reason);
     return sum->nreasons++;
 }
 
 /* Intervals arrive in start order, so time before `covered` was counted. */
-static int add_interval(const owm_store_unmeasured *u, void *arg)
+static int add_interval(const store_unmeasured *u, void *arg)
 {
     sum_ctx *ctx = arg;
     owp_num64 a = u->start, b = u->end < ctx->to ? u->end : ctx->to;
@@ -259,14 +259,14 @@ static int add_interval(const owm_store_unmeasured *u, void *arg)
 /* Most seconds first (the main reason first), then by name: a stable order. */
 static int by_seconds_desc(const void *a, const void *b)
 {
-    const owm_unmeasured_reason_sum *x = a, *y = b;
+    const store_unmeasured_reason_total *x = a, *y = b;
     if (x->seconds != y->seconds)
         return x->seconds < y->seconds ? 1 : -1;
     return strcmp(x->reason, y->reason);
 }
 
-owp_status owm_store_unmeasured_sum(owm_store *self, const uint32_t *paths, size_t npaths,
-                                    owp_num64 from, owp_num64 to, owm_unmeasured_sum *sum,
+owp_status store_unmeasured_sum(store_db *self, const uint32_t *paths, size_t npaths,
+                                    owp_num64 from, owp_num64 to, store_unmeasured_totals *sum,
                                     owp_err *err)
 {
     memset(sum, 0, sizeof *sum);
@@ -274,7 +274,7 @@ owp_status owm_store_unmeasured_sum(owm_store *self, const uint32_t *paths, size
         return owp_err_set(err, OWP_ERR_INVALID, "store: empty period");
     if (!self->has_unmeasured)
         return OWP_OK;
-    owp_num64 units[OWM_STORE_MAX_REASONS] = {0};
+    owp_num64 units[STORE_MAX_REASONS] = {0};
     MDB_txn *txn;
     int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
     if (rc)

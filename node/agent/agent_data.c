@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "curve.h"
 #include "daemon_log.h"
 #include "meshmsg.h"
 #include "zap.h"
@@ -41,7 +42,7 @@ typedef struct peer {
 
 struct agent_data {
     agent_data_config cfg;
-    char keys[AGENT_DATA_MAX_KEYS][41];
+    char keys[AGENT_DATA_MAX_KEYS][OWM_CURVE_KEY_LEN + 1];
     zsock_t *router;
     owm_zap *zap;      /* NULL without CURVE */
     spool_file *files; /* the index: sorted by seq */
@@ -49,6 +50,7 @@ struct agent_data {
     peer peers[AGENT_DATA_MAX_PEERS];
     int blocked;       /* a send would have blocked: pump again soon */
     double now, last_enforce;
+    uint8_t chunk[OWM_MSG_MAX_CHUNK]; /* one chunk read for sending (this endpoint's only) */
 };
 
 /* ------------------------------------------------------------------ the index */
@@ -287,7 +289,7 @@ static void send_error(agent_data *self, peer *p, Owmesh__ErrorCode code, const 
 /* Send chunks of one fetch while it has credit; 1 when blocked. */
 static int pump_fetch(agent_data *self, peer *p, fetch *f)
 {
-    static uint8_t buf[OWM_MSG_MAX_CHUNK];
+    uint8_t *buf = self->chunk;
     while (f->active && f->credit > 0) {
         uint64_t want = f->size - f->offset;
         if (want > f->chunk_size)

@@ -5,9 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "meshconf.h"
 #include "meshmsg.h"
 
 #define RECONNECT_IVL_MS 200
@@ -22,56 +20,6 @@ struct agent_link {
     char **down;  /* PeerHealth.down as last received */
     size_t ndown;
 };
-
-static const char *const ZERO_KEY = "0000000000000000000000000000000000000000";
-
-zcert_t *agent_link_load_cert(const char *path, owp_err *err)
-{
-    if (access(path, R_OK) != 0) {
-        char secret[4096];
-        snprintf(secret, sizeof secret, "%s_secret", path);
-        if (access(secret, R_OK) != 0) {
-            owp_err_sys(err, "key file %s", path);
-            return NULL;
-        }
-    }
-    zcert_t *cert = zcert_load(path); /* tries PATH_secret first, then PATH */
-    if (!cert) {
-        owp_err_set(err, OWP_ERR_PARSE, "%s: not a ZeroMQ certificate (zcert) file", path);
-        return NULL;
-    }
-    if (strcmp(zcert_secret_txt(cert), ZERO_KEY) == 0) {
-        zcert_destroy(&cert);
-        owp_err_set(err, OWP_ERR_PARSE,
-                    "%s: holds no secret key (give the secret file, or keep PATH_secret "
-                    "next to it)",
-                    path);
-        return NULL;
-    }
-    return cert;
-}
-
-owp_status agent_link_server_key(const char *text, char out[41], owp_err *err)
-{
-    if (owm_curve_key_valid(text)) {
-        snprintf(out, 41, "%s", text);
-        return OWP_OK;
-    }
-    if (access(text, R_OK) != 0)
-        return owp_err_set(err, OWP_ERR_PARSE,
-                           "coordinator key \"%s\": neither a Z85 public key (40 characters) nor "
-                           "a readable certificate file",
-                           text);
-    zcert_t *cert = zcert_load(text);
-    if (!cert)
-        return owp_err_set(err, OWP_ERR_PARSE, "%s: not a ZeroMQ certificate (zcert) file",
-                           text);
-    snprintf(out, 41, "%s", zcert_public_txt(cert));
-    zcert_destroy(&cert);
-    if (strcmp(out, ZERO_KEY) == 0)
-        return owp_err_set(err, OWP_ERR_PARSE, "%s: holds no public key", text);
-    return OWP_OK;
-}
 
 agent_link *agent_link_new(const agent_link_config *c, owp_err *err)
 {

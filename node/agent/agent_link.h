@@ -30,6 +30,7 @@
 
 #include <czmq.h>
 
+#include "curve.h" /* the node's key pair and the coordinator's key */
 #include "error.h"
 #include "mesh.pb-c.h"
 
@@ -81,14 +82,5 @@ owp_status agent_link_set_peer_health(agent_link *self, const Owmesh__PeerHealth
 /* The nodes the coordinator reports down (ascending; empty when it never
  * said, or the link went down since). Valid until the set changes. */
 size_t agent_link_peers_down(const agent_link *self, const char *const **names);
-
-/* The node's key pair from a zcert file (as `owmesh keygen` writes: FILE
- * with the public key, FILE_secret with both; either name is accepted). It
- * must hold a secret key. NULL with OWP_ERR_PARSE/SYS naming the file. */
-zcert_t *agent_link_load_cert(const char *path, owp_err *err);
-
-/* The coordinator's public key from text: a Z85 key itself, or the path of
- * a zcert file holding it. out gets the 40 characters and a NUL. */
-owp_status agent_link_server_key(const char *text, char out[41], owp_err *err);
 
 #endif

@@ -43,22 +43,22 @@ static const char *kind_suffix(Owmesh__FileKind kind)
     }
 }
 
-int agent_spool_format_name(char *buf, size_t len, uint64_t seq, const char *stream_id,
-                            owp_num64 start, owp_num64 end, Owmesh__FileKind kind,
-                            const char *digest)
+owp_status agent_spool_format_name(char *buf, size_t len, uint64_t seq, const char *stream_id,
+                                   owp_num64 start, owp_num64 end, Owmesh__FileKind kind,
+                                   const char *digest)
 {
     const char *suffix = kind_suffix(kind);
     int has_digest = digest && *digest;
     if (!suffix || !stream_id || !owm_msg_token_ok(stream_id, OWM_MSG_MAX_ID) ||
         (has_digest && !owm_msg_digest_ok(digest)))
-        return -1;
+        return OWP_ERR_INVALID;
     int n = snprintf(buf, len, "%020" PRIu64 ".%s.%020" PRIu64 "_%020" PRIu64 "%s%s%s", seq,
                      stream_id, (uint64_t)start, (uint64_t)end, has_digest ? "." : "",
                      has_digest ? digest : "", suffix);
-    return n < 0 || (size_t)n >= len ? -1 : 0;
+    return n < 0 || (size_t)n >= len ? OWP_ERR_INVALID : OWP_OK;
 }
 
-int agent_spool_entry_name(const agent_spool_entry *e, char *buf, size_t len)
+owp_status agent_spool_entry_name(const agent_spool_entry *e, char *buf, size_t len)
 {
     return agent_spool_format_name(buf, len, e->seq, e->stream_id, e->start, e->end, e->kind,
                                    e->digest);
@@ -86,7 +86,7 @@ static int ends_with(const char *s, size_t len, const char *suffix)
     return len >= n && memcmp(s + len - n, suffix, n) == 0;
 }
 
-int agent_spool_parse_name(const char *name, agent_spool_entry *e)
+bool agent_spool_parse_name(const char *name, agent_spool_entry *e)
 {
     memset(e, 0, sizeof *e);
     size_t len = strnlen(name, AGENT_SPOOL_NAME_MAX);
@@ -104,21 +104,21 @@ int agent_spool_parse_name(const char *name, agent_spool_entry *e)
         e->kind = OWMESH__FILE_KIND__FILE_KIND_UNMEASURED;
         ext = ".unm";
     } else {
-        return 0;
+        return false;
     }
     size_t suffix = strlen(kind_suffix(e->kind));
     /* SEQ "." ID "." START "_" END ["." DIGEST] SUFFIX, with an ID of at
      * least one byte. The digest's dot stands where a digit of END would
      * in a name without one, so the two forms cannot be confused. */
     if (len < AGENT_SPOOL_SEQ_DIGITS + 1 + 1 + 1 + TIMES_LEN + suffix)
-        return 0;
+        return false;
     size_t digest = 0;
     if (len >= AGENT_SPOOL_SEQ_DIGITS + 3 + TIMES_LEN + DIGEST_PART + suffix &&
         name[len - suffix - DIGEST_PART] == '.') {
         memcpy(e->digest, name + len - suffix - OWM_MSG_DIGEST_HEX, OWM_MSG_DIGEST_HEX);
         e->digest[OWM_MSG_DIGEST_HEX] = '\0';
         if (!owm_msg_digest_ok(e->digest))
-            return 0;
+            return false;
         digest = DIGEST_PART;
     }
     const char *times = name + len - suffix - digest - TIMES_LEN;
@@ -126,19 +126,19 @@ int agent_spool_parse_name(const char *name, agent_spool_entry *e)
     if (name[AGENT_SPOOL_SEQ_DIGITS] != '.' || times[-1] != '.' || times[20] != '_' ||
         !parse_digits(name, AGENT_SPOOL_SEQ_DIGITS, &e->seq) || e->seq == 0 ||
         !parse_digits(times, 20, &start) || !parse_digits(times + 21, 20, &end))
-        return 0;
+        return false;
     const char *id = name + AGENT_SPOOL_SEQ_DIGITS + 1;
     size_t idlen = (size_t)(times - 1 - id);
     if (idlen == 0 || idlen > OWM_MSG_MAX_ID)
-        return 0;
+        return false;
     memcpy(e->stream_id, id, idlen);
     e->stream_id[idlen] = '\0';
     if (!owm_msg_token_ok(e->stream_id, OWM_MSG_MAX_ID))
-        return 0;
+        return false;
     e->start = start;
     e->end = end;
     snprintf(e->name, sizeof e->name, "%.*s%s", TIMES_LEN, times, ext);
-    return 1;
+    return true;
 }
 
 /* ------------------------------------------------------------------ sequence numbers */
@@ -288,7 +288,7 @@ owp_status agent_spool_note_uncollected(agent_spool *self, const agent_spool_ent
     return st;
 }
 
-int agent_spool_gap_from(agent_spool *self, uint64_t seq, agent_spool_gap *g)
+bool agent_spool_gap_from(agent_spool *self, uint64_t seq, agent_spool_gap *g)
 {
     pthread_mutex_lock(&self->lock);
     /* Gaps are disjoint and sorted, so their ends ascend too. */
@@ -300,7 +300,7 @@ int agent_spool_gap_from(agent_spool *self, uint64_t seq, agent_spool_gap *g)
         else
             hi = mid;
     }
-    int found = lo < self->ngaps;
+    bool found = lo < self->ngaps;
     if (found)
         *g = self->gaps[lo];
     pthread_mutex_unlock(&self->lock);

@@ -46,6 +46,7 @@
 #define OWM_AGENT_SPOOL_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -71,18 +72,18 @@ typedef struct agent_spool_entry {
     char digest[OWM_MSG_DIGEST_HEX + 1]; /* "" in names of older versions */
 } agent_spool_entry;
 
-/* The spool name of a file; 0, or -1 when it does not fit len or the stream
+/* The spool name of a file: OWP_OK, or OWP_ERR_INVALID when it does not fit len or the stream
  * id is not a token (owm_msg_token_ok) or kind is not a file kind or digest
  * (NULL or "" for none) is not one. */
-int agent_spool_format_name(char *buf, size_t len, uint64_t seq, const char *stream_id,
-                            owp_num64 start, owp_num64 end, Owmesh__FileKind kind,
-                            const char *digest);
+owp_status agent_spool_format_name(char *buf, size_t len, uint64_t seq, const char *stream_id,
+                                   owp_num64 start, owp_num64 end, Owmesh__FileKind kind,
+                                   const char *digest);
 /* The same from a parsed entry (its digest included). */
-int agent_spool_entry_name(const agent_spool_entry *e, char *buf, size_t len);
+owp_status agent_spool_entry_name(const agent_spool_entry *e, char *buf, size_t len);
 
-/* Parse a spool name; 1 and *e filled, or 0 when name is not one (temporary
+/* Parse a spool name: true and *e filled, or false when name is not one (temporary
  * files, .seq, anything else in the directory). */
-int agent_spool_parse_name(const char *name, agent_spool_entry *e);
+bool agent_spool_parse_name(const char *name, agent_spool_entry *e);
 
 typedef struct agent_spool agent_spool;
 
@@ -121,10 +122,10 @@ owp_status agent_spool_note_uncollected(agent_spool *self, const agent_spool_ent
                                         owp_err *err);
 
 /* The first recorded gap that ends at or after seq into *g (it holds seq
- * when g->first <= seq); 0 when there is none. A seq below
+ * when g->first <= seq); false when there is none. A seq below
  * agent_spool_next_seq() that is neither in the directory nor in a recorded
  * gap was deleted after an ack (GAP_REASON_ACKED). */
-int agent_spool_gap_from(agent_spool *self, uint64_t seq, agent_spool_gap *g);
+bool agent_spool_gap_from(agent_spool *self, uint64_t seq, agent_spool_gap *g);
 
 /* Tidy a stream's work directory (at start-up, and after its engine has
  * stopped): temporary files of an interrupted write (NAME.i, .pow.*) are

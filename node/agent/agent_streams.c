@@ -60,6 +60,25 @@ struct agent_streams {
 
 /* ------------------------------------------------------------------ helpers */
 
+void agent_streams_opts_of(const Owmesh__Stream *st, owp_stream_opts *o)
+{
+    const Owmesh__StreamParams *p = st->params;
+    o->client.server = st->peer;
+    o->client.modes = p ? p->modes : 0;
+    o->client.identity = p && p->identity && p->identity[0] ? p->identity : NULL;
+    o->sender = 0;
+    o->testpeer = NULL;
+    if (!p)
+        return;
+    o->npackets = p->count;
+    o->sub_count = p->sub_session_count;
+    o->interval = p->interval;
+    o->loss_timeout = p->loss_timeout;
+    o->padding = p->padding;
+    o->dscp = p->dscp;
+    o->bucket_width = p->bucket_width;
+}
+
 void agent_streams_clean_text(char *out, size_t len, const char *text)
 {
     if (len == 0)
@@ -412,7 +431,7 @@ static agent_stream *stream_start(agent_streams *set, const Owmesh__Stream *spec
     }
     owp_stream_opts o;
     owp_stream_opts_default(&o);
-    owm_msg_stream_opts(s->spec, &o);
+    agent_streams_opts_of(s->spec, &o);
     o.client.src_addr = set->src_addr[0] ? set->src_addr : NULL;
     o.ports = set->ports;
     o.dir = s->work_dir;

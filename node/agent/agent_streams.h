@@ -46,6 +46,7 @@
 #include "endpoint.h"
 #include "error.h"
 #include "mesh.pb-c.h"
+#include "stream.h"
 #include "timestamp.h"
 
 typedef struct agent_streams_config {
@@ -101,6 +102,14 @@ int agent_streams_take_changed(agent_streams *self);
 
 /* "SENT" and "LOST" of a .sum file (powstream's -M summary); 0 on success. */
 int agent_streams_read_summary(const char *path, uint32_t *sent, uint32_t *lost);
+
+/* Fill the measurement fields of powstream options from a scheduled stream
+ * (the node receives: sender = 0; server = the peer; npackets, sub_count,
+ * interval, loss_timeout, padding, dscp, bucket_width, modes, identity (NULL
+ * when empty)). Other fields are left as they are: start from
+ * owp_stream_opts_default() and add dir, callbacks and the pass-phrase.
+ * Strings point into st: keep the envelope until owp_stream_start copied them. */
+void agent_streams_opts_of(const Owmesh__Stream *st, owp_stream_opts *o);
 
 /* text made a valid Error/StreamHealth text: control characters become '?',
  * cut to fit len (at most OWM_MSG_MAX_TEXT bytes kept). */

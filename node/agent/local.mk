@@ -1,5 +1,6 @@
 # node/agent - owmesh-node: the coordinator link, the reconciler, the stream
-# engine, the spool and its data endpoint, and owampd supervision.
+# engine, the spool and its data endpoint, owampd supervision, and the agent's
+# loop and conversation with the coordinator (agent_loop.c; owmesh-node.c: options, start-up).
 noinst_LTLIBRARIES += node/agent/libagent.la
 LIBAGENT = node/agent/libagent.la
 AGENT_CPPFLAGS = $(MESH_CPPFLAGS) $(DAEMON_CPPFLAGS) -iquote $(top_srcdir)/node/agent
@@ -10,9 +11,10 @@ node_agent_libagent_la_SOURCES = \
 	node/agent/agent_store.c node/agent/agent_store.h \
 	node/agent/agent_spool.c node/agent/agent_spool.h \
 	node/agent/agent_data.c node/agent/agent_data.h \
-	node/agent/agent_owampd.c node/agent/agent_owampd.h
+	node/agent/agent_owampd.c node/agent/agent_owampd.h \
+	node/agent/agent_loop.c node/agent/agent_loop.h
 node_agent_libagent_la_CPPFLAGS = $(AGENT_CPPFLAGS)
-node_agent_libagent_la_LIBADD = $(LIBDAEMON) $(LIBMESH)
+node_agent_libagent_la_LIBADD = $(LIBDAEMONLOOP) $(LIBDAEMON) $(LIBMESH)
 sbin_PROGRAMS += node/agent/owmesh-node
 node_agent_owmesh_node_SOURCES = node/agent/owmesh-node.c
 node_agent_owmesh_node_CPPFLAGS = $(AGENT_CPPFLAGS)

@@ -21,6 +21,9 @@
  *   options -> log -> clock -> data directory lock -> spool -> streams
  *   -> owampd -> saved schedule (streams start) -> keys -> coordinator link
  *   -> data endpoint -> signals -> loop -> shutdown in reverse.
+ * This file holds the options and the start-up and shutdown steps; the
+ * schedules, the conversation with the coordinator and the loop are
+ * agent_loop.c.
  *
  * With -D it also serves its spool to collectors (agent_data): a CURVE
  * ROUTER admitting the coordinator's key and the -A keys, advertised in
@@ -30,86 +33,32 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <czmq.h>
-
-#include "agent_data.h"
-#include "agent_link.h"
-#include "agent_owampd.h"
-#include "agent_spool.h"
+#include "agent_loop.h"
 #include "agent_store.h"
-#include "agent_streams.h"
 #include "clock.h"
 #include "conf.h"
-#include "daemon_log.h"
+#include "curve.h"
 #include "daemon_signals.h"
 #include "hostport.h"
 #include "meshmsg.h"
 #include "options.h"
 
 
-#define PROGNAME "owmesh-node"
-#define NODE_PATH_MAX 4096
-#define HEARTBEAT_S 3.0       /* Status every ... */
-#define STATUS_MIN_GAP_S 0.5  /* ... and at once on a state change, at most this often */
-#define HELLO_MIN_GAP_S 1.0   /* re-registration when the coordinator forgot us */
-#define POLL_MS 200
+#define PROGNAME AGENT_PROGNAME
 #define FIRST_SCHEDULE_WAIT_S 10.0 /* a new node starts owampd with its first schedule, or after this */
 #define SCHEDULE_FILE "schedule.pb"
 #define ALIVE_FILE "alive"
-#define ALIVE_S 2.0           /* heartbeat file rewritten every ... */
-#define NODE_DOWN_MIN_S 5.0   /* a shorter gap before the first session is not an outage */
 /* A stream's first session starts this long after the stream: one set-up
  * (the engine's 10 s default is powstream's; a failed set-up here costs
  * only unmeasured time, and a restarted node measures again sooner). */
 #define STREAM_START_DELAY_S 3.0
 
-
-typedef struct options {
-    const char *node;
-    const char *confdir;
-    const char *cert_path;
-    const char *server_key;
-    const char *endpoint;
-    const char *datadir;
-    const char *owamp_address;
-    const char *testports;
-    const char *owampd_path;
-    const char *data_endpoint;
-    const char *collector_keys[AGENT_DATA_MAX_KEYS];
-    size_t n_collector_keys;
-    uint64_t retention_s;
-    uint64_t budget_bytes;
-    daemon_log_opts log; /* -Z, -e, -v */
-} options;
-
-typedef struct agent {
-    options opt;
-    char src_host[256];
-    char pfs_path[NODE_PATH_MAX + 64];
-    char schedule_path[NODE_PATH_MAX + 64];
-    char alive_path[NODE_PATH_MAX + 64];
-    owp_num64 last_alive; /* the previous run's last heartbeat; 0 once used (or none) */
-    double alive_written;
-    int lock_fd;
-    agent_spool *spool;
-    agent_streams *streams;
-    agent_owampd *owampd;
-    zcert_t *cert;
-    agent_link *link;
-    agent_data *data;
-    uint64_t generation; /* of the schedule we run; 0 = none */
-    double last_status, last_hello;
-    unsigned refusals;
-} agent;
 
 /* ------------------------------------------------------------------ small helpers */
 
@@ -164,7 +113,7 @@ static int parse_amount(const char *text, int sizes, uint64_t *out)
     return 0;
 }
 
-static int parse_options(options *o, int argc, char **argv)
+static int parse_options(agent_options *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     o->log.facility = LOG_DAEMON;
@@ -272,15 +221,6 @@ static void read_heartbeat(agent *a)
         log_warn("node %s: %s: the time the node was down is unknown", a->opt.node, err.msg);
 }
 
-static void write_heartbeat(agent *a, double now)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    a->alive_written = now;
-    if (agent_store_save_alive(a->alive_path, owp_clock_now(NULL), &err) != OWP_OK)
-        log_warn("node %s: heartbeat: %s", a->opt.node, err.msg);
-}
-
 static int setup_storage(agent *a)
 {
     owp_err err;
@@ -361,9 +301,9 @@ static int setup_link(agent *a)
 {
     owp_err err;
     owp_err_clear(&err);
-    char key[41];
-    a->cert = agent_link_load_cert(a->opt.cert_path, &err);
-    if (!a->cert || agent_link_server_key(a->opt.server_key, key, &err) != OWP_OK) {
+    char key[OWM_CURVE_KEY_LEN + 1];
+    a->cert = owm_curve_load(a->opt.cert_path, 1, &err);
+    if (!a->cert || owm_curve_public_key(a->opt.server_key, key, &err) != OWP_OK) {
         log_err("node %s: %s", a->opt.node, err.msg);
         return -1;
     }
@@ -385,19 +325,19 @@ static int setup_data(agent *a)
         return 0;
     owp_err err;
     owp_err_clear(&err);
-    char keys[AGENT_DATA_MAX_KEYS][41];
+    char keys[AGENT_DATA_MAX_KEYS][OWM_CURVE_KEY_LEN + 1];
     agent_data_config dc = {
         .node = a->opt.node, .endpoint = a->opt.data_endpoint, .cert = a->cert,
         .spool = a->spool, .retention_s = a->opt.retention_s,
         .budget_bytes = a->opt.budget_bytes,
     };
-    if (agent_link_server_key(a->opt.server_key, keys[0], &err) != OWP_OK) {
+    if (owm_curve_public_key(a->opt.server_key, keys[0], &err) != OWP_OK) {
         log_err("node %s: -K: %s", a->opt.node, err.msg);
         return -1;
     }
     dc.keys[dc.n_keys++] = keys[0];
     for (size_t i = 0; i < a->opt.n_collector_keys; i++) {
-        if (agent_link_server_key(a->opt.collector_keys[i], keys[dc.n_keys], &err) != OWP_OK) {
+        if (owm_curve_public_key(a->opt.collector_keys[i], keys[dc.n_keys], &err) != OWP_OK) {
             log_err("node %s: -A: %s", a->opt.node, err.msg);
             return -1;
         }
@@ -414,352 +354,6 @@ static int setup_data(agent *a)
     return 0;
 }
 
-/* ------------------------------------------------------------------ schedules */
-
-static void modes_text(uint32_t modes, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s%s%s", modes & 4u ? "E" : "", modes & 2u ? "A" : "",
-             modes & 1u ? "O" : "");
-}
-
-/* The owamp server as the schedule asks (fields it leaves empty: ours). */
-static void apply_owamp_server(agent *a, const Owmesh__OwampServer *srv)
-{
-    const char *listen = a->opt.owamp_address;
-    char ports[32], modes[8];
-    snprintf(ports, sizeof ports, "%s", a->opt.testports ? a->opt.testports : "");
-    modes[0] = '\0';
-    if (srv) {
-        if (srv->listen && srv->listen[0])
-            listen = srv->listen;
-        if (srv->test_port_low)
-            snprintf(ports, sizeof ports, "%u-%u", srv->test_port_low, srv->test_port_high);
-        if (srv->modes)
-            modes_text(srv->modes, modes, sizeof modes);
-    }
-    agent_owampd_reconfigure(a->owampd, listen, ports, modes);
-    agent_owampd_release(a->owampd);
-}
-
-/* The streams learn the coordinator's set of nodes down (none before the
- * link is up, or after it went down). */
-static void tell_streams_peers(agent *a)
-{
-    const char *const *down = NULL;
-    size_t n = a->link ? agent_link_peers_down(a->link, &down) : 0;
-    agent_streams_set_peers_down(a->streams, down, n);
-}
-
-/* Reconcile the streams with a schedule and adopt its generation. */
-static int run_schedule(agent *a, const Owmesh__Schedule *s, const char *origin)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    agent_apply_result r;
-    if (agent_streams_apply(a->streams, s->streams, s->n_streams, &r, &err) != OWP_OK) {
-        log_err("node %s: schedule generation %" PRIu64 ": %s", a->opt.node, s->generation,
-                err.msg);
-        return -1;
-    }
-    apply_owamp_server(a, s->owamp_server);
-    a->generation = s->generation;
-    log_info("node %s: running schedule generation %" PRIu64 " (%s): %zu streams: %zu kept "
-             "running, %zu started, %zu stopped (%zu of them changed), %zu failed",
-             a->opt.node, s->generation, origin, s->n_streams, r.kept, r.started, r.stopped,
-             r.changed, r.failed);
-    tell_streams_peers(a);
-    if (a->last_alive) { /* the first schedule since start-up */
-        size_t n = agent_streams_record_node_down(a->streams, a->last_alive, NODE_DOWN_MIN_S);
-        if (n)
-            log_info("node %s: the time this node was down is recorded as unmeasured for %zu "
-                     "stream%s", a->opt.node, n, n == 1 ? "" : "s");
-        a->last_alive = 0;
-    }
-    return 0;
-}
-
-/* The schedule saved by the last run, started before the coordinator answers. */
-/* 1 when a saved schedule now runs. */
-static int resume_saved_schedule(agent *a)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    Owmesh__Envelope *env = NULL;
-    if (agent_store_load_schedule(a->schedule_path, &env, &err) != OWP_OK) {
-        log_warn("node %s: saved schedule unusable, starting without one: %s", a->opt.node,
-                 err.msg);
-        owp_err_clear(&err);
-        if (agent_store_set_aside(a->schedule_path, &err) != OWP_OK)
-            log_warn("node %s: %s", a->opt.node, err.msg);
-        return 0;
-    }
-    if (!env) {
-        log_info("node %s: no saved schedule: waiting for the coordinator", a->opt.node);
-        return 0;
-    }
-    int ours = strcmp(env->schedule->node, a->opt.node) == 0;
-    if (!ours)
-        log_warn("node %s: saved schedule is for node \"%s\": ignored", a->opt.node,
-                 env->schedule->node);
-    else
-        run_schedule(a, env->schedule, "saved");
-    owm_msg_free(&env);
-    return ours;
-}
-
-static void send_msg(agent *a, Owmesh__Envelope *env)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    if (env && agent_link_send(a->link, env, &err) != OWP_OK)
-        log_debug("node %s: %s", a->opt.node, err.msg);
-    else if (!env)
-        log_err("node %s: building a message: out of memory", a->opt.node);
-}
-
-static void send_ack(agent *a, uint64_t generation, int accepted, const char *why)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    char text[OWM_MSG_MAX_TEXT + 1];
-    agent_streams_clean_text(text, sizeof text, why ? why : "");
-    Owmesh__Envelope *env = owm_msg_new_schedule_ack(generation, accepted, text, &err);
-    send_msg(a, env);
-    owm_msg_free(&env);
-}
-
-static void send_hello(agent *a, double now)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    Owmesh__Envelope *env = owm_msg_new_hello(a->opt.node, PROGNAME " " PACKAGE_VERSION,
-                                              a->opt.owamp_address,
-                                              a->data ? a->opt.data_endpoint : "", a->generation,
-                                              &err);
-    send_msg(a, env);
-    owm_msg_free(&env);
-    a->last_hello = now;
-    log_info("node %s: hello sent (running generation %" PRIu64 ")", a->opt.node, a->generation);
-}
-
-static void send_status(agent *a, double now)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    a->last_status = now;
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_STATUS, &err);
-    if (!env || owm_msg_set_string(&env->status->node, a->opt.node, &err) != OWP_OK ||
-        agent_streams_fill_status(a->streams, env->status, &err) != OWP_OK) {
-        log_err("node %s: status: %s", a->opt.node, err.msg);
-        owm_msg_free(&env);
-        return;
-    }
-    env->status->generation = a->generation;
-    env->status->time = owp_clock_now(NULL);
-    send_msg(a, env);
-    owm_msg_free(&env);
-}
-
-static void handle_schedule(agent *a, const Owmesh__Schedule *s, double now)
-{
-    char why[OWM_MSG_MAX_TEXT];
-    if (strcmp(s->node, a->opt.node) != 0) {
-        snprintf(why, sizeof why, "schedule for node \"%s\" sent to node \"%s\"", s->node,
-                 a->opt.node);
-        log_warn("node %s: refused: %s", a->opt.node, why);
-        send_ack(a, s->generation, 0, why);
-        return;
-    }
-    if (s->generation < a->generation) {
-        snprintf(why, sizeof why, "stale schedule: generation %" PRIu64 " is older than the "
-                 "running generation %" PRIu64, s->generation, a->generation);
-        log_warn("node %s: refused: %s", a->opt.node, why);
-        send_ack(a, s->generation, 0, why);
-        return;
-    }
-    uint64_t before = a->generation;
-    if (run_schedule(a, s, "from the coordinator") != 0) {
-        send_ack(a, s->generation, 0, "the node could not apply the schedule (see its log)");
-        return;
-    }
-    if (s->generation != before) {
-        owp_err err;
-        owp_err_clear(&err);
-        if (agent_store_save_schedule(a->schedule_path, s, &err) != OWP_OK)
-            log_err("node %s: saving the schedule: %s (it runs, but a restart would not "
-                    "resume it)", a->opt.node, err.msg);
-    }
-    send_ack(a, s->generation, 1, NULL);
-    send_status(a, now);
-}
-
-/* The coordinator says we are not part of its mesh: stop measuring. */
-static void leave_mesh(agent *a, const char *text)
-{
-    log_err("node %s: the coordinator does not know this node (%s): stopping every stream",
-            a->opt.node, text);
-    owp_err err;
-    owp_err_clear(&err);
-    agent_apply_result r;
-    agent_streams_apply(a->streams, NULL, 0, &r, &err);
-    if (unlink(a->schedule_path) != 0 && errno != ENOENT)
-        log_warn("node %s: removing %s: %s", a->opt.node, a->schedule_path, strerror(errno));
-}
-
-static void handle_error(agent *a, const Owmesh__Error *e, double now)
-{
-    const char *code = owm_msg_error_code_name(e->code);
-    switch (e->code) {
-    case OWMESH__ERROR_CODE__ERROR_NOT_REGISTERED:
-        log_info("node %s: coordinator: %s (%s): registering again", a->opt.node, code, e->text);
-        if (now - a->last_hello >= HELLO_MIN_GAP_S)
-            send_hello(a, now);
-        break;
-    case OWMESH__ERROR_CODE__ERROR_UNKNOWN_NODE:
-        leave_mesh(a, e->text);
-        break;
-    default:
-        log_warn("node %s: coordinator: %s: %s", a->opt.node, code, e->text);
-        break;
-    }
-}
-
-static void handle_peer_health(agent *a, const Owmesh__PeerHealth *m)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    int changed = 0;
-    if (agent_link_set_peer_health(a->link, m, &changed, &err) != OWP_OK) {
-        log_err("node %s: %s", a->opt.node, err.msg);
-        return;
-    }
-    if (!changed)
-        return;
-    char list[1024] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < m->n_down && used < sizeof list; i++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
-                                 m->down[i]);
-    log_info("node %s: the coordinator reports %s%s", a->opt.node,
-             m->n_down ? "nodes down: " : "every node up", list);
-    tell_streams_peers(a);
-}
-
-static void handle_message(agent *a, double now)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    Owmesh__Envelope *env = NULL;
-    Owmesh__ErrorCode why = OWMESH__ERROR_CODE__ERROR_MALFORMED;
-    if (agent_link_recv(a->link, &env, &why, &err) != OWP_OK) {
-        if (err.code == OWP_ERR_INTERRUPTED)
-            return;
-        log_warn("node %s: %s", a->opt.node, err.msg);
-        Owmesh__Envelope *reply = owm_msg_new_error(why, err.msg, &err);
-        send_msg(a, reply);
-        owm_msg_free(&reply);
-        return;
-    }
-    switch (env->body_case) {
-    case OWMESH__ENVELOPE__BODY_SCHEDULE:
-        handle_schedule(a, env->schedule, now);
-        break;
-    case OWMESH__ENVELOPE__BODY_ERROR:
-        handle_error(a, env->error, now);
-        break;
-    case OWMESH__ENVELOPE__BODY_PEER_HEALTH:
-        handle_peer_health(a, env->peer_health);
-        break;
-    default: {
-        char text[128];
-        snprintf(text, sizeof text, "a node does not take %s messages",
-                 owm_msg_kind_name(env->body_case));
-        log_warn("node %s: coordinator sent %s: answered ERROR_UNEXPECTED", a->opt.node,
-                 owm_msg_kind_name(env->body_case));
-        Owmesh__Envelope *reply =
-            owm_msg_new_error(OWMESH__ERROR_CODE__ERROR_UNEXPECTED, text, &err);
-        send_msg(a, reply);
-        owm_msg_free(&reply);
-        break;
-    }
-    }
-    owm_msg_free(&env);
-}
-
-static void handle_link_event(agent *a, double now)
-{
-    char detail[512];
-    switch (agent_link_read_event(a->link, detail, sizeof detail)) {
-    case AGENT_LINK_UP:
-        a->refusals = 0;
-        log_info("node %s: connected to the coordinator (%s)", a->opt.node, detail);
-        send_hello(a, now);
-        send_status(a, now);
-        break;
-    case AGENT_LINK_DOWN:
-        log_warn("node %s: lost the coordinator (%s): running generation %" PRIu64
-                 " on, reconnecting", a->opt.node, detail, a->generation);
-        tell_streams_peers(a); /* what it said about the other nodes is no longer known */
-        break;
-    case AGENT_LINK_REFUSED:
-        /* Every reconnection is refused again: say it the first time, then now and then. */
-        if (a->refusals++ % 20 == 0)
-            log_err("node %s: the coordinator refused this node's key %s (CURVE authentication "
-                    "failed, %s): is it listed for node %s in the mesh?", a->opt.node,
-                    zcert_public_txt(a->cert), detail, a->opt.node);
-        break;
-    case AGENT_LINK_FAILED:
-        log_warn("node %s: handshake with the coordinator failed (%s): is -K its public key?",
-                 a->opt.node, detail);
-        break;
-    default:
-        break;
-    }
-}
-
-/* ------------------------------------------------------------------ the loop */
-
-static void run(agent *a)
-{
-    zpoller_t *poller = zpoller_new(agent_link_socket(a->link), agent_link_monitor(a->link), NULL);
-    if (poller && a->data) {
-        zpoller_add(poller, agent_data_socket(a->data));
-        if (agent_data_zap(a->data))
-            zpoller_add(poller, agent_data_zap(a->data));
-    }
-    if (!poller) {
-        log_err("node %s: cannot create a poller", a->opt.node);
-        return;
-    }
-    while (!daemon_stop_requested) {
-        void *which = zpoller_wait(poller, a->data && agent_data_busy(a->data) ? 5 : POLL_MS);
-        double now = owp_clock_monotonic();
-        if (a->data && which == agent_data_socket(a->data))
-            agent_data_handle(a->data);
-        else if (a->data && which == agent_data_zap(a->data))
-            agent_data_handle_zap(a->data);
-        else if (which == agent_link_socket(a->link))
-            handle_message(a, now);
-        else if (which == agent_link_monitor(a->link))
-            handle_link_event(a, now);
-        if (daemon_reload_requested) {
-            daemon_reload_requested = 0;
-            log_info("node %s: SIGHUP: registering with the coordinator again", a->opt.node);
-            send_hello(a, now);
-        }
-        agent_owampd_tick(a->owampd, now);
-        if (a->data)
-            agent_data_tick(a->data, now);
-        if (now - a->alive_written >= ALIVE_S)
-            write_heartbeat(a, now);
-        int changed = agent_streams_take_changed(a->streams);
-        if (agent_link_is_up(a->link) &&
-            (now - a->last_status >= HEARTBEAT_S ||
-             (changed && now - a->last_status >= STATUS_MIN_GAP_S)))
-            send_status(a, now);
-    }
-    zpoller_destroy(&poller);
-}
 
 static void shutdown_agent(agent *a)
 {
@@ -769,7 +363,7 @@ static void shutdown_agent(agent *a)
     int measured = a->streams != NULL;
     agent_streams_destroy(&a->streams);
     if (measured) /* measurement ends here */
-        write_heartbeat(a, owp_clock_monotonic());
+        agent_write_heartbeat(a, owp_clock_monotonic());
     agent_owampd_destroy(&a->owampd);
     agent_spool_destroy(&a->spool);
     if (a->lock_fd > 0)
@@ -798,12 +392,11 @@ int main(int argc, char **argv)
     if (setup_storage(&a) == 0 && setup_owampd(&a) == 0) {
         log_info("node %s: " PROGNAME " %s starting: owamp server %s, data in %s", a.opt.node,
                  PACKAGE_VERSION, a.opt.owamp_address, a.opt.datadir);
-        if (!resume_saved_schedule(&a))
+        if (!agent_resume_saved_schedule(&a))
             agent_owampd_hold(a.owampd, owp_clock_monotonic() + FIRST_SCHEDULE_WAIT_S);
         agent_owampd_tick(a.owampd, owp_clock_monotonic());
         if (setup_link(&a) == 0 && setup_data(&a) == 0) {
-            daemon_signals_install(); /* after czmq's initialisation */
-            run(&a);
+            agent_loop_run(&a); /* the signals again, after czmq's initialisation */
             log_info("node %s: SIGTERM/SIGINT: stopping", a.opt.node);
             status = 0;
         }

@@ -39,6 +39,7 @@
 
 #include "clock.h"
 #include "daemon_log.h"
+#include "daemon_signals.h"
 #include "error.h"
 #include "hostport.h"
 #include "owampd.h"
@@ -58,8 +59,6 @@
 
 static const char *progname = "owampd";
 
-/* Signal flags of the master. */
-static volatile sig_atomic_t got_exit, got_child;
 /* The engine of a per-connection child, for its SIGTERM/SIGHUP handler. */
 static owp_server *child_server;
 
@@ -81,7 +80,7 @@ static void init_datadir(daemon_state *d)
     }
     owp_err err;
     unsigned linked = 0;
-    owp_status st = owp_server_datadir_init_stored(d->datadir, broker_charge_stored_file,
+    owp_status st = owp_server_datadir_init_stored(d->datadir, owampd_broker_charge_stored_file,
                                                    d->ledger, daemon_log_callback, NULL,
                                                    &linked, &err);
     if (switched && (seteuid(0) != 0 || setegid(0) != 0)) {
@@ -93,7 +92,7 @@ static void init_datadir(daemon_state *d)
         exit(1);
     }
     log_debug("datadir %s: %u stored session(s) in the catalog", d->datadir, linked);
-    broker_warn_over_disk_limit(d->limits, d->ledger);
+    owampd_broker_warn_over_disk_limit(d->limits, d->ledger);
 }
 
 static int open_listener(const struct sockaddr *sa, socklen_t len, int dual_stack)
@@ -185,7 +184,7 @@ static void create_server(daemon_state *d)
     cfg.enddelay = d->conf.enddelay;
     cfg.start_time = d->start_time;
     cfg.log = daemon_log_callback;
-    broker_policy_hooks(&cfg.policy, d);
+    owampd_broker_policy_hooks(&cfg.policy, d);
     owp_err err;
     d->server = owp_server_new(&cfg, &err);
     if (!d->server) {
@@ -196,61 +195,34 @@ static void create_server(daemon_state *d)
 
 /* ------------------------------------------------------------------ signals */
 
-static void master_signal(int sig)
-{
-    if (sig == SIGCHLD)
-        got_child = 1;
-    else
-        got_exit = 1;
-}
-
 static void child_stop_signal(int sig)
 {
     (void)sig;
     owp_server_stop(child_server);
 }
 
+/* The master: these end it (the reference's set), SIGCHLD reaps. */
 static const int exit_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
 
 static void install_master_signals(sigset_t *wait_mask)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = master_signal;
-    sigemptyset(&sa.sa_mask);
-    sigset_t block;
-    sigemptyset(&block);
-    for (size_t i = 0; i < sizeof exit_signals / sizeof exit_signals[0]; i++) {
-        sigaction(exit_signals[i], &sa, NULL);
-        sigaddset(&block, exit_signals[i]);
-    }
-    sigaction(SIGCHLD, &sa, NULL);
-    sigaddset(&block, SIGCHLD);
-    signal(SIGPIPE, SIG_IGN);
+    for (size_t i = 0; i < sizeof exit_signals / sizeof exit_signals[0]; i++)
+        daemon_signals_catch(exit_signals[i], &daemon_stop_requested);
+    daemon_signals_catch(SIGCHLD, &daemon_child_exited);
     /* Signals are only delivered inside ppoll, so none slips in between
      * a flag check and the wait. */
-    sigprocmask(SIG_BLOCK, &block, wait_mask);
-    for (size_t i = 0; i < sizeof exit_signals / sizeof exit_signals[0]; i++)
-        sigdelset(wait_mask, exit_signals[i]);
-    sigdelset(wait_mask, SIGCHLD);
+    daemon_signals_block(wait_mask);
 }
 
 static void child_signals(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = child_stop_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-    sigaction(SIGUSR2, &sa, NULL);
-    sa.sa_handler = SIG_DFL; /* SIGINT closes the control connection at once */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGCHLD, &sa, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    daemon_signals_handle(SIGTERM, child_stop_signal);
+    daemon_signals_handle(SIGHUP, child_stop_signal);
+    daemon_signals_handle(SIGUSR1, child_stop_signal);
+    daemon_signals_handle(SIGUSR2, child_stop_signal);
+    daemon_signals_handle(SIGINT, SIG_DFL); /* SIGINT closes the control connection at once */
+    daemon_signals_handle(SIGCHLD, SIG_DFL);
+    daemon_signals_unblock_all();
 }
 
 /* ------------------------------------------------------------------ children */
@@ -282,7 +254,7 @@ static void reap_children(daemon_state *d)
         for (size_t i = 0; i < t->n; i++) {
             if (t->c[i].pid == pid) {
                 if (d->ledger)
-                    broker_drop(d->ledger, &t->c[i]);
+                    owampd_broker_drop(d->ledger, &t->c[i]);
                 t->c[i] = t->c[--t->n];
                 break;
             }
@@ -303,7 +275,7 @@ static _Noreturn void child_exit(int status)
 }
 
 /* In a new child: let go of what only the master may use. */
-static void child_release_master(daemon_state *d, int broker_fd)
+static void child_release_master(daemon_state *d, int owampd_broker_fd)
 {
     for (int i = 0; i < d->nlisten; i++)
         close(d->listen_fds[i]);
@@ -312,7 +284,7 @@ static void child_release_master(daemon_state *d, int broker_fd)
     for (size_t i = 0; i < d->children.n; i++)
         if (d->children.c[i].fd >= 0)
             close(d->children.c[i].fd);
-    d->broker_fd = broker_fd;
+    d->owampd_broker_fd = owampd_broker_fd;
     free(d->poll_fds); /* the master's */
     free(d->poll_owner);
     d->poll_fds = NULL;
@@ -334,12 +306,12 @@ static void log_connection(int connfd, const struct sockaddr_storage *peer)
               owp_sockaddr_port((const struct sockaddr *)peer));
 }
 
-static _Noreturn void serve_connection(daemon_state *d, int connfd, int broker_fd,
+static _Noreturn void serve_connection(daemon_state *d, int connfd, int owampd_broker_fd,
                                        const struct sockaddr_storage *peer, socklen_t peer_len)
 {
     child_server = d->server;
     child_signals();
-    child_release_master(d, broker_fd);
+    child_release_master(d, owampd_broker_fd);
     log_connection(connfd, peer);
     owp_err err;
     owp_status st =
@@ -460,9 +432,9 @@ static size_t fill_poll_set(daemon_state *d, size_t *nchan)
 /* One poll loop for the listening sockets and every child's broker channel. */
 static void accept_loop(daemon_state *d, const sigset_t *wait_mask)
 {
-    while (!got_exit) {
-        if (got_child) {
-            got_child = 0;
+    while (!daemon_stop_requested) {
+        if (daemon_child_exited) {
+            daemon_child_exited = 0;
             reap_children(d);
         }
         if (grow_poll_set(d, (size_t)d->nlisten + d->children.n) != 0)
@@ -481,8 +453,8 @@ static void accept_loop(daemon_state *d, const sigset_t *wait_mask)
         /* Children first: a grant given back frees room for what follows. */
         for (size_t k = 0; k < nchan; k++)
             if (pfds[d->nlisten + k].revents)
-                broker_serve(d->limits, d->ledger, &d->children.c[d->poll_owner[k]]);
-        for (int i = 0; i < d->nlisten && !got_exit; i++)
+                owampd_broker_serve(d->limits, d->ledger, &d->children.c[d->poll_owner[k]]);
+        for (int i = 0; i < d->nlisten && !daemon_stop_requested; i++)
             if (pfds[i].revents & POLLIN)
                 for (int k = 0; k < ACCEPT_BURST && accept_one(d, pfds[i].fd); k++)
                     ;
@@ -533,7 +505,7 @@ static void shutdown_daemon(daemon_state *d)
     log_info("%s: exited.", progname);
     owp_server_destroy(&d->server);
     for (size_t i = 0; i < d->children.n; i++)
-        broker_drop(d->ledger, &d->children.c[i]);
+        owampd_broker_drop(d->ledger, &d->children.c[i]);
     owp_limits_ledger_destroy(&d->ledger);
     owp_limits_destroy(&d->limits);
     owp_pfs_destroy(&d->pfs);
@@ -569,38 +541,38 @@ int main(int argc, char **argv)
     static daemon_state d;
     memset(&d, 0, sizeof d);
     d.pid_fd = -1;
-    d.broker_fd = -1;
+    d.owampd_broker_fd = -1;
     owp_server_conf_default(&d.conf);
     daemon_log_open(progname, d.conf.facility, d.conf.loglevel, 1);
 
-    config_prescan_options(&d, argc, argv);
-    config_load_conf_file(&d);
-    config_parse_options(&d, progname, argc, argv);
+    owampd_config_prescan_options(&d, argc, argv);
+    owampd_config_load_conf_file(&d);
+    owampd_config_parse_options(&d, progname, argc, argv);
     if (init_clock() != 0)
         return 1;
     if (d.help) {
-        config_usage(progname);
+        owampd_config_usage(progname);
         return 0;
     }
 
-    config_absolute_dirs(&d);
-    process_lock_pid_file(&d);
-    config_load_pfs(&d);
-    config_load_limits(&d);
-    config_resolve_run_as(&d, progname);
+    owampd_config_absolute_dirs(&d);
+    owampd_process_lock_pid_file(&d);
+    owampd_config_load_pfs(&d);
+    owampd_config_load_limits(&d);
+    owampd_config_resolve_run_as(&d, progname);
     init_datadir(&d);
     uint16_t errest;
     d.start_time = owp_clock_now(&errest);
     create_listeners(&d);
-    process_raise_fd_limit(d.conf.maxcontrolsessions);
+    owampd_process_raise_fd_limit(d.conf.maxcontrolsessions);
     create_server(&d);
 
-    int ready_fd = process_daemonise(&d);
-    process_drop_privileges(&d);
+    int ready_fd = owampd_process_daemonise(&d);
+    owampd_process_drop_privileges(&d);
     sigset_t wait_mask;
     install_master_signals(&wait_mask);
     log_debug("%s: listening on %s", progname, d.conf.srcnode[0] ? d.conf.srcnode : "*:" DEFAULT_PORT);
-    process_report_started(ready_fd);
+    owampd_process_report_started(ready_fd);
 
     accept_loop(&d, &wait_mask);
     shutdown_daemon(&d);

@@ -56,7 +56,7 @@ typedef struct daemon_state {
     owp_pfs *pfs;
     owp_limits *limits;
     owp_limits_ledger *ledger; /* master only */
-    int broker_fd;             /* child only: its end of the socketpair */
+    int owampd_broker_fd;             /* child only: its end of the socketpair */
     /* The process (owampd.c, owampd_process.c). */
     char pid_path[OWAMPD_PATH_MAX + 32];
     int pid_fd;

@@ -23,6 +23,7 @@
 #include "daemon_log.h"
 #include "error.h"
 #include "hostport.h"
+#include "wire.h"
 
 /* Child -> master: one SOCK_SEQPACKET message each (integers big-endian):
  *   0 type  1 flag  2-3 text length  4-7 zero  8-15 a  16-23 b  24- text
@@ -113,7 +114,7 @@ static int broker_decode_reply(const uint8_t *buf, size_t len, broker_reply *r)
 
 /* ------------------------------------------------------------------ master side */
 
-int broker_charge_stored_file(void *ledger, const char *class_path, const char *path,
+int owampd_broker_charge_stored_file(void *ledger, const char *class_path, const char *path,
                               uint64_t size)
 {
     owp_err err;
@@ -125,7 +126,7 @@ int broker_charge_stored_file(void *ledger, const char *class_path, const char *
 }
 
 /* Stored data above a (lowered) disk limit is kept; say what it means. */
-void broker_warn_over_disk_limit(const owp_limits *limits, const owp_limits_ledger *ledger)
+void owampd_broker_warn_over_disk_limit(const owp_limits *limits, const owp_limits_ledger *ledger)
 {
     for (size_t i = 0; i < owp_limits_class_count(limits); i++) {
         const owp_limits_class *cls = owp_limits_class_at(limits, i);
@@ -139,7 +140,7 @@ void broker_warn_over_disk_limit(const owp_limits *limits, const owp_limits_ledg
     }
 }
 
-void broker_drop(owp_limits_ledger *ledger, child *ch)
+void owampd_broker_drop(owp_limits_ledger *ledger, child *ch)
 {
     size_t n = owp_limits_ledger_conn_close(ledger, (uint64_t)ch->pid);
     if (n)
@@ -194,21 +195,21 @@ static void broker_answer(const owp_limits *limits, owp_limits_ledger *ledger, c
         log_debug("resource broker: child %ld: %s", (long)ch->pid, err.msg);
 }
 
-void broker_serve(const owp_limits *limits, owp_limits_ledger *ledger, child *ch)
+void owampd_broker_serve(const owp_limits *limits, owp_limits_ledger *ledger, child *ch)
 {
     uint8_t buf[BROKER_HDR + BROKER_TEXT_MAX + 1]; /* one byte more shows an oversized message */
     ssize_t n = recv(ch->fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
-        broker_drop(ledger, ch);
+        owampd_broker_drop(ledger, ch);
         return;
     }
     broker_msg m;
     if (broker_decode_msg(buf, (size_t)n, &m) != 0) {
         log_err("resource broker: malformed message (%zd bytes) from child %ld: cut off", n,
                 (long)ch->pid);
-        broker_drop(ledger, ch);
+        owampd_broker_drop(ledger, ch);
         return;
     }
     broker_reply r;
@@ -220,7 +221,7 @@ void broker_serve(const owp_limits *limits, owp_limits_ledger *ledger, child *ch
     if (send(ch->fd, out, len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len) {
         log_err("resource broker: reply to child %ld: %s: cut off", (long)ch->pid,
                 strerror(errno));
-        broker_drop(ledger, ch);
+        owampd_broker_drop(ledger, ch);
     }
 }
 
@@ -327,7 +328,7 @@ static int policy_control(void *arg, const owp_server_conn_info *conn, char *cla
         return OWP_ACCEPT_INTERNAL;
     }
     broker_reply r;
-    broker_ask(d->broker_fd, BROKER_OPEN, 0, 0, 0, path, &r);
+    broker_ask(d->owampd_broker_fd, BROKER_OPEN, 0, 0, 0, path, &r);
     if (r.status != BROKER_GRANTED) {
         log_err("%s", r.text);
         return OWP_ACCEPT_INTERNAL;
@@ -348,7 +349,7 @@ static int policy_session(void *arg, const owp_server_conn_info *conn, const owp
     uint64_t disk =
         req->conf_receiver ? owp_limits_session_disk(req->nslots, req->npackets) : 0;
     broker_reply r;
-    broker_ask(d->broker_fd, BROKER_REQUEST, 0, bandwidth, disk, NULL, &r);
+    broker_ask(d->owampd_broker_fd, BROKER_REQUEST, 0, bandwidth, disk, NULL, &r);
     if (r.status == BROKER_GRANTED) {
         *handle = r.grant;
         log_debug("ResReq ALLOWED: %s:request:bandwidth = %" PRIu64 ", disk = %" PRIu64,
@@ -367,7 +368,7 @@ static int policy_session_end(void *arg, const owp_server_conn_info *conn,
     (void)req;
     daemon_state *d = arg;
     broker_reply r;
-    broker_ask(d->broker_fd, BROKER_END, keep_file ? 1 : 0, handle, file_size, NULL, &r);
+    broker_ask(d->owampd_broker_fd, BROKER_END, keep_file ? 1 : 0, handle, file_size, NULL, &r);
     if (r.status == BROKER_GRANTED)
         return 0;
     log_err("%s", r.text);
@@ -396,13 +397,13 @@ static int policy_fetched(void *arg, const owp_server_conn_info *conn, const cha
     }
     log_debug("%s: deleted after a full fetch (class %s: delete_on_fetch on)", path, file_class);
     broker_reply r;
-    broker_ask(d->broker_fd, BROKER_STORED_REMOVED, 0, 0, file_size, file_class, &r);
+    broker_ask(d->owampd_broker_fd, BROKER_STORED_REMOVED, 0, 0, file_size, file_class, &r);
     if (r.status != BROKER_GRANTED)
         log_err("%s", r.text);
     return 1;
 }
 
-void broker_policy_hooks(owp_server_policy *policy, daemon_state *d)
+void owampd_broker_policy_hooks(owp_server_policy *policy, daemon_state *d)
 {
     policy->arg = d;
     policy->greeting_modes = policy_greeting_modes;

@@ -4,10 +4,10 @@
  * over its own SOCK_SEQPACKET socketpair, for each session's bandwidth/disk
  * grant and gives the grant back when the session ends.
  *
- * Master side: broker_serve answers one message without ever blocking;
- * broker_drop releases everything a child held. Child side: the policy hooks
- * of owp_server (broker_policy_hooks), which ask one blocking question at a
- * time on d->broker_fd.
+ * Master side: owampd_broker_serve answers one message without ever blocking;
+ * owampd_broker_drop releases everything a child held. Child side: the policy hooks
+ * of owp_server (owampd_broker_policy_hooks), which ask one blocking question at a
+ * time on d->owampd_broker_fd.
  */
 #ifndef OWAMPD_BROKER_H
 #define OWAMPD_BROKER_H
@@ -21,21 +21,21 @@
 /* An owp_server_stored_fn (arg: the owp_limits_ledger): a session file kept
  * by an earlier run is charged to its class; 1 leaves a file of no class
  * unserved. */
-int broker_charge_stored_file(void *ledger, const char *class_path, const char *path,
+int owampd_broker_charge_stored_file(void *ledger, const char *class_path, const char *path,
                               uint64_t size);
 /* After the stored files are charged: warn of classes over their disk limit. */
-void broker_warn_over_disk_limit(const owp_limits *limits, const owp_limits_ledger *ledger);
+void owampd_broker_warn_over_disk_limit(const owp_limits *limits, const owp_limits_ledger *ledger);
 
 /* One message from ch, whose channel poll found readable; a malformed
  * message, a closed channel or a failed reply drops the child. */
-void broker_serve(const owp_limits *limits, owp_limits_ledger *ledger, child *ch);
+void owampd_broker_serve(const owp_limits *limits, owp_limits_ledger *ledger, child *ch);
 /* Stop listening to ch: every grant it holds is released, its channel closed. */
-void broker_drop(owp_limits_ledger *ledger, child *ch);
+void owampd_broker_drop(owp_limits_ledger *ledger, child *ch);
 
 /* ---- child side */
 
-/* Fill policy's hooks; they read d->limits and ask on d->broker_fd (set in
+/* Fill policy's hooks; they read d->limits and ask on d->owampd_broker_fd (set in
  * the child after fork). d must outlive the server. */
-void broker_policy_hooks(owp_server_policy *policy, daemon_state *d);
+void owampd_broker_policy_hooks(owp_server_policy *policy, daemon_state *d);
 
 #endif

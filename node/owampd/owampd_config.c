@@ -28,7 +28,7 @@
 
 #define OPTSTRING "a:c:d:e:fG:hP:R:S:U:vZ"
 
-void config_usage(const char *progname)
+void owampd_config_usage(const char *progname)
 {
     fprintf(stderr, "Usage: %s [options]\n", progname);
     fprintf(stderr, "\nWhere \"options\" are:\n\n");
@@ -71,7 +71,7 @@ static void set_facility_option(daemon_state *d, const char *arg)
     daemon_log_set_facility(fac);
 }
 
-void config_prescan_options(daemon_state *d, int argc, char **argv)
+void owampd_config_prescan_options(daemon_state *d, int argc, char **argv)
 {
     int ch;
     opterr = 0;
@@ -104,7 +104,7 @@ static int apply_option(daemon_state *d, const char *progname, int ch, const cha
     case 'a':
         if (owp_parse_authmode(arg, &d->conf.authmodes, &err) != OWP_OK) {
             log_err("%s", err.msg);
-            config_usage(progname);
+            owampd_config_usage(progname);
             exit(1);
         }
         return 0;
@@ -145,14 +145,14 @@ static int apply_option(daemon_state *d, const char *progname, int ch, const cha
     }
 }
 
-void config_parse_options(daemon_state *d, const char *progname, int argc, char **argv)
+void owampd_config_parse_options(daemon_state *d, const char *progname, int argc, char **argv)
 {
     int ch;
     while ((ch = getopt(argc, argv, OPTSTRING)) != -1)
         if (apply_option(d, progname, ch, optarg))
             return;
     if (optind < argc) {
-        config_usage(progname);
+        owampd_config_usage(progname);
         exit(1);
     }
 }
@@ -177,7 +177,7 @@ static void absolute_dir(const char *in, char *out, size_t len, const char *what
     }
 }
 
-void config_absolute_dirs(daemon_state *d)
+void owampd_config_absolute_dirs(daemon_state *d)
 {
     absolute_dir(d->conf.datadir, d->datadir, sizeof d->datadir, "datadir");
     absolute_dir(d->conf.vardir, d->vardir, sizeof d->vardir, "vardir");
@@ -220,7 +220,7 @@ static void log_conf_problem(const char *path, const char *msg)
         log_err("%s Problem parsing conffile", path);
 }
 
-void config_load_conf_file(daemon_state *d)
+void owampd_config_load_conf_file(daemon_state *d)
 {
     int facility = d->conf.facility;
     char path[OWAMPD_PATH_MAX + 64];
@@ -254,7 +254,7 @@ static _Noreturn void policy_init_failed(const owp_err *err)
     exit(1);
 }
 
-void config_load_pfs(daemon_state *d)
+void owampd_config_load_pfs(daemon_state *d)
 {
     char path[OWAMPD_PATH_MAX + 64];
     owp_err err;
@@ -273,7 +273,7 @@ void config_load_pfs(daemon_state *d)
 
 /* A user without a pass-phrase stops start-up, naming PATH:LINE. The
  * ledger lives in the master only (the resource broker, owampd_broker.c). */
-void config_load_limits(daemon_state *d)
+void owampd_config_load_limits(daemon_state *d)
 {
     char path[OWAMPD_PATH_MAX + 64];
     owp_err err;
@@ -348,7 +348,7 @@ static void resolve_run_group(daemon_state *d)
     d->drop_gid = 1;
 }
 
-void config_resolve_run_as(daemon_state *d, const char *progname)
+void owampd_config_resolve_run_as(daemon_state *d, const char *progname)
 {
     if (geteuid() != 0)
         return; /* -U/-G only matter when started as root */

@@ -13,23 +13,23 @@
 #include "owampd.h"
 
 /* The -h text, on stderr. */
-void config_usage(const char *progname);
+void owampd_config_usage(const char *progname);
 
 /* -c, -e and -Z first: -c says where the config file is, -e and -Z decide
  * where the errors of everything else go. */
-void config_prescan_options(daemon_state *d, int argc, char **argv);
+void owampd_config_prescan_options(daemon_state *d, int argc, char **argv);
 /* CONFDIR/owamp-server.conf (or owampd.conf); none is fine without -c. */
-void config_load_conf_file(daemon_state *d);
+void owampd_config_load_conf_file(daemon_state *d);
 /* The other options, overriding the file; -h sets d->help. */
-void config_parse_options(daemon_state *d, const char *progname, int argc, char **argv);
+void owampd_config_parse_options(daemon_state *d, const char *progname, int argc, char **argv);
 /* d->datadir and d->vardir: conf.datadir and conf.vardir made absolute. */
-void config_absolute_dirs(daemon_state *d);
+void owampd_config_absolute_dirs(daemon_state *d);
 /* The pass-phrase file (none: no identities). */
-void config_load_pfs(daemon_state *d);
+void owampd_config_load_pfs(daemon_state *d);
 /* The limits file (read after the pfs file: it names its identities) and
  * the ledger that grants resources against it. */
-void config_load_limits(daemon_state *d);
+void owampd_config_load_limits(daemon_state *d);
 /* -U/-G when started as root: the ids to run as (d->run_uid...). */
-void config_resolve_run_as(daemon_state *d, const char *progname);
+void owampd_config_resolve_run_as(daemon_state *d, const char *progname);
 
 #endif

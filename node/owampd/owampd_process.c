@@ -28,7 +28,7 @@
 
 #define INFO_FILE "owamp-server.info"
 
-void process_lock_pid_file(daemon_state *d)
+void owampd_process_lock_pid_file(daemon_state *d)
 {
     snprintf(d->pid_path, sizeof d->pid_path, "%s/%s", d->vardir, PID_FILE);
     d->pid_fd = open(d->pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -39,7 +39,7 @@ void process_lock_pid_file(daemon_state *d)
     }
 }
 
-void process_raise_fd_limit(uint32_t maxsessions)
+void owampd_process_raise_fd_limit(uint32_t maxsessions)
 {
     struct rlimit rl;
     if (maxsessions == 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
@@ -74,7 +74,7 @@ static void write_pid_files(daemon_state *d)
     }
 }
 
-/* The parent of process_daemonise: exit with the daemon's start-up status, read
+/* The parent of owampd_process_daemonise: exit with the daemon's start-up status, read
  * from the start-up pipe. */
 static _Noreturn void await_daemon(daemon_state *d, int pfd[2])
 {
@@ -103,7 +103,7 @@ static void stdio_to_dev_null(void)
 /* Unless -Z: fork; the parent waits until the child has its pid file and
  * sockets ready and exits with the child's start-up status. Returns the
  * daemon's end of the start-up pipe (-1 with -Z). */
-int process_daemonise(daemon_state *d)
+int owampd_process_daemonise(daemon_state *d)
 {
     if (d->foreground) {
         setpgid(0, 0); /* our own process group: shutdown signals only our children */
@@ -140,7 +140,7 @@ int process_daemonise(daemon_state *d)
     return pfd[1];
 }
 
-void process_drop_privileges(daemon_state *d)
+void owampd_process_drop_privileges(daemon_state *d)
 {
     if (geteuid() != 0)
         return;
@@ -156,8 +156,8 @@ void process_drop_privileges(daemon_state *d)
     }
 }
 
-/* Tell the waiting parent of process_daemonise that start-up succeeded. */
-void process_report_started(int ready_fd)
+/* Tell the waiting parent of owampd_process_daemonise that start-up succeeded. */
+void owampd_process_report_started(int ready_fd)
 {
     if (ready_fd < 0)
         return;

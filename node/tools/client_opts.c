@@ -21,13 +21,13 @@
 #include "options.h"
 #include "pfs.h"
 
-void owp_output_opts_init(owp_output_opts *o)
+void tools_output_opts_init(tools_output_opts *o)
 {
     memset(o, 0, sizeof *o);
     owp_report_opts_default(&o->report);
 }
 
-void owp_output_opts_clear(owp_output_opts *o)
+void tools_output_opts_clear(tools_output_opts *o)
 {
     free(o->percentiles);
     free(o->dir);
@@ -52,7 +52,7 @@ static int fail(char *log, size_t loglen, const char *logline, char *msg, size_t
 }
 
 /* -a: comma-separated percentiles 0.0-100.0 (strtod syntax, trailing text ignored). */
-static int parse_percentiles(owp_output_opts *o, const char *arg, char *log, size_t loglen,
+static int parse_percentiles(tools_output_opts *o, const char *arg, char *log, size_t loglen,
                              char *msg, size_t msglen)
 {
     static const char *usage_msg = "Invalid '-a' alpha list .";
@@ -103,7 +103,7 @@ static int parse_uint(const char *arg, uint32_t *out)
     return 1;
 }
 
-int owp_output_opts_parse(owp_output_opts *o, int opt, const char *arg, char *log, size_t loglen,
+int tools_output_opts_parse(tools_output_opts *o, int opt, const char *arg, char *log, size_t loglen,
                           char *msg, size_t msglen)
 {
     clear_messages(log, loglen, msg, msglen);
@@ -165,7 +165,7 @@ int owp_output_opts_parse(owp_output_opts *o, int opt, const char *arg, char *lo
     return 0;
 }
 
-void owp_output_opts_finish(owp_output_opts *o, void (*warn)(const char *line, void *arg),
+void tools_output_opts_finish(tools_output_opts *o, void (*warn)(const char *line, void *arg),
                             void *arg)
 {
     if (o->report.raw)
@@ -190,7 +190,7 @@ void owp_output_opts_finish(owp_output_opts *o, void (*warn)(const char *line, v
         o->report.print_files = 0;
 }
 
-void owp_output_usage(FILE *out)
+void tools_output_usage(FILE *out)
 {
     fprintf(out, "%s\n\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n",
             "              [Output Args]",
@@ -208,12 +208,12 @@ void owp_output_usage(FILE *out)
 
 /* ------------------------------------------------------------ connection options */
 
-void owp_conn_opts_init(owp_conn_opts *o)
+void tools_conn_opts_init(tools_conn_opts *o)
 {
     memset(o, 0, sizeof *o);
 }
 
-int owp_conn_opts_parse(owp_conn_opts *o, int opt, const char *arg, char *log, size_t loglen,
+int tools_conn_opts_parse(tools_conn_opts *o, int opt, const char *arg, char *log, size_t loglen,
                         char *msg, size_t msglen)
 {
     clear_messages(log, loglen, msg, msglen);
@@ -257,7 +257,7 @@ int owp_conn_opts_parse(owp_conn_opts *o, int opt, const char *arg, char *log, s
     return 0;
 }
 
-int owp_conn_opts_finish(const owp_conn_opts *o, char *log, size_t loglen)
+int tools_conn_opts_finish(const tools_conn_opts *o, char *log, size_t loglen)
 {
     if (loglen)
         log[0] = '\0';
@@ -268,7 +268,7 @@ int owp_conn_opts_finish(const owp_conn_opts *o, char *log, size_t loglen)
     return 0;
 }
 
-int owp_conn_opts_family(const owp_conn_opts *o)
+int tools_conn_opts_family(const tools_conn_opts *o)
 {
     if (o->v4only)
         return AF_INET;
@@ -295,7 +295,7 @@ static size_t prompt_passphrase(const char *identity, uint8_t *buf, size_t cap)
     }
     fprintf(prompt_out, "Enter passphrase for identity '%s': ", identity);
     fflush(prompt_out);
-    char line[OWP_CONN_PASSPHRASE_MAX + 2];
+    char line[TOOLS_CONN_PASSPHRASE_MAX + 2];
     size_t len = 0;
     if (fgets(line, sizeof line, src)) {
         len = strcspn(line, "\r\n");
@@ -313,7 +313,7 @@ static size_t prompt_passphrase(const char *identity, uint8_t *buf, size_t cap)
 
 /* The pass-phrase for -u. 1: found (or no identity); 0: the identity was
  * dropped (unreadable -k file, nothing typed); -1: fatal, already reported. */
-static int get_passphrase(const owp_conn_opts *o, const char *prog, uint8_t *buf, size_t cap,
+static int get_passphrase(const tools_conn_opts *o, const char *prog, uint8_t *buf, size_t cap,
                           size_t *len)
 {
     *len = 0;
@@ -331,9 +331,9 @@ static int get_passphrase(const owp_conn_opts *o, const char *prog, uint8_t *buf
     return st == OWP_ERR_SYS ? 0 : -1;
 }
 
-owp_client *owp_conn_open(owp_conn_opts *o, const char *prog, const char *server)
+owp_client *tools_conn_open(tools_conn_opts *o, const char *prog, const char *server)
 {
-    static uint8_t pass[OWP_CONN_PASSPHRASE_MAX];
+    static uint8_t pass[TOOLS_CONN_PASSPHRASE_MAX];
     size_t passlen = 0;
     int got = get_passphrase(o, prog, pass, sizeof pass, &passlen);
     if (got < 0) {
@@ -349,7 +349,7 @@ owp_client *owp_conn_open(owp_conn_opts *o, const char *prog, const char *server
     owp_client_opts co;
     owp_client_opts_default(&co);
     co.server = server;
-    co.family = owp_conn_opts_family(o);
+    co.family = tools_conn_opts_family(o);
     co.src_addr = o->src_addr;
     co.bind_device = o->bind_device;
     co.modes = o->modes;
@@ -367,7 +367,7 @@ owp_client *owp_conn_open(owp_conn_opts *o, const char *prog, const char *server
     return c;
 }
 
-void owp_conn_usage(FILE *out)
+void tools_conn_usage(FILE *out)
 {
     fprintf(out, "%s\n\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n",
             "              [Connection Args]",
@@ -381,7 +381,7 @@ void owp_conn_usage(FILE *out)
             "   -6             connect using IPv6 addresses only");
 }
 
-void owp_usage_head(FILE *out, const char *prog, const char *msg, const char *operands)
+void tools_usage_head(FILE *out, const char *prog, const char *msg, const char *operands)
 {
     if (msg)
         fprintf(out, "%s: %s\n", prog, msg);
@@ -389,14 +389,14 @@ void owp_usage_head(FILE *out, const char *prog, const char *msg, const char *op
     fprintf(out, "\n%s\n", "   -h             print this message and exit");
 }
 
-void owp_usage_tail(FILE *out)
+void tools_usage_tail(FILE *out)
 {
     fprintf(out, "\nVersion: %s\n\n", OWAMP_COMPAT_VERSION);
 }
 
 /* ------------------------------------------------------------ the programs' common steps */
 
-int owp_prog_init(const char *prog)
+int tools_prog_init(const char *prog)
 {
     owp_err err;
     owp_err_clear(&err);
@@ -411,7 +411,7 @@ int owp_prog_init(const char *prog)
     return 0;
 }
 
-void owp_prog_signals(void (*handler)(int))
+void tools_prog_signals(void (*handler)(int))
 {
     if (handler) {
         struct sigaction sa;
@@ -425,13 +425,13 @@ void owp_prog_signals(void (*handler)(int))
     signal(SIGPIPE, SIG_IGN);
 }
 
-int owp_prog_parse_opt(owp_conn_opts *conn, owp_output_opts *out, int opt, const char *arg,
+int tools_prog_parse_opt(tools_conn_opts *conn, tools_output_opts *out, int opt, const char *arg,
                        const char *prog, void (*usage)(const char *msg))
 {
     char log[512], msg[256];
-    int r = owp_conn_opts_parse(conn, opt, arg, log, sizeof log, msg, sizeof msg);
+    int r = tools_conn_opts_parse(conn, opt, arg, log, sizeof log, msg, sizeof msg);
     if (r == 0 && out)
-        r = owp_output_opts_parse(out, opt, arg, log, sizeof log, msg, sizeof msg);
+        r = tools_output_opts_parse(out, opt, arg, log, sizeof log, msg, sizeof msg);
     if (r < 0) {
         if (log[0])
             fprintf(stderr, "%s: %s\n", prog, log);
@@ -445,27 +445,27 @@ static void warn_line(const char *line, void *prog)
     fprintf(stderr, "%s: %s\n", (const char *)prog, line);
 }
 
-int owp_prog_finish_opts(const owp_conn_opts *conn, owp_output_opts *out, const char *prog)
+int tools_prog_finish_opts(const tools_conn_opts *conn, tools_output_opts *out, const char *prog)
 {
     char log[256];
-    if (owp_conn_opts_finish(conn, log, sizeof log) != 0) {
+    if (tools_conn_opts_finish(conn, log, sizeof log) != 0) {
         fprintf(stderr, "%s: %s\n", prog, log);
         return -1;
     }
     if (out)
-        owp_output_opts_finish(out, warn_line, (void *)prog);
+        tools_output_opts_finish(out, warn_line, (void *)prog);
     return 0;
 }
 
-int owp_prog_getopt(int argc, char **argv, owp_conn_opts *conn, owp_output_opts *out,
+int tools_prog_getopt(int argc, char **argv, tools_conn_opts *conn, tools_output_opts *out,
                     const char *prog, void (*usage)(const char *msg))
 {
     const char *optstring =
-        out ? "h" OWP_CONN_OPTSTRING OWP_OUTPUT_OPTSTRING OWP_DIRECTION_OPTSTRING
-            : "h" OWP_CONN_OPTSTRING OWP_DIRECTION_OPTSTRING;
+        out ? "h" TOOLS_CONN_OPTSTRING TOOLS_OUTPUT_OPTSTRING TOOLS_DIRECTION_OPTSTRING
+            : "h" TOOLS_CONN_OPTSTRING TOOLS_DIRECTION_OPTSTRING;
     int ch;
     while ((ch = getopt(argc, argv, optstring)) != -1) {
-        int r = owp_prog_parse_opt(conn, out, ch, optarg, prog, usage);
+        int r = tools_prog_parse_opt(conn, out, ch, optarg, prog, usage);
         if (r < 0)
             return 1;
         if (r > 0 || ch == 'f' || ch == 't' || ch == 'T')
@@ -473,10 +473,10 @@ int owp_prog_getopt(int argc, char **argv, owp_conn_opts *conn, owp_output_opts 
         usage(""); /* -h or an unknown option */
         return 0;
     }
-    return owp_prog_finish_opts(conn, out, prog) != 0 ? 1 : -1;
+    return tools_prog_finish_opts(conn, out, prog) != 0 ? 1 : -1;
 }
 
-FILE *owp_prog_tmpfile(const char *prog)
+FILE *tools_prog_tmpfile(const char *prog)
 {
     const char *dir = getenv("TMPDIR");
     char path[4096];
@@ -495,17 +495,17 @@ FILE *owp_prog_tmpfile(const char *prog)
     return fp;
 }
 
-FILE *owp_conn_fetch_open(const char *prog, const char *savefile)
+FILE *tools_conn_fetch_open(const char *prog, const char *savefile)
 {
     if (!savefile)
-        return owp_prog_tmpfile(prog);
+        return tools_prog_tmpfile(prog);
     FILE *fp = fopen(savefile, "w+b");
     if (!fp)
         fprintf(stderr, "%s: owp_fetch_sid:fopen(%s): %s\n", prog, savefile, strerror(errno));
     return fp;
 }
 
-int owp_conn_fetch(owp_client *client, const char *prog, const uint8_t sid[OWP_SID_LEN], FILE *fp,
+int tools_conn_fetch(owp_client *client, const char *prog, const uint8_t sid[OWP_SID_LEN], FILE *fp,
                    const char *savefile)
 {
     owp_err err;

@@ -8,22 +8,22 @@
  *
  * Usage in a program's getopt loop:
  *
- *     owp_output_opts out;
- *     owp_output_opts_init(&out);
- *     while ((ch = getopt(argc, argv, "h" OWP_OUTPUT_OPTSTRING ...)) != -1) {
+ *     tools_output_opts out;
+ *     tools_output_opts_init(&out);
+ *     while ((ch = getopt(argc, argv, "h" TOOLS_OUTPUT_OPTSTRING ...)) != -1) {
  *         char log[256], msg[256];
- *         int r = owp_output_opts_parse(&out, ch, optarg, log, sizeof log, msg, sizeof msg);
+ *         int r = tools_output_opts_parse(&out, ch, optarg, log, sizeof log, msg, sizeof msg);
  *         if (r < 0) { if (*log) fprintf(stderr, "%s: %s\n", prog, log);
  *                      usage(prog, msg); exit(1); }
  *         if (r > 0) continue;
  *         ... program-specific options ...
  *     }
- *     owp_output_opts_finish(&out, warn_fn, prog);  // the "Ignoring ..." lines
+ *     tools_output_opts_finish(&out, warn_fn, prog);  // the "Ignoring ..." lines
  *     ... owp_report_file(stdout, f, from, to, &out.report, &err) unless out.quiet ...
- *     owp_output_opts_clear(&out);
+ *     tools_output_opts_clear(&out);
  */
-#ifndef OWP_CLIENT_OPTS_H
-#define OWP_CLIENT_OPTS_H
+#ifndef TOOLS_CLIENT_OPTS_H
+#define TOOLS_CLIENT_OPTS_H
 
 #include <stdint.h>
 #include <stdio.h>
@@ -32,33 +32,33 @@
 #include "report.h"
 
 /* getopt letters of the output options ("v::": -v takes an attached N). */
-#define OWP_OUTPUT_OPTSTRING "a:b:d:Mn:N:pQRUv::"
+#define TOOLS_OUTPUT_OPTSTRING "a:b:d:Mn:N:pQRUv::"
 
-typedef struct owp_output_opts {
+typedef struct tools_output_opts {
     owp_report_opts report; /* what owp_report_file needs */
     int quiet;              /* -Q (or -R): no reports (owstats ignores it) */
     double *percentiles;    /* -a values, owned; report.percentiles points here */
     char *dir;              /* -d, owned; report.files_dir points here */
-} owp_output_opts;
+} tools_output_opts;
 
-void owp_output_opts_init(owp_output_opts *o);
-void owp_output_opts_clear(owp_output_opts *o);
+void tools_output_opts_init(tools_output_opts *o);
+void tools_output_opts_clear(tools_output_opts *o);
 
 /* Handle one option letter. Returns 1 when handled, 0 when opt is not an
  * output option, -1 when its argument is invalid: then log holds a line to
  * log first (may be empty) and msg the message the reference passes to its
  * usage() before exiting 1 (e.g. "Invalid '-b' value. Positive float expected"). */
-int owp_output_opts_parse(owp_output_opts *o, int opt, const char *arg, char *log, size_t loglen,
+int tools_output_opts_parse(tools_output_opts *o, int opt, const char *arg, char *log, size_t loglen,
                           char *msg, size_t msglen);
 
 /* Apply the interplay of -R, -Q, -M and -v after parsing: -R implies -Q;
  * -v with -Q, -M with -Q and -v with -M are dropped, each with the reference's
  * line ("Ignoring '-v', '-Q' set") passed to warn. */
-void owp_output_opts_finish(owp_output_opts *o, void (*warn)(const char *line, void *arg),
+void tools_output_opts_finish(tools_output_opts *o, void (*warn)(const char *line, void *arg),
                             void *arg);
 
 /* The "[Output Args]" block of the usage texts (without the leading blank line). */
-void owp_output_usage(FILE *out);
+void tools_output_usage(FILE *out);
 
 /* ------------------------------------------------------------------------
  * Connection options shared by owping, owfetch and owup (programs.md 5.2):
@@ -66,15 +66,15 @@ void owp_output_usage(FILE *out);
  */
 
 /* getopt letters of the connection options. */
-#define OWP_CONN_OPTSTRING "46A:B:k:S:u:"
+#define TOOLS_CONN_OPTSTRING "46A:B:k:S:u:"
 /* owping's direction letters: every client name accepts them (programs.md 0). */
-#define OWP_DIRECTION_OPTSTRING "ftT:"
+#define TOOLS_DIRECTION_OPTSTRING "ftT:"
 
 /* Pass-phrases longer than this are refused (the reference reads lines of any
  * length; nobody types a kilobyte). */
-#define OWP_CONN_PASSPHRASE_MAX 1024
+#define TOOLS_CONN_PASSPHRASE_MAX 1024
 
-typedef struct owp_conn_opts {
+typedef struct tools_conn_opts {
     int v4only, v6only;     /* -4, -6 */
     uint32_t modes;         /* -A as owp_mode bits */
     int modes_set;
@@ -82,22 +82,22 @@ typedef struct owp_conn_opts {
     const char *pfs_file;   /* -k */
     const char *src_addr;   /* -S */
     const char *identity;   /* -u */
-} owp_conn_opts;
+} tools_conn_opts;
 
-void owp_conn_opts_init(owp_conn_opts *o);
+void tools_conn_opts_init(tools_conn_opts *o);
 
-/* Handle one option letter, same contract as owp_output_opts_parse: 1 handled,
+/* Handle one option letter, same contract as tools_output_opts_parse: 1 handled,
  * 0 not a connection option, -1 invalid (log: line to log first, may be
  * empty; msg: the usage() message, may be empty for a bare usage). */
-int owp_conn_opts_parse(owp_conn_opts *o, int opt, const char *arg, char *log, size_t loglen,
+int tools_conn_opts_parse(tools_conn_opts *o, int opt, const char *arg, char *log, size_t loglen,
                         char *msg, size_t msglen);
 
 /* After parsing: -4 together with -6 is an error (-1, log holds the line;
  * the reference exits 1 without the usage text). Returns 0 otherwise. */
-int owp_conn_opts_finish(const owp_conn_opts *o, char *log, size_t loglen);
+int tools_conn_opts_finish(const tools_conn_opts *o, char *log, size_t loglen);
 
 /* Address family the options ask for: AF_INET, AF_INET6 or AF_UNSPEC. */
-int owp_conn_opts_family(const owp_conn_opts *o);
+int tools_conn_opts_family(const tools_conn_opts *o);
 
 /* Open the control connection to server as the reference's clients do: the
  * pass-phrase for -u comes from -k (an unreadable file drops the identity,
@@ -106,10 +106,10 @@ int owp_conn_opts_family(const owp_conn_opts *o);
  * "prog: message", ending with "Unable to open control connection to SERVER."
  * on failure (then NULL is returned). A missing identity in the -k file is
  * fatal here (the reference goes on with an uninitialised pass-phrase). */
-owp_client *owp_conn_open(owp_conn_opts *o, const char *prog, const char *server);
+owp_client *tools_conn_open(tools_conn_opts *o, const char *prog, const char *server);
 
 /* The "[Connection Args]" block of the usage texts. */
-void owp_conn_usage(FILE *out);
+void tools_conn_usage(FILE *out);
 
 /* ------------------------------------------------------------------------
  * Steps every client program takes, with the reference's messages on stderr
@@ -118,53 +118,53 @@ void owp_conn_usage(FILE *out);
 
 /* The clock (owp_clock_init) and its warning, if any. 0, or 1 after
  * "Unable to initialize OWP library." (the exit status). */
-int owp_prog_init(const char *prog);
+int tools_prog_init(const char *prog);
 
 /* SIGINT, SIGTERM and SIGHUP to handler (left alone when NULL); SIGPIPE ignored. */
-void owp_prog_signals(void (*handler)(int));
+void tools_prog_signals(void (*handler)(int));
 
 /* One getopt letter offered to the connection options, then (out not NULL)
  * to the output options. 1 handled, 0 neither's (-h, an unknown option or
  * the program's own); -1 invalid: "prog: LOG" was printed when there is a
  * line to log, then usage(msg) with the reference's message or NULL, and the
  * caller exits 1. */
-int owp_prog_parse_opt(owp_conn_opts *conn, owp_output_opts *out, int opt, const char *arg,
+int tools_prog_parse_opt(tools_conn_opts *conn, tools_output_opts *out, int opt, const char *arg,
                        const char *prog, void (*usage)(const char *msg));
 
-/* After the getopt loop: owp_conn_opts_finish (-1 after printing its line:
- * exit 1) and, out not NULL, owp_output_opts_finish with its "Ignoring ..."
+/* After the getopt loop: tools_conn_opts_finish (-1 after printing its line:
+ * exit 1) and, out not NULL, tools_output_opts_finish with its "Ignoring ..."
  * lines printed. 0 to go on. */
-int owp_prog_finish_opts(const owp_conn_opts *conn, owp_output_opts *out, const char *prog);
+int tools_prog_finish_opts(const tools_conn_opts *conn, tools_output_opts *out, const char *prog);
 
 /* The whole getopt loop of a program with no options of its own (owfetch,
  * owup): the connection options, the output options when out is not NULL,
- * owping's direction letters (ignored), then owp_prog_finish_opts. -1 to go
+ * owping's direction letters (ignored), then tools_prog_finish_opts. -1 to go
  * on with the operands at optind; else the exit status: 0 after the usage
  * for -h or an unknown option, 1 after an invalid option. */
-int owp_prog_getopt(int argc, char **argv, owp_conn_opts *conn, owp_output_opts *out,
+int tools_prog_getopt(int argc, char **argv, tools_conn_opts *conn, tools_output_opts *out,
                     const char *prog, void (*usage)(const char *msg));
 
 /* An anonymous (already unlinked) "w+b" file in $TMPDIR (/tmp), or NULL
  * after a message. */
-FILE *owp_prog_tmpfile(const char *prog);
+FILE *tools_prog_tmpfile(const char *prog);
 
 /* The file a fetched session goes to: savefile, created or truncated, or an
  * anonymous temporary file when savefile is NULL; NULL after a message
  * ("owp_fetch_sid:fopen(FILE): ERROR"). */
-FILE *owp_conn_fetch_open(const char *prog, const char *savefile);
+FILE *tools_conn_fetch_open(const char *prog, const char *savefile);
 
-/* Fetch the whole session sid into fp (from owp_conn_fetch_open). 0 on
+/* Fetch the whole session sid into fp (from tools_conn_fetch_open). 0 on
  * success; -1 after the reference's message (a refusal is "owp_fetch_sid:
  * Server denied request for to session data - ..."), fp closed and savefile
  * (when not NULL) removed. */
-int owp_conn_fetch(owp_client *client, const char *prog, const uint8_t sid[OWP_SID_LEN], FILE *fp,
+int tools_conn_fetch(owp_client *client, const char *prog, const uint8_t sid[OWP_SID_LEN], FILE *fp,
                    const char *savefile);
 
 /* The first lines of every client usage text: "prog: msg" when msg is not
  * NULL (the reference prints "prog: " for -h), "usage: prog operands",
  * "[arguments] are as follows: ", and the -h line. */
-void owp_usage_head(FILE *out, const char *prog, const char *msg, const char *operands);
+void tools_usage_head(FILE *out, const char *prog, const char *msg, const char *operands);
 /* The closing "Version: ..." lines. */
-void owp_usage_tail(FILE *out);
+void tools_usage_tail(FILE *out);
 
 #endif

@@ -42,12 +42,12 @@ static void on_signal(int sig)
 
 static void usage(const char *msg)
 {
-    owp_usage_head(stderr, PROG, msg, "[arguments] servaddr [SID savefile]+");
+    tools_usage_head(stderr, PROG, msg, "[arguments] servaddr [SID savefile]+");
     fprintf(stderr, "\n");
-    owp_conn_usage(stderr);
+    tools_conn_usage(stderr);
     fprintf(stderr, "\n");
-    owp_output_usage(stderr);
-    owp_usage_tail(stderr);
+    tools_output_usage(stderr);
+    tools_usage_tail(stderr);
 }
 
 static int hex_value(int c)
@@ -77,14 +77,14 @@ static void decode_sid(const char *text, uint8_t sid[OWP_SID_LEN])
  * NULL after the reference's messages (the file is then removed). */
 static FILE *fetch_sid(owp_client *client, const char *savefile, const uint8_t sid[OWP_SID_LEN])
 {
-    FILE *fp = owp_conn_fetch_open(PROG, savefile);
-    if (fp && owp_conn_fetch(client, PROG, sid, fp, savefile) != 0)
+    FILE *fp = tools_conn_fetch_open(PROG, savefile);
+    if (fp && tools_conn_fetch(client, PROG, sid, fp, savefile) != 0)
         return NULL;
     return fp;
 }
 
 /* The report of one fetched file, as owstats prints it. */
-static void report(FILE *fp, const char *savefile, const owp_output_opts *out)
+static void report(FILE *fp, const char *savefile, const tools_output_opts *out)
 {
     owp_err err;
     owp_err_clear(&err);
@@ -100,9 +100,9 @@ static void report(FILE *fp, const char *savefile, const owp_output_opts *out)
 }
 
 /* Parse the options; returns -1 to go on, else the exit status. */
-static int parse_args(int argc, char **argv, owp_conn_opts *conn, owp_output_opts *out)
+static int parse_args(int argc, char **argv, tools_conn_opts *conn, tools_output_opts *out)
 {
-    int status = owp_prog_getopt(argc, argv, conn, out, PROG, usage);
+    int status = tools_prog_getopt(argc, argv, conn, out, PROG, usage);
     if (status >= 0)
         return status;
     int nops = argc - optind;
@@ -115,24 +115,24 @@ static int parse_args(int argc, char **argv, owp_conn_opts *conn, owp_output_opt
 
 int main(int argc, char **argv)
 {
-    if (owp_prog_init(PROG) != 0)
+    if (tools_prog_init(PROG) != 0)
         return 1;
-    owp_prog_signals(on_signal);
+    tools_prog_signals(on_signal);
 
-    owp_conn_opts conn;
-    owp_output_opts out;
-    owp_conn_opts_init(&conn);
-    owp_output_opts_init(&out);
+    tools_conn_opts conn;
+    tools_output_opts out;
+    tools_conn_opts_init(&conn);
+    tools_output_opts_init(&out);
     int status = parse_args(argc, argv, &conn, &out);
     if (status >= 0) {
-        owp_output_opts_clear(&out);
+        tools_output_opts_clear(&out);
         return status;
     }
 
     const char *server = argv[optind];
-    owp_client *client = owp_conn_open(&conn, PROG, server);
+    owp_client *client = tools_conn_open(&conn, PROG, server);
     if (!client) {
-        owp_output_opts_clear(&out);
+        tools_output_opts_clear(&out);
         return 1;
     }
     int want_report = !out.quiet || out.report.raw;
@@ -156,6 +156,6 @@ int main(int argc, char **argv)
         }
     }
     owp_client_close(&client);
-    owp_output_opts_clear(&out);
+    tools_output_opts_clear(&out);
     return status;
 }

@@ -67,15 +67,15 @@ typedef struct owping_opts {
     uint32_t padding;
     double delay_start;
     /* connection (§5.2): shared with owfetch and owup */
-    owp_conn_opts conn;
+    tools_conn_opts conn;
     /* output (§5.3): shared with owstats and owfetch */
-    owp_output_opts out;
+    tools_output_opts out;
 } owping_opts;
 
 /* The reference's usage text; -E, -d and -p are accepted but not listed. */
 static void usage(const char *msg)
 {
-    owp_usage_head(stderr, PROG, msg, "[arguments] testaddr [servaddr]");
+    tools_usage_head(stderr, PROG, msg, "[arguments] testaddr [servaddr]");
     fprintf(stderr, "\n");
     fprintf(stderr,
             "              [Test Args]\n"
@@ -90,10 +90,10 @@ static void usage(const char *msg)
             "   -t | -T file   perform one-way test to testhost [and save results to file]\n"
             "   -z delayStart  time to wait before executing test (seconds)\n");
     fprintf(stderr, "\n");
-    owp_conn_usage(stderr);
+    tools_conn_usage(stderr);
     fprintf(stderr, "\n");
-    owp_output_usage(stderr);
-    owp_usage_tail(stderr);
+    tools_output_usage(stderr);
+    tools_usage_tail(stderr);
 }
 
 static void die_usage(const char *msg)
@@ -195,21 +195,21 @@ static void parse_test_option(owping_opts *o, int c, const char *arg)
 static void parse_args(owping_opts *o, int argc, char **argv)
 {
     static const char optstring[] =
-        "h" "c:D:E:fF:i:L:P:s:tT:z:" OWP_CONN_OPTSTRING OWP_OUTPUT_OPTSTRING;
+        "h" "c:D:E:fF:i:L:P:s:tT:z:" TOOLS_CONN_OPTSTRING TOOLS_OUTPUT_OPTSTRING;
     owp_err err;
     o->count = 100;
     o->dscp = -1;
     if (owp_parse_portrange(OWPING_DEFAULT_PORTS, 1, &o->ports, &err) != OWP_OK)
         die_usage(err.msg);
-    owp_conn_opts_init(&o->conn);
-    owp_output_opts_init(&o->out);
+    tools_conn_opts_init(&o->conn);
+    tools_output_opts_init(&o->out);
     int c;
     while ((c = getopt(argc, argv, optstring)) != -1) {
         if (c != 'h' && c != '?' && strchr("cDEfFiLPstTz", c)) {
             parse_test_option(o, c, optarg);
             continue;
         }
-        int r = owp_prog_parse_opt(&o->conn, &o->out, c, optarg, PROG, usage);
+        int r = tools_prog_parse_opt(&o->conn, &o->out, c, optarg, PROG, usage);
         if (r < 0)
             exit(1);
         if (r == 0) { /* -h or an unknown option */
@@ -217,7 +217,7 @@ static void parse_args(owping_opts *o, int argc, char **argv)
             exit(0);
         }
     }
-    if (owp_prog_finish_opts(&o->conn, &o->out, PROG) != 0)
+    if (tools_prog_finish_opts(&o->conn, &o->out, PROG) != 0)
         exit(1);
     if (!o->slots && owp_slots_parse("0.1e", &o->slots, &o->nslots, &err) != OWP_OK)
         die_usage(err.msg);
@@ -255,7 +255,7 @@ static void request_sessions(const owping_opts *o, owping_run *r, const char *te
     socklen_t ctl_len;
     const struct sockaddr *ctl = owp_client_peer_addr(r->client, &ctl_len);
     /* The test peer's family follows the control connection unless -4/-6 said otherwise. */
-    int family = owp_conn_opts_family(&o->conn);
+    int family = tools_conn_opts_family(&o->conn);
     if (family == AF_UNSPEC)
         family = ctl->sa_family;
     if (owp_hostport_resolve(&hp, OWP_CONTROL_PORT, family, SOCK_DGRAM, 0, &peer, &peer_len,
@@ -294,7 +294,7 @@ static void request_sessions(const owping_opts *o, owping_run *r, const char *te
         r->to_index = (int)idx;
     }
     if (o->from) {
-        r->from_fp = o->save_from ? fopen(o->save_from, "w+b") : owp_prog_tmpfile(PROG);
+        r->from_fp = o->save_from ? fopen(o->save_from, "w+b") : tools_prog_tmpfile(PROG);
         if (!r->from_fp) {
             if (o->save_from)
                 errmsg("fopen(%s): %s", o->save_from, strerror(errno));
@@ -316,10 +316,10 @@ static void request_sessions(const owping_opts *o, owping_run *r, const char *te
 static FILE *fetch_to_session(const owping_opts *o, owping_run *r)
 {
     const owp_request *req = owp_client_session_request(r->client, (unsigned)r->to_index);
-    FILE *fp = owp_conn_fetch_open(PROG, o->save_to);
+    FILE *fp = tools_conn_fetch_open(PROG, o->save_to);
     if (!fp)
         return NULL;
-    if (owp_conn_fetch(r->client, PROG, req->sid, fp, o->save_to) != 0) {
+    if (tools_conn_fetch(r->client, PROG, req->sid, fp, o->save_to) != 0) {
         char hex[2 * OWP_SID_LEN + 1];
         for (int i = 0; i < OWP_SID_LEN; i++)
             snprintf(hex + 2 * i, 3, "%02x", req->sid[i]);
@@ -358,9 +358,9 @@ static void local_name(owping_run *r)
 
 int main(int argc, char **argv)
 {
-    if (owp_prog_init(PROG) != 0)
+    if (tools_prog_init(PROG) != 0)
         return 1;
-    owp_prog_signals(on_signal);
+    tools_prog_signals(on_signal);
     owp_err err;
 
     static owping_opts o;
@@ -372,7 +372,7 @@ int main(int argc, char **argv)
     const char *server = nops == 2 ? argv[optind + 1] : testpeer;
 
     static owping_run r;
-    r.client = owp_conn_open(&o.conn, PROG, server);
+    r.client = tools_conn_open(&o.conn, PROG, server);
     if (!r.client)
         return 1;
     request_sessions(&o, &r, testpeer);
@@ -416,6 +416,6 @@ int main(int argc, char **argv)
     }
     owp_client_close(&r.client);
     free(o.slots);
-    owp_output_opts_clear(&o.out);
+    tools_output_opts_clear(&o.out);
     return 0;
 }

@@ -30,7 +30,7 @@ static void usage(const char *msg)
             "[arguments] are as follows: ");
     fprintf(stderr, "\n%s\n", "   -h             print this message and exit");
     fprintf(stderr, "\n");
-    owp_output_usage(stderr);
+    tools_output_usage(stderr);
     fprintf(stderr, "\nVersion: %s\n\n", OWAMP_COMPAT_VERSION);
 }
 
@@ -41,7 +41,7 @@ static void log_line(const char *line, void *arg)
 }
 
 /* One file: the report, or the reference's failure lines. */
-static int report_one(const char *path, const char *first_operand, const owp_output_opts *out)
+static int report_one(const char *path, const char *first_operand, const tools_output_opts *out)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
@@ -83,30 +83,30 @@ int main(int argc, char **argv)
         }
     }
 
-    if (owp_prog_init(progname) != 0)
+    if (tools_prog_init(progname) != 0)
         return 1;
 
-    owp_output_opts out;
-    owp_output_opts_init(&out);
+    tools_output_opts out;
+    tools_output_opts_init(&out);
     int ch;
     /* -f, -t and -T FILE are owping's, accepted and ignored by every name. */
-    while ((ch = getopt(argc, argv, "h" OWP_OUTPUT_OPTSTRING "ftT:")) != -1) {
+    while ((ch = getopt(argc, argv, "h" TOOLS_OUTPUT_OPTSTRING "ftT:")) != -1) {
         char log[512], msg[256];
-        int r = owp_output_opts_parse(&out, ch, optarg, log, sizeof log, msg, sizeof msg);
+        int r = tools_output_opts_parse(&out, ch, optarg, log, sizeof log, msg, sizeof msg);
         if (r < 0) {
             if (log[0])
                 log_line(log, NULL);
             usage(msg);
-            owp_output_opts_clear(&out);
+            tools_output_opts_clear(&out);
             return 1;
         }
         if (r > 0 || ch == 'f' || ch == 't' || ch == 'T')
             continue;
         usage(""); /* -h or an unknown option */
-        owp_output_opts_clear(&out);
+        tools_output_opts_clear(&out);
         return 0;
     }
-    owp_output_opts_finish(&out, log_line, NULL);
+    tools_output_opts_finish(&out, log_line, NULL);
     /* owstats does not honour -Q: the summary is printed anyway. */
 
     int status = 0;
@@ -116,6 +116,6 @@ int main(int argc, char **argv)
             break;
         }
     }
-    owp_output_opts_clear(&out);
+    tools_output_opts_clear(&out);
     return status;
 }

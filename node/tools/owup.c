@@ -25,10 +25,10 @@
 
 static void usage(const char *msg)
 {
-    owp_usage_head(stderr, PROG, msg, "[arguments] servaddr");
+    tools_usage_head(stderr, PROG, msg, "[arguments] servaddr");
     fprintf(stderr, "\n");
-    owp_conn_usage(stderr);
-    owp_usage_tail(stderr);
+    tools_conn_usage(stderr);
+    tools_usage_tail(stderr);
 }
 
 /* "Server Up Since: YYYY-MM-DDTHH:MM:SS.mmmZONE": milliseconds truncated from
@@ -56,13 +56,13 @@ static int print_up_since(owp_num64 start)
 
 int main(int argc, char **argv)
 {
-    if (owp_prog_init(PROG) != 0)
+    if (tools_prog_init(PROG) != 0)
         return 1;
-    owp_prog_signals(NULL);
+    tools_prog_signals(NULL);
 
-    owp_conn_opts conn;
-    owp_conn_opts_init(&conn);
-    int status = owp_prog_getopt(argc, argv, &conn, NULL, PROG, usage);
+    tools_conn_opts conn;
+    tools_conn_opts_init(&conn);
+    int status = tools_prog_getopt(argc, argv, &conn, NULL, PROG, usage);
     if (status >= 0)
         return status;
     if (argc - optind != 1) {
@@ -70,7 +70,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    owp_client *client = owp_conn_open(&conn, PROG, argv[optind]);
+    owp_client *client = tools_conn_open(&conn, PROG, argv[optind]);
     if (!client)
         return 1;
     owp_num64 start = owp_client_server_start(client);

@@ -95,8 +95,8 @@ typedef struct cli {
     owp_stream_opts so;
     uint32_t npackets, sub_count;
     int have_sub, print_files, verbose, syslog_only, facility, loglevel;
-    owp_conn_opts conn; /* -4 -6 -A -B -k -S -u, as owping's */
-    uint8_t passphrase[OWP_CONN_PASSPHRASE_MAX];
+    tools_conn_opts conn; /* -4 -6 -A -B -k -S -u, as owping's */
+    uint8_t passphrase[TOOLS_CONN_PASSPHRASE_MAX];
 } cli;
 
 /* Numeric option values must be whole strings; messages as the reference's. */
@@ -130,7 +130,7 @@ static int parse_uint(const char *arg, const char *opt, uint32_t *out)
 /* One option; 0 handled, -1 error (message printed), 1 -h/unknown. */
 static int parse_option(cli *c, int ch, const char *arg)
 {
-    int r = owp_prog_parse_opt(&c->conn, NULL, ch, arg, progname, usage);
+    int r = tools_prog_parse_opt(&c->conn, NULL, ch, arg, progname, usage);
     if (r != 0)
         return r < 0 ? -1 : 0;
     owp_err err;
@@ -209,7 +209,7 @@ static void apply_conn_opts(cli *c)
 {
     if (c->conn.modes_set)
         c->so.client.modes = c->conn.modes;
-    c->so.client.family = owp_conn_opts_family(&c->conn);
+    c->so.client.family = tools_conn_opts_family(&c->conn);
     c->so.client.bind_device = c->conn.bind_device;
     c->so.client.src_addr = c->conn.src_addr;
     c->so.client.identity = c->conn.identity;
@@ -267,7 +267,7 @@ static int lock_dir(const char *dir)
 
 static void install_signals(void)
 {
-    owp_prog_signals(on_signal);
+    tools_prog_signals(on_signal);
     signal(SIGUSR1, SIG_IGN);
     signal(SIGUSR2, SIG_IGN);
 }
@@ -304,7 +304,7 @@ int main(int argc, char **argv)
     cli c;
     memset(&c, 0, sizeof c);
     owp_stream_opts_default(&c.so);
-    owp_conn_opts_init(&c.conn);
+    tools_conn_opts_init(&c.conn);
     c.facility = LOG_USER;
     c.loglevel = LOG_INFO;
 

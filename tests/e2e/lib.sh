@@ -342,6 +342,57 @@ e2e_collector_start() {
     e2e_track "$coll_pid"
 }
 
+# The collector's progress, and the recount that checks its store: the nodes
+# keep acked files (-R), so every spooled .owp can be counted again.
+
+# e2e_spool_max_seq NODE: the highest seq of a .owp file in NODE's spool.
+e2e_spool_max_seq() {
+    ls "$work/$1/data/spool" 2>/dev/null | sed -n 's/^0*\([0-9][0-9]*\)\..*\.owp$/\1/p' |
+        sort -n | tail -1
+}
+
+# e2e_collected_seq NODE: the last seq of NODE the collector's log says it
+# handled ("" before the first).
+e2e_collected_seq() {
+    sed -n "s/.*node $1: file \([0-9]*\) .*/\1/p" "$work/collector.log" | sort -n | tail -1
+}
+
+# e2e_collected NODE SEQ: the collector handled file SEQ of NODE, or a later one.
+e2e_collected() {
+    last=$(e2e_collected_seq "$1")
+    [ -n "$last" ] && [ "$last" -ge "$2" ]
+}
+
+# e2e_mark_spools: s_NODE = e2e_spool_max_seq NODE, now, for every node of $NODES.
+e2e_mark_spools() { for n in $NODES; do eval "s_$n=\$(e2e_spool_max_seq $n)"; done; }
+# e2e_caught_up: the collector handled every node's files up to its mark.
+e2e_caught_up() {
+    for n in $NODES; do
+        eval "s=\$s_$n"
+        e2e_collected "$n" "$s" || return 1
+    done
+}
+
+# e2e_collected_owp NODE: NODE's spooled .owp files up to the last seq the
+# collector handled, one path a line.
+e2e_collected_owp() {
+    last=$(e2e_collected_seq "$1")
+    for f in "$work/$1/data/spool/"*.owp; do
+        seq=$(basename "$f" | sed 's/^0*\([0-9][0-9]*\)\..*/\1/')
+        [ "$seq" -le "${last:-0}" ] && echo "$f"
+    done
+}
+
+# e2e_recount_collected: "SENT LOST DUPS", the sums of `owstats -M` over the
+# .owp files of every node of $NODES that the collector handled: what its
+# store must say.
+e2e_recount_collected() {
+    for n in $NODES; do
+        e2e_collected_owp "$n" | while read -r f; do "$OWSTATS" -M "$f" 2>/dev/null; done
+    done | awk '$1 == "SENT" { s += $2 } $1 == "LOST" { l += $2 } $1 == "DUPS" { d += $2 }
+                END { print s + 0, l + 0, d + 0 }'
+}
+
 # e2e_coordinator_start MESH: owmesh-coordinator for the mesh file MESH on
 # $mesh_endpoint with the "coord" key, its output appended to $work/coord.log;
 # $coord_pid, tracked.

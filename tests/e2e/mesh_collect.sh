@@ -41,13 +41,6 @@ paths_with_data() {
 }
 all_paths() { [ "$(paths_with_data)" -ge 6 ]; }
 stored_lines() { grep -c 'records stored' "$work/collector.log"; }
-# max_seq NODE: highest seq of a .owp in the node's spool
-max_seq() { ls "$work/$1/data/spool" 2>/dev/null | sed -n 's/^0*\([0-9][0-9]*\)\..*\.owp$/\1/p' | sort -n | tail -1; }
-# collected NODE SEQ: the collector handled file SEQ of NODE (or a later one)
-collected() {
-    last=$(sed -n "s/.*node $1: file \([0-9]*\) .*/\1/p" "$work/collector.log" | sort -n | tail -1)
-    [ -n "$last" ] && [ "$last" -ge "$2" ]
-}
 # wait_exit PID: wait up to 20 s for a tracked child to exit by itself; its status
 wait_exit() {
     i=0
@@ -91,13 +84,13 @@ pass "collector killed with SIGKILL"
 # ------------------------------------------------------------------ 3. a node killed with files waiting
 
 sleep 3 # n2 spools files nobody collects
-seq2=$(max_seq n2)
+seq2=$(e2e_spool_max_seq n2)
 e2e_mesh_node_stop n2 KILL
 start_node n2
 start_collector
-e2e_poll 40 0.5 collected n2 "$seq2"
+e2e_poll 40 0.5 e2e_collected n2 "$seq2"
 verdict "n2 killed (-9) and restarted: its files spooled before (up to seq $seq2) collected"
-more2() { [ "$(max_seq n2)" -gt "$seq2" ]; }
+more2() { [ "$(e2e_spool_max_seq n2)" -gt "$seq2" ]; }
 e2e_poll 30 0.5 more2
 verdict "restarted n2 spools new files"
 
@@ -106,20 +99,12 @@ verdict "restarted n2 spools new files"
 # Caught up with every node (files spooled up to now), then stop the
 # collector and the nodes; the files it handled are those up to the last
 # seq it logged per node (the nodes keep acked files: -R 3600).
-for n in $NODES; do eval "s_$n=\$(max_seq $n)"; done
-done_all() { for n in $NODES; do eval "s=\$s_$n"; collected "$n" "$s" || return 1; done; }
-e2e_poll 40 0.5 done_all
+e2e_mark_spools
+e2e_poll 40 0.5 e2e_caught_up
 verdict "the collector caught up with every node's spool"
 e2e_stop "$coll_pid"
 for n in $NODES; do e2e_mesh_node_stop "$n"; done
-want=$(for n in $NODES; do
-    last=$(sed -n "s/.*node $n: file \([0-9]*\) .*/\1/p" "$work/collector.log" | sort -n | tail -1)
-    for f in "$work/$n/data/spool/"*.owp; do
-        seq=$(basename "$f" | sed 's/^0*\([0-9][0-9]*\)\..*/\1/')
-        [ "$seq" -le "$last" ] && "$OWSTATS" -M "$f"
-    done
-done | awk '$1 == "SENT" { s += $2 } $1 == "LOST" { l += $2 } $1 == "DUPS" { d += $2 }
-            END { print s + 0, l + 0, d + 0 }')
+want=$(e2e_recount_collected)
 got=$("$OWMESH" query $P --json 2>"$work/query.err" | $ROWS sums)
 [ -n "$want" ] && [ "$got" = "$want" ]
 verdict "store sent/lost/dups = sum of owstats -M over every spooled file: $got = $want"

@@ -27,14 +27,6 @@ done
 coll_pid=
 start_collector() { e2e_collector_start "$STORE" "$MESH"; }
 
-# max_seq NODE: highest seq of a .owp in the node's spool
-max_seq() { ls "$work/$1/data/spool" 2>/dev/null | sed -n 's/^0*\([0-9][0-9]*\)\..*\.owp$/\1/p' | sort -n | tail -1; }
-# collected NODE SEQ: the collector's log shows it handled seq SEQ of NODE or a later one
-collected() {
-    last=$(sed -n "s/.*node $1: file \([0-9]*\) .*/\1/p" "$work/collector.log" | sort -n | tail -1)
-    [ -n "$last" ] && [ "$last" -ge "$2" ]
-}
-
 # ------------------------------------------------------------------ chaos
 
 start_collector
@@ -53,26 +45,14 @@ pass "$kills collector SIGKILLs over ${DURATION} s of 0.5 s sessions"
 # The collector catches up with what the nodes had spooled by now; then
 # everything stops, and every .owp up to the last seq it handled per node is
 # recounted (the nodes keep acked files: -R 3600).
-for n in $NODES; do eval "s_$n=\$(max_seq $n)"; done
-done_all() { for n in $NODES; do eval "s=\$s_$n"; collected "$n" "$s" || return 1; done; }
-e2e_poll 90 0.5 done_all
+e2e_mark_spools
+e2e_poll 90 0.5 e2e_caught_up
 verdict "the collector caught up with every spool (n1 $s_n1, n2 $s_n2, n3 $s_n3)"
 e2e_stop "$coll_pid"
 for n in $NODES; do e2e_mesh_node_stop "$n"; done
 
-# handled_owp NODE: the node's .owp files the collector's log says it reached
-handled_owp() {
-    last=$(sed -n "s/.*node $1: file \([0-9]*\) .*/\1/p" "$work/collector.log" | sort -n | tail -1)
-    for f in "$work/$1/data/spool/"*.owp; do
-        seq=$(basename "$f" | sed 's/^0*\([0-9][0-9]*\)\..*/\1/')
-        [ "$seq" -le "${last:-0}" ] && echo "$f"
-    done
-}
-files=$(for n in $NODES; do handled_owp "$n"; done | wc -l)
-want=$(for n in $NODES; do
-    handled_owp "$n" | while read -r f; do "$OWSTATS" -M "$f" 2>/dev/null; done
-done | awk '$1 == "SENT" { s += $2 } $1 == "LOST" { l += $2 } $1 == "DUPS" { d += $2 }
-            END { print s + 0, l + 0, d + 0 }')
+files=$(for n in $NODES; do e2e_collected_owp "$n"; done | wc -l)
+want=$(e2e_recount_collected)
 got=$("$OWMESH" query --store "$STORE" --mesh "$MESH" --from 2020-01-01 --to now --json \
     2>"$work/query.err" | python3 "$top_srcdir/tests/e2e/query_rows.py" sums)
 [ "$files" -gt 500 ] && [ -n "$want" ] && [ "$got" = "$want" ]

@@ -381,7 +381,7 @@ START_TEST(spool_name_round_trip)
             const char *id = ids[i % N_ELEMS(ids)], *digest = digests[i / N_ELEMS(ids)];
             char buf[AGENT_SPOOL_NAME_MAX];
             ck_assert_int_eq(
-                agent_spool_format_name(buf, sizeof buf, 42, id, 12, 34, kinds[k], digest), 0);
+                agent_spool_format_name(buf, sizeof buf, 42, id, 12, 34, kinds[k], digest), OWP_OK);
             agent_spool_entry e;
             ck_assert_msg(agent_spool_parse_name(buf, &e), "%s", buf);
             ck_assert_uint_eq(e.seq, 42);
@@ -395,12 +395,12 @@ START_TEST(spool_name_round_trip)
     char buf[AGENT_SPOOL_NAME_MAX];
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "ab", 17198800825823810332ull,
                                              17198800829833373001ull,
-                                             OWMESH__FILE_KIND__FILE_KIND_SUBSUM, NULL), 0);
+                                             OWMESH__FILE_KIND__FILE_KIND_SUBSUM, NULL), OWP_OK);
     ck_assert_str_eq(buf, "00000000000000000001.ab.17198800825823810332_17198800829833373001.sub.sum");
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "ab", 17198800825823810332ull,
                                              17198800829833373001ull,
                                              OWMESH__FILE_KIND__FILE_KIND_OWP,
-                                             "0123456789abcdef0123456789abcdef"), 0);
+                                             "0123456789abcdef0123456789abcdef"), OWP_OK);
     ck_assert_str_eq(buf, "00000000000000000001.ab.17198800825823810332_17198800829833373001."
                           "0123456789abcdef0123456789abcdef.owp");
     /* Longest id fits the buffer size. */
@@ -409,7 +409,7 @@ START_TEST(spool_name_round_trip)
     longid[OWM_MSG_MAX_ID] = '\0';
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, UINT64_MAX, longid, UINT64_MAX,
                                              UINT64_MAX, OWMESH__FILE_KIND__FILE_KIND_SUBSUM,
-                                             "ffffffffffffffffffffffffffffffff"), 0);
+                                             "ffffffffffffffffffffffffffffffff"), OWP_OK);
     agent_spool_entry e;
     ck_assert(agent_spool_parse_name(buf, &e));
     ck_assert_uint_eq(e.seq, UINT64_MAX);
@@ -420,17 +420,17 @@ START_TEST(spool_name_refuses_bad_input)
 {
     char buf[AGENT_SPOOL_NAME_MAX];
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "a/b", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), -1);
+                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), OWP_ERR_INVALID);
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), -1);
+                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), OWP_ERR_INVALID);
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "..", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), -1);
+                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), OWP_ERR_INVALID);
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "ab", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_UNSPECIFIED, NULL), -1);
+                                             OWMESH__FILE_KIND__FILE_KIND_UNSPECIFIED, NULL), OWP_ERR_INVALID);
     ck_assert_int_eq(agent_spool_format_name(buf, 20, 1, "ab", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), -1);
+                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), OWP_ERR_INVALID);
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "ab", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP, "ABCD"), -1);
+                                             OWMESH__FILE_KIND__FILE_KIND_OWP, "ABCD"), OWP_ERR_INVALID);
     static const char *bad[] = {
         "",
         ".seq",
@@ -640,6 +640,48 @@ START_TEST(spool_tidy_work_dir)
 END_TEST
 
 /* ------------------------------------------------------------ helpers */
+
+/* A scheduled stream as powstream options: the measurement fields only. */
+START_TEST(stream_opts_from_schedule)
+{
+    static const char *const sources[] = {"nyc", "sea"};
+    Owmesh__Envelope *env = make_schedule(42, sources, 2);
+    Owmesh__Stream *st = env->schedule->streams[0];
+    set(&st->peer, "127.0.0.2:8861");
+    st->params->count = 600;
+    st->params->sub_session_count = 60;
+    st->params->interval = 0.1;
+    st->params->loss_timeout = 10;
+    st->params->padding = 20;
+    st->params->dscp = 46;
+    st->params->modes = OWP_MODE_AUTH | OWP_MODE_ENCRYPTED;
+    set(&st->params->identity, "meshkey");
+    st = env->schedule->streams[1];
+    st->params->count = 300;
+    st->params->dscp = -1;
+    owp_stream_opts o;
+    owp_stream_opts_default(&o);
+    o.dir = "/spool/x";
+    agent_streams_opts_of(env->schedule->streams[0], &o);
+    ck_assert_str_eq(o.client.server, "127.0.0.2:8861");
+    ck_assert_str_eq(o.client.identity, "meshkey");
+    ck_assert_uint_eq(o.client.modes, 6);
+    ck_assert_int_eq(o.sender, 0);
+    ck_assert_uint_eq(o.npackets, 600);
+    ck_assert_uint_eq(o.sub_count, 60);
+    ck_assert(o.interval == 0.1 && o.loss_timeout == 10 && o.bucket_width == 0.0001);
+    ck_assert_uint_eq(o.padding, 20);
+    ck_assert_int_eq(o.dscp, 46);
+    ck_assert_str_eq(o.dir, "/spool/x"); /* untouched */
+    owp_err e;
+    ck_assert_msg(owp_stream_check_opts(&o, &e) == OWP_OK, "%s", e.msg);
+    agent_streams_opts_of(env->schedule->streams[1], &o);
+    ck_assert_ptr_null(o.client.identity);
+    ck_assert_int_eq(o.dscp, -1);
+    ck_assert_uint_eq(o.npackets, 300);
+    owm_msg_free(&env);
+}
+END_TEST
 
 START_TEST(summary_sent_lost)
 {
@@ -1053,6 +1095,7 @@ static Suite *agent_suite(void)
     tcase_add_test(tc, spool_tidy_work_dir);
     suite_add_tcase(s, tc);
     tc = tcase_create("helpers");
+    tcase_add_test(tc, stream_opts_from_schedule);
     tcase_add_test(tc, summary_sent_lost);
     tcase_add_test(tc, clean_text_is_valid_message_text);
     suite_add_tcase(s, tc);

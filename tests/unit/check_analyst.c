@@ -237,7 +237,7 @@ END_TEST
 
 START_TEST(percentile_lists)
 {
-    double p[OWM_STORE_MAX_PERCENTILES];
+    double p[STORE_MAX_PERCENTILES];
     size_t n = 0;
     owp_err err = {0};
     ck_assert_int_eq(owmesh_parse_percentiles("50,90,99,99.9", p, &n, &err), OWP_OK);
@@ -250,7 +250,7 @@ START_TEST(percentile_lists)
         ck_assert_msg(owmesh_parse_percentiles(bad[i], p, &n, &err) == OWP_ERR_PARSE, "%s",
                       bad[i]);
     char many[200] = "1";
-    for (int i = 2; i <= OWM_STORE_MAX_PERCENTILES + 1; i++)
+    for (int i = 2; i <= STORE_MAX_PERCENTILES + 1; i++)
         snprintf(many + strlen(many), sizeof many - strlen(many), ",%d", i);
     ck_assert_int_eq(owmesh_parse_percentiles(many, p, &n, &err), OWP_ERR_PARSE);
     ck_assert_ptr_nonnull(strstr(err.msg, "at most"));
@@ -318,9 +318,9 @@ END_TEST
 
 /* ---- grid classes ---- */
 
-static owm_store_row data_row(double median_s, uint64_t sent, uint64_t lost)
+static store_row data_row(double median_s, uint64_t sent, uint64_t lost)
 {
-    owm_store_row r;
+    store_row r;
     memset(&r, 0, sizeof r);
     r.sent = sent;
     r.lost = lost;
@@ -331,7 +331,7 @@ static owm_store_row data_row(double median_s, uint64_t sent, uint64_t lost)
     r.ipdv_pairs = r.received > 1 ? r.received - 1 : 0;
     r.jitter = 0.002;
     r.hops_min = r.hops_max = r.has_delay ? 3 : -1;
-    r.source = OWM_SOURCE_RAW;
+    r.source = STORE_SOURCE_RAW;
     return r;
 }
 
@@ -362,7 +362,7 @@ START_TEST(missing_is_never_good)
     owmesh_cell cell;
     static const char *const stats[] = {"median", "p99", "min", "max", "loss", "loss-count",
                                         "jitter", "dups", "reordered"};
-    owm_store_row empty;
+    store_row empty;
     memset(&empty, 0, sizeof empty);
     empty.empty = 1;
     for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++) {
@@ -377,7 +377,7 @@ START_TEST(missing_is_never_good)
         owmesh_cell_classify(&s, 1e9, 1e10, 0, &empty, &cell);
         ck_assert_int_eq(cell.cls, OWMESH_CELL_NONE);
         /* Everything lost: delay and jitter cannot be good either. */
-        owm_store_row lost = data_row(0, 10, 10);
+        store_row lost = data_row(0, 10, 10);
         owmesh_cell_classify(&s, 1e9, 1e10, 1, &lost, &cell);
         if (s.kind >= OWMESH_STAT_LOSS_PCT && s.kind != OWMESH_STAT_JITTER) {
             ck_assert_int_eq(cell.has_value, 1); /* counts are real values: thresholds decide */
@@ -398,7 +398,7 @@ START_TEST(thresholds)
     ck_assert_int_eq(owmesh_stat_parse("median", &s, &err), OWP_OK);
     owmesh_stat_thresholds(&s, &warn, &crit);
     ck_assert(warn == 100 && crit == 250);
-    owm_store_row r = data_row(0.010, 100, 0); /* 10 ms */
+    store_row r = data_row(0.010, 100, 0); /* 10 ms */
     owmesh_cell_classify(&s, 10, 20, 1, &r, &cell);
     ck_assert_int_eq(cell.cls, OWMESH_CELL_WARN); /* >= warn */
     ck_assert_str_eq(cell.text, "10.000");
@@ -489,7 +489,7 @@ START_TEST(relative_thresholds)
     ck_assert_double_eq_tol(crit, -10, 1e-12);
     /* The same cell is good on one path and critical on another. */
     ck_assert_int_eq(owmesh_stat_parse("median", &s, &err), OWP_OK);
-    owm_store_row r = data_row(0.010, 100, 0); /* 10 ms */
+    store_row r = data_row(0.010, 100, 0); /* 10 ms */
     owmesh_cell cell;
     owmesh_relative_thresholds(9.5, &warn, &crit);
     owmesh_cell_classify(&s, warn, crit, 1, &r, &cell);

@@ -31,7 +31,7 @@ typedef struct rig {
     char spool_dir[512], store_dir[512], endpoint[64];
     agent_spool *spool;
     agent_data *data;
-    owm_store *store;
+    store_db *store;
     puller *puller;
     uint64_t seqs[64];
     size_t nseqs;
@@ -51,7 +51,7 @@ static owp_status test_path(void *arg, const char *node, const char *stream_id, 
 {
     (void)data;
     (void)len;
-    return owm_store_path_id(arg, stream_id, node, "test", path_id, err);
+    return store_path_id(arg, stream_id, node, "test", path_id, err);
 }
 
 /* Spool vector file rel as stream id (a hard link of a copy). */
@@ -94,7 +94,7 @@ static void rig_up(rig *r, uint64_t retention, uint64_t budget)
                             .retention_s = retention, .budget_bytes = budget};
     r->data = agent_data_new(&dc, &err);
     ck_assert_msg(r->data, "%s", err.msg);
-    r->store = owm_store_open(r->store_dir, NULL, &err);
+    r->store = store_open(r->store_dir, NULL, &err);
     ck_assert_msg(r->store, "%s", err.msg);
 }
 
@@ -136,7 +136,7 @@ static void rig_down(rig *r)
     puller_destroy(&r->puller);
     agent_data_destroy(&r->data);
     agent_spool_destroy(&r->spool);
-    owm_store_close(&r->store);
+    store_close(&r->store);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->dir);
     ck_assert_int_eq(system(cmd), 0);
@@ -148,7 +148,7 @@ static uint64_t reference_records(void)
 {
     char *dir = tu_tempdir();
     owp_err err = {0};
-    owm_store *s = owm_store_open(dir, NULL, &err);
+    store_db *s = store_open(dir, NULL, &err);
     ck_assert_msg(s, "%s", err.msg);
     uint64_t total = 0;
     for (size_t i = 0; i < NVEC; i++) {
@@ -156,15 +156,15 @@ static uint64_t reference_records(void)
         FILE *fp = fopen(path, "rb");
         ck_assert_ptr_nonnull(fp);
         uint32_t id;
-        owm_ingest_result res;
-        ck_assert_int_eq(owm_store_path_id(s, "x", "y", "z", &id, &err), OWP_OK);
-        ck_assert_int_eq(owm_store_ingest_file(s, "ref", i + 1, "f", id, fp, &res, &err), OWP_OK);
-        ck_assert_int_eq(res.status, OWM_INGEST_STORED);
+        store_ingest_result res;
+        ck_assert_int_eq(store_path_id(s, "x", "y", "z", &id, &err), OWP_OK);
+        ck_assert_int_eq(store_ingest_file(s, "ref", i + 1, "f", id, fp, &res, &err), OWP_OK);
+        ck_assert_int_eq(res.status, STORE_INGEST_STORED);
         total += res.records;
         fclose(fp);
         free(path);
     }
-    owm_store_close(&s);
+    store_close(&s);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
@@ -213,7 +213,7 @@ START_TEST(test_pull_all)
     owp_err err = {0};
     uint64_t cursor;
     char name[200];
-    ck_assert_int_eq(owm_store_cursor(r.store, "n2", &cursor, name, sizeof name, &err), OWP_OK);
+    ck_assert_int_eq(store_cursor(r.store, "n2", &cursor, name, sizeof name, &err), OWP_OK);
     /* The cursor is the last seq: summaries move it too (it stays contiguous). */
     ck_assert_uint_eq(cursor, r.seqs[2 * NVEC - 1]);
     ck_assert_ptr_nonnull(strstr(name, "s3."));
@@ -481,7 +481,7 @@ static void spool_file_path(const rig *r, uint64_t seq, char *path, size_t len)
     snprintf(path, len, "%s/%s", r->spool_dir, name);
 }
 
-static int count_interval(const owm_store_unmeasured *u, void *arg)
+static int count_interval(const store_unmeasured *u, void *arg)
 {
     if (!strcmp(u->reason, "spool-budget"))
         ++*(int *)arg;
@@ -533,13 +533,13 @@ START_TEST(test_gaps_explained)
     ck_assert_uint_eq(st->files, 4); /* g0, g1, g3 and g9 */
     ck_assert_uint_eq(st->resets, 0);
     uint64_t cursor = 0;
-    ck_assert_int_eq(owm_store_cursor(r.store, "n2", &cursor, NULL, 0, &err), OWP_OK);
+    ck_assert_int_eq(store_cursor(r.store, "n2", &cursor, NULL, 0, &err), OWP_OK);
     ck_assert_uint_eq(cursor, last);
     uint32_t g2 = 0;
-    ck_assert_int_eq(owm_store_path_find(r.store, "g2", "n2", "test", &g2, &err), OWP_OK);
+    ck_assert_int_eq(store_path_find(r.store, "g2", "n2", "test", &g2, &err), OWP_OK);
     ck_assert_uint_ne(g2, 0);
     int budget = 0;
-    ck_assert_int_eq(owm_store_unmeasured_list(r.store, g2, 0, UINT64_MAX, count_interval,
+    ck_assert_int_eq(store_unmeasured_list(r.store, g2, 0, UINT64_MAX, count_interval,
                                                &budget, &err), OWP_OK);
     ck_assert_int_eq(budget, 1);
     rig_down(&r);
@@ -558,7 +558,7 @@ START_TEST(test_listing_stops_below_counter)
     uint64_t next = agent_spool_next_seq(r.spool);
     char name[AGENT_SPOOL_NAME_MAX], src[1400], dst[1400];
     ck_assert_int_eq(agent_spool_format_name(name, sizeof name, next, "c1", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), 0);
+                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), OWP_OK);
     spool_file_path(&r, r.seqs[0], src, sizeof src);
     snprintf(dst, sizeof dst, "%s/%s", r.spool_dir, name);
     ck_assert_int_eq(link(src, dst), 0);
@@ -567,7 +567,7 @@ START_TEST(test_listing_stops_below_counter)
     ck_assert_uint_eq(puller_get_stats(r.puller)->files, 1);
     uint64_t cursor = 0;
     owp_err err = {0};
-    ck_assert_int_eq(owm_store_cursor(r.store, "n2", &cursor, NULL, 0, &err), OWP_OK);
+    ck_assert_int_eq(store_cursor(r.store, "n2", &cursor, NULL, 0, &err), OWP_OK);
     ck_assert_uint_eq(cursor, r.seqs[0]);
     rig_down(&r);
 }
@@ -603,7 +603,7 @@ START_TEST(test_digest_mismatch_quarantined)
         ck_assert_uint_eq(puller_get_stats(r.puller)->files, 0);
         ck_assert_uint_eq(puller_get_stats(r.puller)->records, 0);
         uint64_t cursor = 0;
-        ck_assert_int_eq(owm_store_cursor(r.store, "n2", &cursor, NULL, 0, &err), OWP_OK);
+        ck_assert_int_eq(store_cursor(r.store, "n2", &cursor, NULL, 0, &err), OWP_OK);
         ck_assert_uint_eq(cursor, keep ? r.seqs[0] : 0);
         char cmd[800];
         snprintf(cmd, sizeof cmd, "ls '%s' | grep -q '^n2\\.%llu\\.x0\\.'", qdir,
@@ -619,7 +619,7 @@ START_TEST(test_timeout_reset)
 {
     char *dir = tu_tempdir();
     owp_err err = {0};
-    owm_store *s = owm_store_open(dir, NULL, &err);
+    store_db *s = store_open(dir, NULL, &err);
     ck_assert_msg(s, "%s", err.msg);
     puller_config pc = {.node = "ghost", .endpoint = "tcp://127.0.0.1:9", .store = s,
                         .path = test_path, .path_arg = s, .timeout_s = 0.2};
@@ -632,7 +632,7 @@ START_TEST(test_timeout_reset)
     }
     ck_assert_uint_ge(puller_get_stats(p)->resets, 1);
     puller_destroy(&p);
-    owm_store_close(&s);
+    store_close(&s);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);

@@ -546,27 +546,27 @@ START_TEST(test_health_bounds)
     p.packet_interval = 0.1;
     p.loss_timeout = 10;
     /* 60 s session + 10 s loss timeout + 30 s + 10 % of 60 s */
-    ck_assert_double_eq_tol(owmc_health_stall_bound(&p), 106, 1e-9);
-    ck_assert_int_eq(owmc_health_node_missing(-1, 30), 1);
-    ck_assert_int_eq(owmc_health_node_missing(29, 30), 0);
-    ck_assert_int_eq(owmc_health_node_missing(31, 30), 1);
+    ck_assert_double_eq_tol(owm_health_stall_bound(&p), 106, 1e-9);
+    ck_assert_int_eq(owm_health_node_missing(-1, 30), 1);
+    ck_assert_int_eq(owm_health_node_missing(29, 30), 0);
+    ck_assert_int_eq(owm_health_node_missing(31, 30), 1);
     /* node-clock differences only */
     uint64_t five = (uint64_t)5 << 32;
-    ck_assert_double_eq_tol(owmc_health_session_age(T0, T0 - five, 2.5), 7.5, 1e-6);
+    ck_assert_double_eq_tol(owm_health_session_age(T0, T0 - five, 2.5), 7.5, 1e-6);
     /* a session "ending" after the node's own clock never ran: none */
-    ck_assert_double_lt(owmc_health_session_age(T0, T0 + five, 2), 0);
-    ck_assert_double_lt(owmc_health_session_age(T0, 0, 2), 0);
-    ck_assert_str_eq(owmc_verdict_name(OWMC_V_STALLED), "stalled");
-    ck_assert_int_eq(owmc_verdict_is_problem(OWMC_V_STARTING), 0);
-    ck_assert_int_eq(owmc_verdict_is_problem(OWMC_V_FAILING), 1);
-    ck_assert_int_eq(owmc_verdict_is_problem(OWMC_V_UNMEASURED), 1);
-    ck_assert_str_eq(owmc_verdict_name(OWMC_V_UNMEASURED), "unmeasured");
+    ck_assert_double_lt(owm_health_session_age(T0, T0 + five, 2), 0);
+    ck_assert_double_lt(owm_health_session_age(T0, 0, 2), 0);
+    ck_assert_str_eq(owm_verdict_name(OWM_V_STALLED), "stalled");
+    ck_assert_int_eq(owm_verdict_is_problem(OWM_V_STARTING), 0);
+    ck_assert_int_eq(owm_verdict_is_problem(OWM_V_FAILING), 1);
+    ck_assert_int_eq(owm_verdict_is_problem(OWM_V_UNMEASURED), 1);
+    ck_assert_str_eq(owm_verdict_name(OWM_V_UNMEASURED), "unmeasured");
     /* readers of minor version < 2 refuse verdicts they do not know */
-    ck_assert_int_eq(owmc_verdict_wire_for(OWMC_V_UNMEASURED, 2),
+    ck_assert_int_eq(owm_verdict_wire_for(OWM_V_UNMEASURED, 2),
                      OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNMEASURED);
-    ck_assert_int_eq(owmc_verdict_wire_for(OWMC_V_UNMEASURED, 1),
+    ck_assert_int_eq(owm_verdict_wire_for(OWM_V_UNMEASURED, 1),
                      OWMESH__STREAM_VERDICT__STREAM_VERDICT_FAILING);
-    ck_assert_int_eq(owmc_verdict_wire_for(OWMC_V_STALLED, 0),
+    ck_assert_int_eq(owm_verdict_wire_for(OWM_V_STALLED, 0),
                      OWMESH__STREAM_VERDICT__STREAM_VERDICT_STALLED);
 }
 END_TEST
@@ -584,20 +584,20 @@ static Owmesh__StreamHealth health_in(Owmesh__StreamState state)
 /* The verdict on an observation, and its evidence. */
 #define expect_classify(p, obs, want, evidence)                                          \
     do {                                                                                  \
-        char why_[OWMC_EVIDENCE_MAX];                                                     \
-        ck_assert_int_eq(owmc_health_classify(p, obs, why_, sizeof why_), want);          \
+        char why_[OWM_EVIDENCE_MAX];                                                     \
+        ck_assert_int_eq(owm_health_classify(p, obs, why_, sizeof why_), want);          \
         ck_assert_str_eq(why_, evidence);                                                 \
     } while (0)
 
 /* An observation of a stream of node b from source a, heard from just now,
  * acked, started since_start seconds ago. */
-static owmc_stream_obs obs_of(const Owmesh__StreamHealth *h, double since_start,
-                              double session_age)
+static owm_stream_obs obs_of(const Owmesh__StreamHealth *h, double since_start,
+                             double session_age)
 {
-    owmc_stream_obs obs = {.health = h, .node = "b", .node_silent = 1, .acked = 1,
-                           .since_start = since_start, .session_age = session_age,
-                           .unmeasured_for = -1, .source = "a", .source_seen = T0,
-                           .source_silent = 1};
+    owm_stream_obs obs = {.health = h, .node = "b", .node_silent = 1, .acked = 1,
+                          .since_start = since_start, .session_age = session_age,
+                          .unmeasured_for = -1, .source = "a", .source_seen = T0,
+                          .source_silent = 1};
     return obs;
 }
 
@@ -606,37 +606,37 @@ START_TEST(test_health_classify)
     owm_test_params p;
     owm_test_params_default(&p); /* 300 x 0.1 s: bound 30 + 10 + 30 + 3 = 73 s */
     Owmesh__StreamHealth h = health_in(OWMESH__STREAM_STATE__STREAM_STATE_RUNNING);
-    char why[OWMC_EVIDENCE_MAX];
-    owmc_stream_obs obs = obs_of(&h, 500, 10);
-    expect_classify(&p, &obs, OWMC_V_OK, "last session ended 10 s ago");
+    char why[OWM_EVIDENCE_MAX];
+    owm_stream_obs obs = obs_of(&h, 500, 10);
+    expect_classify(&p, &obs, OWM_V_OK, "last session ended 10 s ago");
     obs.session_age = 74;
-    expect_classify(&p, &obs, OWMC_V_STALLED, "no session finished for 74 s (bound 73 s)");
+    expect_classify(&p, &obs, OWM_V_STALLED, "no session finished for 74 s (bound 73 s)");
     /* FAILED is a local error: failing, whatever else holds */
     h.state = OWMESH__STREAM_STATE__STREAM_STATE_FAILED;
     h.last_error = "spool: No space left on device";
-    expect_classify(&p, &obs, OWMC_V_FAILING,
+    expect_classify(&p, &obs, OWM_V_FAILING,
                     "node b reports it failed: spool: No space left on device");
     obs.session_age = -1;
     obs.since_start = 3;
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_FAILING);
+    ck_assert_int_eq(owm_health_classify(&p, &obs, why, sizeof why), OWM_V_FAILING);
     h.last_error = "";
     /* not reported: pending before the ack, missing after */
     obs = obs_of(NULL, 20, -1);
-    expect_classify(&p, &obs, OWMC_V_MISSING,
+    expect_classify(&p, &obs, OWM_V_MISSING,
                     "node b acked its schedule but does not report the stream");
     obs.acked = 0;
-    expect_classify(&p, &obs, OWMC_V_PENDING, "node b has not acked the schedule that lists it");
+    expect_classify(&p, &obs, OWM_V_PENDING, "node b has not acked the schedule that lists it");
     obs.node_missing = 1;
     obs.node_silent = 45;
-    expect_classify(&p, &obs, OWMC_V_MISSING, "node b not heard from for 45 s");
+    expect_classify(&p, &obs, OWM_V_MISSING, "node b not heard from for 45 s");
     obs.node_silent = -1;
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, NULL, 0), OWMC_V_MISSING);
-    expect_classify(&p, &obs, OWMC_V_MISSING, "node b never connected");
+    ck_assert_int_eq(owm_health_classify(&p, &obs, NULL, 0), OWM_V_MISSING);
+    expect_classify(&p, &obs, OWM_V_MISSING, "node b never connected");
     h.state = OWMESH__STREAM_STATE__STREAM_STATE_STOPPED;
-    ck_assert_int_eq(owmc_health_unexpected(&h, "b", why, sizeof why), OWMC_V_STOPPED);
+    ck_assert_int_eq(owm_health_unexpected(&h, "b", why, sizeof why), OWM_V_STOPPED);
     ck_assert_str_eq(why, "not in b's schedule; it reports the stream stopped");
     h.state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
-    ck_assert_int_eq(owmc_health_unexpected(&h, "b", NULL, 0), OWMC_V_UNEXPECTED);
+    ck_assert_int_eq(owm_health_unexpected(&h, "b", NULL, 0), OWM_V_UNEXPECTED);
 }
 END_TEST
 
@@ -647,13 +647,13 @@ START_TEST(test_health_starting_grace)
     owm_test_params p;
     owm_test_params_default(&p); /* bound 73 s */
     Owmesh__StreamHealth h = health_in(OWMESH__STREAM_STATE__STREAM_STATE_STARTING);
-    char why[OWMC_EVIDENCE_MAX];
-    owmc_stream_obs obs = obs_of(&h, 8, -1);
-    expect_classify(&p, &obs, OWMC_V_STARTING, "starting: 8 s of a 30 s grace period");
+    char why[OWM_EVIDENCE_MAX];
+    owm_stream_obs obs = obs_of(&h, 8, -1);
+    expect_classify(&p, &obs, OWM_V_STARTING, "starting: 8 s of a 30 s grace period");
     /* a node of minor version < 2: back-off after "Connection refused" */
     h.state = OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF;
     h.last_error = "connect 127.0.0.2:861: Connection refused";
-    expect_classify(&p, &obs, OWMC_V_STARTING,
+    expect_classify(&p, &obs, OWM_V_STARTING,
                     "starting: 8 s of a 30 s grace period; not set up yet: unreachable");
     /* a node of minor 2: the outside reason, still within the grace period */
     h.state = OWMESH__STREAM_STATE__STREAM_STATE_STARTING;
@@ -661,12 +661,12 @@ START_TEST(test_health_starting_grace)
     h.unmeasured_reason = "owampd-refused";
     obs.since_start = 29;
     obs.unmeasured_for = 28;
-    expect_classify(&p, &obs, OWMC_V_STARTING,
+    expect_classify(&p, &obs, OWM_V_STARTING,
                     "starting: 29 s of a 30 s grace period; not set up yet: owampd refused");
     /* past the grace period: unmeasured with its reason, never failing */
     obs.since_start = 41;
     obs.unmeasured_for = 40;
-    expect_classify(&p, &obs, OWMC_V_UNMEASURED,
+    expect_classify(&p, &obs, OWM_V_UNMEASURED,
                     "owampd refused for 40 s; node says: connect 127.0.0.2:861: "
                     "Connection refused");
     /* the old node's back-off past the grace period: unmeasured, "unreachable" */
@@ -674,25 +674,25 @@ START_TEST(test_health_starting_grace)
     h.unmeasured_reason = "";
     h.state = OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF;
     obs.unmeasured_for = -1;
-    expect_classify(&p, &obs, OWMC_V_UNMEASURED,
+    expect_classify(&p, &obs, OWM_V_UNMEASURED,
                     "unreachable; node says: connect 127.0.0.2:861: Connection refused");
     /* a reason this version does not know is shown as the node gave it */
     h.unmeasured_since = T0;
     h.unmeasured_reason = "moon-phase";
     h.last_error = "";
     obs.unmeasured_for = 2;
-    expect_classify(&p, &obs, OWMC_V_UNMEASURED, "moon-phase for 2 s");
+    expect_classify(&p, &obs, OWM_V_UNMEASURED, "moon-phase for 2 s");
     /* measuring again after a session: ok */
     h.unmeasured_since = 0;
     h.state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
     obs.session_age = 3;
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_OK);
+    ck_assert_int_eq(owm_health_classify(&p, &obs, why, sizeof why), OWM_V_OK);
     /* sessions ran, then the peer went: unmeasured at once (no grace) */
     h.unmeasured_since = T0;
     h.unmeasured_reason = "control timeout";
     obs.since_start = 10;
     obs.unmeasured_for = 5;
-    expect_classify(&p, &obs, OWMC_V_UNMEASURED, "control timeout for 5 s");
+    expect_classify(&p, &obs, OWM_V_UNMEASURED, "control timeout for 5 s");
 }
 END_TEST
 
@@ -703,21 +703,21 @@ START_TEST(test_health_stalled_since_start)
     owm_test_params p;
     owm_test_params_default(&p); /* 30 s session + 10 s loss timeout: bound 73 s */
     Owmesh__StreamHealth h = health_in(OWMESH__STREAM_STATE__STREAM_STATE_RUNNING);
-    char why[OWMC_EVIDENCE_MAX];
-    owmc_stream_obs obs = obs_of(&h, 60, -1);
-    expect_classify(&p, &obs, OWMC_V_STARTING,
+    char why[OWM_EVIDENCE_MAX];
+    owm_stream_obs obs = obs_of(&h, 60, -1);
+    expect_classify(&p, &obs, OWM_V_STARTING,
                     "starting: no session finished yet, 60 s after the stream started "
                     "(bound 73 s)");
     obs.since_start = 73;
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_STARTING);
+    ck_assert_int_eq(owm_health_classify(&p, &obs, why, sizeof why), OWM_V_STARTING);
     obs.since_start = 95;
-    expect_classify(&p, &obs, OWMC_V_STALLED,
+    expect_classify(&p, &obs, OWM_V_STALLED,
                     "no session finished 95 s after the stream started (bound 73 s)");
     /* the bound grows with the session and the loss timeout */
     p.packet_count = 600;
     p.loss_timeout = 20;
-    ck_assert_double_eq_tol(owmc_health_stall_bound(&p), 60 + 20 + 30 + 6, 1e-9);
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_STARTING);
+    ck_assert_double_eq_tol(owm_health_stall_bound(&p), 60 + 20 + 30 + 6, 1e-9);
+    ck_assert_int_eq(owm_health_classify(&p, &obs, why, sizeof why), OWM_V_STARTING);
 }
 END_TEST
 
@@ -733,26 +733,26 @@ START_TEST(test_health_peer_down)
     h.last_error = "connect 127.0.0.2:861: Connection refused";
     h.unmeasured_since = T0;
     h.unmeasured_reason = "owampd refused";
-    char why[OWMC_EVIDENCE_MAX];
-    owmc_stream_obs obs = obs_of(&h, 120, 1);
+    char why[OWM_EVIDENCE_MAX];
+    owm_stream_obs obs = obs_of(&h, 120, 1);
     obs.session_age = -1;
     obs.source_missing = 1;
     obs.source_silent = 75;
-    expect_classify(&p, &obs, OWMC_V_UNMEASURED,
+    expect_classify(&p, &obs, OWM_V_UNMEASURED,
                     "peer down: node a not heard from since 2023-08-02T21:20:00Z (75 s)");
     obs.source_seen = 0;
     obs.source_silent = -1;
-    expect_classify(&p, &obs, OWMC_V_UNMEASURED, "peer down: node a never connected");
+    expect_classify(&p, &obs, OWM_V_UNMEASURED, "peer down: node a never connected");
     /* within the grace period it is still starting, and says why */
     obs.since_start = 5;
-    expect_classify(&p, &obs, OWMC_V_STARTING,
+    expect_classify(&p, &obs, OWM_V_STARTING,
                     "starting: 5 s of a 30 s grace period; not set up yet: peer down");
     /* the source is down but the stream measures (its owampd still answers): ok */
     h.unmeasured_since = 0;
     h.state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
     obs.since_start = 120;
     obs.session_age = 4;
-    ck_assert_int_eq(owmc_health_classify(&p, &obs, why, sizeof why), OWMC_V_OK);
+    ck_assert_int_eq(owm_health_classify(&p, &obs, why, sizeof why), OWM_V_OK);
 }
 END_TEST
 
@@ -765,27 +765,27 @@ START_TEST(test_health_from_status_verdict)
     h.id = "x";
     h.state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
     h.last_session_end = T0;
-    h.last_error = OWMC_STALLED_MARK "no session finished for 200 s (bound 73 s)";
+    h.last_error = OWM_STALLED_MARK "no session finished for 200 s (bound 73 s)";
     Owmesh__StreamStatus s = OWMESH__STREAM_STATUS__INIT;
     s.id = "x";
     s.expected = 1;
     s.health = &h;
     /* a coordinator of minor version 0: the mark says stalled */
-    ck_assert_int_eq(owmc_health_from_status(&n, &s), OWMC_V_STALLED);
-    ck_assert_str_eq(owmc_health_stall_note(&s), "no session finished for 200 s (bound 73 s)");
+    ck_assert_int_eq(owm_health_from_status(&n, &s), OWM_V_STALLED);
+    ck_assert_str_eq(owm_health_stall_note(&s), "no session finished for 200 s (bound 73 s)");
     /* a verdict wins over what the rest would say */
     s.verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_OK;
-    ck_assert_int_eq(owmc_health_from_status(&n, &s), OWMC_V_OK);
+    ck_assert_int_eq(owm_health_from_status(&n, &s), OWM_V_OK);
     h.last_error = "";
     s.verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_STALLED;
-    ck_assert_int_eq(owmc_health_from_status(&n, &s), OWMC_V_STALLED);
-    ck_assert_str_eq(owmc_health_stall_note(&s), "");
+    ck_assert_int_eq(owm_health_from_status(&n, &s), OWM_V_STALLED);
+    ck_assert_str_eq(owm_health_stall_note(&s), "");
     s.verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED;
-    ck_assert_int_eq(owmc_health_from_status(&n, &s), OWMC_V_OK);
+    ck_assert_int_eq(owm_health_from_status(&n, &s), OWM_V_OK);
     s.health = NULL;
-    ck_assert_str_eq(owmc_health_stall_note(&s), "");
-    for (owmc_verdict v = OWMC_V_OK; v <= OWMC_V_UNMEASURED; v++)
-        ck_assert_str_eq(owm_msg_verdict_name(owmc_verdict_wire(v)), owmc_verdict_name(v));
+    ck_assert_str_eq(owm_health_stall_note(&s), "");
+    for (owm_verdict v = OWM_V_OK; v <= OWM_V_UNMEASURED; v++)
+        ck_assert_str_eq(owm_msg_verdict_name(owm_verdict_wire(v)), owm_verdict_name(v));
 }
 END_TEST
 
@@ -829,12 +829,12 @@ START_TEST(test_registry_health_fake_clock)
     Owmesh__Hello h = hello("b", 0);
     owmc_reg_on_hello(b, &h, 1000);
     /* before the ack: pending */
-    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1000, NULL, 0), OWMC_V_PENDING);
+    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1000, NULL, 0), OWM_V_PENDING);
     Owmesh__ScheduleAck ack = OWMESH__SCHEDULE_ACK__INIT;
     ack.generation = 100;
     ack.accepted = 1;
     owmc_reg_on_ack(b, &ack, 1001);
-    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1001, NULL, 0), OWMC_V_MISSING);
+    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1001, NULL, 0), OWM_V_MISSING);
     /* a status: stream 0 finished a session 5 s ago (node clock) */
     Owmesh__Envelope *st = status_for_b(b->plan, 5);
     ck_assert_int_eq(owmc_reg_on_status(b, &st, 1002, &e), OWP_OK);
@@ -842,15 +842,15 @@ START_TEST(test_registry_health_fake_clock)
     owmc_reg_heard(b, r, 1002, T0, &e);
     ck_assert_ptr_nonnull(owmc_reg_health(b, b->plan->streams[0]->id));
     ck_assert_ptr_null(owmc_reg_health(b, "ffffffffffffffffffffffffffffffff"));
-    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1002, NULL, 0), OWMC_V_OK);
-    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 1, 1002, NULL, 0), OWMC_V_FAILING);
+    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1002, NULL, 0), OWM_V_OK);
+    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 1, 1002, NULL, 0), OWM_V_FAILING);
     /* 100 s later (105 s after the session): still within the bound */
     owmc_reg_heard(b, r, 1102, T0, &e);
-    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1102, NULL, 0), OWMC_V_OK);
+    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1102, NULL, 0), OWM_V_OK);
     /* 110 s later, still heard from (heartbeats) but no new session: stalled */
     owmc_reg_heard(b, r, 1112, T0, &e);
     char why[200];
-    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1112, why, sizeof why), OWMC_V_STALLED);
+    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1112, why, sizeof why), OWM_V_STALLED);
     ck_assert_str_eq(why, "no session finished for 115 s (bound 106 s)");
     /* the StatusReply carries the verdicts `owmesh status` shows */
     Owmesh__Envelope *rep =
@@ -867,10 +867,10 @@ START_TEST(test_registry_health_fake_clock)
     ck_assert_uint_eq(nb->n_streams, 3); /* two expected + one unexpected */
     int stalled = 0, failing = 0, unexpected = 0;
     for (size_t i = 0; i < nb->n_streams; i++) {
-        owmc_verdict v = owmc_health_from_status(nb, nb->streams[i]);
-        stalled += v == OWMC_V_STALLED;
-        failing += v == OWMC_V_FAILING;
-        unexpected += v == OWMC_V_UNEXPECTED;
+        owm_verdict v = owm_health_from_status(nb, nb->streams[i]);
+        stalled += v == OWM_V_STALLED;
+        failing += v == OWM_V_FAILING;
+        unexpected += v == OWM_V_UNEXPECTED;
     }
     ck_assert_int_eq(stalled, 1);
     ck_assert_int_eq(failing, 1);
@@ -880,26 +880,26 @@ START_TEST(test_registry_health_fake_clock)
      * reply without verdicts (from such a coordinator) reads the same */
     for (size_t i = 0; i < nb->n_streams; i++) {
         Owmesh__StreamStatus *ss = nb->streams[i];
-        owmc_verdict v = owmc_health_from_status(nb, ss);
-        ck_assert_int_eq(ss->verdict, owmc_verdict_wire(v));
-        if (v == OWMC_V_STALLED) {
+        owm_verdict v = owm_health_from_status(nb, ss);
+        ck_assert_int_eq(ss->verdict, owm_verdict_wire(v));
+        if (v == OWM_V_STALLED) {
             ck_assert_str_eq(ss->health->last_error,
-                             OWMC_STALLED_MARK "no session finished for 115 s (bound 106 s)");
-            ck_assert_str_eq(owmc_health_stall_note(ss),
+                             OWM_STALLED_MARK "no session finished for 115 s (bound 106 s)");
+            ck_assert_str_eq(owm_health_stall_note(ss),
                              "no session finished for 115 s (bound 106 s)");
         }
         ss->verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED;
-        ck_assert_int_eq(owmc_health_from_status(nb, ss), v);
-        ss->verdict = owmc_verdict_wire(v);
+        ck_assert_int_eq(owm_health_from_status(nb, ss), v);
+        ss->verdict = owm_verdict_wire(v);
     }
     /* a and c never connected: every stream missing */
     for (size_t i = 0; i < sr->nodes[0]->n_streams; i++)
-        ck_assert_int_eq(owmc_health_from_status(sr->nodes[0], sr->nodes[0]->streams[i]),
-                         OWMC_V_MISSING);
+        ck_assert_int_eq(owm_health_from_status(sr->nodes[0], sr->nodes[0]->streams[i]),
+                         OWM_V_MISSING);
     owm_msg_free(&rep);
     /* nothing heard for longer than the timeout: node missing */
     ck_assert_int_eq(owmc_reg_node_missing(reg, b, 1112 + 31), 1);
-    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1112 + 31, NULL, 0), OWMC_V_MISSING);
+    ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1112 + 31, NULL, 0), OWM_V_MISSING);
     zframe_destroy(&r);
     owmc_reg_destroy(&reg);
     owmc_plan_destroy(&p);
@@ -948,7 +948,7 @@ static void setup_base(void)
 /* The verdict on the i-th stream of p at now, and its evidence. */
 #define expect_verdict(reg, p, i, now, want, evidence)                                     \
     do {                                                                                    \
-        char why_[OWMC_EVIDENCE_MAX];                                                       \
+        char why_[OWM_EVIDENCE_MAX];                                                       \
         ck_assert_int_eq(owmc_reg_stream_verdict(reg, p, i, now, why_, sizeof why_), want); \
         ck_assert_str_eq(why_, evidence);                                                   \
     } while (0)
@@ -1018,28 +1018,28 @@ START_TEST(test_registry_restart_clock)
     owmc_registry *reg = F.reg;
     owmc_peer *b = up(&F, "b", 1000);
     report(b, "b", 1050, 0, T0 - SECS(5), 0, "");
-    expect_verdict(reg, b, 0, 1050, OWMC_V_OK,
+    expect_verdict(reg, b, 0, 1050, OWM_V_OK,
                    "last session ended 5 s ago");
     /* b restarts 250 s after the ack, running the generation it had: no new ack */
     Owmesh__Hello h = hello("b", 100);
     ck_assert_int_eq(owmc_reg_on_hello(b, &h, 1250), 0);
     report(b, "b", 1251, 0, 0, 0, "");
-    expect_verdict(reg, b, 0, 1260, OWMC_V_STARTING,
+    expect_verdict(reg, b, 0, 1260, OWM_V_STARTING,
                    "starting: 10 s of a 30 s grace period");
     owmc_reg_heard(b, b->route, 1340, T0, NULL); /* heartbeats */
-    expect_verdict(reg, b, 0, 1340, OWMC_V_STARTING,
+    expect_verdict(reg, b, 0, 1340, OWM_V_STARTING,
                    "starting: no session finished yet, 90 s after the stream started "
                    "(bound 106 s)");
     report(b, "b", 1357, 0, 0, 0, "");
-    expect_verdict(reg, b, 0, 1357, OWMC_V_STALLED,
+    expect_verdict(reg, b, 0, 1357, OWM_V_STALLED,
                    "no session finished 107 s after the stream started (bound 106 s)");
     /* a node that says when the stream started: that clock, and a session
      * that ended before the start (before the restart) does not count */
     report(b, "b", 1400, T0 - SECS(12), T0 - SECS(20), 0, "");
-    expect_verdict(reg, b, 0, 1402, OWMC_V_STARTING,
+    expect_verdict(reg, b, 0, 1402, OWM_V_STARTING,
                    "starting: 14 s of a 30 s grace period");
     report(b, "b", 1500, T0 - SECS(100), T0 - SECS(20), 0, "");
-    expect_verdict(reg, b, 0, 1500, OWMC_V_OK,
+    expect_verdict(reg, b, 0, 1500, OWM_V_OK,
                    "last session ended 20 s ago");
 }
 END_TEST
@@ -1051,7 +1051,7 @@ START_TEST(test_registry_future_timestamps)
     owmc_registry *reg = F.reg;
     owmc_peer *b = up(&F, "b", 1000);
     report(b, "b", 1100, T0 - SECS(50), T0 + SECS(30), 0, "");
-    expect_verdict(reg, b, 0, 1100, OWMC_V_STARTING,
+    expect_verdict(reg, b, 0, 1100, OWM_V_STARTING,
                    "starting: no session finished yet, 50 s after the stream started "
                    "(bound 106 s)");
     Owmesh__Envelope *rep = reply_b(reg, 1100, T0, 2);
@@ -1082,11 +1082,11 @@ START_TEST(test_registry_unmeasured)
     while (strcmp(b->plan->streams[from_a]->src->name, "a") != 0)
         from_a++;
     report(b, "b", 1100, T0 - SECS(100), 0, T0 - SECS(95), "owampd-refused");
-    expect_verdict(reg, b, from_a, 1100, OWMC_V_UNMEASURED,
+    expect_verdict(reg, b, from_a, 1100, OWM_V_UNMEASURED,
                    "peer down: node a never connected");
     /* a comes up: the node's own reason */
     up(&F, "a", 1100);
-    expect_verdict(reg, b, from_a, 1101, OWMC_V_UNMEASURED,
+    expect_verdict(reg, b, from_a, 1101, OWM_V_UNMEASURED,
                    "owampd refused for 96 s; node says: Connection refused");
     /* the reply: the verdict for this reader, the evidence, the node's reason */
     Owmesh__Envelope *rep = reply_b(reg, 1101, T0, 2);
@@ -1095,8 +1095,8 @@ START_TEST(test_registry_unmeasured)
     ck_assert_str_eq(ss->evidence, "owampd refused for 96 s; node says: Connection refused");
     ck_assert_str_eq(ss->health->unmeasured_reason, "owampd-refused");
     ck_assert_uint_eq(ss->health->unmeasured_since, T0 - SECS(95));
-    ck_assert_int_eq(owmc_health_from_status(rep->status_reply->nodes[0], ss),
-                     OWMC_V_UNMEASURED);
+    ck_assert_int_eq(owm_health_from_status(rep->status_reply->nodes[0], ss),
+                     OWM_V_UNMEASURED);
     owm_msg_free(&rep);
     rep = reply_b(reg, 1101, T0, 1);
     ck_assert_int_eq(rep->status_reply->nodes[0]->streams[from_a]->verdict,
@@ -1104,7 +1104,7 @@ START_TEST(test_registry_unmeasured)
     owm_msg_free(&rep);
     /* a goes silent past the heartbeat timeout: peer down, since when */
     owmc_reg_heard(b, b->route, 1140, T0, NULL);
-    expect_verdict(reg, b, from_a, 1140, OWMC_V_UNMEASURED,
+    expect_verdict(reg, b, from_a, 1140, OWM_V_UNMEASURED,
                    "peer down: node a not heard from since 2023-08-02T21:20:00Z (40 s)");
 }
 END_TEST
@@ -1248,43 +1248,52 @@ END_TEST
 START_TEST(test_cert_files)
 {
     char *dir = tu_tempdir();
-    char path[512], spath[512], key[OWMC_Z85_KEY_LEN + 1], again[OWMC_Z85_KEY_LEN + 1];
+    char path[512], spath[512], key[OWM_CURVE_KEY_LEN + 1], again[OWM_CURVE_KEY_LEN + 1];
     snprintf(path, sizeof path, "%s/node", dir);
     snprintf(spath, sizeof spath, "%s/node_secret", dir);
     owp_err e = {0};
-    ck_assert_int_eq(owmc_cert_generate(path, 0, "test node", key, &e), OWP_OK);
+    ck_assert_int_eq(owm_curve_generate(path, 0, "test node", key, &e), OWP_OK);
     ck_assert_int_eq(owm_curve_key_valid(key), 1);
     struct stat sb;
     ck_assert_int_eq(stat(spath, &sb), 0);
     ck_assert_int_eq(sb.st_mode & 0777, 0600);
     /* no silent overwrite */
-    ck_assert_int_ne(owmc_cert_generate(path, 0, NULL, again, &e), OWP_OK);
+    ck_assert_int_ne(owm_curve_generate(path, 0, NULL, again, &e), OWP_OK);
     ck_assert_ptr_nonnull(strstr(e.msg, "exists"));
     /* the secret file, or the public one plus NAME_secret */
-    zcert_t *c1 = owmc_cert_load(spath, 1, &e);
-    zcert_t *c2 = owmc_cert_load(path, 1, &e);
+    zcert_t *c1 = owm_curve_load(spath, 1, &e);
+    zcert_t *c2 = owm_curve_load(path, 1, &e);
     ck_assert_ptr_nonnull(c1);
     ck_assert_ptr_nonnull(c2);
     ck_assert_str_eq(zcert_public_txt(c1), key);
     ck_assert_str_eq(zcert_secret_txt(c1), zcert_secret_txt(c2));
     zcert_destroy(&c1);
     zcert_destroy(&c2);
-    ck_assert_int_eq(owmc_cert_public_key(path, again, &e), OWP_OK);
+    ck_assert_int_eq(owm_curve_public_key(path, again, &e), OWP_OK);
     ck_assert_str_eq(again, key);
-    ck_assert_int_eq(owmc_cert_public_key(KEY_A, again, &e), OWP_OK);
+    ck_assert_int_eq(owm_curve_public_key(KEY_A, again, &e), OWP_OK);
     ck_assert_str_eq(again, KEY_A);
+    /* only NAME_secret left: NAME still names the pair */
+    char moved[520];
+    snprintf(moved, sizeof moved, "%s.moved", path);
+    ck_assert_int_eq(rename(path, moved), 0);
+    c1 = owm_curve_load(path, 1, &e);
+    ck_assert_msg(c1 != NULL, "%s", e.msg);
+    ck_assert_str_eq(zcert_public_txt(c1), key);
+    zcert_destroy(&c1);
+    ck_assert_int_eq(rename(moved, path), 0);
     /* without its secret file, the public cert cannot be used as a key pair */
     unlink(spath);
-    ck_assert_ptr_null(owmc_cert_load(path, 1, &e));
+    ck_assert_ptr_null(owm_curve_load(path, 1, &e));
     ck_assert_int_eq(e.code, OWP_ERR_SYS);
     /* garbage and missing files */
     FILE *fp = fopen(spath, "w");
     fputs("curve\n    public-key = \"short\"\n", fp);
     fclose(fp);
-    ck_assert_ptr_null(owmc_cert_load(spath, 1, &e));
+    ck_assert_ptr_null(owm_curve_load(spath, 1, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "curve/public-key"));
-    ck_assert_ptr_null(owmc_cert_load("/nonexistent/x", 0, &e));
-    ck_assert_int_ne(owmc_cert_public_key("not-a-key", again, &e), OWP_OK);
+    ck_assert_ptr_null(owm_curve_load("/nonexistent/x", 0, &e));
+    ck_assert_int_ne(owm_curve_public_key("not-a-key", again, &e), OWP_OK);
     unlink(spath);
     unlink(path);
     rmdir(dir);

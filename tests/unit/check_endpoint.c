@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,6 +22,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "endpoint.h"
+#include "sendsched.h"
 #include "testpkt.h"
 
 /* ------------------------------------------------------------ fixtures */

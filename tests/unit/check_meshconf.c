@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curve.h"
 #include "meshconf.h"
 #include "testpkt.h"
 #include "testutil.h"

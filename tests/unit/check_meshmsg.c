@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "meshmsg.h"
+#include "owamp.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1130,33 +1131,6 @@ END_TEST
 
 /* ------------------------------------------------------------ helpers */
 
-START_TEST(stream_opts_from_schedule)
-{
-    Owmesh__Envelope *env = make_schedule();
-    owp_stream_opts o;
-    owp_stream_opts_default(&o);
-    o.dir = "/spool/x";
-    owm_msg_stream_opts(env->schedule->streams[0], &o);
-    ck_assert_str_eq(o.client.server, "127.0.0.2:8861");
-    ck_assert_str_eq(o.client.identity, "meshkey");
-    ck_assert_uint_eq(o.client.modes, 6);
-    ck_assert_int_eq(o.sender, 0);
-    ck_assert_uint_eq(o.npackets, 600);
-    ck_assert_uint_eq(o.sub_count, 60);
-    ck_assert(o.interval == 0.1 && o.loss_timeout == 10 && o.bucket_width == 0.0001);
-    ck_assert_uint_eq(o.padding, 20);
-    ck_assert_int_eq(o.dscp, 46);
-    ck_assert_str_eq(o.dir, "/spool/x"); /* untouched */
-    owp_err e;
-    ck_assert_msg(owp_stream_check_opts(&o, &e) == OWP_OK, "%s", e.msg);
-    owm_msg_stream_opts(env->schedule->streams[1], &o);
-    ck_assert_ptr_null(o.client.identity);
-    ck_assert_int_eq(o.dscp, -1);
-    ck_assert_uint_eq(o.npackets, 300);
-    owm_msg_free(&env);
-}
-END_TEST
-
 START_TEST(stream_equality)
 {
     Owmesh__Envelope *a = make_schedule(), *b = make_schedule();
@@ -1295,7 +1269,6 @@ int main(void)
     tcase_add_test(tc, bad_frames_and_peek);
     suite_add_tcase(s, tc);
     tc = tcase_create("helpers");
-    tcase_add_test(tc, stream_opts_from_schedule);
     tcase_add_test(tc, stream_equality);
     tcase_add_test(tc, tokens_texts_and_names);
     tcase_add_test(tc, error_text_sanitized);

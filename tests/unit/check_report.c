@@ -1,6 +1,8 @@
 /* check_report.c - report formats against the reference's outputs: owstats
  * vectors (-M, -R, -v) and powstream's .sum files (-M of whole sessions and
- * of -N sub-sessions). Host names are passed in, so no DNS is involved. */
+ * of -N sub-sessions); one -M block by itself (owp_report_summary_block)
+ * against the same block of the whole report. Host names are passed in, so
+ * no DNS is involved. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +13,10 @@
 #include "report.h"
 #include "testutil.h"
 
-/* Run owp_report_file on a vector; returns the malloc'd output. */
-static char *report(const char *rel, const owp_report_opts *o, owp_status *st, owp_err *err)
+/* Run owp_report_file (block NULL) or owp_report_summary_block (*block, with
+ * finished) on a vector; returns the malloc'd output. */
+static char *render(const char *rel, const owp_report_opts *o, const uint32_t *block,
+                    int finished, owp_status *st, owp_err *err)
 {
     char *path = tu_vector_path(rel);
     FILE *fp = fopen(path, "rb");
@@ -22,12 +26,21 @@ static char *report(const char *rel, const owp_report_opts *o, owp_status *st, o
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    *st = owp_report_file(out, f, "localhost", "localhost", o, err);
+    if (block)
+        *st = owp_report_summary_block(out, f, "localhost", "localhost", o, *block, finished,
+                                       err);
+    else
+        *st = owp_report_file(out, f, "localhost", "localhost", o, err);
     fclose(out);
     owp_file_destroy(&f);
     fclose(fp);
     free(path);
     return buf;
+}
+
+static char *report(const char *rel, const owp_report_opts *o, owp_status *st, owp_err *err)
+{
+    return render(rel, o, NULL, OWP_REPORT_FINISHED_FILE, st, err);
 }
 
 static char *golden(const char *rel)
@@ -259,6 +272,143 @@ START_TEST(errors_are_reported)
 }
 END_TEST
 
+/* ---- owp_report_summary_block: one -M block, as powstream's .sum files hold ---- */
+
+static char *summary_block(const char *rel, const owp_report_opts *o, uint32_t block,
+                           int finished, owp_status *st, owp_err *err)
+{
+    return render(rel, o, &block, finished, st, err);
+}
+
+/* Block b of a whole -M report, cut out at its SUMMARY line (the way the
+ * stream engine once made its .sum files), with SESSION_FINISHED set to
+ * finished unless that is OWP_REPORT_FINISHED_FILE. NULL: no block b. */
+static char *nth_block(const char *text, uint32_t b, int finished)
+{
+    static const char tag[] = "SUMMARY\t";
+    const char *p = strstr(text, tag);
+    for (uint32_t i = 0; p && i < b; i++)
+        p = strstr(p + 1, tag);
+    if (!p)
+        return NULL;
+    const char *e = strstr(p + 1, tag);
+    char *blk = strndup(p, e ? (size_t)(e - p) : strlen(p));
+    char *fin = strstr(blk, "SESSION_FINISHED\t");
+    ck_assert_ptr_nonnull(fin);
+    if (finished != OWP_REPORT_FINISHED_FILE)
+        fin[strlen("SESSION_FINISHED\t")] = finished ? '1' : '0';
+    return blk;
+}
+
+static const char *block_vectors[] = {
+    "owp/open-from.owp", "owp/loss-dup-to.owp", "owp/skips-from.owp", "owp/reorder-from.owp",
+    "owp/interrupted-from.owp", "owp/slots-to.owp", "owp/dscp-ef-to.owp",
+    "powstream/17198800808123080680_17198800821161034206.owp",
+    "powstream/17198800821161034206_17198800833841743534.owp"};
+#define NBLOCK_VECTORS (sizeof block_vectors / sizeof block_vectors[0])
+
+/* Every block, for block sizes from one packet to the whole session, equals
+ * that block of owp_report_file -M -N, byte for byte; its SESSION_FINISHED
+ * is the caller's when given. */
+START_TEST(summary_block_is_the_report_block)
+{
+    static const uint32_t sub_counts[] = {0, 1, 7, 10, 50, 100, 299, 300, 100000};
+    static const int finished[] = {OWP_REPORT_FINISHED_FILE, 0, 1};
+    const char *rel = block_vectors[_i];
+    for (size_t k = 0; k < sizeof sub_counts / sizeof sub_counts[0]; k++) {
+        owp_report_opts o;
+        owp_report_opts_default(&o);
+        o.machine = 1;
+        o.sub_count = sub_counts[k];
+        o.unix_times = k % 2;
+        o.bucket_width = k % 3 ? 0.0001 : 0.001;
+        owp_status st;
+        owp_err err;
+        char *all = report(rel, &o, &st, &err);
+        ck_assert_msg(st == OWP_OK, "%s: %s", rel, err.msg);
+        uint32_t b = 0;
+        for (char *want; (want = nth_block(all, b, OWP_REPORT_FINISHED_FILE)); b++) {
+            free(want);
+            for (size_t j = 0; j < sizeof finished / sizeof finished[0]; j++) {
+                want = nth_block(all, b, finished[j]);
+                char *got = summary_block(rel, &o, b, finished[j], &st, &err);
+                ck_assert_msg(st == OWP_OK, "%s -N %u block %u: %s", rel, o.sub_count, b,
+                              err.msg);
+                ck_assert_msg(strcmp(got, want) == 0,
+                              "%s -N %u block %u finished %d:\n%s\n---\n%s", rel, o.sub_count,
+                              b, finished[j], got, want);
+                free(got);
+                free(want);
+            }
+        }
+        ck_assert_uint_gt(b, 0);
+        /* past the last block: an error, and nothing printed */
+        char *got = summary_block(rel, &o, b, OWP_REPORT_FINISHED_FILE, &st, &err);
+        ck_assert_int_eq(st, OWP_ERR_FORMAT);
+        ck_assert_ptr_nonnull(strstr(err.msg, "no summary for block"));
+        ck_assert_str_eq(got, "");
+        free(got);
+        free(all);
+    }
+}
+END_TEST
+
+/* The reference powstream's .sum files, whole session (SESSION_FINISHED as
+ * the file says) and -N 100 sub-sessions (preliminary: 0), each rendered as
+ * one block. */
+START_TEST(summary_block_makes_powstream_sums)
+{
+    static const char *sessions[2][4] = {
+        {"17198800808123080680_17198800821161034206",
+         "17198800808123080680_17198800812948965449", "17198800812948965449_17198800817082654520",
+         "17198800817082654520_17198800821161034206"},
+        {"17198800821161034206_17198800833841743534",
+         "17198800821161034206_17198800825823810332", "17198800825823810332_17198800829833373001",
+         "17198800829833373001_17198800833841743534"}};
+    char rel[160], gold[160];
+    for (int s = 0; s < 2; s++) {
+        snprintf(rel, sizeof rel, "powstream/%s.owp", sessions[s][0]);
+        for (int k = 0; k < 4; k++) {
+            owp_report_opts o;
+            owp_report_opts_default(&o);
+            o.sub_count = k ? 100 : 0;
+            owp_status st;
+            owp_err err;
+            char *got = summary_block(rel, &o, k ? (uint32_t)k - 1 : 0,
+                                      k ? 0 : OWP_REPORT_FINISHED_FILE, &st, &err);
+            ck_assert_msg(st == OWP_OK, "%s", err.msg);
+            snprintf(gold, sizeof gold, "powstream/%s.sum", sessions[s][k]);
+            char *want = golden(gold);
+            char *a = canonical(got, 0), *b = canonical(want, 0);
+            ck_assert_msg(strcmp(a, b) == 0, "%s:\n%s\n---\n%s", gold, a, b);
+            free(a), free(b), free(got), free(want);
+        }
+    }
+}
+END_TEST
+
+START_TEST(summary_block_errors)
+{
+    owp_report_opts o;
+    owp_report_opts_default(&o);
+    o.bucket_width = 0;
+    owp_status st;
+    owp_err err;
+    char *got = summary_block("owp/open-to.owp", &o, 0, OWP_REPORT_FINISHED_FILE, &st, &err);
+    ck_assert_int_eq(st, OWP_ERR_INVALID);
+    ck_assert_str_eq(got, "");
+    free(got);
+    /* -R, -v and -p do not apply: still one -M block on out */
+    owp_report_opts_default(&o);
+    o.raw = o.verbose = o.print_files = 1;
+    o.files_dir = "/nonexistent";
+    got = summary_block("owp/open-to.owp", &o, 0, OWP_REPORT_FINISHED_FILE, &st, &err);
+    ck_assert_msg(st == OWP_OK, "%s", err.msg);
+    ck_assert(strncmp(got, "SUMMARY\t3.00\n", 13) == 0);
+    free(got);
+}
+END_TEST
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
@@ -271,6 +421,12 @@ int main(void)
     tc = tcase_create("powstream");
     tcase_add_test(tc, powstream_sums);
     tcase_add_test(tc, print_files);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("summary-block");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, summary_block_is_the_report_block, 0, NBLOCK_VECTORS);
+    tcase_add_test(tc, summary_block_makes_powstream_sums);
+    tcase_add_test(tc, summary_block_errors);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_add_test(tc, errors_are_reported);

@@ -2,13 +2,10 @@
  * check_server.c - the OWAMP-Control server engine, driven over loopback TCP
  * by a minimal client written here from wire.h + channel.h (not client.c):
  * handshake in the three modes, refusals, sessions both ways with real UDP
- * test packets, Stop-Sessions, Fetch-Session, hostile input, timeouts, and
- * the data directory (datadir.c): session files, the catalog rebuilt at
- * start-up.
+ * test packets, Stop-Sessions, Fetch-Session, hostile input and timeouts.
+ * The data directory on its own: check_datadir.c.
  */
 #include <check.h>
-#include <dirent.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -436,13 +433,87 @@ static void sleep_s(double s)
     nanosleep(&ts, NULL);
 }
 
+/* ------------------------------------------------------------------ the session fixture */
+
+/* The steps every session test takes: an open-mode connection, one session
+ * requested and accepted, Start-Sessions, test packets, the Stop-Sessions
+ * exchange in either order. */
+
+/* A server offering every mode, and an open-mode connection to it. */
+static void harness_open(harness *h, uint32_t controltimeout)
+{
+    harness_start(h, 7, controltimeout);
+    open_session(h, 7);
+}
+
+/* One test session: the client's UDP socket, the request, the answer. */
+typedef struct test_session {
+    int ufd;
+    uint16_t cport;
+    owp_slot slot;
+    owp_request req;
+    owp_accept_session as;
+} test_session;
+
+/* Request npackets at 10 ms intervals from start_in seconds on, which the
+ * server receives from (server_receives) or sends to the client's UDP socket;
+ * a send session carries a SID the client chose. The server must accept. */
+static void session_request(harness *h, test_session *ts, int server_receives, uint32_t npackets,
+                            double start_in, double timeout)
+{
+    memset(ts, 0, sizeof *ts);
+    ts->ufd = udp_socket(&ts->cport);
+    ts->slot = (owp_slot){OWP_SLOT_FIXED, owp_num64_from_double(0.01)};
+    fill_request(&ts->req, server_receives, ts->cport, &ts->slot, npackets, start_in, timeout);
+    if (!server_receives) {
+        owp_err err;
+        ck_assert_int_eq(owp_random_bytes(ts->req.sid, 16, &err), OWP_OK);
+    }
+    request_session(h, &ts->req, &ts->as);
+    ck_assert_uint_eq(ts->as.accept, 0);
+}
+
+/* Start-Sessions, then (a receive session) the n test packets seqs once the
+ * session's start time has passed. */
+static void session_start(harness *h, const test_session *ts, const uint32_t *seqs, size_t n)
+{
+    start_sessions(h);
+    if (n == 0)
+        return;
+    sleep_s(0.25);
+    for (size_t i = 0; i < n; i++)
+        send_test_packet(ts->ufd, ts->as.port, seqs[i]);
+}
+
+/* The Stop-Sessions exchange: ours (mine, n sessions) and the server's
+ * (theirs). client_first: ours goes first; otherwise we wait for the
+ * server's, which comes once every packet is accounted for. */
+static void session_stop(harness *h, owp_stop_session *mine, uint32_t n, int client_first,
+                         owp_stop_sessions *theirs)
+{
+    if (client_first) {
+        sleep_s(0.1);
+        send_stop(h, mine, n);
+        read_stop(h, theirs);
+    } else {
+        read_stop(h, theirs);
+        send_stop(h, mine, n);
+    }
+}
+
+/* Close the session's socket and the connection; the server's status. */
+static owp_status session_finish(harness *h, test_session *ts)
+{
+    close(ts->ufd);
+    return harness_finish(h);
+}
+
 /* ------------------------------------------------------------------ handshake */
 
 START_TEST(open_mode_handshake)
 {
     harness h;
-    harness_start(&h, 7, 10);
-    open_session(&h, 7);
+    harness_open(&h, 10);
     ck_assert_int_eq(harness_finish(&h), OWP_OK);
 }
 END_TEST
@@ -526,16 +597,10 @@ END_TEST
 static void receive_session_case(int client_stop_first)
 {
     harness h;
-    harness_start(&h, 7, 10);
-    open_session(&h, 7);
-    uint16_t cport;
-    int ufd = udp_socket(&cport);
-    owp_slot slot = {OWP_SLOT_FIXED, owp_num64_from_double(0.01)};
-    owp_request r;
-    fill_request(&r, 1, cport, &slot, 5, 0.2, 0.3);
-    owp_accept_session as;
-    request_session(&h, &r, &as);
-    ck_assert_uint_eq(as.accept, 0);
+    harness_open(&h, 10);
+    test_session ts;
+    session_request(&h, &ts, 1, 5, 0.2, 0.3);
+    const owp_accept_session as = ts.as;
     ck_assert_uint_ne(as.port, 0);
     const uint8_t lo[4] = {127, 0, 0, 1};
     ck_assert(memcmp(as.sid, lo, 4) == 0); /* receiver address || time || random */
@@ -550,24 +615,13 @@ static void receive_session_case(int client_stop_first)
     ck_assert_int_eq(lstat(link, &st), 0);
     ck_assert(S_ISLNK(st.st_mode));
 
-    start_sessions(&h);
-    sleep_s(0.25);
-    send_test_packet(ufd, as.port, 0);
-    send_test_packet(ufd, as.port, 1);
-    send_test_packet(ufd, as.port, 4);
-    send_test_packet(ufd, as.port, 4); /* a duplicate */
+    const uint32_t seqs[] = {0, 1, 4, 4}; /* 4 twice: a duplicate */
+    session_start(&h, &ts, seqs, 4);
     owp_skip skip = {2, 3};
     owp_stop_session mine = {.next_seqno = 5, .nskips = 1, .skips = &skip};
     memcpy(mine.sid, as.sid, 16);
     owp_stop_sessions theirs;
-    if (client_stop_first) {
-        sleep_s(0.1);
-        send_stop(&h, &mine, 1);
-        read_stop(&h, &theirs);
-    } else {
-        read_stop(&h, &theirs); /* after every packet is accounted for */
-        send_stop(&h, &mine, 1);
-    }
+    session_stop(&h, &mine, 1, client_stop_first, &theirs);
     ck_assert_uint_eq(theirs.accept, 0);
     ck_assert_uint_eq(theirs.nsessions, 0); /* the server sent nothing */
     owp_stop_sessions_clear(&theirs);
@@ -598,8 +652,7 @@ static void receive_session_case(int client_stop_first)
     fetch_data(&h, &a, as.sid, skips, recs);
     ck_assert_uint_eq(recs[0].seq, 4);
 
-    close(ufd);
-    ck_assert_int_eq(harness_finish(&h), OWP_OK); /* link[] still names the file */
+    ck_assert_int_eq(session_finish(&h, &ts), OWP_OK); /* link[] still names the file */
 
     /* The stored file is a finished receiver-layout file. */
     FILE *fp = fopen(link, "rb");
@@ -629,32 +682,24 @@ END_TEST
 START_TEST(send_session)
 {
     harness h;
-    harness_start(&h, 7, 10);
-    open_session(&h, 7);
-    uint16_t cport;
-    int ufd = udp_socket(&cport);
-    owp_slot slot = {OWP_SLOT_FIXED, owp_num64_from_double(0.01)};
-    owp_request r;
-    fill_request(&r, 0, cport, &slot, 5, 0.2, 0.2);
+    harness_open(&h, 10);
+    test_session ts;
+    session_request(&h, &ts, 0, 5, 0.2, 0.2);
+    ck_assert(memcmp(ts.as.sid, ts.req.sid, 16) == 0); /* the client's SID is kept */
+    session_start(&h, &ts, NULL, 0);
     owp_err err;
-    ck_assert_int_eq(owp_random_bytes(r.sid, 16, &err), OWP_OK);
-    owp_accept_session as;
-    request_session(&h, &r, &as);
-    ck_assert_uint_eq(as.accept, 0);
-    ck_assert(memcmp(as.sid, r.sid, 16) == 0); /* the client's SID is kept */
-    start_sessions(&h);
     int got[5] = {0};
     for (int i = 0; i < 5; i++) {
         uint8_t pkt[256];
         struct sockaddr_in from;
         socklen_t flen = sizeof from;
-        ssize_t n = recvfrom(ufd, pkt, sizeof pkt, 0, (struct sockaddr *)&from, &flen);
+        ssize_t n = recvfrom(ts.ufd, pkt, sizeof pkt, 0, (struct sockaddr *)&from, &flen);
         ck_assert_int_eq(n, OWP_TESTPKT_OPEN_MIN);
-        ck_assert_uint_eq(ntohs(from.sin_port), as.port);
+        ck_assert_uint_eq(ntohs(from.sin_port), ts.as.port);
         uint32_t seq;
-        owp_num64 ts;
+        owp_num64 sent;
         uint16_t e;
-        ck_assert_int_eq(owp_testpkt_open(NULL, OWP_MODE_OPEN, pkt, (size_t)n, &seq, &ts, &e,
+        ck_assert_int_eq(owp_testpkt_open(NULL, OWP_MODE_OPEN, pkt, (size_t)n, &seq, &sent, &e,
                                           &err),
                          OWP_OK);
         ck_assert_uint_lt(seq, 5);
@@ -663,18 +708,16 @@ START_TEST(send_session)
     for (int i = 0; i < 5; i++)
         ck_assert_int_eq(got[i], 1);
     owp_stop_sessions theirs;
-    read_stop(&h, &theirs); /* last packet + timeout + enddelay */
+    session_stop(&h, NULL, 0, 0, &theirs); /* last packet + timeout + enddelay */
     ck_assert_uint_eq(theirs.nsessions, 1);
-    ck_assert(memcmp(theirs.sessions[0].sid, r.sid, 16) == 0);
+    ck_assert(memcmp(theirs.sessions[0].sid, ts.req.sid, 16) == 0);
     ck_assert_uint_eq(theirs.sessions[0].next_seqno, 5);
     ck_assert_uint_eq(theirs.sessions[0].nskips, 0);
     owp_stop_sessions_clear(&theirs);
-    send_stop(&h, NULL, 0);
     /* A send session leaves nothing to fetch. */
-    owp_fetch_ack a = fetch_ack(&h, r.sid, 0, UINT32_MAX);
+    owp_fetch_ack a = fetch_ack(&h, ts.req.sid, 0, UINT32_MAX);
     ck_assert_uint_eq(a.accept, OWP_ACCEPT_FAILURE);
-    close(ufd);
-    ck_assert_int_eq(harness_finish(&h), OWP_OK);
+    ck_assert_int_eq(session_finish(&h, &ts), OWP_OK);
 }
 END_TEST
 
@@ -683,42 +726,30 @@ END_TEST
 START_TEST(stop_request_during_test)
 {
     harness h;
-    harness_start(&h, 7, 10);
-    open_session(&h, 7);
-    uint16_t cport;
-    int ufd = udp_socket(&cport);
-    owp_slot slot = {OWP_SLOT_FIXED, owp_num64_from_double(0.01)};
-    owp_request r;
-    fill_request(&r, 0, cport, &slot, 1000, 0.1, 0.5);
-    owp_err err;
-    ck_assert_int_eq(owp_random_bytes(r.sid, 16, &err), OWP_OK);
-    owp_accept_session as;
-    request_session(&h, &r, &as);
-    ck_assert_uint_eq(as.accept, 0);
-    start_sessions(&h);
+    harness_open(&h, 10);
+    test_session ts;
+    session_request(&h, &ts, 0, 1000, 0.1, 0.5);
+    session_start(&h, &ts, NULL, 0);
     sleep_s(0.4);
     owp_server_stop(h.srv);
     owp_stop_sessions theirs;
     double t0 = now_s();
-    read_stop(&h, &theirs);
+    session_stop(&h, NULL, 0, 0, &theirs);
     ck_assert(now_s() - t0 < 2.0); /* not last packet + timeout + enddelay (10 s) */
     ck_assert_uint_eq(theirs.nsessions, 1);
     ck_assert_uint_gt(theirs.sessions[0].next_seqno, 0);
     ck_assert_uint_lt(theirs.sessions[0].next_seqno, 1000);
     owp_stop_sessions_clear(&theirs);
-    send_stop(&h, NULL, 0);
     harness_join(&h);
     ck_assert_int_eq(h.status, OWP_OK);
-    close(ufd);
-    harness_finish(&h);
+    session_finish(&h, &ts);
 }
 END_TEST
 
 START_TEST(session_refusals)
 {
     harness h;
-    harness_start(&h, 7, 10);
-    open_session(&h, 7);
+    harness_open(&h, 10);
     owp_slot slot = {OWP_SLOT_EXP, owp_num64_from_double(0.1)};
     owp_request r;
     owp_accept_session as;
@@ -844,19 +875,14 @@ START_TEST(policy_grants_follow_sessions)
     pol.greeting_modes = NULL;
     harness_policy = &pol;
     harness h;
-    harness_start(&h, 7, 10);
-    open_session(&h, 7);
+    harness_open(&h, 10);
     ck_assert_str_eq(prec.control_identity, "");
-    uint16_t cport;
-    int ufd = udp_socket(&cport);
-    owp_slot slot = {OWP_SLOT_FIXED, owp_num64_from_double(0.01)};
-    owp_request r;
-    owp_accept_session as, refused;
-    fill_request(&r, 1, cport, &slot, 3, 0.2, 0.3);
-    request_session(&h, &r, &as);
-    ck_assert_uint_eq(as.accept, 0);
+    test_session ts;
+    session_request(&h, &ts, 1, 3, 0.2, 0.3);
+    const owp_accept_session as = ts.as;
+    owp_accept_session refused;
     /* The policy refuses the second: Accept 1, and it owes no session_end. */
-    request_session(&h, &r, &refused);
+    request_session(&h, &ts.req, &refused);
     ck_assert_uint_eq(refused.accept, OWP_ACCEPT_FAILURE);
     ck_assert(log_contains("Test not allowed"));
     ck_assert_int_eq(prec.sessions, 2);
@@ -869,16 +895,12 @@ START_TEST(policy_grants_follow_sessions)
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
 
-    start_sessions(&h);
-    sleep_s(0.25);
-    for (uint32_t i = 0; i < 3; i++)
-        send_test_packet(ufd, as.port, i);
+    const uint32_t seqs[] = {0, 1, 2};
+    session_start(&h, &ts, seqs, 3);
     owp_stop_session mine = {.next_seqno = 3};
     memcpy(mine.sid, as.sid, 16);
     owp_stop_sessions theirs;
-    sleep_s(0.1);
-    send_stop(&h, &mine, 1);
-    read_stop(&h, &theirs);
+    session_stop(&h, &mine, 1, 1, &theirs);
     owp_stop_sessions_clear(&theirs);
 
     /* session_end got the grant's handle, the kept file and its final size.
@@ -910,8 +932,7 @@ START_TEST(policy_grants_follow_sessions)
     ck_assert_int_ne(stat(path, &st), 0);
     ck_assert_int_eq(owp_server_catalog_path(h.datadir, as.sid, link, sizeof link), 0);
     ck_assert_int_ne(lstat(link, &st), 0);
-    close(ufd);
-    ck_assert_int_eq(harness_finish(&h), OWP_OK);
+    ck_assert_int_eq(session_finish(&h, &ts), OWP_OK);
 }
 END_TEST
 
@@ -936,8 +957,7 @@ END_TEST
 static void bad_command_case(uint8_t type, const char *logged)
 {
     harness h;
-    harness_start(&h, 7, 10);
-    open_session(&h, 7);
+    harness_open(&h, 10);
     uint8_t blk[32];
     memset(blk, 0x5a, sizeof blk);
     blk[0] = type;
@@ -970,8 +990,7 @@ END_TEST
 START_TEST(malformed_request_closes)
 {
     harness h;
-    harness_start(&h, 7, 10);
-    open_session(&h, 7);
+    harness_open(&h, 10);
     uint8_t pre[OWP_REQUEST_PREAMBLE_LEN] = {0};
     pre[0] = 1;
     pre[1] = 4;
@@ -986,8 +1005,7 @@ END_TEST
 START_TEST(truncated_message_then_close)
 {
     harness h;
-    harness_start(&h, 7, 10);
-    open_session(&h, 7);
+    harness_open(&h, 10);
     uint8_t pre[32] = {1, 4};
     owp_err err;
     ck_assert_int_eq(owp_chan_send(h.chan, pre, sizeof pre, &err), OWP_OK);
@@ -1013,313 +1031,17 @@ END_TEST
 START_TEST(idle_client_times_out)
 {
     harness h;
-    harness_start(&h, 7, 1);
-    open_session(&h, 7);
+    harness_open(&h, 1);
     harness_join(&h);
     ck_assert_int_eq(h.status, OWP_ERR_TIMEOUT);
     harness_finish(&h);
 }
 END_TEST
 
-/* ------------------------------------------------------------------ data directory */
+/* ------------------------------------------------------------------ configuration */
 
-static void touch(const char *path)
+START_TEST(relative_datadir_refused)
 {
-    FILE *fp = fopen(path, "w");
-    ck_assert_ptr_nonnull(fp);
-    fclose(fp);
-}
-
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        n += de->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
-/* mkdir -p */
-static int make_test_dirs(const char *path)
-{
-    char buf[TEST_PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *q = buf + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *q = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static void write_bytes(const char *path, size_t n)
-{
-    FILE *fp = fopen(path, "wb");
-    ck_assert_ptr_nonnull(fp);
-    for (size_t i = 0; i < n; i++)
-        fputc('x', fp);
-    ck_assert_int_eq(fclose(fp), 0);
-}
-
-START_TEST(datadir_catalog_rebuilt)
-{
-    char *dd = tu_tempdir();
-    char p[TEST_PATH_MAX];
-    owp_err err;
-    ck_assert_int_eq(owp_server_datadir_init(dd, NULL, NULL, NULL, &err), OWP_OK);
-    /* Stale entries: a dangling link, a file and a directory in catalog/. */
-    snprintf(p, sizeof p, "%s/catalog/00000000000000000000000000000000.owp", dd);
-    ck_assert_int_eq(symlink("/nonexistent/x.owp", p), 0);
-    snprintf(p, sizeof p, "%s/catalog/junk", dd);
-    touch(p);
-    snprintf(p, sizeof p, "%s/catalog/sub", dd);
-    ck_assert_int_eq(mkdir(p, 0755), 0);
-    /* Stored sessions, plus names that are not session files. */
-    snprintf(p, sizeof p, "%s/hierarchy", dd);
-    mkdir(p, 0755);
-    snprintf(p, sizeof p, "%s/hierarchy/root", dd);
-    mkdir(p, 0755);
-    snprintf(p, sizeof p, "%s/hierarchy/root/regular", dd);
-    mkdir(p, 0755);
-    snprintf(p, sizeof p, "%s/hierarchy/root/regular/7f000001eeae69f69158d9b594d9178f.owp", dd);
-    touch(p);
-    snprintf(p, sizeof p, "%s/hierarchy/root/7f000001eeae69f69158d9b594d91790.owp", dd);
-    touch(p);
-    snprintf(p, sizeof p, "%s/hierarchy/root/7F000001EEAE69F69158D9B594D91790.owp", dd);
-    touch(p);
-    snprintf(p, sizeof p, "%s/hierarchy/root/notes.txt", dd);
-    touch(p);
-    unsigned linked = 0;
-    ck_assert_int_eq(owp_server_datadir_init(dd, NULL, NULL, &linked, &err), OWP_OK);
-    ck_assert_uint_eq(linked, 2);
-    snprintf(p, sizeof p, "%s/catalog", dd);
-    ck_assert_int_eq(count_entries(p), 2);
-    char target[TEST_PATH_MAX];
-    snprintf(p, sizeof p, "%s/catalog/7f000001eeae69f69158d9b594d9178f.owp", dd);
-    ssize_t n = readlink(p, target, sizeof target - 1);
-    ck_assert_int_gt(n, 0);
-    target[n] = '\0';
-    ck_assert(strstr(target, "/hierarchy/root/regular/7f000001eeae69f69158d9b594d9178f.owp"));
-    free(dd);
-}
-END_TEST
-
-/* What owampd's start-up scan sees: each stored file with its class path
- * and size; the ones it refuses stay out of the catalog. */
-typedef struct stored_seen {
-    char classes[4][64];
-    uint64_t sizes[4];
-    int n;
-} stored_seen;
-
-static int record_stored(void *arg, const char *class_path, const char *path, uint64_t size)
-{
-    stored_seen *seen = arg;
-    ck_assert(strstr(path, "/hierarchy/") != NULL);
-    if (seen->n < 4) {
-        snprintf(seen->classes[seen->n], sizeof seen->classes[0], "%s", class_path);
-        seen->sizes[seen->n] = size;
-    }
-    seen->n++;
-    return strcmp(class_path, "gone") == 0; /* no such class: not served */
-}
-
-START_TEST(datadir_stored_files_reported)
-{
-    char *dd = tu_tempdir();
-    char p[TEST_PATH_MAX];
-    owp_err err;
-    snprintf(p, sizeof p, "%s/hierarchy/root/regular", dd);
-    ck_assert_int_eq(make_test_dirs(p), 0);
-    snprintf(p, sizeof p, "%s/hierarchy/gone", dd);
-    ck_assert_int_eq(make_test_dirs(p), 0);
-    snprintf(p, sizeof p, "%s/hierarchy/root/regular/7f000001eeae69f69158d9b594d9178f.owp", dd);
-    write_bytes(p, 123);
-    snprintf(p, sizeof p, "%s/hierarchy/gone/7f000001eeae69f69158d9b594d91790.owp", dd);
-    write_bytes(p, 7);
-    stored_seen seen;
-    memset(&seen, 0, sizeof seen);
-    unsigned linked = 0;
-    ck_assert_int_eq(
-        owp_server_datadir_init_stored(dd, record_stored, &seen, NULL, NULL, &linked, &err),
-        OWP_OK);
-    ck_assert_int_eq(seen.n, 2);
-    ck_assert_uint_eq(linked, 1);
-    int regular = strcmp(seen.classes[0], "root/regular") == 0 ? 0 : 1;
-    ck_assert_str_eq(seen.classes[regular], "root/regular");
-    ck_assert_uint_eq(seen.sizes[regular], 123);
-    ck_assert_str_eq(seen.classes[1 - regular], "gone");
-    ck_assert_uint_eq(seen.sizes[1 - regular], 7);
-    snprintf(p, sizeof p, "%s/catalog/7f000001eeae69f69158d9b594d9178f.owp", dd);
-    struct stat st;
-    ck_assert_int_eq(lstat(p, &st), 0);
-    snprintf(p, sizeof p, "%s/catalog/7f000001eeae69f69158d9b594d91790.owp", dd);
-    ck_assert_int_ne(lstat(p, &st), 0);
-    free(dd);
-}
-END_TEST
-
-/* "BASE/d01/d02/.../dNN" into buf: a chain of levels directories below base. */
-static void nested_path(char *buf, size_t len, const char *base, int levels)
-{
-    int n = snprintf(buf, len, "%s", base);
-    for (int i = 1; i <= levels; i++)
-        n += snprintf(buf + n, len - (size_t)n, "/d%02d", i);
-}
-
-/* An empty file at DIR/REL, its directories made first; its path into buf. */
-static void touch_under(const char *dir, const char *rel, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s/%s", dir, rel);
-    char *slash = strrchr(buf, '/');
-    *slash = '\0';
-    ck_assert_int_eq(make_test_dirs(buf), 0);
-    *slash = '/';
-    touch(buf);
-}
-
-/* What a crash leaves: catalog links to live files, files whose link never
- * came, and the same SID stored under two classes. */
-START_TEST(datadir_crash_leftovers_relinked)
-{
-    char *dd = tu_tempdir();
-    char p[TEST_PATH_MAX], link[TEST_PATH_MAX];
-    owp_err err;
-    log_text[0] = '\0';
-    /* Linked before the crash. */
-    touch_under(dd, "hierarchy/a/b/7f000001eeae69f69158d9b594d9178f.owp", p, sizeof p);
-    snprintf(link, sizeof link, "%s/catalog", dd);
-    ck_assert_int_eq(make_test_dirs(link), 0);
-    snprintf(link, sizeof link, "%s/catalog/7f000001eeae69f69158d9b594d9178f.owp", dd);
-    ck_assert_int_eq(symlink(p, link), 0);
-    /* Never linked; and one SID twice, so only one of its files can be served. */
-    touch_under(dd, "hierarchy/c/7f000001eeae69f69158d9b594d91790.owp", p, sizeof p);
-    touch_under(dd, "hierarchy/c/7f000001eeae69f69158d9b594d9178f.owp", p, sizeof p);
-    unsigned linked = 0;
-    ck_assert_int_eq(owp_server_datadir_init(dd, test_log, NULL, &linked, &err), OWP_OK);
-    ck_assert_uint_eq(linked, 2);
-    ck_assert(log_contains("SID already stored elsewhere"));
-    struct stat st;
-    snprintf(link, sizeof link, "%s/catalog/7f000001eeae69f69158d9b594d9178f.owp", dd);
-    ck_assert_int_eq(stat(link, &st), 0);
-    snprintf(link, sizeof link, "%s/catalog/7f000001eeae69f69158d9b594d91790.owp", dd);
-    ck_assert_int_eq(stat(link, &st), 0); /* the new link leads to the file */
-    free(dd);
-}
-END_TEST
-
-/* Both start-up walks go 32 levels deep: below that, hierarchy/ is skipped
- * with a warning and catalog/ cannot be emptied. */
-START_TEST(datadir_walk_depth_bound)
-{
-    char *dd = tu_tempdir();
-    char base[TEST_PATH_MAX], p[TEST_PATH_MAX], f[TEST_PATH_MAX + 64];
-    owp_err err;
-    log_text[0] = '\0';
-    snprintf(base, sizeof base, "%s/hierarchy", dd);
-    nested_path(p, sizeof p, base, 32);
-    touch_under(p, "7f000001eeae69f69158d9b594d9178f.owp", f, sizeof f);
-    nested_path(p, sizeof p, base, 33);
-    touch_under(p, "7f000001eeae69f69158d9b594d91790.owp", f, sizeof f);
-    unsigned linked = 0;
-    ck_assert_int_eq(owp_server_datadir_init(dd, test_log, NULL, &linked, &err), OWP_OK);
-    ck_assert_uint_eq(linked, 1);
-    snprintf(f, sizeof f, "%s/catalog/7f000001eeae69f69158d9b594d9178f.owp", dd);
-    struct stat st;
-    ck_assert_int_eq(lstat(f, &st), 0);
-    ck_assert(log_contains("too deep"));
-
-    /* catalog/ nested 32 deep is emptied, 33 deep is an error. */
-    snprintf(base, sizeof base, "%s/catalog", dd);
-    nested_path(p, sizeof p, base, 32);
-    touch_under(p, "junk", f, sizeof f);
-    ck_assert_int_eq(owp_server_datadir_init(dd, NULL, NULL, &linked, &err), OWP_OK);
-    ck_assert_int_eq(count_entries(base), 1); /* only the relinked session */
-    nested_path(p, sizeof p, base, 33);
-    ck_assert_int_eq(make_test_dirs(p), 0);
-    ck_assert_int_eq(owp_server_datadir_init(dd, NULL, NULL, &linked, &err), OWP_ERR_INVALID);
-    ck_assert(strstr(err.msg, "nested too deep"));
-    free(dd);
-}
-END_TEST
-
-START_TEST(datadir_class_path_ok)
-{
-    ck_assert(owp_datadir_class_path_ok("default"));
-    ck_assert(owp_datadir_class_path_ok("root/regular"));
-    ck_assert(owp_datadir_class_path_ok("a.b/..c"));
-    const char *bad[] = {"", "/a", "a/", "a//b", ".", "..", "a/./b", "a/../b", NULL};
-    for (int i = 0; bad[i]; i++)
-        ck_assert_msg(!owp_datadir_class_path_ok(bad[i]), "\"%s\" accepted", bad[i]);
-    ck_assert(!owp_datadir_class_path_ok(NULL));
-    char longpath[OWP_SERVER_CLASS_MAX + 1];
-    memset(longpath, 'x', sizeof longpath - 1);
-    longpath[sizeof longpath - 1] = '\0';
-    ck_assert(!owp_datadir_class_path_ok(longpath));
-    longpath[OWP_SERVER_CLASS_MAX - 1] = '\0';
-    ck_assert(owp_datadir_class_path_ok(longpath));
-}
-END_TEST
-
-/* A session file and its catalog link; a second session with the same SID
- * must not touch either. */
-START_TEST(datadir_create_session_file)
-{
-    char *dd = tu_tempdir();
-    uint8_t sid[16];
-    ck_assert_int_eq(tu_hex_decode("7f000001eeae670b4bafd97611409158", sid, 16), 16);
-    char path[OWP_SERVER_PATH_MAX], catalog[OWP_SERVER_PATH_MAX], want[TEST_PATH_MAX];
-    FILE *fp = NULL;
-    owp_err err;
-    ck_assert_int_eq(owp_server_datadir_init(dd, NULL, NULL, NULL, &err), OWP_OK);
-    ck_assert_msg(owp_datadir_create_session(dd, "root/regular", sid, path, catalog, &fp, &err) ==
-                      OWP_OK,
-                  "%s", err.msg);
-    ck_assert_ptr_nonnull(fp);
-    snprintf(want, sizeof want, "%s/hierarchy/root/regular/7f000001eeae670b4bafd97611409158.owp",
-             dd);
-    ck_assert_str_eq(path, want);
-    snprintf(want, sizeof want, "%s/catalog/7f000001eeae670b4bafd97611409158.owp", dd);
-    ck_assert_str_eq(catalog, want);
-    char target[TEST_PATH_MAX];
-    ssize_t n = readlink(catalog, target, sizeof target - 1);
-    ck_assert_int_gt(n, 0);
-    target[n] = '\0';
-    ck_assert_str_eq(target, path);
-    ck_assert_int_eq(fputs("data", fp) >= 0, 1);
-    ck_assert_int_eq(fclose(fp), 0);
-
-    FILE *fp2 = NULL;
-    char path2[OWP_SERVER_PATH_MAX], catalog2[OWP_SERVER_PATH_MAX];
-    ck_assert_int_ne(
-        owp_datadir_create_session(dd, "root/regular", sid, path2, catalog2, &fp2, &err), OWP_OK);
-    ck_assert_ptr_null(fp2);
-    ck_assert_str_eq(path2, ""); /* not ours to delete */
-    ck_assert_str_eq(catalog2, "");
-    ck_assert(strstr(err.msg, "7f000001eeae670b4bafd97611409158.owp"));
-    struct stat st;
-    ck_assert_int_eq(stat(catalog, &st), 0);
-    ck_assert_int_eq(st.st_size, 4);
-    free(dd);
-}
-END_TEST
-
-START_TEST(sid_hex_and_catalog_path)
-{
-    uint8_t sid[16];
-    ck_assert_int_eq(tu_hex_decode("7f000001eeae670b4bafd97611409158", sid, 16), 16);
-    char hex[33], p[64];
-    owp_sid_hex(sid, hex);
-    ck_assert_str_eq(hex, "7f000001eeae670b4bafd97611409158");
-    ck_assert_int_eq(owp_server_catalog_path("/d", sid, p, sizeof p), 0);
-    ck_assert_str_eq(p, "/d/catalog/7f000001eeae670b4bafd97611409158.owp");
-    ck_assert_int_eq(owp_server_catalog_path("/d", sid, p, 20), -1);
     owp_server_config cfg;
     owp_server_config_default(&cfg);
     owp_err err;
@@ -1364,14 +1086,8 @@ static Suite *server_suite(void)
     tcase_add_test(tc, idle_client_times_out);
     suite_add_tcase(s, tc);
 
-    tc = tcase_create("datadir");
-    tcase_add_test(tc, datadir_catalog_rebuilt);
-    tcase_add_test(tc, datadir_stored_files_reported);
-    tcase_add_test(tc, datadir_crash_leftovers_relinked);
-    tcase_add_test(tc, datadir_walk_depth_bound);
-    tcase_add_test(tc, datadir_class_path_ok);
-    tcase_add_test(tc, datadir_create_session_file);
-    tcase_add_test(tc, sid_hex_and_catalog_path);
+    tc = tcase_create("configuration");
+    tcase_add_test(tc, relative_datadir_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -23,12 +23,12 @@
 #define ALL_TO (UINT64_MAX)
 
 static char *dir;
-static owm_store *store;
+static store_db *store;
 
 static void open_store(void)
 {
     owp_err err = {0};
-    store = owm_store_open(dir, NULL, &err);
+    store = store_open(dir, NULL, &err);
     ck_assert_msg(store != NULL, "%s", err.msg);
 }
 
@@ -40,7 +40,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    owm_store_close(&store);
+    store_close(&store);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
@@ -51,18 +51,18 @@ static uint32_t path(const char *src, const char *dst)
 {
     uint32_t id = 0;
     owp_err err = {0};
-    ck_assert_msg(owm_store_path_id(store, src, dst, "test", &id, &err) == OWP_OK, "%s", err.msg);
+    ck_assert_msg(store_path_id(store, src, dst, "test", &id, &err) == OWP_OK, "%s", err.msg);
     ck_assert_uint_gt(id, 0);
     return id;
 }
 
-static owm_ingest_result ingest_fp(const char *node, uint64_t seq, uint32_t pid, FILE *fp,
+static store_ingest_result ingest_fp(const char *node, uint64_t seq, uint32_t pid, FILE *fp,
                                    owp_status want)
 {
-    owm_ingest_result res;
+    store_ingest_result res;
     owp_err err = {0};
     rewind(fp);
-    owp_status st = owm_store_ingest_file(store, node, seq, "f.owp", pid, fp, &res, &err);
+    owp_status st = store_ingest_file(store, node, seq, "f.owp", pid, fp, &res, &err);
     ck_assert_msg(st == want, "ingest: %d (%s)", st, err.msg);
     return res;
 }
@@ -146,11 +146,11 @@ static FILE *make_file(const gen *g)
 /* ---- queries ---- */
 
 typedef struct rows {
-    owm_store_row row[64];
+    store_row row[64];
     int n;
 } rows;
 
-static int collect(const owm_store_row *row, void *arg)
+static int collect(const store_row *row, void *arg)
 {
     rows *r = arg;
     if (r->n < 64)
@@ -162,21 +162,21 @@ static int collect(const owm_store_row *row, void *arg)
 static const double pcts[] = {0, 50, 90, 99, 99.9, 100};
 #define NPCTS (sizeof pcts / sizeof pcts[0])
 
-static owm_store_row query1(const uint32_t *ids, size_t n, owp_num64 from, owp_num64 to,
-                            owm_store_source src)
+static store_row query1(const uint32_t *ids, size_t n, owp_num64 from, owp_num64 to,
+                            store_source src)
 {
-    owm_store_query q = {ids, n, from, to, 0, pcts, NPCTS, src};
+    store_query q = {ids, n, from, to, 0, pcts, NPCTS, src};
     rows r = {.n = 0};
     owp_err err = {0};
-    ck_assert_msg(owm_store_query_run(store, &q, collect, &r, &err) == OWP_OK, "%s", err.msg);
+    ck_assert_msg(store_query_run(store, &q, collect, &r, &err) == OWP_OK, "%s", err.msg);
     ck_assert_int_eq(r.n, 1);
     return r.row[0];
 }
 
 static int within_bound(double hist, double exact)
 {
-    return fabs(hist - exact) <= OWM_STORE_HIST_REL_ERROR * fabs(exact) * 1.000001 +
-                                     OWM_STORE_HIST_ABS_ERROR;
+    return fabs(hist - exact) <= STORE_HIST_REL_ERROR * fabs(exact) * 1.000001 +
+                                     STORE_HIST_ABS_ERROR;
 }
 
 /* ---- vectors ---- */
@@ -229,13 +229,13 @@ static void check_vector_file(const char *rel, const char *name, uint64_t seq)
     ck_assert_msg(fp != NULL, "%s", p);
     uint32_t pid = path(name, "dst");
     expect e = stats_of(fp, name);
-    owm_ingest_result res = ingest_fp("vectors", seq, pid, fp, OWP_OK);
-    ck_assert_int_eq(res.status, OWM_INGEST_STORED);
-    owm_store_row raw = query1(&pid, 1, ALL_FROM, ALL_TO, OWM_SOURCE_RAW);
-    owm_store_row hist = query1(&pid, 1, ALL_FROM, ALL_TO, OWM_SOURCE_HIST);
+    store_ingest_result res = ingest_fp("vectors", seq, pid, fp, OWP_OK);
+    ck_assert_int_eq(res.status, STORE_INGEST_STORED);
+    store_row raw = query1(&pid, 1, ALL_FROM, ALL_TO, STORE_SOURCE_RAW);
+    store_row hist = query1(&pid, 1, ALL_FROM, ALL_TO, STORE_SOURCE_HIST);
     ck_assert_uint_eq(raw.sent + raw.dups, res.records);
     for (int i = 0; i < 2; i++) {
-        const owm_store_row *r = i ? &hist : &raw;
+        const store_row *r = i ? &hist : &raw;
         ck_assert_uint_eq(r->sent, res.sent);
         ck_assert_uint_eq(r->lost, res.lost);
         ck_assert_uint_eq(r->dups, res.dups);
@@ -257,10 +257,10 @@ static void check_vector_file(const char *rel, const char *name, uint64_t seq)
                       "%s (%s): median %.9f vs %.9f", name, i ? "hist" : "raw",
                       r->percentiles[1], e.median);
     }
-    ck_assert_int_eq(raw.source, OWM_SOURCE_RAW);
-    ck_assert_int_eq(hist.source, OWM_SOURCE_HIST);
+    ck_assert_int_eq(raw.source, STORE_SOURCE_RAW);
+    ck_assert_int_eq(hist.source, STORE_SOURCE_HIST);
     ck_assert(raw.rel_error == 0);
-    ck_assert(hist.rel_error == OWM_STORE_HIST_REL_ERROR);
+    ck_assert(hist.rel_error == STORE_HIST_REL_ERROR);
     fclose(fp);
     free(p);
 }
@@ -299,7 +299,7 @@ START_TEST(test_vectors_match_stats)
     uint64_t seq;
     char name[64];
     owp_err err = {0};
-    ck_assert_int_eq(owm_store_cursor(store, "vectors", &seq, name, sizeof name, &err), OWP_OK);
+    ck_assert_int_eq(store_cursor(store, "vectors", &seq, name, sizeof name, &err), OWP_OK);
     ck_assert_uint_eq(seq, 1000 + 1);
     ck_assert_str_eq(name, "f.owp");
 }
@@ -318,7 +318,7 @@ START_TEST(test_vector_known_counts)
         FILE *fp = fopen(p, "rb");
         ck_assert_ptr_nonnull(fp);
         uint32_t pid = path(known[i].rel, "x");
-        owm_ingest_result res = ingest_fp("n", i + 1, pid, fp, OWP_OK);
+        store_ingest_result res = ingest_fp("n", i + 1, pid, fp, OWP_OK);
         ck_assert_uint_eq(res.lost, known[i].lost);
         ck_assert_uint_eq(res.dups, known[i].dups);
         ck_assert_uint_eq(res.sent, known[i].sent);
@@ -335,24 +335,24 @@ START_TEST(test_idempotent_reingest)
              .loss_pm = 20, .dup_pm = 10, .reorder_pm = 10, .seed = 7};
     FILE *fp = make_file(&g);
     uint32_t pid = path("a", "b");
-    owm_ingest_result first = ingest_fp("a", 5, pid, fp, OWP_OK);
-    ck_assert_int_eq(first.status, OWM_INGEST_STORED);
+    store_ingest_result first = ingest_fp("a", 5, pid, fp, OWP_OK);
+    ck_assert_int_eq(first.status, STORE_INGEST_STORED);
     ck_assert_uint_eq(first.sent, 3000);
     ck_assert_uint_gt(first.lost, 0);
     ck_assert_uint_gt(first.dups, 0);
     ck_assert_uint_gt(first.reordered, 0);
-    owm_store_row before = query1(&pid, 1, ALL_FROM, ALL_TO, OWM_SOURCE_RAW);
+    store_row before = query1(&pid, 1, ALL_FROM, ALL_TO, STORE_SOURCE_RAW);
     /* the same file number again, and an older one: nothing happens */
-    ck_assert_int_eq(ingest_fp("a", 5, pid, fp, OWP_OK).status, OWM_INGEST_ALREADY);
-    ck_assert_int_eq(ingest_fp("a", 4, pid, fp, OWP_OK).status, OWM_INGEST_ALREADY);
+    ck_assert_int_eq(ingest_fp("a", 5, pid, fp, OWP_OK).status, STORE_INGEST_ALREADY);
+    ck_assert_int_eq(ingest_fp("a", 4, pid, fp, OWP_OK).status, STORE_INGEST_ALREADY);
     /* the same session under a new file number: cursor moves, nothing counted */
-    owm_ingest_result dup = ingest_fp("a", 6, pid, fp, OWP_OK);
-    ck_assert_int_eq(dup.status, OWM_INGEST_DUPLICATE);
+    store_ingest_result dup = ingest_fp("a", 6, pid, fp, OWP_OK);
+    ck_assert_int_eq(dup.status, STORE_INGEST_DUPLICATE);
     ck_assert_uint_eq(dup.records, 0);
     /* and through another node */
-    ck_assert_int_eq(ingest_fp("b", 1, pid, fp, OWP_OK).status, OWM_INGEST_DUPLICATE);
-    for (int src = OWM_SOURCE_RAW; src <= OWM_SOURCE_HIST; src++) {
-        owm_store_row after = query1(&pid, 1, ALL_FROM, ALL_TO, src);
+    ck_assert_int_eq(ingest_fp("b", 1, pid, fp, OWP_OK).status, STORE_INGEST_DUPLICATE);
+    for (int src = STORE_SOURCE_RAW; src <= STORE_SOURCE_HIST; src++) {
+        store_row after = query1(&pid, 1, ALL_FROM, ALL_TO, src);
         ck_assert_uint_eq(after.sent, before.sent);
         ck_assert_uint_eq(after.lost, before.lost);
         ck_assert_uint_eq(after.dups, before.dups);
@@ -360,9 +360,9 @@ START_TEST(test_idempotent_reingest)
     }
     uint64_t seq;
     owp_err err = {0};
-    ck_assert_int_eq(owm_store_cursor(store, "a", &seq, NULL, 0, &err), OWP_OK);
+    ck_assert_int_eq(store_cursor(store, "a", &seq, NULL, 0, &err), OWP_OK);
     ck_assert_uint_eq(seq, 6);
-    ck_assert_int_eq(owm_store_cursor(store, "nobody", &seq, NULL, 0, &err), OWP_OK);
+    ck_assert_int_eq(store_cursor(store, "nobody", &seq, NULL, 0, &err), OWP_OK);
     ck_assert_uint_eq(seq, 0);
     fclose(fp);
 }
@@ -374,7 +374,7 @@ static uint64_t cursor_of(const char *node)
 {
     uint64_t seq = 0;
     owp_err err = {0};
-    ck_assert_int_eq(owm_store_cursor(store, node, &seq, NULL, 0, &err), OWP_OK);
+    ck_assert_int_eq(store_cursor(store, node, &seq, NULL, 0, &err), OWP_OK);
     return seq;
 }
 
@@ -390,31 +390,31 @@ START_TEST(test_batch_group_commit)
     }
     uint32_t ab = path("a", "b");
     owp_err err = {0};
-    ck_assert_int_eq(owm_store_batch_begin(store, &err), OWP_OK);
-    ck_assert_int_eq(owm_store_batch_begin(store, &err), OWP_ERR_INVALID);
-    ck_assert_int_eq(ingest_fp("a", 1, ab, files[0], OWP_OK).status, OWM_INGEST_STORED);
+    ck_assert_int_eq(store_batch_begin(store, &err), OWP_OK);
+    ck_assert_int_eq(store_batch_begin(store, &err), OWP_ERR_INVALID);
+    ck_assert_int_eq(ingest_fp("a", 1, ab, files[0], OWP_OK).status, STORE_INGEST_STORED);
     ingest_fp("a", 2, 999, files[1], OWP_ERR_INVALID); /* unknown path: leaves no trace */
-    ck_assert_int_eq(ingest_fp("a", 3, ab, files[2], OWP_OK).status, OWM_INGEST_STORED);
+    ck_assert_int_eq(ingest_fp("a", 3, ab, files[2], OWP_OK).status, STORE_INGEST_STORED);
     uint32_t cd = path("c", "d"); /* a path created inside the batch */
-    ck_assert_int_eq(ingest_fp("a", 4, cd, files[3], OWP_OK).status, OWM_INGEST_STORED);
+    ck_assert_int_eq(ingest_fp("a", 4, cd, files[3], OWP_OK).status, STORE_INGEST_STORED);
     ck_assert_uint_eq(cursor_of("a"), 0); /* readers see nothing before the commit */
-    ck_assert_int_eq(owm_store_batch_commit(store, &err), OWP_OK);
+    ck_assert_int_eq(store_batch_commit(store, &err), OWP_OK);
     ck_assert_uint_eq(cursor_of("a"), 4);
-    ck_assert_uint_eq(query1(&ab, 1, ALL_FROM, ALL_TO, OWM_SOURCE_RAW).sent, 400);
-    ck_assert_uint_eq(query1(&cd, 1, ALL_FROM, ALL_TO, OWM_SOURCE_RAW).sent, 200);
+    ck_assert_uint_eq(query1(&ab, 1, ALL_FROM, ALL_TO, STORE_SOURCE_RAW).sent, 400);
+    ck_assert_uint_eq(query1(&cd, 1, ALL_FROM, ALL_TO, STORE_SOURCE_RAW).sent, 200);
 
     /* An aborted batch: nothing of it stays, the file can come again. */
-    ck_assert_int_eq(owm_store_batch_begin(store, &err), OWP_OK);
-    ck_assert_int_eq(ingest_fp("a", 5, ab, files[4], OWP_OK).status, OWM_INGEST_STORED);
-    owm_store_batch_abort(store);
+    ck_assert_int_eq(store_batch_begin(store, &err), OWP_OK);
+    ck_assert_int_eq(ingest_fp("a", 5, ab, files[4], OWP_OK).status, STORE_INGEST_STORED);
+    store_batch_abort(store);
     ck_assert_uint_eq(cursor_of("a"), 4);
-    ck_assert_uint_eq(query1(&ab, 1, ALL_FROM, ALL_TO, OWM_SOURCE_RAW).sent, 400);
-    ck_assert_int_eq(ingest_fp("a", 5, ab, files[4], OWP_OK).status, OWM_INGEST_STORED);
-    ck_assert_uint_eq(query1(&ab, 1, ALL_FROM, ALL_TO, OWM_SOURCE_RAW).sent, 600);
+    ck_assert_uint_eq(query1(&ab, 1, ALL_FROM, ALL_TO, STORE_SOURCE_RAW).sent, 400);
+    ck_assert_int_eq(ingest_fp("a", 5, ab, files[4], OWP_OK).status, STORE_INGEST_STORED);
+    ck_assert_uint_eq(query1(&ab, 1, ALL_FROM, ALL_TO, STORE_SOURCE_RAW).sent, 600);
     /* Closing with a batch open drops it. */
-    ck_assert_int_eq(owm_store_batch_begin(store, &err), OWP_OK);
-    ck_assert_int_eq(ingest_fp("a", 6, ab, files[1], OWP_OK).status, OWM_INGEST_STORED);
-    owm_store_close(&store);
+    ck_assert_int_eq(store_batch_begin(store, &err), OWP_OK);
+    ck_assert_int_eq(ingest_fp("a", 6, ab, files[1], OWP_OK).status, STORE_INGEST_STORED);
+    store_close(&store);
     open_store();
     ck_assert_uint_eq(cursor_of("a"), 5);
     for (int i = 0; i < 5; i++)
@@ -445,20 +445,20 @@ static gen crash_gen(int i)
 static void child_ingest(uint32_t pid, FILE *const *files, long kill_after)
 {
     owp_err err = {0};
-    owm_store *s = owm_store_open(dir, NULL, &err);
+    store_db *s = store_open(dir, NULL, &err);
     if (!s)
         _exit(2);
     kill_at = kill_after;
-    owm_store_set_hook(s, kill_hook, NULL);
+    store_set_hook(s, kill_hook, NULL);
     uint64_t cur;
-    if (owm_store_cursor(s, "node", &cur, NULL, 0, &err))
+    if (store_cursor(s, "node", &cur, NULL, 0, &err))
         _exit(3);
     for (uint64_t seq = cur + 1; seq <= CRASH_FILES; seq++) {
         rewind(files[seq - 1]);
-        if (owm_store_ingest_file(s, "node", seq, "f.owp", pid, files[seq - 1], NULL, &err))
+        if (store_ingest_file(s, "node", seq, "f.owp", pid, files[seq - 1], NULL, &err))
             _exit(4);
     }
-    owm_store_close(&s);
+    store_close(&s);
     _exit(0);
 }
 
@@ -473,18 +473,18 @@ START_TEST(test_crash_safety)
     }
     /* what each prefix of the files holds, from a scratch store */
     {
-        owm_store_close(&store);
+        store_close(&store);
         char *d2 = tu_tempdir();
         owp_err err = {0};
-        store = owm_store_open(d2, NULL, &err);
+        store = store_open(d2, NULL, &err);
         ck_assert_ptr_nonnull(store);
         uint32_t p2 = path("a", "b");
         for (int i = 0; i < CRASH_FILES; i++) {
-            owm_ingest_result r = ingest_fp("x", (uint64_t)i + 1, p2, files[i], OWP_OK);
+            store_ingest_result r = ingest_fp("x", (uint64_t)i + 1, p2, files[i], OWP_OK);
             sent_upto[i + 1] = sent_upto[i] + r.sent;
             lost_upto[i + 1] = lost_upto[i] + r.lost;
         }
-        owm_store_close(&store);
+        store_close(&store);
         char cmd[4200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", d2);
         ck_assert_int_eq(system(cmd), 0);
@@ -496,7 +496,7 @@ START_TEST(test_crash_safety)
     for (int round = 0; round < 200; round++) {
         uint64_t cur;
         owp_err err = {0};
-        ck_assert_int_eq(owm_store_cursor(store, "node", &cur, NULL, 0, &err), OWP_OK);
+        ck_assert_int_eq(store_cursor(store, "node", &cur, NULL, 0, &err), OWP_OK);
         if (cur == CRASH_FILES)
             break;
         /* hooks per file: begin, records every 1024, histograms, session, cursor */
@@ -516,11 +516,11 @@ START_TEST(test_crash_safety)
                           status);
         }
         /* what the store holds must be exactly the committed files */
-        owm_store_close(&store);
+        store_close(&store);
         open_store();
-        ck_assert_int_eq(owm_store_cursor(store, "node", &cur, NULL, 0, &err), OWP_OK);
-        for (int src = OWM_SOURCE_RAW; src <= OWM_SOURCE_HIST; src++) {
-            owm_store_row r = query1(&pid, 1, ALL_FROM, ALL_TO, src);
+        ck_assert_int_eq(store_cursor(store, "node", &cur, NULL, 0, &err), OWP_OK);
+        for (int src = STORE_SOURCE_RAW; src <= STORE_SOURCE_HIST; src++) {
+            store_row r = query1(&pid, 1, ALL_FROM, ALL_TO, src);
             ck_assert_msg(r.sent == sent_upto[cur] && r.lost == lost_upto[cur],
                           "round %d cursor %llu: sent %llu lost %llu, want %llu %llu", round,
                           (unsigned long long)cur, (unsigned long long)r.sent,
@@ -530,7 +530,7 @@ START_TEST(test_crash_safety)
     }
     uint64_t cur;
     owp_err err = {0};
-    ck_assert_int_eq(owm_store_cursor(store, "node", &cur, NULL, 0, &err), OWP_OK);
+    ck_assert_int_eq(store_cursor(store, "node", &cur, NULL, 0, &err), OWP_OK);
     ck_assert_uint_eq(cur, CRASH_FILES);
     ck_assert_int_ge(kills, 5);
     for (int i = 0; i < CRASH_FILES; i++)
@@ -542,15 +542,15 @@ END_TEST
 
 START_TEST(test_retention_prune)
 {
-    owm_store_close(&store);
-    owm_store_opts o;
-    owm_store_opts_default(&o);
-    o.keep_raw = 2 * OWM_STORE_DAY;
-    o.keep_minute = 3 * OWM_STORE_DAY;
-    o.keep_hour = 10 * OWM_STORE_DAY;
+    store_close(&store);
+    store_opts o;
+    store_opts_default(&o);
+    o.keep_raw = 2 * STORE_DAY;
+    o.keep_minute = 3 * STORE_DAY;
+    o.keep_hour = 10 * STORE_DAY;
     o.keep_day = 0; /* forever */
     owp_err err = {0};
-    store = owm_store_open(dir, &o, &err);
+    store = store_open(dir, &o, &err);
     ck_assert_ptr_nonnull(store);
     uint32_t pid = path("a", "b");
     /* one 100-packet session a day for 12 days */
@@ -562,38 +562,38 @@ START_TEST(test_retention_prune)
         fclose(fp);
     }
     owp_num64 now = T0 + ((owp_num64)12 * 86400 << 32);
-    owm_prune_result pr;
-    ck_assert_int_eq(owm_store_prune(store, now, &pr, &err), OWP_OK);
+    store_prune_result pr;
+    ck_assert_int_eq(store_prune(store, now, &pr, &err), OWP_OK);
     ck_assert_uint_eq(pr.records, 10 * 100);  /* days 0..9 are older than 2 days */
     ck_assert_uint_eq(pr.sessions, 10);
     ck_assert_uint_eq(pr.minutes, 9 * 2);     /* 100 s spans 2 minutes; days 0..8 */
     ck_assert_uint_eq(pr.hours, 2);           /* days 0, 1 */
     ck_assert_uint_eq(pr.days, 0);
     /* a second prune finds nothing more */
-    ck_assert_int_eq(owm_store_prune(store, now, &pr, &err), OWP_OK);
+    ck_assert_int_eq(store_prune(store, now, &pr, &err), OWP_OK);
     ck_assert_uint_eq(pr.records + pr.sessions + pr.minutes + pr.hours + pr.days, 0);
     /* the whole period still counts every packet: the edge whose minutes and
      * hours are gone is widened to its day histogram, and the row says so */
-    owm_store_row all = query1(&pid, 1, T0, now, OWM_SOURCE_AUTO);
-    ck_assert_int_eq(all.source, OWM_SOURCE_HIST);
+    store_row all = query1(&pid, 1, T0, now, STORE_SOURCE_AUTO);
+    ck_assert_int_eq(all.source, STORE_SOURCE_HIST);
     ck_assert_uint_eq(all.sent, 1200);
     owp_num64 d0_start = ((T0 >> 32) - (T0 >> 32) % 86400) << 32;
     ck_assert(all.start == d0_start);
     ck_assert(all.end == now);
     /* raw records of day 11 are there; those of day 0 are gone: auto picks histograms */
-    owm_store_row d11 = query1(&pid, 1, T0 + ((owp_num64)11 * 86400 << 32), now, OWM_SOURCE_AUTO);
-    ck_assert_int_eq(d11.source, OWM_SOURCE_RAW);
+    store_row d11 = query1(&pid, 1, T0 + ((owp_num64)11 * 86400 << 32), now, STORE_SOURCE_AUTO);
+    ck_assert_int_eq(d11.source, STORE_SOURCE_RAW);
     ck_assert_uint_eq(d11.sent, 100);
     owp_num64 d1_start = d0_start + ((owp_num64)86400 << 32);
-    owm_store_row d0 = query1(&pid, 1, d0_start, d1_start, OWM_SOURCE_AUTO);
-    ck_assert_int_eq(d0.source, OWM_SOURCE_HIST);
+    store_row d0 = query1(&pid, 1, d0_start, d1_start, STORE_SOURCE_AUTO);
+    ck_assert_int_eq(d0.source, STORE_SOURCE_HIST);
     ck_assert_uint_eq(d0.sent, 100);
-    owm_store_row d0raw = query1(&pid, 1, d0_start, d1_start, OWM_SOURCE_RAW);
+    store_row d0raw = query1(&pid, 1, d0_start, d1_start, STORE_SOURCE_RAW);
     ck_assert(d0raw.empty);
     /* hours of day 2 remain (10 days), its minutes do not: widened to the hour */
     owp_num64 s2 = T0 + ((owp_num64)2 * 86400 << 32);
-    owm_store_row d2 = query1(&pid, 1, s2 + ((owp_num64)30 << 32), s2 + ((owp_num64)90 << 32),
-                              OWM_SOURCE_HIST);
+    store_row d2 = query1(&pid, 1, s2 + ((owp_num64)30 << 32), s2 + ((owp_num64)90 << 32),
+                              STORE_SOURCE_HIST);
     ck_assert_uint_eq(d2.sent, 100);
     ck_assert(d2.start == s2 - ((owp_num64)((T0 >> 32) % 3600) << 32));
     ck_assert(d2.end == d2.start + ((owp_num64)3600 << 32));
@@ -621,8 +621,8 @@ START_TEST(test_raw_hist_agree)
     for (int set = 0; set < 4; set++) {
         const uint32_t *q = set < 3 ? &ids[set] : ids;
         size_t n = set < 3 ? 1 : 3;
-        owm_store_row raw = query1(q, n, from, to, OWM_SOURCE_RAW);
-        owm_store_row hist = query1(q, n, from, to, OWM_SOURCE_HIST);
+        store_row raw = query1(q, n, from, to, STORE_SOURCE_RAW);
+        store_row hist = query1(q, n, from, to, STORE_SOURCE_HIST);
         ck_assert(!raw.empty && !hist.empty);
         ck_assert_uint_eq(raw.sent, hist.sent);
         ck_assert_uint_eq(raw.lost, hist.lost);
@@ -643,40 +643,40 @@ START_TEST(test_raw_hist_agree)
         ck_assert(raw.percentiles[NPCTS - 1] <= raw.max);
     }
     /* auto: 60 000 records fit under the raw limit */
-    ck_assert_int_eq(query1(ids, 3, from, to, OWM_SOURCE_AUTO).source, OWM_SOURCE_RAW);
+    ck_assert_int_eq(query1(ids, 3, from, to, STORE_SOURCE_AUTO).source, STORE_SOURCE_RAW);
 }
 END_TEST
 
 START_TEST(test_hist_codec)
 {
-    owm_hist *h = malloc(sizeof *h), *h2 = malloc(sizeof *h2);
-    owm_hist_init(h);
-    owm_hist_init(h2);
+    store_hist *h = malloc(sizeof *h), *h2 = malloc(sizeof *h2);
+    store_hist_init(h);
+    store_hist_init(h2);
     double vals[] = {-3.5, -1e-3, -2e-7, 0, 3e-7, 1e-6, 1.5e-6, 0.0123, 0.5, 99, 1e4};
     for (unsigned i = 0; i < sizeof vals / sizeof vals[0]; i++) {
-        owm_hist_add_first(h, vals[i], 250, i & 1);
-        double rep = owm_hist_value(owm_hist_index(vals[i]));
+        store_hist_add_first(h, vals[i], 250, i & 1);
+        double rep = store_hist_value(store_hist_index(vals[i]));
         if (fabs(vals[i]) <= 100)
             ck_assert_msg(within_bound(rep, vals[i]), "%g -> %g", vals[i], rep);
     }
-    owm_hist_add_lost(h);
-    owm_hist_add_dup(h, 7);
-    owm_hist_add_ipdv(h, 0.25);
-    uint8_t *buf = malloc(OWM_HIST_MAX_ENCODED);
-    size_t len = owm_hist_encode(h, buf);
-    ck_assert_int_eq(owm_hist_merge_encoded(h2, buf, len), 0);
+    store_hist_add_lost(h);
+    store_hist_add_dup(h, 7);
+    store_hist_add_ipdv(h, 0.25);
+    uint8_t *buf = malloc(STORE_HIST_MAX_ENCODED);
+    size_t len = store_hist_encode(h, buf);
+    ck_assert_int_eq(store_hist_merge_encoded(h2, buf, len), OWP_OK);
     ck_assert_int_eq(memcmp(h->counts, h2->counts, sizeof h->counts), 0);
     ck_assert(h2->sent == 12 && h2->lost == 1 && h2->dups == 1 && h2->reordered == 5);
     ck_assert(h2->min == -3.5 && h2->max == 1e4 && h2->ipdv_sum == 0.25);
     /* every truncation and a few corruptions are refused */
     for (size_t n = 0; n < len; n++)
-        ck_assert_int_eq(owm_hist_merge_encoded(h2, buf, n), -1);
+        ck_assert_int_eq(store_hist_merge_encoded(h2, buf, n), OWP_ERR_FORMAT);
     buf[0] = 9;
-    ck_assert_int_eq(owm_hist_merge_encoded(h2, buf, len), -1);
+    ck_assert_int_eq(store_hist_merge_encoded(h2, buf, len), OWP_ERR_FORMAT);
     uint8_t huge[] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                       1, 0x7e, 1}; /* one bucket far out of range */
-    ck_assert_int_eq(owm_hist_merge_encoded(h2, huge, sizeof huge), -1);
+    ck_assert_int_eq(store_hist_merge_encoded(h2, huge, sizeof huge), OWP_ERR_FORMAT);
     free(buf);
     free(h);
     free(h2);
@@ -692,11 +692,11 @@ START_TEST(test_every_and_empty)
     FILE *fp = make_file(&g); /* 60 s of packets */
     ingest_fp("a", 1, pid, fp, OWP_OK);
     fclose(fp);
-    owm_store_query q = {&pid, 1, T0, T0 + ((owp_num64)300 << 32), 60, pcts, NPCTS,
-                         OWM_SOURCE_AUTO};
+    store_query q = {&pid, 1, T0, T0 + ((owp_num64)300 << 32), 60, pcts, NPCTS,
+                         STORE_SOURCE_AUTO};
     rows r = {.n = 0};
     owp_err err = {0};
-    ck_assert_int_eq(owm_store_query_run(store, &q, collect, &r, &err), OWP_OK);
+    ck_assert_int_eq(store_query_run(store, &q, collect, &r, &err), OWP_OK);
     ck_assert_int_eq(r.n, 5);
     uint64_t total = 0;
     for (int i = 0; i < 5; i++) {
@@ -708,26 +708,26 @@ START_TEST(test_every_and_empty)
     for (int i = 2; i < 5; i++)
         ck_assert(r.row[i].empty && r.row[i].sent == 0 && !r.row[i].has_delay);
     /* a period with nothing at all, in both sources */
-    owm_store_row e = query1(&pid, 1, T0 + ((owp_num64)3600 << 32), T0 + ((owp_num64)7200 << 32),
-                             OWM_SOURCE_HIST);
+    store_row e = query1(&pid, 1, T0 + ((owp_num64)3600 << 32), T0 + ((owp_num64)7200 << 32),
+                             STORE_SOURCE_HIST);
     ck_assert(e.empty && e.hops_min == -1);
     /* unknown path and bad queries fail with a message */
     uint32_t bad[2] = {pid, 99};
     q.paths = bad;
     q.npaths = 2;
-    ck_assert_int_eq(owm_store_query_run(store, &q, collect, &r, &err), OWP_ERR_INVALID);
+    ck_assert_int_eq(store_query_run(store, &q, collect, &r, &err), OWP_ERR_INVALID);
     ck_assert_msg(strstr(err.msg, "unknown path id 99") != NULL, "%s", err.msg);
     q.npaths = 1;
     q.to = q.from;
-    ck_assert_int_eq(owm_store_query_run(store, &q, collect, &r, &err), OWP_ERR_INVALID);
+    ck_assert_int_eq(store_query_run(store, &q, collect, &r, &err), OWP_ERR_INVALID);
     q.to = T0 + 1;
     double badp = 101;
     q.percentiles = &badp;
     q.npercentiles = 1;
-    ck_assert_int_eq(owm_store_query_run(store, &q, collect, &r, &err), OWP_ERR_INVALID);
-    owm_store_path info;
-    ck_assert_int_eq(owm_store_path_get(store, 99, &info, &err), OWP_ERR_INVALID);
-    ck_assert_int_eq(owm_store_path_get(store, pid, &info, &err), OWP_OK);
+    ck_assert_int_eq(store_query_run(store, &q, collect, &r, &err), OWP_ERR_INVALID);
+    store_path info;
+    ck_assert_int_eq(store_path_get(store, 99, &info, &err), OWP_ERR_INVALID);
+    ck_assert_int_eq(store_path_get(store, pid, &info, &err), OWP_OK);
     ck_assert_str_eq(info.src, "a");
     ck_assert_str_eq(info.dst, "b");
     ck_assert_str_eq(info.params, "test");
@@ -744,7 +744,7 @@ static int count_record(const owp_record *r, void *arg)
     return 0;
 }
 
-static int see_session(const owm_store_session *s, void *arg)
+static int see_session(const store_session *s, void *arg)
 {
     int *n = arg;
     (*n)++;
@@ -756,7 +756,7 @@ static int see_session(const owm_store_session *s, void *arg)
     return 0;
 }
 
-static int see_path(const owm_store_path *p, void *arg)
+static int see_path(const store_path *p, void *arg)
 {
     int *n = arg;
     (*n)++;
@@ -770,33 +770,33 @@ START_TEST(test_sessions_export_paths)
     FILE *fp = fopen(p, "rb");
     ck_assert_ptr_nonnull(fp);
     uint32_t pid = path("a", "b");
-    owm_ingest_result res = ingest_fp("n", 7, pid, fp, OWP_OK);
+    store_ingest_result res = ingest_fp("n", 7, pid, fp, OWP_OK);
     fclose(fp);
     free(p);
     owp_err err = {0};
     uint64_t c[2] = {0, 0};
-    ck_assert_int_eq(owm_store_export(store, pid, ALL_FROM, ALL_TO, count_record, c, &err), OWP_OK);
+    ck_assert_int_eq(store_export(store, pid, ALL_FROM, ALL_TO, count_record, c, &err), OWP_OK);
     ck_assert_uint_eq(c[0], res.records);
     c[0] = c[1] = 0;
-    ck_assert_int_eq(owm_store_export(store, pid, res.first, res.last, count_record, c, &err),
+    ck_assert_int_eq(store_export(store, pid, res.first, res.last, count_record, c, &err),
                      OWP_OK);
     ck_assert_uint_eq(c[0], res.records - 1); /* [first, last) */
     int n = 0;
-    ck_assert_int_eq(owm_store_sessions(store, pid, ALL_FROM, ALL_TO, see_session, &n, &err),
+    ck_assert_int_eq(store_sessions(store, pid, ALL_FROM, ALL_TO, see_session, &n, &err),
                      OWP_OK);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(owm_store_export(store, 42, ALL_FROM, ALL_TO, count_record, c, &err),
+    ck_assert_int_eq(store_export(store, 42, ALL_FROM, ALL_TO, count_record, c, &err),
                      OWP_ERR_INVALID);
     /* paths: get-or-create is stable, find does not create */
     ck_assert_uint_eq(path("a", "b"), pid);
     uint32_t id;
-    ck_assert_int_eq(owm_store_path_find(store, "b", "a", "test", &id, &err), OWP_OK);
+    ck_assert_int_eq(store_path_find(store, "b", "a", "test", &id, &err), OWP_OK);
     ck_assert_uint_eq(id, 0);
     path("b", "a");
     n = 0;
-    ck_assert_int_eq(owm_store_paths(store, see_path, &n, &err), OWP_OK);
+    ck_assert_int_eq(store_list_paths(store, see_path, &n, &err), OWP_OK);
     ck_assert_int_eq(n, 2);
-    ck_assert_int_eq(owm_store_path_id(store, "", "a", "", &id, &err), OWP_ERR_INVALID);
+    ck_assert_int_eq(store_path_id(store, "", "a", "", &id, &err), OWP_ERR_INVALID);
 }
 END_TEST
 
@@ -807,17 +807,17 @@ START_TEST(test_hostile_files)
     size_t len;
     char *data = tu_read_file(p, &len);
     owp_err err = {0};
-    owm_ingest_result res;
+    store_ingest_result res;
     /* every truncation: either refused with nothing written, or stored whole */
     uint64_t seq = 1;
     for (size_t n = 0; n < len; n += 7) {
-        owp_status st = owm_store_ingest_buffer(store, "h", seq, "t.owp", pid, data, n, &res, &err);
+        owp_status st = store_ingest_buffer(store, "h", seq, "t.owp", pid, data, n, &res, &err);
         if (st == OWP_OK) {
             seq++;
             continue;
         }
         uint64_t cur;
-        ck_assert_int_eq(owm_store_cursor(store, "h", &cur, NULL, 0, &err), OWP_OK);
+        ck_assert_int_eq(store_cursor(store, "h", &cur, NULL, 0, &err), OWP_OK);
         ck_assert_uint_eq(cur, seq - 1);
     }
     /* garbage and flipped bytes never crash */
@@ -827,23 +827,23 @@ START_TEST(test_hostile_files)
         memcpy(copy, data, len);
         for (int j = 0; j < 4; j++)
             copy[rnd(&s) % len] = (char)rnd(&s);
-        (void)owm_store_ingest_buffer(store, "h", seq, "x.owp", pid, copy, len, &res, &err);
+        (void)store_ingest_buffer(store, "h", seq, "x.owp", pid, copy, len, &res, &err);
         if (err.code == OWP_OK)
             seq++;
         err.code = OWP_OK;
         free(copy);
     }
-    ck_assert_int_eq(owm_store_ingest_buffer(store, "h", seq, "x", 77, data, len, &res, &err),
+    ck_assert_int_eq(store_ingest_buffer(store, "h", seq, "x", 77, data, len, &res, &err),
                      OWP_ERR_INVALID);
-    ck_assert_int_eq(owm_store_ingest_buffer(store, "h", 0, "x", pid, data, len, &res, &err),
+    ck_assert_int_eq(store_ingest_buffer(store, "h", 0, "x", pid, data, len, &res, &err),
                      OWP_ERR_INVALID);
     /* a quarantined file moves the cursor, once */
-    ck_assert_int_eq(owm_store_cursor_advance(store, "h", seq + 10, "bad.owp", &err), OWP_OK);
-    ck_assert_int_eq(owm_store_cursor_advance(store, "h", seq + 10, "bad.owp", &err),
+    ck_assert_int_eq(store_cursor_advance(store, "h", seq + 10, "bad.owp", &err), OWP_OK);
+    ck_assert_int_eq(store_cursor_advance(store, "h", seq + 10, "bad.owp", &err),
                      OWP_ERR_INVALID);
     char name[32];
     uint64_t cur;
-    ck_assert_int_eq(owm_store_cursor(store, "h", &cur, name, sizeof name, &err), OWP_OK);
+    ck_assert_int_eq(store_cursor(store, "h", &cur, name, sizeof name, &err), OWP_OK);
     ck_assert_uint_eq(cur, seq + 10);
     ck_assert_str_eq(name, "bad.owp");
     free(data);
@@ -855,12 +855,12 @@ END_TEST
 
 #define SEC(x) ((owp_num64)(x) << 32)
 
-static owm_ingest_status unm(const char *node, uint64_t seq, uint32_t pid, uint32_t s0,
+static store_ingest_status unm(const char *node, uint64_t seq, uint32_t pid, uint32_t s0,
                              uint32_t s1, const char *reason, const char *detail)
 {
-    owm_ingest_result res = {.status = 99};
+    store_ingest_result res = {.status = 99};
     owp_err err = {0};
-    owp_status st = owm_store_ingest_unmeasured(store, node, seq, "x.unm", pid, T0 + SEC(s0),
+    owp_status st = store_ingest_unmeasured(store, node, seq, "x.unm", pid, T0 + SEC(s0),
                                                 T0 + SEC(s1), reason, detail, &res, &err);
     ck_assert_msg(st == OWP_OK, "ingest_unmeasured: %s", err.msg);
     return res.status;
@@ -868,11 +868,11 @@ static owm_ingest_status unm(const char *node, uint64_t seq, uint32_t pid, uint3
 
 typedef struct unm_seen {
     int n;
-    owm_store_unmeasured u[8];
+    store_unmeasured u[8];
     char reason[8][32], detail[8][64];
 } unm_seen;
 
-static int see_unm(const owm_store_unmeasured *u, void *arg)
+static int see_unm(const store_unmeasured *u, void *arg)
 {
     unm_seen *s = arg;
     if (s->n < 8) {
@@ -888,7 +888,7 @@ static unm_seen list_unm(uint32_t pid, uint32_t from, uint32_t to)
 {
     unm_seen s = {0};
     owp_err err = {0};
-    ck_assert_int_eq(owm_store_unmeasured_list(store, pid, T0 + SEC(from), T0 + SEC(to), see_unm,
+    ck_assert_int_eq(store_unmeasured_list(store, pid, T0 + SEC(from), T0 + SEC(to), see_unm,
                                                &s, &err),
                      OWP_OK);
     return s;
@@ -898,7 +898,7 @@ static uint64_t cursor_named(const char *node, char *name, size_t len)
 {
     uint64_t cur;
     owp_err err = {0};
-    ck_assert_int_eq(owm_store_cursor(store, node, &cur, name, len, &err), OWP_OK);
+    ck_assert_int_eq(store_cursor(store, node, &cur, name, len, &err), OWP_OK);
     return cur;
 }
 
@@ -906,7 +906,7 @@ START_TEST(test_unmeasured_ingest_cursor)
 {
     uint32_t pid = path("a", "b");
     ck_assert_int_eq(unm("n", 3, pid, 100, 160, "peer-down", "connect: refused"),
-                     OWM_INGEST_STORED);
+                     STORE_INGEST_STORED);
     char name[32];
     ck_assert_uint_eq(cursor_named("n", name, sizeof name), 3);
     ck_assert_str_eq(name, "x.unm");
@@ -918,11 +918,11 @@ START_TEST(test_unmeasured_ingest_cursor)
     ck_assert_str_eq(s.reason[0], "peer-down");
     ck_assert_str_eq(s.detail[0], "connect: refused");
     /* at or below the cursor: nothing done, even for a new interval */
-    ck_assert_int_eq(unm("n", 3, pid, 500, 560, "unreachable", ""), OWM_INGEST_ALREADY);
-    ck_assert_int_eq(unm("n", 2, pid, 500, 560, "unreachable", ""), OWM_INGEST_ALREADY);
+    ck_assert_int_eq(unm("n", 3, pid, 500, 560, "unreachable", ""), STORE_INGEST_ALREADY);
+    ck_assert_int_eq(unm("n", 2, pid, 500, 560, "unreachable", ""), STORE_INGEST_ALREADY);
     ck_assert_int_eq(list_unm(pid, 0, 1000).n, 1);
     /* the same (path, start) again from a later file: one interval, cursor moves */
-    ck_assert_int_eq(unm("n", 4, pid, 100, 900, "owampd-refused", NULL), OWM_INGEST_DUPLICATE);
+    ck_assert_int_eq(unm("n", 4, pid, 100, 900, "owampd-refused", NULL), STORE_INGEST_DUPLICATE);
     ck_assert_uint_eq(cursor_of("n"), 4);
     s = list_unm(pid, 0, 1000);
     ck_assert_int_eq(s.n, 1);
@@ -930,25 +930,25 @@ START_TEST(test_unmeasured_ingest_cursor)
     ck_assert_uint_eq(s.u[0].end, T0 + SEC(160));
     /* refused: nothing written, cursor kept */
     owp_err err = {0};
-    owm_ingest_result res;
+    store_ingest_result res;
     const char *bad_reasons[] = {"", "Peer down", "a-reason-token-longer-than-31-bytes", NULL};
     for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(owm_store_ingest_unmeasured(store, "n", 9, "y.unm", pid, T0, T0 + SEC(1),
+        ck_assert_int_eq(store_ingest_unmeasured(store, "n", 9, "y.unm", pid, T0, T0 + SEC(1),
                                                      bad_reasons[i], "", &res, &err),
                          OWP_ERR_INVALID);
-    ck_assert_int_eq(owm_store_ingest_unmeasured(store, "n", 9, "y.unm", pid, T0, T0, "peer-down",
+    ck_assert_int_eq(store_ingest_unmeasured(store, "n", 9, "y.unm", pid, T0, T0, "peer-down",
                                                  "", &res, &err),
                      OWP_ERR_INVALID);
-    ck_assert_int_eq(owm_store_ingest_unmeasured(store, "n", 9, "y.unm", pid + 7, T0, T0 + SEC(1),
+    ck_assert_int_eq(store_ingest_unmeasured(store, "n", 9, "y.unm", pid + 7, T0, T0 + SEC(1),
                                                  "peer-down", "", &res, &err),
                      OWP_ERR_INVALID);
-    ck_assert_int_eq(owm_store_ingest_unmeasured(store, "n", 0, "y.unm", pid, T0, T0 + SEC(1),
+    ck_assert_int_eq(store_ingest_unmeasured(store, "n", 0, "y.unm", pid, T0, T0 + SEC(1),
                                                  "peer-down", "", &res, &err),
                      OWP_ERR_INVALID);
     ck_assert_uint_eq(cursor_of("n"), 4);
     ck_assert_int_eq(list_unm(pid, 0, 1000).n, 1);
     /* a reopened store still has it */
-    owm_store_close(&store);
+    store_close(&store);
     open_store();
     ck_assert_int_eq(list_unm(pid, 0, 1000).n, 1);
 }
@@ -958,21 +958,21 @@ START_TEST(test_unmeasured_batch)
 {
     uint32_t pid = path("a", "b");
     owp_err err = {0};
-    ck_assert_int_eq(owm_store_batch_begin(store, &err), OWP_OK);
-    ck_assert_int_eq(unm("n", 1, pid, 0, 10, "peer-down", ""), OWM_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 1, pid, 20, 30, "peer-down", ""), OWM_INGEST_ALREADY);
-    owm_store_batch_abort(store);
+    ck_assert_int_eq(store_batch_begin(store, &err), OWP_OK);
+    ck_assert_int_eq(unm("n", 1, pid, 0, 10, "peer-down", ""), STORE_INGEST_STORED);
+    ck_assert_int_eq(unm("n", 1, pid, 20, 30, "peer-down", ""), STORE_INGEST_ALREADY);
+    store_batch_abort(store);
     ck_assert_int_eq(list_unm(pid, 0, 100).n, 0);
     ck_assert_uint_eq(cursor_of("n"), 0);
-    ck_assert_int_eq(owm_store_batch_begin(store, &err), OWP_OK);
-    ck_assert_int_eq(unm("n", 1, pid, 0, 10, "peer-down", ""), OWM_INGEST_STORED);
+    ck_assert_int_eq(store_batch_begin(store, &err), OWP_OK);
+    ck_assert_int_eq(unm("n", 1, pid, 0, 10, "peer-down", ""), STORE_INGEST_STORED);
     /* a failing file leaves no trace, the others stay */
-    owm_ingest_result res;
-    ck_assert_int_eq(owm_store_ingest_unmeasured(store, "n", 2, "z", pid + 5, T0, T0 + SEC(1),
+    store_ingest_result res;
+    ck_assert_int_eq(store_ingest_unmeasured(store, "n", 2, "z", pid + 5, T0, T0 + SEC(1),
                                                  "peer-down", "", &res, &err),
                      OWP_ERR_INVALID);
-    ck_assert_int_eq(unm("n", 3, pid, 20, 30, "control-timeout", ""), OWM_INGEST_STORED);
-    ck_assert_int_eq(owm_store_batch_commit(store, &err), OWP_OK);
+    ck_assert_int_eq(unm("n", 3, pid, 20, 30, "control-timeout", ""), STORE_INGEST_STORED);
+    ck_assert_int_eq(store_batch_commit(store, &err), OWP_OK);
     ck_assert_int_eq(list_unm(pid, 0, 100).n, 2);
     ck_assert_uint_eq(cursor_of("n"), 3);
 }
@@ -982,12 +982,12 @@ START_TEST(test_unmeasured_overlap_and_sum)
 {
     uint32_t p1 = path("a", "b"), p2 = path("b", "a");
     /* p1: a long outage starting well before the query, two overlapping ones */
-    ck_assert_int_eq(unm("n", 1, p1, 0, 1000, "node-down", ""), OWM_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 2, p1, 2000, 2100, "peer-down", ""), OWM_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 3, p1, 2050, 2300, "owampd-refused", ""), OWM_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 4, p1, 2100, 2200, "peer-down", ""), OWM_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 5, p1, 3000, 3010, "unreachable", ""), OWM_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 6, p2, 2000, 2500, "control-timeout", ""), OWM_INGEST_STORED);
+    ck_assert_int_eq(unm("n", 1, p1, 0, 1000, "node-down", ""), STORE_INGEST_STORED);
+    ck_assert_int_eq(unm("n", 2, p1, 2000, 2100, "peer-down", ""), STORE_INGEST_STORED);
+    ck_assert_int_eq(unm("n", 3, p1, 2050, 2300, "owampd-refused", ""), STORE_INGEST_STORED);
+    ck_assert_int_eq(unm("n", 4, p1, 2100, 2200, "peer-down", ""), STORE_INGEST_STORED);
+    ck_assert_int_eq(unm("n", 5, p1, 3000, 3010, "unreachable", ""), STORE_INGEST_STORED);
+    ck_assert_int_eq(unm("n", 6, p2, 2000, 2500, "control-timeout", ""), STORE_INGEST_STORED);
     /* overlap: start < to and end > from, only that path */
     unm_seen s = list_unm(p1, 900, 2001);
     ck_assert_int_eq(s.n, 2);
@@ -997,9 +997,9 @@ START_TEST(test_unmeasured_overlap_and_sum)
     ck_assert_int_eq(list_unm(p1, 3005, 3006).n, 1);
     ck_assert_int_eq(list_unm(p2, 0, 5000).n, 1);
     /* sum over [500, 3005): clipped, overlaps counted once */
-    owm_unmeasured_sum sum;
+    store_unmeasured_totals sum;
     owp_err err = {0};
-    ck_assert_int_eq(owm_store_unmeasured_sum(store, &p1, 1, T0 + SEC(500), T0 + SEC(3005), &sum,
+    ck_assert_int_eq(store_unmeasured_sum(store, &p1, 1, T0 + SEC(500), T0 + SEC(3005), &sum,
                                               &err),
                      OWP_OK);
     ck_assert_double_eq_tol(sum.total, 500 + 300 + 5, 1e-6);
@@ -1014,40 +1014,40 @@ START_TEST(test_unmeasured_overlap_and_sum)
     ck_assert_double_eq_tol(sum.r[3].seconds, 5, 1e-6);
     /* two paths: path-seconds add up */
     uint32_t both[2] = {p1, p2};
-    ck_assert_int_eq(owm_store_unmeasured_sum(store, both, 2, T0 + SEC(2000), T0 + SEC(2400),
+    ck_assert_int_eq(store_unmeasured_sum(store, both, 2, T0 + SEC(2000), T0 + SEC(2400),
                                               &sum, &err),
                      OWP_OK);
     ck_assert_double_eq_tol(sum.total, 300 + 400, 1e-6);
     ck_assert_str_eq(sum.r[0].reason, "control-timeout");
     /* nothing in range */
-    ck_assert_int_eq(owm_store_unmeasured_sum(store, &p2, 1, T0 + SEC(5000), T0 + SEC(6000), &sum,
+    ck_assert_int_eq(store_unmeasured_sum(store, &p2, 1, T0 + SEC(5000), T0 + SEC(6000), &sum,
                                               &err),
                      OWP_OK);
     ck_assert_double_eq(sum.total, 0);
     ck_assert_uint_eq(sum.nreasons, 0);
     uint32_t unknown = p2 + 10;
-    ck_assert_int_eq(owm_store_unmeasured_sum(store, &unknown, 1, T0, T0 + SEC(1), &sum, &err),
+    ck_assert_int_eq(store_unmeasured_sum(store, &unknown, 1, T0, T0 + SEC(1), &sum, &err),
                      OWP_ERR_INVALID);
 }
 END_TEST
 
 START_TEST(test_unmeasured_prune)
 {
-    owm_store_close(&store);
-    owm_store_opts o;
-    owm_store_opts_default(&o);
-    o.keep_raw = 2 * OWM_STORE_DAY;
+    store_close(&store);
+    store_opts o;
+    store_opts_default(&o);
+    o.keep_raw = 2 * STORE_DAY;
     owp_err err = {0};
-    store = owm_store_open(dir, &o, &err);
+    store = store_open(dir, &o, &err);
     ck_assert_ptr_nonnull(store);
     uint32_t pid = path("a", "b");
-    ck_assert_int_eq(unm("n", 1, pid, 0, 60, "peer-down", ""), OWM_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 2, pid, 3 * OWM_STORE_DAY, 3 * OWM_STORE_DAY + 60, "peer-down", ""),
-                     OWM_INGEST_STORED);
-    ck_assert_int_eq(owm_store_prune(store, T0 + SEC(4 * OWM_STORE_DAY), NULL, &err), OWP_OK);
-    unm_seen s = list_unm(pid, 0, 5 * OWM_STORE_DAY);
+    ck_assert_int_eq(unm("n", 1, pid, 0, 60, "peer-down", ""), STORE_INGEST_STORED);
+    ck_assert_int_eq(unm("n", 2, pid, 3 * STORE_DAY, 3 * STORE_DAY + 60, "peer-down", ""),
+                     STORE_INGEST_STORED);
+    ck_assert_int_eq(store_prune(store, T0 + SEC(4 * STORE_DAY), NULL, &err), OWP_OK);
+    unm_seen s = list_unm(pid, 0, 5 * STORE_DAY);
     ck_assert_int_eq(s.n, 1);
-    ck_assert_uint_eq(s.u[0].start, T0 + SEC(3 * OWM_STORE_DAY));
+    ck_assert_uint_eq(s.u[0].start, T0 + SEC(3 * STORE_DAY));
 }
 END_TEST
 

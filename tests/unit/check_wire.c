@@ -16,7 +16,6 @@
 #include "bytes.h"
 #include "crypto.h"
 #include "pcap.h"
-#include "testpkt.h" /* owp_mode */
 #include "testutil.h"
 #include "wire.h"
 

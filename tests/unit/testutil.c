@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,31 @@ void tu_fill_garbage(char *buf, size_t n, const char *alphabet, uint32_t *x)
         *x = *x * 1103515245u + 12345u;
         buf[k] = alphabet[(*x >> 16) % symbols];
     }
+}
+
+static char *stderr_path;
+
+void tu_stderr_capture(void)
+{
+    char *dir = tu_tempdir();
+    size_t n = strlen(dir) + sizeof "/stderr";
+    free(stderr_path);
+    stderr_path = malloc(n);
+    ck_assert_ptr_nonnull(stderr_path);
+    snprintf(stderr_path, n, "%s/stderr", dir);
+    free(dir);
+    fflush(stderr);
+    int fd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(dup2(fd, 2), 2);
+    close(fd);
+}
+
+char *tu_stderr_text(void)
+{
+    ck_assert_msg(stderr_path != NULL, "tu_stderr_capture() first");
+    fflush(stderr);
+    return tu_read_file(stderr_path, NULL);
 }
 
 int tu_run_suite(Suite *s)

@@ -61,6 +61,13 @@ void tu_assert_error_at(const char *msg, const char *path, int line, const char 
  * characters of alphabet by the linear congruential generator whose state is *x. */
 void tu_fill_garbage(char *buf, size_t n, const char *alphabet, uint32_t *x);
 
+/* Capture what the process writes on stderr (a daemon's log copy): from
+ * tu_stderr_capture() on, fd 2 goes to a fresh temporary file; tu_stderr_text()
+ * returns everything written since (malloc'd, NUL-terminated). For the body
+ * of one forked test; stderr is not restored. */
+void tu_stderr_capture(void);
+char *tu_stderr_text(void);
+
 /* Runs every test of s, frees the runner; EXIT_SUCCESS when none failed. */
 int tu_run_suite(Suite *s);
 

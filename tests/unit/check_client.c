@@ -1,5 +1,5 @@
 /*
- * check_session.c - the client engine (client.h) against the real server
+ * check_client.c - the client engine (client.h) against the real server
  * engine (server.h) over loopback TCP, in-process: every mode, both
  * directions, fetch, refusals, and a stalled or hostile server.
  */
@@ -483,7 +483,7 @@ END_TEST
 
 static Suite *session_suite(void)
 {
-    Suite *s = suite_create("session");
+    Suite *s = suite_create("client");
     TCase *modes = tcase_create("modes");
     tcase_set_timeout(modes, 20);
     tcase_add_test(modes, open_mode_both_directions);

@@ -1,4 +1,4 @@
-/* check_limits.c - owamp-server.limits parsing, class resolution and the
+/* check_policy.c - owamp-server.limits parsing, class resolution and the
  * resource ledger (programs.md section 3). */
 #include <arpa/inet.h>
 #include <check.h>
@@ -871,7 +871,7 @@ END_TEST
 
 static Suite *limits_suite(void)
 {
-    Suite *s = suite_create("limits");
+    Suite *s = suite_create("policy");
     TCase *tc = tcase_create("files");
     tcase_add_test(tc, lab_file);
     tcase_add_test(tc, full_file_values);

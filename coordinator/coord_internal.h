@@ -1,0 +1,86 @@
+/*
+ * coord_internal.h - what the coordinator's three files share (coord.h is
+ * the public contract):
+ *   coord.c          the daemon: loading, reloads, the ROUTER, the loop, the tick;
+ *   coord_messages.c what nodes and operators send, and what it sends them;
+ *   coord_health.c   PeerHealth pushes and the health log (missing nodes,
+ *                    stalled streams).
+ * Threading: everything runs on the loop's thread.
+ */
+#ifndef OWMC_COORD_INTERNAL_H
+#define OWMC_COORD_INTERNAL_H
+
+#include <czmq.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "coord.h"
+#include "curve.h"
+#include "daemon_loop.h"
+#include "meshconf.h"
+#include "meshmsg.h"
+#include "plan.h"
+#include "registry.h"
+#include "zap.h"
+
+#define REFUSED_SLOTS 64 /* keys whose refusal was logged recently */
+
+typedef struct refused_key {
+    char key[OWM_CURVE_KEY_LEN + 1];
+    double at;
+} refused_key;
+
+typedef struct file_id {
+    int ok;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+} file_id;
+
+struct owmc_coord {
+    char *mesh_path, *endpoint;
+    double node_timeout;
+    zcert_t *cert;
+    char own_key[OWM_CURVE_KEY_LEN + 1];
+    owm_mesh *mesh;
+    owmc_plan *plan;
+    owmc_registry *reg;
+    uint64_t generation;
+    file_id watched;
+    owm_zap *auth;
+    zsock_t *router;
+    daemon_loop *loop;
+    double started, last_health;
+    refused_key refused[REFUSED_SLOTS];
+    zframe_t *peer_health;       /* the current down set, encoded once per version */
+    uint64_t peer_health_version;
+};
+
+/* coord.c: the wall clock as an NTP timestamp. */
+uint64_t coord_wall_now(void);
+
+/* coord_messages.c */
+/* Send an encoded envelope of the given kind (takes the frame): 0, or -1
+ * when the peer is gone or its queue is full (logged at debug level). */
+int coord_send_frame(owmc_coord *self, zframe_t *route, zframe_t *frame,
+                     Owmesh__Envelope__BodyCase kind, const char *to);
+int coord_send_env(owmc_coord *self, zframe_t *route, const Owmesh__Envelope *env,
+                   const char *to);
+/* Push every schedule that is due (new, or not acked in time). */
+void coord_push_due(owmc_coord *self, double now);
+/* The ZAP handler's question (mesh/zap.h): 1 when key may connect. */
+int coord_allow_key(void *arg, const char *key, const char *address);
+/* Readers of the ROUTER (arg: the coordinator) and of the ZAP socket (arg: the owm_zap). */
+int coord_on_router(zloop_t *loop, zsock_t *router, void *arg);
+int coord_on_zap(zloop_t *loop, zsock_t *sock, void *arg);
+
+/* coord_health.c */
+/* Tell node p the current down set, when it has not heard it yet. */
+void coord_send_peer_health(owmc_coord *self, owmc_peer *p, double now);
+/* Once a tick: every connected node hears a changed down set once. */
+void coord_peer_health_due(owmc_coord *self, double now);
+/* Log nodes that went missing or came back, streams that stalled or recovered. */
+void coord_check_health(owmc_coord *self, double now);
+
+#endif

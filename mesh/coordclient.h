@@ -1,0 +1,38 @@
+/*
+ * coordclient.h - a client of the coordinator: a CURVE DEALER that asks one
+ * question at a time and waits for the answer (StatusRequest, DirectoryRequest,
+ * ...). Used by the owmesh CLI (`owmesh status`) and by owmesh-collector
+ * (the directory of nodes).
+ *
+ * One thread uses a client. The client owns its socket; requests and replies
+ * belong to the caller.
+ */
+#ifndef OWM_COORDCLIENT_H
+#define OWM_COORDCLIENT_H
+
+#include <czmq.h>
+
+#include "error.h"
+#include "meshmsg.h"
+
+typedef struct owm_coordclient owm_coordclient;
+
+/* A connection to the coordinator at endpoint. cert_path: our key pair (a
+ * secret certificate the coordinator trusts: its own, or a node's);
+ * server_key: the coordinator's public key (Z85 or a cert file), NULL = the
+ * public key of cert_path (the coordinator's own certificate). NULL with err
+ * when a key cannot be loaded or the endpoint is not valid. */
+owm_coordclient *owm_coordclient_new(const char *endpoint, const char *cert_path,
+                                     const char *server_key, int timeout_ms, owp_err *err);
+/* Close and free; sets *self_p to NULL; accepts NULL and *self_p == NULL. */
+void owm_coordclient_destroy(owm_coordclient **self_p);
+
+/* Send request and wait for the reply (a new envelope the caller frees with
+ * owm_msg_free). An Error reply returns NULL with err
+ * "coordinator: ERROR_...: text" (OWP_ERR_REFUSED) and *peer_code set;
+ * no reply within the timeout is OWP_ERR_TIMEOUT. */
+Owmesh__Envelope *owm_coordclient_call(owm_coordclient *self, const Owmesh__Envelope *request,
+                                       Owmesh__ErrorCode *peer_code, owp_err *err);
+
+
+#endif
