@@ -49,7 +49,7 @@ static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -114,7 +114,7 @@ static void bench_compute(const char *mesh_path, size_t n)
     double t2 = now_s();
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
-        Owmesh__Envelope *env = owmc_plan_schedule(owmc_plan_node(plan, i), 1, &err);
+        owm_msg *env = owmc_plan_schedule(owmc_plan_node(plan, i), 1, &err);
         uint8_t *buf = NULL;
         size_t len = 0;
         if (!env || owm_msg_encode(env, &buf, &len, &err) != OWP_OK)
@@ -127,7 +127,7 @@ static void bench_compute(const char *mesh_path, size_t n)
     printf("  mesh load (parse, expand, stream ids)  %8.3f s\n", t1 - t0);
     printf("  plan (per-node schedules, digests)     %8.3f s\n", t2 - t1);
     printf("  build + encode all %5zu schedules     %8.3f s  (%.1f MB of messages)\n", n,
-           t3 - t2, bytes / 1e6);
+           t3 - t2, (double)bytes / 1e6);
     owmc_plan_destroy(&plan);
     owm_mesh_destroy(&mesh);
 }
@@ -177,15 +177,15 @@ static void proc_memory(pid_t pid, double *rss_mb, double *hwm_mb)
     while (fp && fgets(line, sizeof line, fp)) {
         long kb;
         if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            *rss_mb = kb / 1024.0;
+            *rss_mb = (double)kb / 1024.0;
         if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
-            *hwm_mb = kb / 1024.0;
+            *hwm_mb = (double)kb / 1024.0;
     }
     if (fp)
         fclose(fp);
 }
 
-static void send_env(zsock_t *sock, Owmesh__Envelope *env)
+static void send_env(zsock_t *sock, owm_msg *env)
 {
     owp_err err = {0};
     zmsg_t *m = owm_msg_encode_zmsg(env, &err);
@@ -196,7 +196,7 @@ static void send_env(zsock_t *sock, Owmesh__Envelope *env)
 /* Part 2: N simulated nodes say Hello and ack what they are pushed. */
 /* Receive one message of a simulated node; 1 when it was a PeerHealth
  * (counted), 0 with *out set otherwise. */
-static int receive(sim_node *node, Owmesh__Envelope **out)
+static int receive(sim_node *node, owm_msg **out)
 {
     zmsg_t *m = zmsg_recv(node->sock);
     owp_err err = {0};
@@ -204,7 +204,7 @@ static int receive(sim_node *node, Owmesh__Envelope **out)
     if (!m || owm_msg_decode_zmsg(m, out, NULL, &err) != OWP_OK)
         die("node %s: %s", node->name, err.msg);
     zmsg_destroy(&m);
-    if ((*out)->body_case != OWMESH__ENVELOPE__BODY_PEER_HEALTH)
+    if ((*out)->kind != OWM_MSG_PEER_HEALTH)
         return 0;
     node->peer_health++;
     node->peer_health_bytes += bytes;
@@ -220,10 +220,10 @@ static void drain_peer_health(sim_node *nodes, size_t n, double seconds)
     double end = now_s() + seconds;
     while (now_s() < end) {
         for (size_t i = 0; i < n; i++) {
-            Owmesh__Envelope *env = NULL;
+            owm_msg *env = NULL;
             while (zsock_events(nodes[i].sock) & ZMQ_POLLIN)
                 if (!receive(&nodes[i], &env))
-                    die("node %s: got %s", nodes[i].name, owm_msg_kind_name(env->body_case));
+                    die("node %s: got %s", nodes[i].name, owm_msg_kind_name(env->kind));
         }
         usleep(20000);
     }
@@ -234,7 +234,7 @@ static void drain_peer_health(sim_node *nodes, size_t n, double seconds)
         down = nodes[i].last_down > down ? nodes[i].last_down : down;
     }
     printf("  PeerHealth to the nodes, hello to now  %8zu msgs (%.1f MB; %.1f per node; the "
-           "last listed <= %zu down)\n", count, bytes / 1e6, (double)count / n, down);
+           "last listed <= %zu down)\n", count, (double)bytes / 1e6, (double)count / (double)n, down);
 }
 
 static double bench_push(sim_node *nodes, size_t n, const char *endpoint, const char *server_key)
@@ -258,7 +258,7 @@ static double bench_push(sim_node *nodes, size_t n, const char *endpoint, const 
         char owamp[64];
         snprintf(owamp, sizeof owamp, "127.0.%zu.%zu:8610", 1 + i / 250, 1 + i % 250);
         owp_err err = {0};
-        Owmesh__Envelope *hello = owm_msg_new_hello(nodes[i].name, "bench", owamp, "", 0, &err);
+        owm_msg *hello = owm_msg_new_hello(nodes[i].name, "bench", owamp, "", 0, &err);
         if (!hello)
             die("%s", err.msg);
         send_env(nodes[i].sock, hello);
@@ -274,17 +274,17 @@ static double bench_push(sim_node *nodes, size_t n, const char *endpoint, const 
         for (size_t i = 0; i < n; i++) {
             if (!(items[i].revents & ZMQ_POLLIN))
                 continue;
-            Owmesh__Envelope *env = NULL;
+            owm_msg *env = NULL;
             owp_err err = {0};
             if (receive(&nodes[i], &env))
                 continue;
-            if (env->body_case != OWMESH__ENVELOPE__BODY_SCHEDULE)
-                die("node %s: got %s", nodes[i].name, owm_msg_kind_name(env->body_case));
+            if (env->kind != OWM_MSG_SCHEDULE)
+                die("node %s: got %s", nodes[i].name, owm_msg_kind_name(env->kind));
             if (env->schedule->n_streams != n - 1 || strcmp(env->schedule->node, nodes[i].name))
                 die("node %s: schedule for %s with %zu streams", nodes[i].name,
                     env->schedule->node, env->schedule->n_streams);
-            Owmesh__Envelope *ack = owm_msg_new_schedule_ack(env->schedule->generation, 1, "",
-                                                             &err);
+            owm_msg *ack = owm_msg_new_schedule_ack(env->schedule->generation, 1, "",
+                                                    &err);
             send_env(nodes[i].sock, ack);
             owm_msg_free(&ack);
             owm_msg_free(&env);
@@ -312,7 +312,7 @@ static double confirm_status(sim_node *nodes, size_t n, const char *endpoint, zc
         settled = 0;
         for (size_t i = 0; i < n; i += STATUS_BATCH) {
             owp_err err = {0};
-            Owmesh__Envelope *req = owm_msg_new(OWMESH__ENVELOPE__BODY_STATUS_REQUEST, &err);
+            owm_msg *req = owm_msg_new(OWM_MSG_STATUS_REQUEST, &err);
             for (size_t j = i; j < n && j < i + STATUS_BATCH; j++)
                 owm_msg_status_request_add_node(req->status_request, nodes[j].name, &err);
             send_env(op, req);
@@ -322,13 +322,13 @@ static double confirm_status(sim_node *nodes, size_t n, const char *endpoint, zc
                 die("no StatusReply within 30 s");
             zpoller_destroy(&p);
             zmsg_t *m = zmsg_recv(op);
-            Owmesh__Envelope *env = NULL;
+            owm_msg *env = NULL;
             if (owm_msg_decode_zmsg(m, &env, NULL, &err) != OWP_OK ||
-                env->body_case != OWMESH__ENVELOPE__BODY_STATUS_REPLY)
-                die("bad StatusReply: %s", err.msg[0] ? err.msg : owm_msg_kind_name(env->body_case));
+                env->kind != OWM_MSG_STATUS_REPLY)
+                die("bad StatusReply: %s", err.msg[0] ? err.msg : owm_msg_kind_name(env->kind));
             zmsg_destroy(&m);
             for (size_t k = 0; k < env->status_reply->n_nodes; k++) {
-                const Owmesh__NodeStatus *ns = env->status_reply->nodes[k];
+                const owm_msg_node_status *ns = env->status_reply->nodes[k];
                 settled += ns->acked_generation == ns->expected_generation && ns->connected;
             }
             owm_msg_free(&env);

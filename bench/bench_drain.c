@@ -85,7 +85,7 @@ static uint64_t fill_spool(agent_spool *spool, const char *dir, uint64_t files, 
         char stream[64];
         stream_name(stream, sizeof stream, i);
         if (agent_spool_add(spool, tmp, stream, start, start + ((owp_num64)30 << 32),
-                            OWMESH__FILE_KIND__FILE_KIND_OWP, NULL, &err) != OWP_OK)
+                            OWM_FILE_KIND_OWP, NULL, &err) != OWP_OK)
             die("spool", err.msg);
         unlink(tmp);
         bytes += lens[i];
@@ -278,12 +278,12 @@ int main(int argc, char **argv)
     const puller_stats *ps = puller_get_stats(p);
     double recs = (double)ps->records;
     printf("bench_drain: %" PRIu64 " files of %u records (%.1f MB) waiting on one node, "
-           "pulled over CURVE on 127.0.0.1\n", files, records, bytes / 1e6);
+           "pulled over CURVE on 127.0.0.1\n", files, records, (double)bytes / 1e6);
     printf("  drained in %.2f s: %.0f files/s, %.0f records/s, %.1f MB/s; %" PRIu64
-           " resets, spool left: %zu files\n", drain_s, files / drain_s, recs / drain_s,
-           bytes / 1e6 / drain_s, ps->resets, spool_files_left(spool_dir));
+           " resets, spool left: %zu files\n", drain_s, (double)files / drain_s, recs / drain_s,
+           (double)bytes / 1e6 / drain_s, ps->resets, spool_files_left(spool_dir));
     printf("  ceiling (the store alone on the same bytes, %d files a commit): %.2f s, %.0f files/s "
-           "-> drain at %.0f %% of it\n", DRAIN_BATCH, ceiling_s, files / ceiling_s,
+           "-> drain at %.0f %% of it\n", DRAIN_BATCH, ceiling_s, (double)files / ceiling_s,
            100 * ceiling_s / drain_s);
     printf("  a disk flush costs %.2f ms here: one commit per file would cap any crash-safe "
            "collector at %.0f files/s\n", flush, 1000 / flush);

@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
 #include "owpfile.h"
 #include "report.h"
@@ -93,7 +94,7 @@ static uint64_t rng_state = 0x0123456789abcdefull;
 static double uniform01(void)
 {
     rng_state = splitmix64(rng_state);
-    return ((rng_state >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    return ((double)(rng_state >> 11) + 0.5) * (1.0 / 9007199254740992.0);
 }
 
 /* ---------------------------------------------------------------- arrival order */
@@ -273,13 +274,6 @@ static int write_session(FILE *fp, const session *s, owp_err *err)
 
 /* ---------------------------------------------------------------- the passes */
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 typedef struct sink {
     uint64_t n, x;
 } sink;
@@ -335,11 +329,11 @@ static double percentile_time = INFINITY; /* best time of the summary's percenti
 /* The summary's exact percentiles (median, P95 for the jitter, -a), timed. */
 static double summary_percentiles(owp_stats *st)
 {
-    double acc = 0, v, t0 = now_seconds();
+    double acc = 0, v, t0 = owp_clock_monotonic();
     for (size_t i = 0; i < sizeof summary_alphas / sizeof summary_alphas[0]; i++)
         if (owp_stats_percentile(st, summary_alphas[i], &v))
             acc += v;
-    double dt = now_seconds() - t0;
+    double dt = owp_clock_monotonic() - t0;
     if (dt < percentile_time)
         percentile_time = dt;
     return acc;
@@ -473,19 +467,19 @@ static int time_pass(pass_kind k, const char *label, const char *path, uint64_t 
     double best = INFINITY;
     uint64_t records = 0;
     for (int i = 0; i < REPEATS; i++) {
-        double t0 = now_seconds();
+        double t0 = owp_clock_monotonic();
         if (run_pass(k, path, &records, err) != 0)
             return -1;
-        double dt = now_seconds() - t0;
+        double dt = owp_clock_monotonic() - t0;
         if (dt < best)
             best = dt;
     }
     if (records != expected)
         fprintf(stderr, "bench_owstats: %s read %" PRIu64 " records, expected %u\n", label,
                 records, expected);
-    *best_rate = records / best;
+    *best_rate = (double)records / best;
     printf("  %-14s %8.3f s   %6.2f M records/s   %7.1f MB/s   (%4.1fx the target)\n", label,
-           best, *best_rate / 1e6, file_size / best / 1e6, *best_rate / TARGET_RECORDS_PER_SEC);
+           best, *best_rate / 1e6, (double)file_size / best / 1e6, *best_rate / TARGET_RECORDS_PER_SEC);
     return 0;
 }
 
@@ -556,9 +550,9 @@ int main(int argc, char **argv)
     session_init(&s, nrecords);
     owp_err err;
     owp_err_clear(&err);
-    double t0 = now_seconds();
+    double t0 = owp_clock_monotonic();
     int rc = write_session(fp, &s, &err);
-    double write_time = now_seconds() - t0;
+    double write_time = owp_clock_monotonic() - t0;
     if (fclose(fp) != 0 && rc == 0) {
         owp_err_sys(&err, "closing %s", path);
         rc = -1;
@@ -573,7 +567,7 @@ int main(int argc, char **argv)
         printf("bench_owstats: %u records (%u packets, %.1f%% lost, %.1f%% duplicated), "
                "%.1f MB, %.0f packets/s, loss timeout %.0f s\n",
                s.nrecords, s.req.npackets, LOSS_PER_MILLE / 10.0, DUP_PER_MILLE / 10.0,
-               sb.st_size / 1e6, 1.0 / MEAN_INTERVAL, LOSS_TIMEOUT);
+               (double)sb.st_size / 1e6, 1.0 / MEAN_INTERVAL, LOSS_TIMEOUT);
         printf("  %-14s %8.3f s   %6.2f M records/s   (libowamp writer, not timed best of 3)\n",
                "write", write_time, s.nrecords / write_time / 1e6);
         printf("best of %d, file in the page cache; target %.1f M records/s:\n", REPEATS,

@@ -111,7 +111,7 @@ static double ingest_rate(store_db *st, uint32_t pid, uint64_t npackets, uint64_
     *records = 0;
     for (uint64_t done = 0; done < npackets; done += FILE_RECORDS) {
         uint32_t n = npackets - done < FILE_RECORDS ? (uint32_t)(npackets - done) : FILE_RECORDS;
-        owp_num64 start = T0 + (owp_num64)(done * 0.1 * 4294967296.0);
+        owp_num64 start = T0 + (owp_num64)((double)done * 0.1 * 4294967296.0);
         FILE *fp = synth_owp_file(n, start, 0.1, (uint32_t)seq + 1, 1, &err);
         size_t len = 0;
         uint8_t *data = fp ? synth_slurp(fp, &len) : NULL;
@@ -217,7 +217,7 @@ int main(int argc, char **argv)
            "store_ingest_buffer", rate, 100 * rate / raw, (unsigned long long)records);
 
     static const double p[2] = {50, 99};
-    store_query q = {&pid, 1, T0, T0 + (owp_num64)(n * 0.1 * 4294967296.0) + (1ULL << 32),
+    store_query q = {&pid, 1, T0, T0 + (owp_num64)((double)n * 0.1 * 4294967296.0) + (1ULL << 32),
                          0, p, 2, STORE_SOURCE_AUTO};
     time_query(st, &q, "query 1 path, all records, median + p99");
     q.from = T0 + ((owp_num64)437 << 32); /* unaligned edges */

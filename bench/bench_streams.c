@@ -29,19 +29,12 @@
 #include "clock.h"
 #include "stream.h"
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static double self_cpu(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* CPU seconds of every process in process group pgid (owampd and its children),
@@ -72,7 +65,7 @@ static double group_cpu(pid_t pgid)
         if (sscanf(p + 2, "%*c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &pg, &ut, &st) ==
                 3 &&
             pg == pgid)
-            total += (double)(ut + st) / hz;
+            total += (double)(ut + st) / (double)hz;
     }
     if (d)
         closedir(d);
@@ -123,7 +116,7 @@ static pid_t start_owampd(const char *owampd, const char *work, int port)
 
 static int run_step(int nstreams, const char *server, const char *work, pid_t owampd)
 {
-    owp_stream **st = calloc(nstreams, sizeof *st);
+    owp_stream **st = calloc((size_t)nstreams, sizeof *st);
     owp_stream_opts o;
     owp_stream_opts_default(&o);
     o.client.server = server;
@@ -136,7 +129,7 @@ static int run_step(int nstreams, const char *server, const char *work, pid_t ow
     snprintf(dir, sizeof dir, "%s/out%d", work, nstreams);
     mkdir(dir, 0755);
     o.dir = dir;
-    double cpu0 = self_cpu(), srv0 = group_cpu(owampd), t0 = mono();
+    double cpu0 = self_cpu(), srv0 = group_cpu(owampd), t0 = owp_clock_monotonic();
     for (int i = 0; i < nstreams; i++) {
         owp_err err;
         st[i] = owp_stream_start(&o, &err);
@@ -153,11 +146,11 @@ static int run_step(int nstreams, const char *server, const char *work, pid_t ow
             owp_stream_get_counters(st[i], &c);
             done += c.sessions >= 1;
         }
-        if (done == nstreams || mono() - t0 > 40)
+        if (done == nstreams || owp_clock_monotonic() - t0 > 40)
             break;
         usleep(100000);
     }
-    double cpu1 = self_cpu(), srv1 = group_cpu(owampd), t1 = mono();
+    double cpu1 = self_cpu(), srv1 = group_cpu(owampd), t1 = owp_clock_monotonic();
     uint64_t lost = 0, sessions = 0, measured = 0, failures = 0;
     for (int i = 0; i < nstreams; i++) {
         owp_stream_counters c;

@@ -15,7 +15,7 @@
 
 /* ------------------------------------------------------------ clocks */
 
-uint64_t coord_wall_now(void)
+uint64_t owmc_wall_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -158,10 +158,10 @@ static void node_removed(void *arg, owmc_peer *gone)
         return;
     }
     owp_err err = {0};
-    Owmesh__Envelope *env = owmc_plan_empty_schedule(name, self->generation, &err);
+    owm_msg *env = owmc_plan_empty_schedule(name, self->generation, &err);
     char to[100];
     snprintf(to, sizeof to, "node %s", name);
-    if (env && coord_send_env(self, gone->route, env, to) == 0)
+    if (env && owmc_send_env(self, gone->route, env, to) == 0)
         log_info("node %s: left the mesh: sent it an empty schedule (generation %llu)", name,
                       (unsigned long long)self->generation);
     else
@@ -223,7 +223,7 @@ static void reload(owmc_coord *self, const char *why)
                           p->plan->node->name, p->plan->n_streams,
                           (unsigned long long)generation);
     }
-    coord_push_due(self, owp_clock_monotonic());
+    owmc_push_due(self, owp_clock_monotonic());
 }
 
 static void check_reload(owmc_coord *self)
@@ -255,11 +255,11 @@ static int on_tick(zloop_t *loop, int timer_id, void *arg)
     owmc_coord *self = arg;
     check_reload(self);
     double now = owp_clock_monotonic();
-    coord_push_due(self, now);
-    coord_peer_health_due(self, now);
+    owmc_push_due(self, now);
+    owmc_peer_health_due(self, now);
     if (now - self->last_health >= HEALTH_EVERY) {
         self->last_health = now;
-        coord_check_health(self, now);
+        owmc_check_health(self, now);
     }
     return 0;
 }
@@ -269,7 +269,7 @@ static int on_tick(zloop_t *loop, int timer_id, void *arg)
 static int bind_router(owmc_coord *self)
 {
     owp_err err = {0};
-    self->auth = owm_zap_new(coord_allow_key, self, &err);
+    self->auth = owm_zap_new(owmc_allow_key, self, &err);
     if (!self->auth) {
         log_err("%s", err.msg);
         return -1;
@@ -307,8 +307,8 @@ int owmc_coord_run(owmc_coord *self)
     self->started = owp_clock_monotonic();
     self->last_health = self->started;
     daemon_loop_on_reload(self->loop, on_sighup, self);
-    daemon_loop_reader(self->loop, owm_zap_socket(self->auth), coord_on_zap, self->auth);
-    daemon_loop_reader(self->loop, self->router, coord_on_router, self);
+    daemon_loop_reader(self->loop, owm_zap_socket(self->auth), owmc_on_zap, self->auth);
+    daemon_loop_reader(self->loop, self->router, owmc_on_router, self);
     daemon_loop_timer(self->loop, TICK_MS, on_tick, self);
     daemon_loop_run(self->loop); /* until SIGINT/SIGTERM */
     log_info("stopping (generation %llu)", (unsigned long long)self->generation);

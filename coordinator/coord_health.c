@@ -17,7 +17,7 @@ static zframe_t *peer_health_frame(owmc_coord *self)
         return self->peer_health;
     zframe_destroy(&self->peer_health);
     owp_err err = {0};
-    Owmesh__Envelope *env = owmc_reg_peer_health(self->reg, coord_wall_now(), &err);
+    owm_msg *env = owmc_reg_peer_health(self->reg, owmc_wall_now(), &err);
     self->peer_health = env ? owm_msg_encode_frame(env, &err) : NULL;
     owm_msg_free(&env);
     if (!self->peer_health)
@@ -26,7 +26,7 @@ static zframe_t *peer_health_frame(owmc_coord *self)
     return self->peer_health;
 }
 
-void coord_send_peer_health(owmc_coord *self, owmc_peer *p, double now)
+void owmc_send_peer_health(owmc_coord *self, owmc_peer *p, double now)
 {
     if (!owmc_reg_peer_health_due(self->reg, p, now))
         return;
@@ -35,20 +35,20 @@ void coord_send_peer_health(owmc_coord *self, owmc_peer *p, double now)
         return;
     char to[100];
     snprintf(to, sizeof to, "node %s", p->plan->node->name);
-    if (coord_send_frame(self, p->route, zframe_dup(frame), OWMESH__ENVELOPE__BODY_PEER_HEALTH,
+    if (owmc_send_frame(self, p->route, zframe_dup(frame), OWM_MSG_PEER_HEALTH,
                          to) == 0)
         owmc_reg_peer_health_sent(self->reg, p);
 }
 
 /* Once a tick: when the down set changed, every connected node hears it
  * once (a storm of changes within the tick is one message per node). */
-void coord_peer_health_due(owmc_coord *self, double now)
+void owmc_peer_health_due(owmc_coord *self, double now)
 {
     if (owmc_reg_update_down(self->reg, now))
         log_debug("peer health: %zu of %zu nodes down", owmc_reg_down_count(self->reg),
                   owmc_reg_count(self->reg));
     for (size_t i = 0; i < owmc_reg_count(self->reg); i++)
-        coord_send_peer_health(self, owmc_reg_peer(self->reg, i), now);
+        owmc_send_peer_health(self, owmc_reg_peer(self->reg, i), now);
 }
 
 /* ------------------------------------------------------------ health logging */
@@ -57,7 +57,7 @@ static void log_stream(const owmc_peer *p, size_t i, owm_verdict v, owm_verdict 
                        const char *why)
 {
     const owm_stream *s = p->plan->streams[i];
-    const Owmesh__StreamHealth *h = owmc_reg_health(p, s->id);
+    const owm_msg_stream_health *h = owmc_reg_health(p, s->id);
     /* the evidence of these already quotes the node's error */
     const char *said = v == OWM_V_UNMEASURED || v == OWM_V_FAILING || !h ? "" : h->last_error;
     if (owm_verdict_is_problem(v))
@@ -69,7 +69,7 @@ static void log_stream(const owmc_peer *p, size_t i, owm_verdict v, owm_verdict 
                       s->dst->name, owm_verdict_name(v), owm_verdict_name(was));
 }
 
-void coord_check_health(owmc_coord *self, double now)
+void owmc_check_health(owmc_coord *self, double now)
 {
     /* Nodes get one node timeout after start-up to connect before they are
      * reported missing. */

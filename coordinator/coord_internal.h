@@ -58,29 +58,29 @@ struct owmc_coord {
 };
 
 /* coord.c: the wall clock as an NTP timestamp. */
-uint64_t coord_wall_now(void);
+uint64_t owmc_wall_now(void);
 
 /* coord_messages.c */
 /* Send an encoded envelope of the given kind (takes the frame): 0, or -1
  * when the peer is gone or its queue is full (logged at debug level). */
-int coord_send_frame(owmc_coord *self, zframe_t *route, zframe_t *frame,
-                     Owmesh__Envelope__BodyCase kind, const char *to);
-int coord_send_env(owmc_coord *self, zframe_t *route, const Owmesh__Envelope *env,
+int owmc_send_frame(owmc_coord *self, zframe_t *route, zframe_t *frame,
+                     owm_msg_kind kind, const char *to);
+int owmc_send_env(owmc_coord *self, zframe_t *route, const owm_msg *env,
                    const char *to);
 /* Push every schedule that is due (new, or not acked in time). */
-void coord_push_due(owmc_coord *self, double now);
+void owmc_push_due(owmc_coord *self, double now);
 /* The ZAP handler's question (mesh/zap.h): 1 when key may connect. */
-int coord_allow_key(void *arg, const char *key, const char *address);
+int owmc_allow_key(void *arg, const char *key, const char *address);
 /* Readers of the ROUTER (arg: the coordinator) and of the ZAP socket (arg: the owm_zap). */
-int coord_on_router(zloop_t *loop, zsock_t *router, void *arg);
-int coord_on_zap(zloop_t *loop, zsock_t *sock, void *arg);
+int owmc_on_router(zloop_t *loop, zsock_t *router, void *arg);
+int owmc_on_zap(zloop_t *loop, zsock_t *sock, void *arg);
 
 /* coord_health.c */
 /* Tell node p the current down set, when it has not heard it yet. */
-void coord_send_peer_health(owmc_coord *self, owmc_peer *p, double now);
+void owmc_send_peer_health(owmc_coord *self, owmc_peer *p, double now);
 /* Once a tick: every connected node hears a changed down set once. */
-void coord_peer_health_due(owmc_coord *self, double now);
+void owmc_peer_health_due(owmc_coord *self, double now);
 /* Log nodes that went missing or came back, streams that stalled or recovered. */
-void coord_check_health(owmc_coord *self, double now);
+void owmc_check_health(owmc_coord *self, double now);
 
 #endif

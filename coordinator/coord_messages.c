@@ -24,8 +24,8 @@ typedef struct sender {
 
 /* ------------------------------------------------------------ sending */
 
-int coord_send_frame(owmc_coord *self, zframe_t *route, zframe_t *frame,
-                     Owmesh__Envelope__BodyCase kind, const char *to)
+int owmc_send_frame(owmc_coord *self, zframe_t *route, zframe_t *frame,
+                     owm_msg_kind kind, const char *to)
 {
     zmsg_t *m = zmsg_new();
     zframe_t *id = zframe_dup(route);
@@ -42,25 +42,25 @@ int coord_send_frame(owmc_coord *self, zframe_t *route, zframe_t *frame,
     return 0;
 }
 
-int coord_send_env(owmc_coord *self, zframe_t *route, const Owmesh__Envelope *env,
+int owmc_send_env(owmc_coord *self, zframe_t *route, const owm_msg *env,
                    const char *to)
 {
     owp_err err = {0};
     zframe_t *frame = owm_msg_encode_frame(env, &err);
     if (!frame) {
-        log_err("%s: cannot encode %s: %s", to, owm_msg_kind_name(env->body_case), err.msg);
+        log_err("%s: cannot encode %s: %s", to, owm_msg_kind_name(env->kind), err.msg);
         return -1;
     }
-    return coord_send_frame(self, route, frame, env->body_case, to);
+    return owmc_send_frame(self, route, frame, env->kind, to);
 }
 
-static void send_error(owmc_coord *self, zframe_t *route, Owmesh__ErrorCode code,
+static void send_error(owmc_coord *self, zframe_t *route, owm_error_code code,
                        const char *text, const char *to)
 {
     owp_err err = {0};
-    Owmesh__Envelope *env = owm_msg_new_error(code, text, &err);
+    owm_msg *env = owm_msg_new_error(code, text, &err);
     if (env)
-        coord_send_env(self, route, env, to);
+        owmc_send_env(self, route, env, to);
     owm_msg_free(&env);
 }
 
@@ -68,7 +68,7 @@ static void push_schedule(owmc_coord *self, owmc_peer *p, double now)
 {
     owp_err err = {0};
     const char *name = p->plan->node->name;
-    Owmesh__Envelope *env = owmc_plan_schedule(p->plan, p->expected_gen, &err);
+    owm_msg *env = owmc_plan_schedule(p->plan, p->expected_gen, &err);
     if (!env) {
         log_err("node %s: cannot build its schedule: %s", name, err.msg);
         owmc_reg_pushed(p, now);
@@ -76,7 +76,7 @@ static void push_schedule(owmc_coord *self, owmc_peer *p, double now)
     }
     char to[100];
     snprintf(to, sizeof to, "node %s", name);
-    int sent = coord_send_env(self, p->route, env, to) == 0;
+    int sent = owmc_send_env(self, p->route, env, to) == 0;
     owm_msg_free(&env);
     owmc_reg_pushed(p, now);
     if (sent)
@@ -85,7 +85,7 @@ static void push_schedule(owmc_coord *self, owmc_peer *p, double now)
                       p->pushes > 1 ? ", again: not acked yet" : "");
 }
 
-void coord_push_due(owmc_coord *self, double now)
+void owmc_push_due(owmc_coord *self, double now)
 {
     for (size_t i = 0; i < owmc_reg_count(self->reg); i++) {
         owmc_peer *p = owmc_reg_peer(self->reg, i);
@@ -97,7 +97,7 @@ void coord_push_due(owmc_coord *self, double now)
 
 /* ------------------------------------------------------------ authentication */
 
-int coord_allow_key(void *arg, const char *key, const char *address)
+int owmc_allow_key(void *arg, const char *key, const char *address)
 {
     owmc_coord *self = arg;
     if (strcmp(key, self->own_key) == 0 || owm_mesh_node_by_key(self->mesh, key))
@@ -159,12 +159,12 @@ static int name_matches(owmc_coord *self, zframe_t *route, const sender *who, co
     char text[200];
     snprintf(text, sizeof text, "%s.node \"%s\" is not the node of your key (%s)", kind, claimed,
              who->node->name);
-    send_error(self, route, OWMESH__ERROR_CODE__ERROR_REFUSED, text, who->label);
+    send_error(self, route, OWM_ERROR_REFUSED, text, who->label);
     return 0;
 }
 
 static void on_hello(owmc_coord *self, zframe_t *route, const sender *who,
-                     const Owmesh__Hello *h, double now)
+                     const owm_msg_hello *h, double now)
 {
     if (!name_matches(self, route, who, "Hello", h->node))
         return;
@@ -181,10 +181,10 @@ static void on_hello(owmc_coord *self, zframe_t *route, const sender *who,
     /* It is up now: tell it which of its peers are not (just this node; the
      * others hear of the change at the next tick). */
     owmc_reg_update_down(self->reg, now);
-    coord_send_peer_health(self, p, now);
+    owmc_send_peer_health(self, p, now);
 }
 
-static void on_ack(const sender *who, const Owmesh__ScheduleAck *a, double now)
+static void on_ack(const sender *who, const owm_msg_schedule_ack *a, double now)
 {
     owmc_peer *p = who->peer;
     if (!a->accepted) {
@@ -202,7 +202,7 @@ static void on_ack(const sender *who, const Owmesh__ScheduleAck *a, double now)
 }
 
 static void on_status(owmc_coord *self, zframe_t *route, const sender *who,
-                      Owmesh__Envelope **env, double now)
+                      owm_msg **env, double now)
 {
     if (!name_matches(self, route, who, "Status", (*env)->status->node))
         return;
@@ -215,17 +215,17 @@ static void on_status(owmc_coord *self, zframe_t *route, const sender *who,
         /* We restarted: ask it to say Hello (then it gets its schedule). */
         log_info("%s: status for generation %llu before Hello: asking it to register",
                       who->label, (unsigned long long)gen);
-        send_error(self, route, OWMESH__ERROR_CODE__ERROR_NOT_REGISTERED,
+        send_error(self, route, OWM_ERROR_NOT_REGISTERED,
                    "coordinator does not know you yet: send Hello", who->label);
     }
 }
 
-static void on_error(const sender *who, const Owmesh__Error *e)
+static void on_error(const sender *who, const owm_msg_error *e)
 {
     owmc_peer *p = who->peer;
     /* A node older than minor version 2 does not know PeerHealth: stop
      * sending it, and say so once rather than at every change. */
-    if (p && p->peer_health_sent && e->code == OWMESH__ERROR_CODE__ERROR_UNKNOWN_MESSAGE) {
+    if (p && p->peer_health_sent && e->code == OWM_ERROR_UNKNOWN_MESSAGE) {
         if (owmc_reg_peer_health_refused(p))
             log_info("%s: does not take PeerHealth (%s): not sent to it again", who->label,
                      e->text);
@@ -239,24 +239,24 @@ static void on_error(const sender *who, const Owmesh__Error *e)
 /* ------------------------------------------------------------ queries */
 
 static void on_status_request(owmc_coord *self, zframe_t *route, const sender *who,
-                              const Owmesh__StatusRequest *q, uint32_t minor, double now)
+                              const owm_msg_status_request *q, uint32_t minor, double now)
 {
     owp_err err = {0};
-    Owmesh__Envelope *env =
-        owmc_reg_status_reply(self->reg, q, self->generation, now, coord_wall_now(), minor, &err);
+    owm_msg *env =
+        owmc_reg_status_reply(self->reg, q, self->generation, now, owmc_wall_now(), minor, &err);
     if (!env) {
-        send_error(self, route, OWMESH__ERROR_CODE__ERROR_NOT_FOUND, err.msg, who->label);
+        send_error(self, route, OWM_ERROR_NOT_FOUND, err.msg, who->label);
         return;
     }
-    size_t size = owmesh__envelope__get_packed_size(env);
+    size_t size = owm_msg_encoded_size(env, NULL);
     if (size > OWM_MSG_MAX_SIZE) {
         char text[200];
         snprintf(text, sizeof text, "StatusReply for %zu nodes would be %zu bytes, over the "
                  "limit of %u: ask for fewer nodes", env->status_reply->n_nodes, size,
                  OWM_MSG_MAX_SIZE);
-        send_error(self, route, OWMESH__ERROR_CODE__ERROR_REFUSED, text, who->label);
+        send_error(self, route, OWM_ERROR_REFUSED, text, who->label);
     } else {
-        coord_send_env(self, route, env, who->label);
+        owmc_send_env(self, route, env, who->label);
     }
     owm_msg_free(&env);
     log_debug("%s: status request %llu answered", who->label,
@@ -266,66 +266,66 @@ static void on_status_request(owmc_coord *self, zframe_t *route, const sender *w
 static void on_directory_request(owmc_coord *self, zframe_t *route, const sender *who)
 {
     owp_err err = {0};
-    Owmesh__Envelope *env = owmc_reg_directory(self->reg, self->generation, &err);
+    owm_msg *env = owmc_reg_directory(self->reg, self->generation, &err);
     if (!env) {
         log_err("%s: directory not built: %s", who->label, err.msg);
-        send_error(self, route, OWMESH__ERROR_CODE__ERROR_INTERNAL, err.msg, who->label);
+        send_error(self, route, OWM_ERROR_INTERNAL, err.msg, who->label);
         return;
     }
-    coord_send_env(self, route, env, who->label);
+    owmc_send_env(self, route, env, who->label);
     owm_msg_free(&env);
 }
 
 /* ------------------------------------------------------------ dispatch */
 
-static int needs_node(Owmesh__Envelope__BodyCase kind)
+static int needs_node(owm_msg_kind kind)
 {
-    return kind == OWMESH__ENVELOPE__BODY_HELLO || kind == OWMESH__ENVELOPE__BODY_SCHEDULE_ACK ||
-           kind == OWMESH__ENVELOPE__BODY_STATUS;
+    return kind == OWM_MSG_HELLO || kind == OWM_MSG_SCHEDULE_ACK ||
+           kind == OWM_MSG_STATUS;
 }
 
-static void dispatch(owmc_coord *self, zframe_t *route, const sender *who, Owmesh__Envelope **env,
+static void dispatch(owmc_coord *self, zframe_t *route, const sender *who, owm_msg **env,
                      double now)
 {
-    Owmesh__Envelope *e = *env;
-    if (needs_node(e->body_case) && !who->node) {
+    owm_msg *e = *env;
+    if (needs_node(e->kind) && !who->node) {
         log_warn("%s: sent %s, which only nodes may send", who->label,
-                      owm_msg_kind_name(e->body_case));
-        send_error(self, route, OWMESH__ERROR_CODE__ERROR_UNEXPECTED,
+                      owm_msg_kind_name(e->kind));
+        send_error(self, route, OWM_ERROR_UNEXPECTED,
                    "only mesh nodes send Hello, ScheduleAck and Status", who->label);
         return;
     }
     /* Only the node plane counts as hearing from the node: `owmesh status`
      * run with a node's key must neither mark it alive nor take over the
      * connection its schedules go to. */
-    int node_plane = needs_node(e->body_case) || e->body_case == OWMESH__ENVELOPE__BODY_ERROR;
+    int node_plane = needs_node(e->kind) || e->kind == OWM_MSG_ERROR;
     if (who->peer && node_plane) {
-        if (owmc_reg_heard(who->peer, route, now, coord_wall_now(), NULL) != OWP_OK)
+        if (owmc_reg_heard(who->peer, route, now, owmc_wall_now(), NULL) != OWP_OK)
             log_err("%s: out of memory", who->label);
         who->peer->minor = e->minor;
     }
-    switch (e->body_case) {
-    case OWMESH__ENVELOPE__BODY_HELLO:
+    switch (e->kind) {
+    case OWM_MSG_HELLO:
         on_hello(self, route, who, e->hello, now);
         break;
-    case OWMESH__ENVELOPE__BODY_SCHEDULE_ACK:
+    case OWM_MSG_SCHEDULE_ACK:
         on_ack(who, e->schedule_ack, now);
         break;
-    case OWMESH__ENVELOPE__BODY_STATUS:
+    case OWM_MSG_STATUS:
         on_status(self, route, who, env, now);
         break;
-    case OWMESH__ENVELOPE__BODY_ERROR:
+    case OWM_MSG_ERROR:
         on_error(who, e->error);
         break;
-    case OWMESH__ENVELOPE__BODY_STATUS_REQUEST:
+    case OWM_MSG_STATUS_REQUEST:
         on_status_request(self, route, who, e->status_request, e->minor, now);
         break;
-    case OWMESH__ENVELOPE__BODY_DIRECTORY_REQUEST:
+    case OWM_MSG_DIRECTORY_REQUEST:
         on_directory_request(self, route, who);
         break;
     default:
-        log_warn("%s: unexpected %s", who->label, owm_msg_kind_name(e->body_case));
-        send_error(self, route, OWMESH__ERROR_CODE__ERROR_UNEXPECTED,
+        log_warn("%s: unexpected %s", who->label, owm_msg_kind_name(e->kind));
+        send_error(self, route, OWM_ERROR_UNEXPECTED,
                    "the coordinator does not take this message", who->label);
         break;
     }
@@ -342,14 +342,14 @@ static void handle_message(owmc_coord *self, zmsg_t *msg)
     sender who;
     if (identify_sender(self, body, &who) != 0) {
         log_warn("%s: message refused", who.label);
-        send_error(self, route, OWMESH__ERROR_CODE__ERROR_UNKNOWN_NODE,
+        send_error(self, route, OWM_ERROR_UNKNOWN_NODE,
                    "your CURVE key is not in the coordinator's mesh", who.label);
         zframe_destroy(&route);
         return;
     }
     owp_err err = {0};
-    Owmesh__ErrorCode why = OWMESH__ERROR_CODE__ERROR_MALFORMED;
-    Owmesh__Envelope *env = NULL;
+    owm_error_code why = OWM_ERROR_MALFORMED;
+    owm_msg *env = NULL;
     if (owm_msg_decode_frame(body, &env, &why, &err) != OWP_OK) {
         log_warn("%s: %s", who.label, err.msg);
         send_error(self, route, why, err.msg, who.label);
@@ -360,7 +360,7 @@ static void handle_message(owmc_coord *self, zmsg_t *msg)
     zframe_destroy(&route);
 }
 
-int coord_on_router(zloop_t *loop, zsock_t *router, void *arg)
+int owmc_on_router(zloop_t *loop, zsock_t *router, void *arg)
 {
     (void)loop;
     owmc_coord *self = arg;
@@ -374,7 +374,7 @@ int coord_on_router(zloop_t *loop, zsock_t *router, void *arg)
     return 0;
 }
 
-int coord_on_zap(zloop_t *loop, zsock_t *sock, void *arg)
+int owmc_on_zap(zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void)loop;
     (void)sock;

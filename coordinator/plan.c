@@ -187,12 +187,12 @@ const char *owmc_change_name(owmc_change change)
     return "unknown";
 }
 
-owp_status owmc_plan_fill_stream(Owmesh__Stream *out, const owm_stream *s, owp_err *err)
+owp_status owmc_plan_fill_stream(owm_msg_stream *out, const owm_stream *s, owp_err *err)
 {
     char peer[300];
     owm_node_format_server(s->src, peer, sizeof peer);
     const owm_test_params *p = &s->params;
-    Owmesh__StreamParams *q = out->params;
+    owm_msg_stream_params *q = out->params;
     if (!q)
         return owp_err_set(err, OWP_ERR_INVALID, "stream %s: Stream without params", s->id);
     q->interval = p->packet_interval;
@@ -215,9 +215,9 @@ owp_status owmc_plan_fill_stream(Owmesh__Stream *out, const owm_stream *s, owp_e
     return OWP_OK;
 }
 
-Owmesh__Envelope *owmc_plan_empty_schedule(const char *node, uint64_t generation, owp_err *err)
+owm_msg *owmc_plan_empty_schedule(const char *node, uint64_t generation, owp_err *err)
 {
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_SCHEDULE, err);
+    owm_msg *env = owm_msg_new(OWM_MSG_SCHEDULE, err);
     if (!env)
         return NULL;
     env->schedule->generation = generation;
@@ -226,21 +226,21 @@ Owmesh__Envelope *owmc_plan_empty_schedule(const char *node, uint64_t generation
     return env;
 }
 
-Owmesh__Envelope *owmc_plan_schedule(const owmc_node_plan *np, uint64_t generation, owp_err *err)
+owm_msg *owmc_plan_schedule(const owmc_node_plan *np, uint64_t generation, owp_err *err)
 {
-    Owmesh__Envelope *env = owmc_plan_empty_schedule(np->node->name, generation, err);
+    owm_msg *env = owmc_plan_empty_schedule(np->node->name, generation, err);
     if (!env)
         return NULL;
-    Owmesh__Schedule *m = env->schedule;
+    owm_msg_schedule *m = env->schedule;
     for (size_t i = 0; i < np->n_streams; i++) {
-        Owmesh__Stream *s = owm_msg_schedule_add_stream(m, err);
+        owm_msg_stream *s = owm_msg_schedule_add_stream(m, err);
         if (!s || owmc_plan_fill_stream(s, np->streams[i], err) != OWP_OK) {
             owm_msg_free(&env);
             return NULL;
         }
     }
     if (np->n_sent) {
-        Owmesh__OwampServer *srv = owm_msg_schedule_set_owamp_server(m, err);
+        owm_msg_owamp_server *srv = owm_msg_schedule_set_owamp_server(m, err);
         char listen[300];
         owm_node_format_server(np->node, listen, sizeof listen);
         if (!srv || owm_msg_set_string(&srv->listen, listen, err) != OWP_OK) {

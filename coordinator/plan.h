@@ -65,15 +65,15 @@ owmc_change owmc_plan_change(const owmc_plan *old_plan, const owmc_plan *new_pla
 const char *owmc_change_name(owmc_change change);
 
 /* The Schedule message for one node (a heap envelope: owm_msg_free). */
-Owmesh__Envelope *owmc_plan_schedule(const owmc_node_plan *np, uint64_t generation, owp_err *err);
+owm_msg *owmc_plan_schedule(const owmc_node_plan *np, uint64_t generation, owp_err *err);
 
 /* An empty Schedule for a node (it stops every stream): sent to a node that
  * left the mesh while connected. */
-Owmesh__Envelope *owmc_plan_empty_schedule(const char *node, uint64_t generation, owp_err *err);
+owm_msg *owmc_plan_empty_schedule(const char *node, uint64_t generation, owp_err *err);
 
 /* Fill a Stream message from a mesh stream (strings copied into the heap
  * message, as owm_msg_* helpers do). The identity (KeyID) is the receiving
  * node's name when the stream's modes exclude open mode, empty otherwise. */
-owp_status owmc_plan_fill_stream(Owmesh__Stream *out, const owm_stream *s, owp_err *err);
+owp_status owmc_plan_fill_stream(owm_msg_stream *out, const owm_stream *s, owp_err *err);
 
 #endif

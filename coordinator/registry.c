@@ -247,7 +247,7 @@ owp_status owmc_reg_heard(owmc_peer *p, zframe_t *route, double now, uint64_t wa
     return OWP_OK;
 }
 
-int owmc_reg_on_hello(owmc_peer *p, const Owmesh__Hello *hello, double now)
+int owmc_reg_on_hello(owmc_peer *p, const owm_msg_hello *hello, double now)
 {
     p->registered = 1;
     p->hello_at = now; /* a restarted node restarts its streams' clocks */
@@ -271,7 +271,7 @@ int owmc_reg_on_hello(owmc_peer *p, const Owmesh__Hello *hello, double now)
     return 1;
 }
 
-int owmc_reg_on_ack(owmc_peer *p, const Owmesh__ScheduleAck *ack, double now)
+int owmc_reg_on_ack(owmc_peer *p, const owm_msg_schedule_ack *ack, double now)
 {
     if (!ack->accepted) {
         set_text(&p->last_error, ack->error);
@@ -291,14 +291,20 @@ int owmc_reg_on_ack(owmc_peer *p, const Owmesh__ScheduleAck *ack, double now)
 
 static int cmp_health(const void *a, const void *b)
 {
-    return strcmp((*(const Owmesh__StreamHealth *const *)a)->id,
-                  (*(const Owmesh__StreamHealth *const *)b)->id);
+    return strcmp((*(const owm_msg_stream_health *const *)a)->id,
+                  (*(const owm_msg_stream_health *const *)b)->id);
 }
 
-owp_status owmc_reg_on_status(owmc_peer *p, Owmesh__Envelope **env, double now, owp_err *err)
+/* bsearch: key is the id itself. */
+static int cmp_health_id(const void *key, const void *b)
 {
-    Owmesh__Status *s = (*env)->status;
-    const Owmesh__StreamHealth **index = calloc(s->n_streams ? s->n_streams : 1, sizeof *index);
+    return strcmp(key, (*(const owm_msg_stream_health *const *)b)->id);
+}
+
+owp_status owmc_reg_on_status(owmc_peer *p, owm_msg **env, double now, owp_err *err)
+{
+    owm_msg_status *s = (*env)->status;
+    const owm_msg_stream_health **index = calloc(s->n_streams ? s->n_streams : 1, sizeof *index);
     if (!index)
         return owp_err_set(err, OWP_ERR_NOMEM, "node \"%s\": out of memory",
                            p->plan->node->name);
@@ -315,7 +321,7 @@ owp_status owmc_reg_on_status(owmc_peer *p, Owmesh__Envelope **env, double now, 
     return OWP_OK;
 }
 
-void owmc_reg_on_error(owmc_peer *p, const Owmesh__Error *e)
+void owmc_reg_on_error(owmc_peer *p, const owm_msg_error *e)
 {
     char text[OWM_MSG_MAX_TEXT + 64];
     snprintf(text, sizeof text, "%s: %s", owm_msg_error_code_name(e->code), e->text);
@@ -355,14 +361,12 @@ double owmc_reg_next_push(const owmc_registry *self, double now)
 
 /* ------------------------------------------------------------ health */
 
-const Owmesh__StreamHealth *owmc_reg_health(const owmc_peer *p, const char *id)
+const owm_msg_stream_health *owmc_reg_health(const owmc_peer *p, const char *id)
 {
     if (!p->status)
         return NULL;
-    Owmesh__StreamHealth key = {.id = (char *)id};
-    const Owmesh__StreamHealth *kp = &key;
-    const Owmesh__StreamHealth **hit =
-        bsearch(&kp, p->health, p->status->status->n_streams, sizeof *p->health, cmp_health);
+    const owm_msg_stream_health **hit =
+        bsearch(id, p->health, p->status->status->n_streams, sizeof *p->health, cmp_health_id);
     return hit ? *hit : NULL;
 }
 
@@ -375,7 +379,7 @@ int owmc_reg_node_missing(const owmc_registry *self, const owmc_peer *p, double 
 /* Seconds since the stream (re)started on the node: StreamHealth.started
  * (node-clock difference to the Status's time), or from a node that does not
  * say, the later of the ack and the last Hello; < 0 unknown. */
-static double since_start(const owmc_peer *p, const Owmesh__StreamHealth *h, double now)
+static double since_start(const owmc_peer *p, const owm_msg_stream_health *h, double now)
 {
     if (h && h->started && p->status) {
         uint64_t node_time = p->status->status->time;
@@ -387,7 +391,7 @@ static double since_start(const owmc_peer *p, const Owmesh__StreamHealth *h, dou
 }
 
 /* Age of the last session that ended since the stream (re)started; < 0 none. */
-static double session_age(const owmc_peer *p, const Owmesh__StreamHealth *h, double now)
+static double session_age(const owmc_peer *p, const owm_msg_stream_health *h, double now)
 {
     if (!h || !p->status || (h->started && h->last_session_end < h->started))
         return -1;
@@ -395,7 +399,7 @@ static double session_age(const owmc_peer *p, const Owmesh__StreamHealth *h, dou
                                   now - p->status_at);
 }
 
-static double unmeasured_for(const owmc_peer *p, const Owmesh__StreamHealth *h, double now)
+static double unmeasured_for(const owmc_peer *p, const owm_msg_stream_health *h, double now)
 {
     if (!h || !h->unmeasured_since || !p->status)
         return -1;
@@ -410,7 +414,7 @@ owm_verdict owmc_reg_stream_verdict(owmc_registry *self, const owmc_peer *p, siz
 {
     const owm_stream *s = p->plan->streams[i];
     const owmc_peer *src = &self->peers[s->src->index];
-    const Owmesh__StreamHealth *h = owmc_reg_health(p, s->id);
+    const owm_msg_stream_health *h = owmc_reg_health(p, s->id);
     owm_stream_obs obs = {
         .health = h,
         .node = p->plan->node->name,
@@ -441,7 +445,7 @@ static uint64_t shown_session_end(uint64_t end, uint64_t node_time, uint64_t wal
 }
 
 /* The node-clock times of a reported health, as shown. */
-static void copy_times(Owmesh__StreamHealth *c, const Owmesh__StreamHealth *h,
+static void copy_times(owm_msg_stream_health *c, const owm_msg_stream_health *h,
                        uint64_t node_time, uint64_t wall)
 {
     c->last_session_end = shown_session_end(h->last_session_end, node_time, wall);
@@ -450,11 +454,11 @@ static void copy_times(Owmesh__StreamHealth *c, const Owmesh__StreamHealth *h,
     c->last_attempt = h->last_attempt;
 }
 
-static owp_status copy_health(Owmesh__StreamStatus *out, const Owmesh__StreamHealth *h,
+static owp_status copy_health(owm_msg_stream_status *out, const owm_msg_stream_health *h,
                               const owmc_peer *p, uint64_t wall, const char *stall_note,
                               owp_err *err)
 {
-    Owmesh__StreamHealth *c = owm_msg_stream_status_set_health(out, err);
+    owm_msg_stream_health *c = owm_msg_stream_status_set_health(out, err);
     if (!c)
         return OWP_ERR_NOMEM;
     c->state = h->state;
@@ -484,11 +488,11 @@ typedef struct reply_ctx {
     uint32_t reader_minor;
 } reply_ctx;
 
-static owp_status add_expected(owmc_registry *self, Owmesh__NodeStatus *ns, const owmc_peer *p,
+static owp_status add_expected(owmc_registry *self, owm_msg_node_status *ns, const owmc_peer *p,
                                size_t i, const reply_ctx *ctx, owp_err *err)
 {
     const owm_stream *s = p->plan->streams[i];
-    Owmesh__StreamStatus *ss = owm_msg_node_status_add_stream(ns, err);
+    owm_msg_stream_status *ss = owm_msg_node_status_add_stream(ns, err);
     if (!ss)
         return err ? err->code : OWP_ERR_NOMEM;
     ss->expected = 1;
@@ -502,7 +506,7 @@ static owp_status add_expected(owmc_registry *self, Owmesh__NodeStatus *ns, cons
     ss->verdict = owm_verdict_wire_for(v, ctx->reader_minor);
     if ((st = owm_msg_set_string(&ss->evidence, why, err)))
         return st;
-    const Owmesh__StreamHealth *h = owmc_reg_health(p, s->id);
+    const owm_msg_stream_health *h = owmc_reg_health(p, s->id);
     if (!h)
         return OWP_OK;
     return copy_health(ss, h, p, ctx->wall, v == OWM_V_STALLED ? why : NULL, err);
@@ -520,17 +524,17 @@ static int planned(const owmc_node_plan *np, const char *id)
 }
 
 /* Streams the node reports that its schedule does not list. */
-static owp_status add_unexpected(Owmesh__NodeStatus *ns, const owmc_peer *p, uint64_t wall,
+static owp_status add_unexpected(owm_msg_node_status *ns, const owmc_peer *p, uint64_t wall,
                                  owp_err *err)
 {
     if (!p->status)
         return OWP_OK;
-    const Owmesh__Status *s = p->status->status;
+    const owm_msg_status *s = p->status->status;
     for (size_t j = 0; j < s->n_streams; j++) {
-        const Owmesh__StreamHealth *h = s->streams[j];
+        const owm_msg_stream_health *h = s->streams[j];
         if (planned(p->plan, h->id))
             continue;
-        Owmesh__StreamStatus *ss = owm_msg_node_status_add_stream(ns, err);
+        owm_msg_stream_status *ss = owm_msg_node_status_add_stream(ns, err);
         if (!ss)
             return err ? err->code : OWP_ERR_NOMEM;
         char why[OWM_EVIDENCE_MAX];
@@ -547,11 +551,11 @@ static owp_status add_unexpected(Owmesh__NodeStatus *ns, const owmc_peer *p, uin
     return OWP_OK;
 }
 
-static owp_status add_node(owmc_registry *self, Owmesh__StatusReply *r, const owmc_peer *p,
+static owp_status add_node(owmc_registry *self, owm_msg_status_reply *r, const owmc_peer *p,
                            const reply_ctx *ctx, owp_err *err)
 {
     double now = ctx->now;
-    Owmesh__NodeStatus *ns = owm_msg_status_reply_add_node(r, err);
+    owm_msg_node_status *ns = owm_msg_status_reply_add_node(r, err);
     if (!ns)
         return err ? err->code : OWP_ERR_NOMEM;
     ns->connected = !owmc_reg_node_missing(self, p, now);
@@ -572,9 +576,9 @@ static owp_status add_node(owmc_registry *self, Owmesh__StatusReply *r, const ow
     return st;
 }
 
-Owmesh__Envelope *owmc_reg_status_reply(owmc_registry *self, const Owmesh__StatusRequest *request,
-                                        uint64_t generation, double now, uint64_t wall,
-                                        uint32_t reader_minor, owp_err *err)
+owm_msg *owmc_reg_status_reply(owmc_registry *self, const owm_msg_status_request *request,
+                               uint64_t generation, double now, uint64_t wall,
+                               uint32_t reader_minor, owp_err *err)
 {
     const reply_ctx ctx = {.now = now, .wall = wall, .reader_minor = reader_minor};
     if (request) {
@@ -586,10 +590,10 @@ Owmesh__Envelope *owmc_reg_status_reply(owmc_registry *self, const Owmesh__Statu
             }
         }
     }
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_STATUS_REPLY, err);
+    owm_msg *env = owm_msg_new(OWM_MSG_STATUS_REPLY, err);
     if (!env)
         return NULL;
-    Owmesh__StatusReply *r = env->status_reply;
+    owm_msg_status_reply *r = env->status_reply;
     r->request_id = request ? request->request_id : 0;
     r->generation = generation;
     r->time = wall;
@@ -611,9 +615,9 @@ Owmesh__Envelope *owmc_reg_status_reply(owmc_registry *self, const Owmesh__Statu
     return env;
 }
 
-Owmesh__Envelope *owmc_reg_directory(owmc_registry *self, uint64_t generation, owp_err *err)
+owm_msg *owmc_reg_directory(owmc_registry *self, uint64_t generation, owp_err *err)
 {
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_DIRECTORY, err);
+    owm_msg *env = owm_msg_new(OWM_MSG_DIRECTORY, err);
     if (!env)
         return NULL;
     env->directory->generation = generation;
@@ -621,7 +625,7 @@ Owmesh__Envelope *owmc_reg_directory(owmc_registry *self, uint64_t generation, o
     for (size_t i = 0; i < self->n && st == OWP_OK; i++) {
         const owmc_peer *p = &self->peers[i];
         const owm_node *node = p->plan->node;
-        Owmesh__DirectoryEntry *e = owm_msg_directory_add_node(env->directory, err);
+        owm_msg_directory_entry *e = owm_msg_directory_add_node(env->directory, err);
         if (!e) {
             st = OWP_ERR_NOMEM;
             break;
@@ -668,9 +672,9 @@ size_t owmc_reg_down_count(const owmc_registry *self)
     return self->n_down;
 }
 
-Owmesh__Envelope *owmc_reg_peer_health(const owmc_registry *self, uint64_t wall, owp_err *err)
+owm_msg *owmc_reg_peer_health(const owmc_registry *self, uint64_t wall, owp_err *err)
 {
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_PEER_HEALTH, err);
+    owm_msg *env = owm_msg_new(OWM_MSG_PEER_HEALTH, err);
     if (!env)
         return NULL;
     env->peer_health->time = wall;

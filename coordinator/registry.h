@@ -52,9 +52,9 @@ typedef struct owmc_peer {
     double next_push;            /* monotonic time of the next push; < 0 none due */
     double backoff;              /* seconds to the retry after the next push */
     unsigned pushes;             /* pushes of expected_gen so far */
-    Owmesh__Envelope *status;    /* last Status (owned), or NULL */
+    owm_msg *status;    /* last Status (owned), or NULL */
     double status_at;            /* monotonic arrival of status */
-    const Owmesh__StreamHealth **health; /* status's streams sorted by id */
+    const owm_msg_stream_health **health; /* status's streams sorted by id */
     unsigned char *verdicts;     /* per plan stream: owm_verdict of the last check (for logs) */
     double hello_at;             /* monotonic time of its last Hello; < 0 none */
     uint32_t minor;              /* minor version of its last message */
@@ -92,13 +92,13 @@ owp_status owmc_reg_heard(owmc_peer *p, zframe_t *route, double now, uint64_t wa
                           owp_err *err);
 /* Hello: records what the node announced; a push is due now unless it
  * already runs its expected generation. Returns 1 when a push is due. */
-int owmc_reg_on_hello(owmc_peer *p, const Owmesh__Hello *hello, double now);
+int owmc_reg_on_hello(owmc_peer *p, const owm_msg_hello *hello, double now);
 /* ScheduleAck. Returns 1 when the ack settled the expected generation. */
-int owmc_reg_on_ack(owmc_peer *p, const Owmesh__ScheduleAck *ack, double now);
+int owmc_reg_on_ack(owmc_peer *p, const owm_msg_schedule_ack *ack, double now);
 /* Status: takes ownership of *env (sets it to NULL). */
-owp_status owmc_reg_on_status(owmc_peer *p, Owmesh__Envelope **env, double now, owp_err *err);
+owp_status owmc_reg_on_status(owmc_peer *p, owm_msg **env, double now, owp_err *err);
 /* Error from the node: kept as its last error. */
-void owmc_reg_on_error(owmc_peer *p, const Owmesh__Error *e);
+void owmc_reg_on_error(owmc_peer *p, const owm_msg_error *e);
 
 /* 1 when p's schedule should be (re)sent now: connected, not acked, retry
  * time reached. */
@@ -109,7 +109,7 @@ void owmc_reg_pushed(owmc_peer *p, double now);
 double owmc_reg_next_push(const owmc_registry *self, double now);
 
 /* The reported health of stream id, or NULL. */
-const Owmesh__StreamHealth *owmc_reg_health(const owmc_peer *p, const char *id);
+const owm_msg_stream_health *owmc_reg_health(const owmc_peer *p, const char *id);
 /* Verdict on the i-th stream of p's schedule; why as owm_health_classify. */
 owm_verdict owmc_reg_stream_verdict(owmc_registry *self, const owmc_peer *p, size_t i,
                                     double now, char *why, size_t why_len);
@@ -118,12 +118,12 @@ int owmc_reg_node_missing(const owmc_registry *self, const owmc_peer *p, double 
 /* StatusReply for request (NULL: every node), for a reader of minor version
  * reader_minor (owm_verdict_wire_for); nodes unknown to the mesh are an
  * OWP_ERR_INVALID naming them. */
-Owmesh__Envelope *owmc_reg_status_reply(owmc_registry *self, const Owmesh__StatusRequest *request,
-                                        uint64_t generation, double now, uint64_t wall,
-                                        uint32_t reader_minor, owp_err *err);
+owm_msg *owmc_reg_status_reply(owmc_registry *self, const owm_msg_status_request *request,
+                               uint64_t generation, double now, uint64_t wall,
+                               uint32_t reader_minor, owp_err *err);
 /* Directory: every node of the mesh, with the data endpoint it announced
  * (or the mesh's). */
-Owmesh__Envelope *owmc_reg_directory(owmc_registry *self, uint64_t generation, owp_err *err);
+owm_msg *owmc_reg_directory(owmc_registry *self, uint64_t generation, owp_err *err);
 
 /* Recompute the down set at now (O(nodes)); 1 when it changed (its version
  * then grew). */
@@ -132,7 +132,7 @@ int owmc_reg_update_down(owmc_registry *self, double now);
 uint64_t owmc_reg_down_version(const owmc_registry *self);
 size_t owmc_reg_down_count(const owmc_registry *self);
 /* PeerHealth listing the current down set, names ascending, stamped wall. */
-Owmesh__Envelope *owmc_reg_peer_health(const owmc_registry *self, uint64_t wall, owp_err *err);
+owm_msg *owmc_reg_peer_health(const owmc_registry *self, uint64_t wall, owp_err *err);
 /* 1 when p should be sent the current down set now: connected, registered,
  * minor >= 2, has not refused PeerHealth, not sent this version yet. */
 int owmc_reg_peer_health_due(const owmc_registry *self, const owmc_peer *p, double now);

@@ -13,13 +13,13 @@
 
 #include "meshmsg.h"
 
-static inline void fuzz_meshmsg_reencode(const Owmesh__Envelope *env)
+static inline void fuzz_meshmsg_reencode(const owm_msg *env)
 {
     uint8_t *buf, *again;
     size_t len, again_len;
     if (owm_msg_encode(env, &buf, &len, NULL) != OWP_OK)
         abort();
-    Owmesh__Envelope *back = NULL;
+    owm_msg *back = NULL;
     if (owm_msg_decode(buf, len, &back, NULL, NULL) != OWP_OK)
         abort();
     if (owm_msg_encode(back, &again, &again_len, NULL) != OWP_OK)
@@ -33,8 +33,8 @@ static inline void fuzz_meshmsg_reencode(const Owmesh__Envelope *env)
 
 static inline void fuzz_meshmsg_check(const uint8_t *data, size_t size)
 {
-    Owmesh__Envelope *env = NULL;
-    Owmesh__ErrorCode why = OWMESH__ERROR_CODE__ERROR_UNSPECIFIED;
+    owm_msg *env = NULL;
+    owm_error_code why = OWM_ERROR_UNSPECIFIED;
     owp_err err;
     owp_err_clear(&err);
     if (owm_msg_decode(data, size, &env, &why, &err) == OWP_OK) {
@@ -42,16 +42,16 @@ static inline void fuzz_meshmsg_check(const uint8_t *data, size_t size)
         owm_msg_free(&env);
         return;
     }
-    if (env || !err.msg[0] || why == OWMESH__ERROR_CODE__ERROR_UNSPECIFIED)
+    if (env || !err.msg[0] || why == OWM_ERROR_UNSPECIFIED)
         abort();
-    Owmesh__Envelope *reply = owm_msg_new_error(why, err.msg, NULL);
+    owm_msg *reply = owm_msg_new_error(why, err.msg, NULL);
     if (!reply || owm_msg_validate(reply, NULL) != OWP_OK)
         abort();
     owm_msg_free(&reply);
 }
 
 /* The bytes as the body of an envelope: version 1, field `kind`, length-delimited. */
-static inline void fuzz_meshmsg_body(Owmesh__Envelope__BodyCase kind, const uint8_t *data, size_t size)
+static inline void fuzz_meshmsg_body(owm_msg_kind kind, const uint8_t *data, size_t size)
 {
     if (size > OWM_MSG_MAX_SIZE - 32)
         return;

@@ -204,7 +204,7 @@ static owp_status choose_mode(owp_client *c, const owp_client_opts *o, owp_err *
                            "no common mode with server %s: it offers %s, client wants %s%s",
                            c->peer_name, modes_text(c->server_modes, a, sizeof a),
                            modes_text(o->modes ? o->modes : OWP_MODE_OPEN, b, sizeof b),
-                           (o->modes & ~OWP_MODE_OPEN) && !(wanted & ~OWP_MODE_OPEN)
+                           (o->modes & ~(uint32_t)OWP_MODE_OPEN) && !(wanted & ~(uint32_t)OWP_MODE_OPEN)
                                ? " (A and E need an identity and pass-phrase)"
                                : "");
     return OWP_OK;

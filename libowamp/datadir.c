@@ -238,7 +238,7 @@ typedef struct link_walk {
     size_t hierarchy_len; /* strlen("DATADIR/hierarchy") */
     owp_server_stored_fn stored;
     void *stored_arg;
-    owp_server_log_fn log;
+    owp_log_fn log;
     void *log_arg;
     unsigned linked;
 } link_walk;
@@ -246,11 +246,7 @@ typedef struct link_walk {
 /* A stored file left out of the catalog, and why. */
 static void warn_ignored(const link_walk *w, const char *path, const char *why)
 {
-    if (!w->log)
-        return;
-    char msg[1024];
-    snprintf(msg, sizeof msg, "verify_datadir: Ignoring \"%s\": %s", path, why);
-    w->log(w->log_arg, OWP_LOG_WARNING, msg);
+    owp_log(w->log, w->log_arg, OWP_LOG_WARNING, "verify_datadir: Ignoring \"%s\": %s", path, why);
 }
 
 /* Link one stored session file into the catalog, if stored() accepts it. */
@@ -295,14 +291,14 @@ static owp_status link_entry(void *arg, walk_event ev, const walk_entry *e, owp_
     return OWP_OK;
 }
 
-owp_status owp_server_datadir_init(const char *datadir, owp_server_log_fn log, void *log_arg,
+owp_status owp_server_datadir_init(const char *datadir, owp_log_fn log, void *log_arg,
                                    unsigned *nlinked, owp_err *err)
 {
     return owp_server_datadir_init_stored(datadir, NULL, NULL, log, log_arg, nlinked, err);
 }
 
 owp_status owp_server_datadir_init_stored(const char *datadir, owp_server_stored_fn stored,
-                                          void *stored_arg, owp_server_log_fn log,
+                                          void *stored_arg, owp_log_fn log,
                                           void *log_arg, unsigned *nlinked, owp_err *err)
 {
     if (nlinked)

@@ -22,14 +22,6 @@
 #include "error.h"
 #include "owamp.h"
 
-/* Log priorities: the syslog values, so a daemon can pass them straight on.
- * Shared by the data directory and the server engine. */
-enum { OWP_LOG_ERR = 3, OWP_LOG_WARNING = 4, OWP_LOG_INFO = 6, OWP_LOG_DEBUG = 7 };
-
-/* One finished log line (no trailing newline). The server engine may call it
- * from a connection's endpoint threads too, so it must be thread-safe. */
-typedef void (*owp_server_log_fn)(void *arg, int priority, const char *msg);
-
 #define OWP_SERVER_CLASS_MAX 1024 /* bytes of a class path, NUL included */
 #define OWP_SERVER_PATH_MAX 4096  /* bytes of any path built under DATADIR, NUL included */
 
@@ -46,13 +38,13 @@ typedef int (*owp_server_stored_fn)(void *arg, const char *class_path, const cha
  * every DATADIR/hierarchy/.../<32 hex digits>.owp into catalog/. Other names
  * are ignored, so files left by a crash never stop the daemon. *nlinked (may
  * be NULL) gets the number of files linked. log may be NULL. */
-owp_status owp_server_datadir_init(const char *datadir, owp_server_log_fn log, void *log_arg,
+owp_status owp_server_datadir_init(const char *datadir, owp_log_fn log, void *log_arg,
                                    unsigned *nlinked, owp_err *err);
 
 /* The same, linking only the files that stored (NULL: all) accepts; owampd
  * charges each to its class this way. */
 owp_status owp_server_datadir_init_stored(const char *datadir, owp_server_stored_fn stored,
-                                          void *stored_arg, owp_server_log_fn log,
+                                          void *stored_arg, owp_log_fn log,
                                           void *log_arg, unsigned *nlinked, owp_err *err);
 
 /* "DATADIR/catalog/SIDHEX.owp" into buf; 0 on success, -1 when it does not fit. */

@@ -89,3 +89,15 @@ const char *owp_status_name(owp_status code)
     }
     return "unknown error";
 }
+
+void owp_log(owp_log_fn fn, void *arg, int priority, const char *fmt, ...)
+{
+    if (!fn)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fn(arg, priority, msg);
+}

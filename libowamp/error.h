@@ -51,4 +51,18 @@ void owp_err_clear(owp_err *err);
 /* Short name of a status code ("protocol error"). */
 const char *owp_status_name(owp_status code);
 
+/* Log priorities: the syslog values, so a daemon can pass them straight on. */
+enum { OWP_LOG_ERR = 3, OWP_LOG_WARNING = 4, OWP_LOG_INFO = 6, OWP_LOG_DEBUG = 7 };
+
+/* Where the library's engines (server, stream, data directory) send log
+ * lines: one finished line (no trailing newline) at a syslog priority; NULL
+ * means silent. The server engine calls it from a connection's endpoint
+ * threads too, so it must be thread-safe. */
+typedef void (*owp_log_fn)(void *arg, int priority, const char *msg);
+
+/* Format one line (at most 1023 bytes, truncated beyond) and hand it to fn,
+ * if fn is not NULL. */
+void owp_log(owp_log_fn fn, void *arg, int priority, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

@@ -38,17 +38,6 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-void owp_srv_log(const owp_server *s, int prio, const char *fmt, ...)
-{
-    if (!s->cfg.log)
-        return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    s->cfg.log(s->cfg.log_arg, prio, msg);
-}
 
 /* An IPv4-mapped IPv6 address as plain IPv4 (a dual-stack listener reports
  * IPv4 clients that way; test sockets for ipvn 4 need AF_INET). */

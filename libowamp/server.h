@@ -89,7 +89,7 @@ typedef struct owp_server_config {
     double enddelay;                /* seconds after last packet + timeout before our Stop-Sessions */
     owp_num64 start_time;           /* Server-Start Start-Time: when the daemon started */
     owp_server_policy policy;
-    owp_server_log_fn log;          /* NULL: silent */
+    owp_log_fn log;          /* NULL: silent */
     void *log_arg;
 } owp_server_config;
 

@@ -93,8 +93,7 @@ struct session {
 /* ---- server.c ---- */
 
 /* A log line through the configured callback (none: dropped). */
-void owp_srv_log(const owp_server *s, int prio, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#define owp_srv_log(s, prio, ...) owp_log((s)->cfg.log, (s)->cfg.log_arg, (prio), __VA_ARGS__)
 
 /* Has owp_server_stop() been called? */
 int owp_srv_stop_requested(const conn *c);

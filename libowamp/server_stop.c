@@ -19,7 +19,7 @@
 
 static double ts_seconds(const struct timespec *ts)
 {
-    return (double)ts->tv_sec + ts->tv_nsec / 1e9;
+    return (double)ts->tv_sec + (double)ts->tv_nsec / 1e9;
 }
 
 /* ------------------------------------------------------------------ Stop-Sessions */

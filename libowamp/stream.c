@@ -51,17 +51,6 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-void owp_strm_log(owp_stream *s, int priority, const char *fmt, ...)
-{
-    if (!s->o.log_fn)
-        return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    s->o.log_fn(s->o.arg, priority, msg);
-}
 
 void owp_strm_count(owp_stream *s, uint64_t *field, uint64_t n)
 {
@@ -131,20 +120,18 @@ unsigned owp_stream_pool_size(const owp_stream_opts *o)
     return (unsigned)n;
 }
 
-void owp_stream_get_counters(const owp_stream *self, owp_stream_counters *c)
+void owp_stream_get_counters(owp_stream *self, owp_stream_counters *c)
 {
-    owp_stream *s = (owp_stream *)self;
-    pthread_mutex_lock(&s->mu);
-    *c = s->counters;
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&self->mu);
+    *c = self->counters;
+    pthread_mutex_unlock(&self->mu);
 }
 
-void owp_stream_get_health(const owp_stream *self, owp_stream_health *h)
+void owp_stream_get_health(owp_stream *self, owp_stream_health *h)
 {
-    owp_stream *s = (owp_stream *)self;
-    pthread_mutex_lock(&s->mu);
-    *h = s->health;
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&self->mu);
+    *h = self->health;
+    pthread_mutex_unlock(&self->mu);
 }
 
 int owp_stream_done(const owp_stream *self) { return atomic_load(&self->done); }

@@ -109,9 +109,6 @@ typedef void (*owp_stream_unmeasured_fn)(void *arg, const owp_stream_unmeasured 
  * again within this many seconds. */
 #define OWP_STREAM_RETRY_MAX 5.0
 
-/* priority: LOG_ERR, LOG_WARNING, LOG_INFO or LOG_DEBUG (syslog values). */
-typedef void (*owp_stream_log_fn)(void *arg, int priority, const char *msg);
-
 typedef struct owp_stream_opts {
     owp_client_opts client;      /* control connections: server, family, -S, -B, modes, key */
     const char *testpeer;        /* test peer host (port ignored); NULL = the server's address */
@@ -137,7 +134,7 @@ typedef struct owp_stream_opts {
                                   * time (default 1.0 + 2 x RTT) */
     owp_stream_file_fn file_fn;  /* may be NULL */
     owp_stream_unmeasured_fn unmeasured_fn; /* may be NULL (the intervals are logged) */
-    owp_stream_log_fn log_fn;    /* may be NULL */
+    owp_log_fn log_fn;    /* may be NULL */
     void *arg;                   /* passed to every callback */
 } owp_stream_opts;
 
@@ -183,7 +180,7 @@ typedef struct owp_stream_counters {
     uint64_t packets_lost;       /* lost records written (packets of sessions that ran) */
     uint64_t intervals;          /* unmeasured intervals reported */
 } owp_stream_counters;
-void owp_stream_get_counters(const owp_stream *self, owp_stream_counters *c);
+void owp_stream_get_counters(owp_stream *self, owp_stream_counters *c);
 
 /* Where the stream stands, for health reports (all times OWAMP, wall clock). */
 typedef struct owp_stream_health {
@@ -193,7 +190,7 @@ typedef struct owp_stream_health {
                                   * (set-up or cut session); 0 = not failing */
     owp_stream_reason reason;    /* of the latest failure, while failing */
 } owp_stream_health;
-void owp_stream_get_health(const owp_stream *self, owp_stream_health *h);
+void owp_stream_get_health(owp_stream *self, owp_stream_health *h);
 
 /* Number of control connections the stream uses for these options: 2, or more
  * when a session is shorter than the loss timeout + end delay + set-up lead. */

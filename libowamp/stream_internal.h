@@ -128,8 +128,7 @@ static inline owp_num64 owp_strm_sched_time(const stream_session *ss, uint32_t s
 /* ---- stream.c ---- */
 
 /* A log line through log_fn (if any). */
-void owp_strm_log(owp_stream *s, int priority, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#define owp_strm_log(s, priority, ...) owp_log((s)->o.log_fn, (s)->o.arg, (priority), __VA_ARGS__)
 
 /* Add n to one of s->counters (takes s->mu). */
 void owp_strm_count(owp_stream *s, uint64_t *field, uint64_t n);

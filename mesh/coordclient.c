@@ -57,11 +57,11 @@ void owm_coordclient_destroy(owm_coordclient **self_p)
     *self_p = NULL;
 }
 
-Owmesh__Envelope *owm_coordclient_call(owm_coordclient *self, const Owmesh__Envelope *request,
-                                       Owmesh__ErrorCode *peer_code, owp_err *err)
+owm_msg *owm_coordclient_call(owm_coordclient *self, const owm_msg *request,
+                              owm_error_code *peer_code, owp_err *err)
 {
     if (peer_code)
-        *peer_code = OWMESH__ERROR_CODE__ERROR_UNSPECIFIED;
+        *peer_code = OWM_ERROR_UNSPECIFIED;
     zmsg_t *msg = owm_msg_encode_zmsg(request, err);
     if (!msg)
         return NULL;
@@ -80,7 +80,7 @@ Owmesh__Envelope *owm_coordclient_call(owm_coordclient *self, const Owmesh__Enve
         return NULL;
     }
     zmsg_t *reply = zmsg_recv(self->dealer);
-    Owmesh__Envelope *env = NULL;
+    owm_msg *env = NULL;
     owp_status st = reply ? owm_msg_decode_zmsg(reply, &env, NULL, err)
                           : owp_err_set(err, OWP_ERR_INTERRUPTED, "interrupted");
     zmsg_destroy(&reply);
@@ -88,7 +88,7 @@ Owmesh__Envelope *owm_coordclient_call(owm_coordclient *self, const Owmesh__Enve
         owp_err_prefix(err, "%s: bad answer", self->endpoint);
         return NULL;
     }
-    if (env->body_case == OWMESH__ENVELOPE__BODY_ERROR) {
+    if (env->kind == OWM_MSG_ERROR) {
         if (peer_code)
             *peer_code = env->error->code;
         owp_err_set(err, OWP_ERR_REFUSED, "coordinator: %s: %s",

@@ -31,8 +31,8 @@ void owm_coordclient_destroy(owm_coordclient **self_p);
  * owm_msg_free). An Error reply returns NULL with err
  * "coordinator: ERROR_...: text" (OWP_ERR_REFUSED) and *peer_code set;
  * no reply within the timeout is OWP_ERR_TIMEOUT. */
-Owmesh__Envelope *owm_coordclient_call(owm_coordclient *self, const Owmesh__Envelope *request,
-                                       Owmesh__ErrorCode *peer_code, owp_err *err);
+owm_msg *owm_coordclient_call(owm_coordclient *self, const owm_msg *request,
+                              owm_error_code *peer_code, owp_err *err);
 
 
 #endif

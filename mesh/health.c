@@ -31,17 +31,17 @@ int owm_verdict_is_problem(owm_verdict v)
            v == OWM_V_UNEXPECTED || v == OWM_V_UNMEASURED;
 }
 
-_Static_assert(OWMESH__STREAM_VERDICT__STREAM_VERDICT_OK == OWM_V_OK + 1 &&
-                   OWMESH__STREAM_VERDICT__STREAM_VERDICT_STOPPED == OWM_V_STOPPED + 1 &&
-                   OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNMEASURED == OWM_V_UNMEASURED + 1,
+_Static_assert(OWM_MSG_VERDICT_OK == OWM_V_OK + 1 &&
+                   OWM_MSG_VERDICT_STOPPED == OWM_V_STOPPED + 1 &&
+                   OWM_MSG_VERDICT_UNMEASURED == OWM_V_UNMEASURED + 1,
                "owm_verdict follows StreamVerdict");
 
-Owmesh__StreamVerdict owm_verdict_wire(owm_verdict v)
+owm_msg_verdict owm_verdict_wire(owm_verdict v)
 {
-    return (Owmesh__StreamVerdict)(v + 1);
+    return (owm_msg_verdict)(v + 1);
 }
 
-Owmesh__StreamVerdict owm_verdict_wire_for(owm_verdict v, uint32_t reader_minor)
+owm_msg_verdict owm_verdict_wire_for(owm_verdict v, uint32_t reader_minor)
 {
     if (v == OWM_V_UNMEASURED && reader_minor < 2)
         return owm_verdict_wire(OWM_V_FAILING);
@@ -91,7 +91,7 @@ static void format_wall(uint64_t t, char *buf, size_t len)
 
 static owm_verdict not_running(const owm_stream_obs *obs, char *why, size_t len)
 {
-    const Owmesh__StreamHealth *h = obs->health;
+    const owm_msg_stream_health *h = obs->health;
     if (obs->node_missing) {
         if (obs->node_silent < 0)
             say(why, len, "node %s never connected", obs->node);
@@ -109,7 +109,7 @@ static owm_verdict not_running(const owm_stream_obs *obs, char *why, size_t len)
 }
 
 /* The reason a node gave, as people read it ("owampd refused"). */
-static const char *node_reason(const Owmesh__StreamHealth *h)
+static const char *node_reason(const owm_msg_stream_health *h)
 {
     const char *r = h->unmeasured_reason;
     if (!r || !r[0])
@@ -121,7 +121,7 @@ static const char *node_reason(const Owmesh__StreamHealth *h)
 /* Sessions cannot be set up: why, preferring what the coordinator knows. */
 static owm_verdict unmeasured(const owm_stream_obs *obs, char *why, size_t len)
 {
-    const Owmesh__StreamHealth *h = obs->health;
+    const owm_msg_stream_health *h = obs->health;
     if (obs->source_missing) {
         char since[40];
         if (obs->source_seen) {
@@ -143,18 +143,18 @@ static owm_verdict unmeasured(const owm_stream_obs *obs, char *why, size_t len)
     return OWM_V_UNMEASURED;
 }
 
-static int cannot_set_up(const Owmesh__StreamHealth *h)
+static int cannot_set_up(const owm_msg_stream_health *h)
 {
-    return h->unmeasured_since != 0 || h->state == OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF;
+    return h->unmeasured_since != 0 || h->state == OWM_STREAM_STATE_BACKOFF;
 }
 
 owm_verdict owm_health_classify(const owm_test_params *p, const owm_stream_obs *obs, char *why,
                                 size_t why_len)
 {
-    const Owmesh__StreamHealth *h = obs->health;
-    if (obs->node_missing || !h || h->state == OWMESH__STREAM_STATE__STREAM_STATE_STOPPED)
+    const owm_msg_stream_health *h = obs->health;
+    if (obs->node_missing || !h || h->state == OWM_STREAM_STATE_STOPPED)
         return not_running(obs, why, why_len);
-    if (h->state == OWMESH__STREAM_STATE__STREAM_STATE_FAILED) {
+    if (h->state == OWM_STREAM_STATE_FAILED) {
         say(why, why_len, "node %s reports it failed%s%.200s", obs->node,
             h->last_error && h->last_error[0] ? ": " : "", h->last_error ? h->last_error : "");
         return OWM_V_FAILING;
@@ -188,10 +188,10 @@ owm_verdict owm_health_classify(const owm_test_params *p, const owm_stream_obs *
     return OWM_V_STARTING;
 }
 
-owm_verdict owm_health_unexpected(const Owmesh__StreamHealth *health, const char *node,
+owm_verdict owm_health_unexpected(const owm_msg_stream_health *health, const char *node,
                                   char *why, size_t why_len)
 {
-    if (health && health->state == OWMESH__STREAM_STATE__STREAM_STATE_STOPPED) {
+    if (health && health->state == OWM_STREAM_STATE_STOPPED) {
         say(why, why_len, "not in %s's schedule; it reports the stream stopped", node);
         return OWM_V_STOPPED;
     }
@@ -199,47 +199,47 @@ owm_verdict owm_health_unexpected(const Owmesh__StreamHealth *health, const char
     return OWM_V_UNEXPECTED;
 }
 
-static int stall_marked(const Owmesh__StreamHealth *h)
+static int stall_marked(const owm_msg_stream_health *h)
 {
     return h && h->last_error &&
            strncmp(h->last_error, OWM_STALLED_MARK, strlen(OWM_STALLED_MARK)) == 0;
 }
 
-const char *owm_health_stall_note(const Owmesh__StreamStatus *stream)
+const char *owm_health_stall_note(const owm_msg_stream_status *stream)
 {
-    const Owmesh__StreamHealth *h = stream->health;
+    const owm_msg_stream_health *h = stream->health;
     if (!h || !h->last_error)
         return "";
     return h->last_error + (stall_marked(h) ? strlen(OWM_STALLED_MARK) : 0);
 }
 
 /* What a coordinator of minor version 0 meant: it sent no verdict. */
-static owm_verdict judge_unspecified(const Owmesh__NodeStatus *node,
-                                     const Owmesh__StreamStatus *stream)
+static owm_verdict judge_unspecified(const owm_msg_node_status *node,
+                                     const owm_msg_stream_status *stream)
 {
-    const Owmesh__StreamHealth *h = stream->health;
+    const owm_msg_stream_health *h = stream->health;
     if (!stream->expected)
         return owm_health_unexpected(h, node->node, NULL, 0);
     if (!node->connected)
         return OWM_V_MISSING;
-    if (!h || h->state == OWMESH__STREAM_STATE__STREAM_STATE_STOPPED)
+    if (!h || h->state == OWM_STREAM_STATE_STOPPED)
         return node->acked_generation >= node->expected_generation && node->expected_generation
                    ? OWM_V_MISSING
                    : OWM_V_PENDING;
-    if (h->state == OWMESH__STREAM_STATE__STREAM_STATE_FAILED ||
-        h->state == OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF)
+    if (h->state == OWM_STREAM_STATE_FAILED ||
+        h->state == OWM_STREAM_STATE_BACKOFF)
         return OWM_V_FAILING;
     if (stall_marked(h))
         return OWM_V_STALLED;
     return h->last_session_end ? OWM_V_OK : OWM_V_STARTING;
 }
 
-owm_verdict owm_health_from_status(const Owmesh__NodeStatus *node,
-                                   const Owmesh__StreamStatus *stream)
+owm_verdict owm_health_from_status(const owm_msg_node_status *node,
+                                   const owm_msg_stream_status *stream)
 {
     /* decoding refuses unknown verdicts; a reply built by hand may hold one */
-    if (stream->verdict <= OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED ||
-        stream->verdict > OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNMEASURED)
+    if (stream->verdict <= OWM_MSG_VERDICT_UNSPECIFIED ||
+        stream->verdict > OWM_MSG_VERDICT_UNMEASURED)
         return judge_unspecified(node, stream);
     return (owm_verdict)(stream->verdict - 1);
 }

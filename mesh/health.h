@@ -78,10 +78,10 @@ const char *owm_verdict_name(owm_verdict v);
  * unexpected, unmeasured. */
 int owm_verdict_is_problem(owm_verdict v);
 /* The verdict as StreamStatus.verdict carries it. */
-Owmesh__StreamVerdict owm_verdict_wire(owm_verdict v);
+owm_msg_verdict owm_verdict_wire(owm_verdict v);
 /* The same for a reader of minor version reader_minor: "unmeasured" is
  * "failing" below minor 2 (whose readers refuse verdicts they do not know). */
-Owmesh__StreamVerdict owm_verdict_wire_for(owm_verdict v, uint32_t reader_minor);
+owm_msg_verdict owm_verdict_wire_for(owm_verdict v, uint32_t reader_minor);
 
 /* Seconds after which a stream with these parameters counts as stalled:
  * count x interval (one session) + loss timeout + OWM_STALL_MARGIN +
@@ -100,7 +100,7 @@ double owm_health_session_age(uint64_t node_time, uint64_t last_end, double sinc
 
 /* What the coordinator knows about one expected stream. */
 typedef struct owm_stream_obs {
-    const Owmesh__StreamHealth *health; /* last reported; NULL = not reported */
+    const owm_msg_stream_health *health; /* last reported; NULL = not reported */
     const char *node;                   /* the receiving node (runs the stream) */
     int node_missing;                   /* owm_health_node_missing() */
     double node_silent;                 /* seconds since it was heard from; < 0 never */
@@ -124,17 +124,17 @@ owm_verdict owm_health_classify(const owm_test_params *p, const owm_stream_obs *
 
 /* Verdict for a stream the node reports but the mesh does not expect; why
  * (if non-NULL) gets its evidence. */
-owm_verdict owm_health_unexpected(const Owmesh__StreamHealth *health, const char *node,
+owm_verdict owm_health_unexpected(const owm_msg_stream_health *health, const char *node,
                                   char *why, size_t why_len);
 
 /* The verdict of one stream of a StatusReply: its verdict field, or for a
  * reply without one, judged as the top of this file says. */
-owm_verdict owm_health_from_status(const Owmesh__NodeStatus *node,
-                                   const Owmesh__StreamStatus *stream);
+owm_verdict owm_health_from_status(const owm_msg_node_status *node,
+                                   const owm_msg_stream_status *stream);
 
 /* Why a stalled stream stalled: its health.last_error without
  * OWM_STALLED_MARK ("" when it has no health). */
-const char *owm_health_stall_note(const Owmesh__StreamStatus *stream);
+const char *owm_health_stall_note(const owm_msg_stream_status *stream);
 
 
 #endif

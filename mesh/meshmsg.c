@@ -9,62 +9,52 @@
 
 /* ================================================================ building */
 
-void owm_msg_envelope_init(Owmesh__Envelope *env)
+void owm_msg_init(owm_msg *env)
 {
-    owmesh__envelope__init(env);
+    memset(env, 0, sizeof *env);
     env->version = OWM_MSG_VERSION;
     env->minor = OWM_MSG_VERSION_MINOR;
 }
 
-static void *new_message(const ProtobufCMessageDescriptor *desc, owp_err *err)
+void owm_msg_wrap(owm_msg *env, owm_msg_kind kind, const void *body)
 {
-    void *m = calloc(1, desc->sizeof_message);
-    if (!m) {
-        owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
-        return NULL;
-    }
-    protobuf_c_message_init(desc, m);
-    return m;
+    owm_msg_init(env);
+    env->kind = kind;
+    env->body = (void *)(uintptr_t)body; /* encoding only reads it */
 }
 
-Owmesh__Envelope *owm_msg_new(Owmesh__Envelope__BodyCase kind, owp_err *err)
+owm_msg *owm_msg_new(owm_msg_kind kind, owp_err *err)
 {
-    const ProtobufCFieldDescriptor *f = owm_msg_body_field(kind);
-    if (!f) {
+    const owm_type_info *t = owm_msg_body_type(kind);
+    if (!t) {
         owp_err_set(err, OWP_ERR_INVALID, "owm_msg_new: %d is not a message kind", (int)kind);
         return NULL;
     }
-    Owmesh__Envelope *env = new_message(&owmesh__envelope__descriptor, err);
-    if (!env)
+    owm_msg *env = malloc(sizeof *env);
+    if (!env) {
+        owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
         return NULL;
-    void *body = new_message(f->descriptor, err);
-    if (!body) {
+    }
+    owm_msg_init(env);
+    if (!(env->body = owm_msg_alloc(t, err))) {
         free(env);
         return NULL;
     }
-    env->version = OWM_MSG_VERSION;
-    env->minor = OWM_MSG_VERSION_MINOR;
-    env->body_case = kind;
-    memcpy((char *)env + f->offset, &body, sizeof body);
+    env->kind = kind;
     return env;
 }
 
 owp_status owm_msg_set_string(char **field, const char *value, owp_err *err)
 {
-    char *copy = (char *)protobuf_c_empty_string;
-    if (value && value[0]) {
-        copy = strdup(value);
-        if (!copy)
-            return owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
-    }
-    if (*field && *field != protobuf_c_empty_string)
-        free(*field);
+    char *copy = strdup(value ? value : "");
+    if (!copy)
+        return owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
+    free(*field);
     *field = copy;
     return OWP_OK;
 }
 
-owp_status owm_msg_set_bytes(ProtobufCBinaryData *field, const void *data, size_t len,
-                             owp_err *err)
+owp_status owm_msg_set_bytes(owm_msg_bytes *field, const void *data, size_t len, owp_err *err)
 {
     uint8_t *copy = NULL;
     if (len) {
@@ -79,38 +69,24 @@ owp_status owm_msg_set_bytes(ProtobufCBinaryData *field, const void *data, size_
     return OWP_OK;
 }
 
-/* Room for one more pointer in a repeated field: the grown array, or NULL. */
-static void *grow_slots(void *array, size_t count, size_t slot, owp_err *err)
+/* Append a new message of type t to the repeated field (*items, *n). */
+static void *add_message(void *items_p, size_t *n, const owm_type_info *t, owp_err *err)
 {
-    if (count >= OWM_MSG_MAX_ITEMS) {
-        owp_err_set(err, OWP_ERR_INVALID, "mesh message: more than %u elements",
-                    OWM_MSG_MAX_ITEMS);
-        return NULL;
-    }
-    void *grown = realloc(array, (count + 1) * slot);
-    if (!grown)
-        owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
-    return grown;
-}
-
-/* Append a new element to the repeated message field named field of m. */
-static void *add_message(ProtobufCMessage *m, const char *field, owp_err *err)
-{
-    const ProtobufCFieldDescriptor *f = owm_msg_field_of(m, field);
-    size_t *n = (size_t *)((char *)m + f->quantifier_offset);
-    void **slots = grow_slots(owm_msg_pointer_at(m, f), *n, sizeof *slots, err);
+    void **items;
+    memcpy(&items, items_p, sizeof items);
+    void **slots = owm_msg_grow(items, *n, sizeof *slots, err);
     if (!slots)
         return NULL;
-    memcpy((char *)m + f->offset, &slots, sizeof slots);
-    void *item = new_message(f->descriptor, err);
+    memcpy(items_p, &slots, sizeof slots);
+    void *item = owm_msg_alloc(t, err);
     if (item)
         slots[(*n)++] = item;
     return item;
 }
 
-Owmesh__Stream *owm_msg_schedule_add_stream(Owmesh__Schedule *m, owp_err *err)
+owm_msg_stream *owm_msg_schedule_add_stream(owm_msg_schedule *m, owp_err *err)
 {
-    Owmesh__StreamParams *p = new_message(&owmesh__stream_params__descriptor, err);
+    owm_msg_stream_params *p = owm_msg_alloc(&owm_type_stream_params, err);
     if (!p)
         return NULL;
     p->interval = 0.1;
@@ -118,74 +94,73 @@ Owmesh__Stream *owm_msg_schedule_add_stream(Owmesh__Schedule *m, owp_err *err)
     p->loss_timeout = 10;
     p->bucket_width = 0.0001;
     p->dscp = -1;
-    Owmesh__Stream *s = add_message(&m->base, "streams", err);
+    owm_msg_stream *s = add_message(&m->streams, &m->n_streams, &owm_type_stream, err);
     if (!s) {
-        free(p);
+        owm_msg_dealloc(&owm_type_stream_params, p);
         return NULL;
     }
     s->params = p;
     return s;
 }
 
-Owmesh__StreamHealth *owm_msg_status_add_stream(Owmesh__Status *m, owp_err *err)
+owm_msg_stream_health *owm_msg_status_add_stream(owm_msg_status *m, owp_err *err)
 {
-    return add_message(&m->base, "streams", err);
+    return add_message(&m->streams, &m->n_streams, &owm_type_stream_health, err);
 }
 
 /* Append a copy of s to a repeated string field. */
 static owp_status add_string(char ***list, size_t *n, const char *s, owp_err *err)
 {
-    char **slots = grow_slots(*list, *n, sizeof **list, err);
+    char **slots = owm_msg_grow(*list, *n, sizeof **list, err);
     if (!slots)
         return err ? err->code : OWP_ERR_NOMEM;
     *list = slots;
-    char *copy = (char *)protobuf_c_empty_string;
-    owp_status st = owm_msg_set_string(&copy, s, err);
-    if (st != OWP_OK)
-        return st;
+    char *copy = strdup(s ? s : "");
+    if (!copy)
+        return owp_err_set(err, OWP_ERR_NOMEM, "mesh message: out of memory");
     (*list)[(*n)++] = copy;
     return OWP_OK;
 }
 
-owp_status owm_msg_status_request_add_node(Owmesh__StatusRequest *m, const char *node,
+owp_status owm_msg_status_request_add_node(owm_msg_status_request *m, const char *node,
                                            owp_err *err)
 {
     return add_string(&m->nodes, &m->n_nodes, node, err);
 }
 
-owp_status owm_msg_peer_health_add_down(Owmesh__PeerHealth *m, const char *node, owp_err *err)
+owp_status owm_msg_peer_health_add_down(owm_msg_peer_health *m, const char *node, owp_err *err)
 {
     return add_string(&m->down, &m->n_down, node, err);
 }
 
-Owmesh__NodeStatus *owm_msg_status_reply_add_node(Owmesh__StatusReply *m, owp_err *err)
+owm_msg_node_status *owm_msg_status_reply_add_node(owm_msg_status_reply *m, owp_err *err)
 {
-    return add_message(&m->base, "nodes", err);
+    return add_message(&m->nodes, &m->n_nodes, &owm_type_node_status, err);
 }
 
-Owmesh__StreamStatus *owm_msg_node_status_add_stream(Owmesh__NodeStatus *m, owp_err *err)
+owm_msg_stream_status *owm_msg_node_status_add_stream(owm_msg_node_status *m, owp_err *err)
 {
-    return add_message(&m->base, "streams", err);
+    return add_message(&m->streams, &m->n_streams, &owm_type_stream_status, err);
 }
 
-Owmesh__DirectoryEntry *owm_msg_directory_add_node(Owmesh__Directory *m, owp_err *err)
+owm_msg_directory_entry *owm_msg_directory_add_node(owm_msg_directory *m, owp_err *err)
 {
-    return add_message(&m->base, "nodes", err);
+    return add_message(&m->nodes, &m->n_nodes, &owm_type_directory_entry, err);
 }
 
-Owmesh__FileEntry *owm_msg_file_list_add(Owmesh__FileList *m, owp_err *err)
+owm_msg_file_entry *owm_msg_file_list_add(owm_msg_file_list *m, owp_err *err)
 {
-    return add_message(&m->base, "files", err);
+    return add_message(&m->files, &m->n_files, &owm_type_file_entry, err);
 }
 
-Owmesh__SeqGap *owm_msg_file_list_add_gap(Owmesh__FileList *m, owp_err *err)
+owm_msg_seq_gap *owm_msg_file_list_add_gap(owm_msg_file_list *m, owp_err *err)
 {
-    return add_message(&m->base, "gaps", err);
+    return add_message(&m->gaps, &m->n_gaps, &owm_type_seq_gap, err);
 }
 
-owp_status owm_msg_file_ack_add(Owmesh__FileAck *m, uint64_t seq, owp_err *err)
+owp_status owm_msg_file_ack_add(owm_msg_file_ack *m, uint64_t seq, owp_err *err)
 {
-    uint64_t *slots = grow_slots(m->seqs, m->n_seqs, sizeof *m->seqs, err);
+    uint64_t *slots = owm_msg_grow(m->seqs, m->n_seqs, sizeof *m->seqs, err);
     if (!slots)
         return err ? err->code : OWP_ERR_NOMEM;
     m->seqs = slots;
@@ -193,28 +168,28 @@ owp_status owm_msg_file_ack_add(Owmesh__FileAck *m, uint64_t seq, owp_err *err)
     return OWP_OK;
 }
 
-Owmesh__OwampServer *owm_msg_schedule_set_owamp_server(Owmesh__Schedule *m, owp_err *err)
+owm_msg_owamp_server *owm_msg_schedule_set_owamp_server(owm_msg_schedule *m, owp_err *err)
 {
     if (!m->owamp_server)
-        m->owamp_server = new_message(&owmesh__owamp_server__descriptor, err);
+        m->owamp_server = owm_msg_alloc(&owm_type_owamp_server, err);
     return m->owamp_server;
 }
 
-Owmesh__StreamHealth *owm_msg_stream_status_set_health(Owmesh__StreamStatus *m, owp_err *err)
+owm_msg_stream_health *owm_msg_stream_status_set_health(owm_msg_stream_status *m, owp_err *err)
 {
     if (!m->health)
-        m->health = new_message(&owmesh__stream_health__descriptor, err);
+        m->health = owm_msg_alloc(&owm_type_stream_health, err);
     return m->health;
 }
 
-Owmesh__Envelope *owm_msg_new_hello(const char *node, const char *software_version,
+owm_msg *owm_msg_new_hello(const char *node, const char *software_version,
                                     const char *owamp_address, const char *data_endpoint,
                                     uint64_t running_generation, owp_err *err)
 {
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_HELLO, err);
+    owm_msg *env = owm_msg_new(OWM_MSG_HELLO, err);
     if (!env)
         return NULL;
-    Owmesh__Hello *h = env->hello;
+    owm_msg_hello *h = env->hello;
     h->running_generation = running_generation;
     if (owm_msg_set_string(&h->node, node, err) ||
         owm_msg_set_string(&h->software_version, software_version, err) ||
@@ -224,10 +199,10 @@ Owmesh__Envelope *owm_msg_new_hello(const char *node, const char *software_versi
     return env;
 }
 
-Owmesh__Envelope *owm_msg_new_schedule_ack(uint64_t generation, int accepted, const char *error,
+owm_msg *owm_msg_new_schedule_ack(uint64_t generation, int accepted, const char *error,
                                            owp_err *err)
 {
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_SCHEDULE_ACK, err);
+    owm_msg *env = owm_msg_new(OWM_MSG_SCHEDULE_ACK, err);
     if (!env)
         return NULL;
     env->schedule_ack->generation = generation;
@@ -237,9 +212,9 @@ Owmesh__Envelope *owm_msg_new_schedule_ack(uint64_t generation, int accepted, co
     return env;
 }
 
-Owmesh__Envelope *owm_msg_new_error(Owmesh__ErrorCode code, const char *text, owp_err *err)
+owm_msg *owm_msg_new_error(owm_error_code code, const char *text, owp_err *err)
 {
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_ERROR, err);
+    owm_msg *env = owm_msg_new(OWM_MSG_ERROR, err);
     if (!env)
         return NULL;
     env->error->code = code;
@@ -257,6 +232,7 @@ Owmesh__Envelope *owm_msg_new_error(Owmesh__ErrorCode code, const char *text, ow
         copy[i] = (c < ' ' || c == 0x7f) ? '?' : (char)c;
     }
     copy[n] = '\0';
+    free(env->error->text);
     env->error->text = copy;
     return env;
 }
@@ -268,7 +244,7 @@ static int same_string(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-static int same_params(const Owmesh__StreamParams *a, const Owmesh__StreamParams *b)
+static int same_params(const owm_msg_stream_params *a, const owm_msg_stream_params *b)
 {
     if (!a || !b)
         return a == b;
@@ -278,7 +254,7 @@ static int same_params(const Owmesh__StreamParams *a, const Owmesh__StreamParams
            a->modes == b->modes && same_string(a->identity, b->identity);
 }
 
-int owm_msg_stream_equal(const Owmesh__Stream *a, const Owmesh__Stream *b)
+int owm_msg_stream_equal(const owm_msg_stream *a, const owm_msg_stream *b)
 {
     if (!a || !b)
         return a == b;
@@ -286,45 +262,79 @@ int owm_msg_stream_equal(const Owmesh__Stream *a, const Owmesh__Stream *b)
            same_string(a->peer, b->peer) && same_params(a->params, b->params);
 }
 
-const char *owm_msg_kind_name(Owmesh__Envelope__BodyCase kind)
+owm_msg_stream *owm_msg_stream_copy(const owm_msg_stream *s, owp_err *err)
 {
-    const ProtobufCFieldDescriptor *f = owm_msg_body_field(kind);
-    if (!f)
-        return kind == OWMESH__ENVELOPE__BODY__NOT_SET ? "(no message)" : "unknown";
-    return ((const ProtobufCMessageDescriptor *)f->descriptor)->short_name;
+    return owm_msg_clone(&owm_type_stream, s, err);
 }
 
-const char *owm_msg_state_name(Owmesh__StreamState state)
+void owm_msg_stream_free(owm_msg_stream **s_p)
+{
+    if (s_p) {
+        owm_msg_dealloc(&owm_type_stream, *s_p);
+        *s_p = NULL;
+    }
+}
+
+const char *owm_msg_kind_name(owm_msg_kind kind)
+{
+    const owm_type_info *t = owm_msg_body_type(kind);
+    if (!t)
+        return kind == OWM_MSG_NONE ? "(no message)" : "unknown";
+    return t->name;
+}
+
+const char *owm_msg_state_name(owm_stream_state state)
 {
     switch (state) {
-    case OWMESH__STREAM_STATE__STREAM_STATE_STARTING: return "starting";
-    case OWMESH__STREAM_STATE__STREAM_STATE_RUNNING: return "running";
-    case OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF: return "backoff";
-    case OWMESH__STREAM_STATE__STREAM_STATE_FAILED: return "failed";
-    case OWMESH__STREAM_STATE__STREAM_STATE_STOPPED: return "stopped";
+    case OWM_STREAM_STATE_STARTING: return "starting";
+    case OWM_STREAM_STATE_RUNNING: return "running";
+    case OWM_STREAM_STATE_BACKOFF: return "backoff";
+    case OWM_STREAM_STATE_FAILED: return "failed";
+    case OWM_STREAM_STATE_STOPPED: return "stopped";
     default: return "unknown";
     }
 }
 
-const char *owm_msg_verdict_name(Owmesh__StreamVerdict verdict)
+const char *owm_msg_verdict_name(owm_msg_verdict verdict)
 {
     switch (verdict) {
-    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_OK: return "ok";
-    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_STARTING: return "starting";
-    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_PENDING: return "pending";
-    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_MISSING: return "missing";
-    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_STALLED: return "stalled";
-    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_FAILING: return "failing";
-    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNEXPECTED: return "unexpected";
-    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_STOPPED: return "stopped";
-    case OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNMEASURED: return "unmeasured";
+    case OWM_MSG_VERDICT_OK: return "ok";
+    case OWM_MSG_VERDICT_STARTING: return "starting";
+    case OWM_MSG_VERDICT_PENDING: return "pending";
+    case OWM_MSG_VERDICT_MISSING: return "missing";
+    case OWM_MSG_VERDICT_STALLED: return "stalled";
+    case OWM_MSG_VERDICT_FAILING: return "failing";
+    case OWM_MSG_VERDICT_UNEXPECTED: return "unexpected";
+    case OWM_MSG_VERDICT_STOPPED: return "stopped";
+    case OWM_MSG_VERDICT_UNMEASURED: return "unmeasured";
     default: return "unknown";
     }
 }
 
-const char *owm_msg_error_code_name(Owmesh__ErrorCode code)
+const char *owm_msg_error_code_name(owm_error_code code)
 {
-    const ProtobufCEnumValue *v =
-        protobuf_c_enum_descriptor_get_value(&owmesh__error_code__descriptor, (int)code);
-    return v ? v->name : "unknown";
+    switch (code) {
+    case OWM_ERROR_UNSPECIFIED: return "ERROR_UNSPECIFIED";
+    case OWM_ERROR_VERSION: return "ERROR_VERSION";
+    case OWM_ERROR_MALFORMED: return "ERROR_MALFORMED";
+    case OWM_ERROR_UNKNOWN_MESSAGE: return "ERROR_UNKNOWN_MESSAGE";
+    case OWM_ERROR_UNEXPECTED: return "ERROR_UNEXPECTED";
+    case OWM_ERROR_UNKNOWN_NODE: return "ERROR_UNKNOWN_NODE";
+    case OWM_ERROR_NOT_REGISTERED: return "ERROR_NOT_REGISTERED";
+    case OWM_ERROR_REFUSED: return "ERROR_REFUSED";
+    case OWM_ERROR_NOT_FOUND: return "ERROR_NOT_FOUND";
+    case OWM_ERROR_INTERNAL: return "ERROR_INTERNAL";
+    }
+    return "unknown";
+}
+
+void owm_msg_free(owm_msg **env_p)
+{
+    if (env_p && *env_p) {
+        const owm_type_info *t = owm_msg_body_type((*env_p)->kind);
+        if (t)
+            owm_msg_dealloc(t, (*env_p)->body);
+        free(*env_p);
+        *env_p = NULL;
+    }
 }

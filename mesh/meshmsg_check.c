@@ -4,6 +4,7 @@
 #include "meshmsg_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,41 +178,32 @@ static const char **name_list(size_t n, owp_err *err)
     return v;
 }
 
-/* The field of a message named name: the lists below name their fields by
- * their proto names, so a message's rules read like the .proto file. */
-const ProtobufCFieldDescriptor *owm_msg_field_of(const ProtobufCMessage *m, const char *name)
-{
-    return protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
-}
-
-void *owm_msg_pointer_at(const void *m, const ProtobufCFieldDescriptor *f)
-{
-    void *p;
-    memcpy(&p, (const char *)m + f->offset, sizeof p);
-    return p;
-}
-
 /* Checks one element of a repeated message field, where = "Message.field[i]"
  * (elements are never NULL here); ctx is the list's context (e.g. the node). */
 typedef owp_status (*item_check)(const char *where, const void *item, const void *ctx,
                                  owp_err *err);
 
 /* The rules of a repeated message field: at most OWM_MSG_MAX_ITEMS elements,
- * each present and passing check, and, when key is set, that string field
- * (a token once check passed) distinct across the elements. */
+ * each present and passing check, and, when what is set, the string field at
+ * key (a token once check passed) distinct across the elements. */
 typedef struct list_rule {
     const char *field; /* proto name of the repeated field: "streams" */
     item_check check;
-    const char *key;   /* proto name of the element's unique field: "id"; NULL = none */
-    const char *what;  /* the key in the error: "stream id" */
+    size_t key;        /* offset of the element's unique string field: its id */
+    const char *what;  /* the key in the error: "stream id"; NULL = no key */
 } list_rule;
 
-static owp_status check_list(const char *where, const ProtobufCMessage *m, const list_rule *rule,
-                             const void *ctx, owp_err *err)
+static const char *key_of(const void *item, size_t key)
 {
-    const ProtobufCFieldDescriptor *f = owm_msg_field_of(m, rule->field);
-    size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
-    ProtobufCMessage *const *items = owm_msg_pointer_at(m, f);
+    const char *s;
+    memcpy(&s, (const char *)item + key, sizeof s);
+    return s;
+}
+
+/* items: the field's array of n element pointers. */
+static owp_status check_list(const char *where, const void *items, size_t n,
+                             const list_rule *rule, const void *ctx, owp_err *err)
+{
     owp_status st = check_items(where, rule->field, n, err);
     if (st != OWP_OK)
         return st;
@@ -219,13 +211,15 @@ static owp_status check_list(const char *where, const ProtobufCMessage *m, const
     if (!keys)
         return OWP_ERR_NOMEM;
     for (size_t i = 0; i < n && st == OWP_OK; i++) {
+        const void *item;
+        memcpy(&item, (const char *)items + i * sizeof item, sizeof item);
         char w[128];
         snprintf(w, sizeof w, "%s.%s[%zu]", where, rule->field, i);
-        st = items[i] ? rule->check(w, items[i], ctx, err) : bad(err, "%s: missing", w);
-        if (st == OWP_OK && rule->key)
-            keys[i] = owm_msg_pointer_at(items[i], owm_msg_field_of(items[i], rule->key));
+        st = item ? rule->check(w, item, ctx, err) : bad(err, "%s: missing", w);
+        if (st == OWP_OK && rule->what)
+            keys[i] = key_of(item, rule->key);
     }
-    if (st == OWP_OK && rule->key) {
+    if (st == OWP_OK && rule->what) {
         char w[128];
         snprintf(w, sizeof w, "%s.%s", where, rule->field);
         st = check_unique(keys, n, w, rule->what, err);
@@ -236,7 +230,7 @@ static owp_status check_list(const char *where, const ProtobufCMessage *m, const
 
 /* ================================================================ message rules */
 
-owp_status owm_msg_validate_hello(const Owmesh__Hello *m, owp_err *err)
+owp_status owm_msg_validate_hello(const owm_msg_hello *m, owp_err *err)
 {
     static const char *const W = "Hello";
     owp_status st;
@@ -249,7 +243,7 @@ owp_status owm_msg_validate_hello(const Owmesh__Hello *m, owp_err *err)
     return OWP_OK;
 }
 
-static owp_status check_owamp_server(const Owmesh__OwampServer *m, owp_err *err)
+static owp_status check_owamp_server(const owm_msg_owamp_server *m, owp_err *err)
 {
     static const char *const W = "Schedule.owamp_server";
     owp_status st;
@@ -265,7 +259,7 @@ static owp_status check_owamp_server(const Owmesh__OwampServer *m, owp_err *err)
     return OWP_OK;
 }
 
-static owp_status check_params(const char *where, const Owmesh__StreamParams *p, owp_err *err)
+static owp_status check_params(const char *where, const owm_msg_stream_params *p, owp_err *err)
 {
     char w[160];
     snprintf(w, sizeof w, "%s.params", where);
@@ -299,7 +293,7 @@ static owp_status check_params(const char *where, const Owmesh__StreamParams *p,
 
 static owp_status check_stream(const char *w, const void *item, const void *node, owp_err *err)
 {
-    const Owmesh__Stream *s = item;
+    const owm_msg_stream *s = item;
     owp_status st;
     if ((st = check_token(w, "id", s->id, OWM_MSG_MAX_ID, err)))
         return st;
@@ -315,10 +309,10 @@ static owp_status check_stream(const char *w, const void *item, const void *node
     return OWP_OK;
 }
 
-owp_status owm_msg_validate_schedule(const Owmesh__Schedule *m, owp_err *err)
+owp_status owm_msg_validate_schedule(const owm_msg_schedule *m, owp_err *err)
 {
     static const char *const W = "Schedule";
-    static const list_rule streams = {"streams", check_stream, "id", "stream id"};
+    static const list_rule streams = {"streams", check_stream, offsetof(owm_msg_stream, id), "stream id"};
     owp_status st;
     if (m->generation == 0)
         return bad(err, "%s.generation: must be > 0", W);
@@ -326,10 +320,10 @@ owp_status owm_msg_validate_schedule(const Owmesh__Schedule *m, owp_err *err)
         return st;
     if (m->owamp_server && (st = check_owamp_server(m->owamp_server, err)))
         return st;
-    return check_list(W, &m->base, &streams, m->node, err);
+    return check_list(W, m->streams, m->n_streams, &streams, m->node, err);
 }
 
-owp_status owm_msg_validate_schedule_ack(const Owmesh__ScheduleAck *m, owp_err *err)
+owp_status owm_msg_validate_schedule_ack(const owm_msg_schedule_ack *m, owp_err *err)
 {
     static const char *const W = "ScheduleAck";
     if (m->generation == 0)
@@ -340,12 +334,12 @@ owp_status owm_msg_validate_schedule_ack(const Owmesh__ScheduleAck *m, owp_err *
 static owp_status check_health(const char *where, const void *item, const void *ctx, owp_err *err)
 {
     (void)ctx;
-    const Owmesh__StreamHealth *h = item;
+    const owm_msg_stream_health *h = item;
     owp_status st;
     if ((st = check_token(where, "id", h->id, OWM_MSG_MAX_ID, err)))
         return st;
-    if (h->state < OWMESH__STREAM_STATE__STREAM_STATE_STARTING ||
-        h->state > OWMESH__STREAM_STATE__STREAM_STATE_STOPPED)
+    if (h->state < OWM_STREAM_STATE_STARTING ||
+        h->state > OWM_STREAM_STATE_STOPPED)
         st = bad(err, "%s.state: %d is not a stream state", where, (int)h->state);
     else if (h->packets_lost > h->packets_sent)
         st = bad(err, "%s.packets_lost: %u lost of %u sent", where, h->packets_lost,
@@ -359,23 +353,23 @@ static owp_status check_health(const char *where, const void *item, const void *
     return st;
 }
 
-owp_status owm_msg_validate_status(const Owmesh__Status *m, owp_err *err)
+owp_status owm_msg_validate_status(const owm_msg_status *m, owp_err *err)
 {
     static const char *const W = "Status";
-    static const list_rule streams = {"streams", check_health, "id", "stream id"};
+    static const list_rule streams = {"streams", check_health, offsetof(owm_msg_stream_health, id), "stream id"};
     owp_status st = check_token(W, "node", m->node, OWM_MSG_MAX_NAME, err);
-    return st ? st : check_list(W, &m->base, &streams, NULL, err);
+    return st ? st : check_list(W, m->streams, m->n_streams, &streams, NULL, err);
 }
 
-owp_status owm_msg_validate_error(const Owmesh__Error *m, owp_err *err)
+owp_status owm_msg_validate_error(const owm_msg_error *m, owp_err *err)
 {
-    if (m->code <= OWMESH__ERROR_CODE__ERROR_UNSPECIFIED ||
-        m->code > OWMESH__ERROR_CODE__ERROR_INTERNAL)
+    if (m->code <= OWM_ERROR_UNSPECIFIED ||
+        m->code > OWM_ERROR_INTERNAL)
         return bad(err, "Error.code: %d is not an error code", (int)m->code);
     return check_text("Error", "text", m->text, OWM_MSG_MAX_TEXT, 1, err);
 }
 
-owp_status owm_msg_validate_status_request(const Owmesh__StatusRequest *m, owp_err *err)
+owp_status owm_msg_validate_status_request(const owm_msg_status_request *m, owp_err *err)
 {
     static const char *const W = "StatusRequest";
     owp_status st = check_items(W, "nodes", m->n_nodes, err);
@@ -390,16 +384,16 @@ owp_status owm_msg_validate_status_request(const Owmesh__StatusRequest *m, owp_e
 /* StreamStatus.verdict: a known value (UNSPECIFIED from a coordinator of
  * minor version 0), the "not in the schedule" verdicts exactly for streams
  * the mesh does not expect. */
-static owp_status check_verdict(const char *where, const Owmesh__StreamStatus *s, owp_err *err)
+static owp_status check_verdict(const char *where, const owm_msg_stream_status *s, owp_err *err)
 {
-    Owmesh__StreamVerdict v = s->verdict;
-    if (v < OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED ||
-        v > OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNMEASURED)
+    owm_msg_verdict v = s->verdict;
+    if (v < OWM_MSG_VERDICT_UNSPECIFIED ||
+        v > OWM_MSG_VERDICT_UNMEASURED)
         return bad(err, "stream \"%s\": %s.verdict: %d is not a stream verdict", s->id, where,
                    (int)v);
-    int unlisted = v == OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNEXPECTED ||
-                   v == OWMESH__STREAM_VERDICT__STREAM_VERDICT_STOPPED;
-    if (v != OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED && unlisted == s->expected)
+    int unlisted = v == OWM_MSG_VERDICT_UNEXPECTED ||
+                   v == OWM_MSG_VERDICT_STOPPED;
+    if (v != OWM_MSG_VERDICT_UNSPECIFIED && unlisted == s->expected)
         return bad(err, "stream \"%s\": %s.verdict: %s for a stream the mesh %s", s->id, where,
                    owm_msg_verdict_name(v), s->expected ? "expects" : "does not expect");
     return OWP_OK;
@@ -409,7 +403,7 @@ static owp_status check_stream_status(const char *where, const void *item, const
                                       owp_err *err)
 {
     (void)ctx;
-    const Owmesh__StreamStatus *s = item;
+    const owm_msg_stream_status *s = item;
     owp_status st;
     if ((st = check_token(where, "id", s->id, OWM_MSG_MAX_ID, err)))
         return st;
@@ -439,8 +433,9 @@ static owp_status check_node_status(const char *w, const void *item, const void 
                                     owp_err *err)
 {
     (void)ctx;
-    static const list_rule streams = {"streams", check_stream_status, "id", "stream id"};
-    const Owmesh__NodeStatus *n = item;
+    static const list_rule streams = {"streams", check_stream_status, offsetof(owm_msg_stream_status, id),
+                                       "stream id"};
+    const owm_msg_node_status *n = item;
     owp_status st;
     if ((st = check_token(w, "node", n->node, OWM_MSG_MAX_NAME, err)))
         return st;
@@ -448,7 +443,7 @@ static owp_status check_node_status(const char *w, const void *item, const void 
                          err)) ||
         (st = check_address(w, "owamp_address", n->owamp_address, 0, err)) ||
         (st = check_text(w, "last_error", n->last_error, OWM_MSG_MAX_TEXT, 0, err)) ||
-        (st = check_list(w, &n->base, &streams, NULL, err))) {
+        (st = check_list(w, n->streams, n->n_streams, &streams, NULL, err))) {
         if (st != OWP_ERR_NOMEM)
             owp_err_prefix(err, "node \"%s\"", n->node);
         return st;
@@ -456,13 +451,14 @@ static owp_status check_node_status(const char *w, const void *item, const void 
     return OWP_OK;
 }
 
-owp_status owm_msg_validate_status_reply(const Owmesh__StatusReply *m, owp_err *err)
+owp_status owm_msg_validate_status_reply(const owm_msg_status_reply *m, owp_err *err)
 {
-    static const list_rule nodes = {"nodes", check_node_status, "node", "node"};
-    return check_list("StatusReply", &m->base, &nodes, NULL, err);
+    static const list_rule nodes = {"nodes", check_node_status, offsetof(owm_msg_node_status, node),
+                                     "node"};
+    return check_list("StatusReply", m->nodes, m->n_nodes, &nodes, NULL, err);
 }
 
-owp_status owm_msg_validate_directory_request(const Owmesh__DirectoryRequest *m, owp_err *err)
+owp_status owm_msg_validate_directory_request(const owm_msg_directory_request *m, owp_err *err)
 {
     (void)m;
     (void)err;
@@ -473,7 +469,7 @@ static owp_status check_directory_entry(const char *w, const void *item, const v
                                         owp_err *err)
 {
     (void)ctx;
-    const Owmesh__DirectoryEntry *e = item;
+    const owm_msg_directory_entry *e = item;
     owp_status st;
     if ((st = check_token(w, "node", e->node, OWM_MSG_MAX_NAME, err)))
         return st;
@@ -488,13 +484,14 @@ static owp_status check_directory_entry(const char *w, const void *item, const v
     return OWP_OK;
 }
 
-owp_status owm_msg_validate_directory(const Owmesh__Directory *m, owp_err *err)
+owp_status owm_msg_validate_directory(const owm_msg_directory *m, owp_err *err)
 {
-    static const list_rule nodes = {"nodes", check_directory_entry, "node", "node"};
-    return check_list("Directory", &m->base, &nodes, NULL, err);
+    static const list_rule nodes = {"nodes", check_directory_entry,
+                                     offsetof(owm_msg_directory_entry, node), "node"};
+    return check_list("Directory", m->nodes, m->n_nodes, &nodes, NULL, err);
 }
 
-owp_status owm_msg_validate_file_list_request(const Owmesh__FileListRequest *m, owp_err *err)
+owp_status owm_msg_validate_file_list_request(const owm_msg_file_list_request *m, owp_err *err)
 {
     if (m->max_files == 0 || m->max_files > OWM_MSG_MAX_ITEMS)
         return bad(err, "FileListRequest.max_files: %u is out of range (1-%u)", m->max_files,
@@ -502,7 +499,7 @@ owp_status owm_msg_validate_file_list_request(const Owmesh__FileListRequest *m, 
     return OWP_OK;
 }
 
-static owp_status check_file_entry(size_t i, const Owmesh__FileEntry *f, uint64_t prev_seq,
+static owp_status check_file_entry(size_t i, const owm_msg_file_entry *f, uint64_t prev_seq,
                                    owp_err *err)
 {
     char w[64];
@@ -518,8 +515,8 @@ static owp_status check_file_entry(size_t i, const Owmesh__FileEntry *f, uint64_
     if ((st = check_token(w, "stream_id", f->stream_id, OWM_MSG_MAX_ID, err)) ||
         (st = check_token(w, "name", f->name, OWM_MSG_MAX_ID, err)))
         return st;
-    if (f->kind < OWMESH__FILE_KIND__FILE_KIND_OWP ||
-        f->kind > OWMESH__FILE_KIND__FILE_KIND_UNMEASURED)
+    if (f->kind < OWM_FILE_KIND_OWP ||
+        f->kind > OWM_FILE_KIND_UNMEASURED)
         return bad(err, "%s.kind: %d is not a file kind", w, (int)f->kind);
     if (f->start > f->end)
         return bad(err, "%s.start: after end", w);
@@ -539,7 +536,7 @@ int owm_msg_digest_ok(const char *s)
 
 /* The gaps of a listing: ascending, disjoint, with a known reason, at or
  * below `through`, and no listed file inside one. */
-static owp_status check_gaps(const Owmesh__FileList *m, owp_err *err)
+static owp_status check_gaps(const owm_msg_file_list *m, owp_err *err)
 {
     owp_status st = check_items("FileList", "gaps", m->n_gaps, err);
     if (st != OWP_OK)
@@ -549,7 +546,7 @@ static owp_status check_gaps(const Owmesh__FileList *m, owp_err *err)
     uint64_t prev = 0;
     size_t f = 0;
     for (size_t i = 0; i < m->n_gaps; i++) {
-        const Owmesh__SeqGap *g = m->gaps[i];
+        const owm_msg_seq_gap *g = m->gaps[i];
         if (!g)
             return bad(err, "FileList.gaps[%zu]: missing", i);
         if (g->first == 0 || g->first > g->last || g->last > m->through)
@@ -559,13 +556,13 @@ static owp_status check_gaps(const Owmesh__FileList *m, owp_err *err)
         if (g->first <= prev)
             return bad(err, "FileList.gaps[%zu]: %llu does not follow %llu (gaps must ascend)", i,
                        (unsigned long long)g->first, (unsigned long long)prev);
-        if (g->reason <= OWMESH__GAP_REASON__GAP_REASON_UNSPECIFIED ||
-            g->reason > OWMESH__GAP_REASON__GAP_REASON_BUDGET)
+        if (g->reason <= OWM_GAP_REASON_UNSPECIFIED ||
+            g->reason > OWM_GAP_REASON_BUDGET)
             return bad(err, "FileList.gaps[%zu].reason: %d is not a gap reason", i, (int)g->reason);
         if (g->stream_id && g->stream_id[0] &&
             !owm_msg_token_ok(g->stream_id, OWM_MSG_MAX_ID))
             return bad(err, "FileList.gaps[%zu].stream_id: not a stream id", i);
-        if (g->kind > OWMESH__FILE_KIND__FILE_KIND_UNMEASURED || g->start > g->end)
+        if (g->kind > OWM_FILE_KIND_UNMEASURED || g->start > g->end)
             return bad(err, "FileList.gaps[%zu]: kind %d, start %llu, end %llu: not a file", i,
                        (int)g->kind, (unsigned long long)g->start, (unsigned long long)g->end);
         while (f < m->n_files && m->files[f]->seq < g->first)
@@ -578,7 +575,7 @@ static owp_status check_gaps(const Owmesh__FileList *m, owp_err *err)
     return OWP_OK;
 }
 
-owp_status owm_msg_validate_file_list(const Owmesh__FileList *m, owp_err *err)
+owp_status owm_msg_validate_file_list(const owm_msg_file_list *m, owp_err *err)
 {
     owp_status st = check_items("FileList", "files", m->n_files, err);
     uint64_t prev = 0;
@@ -600,7 +597,7 @@ static owp_status check_credit(const char *where, uint32_t credit, owp_err *err)
     return OWP_OK;
 }
 
-owp_status owm_msg_validate_file_fetch(const Owmesh__FileFetch *m, owp_err *err)
+owp_status owm_msg_validate_file_fetch(const owm_msg_file_fetch *m, owp_err *err)
 {
     if (m->seq == 0)
         return bad(err, "FileFetch.seq: must be > 0");
@@ -610,7 +607,7 @@ owp_status owm_msg_validate_file_fetch(const Owmesh__FileFetch *m, owp_err *err)
     return check_credit("FileFetch", m->credit, err);
 }
 
-owp_status owm_msg_validate_file_chunk(const Owmesh__FileChunk *m, owp_err *err)
+owp_status owm_msg_validate_file_chunk(const owm_msg_file_chunk *m, owp_err *err)
 {
     if (m->seq == 0)
         return bad(err, "FileChunk.seq: must be > 0");
@@ -627,14 +624,14 @@ owp_status owm_msg_validate_file_chunk(const Owmesh__FileChunk *m, owp_err *err)
     return OWP_OK;
 }
 
-owp_status owm_msg_validate_file_credit(const Owmesh__FileCredit *m, owp_err *err)
+owp_status owm_msg_validate_file_credit(const owm_msg_file_credit *m, owp_err *err)
 {
     if (m->seq == 0)
         return bad(err, "FileCredit.seq: must be > 0");
     return check_credit("FileCredit", m->credit, err);
 }
 
-owp_status owm_msg_validate_peer_health(const Owmesh__PeerHealth *m, owp_err *err)
+owp_status owm_msg_validate_peer_health(const owm_msg_peer_health *m, owp_err *err)
 {
     static const char *const W = "PeerHealth";
     owp_status st = check_items(W, "down", m->n_down, err);
@@ -649,7 +646,7 @@ owp_status owm_msg_validate_peer_health(const Owmesh__PeerHealth *m, owp_err *er
     return st;
 }
 
-owp_status owm_msg_validate_file_ack(const Owmesh__FileAck *m, owp_err *err)
+owp_status owm_msg_validate_file_ack(const owm_msg_file_ack *m, owp_err *err)
 {
     if (m->n_seqs == 0)
         return bad(err, "FileAck.seqs: empty");
@@ -662,49 +659,38 @@ owp_status owm_msg_validate_file_ack(const Owmesh__FileAck *m, owp_err *err)
 
 /* ================================================================ envelope */
 
-const ProtobufCFieldDescriptor *owm_msg_body_field(Owmesh__Envelope__BodyCase kind)
+static owp_status validate_body(const owm_msg *env, owp_err *err)
 {
-    if (kind == OWMESH__ENVELOPE__BODY__NOT_SET)
-        return NULL;
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field(&owmesh__envelope__descriptor, (unsigned)kind);
-    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
-        return NULL;
-    return f;
-}
-
-static owp_status validate_body(const Owmesh__Envelope *env, owp_err *err)
-{
-    switch (env->body_case) {
-    case OWMESH__ENVELOPE__BODY_HELLO: return owm_msg_validate_hello(env->hello, err);
-    case OWMESH__ENVELOPE__BODY_SCHEDULE: return owm_msg_validate_schedule(env->schedule, err);
-    case OWMESH__ENVELOPE__BODY_SCHEDULE_ACK:
+    switch (env->kind) {
+    case OWM_MSG_HELLO: return owm_msg_validate_hello(env->hello, err);
+    case OWM_MSG_SCHEDULE: return owm_msg_validate_schedule(env->schedule, err);
+    case OWM_MSG_SCHEDULE_ACK:
         return owm_msg_validate_schedule_ack(env->schedule_ack, err);
-    case OWMESH__ENVELOPE__BODY_STATUS: return owm_msg_validate_status(env->status, err);
-    case OWMESH__ENVELOPE__BODY_ERROR: return owm_msg_validate_error(env->error, err);
-    case OWMESH__ENVELOPE__BODY_STATUS_REQUEST:
+    case OWM_MSG_STATUS: return owm_msg_validate_status(env->status, err);
+    case OWM_MSG_ERROR: return owm_msg_validate_error(env->error, err);
+    case OWM_MSG_STATUS_REQUEST:
         return owm_msg_validate_status_request(env->status_request, err);
-    case OWMESH__ENVELOPE__BODY_STATUS_REPLY:
+    case OWM_MSG_STATUS_REPLY:
         return owm_msg_validate_status_reply(env->status_reply, err);
-    case OWMESH__ENVELOPE__BODY_DIRECTORY_REQUEST:
+    case OWM_MSG_DIRECTORY_REQUEST:
         return owm_msg_validate_directory_request(env->directory_request, err);
-    case OWMESH__ENVELOPE__BODY_DIRECTORY: return owm_msg_validate_directory(env->directory, err);
-    case OWMESH__ENVELOPE__BODY_FILE_LIST_REQUEST:
+    case OWM_MSG_DIRECTORY: return owm_msg_validate_directory(env->directory, err);
+    case OWM_MSG_FILE_LIST_REQUEST:
         return owm_msg_validate_file_list_request(env->file_list_request, err);
-    case OWMESH__ENVELOPE__BODY_FILE_LIST: return owm_msg_validate_file_list(env->file_list, err);
-    case OWMESH__ENVELOPE__BODY_FILE_FETCH:
+    case OWM_MSG_FILE_LIST: return owm_msg_validate_file_list(env->file_list, err);
+    case OWM_MSG_FILE_FETCH:
         return owm_msg_validate_file_fetch(env->file_fetch, err);
-    case OWMESH__ENVELOPE__BODY_FILE_CHUNK:
+    case OWM_MSG_FILE_CHUNK:
         return owm_msg_validate_file_chunk(env->file_chunk, err);
-    case OWMESH__ENVELOPE__BODY_FILE_CREDIT:
+    case OWM_MSG_FILE_CREDIT:
         return owm_msg_validate_file_credit(env->file_credit, err);
-    case OWMESH__ENVELOPE__BODY_FILE_ACK: return owm_msg_validate_file_ack(env->file_ack, err);
-    case OWMESH__ENVELOPE__BODY_PEER_HEALTH:
+    case OWM_MSG_FILE_ACK: return owm_msg_validate_file_ack(env->file_ack, err);
+    case OWM_MSG_PEER_HEALTH:
         return owm_msg_validate_peer_health(env->peer_health, err);
     default: break;
     }
     return bad(err, "mesh message: no message this peer knows (body field %d)",
-               (int)env->body_case);
+               (int)env->kind);
 }
 
 owp_status owm_msg_version_error(uint64_t version, owp_err *err)
@@ -716,15 +702,14 @@ owp_status owm_msg_version_error(uint64_t version, owp_err *err)
                (unsigned long long)version, OWM_MSG_VERSION);
 }
 
-owp_status owm_msg_validate(const Owmesh__Envelope *env, owp_err *err)
+owp_status owm_msg_validate(const owm_msg *env, owp_err *err)
 {
     if (!env)
         return owp_err_set(err, OWP_ERR_INVALID, "mesh message: NULL envelope");
     if (env->version != OWM_MSG_VERSION)
         return owm_msg_version_error(env->version, err);
-    const ProtobufCFieldDescriptor *f = owm_msg_body_field(env->body_case);
-    if (f && !*(void *const *)((const char *)env + f->offset))
+    if (owm_msg_body_type(env->kind) && !env->body)
         return bad(err, "%s: missing (envelope names it but carries none)",
-                   owm_msg_kind_name(env->body_case));
+                   owm_msg_kind_name(env->kind));
     return validate_body(env, err);
 }

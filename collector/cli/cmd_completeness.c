@@ -87,7 +87,7 @@ static void format_cells(const expected_path *e, owp_num64 now, char *newest, ch
         int64_t d = (int64_t)(now - e->newest) >> 32;
         owmesh_format_age(d > 0 ? (uint64_t)d : 0, age, len);
     }
-    snprintf(cov, len, "%.1f%%", e->buckets ? 100.0 * e->covered / e->buckets : 0.0);
+    snprintf(cov, len, "%.1f%%", e->buckets ? 100.0 * (double)e->covered / (double)e->buckets : 0.0);
 }
 
 /* Unmeasured time is not coverage (nothing was measured) and not loss
@@ -236,7 +236,7 @@ int owmesh_cmd_completeness(int argc, char **argv)
                                     ep[k].newest ? newest : NULL, "age_s",
                                     ep[k].newest ? json_real(round(age_s * 1e3) / 1e3) : json_null(),
                                     "coverage_pct",
-                                    ep[k].buckets ? 100.0 * ep[k].covered / ep[k].buckets : 0.0,
+                                    ep[k].buckets ? 100.0 * (double)ep[k].covered / (double)ep[k].buckets : 0.0,
                                     "stale_after_s", ep[k].threshold, "status", ep[k].status));
                 json_t *unm = unmeasured_json(&ep[k]);
                 json_object_update(json_array_get(rows, json_array_size(rows) - 1), unm);

@@ -223,9 +223,10 @@ static void write_svg(const grid *g, FILE *fp)
     size_t longest = 4;
     for (size_t i = 0; i < g->n; i++)
         longest = strlen(node_name(g, i)) > longest ? strlen(node_name(g, i)) : longest;
-    double cw = fmax(96, longest * 7.5 + 16), ch = 40, left = longest * 7.5 + 40;
+    double cw = fmax(96, (double)longest * 7.5 + 16), ch = 40, left = (double)longest * 7.5 + 40;
+    double n = (double)g->n;
     double top = g->relative ? 136 : 110;
-    int width = (int)(left + cw * g->n + 20), height = (int)(top + ch * g->n + 80);
+    int width = (int)(left + cw * n + 20), height = (int)(top + ch * n + 80);
     /* Wide enough for the relative rule and for the whole legend row. */
     if (width < (g->relative ? 620 : 560))
         width = g->relative ? 620 : 560;
@@ -253,16 +254,16 @@ static void write_svg(const grid *g, FILE *fp)
     }
     owmesh_svg_text(fp, left - 8, top - 12, "end", 11, "#757575", "src \\ dst");
     for (size_t d = 0; d < g->n; d++)
-        owmesh_svg_text(fp, left + cw * d + cw / 2, top - 12, "middle", 12, "#212121",
+        owmesh_svg_text(fp, left + cw * (double)d + cw / 2, top - 12, "middle", 12, "#212121",
                         node_name(g, d));
     for (size_t s = 0; s < g->n; s++) {
-        owmesh_svg_text(fp, left - 8, top + ch * s + ch / 2 + 4, "end", 12, "#212121",
+        owmesh_svg_text(fp, left - 8, top + ch * (double)s + ch / 2 + 4, "end", 12, "#212121",
                         node_name(g, s));
         for (size_t d = 0; d < g->n; d++) {
             const owmesh_cell *c = &g->cells[s * g->n + d].cell;
             char tip[400];
             cell_tooltip(g, s, d, tip, sizeof tip);
-            double x = left + cw * d, y = top + ch * s;
+            double x = left + cw * (double)d, y = top + ch * (double)s;
             owmesh_svg_rect(fp, x, y, cw, ch, owmesh_cell_class_fill(c->cls), "#ffffff", tip);
             if (c->cls == OWMESH_CELL_UNMEASURED)
                 unmeasured_label(&g->cells[s * g->n + d], x + cw / 2, y + ch / 2, fp);
@@ -278,11 +279,11 @@ static void write_svg(const grid *g, FILE *fp)
     static const char *const legend_text[] = {"good", "warn", "crit", "missing (no data)",
                                               "unmeasured (reason in the cell)",
                                               "not in the mesh"};
-    double lx = 16, ly = top + ch * g->n + 30;
+    double lx = 16, ly = top + ch * n + 30;
     for (size_t i = 0; i < sizeof legend / sizeof legend[0]; i++) {
         owmesh_svg_rect(fp, lx, ly, 14, 14, owmesh_cell_class_fill(legend[i]), "#9e9e9e", NULL);
         owmesh_svg_text(fp, lx + 20, ly + 11, "start", 12, "#212121", legend_text[i]);
-        lx += 20 + strlen(legend_text[i]) * 7.0 + 20;
+        lx += 20 + (double)strlen(legend_text[i]) * 7.0 + 20;
     }
     owmesh_svg_end(fp);
 }

@@ -31,25 +31,25 @@ typedef struct options {
 
 /* Every NodeStatus gathered, with the envelopes that own them. */
 typedef struct gathered {
-    Owmesh__Envelope **replies;
+    owm_msg **replies;
     size_t n_replies;
-    const Owmesh__NodeStatus **nodes;
+    const owm_msg_node_status **nodes;
     size_t n_nodes;
     uint64_t generation, time;
 } gathered;
 
 typedef struct row {
-    const Owmesh__NodeStatus *node;
-    const Owmesh__StreamStatus *stream;
+    const owm_msg_node_status *node;
+    const owm_msg_stream_status *stream;
     owm_verdict verdict;
     char note[OWM_MSG_MAX_TEXT + 128];
 } row;
 
 /* ------------------------------------------------------------ asking */
 
-static int keep_reply(gathered *g, Owmesh__Envelope *env)
+static int keep_reply(gathered *g, owm_msg *env)
 {
-    Owmesh__StatusReply *r = env->status_reply;
+    owm_msg_status_reply *r = env->status_reply;
     void *more = realloc(g->replies, (g->n_replies + 1) * sizeof *g->replies);
     void *nodes = more ? realloc(g->nodes, (g->n_nodes + r->n_nodes) * sizeof *g->nodes) : NULL;
     if (more)
@@ -74,23 +74,23 @@ static void gathered_free(gathered *g)
 }
 
 /* The node names to ask about: the arguments, or the coordinator's directory. */
-static Owmesh__Envelope *ask_directory(owm_coordclient *client, owp_err *err)
+static owm_msg *ask_directory(owm_coordclient *client, owp_err *err)
 {
-    Owmesh__Envelope *req = owm_msg_new(OWMESH__ENVELOPE__BODY_DIRECTORY_REQUEST, err);
-    Owmesh__Envelope *dir = req ? owm_coordclient_call(client, req, NULL, err) : NULL;
+    owm_msg *req = owm_msg_new(OWM_MSG_DIRECTORY_REQUEST, err);
+    owm_msg *dir = req ? owm_coordclient_call(client, req, NULL, err) : NULL;
     owm_msg_free(&req);
-    if (dir && dir->body_case != OWMESH__ENVELOPE__BODY_DIRECTORY) {
+    if (dir && dir->kind != OWM_MSG_DIRECTORY) {
         owp_err_set(err, OWP_ERR_PROTO, "coordinator answered a DirectoryRequest with %s",
-                    owm_msg_kind_name(dir->body_case));
+                    owm_msg_kind_name(dir->kind));
         owm_msg_free(&dir);
     }
     return dir;
 }
 
-static Owmesh__Envelope *ask_batch(owm_coordclient *client, char **names, size_t n, uint64_t id,
-                                   Owmesh__ErrorCode *code, owp_err *err)
+static owm_msg *ask_batch(owm_coordclient *client, char **names, size_t n, uint64_t id,
+                          owm_error_code *code, owp_err *err)
 {
-    Owmesh__Envelope *req = owm_msg_new(OWMESH__ENVELOPE__BODY_STATUS_REQUEST, err);
+    owm_msg *req = owm_msg_new(OWM_MSG_STATUS_REQUEST, err);
     if (!req)
         return NULL;
     req->status_request->request_id = id;
@@ -99,13 +99,13 @@ static Owmesh__Envelope *ask_batch(owm_coordclient *client, char **names, size_t
             owm_msg_free(&req);
             return NULL;
         }
-    Owmesh__Envelope *reply = owm_coordclient_call(client, req, code, err);
+    owm_msg *reply = owm_coordclient_call(client, req, code, err);
     owm_msg_free(&req);
-    if (reply && (reply->body_case != OWMESH__ENVELOPE__BODY_STATUS_REPLY ||
+    if (reply && (reply->kind != OWM_MSG_STATUS_REPLY ||
                   reply->status_reply->request_id != id)) {
         owp_err_set(err, OWP_ERR_PROTO, "coordinator answered StatusRequest %llu with %s %llu",
-                    (unsigned long long)id, owm_msg_kind_name(reply->body_case),
-                    reply->body_case == OWMESH__ENVELOPE__BODY_STATUS_REPLY
+                    (unsigned long long)id, owm_msg_kind_name(reply->kind),
+                    reply->kind == OWM_MSG_STATUS_REPLY
                         ? (unsigned long long)reply->status_reply->request_id : 0ULL);
         owm_msg_free(&reply);
     }
@@ -118,9 +118,9 @@ static int gather(owm_coordclient *client, char **names, size_t n, gathered *g, 
     uint64_t id = 1;
     for (size_t i = 0; i < n;) {
         size_t take = n - i < batch ? n - i : batch;
-        Owmesh__ErrorCode code;
-        Owmesh__Envelope *reply = ask_batch(client, names + i, take, id++, &code, err);
-        if (!reply && code == OWMESH__ERROR_CODE__ERROR_REFUSED && take > 1) {
+        owm_error_code code;
+        owm_msg *reply = ask_batch(client, names + i, take, id++, &code, err);
+        if (!reply && code == OWM_ERROR_REFUSED && take > 1) {
             batch = take / 2; /* too large a reply: ask for fewer nodes */
             continue;
         }
@@ -141,8 +141,8 @@ static int gather(owm_coordclient *client, char **names, size_t n, gathered *g, 
 /* What an older coordinator's reply says, in words. */
 static void describe(row *r)
 {
-    const Owmesh__NodeStatus *n = r->node;
-    const Owmesh__StreamHealth *h = r->stream->health;
+    const owm_msg_node_status *n = r->node;
+    const owm_msg_stream_health *h = r->stream->health;
     const char *err = h && h->last_error ? h->last_error : "";
     switch (r->verdict) {
     case OWM_V_MISSING:
@@ -176,7 +176,7 @@ static void describe(row *r)
 
 /* A session end shown to people: none after the reply's own time (a session
  * that never ran, or an older coordinator passing on a node's future). */
-static uint64_t last_end(const gathered *g, const Owmesh__StreamHealth *h)
+static uint64_t last_end(const gathered *g, const owm_msg_stream_health *h)
 {
     if (!h || !h->last_session_end || (g->time && h->last_session_end > g->time))
         return 0;
@@ -221,7 +221,7 @@ static row *make_rows(const gathered *g, size_t *count)
 
 #define N_VERDICTS OWM_N_VERDICTS
 
-static void loss_text(const Owmesh__StreamHealth *h, char *buf, size_t len)
+static void loss_text(const owm_msg_stream_health *h, char *buf, size_t len)
 {
     if (!h || !h->packets_sent)
         snprintf(buf, len, "-");
@@ -245,7 +245,7 @@ static void print_table(const options *o, const gathered *g, const row *rows, si
     printf("%-*s  %-9s  %-20s  %-34s  %s\n", wn, "NODE", "STATE", "LAST SEEN",
            "GENERATION RUNS/ACKED/WANTED", "SOFTWARE");
     for (size_t i = 0; i < g->n_nodes; i++) {
-        const Owmesh__NodeStatus *ns = g->nodes[i];
+        const owm_msg_node_status *ns = g->nodes[i];
         char gens[80];
         snprintf(gens, sizeof gens, "%llu/%llu/%llu", (unsigned long long)ns->running_generation,
                  (unsigned long long)ns->acked_generation,
@@ -267,7 +267,7 @@ static void print_table(const options *o, const gathered *g, const row *rows, si
     printf("\n%-*s  %-32s  %-*s  %8s  %-20s  %6s  %s\n", wp, "STREAM", "ID", wv, "STATE",
            "SESSIONS", "LAST SESSION", "LOSS", "EVIDENCE");
     for (size_t i = 0; i < n; i++) {
-        const Owmesh__StreamHealth *h = rows[i].stream->health;
+        const owm_msg_stream_health *h = rows[i].stream->health;
         char pair[2 * OWM_MSG_MAX_NAME + 8], sessions[24] = "-", last[40], loss[16];
         snprintf(pair, sizeof pair, "%s -> %s", rows[i].stream->source,
                  rows[i].stream->destination);
@@ -306,8 +306,8 @@ static json_t *node_time_json(const gathered *g, uint64_t t)
 
 static json_t *stream_json(const gathered *g, const row *r)
 {
-    const Owmesh__StreamStatus *s = r->stream;
-    const Owmesh__StreamHealth *h = s->health;
+    const owm_msg_stream_status *s = r->stream;
+    const owm_msg_stream_health *h = s->health;
     json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "id", s->id, "source", s->source,
                           "destination", s->destination, "expected", s->expected, "state",
                           owm_verdict_name(r->verdict), "note", r->note);
@@ -337,7 +337,7 @@ static int print_json(const options *o, const gathered *g, const row *rows, size
 {
     json_t *nodes = json_array();
     for (size_t i = 0; i < g->n_nodes; i++) {
-        const Owmesh__NodeStatus *ns = g->nodes[i];
+        const owm_msg_node_status *ns = g->nodes[i];
         json_t *streams = json_array();
         for (size_t k = 0; k < n; k++)
             if (rows[k].node == ns)
@@ -435,7 +435,7 @@ int owmesh_cmd_status(int argc, char **argv)
         owmesh_error("status: %s", err.msg);
         return 1;
     }
-    Owmesh__Envelope *dir = NULL;
+    owm_msg *dir = NULL;
     char **names = argv + optind;
     size_t n_names = (size_t)(argc - optind);
     if (!n_names) {

@@ -293,7 +293,7 @@ static puller *find_puller(collector *c, const char *node)
     return NULL;
 }
 
-static void follow_entry(collector *c, const Owmesh__DirectoryEntry *e)
+static void follow_entry(collector *c, const owm_msg_directory_entry *e)
 {
     owp_err err;
     owp_err_clear(&err);
@@ -345,12 +345,12 @@ static void refresh_directory(collector *c, double now)
             return;
         }
     }
-    Owmesh__Envelope *req = owm_msg_new(OWMESH__ENVELOPE__BODY_DIRECTORY_REQUEST, &err);
-    Owmesh__Envelope *rep = req ? owm_coordclient_call(c->client, req, NULL, &err) : NULL;
+    owm_msg *req = owm_msg_new(OWM_MSG_DIRECTORY_REQUEST, &err);
+    owm_msg *rep = req ? owm_coordclient_call(c->client, req, NULL, &err) : NULL;
     owm_msg_free(&req);
-    if (!rep || rep->body_case != OWMESH__ENVELOPE__BODY_DIRECTORY) {
+    if (!rep || rep->kind != OWM_MSG_DIRECTORY) {
         if (rep)
-            owp_err_set(&err, OWP_ERR_PROTO, "answered %s", owm_msg_kind_name(rep->body_case));
+            owp_err_set(&err, OWP_ERR_PROTO, "answered %s", owm_msg_kind_name(rep->kind));
         log_warn("coordinator %s: directory: %s: retrying in %.0f s", c->opt.endpoint, err.msg,
                  DIRECTORY_RETRY_S);
         owm_msg_free(&rep);
@@ -364,7 +364,7 @@ static void refresh_directory(collector *c, double now)
         c->next_directory = now + DIRECTORY_RETRY_S;
         return;
     }
-    const Owmesh__Directory *d = rep->directory;
+    const owm_msg_directory *d = rep->directory;
     if (store_paths_set_directory(c->paths, d, &err) != OWP_OK)
         log_err("directory: %s", err.msg);
     for (size_t i = 0; i < d->n_nodes; i++)

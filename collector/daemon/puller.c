@@ -165,7 +165,7 @@ owp_status puller_retarget(puller *self, const char *endpoint, const char *serve
 
 /* ------------------------------------------------------------------ sending */
 
-static int send_env(puller *self, const Owmesh__Envelope *env, double now)
+static int send_env(puller *self, const owm_msg *env, double now)
 {
     owp_err err;
     owp_err_clear(&err);
@@ -187,12 +187,12 @@ static int send_env(puller *self, const Owmesh__Envelope *env, double now)
 
 static void send_list(puller *self, double now)
 {
-    Owmesh__FileListRequest r = OWMESH__FILE_LIST_REQUEST__INIT;
+    owm_msg_file_list_request r = {0};
     r.after_seq = self->listed_upto;
     r.max_files = self->cfg.list_max;
-    Owmesh__Envelope env;
-    owm_msg_envelope_init(&env);
-    env.body_case = OWMESH__ENVELOPE__BODY_FILE_LIST_REQUEST;
+    owm_msg env;
+    owm_msg_init(&env);
+    env.kind = OWM_MSG_FILE_LIST_REQUEST;
     env.file_list_request = &r;
     self->deadline = now + self->cfg.timeout_s;
     if (send_env(self, &env, now) == 0)
@@ -201,14 +201,14 @@ static void send_list(puller *self, double now)
 
 static void send_fetch(puller *self, pending *p, double now)
 {
-    Owmesh__FileFetch f = OWMESH__FILE_FETCH__INIT;
+    owm_msg_file_fetch f = {0};
     f.seq = p->seq;
     f.offset = 0;
     f.credit = self->cfg.credit;
     f.chunk_size = self->cfg.chunk_size;
-    Owmesh__Envelope env;
-    owm_msg_envelope_init(&env);
-    env.body_case = OWMESH__ENVELOPE__BODY_FILE_FETCH;
+    owm_msg env;
+    owm_msg_init(&env);
+    env.kind = OWM_MSG_FILE_FETCH;
     env.file_fetch = &f;
     if (send_env(self, &env, now) == 0) {
         p->fetching = 1;
@@ -220,12 +220,12 @@ static void send_fetch(puller *self, pending *p, double now)
 
 static void send_credit(puller *self, pending *p, uint32_t credit, double now)
 {
-    Owmesh__FileCredit c = OWMESH__FILE_CREDIT__INIT;
+    owm_msg_file_credit c = {0};
     c.seq = p->seq;
     c.credit = credit;
-    Owmesh__Envelope env;
-    owm_msg_envelope_init(&env);
-    env.body_case = OWMESH__ENVELOPE__BODY_FILE_CREDIT;
+    owm_msg env;
+    owm_msg_init(&env);
+    env.kind = OWM_MSG_FILE_CREDIT;
     env.file_credit = &c;
     if (send_env(self, &env, now) == 0) {
         p->outstanding += credit;
@@ -247,12 +247,12 @@ static void flush_acks(puller *self, double now)
         self->nacks = 0;
         return;
     }
-    Owmesh__FileAck a = OWMESH__FILE_ACK__INIT;
+    owm_msg_file_ack a = {0};
     a.seqs = self->acks;
     a.n_seqs = self->nacks;
-    Owmesh__Envelope env;
-    owm_msg_envelope_init(&env);
-    env.body_case = OWMESH__ENVELOPE__BODY_FILE_ACK;
+    owm_msg env;
+    owm_msg_init(&env);
+    env.kind = OWM_MSG_FILE_ACK;
     env.file_ack = &a;
     double deadline = self->deadline;
     if (send_env(self, &env, now) == 0)
@@ -402,7 +402,7 @@ static uint64_t queued_upto(const puller *self)
     return self->listed_upto;
 }
 
-static int queue_file(puller *self, const Owmesh__FileEntry *e)
+static int queue_file(puller *self, const owm_msg_file_entry *e)
 {
     if (e->size > MAX_FILE_BYTES) {
         /* Not skipped: the cursor may not pass it. The node must fix it. */
@@ -426,7 +426,7 @@ static int queue_file(puller *self, const Owmesh__FileEntry *e)
     return 0;
 }
 
-static int queue_gap(puller *self, const Owmesh__SeqGap *g)
+static int queue_gap(puller *self, const owm_msg_seq_gap *g)
 {
     pending *p = queue_push(self);
     if (!p)
@@ -448,7 +448,7 @@ static int queue_gap(puller *self, const Owmesh__SeqGap *g)
  * what is queued already. A node of minor version < 2 sends no gaps and no
  * `through`: its listing may miss a file being spooled, so the cursor may
  * pass one (said once). */
-static size_t queue_listing(puller *self, const Owmesh__FileList *fl)
+static size_t queue_listing(puller *self, const owm_msg_file_list *fl)
 {
     if (!fl->through && fl->n_files && !self->warned_legacy) {
         log_line(self, warn, "the node runs an older owmesh-node whose listings may skip a file "
@@ -473,7 +473,7 @@ static size_t queue_listing(puller *self, const Owmesh__FileList *fl)
     return added;
 }
 
-static void on_list(puller *self, const Owmesh__FileList *fl, double now)
+static void on_list(puller *self, const owm_msg_file_list *fl, double now)
 {
     if (!self->listing)
         return;
@@ -498,7 +498,7 @@ static pending *find_pending(puller *self, uint64_t seq)
 }
 
 /* 0, or -1 when the node's stream of chunks makes no sense (reset). */
-static int on_chunk(puller *self, const Owmesh__FileChunk *c, double now)
+static int on_chunk(puller *self, const owm_msg_file_chunk *c, double now)
 {
     pending *p = find_pending(self, c->seq);
     if (!p || !p->fetching || c->offset != p->len) {
@@ -547,7 +547,7 @@ static void handle_one(puller *self, zmsg_t *msg, double now)
 {
     owp_err err;
     owp_err_clear(&err);
-    Owmesh__Envelope *env = NULL;
+    owm_msg *env = NULL;
     if (owm_msg_decode_zmsg(msg, &env, NULL, &err) != OWP_OK) {
         log_line(self, warn, "%s: undecodable message: %s: starting over", self->endpoint,
                  err.msg);
@@ -556,22 +556,22 @@ static void handle_one(puller *self, zmsg_t *msg, double now)
     }
     self->deadline = now + self->cfg.timeout_s;
     self->backoff = BACKOFF_MIN_S;
-    switch (env->body_case) {
-    case OWMESH__ENVELOPE__BODY_FILE_LIST:
+    switch (env->kind) {
+    case OWM_MSG_FILE_LIST:
         on_list(self, env->file_list, now);
         break;
-    case OWMESH__ENVELOPE__BODY_FILE_CHUNK:
+    case OWM_MSG_FILE_CHUNK:
         if (on_chunk(self, env->file_chunk, now) != 0)
             reset(self, now, BACKOFF_MIN_S);
         break;
-    case OWMESH__ENVELOPE__BODY_ERROR:
+    case OWM_MSG_ERROR:
         log_line(self, warn, "%s: %s: %s: starting over from the cursor", self->endpoint,
                  owm_msg_error_code_name(env->error->code), env->error->text);
         reset(self, now, BACKOFF_MIN_S);
         break;
     default:
         log_line(self, warn, "%s: unexpected %s: ignored", self->endpoint,
-                 owm_msg_kind_name(env->body_case));
+                 owm_msg_kind_name(env->kind));
         break;
     }
     owm_msg_free(&env);

@@ -12,10 +12,10 @@
 #include "unmeasured.h"
 
 /* The kinds of file the store takes (the others only move the cursor). */
-int puller_fetched_kind(Owmesh__FileKind kind)
+int puller_fetched_kind(owm_file_kind kind)
 {
-    return kind == OWMESH__FILE_KIND__FILE_KIND_OWP ||
-           kind == OWMESH__FILE_KIND__FILE_KIND_UNMEASURED;
+    return kind == OWM_FILE_KIND_OWP ||
+           kind == OWM_FILE_KIND_UNMEASURED;
 }
 
 /* Write a file the store refused to QUARANTINE/NODE.SEQ.NAME; 1 when it is
@@ -103,11 +103,11 @@ static void pass_gap(puller *self, const pending *p, outcome *o)
 {
     o->ack = 0;
     snprintf(o->name, sizeof o->name, "seqs %" PRIu64 "-%" PRIu64, p->seq, p->gap_last);
-    if (p->gap_reason == OWMESH__GAP_REASON__GAP_REASON_BUDGET)
+    if (p->gap_reason == OWM_GAP_REASON_BUDGET)
         log_line(self, err, "file %" PRIu64 " (%s %s) was DELETED UNCOLLECTED by the node: its "
                  "spool was over its disk budget", p->seq, p->stream_id[0] ? p->stream_id : "?",
-                 p->kind == OWMESH__FILE_KIND__FILE_KIND_OWP ? "session data" : "file");
-    else if (p->gap_reason == OWMESH__GAP_REASON__GAP_REASON_ACKED)
+                 p->kind == OWM_FILE_KIND_OWP ? "session data" : "file");
+    else if (p->gap_reason == OWM_GAP_REASON_ACKED)
         log_line(self, warn, "files %" PRIu64 "-%" PRIu64 " were acked by another collector and "
                  "deleted by the node: not in this store", p->seq, p->gap_last);
     else
@@ -115,8 +115,8 @@ static void pass_gap(puller *self, const pending *p, outcome *o)
                  p->seq, p->gap_last);
     owp_err err;
     owp_err_clear(&err);
-    if (p->gap_reason == OWMESH__GAP_REASON__GAP_REASON_BUDGET &&
-        p->kind == OWMESH__FILE_KIND__FILE_KIND_OWP && p->stream_id[0] && p->end > p->start)
+    if (p->gap_reason == OWM_GAP_REASON_BUDGET &&
+        p->kind == OWM_FILE_KIND_OWP && p->stream_id[0] && p->end > p->start)
         record_budget_loss(self, p);
     if (store_cursor_advance(self->cfg.store, self->node, p->gap_last, o->name, &err) != OWP_OK)
         log_line(self, err, "advancing the cursor past %s: %s", o->name, err.msg);
@@ -182,7 +182,7 @@ void puller_ingest_one(puller *self, const pending *p, outcome *o)
     if (st == OWP_OK)
         st = self->cfg.path(self->cfg.path_arg, self->node, p->stream_id, p->buf, p->len,
                             &path_id, &err);
-    if (st == OWP_OK && p->kind == OWMESH__FILE_KIND__FILE_KIND_UNMEASURED)
+    if (st == OWP_OK && p->kind == OWM_FILE_KIND_UNMEASURED)
         st = ingest_unmeasured(self, p, path_id, o, &err);
     else if (st == OWP_OK)
         st = store_ingest_buffer(self->cfg.store, self->node, p->seq, o->name, path_id,

@@ -21,11 +21,11 @@ typedef struct pending {
     char stream_id[OWM_MSG_MAX_ID + 1];
     char name[OWM_MSG_MAX_ID + 1];
     char digest[OWM_MSG_DIGEST_HEX + 1]; /* "" from an older node */
-    Owmesh__FileKind kind;
+    owm_file_kind kind;
     uint64_t size, start, end;
     int gap;                 /* a gap, not a file */
     uint64_t gap_last;
-    Owmesh__GapReason gap_reason;
+    owm_gap_reason gap_reason;
     int fetching, complete;
     int committed;           /* at or below the store's cursor: stored already, only to ack */
     unsigned outstanding;    /* chunks granted and not yet received */
@@ -71,7 +71,7 @@ typedef struct outcome {
 } outcome;
 
 /* The kinds of file the store takes (the others only move the cursor). */
-int puller_fetched_kind(Owmesh__FileKind kind);
+int puller_fetched_kind(owm_file_kind kind);
 
 /* Ingest one complete queue entry (a file or a gap) inside the open batch:
  * o says what became of it, to be applied once the batch is committed. */

@@ -193,7 +193,7 @@ void store_set_hook(store_db *self, store_hook_fn hook, void *arg)
 
 uint64_t store_meta_get(store_db *self, MDB_txn *txn, const char *name)
 {
-    MDB_val k = {strlen(name), (void *)name}, v;
+    MDB_val k = store_val(name, strlen(name)), v;
     if (mdb_get(txn, self->meta, &k, &v) || v.mv_size != 8)
         return 0;
     return be64_get(v.mv_data);
@@ -203,7 +203,7 @@ int store_meta_put(store_db *self, MDB_txn *txn, const char *name, uint64_t valu
 {
     uint8_t buf[8];
     be64_put(buf, value);
-    MDB_val k = {strlen(name), (void *)name}, v = {8, buf};
+    MDB_val k = store_val(name, strlen(name)), v = {8, buf};
     return mdb_put(txn, self->meta, &k, &v, 0);
 }
 
@@ -237,7 +237,7 @@ static size_t path_name(char *buf, const char *src, const char *dst, const char 
 
 static int find_path(store_db *self, MDB_txn *txn, const char *name, size_t len, uint32_t *id)
 {
-    MDB_val k = {len, (void *)name}, v;
+    MDB_val k = store_val(name, len), v;
     int rc = mdb_get(txn, self->path_names, &k, &v);
     if (rc == MDB_NOTFOUND) {
         *id = 0;
@@ -274,10 +274,10 @@ static int create_path(store_db *self, MDB_txn *txn, const char *name, size_t le
         return MDB_MAP_FULL;
     uint8_t idbuf[4];
     be32_put(idbuf, (uint32_t)next);
-    MDB_val k = {len, (void *)name}, v = {4, idbuf};
+    MDB_val k = store_val(name, len), v = {4, idbuf};
     int rc = mdb_put(txn, self->path_names, &k, &v, MDB_NOOVERWRITE);
     if (!rc) {
-        MDB_val ik = {4, idbuf}, iv = {len, (void *)name};
+        MDB_val ik = {4, idbuf}, iv = store_val(name, len);
         rc = mdb_put(txn, self->paths, &ik, &iv, MDB_APPEND);
     }
     if (!rc)
@@ -445,7 +445,7 @@ owp_status store_cursor(store_db *self, const char *node, uint64_t *file_seq, ch
     int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
     if (rc)
         return store_mdb_err(err, rc, "cursor");
-    MDB_val k = {strlen(node), (void *)node}, v;
+    MDB_val k = store_val(node, strlen(node)), v;
     rc = mdb_get(txn, self->cursors, &k, &v);
     *file_seq = 0;
     if (name && name_len)
@@ -465,7 +465,7 @@ owp_status store_cursor(store_db *self, const char *node, uint64_t *file_seq, ch
 /* The node's cursor inside a write transaction (0 when none). */
 uint64_t store_cursor_get(store_db *self, MDB_txn *txn, const char *node)
 {
-    MDB_val k = {strlen(node), (void *)node}, v;
+    MDB_val k = store_val(node, strlen(node)), v;
     if (mdb_get(txn, self->cursors, &k, &v) || v.mv_size < 8)
         return 0;
     return be64_get(v.mv_data);
@@ -477,7 +477,7 @@ int store_cursor_put(store_db *self, MDB_txn *txn, const char *node, uint64_t fi
     size_t nlen = file_name ? strlen(file_name) : 0;
     if (nlen > 1024)
         nlen = 1024;
-    MDB_val k = {strlen(node), (void *)node}, v = {8 + nlen, NULL};
+    MDB_val k = store_val(node, strlen(node)), v = {8 + nlen, NULL};
     int rc = mdb_put(txn, self->cursors, &k, &v, MDB_RESERVE);
     if (!rc) {
         be64_put(v.mv_data, file_seq);

@@ -375,7 +375,7 @@ static int put_session(store_db *self, MDB_txn *txn, const uint8_t *kb,
         flen = 1024;
     size_t len = 7 * 8 + 4 + 4 + 8 + 2 + nlen + 2 + flen + OWP_REQUEST_PREAMBLE_LEN + 4 +
                  (size_t)nslots * OWP_SLOT_LEN;
-    MDB_val k = {SESSION_KEY_LEN, (void *)kb}, v = {len, NULL};
+    MDB_val k = store_val(kb, SESSION_KEY_LEN), v = {len, NULL};
     int rc = mdb_put(txn, self->sessions, &k, &v, MDB_RESERVE);
     if (rc)
         return rc;
@@ -539,7 +539,8 @@ owp_status store_ingest_buffer(store_db *self, const char *node, uint64_t file_s
     if (!data || len == 0)
         return owp_err_set(err, OWP_ERR_FORMAT, "store: %s: empty file",
                            file_name ? file_name : "(unnamed)");
-    FILE *fp = fmemopen((void *)data, len, "rb");
+    /* fmemopen takes a writable buffer; mode "rb" never writes to it. */
+    FILE *fp = fmemopen((void *)(uintptr_t)data, len, "rb");
     if (!fp)
         return owp_err_sys(err, "store: %s", file_name ? file_name : "(unnamed)");
     owp_status st =

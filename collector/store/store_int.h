@@ -12,6 +12,13 @@
 #include "store.h"
 #include "store_hist.h"
 
+/* An MDB_val over bytes LMDB only reads (a key, a value to put): MDB_val's
+ * pointer is not const, so the one cast that drops const is here. */
+static inline MDB_val store_val(const void *data, size_t len)
+{
+    return (MDB_val){len, (void *)(uintptr_t)data};
+}
+
 #define REC_KEY_LEN 17  /* path(4) send_time(8) seq(4) copy(1) */
 #define REC_VAL_LEN 14  /* recv_time(8) send_err(2) recv_err(2) ttl(1) flags(1) */
 #define REC_FLAG_REORDERED 0x01

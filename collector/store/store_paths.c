@@ -65,7 +65,7 @@ owp_status store_paths_reload(store_paths *self, owp_err *err)
     return OWP_OK;
 }
 
-owp_status store_paths_set_directory(store_paths *self, const Owmesh__Directory *d,
+owp_status store_paths_set_directory(store_paths *self, const owm_msg_directory *d,
                                          owp_err *err)
 {
     dir_node *nodes = d->n_nodes ? calloc(d->n_nodes, sizeof *nodes) : NULL;
@@ -184,7 +184,8 @@ owp_status store_paths_resolve(void *arg, const char *node, const char *stream_i
     if (s && !strcmp(s->dst->name, node))
         return store_path_id(self->store, s->src->name, node, s->test, path_id, err);
     /* From the file itself. */
-    FILE *fp = fmemopen((void *)data, len, "rb");
+    /* fmemopen takes a non-const buffer; "rb" only reads it */
+    FILE *fp = fmemopen((void *)(uintptr_t)data, len, "rb");
     if (!fp)
         return owp_err_sys(err, "node %s: stream %s: fmemopen", node, stream_id);
     char name[200];

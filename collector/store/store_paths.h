@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "mesh.pb-c.h"
+#include "meshtypes.h"
 #include "meshconf.h"
 #include "store.h"
 
@@ -45,7 +45,7 @@ void store_paths_destroy(store_paths **self_p);
 /* Read the mesh file again (SIGHUP); on failure the previous mesh stays. */
 owp_status store_paths_reload(store_paths *self, owp_err *err);
 /* The nodes' addresses, from a Directory. */
-owp_status store_paths_set_directory(store_paths *self, const Owmesh__Directory *d,
+owp_status store_paths_set_directory(store_paths *self, const owm_msg_directory *d,
                                          owp_err *err);
 /* A puller_path_fn: arg is the store_paths. data is an .owp file or an
  * unmeasured interval (mesh/unmeasured.h, "owmesh-unmeasured " first):

@@ -258,7 +258,7 @@ void agent_data_handle_zap(agent_data *self)
 
 /* 0 sent, 1 would block (queue full), -1 the collector is gone or the
  * message could not be built. */
-static int send_to(agent_data *self, peer *p, const Owmesh__Envelope *env)
+static int send_to(agent_data *self, peer *p, const owm_msg *env)
 {
     owp_err err;
     owp_err_clear(&err);
@@ -276,11 +276,11 @@ static int send_to(agent_data *self, peer *p, const Owmesh__Envelope *env)
     return e == EAGAIN ? 1 : -1;
 }
 
-static void send_error(agent_data *self, peer *p, Owmesh__ErrorCode code, const char *text)
+static void send_error(agent_data *self, peer *p, owm_error_code code, const char *text)
 {
     owp_err err;
     owp_err_clear(&err);
-    Owmesh__Envelope *env = owm_msg_new_error(code, text, &err);
+    owm_msg *env = owm_msg_new_error(code, text, &err);
     if (env)
         send_to(self, p, env);
     owm_msg_free(&env);
@@ -300,19 +300,19 @@ static int pump_fetch(agent_data *self, peer *p, fetch *f)
             snprintf(text, sizeof text, "file %" PRIu64 ": read failed at offset %" PRIu64 ": %s",
                      f->seq, f->offset, n < 0 ? strerror(errno) : "file shrank");
             log_err("node %s: data: %s", self->cfg.node, text);
-            send_error(self, p, OWMESH__ERROR_CODE__ERROR_INTERNAL, text);
+            send_error(self, p, OWM_ERROR_INTERNAL, text);
             close_fetch(f);
             return 0;
         }
-        Owmesh__FileChunk c = OWMESH__FILE_CHUNK__INIT;
+        owm_msg_file_chunk c = {0};
         c.seq = f->seq;
         c.offset = f->offset;
         c.data.data = buf;
         c.data.len = (size_t)n;
         c.last = f->offset + (uint64_t)n == f->size;
-        Owmesh__Envelope env;
-        owm_msg_envelope_init(&env);
-        env.body_case = OWMESH__ENVELOPE__BODY_FILE_CHUNK;
+        owm_msg env;
+        owm_msg_init(&env);
+        env.kind = OWM_MSG_FILE_CHUNK;
         env.file_chunk = &c;
         int r = send_to(self, p, &env);
         if (r == 1)
@@ -360,9 +360,9 @@ static peer *find_peer(agent_data *self, zframe_t *identity)
     return p;
 }
 
-static owp_status list_file(Owmesh__FileList *list, const spool_file *f, owp_err *err)
+static owp_status list_file(owm_msg_file_list *list, const spool_file *f, owp_err *err)
 {
-    Owmesh__FileEntry *e = owm_msg_file_list_add(list, err);
+    owm_msg_file_entry *e = owm_msg_file_list_add(list, err);
     if (!e || owm_msg_set_string(&e->stream_id, f->e.stream_id, err) != OWP_OK ||
         owm_msg_set_string(&e->name, f->e.name, err) != OWP_OK ||
         owm_msg_set_string(&e->digest, f->e.digest, err) != OWP_OK)
@@ -375,9 +375,9 @@ static owp_status list_file(Owmesh__FileList *list, const spool_file *f, owp_err
     return OWP_OK;
 }
 
-static owp_status list_gap(Owmesh__FileList *list, const agent_spool_gap *g, owp_err *err)
+static owp_status list_gap(owm_msg_file_list *list, const agent_spool_gap *g, owp_err *err)
 {
-    Owmesh__SeqGap *out = owm_msg_file_list_add_gap(list, err);
+    owm_msg_seq_gap *out = owm_msg_file_list_add_gap(list, err);
     if (!out || owm_msg_set_string(&out->stream_id, g->stream_id, err) != OWP_OK)
         return err->code ? err->code : OWP_ERR_NOMEM;
     out->first = g->first;
@@ -391,7 +391,7 @@ static owp_status list_gap(Owmesh__FileList *list, const agent_spool_gap *g, owp
 
 /* Say why seqs first..last are not in the spool: the recorded gaps
  * (agent_spool_gap_from), and between them files deleted after an ack. */
-static owp_status list_absent(agent_data *self, Owmesh__FileList *list, uint64_t first,
+static owp_status list_absent(agent_data *self, owm_msg_file_list *list, uint64_t first,
                               uint64_t last, owp_err *err)
 {
     for (uint64_t seq = first; seq <= last;) {
@@ -403,7 +403,7 @@ static owp_status list_absent(agent_data *self, Owmesh__FileList *list, uint64_t
             memset(&acked, 0, sizeof acked);
             acked.first = seq;
             acked.last = recorded && g.first - 1 < last ? g.first - 1 : last;
-            acked.reason = OWMESH__GAP_REASON__GAP_REASON_ACKED;
+            acked.reason = OWM_GAP_REASON_ACKED;
             g = acked;
         }
         if (g.last > last)
@@ -421,8 +421,8 @@ static owp_status list_absent(agent_data *self, Owmesh__FileList *list, uint64_t
  * BEFORE the directory: every seq under it is then in the scan or gone for
  * good (agent_spool.h), while a file spooled during the scan may be seen or
  * not and so is left to the next listing. */
-static owp_status build_list(agent_data *self, const Owmesh__FileListRequest *r,
-                             Owmesh__FileList *list, owp_err *err)
+static owp_status build_list(agent_data *self, const owm_msg_file_list_request *r,
+                             owm_msg_file_list *list, owp_err *err)
 {
     uint64_t below = agent_spool_next_seq(self->cfg.spool);
     index_rescan(self);
@@ -445,16 +445,16 @@ static owp_status build_list(agent_data *self, const Owmesh__FileListRequest *r,
     return st;
 }
 
-static void on_list(agent_data *self, peer *p, const Owmesh__FileListRequest *r)
+static void on_list(agent_data *self, peer *p, const owm_msg_file_list_request *r)
 {
     owp_err err;
     owp_err_clear(&err);
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_FILE_LIST, &err);
+    owm_msg *env = owm_msg_new(OWM_MSG_FILE_LIST, &err);
     if (env && build_list(self, r, env->file_list, &err) != OWP_OK)
         owm_msg_free(&env);
     if (!env) {
         log_err("node %s: data: FileList: %s", self->cfg.node, err.msg);
-        send_error(self, p, OWMESH__ERROR_CODE__ERROR_INTERNAL, err.msg);
+        send_error(self, p, OWM_ERROR_INTERNAL, err.msg);
         return;
     }
     log_debug("node %s: data: listed %zu files and %zu gaps after %" PRIu64 " through %" PRIu64
@@ -464,7 +464,7 @@ static void on_list(agent_data *self, peer *p, const Owmesh__FileListRequest *r)
     owm_msg_free(&env);
 }
 
-static void on_fetch(agent_data *self, peer *p, const Owmesh__FileFetch *r)
+static void on_fetch(agent_data *self, peer *p, const owm_msg_file_fetch *r)
 {
     char text[200];
     spool_file *sf = index_find(self, r->seq);
@@ -474,7 +474,7 @@ static void on_fetch(agent_data *self, peer *p, const Owmesh__FileFetch *r)
     }
     if (!sf) {
         snprintf(text, sizeof text, "FileFetch: no file %" PRIu64 " in the spool", r->seq);
-        send_error(self, p, OWMESH__ERROR_CODE__ERROR_NOT_FOUND, text);
+        send_error(self, p, OWM_ERROR_NOT_FOUND, text);
         return;
     }
     fetch *slot = NULL;
@@ -488,7 +488,7 @@ static void on_fetch(agent_data *self, peer *p, const Owmesh__FileFetch *r)
     if (!slot) {
         snprintf(text, sizeof text, "FileFetch %" PRIu64 ": more than %d files fetched at once",
                  r->seq, AGENT_DATA_MAX_FETCHES);
-        send_error(self, p, OWMESH__ERROR_CODE__ERROR_REFUSED, text);
+        send_error(self, p, OWM_ERROR_REFUSED, text);
         return;
     }
     char path[4096 + AGENT_SPOOL_NAME_MAX];
@@ -500,8 +500,8 @@ static void on_fetch(agent_data *self, peer *p, const Owmesh__FileFetch *r)
                  fd < 0 ? strerror(errno) : "offset beyond the end of the file");
         if (fd >= 0)
             close(fd);
-        send_error(self, p, fd < 0 && errno == ENOENT ? OWMESH__ERROR_CODE__ERROR_NOT_FOUND
-                                                      : OWMESH__ERROR_CODE__ERROR_INTERNAL, text);
+        send_error(self, p, fd < 0 && errno == ENOENT ? OWM_ERROR_NOT_FOUND
+                                                      : OWM_ERROR_INTERNAL, text);
         return;
     }
     slot->active = 1;
@@ -513,7 +513,7 @@ static void on_fetch(agent_data *self, peer *p, const Owmesh__FileFetch *r)
     slot->chunk_size = r->chunk_size ? r->chunk_size : AGENT_DATA_CHUNK;
 }
 
-static void on_credit(agent_data *self, peer *p, const Owmesh__FileCredit *r)
+static void on_credit(agent_data *self, peer *p, const owm_msg_file_credit *r)
 {
     (void)self;
     for (size_t i = 0; i < AGENT_DATA_MAX_FETCHES; i++) {
@@ -547,7 +547,7 @@ static void mark_acked(agent_data *self, spool_file *sf)
     sf->mtime = time(NULL);
 }
 
-static void on_ack(agent_data *self, const Owmesh__FileAck *r)
+static void on_ack(agent_data *self, const owm_msg_file_ack *r)
 {
     size_t done = 0;
     for (size_t i = 0; i < r->n_seqs; i++) {
@@ -575,27 +575,27 @@ static void handle_one(agent_data *self, zmsg_t *msg)
     p->last_seen = self->now;
     owp_err err;
     owp_err_clear(&err);
-    Owmesh__Envelope *env = NULL;
-    Owmesh__ErrorCode why = OWMESH__ERROR_CODE__ERROR_MALFORMED;
+    owm_msg *env = NULL;
+    owm_error_code why = OWM_ERROR_MALFORMED;
     if (owm_msg_decode_zmsg(msg, &env, &why, &err) != OWP_OK) {
         log_warn("node %s: data: %s", self->cfg.node, err.msg);
         send_error(self, p, why, err.msg);
         return;
     }
-    switch (env->body_case) {
-    case OWMESH__ENVELOPE__BODY_FILE_LIST_REQUEST: on_list(self, p, env->file_list_request); break;
-    case OWMESH__ENVELOPE__BODY_FILE_FETCH: on_fetch(self, p, env->file_fetch); break;
-    case OWMESH__ENVELOPE__BODY_FILE_CREDIT: on_credit(self, p, env->file_credit); break;
-    case OWMESH__ENVELOPE__BODY_FILE_ACK: on_ack(self, env->file_ack); break;
-    case OWMESH__ENVELOPE__BODY_ERROR:
+    switch (env->kind) {
+    case OWM_MSG_FILE_LIST_REQUEST: on_list(self, p, env->file_list_request); break;
+    case OWM_MSG_FILE_FETCH: on_fetch(self, p, env->file_fetch); break;
+    case OWM_MSG_FILE_CREDIT: on_credit(self, p, env->file_credit); break;
+    case OWM_MSG_FILE_ACK: on_ack(self, env->file_ack); break;
+    case OWM_MSG_ERROR:
         log_warn("node %s: data: collector error %s: %s", self->cfg.node,
                  owm_msg_error_code_name(env->error->code), env->error->text);
         break;
     default: {
         char text[128];
         snprintf(text, sizeof text, "a node's data endpoint does not take %s messages",
-                 owm_msg_kind_name(env->body_case));
-        send_error(self, p, OWMESH__ERROR_CODE__ERROR_UNEXPECTED, text);
+                 owm_msg_kind_name(env->kind));
+        send_error(self, p, OWM_ERROR_UNEXPECTED, text);
         break;
     }
     }
@@ -606,7 +606,7 @@ void agent_data_handle(agent_data *self)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    self->now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    self->now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     /* Everything waiting, a bounded number at a time. */
     for (int i = 0; i < 256 && (zsock_events(self->router) & ZMQ_POLLIN); i++) {
         zmsg_t *msg = zmsg_recv(self->router);

@@ -133,7 +133,7 @@ agent_link_event agent_link_read_event(agent_link *self, char *detail, size_t le
     return ev;
 }
 
-owp_status agent_link_send(agent_link *self, const Owmesh__Envelope *env, owp_err *err)
+owp_status agent_link_send(agent_link *self, const owm_msg *env, owp_err *err)
 {
     zframe_t *frame = owm_msg_encode_frame(env, err);
     if (!frame)
@@ -143,12 +143,12 @@ owp_status agent_link_send(agent_link *self, const Owmesh__Envelope *env, owp_er
     zframe_destroy(&frame);
     if (rc != 0)
         return owp_err_set(err, OWP_ERR_CLOSED, "coordinator: %s not sent: %s",
-                           owm_msg_kind_name(env->body_case),
+                           owm_msg_kind_name(env->kind),
                            e == EAGAIN ? "not connected" : zmq_strerror(e));
     return OWP_OK;
 }
 
-owp_status agent_link_recv(agent_link *self, Owmesh__Envelope **out, Owmesh__ErrorCode *why,
+owp_status agent_link_recv(agent_link *self, owm_msg **out, owm_error_code *why,
                            owp_err *err)
 {
     *out = NULL;
@@ -158,7 +158,7 @@ owp_status agent_link_recv(agent_link *self, Owmesh__Envelope **out, Owmesh__Err
     owp_status st;
     if (zmsg_size(msg) != 1) {
         if (why)
-            *why = OWMESH__ERROR_CODE__ERROR_MALFORMED;
+            *why = OWM_ERROR_MALFORMED;
         st = owp_err_set(err, OWP_ERR_FORMAT,
                          "coordinator: message of %zu frames (one envelope expected)",
                          zmsg_size(msg));
@@ -171,7 +171,7 @@ owp_status agent_link_recv(agent_link *self, Owmesh__Envelope **out, Owmesh__Err
     return st;
 }
 
-static int same_peers(const agent_link *self, const Owmesh__PeerHealth *m)
+static int same_peers(const agent_link *self, const owm_msg_peer_health *m)
 {
     if (m->n_down != self->ndown)
         return 0;
@@ -181,7 +181,7 @@ static int same_peers(const agent_link *self, const Owmesh__PeerHealth *m)
     return 1;
 }
 
-owp_status agent_link_set_peer_health(agent_link *self, const Owmesh__PeerHealth *m,
+owp_status agent_link_set_peer_health(agent_link *self, const owm_msg_peer_health *m,
                                       int *changed, owp_err *err)
 {
     *changed = !same_peers(self, m);

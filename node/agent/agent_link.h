@@ -32,7 +32,7 @@
 
 #include "curve.h" /* the node's key pair and the coordinator's key */
 #include "error.h"
-#include "mesh.pb-c.h"
+#include "meshtypes.h"
 
 typedef enum agent_link_event {
     AGENT_LINK_NONE = 0, /* nothing (or an event of no interest) */
@@ -67,16 +67,16 @@ int agent_link_is_up(const agent_link *self);
 
 /* Encode (validating) and send without blocking. OWP_ERR_CLOSED when there
  * is no connection to send on (the message is dropped). */
-owp_status agent_link_send(agent_link *self, const Owmesh__Envelope *env, owp_err *err);
+owp_status agent_link_send(agent_link *self, const owm_msg *env, owp_err *err);
 
 /* Receive one message (call when the socket is readable) and decode it.
  * On a decode failure *why (if non-NULL) is the ErrorCode to answer with. */
-owp_status agent_link_recv(agent_link *self, Owmesh__Envelope **out, Owmesh__ErrorCode *why,
+owp_status agent_link_recv(agent_link *self, owm_msg **out, owm_error_code *why,
                            owp_err *err);
 
 /* Adopt a (validated) PeerHealth as the set of nodes down. *changed is 1
  * when the set differs from the one kept before. OWP_ERR_NOMEM only. */
-owp_status agent_link_set_peer_health(agent_link *self, const Owmesh__PeerHealth *m,
+owp_status agent_link_set_peer_health(agent_link *self, const owm_msg_peer_health *m,
                                       int *changed, owp_err *err);
 
 /* The nodes the coordinator reports down (ascending; empty when it never

@@ -39,7 +39,7 @@ static void modes_text(uint32_t modes, char *buf, size_t len)
 }
 
 /* The owamp server as the schedule asks (fields it leaves empty: ours). */
-static void apply_owamp_server(agent *a, const Owmesh__OwampServer *srv)
+static void apply_owamp_server(agent *a, const owm_msg_owamp_server *srv)
 {
     const char *listen = a->opt.owamp_address;
     char ports[32], modes[8];
@@ -66,7 +66,7 @@ static void tell_streams_peers(agent *a)
     agent_streams_set_peers_down(a->streams, down, n);
 }
 
-int agent_run_schedule(agent *a, const Owmesh__Schedule *s, const char *origin)
+int agent_run_schedule(agent *a, const owm_msg_schedule *s, const char *origin)
 {
     owp_err err;
     owp_err_clear(&err);
@@ -97,7 +97,7 @@ int agent_resume_saved_schedule(agent *a)
 {
     owp_err err;
     owp_err_clear(&err);
-    Owmesh__Envelope *env = NULL;
+    owm_msg *env = NULL;
     if (agent_store_load_schedule(a->schedule_path, &env, &err) != OWP_OK) {
         log_warn("node %s: saved schedule unusable, starting without one: %s", a->opt.node,
                  err.msg);
@@ -120,7 +120,7 @@ int agent_resume_saved_schedule(agent *a)
     return ours;
 }
 
-static void send_msg(agent *a, Owmesh__Envelope *env)
+static void send_msg(agent *a, owm_msg *env)
 {
     owp_err err;
     owp_err_clear(&err);
@@ -136,7 +136,7 @@ static void send_ack(agent *a, uint64_t generation, int accepted, const char *wh
     owp_err_clear(&err);
     char text[OWM_MSG_MAX_TEXT + 1];
     agent_streams_clean_text(text, sizeof text, why ? why : "");
-    Owmesh__Envelope *env = owm_msg_new_schedule_ack(generation, accepted, text, &err);
+    owm_msg *env = owm_msg_new_schedule_ack(generation, accepted, text, &err);
     send_msg(a, env);
     owm_msg_free(&env);
 }
@@ -145,10 +145,10 @@ static void send_hello(agent *a, double now)
 {
     owp_err err;
     owp_err_clear(&err);
-    Owmesh__Envelope *env = owm_msg_new_hello(a->opt.node, AGENT_PROGNAME " " PACKAGE_VERSION,
-                                              a->opt.owamp_address,
-                                              a->data ? a->opt.data_endpoint : "", a->generation,
-                                              &err);
+    owm_msg *env = owm_msg_new_hello(a->opt.node, AGENT_PROGNAME " " PACKAGE_VERSION,
+                                     a->opt.owamp_address,
+                                     a->data ? a->opt.data_endpoint : "", a->generation,
+                                     &err);
     send_msg(a, env);
     owm_msg_free(&env);
     a->last_hello = now;
@@ -160,7 +160,7 @@ static void send_status(agent *a, double now)
     owp_err err;
     owp_err_clear(&err);
     a->last_status = now;
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_STATUS, &err);
+    owm_msg *env = owm_msg_new(OWM_MSG_STATUS, &err);
     if (!env || owm_msg_set_string(&env->status->node, a->opt.node, &err) != OWP_OK ||
         agent_streams_fill_status(a->streams, env->status, &err) != OWP_OK) {
         log_err("node %s: status: %s", a->opt.node, err.msg);
@@ -173,7 +173,7 @@ static void send_status(agent *a, double now)
     owm_msg_free(&env);
 }
 
-static void handle_schedule(agent *a, const Owmesh__Schedule *s, double now)
+static void handle_schedule(agent *a, const owm_msg_schedule *s, double now)
 {
     char why[OWM_MSG_MAX_TEXT];
     if (strcmp(s->node, a->opt.node) != 0) {
@@ -219,16 +219,16 @@ static void leave_mesh(agent *a, const char *text)
         log_warn("node %s: removing %s: %s", a->opt.node, a->schedule_path, strerror(errno));
 }
 
-static void handle_error(agent *a, const Owmesh__Error *e, double now)
+static void handle_error(agent *a, const owm_msg_error *e, double now)
 {
     const char *code = owm_msg_error_code_name(e->code);
     switch (e->code) {
-    case OWMESH__ERROR_CODE__ERROR_NOT_REGISTERED:
+    case OWM_ERROR_NOT_REGISTERED:
         log_info("node %s: coordinator: %s (%s): registering again", a->opt.node, code, e->text);
         if (now - a->last_hello >= HELLO_MIN_GAP_S)
             send_hello(a, now);
         break;
-    case OWMESH__ERROR_CODE__ERROR_UNKNOWN_NODE:
+    case OWM_ERROR_UNKNOWN_NODE:
         leave_mesh(a, e->text);
         break;
     default:
@@ -237,7 +237,7 @@ static void handle_error(agent *a, const Owmesh__Error *e, double now)
     }
 }
 
-static void handle_peer_health(agent *a, const Owmesh__PeerHealth *m)
+static void handle_peer_health(agent *a, const owm_msg_peer_health *m)
 {
     owp_err err;
     owp_err_clear(&err);
@@ -262,35 +262,35 @@ static void handle_message(agent *a, double now)
 {
     owp_err err;
     owp_err_clear(&err);
-    Owmesh__Envelope *env = NULL;
-    Owmesh__ErrorCode why = OWMESH__ERROR_CODE__ERROR_MALFORMED;
+    owm_msg *env = NULL;
+    owm_error_code why = OWM_ERROR_MALFORMED;
     if (agent_link_recv(a->link, &env, &why, &err) != OWP_OK) {
         if (err.code == OWP_ERR_INTERRUPTED)
             return;
         log_warn("node %s: %s", a->opt.node, err.msg);
-        Owmesh__Envelope *reply = owm_msg_new_error(why, err.msg, &err);
+        owm_msg *reply = owm_msg_new_error(why, err.msg, &err);
         send_msg(a, reply);
         owm_msg_free(&reply);
         return;
     }
-    switch (env->body_case) {
-    case OWMESH__ENVELOPE__BODY_SCHEDULE:
+    switch (env->kind) {
+    case OWM_MSG_SCHEDULE:
         handle_schedule(a, env->schedule, now);
         break;
-    case OWMESH__ENVELOPE__BODY_ERROR:
+    case OWM_MSG_ERROR:
         handle_error(a, env->error, now);
         break;
-    case OWMESH__ENVELOPE__BODY_PEER_HEALTH:
+    case OWM_MSG_PEER_HEALTH:
         handle_peer_health(a, env->peer_health);
         break;
     default: {
         char text[128];
         snprintf(text, sizeof text, "a node does not take %s messages",
-                 owm_msg_kind_name(env->body_case));
+                 owm_msg_kind_name(env->kind));
         log_warn("node %s: coordinator sent %s: answered ERROR_UNEXPECTED", a->opt.node,
-                 owm_msg_kind_name(env->body_case));
-        Owmesh__Envelope *reply =
-            owm_msg_new_error(OWMESH__ERROR_CODE__ERROR_UNEXPECTED, text, &err);
+                 owm_msg_kind_name(env->kind));
+        owm_msg *reply =
+            owm_msg_new_error(OWM_ERROR_UNEXPECTED, text, &err);
         send_msg(a, reply);
         owm_msg_free(&reply);
         break;

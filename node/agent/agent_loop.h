@@ -90,7 +90,7 @@ struct agent {
 /* Reconcile the streams with a schedule and adopt its generation: 0, or -1
  * (logged) when the streams could not be reconciled. origin names where it
  * came from in the log ("saved", "from the coordinator"). */
-int agent_run_schedule(agent *a, const Owmesh__Schedule *s, const char *origin);
+int agent_run_schedule(agent *a, const owm_msg_schedule *s, const char *origin);
 
 /* The schedule saved by the last run, started before the coordinator
  * answers: 1 when a saved schedule now runs. */

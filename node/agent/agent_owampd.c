@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <stdio.h>
@@ -163,7 +164,8 @@ static void spawn(agent_owampd *self, double now)
                 dup2(devnull, 2);
         }
         sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(self->program, (char *const *)argv);
+        /* execv's argv is char *const[] for historical reasons; it never writes. */
+        execv(self->program, (char *const *)(uintptr_t)argv);
         _exit(127);
     }
     int rc = pid < 0 ? errno : 0;

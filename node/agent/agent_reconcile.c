@@ -17,13 +17,13 @@ void agent_changes_clear(agent_changes *plan)
     memset(plan, 0, sizeof *plan);
 }
 
-static const char *stream_id(const Owmesh__Stream *s)
+static const char *stream_id(const owm_msg_stream *s)
 {
     return s && s->id ? s->id : "";
 }
 
 /* Index of the first entry of v[0..n) with this id, or n. */
-static size_t find_id(const Owmesh__Stream *const *v, size_t n, const char *id)
+static size_t find_id(const owm_msg_stream *const *v, size_t n, const char *id)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(stream_id(v[i]), id) == 0)
@@ -31,8 +31,8 @@ static size_t find_id(const Owmesh__Stream *const *v, size_t n, const char *id)
     return n;
 }
 
-owp_status agent_reconcile(const Owmesh__Stream *const *running, size_t nrunning,
-                           const Owmesh__Stream *const *wanted, size_t nwanted, agent_changes *plan,
+owp_status agent_reconcile(const owm_msg_stream *const *running, size_t nrunning,
+                           const owm_msg_stream *const *wanted, size_t nwanted, agent_changes *plan,
                            owp_err *err)
 {
     memset(plan, 0, sizeof *plan);

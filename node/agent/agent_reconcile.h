@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #include "error.h"
-#include "mesh.pb-c.h"
+#include "meshtypes.h"
 
 typedef struct agent_changes {
     size_t *keep;        /* running indexes kept ... */
@@ -33,8 +33,8 @@ typedef struct agent_changes {
  * (decoded schedules never have one: meshmsg validates uniqueness). Every
  * running index appears exactly once in keep or stop; every wanted index
  * (but ignored repeats) exactly once in keep_wanted or start. OWP_ERR_NOMEM. */
-owp_status agent_reconcile(const Owmesh__Stream *const *running, size_t nrunning,
-                           const Owmesh__Stream *const *wanted, size_t nwanted, agent_changes *plan,
+owp_status agent_reconcile(const owm_msg_stream *const *running, size_t nrunning,
+                           const owm_msg_stream *const *wanted, size_t nwanted, agent_changes *plan,
                            owp_err *err);
 
 /* Free the arrays and zero the plan. */

@@ -32,19 +32,19 @@ struct agent_spool {
 
 /* ------------------------------------------------------------------ names */
 
-static const char *kind_suffix(Owmesh__FileKind kind)
+static const char *kind_suffix(owm_file_kind kind)
 {
     switch (kind) {
-    case OWMESH__FILE_KIND__FILE_KIND_OWP: return ".owp";
-    case OWMESH__FILE_KIND__FILE_KIND_SUM: return ".sum";
-    case OWMESH__FILE_KIND__FILE_KIND_SUBSUM: return ".sub.sum";
-    case OWMESH__FILE_KIND__FILE_KIND_UNMEASURED: return ".unm";
+    case OWM_FILE_KIND_OWP: return ".owp";
+    case OWM_FILE_KIND_SUM: return ".sum";
+    case OWM_FILE_KIND_SUBSUM: return ".sub.sum";
+    case OWM_FILE_KIND_UNMEASURED: return ".unm";
     default: return NULL;
     }
 }
 
 owp_status agent_spool_format_name(char *buf, size_t len, uint64_t seq, const char *stream_id,
-                                   owp_num64 start, owp_num64 end, Owmesh__FileKind kind,
+                                   owp_num64 start, owp_num64 end, owm_file_kind kind,
                                    const char *digest)
 {
     const char *suffix = kind_suffix(kind);
@@ -92,16 +92,16 @@ bool agent_spool_parse_name(const char *name, agent_spool_entry *e)
     size_t len = strnlen(name, AGENT_SPOOL_NAME_MAX);
     const char *ext;
     if (ends_with(name, len, ".sub.sum")) {
-        e->kind = OWMESH__FILE_KIND__FILE_KIND_SUBSUM;
+        e->kind = OWM_FILE_KIND_SUBSUM;
         ext = ".sum";
     } else if (ends_with(name, len, ".sum")) {
-        e->kind = OWMESH__FILE_KIND__FILE_KIND_SUM;
+        e->kind = OWM_FILE_KIND_SUM;
         ext = ".sum";
     } else if (ends_with(name, len, ".owp")) {
-        e->kind = OWMESH__FILE_KIND__FILE_KIND_OWP;
+        e->kind = OWM_FILE_KIND_OWP;
         ext = ".owp";
     } else if (ends_with(name, len, ".unm")) {
-        e->kind = OWMESH__FILE_KIND__FILE_KIND_UNMEASURED;
+        e->kind = OWM_FILE_KIND_UNMEASURED;
         ext = ".unm";
     } else {
         return false;
@@ -172,10 +172,10 @@ static owp_status reserve_locked(agent_spool *s, owp_err *err)
 
 /* ------------------------------------------------------------------ gap records */
 
-static const char *gap_reason_token(Owmesh__GapReason r)
+static const char *gap_reason_token(owm_gap_reason r)
 {
-    return r == OWMESH__GAP_REASON__GAP_REASON_UNUSED ? "unused"
-           : r == OWMESH__GAP_REASON__GAP_REASON_BUDGET ? "budget"
+    return r == OWM_GAP_REASON_UNUSED ? "unused"
+           : r == OWM_GAP_REASON_BUDGET ? "budget"
                                                         : "acked";
 }
 
@@ -189,17 +189,17 @@ static int parse_gap_line(const char *line, agent_spool_gap *g)
     memset(g, 0, sizeof *g);
     if (sscanf(line, "%" SCNu64 " %" SCNu64 " %15s %u %" SCNu64 " %" SCNu64 " %129s", &g->first,
                &g->last, reason, &kind, &start, &end, stream) != 7 ||
-        g->first == 0 || g->first > g->last || kind > OWMESH__FILE_KIND__FILE_KIND_UNMEASURED)
+        g->first == 0 || g->first > g->last || kind > OWM_FILE_KIND_UNMEASURED)
         return 0;
     if (!strcmp(reason, "unused"))
-        g->reason = OWMESH__GAP_REASON__GAP_REASON_UNUSED;
+        g->reason = OWM_GAP_REASON_UNUSED;
     else if (!strcmp(reason, "budget"))
-        g->reason = OWMESH__GAP_REASON__GAP_REASON_BUDGET;
+        g->reason = OWM_GAP_REASON_BUDGET;
     else
         return 0;
     if (strcmp(stream, "-") != 0 && owm_msg_token_ok(stream, OWM_MSG_MAX_ID))
         snprintf(g->stream_id, sizeof g->stream_id, "%.*s", (int)OWM_MSG_MAX_ID, stream);
-    g->kind = (Owmesh__FileKind)kind;
+    g->kind = (owm_file_kind)kind;
     g->start = start;
     g->end = end;
     return 1;
@@ -277,7 +277,7 @@ owp_status agent_spool_note_uncollected(agent_spool *self, const agent_spool_ent
     agent_spool_gap g;
     memset(&g, 0, sizeof g);
     g.first = g.last = e->seq;
-    g.reason = OWMESH__GAP_REASON__GAP_REASON_BUDGET;
+    g.reason = OWM_GAP_REASON_BUDGET;
     snprintf(g.stream_id, sizeof g.stream_id, "%s", e->stream_id);
     g.kind = e->kind;
     g.start = e->start;
@@ -332,7 +332,7 @@ static owp_status note_skipped(agent_spool *s, uint64_t max_seen, owp_err *err)
     memset(&g, 0, sizeof g);
     g.first = first;
     g.last = last;
-    g.reason = OWMESH__GAP_REASON__GAP_REASON_UNUSED;
+    g.reason = OWM_GAP_REASON_UNUSED;
     return record_gap(s, &g, err);
 }
 
@@ -396,7 +396,7 @@ uint64_t agent_spool_next_seq(agent_spool *self)
 }
 
 owp_status agent_spool_add(agent_spool *self, const char *path, const char *stream_id,
-                           owp_num64 start, owp_num64 end, Owmesh__FileKind kind, uint64_t *seq,
+                           owp_num64 start, owp_num64 end, owm_file_kind kind, uint64_t *seq,
                            owp_err *err)
 {
     char name[AGENT_SPOOL_NAME_MAX], target[SPOOL_PATH_MAX + AGENT_SPOOL_NAME_MAX + 2];
@@ -471,7 +471,7 @@ static int is_temporary(const char *name)
 /* One finished file of the work directory: spool it unless already spooled,
  * then remove the work copy. */
 static owp_status settle(agent_spool *self, const char *dir, const char *name,
-                         const char *stream_id, Owmesh__FileKind kind, owp_num64 start,
+                         const char *stream_id, owm_file_kind kind, owp_num64 start,
                          owp_num64 end, unsigned *adopted, owp_err *err)
 {
     char path[SPOOL_PATH_MAX * 2];
@@ -508,17 +508,17 @@ owp_status agent_spool_tidy_work_dir(agent_spool *self, const char *work_dir,
                 unlinkat(dirfd(d), name, 0);
             } else if (pass == 0 && engine_name(name, ".unm", &start, &end)) {
                 st = settle(self, work_dir, name, stream_id,
-                            OWMESH__FILE_KIND__FILE_KIND_UNMEASURED, start, end, adopted, err);
+                            OWM_FILE_KIND_UNMEASURED, start, end, adopted, err);
             } else if (pass == 0 && engine_name(name, ".sum", &start, &end)) {
                 char owp[64];
                 snprintf(owp, sizeof owp, "%.*s.owp", TIMES_LEN, name);
                 struct stat sb;
-                Owmesh__FileKind kind = fstatat(dirfd(d), owp, &sb, 0) == 0
-                                            ? OWMESH__FILE_KIND__FILE_KIND_SUM
-                                            : OWMESH__FILE_KIND__FILE_KIND_SUBSUM;
+                owm_file_kind kind = fstatat(dirfd(d), owp, &sb, 0) == 0
+                                            ? OWM_FILE_KIND_SUM
+                                            : OWM_FILE_KIND_SUBSUM;
                 st = settle(self, work_dir, name, stream_id, kind, start, end, adopted, err);
             } else if (pass == 1 && engine_name(name, ".owp", &start, &end)) {
-                st = settle(self, work_dir, name, stream_id, OWMESH__FILE_KIND__FILE_KIND_OWP,
+                st = settle(self, work_dir, name, stream_id, OWM_FILE_KIND_OWP,
                             start, end, adopted, err);
             }
         }

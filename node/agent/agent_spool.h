@@ -50,7 +50,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "mesh.pb-c.h"
+#include "meshtypes.h"
 #include "meshmsg.h"
 #include "timestamp.h"
 
@@ -67,7 +67,7 @@ typedef struct agent_spool_entry {
     uint64_t seq;
     char stream_id[OWM_MSG_MAX_ID + 1];
     owp_num64 start, end;
-    Owmesh__FileKind kind;
+    owm_file_kind kind;
     char name[48]; /* the engine's name, as FileEntry.name: START_END.owp|.sum|.unm */
     char digest[OWM_MSG_DIGEST_HEX + 1]; /* "" in names of older versions */
 } agent_spool_entry;
@@ -76,7 +76,7 @@ typedef struct agent_spool_entry {
  * id is not a token (owm_msg_token_ok) or kind is not a file kind or digest
  * (NULL or "" for none) is not one. */
 owp_status agent_spool_format_name(char *buf, size_t len, uint64_t seq, const char *stream_id,
-                                   owp_num64 start, owp_num64 end, Owmesh__FileKind kind,
+                                   owp_num64 start, owp_num64 end, owm_file_kind kind,
                                    const char *digest);
 /* The same from a parsed entry (its digest included). */
 owp_status agent_spool_entry_name(const agent_spool_entry *e, char *buf, size_t len);
@@ -99,7 +99,7 @@ uint64_t agent_spool_next_seq(agent_spool *self);
 /* Spool the finished file at path (digest, then hard link; path itself is
  * left for the caller to remove). *seq (if non-NULL) is the number it got. */
 owp_status agent_spool_add(agent_spool *self, const char *path, const char *stream_id,
-                           owp_num64 start, owp_num64 end, Owmesh__FileKind kind, uint64_t *seq,
+                           owp_num64 start, owp_num64 end, owm_file_kind kind, uint64_t *seq,
                            owp_err *err);
 
 /* Call fn for every spooled file (directory order; size in bytes). */
@@ -109,10 +109,10 @@ owp_status agent_spool_scan(agent_spool *self, agent_spool_fn fn, void *arg, owp
 /* Why a seq is not in the spool (FileList.gaps). */
 typedef struct agent_spool_gap {
     uint64_t first, last;          /* inclusive */
-    Owmesh__GapReason reason;
+    owm_gap_reason reason;
     /* BUDGET: the file that was deleted (kind 0 when unknown) */
     char stream_id[OWM_MSG_MAX_ID + 1];
-    Owmesh__FileKind kind;
+    owm_file_kind kind;
     owp_num64 start, end;
 } agent_spool_gap;
 

@@ -79,13 +79,11 @@ owp_status agent_store_write_file(const char *path, const void *data, size_t len
     return agent_store_write_via(path, tmp, data, len, 1, err);
 }
 
-owp_status agent_store_save_schedule(const char *path, const Owmesh__Schedule *schedule,
+owp_status agent_store_save_schedule(const char *path, const owm_msg_schedule *schedule,
                                      owp_err *err)
 {
-    Owmesh__Envelope env;
-    owm_msg_envelope_init(&env);
-    env.body_case = OWMESH__ENVELOPE__BODY_SCHEDULE;
-    env.schedule = (Owmesh__Schedule *)schedule; /* only encoded, never freed */
+    owm_msg env;
+    owm_msg_wrap(&env, OWM_MSG_SCHEDULE, schedule); /* only encoded, never freed */
     uint8_t *buf = NULL;
     size_t len = 0;
     owp_status st = owm_msg_encode(&env, &buf, &len, err);
@@ -135,7 +133,7 @@ static owp_status read_small_file(const char *path, uint8_t **buf, size_t *len, 
     return OWP_OK;
 }
 
-owp_status agent_store_load_schedule(const char *path, Owmesh__Envelope **out, owp_err *err)
+owp_status agent_store_load_schedule(const char *path, owm_msg **out, owp_err *err)
 {
     *out = NULL;
     uint8_t *buf;
@@ -148,15 +146,15 @@ owp_status agent_store_load_schedule(const char *path, Owmesh__Envelope **out, o
         free(buf);
         return owp_err_set(err, OWP_ERR_FORMAT, "%s: empty file: not a saved schedule", path);
     }
-    Owmesh__Envelope *env = NULL;
+    owm_msg *env = NULL;
     st = owm_msg_decode(buf, len, &env, NULL, err);
     free(buf);
     if (st != OWP_OK) {
         owp_err_prefix(err, "%s", path);
         return st;
     }
-    if (env->body_case != OWMESH__ENVELOPE__BODY_SCHEDULE) {
-        const char *kind = owm_msg_kind_name(env->body_case);
+    if (env->kind != OWM_MSG_SCHEDULE) {
+        const char *kind = owm_msg_kind_name(env->kind);
         owm_msg_free(&env);
         return owp_err_set(err, OWP_ERR_PROTO, "%s: holds a %s message, not a Schedule", path,
                            kind);

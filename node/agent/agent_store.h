@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 #include "error.h"
-#include "mesh.pb-c.h"
+#include "meshtypes.h"
 #include "timestamp.h"
 
 /* Write data to path atomically and durably: PATH.tmp, fsync, rename over
@@ -31,7 +31,7 @@ owp_status agent_store_write_via(const char *path, const char *tmp, const void *
                                  int durable, owp_err *err);
 
 /* Encode schedule (inside an Envelope of our version) and write it to path. */
-owp_status agent_store_save_schedule(const char *path, const Owmesh__Schedule *schedule,
+owp_status agent_store_save_schedule(const char *path, const owm_msg_schedule *schedule,
                                      owp_err *err);
 
 /* Read a schedule saved by agent_store_save_schedule. *out is the decoded
@@ -39,7 +39,7 @@ owp_status agent_store_save_schedule(const char *path, const Owmesh__Schedule *s
  * exist (OWP_OK: a node that never had a schedule). Errors: OWP_ERR_SYS
  * (unreadable), OWP_ERR_FORMAT / OWP_ERR_PROTO (damaged, another protocol
  * version, not a Schedule), each naming path. */
-owp_status agent_store_load_schedule(const char *path, Owmesh__Envelope **out, owp_err *err);
+owp_status agent_store_load_schedule(const char *path, owm_msg **out, owp_err *err);
 
 /* The heartbeat: "owmesh-node-alive T\n", T an OWAMP timestamp in decimal,
  * replaced atomically (PATH.tmp and rename; not synced to disk: after a

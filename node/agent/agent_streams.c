@@ -26,13 +26,13 @@
 
 typedef struct agent_stream {
     agent_streams *set;
-    Owmesh__Stream *spec; /* our own copy (protobuf-c unpacked) */
+    owm_msg_stream *spec; /* our own copy (owm_msg_stream_copy) */
     char work_dir[STREAMS_PATH_MAX + OWM_MSG_MAX_ID + 2];
     owp_stream *engine;   /* NULL: failed to start */
     owp_num64 started;    /* when the stream (re)started */
     /* health, written by the engine's thread, read by the main loop */
     pthread_mutex_t mu;
-    Owmesh__StreamState state;
+    owm_stream_state state;
     uint64_t sessions_completed;
     uint64_t last_session_end;
     uint32_t sent, lost;
@@ -60,9 +60,9 @@ struct agent_streams {
 
 /* ------------------------------------------------------------------ helpers */
 
-void agent_streams_opts_of(const Owmesh__Stream *st, owp_stream_opts *o)
+void agent_streams_opts_of(const owm_msg_stream *st, owp_stream_opts *o)
 {
-    const Owmesh__StreamParams *p = st->params;
+    const owm_msg_stream_params *p = st->params;
     o->client.server = st->peer;
     o->client.modes = p ? p->modes : 0;
     o->client.identity = p && p->identity && p->identity[0] ? p->identity : NULL;
@@ -141,7 +141,7 @@ static void stream_log(const agent_stream *s, int priority, const char *fmt, ...
                   s->spec->id, source_of(s), s->set->node, msg);
 }
 
-static void set_state_locked(agent_stream *s, Owmesh__StreamState state)
+static void set_state_locked(agent_stream *s, owm_stream_state state)
 {
     if (s->state != state) {
         s->state = state;
@@ -167,12 +167,12 @@ static void on_engine_log(void *arg, int priority, const char *msg)
     }
 }
 
-static Owmesh__FileKind file_kind(owp_stream_file_kind k)
+static owm_file_kind file_kind(owp_stream_file_kind k)
 {
     switch (k) {
-    case OWP_STREAM_FILE_OWP: return OWMESH__FILE_KIND__FILE_KIND_OWP;
-    case OWP_STREAM_FILE_SUM: return OWMESH__FILE_KIND__FILE_KIND_SUM;
-    default: return OWMESH__FILE_KIND__FILE_KIND_SUBSUM;
+    case OWP_STREAM_FILE_OWP: return OWM_FILE_KIND_OWP;
+    case OWP_STREAM_FILE_SUM: return OWM_FILE_KIND_SUM;
+    default: return OWM_FILE_KIND_SUBSUM;
     }
 }
 
@@ -183,7 +183,7 @@ static void note_session(agent_stream *s, const owp_stream_file *f)
     s->sessions_completed++;
     if (f->complete)
         s->last_error[0] = '\0';
-    set_state_locked(s, OWMESH__STREAM_STATE__STREAM_STATE_RUNNING);
+    set_state_locked(s, OWM_STREAM_STATE_RUNNING);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -289,7 +289,7 @@ static owp_status spool_unmeasured(agent_stream *s, const owm_unmeasured *u, owp
         return st;
     uint64_t seq = 0;
     st = agent_spool_add(s->set->spool, path, s->spec->id, u->start, u->end,
-                         OWMESH__FILE_KIND__FILE_KIND_UNMEASURED, &seq, err);
+                         OWM_FILE_KIND_UNMEASURED, &seq, err);
     if (st != OWP_OK)
         return owp_err_prefix(err, "spooling %s (kept in the work directory)", path);
     unlink(path);
@@ -328,18 +328,6 @@ static void on_engine_unmeasured(void *arg, const owp_stream_unmeasured *u)
 
 /* ------------------------------------------------------------------ one stream */
 
-static Owmesh__Stream *copy_spec(const Owmesh__Stream *src)
-{
-    size_t len = owmesh__stream__get_packed_size(src);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return NULL;
-    owmesh__stream__pack(src, buf);
-    Owmesh__Stream *copy = owmesh__stream__unpack(NULL, len, buf);
-    free(buf);
-    return copy;
-}
-
 static void stream_free(agent_stream **sp)
 {
     agent_stream *s = *sp;
@@ -347,8 +335,7 @@ static void stream_free(agent_stream **sp)
         return;
     owp_stream_destroy(&s->engine);
     pthread_mutex_destroy(&s->mu);
-    if (s->spec)
-        owmesh__stream__free_unpacked(s->spec, NULL);
+    owm_msg_stream_free(&s->spec);
     free(s);
     *sp = NULL;
 }
@@ -371,7 +358,7 @@ static void fail(agent_stream *s, const char *msg)
 {
     stream_log(s, LOG_ERR, "cannot run: %s", msg);
     pthread_mutex_lock(&s->mu);
-    set_state_locked(s, OWMESH__STREAM_STATE__STREAM_STATE_FAILED);
+    set_state_locked(s, OWM_STREAM_STATE_FAILED);
     set_error_locked(s, msg);
     pthread_mutex_unlock(&s->mu);
 }
@@ -406,7 +393,7 @@ static int find_passphrase(agent_stream *s, owp_stream_opts *o, uint8_t *buf, si
     return 0;
 }
 
-static agent_stream *stream_start(agent_streams *set, const Owmesh__Stream *spec)
+static agent_stream *stream_start(agent_streams *set, const owm_msg_stream *spec)
 {
     agent_stream *s = calloc(1, sizeof *s);
     if (!s)
@@ -414,8 +401,8 @@ static agent_stream *stream_start(agent_streams *set, const Owmesh__Stream *spec
     s->set = set;
     s->started = owp_clock_now(NULL);
     pthread_mutex_init(&s->mu, NULL);
-    s->state = OWMESH__STREAM_STATE__STREAM_STATE_STARTING;
-    s->spec = copy_spec(spec);
+    s->state = OWM_STREAM_STATE_STARTING;
+    s->spec = owm_msg_stream_copy(spec, NULL);
     if (!s->spec) {
         pthread_mutex_destroy(&s->mu);
         free(s);
@@ -527,17 +514,17 @@ size_t agent_streams_count(const agent_streams *self)
     return self->n;
 }
 
-owp_status agent_streams_apply(agent_streams *self, Owmesh__Stream *const *wanted, size_t n,
+owp_status agent_streams_apply(agent_streams *self, owm_msg_stream *const *wanted, size_t n,
                                agent_apply_result *result, owp_err *err)
 {
     memset(result, 0, sizeof *result);
-    const Owmesh__Stream **running = calloc(self->n ? self->n : 1, sizeof *running);
+    const owm_msg_stream **running = calloc(self->n ? self->n : 1, sizeof *running);
     if (!running)
         return owp_err_set(err, OWP_ERR_NOMEM, "streams: out of memory");
     for (size_t i = 0; i < self->n; i++)
         running[i] = self->v[i]->spec;
     agent_changes plan;
-    owp_status st = agent_reconcile(running, self->n, (const Owmesh__Stream *const *)wanted, n,
+    owp_status st = agent_reconcile(running, self->n, (const owm_msg_stream *const *)wanted, n,
                                     &plan, err);
     free(running);
     if (st != OWP_OK)
@@ -609,7 +596,7 @@ static void count_file(void *arg, const agent_spool_entry *e, uint64_t size)
 
 /* One stream's health; last_error into text; returns the unmeasured reason
  * ("" when the stream is not failing). */
-static const char *fill_health(agent_stream *s, Owmesh__StreamHealth *h, char *text, size_t len)
+static const char *fill_health(agent_stream *s, owm_msg_stream_health *h, char *text, size_t len)
 {
     owp_stream_health eh;
     memset(&eh, 0, sizeof eh);
@@ -617,9 +604,9 @@ static const char *fill_health(agent_stream *s, Owmesh__StreamHealth *h, char *t
         owp_stream_get_health(s->engine, &eh);
     owp_num64 now = owp_clock_now(NULL);
     pthread_mutex_lock(&s->mu);
-    Owmesh__StreamState state = s->state;
+    owm_stream_state state = s->state;
     const char *why = "";
-    if (eh.failing_since && state != OWMESH__STREAM_STATE__STREAM_STATE_FAILED) {
+    if (eh.failing_since && state != OWM_STREAM_STATE_FAILED) {
         owm_unmeasured_reason r = mesh_reason(eh.reason);
         if (r != OWM_UNMEASURED_LOCAL_ERROR && s->down_since)
             r = OWM_UNMEASURED_PEER_DOWN;
@@ -627,11 +614,11 @@ static const char *fill_health(agent_stream *s, Owmesh__StreamHealth *h, char *t
         /* Failing for an outside reason is not the stream's failure: it is
          * starting (never measured yet) or backing off, and unmeasured. */
         if (r == OWM_UNMEASURED_LOCAL_ERROR)
-            state = OWMESH__STREAM_STATE__STREAM_STATE_FAILED;
+            state = OWM_STREAM_STATE_FAILED;
         else if (s->sessions_completed == 0)
-            state = OWMESH__STREAM_STATE__STREAM_STATE_STARTING;
+            state = OWM_STREAM_STATE_STARTING;
         else
-            state = OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF;
+            state = OWM_STREAM_STATE_BACKOFF;
         h->unmeasured_since = eh.failing_since;
     }
     h->state = state;
@@ -647,7 +634,7 @@ static const char *fill_health(agent_stream *s, Owmesh__StreamHealth *h, char *t
     return why;
 }
 
-owp_status agent_streams_fill_status(agent_streams *self, Owmesh__Status *status, owp_err *err)
+owp_status agent_streams_fill_status(agent_streams *self, owm_msg_status *status, owp_err *err)
 {
     census c = {.set = self};
     for (size_t i = 0; i < self->n; i++)
@@ -659,7 +646,7 @@ owp_status agent_streams_fill_status(agent_streams *self, Owmesh__Status *status
     status->spool_bytes = c.bytes;
     for (size_t i = 0; i < self->n; i++) {
         agent_stream *s = self->v[i];
-        Owmesh__StreamHealth *h = owm_msg_status_add_stream(status, err);
+        owm_msg_stream_health *h = owm_msg_status_add_stream(status, err);
         if (!h)
             return err ? err->code : OWP_ERR_NOMEM;
         char text[OWM_MSG_MAX_TEXT + 1];

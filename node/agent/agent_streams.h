@@ -45,7 +45,7 @@
 #include "agent_spool.h"
 #include "endpoint.h"
 #include "error.h"
-#include "mesh.pb-c.h"
+#include "meshtypes.h"
 #include "stream.h"
 #include "timestamp.h"
 
@@ -75,14 +75,14 @@ typedef struct agent_apply_result {
 /* Reconcile with the streams of schedule (wanted[0..n)). A stream that
  * cannot start (bad parameters, a missing pass-phrase) stays in the set in
  * state FAILED with its error, so status reports it. OWP_ERR_NOMEM only. */
-owp_status agent_streams_apply(agent_streams *self, Owmesh__Stream *const *wanted, size_t n,
+owp_status agent_streams_apply(agent_streams *self, owm_msg_stream *const *wanted, size_t n,
                                agent_apply_result *result, owp_err *err);
 
 size_t agent_streams_count(const agent_streams *self);
 
 /* Append one StreamHealth per stream to status (a heap message from
  * owm_msg_new) and fill its spool totals. */
-owp_status agent_streams_fill_status(agent_streams *self, Owmesh__Status *status, owp_err *err);
+owp_status agent_streams_fill_status(agent_streams *self, owm_msg_status *status, owp_err *err);
 
 /* The coordinator's set of nodes down (PeerHealth.down; names, any order).
  * Streams from a node in it attribute what they cannot measure to "peer
@@ -109,7 +109,7 @@ int agent_streams_read_summary(const char *path, uint32_t *sent, uint32_t *lost)
  * when empty)). Other fields are left as they are: start from
  * owp_stream_opts_default() and add dir, callbacks and the pass-phrase.
  * Strings point into st: keep the envelope until owp_stream_start copied them. */
-void agent_streams_opts_of(const Owmesh__Stream *st, owp_stream_opts *o);
+void agent_streams_opts_of(const owm_msg_stream *st, owp_stream_opts *o);
 
 /* text made a valid Error/StreamHealth text: control characters become '?',
  * cut to fit len (at most OWM_MSG_MAX_TEXT bytes kept). */

@@ -452,7 +452,7 @@ static void accept_loop(daemon_state *d, const sigset_t *wait_mask)
         }
         /* Children first: a grant given back frees room for what follows. */
         for (size_t k = 0; k < nchan; k++)
-            if (pfds[d->nlisten + k].revents)
+            if (pfds[(size_t)d->nlisten + k].revents)
                 owampd_broker_serve(d->limits, d->ledger, &d->children.c[d->poll_owner[k]]);
         for (int i = 0; i < d->nlisten && !daemon_stop_requested; i++)
             if (pfds[i].revents & POLLIN)

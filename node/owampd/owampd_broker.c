@@ -297,7 +297,7 @@ static void broker_ask(int fd, uint8_t type, uint8_t flag, uint64_t a, uint64_t 
 static const char *peer_text(const struct sockaddr *sa, char *buf, size_t len)
 {
     if (sa)
-        owp_sockaddr_format_addr(sa, buf, len);
+        owp_sockaddr_format_addr(sa, buf, (unsigned)len);
     else
         snprintf(buf, len, "?");
     return buf;

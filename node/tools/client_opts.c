@@ -165,8 +165,8 @@ int tools_output_opts_parse(tools_output_opts *o, int opt, const char *arg, char
     return 0;
 }
 
-void tools_output_opts_finish(tools_output_opts *o, void (*warn)(const char *line, void *arg),
-                            void *arg)
+void tools_output_opts_finish(tools_output_opts *o,
+                              void (*warn)(const char *line, const void *arg), const void *arg)
 {
     if (o->report.raw)
         o->quiet = 1;
@@ -440,7 +440,7 @@ int tools_prog_parse_opt(tools_conn_opts *conn, tools_output_opts *out, int opt,
     return r;
 }
 
-static void warn_line(const char *line, void *prog)
+static void warn_line(const char *line, const void *prog)
 {
     fprintf(stderr, "%s: %s\n", (const char *)prog, line);
 }
@@ -453,7 +453,7 @@ int tools_prog_finish_opts(const tools_conn_opts *conn, tools_output_opts *out, 
         return -1;
     }
     if (out)
-        tools_output_opts_finish(out, warn_line, (void *)prog);
+        tools_output_opts_finish(out, warn_line, prog);
     return 0;
 }
 

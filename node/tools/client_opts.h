@@ -54,8 +54,8 @@ int tools_output_opts_parse(tools_output_opts *o, int opt, const char *arg, char
 /* Apply the interplay of -R, -Q, -M and -v after parsing: -R implies -Q;
  * -v with -Q, -M with -Q and -v with -M are dropped, each with the reference's
  * line ("Ignoring '-v', '-Q' set") passed to warn. */
-void tools_output_opts_finish(tools_output_opts *o, void (*warn)(const char *line, void *arg),
-                            void *arg);
+void tools_output_opts_finish(tools_output_opts *o,
+                              void (*warn)(const char *line, const void *arg), const void *arg);
 
 /* The "[Output Args]" block of the usage texts (without the leading blank line). */
 void tools_output_usage(FILE *out);

@@ -34,7 +34,7 @@ static void usage(const char *msg)
     fprintf(stderr, "\nVersion: %s\n\n", OWAMP_COMPAT_VERSION);
 }
 
-static void log_line(const char *line, void *arg)
+static void log_line(const char *line, const void *arg)
 {
     (void)arg;
     fprintf(stderr, "%s: %s\n", progname, line);

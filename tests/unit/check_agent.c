@@ -40,15 +40,15 @@ static void set(char **field, const char *value)
 }
 
 /* A schedule for "chi" with streams from the given sources, ids "s-SOURCE". */
-static Owmesh__Envelope *make_schedule(uint64_t generation, const char *const *sources, size_t n)
+static owm_msg *make_schedule(uint64_t generation, const char *const *sources, size_t n)
 {
     owp_err e;
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_SCHEDULE, &e);
+    owm_msg *env = owm_msg_new(OWM_MSG_SCHEDULE, &e);
     ck_assert_msg(env != NULL, "%s", e.msg);
     env->schedule->generation = generation;
     set(&env->schedule->node, "chi");
     for (size_t i = 0; i < n; i++) {
-        Owmesh__Stream *st = owm_msg_schedule_add_stream(env->schedule, &e);
+        owm_msg_stream *st = owm_msg_schedule_add_stream(env->schedule, &e);
         ck_assert_msg(st != NULL, "%s", e.msg);
         char id[64], peer[64];
         snprintf(id, sizeof id, "s-%s", sources[i]);
@@ -63,9 +63,9 @@ static Owmesh__Envelope *make_schedule(uint64_t generation, const char *const *s
     return env;
 }
 
-static const Owmesh__Stream *const *streams_of(const Owmesh__Envelope *env)
+static const owm_msg_stream *const *streams_of(const owm_msg *env)
 {
-    return (const Owmesh__Stream *const *)env->schedule->streams;
+    return (const owm_msg_stream *const *)env->schedule->streams;
 }
 
 /* ------------------------------------------------------------ plan */
@@ -81,7 +81,7 @@ static int contains(const size_t *v, size_t n, size_t x)
 START_TEST(plan_from_nothing_starts_all)
 {
     const char *src[] = {"nyc", "sea", "lax"};
-    Owmesh__Envelope *want = make_schedule(1, src, 3);
+    owm_msg *want = make_schedule(1, src, 3);
     agent_changes p;
     owp_err e;
     ck_assert(agent_reconcile(NULL, 0, streams_of(want), 3, &p, &e) == OWP_OK);
@@ -99,10 +99,10 @@ END_TEST
 START_TEST(plan_same_schedule_keeps_all)
 {
     const char *src[] = {"nyc", "sea", "lax"};
-    Owmesh__Envelope *run = make_schedule(1, src, 3);
+    owm_msg *run = make_schedule(1, src, 3);
     /* The same streams in another order, in a newer generation. */
     const char *src2[] = {"lax", "nyc", "sea"};
-    Owmesh__Envelope *want = make_schedule(2, src2, 3);
+    owm_msg *want = make_schedule(2, src2, 3);
     /* peers differ by position: make them equal to the running ones */
     for (size_t j = 0; j < 3; j++)
         for (size_t i = 0; i < 3; i++)
@@ -127,9 +127,9 @@ END_TEST
 START_TEST(plan_removed_changed_new)
 {
     const char *src[] = {"nyc", "sea", "lax"};
-    Owmesh__Envelope *run = make_schedule(1, src, 3);
+    owm_msg *run = make_schedule(1, src, 3);
     const char *src2[] = {"nyc", "sea", "bos"};
-    Owmesh__Envelope *want = make_schedule(2, src2, 3);
+    owm_msg *want = make_schedule(2, src2, 3);
     /* sea: interval changed; lax: removed; bos: new; nyc: unchanged. */
     want->schedule->streams[1]->params->interval = 0.05;
     agent_changes p;
@@ -155,9 +155,9 @@ START_TEST(plan_every_parameter_counts)
 {
     const char *src[] = {"nyc"};
     for (int field = 0; field < 11; field++) {
-        Owmesh__Envelope *run = make_schedule(1, src, 1);
-        Owmesh__Envelope *want = make_schedule(2, src, 1);
-        Owmesh__Stream *w = want->schedule->streams[0];
+        owm_msg *run = make_schedule(1, src, 1);
+        owm_msg *want = make_schedule(2, src, 1);
+        owm_msg_stream *w = want->schedule->streams[0];
         switch (field) {
         case 0: w->params->interval = 0.03; break;
         case 1: w->params->count = 60; break;
@@ -186,7 +186,7 @@ END_TEST
 START_TEST(plan_empty_schedule_stops_all_and_repeats_ignored)
 {
     const char *src[] = {"nyc", "sea"};
-    Owmesh__Envelope *run = make_schedule(1, src, 2);
+    owm_msg *run = make_schedule(1, src, 2);
     agent_changes p;
     owp_err e;
     ck_assert(agent_reconcile(streams_of(run), 2, NULL, 0, &p, &e) == OWP_OK);
@@ -195,7 +195,7 @@ START_TEST(plan_empty_schedule_stops_all_and_repeats_ignored)
     agent_changes_clear(&p);
     /* A repeated id in the wanted list (never valid on the wire) starts once. */
     const char *dup[] = {"bos", "bos"};
-    Owmesh__Envelope *want = make_schedule(2, dup, 2);
+    owm_msg *want = make_schedule(2, dup, 2);
     ck_assert(agent_reconcile(streams_of(run), 2, streams_of(want), 2, &p, &e) == OWP_OK);
     ck_assert_uint_eq(p.nstart, 1);
     ck_assert_uint_eq(p.start[0], 0);
@@ -245,7 +245,7 @@ START_TEST(store_round_trip)
     char *dir = tu_tempdir();
     char *path = path_in(dir, "schedule.pb");
     const char *src[] = {"nyc", "sea", "lax"};
-    Owmesh__Envelope *env = make_schedule(7, src, 3);
+    owm_msg *env = make_schedule(7, src, 3);
     owm_msg_schedule_set_owamp_server(env->schedule, NULL)->test_port_low = 9000;
     env->schedule->owamp_server->test_port_high = 9100;
     env->schedule->owamp_server->modes = 1;
@@ -253,7 +253,7 @@ START_TEST(store_round_trip)
     ck_assert_msg(agent_store_save_schedule(path, env->schedule, &e) == OWP_OK, "%s", e.msg);
     char *tmp = path_in(dir, "schedule.pb.tmp");
     ck_assert_int_ne(access(tmp, F_OK), 0); /* renamed into place */
-    Owmesh__Envelope *back = NULL;
+    owm_msg *back = NULL;
     ck_assert_msg(agent_store_load_schedule(path, &back, &e) == OWP_OK, "%s", e.msg);
     ck_assert_ptr_nonnull(back);
     ck_assert_uint_eq(back->schedule->generation, 7);
@@ -280,7 +280,7 @@ START_TEST(store_missing_file_is_no_schedule)
 {
     char *dir = tu_tempdir();
     char *path = path_in(dir, "none.pb");
-    Owmesh__Envelope *back = (Owmesh__Envelope *)1;
+    owm_msg *back = (owm_msg *)1;
     owp_err e;
     ck_assert(agent_store_load_schedule(path, &back, &e) == OWP_OK);
     ck_assert_ptr_null(back);
@@ -294,7 +294,7 @@ START_TEST(store_damaged_files_refused)
     char *dir = tu_tempdir();
     char *path = path_in(dir, "schedule.pb");
     const char *src[] = {"nyc", "sea"};
-    Owmesh__Envelope *env = make_schedule(3, src, 2);
+    owm_msg *env = make_schedule(3, src, 2);
     owp_err e;
     uint8_t *good = NULL;
     size_t len = 0;
@@ -302,7 +302,7 @@ START_TEST(store_damaged_files_refused)
 
     /* empty, every truncation, garbage, another major version */
     write_bytes(path, "", 0);
-    Owmesh__Envelope *back = NULL;
+    owm_msg *back = NULL;
     ck_assert(agent_store_load_schedule(path, &back, &e) != OWP_OK);
     ck_assert_ptr_null(back);
     ck_assert_ptr_nonnull(strstr(e.msg, path));
@@ -329,7 +329,7 @@ START_TEST(store_damaged_files_refused)
     ck_assert_ptr_nonnull(strstr(e.msg, "version"));
 
     /* A valid envelope of another kind is not a schedule. */
-    Owmesh__Envelope *hello = owm_msg_new_hello("chi", "x", "127.0.0.3:8610", "", 1, &e);
+    owm_msg *hello = owm_msg_new_hello("chi", "x", "127.0.0.3:8610", "", 1, &e);
     uint8_t *hb = NULL;
     size_t hlen = 0;
     ck_assert(owm_msg_encode(hello, &hb, &hlen, &e) == OWP_OK);
@@ -366,9 +366,9 @@ END_TEST
 
 START_TEST(spool_name_round_trip)
 {
-    static const Owmesh__FileKind kinds[] = {
-        OWMESH__FILE_KIND__FILE_KIND_OWP, OWMESH__FILE_KIND__FILE_KIND_SUM,
-        OWMESH__FILE_KIND__FILE_KIND_SUBSUM, OWMESH__FILE_KIND__FILE_KIND_UNMEASURED};
+    static const owm_file_kind kinds[] = {
+        OWM_FILE_KIND_OWP, OWM_FILE_KIND_SUM,
+        OWM_FILE_KIND_SUBSUM, OWM_FILE_KIND_UNMEASURED};
     static const char *digests[] = {"", "0123456789abcdef0123456789abcdef"};
     static const char *ids[] = {"3fa2c1d0e4b5968778695a4b3c2d1e0f", "a.b", "x.sub", "x_1.sum",
                                 "0", "core-owd:nyc->chi"};
@@ -395,11 +395,11 @@ START_TEST(spool_name_round_trip)
     char buf[AGENT_SPOOL_NAME_MAX];
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "ab", 17198800825823810332ull,
                                              17198800829833373001ull,
-                                             OWMESH__FILE_KIND__FILE_KIND_SUBSUM, NULL), OWP_OK);
+                                             OWM_FILE_KIND_SUBSUM, NULL), OWP_OK);
     ck_assert_str_eq(buf, "00000000000000000001.ab.17198800825823810332_17198800829833373001.sub.sum");
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "ab", 17198800825823810332ull,
                                              17198800829833373001ull,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP,
+                                             OWM_FILE_KIND_OWP,
                                              "0123456789abcdef0123456789abcdef"), OWP_OK);
     ck_assert_str_eq(buf, "00000000000000000001.ab.17198800825823810332_17198800829833373001."
                           "0123456789abcdef0123456789abcdef.owp");
@@ -408,7 +408,7 @@ START_TEST(spool_name_round_trip)
     memset(longid, 'z', OWM_MSG_MAX_ID);
     longid[OWM_MSG_MAX_ID] = '\0';
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, UINT64_MAX, longid, UINT64_MAX,
-                                             UINT64_MAX, OWMESH__FILE_KIND__FILE_KIND_SUBSUM,
+                                             UINT64_MAX, OWM_FILE_KIND_SUBSUM,
                                              "ffffffffffffffffffffffffffffffff"), OWP_OK);
     agent_spool_entry e;
     ck_assert(agent_spool_parse_name(buf, &e));
@@ -420,17 +420,17 @@ START_TEST(spool_name_refuses_bad_input)
 {
     char buf[AGENT_SPOOL_NAME_MAX];
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "a/b", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), OWP_ERR_INVALID);
+                                             OWM_FILE_KIND_OWP, NULL), OWP_ERR_INVALID);
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), OWP_ERR_INVALID);
+                                             OWM_FILE_KIND_OWP, NULL), OWP_ERR_INVALID);
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "..", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), OWP_ERR_INVALID);
+                                             OWM_FILE_KIND_OWP, NULL), OWP_ERR_INVALID);
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "ab", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_UNSPECIFIED, NULL), OWP_ERR_INVALID);
+                                             OWM_FILE_KIND_UNSPECIFIED, NULL), OWP_ERR_INVALID);
     ck_assert_int_eq(agent_spool_format_name(buf, 20, 1, "ab", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), OWP_ERR_INVALID);
+                                             OWM_FILE_KIND_OWP, NULL), OWP_ERR_INVALID);
     ck_assert_int_eq(agent_spool_format_name(buf, sizeof buf, 1, "ab", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP, "ABCD"), OWP_ERR_INVALID);
+                                             OWM_FILE_KIND_OWP, "ABCD"), OWP_ERR_INVALID);
     static const char *bad[] = {
         "",
         ".seq",
@@ -463,10 +463,10 @@ START_TEST(spool_names_sort_in_seq_order)
 {
     char a[AGENT_SPOOL_NAME_MAX], b[AGENT_SPOOL_NAME_MAX];
     for (uint64_t seq = 1; seq < 100000; seq = seq * 3 + 1) {
-        agent_spool_format_name(a, sizeof a, seq, "zzz", 9, 9, OWMESH__FILE_KIND__FILE_KIND_SUM,
+        agent_spool_format_name(a, sizeof a, seq, "zzz", 9, 9, OWM_FILE_KIND_SUM,
                                 "ffffffffffffffffffffffffffffffff");
         agent_spool_format_name(b, sizeof b, seq + 1, "aaa", 1, 1,
-                                OWMESH__FILE_KIND__FILE_KIND_OWP, NULL);
+                                OWM_FILE_KIND_OWP, NULL);
         ck_assert_int_lt(strcmp(a, b), 0);
     }
 }
@@ -517,14 +517,14 @@ START_TEST(spool_sequence_grows_across_reopen)
     uint64_t seq = 0;
     for (uint64_t want = 1; want <= 3; want++) {
         ck_assert_msg(agent_spool_add(s, file, "ab", want, want + 1,
-                                      OWMESH__FILE_KIND__FILE_KIND_OWP, &seq, &e) == OWP_OK,
+                                      OWM_FILE_KIND_OWP, &seq, &e) == OWP_OK,
                       "%s", e.msg);
         ck_assert_uint_eq(seq, want);
     }
     ck_assert_uint_eq(count_entries(spooldir), 3);
     /* A file that cannot be linked takes no number. */
     ck_assert(agent_spool_add(s, "/nonexistent/f.owp", "ab", 1, 2,
-                              OWMESH__FILE_KIND__FILE_KIND_OWP, &seq, &e) == OWP_ERR_SYS);
+                              OWM_FILE_KIND_OWP, &seq, &e) == OWP_ERR_SYS);
     ck_assert_uint_eq(agent_spool_next_seq(s), 4);
     agent_spool_destroy(&s);
     ck_assert_ptr_null(s);
@@ -553,7 +553,7 @@ START_TEST(spool_sequence_grows_across_reopen)
     char *seqfile = path_in(spooldir, ".seq");
     unlink(seqfile);
     char name[AGENT_SPOOL_NAME_MAX];
-    agent_spool_format_name(name, sizeof name, 5000, "ab", 1, 2, OWMESH__FILE_KIND__FILE_KIND_SUM,
+    agent_spool_format_name(name, sizeof name, 5000, "ab", 1, 2, OWM_FILE_KIND_SUM,
                             NULL);
     touch(spooldir, name, "x");
     s = agent_spool_open(spooldir, &e);
@@ -596,7 +596,7 @@ START_TEST(spool_tidy_work_dir)
     touch(work, ".pow.AbCdEf", "session data");
     touch(work, "README", "keep");
     char *owp_path = path_in(work, owp);
-    ck_assert(agent_spool_add(s, owp_path, "ab", 10, 20, OWMESH__FILE_KIND__FILE_KIND_OWP, NULL,
+    ck_assert(agent_spool_add(s, owp_path, "ab", 10, 20, OWM_FILE_KIND_OWP, NULL,
                               &e) == OWP_OK);
     unsigned adopted = 0;
     ck_assert_msg(agent_spool_tidy_work_dir(s, work, "ab", &adopted, &e) == OWP_OK, "%s", e.msg);
@@ -621,9 +621,9 @@ START_TEST(spool_tidy_work_dir)
         agent_spool_entry en;
         if (!agent_spool_parse_name(de->d_name, &en))
             continue;
-        if (en.kind == OWMESH__FILE_KIND__FILE_KIND_SUM && en.end == 20)
+        if (en.kind == OWM_FILE_KIND_SUM && en.end == 20)
             have_sum = 1;
-        if (en.kind == OWMESH__FILE_KIND__FILE_KIND_SUBSUM && en.end == 15)
+        if (en.kind == OWM_FILE_KIND_SUBSUM && en.end == 15)
             have_sub = 1;
     }
     closedir(d);
@@ -645,8 +645,8 @@ END_TEST
 START_TEST(stream_opts_from_schedule)
 {
     static const char *const sources[] = {"nyc", "sea"};
-    Owmesh__Envelope *env = make_schedule(42, sources, 2);
-    Owmesh__Stream *st = env->schedule->streams[0];
+    owm_msg *env = make_schedule(42, sources, 2);
+    owm_msg_stream *st = env->schedule->streams[0];
     set(&st->peer, "127.0.0.2:8861");
     st->params->count = 600;
     st->params->sub_session_count = 60;
@@ -733,7 +733,7 @@ static double mono_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void nap(double seconds)
@@ -753,7 +753,7 @@ typedef struct stream_rig {
     char peer[64];
     agent_spool *spool;
     agent_streams *set;
-    Owmesh__Envelope *schedule;
+    owm_msg *schedule;
 } stream_rig;
 
 static void rig_start(stream_rig *r)
@@ -772,7 +772,7 @@ static void rig_start(stream_rig *r)
     ck_assert_msg(r->set != NULL, "%s", e.msg);
     const char *src[] = {"nyc"};
     r->schedule = make_schedule(1, src, 1);
-    Owmesh__Stream *st = r->schedule->schedule->streams[0];
+    owm_msg_stream *st = r->schedule->schedule->streams[0];
     snprintf(r->peer, sizeof r->peer, "127.0.0.1:%d", ABSENT_PORT);
     set(&st->peer, r->peer);
     st->params->count = 20;
@@ -811,7 +811,7 @@ static void find_unm(void *arg, const agent_spool_entry *e, uint64_t size)
 {
     unm_found *f = arg;
     (void)size;
-    if (e->kind != OWMESH__FILE_KIND__FILE_KIND_UNMEASURED || e->start < f->min_start)
+    if (e->kind != OWM_FILE_KIND_UNMEASURED || e->start < f->min_start)
         return;
     char name[AGENT_SPOOL_NAME_MAX];
     ck_assert_int_eq(agent_spool_entry_name(e, name, sizeof name), 0);
@@ -848,10 +848,10 @@ static unm_found wait_unm(stream_rig *r, owp_num64 min_start, double max_s)
 }
 
 /* The one stream's health as the node would report it. */
-static Owmesh__Envelope *rig_status(stream_rig *r, Owmesh__StreamHealth **h)
+static owm_msg *rig_status(stream_rig *r, owm_msg_stream_health **h)
 {
     owp_err e;
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_STATUS, &e);
+    owm_msg *env = owm_msg_new(OWM_MSG_STATUS, &e);
     ck_assert_ptr_nonnull(env);
     set(&env->status->node, "chi");
     ck_assert(agent_streams_fill_status(r->set, env->status, &e) == OWP_OK);
@@ -895,10 +895,10 @@ START_TEST(streams_unmeasured_spooled)
     assert_work_dir_clean(&r);
 
     /* Health: starting (never measured), unmeasured since the first attempt. */
-    Owmesh__StreamHealth *h;
-    Owmesh__Envelope *env = rig_status(&r, &h);
+    owm_msg_stream_health *h;
+    owm_msg *env = rig_status(&r, &h);
     owp_num64 now = owp_clock_now(NULL);
-    ck_assert_int_eq(h->state, OWMESH__STREAM_STATE__STREAM_STATE_STARTING);
+    ck_assert_int_eq(h->state, OWM_STREAM_STATE_STARTING);
     ck_assert_str_eq(h->unmeasured_reason, "owampd refused");
     ck_assert_uint_ge(h->started, t0);
     ck_assert_uint_ge(h->unmeasured_since, h->started);
@@ -921,8 +921,8 @@ static owp_num64 wait_long_backoff(stream_rig *r)
     owp_num64 prev = 0;
     double t0 = mono_now();
     while (mono_now() - t0 < 15) {
-        Owmesh__StreamHealth *h;
-        Owmesh__Envelope *env = rig_status(r, &h);
+        owm_msg_stream_health *h;
+        owm_msg *env = rig_status(r, &h);
         owp_num64 last = h->last_attempt;
         owm_msg_free(&env);
         if (prev && last != prev) {
@@ -947,17 +947,19 @@ START_TEST(streams_peer_down_and_back)
     unm_found f = wait_unm(&r, 0, 10);
     ck_assert_int_eq(f.last.reason, OWM_UNMEASURED_PEER_DOWN);
     ck_assert_str_eq(f.last.sender, r.peer);
-    Owmesh__StreamHealth *h;
-    Owmesh__Envelope *env = rig_status(&r, &h);
+    owm_msg_stream_health *h;
+    owm_msg *env = rig_status(&r, &h);
     ck_assert_str_eq(h->unmeasured_reason, "peer down");
-    ck_assert_int_eq(h->state, OWMESH__STREAM_STATE__STREAM_STATE_STARTING);
+    ck_assert_int_eq(h->state, OWM_STREAM_STATE_STARTING);
     owm_msg_free(&env);
 
     /* nyc is back: the stream tries at once instead of at the end of its
      * back-off (4 s away). */
     owp_num64 attempt = wait_long_backoff(&r);
-    agent_streams_set_peers_down(r.set, down, 1); /* "sea" only */
+    /* The time of the news, read before it is given: the stream may retry
+     * before this thread runs again. */
     owp_num64 back = owp_clock_now(NULL);
+    agent_streams_set_peers_down(r.set, down, 1); /* "sea" only */
     double t0 = mono_now();
     owp_num64 next = attempt;
     while (next == attempt && mono_now() - t0 < 3) {
@@ -1043,7 +1045,7 @@ START_TEST(link_keeps_peer_health)
     const char *const *names;
     ck_assert_uint_eq(agent_link_peers_down(link, &names), 0);
 
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_PEER_HEALTH, &e);
+    owm_msg *env = owm_msg_new(OWM_MSG_PEER_HEALTH, &e);
     ck_assert_ptr_nonnull(env);
     ck_assert(owm_msg_peer_health_add_down(env->peer_health, "lax", &e) == OWP_OK);
     ck_assert(owm_msg_peer_health_add_down(env->peer_health, "nyc", &e) == OWP_OK);
@@ -1057,7 +1059,7 @@ START_TEST(link_keeps_peer_health)
     ck_assert_int_eq(changed, 0); /* the same set again */
     owm_msg_free(&env);
 
-    env = owm_msg_new(OWMESH__ENVELOPE__BODY_PEER_HEALTH, &e); /* every node up */
+    env = owm_msg_new(OWM_MSG_PEER_HEALTH, &e); /* every node up */
     ck_assert(agent_link_set_peer_health(link, env->peer_health, &changed, &e) == OWP_OK);
     ck_assert_int_eq(changed, 1);
     ck_assert_uint_eq(agent_link_peers_down(link, &names), 0);

@@ -325,7 +325,7 @@ static store_row data_row(double median_s, uint64_t sent, uint64_t lost)
     r.sent = sent;
     r.lost = lost;
     r.received = sent - lost;
-    r.loss_pct = sent ? 100.0 * lost / sent : 0;
+    r.loss_pct = sent ? 100.0 * (double)lost / (double)sent : 0;
     r.has_delay = r.received > 0;
     r.min = r.max = r.percentiles[0] = median_s;
     r.ipdv_pairs = r.received > 1 ? r.received - 1 : 0;

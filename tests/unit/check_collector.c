@@ -43,7 +43,7 @@ static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static owp_status test_path(void *arg, const char *node, const char *stream_id, const void *data,
@@ -56,7 +56,7 @@ static owp_status test_path(void *arg, const char *node, const char *stream_id, 
 
 /* Spool vector file rel as stream id (a hard link of a copy). */
 static void spool_vector(rig *r, const char *rel, const char *stream, uint64_t start,
-                         Owmesh__FileKind kind)
+                         owm_file_kind kind)
 {
     char *src = tu_vector_path(rel);
     size_t len;
@@ -190,9 +190,9 @@ static void spool_all(rig *r, const char *prefix)
     char stream[32];
     for (size_t i = 0; i < NVEC; i++) {
         snprintf(stream, sizeof stream, "%s%zu", prefix, i);
-        spool_vector(r, VECTORS[i], stream, 1000 + i, OWMESH__FILE_KIND__FILE_KIND_OWP);
+        spool_vector(r, VECTORS[i], stream, 1000 + i, OWM_FILE_KIND_OWP);
         /* A summary beside each: never fetched, acked all the same. */
-        spool_vector(r, VECTORS[i], stream, 1000 + i, OWMESH__FILE_KIND__FILE_KIND_SUM);
+        spool_vector(r, VECTORS[i], stream, 1000 + i, OWM_FILE_KIND_SUM);
     }
 }
 
@@ -383,7 +383,7 @@ END_TEST
 
 /* ------------------------------------------------------------------ hostile peers */
 
-static Owmesh__Envelope *ask(rig *r, zsock_t *dealer, const void *bytes, size_t len)
+static owm_msg *ask(rig *r, zsock_t *dealer, const void *bytes, size_t len)
 {
     zframe_t *f = zframe_new(bytes, len);
     zframe_send(&f, dealer, 0);
@@ -393,7 +393,7 @@ static Owmesh__Envelope *ask(rig *r, zsock_t *dealer, const void *bytes, size_t 
             agent_data_handle(r->data);
         if (zsock_events(dealer) & ZMQ_POLLIN) {
             zmsg_t *m = zmsg_recv(dealer);
-            Owmesh__Envelope *env = NULL;
+            owm_msg *env = NULL;
             owp_err err = {0};
             owm_msg_decode_zmsg(m, &env, NULL, &err);
             zmsg_destroy(&m);
@@ -412,17 +412,17 @@ START_TEST(test_hostile)
     zsock_t *dealer = zsock_new_dealer(r.endpoint);
     ck_assert_ptr_nonnull(dealer);
     /* Garbage: an Error, not a crash. */
-    Owmesh__Envelope *env = ask(&r, dealer, "\xff\xff\xff garbage", 12);
+    owm_msg *env = ask(&r, dealer, "\xff\xff\xff garbage", 12);
     ck_assert_ptr_nonnull(env);
-    ck_assert_int_eq(env->body_case, OWMESH__ENVELOPE__BODY_ERROR);
+    ck_assert_int_eq(env->kind, OWM_MSG_ERROR);
     owm_msg_free(&env);
     /* A file that does not exist: NOT_FOUND. */
-    Owmesh__FileFetch ff = OWMESH__FILE_FETCH__INIT;
+    owm_msg_file_fetch ff = {0};
     ff.seq = 999999;
     ff.credit = 1;
-    Owmesh__Envelope req;
-    owm_msg_envelope_init(&req);
-    req.body_case = OWMESH__ENVELOPE__BODY_FILE_FETCH;
+    owm_msg req;
+    owm_msg_init(&req);
+    req.kind = OWM_MSG_FILE_FETCH;
     req.file_fetch = &ff;
     uint8_t *buf;
     size_t len;
@@ -431,8 +431,8 @@ START_TEST(test_hostile)
     env = ask(&r, dealer, buf, len);
     free(buf);
     ck_assert_ptr_nonnull(env);
-    ck_assert_int_eq(env->body_case, OWMESH__ENVELOPE__BODY_ERROR);
-    ck_assert_int_eq(env->error->code, OWMESH__ERROR_CODE__ERROR_NOT_FOUND);
+    ck_assert_int_eq(env->kind, OWM_MSG_ERROR);
+    ck_assert_int_eq(env->error->code, OWM_ERROR_NOT_FOUND);
     owm_msg_free(&env);
     /* Credit 1: exactly one chunk arrives, then silence until more credit. */
     ff.seq = r.seqs[0];
@@ -441,7 +441,7 @@ START_TEST(test_hostile)
     env = ask(&r, dealer, buf, len);
     free(buf);
     ck_assert_ptr_nonnull(env);
-    ck_assert_int_eq(env->body_case, OWMESH__ENVELOPE__BODY_FILE_CHUNK);
+    ck_assert_int_eq(env->kind, OWM_MSG_FILE_CHUNK);
     ck_assert_uint_eq(env->file_chunk->data.len, 100);
     ck_assert(!env->file_chunk->last);
     owm_msg_free(&env);
@@ -450,7 +450,7 @@ START_TEST(test_hostile)
     agent_data_tick(r.data, now_s());
     ck_assert(!(zsock_events(dealer) & ZMQ_POLLIN));
     /* A message of the coordinator's plane: ERROR_UNEXPECTED. */
-    Owmesh__Envelope *hello = owm_msg_new_hello("x", "v", "", "", 0, &err);
+    owm_msg *hello = owm_msg_new_hello("x", "v", "", "", 0, &err);
     ck_assert_int_eq(owm_msg_encode(hello, &buf, &len, &err), OWP_OK);
     owm_msg_free(&hello);
     env = ask(&r, dealer, buf, len);
@@ -458,8 +458,8 @@ START_TEST(test_hostile)
     /* Chunks of the earlier fetch are not sent without credit: the answer
      * is the Error. */
     ck_assert_ptr_nonnull(env);
-    ck_assert_int_eq(env->body_case, OWMESH__ENVELOPE__BODY_ERROR);
-    ck_assert_int_eq(env->error->code, OWMESH__ERROR_CODE__ERROR_UNEXPECTED);
+    ck_assert_int_eq(env->kind, OWM_MSG_ERROR);
+    ck_assert_int_eq(env->error->code, OWM_ERROR_UNEXPECTED);
     owm_msg_free(&env);
     zsock_destroy(&dealer);
     rig_down(&r);
@@ -514,9 +514,9 @@ START_TEST(test_gaps_explained)
     agent_spool_gap g;
     ck_assert(agent_spool_gap_from(r.spool, 9, &g));
     ck_assert_uint_eq(g.first, 9);
-    ck_assert_int_eq(g.reason, OWMESH__GAP_REASON__GAP_REASON_UNUSED);
+    ck_assert_int_eq(g.reason, OWM_GAP_REASON_UNUSED);
     ck_assert(agent_spool_gap_from(r.spool, 5, &g));
-    ck_assert_int_eq(g.reason, OWMESH__GAP_REASON__GAP_REASON_BUDGET);
+    ck_assert_int_eq(g.reason, OWM_GAP_REASON_BUDGET);
     ck_assert_str_eq(g.stream_id, "g2");
     agent_data_config dc = {.node = "n2", .endpoint = r.endpoint, .spool = r.spool,
                             .retention_s = 3600};
@@ -524,7 +524,7 @@ START_TEST(test_gaps_explained)
              endpoint_counter++);
     r.data = agent_data_new(&dc, &err);
     ck_assert_msg(r.data, "%s", err.msg);
-    spool_vector(&r, VECTORS[0], "g9", 2000, OWMESH__FILE_KIND__FILE_KIND_OWP);
+    spool_vector(&r, VECTORS[0], "g9", 2000, OWM_FILE_KIND_OWP);
     uint64_t last = r.seqs[r.nseqs - 1];
     ck_assert_uint_gt(last, 9);
     r.puller = rig_puller(&r, 4, 0, 8);
@@ -554,11 +554,11 @@ START_TEST(test_listing_stops_below_counter)
 {
     rig r;
     rig_up(&r, 3600, 0);
-    spool_vector(&r, VECTORS[0], "c0", 1000, OWMESH__FILE_KIND__FILE_KIND_OWP);
+    spool_vector(&r, VECTORS[0], "c0", 1000, OWM_FILE_KIND_OWP);
     uint64_t next = agent_spool_next_seq(r.spool);
     char name[AGENT_SPOOL_NAME_MAX], src[1400], dst[1400];
     ck_assert_int_eq(agent_spool_format_name(name, sizeof name, next, "c1", 1, 2,
-                                             OWMESH__FILE_KIND__FILE_KIND_OWP, NULL), OWP_OK);
+                                             OWM_FILE_KIND_OWP, NULL), OWP_OK);
     spool_file_path(&r, r.seqs[0], src, sizeof src);
     snprintf(dst, sizeof dst, "%s/%s", r.spool_dir, name);
     ck_assert_int_eq(link(src, dst), 0);
@@ -581,7 +581,7 @@ START_TEST(test_digest_mismatch_quarantined)
     for (int keep = 0; keep < 2; keep++) {
         rig r;
         rig_up(&r, 3600, 0);
-        spool_vector(&r, VECTORS[0], "x0", 1000, OWMESH__FILE_KIND__FILE_KIND_OWP);
+        spool_vector(&r, VECTORS[0], "x0", 1000, OWM_FILE_KIND_OWP);
         char path[1400], qdir[600];
         spool_file_path(&r, r.seqs[0], path, sizeof path);
         FILE *fp = fopen(path, "r+b");

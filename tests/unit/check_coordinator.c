@@ -65,13 +65,13 @@ static void check_plan_invariants(const owm_mesh *m, const owmc_plan *p)
         }
         total += np->n_streams;
         owp_err e = {0};
-        Owmesh__Envelope *env = owmc_plan_schedule(np, 7, &e);
+        owm_msg *env = owmc_plan_schedule(np, 7, &e);
         ck_assert_msg(env != NULL, "%s", e.msg);
         uint8_t *buf = NULL;
         size_t len = 0;
         ck_assert_msg(owm_msg_encode(env, &buf, &len, &e) == OWP_OK, "%s: %s", np->node->name,
                       e.msg);
-        Owmesh__Envelope *back = NULL;
+        owm_msg *back = NULL;
         ck_assert_int_eq(owm_msg_decode(buf, len, &back, NULL, &e), OWP_OK);
         ck_assert_uint_eq(back->schedule->generation, 7);
         ck_assert_str_eq(back->schedule->node, np->node->name);
@@ -79,7 +79,7 @@ static void check_plan_invariants(const owm_mesh *m, const owmc_plan *p)
         ck_assert_int_eq(back->schedule->owamp_server != NULL, np->n_sent > 0);
         for (size_t k = 0; k < np->n_streams; k++) {
             const owm_stream *s = np->streams[k];
-            const Owmesh__Stream *q = back->schedule->streams[k];
+            const owm_msg_stream *q = back->schedule->streams[k];
             char peer[300];
             owm_node_format_server(s->src, peer, sizeof peer);
             ck_assert_str_eq(q->id, s->id);
@@ -150,9 +150,9 @@ START_TEST(test_plan_demo)
     ck_assert_ptr_null(owmc_plan_find(p, "delta"));
     ck_assert_uint_eq(bravo->n_streams, 2);
     ck_assert_uint_eq(bravo->n_sent, 2);
-    Owmesh__Envelope *env = owmc_plan_schedule(bravo, 42, &e);
+    owm_msg *env = owmc_plan_schedule(bravo, 42, &e);
     ck_assert_ptr_nonnull(env);
-    Owmesh__Schedule *s = env->schedule;
+    owm_msg_schedule *s = env->schedule;
     ck_assert_str_eq(s->owamp_server->listen, "127.0.0.3:8610");
     ck_assert_uint_eq(s->owamp_server->modes, OWP_MODE_OPEN | OWP_MODE_AUTH | OWP_MODE_ENCRYPTED);
     int from_alpha = 0, from_charlie = 0;
@@ -188,7 +188,7 @@ START_TEST(test_plan_identity_for_auth_only)
     owmc_plan *p = plan_ok(m);
     check_plan_invariants(m, p);
     owp_err e = {0};
-    Owmesh__Envelope *env = owmc_plan_schedule(owmc_plan_find(p, "b"), 1, &e);
+    owm_msg *env = owmc_plan_schedule(owmc_plan_find(p, "b"), 1, &e);
     ck_assert_ptr_nonnull(env);
     ck_assert_str_eq(env->schedule->streams[0]->params->identity, "b");
     ck_assert_uint_eq(env->schedule->streams[0]->params->modes, OWP_MODE_AUTH);
@@ -341,10 +341,10 @@ static zframe_t *route(const char *id)
     return zframe_new(id, strlen(id));
 }
 
-static Owmesh__Hello hello(const char *node, uint64_t running)
+static owm_msg_hello hello(const char *node, uint64_t running)
 {
-    Owmesh__Hello h = OWMESH__HELLO__INIT;
-    h.node = (char *)node;
+    owm_msg_hello h = {0};
+    h.node = (char *)(uintptr_t)node; /* the registry only reads it */
     h.software_version = "test 1";
     h.owamp_address = "127.0.0.2:861";
     h.data_endpoint = "tcp://127.0.0.2:5560";
@@ -371,7 +371,7 @@ START_TEST(test_registry_push_retry_ack)
 
     zframe_t *r = route("conn-a");
     ck_assert_int_eq(owmc_reg_heard(a, r, 10, T0, &e), OWP_OK);
-    Owmesh__Hello h = hello("a", 0);
+    owm_msg_hello h = hello("a", 0);
     ck_assert_int_eq(owmc_reg_on_hello(a, &h, 10), 1);
     ck_assert_int_eq(owmc_reg_push_due(a, 10), 1);
     owmc_reg_pushed(a, 10);
@@ -386,13 +386,13 @@ START_TEST(test_registry_push_retry_ack)
         owmc_reg_pushed(a, 13);
     ck_assert_double_eq(a->backoff, OWMC_PUSH_BACKOFF_MAX);
     /* a refused ack keeps the retries going and records why */
-    Owmesh__ScheduleAck no = OWMESH__SCHEDULE_ACK__INIT;
+    owm_msg_schedule_ack no = {0};
     no.generation = 100;
     no.error = "bad stream";
     ck_assert_int_eq(owmc_reg_on_ack(a, &no, 14), 0);
     ck_assert_str_eq(a->last_error, "bad stream");
     /* an ack of an older generation does not settle it */
-    Owmesh__ScheduleAck ack = OWMESH__SCHEDULE_ACK__INIT;
+    owm_msg_schedule_ack ack = {0};
     ack.generation = 99;
     ack.accepted = 1;
     ck_assert_int_eq(owmc_reg_on_ack(a, &ack, 14), 0);
@@ -431,10 +431,10 @@ START_TEST(test_registry_restarted_node_gets_schedule)
     owmc_peer *a = owmc_reg_find(reg, "a");
     zframe_t *r = route("conn-a");
     owmc_reg_heard(a, r, 1, T0, &e);
-    Owmesh__Hello h = hello("a", 0);
+    owm_msg_hello h = hello("a", 0);
     owmc_reg_on_hello(a, &h, 1);
     owmc_reg_pushed(a, 1);
-    Owmesh__ScheduleAck ack = OWMESH__SCHEDULE_ACK__INIT;
+    owm_msg_schedule_ack ack = {0};
     ack.generation = 100;
     ack.accepted = 1;
     owmc_reg_on_ack(a, &ack, 2);
@@ -480,13 +480,13 @@ START_TEST(test_registry_reload_only_changed)
     owmc_registry *reg = owmc_reg_new(p1, 100, 30, &e);
     zframe_t *routes[3] = {route("ra"), route("rb"), route("rc")};
     const char *names[3] = {"a", "b", "c"};
-    Owmesh__ScheduleAck ack = OWMESH__SCHEDULE_ACK__INIT;
+    owm_msg_schedule_ack ack = {0};
     ack.generation = 100;
     ack.accepted = 1;
     for (int i = 0; i < 3; i++) {
         owmc_peer *x = owmc_reg_find(reg, names[i]);
         owmc_reg_heard(x, routes[i], 1, T0, &e);
-        Owmesh__Hello h = hello(names[i], 0);
+        owm_msg_hello h = hello(names[i], 0);
         owmc_reg_on_hello(x, &h, 1);
         owmc_reg_pushed(x, 1);
         ck_assert_int_eq(owmc_reg_on_ack(x, &ack, 2), 1);
@@ -563,18 +563,18 @@ START_TEST(test_health_bounds)
     ck_assert_str_eq(owm_verdict_name(OWM_V_UNMEASURED), "unmeasured");
     /* readers of minor version < 2 refuse verdicts they do not know */
     ck_assert_int_eq(owm_verdict_wire_for(OWM_V_UNMEASURED, 2),
-                     OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNMEASURED);
+                     OWM_MSG_VERDICT_UNMEASURED);
     ck_assert_int_eq(owm_verdict_wire_for(OWM_V_UNMEASURED, 1),
-                     OWMESH__STREAM_VERDICT__STREAM_VERDICT_FAILING);
+                     OWM_MSG_VERDICT_FAILING);
     ck_assert_int_eq(owm_verdict_wire_for(OWM_V_STALLED, 0),
-                     OWMESH__STREAM_VERDICT__STREAM_VERDICT_STALLED);
+                     OWM_MSG_VERDICT_STALLED);
 }
 END_TEST
 
 /* A stream's health as a node reports it: id "x", no error. */
-static Owmesh__StreamHealth health_in(Owmesh__StreamState state)
+static owm_msg_stream_health health_in(owm_stream_state state)
 {
-    Owmesh__StreamHealth h = OWMESH__STREAM_HEALTH__INIT;
+    owm_msg_stream_health h = {0};
     h.id = "x";
     h.state = state;
     h.last_error = "";
@@ -591,7 +591,7 @@ static Owmesh__StreamHealth health_in(Owmesh__StreamState state)
 
 /* An observation of a stream of node b from source a, heard from just now,
  * acked, started since_start seconds ago. */
-static owm_stream_obs obs_of(const Owmesh__StreamHealth *h, double since_start,
+static owm_stream_obs obs_of(const owm_msg_stream_health *h, double since_start,
                              double session_age)
 {
     owm_stream_obs obs = {.health = h, .node = "b", .node_silent = 1, .acked = 1,
@@ -605,14 +605,14 @@ START_TEST(test_health_classify)
 {
     owm_test_params p;
     owm_test_params_default(&p); /* 300 x 0.1 s: bound 30 + 10 + 30 + 3 = 73 s */
-    Owmesh__StreamHealth h = health_in(OWMESH__STREAM_STATE__STREAM_STATE_RUNNING);
+    owm_msg_stream_health h = health_in(OWM_STREAM_STATE_RUNNING);
     char why[OWM_EVIDENCE_MAX];
     owm_stream_obs obs = obs_of(&h, 500, 10);
     expect_classify(&p, &obs, OWM_V_OK, "last session ended 10 s ago");
     obs.session_age = 74;
     expect_classify(&p, &obs, OWM_V_STALLED, "no session finished for 74 s (bound 73 s)");
     /* FAILED is a local error: failing, whatever else holds */
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_FAILED;
+    h.state = OWM_STREAM_STATE_FAILED;
     h.last_error = "spool: No space left on device";
     expect_classify(&p, &obs, OWM_V_FAILING,
                     "node b reports it failed: spool: No space left on device");
@@ -632,10 +632,10 @@ START_TEST(test_health_classify)
     obs.node_silent = -1;
     ck_assert_int_eq(owm_health_classify(&p, &obs, NULL, 0), OWM_V_MISSING);
     expect_classify(&p, &obs, OWM_V_MISSING, "node b never connected");
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_STOPPED;
+    h.state = OWM_STREAM_STATE_STOPPED;
     ck_assert_int_eq(owm_health_unexpected(&h, "b", why, sizeof why), OWM_V_STOPPED);
     ck_assert_str_eq(why, "not in b's schedule; it reports the stream stopped");
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
+    h.state = OWM_STREAM_STATE_RUNNING;
     ck_assert_int_eq(owm_health_unexpected(&h, "b", NULL, 0), OWM_V_UNEXPECTED);
 }
 END_TEST
@@ -646,17 +646,17 @@ START_TEST(test_health_starting_grace)
 {
     owm_test_params p;
     owm_test_params_default(&p); /* bound 73 s */
-    Owmesh__StreamHealth h = health_in(OWMESH__STREAM_STATE__STREAM_STATE_STARTING);
+    owm_msg_stream_health h = health_in(OWM_STREAM_STATE_STARTING);
     char why[OWM_EVIDENCE_MAX];
     owm_stream_obs obs = obs_of(&h, 8, -1);
     expect_classify(&p, &obs, OWM_V_STARTING, "starting: 8 s of a 30 s grace period");
     /* a node of minor version < 2: back-off after "Connection refused" */
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF;
+    h.state = OWM_STREAM_STATE_BACKOFF;
     h.last_error = "connect 127.0.0.2:861: Connection refused";
     expect_classify(&p, &obs, OWM_V_STARTING,
                     "starting: 8 s of a 30 s grace period; not set up yet: unreachable");
     /* a node of minor 2: the outside reason, still within the grace period */
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_STARTING;
+    h.state = OWM_STREAM_STATE_STARTING;
     h.unmeasured_since = T0;
     h.unmeasured_reason = "owampd-refused";
     obs.since_start = 29;
@@ -672,7 +672,7 @@ START_TEST(test_health_starting_grace)
     /* the old node's back-off past the grace period: unmeasured, "unreachable" */
     h.unmeasured_since = 0;
     h.unmeasured_reason = "";
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_BACKOFF;
+    h.state = OWM_STREAM_STATE_BACKOFF;
     obs.unmeasured_for = -1;
     expect_classify(&p, &obs, OWM_V_UNMEASURED,
                     "unreachable; node says: connect 127.0.0.2:861: Connection refused");
@@ -684,7 +684,7 @@ START_TEST(test_health_starting_grace)
     expect_classify(&p, &obs, OWM_V_UNMEASURED, "moon-phase for 2 s");
     /* measuring again after a session: ok */
     h.unmeasured_since = 0;
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
+    h.state = OWM_STREAM_STATE_RUNNING;
     obs.session_age = 3;
     ck_assert_int_eq(owm_health_classify(&p, &obs, why, sizeof why), OWM_V_OK);
     /* sessions ran, then the peer went: unmeasured at once (no grace) */
@@ -702,7 +702,7 @@ START_TEST(test_health_stalled_since_start)
 {
     owm_test_params p;
     owm_test_params_default(&p); /* 30 s session + 10 s loss timeout: bound 73 s */
-    Owmesh__StreamHealth h = health_in(OWMESH__STREAM_STATE__STREAM_STATE_RUNNING);
+    owm_msg_stream_health h = health_in(OWM_STREAM_STATE_RUNNING);
     char why[OWM_EVIDENCE_MAX];
     owm_stream_obs obs = obs_of(&h, 60, -1);
     expect_classify(&p, &obs, OWM_V_STARTING,
@@ -727,9 +727,9 @@ START_TEST(test_health_peer_down)
 {
     owm_test_params p;
     owm_test_params_default(&p);
-    Owmesh__StreamHealth h = OWMESH__STREAM_HEALTH__INIT;
+    owm_msg_stream_health h = {0};
     h.id = "x";
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_STARTING;
+    h.state = OWM_STREAM_STATE_STARTING;
     h.last_error = "connect 127.0.0.2:861: Connection refused";
     h.unmeasured_since = T0;
     h.unmeasured_reason = "owampd refused";
@@ -749,7 +749,7 @@ START_TEST(test_health_peer_down)
                     "starting: 5 s of a 30 s grace period; not set up yet: peer down");
     /* the source is down but the stream measures (its owampd still answers): ok */
     h.unmeasured_since = 0;
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
+    h.state = OWM_STREAM_STATE_RUNNING;
     obs.since_start = 120;
     obs.session_age = 4;
     ck_assert_int_eq(owm_health_classify(&p, &obs, why, sizeof why), OWM_V_OK);
@@ -758,15 +758,15 @@ END_TEST
 
 START_TEST(test_health_from_status_verdict)
 {
-    Owmesh__NodeStatus n = OWMESH__NODE_STATUS__INIT;
+    owm_msg_node_status n = {0};
     n.connected = 1;
     n.expected_generation = n.acked_generation = 5;
-    Owmesh__StreamHealth h = OWMESH__STREAM_HEALTH__INIT;
+    owm_msg_stream_health h = {0};
     h.id = "x";
-    h.state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
+    h.state = OWM_STREAM_STATE_RUNNING;
     h.last_session_end = T0;
     h.last_error = OWM_STALLED_MARK "no session finished for 200 s (bound 73 s)";
-    Owmesh__StreamStatus s = OWMESH__STREAM_STATUS__INIT;
+    owm_msg_stream_status s = {0};
     s.id = "x";
     s.expected = 1;
     s.health = &h;
@@ -774,13 +774,13 @@ START_TEST(test_health_from_status_verdict)
     ck_assert_int_eq(owm_health_from_status(&n, &s), OWM_V_STALLED);
     ck_assert_str_eq(owm_health_stall_note(&s), "no session finished for 200 s (bound 73 s)");
     /* a verdict wins over what the rest would say */
-    s.verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_OK;
+    s.verdict = OWM_MSG_VERDICT_OK;
     ck_assert_int_eq(owm_health_from_status(&n, &s), OWM_V_OK);
     h.last_error = "";
-    s.verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_STALLED;
+    s.verdict = OWM_MSG_VERDICT_STALLED;
     ck_assert_int_eq(owm_health_from_status(&n, &s), OWM_V_STALLED);
     ck_assert_str_eq(owm_health_stall_note(&s), "");
-    s.verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED;
+    s.verdict = OWM_MSG_VERDICT_UNSPECIFIED;
     ck_assert_int_eq(owm_health_from_status(&n, &s), OWM_V_OK);
     s.health = NULL;
     ck_assert_str_eq(owm_health_stall_note(&s), "");
@@ -791,18 +791,18 @@ END_TEST
 
 /* A Status from node b: one stream healthy, one failed, one the mesh does not
  * list; ages relative to the node's clock T0. */
-static Owmesh__Envelope *status_for_b(const owmc_node_plan *np, uint64_t last_end_age_s)
+static owm_msg *status_for_b(const owmc_node_plan *np, uint64_t last_end_age_s)
 {
     owp_err e = {0};
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_STATUS, &e);
+    owm_msg *env = owm_msg_new(OWM_MSG_STATUS, &e);
     owm_msg_set_string(&env->status->node, "b", &e);
     env->status->generation = 100;
     env->status->time = T0;
     for (size_t i = 0; i < np->n_streams; i++) {
-        Owmesh__StreamHealth *h = owm_msg_status_add_stream(env->status, &e);
+        owm_msg_stream_health *h = owm_msg_status_add_stream(env->status, &e);
         owm_msg_set_string(&h->id, np->streams[i]->id, &e);
-        h->state = i == 0 ? OWMESH__STREAM_STATE__STREAM_STATE_RUNNING
-                          : OWMESH__STREAM_STATE__STREAM_STATE_FAILED;
+        h->state = i == 0 ? OWM_STREAM_STATE_RUNNING
+                          : OWM_STREAM_STATE_FAILED;
         h->sessions_completed = 4;
         h->last_session_end = T0 - ((uint64_t)last_end_age_s << 32);
         h->packets_sent = 600;
@@ -810,9 +810,9 @@ static Owmesh__Envelope *status_for_b(const owmc_node_plan *np, uint64_t last_en
         if (i)
             owm_msg_set_string(&h->last_error, "connection refused", &e);
     }
-    Owmesh__StreamHealth *h = owm_msg_status_add_stream(env->status, &e);
+    owm_msg_stream_health *h = owm_msg_status_add_stream(env->status, &e);
     owm_msg_set_string(&h->id, "00000000000000000000000000000000", &e);
-    h->state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
+    h->state = OWM_STREAM_STATE_RUNNING;
     ck_assert_int_eq(owm_msg_validate(env, &e), OWP_OK);
     return env;
 }
@@ -826,17 +826,17 @@ START_TEST(test_registry_health_fake_clock)
     owmc_peer *b = owmc_reg_find(reg, "b");
     zframe_t *r = route("rb");
     owmc_reg_heard(b, r, 1000, T0, &e);
-    Owmesh__Hello h = hello("b", 0);
+    owm_msg_hello h = hello("b", 0);
     owmc_reg_on_hello(b, &h, 1000);
     /* before the ack: pending */
     ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1000, NULL, 0), OWM_V_PENDING);
-    Owmesh__ScheduleAck ack = OWMESH__SCHEDULE_ACK__INIT;
+    owm_msg_schedule_ack ack = {0};
     ack.generation = 100;
     ack.accepted = 1;
     owmc_reg_on_ack(b, &ack, 1001);
     ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1001, NULL, 0), OWM_V_MISSING);
     /* a status: stream 0 finished a session 5 s ago (node clock) */
-    Owmesh__Envelope *st = status_for_b(b->plan, 5);
+    owm_msg *st = status_for_b(b->plan, 5);
     ck_assert_int_eq(owmc_reg_on_status(b, &st, 1002, &e), OWP_OK);
     ck_assert_ptr_null(st);
     owmc_reg_heard(b, r, 1002, T0, &e);
@@ -853,13 +853,13 @@ START_TEST(test_registry_health_fake_clock)
     ck_assert_int_eq(owmc_reg_stream_verdict(reg, b, 0, 1112, why, sizeof why), OWM_V_STALLED);
     ck_assert_str_eq(why, "no session finished for 115 s (bound 106 s)");
     /* the StatusReply carries the verdicts `owmesh status` shows */
-    Owmesh__Envelope *rep =
+    owm_msg *rep =
         owmc_reg_status_reply(reg, NULL, 100, 1112, T0, OWM_MSG_VERSION_MINOR, &e);
     ck_assert_msg(rep != NULL, "%s", e.msg);
     ck_assert_int_eq(owm_msg_validate(rep, &e), OWP_OK);
-    Owmesh__StatusReply *sr = rep->status_reply;
+    owm_msg_status_reply *sr = rep->status_reply;
     ck_assert_uint_eq(sr->n_nodes, 3);
-    const Owmesh__NodeStatus *nb = sr->nodes[1];
+    const owm_msg_node_status *nb = sr->nodes[1];
     ck_assert_str_eq(nb->node, "b");
     ck_assert_int_eq(nb->connected, 1);
     ck_assert_uint_eq(nb->expected_generation, 100);
@@ -879,7 +879,7 @@ START_TEST(test_registry_health_fake_clock)
      * mark and reason in last_error for readers of minor version 0, and a
      * reply without verdicts (from such a coordinator) reads the same */
     for (size_t i = 0; i < nb->n_streams; i++) {
-        Owmesh__StreamStatus *ss = nb->streams[i];
+        owm_msg_stream_status *ss = nb->streams[i];
         owm_verdict v = owm_health_from_status(nb, ss);
         ck_assert_int_eq(ss->verdict, owm_verdict_wire(v));
         if (v == OWM_V_STALLED) {
@@ -888,7 +888,7 @@ START_TEST(test_registry_health_fake_clock)
             ck_assert_str_eq(owm_health_stall_note(ss),
                              "no session finished for 115 s (bound 106 s)");
         }
-        ss->verdict = OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNSPECIFIED;
+        ss->verdict = OWM_MSG_VERDICT_UNSPECIFIED;
         ck_assert_int_eq(owm_health_from_status(nb, ss), v);
         ss->verdict = owm_verdict_wire(v);
     }
@@ -954,14 +954,14 @@ static void setup_base(void)
     } while (0)
 
 /* The StatusReply on node b alone, for a reader of minor version minor. */
-static Owmesh__Envelope *reply_b(owmc_registry *reg, double now, uint64_t wall, uint32_t minor)
+static owm_msg *reply_b(owmc_registry *reg, double now, uint64_t wall, uint32_t minor)
 {
     char *only_b[] = {"b"};
-    Owmesh__StatusRequest q = OWMESH__STATUS_REQUEST__INIT;
+    owm_msg_status_request q = {0};
     q.nodes = only_b;
     q.n_nodes = 1;
     owp_err e = {0};
-    Owmesh__Envelope *rep = owmc_reg_status_reply(reg, &q, 100, now, wall, minor, &e);
+    owm_msg *rep = owmc_reg_status_reply(reg, &q, 100, now, wall, minor, &e);
     ck_assert_msg(rep && owm_msg_validate(rep, &e) == OWP_OK, "%s", e.msg);
     return rep;
 }
@@ -976,9 +976,9 @@ static owmc_peer *up(fixture *f, const char *name, double at)
     ck_assert_int_eq(owmc_reg_heard(p, r, at, T0, &e), OWP_OK);
     zframe_destroy(&r);
     p->minor = 2;
-    Owmesh__Hello h = hello(name, 0);
+    owm_msg_hello h = hello(name, 0);
     owmc_reg_on_hello(p, &h, at);
-    Owmesh__ScheduleAck ack = OWMESH__SCHEDULE_ACK__INIT;
+    owm_msg_schedule_ack ack = {0};
     ack.generation = 100;
     ack.accepted = 1;
     owmc_reg_on_ack(p, &ack, at);
@@ -991,14 +991,14 @@ static void report(owmc_peer *p, const char *name, double now, uint64_t started,
                    uint64_t unmeasured_since, const char *reason)
 {
     owp_err e = {0};
-    Owmesh__Envelope *env = owm_msg_new(OWMESH__ENVELOPE__BODY_STATUS, &e);
+    owm_msg *env = owm_msg_new(OWM_MSG_STATUS, &e);
     owm_msg_set_string(&env->status->node, name, &e);
     env->status->generation = 100;
     env->status->time = T0;
     for (size_t i = 0; i < p->plan->n_streams; i++) {
-        Owmesh__StreamHealth *h = owm_msg_status_add_stream(env->status, &e);
+        owm_msg_stream_health *h = owm_msg_status_add_stream(env->status, &e);
         owm_msg_set_string(&h->id, p->plan->streams[i]->id, &e);
-        h->state = OWMESH__STREAM_STATE__STREAM_STATE_RUNNING;
+        h->state = OWM_STREAM_STATE_RUNNING;
         h->started = started;
         h->last_session_end = last_end;
         h->sessions_completed = last_end ? 1 : 0;
@@ -1021,7 +1021,7 @@ START_TEST(test_registry_restart_clock)
     expect_verdict(reg, b, 0, 1050, OWM_V_OK,
                    "last session ended 5 s ago");
     /* b restarts 250 s after the ack, running the generation it had: no new ack */
-    Owmesh__Hello h = hello("b", 100);
+    owm_msg_hello h = hello("b", 100);
     ck_assert_int_eq(owmc_reg_on_hello(b, &h, 1250), 0);
     report(b, "b", 1251, 0, 0, 0, "");
     expect_verdict(reg, b, 0, 1260, OWM_V_STARTING,
@@ -1054,8 +1054,8 @@ START_TEST(test_registry_future_timestamps)
     expect_verdict(reg, b, 0, 1100, OWM_V_STARTING,
                    "starting: no session finished yet, 50 s after the stream started "
                    "(bound 106 s)");
-    Owmesh__Envelope *rep = reply_b(reg, 1100, T0, 2);
-    const Owmesh__StreamStatus *ss = rep->status_reply->nodes[0]->streams[0];
+    owm_msg *rep = reply_b(reg, 1100, T0, 2);
+    const owm_msg_stream_status *ss = rep->status_reply->nodes[0]->streams[0];
     ck_assert_uint_eq(ss->health->last_session_end, 0);
     ck_assert_str_eq(ss->evidence, "starting: no session finished yet, 50 s after the stream "
                                    "started (bound 106 s)");
@@ -1065,7 +1065,7 @@ START_TEST(test_registry_future_timestamps)
     rep = reply_b(reg, 1100, T0 - SECS(10), 2);
     ss = rep->status_reply->nodes[0]->streams[0];
     ck_assert_uint_eq(ss->health->last_session_end, T0 - SECS(10));
-    ck_assert_int_eq(ss->verdict, OWMESH__STREAM_VERDICT__STREAM_VERDICT_OK);
+    ck_assert_int_eq(ss->verdict, OWM_MSG_VERDICT_OK);
     ck_assert_str_eq(ss->evidence, "last session ended 2 s ago");
     owm_msg_free(&rep);
 }
@@ -1089,9 +1089,9 @@ START_TEST(test_registry_unmeasured)
     expect_verdict(reg, b, from_a, 1101, OWM_V_UNMEASURED,
                    "owampd refused for 96 s; node says: Connection refused");
     /* the reply: the verdict for this reader, the evidence, the node's reason */
-    Owmesh__Envelope *rep = reply_b(reg, 1101, T0, 2);
-    const Owmesh__StreamStatus *ss = rep->status_reply->nodes[0]->streams[from_a];
-    ck_assert_int_eq(ss->verdict, OWMESH__STREAM_VERDICT__STREAM_VERDICT_UNMEASURED);
+    owm_msg *rep = reply_b(reg, 1101, T0, 2);
+    const owm_msg_stream_status *ss = rep->status_reply->nodes[0]->streams[from_a];
+    ck_assert_int_eq(ss->verdict, OWM_MSG_VERDICT_UNMEASURED);
     ck_assert_str_eq(ss->evidence, "owampd refused for 96 s; node says: Connection refused");
     ck_assert_str_eq(ss->health->unmeasured_reason, "owampd-refused");
     ck_assert_uint_eq(ss->health->unmeasured_since, T0 - SECS(95));
@@ -1100,7 +1100,7 @@ START_TEST(test_registry_unmeasured)
     owm_msg_free(&rep);
     rep = reply_b(reg, 1101, T0, 1);
     ck_assert_int_eq(rep->status_reply->nodes[0]->streams[from_a]->verdict,
-                     OWMESH__STREAM_VERDICT__STREAM_VERDICT_FAILING);
+                     OWM_MSG_VERDICT_FAILING);
     owm_msg_free(&rep);
     /* a goes silent past the heartbeat timeout: peer down, since when */
     owmc_reg_heard(b, b->route, 1140, T0, NULL);
@@ -1119,7 +1119,7 @@ END_TEST
 static void expect_down(const owmc_registry *reg, const char *want)
 {
     owp_err e = {0};
-    Owmesh__Envelope *env = owmc_reg_peer_health(reg, T0, &e);
+    owm_msg *env = owmc_reg_peer_health(reg, T0, &e);
     ck_assert_msg(env != NULL, "%s", e.msg);
     ck_assert_int_eq(owm_msg_validate(env, &e), OWP_OK); /* names ascending */
     ck_assert_uint_eq(env->peer_health->time, T0);
@@ -1175,7 +1175,7 @@ START_TEST(test_registry_peer_health)
     ck_assert_int_eq(owmc_reg_peer_health_due(reg, zed, 41), 0); /* down itself */
     /* zed says Hello again: due at once (before any tick) */
     owmc_reg_heard(zed, zed->route, 45, T0, &e);
-    Owmesh__Hello h = hello("zed", 100);
+    owm_msg_hello h = hello("zed", 100);
     owmc_reg_on_hello(zed, &h, 45);
     ck_assert_int_eq(owmc_reg_peer_health_due(reg, zed, 45), 1);
     ck_assert_int_eq(owmc_reg_update_down(reg, 45), 1);
@@ -1199,7 +1199,7 @@ START_TEST(test_registry_replies)
     owp_err e = {0};
     owmc_registry *reg = owmc_reg_new(p, 5, 30, &e);
     /* a request naming an unknown node is refused by name */
-    Owmesh__StatusRequest q = OWMESH__STATUS_REQUEST__INIT;
+    owm_msg_status_request q = {0};
     char *names[] = {"c", "nope"};
     q.nodes = names;
     q.n_nodes = 2;
@@ -1209,7 +1209,7 @@ START_TEST(test_registry_replies)
     /* the same node twice is answered once */
     char *twice[] = {"c", "c"};
     q.nodes = twice;
-    Owmesh__Envelope *rep = owmc_reg_status_reply(reg, &q, 5, 0, T0, OWM_MSG_VERSION_MINOR, &e);
+    owm_msg *rep = owmc_reg_status_reply(reg, &q, 5, 0, T0, OWM_MSG_VERSION_MINOR, &e);
     ck_assert_ptr_nonnull(rep);
     ck_assert_uint_eq(rep->status_reply->request_id, 77);
     ck_assert_uint_eq(rep->status_reply->n_nodes, 1);
@@ -1219,9 +1219,9 @@ START_TEST(test_registry_replies)
     owmc_peer *a = owmc_reg_find(reg, "a");
     zframe_t *r = route("ra");
     owmc_reg_heard(a, r, 1, T0, &e);
-    Owmesh__Hello h = hello("a", 0);
+    owm_msg_hello h = hello("a", 0);
     owmc_reg_on_hello(a, &h, 1);
-    Owmesh__Envelope *dir = owmc_reg_directory(reg, 5, &e);
+    owm_msg *dir = owmc_reg_directory(reg, 5, &e);
     ck_assert_ptr_nonnull(dir);
     ck_assert_int_eq(owm_msg_validate(dir, &e), OWP_OK);
     ck_assert_uint_eq(dir->directory->n_nodes, 3);
@@ -1231,8 +1231,8 @@ START_TEST(test_registry_replies)
     ck_assert_str_eq(dir->directory->nodes[2]->public_key, "");
     owm_msg_free(&dir);
     /* an Error from the node is kept as its last error */
-    Owmesh__Error err = OWMESH__ERROR__INIT;
-    err.code = OWMESH__ERROR_CODE__ERROR_MALFORMED;
+    owm_msg_error err = {0};
+    err.code = OWM_ERROR_MALFORMED;
     err.text = "Schedule.streams[0]: bad";
     owmc_reg_on_error(a, &err);
     ck_assert_str_eq(a->last_error, "ERROR_MALFORMED: Schedule.streams[0]: bad");

@@ -264,26 +264,25 @@ START_TEST(group_mesh_every_ordered_pair)
 }
 END_TEST
 
+/* A disjoint group a | b, c with extra keys (a JSON fragment) in the group. */
+#define DISJOINT_MESH(extra)                                                                    \
+    "{" THREE_NODES ", " ONE_TEST ", \"groups\": {\"g\": {\"type\": \"disjoint\", "             \
+    "\"a-nodes\": [\"a\"], \"b-nodes\": [\"b\", \"c\"]" extra "}}, "                           \
+    "\"tasks\": {\"x\": {\"group\": \"g\", \"test\": \"t\"}}}"
+
 START_TEST(group_disjoint_both_ways_and_unidirectional)
 {
-    const char *fmt = "{" THREE_NODES ", " ONE_TEST ", \"groups\": {\"g\": {\"type\": "
-                      "\"disjoint\", \"a-nodes\": [\"a\"], \"b-nodes\": [\"b\", \"c\"]%s}}, "
-                      "\"tasks\": {\"x\": {\"group\": \"g\", \"test\": \"t\"}}}";
-    char text[1024];
-    snprintf(text, sizeof text, fmt, "");
-    owm_mesh *m = parse_ok(text);
+    owm_mesh *m = parse_ok(DISJOINT_MESH(""));
     const char *const both[] = {"a>b", "a>c", "b>a", "c>a"};
     assert_pairs(m, both, N_ELEMS(both));
     owm_mesh_destroy(&m);
 
-    snprintf(text, sizeof text, fmt, ", \"unidirectional\": true");
-    m = parse_ok(text);
+    m = parse_ok(DISJOINT_MESH(", \"unidirectional\": true"));
     const char *const one_way[] = {"a>b", "a>c"};
     assert_pairs(m, one_way, N_ELEMS(one_way));
     owm_mesh_destroy(&m);
 
-    snprintf(text, sizeof text, fmt, ", \"unidirectional\": false");
-    m = parse_ok(text);
+    m = parse_ok(DISJOINT_MESH(", \"unidirectional\": false"));
     assert_pairs(m, both, N_ELEMS(both));
     owm_mesh_destroy(&m);
 

@@ -227,14 +227,14 @@ START_TEST(large_session_vs_sort)
     static const double alphas[] = {0, 0.1, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1};
     for (size_t i = 0; i < sizeof alphas / sizeof alphas[0]; i++) {
         double v;
-        size_t k = (size_t)ceil(alphas[i] * nfirst - 1e-9);
+        size_t k = (size_t)ceil(alphas[i] * (double)nfirst - 1e-9);
         ck_assert(owp_stats_percentile(s, alphas[i], &v));
         ck_assert_msg(v == first[k ? k - 1 : 0], "alpha %g: %.9g, sort %.9g", alphas[i], v,
                       first[k ? k - 1 : 0]);
     }
     double j;
     ck_assert(owp_stats_jitter(s, &j));
-    ck_assert(j == first[(size_t)ceil(0.95 * nfirst) - 1] - first[(size_t)ceil(0.5 * nfirst) - 1]);
+    ck_assert(j == first[(size_t)ceil(0.95 * (double)nfirst) - 1] - first[(size_t)ceil(0.5 * (double)nfirst) - 1]);
     owp_stats_destroy(&s);
     free(r);
     free(first);

@@ -30,13 +30,6 @@
 #include "stream.h"
 #include "testutil.h"
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 START_TEST(test_opts_defaults)
 {
     owp_stream_opts o;
@@ -299,8 +292,8 @@ static owp_stream *rig_run_until(rig *r, int n)
     owp_err err;
     owp_stream *st = owp_stream_start(&r->o, &err);
     ck_assert_msg(st != NULL, "%s", err.msg);
-    double t0 = mono();
-    while (seen_count(&r->s, &r->s.nintervals) < n && mono() - t0 < 6)
+    double t0 = owp_clock_monotonic();
+    while (seen_count(&r->s, &r->s.nintervals) < n && owp_clock_monotonic() - t0 < 6)
         usleep(20000);
     return st;
 }
@@ -329,10 +322,10 @@ START_TEST(test_refused_server_unmeasured)
     owp_stream_get_counters(st, &c);
     owp_stream_health h;
     owp_stream_get_health(st, &h);
-    double t1 = mono();
+    double t1 = owp_clock_monotonic();
     owp_stream_destroy(&st);
     ck_assert_ptr_null(st);
-    ck_assert_msg(mono() - t1 < 1.0, "stop took %.2f s", mono() - t1);
+    ck_assert_msg(owp_clock_monotonic() - t1 < 1.0, "stop took %.2f s", owp_clock_monotonic() - t1);
     owp_num64 stopped = owp_clock_now(NULL);
 
     /* Nothing was measured: no file at all, not one lost packet. */
@@ -398,11 +391,11 @@ START_TEST(test_retry_now_skips_backoff)
     owp_stream *st = owp_stream_start(&r.o, &err);
     ck_assert_msg(st != NULL, "%s", err.msg);
     owp_stream_counters c;
-    double t0 = mono();
+    double t0 = owp_clock_monotonic();
     do {
         usleep(10000);
         owp_stream_get_counters(st, &c);
-    } while (c.connect_failures < 2 && mono() - t0 < 5);
+    } while (c.connect_failures < 2 && owp_clock_monotonic() - t0 < 5);
     ck_assert_uint_eq(c.connect_failures, 2);
     /* The next attempt is 2 s away ... */
     usleep(400000);
@@ -410,13 +403,13 @@ START_TEST(test_retry_now_skips_backoff)
     ck_assert_uint_eq(c.connect_failures, 2);
     /* ... unless asked now. */
     owp_stream_retry_now(st);
-    t0 = mono();
+    t0 = owp_clock_monotonic();
     do {
         usleep(10000);
         owp_stream_get_counters(st, &c);
-    } while (c.connect_failures < 3 && mono() - t0 < 1);
-    ck_assert_msg(c.connect_failures == 3, "no attempt %.2f s after retry_now", mono() - t0);
-    ck_assert_msg(mono() - t0 < 0.5, "retry_now took %.2f s", mono() - t0);
+    } while (c.connect_failures < 3 && owp_clock_monotonic() - t0 < 1);
+    ck_assert_msg(c.connect_failures == 3, "no attempt %.2f s after retry_now", owp_clock_monotonic() - t0);
+    ck_assert_msg(owp_clock_monotonic() - t0 < 0.5, "retry_now took %.2f s", owp_clock_monotonic() - t0);
     owp_stream_destroy(&st);
     owp_stream_retry_now(NULL); /* no-op */
     rig_done(&r);
@@ -612,8 +605,8 @@ START_TEST(test_server_killed_and_restarted)
     owp_stream *st = owp_stream_start(&r.o, &err);
     ck_assert_msg(st != NULL, "%s", err.msg);
 
-    double t0 = mono();
-    while (complete_since(s, 0) < 3 && mono() - t0 < 15)
+    double t0 = owp_clock_monotonic();
+    while (complete_since(s, 0) < 3 && owp_clock_monotonic() - t0 < 15)
         usleep(20000);
     ck_assert_int_ge(complete_since(s, 0), 3);
     ck_assert_int_eq(seen_count(s, &s->nintervals), 0);
@@ -622,8 +615,8 @@ START_TEST(test_server_killed_and_restarted)
     usleep(1500000);
     owp_num64 restarted = owp_clock_now(NULL);
     mini_listen(&m);
-    t0 = mono();
-    while (complete_since(s, restarted) < 2 && mono() - t0 < 15)
+    t0 = owp_clock_monotonic();
+    while (complete_since(s, restarted) < 2 && owp_clock_monotonic() - t0 < 15)
         usleep(20000);
     owp_stream_counters c;
     owp_stream_get_counters(st, &c);
@@ -737,12 +730,12 @@ START_TEST(test_stop_is_prompt)
         ck_assert_msg(st[i] != NULL, "%s", err.msg);
     }
     usleep(100000);
-    double t0 = mono();
+    double t0 = owp_clock_monotonic();
     for (int i = 0; i < 16; i++)
         owp_stream_stop(st[i]);
     for (int i = 0; i < 16; i++)
         owp_stream_destroy(&st[i]);
-    ck_assert_msg(mono() - t0 < 1.0, "stopping 16 streams took %.2f s", mono() - t0);
+    ck_assert_msg(owp_clock_monotonic() - t0 < 1.0, "stopping 16 streams took %.2f s", owp_clock_monotonic() - t0);
     owp_stream_destroy(&st[0]); /* NULL: no-op */
     /* Nothing was due yet (the first session starts 10 s out): no files, and
      * no unmeasured time either (the time line had not begun). */

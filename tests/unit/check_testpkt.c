@@ -141,7 +141,7 @@ START_TEST(capture_packets_decode_and_reseal)
         owp_err err = {0};
         ck_assert_msg(owp_testpkt_open(tc, mode, buf, p->len, &seq, &ts, &errest, &err) == OWP_OK,
                       "%s packet %zu: %s", name, i, err.msg);
-        ck_assert_uint_eq(seq, json_integer_value(json_object_get(want, "seq")));
+        ck_assert_uint_eq(seq, (uintmax_t)json_integer_value(json_object_get(want, "seq")));
         ck_assert_uint_eq(ts, json_hex64_in(want, "timestamp"));
         ck_assert_uint_eq(errest, json_errest(want));
 
@@ -620,7 +620,7 @@ static const variant variants[] = {
 
 START_TEST(pcap_variants_read_alike)
 {
-    const variant *v = &variants[_i % NVARIANTS];
+    const variant *v = &variants[(size_t)_i % NVARIANTS];
     const char *name = _i < (int)NVARIANTS ? "open" : "ipv6-open";
     raw_cap rc = raw_load(name);
     tu_pcap *orig = load_capture(name);
@@ -703,7 +703,7 @@ START_TEST(pcap_tcp_retransmissions)
     }
     if (have_held)
         out.recs[out.n++] = held;
-    ck_assert_uint_gt(seg, 10);
+    ck_assert_int_gt(seg, 10);
 
     static const variant ethernet = {0, 0, 1, 0, 0};
     tu_pcap *orig = load_capture("open");
