@@ -55,21 +55,62 @@ tests_unit_check_agent_owampd_LDADD = $(LIBAGENT) $(UNIT_LDADD)
 
 # The mesh's rooms: each suite with its room's flags and library.
 MESH_UNIT_TESTS = \
-	tests/unit/check_meshconf tests/unit/check_meshmsg tests/unit/check_zap \
-	tests/unit/check_coordinator tests/unit/check_agent tests/unit/check_store \
+	tests/unit/check_meshconf tests/unit/check_meshmsg tests/unit/check_meshmsg_check \
+	tests/unit/check_meshmsg_builders tests/unit/check_zap \
+	tests/unit/check_plan tests/unit/check_registry tests/unit/check_health \
+	tests/unit/check_curve tests/unit/check_agent_reconcile tests/unit/check_agent_store \
+	tests/unit/check_agent_spool tests/unit/check_agent_streams tests/unit/check_agent_link \
+	tests/unit/check_store tests/unit/check_store_hist tests/unit/check_store_unmeasured \
 	tests/unit/check_collector tests/unit/check_analyst
+# Fixtures several suites of a room share: one small library each, linked.
+noinst_LTLIBRARIES += tests/unit/libmeshmsgtest.la tests/unit/libcoordtest.la \
+	tests/unit/libagenttest.la tests/unit/libstoretest.la
+tests_unit_libmeshmsgtest_la_SOURCES = tests/unit/meshmsg_testutil.c tests/unit/meshmsg_testutil.h
+tests_unit_libmeshmsgtest_la_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_libcoordtest_la_SOURCES = tests/unit/coord_testutil.c tests/unit/coord_testutil.h
+tests_unit_libcoordtest_la_CPPFLAGS = $(COORD_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_libagenttest_la_SOURCES = tests/unit/agent_testutil.c tests/unit/agent_testutil.h
+tests_unit_libagenttest_la_CPPFLAGS = $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_libstoretest_la_SOURCES = tests/unit/store_testutil.c tests/unit/store_testutil.h
+tests_unit_libstoretest_la_CPPFLAGS = $(STORE_CPPFLAGS) $(UNIT_CPPFLAGS)
+LIBMESHMSGTEST = tests/unit/libmeshmsgtest.la
+LIBCOORDTEST = tests/unit/libcoordtest.la
+LIBAGENTTEST = tests/unit/libagenttest.la
+LIBSTORETEST = tests/unit/libstoretest.la
 tests_unit_check_meshconf_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_meshconf_LDADD = $(LIBMESH) $(UNIT_LDADD)
 tests_unit_check_meshmsg_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
-tests_unit_check_meshmsg_LDADD = $(LIBMESH) $(UNIT_LDADD)
+tests_unit_check_meshmsg_LDADD = $(LIBMESHMSGTEST) $(LIBMESH) $(UNIT_LDADD)
+tests_unit_check_meshmsg_check_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_meshmsg_check_LDADD = $(LIBMESHMSGTEST) $(LIBMESH) $(UNIT_LDADD)
+tests_unit_check_meshmsg_builders_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_meshmsg_builders_LDADD = $(LIBMESHMSGTEST) $(LIBMESH) $(UNIT_LDADD)
 tests_unit_check_zap_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_zap_LDADD = $(LIBMESH) $(UNIT_LDADD)
-tests_unit_check_coordinator_CPPFLAGS = $(COORD_CPPFLAGS) $(UNIT_CPPFLAGS)
-tests_unit_check_coordinator_LDADD = $(LIBCOORD) $(UNIT_LDADD)
-tests_unit_check_agent_CPPFLAGS = $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
-tests_unit_check_agent_LDADD = $(LIBAGENT) $(UNIT_LDADD)
+tests_unit_check_plan_CPPFLAGS = $(COORD_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_plan_LDADD = $(LIBCOORDTEST) $(LIBCOORD) $(UNIT_LDADD)
+tests_unit_check_registry_CPPFLAGS = $(COORD_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_registry_LDADD = $(LIBCOORDTEST) $(LIBCOORD) $(UNIT_LDADD)
+tests_unit_check_health_CPPFLAGS = $(COORD_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_health_LDADD = $(LIBCOORD) $(UNIT_LDADD)
+tests_unit_check_curve_CPPFLAGS = $(COORD_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_curve_LDADD = $(LIBCOORD) $(UNIT_LDADD)
+tests_unit_check_agent_reconcile_CPPFLAGS = $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_agent_reconcile_LDADD = $(LIBAGENTTEST) $(LIBAGENT) $(UNIT_LDADD)
+tests_unit_check_agent_store_CPPFLAGS = $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_agent_store_LDADD = $(LIBAGENTTEST) $(LIBAGENT) $(UNIT_LDADD)
+tests_unit_check_agent_spool_CPPFLAGS = $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_agent_spool_LDADD = $(LIBAGENTTEST) $(LIBAGENT) $(UNIT_LDADD)
+tests_unit_check_agent_streams_CPPFLAGS = $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_agent_streams_LDADD = $(LIBAGENTTEST) $(LIBAGENT) $(UNIT_LDADD)
+tests_unit_check_agent_link_CPPFLAGS = $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_agent_link_LDADD = $(LIBAGENTTEST) $(LIBAGENT) $(UNIT_LDADD)
 tests_unit_check_store_CPPFLAGS = $(STORE_CPPFLAGS) $(UNIT_CPPFLAGS)
-tests_unit_check_store_LDADD = $(LIBSTORE) $(UNIT_LDADD)
+tests_unit_check_store_LDADD = $(LIBSTORETEST) $(LIBSTORE) $(UNIT_LDADD)
+tests_unit_check_store_hist_CPPFLAGS = $(STORE_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_store_hist_LDADD = $(LIBSTORETEST) $(LIBSTORE) $(UNIT_LDADD)
+tests_unit_check_store_unmeasured_CPPFLAGS = $(STORE_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_store_unmeasured_LDADD = $(LIBSTORETEST) $(LIBSTORE) $(UNIT_LDADD)
 tests_unit_check_collector_CPPFLAGS = $(COLLECTOR_CPPFLAGS) $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_collector_LDADD = $(LIBCOLLECTOR) $(LIBAGENT) $(LIBSTORE) $(UNIT_LDADD)
 tests_unit_check_analyst_CPPFLAGS = $(CLI_CPPFLAGS) $(UNIT_CPPFLAGS)

@@ -7,7 +7,7 @@
  * parameters) and which to start (new ids, and the new version of a changed
  * stream). Streams are matched by id; owm_msg_stream_equal() says whether a
  * matched pair is the same measurement. Nothing here touches a socket or a
- * thread, so the rule is tested on its own (tests/unit/check_agent.c).
+ * thread, so the rule is tested on its own (tests/unit/check_agent_reconcile.c).
  */
 #ifndef OWM_AGENT_RECONCILE_H
 #define OWM_AGENT_RECONCILE_H

@@ -1,7 +1,9 @@
-/* check_store.c - the collector's LMDB store: ingest of the reference .owp
- * vectors compared with libowamp's statistics, idempotence, crash safety
- * under SIGKILL inside the write transaction, retention, raw vs histogram
- * agreement within the stated bound, empty periods, unknown paths, hostile files. */
+/* check_store.c - the collector's LMDB store (collector/store/store.c,
+ * store_ingest.c, store_query.c): ingest of the reference .owp vectors
+ * compared with libowamp's statistics, idempotence, group commit, crash
+ * safety under SIGKILL inside the write transaction, retention, empty
+ * periods, unknown paths, sessions and export, hostile files. The histograms
+ * are in check_store_hist.c, unmeasured intervals in check_store_unmeasured.c. */
 #include <check.h>
 #include <dirent.h>
 #include <math.h>
@@ -14,170 +16,10 @@
 
 #include "store.h"
 #include "store_hist.h"
+#include "store_testutil.h"
 #include "owpfile.h"
 #include "stats.h"
 #include "testutil.h"
-
-#define T0 ((owp_num64)3900000000u << 32) /* 2023-08-02, NTP seconds */
-#define ALL_FROM ((owp_num64)1 << 32)
-#define ALL_TO (UINT64_MAX)
-
-static char *dir;
-static store_db *store;
-
-static void open_store(void)
-{
-    owp_err err = {0};
-    store = store_open(dir, NULL, &err);
-    ck_assert_msg(store != NULL, "%s", err.msg);
-}
-
-static void setup(void)
-{
-    dir = tu_tempdir();
-    open_store();
-}
-
-static void teardown(void)
-{
-    store_close(&store);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    free(dir);
-}
-
-static uint32_t path(const char *src, const char *dst)
-{
-    uint32_t id = 0;
-    owp_err err = {0};
-    ck_assert_msg(store_path_id(store, src, dst, "test", &id, &err) == OWP_OK, "%s", err.msg);
-    ck_assert_uint_gt(id, 0);
-    return id;
-}
-
-static store_ingest_result ingest_fp(const char *node, uint64_t seq, uint32_t pid, FILE *fp,
-                                   owp_status want)
-{
-    store_ingest_result res;
-    owp_err err = {0};
-    rewind(fp);
-    owp_status st = store_ingest_file(store, node, seq, "f.owp", pid, fp, &res, &err);
-    ck_assert_msg(st == want, "ingest: %d (%s)", st, err.msg);
-    return res;
-}
-
-/* ---- synthetic sessions ---- */
-
-typedef struct gen {
-    uint32_t n;
-    owp_num64 start;
-    double interval, delay, spread; /* seconds; delay = base + spread * lognormal-ish */
-    unsigned loss_pm, dup_pm, reorder_pm; /* per mille */
-    uint32_t seed;
-} gen;
-
-static uint32_t rnd(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
-}
-
-/* A receiver-layout .owp file (tmpfile) of the session g describes. */
-static FILE *make_file(const gen *g)
-{
-    static owp_slot slot;
-    owp_request req = {0};
-    slot.type = OWP_SLOT_FIXED;
-    slot.value = owp_num64_from_double(g->interval);
-    req.ipvn = 4;
-    req.nslots = 1;
-    req.slots = &slot;
-    req.npackets = g->n;
-    req.start_time = g->start;
-    req.timeout = owp_num64_from_double(10);
-    uint32_t s = g->seed | 1;
-    for (int i = 0; i < 16; i++)
-        req.sid[i] = (uint8_t)rnd(&s);
-    FILE *fp = tmpfile();
-    ck_assert_ptr_nonnull(fp);
-    owp_err err = {0};
-    owp_file_writer *w = owp_file_writer_new(fp, &req, &err);
-    ck_assert_msg(w != NULL, "%s", err.msg);
-    owp_record held = {0};
-    int holding = 0;
-    for (uint32_t i = 0; i < g->n; i++) {
-        owp_record r = {.seq = i, .send_err = OWP_ERREST_UNSYNC, .recv_err = OWP_ERREST_UNSYNC,
-                        .ttl = (uint8_t)(250 + rnd(&s) % 3)};
-        r.send_time = g->start + owp_num64_from_double(g->interval * (i + 1));
-        if (rnd(&s) % 1000 < g->loss_pm) {
-            r.recv_time = 0;
-            r.ttl = 255;
-        } else {
-            double u = (rnd(&s) % 100000 + 1) / 100000.0;
-            double d = g->delay + g->spread * exp(2.0 * sqrt(-2 * log(u)) - 2);
-            r.recv_time = r.send_time + owp_num64_from_double(d);
-        }
-        if (!holding && !owp_record_lost(&r) && rnd(&s) % 1000 < g->reorder_pm) {
-            held = r; /* arrives after the next one */
-            holding = 1;
-            continue;
-        }
-        ck_assert_int_eq(owp_file_writer_add(w, &r, &err), OWP_OK);
-        if (holding) {
-            ck_assert_int_eq(owp_file_writer_add(w, &held, &err), OWP_OK);
-            holding = 0;
-        }
-        if (!owp_record_lost(&r) && rnd(&s) % 1000 < g->dup_pm) {
-            r.recv_time += owp_num64_from_double(0.0001);
-            ck_assert_int_eq(owp_file_writer_add(w, &r, &err), OWP_OK);
-        }
-    }
-    if (holding)
-        ck_assert_int_eq(owp_file_writer_add(w, &held, &err), OWP_OK);
-    ck_assert_int_eq(owp_file_writer_finish(w, OWP_FINISHED_NORMAL, g->n, NULL, 0, &err), OWP_OK);
-    owp_file_writer_destroy(&w);
-    fflush(fp);
-    return fp;
-}
-
-/* ---- queries ---- */
-
-typedef struct rows {
-    store_row row[64];
-    int n;
-} rows;
-
-static int collect(const store_row *row, void *arg)
-{
-    rows *r = arg;
-    if (r->n < 64)
-        r->row[r->n] = *row;
-    r->n++;
-    return 0;
-}
-
-static const double pcts[] = {0, 50, 90, 99, 99.9, 100};
-#define NPCTS (sizeof pcts / sizeof pcts[0])
-
-static store_row query1(const uint32_t *ids, size_t n, owp_num64 from, owp_num64 to,
-                            store_source src)
-{
-    store_query q = {ids, n, from, to, 0, pcts, NPCTS, src};
-    rows r = {.n = 0};
-    owp_err err = {0};
-    ck_assert_msg(store_query_run(store, &q, collect, &r, &err) == OWP_OK, "%s", err.msg);
-    ck_assert_int_eq(r.n, 1);
-    return r.row[0];
-}
-
-static int within_bound(double hist, double exact)
-{
-    return fabs(hist - exact) <= STORE_HIST_REL_ERROR * fabs(exact) * 1.000001 +
-                                     STORE_HIST_ABS_ERROR;
-}
 
 /* ---- vectors ---- */
 
@@ -328,7 +170,6 @@ START_TEST(test_vector_known_counts)
 }
 END_TEST
 
-
 START_TEST(test_idempotent_reingest)
 {
     gen g = {.n = 3000, .start = T0, .interval = 0.01, .delay = 0.002, .spread = 0.001,
@@ -369,14 +210,6 @@ START_TEST(test_idempotent_reingest)
 END_TEST
 
 /* ---- group commit ---- */
-
-static uint64_t cursor_of(const char *node)
-{
-    uint64_t seq = 0;
-    owp_err err = {0};
-    ck_assert_int_eq(store_cursor(store, node, &seq, NULL, 0, &err), OWP_OK);
-    return seq;
-}
 
 START_TEST(test_batch_group_commit)
 {
@@ -600,89 +433,6 @@ START_TEST(test_retention_prune)
 }
 END_TEST
 
-/* ---- raw vs histogram ---- */
-
-START_TEST(test_raw_hist_agree)
-{
-    uint32_t ids[3];
-    const char *dsts[3] = {"b", "c", "d"};
-    for (int p = 0; p < 3; p++) {
-        ids[p] = path("a", dsts[p]);
-        /* delays from 0.5 us to seconds, one path with negative delays (clock offset) */
-        gen g = {.n = 20000, .start = T0, .interval = 0.01, .delay = p == 2 ? -0.05 : 0.0000005,
-                 .spread = p == 1 ? 0.05 : 0.0003, .loss_pm = 10, .dup_pm = 3, .reorder_pm = 3,
-                 .seed = 900 + (uint32_t)p};
-        FILE *fp = make_file(&g);
-        ingest_fp("a", (uint64_t)p + 1, ids[p], fp, OWP_OK);
-        fclose(fp);
-    }
-    /* each path alone, then all three merged; whole minutes so both read the same records */
-    owp_num64 from = T0, to = T0 + ((owp_num64)240 << 32);
-    for (int set = 0; set < 4; set++) {
-        const uint32_t *q = set < 3 ? &ids[set] : ids;
-        size_t n = set < 3 ? 1 : 3;
-        store_row raw = query1(q, n, from, to, STORE_SOURCE_RAW);
-        store_row hist = query1(q, n, from, to, STORE_SOURCE_HIST);
-        ck_assert(!raw.empty && !hist.empty);
-        ck_assert_uint_eq(raw.sent, hist.sent);
-        ck_assert_uint_eq(raw.lost, hist.lost);
-        ck_assert_uint_eq(raw.dups, hist.dups);
-        ck_assert_uint_eq(raw.reordered, hist.reordered);
-        ck_assert_uint_eq(raw.received, hist.received);
-        ck_assert_uint_eq(raw.ipdv_pairs, hist.ipdv_pairs);
-        ck_assert(fabs(raw.ipdv - hist.ipdv) <= 1e-9 * fabs(raw.ipdv) + 1e-12);
-        ck_assert(raw.min == hist.min && raw.max == hist.max);
-        ck_assert_int_eq(raw.hops_min, hist.hops_min);
-        ck_assert_int_eq(raw.hops_max, hist.hops_max);
-        ck_assert(raw.hops_min >= 2 && raw.hops_max <= 5);
-        ck_assert(raw.loss_pct > 0 && fabs(raw.loss_pct - hist.loss_pct) < 1e-12);
-        for (size_t i = 0; i < NPCTS; i++)
-            ck_assert_msg(within_bound(hist.percentiles[i], raw.percentiles[i]),
-                          "set %d p%g: hist %.9g raw %.9g", set, pcts[i], hist.percentiles[i],
-                          raw.percentiles[i]);
-        ck_assert(raw.percentiles[NPCTS - 1] <= raw.max);
-    }
-    /* auto: 60 000 records fit under the raw limit */
-    ck_assert_int_eq(query1(ids, 3, from, to, STORE_SOURCE_AUTO).source, STORE_SOURCE_RAW);
-}
-END_TEST
-
-START_TEST(test_hist_codec)
-{
-    store_hist *h = malloc(sizeof *h), *h2 = malloc(sizeof *h2);
-    store_hist_init(h);
-    store_hist_init(h2);
-    double vals[] = {-3.5, -1e-3, -2e-7, 0, 3e-7, 1e-6, 1.5e-6, 0.0123, 0.5, 99, 1e4};
-    for (unsigned i = 0; i < sizeof vals / sizeof vals[0]; i++) {
-        store_hist_add_first(h, vals[i], 250, i & 1);
-        double rep = store_hist_value(store_hist_index(vals[i]));
-        if (fabs(vals[i]) <= 100)
-            ck_assert_msg(within_bound(rep, vals[i]), "%g -> %g", vals[i], rep);
-    }
-    store_hist_add_lost(h);
-    store_hist_add_dup(h, 7);
-    store_hist_add_ipdv(h, 0.25);
-    uint8_t *buf = malloc(STORE_HIST_MAX_ENCODED);
-    size_t len = store_hist_encode(h, buf);
-    ck_assert_int_eq(store_hist_merge_encoded(h2, buf, len), OWP_OK);
-    ck_assert_int_eq(memcmp(h->counts, h2->counts, sizeof h->counts), 0);
-    ck_assert(h2->sent == 12 && h2->lost == 1 && h2->dups == 1 && h2->reordered == 5);
-    ck_assert(h2->min == -3.5 && h2->max == 1e4 && h2->ipdv_sum == 0.25);
-    /* every truncation and a few corruptions are refused */
-    for (size_t n = 0; n < len; n++)
-        ck_assert_int_eq(store_hist_merge_encoded(h2, buf, n), OWP_ERR_FORMAT);
-    buf[0] = 9;
-    ck_assert_int_eq(store_hist_merge_encoded(h2, buf, len), OWP_ERR_FORMAT);
-    uint8_t huge[] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                      1, 0x7e, 1}; /* one bucket far out of range */
-    ck_assert_int_eq(store_hist_merge_encoded(h2, huge, sizeof huge), OWP_ERR_FORMAT);
-    free(buf);
-    free(h);
-    free(h2);
-}
-END_TEST
-
 /* ---- rows, empty periods, unknown paths, hostile input ---- */
 
 START_TEST(test_every_and_empty)
@@ -851,208 +601,7 @@ START_TEST(test_hostile_files)
 }
 END_TEST
 
-/* ---- unmeasured intervals ---- */
-
-#define SEC(x) ((owp_num64)(x) << 32)
-
-static store_ingest_status unm(const char *node, uint64_t seq, uint32_t pid, uint32_t s0,
-                             uint32_t s1, const char *reason, const char *detail)
-{
-    store_ingest_result res = {.status = 99};
-    owp_err err = {0};
-    owp_status st = store_ingest_unmeasured(store, node, seq, "x.unm", pid, T0 + SEC(s0),
-                                                T0 + SEC(s1), reason, detail, &res, &err);
-    ck_assert_msg(st == OWP_OK, "ingest_unmeasured: %s", err.msg);
-    return res.status;
-}
-
-typedef struct unm_seen {
-    int n;
-    store_unmeasured u[8];
-    char reason[8][32], detail[8][64];
-} unm_seen;
-
-static int see_unm(const store_unmeasured *u, void *arg)
-{
-    unm_seen *s = arg;
-    if (s->n < 8) {
-        s->u[s->n] = *u;
-        snprintf(s->reason[s->n], 32, "%s", u->reason);
-        snprintf(s->detail[s->n], 64, "%s", u->detail);
-    }
-    s->n++;
-    return 0;
-}
-
-static unm_seen list_unm(uint32_t pid, uint32_t from, uint32_t to)
-{
-    unm_seen s = {0};
-    owp_err err = {0};
-    ck_assert_int_eq(store_unmeasured_list(store, pid, T0 + SEC(from), T0 + SEC(to), see_unm,
-                                               &s, &err),
-                     OWP_OK);
-    return s;
-}
-
-static uint64_t cursor_named(const char *node, char *name, size_t len)
-{
-    uint64_t cur;
-    owp_err err = {0};
-    ck_assert_int_eq(store_cursor(store, node, &cur, name, len, &err), OWP_OK);
-    return cur;
-}
-
-START_TEST(test_unmeasured_ingest_cursor)
-{
-    uint32_t pid = path("a", "b");
-    ck_assert_int_eq(unm("n", 3, pid, 100, 160, "peer-down", "connect: refused"),
-                     STORE_INGEST_STORED);
-    char name[32];
-    ck_assert_uint_eq(cursor_named("n", name, sizeof name), 3);
-    ck_assert_str_eq(name, "x.unm");
-    unm_seen s = list_unm(pid, 0, 1000);
-    ck_assert_int_eq(s.n, 1);
-    ck_assert_uint_eq(s.u[0].start, T0 + SEC(100));
-    ck_assert_uint_eq(s.u[0].end, T0 + SEC(160));
-    ck_assert_uint_eq(s.u[0].path_id, pid);
-    ck_assert_str_eq(s.reason[0], "peer-down");
-    ck_assert_str_eq(s.detail[0], "connect: refused");
-    /* at or below the cursor: nothing done, even for a new interval */
-    ck_assert_int_eq(unm("n", 3, pid, 500, 560, "unreachable", ""), STORE_INGEST_ALREADY);
-    ck_assert_int_eq(unm("n", 2, pid, 500, 560, "unreachable", ""), STORE_INGEST_ALREADY);
-    ck_assert_int_eq(list_unm(pid, 0, 1000).n, 1);
-    /* the same (path, start) again from a later file: one interval, cursor moves */
-    ck_assert_int_eq(unm("n", 4, pid, 100, 900, "owampd-refused", NULL), STORE_INGEST_DUPLICATE);
-    ck_assert_uint_eq(cursor_of("n"), 4);
-    s = list_unm(pid, 0, 1000);
-    ck_assert_int_eq(s.n, 1);
-    ck_assert_str_eq(s.reason[0], "peer-down");
-    ck_assert_uint_eq(s.u[0].end, T0 + SEC(160));
-    /* refused: nothing written, cursor kept */
-    owp_err err = {0};
-    store_ingest_result res;
-    const char *bad_reasons[] = {"", "Peer down", "a-reason-token-longer-than-31-bytes", NULL};
-    for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(store_ingest_unmeasured(store, "n", 9, "y.unm", pid, T0, T0 + SEC(1),
-                                                     bad_reasons[i], "", &res, &err),
-                         OWP_ERR_INVALID);
-    ck_assert_int_eq(store_ingest_unmeasured(store, "n", 9, "y.unm", pid, T0, T0, "peer-down",
-                                                 "", &res, &err),
-                     OWP_ERR_INVALID);
-    ck_assert_int_eq(store_ingest_unmeasured(store, "n", 9, "y.unm", pid + 7, T0, T0 + SEC(1),
-                                                 "peer-down", "", &res, &err),
-                     OWP_ERR_INVALID);
-    ck_assert_int_eq(store_ingest_unmeasured(store, "n", 0, "y.unm", pid, T0, T0 + SEC(1),
-                                                 "peer-down", "", &res, &err),
-                     OWP_ERR_INVALID);
-    ck_assert_uint_eq(cursor_of("n"), 4);
-    ck_assert_int_eq(list_unm(pid, 0, 1000).n, 1);
-    /* a reopened store still has it */
-    store_close(&store);
-    open_store();
-    ck_assert_int_eq(list_unm(pid, 0, 1000).n, 1);
-}
-END_TEST
-
-START_TEST(test_unmeasured_batch)
-{
-    uint32_t pid = path("a", "b");
-    owp_err err = {0};
-    ck_assert_int_eq(store_batch_begin(store, &err), OWP_OK);
-    ck_assert_int_eq(unm("n", 1, pid, 0, 10, "peer-down", ""), STORE_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 1, pid, 20, 30, "peer-down", ""), STORE_INGEST_ALREADY);
-    store_batch_abort(store);
-    ck_assert_int_eq(list_unm(pid, 0, 100).n, 0);
-    ck_assert_uint_eq(cursor_of("n"), 0);
-    ck_assert_int_eq(store_batch_begin(store, &err), OWP_OK);
-    ck_assert_int_eq(unm("n", 1, pid, 0, 10, "peer-down", ""), STORE_INGEST_STORED);
-    /* a failing file leaves no trace, the others stay */
-    store_ingest_result res;
-    ck_assert_int_eq(store_ingest_unmeasured(store, "n", 2, "z", pid + 5, T0, T0 + SEC(1),
-                                                 "peer-down", "", &res, &err),
-                     OWP_ERR_INVALID);
-    ck_assert_int_eq(unm("n", 3, pid, 20, 30, "control-timeout", ""), STORE_INGEST_STORED);
-    ck_assert_int_eq(store_batch_commit(store, &err), OWP_OK);
-    ck_assert_int_eq(list_unm(pid, 0, 100).n, 2);
-    ck_assert_uint_eq(cursor_of("n"), 3);
-}
-END_TEST
-
-START_TEST(test_unmeasured_overlap_and_sum)
-{
-    uint32_t p1 = path("a", "b"), p2 = path("b", "a");
-    /* p1: a long outage starting well before the query, two overlapping ones */
-    ck_assert_int_eq(unm("n", 1, p1, 0, 1000, "node-down", ""), STORE_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 2, p1, 2000, 2100, "peer-down", ""), STORE_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 3, p1, 2050, 2300, "owampd-refused", ""), STORE_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 4, p1, 2100, 2200, "peer-down", ""), STORE_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 5, p1, 3000, 3010, "unreachable", ""), STORE_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 6, p2, 2000, 2500, "control-timeout", ""), STORE_INGEST_STORED);
-    /* overlap: start < to and end > from, only that path */
-    unm_seen s = list_unm(p1, 900, 2001);
-    ck_assert_int_eq(s.n, 2);
-    ck_assert_uint_eq(s.u[0].start, T0);
-    ck_assert_uint_eq(s.u[1].start, T0 + SEC(2000));
-    ck_assert_int_eq(list_unm(p1, 1000, 2000).n, 0); /* [0,1000) ends, [2000,..) starts */
-    ck_assert_int_eq(list_unm(p1, 3005, 3006).n, 1);
-    ck_assert_int_eq(list_unm(p2, 0, 5000).n, 1);
-    /* sum over [500, 3005): clipped, overlaps counted once */
-    store_unmeasured_totals sum;
-    owp_err err = {0};
-    ck_assert_int_eq(store_unmeasured_sum(store, &p1, 1, T0 + SEC(500), T0 + SEC(3005), &sum,
-                                              &err),
-                     OWP_OK);
-    ck_assert_double_eq_tol(sum.total, 500 + 300 + 5, 1e-6);
-    ck_assert_uint_eq(sum.nreasons, 4);
-    ck_assert_str_eq(sum.r[0].reason, "node-down"); /* most seconds first */
-    ck_assert_double_eq_tol(sum.r[0].seconds, 500, 1e-6);
-    ck_assert_str_eq(sum.r[1].reason, "owampd-refused");
-    ck_assert_double_eq_tol(sum.r[1].seconds, 200, 1e-6); /* 2100..2300 */
-    ck_assert_str_eq(sum.r[2].reason, "peer-down");
-    ck_assert_double_eq_tol(sum.r[2].seconds, 100, 1e-6); /* 2000..2100 only */
-    ck_assert_str_eq(sum.r[3].reason, "unreachable");
-    ck_assert_double_eq_tol(sum.r[3].seconds, 5, 1e-6);
-    /* two paths: path-seconds add up */
-    uint32_t both[2] = {p1, p2};
-    ck_assert_int_eq(store_unmeasured_sum(store, both, 2, T0 + SEC(2000), T0 + SEC(2400),
-                                              &sum, &err),
-                     OWP_OK);
-    ck_assert_double_eq_tol(sum.total, 300 + 400, 1e-6);
-    ck_assert_str_eq(sum.r[0].reason, "control-timeout");
-    /* nothing in range */
-    ck_assert_int_eq(store_unmeasured_sum(store, &p2, 1, T0 + SEC(5000), T0 + SEC(6000), &sum,
-                                              &err),
-                     OWP_OK);
-    ck_assert_double_eq(sum.total, 0);
-    ck_assert_uint_eq(sum.nreasons, 0);
-    uint32_t unknown = p2 + 10;
-    ck_assert_int_eq(store_unmeasured_sum(store, &unknown, 1, T0, T0 + SEC(1), &sum, &err),
-                     OWP_ERR_INVALID);
-}
-END_TEST
-
-START_TEST(test_unmeasured_prune)
-{
-    store_close(&store);
-    store_opts o;
-    store_opts_default(&o);
-    o.keep_raw = 2 * STORE_DAY;
-    owp_err err = {0};
-    store = store_open(dir, &o, &err);
-    ck_assert_ptr_nonnull(store);
-    uint32_t pid = path("a", "b");
-    ck_assert_int_eq(unm("n", 1, pid, 0, 60, "peer-down", ""), STORE_INGEST_STORED);
-    ck_assert_int_eq(unm("n", 2, pid, 3 * STORE_DAY, 3 * STORE_DAY + 60, "peer-down", ""),
-                     STORE_INGEST_STORED);
-    ck_assert_int_eq(store_prune(store, T0 + SEC(4 * STORE_DAY), NULL, &err), OWP_OK);
-    unm_seen s = list_unm(pid, 0, 5 * STORE_DAY);
-    ck_assert_int_eq(s.n, 1);
-    ck_assert_uint_eq(s.u[0].start, T0 + SEC(3 * STORE_DAY));
-}
-END_TEST
-
-Suite *store_suite(void);
-Suite *store_suite(void)
+static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
     TCase *tc = tcase_create("vectors");
@@ -1078,25 +627,12 @@ Suite *store_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("queries");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_raw_hist_agree);
     tcase_add_test(tc, test_every_and_empty);
-    tcase_add_test(tc, test_hist_codec);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("unmeasured");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_unmeasured_ingest_cursor);
-    tcase_add_test(tc, test_unmeasured_batch);
-    tcase_add_test(tc, test_unmeasured_overlap_and_sum);
-    tcase_add_test(tc, test_unmeasured_prune);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(store_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed != 0;
+    return tu_run_suite(store_suite());
 }
