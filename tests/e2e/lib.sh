@@ -158,17 +158,33 @@ e2e_init() {
 # ------------------------------------------------------------------ owampd
 
 # e2e_free_port [HOST]: a TCP port nothing listens on at HOST (127.0.0.1 or
-# ::1) right now; without python3 a pseudo-random one (e2e_owampd_serve
-# retries when it is taken).
+# ::1) right now, below the kernel's ephemeral range: a port from that range
+# (what bind(0) returns) can be taken by any outgoing connection of a test
+# running beside this one before our daemon binds it. Without python3 a
+# pseudo-random one (e2e_owampd_serve retries when it is taken).
 e2e_port_try=0
 e2e_free_port() {
     e2e_port_try=$((e2e_port_try + 1))
-    python3 -c 'import socket, sys
+    python3 -c 'import random, socket, sys
 h = sys.argv[1]
-s = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET)
-s.bind((h, 0))
-print(s.getsockname()[1])' "${1:-127.0.0.1}" 2>/dev/null ||
-        echo $((20000 + ($$ * 7 + e2e_port_try * 131) % 30000))
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError):
+    low = 32768
+for _ in range(200):
+    port = random.randrange(10000, max(low, 10001))
+    s = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET)
+    try:
+        s.bind((h, port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    sys.exit(1)' "${1:-127.0.0.1}" 2>/dev/null ||
+        echo $((10000 + ($$ * 7 + e2e_port_try * 131) % 22000))
 }
 
 # e2e_owampd_conf [AUTHMODE]: $work/conf for "-c" with an owamp-server.conf
