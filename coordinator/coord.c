@@ -38,6 +38,18 @@ static void log_mesh_warnings(const owm_mesh *mesh)
         log_warn("%s", owm_mesh_warning(mesh, i));
 }
 
+/* The keys besides the nodes' that the mesh admits, and what they may do. */
+static void log_clients(const owm_mesh *mesh)
+{
+    size_t n[2] = {0, 0};
+    for (size_t i = 0; i < owm_mesh_client_count(mesh); i++)
+        n[owm_mesh_client(mesh, i)->role == OWM_ROLE_ANALYST]++;
+    log_info("%s: %zu collector%s (directory, status, data pulls), %zu analyst%s (directory, "
+             "status)%s", owm_mesh_source(mesh), n[0], n[0] == 1 ? "" : "s", n[1],
+             n[1] == 1 ? "" : "s",
+             n[0] ? "" : ": no collector may pull data (list them under \"collectors\")");
+}
+
 static file_id identify(const char *path)
 {
     file_id id = {0};
@@ -100,6 +112,7 @@ owmc_coord *owmc_coord_new(const owmc_config *config, owp_err *err)
         return NULL;
     }
     snprintf(self->own_key, sizeof self->own_key, "%s", zcert_public_txt(self->cert));
+    owm_ratelimit_init(&self->refused, OWM_RATELIMIT_PERIOD);
     self->watched = identify(self->mesh_path);
     double seconds = 0;
     if (load_plan(self->mesh_path, &self->mesh, &self->plan, &seconds, err) != OWP_OK) {
@@ -117,6 +130,7 @@ owmc_coord *owmc_coord_new(const owmc_config *config, owp_err *err)
                   self->mesh_path, owm_mesh_node_count(self->mesh),
                   owm_mesh_stream_count(self->mesh), seconds,
                   (unsigned long long)self->generation);
+    log_clients(self->mesh);
     if (owm_mesh_node_by_key(self->mesh, self->own_key))
         log_warn("%s: node \"%s\" has the coordinator's own public key %s",
                       self->mesh_path, owm_mesh_node_by_key(self->mesh, self->own_key)->name,
@@ -135,6 +149,7 @@ void owmc_coord_destroy(owmc_coord **self_p)
     owmc_coord *self = *self_p;
     daemon_loop_destroy(&self->loop);
     zframe_destroy(&self->peer_health);
+    owm_monitor_destroy(&self->monitor);
     zsock_destroy(&self->router);
     owm_zap_destroy(&self->auth);
     owmc_reg_destroy(&self->reg);
@@ -195,6 +210,7 @@ static void reload(owmc_coord *self, const char *why)
         return;
     }
     log_mesh_warnings(mesh);
+    log_clients(mesh);
     size_t changes = count_changes(self->plan, plan);
     uint64_t generation = changes ? next_generation(self->generation) : self->generation;
     uint64_t previous = self->generation;
@@ -274,9 +290,17 @@ static int bind_router(owmc_coord *self)
         log_err("%s", err.msg);
         return -1;
     }
+    owm_zap_set_log(self->auth, daemon_log_callback, NULL);
     self->router = zsock_new(ZMQ_ROUTER);
     if (!self->router) {
         log_err("cannot create the ROUTER socket: %s", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    /* Before binding: a plaintext client or a wrong server key never
+     * reaches ZAP, only the monitor hears of it. */
+    self->monitor = owm_monitor_new(self->router, "coordinator", daemon_log_callback, NULL, &err);
+    if (!self->monitor) {
+        log_err("%s", err.msg);
         return -1;
     }
     zcert_apply(self->cert, self->router);
@@ -308,6 +332,8 @@ int owmc_coord_run(owmc_coord *self)
     self->last_health = self->started;
     daemon_loop_on_reload(self->loop, on_sighup, self);
     daemon_loop_reader(self->loop, owm_zap_socket(self->auth), owmc_on_zap, self->auth);
+    daemon_loop_reader(self->loop, owm_monitor_socket(self->monitor), owmc_on_monitor,
+                       self->monitor);
     daemon_loop_reader(self->loop, self->router, owmc_on_router, self);
     daemon_loop_timer(self->loop, TICK_MS, on_tick, self);
     daemon_loop_run(self->loop); /* until SIGINT/SIGTERM */

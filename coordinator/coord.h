@@ -4,13 +4,19 @@
  *
  * Loads the mesh, computes the plan, binds the ROUTER (after installing a
  * ZAP handler, mesh/zap.h, that admits the keys of the mesh running at that
- * moment, so a reload changes keys and schedules together), and then, in
+ * moment: nodes, collectors, analysts and its own; so a reload changes keys
+ * and schedules together), and then, in
  * one loop:
  *  - answers Hello, ScheduleAck, Status and Error from nodes (identified by
  *    the CURVE key of their connection, never by what they claim), pushes each
  *    node its schedule and retries with back-off until it is acked;
  *  - answers StatusRequest (`owmesh status`) and DirectoryRequest (collectors)
- *    from any authenticated peer: a node key or the coordinator's own key;
+ *    from the collectors and analysts the mesh lists, each by its own key, and
+ *    from the coordinator's own key (the operator, on this machine); a node
+ *    key is refused on them, as a collector or analyst key is on the node
+ *    plane (access.h); every refusal is logged with the key and the peer,
+ *    at most once a minute per key (a socket monitor, mesh/monitor.h, logs
+ *    the clients refused before ZAP: plaintext, wrong server key);
  *  - reloads the mesh on SIGHUP, and once a second when the file changed (a
  *    bad file is logged and the running mesh kept); once a second pushes
  *    what is due; every few seconds, logs nodes that went missing or came

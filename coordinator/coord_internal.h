@@ -2,7 +2,8 @@
  * coord_internal.h - what the coordinator's three files share (coord.h is
  * the public contract):
  *   coord.c          the daemon: loading, reloads, the ROUTER, the loop, the tick;
- *   coord_messages.c what nodes and operators send, and what it sends them;
+ *   coord_messages.c what nodes, collectors and analysts send (access.c: who
+ *                    may send what), and what it sends them;
  *   coord_health.c   PeerHealth pushes and the health log (missing nodes,
  *                    stalled streams).
  * Threading: everything runs on the loop's thread.
@@ -14,21 +15,17 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "access.h"
 #include "coord.h"
 #include "curve.h"
 #include "daemon_loop.h"
 #include "meshconf.h"
 #include "meshmsg.h"
+#include "monitor.h"
 #include "plan.h"
+#include "ratelimit.h"
 #include "registry.h"
 #include "zap.h"
-
-#define REFUSED_SLOTS 64 /* keys whose refusal was logged recently */
-
-typedef struct refused_key {
-    char key[OWM_CURVE_KEY_LEN + 1];
-    double at;
-} refused_key;
 
 typedef struct file_id {
     int ok;
@@ -50,9 +47,10 @@ struct owmc_coord {
     file_id watched;
     owm_zap *auth;
     zsock_t *router;
+    owm_monitor *monitor;        /* logs handshakes refused before ZAP */
     daemon_loop *loop;
     double started, last_health;
-    refused_key refused[REFUSED_SLOTS];
+    owm_ratelimit refused;       /* refused keys (and key + message kind) logged */
     zframe_t *peer_health;       /* the current down set, encoded once per version */
     uint64_t peer_health_version;
 };
@@ -74,6 +72,8 @@ int owmc_allow_key(void *arg, const char *key, const char *address);
 /* Readers of the ROUTER (arg: the coordinator) and of the ZAP socket (arg: the owm_zap). */
 int owmc_on_router(zloop_t *loop, zsock_t *router, void *arg);
 int owmc_on_zap(zloop_t *loop, zsock_t *sock, void *arg);
+/* Reader of the ROUTER's monitor (arg: the owm_monitor): refused handshakes. */
+int owmc_on_monitor(zloop_t *loop, zsock_t *sock, void *arg);
 
 /* coord_health.c */
 /* Tell node p the current down set, when it has not heard it yet. */

@@ -1,6 +1,7 @@
 /* coord_messages.c - the coordinator's conversation: who sent a message
- * (by its CURVE key), what nodes and operators send, and what the
- * coordinator sends back (see coord.h). */
+ * (by its CURVE key) and whether its role may send it (access.h), what
+ * nodes, collectors and analysts send, and what the coordinator sends back
+ * (see coord.h). */
 #include "coord_internal.h"
 
 #include <string.h>
@@ -8,18 +9,17 @@
 #include "clock.h"
 #include "daemon_log.h"
 
-#define REFUSED_QUIET 60.0    /* log one refused key at most once a minute */
 #define BATCH 256             /* messages handled per readable event */
 
-/* Who sent a message: the node owning the CURVE key, or an operator (the
- * coordinator's own key), as the ZAP handler told libzmq. */
+/* Who sent a message: the role the mesh gives its CURVE key (as the ZAP
+ * handler told libzmq), and for a node, the node and its registry entry. */
 typedef struct sender {
     const char *key;
     const char *address;
+    owmc_sender_role role;
     const owm_node *node;
     owmc_peer *peer;
-    int operator;
-    char label[120];
+    char label[160];
 } sender;
 
 /* ------------------------------------------------------------ sending */
@@ -100,24 +100,11 @@ void owmc_push_due(owmc_coord *self, double now)
 int owmc_allow_key(void *arg, const char *key, const char *address)
 {
     owmc_coord *self = arg;
-    if (strcmp(key, self->own_key) == 0 || owm_mesh_node_by_key(self->mesh, key))
+    if (owmc_access_role(self->mesh, self->own_key, key, NULL) != OWMC_SENDER_UNKNOWN)
         return 1;
-    double now = owp_clock_monotonic();
-    refused_key *slot = &self->refused[0];
-    for (size_t i = 0; i < REFUSED_SLOTS; i++) {
-        if (strcmp(self->refused[i].key, key) == 0) {
-            slot = &self->refused[i];
-            break;
-        }
-        if (self->refused[i].at < slot->at)
-            slot = &self->refused[i];
-    }
-    if (strcmp(slot->key, key) != 0 || now - slot->at > REFUSED_QUIET) {
-        log_warn("refused connection from %s: CURVE key %s is not in %s", address, key,
-                      self->mesh_path);
-        snprintf(slot->key, sizeof slot->key, "%s", key);
-        slot->at = now;
-    }
+    if (owm_ratelimit_allow(&self->refused, key, owp_clock_monotonic()))
+        log_warn("refused connection from %s: CURVE key %s is not in %s (neither a node, a "
+                 "collector nor an analyst)", address, key, self->mesh_path);
     return 0;
 }
 
@@ -132,19 +119,43 @@ static int identify_sender(owmc_coord *self, zframe_t *body, sender *who)
         snprintf(who->label, sizeof who->label, "unauthenticated peer %s", who->address);
         return -1;
     }
-    who->node = owm_mesh_node_by_key(self->mesh, who->key);
-    if (who->node) {
+    const char *name = NULL;
+    who->role = owmc_access_role(self->mesh, self->own_key, who->key, &name);
+    switch (who->role) {
+    case OWMC_SENDER_NODE:
+        who->node = owm_mesh_node_by_key(self->mesh, who->key);
         who->peer = owmc_reg_peer(self->reg, who->node->index);
-        snprintf(who->label, sizeof who->label, "node %s (%s)", who->node->name, who->address);
-    } else if (strcmp(who->key, self->own_key) == 0) {
-        who->operator = 1;
+        snprintf(who->label, sizeof who->label, "node %s (%s)", name, who->address);
+        break;
+    case OWMC_SENDER_COLLECTOR:
+    case OWMC_SENDER_ANALYST:
+        snprintf(who->label, sizeof who->label, "%s %s (%s)", owmc_access_role_name(who->role),
+                 name, who->address);
+        break;
+    case OWMC_SENDER_OPERATOR:
         snprintf(who->label, sizeof who->label, "operator %s", who->address);
-    } else {
+        break;
+    case OWMC_SENDER_UNKNOWN:
         snprintf(who->label, sizeof who->label, "key %s (%s), no longer in the mesh", who->key,
                  who->address);
         return -1;
     }
     return 0;
+}
+
+/* A known message from a role that may not send it: refused, and said once
+ * a minute per key and kind (a node key used as a collector retries). */
+static void refuse_role(owmc_coord *self, zframe_t *route, const sender *who, owm_msg_kind kind)
+{
+    char subject[OWM_CURVE_KEY_LEN + 40], text[300];
+    snprintf(subject, sizeof subject, "%s %s", who->key, owm_msg_kind_name(kind));
+    snprintf(text, sizeof text, "%s refused: %s", owm_msg_kind_name(kind),
+             owmc_access_rule(who->role));
+    if (owm_ratelimit_allow(&self->refused, subject, owp_clock_monotonic()))
+        log_warn("%s: %s refused: CURVE key %s is a %s's: %s", who->label,
+                 owm_msg_kind_name(kind), who->key, owmc_access_role_name(who->role),
+                 owmc_access_rule(who->role));
+    send_error(self, route, OWM_ERROR_REFUSED, text, who->label);
 }
 
 /* ------------------------------------------------------------ node messages */
@@ -274,32 +285,22 @@ static void on_directory_request(owmc_coord *self, zframe_t *route, const sender
     }
     owmc_send_env(self, route, env, who->label);
     owm_msg_free(&env);
+    log_debug("%s: directory request answered (generation %llu)", who->label,
+              (unsigned long long)self->generation);
 }
 
 /* ------------------------------------------------------------ dispatch */
-
-static int needs_node(owm_msg_kind kind)
-{
-    return kind == OWM_MSG_HELLO || kind == OWM_MSG_SCHEDULE_ACK ||
-           kind == OWM_MSG_STATUS;
-}
 
 static void dispatch(owmc_coord *self, zframe_t *route, const sender *who, owm_msg **env,
                      double now)
 {
     owm_msg *e = *env;
-    if (needs_node(e->kind) && !who->node) {
-        log_warn("%s: sent %s, which only nodes may send", who->label,
-                      owm_msg_kind_name(e->kind));
-        send_error(self, route, OWM_ERROR_UNEXPECTED,
-                   "only mesh nodes send Hello, ScheduleAck and Status", who->label);
+    if (owmc_access_known(e->kind) && !owmc_access_allows(who->role, e->kind)) {
+        refuse_role(self, route, who, e->kind);
         return;
     }
-    /* Only the node plane counts as hearing from the node: `owmesh status`
-     * run with a node's key must neither mark it alive nor take over the
-     * connection its schedules go to. */
-    int node_plane = needs_node(e->kind) || e->kind == OWM_MSG_ERROR;
-    if (who->peer && node_plane) {
+    /* Every message a node may send is of the node plane: it is alive. */
+    if (who->peer && owmc_access_known(e->kind)) {
         if (owmc_reg_heard(who->peer, route, now, owmc_wall_now(), NULL) != OWP_OK)
             log_err("%s: out of memory", who->label);
         who->peer->minor = e->minor;
@@ -382,3 +383,10 @@ int owmc_on_zap(zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+int owmc_on_monitor(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    owm_monitor_handle(arg, owp_clock_monotonic());
+    return 0;
+}

@@ -65,7 +65,7 @@ static int digest_text(EVP_MD_CTX *md, const char *fmt, ...)
 
 /* Everything the Schedule carries but the generation: the node, each stream's
  * id (which already covers source, destination, servers and parameters), its
- * peer and identity, and the owamp server settings. */
+ * peer and identity, the owamp server settings and the collectors. */
 static owp_status compute_digest(owmc_node_plan *np, EVP_MD_CTX *md, owp_err *err)
 {
     int ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
@@ -81,6 +81,11 @@ static owp_status compute_digest(owmc_node_plan *np, EVP_MD_CTX *md, owp_err *er
         char listen[300];
         owm_node_format_server(np->node, listen, sizeof listen);
         ok = digest_text(md, "server %s %u\n", listen, (unsigned)np->server_modes);
+    }
+    for (size_t i = 0; ok && i < owm_mesh_client_count(np->mesh); i++) {
+        const owm_client *c = owm_mesh_client(np->mesh, i);
+        if (c->role == OWM_ROLE_COLLECTOR)
+            ok = digest_text(md, "collector %s %s\n", c->name, c->public_key);
     }
     unsigned int len = 0;
     if (!ok || !EVP_DigestFinal_ex(md, np->digest, &len) || len != OWMC_DIGEST_LEN)
@@ -110,8 +115,10 @@ owmc_plan *owmc_plan_new(const owm_mesh *mesh, owp_err *err)
         owmc_plan_destroy(&self);
         return NULL;
     }
-    for (size_t i = 0; i < n_nodes; i++)
+    for (size_t i = 0; i < n_nodes; i++) {
+        self->nodes[i].mesh = mesh;
         self->nodes[i].node = owm_mesh_node(mesh, i);
+    }
     assign_streams(self);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     owp_status st = md ? OWP_OK : owp_err_set(err, OWP_ERR_CRYPTO, "EVP_MD_CTX_new failed");
@@ -226,6 +233,20 @@ owm_msg *owmc_plan_empty_schedule(const char *node, uint64_t generation, owp_err
     return env;
 }
 
+/* The collectors the node's data endpoint admits. */
+static owp_status add_collectors(owm_msg_schedule *m, const owm_mesh *mesh, owp_err *err)
+{
+    for (size_t i = 0; i < owm_mesh_client_count(mesh); i++) {
+        const owm_client *c = owm_mesh_client(mesh, i);
+        owp_status st = c->role == OWM_ROLE_COLLECTOR
+                            ? owm_msg_schedule_add_collector(m, c->name, c->public_key, err)
+                            : OWP_OK;
+        if (st != OWP_OK)
+            return st;
+    }
+    return OWP_OK;
+}
+
 owm_msg *owmc_plan_schedule(const owmc_node_plan *np, uint64_t generation, owp_err *err)
 {
     owm_msg *env = owmc_plan_empty_schedule(np->node->name, generation, err);
@@ -249,5 +270,7 @@ owm_msg *owmc_plan_schedule(const owmc_node_plan *np, uint64_t generation, owp_e
         }
         srv->modes = np->server_modes;
     }
+    if (add_collectors(m, np->mesh, err) != OWP_OK)
+        owm_msg_free(&env);
     return env;
 }

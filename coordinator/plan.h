@@ -7,6 +7,8 @@
  * stream id so that the order of the mesh file never changes a schedule. A node
  * that sends at least one stream is also told how to run its owamp server
  * (Schedule.owamp_server: its mesh address, the modes its streams use).
+ * Every schedule lists the mesh's collectors (Schedule.collectors: the keys
+ * the node's data endpoint admits), in mesh order.
  *
  * Each node's schedule has a digest (SHA-256 over everything the Schedule
  * message carries except the generation), so comparing two plans tells which
@@ -30,6 +32,7 @@
 #define OWMC_DIGEST_LEN 32
 
 typedef struct owmc_node_plan {
+    const owm_mesh *mesh;         /* its collectors go in every schedule */
     const owm_node *node;
     size_t n_streams;             /* streams this node receives (runs) */
     const owm_stream **streams;   /* sorted by id; point into the mesh */

@@ -17,11 +17,12 @@ static struct {
     int facility;
     int level;
     int copy_to_stderr;
+    int problems_to_stderr; /* warnings and errors, while a detaching daemon starts */
     int to_syslog;
     int level_names;
     int location;
     int opened;
-} state = {"owmesh", LOG_DAEMON, LOG_INFO, 1, 1, 0, 0, 0};
+} state = {"owmesh", LOG_DAEMON, LOG_INFO, 1, 0, 1, 0, 0, 0};
 
 /* Settings change only from the main thread at start-up; the lock keeps a
  * reopen from interleaving with a message written by an endpoint thread. */
@@ -72,6 +73,11 @@ void daemon_log_set_level(int level)
 void daemon_log_set_stderr(int copy_to_stderr)
 {
     set_setting(&state.copy_to_stderr, copy_to_stderr);
+}
+
+void daemon_log_set_problems_to_stderr(int on)
+{
+    set_setting(&state.problems_to_stderr, on);
 }
 
 void daemon_log_set_syslog(int on)
@@ -130,10 +136,11 @@ static void emit(int priority, const char *file, int line, const char *msg)
             reopen_locked();
         syslog(priority, "%s", text);
     }
-    if (state.copy_to_stderr && state.level_names)
+    int to_stderr = state.copy_to_stderr || (state.problems_to_stderr && priority <= LOG_WARNING);
+    if (to_stderr && state.level_names)
         fprintf(stderr, "%s[%ld]: %s: %s\n", state.ident, (long)getpid(), level_name(priority),
                 text);
-    else if (state.copy_to_stderr)
+    else if (to_stderr)
         fprintf(stderr, "%s[%ld]: %s\n", state.ident, (long)getpid(), text);
     pthread_mutex_unlock(&lock);
 }

@@ -25,6 +25,11 @@ void daemon_log_open(const char *ident, int facility, int level, int copy_to_std
 void daemon_log_set_facility(int facility);
 void daemon_log_set_level(int level);
 void daemon_log_set_stderr(int copy_to_stderr);
+
+/* Also copy warnings and errors to stderr (whatever daemon_log_set_stderr
+ * says): while a detaching daemon starts, so that the operator who started
+ * it sees why it could not. */
+void daemon_log_set_problems_to_stderr(int on);
 /* 0: write no syslog at all (stderr only); 1, the default: syslog. Set
  * before daemon_log_open to keep syslog closed from the start. */
 void daemon_log_set_syslog(int on);

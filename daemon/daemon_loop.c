@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "daemon_service.h"
 #include "daemon_signals.h"
 
 struct daemon_loop {
@@ -93,6 +94,7 @@ void daemon_loop_timer_end(daemon_loop *self, int timer_id)
 
 int daemon_loop_run(daemon_loop *self)
 {
+    daemon_service_ready();
     /* zloop_start returns 0 when a signal interrupted its poll (the wake
      * pipe then says which), -1 when a handler did. */
     while (deliver_signals(self) == 0) {

@@ -62,7 +62,9 @@ void daemon_loop_reader_end(daemon_loop *self, zsock_t *sock);
 int daemon_loop_timer(daemon_loop *self, size_t ms, zloop_timer_fn fn, void *arg);
 void daemon_loop_timer_end(daemon_loop *self, int timer_id);
 
-/* Run until SIGTERM/SIGINT (0), or until a handler returned -1 (-1). */
+/* Run until SIGTERM/SIGINT (0), or until a handler returned -1 (-1).
+ * Before its first wait it tells a parent waiting in daemon_service_detach
+ * that the daemon is up (daemon_service_ready): start-up is over. */
 int daemon_loop_run(daemon_loop *self);
 
 #endif

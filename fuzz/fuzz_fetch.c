@@ -7,11 +7,13 @@
  * owp_client_fetch() runs once its Fetch-Session is sent - reads it into the
  * fetched layout, which is then read back and reported as owfetch does.
  */
+/* memfd_create: _GNU_SOURCE comes from config.h (-include) */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,11 +25,12 @@
 /* The socket buffer must hold the whole input: the writer end is filled
  * before the reader starts. */
 #define FUZZ_FETCH_MAX_INPUT (128 * 1024)
-#define FUZZ_FETCH_TIMEOUT_MS 200
+#define FUZZ_FETCH_TIMEOUT_MS 50 /* never waited for: the input ends in EOF */
 /* Reports walk the schedule up to the last packet (the reference's END_TIME),
  * a cost linear in npackets that teaches the fuzzer nothing: larger sessions
- * are fetched and read back but not reported. */
-#define FUZZ_FETCH_REPORT_MAX_PACKETS 65536
+ * are fetched and read back but not reported. At 65536 that walk was 80 % of
+ * every run (~1 000 exec/s); 1024 packets still reach every report path. */
+#define FUZZ_FETCH_REPORT_MAX_PACKETS 1024
 
 static FILE *g_out;  /* the fetched file, reused across runs */
 static FILE *g_null; /* reports go nowhere */
@@ -63,7 +66,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > FUZZ_FETCH_MAX_INPUT)
         return 0;
     if (!g_out) {
-        g_out = tmpfile();
+        /* In memory: a tmpfile's writes and truncations went to the disk. */
+        int fd = memfd_create("owmesh-fuzz-fetch", MFD_CLOEXEC);
+        g_out = fd >= 0 ? fdopen(fd, "w+b") : NULL;
         g_null = fopen("/dev/null", "w");
         if (!g_out || !g_null)
             abort();

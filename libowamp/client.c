@@ -116,8 +116,12 @@ fail:
     return -1;
 }
 
-/* Connect to o->server, IPv6 first then IPv4 when no family is forced. */
-static owp_status client_connect(owp_client *c, const owp_client_opts *o, owp_err *err)
+static int setup_left_ms(double deadline);
+
+/* Connect to o->server, IPv6 first then IPv4 when no family is forced, by
+ * the set-up deadline. */
+static owp_status client_connect(owp_client *c, const owp_client_opts *o, double deadline,
+                                 owp_err *err)
 {
     owp_hostport hp;
     if (owp_hostport_parse(o->server, &hp, err) != OWP_OK)
@@ -155,7 +159,7 @@ static owp_status client_connect(owp_client *c, const owp_client_opts *o, owp_er
             continue;
         }
         int fd = connect_bounded((struct sockaddr *)&ss, len, (struct sockaddr *)&src, src_len,
-                                 o->bind_device, c->control_timeout_ms, name, &e);
+                                 o->bind_device, setup_left_ms(deadline), name, &e);
         if (fd < 0) {
             /* Keep the most telling error: a failed connect beats "no IPv6 address". */
             first_err = e;
@@ -218,6 +222,13 @@ static owp_status build_setup_response(owp_client *c, const owp_client_opts *o,
     sr->mode = c->mode;
     if (c->mode == OWP_MODE_OPEN)
         return OWP_OK;
+    /* The count is the server's to choose, but not without bound: each
+     * iteration is our CPU (see OWP_PBKDF2_COUNT_MAX). */
+    if (g->count == 0 || g->count > OWP_PBKDF2_COUNT_MAX)
+        return owp_err_set(err, OWP_ERR_PROTO,
+                           "server %s: Server-Greeting asks for %u PBKDF2 iterations; refused "
+                           "(we compute 1 to %u; the reference sends 2048)",
+                           c->peer_name, g->count, OWP_PBKDF2_COUNT_MAX);
     snprintf(sr->keyid, sizeof sr->keyid, "%.80s", o->identity);
     uint8_t key[16];
     owp_status st = owp_pbkdf2_key(o->passphrase, o->passphrase_len, g->salt, g->count, key, err);
@@ -233,11 +244,23 @@ static owp_status build_setup_response(owp_client *c, const owp_client_opts *o,
     return st;
 }
 
-/* Greeting -> Set-Up-Response -> Server-Start (RFC 4656 3.1). */
-static owp_status client_setup(owp_client *c, const owp_client_opts *o, owp_err *err)
+/* Milliseconds left until the set-up deadline (monotonic seconds), at
+ * least 1 so that the channel does not take 0 for "no timeout". */
+static int setup_left_ms(double deadline)
+{
+    double left = (deadline - owp_clock_monotonic()) * 1000.0;
+    return left > 1.0 ? (int)left : 1;
+}
+
+/* Greeting -> Set-Up-Response -> Server-Start (RFC 4656 3.1), bounded as a
+ * whole by the deadline: a server that dribbles its messages cannot stretch
+ * the set-up to one control timeout per message. */
+static owp_status client_setup(owp_client *c, const owp_client_opts *o, double deadline,
+                               owp_err *err)
 {
     uint8_t buf[OWP_SETUP_RESPONSE_LEN];
     owp_greeting g;
+    owp_chan_set_timeout(c->chan, setup_left_ms(deadline));
     owp_status st = owp_chan_recv_clear(c->chan, buf, OWP_GREETING_LEN, err);
     if (st != OWP_OK)
         return owp_err_prefix(err, "reading Server-Greeting");
@@ -252,10 +275,12 @@ static owp_status client_setup(owp_client *c, const owp_client_opts *o, owp_err 
         return st;
     owp_wire_encode_setup_response(&sr, buf);
     double t0 = owp_clock_monotonic();
+    owp_chan_set_timeout(c->chan, setup_left_ms(deadline));
     if ((st = owp_chan_send_clear(c->chan, buf, OWP_SETUP_RESPONSE_LEN, err)) != OWP_OK)
         return owp_err_prefix(err, "sending Set-Up-Response");
 
     uint8_t ss_buf[OWP_SERVER_START_LEN];
+    owp_chan_set_timeout(c->chan, setup_left_ms(deadline));
     if ((st = owp_chan_recv_clear(c->chan, ss_buf, 32, err)) != OWP_OK) {
         if (st == OWP_ERR_CLOSED && c->mode != OWP_MODE_OPEN)
             return owp_err_set(err, OWP_ERR_REFUSED,
@@ -282,8 +307,10 @@ static owp_status client_setup(owp_client *c, const owp_client_opts *o, owp_err 
                                 ss_buf + 16, err)) != OWP_OK)
         return st;
     /* Bytes 32-47 are the first block of the server's protected stream. */
+    owp_chan_set_timeout(c->chan, setup_left_ms(deadline));
     if ((st = owp_chan_recv(c->chan, ss_buf + 32, 16, err)) != OWP_OK)
         return owp_err_prefix(err, "reading Server-Start");
+    owp_chan_set_timeout(c->chan, c->control_timeout_ms);
     c->rtt = owp_clock_monotonic() - t0;
     owp_server_start start;
     if ((st = owp_wire_decode_server_start(ss_buf, &start, err)) != OWP_OK)
@@ -316,7 +343,10 @@ owp_client *owp_client_open(const owp_client_opts *o, owp_err *err)
     }
     if (o->src_addr)
         snprintf(c->src_host, sizeof c->src_host, "%s", o->src_addr);
-    if (client_connect(c, o, err) != OWP_OK || client_setup(c, o, err) != OWP_OK) {
+    /* The whole set-up - connect, greeting, Set-Up-Response, Server-Start -
+     * within one control timeout, however the server paces it. */
+    double deadline = owp_clock_monotonic() + c->control_timeout_ms / 1000.0;
+    if (client_connect(c, o, deadline, err) != OWP_OK || client_setup(c, o, deadline, err) != OWP_OK) {
         owp_client_close(&c);
         return NULL;
     }

@@ -65,7 +65,10 @@ typedef struct owp_client_opts {
 
 void owp_client_opts_default(owp_client_opts *o);
 
-/* Connect and complete the connection set-up. Refusals are OWP_ERR_REFUSED:
+/* Connect and complete the connection set-up, all of it within one
+ * control_timeout_ms (a server that stalls or dribbles mid-handshake gets
+ * OWP_ERR_TIMEOUT). A greeting asking for more than OWP_PBKDF2_COUNT_MAX
+ * PBKDF2 iterations in A/E mode is OWP_ERR_PROTO. Refusals are OWP_ERR_REFUSED:
  * a greeting with Modes 0 ("server refused the connection"), no common mode
  * ("no common mode: server offers X, client wants Y"), Server-Start Accept != 0
  * (e.g. a wrong pass-phrase or unknown identity). */

@@ -50,6 +50,9 @@ void owp_server_conf_default(owp_server_conf *c)
     c->facility = LOG_DAEMON;
     c->loglevel = LOG_INFO;
     c->pbkdf2_count = 2048;
+    c->setuptimeout = 10;
+    c->maxsetupsessions = 64;
+    c->maxsetupperaddr = 8;
     c->testports.low = c->testports.high = 0;
 }
 
@@ -88,8 +91,11 @@ static const directive directives[] = {
     {"loglevel", KIND_LOGLEVEL, FIELD(loglevel)},
     {"loglocation", KIND_FLAG, FIELD(loglocation)},
     {"maxcontrolsessions", KIND_UINT, FIELD(maxcontrolsessions)},
+    {"maxsetupperaddr", KIND_UINT, FIELD(maxsetupperaddr)},
+    {"maxsetupsessions", KIND_UINT, FIELD(maxsetupsessions)},
     {"pbkdf2_count", KIND_UINT, FIELD(pbkdf2_count)},
     {"rootfolly", KIND_FLAG, FIELD(rootfolly)},
+    {"setuptimeout", KIND_UINT, FIELD(setuptimeout)},
     {"srcnode", KIND_SRCNODE, FIELD(srcnode)},
     {"testports", KIND_TESTPORTS, FIELD(testports)},
     {"user", KIND_STRING, FIELD(user)},

@@ -24,7 +24,13 @@ typedef struct owp_server_conf {
     int loglevel;              /* syslog priority threshold; default LOG_INFO */
     int loglocation;
     uint32_t maxcontrolsessions; /* 0 = unlimited */
-    uint32_t pbkdf2_count;     /* default 2048 */
+    /* Ours, for a public server (doc/owampd.conf.5): connections that have
+     * not completed the set-up (no Set-Up-Response yet) - how long one may
+     * take, and how many may wait in all and per client address. */
+    uint32_t setuptimeout;     /* seconds; default 10; 0 = controltimeout */
+    uint32_t maxsetupsessions; /* default 64; 0 = unlimited */
+    uint32_t maxsetupperaddr;  /* default 8; 0 = unlimited */
+    uint32_t pbkdf2_count;     /* default 2048; ours honours it (the reference ignores it) */
     int rootfolly;
     char srcnode[300];         /* node[:port]; empty = wildcard:861 */
     owp_portrange testports;   /* default 0-0 (ephemeral) */

@@ -47,8 +47,10 @@ owp_status owp_pbkdf2_key(const uint8_t *pass, size_t passlen, const uint8_t sal
 {
     if (passlen > INT_MAX)
         return owp_err_set(err, OWP_ERR_INVALID, "pass-phrase of %zu bytes is too long", passlen);
-    if (count == 0 || count > INT_MAX)
-        return owp_err_set(err, OWP_ERR_INVALID, "PBKDF2 count %u out of range", count);
+    if (count == 0 || count > OWP_PBKDF2_COUNT_MAX)
+        return owp_err_set(err, OWP_ERR_INVALID,
+                           "PBKDF2 count %u out of range (1 to %u; the reference uses 2048)",
+                           count, OWP_PBKDF2_COUNT_MAX);
     /* An empty pass-phrase is legal; OpenSSL wants a non-NULL pointer for it. */
     static const char empty[1] = "";
     const char *p = passlen ? (const char *)pass : empty;

@@ -26,6 +26,13 @@ owp_status owp_crypto_error(owp_err *err, const char *what);
 
 owp_status owp_random_bytes(uint8_t *buf, size_t len, owp_err *err);
 
+/* The largest PBKDF2 count we compute. The count comes from the
+ * Server-Greeting, so a hostile server could otherwise pin a client's CPU
+ * (2^31 - 1 iterations: about 8 minutes). The reference always sends 2048;
+ * 2^20 is 512 times that and costs about 0.3-0.5 s. */
+#define OWP_PBKDF2_COUNT_MAX (1u << 20)
+
+/* count must be 1..OWP_PBKDF2_COUNT_MAX (else OWP_ERR_INVALID). */
 owp_status owp_pbkdf2_key(const uint8_t *pass, size_t passlen, const uint8_t salt[16],
                           uint32_t count, uint8_t key[OWP_AES_KEY_LEN], owp_err *err);
 

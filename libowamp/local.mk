@@ -30,6 +30,9 @@ libowamp_libowamp_la_SOURCES = $(OWAMP_PUBLIC_H) \
 libowamp_libowamp_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 libowamp_libowamp_la_LIBADD = $(OPENSSL_LIBS) -lm
 libowamp_libowamp_la_LDFLAGS = -version-info 0:0:0
+# Installed as <owamp/NAME.h> (libowamp.pc's Cflags is -I$(includedir)), so
+# that a consumer's <error.h> is still the C library's; the headers include
+# each other with quotes, found next to the includer.
 owampincludedir = $(includedir)/owamp
 owampinclude_HEADERS = $(OWAMP_PUBLIC_H)
 pkgconfigdir = $(libdir)/pkgconfig

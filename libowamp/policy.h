@@ -148,8 +148,9 @@ int owp_limits_allow_open_mode(const owp_limits *self, const struct sockaddr *ad
  * values (seconds) and the size = 20 (IPv4) or 40 (IPv6) + 8 (UDP) + 14
  * (open mode) or 48 (authenticated/encrypted) + padding. ipv6 is judged by
  * the control connection. A schedule whose slots sum to zero (or no slots)
- * is infinitely fast: UINT64_MAX, so any bandwidth limit refuses it. The
- * result is truncated to an integer and saturates at UINT64_MAX. */
+ * costs 0, as the reference charges it (owping -i 0 is accepted under any
+ * bandwidth limit). The result is truncated to an integer and saturates at
+ * UINT64_MAX. */
 uint64_t owp_limits_session_bandwidth(const owp_slot *slots, uint32_t nslots, uint32_t padding,
                                       uint32_t mode, int ipv6);
 

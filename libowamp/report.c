@@ -266,7 +266,7 @@ static void print_machine(const report_ctx *c, FILE *out)
         for (uint32_t i = 0; i < owp_stats_nbuckets(s); i++) {
             int32_t idx;
             uint32_t n;
-            owp_stats_bucket(s, i, &idx, &n);
+            owp_stats_bucket_ref_order(s, i, &idx, &n);
             fprintf(out, "\t%d\t%u\n", idx, n);
         }
         fprintf(out, "</BUCKETS>\n");

@@ -34,6 +34,7 @@
 #include "hostport.h"
 
 #define DEFAULT_PBKDF2_COUNT 2048
+#define DEFAULT_SETUPTIMEOUT 10 /* seconds; see owp_server_config.setuptimeout */
 #define STOP_GRACE_MS 1000      /* after a stop request, how long a next command may take */
 
 /* ------------------------------------------------------------------ helpers */
@@ -66,6 +67,7 @@ void owp_server_config_default(owp_server_config *cfg)
     cfg->modes = OWP_MODE_OPEN | OWP_MODE_AUTH | OWP_MODE_ENCRYPTED;
     cfg->pbkdf2_count = DEFAULT_PBKDF2_COUNT;
     cfg->controltimeout = 1800;
+    cfg->setuptimeout = DEFAULT_SETUPTIMEOUT;
     cfg->enddelay = 1.0;
 }
 
@@ -87,6 +89,13 @@ owp_server *owp_server_new(const owp_server_config *cfg, owp_err *err)
     }
     if (cfg->enddelay < 0 || cfg->enddelay != cfg->enddelay) {
         owp_err_set(err, OWP_ERR_INVALID, "owp_server_new: invalid enddelay %g", cfg->enddelay);
+        return NULL;
+    }
+    if (cfg->pbkdf2_count > OWP_PBKDF2_COUNT_MAX) {
+        /* Clients (ours) refuse such a greeting; no A/E client could connect. */
+        owp_err_set(err, OWP_ERR_INVALID,
+                    "pbkdf2_count %u: more than clients compute (at most %u; the reference "
+                    "sends 2048)", cfg->pbkdf2_count, OWP_PBKDF2_COUNT_MAX);
         return NULL;
     }
     if (cfg->test_local && (cfg->test_local_len == 0 ||
@@ -172,10 +181,24 @@ static owp_status wait_message(conn *c, int timeout_ms, int stop_ends_wait, owp_
     }
 }
 
+static int seconds_to_ms(uint32_t t)
+{
+    return t > 0 ? (int)(t > 2000000 ? 2000000000 : t * 1000) : 0;
+}
+
 int owp_srv_control_timeout_ms(const conn *c)
 {
-    uint32_t t = c->srv->cfg.controltimeout;
-    return t > 0 ? (int)(t > 2000000 ? 2000000000 : t * 1000) : 0;
+    return seconds_to_ms(c->srv->cfg.controltimeout);
+}
+
+/* The bound on the whole set-up: setuptimeout, but never longer than the
+ * control timeout (0 = none). */
+static int setup_timeout_ms(const conn *c)
+{
+    int control = owp_srv_control_timeout_ms(c), setup = seconds_to_ms(c->srv->cfg.setuptimeout);
+    if (setup == 0 || (control > 0 && control < setup))
+        return control;
+    return setup;
 }
 
 /* The first block of the next command, or OWP_ERR_CLOSED when the client
@@ -274,7 +297,33 @@ static owp_status send_server_start(conn *c, uint8_t accept, const uint8_t serve
     return st;
 }
 
+static owp_status handshake_steps(conn *c, long long deadline_ms, owp_err *err);
+
+/* The set-up, bounded as a whole (not per message) by setup_timeout_ms: a
+ * client that dribbles its Set-Up-Response a byte at a time is cut off as
+ * surely as a silent one. Afterwards every message gets the control timeout. */
 static owp_status handshake(conn *c, owp_err *err)
+{
+    int limit = setup_timeout_ms(c);
+    long long deadline = limit > 0 ? (long long)(owp_clock_monotonic() * 1000.0) + limit : -1;
+    owp_status st = handshake_steps(c, deadline, err);
+    owp_chan_set_timeout(c->chan, owp_srv_control_timeout_ms(c));
+    if (st == OWP_ERR_TIMEOUT)
+        owp_err_prefix(err, "set-up not complete within %d s (setuptimeout)", limit / 1000);
+    return st;
+}
+
+/* What is left of the set-up's time (at least 1 ms, so the channel does not
+ * read 0 as "no timeout"); -1: no bound. */
+static int setup_left_ms(long long deadline_ms)
+{
+    if (deadline_ms < 0)
+        return -1;
+    long long left = deadline_ms - (long long)(owp_clock_monotonic() * 1000.0);
+    return left > 1 ? (int)left : 1;
+}
+
+static owp_status handshake_steps(conn *c, long long deadline_ms, owp_err *err)
 {
     owp_server *s = c->srv;
     uint32_t modes = s->cfg.modes;
@@ -294,6 +343,7 @@ static owp_status handshake(conn *c, owp_err *err)
         return st;
     uint8_t gbuf[OWP_GREETING_LEN];
     owp_wire_encode_greeting(&g, gbuf);
+    owp_chan_set_timeout(c->chan, setup_left_ms(deadline_ms));
     st = owp_chan_send_clear(c->chan, gbuf, sizeof gbuf, err);
     if (st != OWP_OK)
         return st;
@@ -303,6 +353,7 @@ static owp_status handshake(conn *c, owp_err *err)
     }
 
     uint8_t rbuf[OWP_SETUP_RESPONSE_LEN];
+    owp_chan_set_timeout(c->chan, setup_left_ms(deadline_ms));
     st = owp_chan_recv_clear(c->chan, rbuf, sizeof rbuf, err);
     if (st != OWP_OK)
         return st;
@@ -353,6 +404,7 @@ static owp_status handshake(conn *c, owp_err *err)
         if (st != OWP_OK)
             accept = OWP_ACCEPT_INTERNAL;
     }
+    owp_chan_set_timeout(c->chan, setup_left_ms(deadline_ms));
     st = send_server_start(c, accept, server_iv, sr.client_iv, err);
     if (st != OWP_OK)
         return st;
@@ -373,6 +425,29 @@ static owp_status handshake(conn *c, owp_err *err)
 }
 
 /* ------------------------------------------------------------------ the connection */
+
+/* The one line that says why a connection ended other than cleanly, at the
+ * level its cause deserves: a client that hangs up or goes quiet is routine
+ * on a public server (info), a client that breaks the protocol is worth a
+ * warning, and only our own failures (system calls, memory, files) are
+ * errors. The reference logged every case as an error, twice. */
+static void log_connection_end(const owp_server *s, owp_status st, const owp_err *err)
+{
+    switch (st) {
+    case OWP_ERR_CLOSED:
+    case OWP_ERR_TIMEOUT:
+    case OWP_ERR_INTERRUPTED:
+        owp_srv_log(s, OWP_LOG_INFO, "Control session ended early: %s", err->msg);
+        return;
+    case OWP_ERR_PROTO:
+    case OWP_ERR_FORMAT:
+        owp_srv_log(s, OWP_LOG_WARNING, "Control session terminated abnormally: %s", err->msg);
+        return;
+    default:
+        owp_srv_log(s, OWP_LOG_ERR, "Control session terminated abnormally: %s", err->msg);
+        return;
+    }
+}
 
 static owp_status command_loop(conn *c, owp_err *err)
 {
@@ -456,7 +531,7 @@ owp_status owp_server_serve(owp_server *self, int fd, const struct sockaddr *pee
     if (st != OWP_OK && st != OWP_ERR_REFUSED) {
         if (!strstr(err->msg, c->peer_name))
             owp_err_prefix(err, "control connection from %s", c->peer_name);
-        owp_srv_log(self, OWP_LOG_ERR, "%s", err->msg);
+        log_connection_end(self, st, err);
     }
     owp_srv_end_all_sessions(c, OWP_FINISHED_INCOMPLETE);
     free(c->sessions);

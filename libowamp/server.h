@@ -86,6 +86,11 @@ typedef struct owp_server_config {
     const struct sockaddr *test_local;
     socklen_t test_local_len;
     uint32_t controltimeout;        /* seconds per expected control message; 0 = none */
+    /* Seconds from accept to a complete set-up (greeting out, the client's
+     * Set-Up-Response in, Server-Start out): short, so that idle or dribbling
+     * connections do not hold a process for controltimeout. 0 = controltimeout;
+     * never longer than a non-zero controltimeout. */
+    uint32_t setuptimeout;
     double enddelay;                /* seconds after last packet + timeout before our Stop-Sessions */
     owp_num64 start_time;           /* Server-Start Start-Time: when the daemon started */
     owp_server_policy policy;

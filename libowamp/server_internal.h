@@ -122,8 +122,15 @@ session *owp_srv_find_session(const conn *c, const uint8_t sid[OWP_SID_LEN]);
 /* Stop and join the session's thread (if any). */
 void owp_srv_join_session(session *sess);
 
-/* End a session for good: join, finish or delete its file, release policy
- * resources, free. keep_file 0 deletes the stored file. */
+/* Finish a receive session's file: header (Finished, Next Seqno), skip
+ * ranges, flushed to the kernel. Its thread must be joined. Does nothing for
+ * a send session or a file already finished. */
+void owp_srv_finish_file(conn *c, session *sess, uint32_t finished, uint32_t next_seqno,
+                         const owp_skip *skips, uint32_t nskips);
+
+/* End a session for good: join, finish (unless owp_srv_finish_file did) or
+ * delete its file, release policy resources, free. keep_file 0 deletes the
+ * stored file. */
 void owp_srv_end_session(conn *c, session *sess, uint32_t finished, uint32_t next_seqno,
                          const owp_skip *skips, uint32_t nskips, int keep_file);
 

@@ -23,6 +23,13 @@
 #include "crypto.h"
 #include "datadir.h"
 #include "hostport.h"
+#include "testpkt.h"
+
+/* The largest UDP payload an IP datagram carries without jumbograms:
+ * 65535 - 8 (UDP) - 20 (IPv4 header), or 65535 - 8 over IPv6 (whose
+ * payload length does not count its 40-byte header). */
+#define UDP_PAYLOAD_MAX_V4 65507u
+#define UDP_PAYLOAD_MAX_V6 65527u
 
 /* Endpoint threads need a few kilobytes of stack. The default is RLIMIT_STACK
  * (8 MiB of address space per thread), which thousands of concurrent
@@ -70,22 +77,29 @@ void owp_srv_join_session(session *sess)
     sess->thread_started = 0;
 }
 
+void owp_srv_finish_file(conn *c, session *sess, uint32_t finished, uint32_t next_seqno,
+                         const owp_skip *skips, uint32_t nskips)
+{
+    if (!sess->writer)
+        return;
+    owp_server *s = c->srv;
+    owp_err e;
+    if (owp_file_writer_finish(sess->writer, finished, next_seqno, skips, nskips, &e) != OWP_OK)
+        owp_srv_log(s, OWP_LOG_ERR, "%s: %s", sess->path, e.msg);
+    owp_file_writer_destroy(&sess->writer);
+    /* Down to the kernel, so another connection's fetch reads it finished. */
+    if (sess->fp && fflush(sess->fp) != 0)
+        owp_srv_log(s, OWP_LOG_ERR, "%s: write: %s", sess->path, strerror(errno));
+}
+
 void owp_srv_end_session(conn *c, session *sess, uint32_t finished, uint32_t next_seqno,
                          const owp_skip *skips, uint32_t nskips, int keep_file)
 {
     owp_server *s = c->srv;
     owp_srv_join_session(sess);
     uint64_t size = 0;
-    if (sess->writer) {
-        owp_err e;
-        if (owp_file_writer_finish(sess->writer, finished, next_seqno, skips, nskips, &e) !=
-            OWP_OK)
-            owp_srv_log(s, OWP_LOG_ERR, "%s: %s", sess->path, e.msg);
-        owp_file_writer_destroy(&sess->writer);
-    }
+    owp_srv_finish_file(c, sess, finished, next_seqno, skips, nskips);
     if (sess->fp) {
-        if (fflush(sess->fp) != 0)
-            owp_srv_log(s, OWP_LOG_ERR, "%s: write: %s", sess->path, strerror(errno));
         struct stat st;
         if (fstat(fileno(sess->fp), &st) == 0)
             size = (uint64_t)st.st_size;
@@ -199,6 +213,30 @@ static void test_local_addr(const conn *c, int family, const struct sockaddr **s
     }
 }
 
+/* A request the test endpoints could not carry out, refused now rather
+ * than accepted and failed at Start-Sessions: the Accept value (0 when the
+ * request is workable), with one log line naming the peer and why. */
+static uint8_t unworkable_request(const conn *c, const owp_request *req, int receives)
+{
+    size_t size = owp_testpkt_size(c->mode, req->padding);
+    size_t max = req->ipvn == 6 ? UDP_PAYLOAD_MAX_V6 : UDP_PAYLOAD_MAX_V4;
+    if (size == 0 || size > max) {
+        owp_srv_log(c->srv, OWP_LOG_WARNING,
+                    "%s: Request-Session refused (Accept %u): padding %u makes %zu-byte test "
+                    "packets, more than one UDP datagram carries (%zu)",
+                    c->peer_name, OWP_ACCEPT_NOT_SUPPORTED, req->padding, size, max);
+        return OWP_ACCEPT_NOT_SUPPORTED;
+    }
+    if (!receives && req->receiver_port == 0) {
+        owp_srv_log(c->srv, OWP_LOG_WARNING,
+                    "%s: Request-Session refused (Accept %u): receiver port 0 for a session "
+                    "this server would send",
+                    c->peer_name, OWP_ACCEPT_FAILURE);
+        return OWP_ACCEPT_FAILURE;
+    }
+    return OWP_ACCEPT_OK;
+}
+
 /* Decide and set up one requested session; returns the Accept value and
  * fills *out (NULL when refused). Only internal failures that leave the
  * connection unusable return an error status. */
@@ -218,6 +256,9 @@ static uint8_t setup_session(conn *c, const owp_request *req, session **out)
         return OWP_ACCEPT_FAILURE;
     }
     int receives = req->conf_receiver;
+    uint8_t unworkable = unworkable_request(c, req, receives);
+    if (unworkable != OWP_ACCEPT_OK)
+        return unworkable;
     /* The peer's test address: the sender when we receive, the receiver when we send. */
     struct sockaddr_storage peer;
     socklen_t peer_len = 0;

@@ -164,14 +164,16 @@ static void apply_client_stop(conn *c, const owp_stop_sessions *m)
         owp_srv_join_session(c->sessions[i]);
 }
 
-static void finish_sessions_after_stop(conn *c, const owp_stop_sessions *m)
+/* Every received file finished (header, skip ranges, flushed) as the
+ * client's Stop-Sessions says. This must happen before our Stop-Sessions
+ * reply leaves: a client such as powstream fetches the file on a second
+ * connection the moment it has our reply, and would get Finished 0. */
+static void finish_received_files(conn *c, const owp_stop_sessions *m)
 {
     for (size_t i = 0; i < c->nsessions; i++) {
         session *sess = c->sessions[i];
-        if (!sess->server_receives) {
-            owp_srv_end_session(c, sess, OWP_FINISHED_NORMAL, 0, NULL, 0, 1);
+        if (!sess->server_receives)
             continue;
-        }
         const owp_stop_session *ss = NULL;
         for (uint32_t k = 0; k < m->nsessions; k++)
             if (memcmp(m->sessions[k].sid, sess->req.sid, OWP_SID_LEN) == 0)
@@ -184,10 +186,21 @@ static void finish_sessions_after_stop(conn *c, const owp_stop_sessions *m)
         } else if (!ss) {
             finished = OWP_FINISHED_INCOMPLETE;
         }
-        /* A failed test (non-zero Accept) leaves no data behind. */
-        int keep = m->accept == OWP_ACCEPT_OK;
-        owp_srv_end_session(c, sess, finished, ss ? ss->next_seqno : 0, ss ? ss->skips : NULL,
-                    ss ? ss->nskips : 0, keep);
+        owp_srv_finish_file(c, sess, finished, ss ? ss->next_seqno : 0, ss ? ss->skips : NULL,
+                            ss ? ss->nskips : 0);
+    }
+}
+
+/* After the exchange: every session ends (files closed, policy grants given
+ * back) and the table empties. A failed test (non-zero Accept) leaves no
+ * data behind. */
+static void end_sessions_after_stop(conn *c, const owp_stop_sessions *m)
+{
+    int keep = m->accept == OWP_ACCEPT_OK;
+    for (size_t i = 0; i < c->nsessions; i++) {
+        session *sess = c->sessions[i];
+        owp_srv_end_session(c, sess, OWP_FINISHED_NORMAL, 0, NULL, 0,
+                            sess->server_receives ? keep : 1);
     }
     c->nsessions = 0;
 }
@@ -269,9 +282,10 @@ owp_status owp_srv_run_tests(conn *c, owp_err *err)
             owp_srv_log(c->srv, OWP_LOG_WARNING, "%s: client's Stop-Sessions: Accept %u (%s)",
                         c->peer_name, m.accept, owp_accept_name(m.accept));
         apply_client_stop(c, &m);
+        finish_received_files(c, &m);
         if (!our_stop_sent)
             st = send_stop_sessions(c, err);
-        finish_sessions_after_stop(c, &m);
+        end_sessions_after_stop(c, &m);
         owp_stop_sessions_clear(&m);
         return st;
     }

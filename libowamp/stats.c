@@ -25,6 +25,7 @@
 typedef struct map_entry {
     uint32_t key;
     uint32_t count; /* seen copies (window) or samples (histogram) */
+    uint32_t order; /* histogram: when the bucket was created (0, 1, ...) */
     uint8_t lost;
     uint8_t used;
 } map_entry;
@@ -122,6 +123,8 @@ static void map_remove(u32map *m, map_entry *e)
 typedef struct bucket {
     int32_t index;
     uint32_t count;
+    uint32_t order; /* creation order in the range */
+    uint32_t slot;  /* in the reference's table */
 } bucket;
 
 struct owp_stats {
@@ -152,8 +155,11 @@ struct owp_stats {
     double maxerr;
     double inf_delay, min_delay, max_delay;
     u32map hist;
-    bucket *sorted;
-    uint32_t nsorted;
+    uint32_t hist_created; /* buckets created in this range, for their order */
+    bucket *sorted;        /* ascending index: the percentiles */
+    bucket *printed;       /* the reference's hash-table order: <BUCKETS> */
+    uint32_t nsorted;      /* entries of each */
+    uint32_t ref_table_size;
     uint32_t received;
     double *delays; /* of the first copies, for the exact percentiles */
     size_t delays_cap;
@@ -184,6 +190,42 @@ static uint32_t reorder_limit(const owp_request *req)
     return len < 10 ? 10 : (uint32_t)len;
 }
 
+/* The reference prints <BUCKETS> by walking its bucket table, an I2util hash
+ * table (I2util 5.2.4 table.c, owamp 5.2.3 stats.c), so tools that compare
+ * -M output byte for byte see that order, not ascending buckets:
+ *  - size: the largest of I2HashInit's primes not above the size hint (31 at
+ *    least); the hint is owamp's blistlen = loss timeout / bucket width,
+ *    clamped to [10, 2048], where the loss timeout is the raw 32.32 integer,
+ *    not seconds (a reference quirk: in practice always 2048, so 1021);
+ *  - key: the bucket index as a 4-byte int; hash: the sum of its bytes
+ *    (I2util's hashatom); slot: hash mod size;
+ *  - walk: slots 0, 1, 2, ...; within a slot the newest bucket first (a new
+ *    binding is pushed onto the front of its chain).
+ * The table is emptied before each range (sub-session), so "newest" counts
+ * from the start of the range. */
+static uint32_t ref_table_size(owp_num64 timeout, double width)
+{
+    static const uint32_t primes[] = {31,   67,   127,  251,   509,   1021,
+                                      2053, 4093, 8191, 16381, 32771, 65521};
+    double d = (double)timeout / width;
+    long hint = d > 0x7fffffffL ? 0x7fffffffL : (long)d;
+    if (hint < 10)
+        hint = 10;
+    if (hint > 2048)
+        hint = 2048;
+    size_t i = sizeof primes / sizeof primes[0] - 1;
+    while (i > 0 && primes[i] > (unsigned long)hint)
+        i--;
+    return primes[i];
+}
+
+static uint32_t ref_slot(int32_t index, uint32_t size)
+{
+    uint32_t u = (uint32_t)index;
+    uint32_t sum = (u & 0xFFu) + ((u >> 8) & 0xFFu) + ((u >> 16) & 0xFFu) + (u >> 24);
+    return sum % size;
+}
+
 owp_stats *owp_stats_new(const owp_request *req, const owp_skip *skips, uint32_t nskips,
                          double bucket_width, owp_err *err)
 {
@@ -212,6 +254,7 @@ owp_stats *owp_stats_new(const owp_request *req, const owp_skip *skips, uint32_t
         self->nskips = nskips;
     }
     self->bucket_width = bucket_width;
+    self->ref_table_size = ref_table_size(req->timeout, bucket_width);
     self->rlimit = reorder_limit(req);
     self->sched = owp_sched_new(req->sid, self->req.slots, req->nslots, err);
     if (!self->sched) {
@@ -232,6 +275,7 @@ void owp_stats_destroy(owp_stats **self_p)
     map_free(&self->window);
     map_free(&self->hist);
     free(self->sorted);
+    free(self->printed);
     free(self->delays);
     free(self->rseq);
     free(self->rn);
@@ -278,8 +322,10 @@ owp_status owp_stats_begin(owp_stats *self, uint32_t first, uint32_t last, uint3
     self->min_delay = self->inf_delay;
     self->max_delay = -self->inf_delay;
     map_clear(&self->hist);
+    self->hist_created = 0;
     free(self->sorted);
-    self->sorted = NULL;
+    free(self->printed);
+    self->sorted = self->printed = NULL;
     self->nsorted = 0;
     self->received = 0;
     owp_owd_sample_init(&self->sample, NULL, 0);
@@ -427,7 +473,8 @@ static owp_status add_received(owp_stats *self, const owp_record *r, map_entry *
     map_entry *b = map_get(&self->hist, (uint32_t)bucket_index(d, self->bucket_width));
     if (!b)
         return owp_err_set(err, OWP_ERR_NOMEM, "histogram: out of memory");
-    b->count++;
+    if (b->count++ == 0)
+        b->order = self->hist_created++;
     if (keep_delay(self, d) != 0)
         return owp_err_set(err, OWP_ERR_NOMEM, "first-copy delays: out of memory");
     self->received++;
@@ -491,6 +538,38 @@ static int bucket_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int bucket_ref_cmp(const void *a, const void *b)
+{
+    const bucket *x = a, *y = b;
+    if (x->slot != y->slot)
+        return (x->slot > y->slot) - (x->slot < y->slot);
+    return (x->order < y->order) - (x->order > y->order); /* newest first */
+}
+
+/* The histogram twice: ascending (percentiles) and in the reference's order. */
+static owp_status order_buckets(owp_stats *self, owp_err *err)
+{
+    uint32_t n = (uint32_t)self->hist.n;
+    self->nsorted = n;
+    if (!n)
+        return OWP_OK;
+    self->sorted = malloc(n * sizeof *self->sorted);
+    self->printed = malloc(n * sizeof *self->printed);
+    if (!self->sorted || !self->printed)
+        return owp_err_set(err, OWP_ERR_NOMEM, "owp_stats_end: out of memory");
+    uint32_t k = 0;
+    for (size_t i = 0; i < self->hist.cap; i++) {
+        const map_entry *e = &self->hist.slots[i];
+        if (e->used)
+            self->sorted[k++] = (bucket){(int32_t)e->key, e->count, e->order,
+                                         ref_slot((int32_t)e->key, self->ref_table_size)};
+    }
+    memcpy(self->printed, self->sorted, n * sizeof *self->printed);
+    qsort(self->sorted, n, sizeof *self->sorted, bucket_cmp);
+    qsort(self->printed, n, sizeof *self->printed, bucket_ref_cmp);
+    return OWP_OK;
+}
+
 owp_status owp_stats_end(owp_stats *self, owp_err *err)
 {
     /* Settle what is left: the recorded packets in seq order, then the
@@ -519,18 +598,7 @@ owp_status owp_stats_end(owp_stats *self, owp_err *err)
     self->wbegin = last_seq;
     self->window_done = 1;
 
-    self->nsorted = (uint32_t)self->hist.n;
-    self->sorted = self->nsorted ? malloc(self->nsorted * sizeof *self->sorted) : NULL;
-    if (self->nsorted && !self->sorted)
-        return owp_err_set(err, OWP_ERR_NOMEM, "owp_stats_end: out of memory");
-    k = 0;
-    for (size_t i = 0; i < self->hist.cap; i++)
-        if (self->hist.slots[i].used)
-            self->sorted[k++] =
-                (bucket){(int32_t)self->hist.slots[i].key, self->hist.slots[i].count};
-    if (self->nsorted)
-        qsort(self->sorted, self->nsorted, sizeof *self->sorted, bucket_cmp);
-    return OWP_OK;
+    return order_buckets(self, err);
 }
 
 /* ---------------------------------------------------------------- results */
@@ -612,15 +680,26 @@ int owp_stats_jitter(owp_stats *self, double *v)
 
 uint32_t owp_stats_nbuckets(const owp_stats *self) { return self->nsorted; }
 
-void owp_stats_bucket(const owp_stats *self, uint32_t i, int32_t *index, uint32_t *count)
+static void bucket_at(const bucket *list, uint32_t n, uint32_t i, int32_t *index, uint32_t *count)
 {
-    if (i >= self->nsorted) {
+    if (i >= n) {
         *index = 0;
         *count = 0;
         return;
     }
-    *index = self->sorted[i].index;
-    *count = self->sorted[i].count;
+    *index = list[i].index;
+    *count = list[i].count;
+}
+
+void owp_stats_bucket(const owp_stats *self, uint32_t i, int32_t *index, uint32_t *count)
+{
+    bucket_at(self->sorted, self->nsorted, i, index, count);
+}
+
+void owp_stats_bucket_ref_order(const owp_stats *self, uint32_t i, int32_t *index,
+                                uint32_t *count)
+{
+    bucket_at(self->printed, self->nsorted, i, index, count);
 }
 
 uint32_t owp_stats_ttl_count(const owp_stats *self, uint8_t ttl) { return self->ttl[ttl]; }

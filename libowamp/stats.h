@@ -88,9 +88,16 @@ int owp_stats_percentile(owp_stats *self, double alpha, double *v);
 int owp_stats_jitter_ref(const owp_stats *self, double *v);
 int owp_stats_jitter(owp_stats *self, double *v);
 
-/* Histogram in ascending bucket order (index = ceil(delay/width), floor below 0). */
+/* Histogram (index = ceil(delay/width), floor below 0), i < nbuckets, in
+ * ascending bucket order ... */
 uint32_t owp_stats_nbuckets(const owp_stats *self);
 void owp_stats_bucket(const owp_stats *self, uint32_t i, int32_t *index, uint32_t *count);
+/* ... or in the order the reference prints them in -M's <BUCKETS>: the
+ * iteration order of its bucket hash table (bucket index's bytes summed, mod
+ * the table size, 1021 in practice; newest bucket first within a slot). It
+ * differs from ascending order once indices cross a multiple of 256. */
+void owp_stats_bucket_ref_order(const owp_stats *self, uint32_t i, int32_t *index,
+                                uint32_t *count);
 
 /* Packets (first copies) per TTL value. */
 uint32_t owp_stats_ttl_count(const owp_stats *self, uint8_t ttl);

@@ -151,9 +151,11 @@ static owp_status write_sum(owp_stream *s, const char *data_path, uint32_t sub_c
 }
 
 /* Sub-session summaries [subs_done, upto) of ss from the data at data_path;
- * the name END of a block is clamped to end_cap. */
+ * the name END of a block is clamped to end_cap. preliminary: SESSION_FINISHED
+ * says 0 (the data is a receiver's, which the reference summarises while it
+ * is written); else it says what the file says. */
 static void write_subs(owp_stream *s, stream_session *ss, const char *data_path, uint32_t upto,
-                       owp_num64 end_cap, int complete)
+                       owp_num64 end_cap, int preliminary, int complete)
 {
     uint32_t n = s->o.sub_count;
     while (ss->subs_done < upto) {
@@ -171,7 +173,7 @@ static void write_subs(owp_stream *s, stream_session *ss, const char *data_path,
         stream_path(s, name, sizeof name, ss->sub_start, end, ".sum");
         owp_err err;
         owp_err_clear(&err);
-        if (write_sum(s, data_path, n, j, 1, name, &err) != OWP_OK)
+        if (write_sum(s, data_path, n, j, preliminary, name, &err) != OWP_OK)
             owp_strm_log(s, LOG_WARNING, "sub-session summary %s: %s", name, err.msg);
         else
             notify_file(s, OWP_STREAM_FILE_SUBSUM, name, ss->sub_start, end, ss->index, j * n,
@@ -201,7 +203,7 @@ void owp_strm_running_subs(owp_stream *s, stream_slot *sl)
            owp_strm_sched_time(ss, (upto + 1) * s->o.sub_count - 1) + settle <= now)
         upto++;
     if (upto > ss->subs_done)
-        write_subs(s, ss, ss->tmp_path, upto, ss->end, 0);
+        write_subs(s, ss, ss->tmp_path, upto, ss->end, 1, 0);
 }
 
 /* ------------------------------------------------------------------ session files */
@@ -429,7 +431,10 @@ static void write_files(owp_stream *s, stream_session *ss, const char *data, owp
     if (subs_enabled(s)) {
         uint32_t nblocks = s->o.npackets / s->o.sub_count;
         uint32_t upto = nkeep < np ? (nkeep + s->o.sub_count - 1) / s->o.sub_count : nblocks;
-        write_subs(s, ss, tmp, upto, end, complete);
+        /* A receiver's summaries say 0, as the reference's, made from the
+         * growing file, do (its last one too); a sender's come from the
+         * fetched data, which says whether the session finished. */
+        write_subs(s, ss, tmp, upto, end, !s->o.sender, complete);
     }
     if ((st = publish(tmp, name, &err)) != OWP_OK) {
         owp_strm_log(s, LOG_ERR, "session %" PRIu64 ": %s", ss->index, err.msg);

@@ -65,6 +65,31 @@ static int secret_path(const char *path, char *buf, size_t len)
     return snprintf(buf, len, "%s_secret", path) < (int)len;
 }
 
+/* A secret key file must be ours alone: no access for group or others, and
+ * owned by us or root (a file another user owns could be swapped under us).
+ * The message says how to fix it, as ssh does for its keys. */
+static int secret_file_safe(const char *path, owp_err *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        owp_err_sys(err, "%s", path);
+        return 0;
+    }
+    if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+        owp_err_set(err, OWP_ERR_REFUSED, "%s: secret key file owned by uid %u, not by this user "
+                    "(uid %u) or root: refused (chown it to the user that runs this program)",
+                    path, (unsigned)sb.st_uid, (unsigned)geteuid());
+        return 0;
+    }
+    if (sb.st_mode & 077) {
+        owp_err_set(err, OWP_ERR_REFUSED, "%s: secret key file has mode %04o, open to group or "
+                    "others: refused (run: chmod 600 %s)", path, (unsigned)(sb.st_mode & 07777),
+                    path);
+        return 0;
+    }
+    return 1;
+}
+
 zcert_t *owm_curve_load(const char *path, int need_secret, owp_err *err)
 {
     char pub[OWM_CURVE_KEY_LEN + 1], sec[OWM_CURVE_KEY_LEN + 1] = "", only_secret[4096];
@@ -85,6 +110,10 @@ zcert_t *owm_curve_load(const char *path, int need_secret, owp_err *err)
                     "Z85 key", path);
         return NULL;
     }
+    if (have_secret && need_secret && !secret_file_safe(path, err)) {
+        explicit_bzero(sec, sizeof sec);
+        return NULL;
+    }
     if (!have_secret && need_secret) {
         char spath[4096];
         if (!secret_path(path, spath, sizeof spath) || strcmp(spath, path) == 0 ||
@@ -94,6 +123,11 @@ zcert_t *owm_curve_load(const char *path, int need_secret, owp_err *err)
             return NULL;
         }
         have_secret = read_key(cfg, "curve/secret-key", sec);
+        if (have_secret && !secret_file_safe(spath, err)) {
+            zconfig_destroy(&cfg);
+            explicit_bzero(sec, sizeof sec);
+            return NULL;
+        }
         char spub[OWM_CURVE_KEY_LEN + 1];
         int match = read_key(cfg, "curve/public-key", spub) && strcmp(spub, pub) == 0;
         zconfig_destroy(&cfg);

@@ -24,7 +24,10 @@ int owm_curve_key_valid(const char *text);
 /* Load a key pair. path may name the secret file (NAME_secret) or the public
  * one (then NAME_secret is read for the secret key). NULL with err naming the
  * file when it cannot be read, holds no valid keys, or (need_secret) has no
- * secret key. The caller owns the cert (zcert_destroy). */
+ * secret key. With need_secret, the file the secret key is read from must be
+ * safe: no permission for group or others, owned by this user or root; else
+ * OWP_ERR_REFUSED with a message saying how to fix it ("run: chmod 600
+ * FILE"). The caller owns the cert (zcert_destroy). */
 zcert_t *owm_curve_load(const char *path, int need_secret, owp_err *err);
 
 /* A server's public key from text: OWM_CURVE_KEY_LEN characters of Z85, or

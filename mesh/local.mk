@@ -18,9 +18,11 @@ mesh_libmeshcodec_la_CFLAGS = $(AM_CFLAGS) -Wno-cast-qual
 mesh_libowmesh_la_SOURCES = \
 	mesh/meshconf.c mesh/meshconf.h mesh/meshconf_internal.h mesh/meshconf_jsonpath.c \
 	mesh/meshconf_model.c mesh/meshconf_native.c mesh/meshconf_psconfig.c \
+	mesh/meshconf_clients.c \
 	mesh/meshmsg.c mesh/meshmsg.h mesh/meshmsg_check.c mesh/meshmsg_internal.h \
 	mesh/meshmsg_types.c mesh/meshtypes.h \
 	mesh/curve.c mesh/curve.h mesh/zap.c mesh/zap.h mesh/health.c mesh/health.h \
+	mesh/monitor.c mesh/monitor.h mesh/ratelimit.c mesh/ratelimit.h \
 	mesh/unmeasured.c mesh/unmeasured.h mesh/digest.c mesh/digest.h \
 	mesh/coordclient.c mesh/coordclient.h
 mesh_libowmesh_la_CPPFLAGS = $(MESH_CPPFLAGS)

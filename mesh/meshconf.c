@@ -187,9 +187,12 @@ static owm_mesh *mesh_new(const char *source, owp_err *err)
         m->source = strdup(source ? source : "<mesh>");
         m->node_by_name = json_object();
         m->node_by_key = json_object();
+        m->client_by_name = json_object();
+        m->client_by_key = json_object();
         m->stream_by_id = json_object();
     }
-    if (!m || !m->source || !m->node_by_name || !m->node_by_key || !m->stream_by_id) {
+    if (!m || !m->source || !m->node_by_name || !m->node_by_key || !m->client_by_name ||
+        !m->client_by_key || !m->stream_by_id) {
         owm_mesh_destroy(&m);
         owp_err_set(err, OWP_ERR_NOMEM, "%s: out of memory", source ? source : "<mesh>");
     }
@@ -267,8 +270,11 @@ void owm_mesh_destroy(owm_mesh **self_p)
     free(m->warnings);
     free(m->streams);
     free(m->nodes);
+    free(m->clients);
     json_decref(m->node_by_name);
     json_decref(m->node_by_key);
+    json_decref(m->client_by_name);
+    json_decref(m->client_by_key);
     json_decref(m->stream_by_id);
     json_decref(m->root);
     free(m->source);
@@ -304,6 +310,38 @@ const owm_node *owm_mesh_node_find(const owm_mesh *self, const char *name)
 const owm_node *owm_mesh_node_by_key(const owm_mesh *self, const char *key)
 {
     return lookup(self->node_by_key, key, self->nodes, sizeof(owm_node));
+}
+
+size_t owm_mesh_client_count(const owm_mesh *self) { return self->n_clients; }
+
+const owm_client *owm_mesh_client(const owm_mesh *self, size_t index)
+{
+    return index < self->n_clients ? &self->clients[index] : NULL;
+}
+
+const owm_client *owm_mesh_client_by_key(const owm_mesh *self, const char *key)
+{
+    return lookup(self->client_by_key, key, self->clients, sizeof(owm_client));
+}
+
+owm_role owm_mesh_key_role(const owm_mesh *self, const char *key, const char **name)
+{
+    const owm_node *node = owm_mesh_node_by_key(self, key);
+    const owm_client *client = node ? NULL : owm_mesh_client_by_key(self, key);
+    if (name)
+        *name = node ? node->name : client ? client->name : NULL;
+    return node ? OWM_ROLE_NODE : client ? client->role : OWM_ROLE_NONE;
+}
+
+const char *owm_role_name(owm_role role)
+{
+    switch (role) {
+    case OWM_ROLE_NODE: return "node";
+    case OWM_ROLE_COLLECTOR: return "collector";
+    case OWM_ROLE_ANALYST: return "analyst";
+    case OWM_ROLE_NONE: break;
+    }
+    return "unknown";
 }
 
 const owm_stream *owm_mesh_stream_find(const owm_mesh *self, const char *id)

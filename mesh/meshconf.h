@@ -1,7 +1,8 @@
 /*
  * meshconf.h - mesh definitions (mesh-configs/NAME.json, owmesh-mesh(5)).
  *
- * A mesh definition names the nodes, groups of nodes, latencybg tests (the
+ * A mesh definition names the nodes, the collectors and analysts it trusts
+ * (by their CURVE public keys), groups of nodes, latencybg tests (the
  * parameters of a continuous powstream-style stream) and tasks that join a
  * group with a test. Loading it validates everything and expands the tasks
  * into the list of streams the coordinator schedules: one stream sends
@@ -45,6 +46,26 @@ typedef struct owm_node {
     const char *data_endpoint; /* ZeroMQ endpoint of the node's spool ("tcp://h:p"), or NULL */
     size_t index;              /* position in the file, 0-based */
 } owm_node;
+
+/* What a CURVE key may do in a mesh (owmesh-mesh(5), "Security"): a node
+ * speaks the node plane only; a collector reads the node directory and
+ * status and pulls data from the nodes; an analyst reads the directory and
+ * status. */
+typedef enum owm_role {
+    OWM_ROLE_NONE = 0, /* not in the mesh */
+    OWM_ROLE_NODE,
+    OWM_ROLE_COLLECTOR,
+    OWM_ROLE_ANALYST
+} owm_role;
+
+/* A collector or an analyst the mesh trusts: an entry of "collectors" or
+ * "analysts" (pSConfig: of "_meta"). Names are unique across nodes,
+ * collectors and analysts; so are keys. */
+typedef struct owm_client {
+    const char *name;       /* key in "collectors" or "analysts" */
+    const char *public_key; /* Z85 CURVE public key (40 chars, validated) */
+    owm_role role;          /* OWM_ROLE_COLLECTOR or OWM_ROLE_ANALYST */
+} owm_client;
 
 /* The parameters of one stream, as powstream's options. Defaults are
  * powstream's (programs.md §8) and are filled for every absent key. */
@@ -96,6 +117,17 @@ const owm_node *owm_mesh_node(const owm_mesh *self, size_t index); /* NULL past 
 const owm_node *owm_mesh_node_find(const owm_mesh *self, const char *name);
 /* The node whose public key is key (Z85 text), or NULL (for zauth/ZAP). */
 const owm_node *owm_mesh_node_by_key(const owm_mesh *self, const char *key);
+
+/* Collectors then analysts, each in file order. */
+size_t owm_mesh_client_count(const owm_mesh *self);
+const owm_client *owm_mesh_client(const owm_mesh *self, size_t index); /* NULL past the end */
+/* The collector or analyst whose public key is key, or NULL. */
+const owm_client *owm_mesh_client_by_key(const owm_mesh *self, const char *key);
+/* The role of a key in the mesh (NODE, COLLECTOR, ANALYST or NONE); *name
+ * (when name is non-NULL) gets the node's or client's name, or NULL. */
+owm_role owm_mesh_key_role(const owm_mesh *self, const char *key, const char **name);
+/* "node", "collector", "analyst"; "unknown" for anything else. */
+const char *owm_role_name(owm_role role);
 
 /* Streams in expansion order: tasks in file order, then the group's pairs
  * (mesh: member order, each source with every other member; disjoint: a->b

@@ -12,6 +12,7 @@
  *   meshconf_native.c    the owmesh format (strict: unknown keys are errors)
  *   meshconf_psconfig.c  the pSConfig template mapping (lenient: what owmesh
  *                        does not use becomes a warning)
+ *   meshconf_clients.c   the collectors and analysts the mesh trusts
  *
  * Internal names carry the owm_conf_ prefix: libowmesh is linked statically into
  * programs that have their own fail() and warn().
@@ -39,6 +40,10 @@ struct owm_mesh {
     size_t n_nodes;
     json_t *node_by_name; /* name -> index */
     json_t *node_by_key;  /* public key -> index */
+    owm_client *clients;  /* collectors, then analysts */
+    size_t n_clients;
+    json_t *client_by_name; /* name -> index in clients */
+    json_t *client_by_key;  /* public key -> index in clients */
     owm_stream *streams;
     size_t n_streams, cap_streams;
     json_t *stream_by_id; /* id -> index; equal ids are duplicates, which collapse */
@@ -94,6 +99,8 @@ struct owm_conf_format {
     const char *nodes_section; /* "nodes" or "addresses" */
     const char *node_kind;     /* "node" or "address", in messages */
     const char *node_kinds;    /* "nodes" or "addresses" */
+    const char *clients_at;    /* where "collectors" and "analysts" are: "" (the top
+                                * level) or the key of an object in it ("_meta") */
     owp_status (*top)(owm_conf_parser *ps);  /* the keys of $ beside the sections */
     owm_conf_entry_fn node, task;
     owp_status (*test)(owm_conf_parser *ps, owm_conf_test *t, json_t *obj, const char *path);
@@ -230,6 +237,12 @@ owp_status owm_conf_disjoint_sides(owm_conf_parser *ps, owm_conf_group *g, json_
 
 /* A task's group and test, then its streams (after any format checks). */
 owp_status owm_conf_run_task(owm_conf_parser *ps, const char *name, json_t *obj, const char *path);
+
+/* ------------------------------------------------------------ meshconf_clients.c */
+
+/* The "collectors" and "analysts" sections (after the nodes: names and
+ * keys are unique across the three). */
+owp_status owm_conf_parse_clients(owm_conf_parser *ps);
 
 /* ------------------------------------------------------------ meshconf.c */
 

@@ -566,7 +566,7 @@ owp_status owm_conf_parse_sections(owm_conf_parser *ps)
     json_t *tests, *groups, *tasks;
     void *slots;
     owp_status st;
-    if ((st = parse_nodes(ps)))
+    if ((st = parse_nodes(ps)) || (st = owm_conf_parse_clients(ps)))
         return st;
     st = optional_section(ps, "tests", sizeof *ps->tests, &tests, &slots);
     ps->tests = slots;

@@ -1,6 +1,6 @@
 /*
- * meshconf_native.c - the owmesh mesh format: "nodes", "groups", "tests",
- * "tasks" (owmesh-mesh(5)). Every object rejects keys it does not know, so
+ * meshconf_native.c - the owmesh mesh format: "nodes", "collectors",
+ * "analysts", "groups", "tests", "tasks" (owmesh-mesh(5)). Every object rejects keys it does not know, so
  * a typo cannot pass silently; keys starting with '_' are comments.
  */
 #include "meshconf_internal.h"
@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const TOP_KEYS[] = {"nodes", "groups", "tests", "tasks"};
+static const char *const TOP_KEYS[] = {"nodes", "collectors", "analysts", "groups", "tests",
+                                       "tasks"};
 static const char *const NODE_KEYS[] = {"address", "public-key", "owamp-port", "data-endpoint"};
 static const char *const TEST_KEYS[] = {
     "type", "packet-interval", "packet-count", "packet-padding", "loss-timeout",
@@ -132,6 +133,7 @@ const owm_conf_format owm_conf_native_format = {
     .nodes_section = "nodes",
     .node_kind = "node",
     .node_kinds = "nodes",
+    .clients_at = "",
     .top = native_top,
     .node = native_node,
     .test = native_test,

@@ -1,6 +1,7 @@
 /*
  * meshconf_psconfig.c - perfSONAR pSConfig templates read as meshes:
- * "addresses" are the nodes (owmesh's node keys go in an address's "_meta"),
+ * "addresses" are the nodes (owmesh's node keys go in an address's "_meta",
+ * the collectors and analysts it trusts in the template's own "_meta"),
  * groups select addresses with {"name": ...} and may leave pairs out with
  * "excludes", tests of type latencybg carry their parameters in a pScheduler
  * "spec", and tasks join the two. A template is written for more tools than
@@ -211,6 +212,7 @@ const owm_conf_format owm_conf_psconfig_format = {
     .nodes_section = "addresses",
     .node_kind = "address",
     .node_kinds = "addresses",
+    .clients_at = "_meta",
     .top = psconfig_top,
     .node = psconfig_node,
     .test = psconfig_test,

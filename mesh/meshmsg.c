@@ -103,6 +103,16 @@ owm_msg_stream *owm_msg_schedule_add_stream(owm_msg_schedule *m, owp_err *err)
     return s;
 }
 
+owp_status owm_msg_schedule_add_collector(owm_msg_schedule *m, const char *name,
+                                          const char *public_key, owp_err *err)
+{
+    owm_msg_collector *c = add_message(&m->collectors, &m->n_collectors, &owm_type_collector, err);
+    if (!c)
+        return err ? err->code : OWP_ERR_NOMEM;
+    owp_status st = owm_msg_set_string(&c->name, name, err);
+    return st ? st : owm_msg_set_string(&c->public_key, public_key, err);
+}
+
 owm_msg_stream_health *owm_msg_status_add_stream(owm_msg_status *m, owp_err *err)
 {
     return add_message(&m->streams, &m->n_streams, &owm_type_stream_health, err);

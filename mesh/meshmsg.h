@@ -54,7 +54,7 @@
 /* Protocol version. MAJOR: peers with another one cannot talk. MINOR: compatible
  * additions (new fields, new messages); informational. */
 #define OWM_MSG_VERSION 1
-#define OWM_MSG_VERSION_MINOR 2
+#define OWM_MSG_VERSION_MINOR 3
 
 /* Limits checked on decode and encode. */
 #define OWM_MSG_MAX_SIZE (4u * 1024u * 1024u) /* encoded envelope, bytes */
@@ -174,6 +174,9 @@ owp_status owm_msg_set_bytes(owm_msg_bytes *field, const void *data, size_t len,
  * (interval 0.1, count 300, loss timeout 10, bucket width 0.0001, dscp -1). */
 owm_msg_stream *owm_msg_schedule_add_stream(owm_msg_schedule *m, owp_err *err);
 owm_msg_stream_health *owm_msg_status_add_stream(owm_msg_status *m, owp_err *err);
+/* A collector (name and Z85 public key copied) appended to a schedule. */
+owp_status owm_msg_schedule_add_collector(owm_msg_schedule *m, const char *name,
+                                          const char *public_key, owp_err *err);
 owp_status owm_msg_status_request_add_node(owm_msg_status_request *m, const char *node,
                                            owp_err *err);
 owm_msg_node_status *owm_msg_status_reply_add_node(owm_msg_status_reply *m, owp_err *err);

@@ -309,16 +309,42 @@ static owp_status check_stream(const char *w, const void *item, const void *node
     return OWP_OK;
 }
 
+static owp_status check_collector(const char *w, const void *item, const void *ctx, owp_err *err)
+{
+    (void)ctx;
+    const owm_msg_collector *c = item;
+    owp_status st = check_token(w, "name", c->name, OWM_MSG_MAX_NAME, err);
+    if (st == OWP_OK && !owm_curve_key_valid(c->public_key))
+        return bad(err, "collector \"%s\": %s.public_key: not a Z85 CURVE key (%d characters)",
+                   c->name, w, OWM_CURVE_KEY_LEN);
+    return st;
+}
+
+/* The elements were checked already: only their keys' uniqueness is left. */
+static owp_status check_nothing(const char *w, const void *item, const void *ctx, owp_err *err)
+{
+    (void)w, (void)item, (void)ctx, (void)err;
+    return OWP_OK;
+}
+
 owp_status owm_msg_validate_schedule(const owm_msg_schedule *m, owp_err *err)
 {
     static const char *const W = "Schedule";
     static const list_rule streams = {"streams", check_stream, offsetof(owm_msg_stream, id), "stream id"};
+    static const list_rule collectors = {"collectors", check_collector,
+                                         offsetof(owm_msg_collector, name), "collector name"};
+    static const list_rule collector_keys = {"collectors", check_nothing,
+                                             offsetof(owm_msg_collector, public_key),
+                                             "collector public_key"};
     owp_status st;
     if (m->generation == 0)
         return bad(err, "%s.generation: must be > 0", W);
     if ((st = check_token(W, "node", m->node, OWM_MSG_MAX_NAME, err)))
         return st;
     if (m->owamp_server && (st = check_owamp_server(m->owamp_server, err)))
+        return st;
+    if ((st = check_list(W, m->collectors, m->n_collectors, &collectors, NULL, err)) ||
+        (st = check_list(W, m->collectors, m->n_collectors, &collector_keys, NULL, err)))
         return st;
     return check_list(W, m->streams, m->n_streams, &streams, m->node, err);
 }

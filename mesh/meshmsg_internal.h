@@ -54,6 +54,7 @@ extern const owm_type_info owm_type_hello;
 extern const owm_type_info owm_type_owamp_server;
 extern const owm_type_info owm_type_stream_params;
 extern const owm_type_info owm_type_stream;
+extern const owm_type_info owm_type_collector;
 extern const owm_type_info owm_type_schedule;
 extern const owm_type_info owm_type_schedule_ack;
 extern const owm_type_info owm_type_stream_health;

@@ -47,10 +47,14 @@ TYPE(owm_type_stream, owm_msg_stream, "Stream",
      FIELD(owm_msg_stream, id, S), FIELD(owm_msg_stream, source, S),
      FIELD(owm_msg_stream, peer, S), MESSAGE(owm_msg_stream, params, owm_type_stream_params));
 
+TYPE(owm_type_collector, owm_msg_collector, "Collector",
+     FIELD(owm_msg_collector, name, S), FIELD(owm_msg_collector, public_key, S));
+
 TYPE(owm_type_schedule, owm_msg_schedule, "Schedule",
      FIELD(owm_msg_schedule, generation, OWM_F_U64), FIELD(owm_msg_schedule, node, S),
      REPEATED(owm_msg_schedule, streams, OWM_F_MESSAGES, &owm_type_stream),
-     MESSAGE(owm_msg_schedule, owamp_server, owm_type_owamp_server));
+     MESSAGE(owm_msg_schedule, owamp_server, owm_type_owamp_server),
+     REPEATED(owm_msg_schedule, collectors, OWM_F_MESSAGES, &owm_type_collector));
 
 TYPE(owm_type_schedule_ack, owm_msg_schedule_ack, "ScheduleAck",
      FIELD(owm_msg_schedule_ack, generation, OWM_F_U64),

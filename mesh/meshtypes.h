@@ -138,12 +138,19 @@ typedef struct owm_msg_stream {
     owm_msg_stream_params *params;
 } owm_msg_stream;
 
+typedef struct owm_msg_collector {
+    char *name;
+    char *public_key;
+} owm_msg_collector;
+
 typedef struct owm_msg_schedule {
     uint64_t generation;
     char *node;
     size_t n_streams;
     owm_msg_stream **streams;
     owm_msg_owamp_server *owamp_server;
+    size_t n_collectors; /* minor version 3 */
+    owm_msg_collector **collectors;
 } owm_msg_schedule;
 
 typedef struct owm_msg_schedule_ack {

@@ -45,7 +45,11 @@ tests_unit_check_datadir_LDADD = $(UNIT_LDADD)
 
 # The daemons' rooms: each suite with its room's flags and library.
 DAEMON_UNIT_TESTS = tests/unit/check_daemon_loop tests/unit/check_owampd_broker \
-	tests/unit/check_agent_owampd
+	tests/unit/check_agent_owampd tests/unit/check_daemon_privs tests/unit/check_daemon_service
+tests_unit_check_daemon_privs_CPPFLAGS = $(AM_CPPFLAGS) $(DAEMON_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_daemon_privs_LDADD = $(LIBDAEMON) $(UNIT_LDADD)
+tests_unit_check_daemon_service_CPPFLAGS = $(AM_CPPFLAGS) $(DAEMON_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_daemon_service_LDADD = $(LIBDAEMON) $(UNIT_LDADD)
 tests_unit_check_daemon_loop_CPPFLAGS = $(AM_CPPFLAGS) $(DAEMON_CPPFLAGS) $(CZMQ_CFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_daemon_loop_LDADD = $(LIBDAEMONLOOP) $(UNIT_LDADD)
 tests_unit_check_owampd_broker_CPPFLAGS = $(OWAMPD_CPPFLAGS) $(UNIT_CPPFLAGS)
@@ -55,13 +59,16 @@ tests_unit_check_agent_owampd_LDADD = $(LIBAGENT) $(UNIT_LDADD)
 
 # The mesh's rooms: each suite with its room's flags and library.
 MESH_UNIT_TESTS = \
-	tests/unit/check_meshconf tests/unit/check_meshmsg tests/unit/check_meshmsg_check \
+	tests/unit/check_meshconf tests/unit/check_meshconf_clients tests/unit/check_access \
+	tests/unit/check_meshmsg tests/unit/check_meshmsg_check \
 	tests/unit/check_meshmsg_builders tests/unit/check_zap \
 	tests/unit/check_plan tests/unit/check_registry tests/unit/check_health \
 	tests/unit/check_curve tests/unit/check_agent_reconcile tests/unit/check_agent_store \
 	tests/unit/check_agent_spool tests/unit/check_agent_streams tests/unit/check_agent_link \
+	tests/unit/check_agent_data \
 	tests/unit/check_store tests/unit/check_store_hist tests/unit/check_store_unmeasured \
-	tests/unit/check_collector tests/unit/check_analyst
+	tests/unit/check_collector tests/unit/check_puller tests/unit/check_analyst \
+	tests/unit/check_nagios
 # Fixtures several suites of a room share: one small library each, linked.
 noinst_LTLIBRARIES += tests/unit/libmeshmsgtest.la tests/unit/libcoordtest.la \
 	tests/unit/libagenttest.la tests/unit/libstoretest.la
@@ -79,6 +86,10 @@ LIBAGENTTEST = tests/unit/libagenttest.la
 LIBSTORETEST = tests/unit/libstoretest.la
 tests_unit_check_meshconf_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_meshconf_LDADD = $(LIBMESH) $(UNIT_LDADD)
+tests_unit_check_meshconf_clients_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_meshconf_clients_LDADD = $(LIBMESH) $(UNIT_LDADD)
+tests_unit_check_access_CPPFLAGS = $(COORD_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_access_LDADD = $(LIBCOORDTEST) $(LIBCOORD) $(UNIT_LDADD)
 tests_unit_check_meshmsg_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_meshmsg_LDADD = $(LIBMESHMSGTEST) $(LIBMESH) $(UNIT_LDADD)
 tests_unit_check_meshmsg_check_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
@@ -105,6 +116,8 @@ tests_unit_check_agent_streams_CPPFLAGS = $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_agent_streams_LDADD = $(LIBAGENTTEST) $(LIBAGENT) $(UNIT_LDADD)
 tests_unit_check_agent_link_CPPFLAGS = $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_agent_link_LDADD = $(LIBAGENTTEST) $(LIBAGENT) $(UNIT_LDADD)
+tests_unit_check_agent_data_CPPFLAGS = $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_agent_data_LDADD = $(LIBAGENTTEST) $(LIBAGENT) $(UNIT_LDADD)
 tests_unit_check_store_CPPFLAGS = $(STORE_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_store_LDADD = $(LIBSTORETEST) $(LIBSTORE) $(UNIT_LDADD)
 tests_unit_check_store_hist_CPPFLAGS = $(STORE_CPPFLAGS) $(UNIT_CPPFLAGS)
@@ -113,10 +126,19 @@ tests_unit_check_store_unmeasured_CPPFLAGS = $(STORE_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_store_unmeasured_LDADD = $(LIBSTORETEST) $(LIBSTORE) $(UNIT_LDADD)
 tests_unit_check_collector_CPPFLAGS = $(COLLECTOR_CPPFLAGS) $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_collector_LDADD = $(LIBCOLLECTOR) $(LIBAGENT) $(LIBSTORE) $(UNIT_LDADD)
+tests_unit_check_puller_CPPFLAGS = $(COLLECTOR_CPPFLAGS) $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_puller_LDADD = $(LIBCOLLECTOR) $(LIBAGENT) $(LIBSTORE) $(UNIT_LDADD)
 tests_unit_check_analyst_CPPFLAGS = $(CLI_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_analyst_LDADD = collector/cli/libcli.la $(UNIT_LDADD)
+tests_unit_check_nagios_CPPFLAGS = $(CLI_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_nagios_LDADD = collector/cli/libcli.la $(UNIT_LDADD)
 
-UNIT_TESTS = $(OWAMP_UNIT_TESTS) $(DAEMON_UNIT_TESTS) $(MESH_UNIT_TESTS)
+# node/tools' shared option code (client_opts.c).
+TOOLS_UNIT_TESTS = tests/unit/check_tools_opts
+tests_unit_check_tools_opts_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/node/tools $(UNIT_CPPFLAGS)
+tests_unit_check_tools_opts_LDADD = node/tools/libtools.la $(UNIT_LDADD)
+
+UNIT_TESTS = $(OWAMP_UNIT_TESTS) $(DAEMON_UNIT_TESTS) $(MESH_UNIT_TESTS) $(TOOLS_UNIT_TESTS)
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -125,10 +147,12 @@ E2E_TESTS = \
 	tests/e2e/owstats_query_agree.sh \
 	tests/e2e/owampd_basic.sh \
 	tests/e2e/owampd_limits.sh \
+	tests/e2e/owampd_hardening.sh \
 	tests/e2e/owampd_concurrent.sh \
 	tests/e2e/owping_modes.sh \
 	tests/e2e/owping_options.sh \
 	tests/e2e/pfstore.sh \
+	tests/e2e/tools_conventions.sh \
 	tests/e2e/owfetch_owup.sh \
 	tests/e2e/powstream_stream.sh \
 	tests/e2e/powstream_faults.sh \
@@ -137,12 +161,17 @@ E2E_TESTS = \
 	tests/e2e/mesh_collect.sh \
 	tests/e2e/mesh_collect_chaos.sh \
 	tests/e2e/mesh_outage.sh \
+	tests/e2e/mesh_security.sh \
 	tests/e2e/owmesh_cli.sh \
 	tests/e2e/owmesh_query.sh \
-	tests/e2e/owmesh_roundtrip.sh
+	tests/e2e/owmesh_roundtrip.sh \
+	tests/e2e/install.sh \
+	tests/e2e/daemons_conventions.sh \
+	tests/e2e/man_examples.sh
 TESTS += $(E2E_TESTS)
 dist_check_SCRIPTS = $(E2E_TESTS)
-EXTRA_DIST += tests/vectors tests/tsan.supp tests/e2e/lib.sh tests/e2e/exact_percentiles.py tests/e2e/query_rows.py
+EXTRA_DIST += tests/vectors tests/tsan.supp tests/e2e/lib.sh tests/e2e/exact_percentiles.py tests/e2e/query_rows.py \
+	tests/e2e/man_examples.py
 AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; top_srcdir='$(abs_top_srcdir)'; \
 	export top_builddir top_srcdir;

@@ -19,7 +19,9 @@
 #include "store.h"
 #include "timestamp.h"
 
-#define OWMESH_DEFAULT_STORE "/var/lib/owmesh/store"
+/* The collector's default store (configure's localstatedir), so that an
+ * analyst on the collector's machine needs no --store. */
+#define OWMESH_DEFAULT_STORE OWMESH_STATEDIR "/store"
 #define OWMESH_STORE_ENV "OWMESH_STORE"
 
 /* ---- parsing (pure functions; unit-tested) ---- */
@@ -47,6 +49,33 @@ void owmesh_format_percentile(double p, char *buf, size_t len);
 void owmesh_format_iso(owp_num64 t, char *buf, size_t len);
 /* A duration for people: "45s", "12m05s", "3h02m", "2d04h". */
 void owmesh_format_age(uint64_t seconds, char *buf, size_t len);
+
+/* ---- buckets aligned to the clock ----
+ * `--every DUR` buckets start at whole multiples of DUR since
+ * 1970-01-01T00:00:00Z UTC (a 60 s bucket at a whole minute, 1h at a whole
+ * hour, 1d at midnight UTC), except that buckets of whole weeks start on a
+ * Monday (multiples since Monday 1970-01-05). A period that does not begin
+ * or end on such a boundary has a partial first or last bucket: the part of
+ * its bucket inside the period, marked partial. So two queries of the same
+ * data over different periods agree on every whole bucket. */
+#define OWMESH_WEEK_EPOCH_UNIX 345600 /* 1970-01-05T00:00:00Z, a Monday */
+
+/* The start of the bucket of every seconds (> 0) that holds t. */
+owp_num64 owmesh_bucket_floor(owp_num64 t, uint64_t every);
+
+/* One run of a bucketed query: [from, to) in buckets of every seconds
+ * (0: one row), partial when its rows are partial buckets. */
+typedef struct owmesh_span {
+    owp_num64 from, to;
+    uint64_t every;
+    int partial;
+} owmesh_span;
+
+/* Split [from, to) into at most three spans: a partial first bucket, the
+ * whole buckets, a partial last bucket (one partial span when the period
+ * lies inside one bucket). Returns the number of spans (1 to 3); every
+ * == 0 gives the whole period as one span, not partial. */
+size_t owmesh_bucket_plan(owp_num64 from, owp_num64 to, uint64_t every, owmesh_span spans[3]);
 
 /* ---- common options ---- */
 typedef struct owmesh_common {
@@ -94,7 +123,7 @@ typedef struct owmesh_path {
 typedef struct owmesh_ctx {
     store_db *store;
     owm_mesh *mesh;
-    owmesh_path *paths; /* every stored path, in id order */
+    owmesh_path *paths; /* every stored path, by source, destination, params, id */
     size_t npaths;
 } owmesh_ctx;
 
@@ -110,7 +139,8 @@ owp_status owmesh_ctx_load_paths(owmesh_ctx *ctx, owp_err *err);
 owp_status owmesh_ctx_check_node(const owmesh_ctx *ctx, const char *what, const char *name,
                                  owp_err *err);
 
-/* The stored paths the selection names (--src/--dst: a path or every path
+/* The stored paths the selection names, in ctx->paths' order (by source,
+ * then destination, then parameters) (--src/--dst: a path or every path
  * from/to a node; --node: every path from or to it; --group: the group's
  * streams; nothing: every path). The ids go to *ids (malloc'ed, caller
  * frees), a description ("lo -> far", "node lo", "group core", "mesh") to
@@ -126,6 +156,15 @@ size_t owmesh_ctx_pair_ids(const owmesh_ctx *ctx, const char *src, const char *d
 /* 1 when the mesh has a stream src -> dst; *stream_out (optional) is the first. */
 int owmesh_ctx_expected(const owmesh_ctx *ctx, const char *src, const char *dst,
                         const owm_stream **stream_out);
+
+/* ---- bucketed queries ---- */
+/* Called once per row, in time order, with partial = 1 for a partial first
+ * or last bucket (owmesh_bucket_plan); return non-zero to stop. */
+typedef int (*owmesh_bucket_fn)(const store_row *row, int partial, void *arg);
+/* store_query_run with q->every's buckets aligned to the clock: the
+ * query's period split by owmesh_bucket_plan, one store query per span. */
+owp_status owmesh_query_buckets(const owmesh_ctx *ctx, const store_query *q, owmesh_bucket_fn fn,
+                                void *arg, owp_err *err);
 
 /* ---- unmeasured time ---- */
 /* A stored reason token ("peer-down") for people ("peer down"); an unknown

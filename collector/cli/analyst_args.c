@@ -235,6 +235,40 @@ void owmesh_format_age(uint64_t s, char *buf, size_t len)
                  (unsigned)(s % 86400 / 3600));
 }
 
+owp_num64 owmesh_bucket_floor(owp_num64 t, uint64_t every)
+{
+    uint64_t ref_unix = every % (7 * 86400) == 0 ? OWMESH_WEEK_EPOCH_UNIX : 0;
+    owp_num64 ref = (owp_num64)(OWP_NTP_UNIX_OFFSET + ref_unix) << 32;
+    owp_num64 step = (owp_num64)every << 32;
+    if (t >= ref)
+        return ref + (t - ref) / step * step;
+    owp_num64 back = ((ref - t) + step - 1) / step * step; /* whole steps back to or past t */
+    return back > ref ? t : ref - back; /* before 1900: no bucket, t itself */
+}
+
+size_t owmesh_bucket_plan(owp_num64 from, owp_num64 to, uint64_t every, owmesh_span spans[3])
+{
+    if (!every) {
+        spans[0] = (owmesh_span){from, to, 0, 0};
+        return 1;
+    }
+    owp_num64 first = owmesh_bucket_floor(from, every);
+    owp_num64 whole_from = first == from ? from : first + ((owp_num64)every << 32);
+    owp_num64 whole_to = owmesh_bucket_floor(to, every);
+    if (whole_from > whole_to || whole_from >= to) { /* inside one bucket */
+        spans[0] = (owmesh_span){from, to, 0, 1};
+        return 1;
+    }
+    size_t n = 0;
+    if (from < whole_from)
+        spans[n++] = (owmesh_span){from, whole_from, 0, 1};
+    if (whole_from < whole_to)
+        spans[n++] = (owmesh_span){whole_from, whole_to, every, 0};
+    if (whole_to < to)
+        spans[n++] = (owmesh_span){whole_to, to, 0, 1};
+    return n;
+}
+
 void owmesh_common_init(owmesh_common *c)
 {
     memset(c, 0, sizeof *c);

@@ -52,6 +52,18 @@ static int collect_path(const store_path *p, void *arg)
     return 0;
 }
 
+/* Source, destination, parameters, then id: the order of every listing. */
+static int cmp_paths(const void *a, const void *b)
+{
+    const owmesh_path *x = a, *y = b;
+    int c = strcmp(x->src, y->src);
+    if (!c)
+        c = strcmp(x->dst, y->dst);
+    if (!c)
+        c = strcmp(x->params, y->params);
+    return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
 owp_status owmesh_ctx_load_paths(owmesh_ctx *ctx, owp_err *err)
 {
     free_paths(ctx);
@@ -59,6 +71,8 @@ owp_status owmesh_ctx_load_paths(owmesh_ctx *ctx, owp_err *err)
     owp_status st = store_list_paths(ctx->store, collect_path, &pl, err);
     if (st == OWP_OK && pl.nomem)
         st = owp_err_set(err, OWP_ERR_NOMEM, "out of memory listing the stored paths");
+    if (st == OWP_OK && ctx->npaths)
+        qsort(ctx->paths, ctx->npaths, sizeof *ctx->paths, cmp_paths);
     return st;
 }
 
@@ -75,7 +89,8 @@ owp_status owmesh_ctx_open(owmesh_ctx *ctx, const owmesh_common *c, int writable
     store_opts_default(&opts);
     opts.readonly = !writable;
     if (!(ctx->store = store_open(c->store_dir, &opts, err))) {
-        owp_err_prefix(err, "store %s", c->store_dir);
+        if (!strstr(err->msg, c->store_dir)) /* name the directory once */
+            owp_err_prefix(err, "store %s", c->store_dir);
         owmesh_ctx_close(ctx);
         return err->code;
     }
@@ -280,4 +295,37 @@ owp_status owmesh_unmeasured(const owmesh_ctx *ctx, const uint32_t *ids, size_t 
 {
     *period_s = (double)nids * owp_num64_to_double(to - from);
     return store_unmeasured_sum(ctx->store, ids, nids, from, to, sum, err);
+}
+
+/* ---- bucketed queries ---- */
+
+typedef struct bucket_run {
+    owmesh_bucket_fn fn;
+    void *arg;
+    int partial, stopped;
+} bucket_run;
+
+static int bucket_row(const store_row *row, void *arg)
+{
+    bucket_run *b = arg;
+    b->stopped = b->fn(row, b->partial, b->arg) != 0;
+    return b->stopped;
+}
+
+owp_status owmesh_query_buckets(const owmesh_ctx *ctx, const store_query *q, owmesh_bucket_fn fn,
+                                void *arg, owp_err *err)
+{
+    owmesh_span spans[3];
+    size_t n = owmesh_bucket_plan(q->from, q->to, q->every, spans);
+    bucket_run run = {.fn = fn, .arg = arg};
+    owp_status st = OWP_OK;
+    for (size_t i = 0; i < n && st == OWP_OK && !run.stopped; i++) {
+        store_query part = *q;
+        part.from = spans[i].from;
+        part.to = spans[i].to;
+        part.every = (uint32_t)spans[i].every;
+        run.partial = spans[i].partial;
+        st = store_query_run(ctx->store, &part, bucket_row, &run, err);
+    }
+    return st;
 }

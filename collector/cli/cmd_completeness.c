@@ -8,6 +8,12 @@
  * collection (--grace, 60 s): while a node measures, a finished session
  * reaches the store at most that long after the previous one. --stale DUR
  * replaces that threshold for every path.
+ *
+ * Rows are sorted by source, then destination. The exit status is a
+ * Nagios/Icinga plugin's (nagios.h): 0 OK, 1 WARNING, 2 CRITICAL by the count
+ * of stale or missing paths against --warn-paths/--crit-paths, 3 UNKNOWN when
+ * the store or the mesh cannot be read (or a bad option); --nagios prints
+ * the plugin line.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -17,9 +23,18 @@
 
 #include "analyst.h"
 #include "cli.h"
+#include "nagios.h"
 #include "render.h"
 
-enum { OPT_JSON = OWMESH_OPT_FIRST_FREE, OPT_BUCKET, OPT_STALE, OPT_GRACE };
+enum {
+    OPT_JSON = OWMESH_OPT_FIRST_FREE, OPT_BUCKET, OPT_STALE, OPT_GRACE, OPT_NAGIOS,
+    OPT_WARN_PATHS, OPT_CRIT_PATHS
+};
+
+/* Default thresholds: a stale path warns, a quarter of them is critical. */
+#define DEFAULT_WARN "1"
+#define DEFAULT_CRIT "25%"
+#define UNKNOWN OWMESH_NAGIOS_UNKNOWN
 
 typedef struct expected_path {
     const owm_stream *stream; /* the first stream of the pair */
@@ -33,15 +48,23 @@ typedef struct expected_path {
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: owmesh completeness --mesh FILE [--store DIR] [--since DUR | --from TIME"
-                " --to TIME]\n"
-                "                           [--bucket DUR] [--stale DUR] [--grace DUR] [--json]\n"
-                "  exit status 0: every expected path is fresh; 2: some are stale or missing\n");
+    fputs("usage: owmesh completeness --mesh FILE [--store DIR] [--since DUR | --from TIME"
+          " --to TIME]\n"
+          "                           [--bucket DUR] [--stale DUR] [--grace DUR]\n"
+          "                           [--json | --nagios] [--warn-paths N] [--crit-paths N]\n"
+          "  --nagios      one Nagios/Icinga plugin line with performance data\n"
+          "  --warn-paths N, --crit-paths N  stale or missing paths that make the state\n"
+          "                WARNING, CRITICAL: a count or a share (default " DEFAULT_WARN ", "
+          DEFAULT_CRIT ")\n"
+          "exit status (Nagios plugin codes): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the\n"
+          "store or the mesh cannot be read, or a bad option)\n",
+          fp);
 }
 
-static int count_bucket(const store_row *row, void *arg)
+static int count_bucket(const store_row *row, int partial, void *arg)
 {
     expected_path *e = arg;
+    (void)partial; /* a partial bucket with data covers its part as well */
     e->buckets++;
     e->covered += !row->empty;
     return 0;
@@ -60,7 +83,7 @@ static owp_status measure(const owmesh_ctx *ctx, expected_path *e, owp_num64 now
     if (n) {
         store_query q = {.paths = ids, .npaths = n, .from = from, .to = to,
                              .every = (uint32_t)bucket};
-        owp_status st = store_query_run(ctx->store, &q, count_bucket, e, err);
+        owp_status st = owmesh_query_buckets(ctx, &q, count_bucket, e, err);
         if (st == OWP_OK)
             st = owmesh_unmeasured(ctx, ids, n, from, to, &e->unm, &e->period_s, err);
         if (st != OWP_OK)
@@ -141,141 +164,279 @@ static void silent_nodes(const owmesh_ctx *ctx, const expected_path *ep, size_t 
     }
 }
 
-int owmesh_cmd_completeness(int argc, char **argv)
+/* ---- output ---- */
+
+typedef struct report {
+    const owmesh_ctx *ctx;
+    expected_path *ep;
+    size_t n;
+    owp_num64 now, from, to;
+    uint64_t bucket;
+} report;
+
+static double coverage_pct(const expected_path *e)
+{
+    return e->buckets ? 100.0 * (double)e->covered / (double)e->buckets : 0.0;
+}
+
+static void print_json(const report *r)
+{
+    char a[48], b[48];
+    owmesh_format_iso(r->from, a, sizeof a);
+    owmesh_format_iso(r->to, b, sizeof b);
+    json_t *rows = json_array(), *silent = json_array();
+    for (size_t k = 0; k < r->n; k++) {
+        const expected_path *e = &r->ep[k];
+        char newest[48], age[48], cov[48];
+        format_cells(e, r->now, newest, age, cov, sizeof newest);
+        double age_s = e->newest ? (double)(int64_t)(r->now - e->newest) / 4294967296.0 : 0;
+        json_t *row = json_pack("{s:s, s:s, s:s, s:s?, s:o, s:f, s:f, s:s}", "src",
+                                e->stream->src->name, "dst", e->stream->dst->name, "test",
+                                e->stream->test, "newest", e->newest ? newest : NULL, "age_s",
+                                e->newest ? json_real(round(age_s * 1e3) / 1e3) : json_null(),
+                                "coverage_pct", coverage_pct(e), "stale_after_s", e->threshold,
+                                "status", e->status);
+        json_t *unm = unmeasured_json(e);
+        json_object_update(row, unm);
+        json_decref(unm);
+        json_array_append_new(rows, row);
+    }
+    silent_nodes(r->ctx, r->ep, r->n, silent, NULL);
+    json_t *root = json_pack("{s:s, s:s, s:I, s:o, s:o}", "from", a, "to", b, "bucket",
+                             (json_int_t)r->bucket, "paths", rows, "silent_nodes", silent);
+    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    fputc('\n', stdout);
+    json_decref(root);
+}
+
+static void print_table(const report *r)
+{
+    char a[48], b[48];
+    owmesh_format_iso(r->from, a, sizeof a);
+    owmesh_format_iso(r->to, b, sizeof b);
+    const char *hdr[] = {"src", "dst", "test", "newest", "age", "coverage", "status", "unmeasured"};
+    owmesh_table *t = owmesh_table_new(8, hdr);
+    for (size_t col = 0; t && col < 4; col++)
+        owmesh_table_left(t, col);
+    owmesh_table_left(t, 6);
+    owmesh_table_left(t, 7);
+    for (size_t k = 0; t && k < r->n; k++) {
+        const expected_path *e = &r->ep[k];
+        char newest[48], age[48], cov[48], unm[96];
+        format_cells(e, r->now, newest, age, cov, sizeof newest);
+        unmeasured_text(e, unm, sizeof unm);
+        const char *cells[] = {e->stream->src->name, e->stream->dst->name, e->stream->test,
+                               newest, age, cov, e->status, unm};
+        owmesh_table_add(t, cells);
+    }
+    printf("# %zu expected paths, %s to %s, coverage in %llu s buckets\n", r->n, a, b,
+           (unsigned long long)r->bucket);
+    printf("# coverage: buckets with measured data (lost packets are data); unmeasured "
+           "time (sessions that could not be set up) is not coverage\n");
+    if (t)
+        owmesh_table_print(t, stdout);
+    owmesh_table_destroy(&t);
+    silent_nodes(r->ctx, r->ep, r->n, NULL, stdout);
+}
+
+typedef struct tally {
+    size_t ok, stale, missing;
+} tally;
+
+static tally count(const report *r)
+{
+    tally c = {0};
+    for (size_t k = 0; k < r->n; k++) {
+        const char *st = r->ep[k].status;
+        if (!strcmp(st, "ok"))
+            c.ok++;
+        else if (!strcmp(st, "stale"))
+            c.stale++;
+        else
+            c.missing++;
+    }
+    return c;
+}
+
+/* "OWMESH COMPLETENESS WARNING - 1 of 12 expected paths stale or missing
+ * (1 stale, 0 missing) | paths_ok=11;;;0;12 ..." */
+static void print_nagios(const report *r, const owmesh_threshold *warn,
+                         const owmesh_threshold *crit, owmesh_nagios_state state)
+{
+    tally c = count(r);
+    double cov = 0;
+    for (size_t k = 0; k < r->n; k++)
+        cov += coverage_pct(&r->ep[k]);
+    char summary[256], perf[512] = "";
+    snprintf(summary, sizeof summary,
+             "%zu of %zu expected paths stale or missing (%zu stale, %zu missing)",
+             c.stale + c.missing, r->n, c.stale, c.missing);
+    double total = (double)r->n;
+    owmesh_perf_append(perf, sizeof perf, "paths_ok", (double)c.ok, NULL, 0, 0, total);
+    owmesh_perf_append(perf, sizeof perf, "paths_bad", (double)(c.stale + c.missing), NULL,
+                       owmesh_threshold_count(warn, r->n), owmesh_threshold_count(crit, r->n),
+                       total);
+    owmesh_perf_append(perf, sizeof perf, "paths_stale", (double)c.stale, NULL, 0, 0, total);
+    owmesh_perf_append(perf, sizeof perf, "paths_missing", (double)c.missing, NULL, 0, 0, total);
+    owmesh_perf_append(perf, sizeof perf, "coverage", r->n ? round(cov / total * 10) / 10 : 0,
+                       "%", 0, 0, 100);
+    owmesh_nagios_print(stdout, "COMPLETENESS", state, summary, perf);
+}
+
+/* ---- the command ---- */
+
+static int cmp_expected(const void *a, const void *b)
+{
+    const expected_path *x = a, *y = b;
+    int c = strcmp(x->stream->src->name, y->stream->src->name);
+    return c ? c : strcmp(x->stream->dst->name, y->stream->dst->name);
+}
+
+/* One row per pair of the mesh's streams (the store's paths are named by
+ * node pair), measured, sorted by source then destination. */
+static owp_status measure_all(report *r, uint64_t stale, uint64_t grace, owp_err *err)
+{
+    size_t nstreams = owm_mesh_stream_count(r->ctx->mesh);
+    const owm_stream *streams = owm_mesh_streams(r->ctx->mesh);
+    r->ep = calloc(nstreams ? nstreams : 1, sizeof *r->ep);
+    if (!r->ep)
+        return owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < nstreams; i++) {
+        const owm_stream *s = &streams[i];
+        int seen = 0;
+        for (size_t k = 0; k < r->n; k++)
+            seen |= r->ep[k].stream->src == s->src && r->ep[k].stream->dst == s->dst;
+        if (seen)
+            continue;
+        expected_path *e = &r->ep[r->n];
+        e->stream = s;
+        e->threshold = stale ? (double)stale
+                             : s->params.packet_count * s->params.packet_interval +
+                                   s->params.loss_timeout + (double)grace;
+        owp_status st = measure(r->ctx, e, r->now, r->from, r->to, r->bucket, err);
+        if (st != OWP_OK)
+            return st;
+        r->n++;
+    }
+    if (r->n)
+        qsort(r->ep, r->n, sizeof *r->ep, cmp_expected);
+    return OWP_OK;
+}
+
+typedef struct completeness_opts {
+    owmesh_common common;
+    const char *bucket, *stale, *grace;
+    int json, nagios;
+    owmesh_threshold warn, crit;
+} completeness_opts;
+
+/* 0 to go on, 1 when --help was answered, -1 on a bad command line. */
+static int parse_args(int argc, char **argv, completeness_opts *o)
 {
     static const struct option longopts[] = {OWMESH_COMMON_LONGOPTS,
                                              {"json", no_argument, NULL, OPT_JSON},
+                                             {"nagios", no_argument, NULL, OPT_NAGIOS},
+                                             {"warn-paths", required_argument, NULL,
+                                              OPT_WARN_PATHS},
+                                             {"crit-paths", required_argument, NULL,
+                                              OPT_CRIT_PATHS},
                                              {"bucket", required_argument, NULL, OPT_BUCKET},
                                              {"stale", required_argument, NULL, OPT_STALE},
                                              {"grace", required_argument, NULL, OPT_GRACE},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    owmesh_common common;
-    owmesh_common_init(&common);
-    const char *bucket_s = "60", *stale_s = NULL, *grace_s = "60";
-    int json_out = 0, c;
+    owp_err err = {0};
+    owmesh_common_init(&o->common);
+    o->bucket = "60";
+    o->grace = "60";
+    owmesh_threshold_parse(DEFAULT_WARN, "--warn-paths", &o->warn, &err);
+    owmesh_threshold_parse(DEFAULT_CRIT, "--crit-paths", &o->crit, &err);
+    int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (owmesh_common_opt(&common, c, optarg))
+        if (owmesh_common_opt(&o->common, c, optarg))
             continue;
         switch (c) {
-        case OPT_JSON: json_out = 1; break;
-        case OPT_BUCKET: bucket_s = optarg; break;
-        case OPT_STALE: stale_s = optarg; break;
-        case OPT_GRACE: grace_s = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 1;
-        }
-    }
-    if (optind < argc || common.src || common.dst || common.node || common.group) {
-        owmesh_error("completeness: it covers every expected path; no selection or argument");
-        usage(stderr);
-        return 1;
-    }
-    owp_err err = {0};
-    owp_num64 now, from, to;
-    uint64_t bucket, stale = 0, grace;
-    if (owmesh_common_period(&common, 86400, &now, &from, &to, &err) != OWP_OK ||
-        (owmesh_parse_duration(bucket_s, &bucket, &err) != OWP_OK &&
-         owp_err_prefix(&err, "--bucket")) ||
-        (stale_s && owmesh_parse_duration(stale_s, &stale, &err) != OWP_OK &&
-         owp_err_prefix(&err, "--stale")) ||
-        (owmesh_parse_duration(grace_s, &grace, &err) != OWP_OK && owp_err_prefix(&err, "--grace"))) {
-        owmesh_error("%s", err.msg);
-        return 1;
-    }
-    if (bucket > UINT32_MAX || (double)((to - from) >> 32) / (double)bucket > 10e6) {
-        owmesh_error("--bucket: too small for the period (at most 10 million buckets)");
-        return 1;
-    }
-    owmesh_ctx ctx = {0};
-    if (owmesh_ctx_open(&ctx, &common, 0, &err) != OWP_OK) {
-        owmesh_error("%s", err.msg);
-        return 1;
-    }
-    size_t nstreams = owm_mesh_stream_count(ctx.mesh), n = 0;
-    const owm_stream *streams = owm_mesh_streams(ctx.mesh);
-    expected_path *ep = calloc(nstreams ? nstreams : 1, sizeof *ep);
-    int rc = ep ? 0 : 1;
-    for (size_t i = 0; ep && i < nstreams; i++) {
-        const owm_stream *s = &streams[i];
-        int seen = 0;
-        for (size_t k = 0; k < n; k++)
-            seen |= ep[k].stream->src == s->src && ep[k].stream->dst == s->dst;
-        if (seen)
-            continue; /* one row per pair: the store's paths are named by node pair */
-        ep[n].stream = s;
-        ep[n].threshold = stale ? (double)stale
-                                : s->params.packet_count * s->params.packet_interval +
-                                      s->params.loss_timeout + (double)grace;
-        if (measure(&ctx, &ep[n], now, from, to, bucket, &err) != OWP_OK) {
-            owmesh_error("%s", err.msg);
-            rc = 1;
+        case OPT_JSON: o->json = 1; break;
+        case OPT_NAGIOS: o->nagios = 1; break;
+        case OPT_BUCKET: o->bucket = optarg; break;
+        case OPT_STALE: o->stale = optarg; break;
+        case OPT_GRACE: o->grace = optarg; break;
+        case OPT_WARN_PATHS:
+        case OPT_CRIT_PATHS: {
+            int warn = c == OPT_WARN_PATHS;
+            if (owmesh_threshold_parse(optarg, warn ? "--warn-paths" : "--crit-paths",
+                                       warn ? &o->warn : &o->crit, &err) != OWP_OK) {
+                owmesh_error("completeness: %s", err.msg);
+                return -1;
+            }
             break;
         }
-        n++;
-    }
-    if (!rc) {
-        size_t bad = 0;
-        for (size_t k = 0; k < n; k++)
-            bad += strcmp(ep[k].status, "ok") != 0;
-        char a[48], b[48];
-        owmesh_format_iso(from, a, sizeof a);
-        owmesh_format_iso(to, b, sizeof b);
-        if (json_out) {
-            json_t *rows = json_array(), *silent = json_array();
-            for (size_t k = 0; k < n; k++) {
-                char newest[48], age[48], cov[48];
-                format_cells(&ep[k], now, newest, age, cov, sizeof newest);
-                double age_s = ep[k].newest ? (double)(int64_t)(now - ep[k].newest) / 4294967296.0
-                                            : 0;
-                json_array_append_new(
-                    rows, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:f, s:f, s:s}", "src",
-                                    ep[k].stream->src->name, "dst", ep[k].stream->dst->name,
-                                    "test", ep[k].stream->test, "newest",
-                                    ep[k].newest ? newest : NULL, "age_s",
-                                    ep[k].newest ? json_real(round(age_s * 1e3) / 1e3) : json_null(),
-                                    "coverage_pct",
-                                    ep[k].buckets ? 100.0 * (double)ep[k].covered / (double)ep[k].buckets : 0.0,
-                                    "stale_after_s", ep[k].threshold, "status", ep[k].status));
-                json_t *unm = unmeasured_json(&ep[k]);
-                json_object_update(json_array_get(rows, json_array_size(rows) - 1), unm);
-                json_decref(unm);
-            }
-            silent_nodes(&ctx, ep, n, silent, NULL);
-            json_t *root = json_pack("{s:s, s:s, s:I, s:o, s:o}", "from", a, "to", b, "bucket",
-                                     (json_int_t)bucket, "paths", rows, "silent_nodes", silent);
-            json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-            fputc('\n', stdout);
-            json_decref(root);
-        } else {
-            const char *hdr[] = {"src", "dst",      "test",   "newest",
-                                 "age", "coverage", "status", "unmeasured"};
-            owmesh_table *t = owmesh_table_new(8, hdr);
-            for (size_t col = 0; t && col < 4; col++)
-                owmesh_table_left(t, col);
-            owmesh_table_left(t, 6);
-            owmesh_table_left(t, 7);
-            for (size_t k = 0; t && k < n; k++) {
-                char newest[48], age[48], cov[48], unm[96];
-                format_cells(&ep[k], now, newest, age, cov, sizeof newest);
-                unmeasured_text(&ep[k], unm, sizeof unm);
-                const char *cells[] = {ep[k].stream->src->name, ep[k].stream->dst->name,
-                                       ep[k].stream->test, newest, age, cov, ep[k].status, unm};
-                owmesh_table_add(t, cells);
-            }
-            printf("# %zu expected paths, %s to %s, coverage in %llu s buckets\n", n, a, b,
-                   (unsigned long long)bucket);
-            printf("# coverage: buckets with measured data (lost packets are data); unmeasured "
-                   "time (sessions that could not be set up) is not coverage\n");
-            if (t)
-                owmesh_table_print(t, stdout);
-            owmesh_table_destroy(&t);
-            silent_nodes(&ctx, ep, n, NULL, stdout);
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return -1;
         }
-        rc = bad ? 2 : 0;
     }
-    free(ep);
+    if (optind < argc || o->common.src || o->common.dst || o->common.node || o->common.group) {
+        owmesh_error("completeness: it covers every expected path; no selection or argument");
+        usage(stderr);
+        return -1;
+    }
+    if (o->json && o->nagios) {
+        owmesh_error("completeness: --json and --nagios exclude each other");
+        return -1;
+    }
+    return 0;
+}
+
+/* UNKNOWN: the error on stderr, and as the plugin line with --nagios. */
+static int unknown(const completeness_opts *o, const char *why)
+{
+    owmesh_error("%s", why);
+    if (o->nagios)
+        owmesh_nagios_print(stdout, "COMPLETENESS", OWMESH_NAGIOS_UNKNOWN, why, NULL);
+    return UNKNOWN;
+}
+
+int owmesh_cmd_completeness(int argc, char **argv)
+{
+    completeness_opts o = {0};
+    int p = parse_args(argc, argv, &o);
+    if (p)
+        return p > 0 ? 0 : UNKNOWN;
+    owp_err err = {0};
+    report r = {0};
+    uint64_t stale = 0, grace;
+    if (owmesh_common_period(&o.common, 86400, &r.now, &r.from, &r.to, &err) != OWP_OK ||
+        (owmesh_parse_duration(o.bucket, &r.bucket, &err) != OWP_OK &&
+         owp_err_prefix(&err, "--bucket")) ||
+        (o.stale && owmesh_parse_duration(o.stale, &stale, &err) != OWP_OK &&
+         owp_err_prefix(&err, "--stale")) ||
+        (owmesh_parse_duration(o.grace, &grace, &err) != OWP_OK && owp_err_prefix(&err, "--grace")))
+        return unknown(&o, err.msg);
+    if (r.bucket > UINT32_MAX || (double)((r.to - r.from) >> 32) / (double)r.bucket > 10e6)
+        return unknown(&o, "--bucket: too small for the period (at most 10 million buckets)");
+    owmesh_ctx ctx = {0};
+    if (owmesh_ctx_open(&ctx, &o.common, 0, &err) != OWP_OK) {
+        owmesh_ctx_close(&ctx);
+        return unknown(&o, err.msg);
+    }
+    r.ctx = &ctx;
+    int rc;
+    if (measure_all(&r, stale, grace, &err) != OWP_OK) {
+        rc = unknown(&o, err.msg);
+    } else {
+        tally c = count(&r);
+        owmesh_nagios_state state = owmesh_nagios_judge(c.stale + c.missing, r.n, &o.warn,
+                                                        &o.crit);
+        if (o.nagios)
+            print_nagios(&r, &o.warn, &o.crit, state);
+        else if (o.json)
+            print_json(&r);
+        else
+            print_table(&r);
+        rc = fflush(stdout) == 0 ? (int)state : unknown(&o, "writing the report failed");
+    }
+    free(r.ep);
     owmesh_ctx_close(&ctx);
     return rc;
 }

@@ -7,6 +7,9 @@
  * good; a pair the mesh does not measure and nobody stored stays blank.
  * Delay statistics are judged against each path's own baseline (render.h:
  * owmesh_relative_thresholds) unless --warn/--crit give absolute values.
+ * Rows and columns are the mesh's nodes in the order its file lists them.
+ * With --html the page is the whole output: nothing goes to stdout (a job
+ * that publishes the page stays quiet); --svg alone keeps the terminal grid.
  */
 #include <getopt.h>
 #include <math.h>
@@ -47,7 +50,9 @@ static void usage(FILE *fp)
     fprintf(fp, "usage: owmesh grid --mesh FILE [--store DIR] [--since DUR | --from TIME --to TIME]\n"
                 "                   [--stat median|pN|min|max|loss|loss-count|jitter|dups|reordered]\n"
                 "                   [--warn X] [--crit Y] [--color auto|always|never]\n"
-                "                   [--svg FILE] [--html FILE]\n");
+                "                   [--svg FILE] [--html FILE]\n"
+                "  rows are sources, columns destinations, in the mesh file's node order;\n"
+                "  with --html nothing is printed: the page is the output\n");
 }
 
 static const char *node_name(const grid *g, size_t i)
@@ -441,8 +446,10 @@ int owmesh_cmd_grid(int argc, char **argv)
         int colour = !strcmp(color, "always") || (!strcmp(color, "auto") && isatty(1));
         char rule[400];
         threshold_text(&g, rule, sizeof rule);
-        printf("# %s (%s), %s to %s; %s\n", g.stat.name, g.stat.unit, a, b, rule);
-        print_terminal(&g, colour, stdout);
+        if (!html) {
+            printf("# %s (%s), %s to %s; %s\n", g.stat.name, g.stat.unit, a, b, rule);
+            print_terminal(&g, colour, stdout);
+        }
         if (svg && write_svg_file(&g, svg) != 0) {
             owp_err_sys(&err, "%s", svg);
             owmesh_error("%s", err.msg);

@@ -36,8 +36,9 @@ typedef struct rows {
     int nomem;
 } rows;
 
-static int collect(const store_row *row, void *arg)
+static int collect(const store_row *row, int partial, void *arg)
 {
+    (void)partial; /* a partial bucket is drawn over the time it covers */
     rows *r = arg;
     if (owp_grow(&r->v, r->n, &r->cap, sizeof *r->v, 128) != 0) {
         r->nomem = 1;
@@ -466,7 +467,7 @@ int owmesh_cmd_plot(int argc, char **argv)
         goto fail;
     store_query q = {.paths = ids, .npaths = nids, .from = from, .to = to,
                          .every = (uint32_t)every, .percentiles = pct, .npercentiles = npct};
-    if (store_query_run(ctx.store, &q, collect, &r, &err) != OWP_OK)
+    if (owmesh_query_buckets(&ctx, &q, collect, &r, &err) != OWP_OK)
         goto fail;
     for (size_t i = 0; i < nids && !u.nomem; i++)
         if (store_unmeasured_list(ctx.store, ids[i], from, to, collect_unmeasured, &u,

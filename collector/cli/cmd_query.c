@@ -22,6 +22,7 @@ enum { OPT_EVERY = OWMESH_OPT_FIRST_FREE, OPT_JSON, OPT_CSV, OPT_SOURCE, OPT_PER
 typedef struct series_row {
     const char *path; /* label of the series: the selection, or one path */
     store_row row;
+    int partial;      /* a partial first or last --every bucket */
 } series_row;
 
 typedef struct query_out {
@@ -33,7 +34,7 @@ typedef struct query_out {
     double *unm_period;      /* per row: its period in path-seconds */
 } query_out;
 
-static int collect_row(const store_row *row, void *arg)
+static int collect_row(const store_row *row, int partial, void *arg)
 {
     query_out *q = arg;
     if (owp_grow(&q->rows, q->n, &q->cap, sizeof *q->rows, 64) != 0) {
@@ -42,6 +43,7 @@ static int collect_row(const store_row *row, void *arg)
     }
     q->rows[q->n].path = q->path;
     q->rows[q->n].row = *row;
+    q->rows[q->n].partial = partial;
     q->n++;
     return 0;
 }
@@ -60,7 +62,6 @@ static const char *source_name(store_source s)
     return s == STORE_SOURCE_RAW ? "raw" : s == STORE_SOURCE_HIST ? "hist" : "-";
 }
 
-static double ms6(double seconds) { return round(seconds * 1e9) / 1e6; }
 
 /* ---- unmeasured time ----
  * Time the paths could not be measured (peer down, owampd refused ...) is
@@ -89,12 +90,15 @@ static owp_status unmeasured_rows(const owmesh_ctx *ctx, const uint32_t *ids, si
     return OWP_OK;
 }
 
-/* Table: "60 s (1.7%, peer down)" or "-"; CSV: the seconds. */
+/* Seconds to the millisecond, as the JSON gives them. */
+static double seconds_ms(double s) { return round(s * 1e3) / 1e3; }
+
+/* Table: "60 s (1.7%, peer down)" or "-"; CSV: the seconds, as the JSON's. */
 static void unmeasured_cell(const query_out *q, size_t r, int csv, char *buf, size_t len)
 {
     const store_unmeasured_totals *u = &q->unm[r];
     if (csv)
-        snprintf(buf, len, "%.3f", u->total);
+        owmesh_format_real(seconds_ms(u->total), buf, len);
     else
         owmesh_format_unmeasured(u->total, q->unm_period[r],
                                  u->nreasons ? owmesh_reason_text(u->r[0].reason) : NULL, buf,
@@ -106,11 +110,11 @@ static void unmeasured_json(const query_out *q, size_t r, json_t *o)
 {
     const store_unmeasured_totals *u = &q->unm[r];
     double measured = q->unm_period[r] - u->total;
-    json_object_set_new(o, "measured_s", json_real(round((measured > 0 ? measured : 0) * 1e3) / 1e3));
-    json_object_set_new(o, "unmeasured_s", json_real(round(u->total * 1e3) / 1e3));
+    json_object_set_new(o, "measured_s", json_real(seconds_ms(measured > 0 ? measured : 0)));
+    json_object_set_new(o, "unmeasured_s", json_real(seconds_ms(u->total)));
     json_t *by = json_object();
     for (size_t i = 0; i < u->nreasons; i++)
-        json_object_set_new(by, u->r[i].reason, json_real(round(u->r[i].seconds * 1e3) / 1e3));
+        json_object_set_new(by, u->r[i].reason, json_real(seconds_ms(u->r[i].seconds)));
     json_object_set_new(o, "unmeasured", by);
 }
 
@@ -135,8 +139,10 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
     if (every || csv)
         col_add(&cols, "start");
     if (csv)
-        col_add(&cols, "end"), col_add(&cols, "source"), col_add(&cols, "rel_error"),
-            col_add(&cols, "abs_error_ms");
+        col_add(&cols, "end"), col_add(&cols, "partial"), col_add(&cols, "source"),
+            col_add(&cols, "rel_error"), col_add(&cols, "abs_error_ms");
+    else if (every)
+        col_add(&cols, "bucket");
     col_add(&cols, "sent");
     col_add(&cols, "lost");
     col_add(&cols, table ? "loss%" : "loss_pct");
@@ -163,8 +169,10 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
     owmesh_table *t = owmesh_table_new(cols.n, names);
     if (!t)
         return;
-    if (per_path || csv)
-        owmesh_table_left(t, 0);
+    for (size_t c = 0; c < cols.n; c++) /* text columns read from the left */
+        if (!strcmp(names[c], "path") || !strcmp(names[c], "bucket") ||
+            !strcmp(names[c], "source") || !strcmp(names[c], "unmeasured"))
+            owmesh_table_left(t, c);
     char buf[64][48];
     const char *cells[64];
     for (size_t r = 0; r < q->n; r++) {
@@ -172,6 +180,10 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
         size_t k = 0;
         const char *none = table ? "-" : "";
 #define CELL(...) (snprintf(buf[k], sizeof buf[k], __VA_ARGS__), cells[k] = buf[k], k++)
+#define REAL(v) (owmesh_format_real((v), buf[k], sizeof buf[k]), cells[k] = buf[k], k++)
+#define DELAY(v) (csv ? owmesh_format_real(owmesh_ms_ns(v), buf[k], sizeof buf[k])            \
+                      : owmesh_format_ms((v), buf[k], sizeof buf[k]),                          \
+                  cells[k] = buf[k], k++)
         if (per_path || csv)
             CELL("%s", q->rows[r].path);
         if (every || csv) {
@@ -181,13 +193,18 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
         if (csv) {
             owmesh_format_iso(row->end, buf[k], sizeof buf[k]);
             cells[k] = buf[k], k++;
+            CELL("%s", q->rows[r].partial ? "true" : "false");
             CELL("%s", row->empty ? "" : source_name(row->source));
-            CELL("%g", row->rel_error);
-            CELL("%g", row->abs_error * 1e3);
+            REAL(row->rel_error);
+            REAL(row->abs_error * 1e3);
+        } else if (every) {
+            CELL("%s", q->rows[r].partial ? "partial" : "whole");
         }
         CELL("%llu", (unsigned long long)row->sent);
         CELL("%llu", (unsigned long long)row->lost);
-        if (row->sent)
+        if (row->sent && csv)
+            REAL(row->loss_pct);
+        else if (row->sent)
             CELL("%.3f", row->loss_pct);
         else
             CELL("%s", none);
@@ -203,17 +220,16 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
         vals[nv++] = row->max;
         for (size_t i = 0; i < nv; i++) {
             if (row->has_delay)
-                owmesh_format_ms(vals[i], buf[k], sizeof buf[k]);
+                DELAY(vals[i]);
             else
-                snprintf(buf[k], sizeof buf[k], "%s", none);
-            cells[k] = buf[k], k++;
+                CELL("%s", none);
         }
         if (row->has_delay)
-            owmesh_format_ms(row->jitter, buf[k], sizeof buf[k]), cells[k] = buf[k], k++;
+            DELAY(row->jitter);
         else
             CELL("%s", none);
         if (row->ipdv_pairs)
-            owmesh_format_ms(row->ipdv, buf[k], sizeof buf[k]), cells[k] = buf[k], k++;
+            DELAY(row->ipdv);
         else
             CELL("%s", none);
         if (csv) {
@@ -237,6 +253,8 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
                 CELL("raw");
         }
 #undef CELL
+#undef REAL
+#undef DELAY
         unmeasured_cell(q, r, csv, buf[k], sizeof buf[k]);
         cells[k] = buf[k], k++;
         if (owmesh_table_add(t, cells) != 0)
@@ -251,14 +269,20 @@ static void print_table(const query_out *q, const double *pct, size_t npct, int 
 
 /* ---- JSON ---- */
 
+/* A delay in ms to the nanosecond, or null when it does not exist. */
+static json_t *ms_json(int valid, double seconds)
+{
+    return valid ? json_real(owmesh_ms_ns(seconds)) : json_null();
+}
+
 static json_t *row_json(const series_row *sr, const double *pct, size_t npct)
 {
     const store_row *row = &sr->row;
     char start[48], end[48];
     owmesh_format_iso(row->start, start, sizeof start);
     owmesh_format_iso(row->end, end, sizeof end);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "path", sr->path, "start", start, "end", end,
-                          "empty", row->empty);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b}", "path", sr->path, "start", start, "end",
+                          end, "partial", sr->partial, "empty", row->empty);
     json_object_set_new(o, "source", row->empty ? json_null() : json_string(source_name(row->source)));
     json_object_set_new(o, "rel_error", json_real(row->rel_error));
     json_object_set_new(o, "abs_error_ms", json_real(row->abs_error * 1e3));
@@ -268,18 +292,17 @@ static json_t *row_json(const series_row *sr, const double *pct, size_t npct)
     json_object_set_new(o, "dups", json_integer((json_int_t)row->dups));
     json_object_set_new(o, "reordered", json_integer((json_int_t)row->reordered));
     json_object_set_new(o, "received", json_integer((json_int_t)row->received));
-    json_object_set_new(o, "min_ms", row->has_delay ? json_real(ms6(row->min)) : json_null());
-    json_object_set_new(o, "max_ms", row->has_delay ? json_real(ms6(row->max)) : json_null());
+    json_object_set_new(o, "min_ms", ms_json(row->has_delay, row->min));
+    json_object_set_new(o, "max_ms", ms_json(row->has_delay, row->max));
     json_t *p = json_object();
     for (size_t i = 0; i < npct; i++) {
         char key[24];
         owmesh_format_percentile(pct[i], key, sizeof key);
-        json_object_set_new(p, key, row->has_delay ? json_real(ms6(row->percentiles[i]))
-                                                   : json_null());
+        json_object_set_new(p, key, ms_json(row->has_delay, row->percentiles[i]));
     }
     json_object_set_new(o, "percentiles_ms", p);
-    json_object_set_new(o, "jitter_ms", row->has_delay ? json_real(ms6(row->jitter)) : json_null());
-    json_object_set_new(o, "ipdv_ms", row->ipdv_pairs ? json_real(ms6(row->ipdv)) : json_null());
+    json_object_set_new(o, "jitter_ms", ms_json(row->has_delay, row->jitter));
+    json_object_set_new(o, "ipdv_ms", ms_json(row->ipdv_pairs != 0, row->ipdv));
     json_object_set_new(o, "ipdv_pairs", json_integer((json_int_t)row->ipdv_pairs));
     json_object_set_new(o, "hops_min", row->hops_min >= 0 ? json_integer(row->hops_min) : json_null());
     json_object_set_new(o, "hops_max", row->hops_max >= 0 ? json_integer(row->hops_max) : json_null());
@@ -312,7 +335,7 @@ static void print_json(const query_out *q, const owmesh_ctx *ctx, const uint32_t
     json_t *root = json_pack("{s:s, s:o, s:s, s:s, s:I, s:o, s:o}", "selection", label, "paths",
                              paths, "from", a, "to", b, "every", (json_int_t)every,
                              "percentiles", plist, "rows", rows);
-    json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+    json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(OWMESH_JSON_PRECISION));
     fputc('\n', fp);
     json_decref(root);
 }
@@ -452,7 +475,7 @@ int owmesh_cmd_query(int argc, char **argv)
                               .source = o.source};
         q.path = o.per_path ? path_label(&ctx, ids[s], labels[s], sizeof labels[s]) : label;
         size_t first = q.n;
-        st = store_query_run(ctx.store, &qr, collect_row, &q, &err);
+        st = owmesh_query_buckets(&ctx, &qr, collect_row, &q, &err);
         if (st == OWP_OK && q.nomem)
             st = owp_err_set(&err, OWP_ERR_NOMEM, "out of memory");
         if (st == OWP_OK)

@@ -3,9 +3,16 @@
  * runs, from the coordinator; every missing, stalled, failing, unmeasured or
  * unexpected stream is named, and every verdict with the evidence the
  * coordinator gave for it (StreamStatus.evidence; from a coordinator of minor
- * version < 2, a note made here from the rest of the StreamStatus). Exit
- * status 0 when nothing is wrong, 2 when something is flagged, 1 when the
- * coordinator could not be asked.
+ * version < 2, a note made here from the rest of the StreamStatus). The
+ * exit status is a Nagios/Icinga plugin's (nagios.h): 0 OK, 1 WARNING, 2
+ * CRITICAL by the counts of missing nodes and problem streams against
+ * --warn-nodes/--crit-nodes and --warn-streams/--crit-streams, 3 UNKNOWN
+ * when the coordinator could not be asked; --nagios prints the plugin line.
+ *
+ * Order: nodes by name; streams by source, destination, then id. Times for
+ * people are ages at the coordinator's time ("12s ago") and generations
+ * (seconds since 1970 when the coordinator made them) UTC ISO 8601; the
+ * JSON keeps the machine values.
  *
  * The node list comes from the coordinator's Directory; StatusReply is
  * then asked for in batches of nodes (halved whenever the coordinator says a
@@ -17,17 +24,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyst.h"
 #include "cli.h"
 #include "coordclient.h"
 #include "health.h"
+#include "nagios.h"
+#include "render.h"
 
 #define FIRST_BATCH 32
 
 typedef struct options {
     const char *endpoint, *cert, *server_key;
     int timeout_ms;
-    int json;
+    int json, nagios;
+    owmesh_threshold warn_nodes, crit_nodes, warn_streams, crit_streams;
 } options;
+
+/* Default thresholds: any problem warns; a quarter of the mesh is critical
+ * (one node of four down, or a quarter of the streams broken). */
+#define DEFAULT_WARN "1"
+#define DEFAULT_CRIT "25%"
 
 /* Every NodeStatus gathered, with the envelopes that own them. */
 typedef struct gathered {
@@ -192,8 +208,16 @@ static int cmp_rows(const void *a, const void *b)
     return c ? c : strcmp(x->stream->id, y->stream->id);
 }
 
-static row *make_rows(const gathered *g, size_t *count)
+static int cmp_nodes(const void *a, const void *b)
 {
+    const owm_msg_node_status *const *x = a, *const *y = b;
+    return strcmp((*x)->node, (*y)->node);
+}
+
+static row *make_rows(gathered *g, size_t *count)
+{
+    if (g->n_nodes)
+        qsort((void *)g->nodes, g->n_nodes, sizeof *g->nodes, cmp_nodes);
     size_t n = 0;
     for (size_t i = 0; i < g->n_nodes; i++)
         n += g->nodes[i]->n_streams;
@@ -229,55 +253,122 @@ static void loss_text(const owm_msg_stream_health *h, char *buf, size_t len)
         snprintf(buf, len, "%.1f%%", 100.0 * h->packets_lost / h->packets_sent);
 }
 
-static void print_table(const options *o, const gathered *g, const row *rows, size_t n,
-                        const size_t *tally)
+/* A time for people: its age at the reply's time ("12s ago"), "never". */
+static void age_text(const gathered *g, uint64_t t, char *buf, size_t len)
 {
-    char when[40], seen[40];
-    owmesh_format_time(g->time, when, sizeof when);
-    printf("coordinator %s  generation %llu  at %s\n\n", o->endpoint,
-           (unsigned long long)g->generation, when);
-    int wn = 4;
-    for (size_t i = 0; i < g->n_nodes; i++) {
-        int l = (int)strlen(g->nodes[i]->node);
-        wn = l > wn ? l : wn;
+    if (!t) {
+        snprintf(buf, len, "never");
+        return;
     }
-    size_t connected = 0;
-    printf("%-*s  %-9s  %-20s  %-34s  %s\n", wn, "NODE", "STATE", "LAST SEEN",
-           "GENERATION RUNS/ACKED/WANTED", "SOFTWARE");
-    for (size_t i = 0; i < g->n_nodes; i++) {
+    uint64_t now = g->time;
+    if (!now) { /* an old coordinator's reply carries no time: ours */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        now = owp_ntp_from_timespec(&ts);
+    }
+    char age[32];
+    owmesh_format_age(now > t ? (now - t) >> 32 : 0, age, sizeof age);
+    snprintf(buf, len, "%s ago", age);
+}
+
+/* A schedule generation: the coordinator makes them from its clock
+ * (seconds since 1970), so one is shown as that UTC time; a smaller number
+ * (another coordinator's counter) as "#N"; 0 as "none". */
+static void generation_text(uint64_t gen, char *buf, size_t len)
+{
+    if (!gen)
+        snprintf(buf, len, "none");
+    else if (gen < 946684800 || gen > UINT32_MAX) /* not a time since 2000 */
+        snprintf(buf, len, "#%llu", (unsigned long long)gen);
+    else
+        owmesh_format_iso((gen + OWP_NTP_UNIX_OFFSET) << 32, buf, len);
+}
+
+static void schedule_text(const owm_msg_node_status *ns, char *buf, size_t len)
+{
+    char runs[40];
+    generation_text(ns->running_generation, runs, sizeof runs);
+    if (ns->running_generation == ns->expected_generation)
+        snprintf(buf, len, "current");
+    else if (ns->acked_generation == ns->expected_generation)
+        snprintf(buf, len, "acked, runs %s", runs);
+    else
+        snprintf(buf, len, "not acked, runs %s", runs);
+}
+
+static int print_nodes(const gathered *g)
+{
+    static const char *const hdr[] = {"NODE", "STATE", "LAST SEEN", "SCHEDULE", "SOFTWARE",
+                                      "LAST ERROR"};
+    owmesh_table *t = owmesh_table_new(6, hdr);
+    if (!t)
+        return -1;
+    for (size_t c = 0; c < 6; c++)
+        owmesh_table_left(t, c);
+    int rc = 0;
+    for (size_t i = 0; i < g->n_nodes && !rc; i++) {
         const owm_msg_node_status *ns = g->nodes[i];
-        char gens[80];
-        snprintf(gens, sizeof gens, "%llu/%llu/%llu", (unsigned long long)ns->running_generation,
-                 (unsigned long long)ns->acked_generation,
-                 (unsigned long long)ns->expected_generation);
-        owmesh_format_time(ns->last_seen, seen, sizeof seen);
-        connected += ns->connected;
-        printf("%-*s  %-9s  %-20s  %-34s  %s%s%s\n", wn, ns->node,
-               ns->connected ? "connected" : "missing", ns->last_seen ? seen : "never", gens,
-               ns->software_version[0] ? ns->software_version : "-",
-               ns->last_error[0] ? "  last error: " : "", ns->last_error);
+        char seen[48], sched[96];
+        age_text(g, ns->last_seen, seen, sizeof seen);
+        schedule_text(ns, sched, sizeof sched);
+        const char *cells[] = {ns->node, ns->connected ? "connected" : "missing", seen, sched,
+                               ns->software_version[0] ? ns->software_version : "-",
+                               ns->last_error[0] ? ns->last_error : "-"};
+        rc = owmesh_table_add(t, cells);
     }
-    int wp = 6, wv = 5;
-    for (size_t i = 0; i < n; i++) {
-        int l = (int)(strlen(rows[i].stream->source) + strlen(rows[i].stream->destination) + 4);
-        wp = l > wp ? l : wp;
-        l = (int)strlen(owm_verdict_name(rows[i].verdict));
-        wv = l > wv ? l : wv;
-    }
-    printf("\n%-*s  %-32s  %-*s  %8s  %-20s  %6s  %s\n", wp, "STREAM", "ID", wv, "STATE",
-           "SESSIONS", "LAST SESSION", "LOSS", "EVIDENCE");
-    for (size_t i = 0; i < n; i++) {
+    if (!rc)
+        owmesh_table_print(t, stdout);
+    owmesh_table_destroy(&t);
+    return rc;
+}
+
+static int print_streams(const gathered *g, const row *rows, size_t n)
+{
+    static const char *const hdr[] = {"STREAM", "ID",   "STATE",   "SESSIONS",
+                                      "LAST SESSION", "LOSS", "EVIDENCE"};
+    owmesh_table *t = owmesh_table_new(7, hdr);
+    if (!t)
+        return -1;
+    for (size_t c = 0; c < 7; c++)
+        if (c != 3 && c != 5) /* numbers right, words left */
+            owmesh_table_left(t, c);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
         const owm_msg_stream_health *h = rows[i].stream->health;
-        char pair[2 * OWM_MSG_MAX_NAME + 8], sessions[24] = "-", last[40], loss[16];
+        char pair[2 * OWM_MSG_MAX_NAME + 8], sessions[24] = "-", last[48] = "-", loss[16];
         snprintf(pair, sizeof pair, "%s -> %s", rows[i].stream->source,
                  rows[i].stream->destination);
         if (h)
             snprintf(sessions, sizeof sessions, "%llu", (unsigned long long)h->sessions_completed);
-        owmesh_format_time(last_end(g, h), last, sizeof last);
+        if (last_end(g, h))
+            age_text(g, last_end(g, h), last, sizeof last);
         loss_text(h, loss, sizeof loss);
-        printf("%-*s  %-32s  %-*s  %8s  %-20s  %6s  %s\n", wp, pair, rows[i].stream->id, wv,
-               owm_verdict_name(rows[i].verdict), sessions, last, loss, rows[i].note);
+        const char *cells[] = {pair, rows[i].stream->id, owm_verdict_name(rows[i].verdict),
+                               sessions, last, loss, rows[i].note[0] ? rows[i].note : "-"};
+        rc = owmesh_table_add(t, cells);
     }
+    if (!rc)
+        owmesh_table_print(t, stdout);
+    owmesh_table_destroy(&t);
+    return rc;
+}
+
+static int print_table(const options *o, const gathered *g, const row *rows, size_t n,
+                       const size_t *tally)
+{
+    char when[48], gen[48];
+    owmesh_format_iso(g->time, when, sizeof when);
+    generation_text(g->generation, gen, sizeof gen);
+    printf("coordinator %s  generation %s  at %s\n\n", o->endpoint, gen,
+           g->time ? when : "-");
+    if (print_nodes(g) != 0)
+        return -1;
+    printf("\n");
+    if (print_streams(g, rows, n) != 0)
+        return -1;
+    size_t connected = 0;
+    for (size_t i = 0; i < g->n_nodes; i++)
+        connected += g->nodes[i]->connected;
     printf("\n%zu nodes: %zu connected, %zu missing; %zu streams:", g->n_nodes, connected,
            g->n_nodes - connected, n);
     const char *sep = " ";
@@ -288,6 +379,58 @@ static void print_table(const options *o, const gathered *g, const row *rows, si
         }
     }
     printf("\n");
+    return 0;
+}
+
+/* ------------------------------------------------------------ Nagios */
+
+typedef struct verdict_counts {
+    size_t nodes, nodes_up, streams, problems;
+    const size_t *tally;
+} verdict_counts;
+
+static owmesh_nagios_state judge(const options *o, const verdict_counts *v)
+{
+    owmesh_nagios_state nodes = owmesh_nagios_judge(v->nodes - v->nodes_up, v->nodes,
+                                                    &o->warn_nodes, &o->crit_nodes);
+    owmesh_nagios_state streams = owmesh_nagios_judge(v->problems, v->streams, &o->warn_streams,
+                                                      &o->crit_streams);
+    return owmesh_nagios_worse(nodes, streams);
+}
+
+/* "OWMESH STATUS WARNING - 3 of 4 nodes up, 9 of 12 streams without problems
+ * (3 missing) | nodes_up=3;;;0;4 nodes_missing=1;0;0;0;4 ..." */
+static void print_nagios(const options *o, const verdict_counts *v, owmesh_nagios_state state)
+{
+    char summary[512], perf[1024] = "";
+    int used = snprintf(summary, sizeof summary, "%zu of %zu nodes up, %zu of %zu streams "
+                        "without problems", v->nodes_up, v->nodes, v->streams - v->problems,
+                        v->streams);
+    const char *sep = " (";
+    for (int k = 0; k < N_VERDICTS && used > 0 && (size_t)used < sizeof summary; k++) {
+        if (!v->tally[k] || !owm_verdict_is_problem((owm_verdict)k))
+            continue;
+        used += snprintf(summary + used, sizeof summary - (size_t)used, "%s%zu %s", sep,
+                         v->tally[k], owm_verdict_name((owm_verdict)k));
+        sep = ", ";
+    }
+    if (*sep == ',' && used > 0 && (size_t)used < sizeof summary)
+        snprintf(summary + used, sizeof summary - (size_t)used, ")");
+    owmesh_perf_append(perf, sizeof perf, "nodes_up", (double)v->nodes_up, NULL, 0, 0,
+                       (double)v->nodes);
+    owmesh_perf_append(perf, sizeof perf, "nodes_missing", (double)(v->nodes - v->nodes_up),
+                       NULL, owmesh_threshold_count(&o->warn_nodes, v->nodes),
+                       owmesh_threshold_count(&o->crit_nodes, v->nodes), (double)v->nodes);
+    owmesh_perf_append(perf, sizeof perf, "streams_problem", (double)v->problems, NULL,
+                       owmesh_threshold_count(&o->warn_streams, v->streams),
+                       owmesh_threshold_count(&o->crit_streams, v->streams), (double)v->streams);
+    for (int k = 0; k < N_VERDICTS; k++) { /* every verdict, so a graph's series never vanish */
+        char label[48];
+        snprintf(label, sizeof label, "streams_%s", owm_verdict_name((owm_verdict)k));
+        owmesh_perf_append(perf, sizeof perf, label, (double)v->tally[k], NULL, 0, 0,
+                           (double)v->streams);
+    }
+    owmesh_nagios_print(stdout, "STATUS", state, summary, perf);
 }
 
 static json_t *time_json(uint64_t t)
@@ -368,31 +511,61 @@ static int print_json(const options *o, const gathered *g, const row *rows, size
 
 static void usage(FILE *fp)
 {
-    fprintf(fp,
-            "usage: owmesh status [-c ENDPOINT] [-k CERT] [-s KEY] [-t SECONDS] [--json] "
-            "[NODE...]\n"
+    fputs("usage: owmesh status [-c ENDPOINT] [-k CERT] [-s KEY] [-t SECONDS] [--json | --nagios]\n"
+            "                     [--warn-nodes N] [--crit-nodes N] [--warn-streams N]\n"
+            "                     [--crit-streams N] [NODE...]\n"
             "  -c ENDPOINT  the coordinator (default $OWMESH_COORDINATOR or "
             OWMESH_DEFAULT_COORDINATOR ")\n"
-            "  -k CERT      our secret certificate: the coordinator's own or a node's\n"
+            "  -k CERT      our secret certificate: an analyst's or collector's listed in the\n"
+            "               mesh, or the coordinator's own on its machine\n"
             "               (default $OWMESH_CERT)\n"
             "  -s KEY       the coordinator's public key or certificate file\n"
             "               (default: the public key of CERT)\n"
             "  -t SECONDS   wait this long for each answer (default 5)\n"
             "  -j, --json   JSON instead of tables\n"
-            "exit status: 0 all well, 2 something is missing, stalled, failing, unmeasured or\n"
-            "unexpected,\n"
-            "1 the coordinator could not be asked\n");
+            "  --nagios     one Nagios/Icinga plugin line with performance data\n"
+            "  --warn-nodes N, --crit-nodes N      missing nodes that make the state WARNING,\n"
+            "                                      CRITICAL: a count or a share (default "
+            DEFAULT_WARN ", " DEFAULT_CRIT ")\n"
+            "  --warn-streams N, --crit-streams N  the same for streams missing, stalled,\n"
+            "                                      failing, unmeasured or unexpected\n"
+            "exit status (Nagios plugin codes): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the\n"
+            "coordinator could not be asked, or a bad option)\n",
+          fp);
 }
 
+enum { OPT_NAGIOS = 1000, OPT_WARN_NODES, OPT_CRIT_NODES, OPT_WARN_STREAMS, OPT_CRIT_STREAMS };
+
+static int parse_threshold(const char *text, const char *what, owmesh_threshold *t)
+{
+    owp_err err = {0};
+    if (owmesh_threshold_parse(text, what, t, &err) == OWP_OK)
+        return 0;
+    owmesh_error("status: %s", err.msg);
+    return -1;
+}
+
+/* 0 to go on, 1 when --help was answered, -1 on a bad command line. */
 static int parse(int argc, char **argv, options *o)
 {
     static const struct option longs[] = {{"json", no_argument, NULL, 'j'},
+                                          {"nagios", no_argument, NULL, OPT_NAGIOS},
+                                          {"warn-nodes", required_argument, NULL, OPT_WARN_NODES},
+                                          {"crit-nodes", required_argument, NULL, OPT_CRIT_NODES},
+                                          {"warn-streams", required_argument, NULL,
+                                           OPT_WARN_STREAMS},
+                                          {"crit-streams", required_argument, NULL,
+                                           OPT_CRIT_STREAMS},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     const char *env_endpoint = getenv("OWMESH_COORDINATOR");
     o->endpoint = env_endpoint && env_endpoint[0] ? env_endpoint : OWMESH_DEFAULT_COORDINATOR;
     o->cert = getenv("OWMESH_CERT") && getenv("OWMESH_CERT")[0] ? getenv("OWMESH_CERT") : NULL;
     o->timeout_ms = OWMESH_DEFAULT_TIMEOUT_MS;
+    parse_threshold(DEFAULT_WARN, "--warn-nodes", &o->warn_nodes);
+    parse_threshold(DEFAULT_CRIT, "--crit-nodes", &o->crit_nodes);
+    o->warn_streams = o->warn_nodes;
+    o->crit_streams = o->crit_nodes;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:k:s:t:jh", longs, NULL)) != -1) {
@@ -411,15 +584,95 @@ static int parse(int argc, char **argv, options *o)
             break;
         }
         case 'j': o->json = 1; break;
+        case OPT_NAGIOS: o->nagios = 1; break;
+        case OPT_WARN_NODES:
+            if (parse_threshold(optarg, "--warn-nodes", &o->warn_nodes))
+                return -1;
+            break;
+        case OPT_CRIT_NODES:
+            if (parse_threshold(optarg, "--crit-nodes", &o->crit_nodes))
+                return -1;
+            break;
+        case OPT_WARN_STREAMS:
+            if (parse_threshold(optarg, "--warn-streams", &o->warn_streams))
+                return -1;
+            break;
+        case OPT_CRIT_STREAMS:
+            if (parse_threshold(optarg, "--crit-streams", &o->crit_streams))
+                return -1;
+            break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
         }
     }
-    if (!o->cert) {
-        owmesh_error("status: no certificate: give -k CERT or set OWMESH_CERT");
+    if (o->json && o->nagios) {
+        owmesh_error("status: --json and --nagios exclude each other");
         return -1;
     }
     return 0;
+}
+
+/* The coordinator could not be asked: UNKNOWN, said on stderr, and on
+ * stdout too as the plugin line with --nagios (Nagios shows stdout only). */
+static int unknown(const options *o, const char *why)
+{
+    owmesh_error("status: %s", why);
+    if (o->nagios) {
+        char summary[OWP_ERR_MSG_MAX + 64];
+        snprintf(summary, sizeof summary, "coordinator %s: %s", o->endpoint, why);
+        owmesh_nagios_print(stdout, "STATUS", OWMESH_NAGIOS_UNKNOWN, summary, NULL);
+    }
+    return OWMESH_NAGIOS_UNKNOWN;
+}
+
+/* The names to ask about: the arguments, else the coordinator's directory
+ * (*dir keeps it; *names is then malloc'ed). */
+static int node_names(owm_coordclient *client, int argc, char **argv, owm_msg **dir,
+                      char ***names, size_t *n, owp_err *err)
+{
+    *names = argv + optind;
+    *n = (size_t)(argc - optind);
+    if (*n)
+        return 0;
+    if (!(*dir = ask_directory(client, err)))
+        return -1;
+    *n = (*dir)->directory->n_nodes;
+    *names = calloc(*n ? *n : 1, sizeof **names);
+    if (!*names) {
+        owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < *n; i++)
+        (*names)[i] = (*dir)->directory->nodes[i]->node;
+    return 0;
+}
+
+/* Print what was gathered in the chosen format; the Nagios state. */
+static int report(const options *o, const gathered *g, const row *rows, size_t n_rows)
+{
+    size_t tally[N_VERDICTS] = {0};
+    verdict_counts v = {.nodes = g->n_nodes, .streams = n_rows, .tally = tally};
+    for (size_t i = 0; i < n_rows; i++) {
+        tally[rows[i].verdict]++;
+        v.problems += owm_verdict_is_problem(rows[i].verdict) != 0;
+    }
+    for (size_t i = 0; i < g->n_nodes; i++)
+        v.nodes_up += g->nodes[i]->connected != 0;
+    owmesh_nagios_state state = judge(o, &v);
+    int written;
+    if (o->nagios) {
+        print_nagios(o, &v, state);
+        written = 0;
+    } else if (o->json) {
+        written = print_json(o, g, rows, n_rows, tally);
+    } else {
+        written = print_table(o, g, rows, n_rows, tally);
+    }
+    if (written != 0 || fflush(stdout) != 0) {
+        owmesh_error("status: writing the report failed");
+        return OWMESH_NAGIOS_UNKNOWN;
+    }
+    return (int)state;
 }
 
 int owmesh_cmd_status(int argc, char **argv)
@@ -427,55 +680,28 @@ int owmesh_cmd_status(int argc, char **argv)
     options o = {0};
     int p = parse(argc, argv, &o);
     if (p)
-        return p > 0 ? 0 : 1;
+        return p > 0 ? 0 : OWMESH_NAGIOS_UNKNOWN;
+    if (!o.cert)
+        return unknown(&o, "no certificate: give -k CERT or set OWMESH_CERT");
     owp_err err = {0};
     owm_coordclient *client = owm_coordclient_new(o.endpoint, o.cert, o.server_key, o.timeout_ms,
                                                   &err);
-    if (!client) {
-        owmesh_error("status: %s", err.msg);
-        return 1;
-    }
+    if (!client)
+        return unknown(&o, err.msg);
     owm_msg *dir = NULL;
-    char **names = argv + optind;
-    size_t n_names = (size_t)(argc - optind);
-    if (!n_names) {
-        dir = ask_directory(client, &err);
-        if (!dir) {
-            owmesh_error("status: %s", err.msg);
-            owm_coordclient_destroy(&client);
-            return 1;
-        }
-        n_names = dir->directory->n_nodes;
-        names = calloc(n_names ? n_names : 1, sizeof *names);
-        for (size_t i = 0; names && i < n_names; i++)
-            names[i] = dir->directory->nodes[i]->node;
-    }
+    char **names = NULL;
+    size_t n_names = 0;
     gathered g = {0};
-    int rc = names && gather(client, names, n_names, &g, &err) == 0 ? 0 : 1;
-    if (rc)
-        owmesh_error("status: %s", names ? err.msg : "out of memory");
+    row *rows = NULL;
     size_t n_rows = 0;
-    row *rows = rc ? NULL : make_rows(&g, &n_rows);
-    if (!rc && !rows) {
-        owmesh_error("status: out of memory");
-        rc = 1;
-    }
-    if (!rc) {
-        size_t tally[N_VERDICTS] = {0};
-        int problems = 0;
-        for (size_t i = 0; i < n_rows; i++) {
-            tally[rows[i].verdict]++;
-            problems |= owm_verdict_is_problem(rows[i].verdict);
-        }
-        for (size_t i = 0; i < g.n_nodes; i++)
-            problems |= !g.nodes[i]->connected;
-        if (o.json)
-            rc = print_json(&o, &g, rows, n_rows, tally) == 0 ? 0 : 1;
-        else
-            print_table(&o, &g, rows, n_rows, tally);
-        if (!rc && problems)
-            rc = 2;
-    }
+    int rc;
+    if (node_names(client, argc, argv, &dir, &names, &n_names, &err) != 0 ||
+        gather(client, names, n_names, &g, &err) != 0)
+        rc = unknown(&o, err.msg);
+    else if (!(rows = make_rows(&g, &n_rows)))
+        rc = unknown(&o, "out of memory");
+    else
+        rc = report(&o, &g, rows, n_rows);
     free(rows);
     gathered_free(&g);
     if (dir)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "analyst.h"
 #include "cli.h"
 
 typedef struct command {
@@ -14,10 +15,10 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"check", owmesh_cmd_check, "check FILE                 validate a mesh, print its streams"},
+    {"check", owmesh_cmd_check, "check [-s] FILE            validate a mesh, print its streams"},
     {"keygen", owmesh_cmd_keygen, "keygen [-f] [-m COMMENT] NAME  make a CURVE key pair"},
     {"status", owmesh_cmd_status,
-     "status [-c ENDPOINT] [-k CERT] [-s KEY] [-t SECONDS] [--json] [NODE...]\n"
+     "status [-c ENDPOINT] [-k CERT] [-s KEY] [-t SECONDS] [--json | --nagios] [NODE...]\n"
      "                                   nodes and streams: expected vs running"},
     {"query", owmesh_cmd_query,
      "query [SELECTION] [PERIOD] [--every DUR] [-p LIST] [--json|--csv]\n"
@@ -29,7 +30,8 @@ static const command commands[] = {
      "plot --src NAME --dst NAME [PERIOD] [-p LIST] -o FILE.svg\n"
      "                                   delay percentiles and loss over time, as SVG"},
     {"completeness", owmesh_cmd_completeness,
-     "completeness [PERIOD] [--json]     age and coverage of every expected path"},
+     "completeness [PERIOD] [--json | --nagios]\n"
+     "                                   age and coverage of every expected path"},
     {"export", owmesh_cmd_export,
      "export --src NAME --dst NAME [PERIOD] (--csv | --owp DIR)\n"
      "                                   raw records as CSV or .owp files"},
@@ -44,10 +46,11 @@ static void usage(FILE *fp)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(fp, "  %s\n", commands[i].synopsis);
     fprintf(fp, "query, grid, plot, completeness, export and import also take --mesh FILE and\n"
-                "--store DIR (default $OWMESH_STORE, else /var/lib/owmesh/store);\n"
+                "--store DIR (default $OWMESH_STORE, else " OWMESH_DEFAULT_STORE ");\n"
                 "SELECTION: --src/--dst NAME, --node NAME or --group NAME; PERIOD: --since DUR or\n"
                 "--from TIME --to TIME (ISO-8601 or NTP), --now TIME.\n");
-    fprintf(fp, "owmesh COMMAND -h shows a command's options; see owmesh(1).\n");
+    fprintf(fp, "owmesh COMMAND --help shows a command's options; owmesh --version the version;\n"
+                "see owmesh(1).\n");
 }
 
 int main(int argc, char **argv)
@@ -59,6 +62,10 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("owmesh %s\n", PACKAGE_VERSION);
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -26,13 +26,25 @@ int owmesh_table_add(owmesh_table *self, const char *const *cells);
 size_t owmesh_table_rows(const owmesh_table *self);
 /* Aligned columns, two spaces apart, the header first, no trailing blanks. */
 void owmesh_table_print(const owmesh_table *self, FILE *fp);
+/* The same without the header line (aligned over the rows alone). */
+void owmesh_table_print_body(const owmesh_table *self, FILE *fp);
 /* RFC 4180: the header line, then the rows; fields quoted only when they
  * hold a comma, a quote or a line break. */
 void owmesh_table_print_csv(const owmesh_table *self, FILE *fp);
 void owmesh_csv_field(FILE *fp, const char *text);
 
-/* Delay in seconds as milliseconds with microsecond resolution ("12.345"). */
+/* Delay in seconds as milliseconds with microsecond resolution ("12.345"),
+ * for people (tables). */
 void owmesh_format_ms(double seconds, char *buf, size_t len);
+
+/* Machine formats (JSON and CSV) carry the same figures at the same
+ * precision: delays in ms rounded to the nanosecond (owmesh_ms_ns), every
+ * real written with OWMESH_JSON_PRECISION significant digits, the JSON
+ * writer's JSON_REAL_PRECISION (owmesh_format_real gives the CSV text of
+ * what the JSON holds; the JSON adds ".0" to a whole number). */
+#define OWMESH_JSON_PRECISION 12
+double owmesh_ms_ns(double seconds);
+void owmesh_format_real(double v, char *buf, size_t len);
 
 /* ---- SVG (render_svg.c) ---- */
 /* Text with &, <, >, " and ' escaped; control characters dropped. */

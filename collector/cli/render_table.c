@@ -1,6 +1,7 @@
 /* render_table.c - aligned text tables and CSV (see render.h). */
 #include "render.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,18 +75,19 @@ int owmesh_table_add(owmesh_table *self, const char *const *cells)
 
 size_t owmesh_table_rows(const owmesh_table *self) { return self->nrows; }
 
-void owmesh_table_print(const owmesh_table *self, FILE *fp)
+/* The rows from first (0: the header) on, aligned over those rows. */
+static void print_from(const owmesh_table *self, size_t first, FILE *fp)
 {
     size_t *width = calloc(self->ncols, sizeof *width);
     if (!width)
         return;
-    for (size_t r = 0; r <= self->nrows; r++)
+    for (size_t r = first; r <= self->nrows; r++)
         for (size_t c = 0; c < self->ncols; c++) {
             size_t w = strlen(self->cells[r * self->ncols + c]);
             if (w > width[c])
                 width[c] = w;
         }
-    for (size_t r = 0; r <= self->nrows; r++) {
+    for (size_t r = first; r <= self->nrows; r++) {
         /* Build the line first so trailing blanks can be trimmed. */
         char line[4096];
         size_t used = 0;
@@ -104,6 +106,10 @@ void owmesh_table_print(const owmesh_table *self, FILE *fp)
     }
     free(width);
 }
+
+void owmesh_table_print(const owmesh_table *self, FILE *fp) { print_from(self, 0, fp); }
+
+void owmesh_table_print_body(const owmesh_table *self, FILE *fp) { print_from(self, 1, fp); }
 
 void owmesh_csv_field(FILE *fp, const char *text)
 {
@@ -135,4 +141,12 @@ void owmesh_table_print_csv(const owmesh_table *self, FILE *fp)
 void owmesh_format_ms(double seconds, char *buf, size_t len)
 {
     snprintf(buf, len, "%.3f", seconds * 1e3);
+}
+
+double owmesh_ms_ns(double seconds) { return round(seconds * 1e9) / 1e6; }
+
+void owmesh_format_real(double v, char *buf, size_t len)
+{
+    /* jansson writes a real with "%.*g" at JSON_REAL_PRECISION */
+    snprintf(buf, len, "%.*g", OWMESH_JSON_PRECISION, v);
 }

@@ -3,7 +3,9 @@
  * LMDB store (owmesh-collector(8)).
  *
  * It asks the coordinator for the node directory (DirectoryRequest, with a
- * certificate the coordinator trusts: normally the coordinator's own), runs
+ * certificate the coordinator trusts: normally the coordinator's own) on
+ * its loop, never waiting for the answer (a coordinator that is down costs
+ * the pullers nothing: the question is asked again with back-off), runs
  * one puller per node that announced a data endpoint (collector/puller.c:
  * listing after the store's cursor, credit-based fetches, ingest, ack), and
  * refreshes the directory now and then so that new nodes and moved
@@ -11,10 +13,12 @@
  * (collector/store_paths.c).
  *
  * Start-up reads as a list:
- *   options -> log -> store -> paths (mesh file) -> keys -> coordinator client
- *   -> signals and loop (daemon/daemon_loop.h: a reader per puller socket,
- *   a turn every TURN_MS for the directory, the pullers' clocks and the
- *   stats) -> shutdown in reverse.
+ *   options -> log -> run-as user -> detach (unless -Z or systemd) -> store
+ *   -> paths (mesh file) -> keys -> store handed to the run-as user, root
+ *   dropped (before any ZeroMQ socket) -> signals and loop
+ *   (daemon/daemon_loop.h: a reader per puller socket and one for the
+ *   coordinator client, a turn every TURN_MS for the directory, the
+ *   pullers' clocks and the stats) -> shutdown in reverse.
  */
 
 #include <errno.h>
@@ -37,6 +41,8 @@
 #include "options.h"
 #include "daemon_log.h"
 #include "daemon_loop.h"
+#include "daemon_privs.h"
+#include "daemon_service.h"
 #include "meshmsg.h"
 #include "puller.h"
 #include "store.h"
@@ -45,8 +51,14 @@
 #define PROGNAME "owmesh-collector"
 #define MAX_NODES 4096
 #define DIRECTORY_EVERY_S 30.0
-#define DIRECTORY_RETRY_S 2.0
+#define DIRECTORY_RETRY_S 2.0       /* first retry after a failed directory request, */
+#define DIRECTORY_RETRY_MAX_S 60.0  /* doubling up to this */
 #define DIRECTORY_TIMEOUT_MS 3000
+#define DEFAULT_ENDPOINT "tcp://127.0.0.1:8620"
+#define DEFAULT_CERT OWMESH_CONFDIR "/keys/collector_secret"
+#define DEFAULT_SERVER_KEY OWMESH_CONFDIR "/keys/coordinator"
+#define DEFAULT_STORE OWMESH_STATEDIR "/store"
+#define DEFAULT_MESH OWMESH_CONFDIR "/mesh.json"
 #define STATS_EVERY_S 60.0
 #define TURN_MS 100 /* pullers' clocks, the directory, the stats */
 
@@ -60,6 +72,7 @@ typedef struct options {
     unsigned window, credit;
     double refresh_s;
     int sync_each;
+    const char *user, *group; /* -U, -G */
     daemon_log_opts log; /* -Z, -e, -v */
 } options;
 
@@ -78,7 +91,13 @@ struct collector {
     store_db *store;
     store_paths *paths;
     zcert_t *cert;
+    char server_key[OWM_CURVE_KEY_LEN + 1]; /* the coordinator's */
     owm_coordclient *client;
+    int asking;             /* a DirectoryRequest is out */
+    double asked_at;        /* when (monotonic) */
+    double retry_s;         /* the next back-off */
+    int coordinator_down;   /* the last request failed (logged once) */
+    daemon_privs privs;
     daemon_loop *loop;
     puller *pullers[MAX_NODES];
     watched watch[MAX_NODES];
@@ -97,21 +116,28 @@ struct collector {
 static void usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: " PROGNAME " -C ENDPOINT -k CERT -s STOREDIR [options]\n"
+            "usage: " PROGNAME " [-C ENDPOINT] [-k CERT] [-K KEY] [-s STOREDIR] [-m MESHFILE]\n"
+            "                        [-w FILES] [-c CHUNKS] [-r SECONDS] [-S] [-U USER] [-G GROUP]\n"
+            "                        [-e FACILITY] [-Z] [-v] [-h|--help] [--version]\n"
             "\n"
-            "   -C endpoint    the coordinator, e.g. tcp://coord.example.net:8620\n"
+            "   -C endpoint    the coordinator (default " DEFAULT_ENDPOINT ")\n"
             "   -k certfile    the collector's key pair: a certificate the coordinator and\n"
-            "                  the nodes accept (the coordinator's own, or a node's -A key)\n"
+            "                  the nodes accept (default " DEFAULT_CERT ")\n"
             "   -K key         the coordinator's public key: Z85 or a cert file\n"
-            "                  (default: the public key of -k)\n"
-            "   -s storedir    the measurement store (created if missing)\n"
+            "                  (default " DEFAULT_SERVER_KEY " if it exists, else the\n"
+            "                  public key of -k)\n"
+            "   -s storedir    the measurement store (created if missing;\n"
+            "                  default " DEFAULT_STORE ")\n"
             "   -m meshfile    the mesh definition: names paths by the mesh's test names\n"
+            "                  (default " DEFAULT_MESH " if it exists)\n"
             "   -w files       files fetched at once per node (1-16, default 16)\n"
             "   -c chunks      chunks in flight per file (credit, default 4)\n"
             "   -r seconds     directory refresh period (default 30)\n"
             "   -S             fsync every ingest instead of once per batch of acks\n"
+            DAEMON_SERVICE_USAGE
             DAEMON_LOG_USAGE
-            "   -h             print this message and exit\n"
+            "   -h, --help     print this message and exit\n"
+            "   --version      print the version and exit\n"
             "\nVersion: %s\n",
             PACKAGE_VERSION);
 }
@@ -127,15 +153,22 @@ static int parse_unsigned(const char *text, unsigned lo, unsigned hi, unsigned *
     return 0;
 }
 
+/* 0 to go on, 1 to exit 0 (help, version), -1 to exit 1 (said why). */
 static int parse_options(options *o, int argc, char **argv)
 {
+    static const struct option longopts[] = {DAEMON_LONG_OPTIONS};
     memset(o, 0, sizeof *o);
     o->log.facility = LOG_DAEMON;
     o->refresh_s = DIRECTORY_EVERY_S;
+    o->endpoint = DEFAULT_ENDPOINT;
+    o->cert_path = DEFAULT_CERT;
+    o->store_dir = DEFAULT_STORE;
     int ch;
     unsigned v;
-    while ((ch = getopt(argc, argv, "C:k:K:s:m:w:c:r:SZe:vh")) != -1) {
+    while ((ch = getopt_long(argc, argv, "C:k:K:s:m:w:c:r:SU:G:Ze:vh", longopts, NULL)) != -1) {
         switch (ch) {
+        case 'U': o->user = optarg; break;
+        case 'G': o->group = optarg; break;
         case 'C': o->endpoint = optarg; break;
         case 'k': o->cert_path = optarg; break;
         case 'K': o->server_key = optarg; break;
@@ -165,7 +198,8 @@ static int parse_options(options *o, int argc, char **argv)
             if (daemon_log_opt(&o->log, PROGNAME, ch, optarg) != 0)
                 return -1;
             break;
-        case 'h': usage(stdout); exit(0);
+        case 'h': usage(stdout); return 1;
+        case DAEMON_OPT_VERSION: daemon_service_print_version(PROGNAME); return 1;
         default: usage(stderr); return -1;
         }
     }
@@ -173,13 +207,8 @@ static int parse_options(options *o, int argc, char **argv)
         fprintf(stderr, PROGNAME ": unexpected argument \"%s\"\n", argv[optind]);
         return -1;
     }
-    const char *missing = !o->endpoint ? "-C endpoint" : !o->cert_path ? "-k certfile"
-                          : !o->store_dir ? "-s storedir" : NULL;
-    if (missing) {
-        fprintf(stderr, PROGNAME ": %s is required\n", missing);
-        usage(stderr);
-        return -1;
-    }
+    if (!o->mesh_file && access(DEFAULT_MESH, R_OK) == 0)
+        o->mesh_file = DEFAULT_MESH;
     return 0;
 }
 
@@ -271,12 +300,21 @@ static int setup(collector *c)
         log_err("-k %s: %s", c->opt.cert_path, err.msg);
         return -1;
     }
-    c->client = owm_coordclient_new(c->opt.endpoint, c->opt.cert_path, c->opt.server_key,
-                                  DIRECTORY_TIMEOUT_MS, &err);
-    if (!c->client) {
-        log_err("coordinator %s: %s", c->opt.endpoint, err.msg);
+    const char *server_key = c->opt.server_key                      ? c->opt.server_key
+                             : access(DEFAULT_SERVER_KEY, R_OK) == 0 ? DEFAULT_SERVER_KEY
+                                                                     : c->opt.cert_path;
+    if (owm_curve_public_key(server_key, c->server_key, &err) != OWP_OK) {
+        log_err("-K %s: %s", server_key, err.msg);
         return -1;
     }
+    c->retry_s = DIRECTORY_RETRY_S;
+    if (daemon_privs_own_tree(&c->privs, c->opt.store_dir, &err) != OWP_OK) {
+        log_err("store %s: %s", c->opt.store_dir, err.msg);
+        return -1;
+    }
+    if (c->opt.mesh_file && !daemon_privs_can_read(&c->privs, c->opt.mesh_file))
+        log_warn("-m %s: user %s cannot read it: reloads will fail", c->opt.mesh_file,
+                 c->privs.user);
     setup_hook(c);
     log_info(PROGNAME " %s starting: store %s, coordinator %s, public key %s", PACKAGE_VERSION,
              c->opt.store_dir, c->opt.endpoint, zcert_public_txt(c->cert));
@@ -332,47 +370,128 @@ static void follow_entry(collector *c, const owm_msg_directory_entry *e)
     log_info("node %s: collecting from %s", e->node, e->data_endpoint);
 }
 
-static void refresh_directory(collector *c, double now)
+static int on_client(zloop_t *loop, zsock_t *sock, void *arg);
+
+/* A client on the loop, made from the keys in memory (the files may be
+ * unreadable since the drop). 0, or -1 logged. */
+static int open_client(collector *c)
 {
     owp_err err;
     owp_err_clear(&err);
+    c->client = owm_coordclient_new_cert(c->opt.endpoint, c->cert, c->server_key,
+                                         DIRECTORY_TIMEOUT_MS, &err);
     if (!c->client) {
-        c->client = owm_coordclient_new(c->opt.endpoint, c->opt.cert_path, c->opt.server_key,
-                                      DIRECTORY_TIMEOUT_MS, &err);
-        if (!c->client) {
-            log_err("coordinator %s: %s", c->opt.endpoint, err.msg);
-            c->next_directory = now + DIRECTORY_RETRY_S;
-            return;
-        }
+        log_err("coordinator %s: %s", c->opt.endpoint, err.msg);
+        return -1;
     }
-    owm_msg *req = owm_msg_new(OWM_MSG_DIRECTORY_REQUEST, &err);
-    owm_msg *rep = req ? owm_coordclient_call(c->client, req, NULL, &err) : NULL;
-    owm_msg_free(&req);
-    if (!rep || rep->kind != OWM_MSG_DIRECTORY) {
-        if (rep)
-            owp_err_set(&err, OWP_ERR_PROTO, "answered %s", owm_msg_kind_name(rep->kind));
-        log_warn("coordinator %s: directory: %s: retrying in %.0f s", c->opt.endpoint, err.msg,
-                 DIRECTORY_RETRY_S);
-        owm_msg_free(&rep);
-        /* The client's DEALER may hold a late answer: start a fresh one. */
+    if (c->loop &&
+        daemon_loop_reader(c->loop, owm_coordclient_socket(c->client), on_client, c) != 0) {
+        log_err("coordinator %s: event loop: out of memory", c->opt.endpoint);
         owm_coordclient_destroy(&c->client);
-        owp_err_clear(&err);
-        c->client = owm_coordclient_new(c->opt.endpoint, c->opt.cert_path, c->opt.server_key,
-                                      DIRECTORY_TIMEOUT_MS, &err);
-        if (!c->client)
-            log_err("coordinator %s: %s", c->opt.endpoint, err.msg);
-        c->next_directory = now + DIRECTORY_RETRY_S;
-        return;
+        return -1;
     }
-    const owm_msg_directory *d = rep->directory;
+    return 0;
+}
+
+static void close_client(collector *c)
+{
+    if (c->client && c->loop)
+        daemon_loop_reader_end(c->loop, owm_coordclient_socket(c->client));
+    owm_coordclient_destroy(&c->client);
+    c->asking = 0;
+}
+
+/* The directory could not be had: ask again later, longer each time (up
+ * to DIRECTORY_RETRY_MAX_S); said once when the coordinator goes away. */
+static void directory_failed(collector *c, const char *why, double now)
+{
+    if (!c->coordinator_down)
+        log_warn("coordinator %s: directory: %s: retrying in %.0f s, backing off up to "
+                 "%.0f s (collecting from the nodes already known)", c->opt.endpoint, why,
+                 c->retry_s, DIRECTORY_RETRY_MAX_S);
+    else
+        log_debug("coordinator %s: directory: %s: retrying in %.0f s", c->opt.endpoint, why,
+                  c->retry_s);
+    c->coordinator_down = 1;
+    c->next_directory = now + c->retry_s;
+    c->retry_s = c->retry_s * 2 > DIRECTORY_RETRY_MAX_S ? DIRECTORY_RETRY_MAX_S : c->retry_s * 2;
+    /* The DEALER may still deliver a late answer: start a fresh one. */
+    close_client(c);
+}
+
+static void directory_arrived(collector *c, const owm_msg_directory *d, double now)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    if (c->coordinator_down)
+        log_info("coordinator %s: answering again", c->opt.endpoint);
+    c->coordinator_down = 0;
+    c->retry_s = DIRECTORY_RETRY_S;
     if (store_paths_set_directory(c->paths, d, &err) != OWP_OK)
         log_err("directory: %s", err.msg);
     for (size_t i = 0; i < d->n_nodes; i++)
         follow_entry(c, d->nodes[i]);
     log_debug("directory generation %" PRIu64 ": %zu nodes, %zu collected", d->generation,
               d->n_nodes, c->n_pullers);
-    owm_msg_free(&rep);
     c->next_directory = now + c->opt.refresh_s;
+}
+
+/* The coordinator client's socket is readable: the directory (or not). */
+static int on_client(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    collector *c = arg;
+    if (!c->client)
+        return 0;
+    owp_err err;
+    owp_err_clear(&err);
+    double now = owp_clock_monotonic();
+    owm_msg *rep = owm_coordclient_receive(c->client, NULL, &err);
+    if (!rep && err.code == OWP_ERR_TIMEOUT)
+        return 0; /* nothing after all */
+    if (!c->asking) {
+        owm_msg_free(&rep); /* an answer nobody waits for any more */
+        return 0;
+    }
+    c->asking = 0;
+    if (rep && rep->kind == OWM_MSG_DIRECTORY)
+        directory_arrived(c, rep->directory, now);
+    else {
+        if (rep)
+            owp_err_set(&err, OWP_ERR_PROTO, "answered %s", owm_msg_kind_name(rep->kind));
+        directory_failed(c, err.msg, now);
+    }
+    owm_msg_free(&rep);
+    return 0;
+}
+
+/* Ask for the directory when due; give up on an answer that is late. */
+static void refresh_directory(collector *c, double now)
+{
+    if (c->asking) {
+        if (now - c->asked_at >= DIRECTORY_TIMEOUT_MS / 1000.0)
+            directory_failed(c, "no answer within 3 s (is the coordinator running there, and "
+                                "does its mesh trust this key?)", now);
+        return;
+    }
+    if (now < c->next_directory)
+        return;
+    owp_err err;
+    owp_err_clear(&err);
+    if (!c->client && open_client(c) != 0) {
+        c->next_directory = now + c->retry_s;
+        return;
+    }
+    owm_msg *req = owm_msg_new(OWM_MSG_DIRECTORY_REQUEST, &err);
+    owp_status st = req ? owm_coordclient_send(c->client, req, &err) : err.code;
+    owm_msg_free(&req);
+    if (st != OWP_OK) {
+        directory_failed(c, err.msg, now);
+        return;
+    }
+    c->asking = 1;
+    c->asked_at = now;
 }
 
 /* ------------------------------------------------------------------ the loop */
@@ -419,9 +538,7 @@ static int on_puller(zloop_t *loop, zsock_t *sock, void *arg)
 static void turn(collector *c)
 {
     double now = owp_clock_monotonic();
-    if (now >= c->next_directory)
-        refresh_directory(c, now);
-    now = owp_clock_monotonic();
+    refresh_directory(c, now);
     for (size_t i = 0; i < c->n_pullers; i++)
         puller_tick(c->pullers[i], now);
     if (now >= c->next_stats) {
@@ -451,7 +568,10 @@ static void on_sighup(daemon_loop *loop, void *arg)
         log_err("SIGHUP: -m %s: %s (the previous mesh stays)", c->opt.mesh_file, err.msg);
     else
         log_info("SIGHUP: mesh reloaded, asking the coordinator for the directory");
-    c->next_directory = 0;
+    if (!c->asking) {
+        c->next_directory = 0;
+        c->retry_s = DIRECTORY_RETRY_S;
+    }
     turn(c);
 }
 
@@ -465,16 +585,16 @@ static void run(collector *c)
         return;
     }
     daemon_loop_on_reload(c->loop, on_sighup, c);
-    turn(c); /* the directory at once */
+    turn(c); /* the directory asked at once */
     daemon_loop_run(c->loop);
 }
 
 static void shutdown_collector(collector *c)
 {
+    close_client(c);
     daemon_loop_destroy(&c->loop);
     for (size_t i = 0; i < c->n_pullers; i++)
         puller_destroy(&c->pullers[i]);
-    owm_coordclient_destroy(&c->client);
     zcert_destroy(&c->cert);
     store_paths_destroy(&c->paths);
     if (c->store) {
@@ -488,12 +608,20 @@ static void shutdown_collector(collector *c)
 int main(int argc, char **argv)
 {
     static collector c;
-    if (parse_options(&c.opt, argc, argv) != 0)
-        return 1;
+    int parsed = parse_options(&c.opt, argc, argv);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : 1;
     daemon_log_open_opts(PROGNAME, &c.opt.log);
     zsys_handler_set(NULL); /* until the loop installs ours: the default actions */
+    owp_err err;
+    owp_err_clear(&err);
+    if (daemon_privs_resolve(&c.privs, c.opt.user, c.opt.group, &err) != OWP_OK ||
+        daemon_service_detach(c.opt.log.to_stderr, &err) != OWP_OK) {
+        log_err("%s", err.msg);
+        return 1;
+    }
     int status = 1;
-    if (setup(&c) == 0) {
+    if (setup(&c) == 0 && daemon_privs_leave_root(&c.privs, "") == 0) {
         run(&c);
         log_stats(&c);
         log_info("SIGTERM/SIGINT: stopping");

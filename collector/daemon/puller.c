@@ -37,6 +37,129 @@ static uint64_t cursor_in_store(puller *self)
     return seq;
 }
 
+/* ------------------------------------------------------------------ why silent */
+
+#define MONITORED_EVENTS                                                                  \
+    (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |            \
+     ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                \
+     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+
+/* Watch the DEALER's connection with libzmq's socket monitor (read in
+ * puller_tick, never blocking). Without it the verdict is only "timed out". */
+static void open_monitor(puller *self)
+{
+    char endpoint[96];
+    snprintf(endpoint, sizeof endpoint, "inproc://puller-monitor-%p-%u", (void *)self,
+             self->socket_serial);
+    self->seen_retry = self->seen_connect = self->seen_handshake = 0;
+    self->seen_drop = self->seen_refusal = 0;
+    self->refusal[0] = '\0';
+    if (zmq_socket_monitor(zsock_resolve(self->sock), endpoint, MONITORED_EVENTS) != 0)
+        return;
+    self->monitor = zsock_new(ZMQ_PAIR);
+    if (self->monitor && zsock_connect(self->monitor, "%s", endpoint) != 0)
+        zsock_destroy(&self->monitor);
+    if (self->monitor)
+        zsock_set_rcvtimeo(self->monitor, 0);
+}
+
+static void close_socket(puller *self)
+{
+    if (self->sock && self->monitor)
+        zmq_socket_monitor(zsock_resolve(self->sock), NULL, 0);
+    zsock_destroy(&self->monitor);
+    zsock_destroy(&self->sock);
+}
+
+static void note_event(puller *self, uint16_t event, uint32_t value)
+{
+    switch (event) {
+    case ZMQ_EVENT_CONNECT_RETRIED: self->seen_retry = 1; break;
+    case ZMQ_EVENT_CONNECTED: self->seen_connect = 1; break;
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: self->seen_handshake = 1; break;
+    case ZMQ_EVENT_DISCONNECTED:
+        if (!self->seen_handshake)
+            self->seen_drop = 1;
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        self->seen_refusal = 1;
+        snprintf(self->refusal, sizeof self->refusal, "the node's ZAP handler denied our key, "
+                 "status %u", value);
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        self->seen_refusal = 1;
+        snprintf(self->refusal, sizeof self->refusal, "CURVE handshake failed, protocol error "
+                 "0x%x", value);
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        self->seen_refusal = 1;
+        snprintf(self->refusal, sizeof self->refusal, "CURVE handshake failed (errno %u)", value);
+        break;
+    default: break;
+    }
+}
+
+/* Every event waiting on the monitor (two frames each: event + value, endpoint). */
+static void read_monitor(puller *self)
+{
+    for (int i = 0; i < 256 && self->monitor; i++) {
+        zmsg_t *m = zmsg_recv(self->monitor);
+        if (!m)
+            return;
+        zframe_t *f = zmsg_first(m);
+        if (f && zframe_size(f) >= 6) {
+            const uint8_t *b = zframe_data(f);
+            uint16_t event;
+            uint32_t value;
+            memcpy(&event, b, 2); /* host order, as libzmq writes them */
+            memcpy(&value, b + 2, 4);
+            note_event(self, event, value);
+        }
+        zmsg_destroy(&m);
+    }
+}
+
+static puller_silence silence_verdict(const puller *self)
+{
+    if (self->seen_refusal || (self->seen_drop && !self->seen_handshake))
+        return PULLER_KEY_REFUSED;
+    if (self->seen_retry && !self->seen_connect)
+        return PULLER_NOT_LISTENING;
+    return PULLER_TIMED_OUT;
+}
+
+const char *puller_silence_name(puller_silence why)
+{
+    switch (why) {
+    case PULLER_NOT_LISTENING: return "not listening";
+    case PULLER_KEY_REFUSED: return "refused our key";
+    case PULLER_TIMED_OUT: return "timed out";
+    default: return "answered";
+    }
+}
+
+puller_silence puller_last_silence(const puller *self) { return self->silence; }
+
+/* The timeout's log line: which silence, and what to check. */
+static void log_silence(puller *self, puller_silence why)
+{
+    const char *hint =
+        why == PULLER_NOT_LISTENING
+            ? "connection refused: nothing listens there; is owmesh-node running, with its "
+              "data endpoint (-D) on this address?"
+        : why == PULLER_KEY_REFUSED
+            ? (self->refusal[0] ? self->refusal
+                                : "the connection was closed during the CURVE handshake: "
+                                  "does the node accept this collector's key, and is its "
+                                  "public key the directory's?")
+            : "connected, but no answer: the node is stuck or overloaded";
+    log_line(self, warn, "no answer from %s within %g s: %s (%s): retrying in %g s",
+             self->endpoint, self->cfg.timeout_s, puller_silence_name(why), hint,
+             self->backoff);
+}
+
+/* ------------------------------------------------------------------ the socket */
+
 static int open_socket(puller *self, owp_err *err)
 {
     self->sock = zsock_new(ZMQ_DEALER);
@@ -55,10 +178,11 @@ static int open_socket(puller *self, owp_err *err)
         zsock_set_curve_serverkey(self->sock, self->server_key);
     }
     self->socket_serial++;
+    open_monitor(self);
     if (zsock_connect(self->sock, "%s", self->endpoint) != 0) {
         owp_err_set(err, OWP_ERR_SYS, "node %s: cannot connect to %s: %s", self->node,
                     self->endpoint, zmq_strerror(zmq_errno()));
-        zsock_destroy(&self->sock);
+        close_socket(self);
         return -1;
     }
     return 0;
@@ -67,16 +191,16 @@ static int open_socket(puller *self, owp_err *err)
 /* Drop everything in flight and start again from the store's cursor. */
 static void reset(puller *self, double now, double delay)
 {
-    zsock_destroy(&self->sock);
+    close_socket(self);
     clear_queue(self);
     self->nacks = 0;
     self->listing = 0;
     self->more = 0;
     self->listed = 0;
-    /* Listing starts at 0 again: files committed before a crash but never
-     * acked are listed too, and acked without being fetched. */
-    self->listed_upto = 0;
+    /* Listing resumes after the store's cursor: the node acks what is at or
+     * below it (files committed before a crash but never acked) itself. */
     self->cursor = cursor_in_store(self);
+    self->listed_upto = self->cursor;
     self->reconnect_at = now + delay;
     self->stats.resets++;
 }
@@ -104,13 +228,14 @@ puller *puller_new(const puller_config *config, owp_err *err)
     self->node = strdup(config->node);
     self->endpoint = strdup(config->endpoint);
     self->server_key = strdup(config->server_key ? config->server_key : "");
-    self->backoff = BACKOFF_MIN_S;
+    self->backoff = self->store_backoff = BACKOFF_MIN_S;
     if (!self->node || !self->endpoint || !self->server_key) {
         owp_err_set(err, OWP_ERR_NOMEM, "puller: out of memory");
         puller_destroy(&self);
         return NULL;
     }
     self->cursor = cursor_in_store(self);
+    self->listed_upto = self->synced_upto = self->cursor;
     if (open_socket(self, err) != 0) {
         puller_destroy(&self);
         return NULL;
@@ -123,7 +248,7 @@ void puller_destroy(puller **self_p)
     if (!self_p || !*self_p)
         return;
     puller *self = *self_p;
-    zsock_destroy(&self->sock);
+    close_socket(self);
     clear_queue(self);
     free(self->q);
     free(self->acks);
@@ -185,10 +310,27 @@ static int send_env(puller *self, const owm_msg *env, double now)
     return 0;
 }
 
+/* A listing after S tells the node that every file up to S is stored (it
+ * acks them): with nometasync, make that true on disk first. */
+static uint64_t durable_upto(puller *self)
+{
+    if (!self->cfg.store_nometasync || self->listed_upto <= self->synced_upto)
+        return self->listed_upto;
+    owp_err err;
+    owp_err_clear(&err);
+    if (store_sync(self->cfg.store, &err) != OWP_OK) {
+        log_line(self, err, "store sync: %s: listing after file %" PRIu64 " only", err.msg,
+                 self->synced_upto);
+        return self->synced_upto;
+    }
+    self->synced_upto = self->listed_upto;
+    return self->listed_upto;
+}
+
 static void send_list(puller *self, double now)
 {
     owm_msg_file_list_request r = {0};
-    r.after_seq = self->listed_upto;
+    r.after_seq = durable_upto(self);
     r.max_files = self->cfg.list_max;
     owm_msg env;
     owm_msg_init(&env);
@@ -247,6 +389,8 @@ static void flush_acks(puller *self, double now)
         self->nacks = 0;
         return;
     }
+    if (self->cursor > self->synced_upto)
+        self->synced_upto = self->cursor;
     owm_msg_file_ack a = {0};
     a.seqs = self->acks;
     a.n_seqs = self->nacks;
@@ -270,6 +414,15 @@ static void queue_ack(puller *self, uint64_t seq, double now)
     self->acks[self->nacks++] = seq;
 }
 
+
+static double doubled(double backoff)
+{
+    return backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
+}
+
+static void grow_backoff(puller *self) { self->backoff = doubled(self->backoff); }
+/* Apart from the node's back-off, which every answer of the node resets. */
+static void grow_store_backoff(puller *self) { self->store_backoff = doubled(self->store_backoff); }
 
 /* The batch is committed: count, tell the caller, ack. */
 static void settle(puller *self, const outcome *o, double now)
@@ -323,17 +476,26 @@ static size_t ingest_batch(puller *self, double now)
             self->listed_upto = last;
     }
     if (batched && store_batch_commit(self->cfg.store, &err) != OWP_OK) {
-        log_line(self, err, "%s: %zu files not stored; pulling them again", err.msg, n);
-        reset(self, now, BACKOFF_MIN_S);
+        int full = store_full(self->cfg.store);
+        log_line(self, err, "%s: %zu files not stored (the cursor stays at %" PRIu64 "): pulling "
+                 "them again in %.0f s", err.msg, n, self->cursor,
+                 full ? self->store_backoff : BACKOFF_MIN_S);
+        reset(self, now, full ? self->store_backoff : BACKOFF_MIN_S);
+        if (full)
+            grow_store_backoff(self);
         return 0;
     }
     for (size_t i = 0; i < n; i++)
         settle(self, &done[i], now);
     if (retry) {
         flush_acks(self, now);
-        reset(self, now, BACKOFF_MAX_S);
+        int full = done[n].full;
+        reset(self, now, full ? self->store_backoff : BACKOFF_MAX_S);
+        if (full)
+            grow_store_backoff(self);
         return 0;
     }
+    self->store_backoff = BACKOFF_MIN_S; /* the store takes files again */
     return n;
 }
 
@@ -478,11 +640,18 @@ static void on_list(puller *self, const owm_msg_file_list *fl, double now)
     if (!self->listing)
         return;
     self->listing = 0;
+    int first = !self->listed;
     self->listed = 1;
+    self->silence = PULLER_ANSWERED;
     self->more = fl->more;
     uint64_t after = self->listed_upto;
     size_t added = queue_listing(self, fl);
-    if (added)
+    /* One line when (re)connected, whatever the node keeps. */
+    if (first)
+        log_line(self, info, "%s: resuming after file %" PRIu64 " (the store's cursor): %zu "
+                 "files, %zu gaps listed%s", self->endpoint, after, fl->n_files, fl->n_gaps,
+                 self->more ? " (more to come)" : "");
+    else if (added)
         log_line(self, debug, "%zu files and gaps listed after %" PRIu64 "%s", added, after,
                  self->more ? " (more)" : "");
     if (!added && !self->qn)
@@ -615,12 +784,12 @@ void puller_tick(puller *self, double now)
         }
         self->list_at = now;
     }
+    read_monitor(self);
     if (waiting(self) && now > self->deadline) {
-        log_line(self, warn, "no answer from %s within %.0f s (is the node up, and does it "
-                 "accept this collector's key?): retrying in %.0f s", self->endpoint,
-                 self->cfg.timeout_s, self->backoff);
+        self->silence = silence_verdict(self);
+        log_silence(self, self->silence);
         reset(self, now, self->backoff);
-        self->backoff = self->backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : self->backoff * 2;
+        grow_backoff(self);
         return;
     }
     start_fetches(self, now); /* also marks summaries complete: nothing to fetch */

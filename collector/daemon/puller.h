@@ -39,7 +39,21 @@
  *
  * No answer within the timeout (node down, network) resets the puller: the
  * socket is recreated after a back-off (1 s doubling to 30 s), in-flight
- * fetches are dropped and listing resumes at the store's cursor.
+ * fetches are dropped and listing resumes at the store's cursor. The log
+ * line says which silence it was (puller_silence).
+ *
+ * Listing from the cursor. A (re)started puller lists after the store's
+ * cursor, never from the beginning: a node keeping acked files (retention)
+ * is not made to list them again, and one line per listing is logged, not
+ * one per file. Files committed before a crash but not acked yet are at or
+ * below the cursor: the node takes a listing request after seq S as the
+ * collector's word that every file up to S is stored (agent_data.c), so
+ * they are acked by the listing itself. With nometasync the store is synced
+ * before a listing that says so.
+ *
+ * A full store (store_full: map or disk) refuses no file: the batch is not
+ * committed, the cursor stays, and the files are pulled again after the
+ * back-off, once space is back; the log says which store and what to do.
  */
 #ifndef OWM_PULLER_H
 #define OWM_PULLER_H
@@ -97,6 +111,18 @@ typedef struct puller_stats {
 
 typedef struct puller puller;
 
+/* Why a node did not answer within the timeout, from libzmq's socket
+ * monitor on the puller's socket: nothing listening there (connection
+ * refused), the node refused our key (the CURVE handshake failed: ZAP
+ * denied it, or the node's key is not the one we have), or connected and
+ * no answer. */
+typedef enum puller_silence {
+    PULLER_ANSWERED = 0,     /* no timeout since the last reset */
+    PULLER_NOT_LISTENING,
+    PULLER_KEY_REFUSED,
+    PULLER_TIMED_OUT
+} puller_silence;
+
 puller *puller_new(const puller_config *config, owp_err *err);
 void puller_destroy(puller **self_p);
 
@@ -118,5 +144,9 @@ const char *puller_node(const puller *self);
 owp_status puller_retarget(puller *self, const char *endpoint, const char *server_key,
                            owp_err *err);
 const char *puller_endpoint(const puller *self);
+/* The verdict of the last timeout (PULLER_ANSWERED once the node answers). */
+puller_silence puller_last_silence(const puller *self);
+/* "not listening", "refused our key", "timed out" (or "answered"). */
+const char *puller_silence_name(puller_silence why);
 
 #endif

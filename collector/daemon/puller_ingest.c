@@ -38,6 +38,31 @@ static int quarantine(puller *self, const pending *p, const char *file_name, cha
 }
 
 
+/* The store has no room (map or disk full): not the file's fault. It is
+ * neither refused nor skipped: the cursor stays below it, the node keeps it,
+ * and it is pulled again once the batch before it is committed. */
+static void keep_for_later(puller *self, const pending *p, outcome *o, const owp_err *why)
+{
+    log_line(self, err, "file %" PRIu64 " %s not stored: %s; the cursor stays at %" PRIu64
+             ", the node keeps the file and it is pulled again", p->seq, o->name, why->msg,
+             self->cursor);
+    o->retry = 1;
+    o->full = 1;
+    o->ack = 0;
+}
+
+/* A cursor advance that failed: with a full store, the entry is kept for
+ * later (1); otherwise it is only logged (0). */
+static int advance_failed(puller *self, const pending *p, outcome *o, const owp_err *why)
+{
+    if (store_full(self->cfg.store)) {
+        keep_for_later(self, p, o, why);
+        return 1;
+    }
+    log_line(self, err, "advancing the cursor past %s: %s", o->name, why->msg);
+    return 0;
+}
+
 /* A file the store refused: keep its bytes in the quarantine directory, move
  * the cursor past it so it is not pulled forever, and ack it only once the
  * copy is safe (otherwise the node keeps it). */
@@ -119,7 +144,7 @@ static void pass_gap(puller *self, const pending *p, outcome *o)
         p->kind == OWM_FILE_KIND_OWP && p->stream_id[0] && p->end > p->start)
         record_budget_loss(self, p);
     if (store_cursor_advance(self->cfg.store, self->node, p->gap_last, o->name, &err) != OWP_OK)
-        log_line(self, err, "advancing the cursor past %s: %s", o->name, err.msg);
+        advance_failed(self, p, o, &err);
     else
         o->cursor = 1;
 }
@@ -171,7 +196,7 @@ void puller_ingest_one(puller *self, const pending *p, outcome *o)
             OWP_OK)
             o->cursor = 1;
         else
-            log_line(self, err, "advancing the cursor past %s: %s", o->name, err.msg);
+            advance_failed(self, p, o, &err);
         return;
     }
     snprintf(o->name, sizeof o->name, "%s.%s", p->stream_id, p->name);
@@ -187,6 +212,10 @@ void puller_ingest_one(puller *self, const pending *p, outcome *o)
     else if (st == OWP_OK)
         st = store_ingest_buffer(self->cfg.store, self->node, p->seq, o->name, path_id,
                                      p->buf, p->len, &o->res, &err);
+    if (st != OWP_OK && store_full(self->cfg.store)) {
+        keep_for_later(self, p, o, &err);
+        return;
+    }
     if (st != OWP_OK) {
         refuse(self, p, o, &err);
         return;

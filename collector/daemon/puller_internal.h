@@ -44,8 +44,20 @@ struct puller {
     int listing, more;
     int warned_legacy;       /* said once that the node's listings may skip files */
     int listed;              /* a listing was answered since the last reset */
+    uint64_t synced_upto;    /* with nometasync: the cursor as of the last store_sync */
+    /* Why the node is silent: libzmq's socket monitor on the DEALER,
+     * what it saw since the socket was opened. */
+    zsock_t *monitor;
+    int seen_retry;          /* a connection refused (nothing bound there) */
+    int seen_connect;        /* TCP connected */
+    int seen_handshake;      /* the ZMTP/CURVE handshake succeeded */
+    int seen_drop;           /* connected, then closed before the handshake succeeded */
+    int seen_refusal;        /* the handshake failed (ZMQ_EVENT_HANDSHAKE_FAILED_*) */
+    char refusal[96];        /* how it failed */
+    puller_silence silence;  /* the last verdict (puller_last_silence) */
     unsigned socket_serial;  /* opened sockets so far (puller_socket_serial) */
     double list_at, deadline, reconnect_at, backoff;
+    double store_backoff;    /* the wait before pulling again into a full store */
     uint64_t *acks;
     size_t nacks, acks_cap;
     double first_unacked;    /* when the oldest queued ack was queued */
@@ -68,6 +80,7 @@ typedef struct outcome {
     int cursor;   /* the store's cursor moved to seq */
     int retry;    /* not handled (no safe copy of a refused file): pull it again later */
     int gap;      /* a gap the node explained, not a file */
+    int full;     /* with retry: the store is full (not the file's fault) */
 } outcome;
 
 /* The kinds of file the store takes (the others only move the cursor). */

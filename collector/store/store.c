@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "store_int.h"
 
@@ -21,6 +23,57 @@ owp_status store_mdb_err(owp_err *err, int rc, const char *what)
                            what, mdb_strerror(rc));
     return owp_err_set(err, rc == ENOMEM ? OWP_ERR_NOMEM : OWP_ERR_SYS, "store: %s: %s", what,
                        mdb_strerror(rc));
+}
+
+/* Free bytes on the file system holding dir (root may use the reserve);
+ * UINT64_MAX when unknown. */
+static uint64_t free_bytes(const char *dir)
+{
+    struct statvfs vfs;
+    if (statvfs(dir, &vfs) != 0)
+        return UINT64_MAX;
+    uint64_t blocks = geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail;
+    return blocks * vfs.f_frsize;
+}
+
+#define NEARLY_FULL_BYTES (4ull << 20)
+
+/* Why a write failed for lack of room, in the operator's words; NULL when
+ * rc is another failure. LMDB reports a short write as EIO, which is what a
+ * full disk does to it: EIO counts when the disk is (nearly) full. */
+static const char *room_problem(const store_db *self, int rc)
+{
+    if (rc == MDB_MAP_FULL)
+        return "store map full";
+    if (rc == ENOSPC || rc == EDQUOT)
+        return "no space left on device";
+    if (rc == EFBIG)
+        return "file size limit reached (ulimit -f)";
+    if (rc == EIO && free_bytes(self->dir) < NEARLY_FULL_BYTES)
+        return "no space left on device";
+    return NULL;
+}
+
+owp_status store_write_err(store_db *self, owp_err *err, int rc, const char *what)
+{
+    const char *room = room_problem(self, rc);
+    if (!room)
+        return owp_err_set(err, rc == ENOMEM ? OWP_ERR_NOMEM : OWP_ERR_SYS, "store %s: %s: %s",
+                           self->dir, what, mdb_strerror(rc));
+    self->full = 1;
+    if (rc == MDB_MAP_FULL)
+        return owp_err_set(err, OWP_ERR_SYS, "store %s: %s: %s (its map size, %llu KiB, is used "
+                           "up): nothing of it was stored; raise the map size (%s) or prune "
+                           "older data", self->dir, what, room,
+                           (unsigned long long)(self->opts.map_size >> 10), STORE_MAP_SIZE_ENV);
+    return owp_err_set(err, OWP_ERR_SYS, "store %s: %s: %s (%s): nothing of it was stored; free "
+                       "space on the disk holding %s", self->dir, what, room, mdb_strerror(rc),
+                       self->dir);
+}
+
+int store_full(const store_db *self)
+{
+    return self->full;
 }
 
 int store_reserve(void **buf, size_t *cap, size_t n, size_t sz)
@@ -103,6 +156,26 @@ static owp_status alloc_scratch(store_db *self, owp_err *err)
     return OWP_OK;
 }
 
+/* The operator's map size (STORE_MAP_SIZE_ENV: bytes, or with a K, M, G or T
+ * suffix), when set: the way to grow a full store without a rebuild. */
+static owp_status map_size_from_env(uint64_t *map_size, owp_err *err)
+{
+    const char *text = getenv(STORE_MAP_SIZE_ENV);
+    if (!text || !*text)
+        return OWP_OK;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : *end == 'T' ? 40 : 0;
+    if (shift)
+        end++;
+    if (errno || end == text || *end || text[0] == '-' || v == 0 || v > (UINT64_MAX >> shift))
+        return owp_err_set(err, OWP_ERR_PARSE, "%s=%s: not a size (bytes, or with K, M, G or "
+                           "T)", STORE_MAP_SIZE_ENV, text);
+    *map_size = (uint64_t)v << shift;
+    return OWP_OK;
+}
+
 store_db *store_open(const char *dir, const store_opts *opts, owp_err *err)
 {
     if (!dir || !*dir) {
@@ -130,6 +203,10 @@ store_db *store_open(const char *dir, const store_opts *opts, owp_err *err)
         store_opts_default(&self->opts);
     if (!self->opts.map_size)
         self->opts.map_size = STORE_DEFAULT_MAP_SIZE;
+    if (map_size_from_env(&self->opts.map_size, err) != OWP_OK) {
+        store_close(&self);
+        return NULL;
+    }
 
     /* NOTLS: read transactions are not tied to threads (a query may run on
      * any thread of the caller). Never MDB_NOSYNC (see store.h). */
@@ -180,7 +257,7 @@ void store_close(store_db **self_p)
 owp_status store_sync(store_db *self, owp_err *err)
 {
     int rc = mdb_env_sync(self->env, 1);
-    return rc ? store_mdb_err(err, rc, "sync") : OWP_OK;
+    return rc ? store_write_err(self, err, rc, "sync") : OWP_OK;
 }
 
 void store_set_hook(store_db *self, store_hook_fn hook, void *arg)
@@ -297,17 +374,17 @@ owp_status store_path_id(store_db *self, const char *src, const char *dst, const
     MDB_txn *txn;
     int rc = store_write_begin(self, &txn);
     if (rc)
-        return store_mdb_err(err, rc, "path create");
+        return store_write_err(self, err, rc, "path create");
     /* Another process may have created it since the read above. */
     rc = find_path(self, txn, name, len, id);
     if (!rc && !*id)
         rc = create_path(self, txn, name, len, id);
     if (rc) {
         mdb_txn_abort(txn);
-        return store_mdb_err(err, rc, "path create");
+        return store_write_err(self, err, rc, "path create");
     }
     rc = mdb_txn_commit(txn);
-    return rc ? store_mdb_err(err, rc, "path create") : OWP_OK;
+    return rc ? store_write_err(self, err, rc, "path create") : OWP_OK;
 }
 
 owp_status store_check_path(store_db *self, MDB_txn *txn, uint32_t path, owp_err *err)
@@ -496,7 +573,7 @@ owp_status store_cursor_advance(store_db *self, const char *node, uint64_t file_
     MDB_txn *txn;
     int rc = store_write_begin(self, &txn);
     if (rc)
-        return store_mdb_err(err, rc, "cursor");
+        return store_write_err(self, err, rc, "cursor");
     uint64_t cur = store_cursor_get(self, txn, node);
     if (file_seq <= cur) {
         mdb_txn_abort(txn);
@@ -507,10 +584,10 @@ owp_status store_cursor_advance(store_db *self, const char *node, uint64_t file_
     rc = store_cursor_put(self, txn, node, file_seq, file_name);
     if (rc) {
         mdb_txn_abort(txn);
-        return store_mdb_err(err, rc, "cursor");
+        return store_write_err(self, err, rc, "cursor");
     }
     rc = mdb_txn_commit(txn);
-    return rc ? store_mdb_err(err, rc, "cursor") : OWP_OK;
+    return rc ? store_write_err(self, err, rc, "cursor") : OWP_OK;
 }
 
 /* ---- retention ---- */
@@ -573,7 +650,7 @@ owp_status store_prune(store_db *self, owp_num64 now, store_prune_result *result
     MDB_txn *txn;
     int rc = store_write_begin(self, &txn);
     if (rc)
-        return store_mdb_err(err, rc, "prune");
+        return store_write_err(self, err, rc, "prune");
     uint64_t raw_cut = cutoff(now, self->opts.keep_raw);
     if (raw_cut) {
         rc = prune_db(txn, self->records, 8, raw_cut, &r.records);
@@ -603,11 +680,11 @@ owp_status store_prune(store_db *self, owp_num64 now, store_prune_result *result
     }
     if (rc) {
         mdb_txn_abort(txn);
-        return store_mdb_err(err, rc, "prune");
+        return store_write_err(self, err, rc, "prune");
     }
     rc = mdb_txn_commit(txn);
     if (rc)
-        return store_mdb_err(err, rc, "prune");
+        return store_write_err(self, err, rc, "prune");
     if (result)
         *result = r;
     return OWP_OK;
@@ -615,6 +692,7 @@ owp_status store_prune(store_db *self, owp_num64 now, store_prune_result *result
 
 int store_write_begin(store_db *self, MDB_txn **txn)
 {
+    self->full = 0; /* the verdict of this write, not of an earlier one */
     return mdb_txn_begin(self->env, self->batch, 0, txn);
 }
 
@@ -622,10 +700,11 @@ owp_status store_batch_begin(store_db *self, owp_err *err)
 {
     if (self->batch)
         return owp_err_set(err, OWP_ERR_INVALID, "store: a batch is already open");
+    self->full = 0;
     int rc = mdb_txn_begin(self->env, NULL, 0, &self->batch);
     if (rc) {
         self->batch = NULL;
-        return store_mdb_err(err, rc, "batch");
+        return store_write_err(self, err, rc, "batch");
     }
     return OWP_OK;
 }
@@ -634,8 +713,9 @@ owp_status store_batch_commit(store_db *self, owp_err *err)
 {
     MDB_txn *txn = self->batch;
     self->batch = NULL;
+    self->full = 0;
     int rc = txn ? mdb_txn_commit(txn) : 0;
-    return rc ? store_mdb_err(err, rc, "batch commit") : OWP_OK;
+    return rc ? store_write_err(self, err, rc, "batch commit") : OWP_OK;
 }
 
 void store_batch_abort(store_db *self)

@@ -72,6 +72,10 @@ typedef struct store_opts {
     int readonly;          /* open for queries only (the CLI) */
 } store_opts;
 
+/* The environment variable that overrides opts.map_size (bytes, or with a
+ * K, M, G or T suffix): how an operator grows a store whose map is full. */
+#define STORE_MAP_SIZE_ENV "OWMESH_STORE_MAP_SIZE"
+
 /* Fill opts with the defaults above. */
 void store_opts_default(store_opts *opts);
 
@@ -81,6 +85,12 @@ store_db *store_open(const char *dir, const store_opts *opts, owp_err *err);
 void store_close(store_db **self_p);
 /* Flush to disk (only needed with opts.nometasync, before acking files). */
 owp_status store_sync(store_db *self, owp_err *err);
+/* 1 when the last write (ingest, cursor, commit, sync) failed for lack of
+ * room: the map is full, or the disk (ENOSPC, EDQUOT, the file size limit,
+ * or the EIO of a short write on a full disk). Not the file's fault: the
+ * caller keeps it and tries again later, never refuses or skips it. The
+ * error message names the store and what to do. */
+int store_full(const store_db *self);
 
 /* ---- paths: a measured direction (source -> destination, test parameters) ---- */
 /* Get-or-create the id (> 0) of a path; the strings are stored verbatim and

@@ -467,7 +467,7 @@ static owp_status ingest_in_txn(store_db *self, MDB_txn *txn, uint32_t path, owp
         hook(self, "session", res->records);
         rc = put_session(self, txn, kb, res, si);
     }
-    return rc ? store_mdb_err(err, rc, owp_file_name(file)) : OWP_OK;
+    return rc ? store_write_err(self, err, rc, owp_file_name(file)) : OWP_OK;
 }
 
 static owp_status check_ingest_args(const char *node, uint64_t file_seq, const char *file_name,
@@ -494,7 +494,7 @@ owp_status store_ingest_file(store_db *self, const char *node, uint64_t file_seq
     MDB_txn *txn;
     int rc = store_write_begin(self, &txn);
     if (rc)
-        return store_mdb_err(err, rc, "ingest");
+        return store_write_err(self, err, rc, "ingest");
     hook(self, "begin", 0);
     if (file_seq <= store_cursor_get(self, txn, node)) {
         mdb_txn_abort(txn);
@@ -517,7 +517,7 @@ owp_status store_ingest_file(store_db *self, const char *node, uint64_t file_seq
     if (!st) {
         rc = store_cursor_put(self, txn, node, file_seq, file_name);
         if (rc)
-            st = store_mdb_err(err, rc, "cursor");
+            st = store_write_err(self, err, rc, "cursor");
     }
     if (st) {
         mdb_txn_abort(txn);
@@ -526,7 +526,7 @@ owp_status store_ingest_file(store_db *self, const char *node, uint64_t file_seq
     hook(self, "cursor", res.records);
     rc = mdb_txn_commit(txn);
     if (rc)
-        return store_mdb_err(err, rc, "ingest commit");
+        return store_write_err(self, err, rc, "ingest commit");
     if (result)
         *result = res;
     return OWP_OK;

@@ -44,6 +44,7 @@ struct store_db {
     store_hook_fn hook;
     void *hook_arg;
     MDB_txn *batch; /* the open group commit, or NULL (store_batch_begin) */
+    int full;       /* the last write failed for lack of room (store_full) */
     /* scratch, reused across calls (no per-record allocation) */
     store_rec *recs;
     size_t nrecs_cap;
@@ -96,6 +97,10 @@ static inline void hist_key(uint8_t k[HIST_KEY_LEN], uint32_t path, uint32_t sta
 int store_write_begin(store_db *self, MDB_txn **txn);
 /* Fill err from an LMDB return code. */
 owp_status store_mdb_err(owp_err *err, int rc, const char *what);
+/* The same for a write (ingest, cursor, commit, sync): names the store's
+ * directory, and says what to do when the failure is a lack of room (map
+ * full, disk full), which also sets store_full(). */
+owp_status store_write_err(store_db *self, owp_err *err, int rc, const char *what);
 /* Does path id exist (in txn)? OWP_ERR_INVALID "unknown path id N" if not. */
 owp_status store_check_path(store_db *self, MDB_txn *txn, uint32_t path, owp_err *err);
 /* Meta values (u64): 0 when absent. */

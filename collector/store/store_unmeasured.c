@@ -135,7 +135,7 @@ owp_status store_ingest_unmeasured(store_db *self, const char *node, uint64_t se
     MDB_txn *txn;
     int rc = store_write_begin(self, &txn);
     if (rc)
-        return store_mdb_err(err, rc, "unmeasured");
+        return store_write_err(self, err, rc, "unmeasured");
     if (seq <= store_cursor_get(self, txn, node)) {
         mdb_txn_abort(txn);
         r.status = STORE_INGEST_ALREADY;
@@ -150,7 +150,7 @@ owp_status store_ingest_unmeasured(store_db *self, const char *node, uint64_t se
         if (!rc)
             rc = store_cursor_put(self, txn, node, seq, name);
         if (rc)
-            st = store_mdb_err(err, rc, name);
+            st = store_write_err(self, err, rc, name);
     }
     if (st) {
         mdb_txn_abort(txn);
@@ -158,7 +158,7 @@ owp_status store_ingest_unmeasured(store_db *self, const char *node, uint64_t se
     }
     rc = mdb_txn_commit(txn);
     if (rc)
-        return store_mdb_err(err, rc, "unmeasured commit");
+        return store_write_err(self, err, rc, "unmeasured commit");
     r.status = duplicate ? STORE_INGEST_DUPLICATE : STORE_INGEST_STORED;
     if (res)
         *res = r;

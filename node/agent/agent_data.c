@@ -10,9 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "curve.h"
 #include "daemon_log.h"
 #include "meshmsg.h"
+#include "monitor.h"
+#include "ratelimit.h"
 #include "zap.h"
 
 #define PEER_IDLE_S 120.0   /* forget a collector's fetches after this much silence */
@@ -45,6 +48,10 @@ struct agent_data {
     char keys[AGENT_DATA_MAX_KEYS][OWM_CURVE_KEY_LEN + 1];
     zsock_t *router;
     owm_zap *zap;      /* NULL without CURVE */
+    owm_monitor *monitor; /* NULL without CURVE */
+    agent_data_collector collectors[AGENT_DATA_MAX_COLLECTORS]; /* the schedule's */
+    size_t n_collectors;
+    owm_ratelimit refused; /* refused keys logged */
     spool_file *files; /* the index: sorted by seq */
     size_t n_files, cap_files;
     peer peers[AGENT_DATA_MAX_PEERS];
@@ -182,6 +189,7 @@ agent_data *agent_data_new(const agent_data_config *config, owp_err *err)
         }
         owm_zap_set_log(self->zap, daemon_log_callback, NULL);
     }
+    owm_ratelimit_init(&self->refused, OWM_RATELIMIT_PERIOD);
     self->router = zsock_new(ZMQ_ROUTER);
     if (!self->router) {
         owp_err_set(err, OWP_ERR_SYS, "data endpoint: socket: %s", zmq_strerror(zmq_errno()));
@@ -196,6 +204,14 @@ agent_data *agent_data_new(const agent_data_config *config, owp_err *err)
         zcert_apply(config->cert, self->router);
         zsock_set_curve_server(self->router, 1);
         zsock_set_zap_domain(self->router, "owmesh-data");
+        char who[120];
+        snprintf(who, sizeof who, "node %s: data", config->node);
+        /* before binding: the first client may be a plaintext one */
+        self->monitor = owm_monitor_new(self->router, who, daemon_log_callback, NULL, err);
+        if (!self->monitor) {
+            agent_data_destroy(&self);
+            return NULL;
+        }
     }
     if (zsock_bind(self->router, "%s", config->endpoint) < 0) {
         owp_err_set(err, OWP_ERR_SYS, "data endpoint %s: cannot bind: %s", config->endpoint,
@@ -213,6 +229,7 @@ void agent_data_destroy(agent_data **self_p)
     agent_data *self = *self_p;
     for (size_t i = 0; i < AGENT_DATA_MAX_PEERS; i++)
         drop_peer(&self->peers[i]);
+    owm_monitor_destroy(&self->monitor);
     zsock_destroy(&self->router);
     owm_zap_destroy(&self->zap);
     free(self->files);
@@ -230,6 +247,16 @@ zsock_t *agent_data_zap(agent_data *self)
     return self->zap ? owm_zap_socket(self->zap) : NULL;
 }
 
+zsock_t *agent_data_monitor(agent_data *self)
+{
+    return self->monitor ? owm_monitor_socket(self->monitor) : NULL;
+}
+
+void agent_data_handle_monitor(agent_data *self)
+{
+    owm_monitor_handle(self->monitor, owp_clock_monotonic());
+}
+
 int agent_data_busy(const agent_data *self)
 {
     return self->blocked;
@@ -237,15 +264,78 @@ int agent_data_busy(const agent_data *self)
 
 /* ------------------------------------------------------------------ ZAP */
 
-/* The ZAP verdict (mesh/zap.h): the coordinator's key or one given with -A. */
+int agent_data_collectors_from(const owm_msg_schedule *s, agent_data_collector *out, size_t max,
+                               size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; i < s->n_collectors && *n < max; i++, (*n)++) {
+        snprintf(out[*n].name, sizeof out[*n].name, "%s", s->collectors[i]->name);
+        snprintf(out[*n].key, sizeof out[*n].key, "%s", s->collectors[i]->public_key);
+    }
+    return s->n_collectors > max;
+}
+
+static int same_collectors(const agent_data *self, const agent_data_collector *c, size_t n)
+{
+    if (n != self->n_collectors)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(c[i].name, self->collectors[i].name) || strcmp(c[i].key, self->collectors[i].key))
+            return 0;
+    return 1;
+}
+
+void agent_data_set_collectors(agent_data *self, const agent_data_collector *c, size_t n)
+{
+    if (n > AGENT_DATA_MAX_COLLECTORS)
+        n = AGENT_DATA_MAX_COLLECTORS;
+    if (same_collectors(self, c, n))
+        return;
+    memcpy(self->collectors, c, n * sizeof *c);
+    self->n_collectors = n;
+    char names[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n && used < sizeof names; i++)
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                 c[i].name);
+    log_info("node %s: data: serving %zu collector%s of the mesh%s%s%s and %zu -A key%s",
+             self->cfg.node, n, n == 1 ? "" : "s", n ? " (" : "", names, n ? ")" : "",
+             self->cfg.n_keys, self->cfg.n_keys == 1 ? "" : "s");
+}
+
+/* The listed collector's name, "-A" for an -A key, NULL for anybody else. */
+static const char *collector_of(const agent_data *self, const char *key)
+{
+    for (size_t i = 0; i < self->n_collectors; i++)
+        if (!strcmp(self->collectors[i].key, key))
+            return self->collectors[i].name;
+    for (size_t i = 0; i < self->cfg.n_keys; i++)
+        if (!strcmp(self->keys[i], key))
+            return "-A";
+    return NULL;
+}
+
+int agent_data_admits(const agent_data *self, const char *key)
+{
+    return key && collector_of(self, key) != NULL;
+}
+
+/* A refused key, said at most once a minute (a refused collector retries). */
+static void log_refused(agent_data *self, const char *key, const char *address, const char *what)
+{
+    if (owm_ratelimit_allow(&self->refused, key, owp_clock_monotonic()))
+        log_warn("node %s: data: refused %s from %s: CURVE key %s is not a collector of the "
+                 "mesh (the coordinator lists %zu) nor one given with -A", self->cfg.node, what,
+                 address, key, self->n_collectors);
+}
+
+/* The ZAP verdict (mesh/zap.h): a listed collector's key or an -A key. */
 static int allow_collector(void *arg, const char *key, const char *address)
 {
     agent_data *self = arg;
-    for (size_t i = 0; i < self->cfg.n_keys; i++)
-        if (!strcmp(self->keys[i], key))
-            return 1;
-    log_warn("node %s: data: refused collector %s with key %s: not the coordinator's key "
-             "nor one given with -A", self->cfg.node, address, key);
+    if (agent_data_admits(self, key))
+        return 1;
+    log_refused(self, key, address, "connection");
     return 0;
 }
 
@@ -445,6 +535,26 @@ static owp_status build_list(agent_data *self, const owm_msg_file_list_request *
     return st;
 }
 
+static void mark_acked(agent_data *self, spool_file *sf);
+
+/* A collector lists after its cursor: every file up to it is in its store
+ * (puller.h), so the unacked ones there (committed, then a crash before
+ * the ack) are acked now rather than listed again. One line, not one a file. */
+static void ack_through(agent_data *self, uint64_t after_seq)
+{
+    size_t n = 0, end = index_after(self, after_seq);
+    for (size_t i = 0; i < end; i++)
+        if (!self->files[i].acked) {
+            mark_acked(self, &self->files[i]);
+            n++;
+        }
+    if (n)
+        log_info("node %s: data: a collector stored every file up to %" PRIu64 ": %zu unacked "
+                 "file(s) at or below it acked", self->cfg.node, after_seq, n);
+    if (n && self->cfg.retention_s == 0)
+        index_drop_deleted(self);
+}
+
 static void on_list(agent_data *self, peer *p, const owm_msg_file_list_request *r)
 {
     owp_err err;
@@ -452,6 +562,8 @@ static void on_list(agent_data *self, peer *p, const owm_msg_file_list_request *
     owm_msg *env = owm_msg_new(OWM_MSG_FILE_LIST, &err);
     if (env && build_list(self, r, env->file_list, &err) != OWP_OK)
         owm_msg_free(&env);
+    if (env)
+        ack_through(self, r->after_seq);
     if (!env) {
         log_err("node %s: data: FileList: %s", self->cfg.node, err.msg);
         send_error(self, p, OWM_ERROR_INTERNAL, err.msg);
@@ -563,6 +675,18 @@ static void on_ack(agent_data *self, const owm_msg_file_ack *r)
         index_drop_deleted(self);
 }
 
+/* ZAP admitted the connection; the mesh may have dropped the key since. */
+static int key_still_admitted(agent_data *self, peer *p, zframe_t *body)
+{
+    const char *key = zframe_meta(body, "User-Id");
+    if (agent_data_admits(self, key))
+        return 1;
+    const char *address = zframe_meta(body, "Peer-Address");
+    log_refused(self, key ? key : "(none)", address ? address : "?", "a request");
+    send_error(self, p, OWM_ERROR_REFUSED, "your CURVE key is no longer a collector of the mesh");
+    return 0;
+}
+
 static void handle_one(agent_data *self, zmsg_t *msg)
 {
     zframe_t *identity = zmsg_pop(msg);
@@ -573,6 +697,8 @@ static void handle_one(agent_data *self, zmsg_t *msg)
     peer *p = find_peer(self, identity);
     zframe_destroy(&identity);
     p->last_seen = self->now;
+    if (self->zap && !key_still_admitted(self, p, zmsg_first(msg)))
+        return;
     owp_err err;
     owp_err_clear(&err);
     owm_msg *env = NULL;

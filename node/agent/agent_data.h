@@ -4,9 +4,16 @@
  *
  * A ZeroMQ ROUTER bound to the node's -D endpoint. With a certificate it is a
  * CURVE server (the node's own key pair) and a ZAP handler of its own admits
- * only the listed collector keys: the coordinator's public key (collectors
- * run with the coordinator's certificate, as `owmesh status` does) and any
- * key given with -A. Without a certificate (unit tests only) it is plain.
+ * only collector keys: those the coordinator's schedule lists
+ * (Schedule.collectors, agent_data_set_collectors: every collector of the
+ * mesh, each with its own key pair) and any given with -A. Every other key
+ * (an analyst's, a node's, an unlisted one) is refused and logged with the
+ * key and the peer address; a key dropped from the mesh is refused on its
+ * next message too, even on a connection admitted before. A socket monitor
+ * (mesh/monitor.h) logs the clients refused before ZAP: plaintext ones,
+ * ones using the wrong server key. Refusals are logged at most once a
+ * minute per key or peer host. Without a certificate (unit tests only) it
+ * is plain.
  *
  * Serving, per collector (ROUTER identity) and per file:
  *  - FileListRequest: the spool's files with seq > after_seq, ascending, at
@@ -36,18 +43,21 @@
 #include <czmq.h>
 
 #include "agent_spool.h"
+#include "curve.h"
 #include "error.h"
+#include "meshmsg.h"
 
 #define AGENT_DATA_MAX_FETCHES 16            /* files fetched at once per collector */
 #define AGENT_DATA_CHUNK (256u * 1024u)       /* default chunk size */
 #define AGENT_DATA_MAX_PEERS 64               /* collectors served at once */
-#define AGENT_DATA_MAX_KEYS 32                /* accepted collector keys */
+#define AGENT_DATA_MAX_KEYS 32                /* collector keys given with -A */
+#define AGENT_DATA_MAX_COLLECTORS 256         /* collectors a schedule may list */
 
 typedef struct agent_data_config {
     const char *node;        /* for logs */
     const char *endpoint;    /* bind, e.g. tcp://127.0.0.2:8621 */
     zcert_t *cert;           /* node's key pair (not owned); NULL = no CURVE (tests) */
-    const char *keys[AGENT_DATA_MAX_KEYS]; /* accepted collector public keys, Z85 */
+    const char *keys[AGENT_DATA_MAX_KEYS]; /* -A: collector public keys, Z85 */
     size_t n_keys;
     agent_spool *spool;      /* not owned */
     uint64_t retention_s;    /* keep acked files this long; 0 = delete on ack */
@@ -56,12 +66,34 @@ typedef struct agent_data_config {
 
 typedef struct agent_data agent_data;
 
+/* A collector of the mesh, as the coordinator's schedule lists it. */
+typedef struct agent_data_collector {
+    char name[OWM_MSG_MAX_NAME + 1];
+    char key[OWM_CURVE_KEY_LEN + 1];
+} agent_data_collector;
+
+/* Copy a schedule's collectors into out (at most max; *n gets how many),
+ * for agent_data_set_collectors. 1 when some did not fit. */
+int agent_data_collectors_from(const owm_msg_schedule *s, agent_data_collector *out, size_t max,
+                               size_t *n);
+
 agent_data *agent_data_new(const agent_data_config *config, owp_err *err);
 void agent_data_destroy(agent_data **self_p);
 
-/* For the poller: the ROUTER, and the ZAP handler (NULL without CURVE). */
+/* The collectors the running schedule lists (copied), replacing the
+ * previous ones; the -A keys stay. Logged when the set changes. */
+void agent_data_set_collectors(agent_data *self, const agent_data_collector *c, size_t n);
+
+/* 1 when key may pull data: a listed collector's or an -A key. */
+int agent_data_admits(const agent_data *self, const char *key);
+
+/* For the poller: the ROUTER, the ZAP handler and the socket monitor (both
+ * NULL without CURVE). */
 zsock_t *agent_data_socket(agent_data *self);
 zsock_t *agent_data_zap(agent_data *self);
+zsock_t *agent_data_monitor(agent_data *self);
+/* The monitor is readable: log a refused handshake. */
+void agent_data_handle_monitor(agent_data *self);
 
 /* The ROUTER is readable: handle every waiting message, then pump chunks. */
 void agent_data_handle(agent_data *self);

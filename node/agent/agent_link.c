@@ -15,7 +15,7 @@
 
 struct agent_link {
     zsock_t *sock;
-    zactor_t *monitor;
+    zsock_t *monitor; /* libzmq's socket monitor, read on the agent's thread */
     int up;
     char **down;  /* PeerHealth.down as last received */
     size_t ndown;
@@ -48,17 +48,21 @@ agent_link *agent_link_new(const agent_link_config *c, owp_err *err)
     zsock_set_heartbeat_ivl(self->sock, ZMQ_HEARTBEAT_IVL_MS);
     zsock_set_heartbeat_timeout(self->sock, ZMQ_HEARTBEAT_TIMEOUT_MS);
 
-    /* The monitor is listening before the first connection is attempted. */
-    self->monitor = zactor_new(zmonitor, self->sock);
-    if (!self->monitor) {
+    /* The monitor is listening before the first connection is attempted.
+     * No actor thread (czmq's zmonitor): a signal interrupting its poll ends
+     * it, and the privilege drop's setuid signals every thread. */
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "inproc://agent-link-monitor-%p", (void *)self);
+    if (zmq_socket_monitor(zsock_resolve(self->sock), endpoint,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED) != 0 ||
+        !(self->monitor = zsock_new(ZMQ_PAIR)) ||
+        zsock_connect(self->monitor, "%s", endpoint) != 0) {
         owp_err_set(err, OWP_ERR_SYS, "coordinator link: cannot start the socket monitor");
         agent_link_destroy(&self);
         return NULL;
     }
-    zstr_sendx(self->monitor, "LISTEN", "HANDSHAKE_SUCCEEDED", "HANDSHAKE_FAILED_AUTH",
-               "HANDSHAKE_FAILED_PROTOCOL", "HANDSHAKE_FAILED_NO_DETAIL", "DISCONNECTED", NULL);
-    zstr_sendx(self->monitor, "START", NULL);
-    zsock_wait(self->monitor);
     if (zsock_connect(self->sock, "%s", c->endpoint) != 0) {
         owp_err_set(err, OWP_ERR_INVALID, "coordinator endpoint \"%s\": %s", c->endpoint,
                     zmq_strerror(zmq_errno()));
@@ -82,7 +86,10 @@ void agent_link_destroy(agent_link **self_p)
     if (!self_p || !*self_p)
         return;
     agent_link *self = *self_p;
-    zactor_destroy(&self->monitor);
+    /* Stop the monitor before its reader goes: libzmq's sends to it block. */
+    if (self->sock)
+        zmq_socket_monitor(zsock_resolve(self->sock), NULL, 0);
+    zsock_destroy(&self->monitor);
     zsock_destroy(&self->sock);
     forget_peers(self);
     free(self);
@@ -94,7 +101,7 @@ zsock_t *agent_link_socket(agent_link *self)
     return self->sock;
 }
 
-zactor_t *agent_link_monitor(agent_link *self)
+zsock_t *agent_link_monitor(agent_link *self)
 {
     return self->monitor;
 }
@@ -109,27 +116,37 @@ agent_link_event agent_link_read_event(agent_link *self, char *detail, size_t le
     zmsg_t *msg = zmsg_recv(self->monitor);
     if (!msg)
         return AGENT_LINK_NONE;
-    char *name = zmsg_popstr(msg);
-    char *value = zmsg_popstr(msg);
-    char *endpoint = zmsg_popstr(msg);
-    snprintf(detail, len, "%s %s", name ? name : "?", endpoint ? endpoint : "");
+    /* libzmq's event: the event number (16 bits) and value (32 bits), then
+     * the endpoint. */
+    zframe_t *head = zmsg_first(msg), *addr = zmsg_next(msg);
+    uint16_t event = 0;
+    if (head && zframe_size(head) == 6)
+        memcpy(&event, zframe_data(head), sizeof event);
+    char *endpoint = addr ? zframe_strdup(addr) : NULL;
+    zmsg_destroy(&msg);
+    const char *name = event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED       ? "HANDSHAKE_SUCCEEDED"
+                       : event == ZMQ_EVENT_DISCONNECTED             ? "DISCONNECTED"
+                       : event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH     ? "HANDSHAKE_FAILED_AUTH"
+                       : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "HANDSHAKE_FAILED_PROTOCOL"
+                       : event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                           ? "HANDSHAKE_FAILED_NO_DETAIL"
+                           : "?";
+    snprintf(detail, len, "%s %s", name, endpoint ? endpoint : "");
+    free(endpoint);
     agent_link_event ev = AGENT_LINK_NONE;
-    if (name && strcmp(name, "HANDSHAKE_SUCCEEDED") == 0) {
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         ev = AGENT_LINK_UP;
         self->up = 1;
-    } else if (name && strcmp(name, "DISCONNECTED") == 0) {
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
         ev = self->up ? AGENT_LINK_DOWN : AGENT_LINK_NONE;
         self->up = 0;
         forget_peers(self);
-    } else if (name && strcmp(name, "HANDSHAKE_FAILED_AUTH") == 0) {
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
         ev = AGENT_LINK_REFUSED;
-    } else if (name && strncmp(name, "HANDSHAKE_FAILED", 16) == 0) {
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+               event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
         ev = AGENT_LINK_FAILED;
     }
-    free(name);
-    free(value);
-    free(endpoint);
-    zmsg_destroy(&msg);
     return ev;
 }
 

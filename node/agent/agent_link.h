@@ -55,7 +55,7 @@ void agent_link_destroy(agent_link **self_p);
 
 /* For a zpoller: the DEALER socket (messages) and the monitor (events). */
 zsock_t *agent_link_socket(agent_link *self);
-zactor_t *agent_link_monitor(agent_link *self);
+zsock_t *agent_link_monitor(agent_link *self);
 
 /* Read one event from the monitor (call when it is readable); detail gets
  * the event name and peer endpoint for logs. AGENT_LINK_DOWN also empties

@@ -66,6 +66,16 @@ static void tell_streams_peers(agent *a)
     agent_streams_set_peers_down(a->streams, down, n);
 }
 
+/* The collectors the data endpoint serves are those of the schedule we run. */
+static void adopt_collectors(agent *a, const owm_msg_schedule *s)
+{
+    if (agent_data_collectors_from(s, a->collectors, AGENT_DATA_MAX_COLLECTORS, &a->n_collectors))
+        log_warn("node %s: the schedule lists %zu collectors: only the first %d may pull data",
+                 a->opt.node, s->n_collectors, AGENT_DATA_MAX_COLLECTORS);
+    if (a->data)
+        agent_data_set_collectors(a->data, a->collectors, a->n_collectors);
+}
+
 int agent_run_schedule(agent *a, const owm_msg_schedule *s, const char *origin)
 {
     owp_err err;
@@ -78,6 +88,7 @@ int agent_run_schedule(agent *a, const owm_msg_schedule *s, const char *origin)
     }
     apply_owamp_server(a, s->owamp_server);
     a->generation = s->generation;
+    adopt_collectors(a, s);
     log_info("node %s: running schedule generation %" PRIu64 " (%s): %zu streams: %zu kept "
              "running, %zu started, %zu stopped (%zu of them changed), %zu failed",
              a->opt.node, s->generation, origin, s->n_streams, r.kept, r.started, r.stopped,
@@ -382,6 +393,12 @@ static void data_zap_request(agent *a, double now)
     agent_data_handle_zap(a->data);
 }
 
+static void data_monitor_event(agent *a, double now)
+{
+    (void)now;
+    agent_data_handle_monitor(a->data);
+}
+
 /* Every reader: its event, then a tick (arg: one of agent.readers). */
 static int on_readable(zloop_t *loop, zsock_t *sock, void *arg)
 {
@@ -416,11 +433,13 @@ static int add_reader(agent *a, zsock_t *sock, void (*handle)(agent *, double))
 static int add_readers(agent *a)
 {
     int rc = add_reader(a, agent_link_socket(a->link), handle_message);
-    rc |= add_reader(a, zactor_sock(agent_link_monitor(a->link)), handle_link_event);
+    rc |= add_reader(a, agent_link_monitor(a->link), handle_link_event);
     if (a->data) {
         rc |= add_reader(a, agent_data_socket(a->data), data_request);
         if (agent_data_zap(a->data))
             rc |= add_reader(a, agent_data_zap(a->data), data_zap_request);
+        if (agent_data_monitor(a->data))
+            rc |= add_reader(a, agent_data_monitor(a->data), data_monitor_event);
     }
     return rc;
 }
@@ -437,6 +456,8 @@ int agent_loop_run(agent *a)
         return -1;
     }
     daemon_loop_on_reload(a->loop, on_sighup, a);
+    if (a->data) /* the saved schedule's collectors, resumed before the endpoint existed */
+        agent_data_set_collectors(a->data, a->collectors, a->n_collectors);
     set_tick_period(a);
     int rc = daemon_loop_run(a->loop);
     daemon_loop_destroy(&a->loop);

@@ -5,7 +5,7 @@
  * holds the options and the start-up steps that fill an agent in.
  *
  * On the loop: a reader for the coordinator link, its monitor, and (with
- * -D) the data endpoint and its ZAP socket; after every event and every
+ * -D) the data endpoint, its ZAP socket and its socket monitor; after every event and every
  * AGENT_POLL_MS (5 ms while the data endpoint is busy sending), a tick:
  * owampd supervision, the data endpoint's timers, the heartbeat file, and
  * Status every AGENT_HEARTBEAT_S or at once (at most every
@@ -78,10 +78,14 @@ struct agent {
     agent_link *link;
     agent_data *data;
     uint64_t generation; /* of the schedule we run; 0 = none */
+    /* The collectors that schedule lists: kept for the data endpoint, which
+     * starts after the saved schedule is resumed. */
+    agent_data_collector collectors[AGENT_DATA_MAX_COLLECTORS];
+    size_t n_collectors;
     double last_status, last_hello;
     unsigned refusals;
     daemon_loop *loop;
-    agent_reader readers[4]; /* link, link monitor, data endpoint, its ZAP */
+    agent_reader readers[5]; /* link, link monitor, data endpoint, its ZAP, its monitor */
     size_t n_readers;
     int tick_id;          /* the loop's timer: -1 before the loop runs */
     size_t tick_ms;       /* its period */

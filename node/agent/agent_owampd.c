@@ -33,6 +33,8 @@ struct agent_owampd {
     char vardir[OWAMPD_PATH_MAX];
     char testports[32];
     char authmode[8];
+    char run_user[64];
+    char run_group[64];
     int copy_stderr;
     pid_t pid;
     double started_at;
@@ -86,6 +88,8 @@ agent_owampd *agent_owampd_new(const agent_owampd_config *c, owp_err *err)
     copy(self->vardir, sizeof self->vardir, c->vardir);
     copy(self->testports, sizeof self->testports, c->testports);
     copy(self->authmode, sizeof self->authmode, c->authmode);
+    copy(self->run_user, sizeof self->run_user, c->run_user);
+    copy(self->run_group, sizeof self->run_group, c->run_group);
     self->copy_stderr = c->copy_stderr;
     self->backoff = BACKOFF_MIN;
     self->next_start = 0;
@@ -100,12 +104,27 @@ static int ensure_dir(const agent_owampd *self, const char *dir)
     return -1;
 }
 
+/* The previous child's pid and info files: an owampd started while the
+ * node was root wrote them as root, and one started after the node's drop
+ * could not open them again. The child is reaped, the files are stale. */
+static void remove_stale_files(const agent_owampd *self)
+{
+    const char *names[] = {"owamp-server.pid", "owamp-server.info"};
+    char path[OWAMPD_PATH_MAX + 32];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", self->vardir, names[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            log_warn("node %s: owampd: %s: %s", self->node, path, strerror(errno));
+    }
+}
+
 static void spawn(agent_owampd *self, double now)
 {
     if (ensure_dir(self, self->datadir) != 0 || ensure_dir(self, self->vardir) != 0) {
         self->next_start = now + self->backoff;
         return;
     }
+    remove_stale_files(self);
     if (access(self->program, X_OK) != 0) {
         log_err("node %s: owampd: cannot run %s: %s (retry in %g s)", self->node, self->program,
                 strerror(errno), self->backoff);
@@ -113,12 +132,20 @@ static void spawn(agent_owampd *self, double now)
         self->backoff = self->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : self->backoff * 2;
         return;
     }
-    const char *argv[20];
+    const char *argv[24];
     int n = 0;
     argv[n++] = self->program;
     argv[n++] = "-Z";
-    if (geteuid() == 0)
-        argv[n++] = "-f"; /* owampd refuses root without it; the agent chose to run as root */
+    /* owampd uses them only when started as root (before the node dropped
+     * to the same user); later starts run as that user already. */
+    if (self->run_user[0]) {
+        argv[n++] = "-U";
+        argv[n++] = self->run_user;
+    }
+    if (self->run_group[0]) {
+        argv[n++] = "-G";
+        argv[n++] = self->run_group;
+    }
     argv[n++] = "-S";
     argv[n++] = self->listen;
     argv[n++] = "-d";

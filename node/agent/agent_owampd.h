@@ -5,7 +5,9 @@
  * program itself, in the foreground (-Z), with the node's address (-S), its
  * configuration directory (-c: owamp-server.conf, .limits and .pfs exactly as
  * owampd reads them), a data and a pid directory under the node's data
- * directory, and the test port range (-P). Process isolation: a crash of the
+ * directory, the test port range (-P), and the node's run-as user and group
+ * (-U, -G: an owampd started while the node is still root drops to them
+ * itself; never -f, owampd never stays root). Process isolation: a crash of the
  * server does not take the streams down, nor the reverse. The child is
  * restarted with back-off when it dies (1 s, doubling up to 60 s; back to
  * 1 s once it ran for a minute), and stopped (SIGTERM, then SIGKILL after
@@ -30,6 +32,8 @@ typedef struct agent_owampd_config {
     const char *testports; /* -P low-high, or NULL */
     const char *authmode;  /* -a, or NULL: owamp-server.conf / owampd's default */
     int copy_stderr;       /* 1: the child's stderr is ours; 0: /dev/null (it logs to syslog) */
+    const char *run_user;  /* -U, or NULL (the node was not started as root) */
+    const char *run_group; /* -G, or NULL */
 } agent_owampd_config;
 
 typedef struct agent_owampd agent_owampd;

@@ -129,11 +129,97 @@ bool agent_spool_gap_from(agent_spool *self, uint64_t seq, agent_spool_gap *g);
 
 /* Tidy a stream's work directory (at start-up, and after its engine has
  * stopped): temporary files of an interrupted write (NAME.i, .pow.*) are
- * removed; a finished START_END.owp|.sum already spooled (a second link
- * exists) is removed; one not spooled yet (the agent stopped between the
- * engine's write and the spooling) is spooled first. *adopted counts those.
- * A missing directory is not an error. */
+ * removed; a finished START_END.owp|.sum|.unm already spooled (a second link
+ * exists, or START_END.owp.spooled marks the session's .owp) is removed; one
+ * not spooled yet (the agent stopped between the engine's write and the
+ * spooling, or the spool's disk was full) is spooled first, in the order the
+ * engine finished them. *adopted counts those. A missing directory is not an
+ * error; on a failure the files not spooled yet stay where they are. */
 owp_status agent_spool_tidy_work_dir(agent_spool *self, const char *work_dir,
                                      const char *stream_id, unsigned *adopted, owp_err *err);
+
+/*
+ * Work queues: a stream's finished files on their way to the spool.
+ *
+ * A file that cannot be spooled (the disk is full: ENOSPC, EDQUOT...) stays
+ * in the work directory, queued; every file finished after it queues behind
+ * it, so the spool receives a stream's files in the order the engine
+ * finished them, each exactly once, as soon as a drain succeeds. A work copy
+ * is removed only once it is spooled; a session's .owp stays until its .sum
+ * is spooled too (the engine reads it to write the .sum, and a restart tells
+ * a session summary from a sub-session summary by it). An unmeasured
+ * interval that cannot even be written to the work directory is held in
+ * memory, in its place in the queue, and written when a drain reaches it.
+ *
+ * Thread safety: a queue has its own lock; the stream's thread adds and
+ * drains, the agent's main loop drains too.
+ */
+typedef struct agent_spool_queue agent_spool_queue;
+
+/* Unmeasured intervals held in memory per queue, at most (the oldest kept). */
+#define AGENT_SPOOL_QUEUE_MAX_TEXTS 4096u
+
+/* A queue for work_dir, whose files belong to stream_id. Nothing is read
+ * from the directory (agent_spool_queue_adopt does that). */
+agent_spool_queue *agent_spool_queue_new(agent_spool *spool, const char *work_dir,
+                                         const char *stream_id, owp_err *err);
+/* Free the queue; files waiting stay in the work directory (where tidying
+ * or adopting finds them), intervals still held in memory are lost: see
+ * agent_spool_queue_unwritten(). */
+void agent_spool_queue_destroy(agent_spool_queue **self_p);
+
+const char *agent_spool_queue_dir(const agent_spool_queue *self);
+const char *agent_spool_queue_stream(const agent_spool_queue *self);
+
+/* What a previous run left in the work directory (see
+ * agent_spool_tidy_work_dir): temporaries removed, files already spooled
+ * removed, the others queued in the order the engine finished them (those
+ * already queued are not queued twice). *found (if non-NULL) counts the
+ * files queued. Call it before the stream's engine starts. */
+owp_status agent_spool_queue_adopt(agent_spool_queue *self, unsigned *found, owp_err *err);
+
+/* A file the engine finished: work_dir/name (START_END.owp|.sum|.unm). A
+ * name already queued, or a spooled .owp still kept, is not queued again.
+ * Queuing does not spool: drain. */
+owp_status agent_spool_queue_file(agent_spool_queue *self, const char *name, owm_file_kind kind,
+                                  owp_num64 start, owp_num64 end, owp_err *err);
+
+/* A file not written yet: text becomes work_dir/name when a drain reaches
+ * it (written through NAME.i), then it is spooled. OWP_ERR_NOMEM when
+ * AGENT_SPOOL_QUEUE_MAX_TEXTS are already held. */
+owp_status agent_spool_queue_text(agent_spool_queue *self, const char *name, owm_file_kind kind,
+                                  owp_num64 start, owp_num64 end, const char *text, size_t len,
+                                  owp_err *err);
+
+/* What a drain did, and whether it changed the queue's state (so a caller
+ * logs once per change, never once per file). */
+typedef struct agent_spool_drain {
+    unsigned spooled;   /* files spooled by this drain */
+    unsigned vanished;  /* queued files no longer in the work directory (dropped) */
+    size_t waiting;     /* files still queued */
+    int blocked_errno;  /* why the oldest could not be spooled (ENOSPC...), 0: not blocked */
+    int now_blocked;    /* 1: this drain found the queue newly blocked */
+    int now_unblocked;  /* 1: this drain emptied a queue that was blocked */
+    unsigned since_blocked; /* with now_unblocked: files spooled since it was blocked */
+} agent_spool_drain;
+
+/* Spool queued files, oldest first, until one fails or none is left.
+ * OWP_OK when the queue is empty; otherwise the failure (r->blocked_errno
+ * is its errno when it was a system call's). */
+owp_status agent_spool_queue_drain(agent_spool_queue *self, agent_spool_drain *r, owp_err *err);
+
+/* Files queued (written or not). */
+size_t agent_spool_queue_waiting(agent_spool_queue *self);
+/* Of those, intervals held in memory only (lost if the queue is destroyed). */
+size_t agent_spool_queue_unwritten(agent_spool_queue *self);
+
+/* The engine has stopped: a spooled .owp kept for its .sum goes, or, when
+ * that .sum is still queued, becomes START_END.owp.spooled (so the .sum is
+ * still a session summary to a restart, and the .owp is not spooled twice). */
+void agent_spool_queue_engine_gone(agent_spool_queue *self);
+
+/* Testing: every spooling fails as a link would with err_no (ENOSPC,
+ * EDQUOT...) until called again with 0. */
+void agent_spool_fail_links(agent_spool *self, int err_no);
 
 #endif

@@ -1,6 +1,8 @@
 /* agent_streams.c - one stream engine per scheduled stream (see agent_streams.h). */
 #include "agent_streams.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -29,6 +31,7 @@ typedef struct agent_stream {
     owm_msg_stream *spec; /* our own copy (owm_msg_stream_copy) */
     char work_dir[STREAMS_PATH_MAX + OWM_MSG_MAX_ID + 2];
     owp_stream *engine;   /* NULL: failed to start */
+    agent_spool_queue *queue; /* its finished files on their way to the spool */
     owp_num64 started;    /* when the stream (re)started */
     /* health, written by the engine's thread, read by the main loop */
     pthread_mutex_t mu;
@@ -55,6 +58,10 @@ struct agent_streams {
     double start_delay;
     agent_stream **v;
     size_t n, cap;
+    /* Queues of stopped streams (and of work directories found at start-up)
+     * whose files could not be spooled yet: retried until they are. */
+    agent_spool_queue **retired;
+    size_t nretired;
     atomic_int changed;
 };
 
@@ -154,6 +161,71 @@ static void set_error_locked(agent_stream *s, const char *text)
     agent_streams_clean_text(s->last_error, sizeof s->last_error, text);
 }
 
+/* ------------------------------------------------------------------ the spool queues */
+
+/* A line about a queue: its stream's line while the stream runs (s), else
+ * one naming the stopped stream. */
+static void queue_log(const agent_streams *set, const agent_stream *s, const agent_spool_queue *q,
+                      int priority, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void queue_log(const agent_streams *set, const agent_stream *s, const agent_spool_queue *q,
+                      int priority, const char *fmt, ...)
+{
+    if (!daemon_log_enabled(priority))
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (s)
+        stream_log(s, priority, "%s", msg);
+    else
+        daemon_log_at(priority, NULL, 0, "node %s: stream %s (stopped): %s", set->node,
+                      agent_spool_queue_stream(q), msg);
+}
+
+/* "no space left on device" for ENOSPC, else the failure's message. */
+static void blocked_reason(const agent_spool_drain *r, const owp_err *err, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", r->blocked_errno ? strerror(r->blocked_errno) : err->msg);
+    if (r->blocked_errno && buf[0])
+        buf[0] = (char)tolower((unsigned char)buf[0]);
+}
+
+/* Say what a drain changed, once per change (never once per file). */
+static void report_drain(const agent_streams *set, agent_stream *s, agent_spool_queue *q,
+                         const agent_spool_drain *r, const owp_err *err)
+{
+    if (r->vanished)
+        queue_log(set, s, q, LOG_WARNING, "spool: %u queued file(s) vanished from %s before "
+                  "they could be spooled", r->vanished, agent_spool_queue_dir(q));
+    if (r->now_blocked) {
+        char why[OWP_ERR_MSG_MAX];
+        blocked_reason(r, err, why, sizeof why);
+        queue_log(set, s, q, LOG_ERR, "spool: %s: %zu file(s) waiting in %s", why, r->waiting,
+                  agent_spool_queue_dir(q));
+        if (s) {
+            pthread_mutex_lock(&s->mu);
+            set_error_locked(s, err->msg);
+            pthread_mutex_unlock(&s->mu);
+        }
+    }
+    if (r->now_unblocked)
+        queue_log(set, s, q, LOG_NOTICE, "spool: space back, %u file(s) spooled",
+                  r->since_blocked);
+}
+
+/* Spool what q holds, as far as the disk lets us. Files still waiting. */
+static size_t drain_queue(const agent_streams *set, agent_stream *s, agent_spool_queue *q)
+{
+    agent_spool_drain r;
+    owp_err err;
+    owp_err_clear(&err);
+    agent_spool_queue_drain(q, &r, &err);
+    report_drain(set, s, q, &r, &err);
+    return r.waiting;
+}
+
 /* ------------------------------------------------------------------ engine callbacks */
 
 static void on_engine_log(void *arg, int priority, const char *msg)
@@ -198,41 +270,30 @@ static void note_summary(agent_stream *s, const char *path)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* A finished file: into the spool. The engine still reads a session's .owp
- * to write its .sum, so the work copy of the .owp goes when the .sum comes. */
+/* A finished file: queued for the spool, and the queue drained (the
+ * queue keeps the order, removes each work copy once it is spooled, and
+ * keeps a session's .owp, which the engine still reads to write its .sum,
+ * until that .sum is spooled). Health is noted first: a spooled work copy
+ * is gone. */
 static void on_engine_file(void *arg, const owp_stream_file *f)
 {
     agent_stream *s = arg;
+    if (f->kind == OWP_STREAM_FILE_OWP)
+        note_session(s, f);
+    else if (f->kind == OWP_STREAM_FILE_SUM)
+        note_summary(s, f->path);
+    const char *slash = strrchr(f->path, '/');
     owp_err err;
     owp_err_clear(&err);
-    uint64_t seq = 0;
-    if (agent_spool_add(s->set->spool, f->path, s->spec->id, f->start, f->end, file_kind(f->kind),
-                        &seq, &err) != OWP_OK) {
-        stream_log(s, LOG_ERR, "spooling %s: %s (kept in the work directory)", f->path, err.msg);
+    if (agent_spool_queue_file(s->queue, slash ? slash + 1 : f->path, file_kind(f->kind),
+                               f->start, f->end, &err) != OWP_OK) {
+        stream_log(s, LOG_ERR, "%s: %s (kept in the work directory for the next start)",
+                   f->path, err.msg);
         pthread_mutex_lock(&s->mu);
         set_error_locked(s, err.msg);
         pthread_mutex_unlock(&s->mu);
-        return;
     }
-    stream_log(s, LOG_DEBUG, "spooled %s as file %" PRIu64, f->path, seq);
-    switch (f->kind) {
-    case OWP_STREAM_FILE_OWP:
-        note_session(s, f);
-        break;
-    case OWP_STREAM_FILE_SUM: {
-        note_summary(s, f->path);
-        unlink(f->path);
-        char owp[64];
-        owp_stream_file_name(owp, sizeof owp, f->start, f->end, ".owp");
-        char full[sizeof s->work_dir + 64];
-        snprintf(full, sizeof full, "%s/%s", s->work_dir, owp);
-        unlink(full);
-        break;
-    }
-    default:
-        unlink(f->path);
-        break;
-    }
+    drain_queue(s->set, s, s->queue);
 }
 
 /* ------------------------------------------------------------------ unmeasured time */
@@ -271,30 +332,24 @@ static owm_unmeasured_reason attribute(agent_stream *s, owp_stream_reason r, owp
     return down ? OWM_UNMEASURED_PEER_DOWN : reason;
 }
 
-/* WORK/START_END.unm, written through NAME.i as the engine writes its files
- * (a leftover NAME.i is a temporary tidy() removes), then spooled; the work
- * copy goes once spooled (a failed spooling leaves it for tidy() to adopt). */
+/* WORK/START_END.unm, queued for the spool as its text: the queue writes
+ * it (through NAME.i) and spools it in its turn; when the disk is full it
+ * waits in memory, in order, until it can be written. */
 static owp_status spool_unmeasured(agent_stream *s, const owm_unmeasured *u, owp_err *err)
 {
     char text[OWM_UNMEASURED_MAX_FILE];
     int len = owm_unmeasured_format(u, text, sizeof text);
     if (len < 0)
         return owp_err_set(err, OWP_ERR_INVALID, "unmeasured interval: invalid fields");
-    char name[64], path[sizeof s->work_dir + 64], tmp[sizeof path + 2];
+    char name[64];
     owp_stream_file_name(name, sizeof name, u->start, u->end, ".unm");
-    snprintf(path, sizeof path, "%s/%s", s->work_dir, name);
-    snprintf(tmp, sizeof tmp, "%s.i", path);
-    owp_status st = agent_store_write_via(path, tmp, text, (size_t)len, 0, err);
+    owp_status st = agent_spool_queue_text(s->queue, name, OWM_FILE_KIND_UNMEASURED, u->start,
+                                           u->end, text, (size_t)len, err);
     if (st != OWP_OK)
         return st;
-    uint64_t seq = 0;
-    st = agent_spool_add(s->set->spool, path, s->spec->id, u->start, u->end,
-                         OWM_FILE_KIND_UNMEASURED, &seq, err);
-    if (st != OWP_OK)
-        return owp_err_prefix(err, "spooling %s (kept in the work directory)", path);
-    unlink(path);
-    stream_log(s, LOG_DEBUG, "spooled %s (%s) as file %" PRIu64, path,
-               owm_unmeasured_reason_text(u->reason), seq);
+    stream_log(s, LOG_DEBUG, "unmeasured interval %s (%s) queued for the spool", name,
+               owm_unmeasured_reason_text(u->reason));
+    drain_queue(s->set, s, s->queue);
     return OWP_OK;
 }
 
@@ -334,24 +389,77 @@ static void stream_free(agent_stream **sp)
     if (!s)
         return;
     owp_stream_destroy(&s->engine);
+    agent_spool_queue_destroy(&s->queue);
     pthread_mutex_destroy(&s->mu);
     owm_msg_stream_free(&s->spec);
     free(s);
     *sp = NULL;
 }
 
-/* After the engine is gone: spool what it left, drop its temporaries. */
-static void tidy(agent_stream *s)
+static owp_status retire(agent_streams *set, agent_spool_queue *q)
+{
+    agent_spool_queue **more = realloc(set->retired, (set->nretired + 1) * sizeof *more);
+    if (!more)
+        return OWP_ERR_NOMEM;
+    set->retired = more;
+    set->retired[set->nretired++] = q;
+    return OWP_OK;
+}
+
+/* A queue whose engine is gone: empty, it goes with its work directory;
+ * otherwise it is retried with the stopped streams' (or, when even that
+ * fails, its files stay where the next start adopts them). */
+static void settle_queue(agent_streams *set, agent_stream *s, agent_spool_queue **qp)
+{
+    agent_spool_queue *q = *qp;
+    size_t waiting = drain_queue(set, s, q);
+    agent_spool_queue_engine_gone(q);
+    if (waiting == 0) {
+        rmdir(agent_spool_queue_dir(q)); /* only when empty */
+        agent_spool_queue_destroy(qp);
+        return;
+    }
+    if (retire(set, q) != OWP_OK) {
+        queue_log(set, s, q, LOG_ERR, "spool: out of memory: %zu file(s) left in %s for the "
+                  "next start", waiting, agent_spool_queue_dir(q));
+        agent_spool_queue_destroy(qp);
+        return;
+    }
+    queue_log(set, s, q, LOG_WARNING, "spool: %zu file(s) still waiting in %s: retried until "
+              "spooled", waiting, agent_spool_queue_dir(q));
+    *qp = NULL;
+}
+
+/* The queue of a stopped stream with this id, taken out of the retired
+ * list (the work directory is the same: one queue per directory, so no file
+ * is spooled twice), or NULL. */
+static agent_spool_queue *take_retired(agent_streams *set, const char *id)
+{
+    for (size_t i = 0; i < set->nretired; i++) {
+        agent_spool_queue *q = set->retired[i];
+        if (strcmp(agent_spool_queue_stream(q), id) == 0) {
+            memmove(set->retired + i, set->retired + i + 1,
+                    (set->nretired - i - 1) * sizeof *set->retired);
+            set->nretired--;
+            return q;
+        }
+    }
+    return NULL;
+}
+
+/* Before the engine starts: what an earlier run left in the work directory
+ * (temporaries go; finished files join the queue, in order) is spooled. */
+static void adopt_leftovers(agent_stream *s)
 {
     owp_err err;
     owp_err_clear(&err);
-    unsigned adopted = 0;
-    if (agent_spool_tidy_work_dir(s->set->spool, s->work_dir, s->spec->id, &adopted, &err) !=
-        OWP_OK)
+    unsigned found = 0;
+    if (agent_spool_queue_adopt(s->queue, &found, &err) != OWP_OK)
         stream_log(s, LOG_WARNING, "tidying %s: %s", s->work_dir, err.msg);
-    else if (adopted)
-        stream_log(s, LOG_INFO, "spooled %u finished file(s) left in %s", adopted, s->work_dir);
-    rmdir(s->work_dir); /* only when empty */
+    size_t waiting = drain_queue(s->set, s, s->queue);
+    if (found)
+        stream_log(s, LOG_INFO, "%u finished file(s) left in %s: %zu still waiting for the spool",
+                   found, s->work_dir, waiting);
 }
 
 static void fail(agent_stream *s, const char *msg)
@@ -409,7 +517,16 @@ static agent_stream *stream_start(agent_streams *set, const owm_msg_stream *spec
         return NULL;
     }
     snprintf(s->work_dir, sizeof s->work_dir, "%s/%s", set->work_root, s->spec->id);
-    tidy(s); /* a previous run's leftovers */
+    s->queue = take_retired(set, s->spec->id);
+    owp_err qerr;
+    owp_err_clear(&qerr);
+    if (!s->queue)
+        s->queue = agent_spool_queue_new(set->spool, s->work_dir, s->spec->id, &qerr);
+    if (!s->queue) {
+        fail(s, qerr.msg);
+        return s;
+    }
+    adopt_leftovers(s); /* a previous run's leftovers */
     if (mkdir(s->work_dir, 0755) != 0 && errno != EEXIST) {
         char msg[sizeof s->work_dir + 128];
         snprintf(msg, sizeof msg, "mkdir %s: %.100s", s->work_dir, strerror(errno));
@@ -451,6 +568,41 @@ static agent_stream *stream_start(agent_streams *set, const owm_msg_stream *spec
 
 /* ------------------------------------------------------------------ the set */
 
+/* At start-up, every work directory under the root (streams stopped or
+ * removed while the node was down too): its finished files go to the spool,
+ * or, while the disk is full, wait in a retired queue (a stream of the
+ * schedule takes its own back when it starts). */
+static void adopt_work_dirs(agent_streams *self)
+{
+    DIR *d = opendir(self->work_root);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        struct stat sb;
+        if (de->d_name[0] == '.' || !owm_msg_token_ok(de->d_name, OWM_MSG_MAX_ID) ||
+            fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(sb.st_mode))
+            continue;
+        char dir[sizeof self->work_root + OWM_MSG_MAX_ID + 2];
+        snprintf(dir, sizeof dir, "%s/%.*s", self->work_root, (int)OWM_MSG_MAX_ID, de->d_name);
+        owp_err err;
+        owp_err_clear(&err);
+        unsigned found = 0;
+        agent_spool_queue *q = agent_spool_queue_new(self->spool, dir, de->d_name, &err);
+        if (!q || agent_spool_queue_adopt(q, &found, &err) != OWP_OK) {
+            daemon_log_at(LOG_WARNING, NULL, 0, "node %s: tidying %s: %s", self->node, dir,
+                          err.msg);
+            agent_spool_queue_destroy(&q);
+            continue;
+        }
+        if (found)
+            queue_log(self, NULL, q, LOG_INFO, "%u finished file(s) left in %s by the last run",
+                      found, dir);
+        settle_queue(self, NULL, &q);
+    }
+    closedir(d);
+}
+
 agent_streams *agent_streams_new(const agent_streams_config *c, owp_err *err)
 {
     if (!c || !c->node || !c->work_root || !c->spool) {
@@ -480,6 +632,7 @@ agent_streams *agent_streams_new(const agent_streams_config *c, owp_err *err)
         free(self);
         return NULL;
     }
+    adopt_work_dirs(self);
     return self;
 }
 
@@ -492,7 +645,8 @@ static void stop_all(agent_stream **v, size_t n, const char *why)
             owp_stream_stop(v[i]->engine);
     for (size_t i = 0; i < n; i++) {
         owp_stream_destroy(&v[i]->engine);
-        tidy(v[i]);
+        if (v[i]->queue)
+            settle_queue(v[i]->set, v[i], &v[i]->queue);
         stream_log(v[i], LOG_INFO, "stopped (%s)", why);
         stream_free(&v[i]);
     }
@@ -504,6 +658,19 @@ void agent_streams_destroy(agent_streams **self_p)
         return;
     agent_streams *self = *self_p;
     stop_all(self->v, self->n, "node shutting down");
+    self->n = 0;
+    agent_streams_retry_spool(self); /* the stopped streams' last chance */
+    for (size_t i = 0; i < self->nretired; i++) {
+        agent_spool_queue *q = self->retired[i];
+        size_t unwritten = agent_spool_queue_unwritten(q);
+        queue_log(self, NULL, q, LOG_ERR, "spool: %zu file(s) left in %s for the next start",
+                  agent_spool_queue_waiting(q) - unwritten, agent_spool_queue_dir(q));
+        if (unwritten) /* held in memory: nowhere to keep them once we exit */
+            queue_log(self, NULL, q, LOG_ERR, "spool: %zu unmeasured interval(s) lost: they "
+                      "could not be written to %s", unwritten, agent_spool_queue_dir(q));
+        agent_spool_queue_destroy(&self->retired[i]);
+    }
+    free(self->retired);
     free(self->v);
     free(self);
     *self_p = NULL;
@@ -634,8 +801,31 @@ static const char *fill_health(agent_stream *s, owm_msg_stream_health *h, char *
     return why;
 }
 
+size_t agent_streams_retry_spool(agent_streams *self)
+{
+    size_t waiting = 0;
+    for (size_t i = 0; i < self->n; i++)
+        if (self->v[i]->queue)
+            waiting += drain_queue(self, self->v[i], self->v[i]->queue);
+    for (size_t i = self->nretired; i-- > 0;) {
+        agent_spool_queue *q = self->retired[i];
+        size_t left = drain_queue(self, NULL, q);
+        waiting += left;
+        if (left)
+            continue;
+        agent_spool_queue_engine_gone(q);
+        rmdir(agent_spool_queue_dir(q)); /* only when empty */
+        agent_spool_queue_destroy(&q);
+        memmove(self->retired + i, self->retired + i + 1,
+                (self->nretired - i - 1) * sizeof *self->retired);
+        self->nretired--;
+    }
+    return waiting;
+}
+
 owp_status agent_streams_fill_status(agent_streams *self, owm_msg_status *status, owp_err *err)
 {
+    agent_streams_retry_spool(self); /* the periodic retry, when space came back */
     census c = {.set = self};
     for (size_t i = 0; i < self->n; i++)
         self->v[i]->files_spooled = 0;

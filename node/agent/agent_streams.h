@@ -8,6 +8,18 @@
  * the stream's work directory WORK_ROOT/STREAM-ID/; each finished file is
  * moved into the spool (agent_spool.h) as soon as the engine is done with it.
  *
+ * A full disk loses nothing: a file that cannot be spooled (ENOSPC,
+ * EDQUOT...) waits in the work directory, queued (agent_spool_queue), with
+ * every later file of its stream behind it; the queue is retried after each
+ * new file and at every status, and drains into the spool in order, each
+ * file once, when space returns (logged once per change: "spool: no space
+ * left on device: N file(s) waiting in DIR", "spool: space back, N file(s)
+ * spooled"). An unmeasured interval that cannot even be written waits in
+ * memory, in its place. A stream stopped with files waiting keeps its queue
+ * until they are spooled (a stream started again with the same id takes it
+ * back); at start-up every work directory under work_root is adopted, so
+ * files a stopped node left behind reach the spool too.
+ *
  * agent_streams_apply() is the reconcile step (agent_reconcile.h): unchanged
  * streams are not touched (their engine and thread go on; their sessions keep
  * abutting), removed and changed streams are stopped (all at once, then each
@@ -80,8 +92,15 @@ owp_status agent_streams_apply(agent_streams *self, owm_msg_stream *const *wante
 
 size_t agent_streams_count(const agent_streams *self);
 
+/* Spool the files that could not be spooled yet (the disk was full), of
+ * running streams and of stopped ones, in order; the files still waiting.
+ * Called by the engines after each file and by agent_streams_fill_status;
+ * cheap when nothing waits, so a caller may call it on every tick. */
+size_t agent_streams_retry_spool(agent_streams *self);
+
 /* Append one StreamHealth per stream to status (a heap message from
- * owm_msg_new) and fill its spool totals. */
+ * owm_msg_new) and fill its spool totals. Retries the spooling first
+ * (agent_streams_retry_spool). */
 owp_status agent_streams_fill_status(agent_streams *self, owm_msg_status *status, owp_err *err);
 
 /* The coordinator's set of nodes down (PeerHealth.down; names, any order).

@@ -18,16 +18,24 @@
  * measure "peer down" and retry as soon as the node is back.
  *
  * Start-up reads as a list:
- *   options -> log -> clock -> data directory lock -> spool -> streams
- *   -> owampd -> saved schedule (streams start) -> keys -> coordinator link
- *   -> data endpoint -> signals -> loop -> shutdown in reverse.
+ *   options -> log -> run-as user -> clock -> detach (unless -Z or systemd)
+ *   -> data directory lock -> spool -> streams -> owampd directories -> keys
+ *   -> data directory handed to the run-as user, root dropped (before any
+ *   thread or socket) -> saved schedule (streams start) -> owampd ->
+ *   coordinator link -> data endpoint -> signals -> loop -> shutdown in
+ *   reverse.
  * This file holds the options and the start-up and shutdown steps; the
  * schedules, the conversation with the coordinator and the loop are
  * agent_loop.c.
  *
- * With -D it also serves its spool to collectors (agent_data): a CURVE
- * ROUTER admitting the coordinator's key and the -A keys, advertised in
+ * It serves its spool to collectors (agent_data): a CURVE ROUTER admitting
+ * the collectors the mesh lists (from the schedule) and the -A keys, on -D or by default on port
+ * AGENT_DEFAULT_DATA_PORT of the -S address, advertised in
  * Hello.data_endpoint so that the coordinator's directory carries it.
+ *
+ * Started as root, it runs as an unprivileged user after start-up (-U/-G,
+ * daemon_privs.h), keeping only CAP_NET_BIND_SERVICE for the owampd it
+ * restarts; owampd gets the same -U/-G.
  */
 
 #include <errno.h>
@@ -44,6 +52,8 @@
 #include "clock.h"
 #include "conf.h"
 #include "curve.h"
+#include "daemon_privs.h"
+#include "daemon_service.h"
 #include "daemon_signals.h"
 #include "hostport.h"
 #include "meshmsg.h"
@@ -58,6 +68,24 @@
  * (the engine's 10 s default is powstream's; a failed set-up here costs
  * only unmeasured time, and a restarted node measures again sooner). */
 #define STREAM_START_DELAY_S 3.0
+/* The data endpoint without -D: tcp://ADDR:8621, ADDR from -S (next to the
+ * coordinator's 8620). */
+#define AGENT_DEFAULT_DATA_PORT 8621
+#define DATA_ENDPOINT_NONE "none"
+#define DEFAULT_CERT OWMESH_CONFDIR "/keys/node_secret"
+#define DEFAULT_SERVER_KEY OWMESH_CONFDIR "/keys/coordinator"
+#define DEFAULT_DATADIR OWMESH_STATEDIR "/node"
+
+/* How the process runs (not the agent's business): -U, -G. */
+typedef struct run_as {
+    const char *user, *group;
+    daemon_privs privs;
+    char data_endpoint[320]; /* the default one, when -D is not given */
+    /* -K and -A as Z85 text, read before the drop (their files may be root's) */
+    char server_key[OWM_CURVE_KEY_LEN + 1];
+    char collector_keys[AGENT_DATA_MAX_KEYS][OWM_CURVE_KEY_LEN + 1];
+} run_as;
+static run_as service;
 
 
 /* ------------------------------------------------------------------ small helpers */
@@ -65,27 +93,36 @@
 static void usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: " PROGNAME " -n NODE -k CERT -K KEY -C ENDPOINT -d DATADIR -S ADDR [options]\n"
+            "usage: " PROGNAME " -n NODE -C ENDPOINT -S ADDR [-k CERT] [-K KEY] [-d DATADIR]\n"
+            "                   [-c CONFDIR] [-P LOW-HIGH] [-O OWAMPD] [-D ENDPOINT|none] [-A KEY]...\n"
+            "                   [-R SECONDS] [-B BYTES] [-U USER] [-G GROUP] [-e FACILITY] [-Z] [-v]\n"
+            "                   [-h|--help] [--version]\n"
             "\n"
             "   -n node        this node's name in the mesh definition\n"
-            "   -k certfile    this node's key pair (zcert file from `owmesh keygen`)\n"
+            "   -k certfile    this node's key pair (zcert file from `owmesh keygen`;\n"
+            "                  default " DEFAULT_CERT ")\n"
             "   -K key         the coordinator's public key: Z85 text or a zcert file\n"
-            "   -C endpoint    the coordinator, e.g. tcp://coord.example.net:5555\n"
+            "                  (default " DEFAULT_SERVER_KEY ")\n"
+            "   -C endpoint    the coordinator, e.g. tcp://coord.example.net:8620\n"
             "   -d datadir     data directory: saved schedule, spool, work files\n"
+            "                  (default " DEFAULT_DATADIR ")\n"
             "   -S addr[:port] address of this node's owamp server (and of its streams)\n"
             "   -c confdir     owampd configuration directory (owamp-server.conf,\n"
             "                  .limits, .pfs); the .pfs also holds stream pass-phrases\n"
             "   -P low-high    UDP test port range (owamp server and streams)\n"
             "   -O owampd      the owampd program (default: next to " PROGNAME ")\n"
-            "   -D endpoint    serve the spool to collectors here, e.g. tcp://192.0.2.7:8621\n"
-            "                  (advertised to the coordinator: give a reachable address)\n"
+            "   -D endpoint    serve the spool to collectors here (advertised to the\n"
+            "                  coordinator: give a reachable address); default\n"
+            "                  tcp://ADDR:8621 with ADDR from -S; \"none\": do not serve\n"
             "   -A key         also accept this collector public key (Z85 or cert file;\n"
-            "                  repeatable); the coordinator's key (-K) is always accepted\n"
+            "                  repeatable), besides the collectors the mesh lists\n"
             "   -R seconds     keep collected (acked) files this long (default 0: delete)\n"
             "   -B bytes[KMG]  disk budget of the spool: over it, delete the oldest\n"
             "                  collected files, then (logged as errors) uncollected ones\n"
+            DAEMON_SERVICE_USAGE
             DAEMON_LOG_USAGE
-            "   -h             print this message and exit\n"
+            "   -h, --help     print this message and exit\n"
+            "   --version      print the version and exit\n"
             "\nVersion: %s\n",
             PACKAGE_VERSION);
 }
@@ -113,13 +150,21 @@ static int parse_amount(const char *text, int sizes, uint64_t *out)
     return 0;
 }
 
+/* 0 to go on, 1 to exit 0 (help, version), -1 to exit 1 (said why). */
 static int parse_options(agent_options *o, int argc, char **argv)
 {
+    static const struct option longopts[] = {DAEMON_LONG_OPTIONS};
     memset(o, 0, sizeof *o);
     o->log.facility = LOG_DAEMON;
+    o->cert_path = DEFAULT_CERT;
+    o->server_key = DEFAULT_SERVER_KEY;
+    o->datadir = DEFAULT_DATADIR;
     int ch;
-    while ((ch = getopt(argc, argv, "n:c:k:K:C:d:S:P:O:D:A:R:B:Ze:vh")) != -1) {
+    while ((ch = getopt_long(argc, argv, "n:c:k:K:C:d:S:P:O:D:A:R:B:U:G:Ze:vh", longopts,
+                             NULL)) != -1) {
         switch (ch) {
+        case 'U': service.user = optarg; break;
+        case 'G': service.group = optarg; break;
         case 'n': o->node = optarg; break;
         case 'c': o->confdir = optarg; break;
         case 'k': o->cert_path = optarg; break;
@@ -151,7 +196,8 @@ static int parse_options(agent_options *o, int argc, char **argv)
             if (daemon_log_opt(&o->log, PROGNAME, ch, optarg) != 0)
                 return -1;
             break;
-        case 'h': usage(stdout); exit(0);
+        case 'h': usage(stdout); return 1;
+        case DAEMON_OPT_VERSION: daemon_service_print_version(PROGNAME); return 1;
         default: usage(stderr); return -1;
         }
     }
@@ -160,10 +206,7 @@ static int parse_options(agent_options *o, int argc, char **argv)
         return -1;
     }
     const char *missing = !o->node            ? "-n node"
-                          : !o->cert_path     ? "-k certfile"
-                          : !o->server_key    ? "-K key"
                           : !o->endpoint      ? "-C endpoint"
-                          : !o->datadir       ? "-d datadir"
                           : !o->owamp_address ? "-S addr"
                                               : NULL;
     if (missing) {
@@ -282,10 +325,14 @@ static int setup_owampd(agent *a)
         return -1;
     snprintf(datadir, sizeof datadir, "%s/owampd/data", a->opt.datadir);
     snprintf(vardir, sizeof vardir, "%s/owampd/run", a->opt.datadir);
+    if (make_dir(datadir) != 0 || make_dir(vardir) != 0)
+        return -1;
     agent_owampd_config oc = {
         .program = program, .node = a->opt.node, .listen = a->opt.owamp_address,
         .confdir = a->opt.confdir, .datadir = datadir, .vardir = vardir,
         .testports = a->opt.testports, .authmode = NULL, .copy_stderr = a->opt.log.to_stderr,
+        .run_user = service.privs.active ? service.privs.user : NULL,
+        .run_group = service.privs.active ? service.privs.group : NULL,
     };
     owp_err err;
     owp_err_clear(&err);
@@ -302,8 +349,7 @@ static int setup_link(agent *a)
     owp_err err;
     owp_err_clear(&err);
     char key[OWM_CURVE_KEY_LEN + 1];
-    a->cert = owm_curve_load(a->opt.cert_path, 1, &err);
-    if (!a->cert || owm_curve_public_key(a->opt.server_key, key, &err) != OWP_OK) {
+    if (owm_curve_public_key(a->opt.server_key, key, &err) != OWP_OK) {
         log_err("node %s: %s", a->opt.node, err.msg);
         return -1;
     }
@@ -318,9 +364,30 @@ static int setup_link(agent *a)
     return 0;
 }
 
+/* -D, "none", or by default tcp://ADDR:8621 with the -S address (none
+ * when -S names no address: a wildcard cannot be announced). */
+static void choose_data_endpoint(agent *a)
+{
+    const char *d = a->opt.data_endpoint;
+    if (d && strcmp(d, DATA_ENDPOINT_NONE) == 0)
+        a->opt.data_endpoint = NULL;
+    if (d)
+        return;
+    if (!a->src_host[0]) {
+        log_warn("node %s: -S %s names no address: no data endpoint (give -D to serve the "
+                 "spool to collectors)", a->opt.node, a->opt.owamp_address);
+        return;
+    }
+    snprintf(service.data_endpoint, sizeof service.data_endpoint,
+             strchr(a->src_host, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d", a->src_host,
+             AGENT_DEFAULT_DATA_PORT);
+    a->opt.data_endpoint = service.data_endpoint;
+}
+
 /* The data endpoint (-D): collectors with the coordinator's key or an -A key. */
 static int setup_data(agent *a)
 {
+    choose_data_endpoint(a);
     if (!a->opt.data_endpoint)
         return 0;
     owp_err err;
@@ -331,11 +398,8 @@ static int setup_data(agent *a)
         .spool = a->spool, .retention_s = a->opt.retention_s,
         .budget_bytes = a->opt.budget_bytes,
     };
-    if (owm_curve_public_key(a->opt.server_key, keys[0], &err) != OWP_OK) {
-        log_err("node %s: -K: %s", a->opt.node, err.msg);
-        return -1;
-    }
-    dc.keys[dc.n_keys++] = keys[0];
+    /* The collectors of the mesh come with the schedule (agent_loop.c); the
+     * coordinator's key pulls nothing (issue 11). */
     for (size_t i = 0; i < a->opt.n_collector_keys; i++) {
         if (owm_curve_public_key(a->opt.collector_keys[i], keys[dc.n_keys], &err) != OWP_OK) {
             log_err("node %s: -A: %s", a->opt.node, err.msg);
@@ -349,11 +413,66 @@ static int setup_data(agent *a)
         log_err("node %s: %s", a->opt.node, err.msg);
         return -1;
     }
-    log_info("node %s: data endpoint %s: serving the spool to %zu collector key%s", a->opt.node,
-             a->opt.data_endpoint, dc.n_keys, dc.n_keys == 1 ? "" : "s");
+    log_info("node %s: data endpoint %s: serving the spool to the collectors the mesh lists "
+             "and %zu -A key%s", a->opt.node, a->opt.data_endpoint, dc.n_keys,
+             dc.n_keys == 1 ? "" : "s");
     return 0;
 }
 
+
+/* The data directory to the run-as user (files an earlier run as root left
+ * there included). */
+static int own_datadir(agent *a)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    if (daemon_privs_own_tree(&service.privs, a->opt.datadir, &err) != OWP_OK) {
+        log_err("node %s: %s", a->opt.node, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* The keys, while the files are still readable: the key pair, and -K and
+ * -A as Z85 text in their place. */
+static int load_keys(agent *a)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    a->cert = owm_curve_load(a->opt.cert_path, 1, &err);
+    if (!a->cert || owm_curve_public_key(a->opt.server_key, service.server_key, &err) != OWP_OK) {
+        log_err("node %s: %s", a->opt.node, err.msg);
+        return -1;
+    }
+    a->opt.server_key = service.server_key;
+    for (size_t i = 0; i < a->opt.n_collector_keys; i++) {
+        if (owm_curve_public_key(a->opt.collector_keys[i], service.collector_keys[i], &err) !=
+            OWP_OK) {
+            log_err("node %s: -A: %s", a->opt.node, err.msg);
+            return -1;
+        }
+        a->opt.collector_keys[i] = service.collector_keys[i];
+    }
+    return 0;
+}
+
+/* Leave root before the first thread and socket (daemon_privs.h): what
+ * the node writes from now on is under its data directory, handed over;
+ * the owampd configuration must stay readable for owampd's restarts,
+ * which bind port 861 with the one capability kept. */
+static int leave_root(agent *a)
+{
+    if (own_datadir(a) != 0)
+        return -1;
+    if (a->pfs_path[0] && !daemon_privs_can_read(&service.privs, a->pfs_path))
+        log_warn("node %s: %s: user %s cannot read it: streams started later and owampd "
+                 "restarts will not find their pass-phrases", a->opt.node, a->pfs_path,
+                 service.privs.user);
+    char who[OWM_MSG_MAX_NAME + 8];
+    snprintf(who, sizeof who, "node %s:", a->opt.node);
+    service.privs.keep_bind = 1;
+    return daemon_privs_leave_root(&service.privs, who);
+}
 
 static void shutdown_agent(agent *a)
 {
@@ -375,12 +494,18 @@ int main(int argc, char **argv)
     agent a;
     memset(&a, 0, sizeof a);
     a.lock_fd = -1;
-    if (parse_options(&a.opt, argc, argv) != 0)
-        return 1;
+    int parsed = parse_options(&a.opt, argc, argv);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : 1;
     daemon_log_open_opts(PROGNAME, &a.opt.log);
     zsys_handler_set(NULL); /* our handlers: SIGTERM/SIGINT stop, SIGHUP re-registers */
     owp_err err;
     owp_err_clear(&err);
+    if (daemon_privs_resolve(&service.privs, service.user, service.group, &err) != OWP_OK ||
+        daemon_service_detach(a.opt.log.to_stderr, &err) != OWP_OK) {
+        log_err("node %s: %s", a.opt.node, err.msg);
+        return 1;
+    }
     if (owp_clock_init(&err) != OWP_OK) {
         log_err("node %s: %s", a.opt.node, err.msg);
         return 1;
@@ -389,7 +514,8 @@ int main(int argc, char **argv)
         log_warn("node %s: NTP: %s", a.opt.node, owp_clock_warning());
     int status = 1;
     daemon_signals_install();
-    if (setup_storage(&a) == 0 && setup_owampd(&a) == 0) {
+    if (setup_storage(&a) == 0 && setup_owampd(&a) == 0 && load_keys(&a) == 0 &&
+        leave_root(&a) == 0) {
         log_info("node %s: " PROGNAME " %s starting: owamp server %s, data in %s", a.opt.node,
                  PACKAGE_VERSION, a.opt.owamp_address, a.opt.datadir);
         if (!agent_resume_saved_schedule(&a))

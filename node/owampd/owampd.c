@@ -181,6 +181,7 @@ static void create_server(daemon_state *d)
     cfg.datadir = d->datadir;
     cfg.testports = d->conf.testports;
     cfg.controltimeout = d->conf.controltimeout;
+    cfg.setuptimeout = d->conf.setuptimeout;
     cfg.enddelay = d->conf.enddelay;
     cfg.start_time = d->start_time;
     cfg.log = daemon_log_callback;
@@ -227,7 +228,7 @@ static void child_signals(void)
 
 /* ------------------------------------------------------------------ children */
 
-static int add_child(child_table *t, pid_t pid, int fd)
+static int add_child(child_table *t, pid_t pid, int fd, const struct sockaddr_storage *peer)
 {
     if (t->n == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 16;
@@ -239,7 +240,7 @@ static int add_child(child_table *t, pid_t pid, int fd)
         t->c = n;
         t->cap = cap;
     }
-    t->c[t->n++] = (child){pid, fd};
+    t->c[t->n++] = (child){.pid = pid, .fd = fd, .in_setup = 1, .peer = *peer};
     return 0;
 }
 
@@ -316,11 +317,9 @@ static _Noreturn void serve_connection(daemon_state *d, int connfd, int owampd_b
     owp_err err;
     owp_status st =
         owp_server_serve(d->server, connfd, (const struct sockaddr *)peer, peer_len, &err);
-    if (st != OWP_OK && st != OWP_ERR_REFUSED) {
-        log_err("Control session terminated abnormally...");
-        child_exit(1);
-    }
-    child_exit(0);
+    /* The engine has logged why, once, naming the peer; the exit status
+     * stays the reference's. */
+    child_exit(st != OWP_OK && st != OWP_ERR_REFUSED ? 1 : 0);
 }
 
 /* Room for one more connection under maxcontrolsessions (0: no limit). */
@@ -334,6 +333,80 @@ static int below_session_limit(daemon_state *d)
         return 1;
     log_warn("Resource usage exceeds limits maxcontrolsessions (used = %zu, limit = %u)",
              d->children.n, max);
+    return 0;
+}
+
+/* One warning line for refused set-ups, at most every SETUP_LOG_INTERVAL
+ * seconds, with the number refused since the last: a flood of idle
+ * connections must not become a flood of log lines. */
+#define SETUP_LOG_INTERVAL 10.0
+
+static void log_setup_refusal(const struct sockaddr_storage *peer, const char *why)
+{
+    static double last_logged = -1e9;
+    static unsigned unlogged;
+    double now = owp_clock_monotonic();
+    if (now - last_logged < SETUP_LOG_INTERVAL) {
+        unlogged++;
+        return;
+    }
+    char addr[128];
+    owp_sockaddr_format_addr((const struct sockaddr *)peer, addr, sizeof addr);
+    if (unlogged)
+        log_warn("Connection from %s refused: %s (and %u more refused in the last %.0f s)", addr,
+                 why, unlogged, now - last_logged);
+    else
+        log_warn("Connection from %s refused: %s", addr, why);
+    last_logged = now;
+    unlogged = 0;
+}
+
+/* Connections still in set-up, in all and (peer not NULL) from peer's address. */
+static size_t count_in_setup(const daemon_state *d, const struct sockaddr_storage *peer,
+                             size_t *same)
+{
+    size_t total = 0;
+    *same = 0;
+    for (size_t i = 0; i < d->children.n; i++) {
+        const child *ch = &d->children.c[i];
+        if (!ch->in_setup)
+            continue;
+        total++;
+        if (peer)
+            *same += owp_sockaddr_same_addr((const struct sockaddr *)&ch->peer,
+                                            (const struct sockaddr *)peer) != 0;
+    }
+    return total;
+}
+
+/* maxsetupsessions reached: the master stops accepting (the listening
+ * sockets leave its poll set) until a set-up completes or a child exits.
+ * New clients wait in the kernel's listen queue instead of being refused,
+ * so a burst of honest clients is only delayed, and idle connections can
+ * hold at most maxsetupsessions processes. */
+static int setup_slots_full(const daemon_state *d)
+{
+    size_t same;
+    return d->conf.maxsetupsessions &&
+           count_in_setup(d, NULL, &same) >= d->conf.maxsetupsessions;
+}
+
+/* Room for one more connection in set-up from this address
+ * (maxsetupperaddr; 0: no limit). Each such connection holds a forked child
+ * for up to setuptimeout seconds; beyond the limit it is closed at once. */
+static int below_setup_limits(daemon_state *d, const struct sockaddr_storage *peer)
+{
+    uint32_t max_addr = d->conf.maxsetupperaddr;
+    if (!max_addr)
+        return 1;
+    size_t same;
+    count_in_setup(d, peer, &same);
+    if (same < max_addr)
+        return 1;
+    char why[128];
+    snprintf(why, sizeof why, "%zu connections from this address are in set-up "
+             "(maxsetupperaddr %u)", same, max_addr);
+    log_setup_refusal(peer, why);
     return 0;
 }
 
@@ -362,7 +435,7 @@ static int fork_child(daemon_state *d, int fd, const struct sockaddr_storage *pe
     }
     close(fd);
     close(sv[1]);
-    if (add_child(&d->children, pid, sv[0]) != 0) {
+    if (add_child(&d->children, pid, sv[0], peer) != 0) {
         kill(pid, SIGTERM); /* untracked, it could hold grants nobody releases */
         close(sv[0]);
     }
@@ -384,7 +457,7 @@ static int accept_one(daemon_state *d, int lfd)
             log_err("accept: %s", strerror(errno));
         return 0;
     }
-    if (!below_session_limit(d)) {
+    if (!below_session_limit(d) || !below_setup_limits(d, &peer)) {
         close(fd);
         return 1;
     }
@@ -417,8 +490,11 @@ static int grow_poll_set(daemon_state *d, size_t need)
 static size_t fill_poll_set(daemon_state *d, size_t *nchan)
 {
     size_t n = 0;
+    /* With every set-up slot taken, new connections wait in the listen queue
+     * (poll skips a negative fd). */
+    int full = setup_slots_full(d);
     for (int i = 0; i < d->nlisten; i++)
-        d->poll_fds[n++] = (struct pollfd){.fd = d->listen_fds[i], .events = POLLIN};
+        d->poll_fds[n++] = (struct pollfd){.fd = full ? -1 : d->listen_fds[i], .events = POLLIN};
     *nchan = 0;
     for (size_t i = 0; i < d->children.n; i++) {
         if (d->children.c[i].fd < 0)
@@ -456,12 +532,37 @@ static void accept_loop(daemon_state *d, const sigset_t *wait_mask)
                 owampd_broker_serve(d->limits, d->ledger, &d->children.c[d->poll_owner[k]]);
         for (int i = 0; i < d->nlisten && !daemon_stop_requested; i++)
             if (pfds[i].revents & POLLIN)
-                for (int k = 0; k < ACCEPT_BURST && accept_one(d, pfds[i].fd); k++)
+                for (int k = 0; k < ACCEPT_BURST && !setup_slots_full(d) &&
+                                accept_one(d, pfds[i].fd);
+                     k++)
                     ;
     }
 }
 
 /* ------------------------------------------------------------------ shutdown */
+
+/* Wait up to timeout_ms for the children's broker channels and answer what
+ * they ask. A stopping child still gives its grants back (and waits for the
+ * reply) before it exits: a master that only slept here left every child
+ * blocked on that reply until dieby ran out and SIGKILL came. */
+static void serve_children_briefly(daemon_state *d, int timeout_ms)
+{
+    size_t nchan = 0;
+    if (grow_poll_set(d, (size_t)d->nlisten + d->children.n) == 0) {
+        fill_poll_set(d, &nchan);
+        /* Past the listening sockets: they are closed by now. */
+        struct pollfd *pfds = d->poll_fds + d->nlisten;
+        if (nchan > 0 && poll(pfds, (nfds_t)nchan, timeout_ms) > 0)
+            for (size_t k = 0; k < nchan; k++)
+                if (pfds[k].revents)
+                    owampd_broker_serve(d->limits, d->ledger,
+                                        &d->children.c[d->poll_owner[k]]);
+        if (nchan > 0)
+            return;
+    }
+    struct timespec nap = {0, (long)timeout_ms * 1000 * 1000};
+    nanosleep(&nap, NULL);
+}
 
 /* SIGTERM to every child, up to dieby seconds to go, then SIGKILL. */
 static void stop_children(daemon_state *d)
@@ -472,16 +573,14 @@ static void stop_children(daemon_state *d)
     else
         for (size_t i = 0; i < d->children.n; i++)
             kill(d->children.c[i].pid, SIGTERM);
-    struct timespec start, now, nap = {0, 50 * 1000 * 1000};
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    double start = owp_clock_monotonic();
     for (;;) {
         reap_children(d);
         if (d->children.n == 0)
             break;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - start.tv_sec >= (time_t)d->conf.dieby)
+        if (owp_clock_monotonic() - start >= (double)d->conf.dieby)
             break;
-        nanosleep(&nap, NULL);
+        serve_children_briefly(d, 50);
     }
     if (d->children.n) {
         log_warn("Children still alive... Time for brute force.");
@@ -517,8 +616,7 @@ static void shutdown_daemon(daemon_state *d)
 
 /* ------------------------------------------------------------------ main */
 
-/* The clock must be usable before anything is served (and before -h, as
- * the reference). */
+/* The clock must be usable before anything is served. */
 static int init_clock(void)
 {
     owp_err err;
@@ -546,14 +644,23 @@ int main(int argc, char **argv)
     daemon_log_open(progname, d.conf.facility, d.conf.loglevel, 1);
 
     owampd_config_prescan_options(&d, argc, argv);
-    owampd_config_load_conf_file(&d);
-    owampd_config_parse_options(&d, progname, argc, argv);
-    if (init_clock() != 0)
-        return 1;
-    if (d.help) {
-        owampd_config_usage(progname);
+    if (d.help == OWAMPD_HELP_NONE) {
+        owampd_config_load_conf_file(&d);
+        owampd_config_parse_options(&d, progname, argc, argv);
+    }
+    /* Asked for the usage or the version: print it, and nothing about the
+     * clock (that matters only to a daemon that will serve). An unknown
+     * option still exits 0, as the reference's does. */
+    if (d.help == OWAMPD_HELP_VERSION) {
+        owampd_config_version(progname);
         return 0;
     }
+    if (d.help != OWAMPD_HELP_NONE) {
+        owampd_config_usage(d.help == OWAMPD_HELP_USAGE ? stdout : stderr, progname);
+        return 0;
+    }
+    if (init_clock() != 0)
+        return 1;
 
     owampd_config_absolute_dirs(&d);
     owampd_process_lock_pid_file(&d);

@@ -26,11 +26,19 @@
 #define PID_FILE "owamp-server.pid"
 #define MAX_LISTEN 2
 
-/* One connection child: its pid and the master's end of its broker
- * socketpair (-1 once the child closed it or was cut off). */
+/* What the command line asked instead of serving (daemon_state.help). */
+enum { OWAMPD_HELP_NONE, OWAMPD_HELP_USAGE, OWAMPD_HELP_VERSION, OWAMPD_HELP_BAD_OPTION };
+
+/* One connection child: its pid, the master's end of its broker
+ * socketpair (-1 once the child closed it or was cut off), and whether its
+ * client has still to complete the set-up (cleared by the child's first
+ * broker message, BROKER_OPEN, sent once Set-Up-Response was accepted) from
+ * which address: maxsetupsessions and maxsetupperaddr count these. */
 typedef struct child {
     pid_t pid;
     int fd;
+    int in_setup;
+    struct sockaddr_storage peer;
 } child;
 
 typedef struct child_table {
@@ -45,7 +53,7 @@ typedef struct daemon_state {
     int have_confdir;
     int foreground;
     int facility_from_cli;
-    int help;
+    int help;                      /* OWAMPD_HELP_*: print and exit, serve nothing */
     char datadir[OWAMPD_PATH_MAX]; /* conf.datadir made absolute */
     char vardir[OWAMPD_PATH_MAX];  /* conf.vardir made absolute */
     uid_t run_uid;

@@ -212,6 +212,8 @@ void owampd_broker_serve(const owp_limits *limits, owp_limits_ledger *ledger, ch
         owampd_broker_drop(ledger, ch);
         return;
     }
+    if (m.type == BROKER_OPEN)
+        ch->in_setup = 0; /* its client got through the set-up */
     broker_reply r;
     memset(&r, 0, sizeof r);
     broker_answer(limits, ledger, ch, &m, &r);

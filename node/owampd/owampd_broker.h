@@ -27,7 +27,8 @@ int owampd_broker_charge_stored_file(void *ledger, const char *class_path, const
 void owampd_broker_warn_over_disk_limit(const owp_limits *limits, const owp_limits_ledger *ledger);
 
 /* One message from ch, whose channel poll found readable; a malformed
- * message, a closed channel or a failed reply drops the child. */
+ * message, a closed channel or a failed reply drops the child. A
+ * BROKER_OPEN (the set-up is done) clears ch->in_setup. */
 void owampd_broker_serve(const owp_limits *limits, owp_limits_ledger *ledger, child *ch);
 /* Stop listening to ch: every grant it holds is released, its channel closed. */
 void owampd_broker_drop(owp_limits_ledger *ledger, child *ch);

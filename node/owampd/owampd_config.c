@@ -27,28 +27,45 @@
 #include "options.h"
 
 #define OPTSTRING "a:c:d:e:fG:hP:R:S:U:vZ"
+#define OPT_VERSION 256 /* --version: no short letter (the reference has none) */
 
-void owampd_config_usage(const char *progname)
+/* Long options exist so that "--help" is not read as the letters -h -e lp
+ * (getopt alone made that 'Invalid -e: Syslog facility "lp" unknown'). */
+static const struct option long_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+void owampd_config_usage(FILE *out, const char *progname)
 {
-    fprintf(stderr, "Usage: %s [options]\n", progname);
-    fprintf(stderr, "\nWhere \"options\" are:\n\n");
-    fprintf(stderr,
+    fprintf(out, "Usage: %s [options]\n", progname);
+    fprintf(out, "\nWhere \"options\" are:\n\n");
+    fprintf(out,
             "   -a authmode       Default supported authmodes:[E]ncrypted,[A]uthenticated,[O]pen\n"
             "   -c confdir        Configuration directory\n"
             "   -d datadir        Data directory\n"
             "   -e facility       Syslog \"facility\" to log errors\n"
             "   -f                Allow %s to run as root\n"
             "   -G group          Run as group \"group\" :-gid also valid\n"
-            "   -h                Print this message and exit\n",
+            "   -h, --help        Print this message and exit\n",
             progname);
-    fprintf(stderr,
+    fprintf(out,
             "   -P portrange      port range for recivers to use\n"
             "   -R vardir         directory for " PID_FILE " file\n"
             "   -S nodename:port  Srcaddr to bind to\n"
             "   -U user           Run as user \"user\" :-uid also valid\n"
             "   -v                verbose output\n"
+            "   -Z                Stay in the foreground and log to stderr as well\n"
+            "   --version         Print the version and exit\n"
             "\n");
-    fprintf(stderr, "\nVersion: %s\n\n", OWAMP_COMPAT_VERSION);
+    fprintf(out, "\nVersion: %s\n\n", OWAMP_COMPAT_VERSION);
+}
+
+void owampd_config_version(const char *progname)
+{
+    printf("%s (owmesh) %s, compatible with perfSONAR owamp %s\n", progname, PACKAGE_VERSION,
+           OWAMP_COMPAT_VERSION);
 }
 
 /* ------------------------------------------------------------------ options */
@@ -75,7 +92,7 @@ void owampd_config_prescan_options(daemon_state *d, int argc, char **argv)
 {
     int ch;
     opterr = 0;
-    while ((ch = getopt(argc, argv, OPTSTRING)) != -1) {
+    while ((ch = getopt_long(argc, argv, OPTSTRING, long_options, NULL)) != -1) {
         switch (ch) {
         case 'c':
             copy_str(d->confdir, sizeof d->confdir, optarg);
@@ -87,6 +104,12 @@ void owampd_config_prescan_options(daemon_state *d, int argc, char **argv)
         case 'Z':
             d->foreground = 1;
             break;
+        case 'h':
+            d->help = OWAMPD_HELP_USAGE; /* before the config file: -h needs none */
+            break;
+        case OPT_VERSION:
+            d->help = OWAMPD_HELP_VERSION;
+            break;
         default:
             break;
         }
@@ -95,8 +118,8 @@ void owampd_config_prescan_options(daemon_state *d, int argc, char **argv)
     optind = 0; /* GNU getopt: full re-initialisation for the second pass */
 }
 
-/* One option of the second pass. Returns 1 when parsing stops (-h or an
- * unknown option: usage after the clock check, as the reference). */
+/* One option of the second pass. Returns 1 when parsing stops: -h/--help
+ * and --version (d->help), or an unknown option (usage on stderr). */
 static int apply_option(daemon_state *d, const char *progname, int ch, const char *arg)
 {
     owp_err err;
@@ -104,7 +127,7 @@ static int apply_option(daemon_state *d, const char *progname, int ch, const cha
     case 'a':
         if (owp_parse_authmode(arg, &d->conf.authmodes, &err) != OWP_OK) {
             log_err("%s", err.msg);
-            owampd_config_usage(progname);
+            owampd_config_usage(stderr, progname);
             exit(1);
         }
         return 0;
@@ -139,8 +162,13 @@ static int apply_option(daemon_state *d, const char *progname, int ch, const cha
         d->conf.verbose = 1; /* parsed, no effect (as the reference) */
         return 0;
     case 'h':
+        d->help = OWAMPD_HELP_USAGE;
+        return 1;
+    case OPT_VERSION:
+        d->help = OWAMPD_HELP_VERSION;
+        return 1;
     default:
-        d->help = 1;
+        d->help = OWAMPD_HELP_BAD_OPTION;
         return 1;
     }
 }
@@ -148,11 +176,11 @@ static int apply_option(daemon_state *d, const char *progname, int ch, const cha
 void owampd_config_parse_options(daemon_state *d, const char *progname, int argc, char **argv)
 {
     int ch;
-    while ((ch = getopt(argc, argv, OPTSTRING)) != -1)
+    while ((ch = getopt_long(argc, argv, OPTSTRING, long_options, NULL)) != -1)
         if (apply_option(d, progname, ch, optarg))
             return;
     if (optind < argc) {
-        owampd_config_usage(progname);
+        owampd_config_usage(stderr, progname);
         exit(1);
     }
 }

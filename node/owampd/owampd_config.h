@@ -12,15 +12,21 @@
 
 #include "owampd.h"
 
-/* The -h text, on stderr. */
-void owampd_config_usage(const char *progname);
+#include <stdio.h>
+
+/* The -h text: on stdout for -h/--help, on stderr after a bad option. */
+void owampd_config_usage(FILE *out, const char *progname);
+/* The --version line on stdout: our version and the reference's we replace. */
+void owampd_config_version(const char *progname);
 
 /* -c, -e and -Z first: -c says where the config file is, -e and -Z decide
- * where the errors of everything else go. */
+ * where the errors of everything else go. -h/--help and --version set
+ * d->help here, so that they need no config file. */
 void owampd_config_prescan_options(daemon_state *d, int argc, char **argv);
 /* CONFDIR/owamp-server.conf (or owampd.conf); none is fine without -c. */
 void owampd_config_load_conf_file(daemon_state *d);
-/* The other options, overriding the file; -h sets d->help. */
+/* The other options, overriding the file; -h, --version and a bad option
+ * set d->help (OWAMPD_HELP_*) and stop the parse. */
 void owampd_config_parse_options(daemon_state *d, const char *progname, int argc, char **argv);
 /* d->datadir and d->vardir: conf.datadir and conf.vardir made absolute. */
 void owampd_config_absolute_dirs(daemon_state *d);

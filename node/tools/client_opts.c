@@ -394,6 +394,33 @@ void tools_usage_tail(FILE *out)
     fprintf(out, "\nVersion: %s\n\n", OWAMP_COMPAT_VERSION);
 }
 
+/* ------------------------------------------------------------ the conventions */
+
+const struct option tools_long_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, TOOLS_OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+void tools_print_version(FILE *out, const char *prog)
+{
+    fprintf(out, "%s (owmesh) %s\n", prog, PACKAGE_VERSION);
+    fprintf(out, "a drop-in for %s of perfSONAR owamp %s\n", prog, OWAMP_COMPAT_VERSION);
+}
+
+int tools_convention_opt(int ch, const char *prog, tools_usage_fn usage)
+{
+    if (ch == 'h') {
+        usage(stdout, NULL);
+        return 0;
+    }
+    if (ch == TOOLS_OPT_VERSION) {
+        tools_print_version(stdout, prog);
+        return 0;
+    }
+    return -1;
+}
+
 /* ------------------------------------------------------------ the programs' common steps */
 
 int tools_prog_init(const char *prog)
@@ -426,7 +453,7 @@ void tools_prog_signals(void (*handler)(int))
 }
 
 int tools_prog_parse_opt(tools_conn_opts *conn, tools_output_opts *out, int opt, const char *arg,
-                       const char *prog, void (*usage)(const char *msg))
+                       const char *prog, tools_usage_fn usage)
 {
     char log[512], msg[256];
     int r = tools_conn_opts_parse(conn, opt, arg, log, sizeof log, msg, sizeof msg);
@@ -435,7 +462,7 @@ int tools_prog_parse_opt(tools_conn_opts *conn, tools_output_opts *out, int opt,
     if (r < 0) {
         if (log[0])
             fprintf(stderr, "%s: %s\n", prog, log);
-        usage(msg[0] ? msg : NULL);
+        usage(stderr, msg[0] ? msg : NULL);
     }
     return r;
 }
@@ -458,19 +485,21 @@ int tools_prog_finish_opts(const tools_conn_opts *conn, tools_output_opts *out, 
 }
 
 int tools_prog_getopt(int argc, char **argv, tools_conn_opts *conn, tools_output_opts *out,
-                    const char *prog, void (*usage)(const char *msg))
+                    const char *prog, tools_usage_fn usage)
 {
     const char *optstring =
         out ? "h" TOOLS_CONN_OPTSTRING TOOLS_OUTPUT_OPTSTRING TOOLS_DIRECTION_OPTSTRING
             : "h" TOOLS_CONN_OPTSTRING TOOLS_DIRECTION_OPTSTRING;
     int ch;
-    while ((ch = getopt(argc, argv, optstring)) != -1) {
+    while ((ch = getopt_long(argc, argv, optstring, tools_long_options, NULL)) != -1) {
+        if (tools_convention_opt(ch, prog, usage) == 0)
+            return 0;
         int r = tools_prog_parse_opt(conn, out, ch, optarg, prog, usage);
         if (r < 0)
             return 1;
         if (r > 0 || ch == 'f' || ch == 't' || ch == 'T')
             continue; /* owping's direction letters are accepted and ignored */
-        usage(""); /* -h or an unknown option */
+        usage(stderr, ""); /* an unknown option */
         return 0;
     }
     return tools_prog_finish_opts(conn, out, prog) != 0 ? 1 : -1;

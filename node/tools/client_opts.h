@@ -25,6 +25,7 @@
 #ifndef TOOLS_CLIENT_OPTS_H
 #define TOOLS_CLIENT_OPTS_H
 
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -112,12 +113,37 @@ owp_client *tools_conn_open(tools_conn_opts *o, const char *prog, const char *se
 void tools_conn_usage(FILE *out);
 
 /* ------------------------------------------------------------------------
+ * The conventions every program of node/tools follows on top of the
+ * reference's options: -h and --help print the usage on stdout and exit 0,
+ * before anything else (no clock warning); --version prints the version and
+ * exits 0. An unknown option still prints the usage on stderr and exits 0,
+ * as the reference does.
+ */
+
+/* A program's usage text, on out (stdout for -h, stderr otherwise); msg as
+ * the reference passes it to its usage(): NULL for none, "" for "prog: ". */
+typedef void (*tools_usage_fn)(FILE *out, const char *msg);
+
+/* getopt_long's value for --version (--help gives 'h'). */
+#define TOOLS_OPT_VERSION 0x100
+/* The long options: {"help", 'h'}, {"version", TOOLS_OPT_VERSION}, end. */
+extern const struct option tools_long_options[];
+
+/* "PROG (owmesh) PACKAGE_VERSION" and the owamp release it replaces. */
+void tools_print_version(FILE *out, const char *prog);
+
+/* For getopt_long's result ch: -h/--help (usage on stdout) and --version
+ * are answered here. Returns 0 when ch was one of them (exit 0), -1 else. */
+int tools_convention_opt(int ch, const char *prog, tools_usage_fn usage);
+
+/* ------------------------------------------------------------------------
  * Steps every client program takes, with the reference's messages on stderr
  * as "prog: message".
  */
 
 /* The clock (owp_clock_init) and its warning, if any. 0, or 1 after
- * "Unable to initialize OWP library." (the exit status). */
+ * "Unable to initialize OWP library." (the exit status). Called once the
+ * options are parsed, so that -h and --version print nothing else. */
 int tools_prog_init(const char *prog);
 
 /* SIGINT, SIGTERM and SIGHUP to handler (left alone when NULL); SIGPIPE ignored. */
@@ -129,7 +155,7 @@ void tools_prog_signals(void (*handler)(int));
  * line to log, then usage(msg) with the reference's message or NULL, and the
  * caller exits 1. */
 int tools_prog_parse_opt(tools_conn_opts *conn, tools_output_opts *out, int opt, const char *arg,
-                       const char *prog, void (*usage)(const char *msg));
+                       const char *prog, tools_usage_fn usage);
 
 /* After the getopt loop: tools_conn_opts_finish (-1 after printing its line:
  * exit 1) and, out not NULL, tools_output_opts_finish with its "Ignoring ..."
@@ -138,11 +164,12 @@ int tools_prog_finish_opts(const tools_conn_opts *conn, tools_output_opts *out, 
 
 /* The whole getopt loop of a program with no options of its own (owfetch,
  * owup): the connection options, the output options when out is not NULL,
- * owping's direction letters (ignored), then tools_prog_finish_opts. -1 to go
- * on with the operands at optind; else the exit status: 0 after the usage
- * for -h or an unknown option, 1 after an invalid option. */
+ * owping's direction letters (ignored), the conventions, then
+ * tools_prog_finish_opts. -1 to go on with the operands at optind; else the
+ * exit status: 0 after the usage for -h/--help (stdout) or an unknown option
+ * (stderr) or after --version, 1 after an invalid option. */
 int tools_prog_getopt(int argc, char **argv, tools_conn_opts *conn, tools_output_opts *out,
-                    const char *prog, void (*usage)(const char *msg));
+                    const char *prog, tools_usage_fn usage);
 
 /* An anonymous (already unlinked) "w+b" file in $TMPDIR (/tmp), or NULL
  * after a message. */

@@ -15,7 +15,8 @@
  * Exit status: 1 when the control connection cannot be opened or the
  * operands are wrong; otherwise 0, even when fetches failed (a failed pair is
  * reported and the next one tried); 2 when a signal arrived, checked after
- * each pair. -h or an unknown option: usage on stderr, exit 0.
+ * each pair. -h/--help: usage on stdout, exit 0; an unknown option: usage on
+ * stderr, exit 0; --version: exit 0.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -40,14 +41,14 @@ static void on_signal(int sig)
     g_signalled = 1;
 }
 
-static void usage(const char *msg)
+static void usage(FILE *out, const char *msg)
 {
-    tools_usage_head(stderr, PROG, msg, "[arguments] servaddr [SID savefile]+");
-    fprintf(stderr, "\n");
-    tools_conn_usage(stderr);
-    fprintf(stderr, "\n");
-    tools_output_usage(stderr);
-    tools_usage_tail(stderr);
+    tools_usage_head(out, PROG, msg, "[arguments] servaddr [SID savefile]+");
+    fprintf(out, "\n");
+    tools_conn_usage(out);
+    fprintf(out, "\n");
+    tools_output_usage(out);
+    tools_usage_tail(out);
 }
 
 static int hex_value(int c)
@@ -107,7 +108,7 @@ static int parse_args(int argc, char **argv, tools_conn_opts *conn, tools_output
         return status;
     int nops = argc - optind;
     if (nops < 3 || nops % 2 == 0) {
-        usage(NULL);
+        usage(stderr, NULL);
         return 1;
     }
     return -1;
@@ -115,8 +116,6 @@ static int parse_args(int argc, char **argv, tools_conn_opts *conn, tools_output
 
 int main(int argc, char **argv)
 {
-    if (tools_prog_init(PROG) != 0)
-        return 1;
     tools_prog_signals(on_signal);
 
     tools_conn_opts conn;
@@ -124,6 +123,8 @@ int main(int argc, char **argv)
     tools_conn_opts_init(&conn);
     tools_output_opts_init(&out);
     int status = parse_args(argc, argv, &conn, &out);
+    if (status < 0 && tools_prog_init(PROG) != 0)
+        status = 1;
     if (status >= 0) {
         tools_output_opts_clear(&out);
         return status;

@@ -73,11 +73,11 @@ typedef struct owping_opts {
 } owping_opts;
 
 /* The reference's usage text; -E, -d and -p are accepted but not listed. */
-static void usage(const char *msg)
+static void usage(FILE *out, const char *msg)
 {
-    tools_usage_head(stderr, PROG, msg, "[arguments] testaddr [servaddr]");
-    fprintf(stderr, "\n");
-    fprintf(stderr,
+    tools_usage_head(out, PROG, msg, "[arguments] testaddr [servaddr]");
+    fprintf(out, "\n");
+    fprintf(out,
             "              [Test Args]\n"
             "   -c count       number of test packets\n"
             "   -D DSCP        RFC 2474 style DSCP value for TOS byte\n"
@@ -89,16 +89,16 @@ static void usage(const char *msg)
             "   -s padding     size of the padding added to each packet (bytes)\n"
             "   -t | -T file   perform one-way test to testhost [and save results to file]\n"
             "   -z delayStart  time to wait before executing test (seconds)\n");
-    fprintf(stderr, "\n");
-    tools_conn_usage(stderr);
-    fprintf(stderr, "\n");
-    tools_output_usage(stderr);
-    tools_usage_tail(stderr);
+    fprintf(out, "\n");
+    tools_conn_usage(out);
+    fprintf(out, "\n");
+    tools_output_usage(out);
+    tools_usage_tail(out);
 }
 
 static void die_usage(const char *msg)
 {
-    usage(msg);
+    usage(stderr, msg);
     exit(1);
 }
 
@@ -143,6 +143,10 @@ static void parse_test_option(owping_opts *o, int c, const char *arg)
     switch (c) {
     case 'c':
         o->count = parse_count(arg);
+        /* A session of no packets: refused here, as the reference does,
+         * rather than asked of the server and waited for. */
+        if (o->count == 0)
+            die_usage("Invalid value. Positive integer expected");
         break;
     case 'D': {
         int v;
@@ -204,16 +208,18 @@ static void parse_args(owping_opts *o, int argc, char **argv)
     tools_conn_opts_init(&o->conn);
     tools_output_opts_init(&o->out);
     int c;
-    while ((c = getopt(argc, argv, optstring)) != -1) {
-        if (c != 'h' && c != '?' && strchr("cDEfFiLPstTz", c)) {
+    while ((c = getopt_long(argc, argv, optstring, tools_long_options, NULL)) != -1) {
+        if (tools_convention_opt(c, PROG, usage) == 0)
+            exit(0);
+        if (c != '?' && c < 0x80 && strchr("cDEfFiLPstTz", c)) {
             parse_test_option(o, c, optarg);
             continue;
         }
         int r = tools_prog_parse_opt(&o->conn, &o->out, c, optarg, PROG, usage);
         if (r < 0)
             exit(1);
-        if (r == 0) { /* -h or an unknown option */
-            usage("");
+        if (r == 0) { /* an unknown option */
+            usage(stderr, "");
             exit(0);
         }
     }
@@ -358,13 +364,13 @@ static void local_name(owping_run *r)
 
 int main(int argc, char **argv)
 {
-    if (tools_prog_init(PROG) != 0)
-        return 1;
     tools_prog_signals(on_signal);
     owp_err err;
 
     static owping_opts o;
     parse_args(&o, argc, argv);
+    if (tools_prog_init(PROG) != 0)
+        return 1;
     int nops = argc - optind;
     if (nops < 1 || nops > 2)
         die_usage(NULL);

@@ -4,8 +4,10 @@
  *
  *   owstats [output options] file.owp [file.owp ...]
  *
- * Exit status: 0 on success (also with no operands, -h or an unknown option),
- * 1 for a bad option value or the first file that cannot be opened or read.
+ * Exit status: 0 on success (also with no operands, -h, --version or an
+ * unknown option), 1 for a bad option value or the first file that cannot be
+ * opened or read (its error names that file; the reference named the first
+ * operand whichever file failed).
  */
 #include <errno.h>
 #include <libgen.h>
@@ -22,16 +24,12 @@
 
 static const char *progname = "owstats";
 
-static void usage(const char *msg)
+static void usage(FILE *out, const char *msg)
 {
-    if (msg)
-        fprintf(stderr, "%s: %s\n", progname, msg);
-    fprintf(stderr, "usage: %s %s\n%s\n", progname, "[arguments] sessionfile [sessionfile]*",
-            "[arguments] are as follows: ");
-    fprintf(stderr, "\n%s\n", "   -h             print this message and exit");
-    fprintf(stderr, "\n");
-    tools_output_usage(stderr);
-    fprintf(stderr, "\nVersion: %s\n\n", OWAMP_COMPAT_VERSION);
+    tools_usage_head(out, progname, msg, "[arguments] sessionfile [sessionfile]*");
+    fprintf(out, "\n");
+    tools_output_usage(out);
+    tools_usage_tail(out);
 }
 
 static void log_line(const char *line, const void *arg)
@@ -40,13 +38,13 @@ static void log_line(const char *line, const void *arg)
     fprintf(stderr, "%s: %s\n", progname, line);
 }
 
-/* One file: the report, or the reference's failure lines. */
-static int report_one(const char *path, const char *first_operand, const tools_output_opts *out)
+/* One file: the report, or the reference's failure lines (naming the file
+ * that failed, where the reference named the first operand). */
+static int report_one(const char *path, const tools_output_opts *out)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        /* The reference names the first operand here, whichever file failed. */
-        fprintf(stderr, "%s: fopen(%s): %s\n", progname, first_operand, strerror(errno));
+        fprintf(stderr, "%s: fopen(%s): %s\n", progname, path, strerror(errno));
         return -1;
     }
     owp_err err;
@@ -83,35 +81,41 @@ int main(int argc, char **argv)
         }
     }
 
-    if (tools_prog_init(progname) != 0)
-        return 1;
-
     tools_output_opts out;
     tools_output_opts_init(&out);
     int ch;
     /* -f, -t and -T FILE are owping's, accepted and ignored by every name. */
-    while ((ch = getopt(argc, argv, "h" TOOLS_OUTPUT_OPTSTRING "ftT:")) != -1) {
+    while ((ch = getopt_long(argc, argv, "h" TOOLS_OUTPUT_OPTSTRING "ftT:", tools_long_options,
+                             NULL)) != -1) {
+        if (tools_convention_opt(ch, progname, usage) == 0) {
+            tools_output_opts_clear(&out);
+            return 0;
+        }
         char log[512], msg[256];
         int r = tools_output_opts_parse(&out, ch, optarg, log, sizeof log, msg, sizeof msg);
         if (r < 0) {
             if (log[0])
                 log_line(log, NULL);
-            usage(msg);
+            usage(stderr, msg);
             tools_output_opts_clear(&out);
             return 1;
         }
         if (r > 0 || ch == 'f' || ch == 't' || ch == 'T')
             continue;
-        usage(""); /* -h or an unknown option */
+        usage(stderr, ""); /* an unknown option */
         tools_output_opts_clear(&out);
         return 0;
+    }
+    if (tools_prog_init(progname) != 0) {
+        tools_output_opts_clear(&out);
+        return 1;
     }
     tools_output_opts_finish(&out, log_line, NULL);
     /* owstats does not honour -Q: the summary is printed anyway. */
 
     int status = 0;
     for (int i = optind; i < argc; i++) {
-        if (report_one(argv[i], argv[optind], &out) != 0) {
+        if (report_one(argv[i], &out) != 0) {
             status = 1;
             break;
         }

@@ -9,7 +9,8 @@
  *   Server Up Since: 2026-11-23T07:44:18.312UTC
  * in local time (TZ) with the %Z zone abbreviation. Nothing goes to stdout.
  * Exit status: 0; 1 on connection failure or a wrong operand count; 0 after
- * -h or an unknown option (usage on stderr).
+ * -h/--help (usage on stdout), --version or an unknown option (usage on
+ * stderr).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +24,12 @@
 
 #define PROG "owup"
 
-static void usage(const char *msg)
+static void usage(FILE *out, const char *msg)
 {
-    tools_usage_head(stderr, PROG, msg, "[arguments] servaddr");
-    fprintf(stderr, "\n");
-    tools_conn_usage(stderr);
-    tools_usage_tail(stderr);
+    tools_usage_head(out, PROG, msg, "[arguments] servaddr");
+    fprintf(out, "\n");
+    tools_conn_usage(out);
+    tools_usage_tail(out);
 }
 
 /* "Server Up Since: YYYY-MM-DDTHH:MM:SS.mmmZONE": milliseconds truncated from
@@ -56,8 +57,6 @@ static int print_up_since(owp_num64 start)
 
 int main(int argc, char **argv)
 {
-    if (tools_prog_init(PROG) != 0)
-        return 1;
     tools_prog_signals(NULL);
 
     tools_conn_opts conn;
@@ -66,9 +65,11 @@ int main(int argc, char **argv)
     if (status >= 0)
         return status;
     if (argc - optind != 1) {
-        usage(NULL);
+        usage(stderr, NULL);
         return 1;
     }
+    if (tools_prog_init(PROG) != 0)
+        return 1;
 
     owp_client *client = tools_conn_open(&conn, PROG, argv[optind]);
     if (!client)

@@ -11,16 +11,17 @@
  * file is written back unchanged.
  *
  * Mechanics: DIR/.pfstore.lock next to the file is locked with fcntl for the
- * whole edit, so two pfstore runs never interleave; the new file is written
- * to a temporary file in the same directory (mode 0600), flushed and renamed
- * over the old one, so a reader sees the old or the new file, never half.
+ * whole edit, so two pfstore runs never interleave, and removed (still
+ * locked) when the edit is over; the new file is written to a temporary file
+ * in the same directory (mode 0600), flushed and renamed over the old one, so
+ * a reader sees the old or the new file, never half.
  *
  * Differences from the reference (doc/compat.md): identities match exactly
  * (the reference compares only the shorter name, so "al" hit "alice"); an
  * empty pass-phrase is refused (the reference wrote "ID<TAB>", which owampd
  * then rejects); the output never carries a stale tail of an older, longer
- * lock file (the lock file is no longer the output file, so it stays behind,
- * empty); identities longer than 80 characters, starting with '#' or holding
+ * lock file (the lock file is no longer the output file) and the lock file
+ * does not stay behind; identities longer than 80 characters, starting with '#' or holding
  * blanks are refused; a malformed line for IDENTITY is reported as
  * "pfstore: FILE:LINE: why" instead of "I2ParseKeyFile('FILE'): error line -N";
  * the file is read before the pass-phrase is asked for, so a bad file fails
@@ -46,14 +47,21 @@
 
 static const char *progname = "pfstore";
 
-static void usage(const char *msg)
+static void usage(FILE *out, const char *msg)
 {
     if (msg)
-        fprintf(stderr, "%s: %s\n", progname, msg);
-    fprintf(stderr, "usage: %s [arguments] identity\n\n", progname);
-    fprintf(stderr, "   -f fname       filename to edit [required option]\n"
-                    "   -n             create pffile\n"
-                    "   -d             delete given identity from file\n");
+        fprintf(out, "%s: %s\n", progname, msg);
+    fprintf(out, "usage: %s [arguments] identity\n\n", progname);
+    fprintf(out, "   -f fname       filename to edit [required option]\n"
+                 "   -n             create pffile\n"
+                 "   -d             delete given identity from file\n");
+}
+
+/* pfstore's version: it replaces the pfstore of I2util, shipped with owamp. */
+static void print_version(void)
+{
+    printf("%s (owmesh) %s\n", progname, PACKAGE_VERSION);
+    printf("a drop-in for %s of perfSONAR owamp %s\n", progname, OWAMP_COMPAT_VERSION);
 }
 
 /* ---------------------------------------------------------------- lock file */
@@ -73,24 +81,53 @@ static char *lock_path_for(const char *path)
     return lock;
 }
 
-/* Open and lock the lock file; -1 after printing why. */
+/* Is fd still the file named lock? A pfstore that finished removes its lock
+ * file; one that opened that file just before can lock it afterwards, and
+ * would then hold a lock nobody else sees. */
+static int lock_is_current(int fd, const char *lock)
+{
+    struct stat held, named;
+    if (fstat(fd, &held) != 0 || stat(lock, &named) != 0)
+        return 0;
+    return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
+#define LOCK_ATTEMPTS 16
+
+/* Open and lock the lock file; -1 after printing why. Held by another
+ * pfstore: fail at once, as the reference does. */
 static int take_lock(const char *lock)
 {
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR);
-    if (fd < 0) {
-        fprintf(stderr, "%s: open(%s): %s\n", progname, lock, strerror(errno));
-        return -1;
+    for (int attempt = 0; attempt < LOCK_ATTEMPTS; attempt++) {
+        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR);
+        if (fd < 0) {
+            fprintf(stderr, "%s: open(%s): %s\n", progname, lock, strerror(errno));
+            return -1;
+        }
+        struct flock flk;
+        memset(&flk, 0, sizeof flk);
+        flk.l_type = F_WRLCK;
+        flk.l_whence = SEEK_SET;
+        if (fcntl(fd, F_SETLK, &flk) < 0) {
+            fprintf(stderr, "%s: Unable to lock '%s': %s\n", progname, lock, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (lock_is_current(fd, lock))
+            return fd;
+        close(fd); /* removed by the pfstore that held it: lock the new one */
     }
-    struct flock flk;
-    memset(&flk, 0, sizeof flk);
-    flk.l_type = F_WRLCK;
-    flk.l_whence = SEEK_SET;
-    if (fcntl(fd, F_SETLK, &flk) < 0) {
-        fprintf(stderr, "%s: Unable to lock '%s': %s\n", progname, lock, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
+    fprintf(stderr, "%s: Unable to lock '%s': it keeps being replaced\n", progname, lock);
+    return -1;
+}
+
+/* Remove the lock file while still holding it (whoever opens the name next
+ * creates a new one), then let go. */
+static void drop_lock(int fd, const char *lock)
+{
+    if (unlink(lock) != 0)
+        fprintf(stderr, "%s: unlink(%s): %s\n", progname, lock, strerror(errno));
+    close(fd);
 }
 
 /* ---------------------------------------------------------------- pass-phrase input */
@@ -211,13 +248,13 @@ static int check_target(const request *rq)
     if (rq->create && fp) {
         fclose(fp);
         fprintf(stderr, "%s: -n option specified: %s exists\n\n", progname, rq->file);
-        usage(NULL);
+        usage(stderr, NULL);
         return -1;
     }
     if (!rq->create && !fp) {
         fprintf(stderr, "%s: Can't open '%s': %s\nSee -n option?\n\n", progname, rq->file,
                 strerror(errno));
-        usage(NULL);
+        usage(stderr, NULL);
         return -1;
     }
     if (fp)
@@ -290,9 +327,10 @@ static int run(const request *rq)
         return 1;
     }
     int lockfd = take_lock(lock);
-    free(lock);
-    if (lockfd < 0)
+    if (lockfd < 0) {
+        free(lock);
         return 1;
+    }
     /* Under the lock, so the file read is the file replaced. */
     owp_pfs *store = load_store(rq);
     int rc = store && apply_edit(rq, store) == 0 ? 0 : 1;
@@ -304,7 +342,8 @@ static int run(const request *rq)
         }
     }
     owp_pfs_destroy(&store);
-    close(lockfd); /* releases the lock */
+    drop_lock(lockfd, lock);
+    free(lock);
     return rc;
 }
 
@@ -314,11 +353,22 @@ int main(int argc, char **argv)
         const char *slash = strrchr(argv[0], '/');
         progname = slash ? slash + 1 : argv[0];
     }
+    static const struct option long_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
     request rq = {0};
     int ch;
     opterr = 0;
-    while ((ch = getopt(argc, argv, "hf:nd")) != -1) {
+    while ((ch = getopt_long(argc, argv, "hf:nd", long_options, NULL)) != -1) {
         switch (ch) {
+        case 'h':
+            usage(stdout, NULL);
+            return 0;
+        case 'V': /* --version only: -V is not an option */
+            print_version();
+            return 0;
         case 'f':
             rq.file = optarg;
             break;
@@ -328,17 +378,17 @@ int main(int argc, char **argv)
         case 'd':
             rq.delete = 1;
             break;
-        default: /* -h and unknown options: usage, exit 0 (as the reference) */
-            usage("");
+        default: /* unknown options: usage, exit 0 (as the reference) */
+            usage(stderr, "");
             return 0;
         }
     }
     if (!rq.file) {
-        usage("-f option is required");
+        usage(stderr, "-f option is required");
         return 1;
     }
     if (argc - optind != 1) {
-        usage(NULL);
+        usage(stderr, NULL);
         return 1;
     }
     rq.identity = argv[optind];

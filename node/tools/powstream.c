@@ -29,11 +29,11 @@
 static const char *progname = "powstream";
 static volatile sig_atomic_t got_term, got_hup;
 
-static void usage(const char *msg)
+static void usage(FILE *out, const char *msg)
 {
     if (msg && *msg)
-        fprintf(stderr, "%s: %s\n", progname, msg);
-    fprintf(stderr,
+        fprintf(out, "%s: %s\n", progname, msg);
+    fprintf(out,
             "usage: %s [arguments] testaddr [servaddr]\n"
             "[arguments] are as follows: \n"
             "\n"
@@ -104,7 +104,7 @@ static int bad_value(const char *opt, const char *what)
 {
     char msg[128];
     snprintf(msg, sizeof msg, "Invalid (-%s) value. %s expected", opt, what);
-    usage(msg);
+    usage(stderr, msg);
     return -1;
 }
 
@@ -127,7 +127,7 @@ static int parse_uint(const char *arg, const char *opt, uint32_t *out)
     return 0;
 }
 
-/* One option; 0 handled, -1 error (message printed), 1 -h/unknown. */
+/* One option; 0 handled, -1 error (message printed), 1 unknown. */
 static int parse_option(cli *c, int ch, const char *arg)
 {
     int r = tools_prog_parse_opt(&c->conn, NULL, ch, arg, progname, usage);
@@ -171,7 +171,7 @@ static int parse_option(cli *c, int ch, const char *arg)
     case 'P':
         if (owp_parse_portrange(arg, 1, &c->so.ports, &err) != OWP_OK) {
             fprintf(stderr, "%s: Invalid port-range: \"%s\"\n", progname, arg);
-            usage(NULL);
+            usage(stderr, NULL);
             return -1;
         }
         if (c->so.ports.high != 0 && c->so.ports.high - c->so.ports.low < 1) {
@@ -309,17 +309,20 @@ int main(int argc, char **argv)
     c.loglevel = LOG_INFO;
 
     int ch;
-    while ((ch = getopt(argc, argv, "46A:B:b:c:d:E:e:g:hI:i:k:L:N:pP:Rs:S:tUu:vz:")) != -1) {
+    while ((ch = getopt_long(argc, argv, "46A:B:b:c:d:E:e:g:hI:i:k:L:N:pP:Rs:S:tUu:vz:",
+                             tools_long_options, NULL)) != -1) {
+        if (tools_convention_opt(ch, progname, usage) == 0)
+            return 0;
         int r = parse_option(&c, ch, optarg);
         if (r < 0)
             return 1;
-        if (r > 0) {
-            usage(NULL);
+        if (r > 0) { /* an unknown option */
+            usage(stderr, NULL);
             return 0;
         }
     }
     if (argc - optind < 1 || argc - optind > 2) {
-        usage(NULL);
+        usage(stderr, NULL);
         return 1;
     }
     if (c.conn.v4only && c.conn.v6only) {

@@ -269,6 +269,26 @@ e2e_run() {
     return 1
 }
 
+# ------------------------------------------------------------------ running unprivileged
+
+# e2e_unprivileged: where the test runs as root, the mesh daemons run as they
+# would in production: started as root, they drop to an unprivileged user
+# after start-up. Sets $e2e_run_user (nobody; empty when not root) and
+# $e2e_run_as (the "-U USER" every mesh daemon helper passes), and opens $work
+# to that user (traversable, like /var/lib): what it writes after the drop is
+# under its own directories, which it is given at start-up.
+e2e_run_user=
+e2e_run_as=
+e2e_unprivileged() {
+    [ "$(id -u)" = 0 ] || return 0
+    e2e_run_user=nobody
+    e2e_run_as="-U $e2e_run_user"
+    chmod 0755 "$work"
+}
+
+# e2e_user_of PID: the user a process runs as (ps -o user=), "" once gone.
+e2e_user_of() { ps -o user= -p "$1" 2>/dev/null | tr -d ' '; }
+
 # ------------------------------------------------------------------ the mesh
 
 # e2e_mesh_init NODE...: the set-up of a mesh of owmesh-node agents named
@@ -288,6 +308,7 @@ e2e_mesh_init() {
     # starves the streams: TCP queries are not dropped.
     RES_OPTIONS=${RES_OPTIONS:-use-vc}
     export RES_OPTIONS
+    e2e_unprivileged
     e2e_owampd_conf
     mesh_oport=$(e2e_free_port 127.0.0.2)
     mesh_endpoint=tcp://127.0.0.1:$(e2e_free_port 127.0.0.1)
@@ -298,12 +319,35 @@ e2e_mesh_addr() { echo "127.0.0.$((${1#n} + 1))"; }
 
 # e2e_mesh_keygen NAME...: `owmesh keygen NAME` in $work/keys for each (the
 # certificates NAME and NAME_secret, the public key in NAME.pub); exit 1 on failure.
+# Every program has a key pair of its own (issue 11): the coordinator's ("coord")
+# is made in its own directory, $work/coordinator, and only its public
+# certificate is copied to $work/keys: its secret key never leaves it.
 e2e_mesh_keygen() {
-    mkdir -p "$work/keys"
+    mkdir -p "$work/keys" "$work/coordinator"
     for e2e_k in "$@"; do
-        (cd "$work/keys" && "$OWMESH" keygen "$e2e_k" >"$e2e_k.pub") ||
+        e2e_d=$work/keys
+        [ "$e2e_k" = coord ] && e2e_d=$work/coordinator
+        (cd "$e2e_d" && "$OWMESH" keygen "$e2e_k" >"$e2e_k.pub") ||
             { echo "FAIL: owmesh keygen $e2e_k"; exit 1; }
+        [ "$e2e_k" = coord ] && { cp "$e2e_d/coord" "$e2e_d/coord.pub" "$work/keys/" || exit 1; }
     done
+}
+
+# e2e_mesh_clients_json: the "collectors" and "analysts" members of a mesh
+# file (each line ending with a comma) for the keys "coll" and "analyst" that
+# e2e_mesh_keygen made; nothing for a key it did not make.
+e2e_mesh_clients_json() {
+    [ -f "$work/keys/coll.pub" ] &&
+        printf '  "collectors": {"coll": {"public-key": "%s"}},\n' "$(e2e_mesh_key coll)"
+    [ -f "$work/keys/analyst.pub" ] &&
+        printf '  "analysts": {"analyst": {"public-key": "%s"}},\n' "$(e2e_mesh_key analyst)"
+    return 0
+}
+
+# e2e_mesh_status ARGS...: `owmesh status` as the analyst (its own key, the
+# coordinator's public key) against $mesh_endpoint.
+e2e_mesh_status() {
+    "$OWMESH" status -c "$mesh_endpoint" -k "$work/keys/analyst_secret" -s "$work/keys/coord" "$@"
 }
 
 # e2e_mesh_key NAME: the public key e2e_mesh_keygen made for NAME.
@@ -329,7 +373,9 @@ e2e_mesh_full_json() {
     shift 4
     printf '{\n  "nodes": {\n'
     e2e_mesh_nodes_json "$@"
-    printf '\n  },\n  "groups": {"all": {"type": "mesh", "nodes": ['
+    printf '\n  },\n'
+    e2e_mesh_clients_json
+    printf '  "groups": {"all": {"type": "mesh", "nodes": ['
     e2e_sep=
     for e2e_n in "$@"; do printf '%s"%s"' "$e2e_sep" "$e2e_n"; e2e_sep=', '; done
     printf ']}},\n  "tests": {"%s": {"type": "latencybg", "packet-interval": %s, ' "$e2e_t" "$e2e_i"
@@ -338,22 +384,25 @@ e2e_mesh_full_json() {
 }
 
 # e2e_collected_mesh_init NODE...: e2e_mesh_init and keys for a mesh whose
-# nodes serve their spools to a collector: $NODES, $dport (the nodes' data
-# endpoint port), $STORE and $MESH (paths for the store and the mesh file).
+# nodes serve their spools to a collector ("coll") and an analyst reads its
+# status ("analyst"): $NODES, $dport (the nodes' data endpoint port), $STORE
+# and $MESH (paths for the store and the mesh file).
 e2e_collected_mesh_init() {
     NODES="$*"
     e2e_mesh_init "$@"
-    e2e_mesh_keygen coord "$@"
+    e2e_mesh_keygen coord coll analyst "$@"
     dport=$(e2e_free_port 127.0.0.2)
     STORE=$work/store
     MESH=$work/mesh.json
 }
 
-# e2e_collector_start STORE MESH: owmesh-collector (-v) with the "coord" key
-# into STORE, its output appended to $work/collector.log; $coll_pid, tracked.
+# e2e_collector_start STORE MESH: owmesh-collector (-v) with its own key
+# ("coll", listed in the mesh) into STORE, its output appended to
+# $work/collector.log; $coll_pid, tracked.
 e2e_collector_start() {
-    "$OWMESH_COLLECTOR" -Z -v -C "$mesh_endpoint" -k "$work/keys/coord_secret" -s "$1" \
-        -m "$2" -r 2 >>"$work/collector.log" 2>&1 &
+    # shellcheck disable=SC2086 # e2e_run_as is empty or "-U USER"
+    "$OWMESH_COLLECTOR" -Z -v $e2e_run_as -C "$mesh_endpoint" -k "$work/keys/coll_secret" \
+        -K "$work/keys/coord" -s "$1" -m "$2" -r 2 >>"$work/collector.log" 2>&1 &
     coll_pid=$!
     e2e_track "$coll_pid"
 }
@@ -410,11 +459,12 @@ e2e_recount_collected() {
 }
 
 # e2e_coordinator_start MESH: owmesh-coordinator for the mesh file MESH on
-# $mesh_endpoint with the "coord" key, its output appended to $work/coord.log;
-# $coord_pid, tracked.
+# $mesh_endpoint with the "coord" key (from its own directory), its output
+# appended to $work/coord.log; $coord_pid, tracked.
 e2e_coordinator_start() {
-    "$OWMESH_COORD" -Z -c "$1" -k "$work/keys/coord_secret" -B "$mesh_endpoint" -t 6 \
-        >>"$work/coord.log" 2>&1 &
+    # shellcheck disable=SC2086 # e2e_run_as is empty or "-U USER"
+    "$OWMESH_COORD" -Z $e2e_run_as -c "$1" -k "$work/coordinator/coord_secret" \
+        -B "$mesh_endpoint" -t 6 >>"$work/coord.log" 2>&1 &
     coord_pid=$!
     e2e_track "$coord_pid"
 }
@@ -422,13 +472,17 @@ e2e_coordinator_start() {
 # e2e_mesh_node_start NODE KEYNAME [NODE ARGS...]: owmesh-node NODE with
 # KEYNAME's key, its owampd on e2e_mesh_addr:$mesh_oport, its data under
 # $work/NODE, its output appended to $work/NODE.log; $pid_NODE, tracked.
+# No data endpoint unless NODE ARGS give -D (the default one, port 8621,
+# would be shared by tests running side by side).
 e2e_mesh_node_start() {
     e2e_n=$1 e2e_k=$2
     shift 2
     mkdir -p "$work/$e2e_n"
-    "$OWMESH_NODE" -Z -v -n "$e2e_n" -k "$work/keys/${e2e_k}_secret" -K "$work/keys/coord" \
-        -C "$mesh_endpoint" -d "$work/$e2e_n/data" -S "$(e2e_mesh_addr "$e2e_n"):$mesh_oport" \
-        -c "$work/conf" -O "$OWAMPD" "$@" >>"$work/$e2e_n.log" 2>&1 &
+    # shellcheck disable=SC2086 # e2e_run_as is empty or "-U USER"
+    "$OWMESH_NODE" -Z -v $e2e_run_as -n "$e2e_n" -k "$work/keys/${e2e_k}_secret" \
+        -K "$work/keys/coord" -C "$mesh_endpoint" -d "$work/$e2e_n/data" \
+        -S "$(e2e_mesh_addr "$e2e_n"):$mesh_oport" -c "$work/conf" -O "$OWAMPD" -D none "$@" \
+        >>"$work/$e2e_n.log" 2>&1 &
     eval "pid_$e2e_n=\$!"
     e2e_track "$!"
 }

@@ -29,7 +29,7 @@ NODES="n1 n2 n3 n4"
 
 # Node addresses, $work/conf shared by the four owampds, ports, keys.
 e2e_mesh_init $NODES
-e2e_mesh_keygen coord $NODES rogue
+e2e_mesh_keygen coord analyst $NODES rogue
 
 # write_mesh FILE NODES SLOW_INTERVAL: a mesh of NODES; n1 <-> n2 run test
 # "fast" (always 0.02 s); every other pair runs test "slow".
@@ -38,7 +38,9 @@ write_mesh() {
     {
         printf '{\n  "nodes": {\n'
         e2e_mesh_nodes_json $members
-        printf '\n  },\n  "groups": {\n'
+        printf '\n  },\n'
+        e2e_mesh_clients_json
+        printf '  "groups": {\n'
         printf '    "pair": {"type": "mesh", "nodes": ["n1", "n2"]},\n'
         printf '    "rest": {"type": "list", "pairs": ['
         sep=
@@ -70,7 +72,7 @@ start_coordinator() { e2e_coordinator_start "$work/mesh.json"; }
 # start_node NAME [KEYNAME]: owmesh-node for NAME with KEYNAME's key (default its own).
 start_node() { e2e_mesh_node_start "$1" "${2:-$1}"; }
 
-status_json() { "$OWMESH" status -c "$mesh_endpoint" -k "$work/keys/coord_secret" --json "$@" 2>/dev/null; }
+status_json() { e2e_mesh_status --json "$@" 2>/dev/null; }
 # node_connected NAME: 1 or 0 as `owmesh status --json` says.
 node_connected() {
     status_json "$1" | python3 -c 'import json, sys

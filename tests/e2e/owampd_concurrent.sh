@@ -38,6 +38,10 @@ ulimit -n 4096 2>/dev/null
 e2e_init
 e2e_owampd_conf
 printf 'testports 10000-29999\n' >>"$work/conf/owamp-server.conf"
+# Every client comes from 127.0.0.1 at once: lift the per-address bound on
+# connections in set-up (default 8, for a public server); the total bound
+# (maxsetupsessions 64) stays and only queues them.
+printf 'maxsetupperaddr 0\n' >>"$work/conf/owamp-server.conf"
 e2e_owampd_up 127.0.0.1 "$work/owampd.log" "$work/var" -c "$work/conf" -d "$work/data"
 server=127.0.0.1:$owampd_port
 echo "owampd pid $owampd_pid on $server"

@@ -64,9 +64,9 @@ e2e_run owup_refused 1 "$OWUP" "$closed" &&
     verdict "owup: unreachable server, exit 1 with the reference's message"
 e2e_run owup_noop 1 "$OWUP" && grep -q '^usage: owup' "$work/owup_noop.err"
     verdict "owup without operand: usage, exit 1"
-e2e_run owup_help 0 "$OWUP" -h && grep -q '^usage: owup \[arguments\] servaddr$' "$work/owup_help.err" &&
-    grep -q '^Version: ' "$work/owup_help.err"
-    verdict "owup -h: usage, exit 0"
+e2e_run owup_help 0 "$OWUP" -h && grep -q '^usage: owup \[arguments\] servaddr$' "$work/owup_help.out" &&
+    grep -q '^Version: ' "$work/owup_help.out"
+    verdict "owup -h: usage on stdout, exit 0"
 
 # ------------------------------------------------------------------ a session to fetch
 if ! e2e_run ping 0 "$OWPING" -t -c 20 -i 0.01 -L 1 "$server"; then
@@ -179,8 +179,8 @@ e2e_run even 1 "$OWFETCH" "$server" "$sid" && grep -q '^usage: owfetch' "$work/e
 e2e_run one 1 "$OWFETCH" "$server"
     verdict "owfetch with only servhost: exit 1"
 e2e_run fetch_help 0 "$OWFETCH" -h &&
-    grep -q '^usage: owfetch \[arguments\] servaddr \[SID savefile\]+$' "$work/fetch_help.err"
-    verdict "owfetch -h: usage, exit 0"
+    grep -q '^usage: owfetch \[arguments\] servaddr \[SID savefile\]+$' "$work/fetch_help.out"
+    verdict "owfetch -h: usage on stdout, exit 0"
 e2e_run fetch_badopt 1 "$OWFETCH" -b 0 "$server" "$sid" "$work/x.owp" &&
     grep -q "Invalid '-b' value. Positive float expected" "$work/fetch_badopt.err"
     verdict "owfetch -b 0: usage, exit 1"

@@ -7,11 +7,17 @@
 #    file's counts equal owstats -M's; a second import stores nothing again;
 #  - `owmesh query` as table, JSON and CSV, with and without --every and
 #    percentiles: the totals equal the sum of owstats -M over the files;
+#    --every buckets start on the clock (whole seconds, whole minutes UTC)
+#    and a partial first/last bucket says so in every format; CSV carries
+#    the JSON's figures at the JSON's precision; --per-path rows are sorted
+#    by source, destination, parameters;
 #  - `owmesh grid` in the terminal, as SVG and HTML (well-formed; expected
-#    paths without data are "missing");
+#    paths without data are "missing"; with --html nothing on stdout);
 #  - `owmesh plot` (well-formed SVG);
 #  - `owmesh completeness`: the expected paths without data are missing and
-#    their nodes named; a path with fresh data is ok, later stale;
+#    their nodes named; a path with fresh data is ok, later stale; rows
+#    sorted; Nagios exit codes and --nagios lines (OK/WARNING/CRITICAL by
+#    --warn-paths/--crit-paths, UNKNOWN without a store);
 #  - `owmesh export` as CSV and .owp (owstats reads the .owp files and agrees);
 #  - the helpful errors: unknown node, path without data, empty period,
 #    unknown group, an address no node has.
@@ -74,8 +80,9 @@ has "import: powstream files map to lo -> lo" "$work/import.txt" \
 has "import: the IPv6 files map to lo6 -> lo6" "$work/import.txt" "ipv6-open-to.owp: lo6 -> lo6"
 has "import: a copy of a stored session is recognised" "$work/import.txt" \
     "server-stored.owp: lo -> lo (padding=0 dscp=0): already stored, skipped"
+n_vectors=$(ls "$V"/powstream/*.owp "$V"/owp/*.owp | wc -l)
 has "import: summary (already stored counted apart)" "$work/import.txt" \
-    "25 files imported, 2 already stored, 0 failed"
+    "$((n_vectors - 2)) files imported, 2 already stored, 0 failed"
 
 # Every stored file's counts equal owstats -M's; sum them for the query.
 sum_sent=0 sum_lost=0 sum_dups=0 lo_sent=0 lo_lost=0 lo_dups=0 lo_records=0 mismatch=
@@ -106,7 +113,7 @@ P="--store $STORE --mesh $MESH"
 
 run 0 "query: the whole mesh, table" "$OW" query $P $ALL -p 50,90,99,99.9
 cp "$work/out" "$work/q.txt"
-has "query table: header" "$work/q.txt" "sent  lost  loss%  dups  reord    min    p50    p90    p99  p99.9    max  jitter   ipdv  hops  source  unmeasured"
+check "query table: header" sh -c "tr -s ' ' <'$work/q.txt' | grep -q '^ *sent lost loss% dups reord min p50 p90 p99 p99.9 max jitter ipdv hops source unmeasured\$'"
 has "query table: says the source" "$work/q.txt" "# source raw: percentiles exact"
 set -- $(awk '$1 ~ /^[0-9]+$/ { print $1, $2, $4; exit }' "$work/q.txt")
 check "query totals = sum of owstats -M: sent $1/$sum_sent lost $2/$sum_lost dups $3/$sum_dups" \
@@ -126,11 +133,46 @@ lo_all_sent=$(sed -n 's/^ *"sent": \([0-9]*\),*$/\1/p' "$work/out" | head -1)
 run 0 "query: CSV per bucket" "$OW" query $P --src lo --dst lo --from 17198800808123080680 \
     --to 17198800833842259677 --every 1s --csv -p 50,99
 has "query CSV: header" "$work/out" \
-    "path,start,end,source,rel_error,abs_error_ms,sent,lost,loss_pct,dups,reordered,received,min_ms,p50_ms,p99_ms,max_ms,jitter_ms,ipdv_ms,ipdv_pairs,hops_min,hops_max,unmeasured"
+    "path,start,end,partial,source,rel_error,abs_error_ms,sent,lost,loss_pct,dups,reordered,received,min_ms,p50_ms,p99_ms,max_ms,jitter_ms,ipdv_ms,ipdv_pairs,hops_min,hops_max,unmeasured"
+cp "$work/out" "$work/every.csv"
 rows=$(($(wc -l <"$work/out") - 1))
-check "query CSV: one row per second of the 6 s powstream period ($rows)" [ "$rows" -ge 6 ] && [ "$rows" -le 7 ]
-csv_sent=$(awk -F, 'NR > 1 { s += $7 } END { print s }' "$work/out")
+check "query CSV: one row per second of the 6 s powstream period ($rows)" [ "$rows" -ge 6 ] && [ "$rows" -le 8 ]
+csv_sent=$(awk -F, 'NR > 1 { s += $8 } END { print s }' "$work/out")
 check "query CSV: the buckets add up to the two powstream sessions ($csv_sent = 600)" [ "$csv_sent" = 600 ]
+# The period starts at 07:31:02.229 and ends at 07:31:08.2...: a partial
+# first and last bucket, the whole ones on whole seconds.
+check "query CSV: the first bucket is partial, up to a whole second" \
+    awk -F, 'NR == 2 { exit !($4 == "true" && $3 == "2026-11-23T07:31:03Z") }' "$work/out"
+check "query CSV: the last bucket is partial" awk -F, 'END { exit !($4 == "true") }' "$work/out"
+check "query CSV: the buckets between are whole and start on whole seconds" \
+    awk -F, 'NR > 2 { n++; line[n] = $0 } END { for (i = 1; i < n; i++) { split(line[i], f, ","); if (f[4] != "false" || f[2] !~ /:[0-9][0-9]Z$/) exit 1 } exit !(n > 2) }' "$work/out"
+run 0 "query: the same buckets as JSON" "$OW" query $P --src lo --dst lo --from 17198800808123080680 \
+    --to 17198800833842259677 --every 1s --json -p 50,99
+cp "$work/out" "$work/every.json"
+check "query CSV = JSON: every figure at the JSON's precision" python3 - "$work/every.csv" "$work/every.json" <<'PY'
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+js = json.load(open(sys.argv[2]))["rows"]
+assert len(rows) == len(js), (len(rows), len(js))
+for c, j in zip(rows, js):
+    assert c["start"] == j["start"] and c["end"] == j["end"], (c, j)
+    assert c["partial"] == ("true" if j["partial"] else "false"), (c, j)
+    pairs = [("min_ms", j["min_ms"]), ("max_ms", j["max_ms"]), ("jitter_ms", j["jitter_ms"]),
+             ("ipdv_ms", j["ipdv_ms"]), ("p50_ms", j["percentiles_ms"]["50"]),
+             ("p99_ms", j["percentiles_ms"]["99"]), ("loss_pct", j["loss_pct"])]
+    for key, want in pairs:
+        got = c[key]
+        if want is None:
+            assert got == "", (key, got)
+        else:  # the same number, not one rounded further
+            assert float(got) == want, (key, got, want)
+PY
+has "query JSON: the partial field" "$work/every.json" '"partial": true'
+run 0 "query: minute buckets on whole minutes" "$OW" query $P --src lo --dst lo \
+    --from 2026-11-23T07:30:30Z --to 2026-11-23T07:32:10Z --every 1m
+has "query table: a partial first bucket up to the minute" "$work/out" "2026-11-23T07:30:30Z  partial"
+has "query table: the whole minute with the data" "$work/out" "2026-11-23T07:31:00Z  whole     655"
+has "query table: a partial last bucket from the minute" "$work/out" "2026-11-23T07:32:00Z  partial"
 
 run 0 "query: per path, every 1h" "$OW" query $P $ALL --per-path --every 1h --source raw
 has "query per path: the IPv6 path" "$work/out" "lo6 -> lo6 (padding=0 dscp=0)"
@@ -169,11 +211,14 @@ has "error: the unmapped address and the known nodes" "$work/err" \
 
 # ---------------------------------------------------------------- grid
 
-run 0 "grid: terminal" "$OW" grid $P $ALL --stat median --warn 100 --crit 250 --color never --svg "$work/grid.svg" --html "$work/grid.html"
+run 0 "grid: terminal" "$OW" grid $P $ALL --stat median --warn 100 --crit 250 --color never --svg "$work/grid.svg"
 has "grid: lo -> lo good" "$work/out" "0.044 good"
 row_lo=$(grep '^lo ' "$work/out")
 case $row_lo in *missing*) pass "grid: lo -> far (expected, no data) is missing" ;;
 *) fail "grid: lo -> far not missing: $row_lo" ;; esac
+run 0 "grid --html" "$OW" grid $P $ALL --stat median --warn 100 --crit 250 --color never --html "$work/grid.html"
+check "grid --html: nothing on stdout" [ ! -s "$work/out" ]
+check "grid --html: nothing on stderr" [ ! -s "$work/err" ]
 well_formed "grid SVG" "$work/grid.svg"
 has "grid SVG: missing cells" "$work/grid.svg" ">missing</text>"
 has "grid HTML: embeds the SVG" "$work/grid.html" "<svg xmlns="
@@ -202,7 +247,7 @@ run 1 "plot: needs a path" "$OW" plot $P
 
 # ---------------------------------------------------------------- completeness
 
-run 2 "completeness: nothing expected has data" "$OW" completeness $P --now 2026-11-23T08:00:00Z
+run 2 "completeness: nothing expected has data (CRITICAL)" "$OW" completeness $P --now 2026-11-23T08:00:00Z
 has "completeness: lo -> far missing" "$work/out" "lo   far  owd   never     -      0.0%  missing"
 has "completeness: the silent node is named" "$work/out" "node far: no fresh data on any of its 4 paths"
 
@@ -215,6 +260,32 @@ run 2 "completeness: lo -> far fresh" "$OW" completeness $P --from 2026-11-23T07
 has "completeness: lo -> far ok, 21 s old, 7 of 120 s covered" "$work/out" \
     "lo   far  owd   2026-11-23T07:31:08.218Z  21s      5.8%  ok"
 has "completeness: lo6 named silent" "$work/out" "node lo6: no fresh data on any of its 2 paths"
+check "completeness: rows sorted by source, then destination" sh -c \
+    "awk '\$1 ~ /^(lo|lo6|far)\$/ { print \$1, \$2 }' '$work/out' >'$work/pairs' && sort -c '$work/pairs' && [ \$(wc -l <'$work/pairs') = 4 ]"
+W="--from 2026-11-23T07:30:00Z --to 2026-11-23T07:32:00Z --now 2026-11-23T07:31:30Z"
+run 2 "completeness --nagios: 3 of 4 bad is CRITICAL" "$OW" completeness $P $W --nagios
+has "completeness --nagios: the plugin line" "$work/out" \
+    "OWMESH COMPLETENESS CRITICAL - 3 of 4 expected paths stale or missing (0 stale, 3 missing) | paths_ok=1;;;0;4 paths_bad=3;0;0;0;4"
+check "completeness --nagios: one line" [ "$(wc -l <"$work/out")" = 1 ]
+run 1 "completeness: WARNING under a higher critical threshold" "$OW" completeness $P $W --nagios --crit-paths 80%
+has "completeness --nagios: WARNING" "$work/out" "OWMESH COMPLETENESS WARNING - 3 of 4"
+has "completeness --nagios: the thresholds as perfdata ranges" "$work/out" "paths_bad=3;0;3;0;4"
+run 0 "completeness: OK under higher thresholds" "$OW" completeness $P $W --warn-paths 4 --crit-paths 100%
+run 3 "completeness: UNKNOWN without a store" "$OW" completeness --store "$work/none" --mesh "$MESH" --nagios
+has "completeness UNKNOWN: the plugin line names the store" "$work/out" "OWMESH COMPLETENESS UNKNOWN - store $work/none"
+run 3 "completeness: UNKNOWN on a bad threshold" "$OW" completeness $P --warn-paths 0
+has "completeness: a bad threshold explained" "$work/err" 'bad threshold "0"'
+run 0 "query: per path, sorted" "$OW" query $P $ALL --per-path --source raw
+check "query per path: rows by source, destination, parameters" python3 - "$work/out" <<'PY'
+import re, sys
+keys = []
+for line in open(sys.argv[1]):
+    m = re.match(r"^(\S+) -> (\S+) \(([^)]*)\)", line)
+    if m:
+        keys.append(m.groups())
+assert len(keys) >= 5 and keys == sorted(keys), keys
+assert keys[0][:2] == ("lo", "far"), keys  # stored last, listed first
+PY
 run 0 "query: a group" "$OW" query $P --group core $ALL
 has "query group: label" "$work/out" "# group core"
 has "query group: the powstream sessions on lo -> far" "$work/out" "600     0  0.000"

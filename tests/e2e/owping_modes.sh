@@ -129,7 +129,7 @@ else
     fail "wrong pass-phrase: no 'Unable to open control connection' on stderr"
 fi
 run_owping bad_option 1 -c abc "$server" && pass "-c abc fails with exit 1"
-run_owping help 0 -h && grep -q '^usage: owping' "$work/help.err" && pass "-h: usage, exit 0"
+run_owping help 0 -h && grep -q '^usage: owping' "$work/help.out" && pass "-h: usage on stdout, exit 0"
 
 # ------------------------------------------------------------------ SIGINT during the test
 "$OWPING" -c 1000 -i 0.01 -L 1 "$server" >"$work/intr.out" 2>"$work/intr.err" &

@@ -165,8 +165,12 @@ check_usage v4_v6 1 '^owping: -4 and -6 flags cannot be set together$' -4 -6 "$s
 verdict "-4 -6: no usage text (as the reference)"
 check_usage v4_on_v6 1 'Unable to open control connection to ::1\.' -4 ::1
 check_usage v6_on_v4 1 'Unable to open control connection to 127\.0\.0\.1:' -6 "$server"
-check_usage help 0 '^usage: owping \[arguments\] testaddr \[servaddr\]$' -h
+"$OWPING" -h >"$work/help.out" 2>"$work/help.err"
+[ $? = 0 ] && grep -q '^usage: owping \[arguments\] testaddr \[servaddr\]$' "$work/help.out" &&
+    [ ! -s "$work/help.err" ]
+verdict "owping -h -> usage on stdout (not the reference's stderr), exit 0"
 check_usage unknown 0 '^usage: owping ' -Y "$server"
+check_usage count0 1 '^owping: Invalid value\. Positive integer expected$' -c 0 "$server"
 check_usage noop 1 '^usage: owping ' -c 10
 check_usage threeops 1 '^usage: owping ' "$server" "$server" "$server"
 check_usage count 1 '^owping: Invalid value\. Positive integer expected$' -c 12x "$server"

@@ -2,8 +2,10 @@
 # owstats_vectors.sh - run the built owstats on every row of
 # tests/vectors/owstats/manifest.tsv and compare with the reference's output.
 #
-#  - -M and -R outputs must be byte-identical (the <BUCKETS> block, printed by
-#    the reference in hash-table order, is compared as a sorted set);
+#  - -M and -R outputs must be byte-identical, the <BUCKETS> lines in the
+#    reference's hash-table order included (straddle256-from and
+#    skips-pcap-to -b 0.00001 have buckets on both sides of a multiple of 256,
+#    where that order is not ascending);
 #  - -v per-record lines must be identical;
 #  - default summaries must be identical except the values doc/compat.md says
 #    we compute differently (median, jitter, -a percentiles), and those must
@@ -44,15 +46,6 @@ hosts_out() {
     else
         cat "$1"
     fi
-}
-
-# -M: sort the lines inside each <BUCKETS> block.
-sort_buckets() {
-    awk '
-        /^<BUCKETS>$/ { print; inb = 1; n = 0; next }
-        /^<\/BUCKETS>$/ { cmd = "sort"; for (i = 1; i <= n; i++) print b[i] | cmd; close(cmd); inb = 0; print; next }
-        inb { b[++n] = $0; next }
-        { print }' "$1"
 }
 
 # Human-readable output: lines must match the reference's, except the values
@@ -109,13 +102,8 @@ while IFS= read -r row; do
         hosts_out "$ours" > "$work/a"
         hosts_out "$ref" > "$work/b"
         case " $flags " in
-        *" -M "*)
-            sort_buckets "$work/a" > "$work/a2"
-            sort_buckets "$work/b" > "$work/b2"
-            cmp -s "$work/a2" "$work/b2" || { fail "$name.$variant (-M)"; diff "$work/a2" "$work/b2" | head -10; ok=0; }
-            ;;
-        *" -R "*)
-            cmp -s "$work/a" "$work/b" || { fail "$name.$variant (-R)"; diff "$work/a" "$work/b" | head -10; ok=0; }
+        *" -M "* | *" -R "*)
+            cmp -s "$work/a" "$work/b" || { fail "$name.$variant ($flags)"; diff "$work/a" "$work/b" | head -10; ok=0; }
             ;;
         *)
             if ! compare_summary "$work/a" "$work/b" > "$work/why"; then

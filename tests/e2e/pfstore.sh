@@ -5,7 +5,9 @@
 #
 # Also: -n on an existing file, -d of a missing identity, missing -f, -h,
 # replacing an entry in place, exact identity matching, comments kept,
-# refusal of an empty pass-phrase, and the lock file.
+# refusal of an empty pass-phrase, and the lock file: held for the edit
+# (a second pfstore is refused while the first waits for its pass-phrase)
+# and removed afterwards.
 #
 # Environment: top_builddir, top_srcdir (set by the harness). Prints
 # "N passed, M failed"; exit 0 when nothing failed, 1 otherwise.
@@ -125,6 +127,34 @@ expect_output "malformed line" "bad.pfs:2:"
 typed 'pw\n' "malformed other line" 0 "$PFSTORE" -f "$work/bad.pfs" ok
 
 # ---------------------------------------------------------------- the lock
+no_lock_left() {
+    if [ -e "$work/.pfstore.lock" ]; then fail "$1: .pfstore.lock left behind"; else pass "$1: no .pfstore.lock left"; fi
+}
+no_lock_left "after the edits"
+typed '' "delete a missing identity" 1 "$PFSTORE" -f "$pfs" -d nobody
+no_lock_left "after a failed edit"
+
+# A pfstore waiting for its pass-phrase holds the lock: a second one is
+# refused at once; once the first is done the lock file is gone and the next
+# edit works.
+mkfifo "$work/pass.fifo"
+"$PFSTORE" -f "$pfs" ivan <"$work/pass.fifo" >"$work/first.out" 2>&1 &
+first=$!
+e2e_track "$first"
+exec 7>"$work/pass.fifo" # opens once pfstore opened the other end: it is running
+e2e_poll 50 0.1 grep -q "identity 'ivan'" "$work/first.out"
+typed 'pw\n' "second pfstore while the first edits" 1 timeout 10 "$PFSTORE" -f "$pfs" judy
+expect_output "second pfstore while the first edits" "pfstore: Unable to lock '$work/.pfstore.lock'"
+printf 'ivan pass\n' >&7
+exec 7>&-
+e2e_wait "$first"
+verdict "first pfstore: exit 0 after its pass-phrase"
+no_lock_left "after the concurrent edit"
+typed 'pw\n' "the next edit" 0 "$PFSTORE" -f "$pfs" judy
+grep -q '^ivan	' "$pfs" && grep -q '^judy	' "$pfs"
+verdict "both identities stored"
+no_lock_left "after the next edit"
+
 if command -v python3 >/dev/null 2>&1; then
     # Hold an fcntl lock on the lock file while pfstore runs.
     python3 -c '

@@ -4,7 +4,8 @@
  * command line, then exits, hangs, or hangs ignoring SIGTERM.
  *
  * What the header promises: nothing starts before the first tick; the
- * child gets -Z -S -d -R and -c/-P/-a only when set; a dead child is
+ * child gets -Z -S -d -R and -U/-G/-c/-P/-a only when set, never -f (an
+ * owampd must not stay root); a dead child is
  * restarted after 1 s, doubling up to 60 s, back to 1 s once it ran a minute;
  * a hold delays the first start until its time or a release; new settings
  * restart the child at once; stopping is SIGTERM, then SIGKILL after 5 s.
@@ -167,10 +168,10 @@ static int log_count(const char *what)
     return n;
 }
 
-/* "-Z" and, for an agent running as root, the "-f" owampd then needs. */
+/* What every command line starts with, root or not: never "-f". */
 static const char *leading_args(void)
 {
-    return geteuid() == 0 ? "-Z -f" : "-Z";
+    return "-Z";
 }
 
 /* Run n (1-based) of the fake had the command line owampd gets with -S
@@ -263,6 +264,27 @@ START_TEST(unset_settings_are_left_out)
 {
     agent_owampd *o = started(exits_script);
     assert_run(1, LISTEN, "");
+    agent_owampd_destroy(&o);
+}
+END_TEST
+
+/* The node's run-as user and group go to owampd, which drops to them
+ * itself when started as root; -f (stay root) never. */
+START_TEST(run_as_user_and_group_are_passed)
+{
+    install_fake(exits_script);
+    agent_owampd_config c = base_config();
+    c.run_user = "nobody";
+    c.run_group = "nogroup";
+    agent_owampd *o = supervisor(&c);
+    agent_owampd_tick(o, 0);
+    wait_for_runs(1);
+    char want[3 * PATH_LEN], *got = run_args(1);
+    snprintf(want, sizeof want, "-Z -U nobody -G nogroup -S %s -d %s -R %s", LISTEN, datadir,
+             vardir);
+    ck_assert_str_eq(got, want);
+    ck_assert_ptr_null(strstr(got, "-f"));
+    free(got);
     agent_owampd_destroy(&o);
 }
 END_TEST
@@ -447,6 +469,7 @@ int main(void)
     tcase_add_test(tc, new_needs_program_listen_and_directories);
     tcase_add_test(tc, first_tick_starts_with_every_setting);
     tcase_add_test(tc, unset_settings_are_left_out);
+    tcase_add_test(tc, run_as_user_and_group_are_passed);
     tcase_add_test(tc, default_program_is_next_to_the_executable);
     suite_add_tcase(s, tc);
 

@@ -1,12 +1,18 @@
 /* check_agent_spool.c - the node agent's spool (node/agent/agent_spool.c):
  * spool names (format, parse, hostile names, seq order), sequence numbers
- * across reopen, and the tidying of a stream's work directory. */
+ * across reopen, the tidying of a stream's work directory, and the work
+ * queues on a full disk (issue 11): nothing left behind once space returns,
+ * every file spooled once and in order, no unspooled .owp deleted, the
+ * restart's adoption. */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -293,6 +299,318 @@ START_TEST(spool_tidy_work_dir)
 }
 END_TEST
 
+/* ------------------------------------------------------------ a full disk (issue 11) */
+
+/* A stream's work directory and the spool, side by side. */
+typedef struct queue_rig {
+    char *dir, *spooldir, *work;
+    agent_spool *spool;
+    agent_spool_queue *q;
+} queue_rig;
+
+static void queue_rig_start(queue_rig *r)
+{
+    owp_err e;
+    r->dir = tu_tempdir();
+    r->spooldir = path_in(r->dir, "spool");
+    r->work = path_in(r->dir, "work");
+    ck_assert_int_eq(mkdir(r->work, 0755), 0);
+    r->spool = agent_spool_open(r->spooldir, &e);
+    ck_assert_msg(r->spool != NULL, "%s", e.msg);
+    r->q = agent_spool_queue_new(r->spool, r->work, "ab", &e);
+    ck_assert_msg(r->q != NULL, "%s", e.msg);
+}
+
+static void queue_rig_stop(queue_rig *r)
+{
+    agent_spool_queue_destroy(&r->q);
+    agent_spool_destroy(&r->spool);
+    free(r->spooldir);
+    free(r->work);
+    rm_tree(r->dir);
+}
+
+/* The engine finished work/START_END.EXT (its content: the name). */
+static void finish(queue_rig *r, uint64_t start, uint64_t end, const char *ext,
+                   owm_file_kind kind)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%020llu_%020llu%s", (unsigned long long)start,
+             (unsigned long long)end, ext);
+    touch(r->work, name, name);
+    owp_err e;
+    ck_assert_msg(agent_spool_queue_file(r->q, name, kind, start, end, &e) == OWP_OK, "%s",
+                  e.msg);
+}
+
+static agent_spool_drain drain(queue_rig *r)
+{
+    agent_spool_drain d;
+    owp_err e;
+    owp_err_clear(&e);
+    agent_spool_queue_drain(r->q, &d, &e);
+    return d;
+}
+
+/* Entries of a directory other than . and .. */
+static size_t count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+typedef struct spooled {
+    agent_spool_entry v[32];
+    size_t n;
+} spooled;
+
+static void collect(void *arg, const agent_spool_entry *e, uint64_t size)
+{
+    (void)size;
+    spooled *sp = arg;
+    ck_assert_uint_lt(sp->n, 32);
+    sp->v[sp->n++] = *e;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+    uint64_t x = ((const agent_spool_entry *)a)->seq, y = ((const agent_spool_entry *)b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+/* The spool's files in seq order. */
+static spooled list_spool(queue_rig *r)
+{
+    spooled sp;
+    memset(&sp, 0, sizeof sp);
+    owp_err e;
+    ck_assert(agent_spool_scan(r->spool, collect, &sp, &e) == OWP_OK);
+    qsort(sp.v, sp.n, sizeof sp.v[0], cmp_seq);
+    return sp;
+}
+
+/* The spooled file e holds text. */
+static void assert_spooled_text(queue_rig *r, const agent_spool_entry *e, const char *text)
+{
+    char name[AGENT_SPOOL_NAME_MAX];
+    ck_assert_int_eq(agent_spool_entry_name(e, name, sizeof name), OWP_OK);
+    char *p = path_in(r->spooldir, name);
+    size_t len = 0;
+    char *got = tu_read_file(p, &len);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_uint_eq(len, strlen(text));
+    ck_assert(memcmp(got, text, len) == 0);
+    free(got);
+    free(p);
+}
+
+/* The disk is full while a session and what follows it finish: nothing is
+ * spooled, nothing removed; once space returns one drain spools it all, in
+ * the engine's order, once each, and leaves the work directory empty. */
+START_TEST(queue_full_disk_then_space)
+{
+    queue_rig r;
+    queue_rig_start(&r);
+    agent_spool_fail_links(r.spool, ENOSPC);
+    finish(&r, 10, 15, ".sum", OWM_FILE_KIND_SUBSUM);
+    finish(&r, 10, 20, ".owp", OWM_FILE_KIND_OWP);
+    finish(&r, 10, 20, ".sum", OWM_FILE_KIND_SUM);
+    agent_spool_drain d = drain(&r);
+    ck_assert_int_eq(d.now_blocked, 1);
+    ck_assert_int_eq(d.blocked_errno, ENOSPC);
+    ck_assert_uint_eq(d.waiting, 3);
+    ck_assert_uint_eq(d.spooled, 0);
+    owp_err e;
+    ck_assert(agent_spool_queue_text(r.q, "00000000000000000020_00000000000000000025.unm",
+                                     OWM_FILE_KIND_UNMEASURED, 20, 25, "unm", 3, &e) == OWP_OK);
+    finish(&r, 25, 35, ".owp", OWM_FILE_KIND_OWP);
+    finish(&r, 25, 35, ".sum", OWM_FILE_KIND_SUM);
+    /* Still full: said once, not again for every file. */
+    d = drain(&r);
+    ck_assert_int_eq(d.now_blocked, 0);
+    ck_assert_uint_eq(d.waiting, 6);
+    ck_assert_uint_eq(count_entries(r.spooldir), 0);
+    ck_assert_uint_eq(count_files(r.work), 6); /* the interval was written, not spooled */
+    ck_assert_uint_eq(agent_spool_next_seq(r.spool), 1);
+
+    agent_spool_fail_links(r.spool, 0);
+    d = drain(&r);
+    ck_assert_int_eq(d.now_unblocked, 1);
+    ck_assert_uint_eq(d.since_blocked, 6);
+    ck_assert_uint_eq(d.spooled, 6);
+    ck_assert_uint_eq(d.waiting, 0);
+    ck_assert_uint_eq(count_files(r.work), 0);
+    spooled sp = list_spool(&r);
+    ck_assert_uint_eq(sp.n, 6);
+    static const owm_file_kind kinds[] = {OWM_FILE_KIND_SUBSUM, OWM_FILE_KIND_OWP,
+                                          OWM_FILE_KIND_SUM, OWM_FILE_KIND_UNMEASURED,
+                                          OWM_FILE_KIND_OWP, OWM_FILE_KIND_SUM};
+    static const uint64_t ends[] = {15, 20, 20, 25, 35, 35};
+    for (size_t i = 0; i < sp.n; i++) {
+        ck_assert_uint_eq(sp.v[i].seq, i + 1);
+        ck_assert_int_eq(sp.v[i].kind, kinds[i]);
+        ck_assert_uint_eq(sp.v[i].end, ends[i]);
+        ck_assert_str_eq(sp.v[i].stream_id, "ab");
+    }
+    assert_spooled_text(&r, &sp.v[1], "00000000000000000010_00000000000000000020.owp");
+    assert_spooled_text(&r, &sp.v[3], "unm");
+    /* Nothing more to do, and nothing spooled twice. */
+    d = drain(&r);
+    ck_assert_uint_eq(d.spooled, 0);
+    ck_assert_int_eq(d.now_unblocked, 0);
+    ck_assert_uint_eq(count_entries(r.spooldir), 6);
+    queue_rig_stop(&r);
+}
+END_TEST
+
+/* A session's .owp that could not be spooled survives its summary: the
+ * .sum waits behind it, and the .owp reaches the spool first. */
+START_TEST(queue_summary_keeps_unspooled_owp)
+{
+    queue_rig r;
+    queue_rig_start(&r);
+    agent_spool_fail_links(r.spool, EDQUOT);
+    finish(&r, 10, 20, ".owp", OWM_FILE_KIND_OWP);
+    agent_spool_drain d = drain(&r);
+    ck_assert_int_eq(d.blocked_errno, EDQUOT);
+    agent_spool_fail_links(r.spool, 0); /* space back just as the summary comes */
+    finish(&r, 10, 20, ".sum", OWM_FILE_KIND_SUM);
+    d = drain(&r);
+    ck_assert_uint_eq(d.spooled, 2);
+    spooled sp = list_spool(&r);
+    ck_assert_uint_eq(sp.n, 2);
+    ck_assert_int_eq(sp.v[0].kind, OWM_FILE_KIND_OWP);
+    ck_assert_int_eq(sp.v[1].kind, OWM_FILE_KIND_SUM);
+    assert_spooled_text(&r, &sp.v[0], "00000000000000000010_00000000000000000020.owp");
+    ck_assert_uint_eq(count_files(r.work), 0);
+
+    /* The .owp spooled but its .sum not: the .owp's work copy stays (the
+     * restart needs it), and is not spooled again. */
+    finish(&r, 20, 30, ".owp", OWM_FILE_KIND_OWP);
+    ck_assert_uint_eq(drain(&r).spooled, 1);
+    agent_spool_fail_links(r.spool, ENOSPC);
+    finish(&r, 20, 30, ".sum", OWM_FILE_KIND_SUM);
+    ck_assert_uint_eq(drain(&r).waiting, 1);
+    char *owp = path_in(r.work, "00000000000000000020_00000000000000000030.owp");
+    ck_assert_int_eq(access(owp, F_OK), 0);
+    /* The engine does not hand a file twice, but if it did: queued once. */
+    owp_err e;
+    ck_assert(agent_spool_queue_file(r.q, "00000000000000000020_00000000000000000030.owp",
+                                     OWM_FILE_KIND_OWP, 20, 30, &e) == OWP_OK);
+    ck_assert(agent_spool_queue_file(r.q, "00000000000000000020_00000000000000000030.sum",
+                                     OWM_FILE_KIND_SUM, 20, 30, &e) == OWP_OK);
+    ck_assert_uint_eq(agent_spool_queue_waiting(r.q), 1);
+    agent_spool_fail_links(r.spool, 0);
+    ck_assert_uint_eq(drain(&r).spooled, 1);
+    ck_assert_int_ne(access(owp, F_OK), 0);
+    sp = list_spool(&r);
+    ck_assert_uint_eq(sp.n, 4);
+    ck_assert_int_eq(sp.v[2].kind, OWM_FILE_KIND_OWP);
+    ck_assert_int_eq(sp.v[3].kind, OWM_FILE_KIND_SUM);
+    ck_assert_uint_eq(count_files(r.work), 0);
+    free(owp);
+    queue_rig_stop(&r);
+}
+END_TEST
+
+/* An interval that cannot even be written (the file size limit gives
+ * EFBIG, as a full disk gives ENOSPC) waits in memory; no asserts while the
+ * limit is low (Check itself writes files). */
+START_TEST(queue_holds_unwritten_interval)
+{
+    queue_rig r;
+    queue_rig_start(&r);
+    owp_err e;
+    finish(&r, 1, 5, ".sum", OWM_FILE_KIND_SUBSUM);
+    ck_assert_uint_eq(drain(&r).spooled, 1); /* the first block of numbers is reserved */
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    low = old;
+    low.rlim_cur = 0;
+    signal(SIGXFSZ, SIG_IGN);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &low), 0);
+    owp_status queued = agent_spool_queue_text(r.q, "00000000000000000005_00000000000000000009.unm",
+                                               OWM_FILE_KIND_UNMEASURED, 5, 9, "interval", 8, &e);
+    agent_spool_drain full = drain(&r);
+    size_t files = count_files(r.work), unwritten = agent_spool_queue_unwritten(r.q);
+    int restored = setrlimit(RLIMIT_FSIZE, &old);
+    ck_assert_int_eq(restored, 0);
+    ck_assert_int_eq(queued, OWP_OK);
+    ck_assert_int_eq(full.now_blocked, 1);
+    ck_assert_int_eq(full.blocked_errno, EFBIG);
+    ck_assert_uint_eq(full.waiting, 1);
+    ck_assert_uint_eq(unwritten, 1);
+    ck_assert_uint_eq(files, 0); /* not even a NAME.i */
+    agent_spool_drain d = drain(&r);
+    ck_assert_int_eq(d.now_unblocked, 1);
+    ck_assert_uint_eq(d.spooled, 1);
+    ck_assert_uint_eq(agent_spool_queue_unwritten(r.q), 0);
+    spooled sp = list_spool(&r);
+    ck_assert_uint_eq(sp.n, 2);
+    ck_assert_int_eq(sp.v[1].kind, OWM_FILE_KIND_UNMEASURED);
+    assert_spooled_text(&r, &sp.v[1], "interval");
+    ck_assert_uint_eq(count_files(r.work), 0);
+    queue_rig_stop(&r);
+}
+END_TEST
+
+/* The node stops while the disk is full: what waits stays in the work
+ * directory, and the next start spools it, in order, without spooling the
+ * session's .owp a second time. */
+START_TEST(queue_restart_adopts_in_order)
+{
+    queue_rig r;
+    queue_rig_start(&r);
+    finish(&r, 10, 20, ".owp", OWM_FILE_KIND_OWP);
+    ck_assert_uint_eq(drain(&r).spooled, 1);
+    agent_spool_fail_links(r.spool, ENOSPC);
+    finish(&r, 10, 20, ".sum", OWM_FILE_KIND_SUM);
+    finish(&r, 20, 25, ".sum", OWM_FILE_KIND_SUBSUM);
+    finish(&r, 20, 30, ".owp", OWM_FILE_KIND_OWP);
+    finish(&r, 20, 30, ".sum", OWM_FILE_KIND_SUM);
+    finish(&r, 30, 40, ".unm", OWM_FILE_KIND_UNMEASURED);
+    ck_assert_uint_eq(drain(&r).waiting, 5);
+    agent_spool_queue_engine_gone(r.q);
+    agent_spool_queue_destroy(&r.q);
+    /* Even a collector's delete of the spooled .owp cannot make it look
+     * unspooled: its work copy is marked. */
+    char *marked = path_in(r.work, "00000000000000000010_00000000000000000020.owp.spooled");
+    ck_assert_int_eq(access(marked, F_OK), 0);
+    touch(r.work, "00000000000000000040_00000000000000000050.owp.i", "partial");
+
+    /* Still full at the restart: nothing moves, nothing is lost. */
+    unsigned adopted = 9;
+    owp_err e;
+    ck_assert(agent_spool_tidy_work_dir(r.spool, r.work, "ab", &adopted, &e) != OWP_OK);
+    ck_assert_uint_eq(adopted, 0);
+    ck_assert_uint_eq(count_files(r.work), 6);
+    agent_spool_fail_links(r.spool, 0);
+    ck_assert_msg(agent_spool_tidy_work_dir(r.spool, r.work, "ab", &adopted, &e) == OWP_OK, "%s",
+                  e.msg);
+    ck_assert_uint_eq(adopted, 5);
+    ck_assert_uint_eq(count_files(r.work), 0);
+    spooled sp = list_spool(&r);
+    ck_assert_uint_eq(sp.n, 6);
+    static const owm_file_kind kinds[] = {OWM_FILE_KIND_OWP, OWM_FILE_KIND_SUM,
+                                          OWM_FILE_KIND_SUBSUM, OWM_FILE_KIND_OWP,
+                                          OWM_FILE_KIND_SUM, OWM_FILE_KIND_UNMEASURED};
+    static const uint64_t ends[] = {20, 20, 25, 30, 30, 40};
+    for (size_t i = 0; i < sp.n; i++) {
+        ck_assert_int_eq(sp.v[i].kind, kinds[i]);
+        ck_assert_uint_eq(sp.v[i].end, ends[i]);
+    }
+    free(marked);
+    queue_rig_stop(&r);
+}
+END_TEST
+
 static Suite *agent_spool_suite(void)
 {
     Suite *s = suite_create("agent_spool");
@@ -304,6 +622,12 @@ static Suite *agent_spool_suite(void)
     tc = tcase_create("spool_dir");
     tcase_add_test(tc, spool_sequence_grows_across_reopen);
     tcase_add_test(tc, spool_tidy_work_dir);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("full_disk");
+    tcase_add_test(tc, queue_full_disk_then_space);
+    tcase_add_test(tc, queue_summary_keeps_unspooled_owp);
+    tcase_add_test(tc, queue_holds_unwritten_interval);
+    tcase_add_test(tc, queue_restart_adopts_in_order);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,14 +3,18 @@
  * the summary and text helpers; and, with real stream engines against an
  * absent owampd, unmeasured time: the .unm files a stream writes and spools,
  * "peer down" while the coordinator says so (and the retry when the peer is
- * back), and "node down" at start-up. */
+ * back), and "node down" at start-up; and, on a full disk (issue 11), the
+ * files that wait in the work directory until space returns, then reach the
+ * spool once each, from a running stream, a stopped one, and at a restart. */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent_spool.h"
 #include "agent_streams.h"
@@ -383,6 +387,123 @@ START_TEST(streams_node_down_recorded)
 }
 END_TEST
 
+/* ------------------------------------------------------------ a full disk (issue 11) */
+
+/* .unm files waiting in the stream's work directory. */
+static size_t unm_in_work(stream_rig *r)
+{
+    char *wd = path_in(r->work, "s-nyc");
+    DIR *d = opendir(wd);
+    free(wd);
+    if (!d)
+        return 0;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        n += len > 4 && strcmp(de->d_name + len - 4, ".unm") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static void wait_unm_in_work(stream_rig *r, size_t at_least)
+{
+    double t0 = mono_now();
+    while (unm_in_work(r) < at_least && mono_now() - t0 < 10)
+        nap(0.05);
+    ck_assert_uint_ge(unm_in_work(r), at_least);
+}
+
+typedef struct unm_seen {
+    owp_num64 start[256];
+    size_t n;
+} unm_seen;
+
+/* Every spooled interval once: no two with the same start. */
+static void note_unm_once(void *arg, const agent_spool_entry *e, uint64_t size)
+{
+    (void)size;
+    unm_seen *u = arg;
+    if (e->kind != OWM_FILE_KIND_UNMEASURED)
+        return;
+    for (size_t i = 0; i < u->n; i++)
+        ck_assert_msg(u->start[i] != e->start, "interval starting %llu spooled twice",
+                      (unsigned long long)e->start);
+    ck_assert_uint_lt(u->n, 256);
+    u->start[u->n++] = e->start;
+}
+
+static size_t spooled_unm_once(stream_rig *r)
+{
+    unm_seen u;
+    memset(&u, 0, sizeof u);
+    owp_err e;
+    ck_assert(agent_spool_scan(r->spool, note_unm_once, &u, &e) == OWP_OK);
+    return u.n;
+}
+
+START_TEST(streams_full_disk_then_space)
+{
+    stream_rig r;
+    rig_start(&r);
+    agent_spool_fail_links(r.spool, ENOSPC);
+    rig_apply(&r);
+    wait_unm_in_work(&r, 2);
+    ck_assert_uint_eq(spooled_unm_once(&r), 0);
+    ck_assert_uint_ge(agent_streams_retry_spool(r.set), 2);
+    /* Space is back: the next retry (the status's) spools them all. */
+    agent_spool_fail_links(r.spool, 0);
+    owm_msg_stream_health *h;
+    owm_msg *env = rig_status(&r, &h);
+    owm_msg_free(&env);
+    assert_work_dir_clean(&r);
+    size_t spooled = spooled_unm_once(&r);
+    ck_assert_uint_ge(spooled, 2);
+
+    /* Full again, and the stream stops: its files still reach the spool. */
+    agent_spool_fail_links(r.spool, ENOSPC);
+    wait_unm_in_work(&r, 1);
+    owp_err e;
+    agent_apply_result res;
+    ck_assert(agent_streams_apply(r.set, NULL, 0, &res, &e) == OWP_OK);
+    ck_assert_uint_eq(res.stopped, 1);
+    ck_assert_uint_ge(unm_in_work(&r), 1);
+    agent_spool_fail_links(r.spool, 0);
+    ck_assert_uint_eq(agent_streams_retry_spool(r.set), 0);
+    ck_assert_uint_gt(spooled_unm_once(&r), spooled);
+    char *wd = path_in(r.work, "s-nyc");
+    ck_assert_int_ne(access(wd, F_OK), 0); /* gone with its last file */
+    free(wd);
+    rig_stop(&r);
+}
+END_TEST
+
+START_TEST(streams_restart_spools_what_waits)
+{
+    stream_rig r;
+    rig_start(&r);
+    agent_spool_fail_links(r.spool, ENOSPC);
+    rig_apply(&r);
+    wait_unm_in_work(&r, 1);
+    agent_streams_destroy(&r.set); /* the node stops, the disk still full */
+    size_t left = unm_in_work(&r);
+    ck_assert_uint_ge(left, 1);
+    ck_assert_uint_eq(spooled_unm_once(&r), 0);
+    /* It starts again with space, before any schedule: nothing waits. */
+    agent_spool_fail_links(r.spool, 0);
+    owp_err e;
+    agent_streams_config c = {.node = "chi", .work_root = r.work, .spool = r.spool};
+    r.set = agent_streams_new(&c, &e);
+    ck_assert_msg(r.set != NULL, "%s", e.msg);
+    ck_assert_uint_eq(spooled_unm_once(&r), left);
+    char *wd = path_in(r.work, "s-nyc");
+    ck_assert_int_ne(access(wd, F_OK), 0);
+    free(wd);
+    rig_stop(&r);
+}
+END_TEST
+
 static Suite *agent_streams_suite(void)
 {
     Suite *s = suite_create("agent_streams");
@@ -396,6 +517,11 @@ static Suite *agent_streams_suite(void)
     tcase_add_test(tc, streams_unmeasured_spooled);
     tcase_add_test(tc, streams_peer_down_and_back);
     tcase_add_test(tc, streams_node_down_recorded);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("full_disk");
+    tcase_set_timeout(tc, 40);
+    tcase_add_test(tc, streams_full_disk_then_space);
+    tcase_add_test(tc, streams_restart_spools_what_waits);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,11 +1,14 @@
 /*
  * check_analyst.c - the owmesh analysts' commands' pure parts: durations,
  * ISO-8601 and NTP times, periods, percentile lists (analyst_args.c); the
- * table and CSV writers (render_table.c); grid statistics, thresholds and
+ * --every buckets aligned to the clock with partial first/last buckets
+ * (analyst_args.c); the table and CSV writers and the machine formats'
+ * shared precision (render_table.c); grid statistics, thresholds and
  * classes, missing never good (render_grid.c); SVG escaping and
  * well-formedness (render_svg.c, checked with a tag-balance parser here).
  */
 #include <check.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,6 +319,115 @@ START_TEST(table_grows)
 }
 END_TEST
 
+static void print_body(FILE *fp, const void *t) { owmesh_table_print_body(t, fp); }
+
+START_TEST(table_body_aligned_without_header)
+{
+    const char *hdr[] = {"a-very-long-header", "x"};
+    owmesh_table *t = owmesh_table_new(2, hdr);
+    owmesh_table_left(t, 0);
+    owmesh_table_left(t, 1);
+    const char *r1[] = {"alpha -> bravo", "interval=0.1"};
+    const char *r2[] = {"n1 -> n2", "interval=1"};
+    owmesh_table_add(t, r1);
+    owmesh_table_add(t, r2);
+    char *text = capture(print_body, t);
+    /* aligned over the rows alone: the header's width does not count */
+    ck_assert_str_eq(text, "alpha -> bravo  interval=0.1\n"
+                           "n1 -> n2        interval=1\n");
+    free(text);
+    owmesh_table_destroy(&t);
+}
+END_TEST
+
+/* The CSV text of a figure is the JSON's: the same number, parsed back. */
+START_TEST(csv_has_the_json_precision)
+{
+    static const double seconds[] = {0.0000441234567, 0.012345678912, 1.5, 123.456789012345,
+                                     -0.000001234, 0};
+    for (size_t i = 0; i < sizeof seconds / sizeof seconds[0]; i++) {
+        double ms = owmesh_ms_ns(seconds[i]);
+        char csv[64];
+        owmesh_format_real(ms, csv, sizeof csv);
+        json_t *v = json_real(ms);
+        char *js = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(OWMESH_JSON_PRECISION));
+        ck_assert_msg(strtod(csv, NULL) == strtod(js, NULL), "%g s: CSV %s, JSON %s", seconds[i],
+                      csv, js);
+        free(js);
+        json_decref(v);
+    }
+    /* nanosecond resolution, not the table's microsecond */
+    char buf[64];
+    owmesh_format_real(owmesh_ms_ns(0.0000441234567), buf, sizeof buf);
+    ck_assert_str_eq(buf, "0.044123");
+    owmesh_format_real(1.0746352, buf, sizeof buf); /* a loss %: not cut to 3 places */
+    ck_assert_str_eq(buf, "1.0746352");
+}
+END_TEST
+
+/* ---- buckets ---- */
+
+static owp_num64 at(const char *iso)
+{
+    owp_num64 t;
+    owp_err err = {0};
+    ck_assert_int_eq(owmesh_parse_time(iso, 0, &t, &err), OWP_OK);
+    return t;
+}
+
+START_TEST(bucket_floor_on_the_clock)
+{
+    ck_assert(owmesh_bucket_floor(at("2026-11-23T10:00:42.5Z"), 60) == at("2026-11-23T10:00:00Z"));
+    ck_assert(owmesh_bucket_floor(at("2026-11-23T10:00:00Z"), 60) == at("2026-11-23T10:00:00Z"));
+    ck_assert(owmesh_bucket_floor(at("2026-11-23T10:59:59Z"), 3600) == at("2026-11-23T10:00:00Z"));
+    ck_assert(owmesh_bucket_floor(at("2026-11-23T23:59:59Z"), 86400) == at("2026-11-23T00:00:00Z"));
+    ck_assert(owmesh_bucket_floor(at("2026-11-23T10:07:00Z"), 300) == at("2026-11-23T10:05:00Z"));
+    /* 2026-11-26 is a Thursday: its week began on Monday the 23rd */
+    ck_assert(owmesh_bucket_floor(at("2026-11-26T12:00:00Z"), 7 * 86400) ==
+              at("2026-11-23T00:00:00Z"));
+    ck_assert(owmesh_bucket_floor(at("2026-11-22T23:59:59Z"), 7 * 86400) ==
+              at("2026-11-16T00:00:00Z"));
+    /* before 1970: still whole multiples */
+    ck_assert(owmesh_bucket_floor(at("1969-12-31T23:59:30Z"), 60) == at("1969-12-31T23:59:00Z"));
+}
+END_TEST
+
+START_TEST(bucket_plan_partial_ends)
+{
+    owmesh_span sp[3];
+    /* 10:00:30 .. 10:03:10 in minutes: partial, whole 10:01-10:03, partial */
+    size_t n = owmesh_bucket_plan(at("2026-11-23T10:00:30Z"), at("2026-11-23T10:03:10Z"), 60, sp);
+    ck_assert_uint_eq(n, 3);
+    ck_assert(sp[0].from == at("2026-11-23T10:00:30Z") && sp[0].to == at("2026-11-23T10:01:00Z"));
+    ck_assert(sp[0].partial && sp[0].every == 0);
+    ck_assert(sp[1].from == at("2026-11-23T10:01:00Z") && sp[1].to == at("2026-11-23T10:03:00Z"));
+    ck_assert(!sp[1].partial && sp[1].every == 60);
+    ck_assert(sp[2].from == at("2026-11-23T10:03:00Z") && sp[2].to == at("2026-11-23T10:03:10Z"));
+    ck_assert(sp[2].partial && sp[2].every == 0);
+    /* aligned both ends: whole buckets only */
+    n = owmesh_bucket_plan(at("2026-11-23T10:00:00Z"), at("2026-11-23T12:00:00Z"), 3600, sp);
+    ck_assert_uint_eq(n, 1);
+    ck_assert(!sp[0].partial && sp[0].every == 3600);
+    /* aligned start, ragged end */
+    n = owmesh_bucket_plan(at("2026-11-23T10:00:00Z"), at("2026-11-23T10:01:30Z"), 60, sp);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(!sp[0].partial && sp[1].partial && sp[1].from == at("2026-11-23T10:01:00Z"));
+    /* inside one bucket: one partial span */
+    n = owmesh_bucket_plan(at("2026-11-23T10:00:10Z"), at("2026-11-23T10:00:50Z"), 60, sp);
+    ck_assert_uint_eq(n, 1);
+    ck_assert(sp[0].partial && sp[0].from == at("2026-11-23T10:00:10Z") &&
+              sp[0].to == at("2026-11-23T10:00:50Z"));
+    /* ending on the boundary of the only bucket it touches */
+    n = owmesh_bucket_plan(at("2026-11-23T10:00:10Z"), at("2026-11-23T10:01:00Z"), 60, sp);
+    ck_assert_uint_eq(n, 1);
+    ck_assert(sp[0].partial && sp[0].to == at("2026-11-23T10:01:00Z"));
+    /* no --every: the period, not partial */
+    n = owmesh_bucket_plan(at("2026-11-23T10:00:10Z"), at("2026-11-23T10:01:00Z"), 0, sp);
+    ck_assert_uint_eq(n, 1);
+    ck_assert(!sp[0].partial && sp[0].every == 0);
+}
+END_TEST
+
 /* ---- grid classes ---- */
 
 static store_row data_row(double median_s, uint64_t sent, uint64_t lost)
@@ -622,6 +734,12 @@ static Suite *analyst_suite(void)
     tc = tcase_create("tables");
     tcase_add_test(tc, table_alignment_and_csv);
     tcase_add_test(tc, table_grows);
+    tcase_add_test(tc, table_body_aligned_without_header);
+    tcase_add_test(tc, csv_has_the_json_precision);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("buckets");
+    tcase_add_test(tc, bucket_floor_on_the_clock);
+    tcase_add_test(tc, bucket_plan_partial_ends);
     suite_add_tcase(s, tc);
     tc = tcase_create("grid");
     tcase_add_test(tc, stat_parse);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -29,7 +30,7 @@
 
 /* ------------------------------------------------------------ a loopback server */
 
-typedef enum { SERVE_ENGINE, SERVE_SILENT, SERVE_GARBAGE } serve_kind;
+typedef enum { SERVE_ENGINE, SERVE_SILENT, SERVE_GARBAGE, SERVE_HUGE_COUNT, SERVE_DRIBBLE } serve_kind;
 
 typedef struct test_server {
     int listen_fd;
@@ -42,6 +43,43 @@ typedef struct test_server {
     pthread_t thread;
     owp_status serve_status;
 } test_server;
+
+static void nap_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* A hostile server's set-up: SERVE_HUGE_COUNT offers A and E with a PBKDF2
+ * count of 2^31 - 1 (minutes of CPU); SERVE_DRIBBLE is an open-mode server
+ * that sends each piece of the set-up within 400 ms, so that no single
+ * message waits a control timeout of 1 s, but the whole takes 1.6 s. */
+static void serve_hostile_setup(const test_server *ts, int fd)
+{
+    uint8_t greet[64] = { 0 }, setup[164], start[48] = { 0 };
+    if (ts->kind == SERVE_HUGE_COUNT) {
+        greet[15] = 6;                    /* Modes: A, E */
+        greet[48] = 0x7f;                 /* Count 0x7fffffff */
+        memset(greet + 49, 0xff, 3);
+    } else {
+        greet[15] = 1;                    /* Modes: open */
+        greet[50] = 0x08;                 /* Count 2048 */
+        nap_ms(400);
+    }
+    if (write(fd, greet, sizeof greet) != (ssize_t)sizeof greet)
+        return;
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof setup && (n = read(fd, setup + got, sizeof setup - got)) > 0)
+        got += (size_t)n;
+    if (ts->kind != SERVE_DRIBBLE || got != sizeof setup)
+        return;
+    for (size_t off = 0; off < sizeof start; off += 16) {
+        nap_ms(400);
+        if (send(fd, start + off, 16, MSG_NOSIGNAL) != 16)
+            return;
+    }
+}
 
 static void *serve_one(void *arg)
 {
@@ -73,6 +111,8 @@ static void *serve_one(void *arg)
                 got = 0;
         }
     }
+    if (ts->kind == SERVE_HUGE_COUNT || ts->kind == SERVE_DRIBBLE)
+        serve_hostile_setup(ts, fd);
     /* Silent (or done with garbage): hold the connection until the client goes. */
     char buf[256];
     while (read(fd, buf, sizeof buf) > 0)
@@ -389,6 +429,52 @@ START_TEST(garbage_greeting_is_a_protocol_error)
 }
 END_TEST
 
+/* A greeting asking for 2^31 - 1 PBKDF2 iterations is refused at once,
+ * naming the server, instead of minutes of CPU. */
+START_TEST(huge_pbkdf2_count_is_refused)
+{
+    test_server ts;
+    server_start(&ts, SERVE_HUGE_COUNT, 0);
+    owp_client_opts o;
+    owp_client_opts_default(&o);
+    o.server = ts.addr;
+    o.modes = OWP_MODE_AUTH | OWP_MODE_ENCRYPTED;
+    o.identity = "alice";
+    o.passphrase = (const uint8_t *)PASSPHRASE;
+    o.passphrase_len = strlen(PASSPHRASE);
+    o.control_timeout_ms = 2000;
+    owp_err err;
+    double t0 = owp_clock_monotonic();
+    owp_client *c = owp_client_open(&o, &err);
+    ck_assert_ptr_null(c);
+    ck_assert(owp_clock_monotonic() - t0 < 1.0);
+    ck_assert_msg(err.code == OWP_ERR_PROTO, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, ts.addr) && strstr(err.msg, "2147483647 PBKDF2"), "%s",
+                  err.msg);
+    server_stop(&ts);
+}
+END_TEST
+
+/* The control timeout bounds the whole set-up, not each message. */
+START_TEST(dribbling_server_times_out)
+{
+    test_server ts;
+    server_start(&ts, SERVE_DRIBBLE, 0);
+    owp_client_opts o;
+    owp_client_opts_default(&o);
+    o.server = ts.addr;
+    o.control_timeout_ms = 1000;
+    owp_err err;
+    double t0 = owp_clock_monotonic();
+    owp_client *c = owp_client_open(&o, &err);
+    double took = owp_clock_monotonic() - t0;
+    owp_client_close(&c);
+    ck_assert_msg(err.code == OWP_ERR_TIMEOUT, "%s", err.msg);
+    ck_assert_msg(took < 1.4, "set-up took %.2f s", took);
+    server_stop(&ts);
+}
+END_TEST
+
 START_TEST(connection_refused_names_the_server)
 {
     test_server ts;
@@ -504,6 +590,8 @@ static Suite *session_suite(void)
     tcase_add_test(hostile, silent_server_times_out);
     tcase_add_test(hostile, garbage_greeting_is_a_protocol_error);
     tcase_add_test(hostile, connection_refused_names_the_server);
+    tcase_add_test(hostile, huge_pbkdf2_count_is_refused);
+    tcase_add_test(hostile, dribbling_server_times_out);
     suite_add_tcase(s, hostile);
 
     TCase *stop = tcase_create("early_stop");

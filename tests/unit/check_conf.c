@@ -44,6 +44,9 @@ static double field_value(const owp_server_conf *c, const char *f)
     if (!strcmp(f, "controltimeout")) return c->controltimeout;
     if (!strcmp(f, "pbkdf2_count")) return c->pbkdf2_count;
     if (!strcmp(f, "maxcontrolsessions")) return c->maxcontrolsessions;
+    if (!strcmp(f, "setuptimeout")) return c->setuptimeout;
+    if (!strcmp(f, "maxsetupsessions")) return c->maxsetupsessions;
+    if (!strcmp(f, "maxsetupperaddr")) return c->maxsetupperaddr;
     if (!strcmp(f, "diskfudge")) return c->diskfudge;
     if (!strcmp(f, "enddelay")) return c->enddelay;
     if (!strcmp(f, "facility")) return c->facility;
@@ -83,7 +86,7 @@ typedef struct field_want {
  * alone, as programs.md lists them), and fields it must leave as shown. */
 static const struct {
     const char *rel;
-    field_want want[20];
+    field_want want[24];
 } conf_vectors[] = {
     {NULL,
      {NUM("authmodes", ALL_MODES), NUM("controltimeout", 1800), STR("datadir", ""),
@@ -91,7 +94,8 @@ static const struct {
       NUM("loglevel", LOG_INFO), NUM("maxcontrolsessions", 0), NUM("pbkdf2_count", 2048),
       NUM("rootfolly", 0), NUM("loglocation", 0), NUM("verbose", 0), STR("srcnode", ""),
       NUM("testports.low", 0), NUM("testports.high", 0), STR("user", ""), STR("group", ""),
-      STR("vardir", "")}},
+      STR("vardir", ""), NUM("setuptimeout", 10), NUM("maxsetupsessions", 64),
+      NUM("maxsetupperaddr", 8)}},
     {"lab/owampd.conf", /* the last two: untouched directives keep their defaults */
      {STR("srcnode", "127.0.0.1:8861"), NUM("testports.low", 9000), NUM("testports.high", 9999),
       STR("datadir", "DATADIR"), STR("vardir", "VARDIR"), NUM("authmodes", ALL_MODES),
@@ -164,6 +168,10 @@ START_TEST(reference_quirks_accepted)
         {"pbkdf2_count 4294967295\n", "pbkdf2_count", 4294967295.0},
         {"maxcontrolsessionsXYZ 7\n", "maxcontrolsessions", 7}, /* prefix match */
         {"MAXCONTROLSESSIONS 8\n", "maxcontrolsessions", 8},
+        {"setuptimeout 3\n", "setuptimeout", 3},     /* ours: the set-up bounds */
+        {"setuptimeout 0\n", "setuptimeout", 0},
+        {"maxsetupsessions 0\n", "maxsetupsessions", 0},
+        {"MaxSetupPerAddr 2\n", "maxsetupperaddr", 2},
         {"DieBy 9\n", "dieby", 9},
         {"dieby 1 # c\n", "dieby", 1},
         {"dieby 1 #c more words\n", "dieby", 1},

@@ -42,6 +42,13 @@ START_TEST(pbkdf2_rejects_zero_count)
     ck_assert_int_eq(owp_pbkdf2_key((const uint8_t *)"x", 1, salt, 0, key, &err),
                      OWP_ERR_INVALID);
     ck_assert_int_eq(err.code, OWP_ERR_INVALID);
+    /* A count from a hostile greeting is capped, not computed for minutes. */
+    ck_assert_int_eq(owp_pbkdf2_key((const uint8_t *)"x", 1, salt, OWP_PBKDF2_COUNT_MAX + 1,
+                                    key, &err),
+                     OWP_ERR_INVALID);
+    ck_assert_int_eq(owp_pbkdf2_key((const uint8_t *)"x", 1, salt, 0x7fffffff, key, &err),
+                     OWP_ERR_INVALID);
+    ck_assert_msg(strstr(err.msg, "2147483647") != NULL, "%s", err.msg);
 }
 END_TEST
 

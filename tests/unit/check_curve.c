@@ -68,11 +68,61 @@ START_TEST(test_cert_files)
 }
 END_TEST
 
+/* A secret key file open to group or others, or owned by another user, is
+ * refused with the fix in the message; public keys are read from it still. */
+START_TEST(unsafe_secret_file_refused)
+{
+    char *dir = tu_tempdir();
+    char path[512], spath[512], key[OWM_CURVE_KEY_LEN + 1], fix[600];
+    snprintf(path, sizeof path, "%s/coll", dir);
+    snprintf(spath, sizeof spath, "%s/coll_secret", dir);
+    snprintf(fix, sizeof fix, "(run: chmod 600 %s)", spath);
+    owp_err e = {0};
+    ck_assert_int_eq(owm_curve_generate(path, 0, NULL, key, &e), OWP_OK);
+    static const mode_t unsafe[] = {0640, 0604, 0620, 0660, 0644};
+    for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++) {
+        ck_assert_int_eq(chmod(spath, unsafe[i]), 0);
+        const char *given[] = {spath, path}; /* by its secret file, or by the public one */
+        for (size_t g = 0; g < 2; g++) {
+            owp_err_clear(&e);
+            ck_assert_ptr_null(owm_curve_load(given[g], 1, &e));
+            ck_assert_int_eq(e.code, OWP_ERR_REFUSED);
+            ck_assert_msg(strstr(e.msg, "open to group or others") && strstr(e.msg, fix) &&
+                              !strncmp(e.msg, spath, strlen(spath)),
+                          "%s", e.msg);
+        }
+        /* only the public key is wanted: no secret is read, nothing to refuse */
+        char pub[OWM_CURVE_KEY_LEN + 1];
+        ck_assert_int_eq(owm_curve_public_key(spath, pub, &e), OWP_OK);
+        ck_assert_str_eq(pub, key);
+    }
+    ck_assert_int_eq(chmod(spath, 0400), 0); /* read-only for us: fine */
+    zcert_t *c = owm_curve_load(spath, 1, &e);
+    ck_assert_msg(c != NULL, "%s", e.msg);
+    zcert_destroy(&c);
+    if (geteuid() == 0) { /* only root can give the file away */
+        ck_assert_int_eq(chown(spath, 12345, 12345), 0);
+        ck_assert_ptr_null(owm_curve_load(path, 1, &e));
+        ck_assert_int_eq(e.code, OWP_ERR_REFUSED);
+        ck_assert_msg(strstr(e.msg, "owned by uid 12345"), "%s", e.msg);
+        ck_assert_int_eq(chown(spath, 0, 0), 0);
+        c = owm_curve_load(path, 1, &e);
+        ck_assert_msg(c != NULL, "%s", e.msg);
+        zcert_destroy(&c);
+    }
+    unlink(spath);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *curve_suite(void)
 {
     Suite *s = suite_create("curve");
     TCase *tc = tcase_create("cert");
     tcase_add_test(tc, test_cert_files);
+    tcase_add_test(tc, unsafe_secret_file_refused);
     suite_add_tcase(s, tc);
     return s;
 }

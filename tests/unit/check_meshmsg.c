@@ -130,6 +130,61 @@ START_TEST(round_trip_keeps_schedule_fields)
 }
 END_TEST
 
+/* Minor version 3: the collectors a node serves travel with its schedule. */
+START_TEST(round_trip_keeps_collectors)
+{
+    owm_msg *env = make_schedule();
+    owp_err e;
+    ck_assert_int_eq(owm_msg_schedule_add_collector(env->schedule, "coll1",
+                                                    "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID", &e),
+                     OWP_OK);
+    ck_assert_int_eq(owm_msg_schedule_add_collector(env->schedule, "coll2",
+                                                    "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", &e),
+                     OWP_OK);
+    uint8_t *buf;
+    size_t len;
+    ck_assert_msg(owm_msg_encode(env, &buf, &len, &e) == OWP_OK, "%s", e.msg);
+    owm_msg *back = NULL;
+    ck_assert_msg(owm_msg_decode(buf, len, &back, NULL, &e) == OWP_OK, "%s", e.msg);
+    free(buf);
+    const owm_msg_schedule *s = back->schedule;
+    ck_assert_uint_eq(s->n_collectors, 2);
+    ck_assert_str_eq(s->collectors[0]->name, "coll1");
+    ck_assert_str_eq(s->collectors[0]->public_key, "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID");
+    ck_assert_str_eq(s->collectors[1]->name, "coll2");
+    ck_assert_uint_eq(s->n_streams, 2); /* the rest is as before */
+    assert_same(env, back);
+    owm_msg_free(&back);
+    owm_msg_free(&env);
+}
+END_TEST
+
+/* A Schedule from a coordinator of minor version 2 (the wire vector of
+ * that version) decodes, with no collectors: the node then serves its -A
+ * keys only. */
+START_TEST(schedule_of_minor_2_has_no_collectors)
+{
+    static const char hex[] =
+        "080110025acd01082a12036368691a590a11636f72652d6f77643a6e79632d3e63686912036e79631a0e3132"
+        "372e302e302e323a38383631222f099a9999999999b93f10d8041814210000000000002440292d431cebe236"
+        "1a3f303c382e40064a076d6573686b65791a4f0a11636f72652d6f77643a7365612d3e63686912037365611a"
+        "0a5b3a3a315d3a383836322229099a9999999999b93f10ac02210000000000002440292d431cebe2361a3f38"
+        "ffffffffffffffffff0122180a0e3132372e302e302e333a38383631100318a846208c47";
+    uint8_t buf[sizeof hex / 2];
+    for (size_t i = 0; i < sizeof buf; i++)
+        ck_assert_int_eq(sscanf(hex + 2 * i, "%2hhx", &buf[i]), 1);
+    owp_err e;
+    owm_msg *env = NULL;
+    ck_assert_msg(owm_msg_decode(buf, sizeof buf, &env, NULL, &e) == OWP_OK, "%s", e.msg);
+    ck_assert_uint_eq(env->minor, 2);
+    ck_assert_int_eq(env->kind, OWM_MSG_SCHEDULE);
+    ck_assert_uint_eq(env->schedule->n_streams, 2);
+    ck_assert_uint_eq(env->schedule->n_collectors, 0);
+    ck_assert_ptr_null(env->schedule->collectors);
+    owm_msg_free(&env);
+}
+END_TEST
+
 START_TEST(round_trip_keeps_status_and_data)
 {
     owp_err e;
@@ -196,41 +251,41 @@ static const struct {
     const char *hex;
 } VECTORS[] = {
     {"Hello",
-     "08011002523b0a036e7963120c6f776d65736820302e312e301a0e3132372e302e302e323a3838363120292a"
+     "08011003523b0a036e7963120c6f776d65736820302e312e301a0e3132372e302e302e323a3838363120292a"
      "147463703a2f2f3132372e302e302e323a39313030"},
     {"Schedule",
-     "080110025acd01082a12036368691a590a11636f72652d6f77643a6e79632d3e63686912036e79631a0e3132"
+     "080110035acd01082a12036368691a590a11636f72652d6f77643a6e79632d3e63686912036e79631a0e3132"
      "372e302e302e323a38383631222f099a9999999999b93f10d8041814210000000000002440292d431cebe236"
      "1a3f303c382e40064a076d6573686b65791a4f0a11636f72652d6f77643a7365612d3e63686912037365611a"
      "0a5b3a3a315d3a383836322229099a9999999999b93f10ac02210000000000002440292d431cebe2361a3f38"
      "ffffffffffffffffff0122180a0e3132372e302e302e333a38383631100318a846208c47"},
     {"ScheduleAck",
-     "08011002621e082a1a1a73747265616d20783a206e6f2073756368206964656e74697479"},
+     "08011003621e082a1a1a73747265616d20783a206e6f2073756368206964656e74697479"},
     {"Status",
-     "080110026a7a0a03636869102a1887c7ae85c4e199d7ee0122290a11636f72652d6f77643a6e79632d3e6368"
+     "080110036a7a0a03636869102a1887c7ae85c4e199d7ee0122290a11636f72652d6f77643a6e79632d3e6368"
      "691002180c2080808080c0e199d7ee0130d8043803401822350a11636f72652d6f77643a7365612d3e636869"
      "10032a1e5b3a3a315d3a383836323a20636f6e6e656374696f6e207265667573656428c0c4073007"},
     {"Error",
-     "08011002721708061213537461747573206265666f72652048656c6c6f"},
+     "08011003721708061213537461747573206265666f72652048656c6c6f"},
     {"StatusRequest",
-     "08011002a2010c080712036e79631203636869"},
+     "08011003a2010c080712036e79631203636869"},
     {"StatusReply",
-     "08011002aa01b8010807102a1887c7ae85c4e199d7ee01228b010a0363686910011880808080c0e199d7ee01"
+     "08011003aa01b8010807102a1887c7ae85c4e199d7ee01228b010a0363686910011880808080c0e199d7ee01"
      "202a282a30293a0c6f776d65736820302e312e30420e3132372e302e302e333a383836314a390a11636f7265"
      "2d6f77643a6e79632d3e63686912036e79631a0363686920012a180a11636f72652d6f77643a6e79632d3e63"
      "6869100230d8044a180a0c6f6c643a7365612d3e63686912037365611a0363686922190a036e7963202a5210"
      "6e657665722072656769737465726564"},
     {"DirectoryRequest",
-     "08011002f20100"},
+     "08011003f20100"},
     {"Directory",
-     "08011002fa019501082a12550a036e7963120e3132372e302e302e323a383836311a147463703a2f2f313237"
+     "08011003fa019501082a12550a036e7963120e3132372e302e302e323a383836311a147463703a2f2f313237"
      "2e302e302e323a39313030222872713a724d3e7d553f404c6e7334374531256b522e6f406e2546636d6d734c"
      "2f407b48385d796637123a0a0363686912093132372e302e302e332228596e654024772d766f3c665676695d"
      "613c4e5936543165643a4d246643472a5b49614c567b684944"},
     {"FileListRequest",
-     "08011002c20205086410f403"},
+     "08011003c20205086410f403"},
     {"FileList",
-     "08011002ca02d5020a6008651211636f72652d6f77643a6e79632d3e6368691a2d3136303435353136333834"
+     "08011003ca02d5020a6008651211636f72652d6f77643a6e79632d3e6368691a2d3136303435353136333834"
      "3433323233343439365f31363034353531363634323133303237323235362e6f7770200128c0bb013080c0ac"
      "deb884c8d6de013880c0acdef88bc8d6de010a6008661211636f72652d6f77643a6e79632d3e6368691a2d31"
      "363034353531363338343433323233343439365f31363034353531363634323133303237323235362e73756d"
@@ -239,9 +294,9 @@ static const struct {
      "303237323235362e6f7770200128c2bb013080c0acdeb884c8d6de013880c0acdef88bc8d6de014220396638"
      "3664303831383834633764363539613266656161306335356164303135100118672206086310641801"},
     {"FileFetch",
-     "08011002d2020c086510808004180820808004"},
+     "08011003d2020c086510808004180820808004"},
     {"FileChunk",
-     "08011002da02b7020865108080041aac0200070e151c232a31383f464d545b626970777e858c939aa1a8afb6"
+     "08011003da02b7020865108080041aac0200070e151c232a31383f464d545b626970777e858c939aa1a8afb6"
      "bdc4cbd2d9e0e7eef5fc030a11181f262d343b424950575e656c737a81888f969da4abb2b9c0c7ced5dce3ea"
      "f1f8ff060d141b222930373e454c535a61686f767d848b9299a0a7aeb5bcc3cad1d8dfe6edf4fb020910171e"
      "252c333a41484f565d646b727980878e959ca3aab1b8bfc6cdd4dbe2e9f0f7fe050c131a21282f363d444b52"
@@ -250,11 +305,11 @@ static const struct {
      "c1c8cfd6dde4ebf2f900070e151c232a31383f464d545b626970777e858c939aa1a8afb6bdc4cbd2d9e0e7ee"
      "f5fc030a11181f262d2001"},
     {"FileCredit",
-     "08011002e2020408651004"},
+     "08011003e2020408651004"},
     {"FileAck",
-     "08011002ea02050a03656667"},
+     "08011003ea02050a03656667"},
     {"PeerHealth",
-     "080110027a150880c0acdeb884c8d6de01120363686912036e7963"},
+     "080110037a150880c0acdeb884c8d6de01120363686912036e7963"},
 };
 
 static owm_msg *vector_maker(const char *name)
@@ -721,6 +776,8 @@ static Suite *meshmsg_suite(void)
     TCase *tc = tcase_create("round_trip");
     tcase_add_loop_test(tc, round_trip_every_kind, 0, (int)N_ELEMS(KINDS));
     tcase_add_test(tc, round_trip_keeps_schedule_fields);
+    tcase_add_test(tc, round_trip_keeps_collectors);
+    tcase_add_test(tc, schedule_of_minor_2_has_no_collectors);
     tcase_add_test(tc, round_trip_keeps_status_and_data);
     tcase_add_test(tc, stack_envelope_encodes);
     tcase_add_loop_test(tc, wire_vectors, 0, (int)N_ELEMS(VECTORS));

@@ -74,7 +74,25 @@ static const char *const SCHEDULE_RULES[] = {
     "Schedule.owamp_server.test_port_low/high: 9000-70000: ports must be <= 65535",
     "Schedule.owamp_server.listen: address \"[::1\": missing ']'",
     "Schedule.streams[1].params.sub_session_count: 1000 does not divide count 300",
+    "collector \"coll2\": Schedule.collectors[1].public_key: not a Z85 CURVE key",
+    "Schedule.collectors[0].name: missing",
+    "Schedule.collectors: collector name \"coll1\" appears more than once",
+    "Schedule.collectors: collector public_key \"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID\" "
+    "appears more than once",
+    "Schedule.collectors[0].name: must be 1-64 printable",
 };
+
+#define COLL_KEY1 "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+#define COLL_KEY2 "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+
+/* Two valid collectors (minor version 3), for the rules that break them. */
+static owm_msg_collector **two_collectors(owm_msg_schedule *s)
+{
+    owp_err e;
+    ck_assert_int_eq(owm_msg_schedule_add_collector(s, "coll1", COLL_KEY1, &e), OWP_OK);
+    ck_assert_int_eq(owm_msg_schedule_add_collector(s, "coll2", COLL_KEY2, &e), OWP_OK);
+    return s->collectors;
+}
 
 static void break_schedule(owm_msg *env, int rule)
 {
@@ -135,6 +153,11 @@ static void break_schedule(owm_msg *env, int rule)
     case 32: s->owamp_server->test_port_high = 70000; break;
     case 33: set(&s->owamp_server->listen, "[::1"); break;
     case 34: s->streams[1]->params->sub_session_count = 1000; break;
+    case 35: set(&two_collectors(s)[1]->public_key, "not-a-key"); break;
+    case 36: set(&two_collectors(s)[0]->name, ""); break;
+    case 37: set(&two_collectors(s)[1]->name, "coll1"); break;
+    case 38: set(&two_collectors(s)[1]->public_key, COLL_KEY1); break;
+    case 39: set(&two_collectors(s)[0]->name, "c/1"); break;
     default: ck_abort_msg("no rule %d", rule);
     }
 }

@@ -301,6 +301,49 @@ START_TEST(test_diff_address_change)
 }
 END_TEST
 
+/* BASE with collectors and analysts (issue 11): each "{...}" member list. */
+#define WITH_CLIENTS(collectors, analysts)                                                   \
+    "{" NODES3 ", \"collectors\": {" collectors "}, \"analysts\": {" analysts "},"          \
+    " \"groups\": {\"g\": {\"type\": \"mesh\", \"nodes\": [\"a\", \"b\", \"c\"]}},"        \
+    " \"tests\": {\"t\": {\"type\": \"latencybg\", \"packet-count\": 600}},"              \
+    " \"tasks\": {\"k\": {\"group\": \"g\", \"test\": \"t\"}}}"
+#define COLL1 "\"coll1\": {\"public-key\": \"{DYWi:5AFAXc[e=DC1hv!>L1Kwe=^4dGXg#6r?(B\"}"
+#define COLL2 "\"coll2\": {\"public-key\": \"0000000000000000000000000000000000000000\"}"
+#define ALICE "\"alice\": {\"public-key\": \"1111111111111111111111111111111111111111\"}"
+
+/* Every node's schedule lists the collectors (not the analysts), in mesh order. */
+START_TEST(test_plan_collectors_in_every_schedule)
+{
+    owm_mesh *m = parse_ok(WITH_CLIENTS(COLL1 ", " COLL2, ALICE));
+    owmc_plan *p = plan_ok(m);
+    for (size_t i = 0; i < owmc_plan_node_count(p); i++) {
+        owp_err e;
+        owm_msg *env = owmc_plan_schedule(owmc_plan_node(p, i), 7, &e);
+        ck_assert_msg(env != NULL, "%s", e.msg);
+        const owm_msg_schedule *s = env->schedule;
+        ck_assert_uint_eq(s->n_collectors, 2);
+        ck_assert_str_eq(s->collectors[0]->name, "coll1");
+        ck_assert_str_eq(s->collectors[0]->public_key, "{DYWi:5AFAXc[e=DC1hv!>L1Kwe=^4dGXg#6r?(B");
+        ck_assert_str_eq(s->collectors[1]->name, "coll2");
+        ck_assert_int_eq(owm_msg_validate(env, &e), OWP_OK);
+        owm_msg_free(&env);
+    }
+    owmc_plan_destroy(&p);
+    owm_mesh_destroy(&m);
+}
+END_TEST
+
+/* A changed collector is pushed to every node; an analyst concerns no node. */
+START_TEST(test_diff_collectors)
+{
+    expect_changes(WITH_CLIENTS(COLL1, ""), WITH_CLIENTS(COLL1 ", " COLL2, ""), "changed",
+                   "changed", "changed");
+    expect_changes(BASE, WITH_CLIENTS(COLL1, ""), "changed", "changed", "changed");
+    expect_changes(WITH_CLIENTS(COLL1, ""), WITH_CLIENTS(COLL1, ALICE), "unchanged", "unchanged",
+                   "unchanged");
+}
+END_TEST
+
 static Suite *plan_suite(void)
 {
     Suite *s = suite_create("plan");
@@ -309,12 +352,14 @@ static Suite *plan_suite(void)
     tcase_add_test(tc, test_plan_demo);
     tcase_add_test(tc, test_plan_identity_for_auth_only);
     tcase_add_test(tc, test_plan_null);
+    tcase_add_test(tc, test_plan_collectors_in_every_schedule);
     suite_add_tcase(s, tc);
     tc = tcase_create("diff");
     tcase_add_test(tc, test_diff_identical_and_reordered);
     tcase_add_test(tc, test_diff_one_receiver);
     tcase_add_test(tc, test_diff_parameters_and_nodes);
     tcase_add_test(tc, test_diff_address_change);
+    tcase_add_test(tc, test_diff_collectors);
     suite_add_tcase(s, tc);
     return s;
 }

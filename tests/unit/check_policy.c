@@ -549,10 +549,13 @@ START_TEST(session_cost)
     owp_slot three[3] = {{OWP_SLOT_FIXED, 1ULL << 30}, {OWP_SLOT_EXP, 1ULL << 30},
                          {OWP_SLOT_EXP, 1ULL << 31}};
     ck_assert_uint_eq(owp_limits_session_bandwidth(three, 3, 0, OWP_MODE_OPEN, 0), 1008);
-    /* Zero-length schedules are infinitely fast. */
+    /* Zero-length schedules (owping -i 0) are charged 0, as the reference
+     * does: no overflow to UINT64_MAX, which every bandwidth limit refused. */
     owp_slot zero = {OWP_SLOT_FIXED, 0};
-    ck_assert_uint_eq(owp_limits_session_bandwidth(&zero, 1, 0, OWP_MODE_OPEN, 0), UINT64_MAX);
-    ck_assert_uint_eq(owp_limits_session_bandwidth(NULL, 0, 0, OWP_MODE_OPEN, 0), UINT64_MAX);
+    ck_assert_uint_eq(owp_limits_session_bandwidth(&zero, 1, 0, OWP_MODE_OPEN, 0), 0);
+    owp_slot zero_exp[2] = {{OWP_SLOT_EXP, 0}, {OWP_SLOT_FIXED, 0}};
+    ck_assert_uint_eq(owp_limits_session_bandwidth(zero_exp, 2, 1000, OWP_MODE_AUTH, 1), 0);
+    ck_assert_uint_eq(owp_limits_session_bandwidth(NULL, 0, 0, OWP_MODE_OPEN, 0), 0);
     owp_slot tiny = {OWP_SLOT_FIXED, 1};
     /* 2^32 packets/s x 65639 bytes x 8 = 2.26e15 bit/s, still representable. */
     ck_assert_uint_eq(owp_limits_session_bandwidth(&tiny, 1, 65535, OWP_MODE_AUTH, 1),

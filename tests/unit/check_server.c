@@ -12,6 +12,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,18 +43,36 @@
 
 /* Policy hooks for the next harness_start (NULL: none); reset by it. */
 static const owp_server_policy *harness_policy;
+/* setuptimeout for the next harness_start (0: the default); reset by it. */
+static uint32_t harness_setuptimeout;
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char log_text[16384];
 
+/* Each line is kept as "<PRIO> message". */
 static void test_log(void *arg, int prio, const char *msg)
 {
     (void)arg;
-    (void)prio;
     pthread_mutex_lock(&log_lock);
     size_t n = strlen(log_text);
-    snprintf(log_text + n, sizeof log_text - n, "%s\n", msg);
+    snprintf(log_text + n, sizeof log_text - n, "<%d> %s\n", prio, msg);
     pthread_mutex_unlock(&log_lock);
+}
+
+/* The priority of the first log line holding s, -1 when none does. */
+static int log_priority_of(const char *s)
+{
+    pthread_mutex_lock(&log_lock);
+    int prio = -1;
+    const char *hit = strstr(log_text, s);
+    if (hit) {
+        const char *line = hit;
+        while (line > log_text && line[-1] != '\n')
+            line--;
+        prio = atoi(line + 1);
+    }
+    pthread_mutex_unlock(&log_lock);
+    return prio;
 }
 
 static int log_contains(const char *s)
@@ -117,6 +136,9 @@ static void harness_start(harness *h, uint32_t modes, uint32_t controltimeout)
     cfg.pfs = h->pfs;
     cfg.datadir = h->datadir;
     cfg.controltimeout = controltimeout;
+    if (harness_setuptimeout)
+        cfg.setuptimeout = harness_setuptimeout;
+    harness_setuptimeout = 0;
     cfg.enddelay = 0.1;
     cfg.start_time = START_TIME;
     cfg.log = test_log;
@@ -763,10 +785,116 @@ START_TEST(session_refusals)
     r.conf_sender = 1;
     request_session(&h, &r, &as);
     ck_assert_uint_eq(as.accept, OWP_ACCEPT_NOT_SUPPORTED);
+    /* A send session with padding no UDP datagram carries: refused now
+     * (Accept 3), not accepted and failed at Start-Sessions. */
+    fill_request(&r, 0, 9000, &slot, 10, 1, 1);
+    r.padding = 0xFFFFFFFF;
+    request_session(&h, &r, &as);
+    ck_assert_uint_eq(as.accept, OWP_ACCEPT_NOT_SUPPORTED);
+    ck_assert_msg(log_contains("127.0.0.1:") && log_contains("padding 4294967295"), "log: %s",
+                  log_text);
+    fill_request(&r, 1, 9000, &slot, 10, 1, 1);
+    r.padding = 65507 - 14 + 1; /* one byte more than an IPv4 datagram */
+    request_session(&h, &r, &as);
+    ck_assert_uint_eq(as.accept, OWP_ACCEPT_NOT_SUPPORTED);
+    /* A send session to receiver port 0: nowhere to send. */
+    fill_request(&r, 0, 0, &slot, 10, 1, 1);
+    request_session(&h, &r, &as);
+    ck_assert_uint_eq(as.accept, OWP_ACCEPT_FAILURE);
+    ck_assert_msg(log_contains("receiver port 0"), "log: %s", log_text);
+    ck_assert_int_eq(log_priority_of("receiver port 0"), OWP_LOG_WARNING);
     /* The connection is still usable. */
     uint8_t sid[16] = {0};
     ck_assert_uint_eq(fetch_ack(&h, sid, 0, UINT32_MAX).accept, OWP_ACCEPT_FAILURE);
     ck_assert_int_eq(harness_finish(&h), OWP_OK);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ fetch right after stop */
+
+/* A second control connection to h's server, set up in open mode. */
+static void harness_attach(harness *h2, const harness *h)
+{
+    memset(h2, 0, sizeof *h2);
+    h2->srv = h->srv;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(lfd, 1), 0);
+    ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    h2->client_fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(connect(h2->client_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    len = sizeof h2->peer;
+    h2->server_fd = accept(lfd, (struct sockaddr *)&h2->peer, &len);
+    close(lfd);
+    ck_assert_int_eq(pthread_create(&h2->thread, NULL, serve_thread, h2), 0);
+    owp_err err;
+    h2->chan = owp_chan_new(h2->client_fd, "test-server-2", 5000, &err);
+    ck_assert_ptr_nonnull(h2->chan);
+    open_session(h2, 7);
+}
+
+/* While the connection's send session is being ended (after our
+ * Stop-Sessions reply has left), its policy hook holds the connection
+ * until the test has fetched the received session on another connection:
+ * the file must already be finished by then. */
+static atomic_int fetched_elsewhere;
+
+static int hold_session(void *arg, const owp_server_conn_info *conn, const owp_request *req,
+                        uint64_t *handle)
+{
+    (void)arg, (void)conn, (void)req, (void)handle;
+    return 0;
+}
+
+static int hold_session_end(void *arg, const owp_server_conn_info *conn, const owp_request *req,
+                            uint64_t handle, int keep_file, const char *path, uint64_t size)
+{
+    (void)arg, (void)conn, (void)handle, (void)keep_file, (void)path, (void)size;
+    for (int i = 0; req->conf_sender && i < 300 && !atomic_load(&fetched_elsewhere); i++)
+        sleep_s(0.01);
+    return 0;
+}
+
+static const owp_server_policy hold_policy = {.session = hold_session,
+                                              .session_end = hold_session_end};
+
+/* powstream -t: the client stops first and fetches on a second connection
+ * the moment our Stop-Sessions reply arrives. The file it gets must be
+ * finished (Finished 1, Next Seqno from the client's Stop-Sessions). */
+START_TEST(fetch_on_second_connection_right_after_stop)
+{
+    harness h, h2;
+    atomic_store(&fetched_elsewhere, 0);
+    harness_policy = &hold_policy;
+    harness_open(&h, 10);
+    test_session snd, rcv; /* the send session first: it is ended first */
+    session_request(&h, &snd, 0, 1000, 0.2, 0.5);
+    session_request(&h, &rcv, 1, 1000, 0.2, 0.5);
+    const uint32_t seqs[] = {0, 1, 2};
+    session_start(&h, &rcv, seqs, 3);
+    harness_attach(&h2, &h);
+
+    owp_stop_session mine = {.next_seqno = 3};
+    memcpy(mine.sid, rcv.as.sid, 16);
+    owp_stop_sessions theirs;
+    session_stop(&h, &mine, 1, 1, &theirs);
+    owp_stop_sessions_clear(&theirs);
+    owp_fetch_ack a = fetch_ack(&h2, rcv.as.sid, 0, UINT32_MAX);
+    atomic_store(&fetched_elsewhere, 1);
+    ck_assert_uint_eq(a.accept, 0);
+    ck_assert_uint_eq(a.finished, 1);
+    ck_assert_uint_eq(a.next_seqno, 3);
+    ck_assert_uint_eq(a.nrecords, 3);
+    owp_skip skips[1];
+    owp_record recs[3];
+    fetch_data(&h2, &a, rcv.as.sid, skips, recs);
+    owp_chan_destroy(&h2.chan);
+    harness_join(&h2);
+    ck_assert_int_eq(h2.status, OWP_OK);
+    close(snd.ufd);
+    ck_assert_int_eq(session_finish(&h, &rcv), OWP_OK);
 }
 END_TEST
 
@@ -965,6 +1093,10 @@ static void bad_command_case(uint8_t type, const char *logged)
     expect_closed(&h);
     ck_assert_int_eq(harness_finish(&h), OWP_ERR_PROTO);
     ck_assert_msg(log_contains(logged), "log: %s", log_text);
+    /* One line, a warning (not an error), naming the peer and why. */
+    ck_assert_int_eq(log_priority_of(logged), OWP_LOG_WARNING);
+    ck_assert_int_eq(log_priority_of("terminated abnormally"), OWP_LOG_WARNING);
+    ck_assert(log_contains("127.0.0.1"));
 }
 
 START_TEST(unknown_command_closes)
@@ -1009,6 +1141,9 @@ START_TEST(truncated_message_then_close)
     ck_assert_int_eq(owp_chan_send(h.chan, pre, sizeof pre, &err), OWP_OK);
     ck_assert_int_eq(owp_chan_flush(h.chan, &err), OWP_OK);
     ck_assert_int_ne(harness_finish(&h), OWP_OK); /* closed mid-message: an error, no crash */
+    /* A client that hangs up is routine: info, not an error. */
+    ck_assert_msg(log_priority_of("ended early") == OWP_LOG_INFO, "log: %s", log_text);
+    ck_assert(log_priority_of("closed the connection") == OWP_LOG_INFO);
 }
 END_TEST
 
@@ -1022,6 +1157,24 @@ START_TEST(silent_client_times_out)
     harness_join(&h);
     ck_assert_int_eq(h.status, OWP_ERR_TIMEOUT);
     ck_assert(h.served_seconds < 3.0);
+    harness_finish(&h);
+}
+END_TEST
+
+/* The set-up has its own, short bound (setuptimeout), whatever the
+ * control timeout: an idle connection does not hold its process for long. */
+START_TEST(silent_client_setup_times_out)
+{
+    harness h;
+    harness_setuptimeout = 1;
+    harness_start(&h, 7, 1800); /* the default control timeout */
+    owp_greeting g;
+    read_greeting(&h, &g);
+    harness_join(&h);
+    ck_assert_int_eq(h.status, OWP_ERR_TIMEOUT);
+    ck_assert_msg(h.served_seconds < 3.0, "%.1f s", h.served_seconds);
+    ck_assert_msg(log_contains("setuptimeout"), "log: %s", log_text);
+    ck_assert(log_priority_of("setuptimeout") == OWP_LOG_INFO);
     harness_finish(&h);
 }
 END_TEST
@@ -1045,6 +1198,11 @@ START_TEST(relative_datadir_refused)
     owp_err err;
     cfg.datadir = "relative";
     ck_assert_ptr_null(owp_server_new(&cfg, &err)); /* datadir must be absolute */
+    /* A greeting count clients refuse to compute is refused at start-up. */
+    cfg.datadir = "/tmp";
+    cfg.pbkdf2_count = OWP_PBKDF2_COUNT_MAX + 1;
+    ck_assert_ptr_null(owp_server_new(&cfg, &err));
+    ck_assert_msg(strstr(err.msg, "pbkdf2_count 1048577") != NULL, "%s", err.msg);
 }
 END_TEST
 
@@ -1068,6 +1226,7 @@ static Suite *server_suite(void)
     tcase_add_test(tc, send_session);
     tcase_add_test(tc, session_refusals);
     tcase_add_test(tc, stop_request_during_test);
+    tcase_add_test(tc, fetch_on_second_connection_right_after_stop);
     tcase_add_test(tc, policy_filters_greeting_modes);
     tcase_add_test(tc, policy_grants_follow_sessions);
     suite_add_tcase(s, tc);
@@ -1082,6 +1241,7 @@ static Suite *server_suite(void)
     tcase_add_test(tc, truncated_message_then_close);
     tcase_add_test(tc, silent_client_times_out);
     tcase_add_test(tc, idle_client_times_out);
+    tcase_add_test(tc, silent_client_setup_times_out);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("configuration");

@@ -391,6 +391,62 @@ START_TEST(sub_sessions)
 }
 END_TEST
 
+/* ---- the order of -M's <BUCKETS>: the reference's hash table ---- */
+
+/* Run records whose delays fall in buckets idx[0..n) (in that arrival order)
+ * through a session, as one range or -N ranges of `sub` packets; check range
+ * `range`'s printed order. (The reference's table is smaller than 1021 slots
+ * only when the raw 32.32 loss timeout is below 2048 bucket widths, where
+ * every packet ages out before it arrives.) */
+static void expect_bucket_order(const int32_t *idx, size_t n, uint32_t sub,
+                                uint32_t range, const int32_t *want, size_t nwant)
+{
+    owp_record r[16];
+    ck_assert_uint_le(n, 16);
+    for (uint32_t i = 0; i < n; i++) { /* bucket: ceil(delay / W), floor below 0 */
+        double half = idx[i] > 0 ? -0.5 : idx[i] < 0 ? 0.5 : 0.0;
+        r[i] = rec(i, ((double)idx[i] + half) * W);
+    }
+    owp_err err;
+    owp_stats *s = owp_stats_new(session((uint32_t)n), NULL, 0, W, &err);
+    ck_assert_msg(s != NULL, "%s", err.msg);
+    uint32_t first = sub ? range * sub : 0, last = sub ? first + sub : UINT32_MAX;
+    ck_assert_int_eq(owp_stats_begin(s, first, last, 0, &err), OWP_OK);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(owp_stats_add(s, &r[i], NULL, &err), OWP_OK);
+    ck_assert_int_eq(owp_stats_end(s, &err), OWP_OK);
+    ck_assert_uint_eq(owp_stats_nbuckets(s), nwant);
+    int32_t prev = INT32_MIN;
+    for (uint32_t i = 0; i < nwant; i++) {
+        int32_t got;
+        uint32_t c;
+        owp_stats_bucket_ref_order(s, i, &got, &c);
+        ck_assert_msg(got == want[i], "printed bucket %u: %d, want %d", i, got, want[i]);
+        ck_assert_uint_eq(c, 1);
+        owp_stats_bucket(s, i, &got, &c); /* the percentiles' order stays ascending */
+        ck_assert_int_gt(got, prev);
+        prev = got;
+    }
+    owp_stats_destroy(&s);
+}
+
+START_TEST(bucket_order_is_the_references)
+{
+    /* Byte sums 255, 1, 2, 4, 5, 33 (mod 1021): 255 comes last. */
+    static const int32_t straddle[] = {255, 256, 257, 259, 260, 288};
+    static const int32_t straddle_printed[] = {256, 257, 259, 260, 288, 255};
+    expect_bucket_order(straddle, 6, 0, 0, straddle_printed, 6);
+    /* 11, 266 and 521 share slot 11: the newest first. -1 sums to 1020. */
+    static const int32_t chain[] = {-1, 266, 11, 521, 10};
+    static const int32_t chain_printed[] = {10, 521, 11, 266, -1};
+    expect_bucket_order(chain, 5, 0, 0, chain_printed, 5);
+    /* Each -N range starts an empty table: its own arrival order counts. */
+    static const int32_t two_ranges[] = {266, 11, 11, 266};
+    static const int32_t second_printed[] = {266, 11};
+    expect_bucket_order(two_ranges, 4, 2, 1, second_printed, 2);
+}
+END_TEST
+
 static int feed(const owp_record *r, void *arg)
 {
     owp_err err;
@@ -456,6 +512,7 @@ int main(void)
     tcase_add_test(tc, single_packet);
     tcase_add_test(tc, large_session_vs_sort);
     tcase_add_test(tc, negative_delays);
+    tcase_add_test(tc, bucket_order_is_the_references);
     suite_add_tcase(s, tc);
     tc = tcase_create("reordering");
     tcase_add_test(tc, reorder_vector);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,7 +139,7 @@ START_TEST(test_vectors_match_stats)
 {
     int n = ingest_vector_dir("owp", 1);
     n += ingest_vector_dir("powstream", 1000);
-    ck_assert_int_eq(n, 27); /* 25 in owp/, 2 in powstream/ */
+    ck_assert_int_eq(n, 28); /* 26 in owp/, 2 in powstream/ */
     uint64_t seq;
     char name[64];
     owp_err err = {0};
@@ -601,6 +603,91 @@ START_TEST(test_hostile_files)
 }
 END_TEST
 
+/* ---- a full disk ---- */
+
+/* The disk fills up under a batch (here: the file size limit at the data
+ * file's size, as a full disk without root): the commit says so, naming
+ * the store and what to do, store_full() tells the caller to keep the
+ * files, and nothing of the batch is stored; once there is room again the
+ * same files go in. */
+START_TEST(test_disk_full_commit)
+{
+    gen g = {.n = 2000, .start = T0, .interval = 0.01, .delay = 0.002, .spread = 0.0001,
+             .seed = 7};
+    FILE *fp = make_file(&g);
+    uint32_t pid = path("a", "b");
+    char data[600];
+    snprintf(data, sizeof data, "%s/data.mdb", dir);
+    struct stat st;
+    ck_assert_int_eq(stat(data, &st), 0);
+    struct rlimit old, tight;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    tight = old;
+    tight.rlim_cur = (rlim_t)st.st_size;
+    signal(SIGXFSZ, SIG_IGN); /* EFBIG, not a signal */
+    owp_err err = {0};
+    ck_assert_int_eq(store_batch_begin(store, &err), OWP_OK);
+    rewind(fp);
+    store_ingest_result res;
+    ck_assert_int_eq(store_ingest_file(store, "n", 1, "f1", pid, fp, &res, &err), OWP_OK);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &tight), 0);
+    owp_status got = store_batch_commit(store, &err);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    ck_assert_int_ne(got, OWP_OK);
+    ck_assert_int_eq(store_full(store), 1);
+    ck_assert_msg(strstr(err.msg, dir) && strstr(err.msg, "batch commit") &&
+                      (strstr(err.msg, "no space left on device") ||
+                       strstr(err.msg, "file size limit")) &&
+                      strstr(err.msg, "nothing of it was stored"),
+                  "message: %s", err.msg);
+    ck_assert_uint_eq(cursor_of("n"), 0);
+    /* Room again: the same file goes in. */
+    ingest_fp("n", 1, pid, fp, OWP_OK);
+    ck_assert_int_eq(store_full(store), 0);
+    ck_assert_uint_eq(cursor_of("n"), 1);
+    fclose(fp);
+}
+END_TEST
+
+/* A map that is too small: "store map full", with the knob to raise. */
+START_TEST(test_map_full_message)
+{
+    store_close(&store);
+    store_opts o;
+    store_opts_default(&o);
+    o.map_size = 64 * 1024;
+    owp_err err = {0};
+    store = store_open(dir, &o, &err);
+    ck_assert_msg(store, "%s", err.msg);
+    gen g = {.n = 20000, .start = T0, .interval = 0.01, .delay = 0.002, .seed = 3};
+    FILE *fp = make_file(&g);
+    uint32_t pid = 0;
+    ck_assert_int_eq(store_path_id(store, "a", "b", "test", &pid, &err), OWP_OK);
+    ck_assert_int_ne(store_ingest_file(store, "n", 1, "big", pid, fp, NULL, &err), OWP_OK);
+    ck_assert_int_eq(store_full(store), 1);
+    ck_assert_msg(strstr(err.msg, dir) && strstr(err.msg, "store map full") &&
+                      strstr(err.msg, STORE_MAP_SIZE_ENV),
+                  "message: %s", err.msg);
+    ck_assert_uint_eq(cursor_of("n"), 0);
+    fclose(fp);
+    /* The operator's knob: the same store, a larger map. */
+    store_close(&store);
+    setenv(STORE_MAP_SIZE_ENV, "64M", 1);
+    store = store_open(dir, &o, &err);
+    unsetenv(STORE_MAP_SIZE_ENV);
+    ck_assert_msg(store, "%s", err.msg);
+    fp = make_file(&g);
+    ingest_fp("n", 1, pid, fp, OWP_OK);
+    fclose(fp);
+    store_close(&store);
+    setenv(STORE_MAP_SIZE_ENV, "lots", 1);
+    ck_assert_ptr_null(store_open(dir, &o, &err));
+    unsetenv(STORE_MAP_SIZE_ENV);
+    ck_assert_msg(strstr(err.msg, "OWMESH_STORE_MAP_SIZE=lots"), "%s", err.msg);
+    open_store();
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -615,6 +702,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_idempotent_reingest);
     tcase_add_test(tc, test_hostile_files);
     tcase_add_test(tc, test_batch_group_commit);
+    tcase_add_test(tc, test_disk_full_commit);
+    tcase_add_test(tc, test_map_full_message);
     suite_add_tcase(s, tc);
     tc = tcase_create("crash");
     tcase_add_checked_fixture(tc, setup, teardown);

@@ -118,11 +118,19 @@ typedef struct seen_interval {
     char detail[256];
 } seen_interval;
 
+#define MAX_SUBSUMS 64
+
+typedef struct seen_subsum {
+    char path[512];
+    int complete;
+} seen_subsum;
+
 typedef struct seen {
     pthread_mutex_t mu;
     int nfiles, nsums, nsubsums, nintervals, logs;
     seen_file files[MAX_SEEN];        /* .owp only */
     seen_interval intervals[MAX_SEEN];
+    seen_subsum subsums[MAX_SUBSUMS]; /* the first sub-session summaries */
 } seen;
 
 static void seen_init(seen *s)
@@ -139,8 +147,14 @@ static void on_file(void *arg, const owp_stream_file *f)
         s->files[s->nfiles++] = (seen_file){ f->start, f->end, f->last_seq, f->complete };
     else if (f->kind == OWP_STREAM_FILE_SUM)
         s->nsums++;
-    else if (f->kind == OWP_STREAM_FILE_SUBSUM)
+    else if (f->kind == OWP_STREAM_FILE_SUBSUM) {
+        if (s->nsubsums < MAX_SUBSUMS) {
+            seen_subsum *ss = &s->subsums[s->nsubsums];
+            snprintf(ss->path, sizeof ss->path, "%s", f->path);
+            ss->complete = f->complete;
+        }
         s->nsubsums++;
+    }
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -685,6 +699,68 @@ START_TEST(test_server_killed_and_restarted)
 }
 END_TEST
 
+/* ---- sub-session summaries (-N): SESSION_FINISHED ---- */
+
+/* The SESSION_FINISHED value of the .sum file at path; -1 if none. */
+static int sum_finished(const char *path)
+{
+    size_t len;
+    char *text = tu_read_file(path, &len);
+    ck_assert_msg(text != NULL, "%s unreadable", path);
+    const char *key = strstr(text, "\nSESSION_FINISHED\t");
+    int v = key ? key[strlen("\nSESSION_FINISHED\t")] - '0' : -1;
+    free(text);
+    return v;
+}
+
+/* One complete session of 50 packets in blocks of 10 against the in-process
+ * server; every sub-session summary of it says SESSION_FINISHED want. */
+static void check_sub_sums(int sender, int want)
+{
+    mini_owampd m;
+    mini_start(&m, 0);
+    rig r;
+    rig_init(&r, m.port);
+    r.o.sender = sender;
+    r.o.sub_count = 10;
+    owp_err err;
+    owp_stream *st = owp_stream_start(&r.o, &err);
+    ck_assert_msg(st != NULL, "%s", err.msg);
+    double t0 = owp_clock_monotonic();
+    while (complete_since(&r.s, 0) < 1 && owp_clock_monotonic() - t0 < 15)
+        usleep(20000);
+    owp_stream_destroy(&st);
+    mini_destroy(&m);
+    ck_assert_int_ge(complete_since(&r.s, 0), 1);
+    int checked = 0;
+    for (int i = 0; i < r.s.nsubsums && i < MAX_SUBSUMS; i++) {
+        if (sender && !r.s.subsums[i].complete)
+            continue; /* a session the stop at the end cut */
+        ck_assert_msg(sum_finished(r.s.subsums[i].path) == want, "%s: SESSION_FINISHED %d, want %d",
+                      r.s.subsums[i].path, sum_finished(r.s.subsums[i].path), want);
+        checked++;
+    }
+    ck_assert_int_ge(checked, 5);
+    rig_done(&r);
+}
+
+/* -t: the blocks come from the fetched data of a finished session, so they
+ * say 1, as the reference's summaries of ranges fetched after the session
+ * ended do. */
+START_TEST(test_sender_sub_sums_finished)
+{
+    check_sub_sums(1, 1);
+}
+END_TEST
+
+/* Receiving: summaries of the growing file, 0 (the reference's vectors),
+ * the last block of a session too. */
+START_TEST(test_receiver_sub_sums_preliminary)
+{
+    check_sub_sums(0, 0);
+}
+END_TEST
+
 /* ---- a server that refuses every session: "owampd refused", no files ---- */
 
 START_TEST(test_sessions_refused)
@@ -763,6 +839,11 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_sessions_refused);
     tcase_add_test(tc, test_retry_now_skips_backoff);
     tcase_add_test(tc, test_stop_is_prompt);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("sub-sessions");
+    tcase_set_timeout(tc, 40);
+    tcase_add_test(tc, test_sender_sub_sums_finished);
+    tcase_add_test(tc, test_receiver_sub_sums_preliminary);
     suite_add_tcase(s, tc);
     tc = tcase_create("outage");
     tcase_set_timeout(tc, 60);

@@ -1,10 +1,15 @@
 /* check_zap.c - the mesh plane's ZAP handler (mesh/zap.h): raw requests on the
  * ZAP endpoint (accepted key, unknown key, malformed requests answered, not
- * crashed on) and real CURVE clients of a ROUTER, one approved, one not. */
+ * crashed on) and real CURVE clients of a ROUTER, one approved, one not; the
+ * socket monitor that logs the handshakes a CURVE server refuses before ZAP
+ * (mesh/monitor.h: a plaintext client, a wrong server key), and the log
+ * rate limiter they share (mesh/ratelimit.h). */
 #include <check.h>
 #include <string.h>
 #include <syslog.h>
 
+#include "monitor.h"
+#include "ratelimit.h"
 #include "testutil.h"
 #include "zap.h"
 
@@ -251,6 +256,130 @@ START_TEST(curve_router_admits_only_the_approved_client)
 }
 END_TEST
 
+/* ------------------------------------------------------------ refused handshakes */
+
+/* A CURVE ROUTER on loopback with a ZAP handler admitting approved and a
+ * monitor logging into seen; the endpoint in endpoint. */
+typedef struct curve_server {
+    zcert_t *cert;
+    owm_zap *zap;
+    zsock_t *router;
+    owm_monitor *monitor;
+    char endpoint[64];
+} curve_server;
+
+static void server_start(curve_server *srv, verdicts *seen)
+{
+    srv->cert = zcert_new();
+    srv->zap = new_handler(seen);
+    srv->router = zsock_new(ZMQ_ROUTER);
+    zsock_set_linger(srv->router, 0);
+    zcert_apply(srv->cert, srv->router);
+    zsock_set_curve_server(srv->router, 1);
+    zsock_set_zap_domain(srv->router, "check");
+    owp_err err = {0};
+    srv->monitor = owm_monitor_new(srv->router, "check", log_hook, seen, &err);
+    ck_assert_msg(srv->monitor != NULL, "%s", err.msg);
+    int port = zsock_bind(srv->router, "tcp://127.0.0.1:*");
+    ck_assert_int_gt(port, 0);
+    snprintf(srv->endpoint, sizeof srv->endpoint, "tcp://127.0.0.1:%d", port);
+}
+
+static void server_stop(curve_server *srv)
+{
+    owm_monitor_destroy(&srv->monitor);
+    ck_assert_ptr_null(srv->monitor);
+    zsock_destroy(&srv->router);
+    owm_zap_destroy(&srv->zap);
+    zcert_destroy(&srv->cert);
+}
+
+/* Serve ZAP and the monitor until a line is logged (or 5 s pass). */
+static void wait_for_log(curve_server *srv, verdicts *seen)
+{
+    zpoller_t *poller = zpoller_new(owm_zap_socket(srv->zap), owm_monitor_socket(srv->monitor),
+                                    NULL);
+    int64_t deadline = zclock_mono() + 5000;
+    while (!seen->logged && zclock_mono() < deadline) {
+        void *which = zpoller_wait(poller, 100);
+        if (which == owm_zap_socket(srv->zap))
+            owm_zap_handle(srv->zap);
+        else if (which == owm_monitor_socket(srv->monitor))
+            owm_monitor_handle(srv->monitor, (double)zclock_mono() / 1000.0);
+    }
+    zpoller_destroy(&poller);
+}
+
+START_TEST(plaintext_client_logged)
+{
+    verdicts seen = {0};
+    curve_server srv;
+    server_start(&srv, &seen);
+    zsock_t *plain = zsock_new(ZMQ_DEALER);
+    zsock_set_linger(plain, 0);
+    ck_assert_int_eq(zsock_connect(plain, "%s", srv.endpoint), 0);
+    zstr_send(plain, "hello");
+    wait_for_log(&srv, &seen);
+    ck_assert_int_eq(seen.logged, 1);
+    ck_assert_int_eq(seen.logged_priority, LOG_WARNING);
+    ck_assert_int_eq(seen.asked, 0); /* ZAP never heard of it */
+    ck_assert_msg(strstr(seen.last_log, "check: refused a connection on tcp://127.0.0.1:") &&
+                      strstr(seen.last_log, "not CURVE"),
+                  "%s", seen.last_log);
+    zsock_destroy(&plain);
+    server_stop(&srv);
+}
+END_TEST
+
+START_TEST(wrong_server_key_logged)
+{
+    verdicts seen = {0};
+    curve_server srv;
+    server_start(&srv, &seen);
+    zcert_t *client = zcert_new(), *not_the_server = zcert_new();
+    snprintf(seen.approved, sizeof seen.approved, "%s", zcert_public_txt(client));
+    zsock_t *s = curve_client(client, not_the_server, srv.endpoint);
+    wait_for_log(&srv, &seen);
+    ck_assert_int_eq(seen.logged, 1);
+    ck_assert_msg(strstr(seen.last_log, "refused a connection on tcp://127.0.0.1:") &&
+                      strstr(seen.last_log, "decryption failed"),
+                  "%s", seen.last_log);
+    zsock_destroy(&s);
+    zcert_destroy(&client);
+    zcert_destroy(&not_the_server);
+    server_stop(&srv);
+}
+END_TEST
+
+START_TEST(protocol_errors_in_words)
+{
+    ck_assert_ptr_nonnull(strstr(owm_monitor_protocol_error(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH),
+                                 "plaintext"));
+    ck_assert_ptr_nonnull(strstr(owm_monitor_protocol_error(0x10000018), "malformed"));
+    ck_assert_str_eq(owm_monitor_protocol_error(0), "handshake failed");
+}
+END_TEST
+
+START_TEST(ratelimit_once_a_period_per_subject)
+{
+    owm_ratelimit rl;
+    owm_ratelimit_init(&rl, 60);
+    ck_assert_int_eq(owm_ratelimit_allow(&rl, "key-a", 100), 1);
+    ck_assert_int_eq(owm_ratelimit_allow(&rl, "key-a", 130), 0);
+    ck_assert_int_eq(owm_ratelimit_allow(&rl, "key-b", 130), 1); /* another subject */
+    ck_assert_int_eq(owm_ratelimit_allow(&rl, "key-a", 160.5), 1); /* the period is over */
+    ck_assert_int_eq(owm_ratelimit_allow(&rl, "key-a", 170), 0);
+    /* more subjects than slots: the one logged longest ago is forgotten */
+    char subject[32];
+    for (int i = 0; i < OWM_RATELIMIT_SLOTS; i++) {
+        snprintf(subject, sizeof subject, "flood-%d", i);
+        ck_assert_int_eq(owm_ratelimit_allow(&rl, subject, 200 + i), 1);
+    }
+    ck_assert_int_eq(owm_ratelimit_allow(&rl, "key-a", 270), 1);
+    ck_assert_int_eq(owm_ratelimit_allow(&rl, "flood-63", 270), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("zap");
@@ -265,6 +394,12 @@ int main(void)
     tc = tcase_create("curve");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, curve_router_admits_only_the_approved_client);
+    tcase_add_test(tc, plaintext_client_logged);
+    tcase_add_test(tc, wrong_server_key_logged);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("monitor");
+    tcase_add_test(tc, protocol_errors_in_words);
+    tcase_add_test(tc, ratelimit_once_a_period_per_subject);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -1,0 +1,24 @@
+# systemd - a unit per daemon (owampd and the three mesh daemons), made from
+# systemd/NAME.service.in with configure's directories and installed into
+# systemdsystemunitdir (--with-systemdsystemunitdir; default
+# $(prefix)/lib/systemd/system). Type=simple: every daemon stays in the
+# foreground under systemd.
+systemdsystemunit_DATA = systemd/owampd.service systemd/owmesh-coordinator.service \
+	systemd/owmesh-node.service systemd/owmesh-collector.service
+EXTRA_DIST += systemd/owampd.service.in systemd/owmesh-coordinator.service.in \
+	systemd/owmesh-node.service.in systemd/owmesh-collector.service.in
+CLEANFILES += $(systemdsystemunit_DATA)
+# Made at make time, not by configure: $(sbindir) and friends are only
+# fully expanded here (and follow a `make prefix=...`).
+OWMESH_EDIT_PATHS = sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	-e 's|@localstatedir[@]|$(localstatedir)|g'
+OWMESH_EDIT = $(AM_V_GEN)$(MKDIR_P) $(@D) && rm -f $@ $@.tmp && \
+	$(OWMESH_EDIT_PATHS) $(srcdir)/$@.in >$@.tmp && mv $@.tmp $@
+systemd/owampd.service: $(srcdir)/systemd/owampd.service.in Makefile
+	$(OWMESH_EDIT)
+systemd/owmesh-coordinator.service: $(srcdir)/systemd/owmesh-coordinator.service.in Makefile
+	$(OWMESH_EDIT)
+systemd/owmesh-node.service: $(srcdir)/systemd/owmesh-node.service.in Makefile
+	$(OWMESH_EDIT)
+systemd/owmesh-collector.service: $(srcdir)/systemd/owmesh-collector.service.in Makefile
+	$(OWMESH_EDIT)
