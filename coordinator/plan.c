@@ -65,7 +65,8 @@ static int digest_text(EVP_MD_CTX *md, const char *fmt, ...)
 
 /* Everything the Schedule carries but the generation: the node, each stream's
  * id (which already covers source, destination, servers and parameters), its
- * peer and identity, the owamp server settings and the collectors. */
+ * peer and identity, the owamp server settings, the data endpoint and the
+ * collectors. */
 static owp_status compute_digest(owmc_node_plan *np, EVP_MD_CTX *md, owp_err *err)
 {
     int ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
@@ -82,6 +83,8 @@ static owp_status compute_digest(owmc_node_plan *np, EVP_MD_CTX *md, owp_err *er
         owm_node_format_server(np->node, listen, sizeof listen);
         ok = digest_text(md, "server %s %u\n", listen, (unsigned)np->server_modes);
     }
+    if (ok && np->node->data_endpoint)
+        ok = digest_text(md, "data %s\n", np->node->data_endpoint);
     for (size_t i = 0; ok && i < owm_mesh_client_count(np->mesh); i++) {
         const owm_client *c = owm_mesh_client(np->mesh, i);
         if (c->role == OWM_ROLE_COLLECTOR)
@@ -270,7 +273,9 @@ owm_msg *owmc_plan_schedule(const owmc_node_plan *np, uint64_t generation, owp_e
         }
         srv->modes = np->server_modes;
     }
-    if (add_collectors(m, np->mesh, err) != OWP_OK)
+    /* The node serves its data endpoint there unless its -D says otherwise. */
+    if (owm_msg_set_string(&m->data_endpoint, np->node->data_endpoint, err) != OWP_OK ||
+        add_collectors(m, np->mesh, err) != OWP_OK)
         owm_msg_free(&env);
     return env;
 }

@@ -8,7 +8,9 @@
  * that sends at least one stream is also told how to run its owamp server
  * (Schedule.owamp_server: its mesh address, the modes its streams use).
  * Every schedule lists the mesh's collectors (Schedule.collectors: the keys
- * the node's data endpoint admits), in mesh order.
+ * the node's data endpoint admits), in mesh order, and carries the node's
+ * data-endpoint from the mesh (Schedule.data_endpoint, "" when the mesh
+ * gives none): a node started without -D serves there.
  *
  * Each node's schedule has a digest (SHA-256 over everything the Schedule
  * message carries except the generation), so comparing two plans tells which

@@ -7,11 +7,13 @@
  *   systemd     started by systemd ($INVOCATION_ID or $JOURNAL_STREAM set):
  *               stay in the foreground (the units are Type=simple) and log
  *               to syslog only, which the journal collects;
- *   otherwise   detach: fork, new session, standard streams on /dev/null
- *               (the working directory stays: relative paths keep
- *               working); the parent waits until the daemon is up (or
- *               failed) and exits 0 (or 1), so a start-up error is still an
- *               exit status.
+ *   otherwise   detach: fork, new session, standard input and output on
+ *               /dev/null, standard error too once the daemon is up (until
+ *               then its warnings and errors go there as well, so a failed
+ *               start says why where it was started); the working
+ *               directory stays (relative paths keep working); the parent
+ *               waits until the daemon is up (or failed) and exits 0 (or
+ *               1), so a start-up error is still an exit status.
  *
  * --help and --version are the same on every daemon (getopt_long with
  * DAEMON_LONG_OPTIONS): usage on stdout, or "PROGRAM VERSION", exit 0.

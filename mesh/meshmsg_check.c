@@ -343,6 +343,8 @@ owp_status owm_msg_validate_schedule(const owm_msg_schedule *m, owp_err *err)
         return st;
     if (m->owamp_server && (st = check_owamp_server(m->owamp_server, err)))
         return st;
+    if ((st = check_endpoint(W, "data_endpoint", m->data_endpoint, err)))
+        return st;
     if ((st = check_list(W, m->collectors, m->n_collectors, &collectors, NULL, err)) ||
         (st = check_list(W, m->collectors, m->n_collectors, &collector_keys, NULL, err)))
         return st;

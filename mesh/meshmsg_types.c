@@ -54,7 +54,8 @@ TYPE(owm_type_schedule, owm_msg_schedule, "Schedule",
      FIELD(owm_msg_schedule, generation, OWM_F_U64), FIELD(owm_msg_schedule, node, S),
      REPEATED(owm_msg_schedule, streams, OWM_F_MESSAGES, &owm_type_stream),
      MESSAGE(owm_msg_schedule, owamp_server, owm_type_owamp_server),
-     REPEATED(owm_msg_schedule, collectors, OWM_F_MESSAGES, &owm_type_collector));
+     REPEATED(owm_msg_schedule, collectors, OWM_F_MESSAGES, &owm_type_collector),
+     FIELD(owm_msg_schedule, data_endpoint, S));
 
 TYPE(owm_type_schedule_ack, owm_msg_schedule_ack, "ScheduleAck",
      FIELD(owm_msg_schedule_ack, generation, OWM_F_U64),

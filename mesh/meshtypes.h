@@ -151,6 +151,7 @@ typedef struct owm_msg_schedule {
     owm_msg_owamp_server *owamp_server;
     size_t n_collectors; /* minor version 3 */
     owm_msg_collector **collectors;
+    char *data_endpoint; /* minor version 3: the mesh's data-endpoint for the node; "" = none */
 } owm_msg_schedule;
 
 typedef struct owm_msg_schedule_ack {

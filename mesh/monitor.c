@@ -128,7 +128,7 @@ int owm_monitor_handle(owm_monitor *self, double now)
      * endpoint that refused, not the peer (its stable monitor API has no
      * remote address). */
     char subject[300], line[512];
-    snprintf(subject, sizeof subject, "%s %s", endpoint, why);
+    snprintf(subject, sizeof subject, "%.200s %.90s", endpoint, why); /* a key: may be cut */
     if (!self->log || !owm_ratelimit_allow(&self->quiet, subject, now))
         return 0;
     snprintf(line, sizeof line, "%s: refused a connection on %s: %s", self->who,

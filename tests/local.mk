@@ -71,7 +71,7 @@ MESH_UNIT_TESTS = \
 	tests/unit/check_nagios
 # Fixtures several suites of a room share: one small library each, linked.
 noinst_LTLIBRARIES += tests/unit/libmeshmsgtest.la tests/unit/libcoordtest.la \
-	tests/unit/libagenttest.la tests/unit/libstoretest.la
+	tests/unit/libagenttest.la tests/unit/libstoretest.la tests/unit/libcollectortest.la
 tests_unit_libmeshmsgtest_la_SOURCES = tests/unit/meshmsg_testutil.c tests/unit/meshmsg_testutil.h
 tests_unit_libmeshmsgtest_la_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_libcoordtest_la_SOURCES = tests/unit/coord_testutil.c tests/unit/coord_testutil.h
@@ -80,10 +80,14 @@ tests_unit_libagenttest_la_SOURCES = tests/unit/agent_testutil.c tests/unit/agen
 tests_unit_libagenttest_la_CPPFLAGS = $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_libstoretest_la_SOURCES = tests/unit/store_testutil.c tests/unit/store_testutil.h
 tests_unit_libstoretest_la_CPPFLAGS = $(STORE_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_libcollectortest_la_SOURCES = tests/unit/collector_testutil.c \
+	tests/unit/collector_testutil.h
+tests_unit_libcollectortest_la_CPPFLAGS = $(COLLECTOR_CPPFLAGS) $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
 LIBMESHMSGTEST = tests/unit/libmeshmsgtest.la
 LIBCOORDTEST = tests/unit/libcoordtest.la
 LIBAGENTTEST = tests/unit/libagenttest.la
 LIBSTORETEST = tests/unit/libstoretest.la
+LIBCOLLECTORTEST = tests/unit/libcollectortest.la
 tests_unit_check_meshconf_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_meshconf_LDADD = $(LIBMESH) $(UNIT_LDADD)
 tests_unit_check_meshconf_clients_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
@@ -125,9 +129,11 @@ tests_unit_check_store_hist_LDADD = $(LIBSTORETEST) $(LIBSTORE) $(UNIT_LDADD)
 tests_unit_check_store_unmeasured_CPPFLAGS = $(STORE_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_store_unmeasured_LDADD = $(LIBSTORETEST) $(LIBSTORE) $(UNIT_LDADD)
 tests_unit_check_collector_CPPFLAGS = $(COLLECTOR_CPPFLAGS) $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
-tests_unit_check_collector_LDADD = $(LIBCOLLECTOR) $(LIBAGENT) $(LIBSTORE) $(UNIT_LDADD)
+tests_unit_check_collector_LDADD = $(LIBCOLLECTORTEST) $(LIBCOLLECTOR) $(LIBAGENT) $(LIBSTORE) \
+	$(UNIT_LDADD)
 tests_unit_check_puller_CPPFLAGS = $(COLLECTOR_CPPFLAGS) $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
-tests_unit_check_puller_LDADD = $(LIBCOLLECTOR) $(LIBAGENT) $(LIBSTORE) $(UNIT_LDADD)
+tests_unit_check_puller_LDADD = $(LIBCOLLECTORTEST) $(LIBCOLLECTOR) $(LIBAGENT) $(LIBSTORE) \
+	$(UNIT_LDADD)
 tests_unit_check_analyst_CPPFLAGS = $(CLI_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_analyst_LDADD = collector/cli/libcli.la $(UNIT_LDADD)
 tests_unit_check_nagios_CPPFLAGS = $(CLI_CPPFLAGS) $(UNIT_CPPFLAGS)
@@ -159,6 +165,7 @@ E2E_TESTS = \
 	tests/e2e/mesh_4node.sh \
 	tests/e2e/mesh_verdicts.sh \
 	tests/e2e/mesh_collect.sh \
+	tests/e2e/mesh_data_endpoint.sh \
 	tests/e2e/mesh_collect_chaos.sh \
 	tests/e2e/mesh_outage.sh \
 	tests/e2e/mesh_security.sh \

@@ -45,6 +45,8 @@ typedef struct peer {
 
 struct agent_data {
     agent_data_config cfg;
+    char endpoint[AGENT_DATA_MAX_ENDPOINT + 1]; /* as configured: announced, compared */
+    char bound[AGENT_DATA_MAX_ENDPOINT + 1];    /* as libzmq names it: what unbind takes */
     char keys[AGENT_DATA_MAX_KEYS][OWM_CURVE_KEY_LEN + 1];
     zsock_t *router;
     owm_zap *zap;      /* NULL without CURVE */
@@ -162,6 +164,7 @@ static void drop_peer(peer *p)
 }
 
 static owm_zap_allow_fn allow_collector;
+static owp_status bind_endpoint(agent_data *self, const char *endpoint, owp_err *err);
 
 agent_data *agent_data_new(const agent_data_config *config, owp_err *err)
 {
@@ -213,13 +216,54 @@ agent_data *agent_data_new(const agent_data_config *config, owp_err *err)
             return NULL;
         }
     }
-    if (zsock_bind(self->router, "%s", config->endpoint) < 0) {
-        owp_err_set(err, OWP_ERR_SYS, "data endpoint %s: cannot bind: %s", config->endpoint,
-                    zmq_strerror(zmq_errno()));
+    if (bind_endpoint(self, config->endpoint, err) != OWP_OK) {
         agent_data_destroy(&self);
         return NULL;
     }
     return self;
+}
+
+/* Bind the ROUTER to endpoint too and make it the one we serve (the
+ * previous one, if any, is still bound: the caller unbinds it). */
+static owp_status bind_endpoint(agent_data *self, const char *endpoint, owp_err *err)
+{
+    if (!endpoint || !endpoint[0] || strlen(endpoint) > AGENT_DATA_MAX_ENDPOINT)
+        return owp_err_set(err, OWP_ERR_INVALID, "data endpoint \"%s\": not a ZeroMQ endpoint "
+                           "of at most %u characters", endpoint ? endpoint : "",
+                           AGENT_DATA_MAX_ENDPOINT);
+    if (zsock_bind(self->router, "%s", endpoint) < 0)
+        return owp_err_set(err, OWP_ERR_SYS, "data endpoint %s: cannot bind: %s", endpoint,
+                           zmq_strerror(zmq_errno()));
+    char *bound = zsock_last_endpoint(self->router);
+    snprintf(self->bound, sizeof self->bound, "%s", bound ? bound : endpoint);
+    zstr_free(&bound);
+    snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint);
+    self->cfg.endpoint = self->endpoint;
+    return OWP_OK;
+}
+
+owp_status agent_data_rebind(agent_data *self, const char *endpoint, owp_err *err)
+{
+    if (endpoint && strcmp(endpoint, self->endpoint) == 0)
+        return OWP_OK;
+    char old[AGENT_DATA_MAX_ENDPOINT + 1], old_bound[AGENT_DATA_MAX_ENDPOINT + 1];
+    snprintf(old, sizeof old, "%s", self->endpoint);
+    snprintf(old_bound, sizeof old_bound, "%s", self->bound);
+    /* The new one first: if it cannot be bound, the old one still serves. */
+    if (bind_endpoint(self, endpoint, err) != OWP_OK)
+        return owp_err_prefix(err, "still serving on %s, not moved", old);
+    /* Collectors connected to the old endpoint are dropped with it and find
+     * the new one in the coordinator's directory. */
+    if (zsock_unbind(self->router, "%s", old_bound) < 0)
+        log_warn("node %s: data: unbinding the previous endpoint %s: %s", self->cfg.node, old,
+                 zmq_strerror(zmq_errno()));
+    log_info("node %s: data endpoint moved from %s to %s", self->cfg.node, old, self->endpoint);
+    return OWP_OK;
+}
+
+const char *agent_data_endpoint(const agent_data *self)
+{
+    return self->endpoint;
 }
 
 void agent_data_destroy(agent_data **self_p)
@@ -291,7 +335,8 @@ void agent_data_set_collectors(agent_data *self, const agent_data_collector *c, 
         n = AGENT_DATA_MAX_COLLECTORS;
     if (same_collectors(self, c, n))
         return;
-    memcpy(self->collectors, c, n * sizeof *c);
+    if (n) /* c may be NULL for none */
+        memcpy(self->collectors, c, n * sizeof *c);
     self->n_collectors = n;
     char names[512] = "";
     size_t used = 0;

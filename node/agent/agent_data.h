@@ -2,7 +2,8 @@
  * agent_data.h - the node's data endpoint: collectors pull the spool here
  * (issue 6, proto/mesh.proto "data plane").
  *
- * A ZeroMQ ROUTER bound to the node's -D endpoint. With a certificate it is a
+ * A ZeroMQ ROUTER bound to the node's data endpoint (-D, the mesh's
+ * data-endpoint, or the default; it can move: agent_data_rebind). With a certificate it is a
  * CURVE server (the node's own key pair) and a ZAP handler of its own admits
  * only collector keys: those the coordinator's schedule lists
  * (Schedule.collectors, agent_data_set_collectors: every collector of the
@@ -52,6 +53,7 @@
 #define AGENT_DATA_MAX_PEERS 64               /* collectors served at once */
 #define AGENT_DATA_MAX_KEYS 32                /* collector keys given with -A */
 #define AGENT_DATA_MAX_COLLECTORS 256         /* collectors a schedule may list */
+#define AGENT_DATA_MAX_ENDPOINT OWM_MSG_MAX_ADDRESS /* bytes of an endpoint */
 
 typedef struct agent_data_config {
     const char *node;        /* for logs */
@@ -79,6 +81,19 @@ int agent_data_collectors_from(const owm_msg_schedule *s, agent_data_collector *
 
 agent_data *agent_data_new(const agent_data_config *config, owp_err *err);
 void agent_data_destroy(agent_data **self_p);
+
+/* The endpoint served, as configured (config->endpoint, then the last
+ * agent_data_rebind that succeeded): what Hello.data_endpoint announces. */
+const char *agent_data_endpoint(const agent_data *self);
+
+/* Serve on endpoint instead (the mesh moved the node's data endpoint): bind
+ * the new one, then unbind the old one, whose connected collectors are
+ * dropped (they find the new one in the coordinator's directory). The same
+ * socket stays, so the poller and the collectors' state are kept. When the
+ * new one cannot be bound the old one still serves: OWP_ERR_SYS (or
+ * OWP_ERR_INVALID) naming both endpoints and why. OWP_OK, nothing done, when
+ * endpoint is the one served. */
+owp_status agent_data_rebind(agent_data *self, const char *endpoint, owp_err *err);
 
 /* The collectors the running schedule lists (copied), replacing the
  * previous ones; the -A keys stay. Logged when the set changes. */

@@ -13,6 +13,7 @@
 #include "meshmsg.h"
 
 #define HEARTBEAT_S 3.0       /* Status every ... */
+#define SPOOL_RETRY_S 1.0     /* files a full disk held back retried every ... */
 #define STATUS_MIN_GAP_S 0.5  /* ... and at once on a state change, at most this often */
 #define HELLO_MIN_GAP_S 1.0   /* re-registration when the coordinator forgot us */
 #define POLL_MS 200
@@ -76,6 +77,117 @@ static void adopt_collectors(agent *a, const owm_msg_schedule *s)
         agent_data_set_collectors(a->data, a->collectors, a->n_collectors);
 }
 
+/* ------------------------------------------------------------------ the data endpoint */
+
+static int add_data_readers(agent *a);
+
+/* Where the data endpoint belongs now; NULL: nowhere. */
+static const char *wanted_data_endpoint(const agent *a)
+{
+    switch (a->data_source) {
+    case AGENT_DATA_FROM_OPTION: return a->opt.data_endpoint;
+    case AGENT_DATA_OFF: return NULL;
+    case AGENT_DATA_FROM_MESH: break;
+    }
+    if (a->mesh_data_endpoint[0])
+        return a->mesh_data_endpoint;
+    return a->default_data_endpoint[0] ? a->default_data_endpoint : NULL;
+}
+
+static const char *data_source_text(const agent *a, const char *endpoint)
+{
+    if (a->data_source == AGENT_DATA_FROM_OPTION)
+        return "-D";
+    return strcmp(endpoint, a->mesh_data_endpoint) == 0 ? "the mesh's data-endpoint"
+                                                        : "the default";
+}
+
+static agent_data *open_data(agent *a, const char *endpoint, owp_err *err)
+{
+    agent_data_config dc = {
+        .node = a->opt.node, .endpoint = endpoint, .cert = a->cert, .spool = a->spool,
+        .retention_s = a->opt.retention_s, .budget_bytes = a->opt.budget_bytes,
+        .n_keys = a->opt.n_collector_keys,
+    };
+    /* The collectors of the mesh come with the schedule; the coordinator's
+     * key pulls nothing (issue 11). */
+    for (size_t i = 0; i < dc.n_keys; i++)
+        dc.keys[i] = a->opt.collector_keys[i];
+    return agent_data_new(&dc, err);
+}
+
+int agent_start_data(agent *a)
+{
+    const char *endpoint = wanted_data_endpoint(a);
+    if (!endpoint)
+        return 0;
+    owp_err err;
+    owp_err_clear(&err);
+    a->data = open_data(a, endpoint, &err);
+    if (!a->data && endpoint == a->mesh_data_endpoint && a->default_data_endpoint[0]) {
+        log_err("node %s: cannot serve where the mesh says: %s: serving on the default %s",
+                a->opt.node, err.msg, a->default_data_endpoint);
+        owp_err_clear(&err);
+        endpoint = a->default_data_endpoint;
+        a->data = open_data(a, endpoint, &err);
+    }
+    if (!a->data && a->data_source == AGENT_DATA_FROM_MESH) {
+        /* Measurement goes on; the mesh may name a free endpoint. */
+        log_err("node %s: %s: not serving the spool for now (tried again with every schedule)",
+                a->opt.node, err.msg);
+        return 0;
+    }
+    if (!a->data) {
+        log_err("node %s: %s", a->opt.node, err.msg);
+        return -1;
+    }
+    log_info("node %s: data endpoint %s (%s): serving the spool to the collectors the mesh "
+             "lists and %zu -A key%s", a->opt.node, endpoint, data_source_text(a, endpoint),
+             a->opt.n_collector_keys, a->opt.n_collector_keys == 1 ? "" : "s");
+    agent_data_set_collectors(a->data, a->collectors, a->n_collectors);
+    if (a->loop && add_data_readers(a) != 0) {
+        log_err("node %s: data endpoint %s: cannot poll it", a->opt.node, endpoint);
+        agent_data_destroy(&a->data);
+        return -1;
+    }
+    return 0;
+}
+
+/* Without -D, serve where the schedule's mesh says (rebinding); with -D,
+ * say that the mesh disagrees. Only once the loop runs: at start-up,
+ * agent_start_data reads mesh_data_endpoint. */
+static void adopt_data_endpoint(agent *a, const owm_msg_schedule *s)
+{
+    const char *mesh = s->data_endpoint ? s->data_endpoint : "";
+    int changed = strcmp(mesh, a->mesh_data_endpoint) != 0;
+    snprintf(a->mesh_data_endpoint, sizeof a->mesh_data_endpoint, "%s", mesh);
+    if (a->data_source == AGENT_DATA_FROM_OPTION && changed && mesh[0] &&
+        strcmp(mesh, a->opt.data_endpoint) != 0)
+        log_warn("node %s: the mesh's data-endpoint for this node is %s, -D says %s: serving "
+                 "on %s", a->opt.node, mesh, a->opt.data_endpoint, a->opt.data_endpoint);
+    if (a->data_source == AGENT_DATA_OFF && changed && mesh[0])
+        log_warn("node %s: the mesh's data-endpoint for this node is %s: not served (-D none)",
+                 a->opt.node, mesh);
+    const char *want = wanted_data_endpoint(a);
+    if (a->data_source != AGENT_DATA_FROM_MESH || !a->loop || !want)
+        return;
+    if (!a->data) {
+        agent_start_data(a);
+        a->hello_due = a->data != NULL;
+        return;
+    }
+    if (strcmp(want, agent_data_endpoint(a->data)) == 0)
+        return;
+    owp_err err;
+    owp_err_clear(&err);
+    if (agent_data_rebind(a->data, want, &err) != OWP_OK)
+        log_err("node %s: %s", a->opt.node, err.msg);
+    else
+        a->hello_due = 1;
+}
+
+/* ------------------------------------------------------------------ running a schedule */
+
 int agent_run_schedule(agent *a, const owm_msg_schedule *s, const char *origin)
 {
     owp_err err;
@@ -89,6 +201,7 @@ int agent_run_schedule(agent *a, const owm_msg_schedule *s, const char *origin)
     apply_owamp_server(a, s->owamp_server);
     a->generation = s->generation;
     adopt_collectors(a, s);
+    adopt_data_endpoint(a, s);
     log_info("node %s: running schedule generation %" PRIu64 " (%s): %zu streams: %zu kept "
              "running, %zu started, %zu stopped (%zu of them changed), %zu failed",
              a->opt.node, s->generation, origin, s->n_streams, r.kept, r.started, r.stopped,
@@ -158,11 +271,12 @@ static void send_hello(agent *a, double now)
     owp_err_clear(&err);
     owm_msg *env = owm_msg_new_hello(a->opt.node, AGENT_PROGNAME " " PACKAGE_VERSION,
                                      a->opt.owamp_address,
-                                     a->data ? a->opt.data_endpoint : "", a->generation,
-                                     &err);
+                                     a->data ? agent_data_endpoint(a->data) : "",
+                                     a->generation, &err);
     send_msg(a, env);
     owm_msg_free(&env);
     a->last_hello = now;
+    a->hello_due = 0;
     log_info("node %s: hello sent (running generation %" PRIu64 ")", a->opt.node, a->generation);
 }
 
@@ -365,7 +479,16 @@ static void tick(agent *a, double now)
         agent_data_tick(a->data, now);
     if (now - a->alive_written >= AGENT_ALIVE_S)
         agent_write_heartbeat(a, now);
+    /* The engines retry after each new file and Status retries too, but a
+     * node cut off from its coordinator with its streams stopped must still
+     * drain once space returns. */
+    if (now - a->spool_retried >= SPOOL_RETRY_S) {
+        agent_streams_retry_spool(a->streams);
+        a->spool_retried = now;
+    }
     int changed = agent_streams_take_changed(a->streams);
+    if (a->hello_due && agent_link_is_up(a->link))
+        send_hello(a, now); /* the coordinator's directory follows the data endpoint */
     if (agent_link_is_up(a->link) &&
         (now - a->last_status >= HEARTBEAT_S ||
          (changed && now - a->last_status >= STATUS_MIN_GAP_S)))
@@ -429,18 +552,25 @@ static int add_reader(agent *a, zsock_t *sock, void (*handle)(agent *, double))
     return daemon_loop_reader(a->loop, sock, on_readable, r);
 }
 
-/* The coordinator link and its monitor; the data endpoint and its ZAP socket. */
+/* The data endpoint, its ZAP socket and its monitor (added once: a rebind
+ * keeps the sockets). */
+static int add_data_readers(agent *a)
+{
+    int rc = add_reader(a, agent_data_socket(a->data), data_request);
+    if (agent_data_zap(a->data))
+        rc |= add_reader(a, agent_data_zap(a->data), data_zap_request);
+    if (agent_data_monitor(a->data))
+        rc |= add_reader(a, agent_data_monitor(a->data), data_monitor_event);
+    return rc;
+}
+
+/* The coordinator link and its monitor; the data endpoint's. */
 static int add_readers(agent *a)
 {
     int rc = add_reader(a, agent_link_socket(a->link), handle_message);
     rc |= add_reader(a, agent_link_monitor(a->link), handle_link_event);
-    if (a->data) {
-        rc |= add_reader(a, agent_data_socket(a->data), data_request);
-        if (agent_data_zap(a->data))
-            rc |= add_reader(a, agent_data_zap(a->data), data_zap_request);
-        if (agent_data_monitor(a->data))
-            rc |= add_reader(a, agent_data_monitor(a->data), data_monitor_event);
-    }
+    if (a->data)
+        rc |= add_data_readers(a);
     return rc;
 }
 
@@ -456,8 +586,6 @@ int agent_loop_run(agent *a)
         return -1;
     }
     daemon_loop_on_reload(a->loop, on_sighup, a);
-    if (a->data) /* the saved schedule's collectors, resumed before the endpoint existed */
-        agent_data_set_collectors(a->data, a->collectors, a->n_collectors);
     set_tick_period(a);
     int rc = daemon_loop_run(a->loop);
     daemon_loop_destroy(&a->loop);

@@ -4,8 +4,8 @@
  * Error, PeerHealth) and its loop (daemon/daemon_loop.h). owmesh-node.c
  * holds the options and the start-up steps that fill an agent in.
  *
- * On the loop: a reader for the coordinator link, its monitor, and (with
- * -D) the data endpoint, its ZAP socket and its socket monitor; after every event and every
+ * On the loop: a reader for the coordinator link, its monitor, and (unless
+ * -D none) the data endpoint, its ZAP socket and its socket monitor; after every event and every
  * AGENT_POLL_MS (5 ms while the data endpoint is busy sending), a tick:
  * owampd supervision, the data endpoint's timers, the heartbeat file, and
  * Status every AGENT_HEARTBEAT_S or at once (at most every
@@ -36,6 +36,13 @@
 #define NODE_PATH_MAX 4096
 #define AGENT_ALIVE_S 2.0     /* heartbeat file rewritten every ... */
 
+/* Where the data endpoint is served (owmesh-node -D). */
+typedef enum agent_data_source {
+    AGENT_DATA_FROM_MESH = 0, /* no -D: the schedule's data_endpoint, else the default */
+    AGENT_DATA_FROM_OPTION,   /* -D ENDPOINT: there, whatever the mesh says */
+    AGENT_DATA_OFF            /* -D none: not served */
+} agent_data_source;
+
 typedef struct agent_options {
     const char *node;
     const char *confdir;
@@ -46,8 +53,8 @@ typedef struct agent_options {
     const char *owamp_address;
     const char *testports;
     const char *owampd_path;
-    const char *data_endpoint;
-    const char *collector_keys[AGENT_DATA_MAX_KEYS];
+    const char *data_endpoint; /* -D ENDPOINT; NULL without -D or with -D none */
+    const char *collector_keys[AGENT_DATA_MAX_KEYS]; /* Z85 once the keys are loaded */
     size_t n_collector_keys;
     uint64_t retention_s;
     uint64_t budget_bytes;
@@ -70,6 +77,7 @@ struct agent {
     char alive_path[NODE_PATH_MAX + 64];
     owp_num64 last_alive; /* the previous run's last heartbeat; 0 once used (or none) */
     double alive_written;
+    double spool_retried; /* when the files waiting for the spool were last retried */
     int lock_fd;
     agent_spool *spool;
     agent_streams *streams;
@@ -77,6 +85,12 @@ struct agent {
     zcert_t *cert;
     agent_link *link;
     agent_data *data;
+    agent_data_source data_source;
+    char default_data_endpoint[AGENT_DATA_MAX_ENDPOINT + 1]; /* tcp://ADDR:8621; "" = none */
+    /* The running schedule's data_endpoint ("" = the mesh names none): kept
+     * for the data endpoint, which starts after the saved schedule resumed. */
+    char mesh_data_endpoint[AGENT_DATA_MAX_ENDPOINT + 1];
+    int hello_due;       /* the data endpoint moved: announce it */
     uint64_t generation; /* of the schedule we run; 0 = none */
     /* The collectors that schedule lists: kept for the data endpoint, which
      * starts after the saved schedule is resumed. */
@@ -91,7 +105,8 @@ struct agent {
     size_t tick_ms;       /* its period */
 };
 
-/* Reconcile the streams with a schedule and adopt its generation: 0, or -1
+/* Reconcile the streams with a schedule and adopt its generation, its
+ * collectors and (without -D, once the loop runs) its data endpoint: 0, or -1
  * (logged) when the streams could not be reconciled. origin names where it
  * came from in the log ("saved", "from the coordinator"). */
 int agent_run_schedule(agent *a, const owm_msg_schedule *s, const char *origin);
@@ -99,6 +114,15 @@ int agent_run_schedule(agent *a, const owm_msg_schedule *s, const char *origin);
 /* The schedule saved by the last run, started before the coordinator
  * answers: 1 when a saved schedule now runs. */
 int agent_resume_saved_schedule(agent *a);
+
+/* Serve the data endpoint where it belongs now: -D; without -D the
+ * schedule's data_endpoint (when it cannot be bound, logged, the default),
+ * else the default; nothing with -D none or when there is nowhere to serve.
+ * Called at start-up (before the loop) and by the loop when a schedule first
+ * names an endpoint for a node that had none. -1 (logged) when -D's endpoint
+ * could not be bound; without -D such a failure is logged and the node goes
+ * on without serving (every schedule tries again). */
+int agent_start_data(agent *a);
 
 /* Rewrite the heartbeat file (DATADIR/alive) now; now is monotonic. */
 void agent_write_heartbeat(agent *a, double now);

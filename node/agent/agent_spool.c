@@ -491,17 +491,32 @@ struct agent_spool_queue {
     unsigned since_blocked;
 };
 
+/* Appends the size bytes at elem to the array v of *n elements (room for
+ * *cap), doubling the room from first_cap when full. Returns the array,
+ * moved or not, or NULL out of memory (v then still valid and unchanged):
+ * one growth rule for the spool's lists of files. */
+static void *array_append(void *v, size_t *n, size_t *cap, const void *elem, size_t size,
+                          size_t first_cap)
+{
+    if (*n == *cap) {
+        size_t more = *cap ? *cap * 2 : first_cap;
+        void *grown = realloc(v, more * size);
+        if (!grown)
+            return NULL;
+        v = grown;
+        *cap = more;
+    }
+    memcpy((char *)v + *n * size, elem, size);
+    ++*n;
+    return v;
+}
+
 static owp_status list_push(file_list *l, const queued_file *f)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        queued_file *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return OWP_ERR_NOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n++] = *f;
+    queued_file *v = array_append(l->v, &l->n, &l->cap, f, sizeof *f, 8);
+    if (!v)
+        return OWP_ERR_NOMEM;
+    l->v = v;
     return OWP_OK;
 }
 
@@ -824,15 +839,10 @@ typedef struct found_list {
 
 static owp_status found_push(found_list *l, const found_file *f)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        found_file *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return OWP_ERR_NOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n++] = *f;
+    found_file *v = array_append(l->v, &l->n, &l->cap, f, sizeof *f, 16);
+    if (!v)
+        return OWP_ERR_NOMEM;
+    l->v = v;
     return OWP_OK;
 }
 
@@ -864,10 +874,11 @@ static owp_status scan_work_dir(const char *dir, found_list *out, owp_err *err)
         struct stat sb;
         if (is_temporary(de->d_name)) {
             unlinkat(dirfd(d), de->d_name, 0);
-        } else if (finished_kind(de->d_name, &ff.f.kind, &ff.f.start, &ff.f.end) &&
+        } else if (strlen(de->d_name) < sizeof ff.f.name && /* longer: not one of ours */
+                   finished_kind(de->d_name, &ff.f.kind, &ff.f.start, &ff.f.end) &&
                    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
                    S_ISREG(sb.st_mode)) {
-            snprintf(ff.f.name, sizeof ff.f.name, "%s", de->d_name);
+            memcpy(ff.f.name, de->d_name, strlen(de->d_name) + 1);
             ff.spooled = sb.st_nlink > 1 || ends_with(de->d_name, strlen(de->d_name), KEPT_MARK);
             if (found_push(out, &ff) != OWP_OK)
                 st = owp_err_set(err, OWP_ERR_NOMEM, "%s: out of memory", dir);

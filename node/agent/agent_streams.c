@@ -132,20 +132,34 @@ static const char *source_of(const agent_stream *s)
     return s->spec->source && s->spec->source[0] ? s->spec->source : "?";
 }
 
-/* Every message names the node and the stream. */
-static void stream_log(const agent_stream *s, int priority, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void stream_log(const agent_stream *s, int priority, const char *fmt, ...)
+/* Every message names the node and the stream: the running stream s (its
+ * source too), or, once it has stopped (s NULL), the stream of queue q. */
+static void stream_vlog(const agent_streams *set, const agent_stream *s,
+                        const agent_spool_queue *q, int priority, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+static void stream_vlog(const agent_streams *set, const agent_stream *s,
+                        const agent_spool_queue *q, int priority, const char *fmt, va_list ap)
 {
     if (!daemon_log_enabled(priority))
         return;
     char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (s)
+        daemon_log_at(priority, NULL, 0, "node %s: stream %s (%s -> %s): %s", s->set->node,
+                      s->spec->id, source_of(s), s->set->node, msg);
+    else
+        daemon_log_at(priority, NULL, 0, "node %s: stream %s (stopped): %s", set->node,
+                      agent_spool_queue_stream(q), msg);
+}
+
+static void stream_log(const agent_stream *s, int priority, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void stream_log(const agent_stream *s, int priority, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    stream_vlog(s->set, s, NULL, priority, fmt, ap);
     va_end(ap);
-    daemon_log_at(priority, NULL, 0, "node %s: stream %s (%s -> %s): %s", s->set->node,
-                  s->spec->id, source_of(s), s->set->node, msg);
 }
 
 static void set_state_locked(agent_stream *s, owm_stream_state state)
@@ -170,18 +184,10 @@ static void queue_log(const agent_streams *set, const agent_stream *s, const age
 static void queue_log(const agent_streams *set, const agent_stream *s, const agent_spool_queue *q,
                       int priority, const char *fmt, ...)
 {
-    if (!daemon_log_enabled(priority))
-        return;
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    stream_vlog(set, s, q, priority, fmt, ap);
     va_end(ap);
-    if (s)
-        stream_log(s, priority, "%s", msg);
-    else
-        daemon_log_at(priority, NULL, 0, "node %s: stream %s (stopped): %s", set->node,
-                      agent_spool_queue_stream(q), msg);
 }
 
 /* "no space left on device" for ENOSPC, else the failure's message. */

@@ -19,18 +19,20 @@
  *
  * Start-up reads as a list:
  *   options -> log -> run-as user -> clock -> detach (unless -Z or systemd)
- *   -> data directory lock -> spool -> streams -> owampd directories -> keys
- *   -> data directory handed to the run-as user, root dropped (before any
- *   thread or socket) -> saved schedule (streams start) -> owampd ->
- *   coordinator link -> data endpoint -> signals -> loop -> shutdown in
- *   reverse.
+ *   -> data directory lock -> spool -> streams -> data endpoint chosen
+ *   -> owampd directories -> keys -> data directory handed to the run-as user,
+ *   root dropped (before any thread or socket) -> saved schedule (streams
+ *   start; its data-endpoint noted) -> owampd -> coordinator link -> data
+ *   endpoint -> signals -> loop -> shutdown in reverse.
  * This file holds the options and the start-up and shutdown steps; the
  * schedules, the conversation with the coordinator and the loop are
  * agent_loop.c.
  *
  * It serves its spool to collectors (agent_data): a CURVE ROUTER admitting
- * the collectors the mesh lists (from the schedule) and the -A keys, on -D or by default on port
- * AGENT_DEFAULT_DATA_PORT of the -S address, advertised in
+ * the collectors the mesh lists (from the schedule) and the -A keys, on -D;
+ * without -D where the mesh's data-endpoint for the node says (it comes with
+ * the schedule; the node rebinds when it changes), else on port
+ * AGENT_DEFAULT_DATA_PORT of the -S address; advertised in
  * Hello.data_endpoint so that the coordinator's directory carries it.
  *
  * Started as root, it runs as an unprivileged user after start-up (-U/-G,
@@ -80,7 +82,6 @@
 typedef struct run_as {
     const char *user, *group;
     daemon_privs privs;
-    char data_endpoint[320]; /* the default one, when -D is not given */
     /* -K and -A as Z85 text, read before the drop (their files may be root's) */
     char server_key[OWM_CURVE_KEY_LEN + 1];
     char collector_keys[AGENT_DATA_MAX_KEYS][OWM_CURVE_KEY_LEN + 1];
@@ -112,8 +113,9 @@ static void usage(FILE *fp)
             "   -P low-high    UDP test port range (owamp server and streams)\n"
             "   -O owampd      the owampd program (default: next to " PROGNAME ")\n"
             "   -D endpoint    serve the spool to collectors here (advertised to the\n"
-            "                  coordinator: give a reachable address); default\n"
-            "                  tcp://ADDR:8621 with ADDR from -S; \"none\": do not serve\n"
+            "                  coordinator: give a reachable address); default: the\n"
+            "                  mesh's data-endpoint for this node, else tcp://ADDR:8621\n"
+            "                  with ADDR from -S; \"none\": do not serve\n"
             "   -A key         also accept this collector public key (Z85 or cert file;\n"
             "                  repeatable), besides the collectors the mesh lists\n"
             "   -R seconds     keep collected (acked) files this long (default 0: delete)\n"
@@ -364,58 +366,37 @@ static int setup_link(agent *a)
     return 0;
 }
 
-/* -D, "none", or by default tcp://ADDR:8621 with the -S address (none
- * when -S names no address: a wildcard cannot be announced). */
-static void choose_data_endpoint(agent *a)
+/* -D ENDPOINT always; -D none never; without -D the mesh's data-endpoint
+ * (from the schedule, agent_loop.c), else tcp://ADDR:8621 with the -S
+ * address (none when -S names no address: a wildcard cannot be announced).
+ * Before the saved schedule resumes, which may name the mesh's. */
+static int choose_data_endpoint(agent *a)
 {
     const char *d = a->opt.data_endpoint;
-    if (d && strcmp(d, DATA_ENDPOINT_NONE) == 0)
+    if (d && strcmp(d, DATA_ENDPOINT_NONE) == 0) {
+        a->data_source = AGENT_DATA_OFF;
         a->opt.data_endpoint = NULL;
-    if (d)
-        return;
-    if (!a->src_host[0]) {
-        log_warn("node %s: -S %s names no address: no data endpoint (give -D to serve the "
-                 "spool to collectors)", a->opt.node, a->opt.owamp_address);
-        return;
-    }
-    snprintf(service.data_endpoint, sizeof service.data_endpoint,
-             strchr(a->src_host, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d", a->src_host,
-             AGENT_DEFAULT_DATA_PORT);
-    a->opt.data_endpoint = service.data_endpoint;
-}
-
-/* The data endpoint (-D): collectors with the coordinator's key or an -A key. */
-static int setup_data(agent *a)
-{
-    choose_data_endpoint(a);
-    if (!a->opt.data_endpoint)
         return 0;
-    owp_err err;
-    owp_err_clear(&err);
-    char keys[AGENT_DATA_MAX_KEYS][OWM_CURVE_KEY_LEN + 1];
-    agent_data_config dc = {
-        .node = a->opt.node, .endpoint = a->opt.data_endpoint, .cert = a->cert,
-        .spool = a->spool, .retention_s = a->opt.retention_s,
-        .budget_bytes = a->opt.budget_bytes,
-    };
-    /* The collectors of the mesh come with the schedule (agent_loop.c); the
-     * coordinator's key pulls nothing (issue 11). */
-    for (size_t i = 0; i < a->opt.n_collector_keys; i++) {
-        if (owm_curve_public_key(a->opt.collector_keys[i], keys[dc.n_keys], &err) != OWP_OK) {
-            log_err("node %s: -A: %s", a->opt.node, err.msg);
+    }
+    if (d) {
+        if (strlen(d) > AGENT_DATA_MAX_ENDPOINT) {
+            log_err("node %s: -D %s: longer than %u characters", a->opt.node, d,
+                    AGENT_DATA_MAX_ENDPOINT);
             return -1;
         }
-        dc.keys[dc.n_keys] = keys[dc.n_keys];
-        dc.n_keys++;
+        a->data_source = AGENT_DATA_FROM_OPTION;
+        return 0;
     }
-    a->data = agent_data_new(&dc, &err);
-    if (!a->data) {
-        log_err("node %s: %s", a->opt.node, err.msg);
-        return -1;
+    a->data_source = AGENT_DATA_FROM_MESH;
+    if (!a->src_host[0]) {
+        log_warn("node %s: -S %s names no address: no default data endpoint (serving the spool "
+                 "only once the mesh names this node's data-endpoint, or give -D)", a->opt.node,
+                 a->opt.owamp_address);
+        return 0;
     }
-    log_info("node %s: data endpoint %s: serving the spool to the collectors the mesh lists "
-             "and %zu -A key%s", a->opt.node, a->opt.data_endpoint, dc.n_keys,
-             dc.n_keys == 1 ? "" : "s");
+    snprintf(a->default_data_endpoint, sizeof a->default_data_endpoint,
+             strchr(a->src_host, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d", a->src_host,
+             AGENT_DEFAULT_DATA_PORT);
     return 0;
 }
 
@@ -514,14 +495,14 @@ int main(int argc, char **argv)
         log_warn("node %s: NTP: %s", a.opt.node, owp_clock_warning());
     int status = 1;
     daemon_signals_install();
-    if (setup_storage(&a) == 0 && setup_owampd(&a) == 0 && load_keys(&a) == 0 &&
-        leave_root(&a) == 0) {
+    if (setup_storage(&a) == 0 && choose_data_endpoint(&a) == 0 && setup_owampd(&a) == 0 &&
+        load_keys(&a) == 0 && leave_root(&a) == 0) {
         log_info("node %s: " PROGNAME " %s starting: owamp server %s, data in %s", a.opt.node,
                  PACKAGE_VERSION, a.opt.owamp_address, a.opt.datadir);
         if (!agent_resume_saved_schedule(&a))
             agent_owampd_hold(a.owampd, owp_clock_monotonic() + FIRST_SCHEDULE_WAIT_S);
         agent_owampd_tick(a.owampd, owp_clock_monotonic());
-        if (setup_link(&a) == 0 && setup_data(&a) == 0) {
+        if (setup_link(&a) == 0 && agent_start_data(&a) == 0) {
             agent_loop_run(&a); /* the signals again, after czmq's initialisation */
             log_info("node %s: SIGTERM/SIGINT: stopping", a.opt.node);
             status = 0;

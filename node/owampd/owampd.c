@@ -39,6 +39,7 @@
 
 #include "clock.h"
 #include "daemon_log.h"
+#include "daemon_service.h"
 #include "daemon_signals.h"
 #include "error.h"
 #include "hostport.h"
@@ -659,6 +660,10 @@ int main(int argc, char **argv)
         owampd_config_usage(d.help == OWAMPD_HELP_USAGE ? stdout : stderr, progname);
         return 0;
     }
+    /* Under systemd, standard error is the journal, which syslog reaches
+     * already: one copy of each line. */
+    if (daemon_service_under_systemd())
+        daemon_log_set_stderr(0);
     if (init_clock() != 0)
         return 1;
 

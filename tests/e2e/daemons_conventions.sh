@@ -8,7 +8,8 @@
 #    start-up, and owmesh-node's owampd is started without -f, with -U;
 #  - a node without -D serves its data endpoint on port 8621 of its -S address;
 #  - -Z and systemd ($INVOCATION_ID) keep a daemon in the foreground; without
-#    either it detaches and the command exits 0 once it is up;
+#    either it detaches and the command exits 0 once it is up, or 1 with the
+#    reason on its standard error when it could not start;
 #  - SIGHUP with a bad mesh keeps the coordinator running its old one, logged
 #    with the file's name;
 #  - a collector whose coordinator is down says so once and backs off
@@ -41,6 +42,18 @@ for d in "$OWMESH_COORD" "$OWMESH_NODE" "$OWMESH_COLLECTOR"; do
         echo "$syn" | grep -q "B \\\\-$o\$\|B \\\\-$o \|RB \[ \\\\-$o" || fail "$name: -$o missing from the SYNOPSIS of $man"
     done
 done
+
+# ------------------------------------------------------------------ a detaching daemon that cannot start
+cannot_start() {
+    name=$(basename "$1")
+    shift
+    "$@" -k "$work/no-such-key_secret" >"$work/out" 2>"$work/err" </dev/null
+    [ $? = 1 ] && grep -q "no-such-key_secret" "$work/err"
+    verdict "$name detaching with a missing key: exit 1, the key file named on stderr"
+}
+cannot_start "$OWMESH_COORD" "$OWMESH_COORD" -c "$top_srcdir/mesh-configs/demo-3node.json" \
+    -B tcp://127.0.0.1:1
+cannot_start "$OWMESH_COLLECTOR" "$OWMESH_COLLECTOR" -s "$work/store" -C tcp://127.0.0.1:1
 
 if [ "$(id -u)" != 0 ]; then
     echo "    (not root: the privilege checks are skipped)"

@@ -89,8 +89,13 @@ int main(void)
     return err.code == OWP_OK ? 0 : 1;
 }
 C
-# shellcheck disable=SC2046 # pkg-config's output is a list of words
-cc -o "$work/consumer" "$work/consumer.c" $(cat "$work/pc.out") >"$work/cc.err" 2>&1
+# The build's own flags: a sanitizer build's libowamp needs its runtime in
+# the consumer too.
+build_cflags=$(sed -n 's/^CFLAGS = //p' "$top_builddir/Makefile")
+build_ldflags=$(sed -n 's/^LDFLAGS = //p' "$top_builddir/Makefile")
+# shellcheck disable=SC2046,SC2086 # pkg-config's output and the flags are lists of words
+cc $build_cflags -o "$work/consumer" "$work/consumer.c" $(cat "$work/pc.out") $build_ldflags \
+    >"$work/cc.err" 2>&1
 verdict "a consumer including <owamp/owamp.h> and <error.h> builds" || show "$work/cc.err"
 LD_LIBRARY_PATH=$libdir "$work/consumer" 2>"$work/run.err"
 verdict "the consumer runs against the installed libowamp" || show "$work/run.err"

@@ -2,7 +2,8 @@
  * issue 11): over real CURVE connections, a collector the schedule lists and
  * an -A key are served; an unlisted key (an analyst's, a node's) never gets
  * an answer; a collector dropped from a later schedule is refused on its next
- * request; and a schedule's collectors are copied with a bound. */
+ * request; a schedule's collectors are copied with a bound; and the endpoint
+ * moves (rebind) or, when the new one cannot be bound, stays. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -174,6 +175,56 @@ START_TEST(collectors_copied_from_a_schedule)
 }
 END_TEST
 
+/* The mesh moves the data endpoint (issue 11): the same endpoint serves on
+ * the new address, no longer on the old one. */
+START_TEST(rebind_moves_the_endpoint)
+{
+    zcert_t *coll = zcert_new();
+    rig r;
+    rig_up(&r, zcert_public_txt(coll));
+    char old[600];
+    snprintf(old, sizeof old, "%s", r.endpoint);
+    ck_assert_str_eq(agent_data_endpoint(r.data), old);
+    owp_err err = {0};
+    ck_assert_int_eq(agent_data_rebind(r.data, old, &err), OWP_OK); /* the same: nothing */
+    snprintf(r.endpoint, sizeof r.endpoint, "ipc://%s/moved", r.dir);
+    ck_assert_msg(agent_data_rebind(r.data, r.endpoint, &err) == OWP_OK, "%s", err.msg);
+    ck_assert_str_eq(agent_data_endpoint(r.data), r.endpoint);
+    zsock_t *s_new = client(&r, coll);
+    ck_assert_int_eq(ask(&r, s_new, 3000, NULL), OWM_MSG_FILE_LIST);
+    snprintf(r.endpoint, sizeof r.endpoint, "%s", old);
+    zsock_t *s_old = client(&r, coll);
+    ck_assert_int_eq(ask(&r, s_old, 500, NULL), OWM_MSG_NONE); /* unbound */
+    zsock_destroy(&s_new);
+    zsock_destroy(&s_old);
+    rig_down(&r);
+    zcert_destroy(&coll);
+}
+END_TEST
+
+/* A new endpoint that cannot be bound: said with both endpoints and why,
+ * and the old one still serves. */
+START_TEST(rebind_failure_keeps_the_old_endpoint)
+{
+    zcert_t *coll = zcert_new();
+    rig r;
+    rig_up(&r, zcert_public_txt(coll));
+    char bad[700];
+    snprintf(bad, sizeof bad, "ipc://%s/no-such-dir/data", r.dir);
+    owp_err err = {0};
+    ck_assert_int_ne(agent_data_rebind(r.data, bad, &err), OWP_OK);
+    ck_assert_msg(strstr(err.msg, bad) && strstr(err.msg, r.endpoint) &&
+                      strstr(err.msg, "cannot bind: "),
+                  "%s", err.msg);
+    ck_assert_str_eq(agent_data_endpoint(r.data), r.endpoint);
+    zsock_t *s = client(&r, coll);
+    ck_assert_int_eq(ask(&r, s, 3000, NULL), OWM_MSG_FILE_LIST);
+    zsock_destroy(&s);
+    rig_down(&r);
+    zcert_destroy(&coll);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("agent_data");
@@ -182,6 +233,11 @@ int main(void)
     tcase_add_test(tc, listed_collector_and_a_key_served_others_not);
     tcase_add_test(tc, collector_dropped_by_a_new_schedule_refused);
     tcase_add_test(tc, collectors_copied_from_a_schedule);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("rebind");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, rebind_moves_the_endpoint);
+    tcase_add_test(tc, rebind_failure_keeps_the_old_endpoint);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -396,6 +396,20 @@ static spooled list_spool(queue_rig *r)
     return sp;
 }
 
+/* The spool's files in seq order, which must be n, of these kinds, ending
+ * at these times. */
+static spooled expect_spooled(queue_rig *r, const owm_file_kind *kinds, const uint64_t *ends,
+                              size_t n)
+{
+    spooled sp = list_spool(r);
+    ck_assert_uint_eq(sp.n, n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(sp.v[i].kind, kinds[i]);
+        ck_assert_uint_eq(sp.v[i].end, ends[i]);
+    }
+    return sp;
+}
+
 /* The spooled file e holds text. */
 static void assert_spooled_text(queue_rig *r, const agent_spool_entry *e, const char *text)
 {
@@ -447,16 +461,13 @@ START_TEST(queue_full_disk_then_space)
     ck_assert_uint_eq(d.spooled, 6);
     ck_assert_uint_eq(d.waiting, 0);
     ck_assert_uint_eq(count_files(r.work), 0);
-    spooled sp = list_spool(&r);
-    ck_assert_uint_eq(sp.n, 6);
     static const owm_file_kind kinds[] = {OWM_FILE_KIND_SUBSUM, OWM_FILE_KIND_OWP,
                                           OWM_FILE_KIND_SUM, OWM_FILE_KIND_UNMEASURED,
                                           OWM_FILE_KIND_OWP, OWM_FILE_KIND_SUM};
     static const uint64_t ends[] = {15, 20, 20, 25, 35, 35};
+    spooled sp = expect_spooled(&r, kinds, ends, 6);
     for (size_t i = 0; i < sp.n; i++) {
         ck_assert_uint_eq(sp.v[i].seq, i + 1);
-        ck_assert_int_eq(sp.v[i].kind, kinds[i]);
-        ck_assert_uint_eq(sp.v[i].end, ends[i]);
         ck_assert_str_eq(sp.v[i].stream_id, "ab");
     }
     assert_spooled_text(&r, &sp.v[1], "00000000000000000010_00000000000000000020.owp");
@@ -596,16 +607,11 @@ START_TEST(queue_restart_adopts_in_order)
                   e.msg);
     ck_assert_uint_eq(adopted, 5);
     ck_assert_uint_eq(count_files(r.work), 0);
-    spooled sp = list_spool(&r);
-    ck_assert_uint_eq(sp.n, 6);
     static const owm_file_kind kinds[] = {OWM_FILE_KIND_OWP, OWM_FILE_KIND_SUM,
                                           OWM_FILE_KIND_SUBSUM, OWM_FILE_KIND_OWP,
                                           OWM_FILE_KIND_SUM, OWM_FILE_KIND_UNMEASURED};
     static const uint64_t ends[] = {20, 20, 25, 30, 30, 40};
-    for (size_t i = 0; i < sp.n; i++) {
-        ck_assert_int_eq(sp.v[i].kind, kinds[i]);
-        ck_assert_uint_eq(sp.v[i].end, ends[i]);
-    }
+    expect_spooled(&r, kinds, ends, 6);
     free(marked);
     queue_rig_stop(&r);
 }

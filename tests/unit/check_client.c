@@ -196,6 +196,56 @@ static owp_client *connect_client(const test_server *ts, uint32_t modes, const c
     return owp_client_open(&o, err);
 }
 
+/* Set-up against the engine offering server_modes, which must refuse it:
+ * the refusal. */
+static owp_err refusal(uint32_t server_modes, uint32_t modes, const char *identity,
+                       const char *pass)
+{
+    test_server ts;
+    server_start(&ts, SERVE_ENGINE, server_modes);
+    owp_err err;
+    owp_client *c = connect_client(&ts, modes, identity, pass, &err);
+    ck_assert_ptr_null(c);
+    ck_assert_int_eq(err.code, OWP_ERR_REFUSED);
+    server_stop(&ts);
+    return err;
+}
+
+/* What a client's failed set-up left: its error, how long it took (s), and
+ * the address of the server it failed against. */
+typedef struct failed_open {
+    owp_err err;
+    double took;
+    char addr[64];
+} failed_open;
+
+/* Set-up with the options o (their server set here, to a fresh server of
+ * kind), which must fail. */
+static failed_open open_fails(serve_kind kind, owp_client_opts *o)
+{
+    failed_open f;
+    test_server ts;
+    server_start(&ts, kind, 0);
+    o->server = ts.addr;
+    double t0 = owp_clock_monotonic();
+    owp_client *c = owp_client_open(o, &f.err);
+    f.took = owp_clock_monotonic() - t0;
+    ck_assert_ptr_null(c);
+    snprintf(f.addr, sizeof f.addr, "%s", ts.addr);
+    o->server = NULL; /* ts.addr goes with the server */
+    server_stop(&ts);
+    return f;
+}
+
+/* Default options but the control timeout. */
+static owp_client_opts opts_with_timeout(int control_timeout_ms)
+{
+    owp_client_opts o;
+    owp_client_opts_default(&o);
+    o.control_timeout_ms = control_timeout_ms;
+    return o;
+}
+
 typedef struct counts {
     uint32_t records, lost, received;
 } counts;
@@ -346,86 +396,48 @@ END_TEST
 
 START_TEST(wrong_passphrase_is_refused)
 {
-    test_server ts;
-    server_start(&ts, SERVE_ENGINE, OWP_MODE_AUTH | OWP_MODE_ENCRYPTED);
-    owp_err err;
-    owp_client *c = connect_client(&ts, OWP_MODE_AUTH, "alice", "wrong horse", &err);
-    ck_assert_ptr_null(c);
-    ck_assert_int_eq(err.code, OWP_ERR_REFUSED);
+    owp_err err = refusal(OWP_MODE_AUTH | OWP_MODE_ENCRYPTED, OWP_MODE_AUTH, "alice",
+                          "wrong horse");
     ck_assert_msg(strstr(err.msg, "pass-phrase") != NULL, "%s", err.msg);
     ck_assert_msg(strstr(err.msg, "127.0.0.1") != NULL, "%s", err.msg);
-    server_stop(&ts);
 }
 END_TEST
 
 START_TEST(unknown_identity_is_refused)
 {
-    test_server ts;
-    server_start(&ts, SERVE_ENGINE, OWP_MODE_ENCRYPTED);
-    owp_err err;
-    owp_client *c = connect_client(&ts, OWP_MODE_ENCRYPTED, "mallory", PASSPHRASE, &err);
-    ck_assert_ptr_null(c);
-    ck_assert_int_eq(err.code, OWP_ERR_REFUSED);
-    server_stop(&ts);
+    refusal(OWP_MODE_ENCRYPTED, OWP_MODE_ENCRYPTED, "mallory", PASSPHRASE);
 }
 END_TEST
 
 START_TEST(no_common_mode)
 {
-    test_server ts;
-    server_start(&ts, SERVE_ENGINE, OWP_MODE_AUTH);
-    owp_err err;
-    owp_client *c = connect_client(&ts, OWP_MODE_OPEN, NULL, NULL, &err);
-    ck_assert_ptr_null(c);
-    ck_assert_int_eq(err.code, OWP_ERR_REFUSED);
+    owp_err err = refusal(OWP_MODE_AUTH, OWP_MODE_OPEN, NULL, NULL);
     ck_assert_msg(strstr(err.msg, "no common mode") != NULL, "%s", err.msg);
-    server_stop(&ts);
 }
 END_TEST
 
 START_TEST(auth_without_passphrase_has_no_common_mode)
 {
-    test_server ts;
-    server_start(&ts, SERVE_ENGINE, OWP_MODE_AUTH | OWP_MODE_ENCRYPTED);
-    owp_err err;
-    owp_client *c = connect_client(&ts, OWP_MODE_AUTH | OWP_MODE_ENCRYPTED, "alice", NULL, &err);
-    ck_assert_ptr_null(c);
-    ck_assert_int_eq(err.code, OWP_ERR_REFUSED);
+    owp_err err = refusal(OWP_MODE_AUTH | OWP_MODE_ENCRYPTED, OWP_MODE_AUTH | OWP_MODE_ENCRYPTED,
+                          "alice", NULL);
     ck_assert_msg(strstr(err.msg, "no common mode") != NULL, "%s", err.msg);
-    server_stop(&ts);
 }
 END_TEST
 
 START_TEST(silent_server_times_out)
 {
-    test_server ts;
-    server_start(&ts, SERVE_SILENT, 0);
-    owp_client_opts o;
-    owp_client_opts_default(&o);
-    o.server = ts.addr;
-    o.control_timeout_ms = 300;
-    owp_err err;
-    owp_client *c = owp_client_open(&o, &err);
-    ck_assert_ptr_null(c);
-    ck_assert_int_eq(err.code, OWP_ERR_TIMEOUT);
-    server_stop(&ts);
+    owp_client_opts o = opts_with_timeout(300);
+    failed_open f = open_fails(SERVE_SILENT, &o);
+    ck_assert_int_eq(f.err.code, OWP_ERR_TIMEOUT);
 }
 END_TEST
 
 START_TEST(garbage_greeting_is_a_protocol_error)
 {
-    test_server ts;
-    server_start(&ts, SERVE_GARBAGE, 0);
-    owp_client_opts o;
-    owp_client_opts_default(&o);
-    o.server = ts.addr;
-    o.control_timeout_ms = 1000;
-    owp_err err;
-    owp_client *c = owp_client_open(&o, &err);
-    ck_assert_ptr_null(c);
-    ck_assert_msg(err.code == OWP_ERR_PROTO, "%s", err.msg);
-    ck_assert_msg(strstr(err.msg, "127.0.0.1") != NULL, "%s", err.msg);
-    server_stop(&ts);
+    owp_client_opts o = opts_with_timeout(1000);
+    failed_open f = open_fails(SERVE_GARBAGE, &o);
+    ck_assert_msg(f.err.code == OWP_ERR_PROTO, "%s", f.err.msg);
+    ck_assert_msg(strstr(f.err.msg, "127.0.0.1") != NULL, "%s", f.err.msg);
 }
 END_TEST
 
@@ -433,45 +445,26 @@ END_TEST
  * naming the server, instead of minutes of CPU. */
 START_TEST(huge_pbkdf2_count_is_refused)
 {
-    test_server ts;
-    server_start(&ts, SERVE_HUGE_COUNT, 0);
-    owp_client_opts o;
-    owp_client_opts_default(&o);
-    o.server = ts.addr;
+    owp_client_opts o = opts_with_timeout(2000);
     o.modes = OWP_MODE_AUTH | OWP_MODE_ENCRYPTED;
     o.identity = "alice";
     o.passphrase = (const uint8_t *)PASSPHRASE;
     o.passphrase_len = strlen(PASSPHRASE);
-    o.control_timeout_ms = 2000;
-    owp_err err;
-    double t0 = owp_clock_monotonic();
-    owp_client *c = owp_client_open(&o, &err);
-    ck_assert_ptr_null(c);
-    ck_assert(owp_clock_monotonic() - t0 < 1.0);
-    ck_assert_msg(err.code == OWP_ERR_PROTO, "%s", err.msg);
-    ck_assert_msg(strstr(err.msg, ts.addr) && strstr(err.msg, "2147483647 PBKDF2"), "%s",
-                  err.msg);
-    server_stop(&ts);
+    failed_open f = open_fails(SERVE_HUGE_COUNT, &o);
+    ck_assert(f.took < 1.0);
+    ck_assert_msg(f.err.code == OWP_ERR_PROTO, "%s", f.err.msg);
+    ck_assert_msg(strstr(f.err.msg, f.addr) && strstr(f.err.msg, "2147483647 PBKDF2"), "%s",
+                  f.err.msg);
 }
 END_TEST
 
 /* The control timeout bounds the whole set-up, not each message. */
 START_TEST(dribbling_server_times_out)
 {
-    test_server ts;
-    server_start(&ts, SERVE_DRIBBLE, 0);
-    owp_client_opts o;
-    owp_client_opts_default(&o);
-    o.server = ts.addr;
-    o.control_timeout_ms = 1000;
-    owp_err err;
-    double t0 = owp_clock_monotonic();
-    owp_client *c = owp_client_open(&o, &err);
-    double took = owp_clock_monotonic() - t0;
-    owp_client_close(&c);
-    ck_assert_msg(err.code == OWP_ERR_TIMEOUT, "%s", err.msg);
-    ck_assert_msg(took < 1.4, "set-up took %.2f s", took);
-    server_stop(&ts);
+    owp_client_opts o = opts_with_timeout(1000);
+    failed_open f = open_fails(SERVE_DRIBBLE, &o);
+    ck_assert_msg(f.err.code == OWP_ERR_TIMEOUT, "%s", f.err.msg);
+    ck_assert_msg(f.took < 1.4, "set-up took %.2f s", f.took);
 }
 END_TEST
 

@@ -14,133 +14,28 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent_data.h"
-#include "agent_spool.h"
+#include "collector_testutil.h"
 #include "daemon_log.h"
 #include "meshmsg.h"
-#include "puller.h"
-#include "store.h"
 #include "testutil.h"
 
 static const char *const VECTORS[] = {"owp/clean100-to.owp", "owp/dscp-ef-to.owp",
                                       "owp/auth-to.owp", "owp/enc-to.owp"};
 #define NVEC (sizeof VECTORS / sizeof VECTORS[0])
 
-typedef struct rig {
-    char *dir;
-    char spool_dir[512], store_dir[512], endpoint[64];
-    agent_spool *spool;
-    agent_data *data;
-    store_db *store;
-    puller *puller;
-    uint64_t seqs[64];
-    size_t nseqs;
-} rig;
-
-static int endpoint_counter;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static owp_status test_path(void *arg, const char *node, const char *stream_id, const void *data,
-                            size_t len, uint32_t *path_id, owp_err *err)
-{
-    (void)data;
-    (void)len;
-    return store_path_id(arg, stream_id, node, "test", path_id, err);
-}
-
-/* Spool vector file rel as stream id (a hard link of a copy). */
-static void spool_vector(rig *r, const char *rel, const char *stream, uint64_t start,
-                         owm_file_kind kind)
-{
-    char *src = tu_vector_path(rel);
-    size_t len;
-    char *bytes = tu_read_file(src, &len);
-    ck_assert_ptr_nonnull(bytes);
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s/work.tmp", r->dir);
-    FILE *fp = fopen(tmp, "wb");
-    ck_assert_ptr_nonnull(fp);
-    ck_assert_uint_eq(fwrite(bytes, 1, len, fp), len);
-    fclose(fp);
-    owp_err err = {0};
-    uint64_t seq = 0;
-    ck_assert_int_eq(agent_spool_add(r->spool, tmp, stream, start << 32, (start + 10) << 32, kind,
-                                     &seq, &err), OWP_OK);
-    unlink(tmp);
-    r->seqs[r->nseqs++] = seq;
-    free(bytes);
-    free(src);
-}
-
-static void rig_up(rig *r, uint64_t retention, uint64_t budget)
-{
-    memset(r, 0, sizeof *r);
-    r->dir = tu_tempdir();
-    snprintf(r->spool_dir, sizeof r->spool_dir, "%s/spool", r->dir);
-    snprintf(r->store_dir, sizeof r->store_dir, "%s/store", r->dir);
-    snprintf(r->endpoint, sizeof r->endpoint, "inproc://data-%d-%d", (int)getpid(),
-             endpoint_counter++);
-    ck_assert_int_eq(mkdir(r->store_dir, 0755), 0);
-    owp_err err = {0};
-    r->spool = agent_spool_open(r->spool_dir, &err);
-    ck_assert_msg(r->spool, "%s", err.msg);
-    agent_data_config dc = {.node = "n2", .endpoint = r->endpoint, .spool = r->spool,
-                            .retention_s = retention, .budget_bytes = budget};
-    r->data = agent_data_new(&dc, &err);
-    ck_assert_msg(r->data, "%s", err.msg);
-    r->store = store_open(r->store_dir, NULL, &err);
-    ck_assert_msg(r->store, "%s", err.msg);
-}
-
 static puller *rig_puller(rig *r, unsigned credit, unsigned chunk, unsigned window)
 {
-    owp_err err = {0};
-    puller_config pc = {.node = "n2", .endpoint = r->endpoint, .store = r->store,
-                        .path = test_path, .path_arg = r->store, .credit = credit,
-                        .chunk_size = chunk, .window = window, .poll_s = 0.05,
-                        .timeout_s = 2};
-    puller *p = puller_new(&pc, &err);
-    ck_assert_msg(p, "%s", err.msg);
-    return p;
+    puller_config pc = rig_puller_config(r);
+    pc.credit = credit;
+    pc.chunk_size = chunk;
+    pc.window = window;
+    return rig_puller_new(&pc);
 }
 
 /* Run node and collector until the puller has nothing left (or 5 s). */
 static void run_until_idle(rig *r, puller *p)
 {
-    double end = now_s() + 5;
-    int idle_turns = 0;
-    while (now_s() < end && idle_turns < 5) {
-        zmq_pollitem_t items[2] = {
-            {zsock_resolve(agent_data_socket(r->data)), 0, ZMQ_POLLIN, 0},
-            {puller_socket(p) ? zsock_resolve(puller_socket(p)) : NULL, 0, ZMQ_POLLIN, 0},
-        };
-        zmq_poll(items, puller_socket(p) ? 2 : 1, 10);
-        double now = now_s();
-        if (items[0].revents & ZMQ_POLLIN)
-            agent_data_handle(r->data);
-        if (puller_socket(p) && (items[1].revents & ZMQ_POLLIN))
-            puller_handle(p, now);
-        puller_tick(p, now);
-        idle_turns = puller_idle(p) ? idle_turns + 1 : 0;
-    }
-}
-
-static void rig_down(rig *r)
-{
-    puller_destroy(&r->puller);
-    agent_data_destroy(&r->data);
-    agent_spool_destroy(&r->spool);
-    store_close(&r->store);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->dir);
-    ck_assert_int_eq(system(cmd), 0);
-    free(r->dir);
+    rig_run(r, p, false);
 }
 
 /* Records of the vectors, ingested directly into a scratch store. */
@@ -172,19 +67,6 @@ static uint64_t reference_records(void)
     return total;
 }
 
-static size_t spool_count(const rig *r)
-{
-    size_t n = 0;
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c '^[0-9]'", r->spool_dir);
-    FILE *p = popen(cmd, "r");
-    if (p && fscanf(p, "%zu", &n) != 1)
-        n = 0;
-    if (p)
-        pclose(p);
-    return n;
-}
-
 static void spool_all(rig *r, const char *prefix)
 {
     char stream[32];
@@ -201,7 +83,7 @@ static void spool_all(rig *r, const char *prefix)
 START_TEST(test_pull_all)
 {
     rig r;
-    rig_up(&r, 0, 0);
+    rig_up(&r, 0, 0, 0);
     spool_all(&r, "s");
     r.puller = rig_puller(&r, 4, 0, 8);
     run_until_idle(&r, r.puller);
@@ -228,7 +110,7 @@ END_TEST
 START_TEST(test_credit_small_chunks)
 {
     rig r;
-    rig_up(&r, 0, 0);
+    rig_up(&r, 0, 0, 0);
     spool_all(&r, "c");
     r.puller = rig_puller(&r, 2, 512, 2);
     run_until_idle(&r, r.puller);
@@ -246,7 +128,7 @@ END_TEST
 START_TEST(test_no_double_count)
 {
     rig r;
-    rig_up(&r, 0, 0);
+    rig_up(&r, 0, 0, 0);
     spool_all(&r, "d");
     r.puller = rig_puller(&r, 4, 0, 4);
     run_until_idle(&r, r.puller);
@@ -267,7 +149,7 @@ END_TEST
 START_TEST(test_resume_from_cursor)
 {
     rig r;
-    rig_up(&r, 3600, 0); /* retention: acked files stay listed */
+    rig_up(&r, 3600, 0, 0); /* retention: acked files stay listed */
     spool_all(&r, "r");
     r.puller = rig_puller(&r, 4, 0, 8);
     run_until_idle(&r, r.puller);
@@ -308,7 +190,7 @@ static mode_t mode_of(const rig *r, uint64_t seq)
 START_TEST(test_retention_marks_acked)
 {
     rig r;
-    rig_up(&r, 3600, 0);
+    rig_up(&r, 3600, 0, 0);
     spool_all(&r, "m");
     r.puller = rig_puller(&r, 4, 0, 8);
     run_until_idle(&r, r.puller);
@@ -324,7 +206,7 @@ END_TEST
 START_TEST(test_budget_acked_first)
 {
     rig r;
-    rig_up(&r, 3600, 1);
+    rig_up(&r, 3600, 1, 0);
     spool_all(&r, "b");
     /* Mark the first pair acked, as the node does. */
     for (size_t i = 0; i < 2; i++) {
@@ -343,7 +225,7 @@ END_TEST
 START_TEST(test_budget_spares_unacked)
 {
     rig r;
-    rig_up(&r, 3600, 0);
+    rig_up(&r, 3600, 0, 0);
     spool_all(&r, "u");
     /* Total size, minus the first pair: the budget. */
     uint64_t total = 0, first = 0;
@@ -407,7 +289,7 @@ static owm_msg *ask(rig *r, zsock_t *dealer, const void *bytes, size_t len)
 START_TEST(test_hostile)
 {
     rig r;
-    rig_up(&r, 0, 0);
+    rig_up(&r, 0, 0, 0);
     spool_all(&r, "h");
     zsock_t *dealer = zsock_new_dealer(r.endpoint);
     ck_assert_ptr_nonnull(dealer);
@@ -495,7 +377,7 @@ static int count_interval(const store_unmeasured *u, void *arg)
 START_TEST(test_gaps_explained)
 {
     rig r;
-    rig_up(&r, 3600, 0);
+    rig_up(&r, 3600, 0, 0);
     spool_all(&r, "g"); /* seqs 1-8: .owp (odd) and .sum (even) of streams g0-g3 */
     char path[1400];
     spool_file_path(&r, 4, path, sizeof path);
@@ -520,8 +402,7 @@ START_TEST(test_gaps_explained)
     ck_assert_str_eq(g.stream_id, "g2");
     agent_data_config dc = {.node = "n2", .endpoint = r.endpoint, .spool = r.spool,
                             .retention_s = 3600};
-    snprintf(r.endpoint, sizeof r.endpoint, "inproc://data-%d-%d", (int)getpid(),
-             endpoint_counter++);
+    rig_new_endpoint(&r);
     r.data = agent_data_new(&dc, &err);
     ck_assert_msg(r.data, "%s", err.msg);
     spool_vector(&r, VECTORS[0], "g9", 2000, OWM_FILE_KIND_OWP);
@@ -532,9 +413,7 @@ START_TEST(test_gaps_explained)
     const puller_stats *st = puller_get_stats(r.puller);
     ck_assert_uint_eq(st->files, 4); /* g0, g1, g3 and g9 */
     ck_assert_uint_eq(st->resets, 0);
-    uint64_t cursor = 0;
-    ck_assert_int_eq(store_cursor(r.store, "n2", &cursor, NULL, 0, &err), OWP_OK);
-    ck_assert_uint_eq(cursor, last);
+    ck_assert_uint_eq(rig_cursor(&r), last);
     uint32_t g2 = 0;
     ck_assert_int_eq(store_path_find(r.store, "g2", "n2", "test", &g2, &err), OWP_OK);
     ck_assert_uint_ne(g2, 0);
@@ -553,7 +432,7 @@ END_TEST
 START_TEST(test_listing_stops_below_counter)
 {
     rig r;
-    rig_up(&r, 3600, 0);
+    rig_up(&r, 3600, 0, 0);
     spool_vector(&r, VECTORS[0], "c0", 1000, OWM_FILE_KIND_OWP);
     uint64_t next = agent_spool_next_seq(r.spool);
     char name[AGENT_SPOOL_NAME_MAX], src[1400], dst[1400];
@@ -565,10 +444,7 @@ START_TEST(test_listing_stops_below_counter)
     r.puller = rig_puller(&r, 4, 0, 8);
     run_until_idle(&r, r.puller);
     ck_assert_uint_eq(puller_get_stats(r.puller)->files, 1);
-    uint64_t cursor = 0;
-    owp_err err = {0};
-    ck_assert_int_eq(store_cursor(r.store, "n2", &cursor, NULL, 0, &err), OWP_OK);
-    ck_assert_uint_eq(cursor, r.seqs[0]);
+    ck_assert_uint_eq(rig_cursor(&r), r.seqs[0]);
     rig_down(&r);
 }
 END_TEST
@@ -580,9 +456,9 @@ START_TEST(test_digest_mismatch_quarantined)
 {
     for (int keep = 0; keep < 2; keep++) {
         rig r;
-        rig_up(&r, 3600, 0);
+        rig_up(&r, 3600, 0, 0);
         spool_vector(&r, VECTORS[0], "x0", 1000, OWM_FILE_KIND_OWP);
-        char path[1400], qdir[600];
+        char path[1400];
         spool_file_path(&r, r.seqs[0], path, sizeof path);
         FILE *fp = fopen(path, "r+b");
         ck_assert_ptr_nonnull(fp);
@@ -591,22 +467,15 @@ START_TEST(test_digest_mismatch_quarantined)
         ck_assert_int_eq(fseek(fp, 200, SEEK_SET), 0);
         fputc(c ^ 0x10, fp);
         fclose(fp);
-        snprintf(qdir, sizeof qdir, "%s/quarantine", r.dir);
-        ck_assert_int_eq(mkdir(qdir, 0755), 0);
-        owp_err err = {0};
-        puller_config pc = {.node = "n2", .endpoint = r.endpoint, .store = r.store,
-                            .path = test_path, .path_arg = r.store, .poll_s = 0.05,
-                            .timeout_s = 2, .quarantine_dir = keep ? qdir : NULL};
-        r.puller = puller_new(&pc, &err);
-        ck_assert_msg(r.puller, "%s", err.msg);
+        puller_config pc = rig_puller_config(&r);
+        pc.quarantine_dir = keep ? r.quarantine : NULL;
+        r.puller = rig_puller_new(&pc);
         run_until_idle(&r, r.puller);
         ck_assert_uint_eq(puller_get_stats(r.puller)->files, 0);
         ck_assert_uint_eq(puller_get_stats(r.puller)->records, 0);
-        uint64_t cursor = 0;
-        ck_assert_int_eq(store_cursor(r.store, "n2", &cursor, NULL, 0, &err), OWP_OK);
-        ck_assert_uint_eq(cursor, keep ? r.seqs[0] : 0);
+        ck_assert_uint_eq(rig_cursor(&r), keep ? r.seqs[0] : 0);
         char cmd[800];
-        snprintf(cmd, sizeof cmd, "ls '%s' | grep -q '^n2\\.%llu\\.x0\\.'", qdir,
+        snprintf(cmd, sizeof cmd, "ls '%s' | grep -q '^n2\\.%llu\\.x0\\.'", r.quarantine,
                  (unsigned long long)r.seqs[0]);
         ck_assert_int_eq(system(cmd) == 0, keep);
         rig_down(&r);
@@ -622,7 +491,7 @@ START_TEST(test_timeout_reset)
     store_db *s = store_open(dir, NULL, &err);
     ck_assert_msg(s, "%s", err.msg);
     puller_config pc = {.node = "ghost", .endpoint = "tcp://127.0.0.1:9", .store = s,
-                        .path = test_path, .path_arg = s, .timeout_s = 0.2};
+                        .path = test_path, .path_arg = &s, .timeout_s = 0.2};
     puller *p = puller_new(&pc, &err);
     ck_assert_msg(p, "%s", err.msg);
     double end = now_s() + 1.0;

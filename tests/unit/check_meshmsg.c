@@ -131,6 +131,19 @@ START_TEST(round_trip_keeps_schedule_fields)
 END_TEST
 
 /* Minor version 3: the collectors a node serves travel with its schedule. */
+/* env through the bytes and back: the decoded copy (the caller frees both). */
+static owm_msg *encode_decode(const owm_msg *env)
+{
+    owp_err e = {0};
+    uint8_t *buf;
+    size_t len;
+    ck_assert_msg(owm_msg_encode(env, &buf, &len, &e) == OWP_OK, "%s", e.msg);
+    owm_msg *back = NULL;
+    ck_assert_msg(owm_msg_decode(buf, len, &back, NULL, &e) == OWP_OK, "%s", e.msg);
+    free(buf);
+    return back;
+}
+
 START_TEST(round_trip_keeps_collectors)
 {
     owm_msg *env = make_schedule();
@@ -141,12 +154,7 @@ START_TEST(round_trip_keeps_collectors)
     ck_assert_int_eq(owm_msg_schedule_add_collector(env->schedule, "coll2",
                                                     "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", &e),
                      OWP_OK);
-    uint8_t *buf;
-    size_t len;
-    ck_assert_msg(owm_msg_encode(env, &buf, &len, &e) == OWP_OK, "%s", e.msg);
-    owm_msg *back = NULL;
-    ck_assert_msg(owm_msg_decode(buf, len, &back, NULL, &e) == OWP_OK, "%s", e.msg);
-    free(buf);
+    owm_msg *back = encode_decode(env);
     const owm_msg_schedule *s = back->schedule;
     ck_assert_uint_eq(s->n_collectors, 2);
     ck_assert_str_eq(s->collectors[0]->name, "coll1");
@@ -181,7 +189,28 @@ START_TEST(schedule_of_minor_2_has_no_collectors)
     ck_assert_uint_eq(env->schedule->n_streams, 2);
     ck_assert_uint_eq(env->schedule->n_collectors, 0);
     ck_assert_ptr_null(env->schedule->collectors);
+    ck_assert_str_eq(env->schedule->data_endpoint, ""); /* minor 3: the node's own default */
     owm_msg_free(&env);
+}
+END_TEST
+
+/* Minor version 3: the mesh's data-endpoint for the node travels with its
+ * schedule; without it, the field decodes as "". */
+START_TEST(round_trip_keeps_data_endpoint)
+{
+    owp_err e;
+    for (int with = 0; with <= 1; with++) {
+        owm_msg *env = make_schedule();
+        if (with)
+            ck_assert_int_eq(owm_msg_set_string(&env->schedule->data_endpoint,
+                                                "tcp://192.0.2.7:9000", &e), OWP_OK);
+        owm_msg *back = encode_decode(env);
+        ck_assert_str_eq(back->schedule->data_endpoint, with ? "tcp://192.0.2.7:9000" : "");
+        ck_assert_uint_eq(back->schedule->n_streams, 2); /* the rest is as before */
+        assert_same(env, back);
+        owm_msg_free(&back);
+        owm_msg_free(&env);
+    }
 }
 END_TEST
 
@@ -778,6 +807,7 @@ static Suite *meshmsg_suite(void)
     tcase_add_test(tc, round_trip_keeps_schedule_fields);
     tcase_add_test(tc, round_trip_keeps_collectors);
     tcase_add_test(tc, schedule_of_minor_2_has_no_collectors);
+    tcase_add_test(tc, round_trip_keeps_data_endpoint);
     tcase_add_test(tc, round_trip_keeps_status_and_data);
     tcase_add_test(tc, stack_envelope_encodes);
     tcase_add_loop_test(tc, wire_vectors, 0, (int)N_ELEMS(VECTORS));

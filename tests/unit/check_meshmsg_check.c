@@ -80,6 +80,8 @@ static const char *const SCHEDULE_RULES[] = {
     "Schedule.collectors: collector public_key \"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID\" "
     "appears more than once",
     "Schedule.collectors[0].name: must be 1-64 printable",
+    "Schedule.data_endpoint: not a ZeroMQ endpoint",
+    "Schedule.data_endpoint: not a ZeroMQ endpoint", /* a space */
 };
 
 #define COLL_KEY1 "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
@@ -158,6 +160,8 @@ static void break_schedule(owm_msg *env, int rule)
     case 37: set(&two_collectors(s)[1]->name, "coll1"); break;
     case 38: set(&two_collectors(s)[1]->public_key, COLL_KEY1); break;
     case 39: set(&two_collectors(s)[0]->name, "c/1"); break;
+    case 40: set(&s->data_endpoint, "127.0.0.3:9000"); break;
+    case 41: set(&s->data_endpoint, "tcp://127.0.0.3 :9000"); break;
     default: ck_abort_msg("no rule %d", rule);
     }
 }

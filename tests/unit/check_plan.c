@@ -344,6 +344,47 @@ START_TEST(test_diff_collectors)
 }
 END_TEST
 
+/* BASE with node b's data-endpoint (issue 11): the given JSON string. */
+#define WITH_DATA(endpoint)                                                                  \
+    "{\"nodes\": {\"a\": {\"address\": \"127.0.0.2\", \"public-key\": \"" KEY_A "\"},"          \
+    " \"b\": {\"address\": \"127.0.0.3\", \"public-key\": \"" KEY_B "\","                       \
+    " \"data-endpoint\": \"" endpoint "\"}, \"c\": {\"address\": \"127.0.0.4\"}},"                \
+    " \"groups\": {\"g\": {\"type\": \"mesh\", \"nodes\": [\"a\", \"b\", \"c\"]}},"              \
+    " \"tests\": {\"t\": {\"type\": \"latencybg\", \"packet-count\": 600}},"                    \
+    " \"tasks\": {\"k\": {\"group\": \"g\", \"test\": \"t\"}}}"
+
+/* A node's schedule carries its data-endpoint from the mesh; a node the
+ * mesh gives none gets "" (it serves its default). */
+START_TEST(test_plan_data_endpoint_in_schedule)
+{
+    owm_mesh *m = parse_ok(WITH_DATA("tcp://192.0.2.7:9000"));
+    owmc_plan *p = plan_ok(m);
+    const char *want[3] = {"", "tcp://192.0.2.7:9000", ""};
+    for (size_t i = 0; i < owmc_plan_node_count(p); i++) {
+        owp_err e;
+        owm_msg *env = owmc_plan_schedule(owmc_plan_node(p, i), 7, &e);
+        ck_assert_msg(env != NULL, "%s", e.msg);
+        ck_assert_str_eq(env->schedule->data_endpoint, want[i]);
+        ck_assert_int_eq(owm_msg_validate(env, &e), OWP_OK);
+        owm_msg_free(&env);
+    }
+    owmc_plan_destroy(&p);
+    owm_mesh_destroy(&m);
+}
+END_TEST
+
+/* A node whose data-endpoint moves is pushed a new schedule; the others not. */
+START_TEST(test_diff_data_endpoint)
+{
+    expect_changes(BASE, WITH_DATA("tcp://192.0.2.7:9000"), "unchanged", "changed",
+                   "unchanged");
+    expect_changes(WITH_DATA("tcp://192.0.2.7:9000"), WITH_DATA("tcp://192.0.2.7:9001"),
+                   "unchanged", "changed", "unchanged");
+    expect_changes(WITH_DATA("tcp://192.0.2.7:9000"), WITH_DATA("tcp://192.0.2.7:9000"),
+                   "unchanged", "unchanged", "unchanged");
+}
+END_TEST
+
 static Suite *plan_suite(void)
 {
     Suite *s = suite_create("plan");
@@ -353,6 +394,7 @@ static Suite *plan_suite(void)
     tcase_add_test(tc, test_plan_identity_for_auth_only);
     tcase_add_test(tc, test_plan_null);
     tcase_add_test(tc, test_plan_collectors_in_every_schedule);
+    tcase_add_test(tc, test_plan_data_endpoint_in_schedule);
     suite_add_tcase(s, tc);
     tc = tcase_create("diff");
     tcase_add_test(tc, test_diff_identical_and_reordered);
@@ -360,6 +402,7 @@ static Suite *plan_suite(void)
     tcase_add_test(tc, test_diff_parameters_and_nodes);
     tcase_add_test(tc, test_diff_address_change);
     tcase_add_test(tc, test_diff_collectors);
+    tcase_add_test(tc, test_diff_data_endpoint);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -12,153 +12,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "agent_data.h"
-#include "agent_spool.h"
+#include "collector_testutil.h"
 #include "daemon_log.h"
-#include "puller.h"
-#include "store.h"
 #include "testutil.h"
 
 #define VECTOR "owp/clean100-to.owp"
 #define NFILES 12
 
-typedef struct rig {
-    char *dir;
-    char spool_dir[512], store_dir[512], quarantine[512], endpoint[64];
-    agent_spool *spool;
-    agent_data *data;
-    store_db *store;
-    uint64_t seqs[NFILES];
-} rig;
-
-static int endpoint_counter;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static owp_status test_path(void *arg, const char *node, const char *stream_id, const void *data,
-                            size_t len, uint32_t *path_id, owp_err *err)
-{
-    (void)data;
-    (void)len;
-    return store_path_id(*(store_db **)arg, stream_id, node, "test", path_id, err);
-}
-
-static store_db *open_store(const char *dir, uint64_t map_size)
-{
-    store_opts o;
-    store_opts_default(&o);
-    o.map_size = map_size;
-    owp_err err = {0};
-    store_db *s = store_open(dir, &o, &err);
-    ck_assert_msg(s, "%s", err.msg);
-    return s;
-}
-
 /* n copies of the vector, one stream each (distinct sessions), spooled. */
-static void rig_up(rig *r, uint64_t retention, uint64_t map_size, size_t n)
+static void rig_up_spooled(rig *r, uint64_t retention, uint64_t map_size, size_t n)
 {
-    memset(r, 0, sizeof *r);
-    r->dir = tu_tempdir();
-    snprintf(r->spool_dir, sizeof r->spool_dir, "%s/spool", r->dir);
-    snprintf(r->store_dir, sizeof r->store_dir, "%s/store", r->dir);
-    snprintf(r->quarantine, sizeof r->quarantine, "%s/quarantine", r->dir);
-    snprintf(r->endpoint, sizeof r->endpoint, "inproc://puller-%d-%d", (int)getpid(),
-             endpoint_counter++);
-    ck_assert_int_eq(mkdir(r->store_dir, 0755), 0);
-    ck_assert_int_eq(mkdir(r->quarantine, 0755), 0);
-    owp_err err = {0};
-    r->spool = agent_spool_open(r->spool_dir, &err);
-    ck_assert_msg(r->spool, "%s", err.msg);
-    agent_data_config dc = {.node = "n2", .endpoint = r->endpoint, .spool = r->spool,
-                            .retention_s = retention};
-    r->data = agent_data_new(&dc, &err);
-    ck_assert_msg(r->data, "%s", err.msg);
-    r->store = open_store(r->store_dir, map_size);
-    char *src = tu_vector_path(VECTOR);
+    rig_up(r, retention, 0, map_size);
     for (size_t i = 0; i < n; i++) {
         char stream[16];
         snprintf(stream, sizeof stream, "s%zu", i);
-        char tmp[600], cmd[1400];
-        snprintf(tmp, sizeof tmp, "%s/work.tmp", r->dir);
-        snprintf(cmd, sizeof cmd, "cp '%s' '%s'", src, tmp);
-        ck_assert_int_eq(system(cmd), 0);
-        ck_assert_int_eq(agent_spool_add(r->spool, tmp, stream, (uint64_t)(1000 + i) << 32,
-                                         (uint64_t)(1010 + i) << 32, OWM_FILE_KIND_OWP,
-                                         &r->seqs[i], &err), OWP_OK);
-        unlink(tmp);
+        spool_vector(r, VECTOR, stream, 1000 + i, OWM_FILE_KIND_OWP);
     }
-    free(src);
 }
 
 static puller *rig_puller(rig *r)
 {
-    owp_err err = {0};
-    puller_config pc = {.node = "n2", .endpoint = r->endpoint, .store = r->store,
-                        .path = test_path, .path_arg = &r->store, .poll_s = 0.05,
-                        .timeout_s = 2, .quarantine_dir = r->quarantine, .window = 4};
-    puller *p = puller_new(&pc, &err);
-    ck_assert_msg(p, "%s", err.msg);
-    return p;
-}
-
-/* Node and collector turn until the puller is idle or has reset (or 5 s). */
-static void run(rig *r, puller *p)
-{
-    double end = now_s() + 5;
-    int idle_turns = 0;
-    while (now_s() < end && idle_turns < 5 && !puller_get_stats(p)->resets) {
-        zmq_pollitem_t items[2] = {
-            {zsock_resolve(agent_data_socket(r->data)), 0, ZMQ_POLLIN, 0},
-            {puller_socket(p) ? zsock_resolve(puller_socket(p)) : NULL, 0, ZMQ_POLLIN, 0},
-        };
-        zmq_poll(items, puller_socket(p) ? 2 : 1, 10);
-        double now = now_s();
-        if (items[0].revents & ZMQ_POLLIN)
-            agent_data_handle(r->data);
-        if (puller_socket(p) && (items[1].revents & ZMQ_POLLIN))
-            puller_handle(p, now);
-        puller_tick(p, now);
-        idle_turns = puller_idle(p) ? idle_turns + 1 : 0;
-    }
-}
-
-static void rig_down(rig *r)
-{
-    agent_data_destroy(&r->data);
-    agent_spool_destroy(&r->spool);
-    store_close(&r->store);
-    tu_tempdir_remove(r->dir);
-    free(r->dir);
-}
-
-static uint64_t cursor_of(rig *r)
-{
-    uint64_t cursor = 0;
-    owp_err err = {0};
-    ck_assert_int_eq(store_cursor(r->store, "n2", &cursor, NULL, 0, &err), OWP_OK);
-    return cursor;
-}
-
-static size_t count_in(const char *dir, const char *pattern)
-{
-    char cmd[800];
-    size_t n = 0;
-    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c '%s'", dir, pattern);
-    FILE *p = popen(cmd, "r");
-    if (p && fscanf(p, "%zu", &n) != 1)
-        n = 0;
-    if (p)
-        pclose(p);
-    return n;
+    puller_config pc = rig_puller_config(r);
+    pc.quarantine_dir = r->quarantine;
+    pc.window = 4;
+    return rig_puller_new(&pc);
 }
 
 /* ------------------------------------------------------------------ a full store */
@@ -170,32 +49,32 @@ static size_t count_in(const char *dir, const char *pattern)
 START_TEST(test_store_full_loses_nothing)
 {
     rig r;
-    rig_up(&r, 0, 128 * 1024, NFILES);
+    rig_up_spooled(&r, 0, 128 * 1024, NFILES);
     puller *p = rig_puller(&r);
-    run(&r, p);
+    rig_run(&r, p, true); /* until idle or reset */
     const puller_stats *st = puller_get_stats(p);
     ck_assert_msg(st->resets >= 1, "the map never filled up (%" PRIu64 " files stored)",
                   st->files);
     ck_assert_uint_lt(st->files, NFILES);
     uint64_t stored = st->files;
     ck_assert_uint_eq(count_in(r.quarantine, "."), 0);
-    uint64_t cursor = cursor_of(&r);
+    uint64_t cursor = rig_cursor(&r);
     ck_assert_uint_lt(cursor, r.seqs[NFILES - 1]);
     /* What is not stored is still on the node, unacked (the acks of what
      * is may be lost with the reset: the next listing acks those). */
-    ck_assert_uint_ge(count_in(r.spool_dir, "^[0-9]"), NFILES - stored);
+    ck_assert_uint_ge(spool_count(&r), NFILES - stored);
     puller_destroy(&p);
 
     /* The operator raises the map size: the backlog drains. */
     store_close(&r.store);
-    r.store = open_store(r.store_dir, 64ull << 20);
+    r.store = rig_open_store(r.store_dir, 64ull << 20);
     p = rig_puller(&r);
-    run(&r, p);
+    rig_run(&r, p, true); /* until idle or reset */
     ck_assert_uint_eq(puller_get_stats(p)->resets, 0);
     ck_assert_uint_eq(stored + puller_get_stats(p)->files, NFILES);
-    ck_assert_uint_eq(cursor_of(&r), r.seqs[NFILES - 1]);
+    ck_assert_uint_eq(rig_cursor(&r), r.seqs[NFILES - 1]);
     ck_assert_uint_eq(count_in(r.quarantine, "."), 0);
-    ck_assert_uint_eq(count_in(r.spool_dir, "^[0-9]"), 0);
+    ck_assert_uint_eq(spool_count(&r), 0);
     puller_destroy(&p);
     rig_down(&r);
 }
@@ -209,7 +88,7 @@ END_TEST
 START_TEST(test_restart_lists_after_cursor)
 {
     rig r;
-    rig_up(&r, 3600, 0, 4);
+    rig_up_spooled(&r, 3600, 0, 4);
     char *src = tu_vector_path(VECTOR);
     owp_err err = {0};
     for (size_t i = 0; i < 3; i++) {
@@ -225,11 +104,11 @@ START_TEST(test_restart_lists_after_cursor)
     }
     free(src);
     puller *p = rig_puller(&r);
-    run(&r, p);
+    rig_run(&r, p, true); /* until idle or reset */
     const puller_stats *st = puller_get_stats(p);
     ck_assert_uint_eq(st->files, 1);     /* only the one after the cursor */
     ck_assert_uint_eq(st->skipped, 0);   /* nothing at or below it listed again */
-    ck_assert_uint_eq(cursor_of(&r), r.seqs[3]);
+    ck_assert_uint_eq(rig_cursor(&r), r.seqs[3]);
     puller_destroy(&p);
     /* Every file is acked (retention: kept read-only, the ack's mark). */
     char cmd[800];
@@ -238,7 +117,7 @@ START_TEST(test_restart_lists_after_cursor)
     ck_assert_msg(system(cmd) == 0, "not every spooled file was acked");
     /* And a second restart lists nothing, fetches nothing. */
     p = rig_puller(&r);
-    run(&r, p);
+    rig_run(&r, p, true); /* until idle or reset */
     ck_assert_uint_eq(puller_get_stats(p)->files + puller_get_stats(p)->skipped, 0);
     ck_assert_uint_eq(puller_get_stats(p)->bytes, 0);
     puller_destroy(&p);
@@ -295,7 +174,7 @@ static puller_silence silence_of(puller *p, agent_data *node, zsock_t *mute)
 START_TEST(test_silence_told_apart)
 {
     char *dir = tu_tempdir();
-    store_db *s = open_store(dir, 0);
+    store_db *s = rig_open_store(dir, 0);
     owp_err err = {0};
     char endpoint[64];
     zcert_t *ours = zcert_new(), *node_cert = zcert_new(), *other = zcert_new();
