@@ -190,7 +190,8 @@ run_one() {
     n=$1
     dir=$work/run$n
     mkdir -p "$dir/conf" "$dir/data" "$dir/var" "$dir/out"
-    printf 'testports 10000-29999\nmaxcontrolsessions 0\n' >"$dir/conf/owampd.conf"
+    # All clients come from 127.0.0.1: no per-address set-up bound (owampd.conf(5)).
+    printf 'testports 10000-29999\nmaxcontrolsessions 0\nmaxsetupperaddr 0\n' >"$dir/conf/owampd.conf"
     port=$(free_port)
     "$OWAMPD" $rootflag -Z -c "$dir/conf" -d "$dir/data" -R "$dir/var" -S "127.0.0.1:$port" \
         >"$dir/daemon.log" 2>&1 &

@@ -93,10 +93,14 @@ static pid_t start_owampd(const char *owampd, const char *work, int port)
         fputs("limit root with delete_on_fetch=off\nassign default root\n", fp);
         fclose(fp);
     }
-    snprintf(lim, sizeof lim, "%s/owamp-server.conf", conf); /* -c needs it to exist */
+    snprintf(lim, sizeof lim, "%s/owamp-server.conf", conf);
     fp = fopen(lim, "w");
-    if (fp)
+    if (fp) {
+        /* Every stream comes from 127.0.0.1: the per-address set-up bound
+         * (meant for the public) would measure the limit, not the server. */
+        fputs("maxsetupperaddr 0\n", fp);
         fclose(fp);
+    }
     pid_t pid = fork();
     if (pid == 0) {
         char sopt[64];

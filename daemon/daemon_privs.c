@@ -133,10 +133,34 @@ static int own_entry(const char *path, const struct stat *sb, int type, struct F
     return 0; /* the rest is still handed over: the first failure is reported */
 }
 
+/* Directories that are never a daemon's own state directory. */
+static const char *const SYSTEM_DIRS[] = {
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/mnt", "/opt", "/proc",
+    "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/lib", "/usr/local",
+    "/usr/local/var", "/usr/local/var/lib", "/var", "/var/lib", "/var/log", "/var/run",
+    "/var/tmp",
+};
+
+static int is_system_dir(const char *dir)
+{
+    char real[4096];
+    if (!realpath(dir, real))
+        return 0; /* reported by the walk */
+    for (size_t i = 0; i < sizeof SYSTEM_DIRS / sizeof SYSTEM_DIRS[0]; i++)
+        if (strcmp(real, SYSTEM_DIRS[i]) == 0)
+            return 1;
+    return 0;
+}
+
 owp_status daemon_privs_own_tree(const daemon_privs *p, const char *dir, owp_err *err)
 {
     if (!p->active)
         return OWP_OK;
+    if (is_system_dir(dir))
+        return owp_err_set(err, OWP_ERR_INVALID,
+                           "%s: a system directory: refusing to hand it to user %s (give the "
+                           "daemon a directory of its own, e.g. under /var/lib/owmesh)",
+                           dir, p->user);
     tree_uid = p->uid;
     tree_gid = p->gid;
     tree_errno = 0;

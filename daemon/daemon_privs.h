@@ -56,7 +56,9 @@ owp_status daemon_privs_resolve(daemon_privs *p, const char *user, const char *g
 
 /* Give the directory tree at dir (itself and everything under it, without
  * following symbolic links or crossing file systems) to the run-as user and
- * group, so that it stays writable after the drop. Nothing when !p->active. */
+ * group, so that it stays writable after the drop. Nothing when !p->active.
+ * A system directory (/, /etc, /var, /var/lib, /usr, /home, /tmp, ...) is
+ * refused: a mistyped -d must not give a whole system tree away. */
 owp_status daemon_privs_own_tree(const daemon_privs *p, const char *dir, owp_err *err);
 
 /* daemon_privs_drop, said in the log: "WHO running as user U, group G",

@@ -226,11 +226,11 @@ static int parse_options(agent_options *o, int argc, char **argv)
 
 /* ------------------------------------------------------------------ start-up steps */
 
-static int make_dir(const char *path)
+static int make_dir(const agent *a, const char *path)
 {
     if (mkdir(path, 0755) == 0 || errno == EEXIST)
         return 0;
-    log_err("node ?: mkdir %s: %s", path, strerror(errno));
+    log_err("node %s: mkdir %s: %s", a->opt.node, path, strerror(errno));
     return -1;
 }
 
@@ -271,7 +271,7 @@ static int setup_storage(agent *a)
     owp_err err;
     owp_err_clear(&err);
     char path[NODE_PATH_MAX + 64];
-    if (make_dir(a->opt.datadir) != 0 || lock_datadir(a) != 0)
+    if (make_dir(a, a->opt.datadir) != 0 || lock_datadir(a) != 0)
         return -1;
     snprintf(a->schedule_path, sizeof a->schedule_path, "%s/" SCHEDULE_FILE, a->opt.datadir);
     read_heartbeat(a);
@@ -323,11 +323,11 @@ static int setup_owampd(agent *a)
         return -1;
     }
     snprintf(datadir, sizeof datadir, "%s/owampd", a->opt.datadir);
-    if (make_dir(datadir) != 0)
+    if (make_dir(a, datadir) != 0)
         return -1;
     snprintf(datadir, sizeof datadir, "%s/owampd/data", a->opt.datadir);
     snprintf(vardir, sizeof vardir, "%s/owampd/run", a->opt.datadir);
-    if (make_dir(datadir) != 0 || make_dir(vardir) != 0)
+    if (make_dir(a, datadir) != 0 || make_dir(a, vardir) != 0)
         return -1;
     agent_owampd_config oc = {
         .program = program, .node = a->opt.node, .listen = a->opt.owamp_address,

@@ -166,6 +166,18 @@ START_TEST(tree_is_handed_over)
 }
 END_TEST
 
+START_TEST(system_directories_are_never_handed_over)
+{
+    daemon_privs p = nobody_privs();
+    const char *dirs[] = {"/", "/var", "/var/lib/", "/usr/../etc", "/tmp"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        owp_err err = {0};
+        ck_assert_int_eq(daemon_privs_own_tree(&p, dirs[i], &err), OWP_ERR_INVALID);
+        ck_assert_msg(strstr(err.msg, "a system directory"), "%s: %s", dirs[i], err.msg);
+    }
+}
+END_TEST
+
 START_TEST(readable_by_the_run_as_user)
 {
     if (!is_root())
@@ -272,6 +284,7 @@ int main(void)
     tc = tcase_create("as root");
     tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
     tcase_add_test(tc, tree_is_handed_over);
+    tcase_add_test(tc, system_directories_are_never_handed_over);
     tcase_add_test(tc, readable_by_the_run_as_user);
     tcase_add_test(tc, drop_holds);
     tcase_add_test(tc, drop_keeping_the_bind_capability);
