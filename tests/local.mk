@@ -174,11 +174,12 @@ E2E_TESTS = \
 	tests/e2e/owmesh_roundtrip.sh \
 	tests/e2e/install.sh \
 	tests/e2e/daemons_conventions.sh \
-	tests/e2e/man_examples.sh
+	tests/e2e/man_examples.sh \
+	tests/e2e/clickhouse_private.sh
 TESTS += $(E2E_TESTS)
 dist_check_SCRIPTS = $(E2E_TESTS)
 EXTRA_DIST += tests/vectors tests/tsan.supp tests/e2e/lib.sh tests/e2e/exact_percentiles.py tests/e2e/query_rows.py \
-	tests/e2e/man_examples.py
+	tests/e2e/man_examples.py tests/e2e/lib_clickhouse.sh
 AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; top_srcdir='$(abs_top_srcdir)'; \
 	export top_builddir top_srcdir;
