@@ -15,6 +15,7 @@
 
 #include "curve.h"
 #include "hostport.h"
+#include "meshmsg.h"
 #include "options.h"
 #include "testpkt.h"
 
@@ -143,12 +144,10 @@ static owp_status parse_data_endpoint(owm_conf_parser *ps, owm_node *node, json_
         owm_conf_get_string(ps, obj, "data-endpoint", path, false, &node->data_endpoint);
     if (st || !node->data_endpoint)
         return st;
+    /* What the messages can carry (the coordinator sends it to the node in
+     * its schedule and to collectors in the directory), over TCP or IPC. */
     const char *e = node->data_endpoint;
-    bool ok = (!strncmp(e, "tcp://", 6) || !strncmp(e, "ipc://", 6)) && e[6] != '\0' &&
-              strlen(e) < 256;
-    for (const char *s = e; ok && *s; s++)
-        ok = isgraph((unsigned char)*s);
-    if (ok)
+    if ((!strncmp(e, "tcp://", 6) || !strncmp(e, "ipc://", 6)) && owm_msg_endpoint_ok(e))
         return OWP_OK;
     char p[OWM_CONF_PATH_MAX];
     owm_conf_path_key(p, sizeof p, path, "data-endpoint");

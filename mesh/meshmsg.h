@@ -145,6 +145,9 @@ owp_status owm_msg_validate_peer_health(const owm_msg_peer_health *m, owp_err *e
  *  - a text (error messages): at most max bytes, no control characters. */
 int owm_msg_token_ok(const char *s, size_t max);
 int owm_msg_text_ok(const char *s, size_t max);
+/* 1 if s is an endpoint the messages carry: transport://address, at most
+ * OWM_MSG_MAX_ADDRESS printable characters without spaces, quotes or '\\'. */
+int owm_msg_endpoint_ok(const char *s);
 /* 1 if s is a file digest: OWM_MSG_DIGEST_HEX lowercase hex digits. */
 int owm_msg_digest_ok(const char *s);
 

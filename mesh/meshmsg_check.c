@@ -110,19 +110,22 @@ static owp_status check_address(const char *where, const char *field, const char
 }
 
 /* A ZeroMQ endpoint, "" allowed: transport://address. */
-static owp_status check_endpoint(const char *where, const char *field, const char *s, owp_err *err)
+int owm_msg_endpoint_ok(const char *s)
 {
-    if (!s || !s[0])
-        return OWP_OK;
     /* the token rule without its '/' ban: endpoints are URLs */
-    int printable = strnlen(s, OWM_MSG_MAX_ADDRESS + 1) <= OWM_MSG_MAX_ADDRESS;
+    int printable = s && strnlen(s, OWM_MSG_MAX_ADDRESS + 1) <= OWM_MSG_MAX_ADDRESS;
     for (const char *c = s; printable && *c; c++)
         printable = *c > ' ' && *c < 0x7f && *c != '"' && *c != '\\' && *c != '\'';
     const char *sep = printable ? strstr(s, "://") : NULL;
-    if (!sep || sep == s || !sep[3])
-        return bad(err, "%s.%s: not a ZeroMQ endpoint (transport://address, at most %u printable "
-                   "characters)", where, field, OWM_MSG_MAX_ADDRESS);
-    return OWP_OK;
+    return sep && sep != s && sep[3];
+}
+
+static owp_status check_endpoint(const char *where, const char *field, const char *s, owp_err *err)
+{
+    if (!s || !s[0] || owm_msg_endpoint_ok(s))
+        return OWP_OK;
+    return bad(err, "%s.%s: not a ZeroMQ endpoint (transport://address, at most %u printable "
+               "characters)", where, field, OWM_MSG_MAX_ADDRESS);
 }
 
 static owp_status check_seconds(const char *where, const char *field, double v, owp_err *err)
