@@ -79,10 +79,18 @@ typedef struct store_opts {
 /* Fill opts with the defaults above. */
 void store_opts_default(store_opts *opts);
 
-/* Open (creating the directory's data file if needed) the store in dir, which
- * must exist. opts may be NULL for the defaults. */
-store_db *store_open(const char *dir, const store_opts *opts, owp_err *err);
+/* Open the store at location: a directory (which must exist) holds an LMDB
+ * store, its data file created if needed; clickhouse://[USER[:PASSWORD]@]
+ * HOST:PORT/DATABASE (clickhouses:// for https) names a ClickHouse database
+ * spoken to over its HTTP interface, its tables made on first use
+ * (store_ch.h). opts may be NULL for the defaults; map_size and nometasync
+ * apply to LMDB only. */
+store_db *store_open(const char *location, const store_opts *opts, owp_err *err);
 void store_close(store_db **self_p);
+/* Does location name a store by URL (rather than a directory)? */
+int store_location_is_url(const char *location);
+/* "lmdb" or "clickhouse". */
+const char *store_backend_name(const store_db *self);
 /* Flush to disk (only needed with opts.nometasync, before acking files). */
 owp_status store_sync(store_db *self, owp_err *err);
 /* 1 when the last write (ingest, cursor, commit, sync) failed for lack of

@@ -1,12 +1,10 @@
 /*
- * store_ingest.c - one .owp file into the store in one write transaction:
- * records, per-minute/hour/day histograms, the session summary and the
- * node's cursor (crash safety: see store.h).
+ * store_lmdb_ingest.c - one .owp file into the LMDB store in one write
+ * transaction: records, per-minute/hour/day histograms, the session summary
+ * and the node's cursor (crash safety: see store.h).
  *
- * The file's records are read into a reusable array, sorted into key order
- * (send time, seq, arrival; nearly sorted already, so an insertion sort does
- * it in linear time and a bounded amount of work), then written with one
- * LMDB cursor: with MDB_APPEND when they all come after the last key of the
+ * The file's records, loaded and sorted into key order by store_records.c
+ * into a reusable array, are written with one LMDB cursor: with MDB_APPEND when they all come after the last key of the
  * database (the usual case for the newest path), otherwise with ordinary
  * ordered puts, which stay fast because consecutive keys share pages.
  */
@@ -15,117 +13,14 @@
 
 #include "owdstat.h"
 #include "stats.h"
-#include "store_int.h"
+#include "store_lmdb.h"
 
 #define HOOK_EVERY 1024
-#define INSERTION_WORK_PER_RECORD 32 /* beyond this, fall back to qsort */
-#define MAX_COPIES 255
 
-static void hook(store_db *self, const char *point, uint64_t n)
+static void hook(store_lmdb *self, const char *point, uint64_t n)
 {
     if (self->hook)
         self->hook(point, n, self->hook_arg);
-}
-
-/* ---- loading the file's records ---- */
-
-typedef struct load_ctx {
-    store_db *self;
-    owp_skip *skips; /* sorted by first */
-    uint32_t nskips;
-    size_t n;
-    uint64_t ignored;
-    uint32_t max_seq_arrived;
-    int arrived;
-    int oom;
-} load_ctx;
-
-static int skip_cmp(const void *a, const void *b)
-{
-    const owp_skip *x = a, *y = b;
-    return x->first < y->first ? -1 : x->first > y->first;
-}
-
-static int in_skip_range(const load_ctx *ctx, uint32_t seq)
-{
-    size_t lo = 0, hi = ctx->nskips;
-    while (lo < hi) { /* last range with first <= seq */
-        size_t mid = lo + (hi - lo) / 2;
-        if (ctx->skips[mid].first <= seq)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    /* Ranges may overlap in a hostile file: check the few before too. */
-    for (size_t i = lo; i > 0 && lo - i < 4; i--)
-        if (seq <= ctx->skips[i - 1].last)
-            return 1;
-    return 0;
-}
-
-static int load_record(const owp_record *r, void *arg)
-{
-    load_ctx *ctx = arg;
-    store_db *self = ctx->self;
-    if (in_skip_range(ctx, r->seq)) {
-        ctx->ignored++;
-        return 0;
-    }
-    if (store_reserve((void **)&self->recs, &self->nrecs_cap, ctx->n + 1, sizeof *self->recs)) {
-        ctx->oom = 1;
-        return 1;
-    }
-    store_rec *s = &self->recs[ctx->n];
-    s->send_time = r->send_time;
-    s->recv_time = r->recv_time;
-    s->seq = r->seq;
-    s->arrival = (uint32_t)ctx->n;
-    s->send_err = r->send_err;
-    s->recv_err = r->recv_err;
-    s->ttl = r->ttl;
-    s->flags = 0;
-    /* RFC 4737: reordered when a higher seq arrived before it. */
-    if (!owp_record_lost(r)) {
-        if (ctx->arrived && r->seq < ctx->max_seq_arrived)
-            s->flags |= REC_FLAG_REORDERED;
-        if (!ctx->arrived || r->seq > ctx->max_seq_arrived)
-            ctx->max_seq_arrived = r->seq;
-        ctx->arrived = 1;
-    }
-    ctx->n++;
-    return 0;
-}
-
-static int rec_cmp(const void *a, const void *b)
-{
-    const store_rec *x = a, *y = b;
-    if (x->send_time != y->send_time)
-        return x->send_time < y->send_time ? -1 : 1;
-    if (x->seq != y->seq)
-        return x->seq < y->seq ? -1 : 1;
-    return x->arrival < y->arrival ? -1 : x->arrival > y->arrival;
-}
-
-/* Insertion sort while the work stays linear; qsort when the input is far from sorted. */
-static void sort_records(store_rec *r, size_t n)
-{
-    uint64_t budget = (uint64_t)n * INSERTION_WORK_PER_RECORD;
-    for (size_t i = 1; i < n; i++) {
-        if (rec_cmp(&r[i - 1], &r[i]) <= 0)
-            continue;
-        store_rec t = r[i];
-        size_t j = i;
-        while (j > 0 && rec_cmp(&r[j - 1], &t) > 0) {
-            r[j] = r[j - 1];
-            j--;
-            if (budget-- == 0) {
-                r[j] = t;
-                qsort(r, n, sizeof *r, rec_cmp);
-                return;
-            }
-        }
-        r[j] = t;
-    }
 }
 
 /* ---- histograms ---- */
@@ -136,7 +31,7 @@ typedef struct hist_state {
 } hist_state;
 
 /* Merge the stored histogram of (path, start) into h and write h back. */
-static int write_hist(store_db *self, MDB_txn *txn, int level, uint32_t path, uint32_t start,
+static int write_hist(store_lmdb *self, MDB_txn *txn, int level, uint32_t path, uint32_t start,
                       store_hist *h)
 {
     uint8_t kb[HIST_KEY_LEN];
@@ -153,7 +48,7 @@ static int write_hist(store_db *self, MDB_txn *txn, int level, uint32_t path, ui
 }
 
 /* Write accumulator `level`; a minute first feeds the hour and day deltas. */
-static int flush_level(store_db *self, MDB_txn *txn, hist_state *hs, int level, uint32_t path)
+static int flush_level(store_lmdb *self, MDB_txn *txn, hist_state *hs, int level, uint32_t path)
 {
     if (!hs->active[level])
         return 0;
@@ -169,7 +64,7 @@ static int flush_level(store_db *self, MDB_txn *txn, hist_state *hs, int level, 
 }
 
 /* Make the accumulators cover send time t, flushing the periods it leaves. */
-static int hist_move_to(store_db *self, MDB_txn *txn, hist_state *hs, uint32_t path,
+static int hist_move_to(store_lmdb *self, MDB_txn *txn, hist_state *hs, uint32_t path,
                         owp_num64 t)
 {
     uint32_t sec = (uint32_t)(t >> 32);
@@ -189,7 +84,7 @@ static int hist_move_to(store_db *self, MDB_txn *txn, hist_state *hs, uint32_t p
     return 0;
 }
 
-static int hist_finish(store_db *self, MDB_txn *txn, hist_state *hs, uint32_t path)
+static int hist_finish(store_lmdb *self, MDB_txn *txn, hist_state *hs, uint32_t path)
 {
     int rc = 0;
     for (int l = 0; l < LEVEL_COUNT && !rc; l++)
@@ -219,7 +114,7 @@ void store_record_decode(const MDB_val *k, const MDB_val *v, owp_record *r, uint
     const uint8_t *kb = k->mv_data, *vb = v->mv_data;
     memset(r, 0, sizeof *r);
     if (k->mv_size != REC_KEY_LEN || v->mv_size != REC_VAL_LEN) {
-        *copy = MAX_COPIES; /* malformed: callers skip it */
+        *copy = STORE_MAX_COPIES; /* malformed: callers skip it */
         *flags = 0;
         return;
     }
@@ -248,64 +143,26 @@ static int can_append(MDB_cursor *c, const uint8_t *first_key)
 }
 
 typedef struct ingest_ctx {
-    store_db *self;
+    store_lmdb *self;
     MDB_txn *txn;
     uint32_t path;
     store_ingest_result *res;
     hist_state hs;
-    owp_owd_ipdv ipdv; /* pairs of consecutive first copies (libowamp/owdstat.h) */
+    store_account acct; /* the result's counts, IPDV pairs (store_records.c) */
 } ingest_ctx;
 
 /* Account one stored record into the histograms and the result. */
 static int account(ingest_ctx *ctx, const store_rec *s, uint8_t copy)
 {
-    store_db *self = ctx->self;
-    int rc = hist_move_to(self, ctx->txn, &ctx->hs, ctx->path, s->send_time);
-    if (rc)
-        return rc;
-    store_hist *h = &self->hists[LEVEL_MINUTE];
-    store_ingest_result *res = ctx->res;
-    owp_record r = {s->seq, s->send_err, s->recv_err, s->send_time, s->recv_time, s->ttl};
-    if (owp_record_lost(&r)) {
-        store_hist_add_lost(h);
-        res->sent++;
-        res->lost++;
-        owp_owd_ipdv_break(&ctx->ipdv);
-        return 0;
-    }
-    double d = owp_stats_delay(&r);
-    if (copy > 0) {
-        store_hist_add_dup(h, d);
-        res->dups++;
-        return 0;
-    }
-    int reordered = (s->flags & REC_FLAG_REORDERED) != 0;
-    store_hist_add_first(h, d, s->ttl, reordered);
-    res->sent++;
-    res->reordered += (uint64_t)reordered;
-    double pair;
-    if (owp_owd_ipdv_add(&ctx->ipdv, s->seq, d, &pair))
-        store_hist_add_ipdv(h, pair);
-    return 0;
-}
-
-/* Is this record storable, and which copy of its packet is it? */
-static int copy_number(const store_rec *recs, size_t i, uint8_t *copies)
-{
-    if (i == 0 || recs[i].send_time != recs[i - 1].send_time || recs[i].seq != recs[i - 1].seq) {
-        *copies = 0;
-        return 1;
-    }
-    /* A second lost mark, or a lost mark after a copy, says nothing new. */
-    if (recs[i].recv_time == 0 || *copies == MAX_COPIES - 1)
-        return 0;
-    (*copies)++;
-    return 1;
+    int rc = hist_move_to(ctx->self, ctx->txn, &ctx->hs, ctx->path, s->send_time);
+    if (!rc)
+        store_account_record(&ctx->acct, &ctx->self->hists[LEVEL_MINUTE], s, copy);
+    return rc;
 }
 
 static int put_records(ingest_ctx *ctx, size_t n)
 {
-    store_db *self = ctx->self;
+    store_lmdb *self = ctx->self;
     const store_rec *recs = self->recs;
     MDB_cursor *c;
     int rc = mdb_cursor_open(ctx->txn, self->records, &c);
@@ -320,7 +177,7 @@ static int put_records(ingest_ctx *ctx, size_t n)
     }
     uint8_t copies = 0;
     for (size_t i = 0; i < n && !rc; i++) {
-        if (!copy_number(recs, i, &copies)) {
+        if (!store_records_copy_number(recs, i, &copies)) {
             ctx->res->ignored++;
             continue;
         }
@@ -334,14 +191,8 @@ static int put_records(ingest_ctx *ctx, size_t n)
         }
         if (!rc)
             rc = account(ctx, &recs[i], copies);
-        if (!rc) {
-            ctx->res->records++;
-            if (ctx->res->records == 1)
-                ctx->res->first = recs[i].send_time;
-            ctx->res->last = recs[i].send_time;
-            if (ctx->res->records % HOOK_EVERY == 0)
-                hook(self, "records", ctx->res->records);
-        }
+        if (!rc && ctx->res->records % HOOK_EVERY == 0)
+            hook(self, "records", ctx->res->records);
     }
     mdb_cursor_close(c);
     return rc;
@@ -365,7 +216,7 @@ typedef struct session_info {
 /* Value: first last sent lost dups reordered records (8 each), finished
  * next_seqno (4 each), file_seq (8), node and file name (2-byte length +
  * bytes each), preamble (112), nslots (4), slots (16 each). */
-static int put_session(store_db *self, MDB_txn *txn, const uint8_t *kb,
+static int put_session(store_lmdb *self, MDB_txn *txn, const uint8_t *kb,
                        const store_ingest_result *res, const session_info *si)
 {
     const owp_request *req = owp_file_request(si->file);
@@ -408,57 +259,34 @@ static int put_session(store_db *self, MDB_txn *txn, const uint8_t *kb,
 
 /* ---- the transaction ---- */
 
-static owp_status load_file(store_db *self, owp_file *file, load_ctx *ctx, owp_err *err)
-{
-    memset(ctx, 0, sizeof *ctx);
-    ctx->self = self;
-    ctx->nskips = owp_file_nskips(file);
-    if (ctx->nskips) {
-        ctx->skips = malloc(ctx->nskips * sizeof *ctx->skips);
-        if (!ctx->skips)
-            return owp_err_set(err, OWP_ERR_NOMEM, "store: out of memory");
-        memcpy(ctx->skips, owp_file_skips(file), ctx->nskips * sizeof *ctx->skips);
-        qsort(ctx->skips, ctx->nskips, sizeof *ctx->skips, skip_cmp);
-    }
-    owp_status st = owp_file_each_record_from(file, 0, owp_file_region_nrecords(file),
-                                              load_record, ctx, err);
-    free(ctx->skips);
-    ctx->skips = NULL;
-    if (!st && ctx->oom)
-        st = owp_err_set(err, OWP_ERR_NOMEM, "store: %s: out of memory", owp_file_name(file));
-    return st;
-}
-
-static owp_status ingest_in_txn(store_db *self, MDB_txn *txn, uint32_t path, owp_file *file,
+static owp_status ingest_in_txn(store_lmdb *self, MDB_txn *txn, uint32_t path, owp_file *file,
                                 const session_info *si, store_ingest_result *res, owp_err *err)
 {
-    load_ctx lc;
-    owp_status st = load_file(self, file, &lc, err);
+    size_t n;
+    owp_status st = store_records_load(file, &self->recs, &self->nrecs_cap, &n, &res->ignored, err);
     if (st)
         return st;
-    res->ignored = lc.ignored;
-    sort_records(self->recs, lc.n);
 
     const owp_request *req = owp_file_request(file);
     static const uint8_t no_sid[OWP_SID_LEN];
-    owp_num64 start = req ? req->start_time : (lc.n ? self->recs[0].send_time : 0);
+    owp_num64 start = req ? req->start_time : (n ? self->recs[0].send_time : 0);
     uint8_t kb[SESSION_KEY_LEN];
     session_key(kb, path, start, req ? req->sid : no_sid);
     MDB_val k = {SESSION_KEY_LEN, kb}, v;
     int rc = mdb_get(txn, self->sessions, &k, &v);
     if (!rc) {
         res->status = STORE_INGEST_DUPLICATE;
-        res->ignored += lc.n;
+        res->ignored += n;
         return OWP_OK;
     }
     if (rc != MDB_NOTFOUND)
         return store_mdb_err(err, rc, "session lookup");
 
     ingest_ctx ctx = {.self = self, .txn = txn, .path = path, .res = res};
-    owp_owd_ipdv_init(&ctx.ipdv);
+    store_account_init(&ctx.acct, res);
     for (int l = 0; l < LEVEL_COUNT; l++)
         store_hist_clear(&self->hists[l]);
-    rc = put_records(&ctx, lc.n);
+    rc = put_records(&ctx, n);
     if (!rc) {
         hook(self, "histograms", res->records);
         rc = hist_finish(self, txn, &ctx.hs, path);
@@ -470,25 +298,13 @@ static owp_status ingest_in_txn(store_db *self, MDB_txn *txn, uint32_t path, owp
     return rc ? store_write_err(self, err, rc, owp_file_name(file)) : OWP_OK;
 }
 
-static owp_status check_ingest_args(const char *node, uint64_t file_seq, const char *file_name,
-                                    FILE *fp, owp_err *err)
-{
-    if (!node || !*node || strlen(node) > 255)
-        return owp_err_set(err, OWP_ERR_INVALID, "store: node name empty or too long");
-    if (file_seq == 0)
-        return owp_err_set(err, OWP_ERR_INVALID, "store: node %s: file seq 0 (seqs start at 1)",
-                           node);
-    if (!file_name || !fp)
-        return owp_err_set(err, OWP_ERR_INVALID, "store: node %s: no file", node);
-    return OWP_OK;
-}
-
-owp_status store_ingest_file(store_db *self, const char *node, uint64_t file_seq,
+owp_status lmdb_ingest_file(store_db *db, const char *node, uint64_t file_seq,
                                  const char *file_name, uint32_t path_id, FILE *fp,
                                  store_ingest_result *result, owp_err *err)
 {
+    store_lmdb *self = store_lmdb_of(db);
     store_ingest_result res = {0};
-    owp_status st = check_ingest_args(node, file_seq, file_name, fp, err);
+    owp_status st = store_check_ingest_args(node, file_seq, file_name, fp, err);
     if (st)
         return st;
     MDB_txn *txn;
@@ -530,21 +346,4 @@ owp_status store_ingest_file(store_db *self, const char *node, uint64_t file_seq
     if (result)
         *result = res;
     return OWP_OK;
-}
-
-owp_status store_ingest_buffer(store_db *self, const char *node, uint64_t file_seq,
-                                   const char *file_name, uint32_t path_id, const void *data,
-                                   size_t len, store_ingest_result *result, owp_err *err)
-{
-    if (!data || len == 0)
-        return owp_err_set(err, OWP_ERR_FORMAT, "store: %s: empty file",
-                           file_name ? file_name : "(unnamed)");
-    /* fmemopen takes a writable buffer; mode "rb" never writes to it. */
-    FILE *fp = fmemopen((void *)(uintptr_t)data, len, "rb");
-    if (!fp)
-        return owp_err_sys(err, "store: %s", file_name ? file_name : "(unnamed)");
-    owp_status st =
-        store_ingest_file(self, node, file_seq, file_name, path_id, fp, result, err);
-    fclose(fp);
-    return st;
 }
