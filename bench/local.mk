@@ -2,7 +2,9 @@
 noinst_LTLIBRARIES += bench/libsynth.la
 bench_libsynth_la_SOURCES = bench/synth_owp.c bench/synth_owp.h
 noinst_PROGRAMS += bench/bench_loopback bench/bench_owstats bench/bench_streams \
-	bench/bench_store bench/bench_drain bench/bench_coordinator
+	bench/bench_store bench/bench_drain bench/bench_coordinator bench/owp_synth
+bench_owp_synth_SOURCES = bench/owp_synth.c
+bench_owp_synth_LDADD = bench/libsynth.la $(LDADD)
 bench_bench_loopback_SOURCES = bench/bench_loopback.c
 bench_bench_owstats_SOURCES = bench/bench_owstats.c
 bench_bench_streams_SOURCES = bench/bench_streams.c

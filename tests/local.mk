@@ -175,7 +175,8 @@ E2E_TESTS = \
 	tests/e2e/install.sh \
 	tests/e2e/daemons_conventions.sh \
 	tests/e2e/man_examples.sh \
-	tests/e2e/clickhouse_private.sh
+	tests/e2e/clickhouse_private.sh \
+	tests/e2e/store_matrix.sh
 TESTS += $(E2E_TESTS)
 dist_check_SCRIPTS = $(E2E_TESTS)
 EXTRA_DIST += tests/vectors tests/tsan.supp tests/e2e/lib.sh tests/e2e/exact_percentiles.py tests/e2e/query_rows.py \

@@ -79,7 +79,7 @@ size_t owmesh_bucket_plan(owp_num64 from, owp_num64 to, uint64_t every, owmesh_s
 
 /* ---- common options ---- */
 typedef struct owmesh_common {
-    const char *store_dir;   /* --store, else $OWMESH_STORE, else the default */
+    const char *store_dir;   /* --store DIR|URL, else $OWMESH_STORE, else the default */
     const char *mesh_path;   /* --mesh (required by every analyst command) */
     const char *since, *from, *to, *now; /* the period, as given */
     const char *src, *dst, *node, *group; /* the selection, as given */

@@ -89,8 +89,10 @@ owp_status owmesh_ctx_open(owmesh_ctx *ctx, const owmesh_common *c, int writable
     store_opts_default(&opts);
     opts.readonly = !writable;
     if (!(ctx->store = store_open(c->store_dir, &opts, err))) {
-        if (!strstr(err->msg, c->store_dir)) /* name the directory once */
-            owp_err_prefix(err, "store %s", c->store_dir);
+        char shown[4096];
+        store_location_shown(c->store_dir, shown, sizeof shown);
+        if (!strstr(err->msg, shown)) /* name the store once, never its password */
+            owp_err_prefix(err, "store %s", shown);
         owmesh_ctx_close(ctx);
         return err->code;
     }

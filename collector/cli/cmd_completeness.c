@@ -48,7 +48,7 @@ typedef struct expected_path {
 
 static void usage(FILE *fp)
 {
-    fputs("usage: owmesh completeness --mesh FILE [--store DIR] [--since DUR | --from TIME"
+    fputs("usage: owmesh completeness --mesh FILE [--store DIR|URL] [--since DUR | --from TIME"
           " --to TIME]\n"
           "                           [--bucket DUR] [--stale DUR] [--grace DUR]\n"
           "                           [--json | --nagios] [--warn-paths N] [--crit-paths N]\n"

@@ -35,7 +35,7 @@ enum { OPT_CSV = OWMESH_OPT_FIRST_FREE, OPT_OWP };
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: owmesh export --mesh FILE [--store DIR] [--src NAME] [--dst NAME] [--node NAME]\n"
+    fprintf(fp, "usage: owmesh export --mesh FILE [--store DIR|URL] [--src NAME] [--dst NAME] [--node NAME]\n"
                 "                     [--group NAME] [--since DUR | --from TIME --to TIME]\n"
                 "                     (--csv | --owp DIR)\n"
                 "  --owp DIR  one .owp file per session and one .unm file per unmeasured\n"

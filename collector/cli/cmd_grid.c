@@ -47,7 +47,7 @@ typedef struct grid {
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: owmesh grid --mesh FILE [--store DIR] [--since DUR | --from TIME --to TIME]\n"
+    fprintf(fp, "usage: owmesh grid --mesh FILE [--store DIR|URL] [--since DUR | --from TIME --to TIME]\n"
                 "                   [--stat median|pN|min|max|loss|loss-count|jitter|dups|reordered]\n"
                 "                   [--warn X] [--crit Y] [--color auto|always|never]\n"
                 "                   [--svg FILE] [--html FILE]\n"

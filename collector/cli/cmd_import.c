@@ -30,7 +30,7 @@ typedef struct import_opts {
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: owmesh import --mesh FILE [--store DIR] [--node NAME] [--src NAME --dst NAME]"
+    fprintf(fp, "usage: owmesh import --mesh FILE [--store DIR|URL] [--node NAME] [--src NAME --dst NAME]"
                 " [-q] (FILE | DIR)...\n"
                 "  ingest .owp files and .unm unmeasured intervals (a directory: every .owp and\n"
                 "  .unm file under it, e.g. an `owmesh export --owp` directory); each file's\n"
@@ -349,9 +349,11 @@ static owp_status list_args(file_list *l, char **args, int nargs, owp_err *err)
 }
 
 /* Import is how a store starts: create its directory (not its parents'
- * parents: a typo should not build a tree). */
+ * parents: a typo should not build a tree). A URL store makes its own tables. */
 static owp_status make_store_dir(const owmesh_common *c, owp_err *err)
 {
+    if (store_location_is_url(c->store_dir))
+        return OWP_OK;
     if (mkdir(c->store_dir, 0755) != 0 && errno != EEXIST)
         return owp_err_sys(err, "store %s", c->store_dir);
     return OWP_OK;

@@ -50,7 +50,7 @@ static int collect(const store_row *row, int partial, void *arg)
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: owmesh plot --mesh FILE [--store DIR] --src NAME --dst NAME\n"
+    fprintf(fp, "usage: owmesh plot --mesh FILE [--store DIR|URL] --src NAME --dst NAME\n"
                 "                   [--since DUR | --from TIME --to TIME] [--every DUR] [-p LIST]\n"
                 "                   [--log] [-o FILE.svg]\n"
                 "  the delay axis covers the bulk of the data; points above it are marked at\n"

@@ -51,7 +51,7 @@ static int collect_row(const store_row *row, int partial, void *arg)
 static void usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: owmesh query --mesh FILE [--store DIR] [--src NAME] [--dst NAME] | --node NAME"
+            "usage: owmesh query --mesh FILE [--store DIR|URL] [--src NAME] [--dst NAME] | --node NAME"
             " | --group NAME\n"
             "                    [--since DUR | --from TIME --to TIME] [--every DUR] [-p LIST]\n"
             "                    [--source auto|raw|hist] [--per-path] [--json | --csv]\n");

@@ -46,7 +46,8 @@ static void usage(FILE *fp)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(fp, "  %s\n", commands[i].synopsis);
     fprintf(fp, "query, grid, plot, completeness, export and import also take --mesh FILE and\n"
-                "--store DIR (default $OWMESH_STORE, else " OWMESH_DEFAULT_STORE ");\n"
+                "--store DIR|URL (an LMDB directory or clickhouse://[USER@]HOST:PORT/DATABASE;\n"
+                "default $OWMESH_STORE, else " OWMESH_DEFAULT_STORE ");\n"
                 "SELECTION: --src/--dst NAME, --node NAME or --group NAME; PERIOD: --since DUR or\n"
                 "--from TIME --to TIME (ISO-8601 or NTP), --now TIME.\n");
     fprintf(fp, "owmesh COMMAND --help shows a command's options; owmesh --version the version;\n"

@@ -68,6 +68,7 @@ typedef struct options {
     const char *cert_path;
     const char *server_key;
     const char *store_dir;
+    const char *quarantine_dir; /* -q; NULL: beside the store (see local_dir) */
     const char *mesh_file;
     unsigned window, credit;
     double refresh_s;
@@ -104,6 +105,7 @@ struct collector {
     size_t n_pullers;
     double next_directory, next_stats;
     char quarantine[4096 + 16];
+    char store_shown[4096];   /* -s as logs show it (no password) */
     /* test hook (OWMESH_COLLECTOR_DIE_AFTER / _AT) */
     long die_after;
     int die_at_ack;
@@ -116,7 +118,7 @@ struct collector {
 static void usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: " PROGNAME " [-C ENDPOINT] [-k CERT] [-K KEY] [-s STOREDIR] [-m MESHFILE]\n"
+            "usage: " PROGNAME " [-C ENDPOINT] [-k CERT] [-K KEY] [-s STORE] [-q DIR] [-m MESHFILE]\n"
             "                        [-w FILES] [-c CHUNKS] [-r SECONDS] [-S] [-U USER] [-G GROUP]\n"
             "                        [-e FACILITY] [-Z] [-v] [-h|--help] [--version]\n"
             "\n"
@@ -126,8 +128,11 @@ static void usage(FILE *fp)
             "   -K key         the coordinator's public key: Z85 or a cert file\n"
             "                  (default " DEFAULT_SERVER_KEY " if it exists, else the\n"
             "                  public key of -k)\n"
-            "   -s storedir    the measurement store (created if missing;\n"
-            "                  default " DEFAULT_STORE ")\n"
+            "   -s store       the measurement store: a directory (LMDB, created if\n"
+            "                  missing; default " DEFAULT_STORE ") or\n"
+            "                  clickhouse://[USER@]HOST:PORT/DATABASE (see owmesh-collector(8))\n"
+            "   -q dir         where files the store refuses are kept (default\n"
+            "                  STOREDIR/quarantine; with a URL store " OWMESH_STATEDIR "/quarantine)\n"
             "   -m meshfile    the mesh definition: names paths by the mesh's test names\n"
             "                  (default " DEFAULT_MESH " if it exists)\n"
             "   -w files       files fetched at once per node (1-16, default 16)\n"
@@ -165,7 +170,7 @@ static int parse_options(options *o, int argc, char **argv)
     o->store_dir = DEFAULT_STORE;
     int ch;
     unsigned v;
-    while ((ch = getopt_long(argc, argv, "C:k:K:s:m:w:c:r:SU:G:Ze:vh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "C:k:K:s:q:m:w:c:r:SU:G:Ze:vh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'U': o->user = optarg; break;
         case 'G': o->group = optarg; break;
@@ -173,6 +178,7 @@ static int parse_options(options *o, int argc, char **argv)
         case 'k': o->cert_path = optarg; break;
         case 'K': o->server_key = optarg; break;
         case 's': o->store_dir = optarg; break;
+        case 'q': o->quarantine_dir = optarg; break;
         case 'm': o->mesh_file = optarg; break;
         case 'S': o->sync_each = 1; break;
         case 'w':
@@ -269,25 +275,46 @@ static void setup_hook(collector *c)
 
 /* ------------------------------------------------------------------ start-up */
 
-static int setup(collector *c)
+/* The collector's own directory, handed to the run-as user: the store's
+ * (LMDB), else -q's, else (a URL store) the state directory. */
+static const char *local_dir(const collector *c)
 {
-    owp_err err;
-    owp_err_clear(&err);
-    if (mkdir(c->opt.store_dir, 0755) != 0 && errno != EEXIST) {
-        log_err("store %s: mkdir: %s", c->opt.store_dir, strerror(errno));
+    if (!store_location_is_url(c->opt.store_dir))
+        return c->opt.store_dir;
+    return c->opt.quarantine_dir ? c->opt.quarantine_dir : OWMESH_STATEDIR;
+}
+
+static int make_local_dirs(collector *c)
+{
+    const char *local = local_dir(c);
+    if (mkdir(local, 0755) != 0 && errno != EEXIST) {
+        log_err("%s: mkdir: %s", local, strerror(errno));
         return -1;
     }
-    snprintf(c->quarantine, sizeof c->quarantine, "%s/quarantine", c->opt.store_dir);
+    if (c->opt.quarantine_dir)
+        snprintf(c->quarantine, sizeof c->quarantine, "%s", c->opt.quarantine_dir);
+    else
+        snprintf(c->quarantine, sizeof c->quarantine, "%s/quarantine", local);
     if (mkdir(c->quarantine, 0755) != 0 && errno != EEXIST) {
         log_err("%s: mkdir: %s", c->quarantine, strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+static int setup(collector *c)
+{
+    owp_err err;
+    owp_err_clear(&err);
+    store_location_shown(c->opt.store_dir, c->store_shown, sizeof c->store_shown);
+    if (make_local_dirs(c) != 0)
+        return -1;
     store_opts so;
     store_opts_default(&so);
     so.nometasync = !c->opt.sync_each;
     c->store = store_open(c->opt.store_dir, &so, &err);
     if (!c->store) {
-        log_err("store %s: %s", c->opt.store_dir, err.msg);
+        log_err("store %s: %s", c->store_shown, err.msg);
         return -1;
     }
     c->paths = store_paths_new(c->store, c->opt.mesh_file, &err);
@@ -308,8 +335,10 @@ static int setup(collector *c)
         return -1;
     }
     c->retry_s = DIRECTORY_RETRY_S;
-    if (daemon_privs_own_tree(&c->privs, c->opt.store_dir, &err) != OWP_OK) {
-        log_err("store %s: %s", c->opt.store_dir, err.msg);
+    /* after store_open: the store's files are the run-as user's too */
+    if (daemon_privs_own_tree(&c->privs, local_dir(c), &err) != OWP_OK ||
+        daemon_privs_own_tree(&c->privs, c->quarantine, &err) != OWP_OK) {
+        log_err("%s", err.msg);
         return -1;
     }
     if (c->opt.mesh_file && !daemon_privs_can_read(&c->privs, c->opt.mesh_file))
@@ -317,7 +346,7 @@ static int setup(collector *c)
                  c->privs.user);
     setup_hook(c);
     log_info(PROGNAME " %s starting: store %s, coordinator %s, public key %s", PACKAGE_VERSION,
-             c->opt.store_dir, c->opt.endpoint, zcert_public_txt(c->cert));
+             c->store_shown, c->opt.endpoint, zcert_public_txt(c->cert));
     return 0;
 }
 

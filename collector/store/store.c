@@ -5,6 +5,7 @@
  */
 #include "store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,21 @@ void store_opts_default(store_opts *opts)
 int store_location_is_url(const char *location)
 {
     return location && strstr(location, "://") != NULL;
+}
+
+const char *store_location_shown(const char *location, char *buf, size_t len)
+{
+    const char *scheme_end = location ? strstr(location, "://") : NULL;
+    snprintf(buf, len, "%s", location ? location : "");
+    if (!scheme_end)
+        return buf;
+    const char *auth = scheme_end + 3;
+    size_t auth_len = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', auth_len);
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon)
+        snprintf(buf, len, "%.*s:***%s", (int)(colon - location), location, at);
+    return buf;
 }
 
 store_db *store_open(const char *location, const store_opts *opts, owp_err *err)

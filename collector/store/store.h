@@ -89,6 +89,9 @@ store_db *store_open(const char *location, const store_opts *opts, owp_err *err)
 void store_close(store_db **self_p);
 /* Does location name a store by URL (rather than a directory)? */
 int store_location_is_url(const char *location);
+/* location as logs and messages may show it: a URL's password (between
+ * "USER:" and "@") replaced by "***"; a directory unchanged. Returns buf. */
+const char *store_location_shown(const char *location, char *buf, size_t len);
 /* "lmdb" or "clickhouse". */
 const char *store_backend_name(const store_db *self);
 /* Flush to disk (only needed with opts.nometasync, before acking files). */

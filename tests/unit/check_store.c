@@ -688,6 +688,28 @@ START_TEST(test_map_full_message)
 }
 END_TEST
 
+/* store.c picks the backend by the location's form, and never shows a password. */
+START_TEST(test_locations)
+{
+    char buf[256];
+    ck_assert(!store_location_is_url("/var/lib/owmesh/store"));
+    ck_assert(store_location_is_url("clickhouse://h:8123/db"));
+    ck_assert_str_eq(store_location_shown("/a/b", buf, sizeof buf), "/a/b");
+    ck_assert_str_eq(store_location_shown("clickhouse://u:secret@h:8123/db", buf, sizeof buf),
+                     "clickhouse://u:***@h:8123/db");
+    ck_assert_str_eq(store_location_shown("clickhouses://u@h:8443/db", buf, sizeof buf),
+                     "clickhouses://u@h:8443/db");
+    ck_assert_str_eq(store_location_shown("clickhouse://h:8123/db?password_file=/k:@", buf,
+                                          sizeof buf),
+                     "clickhouse://h:8123/db?password_file=/k:@"); /* not an authority */
+    owp_err err = {0};
+    ck_assert_ptr_null(store_open("redis://h:1/x", NULL, &err));
+    ck_assert_msg(strstr(err.msg, "unknown kind of store"), "%s", err.msg);
+    ck_assert_ptr_null(store_open("", NULL, &err));
+    ck_assert_msg(strstr(err.msg, "no directory or URL"), "%s", err.msg);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -696,6 +718,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_vectors_match_stats);
     tcase_add_test(tc, test_vector_known_counts);
     tcase_add_test(tc, test_sessions_export_paths);
+    tcase_add_test(tc, test_locations);
     suite_add_tcase(s, tc);
     tc = tcase_create("ingest");
     tcase_add_checked_fixture(tc, setup, teardown);
