@@ -14,11 +14,21 @@
 #
 # Users: "default" (no password) and "owmesh" with the password in
 # $ch_password, both from 127.0.0.1 only.
+#
+# A cluster (issue 12: collectors sharing one archive):
+#
+#     e2e_clickhouse_cluster_start 2  # servers 1..2: $ch_http_1, $ch_http_2, ...
+#
+# starts N such servers, each one shard of the cluster "owmesh" (named in
+# every server's remote_servers, one replica per shard, no ZooKeeper: the
+# store makes its tables on each server and a Distributed table over them).
 
 CLICKHOUSE_SERVER=${CLICKHOUSE_SERVER:-/usr/sbin/clickhouse-server}
 ch_password=loopback-only
 
 # e2e_clickhouse_config DIR HTTP_PORT TCP_PORT: write DIR/config.xml and DIR/users.xml.
+# An optional fourth argument is XML put in the server's configuration (the
+# cluster's remote_servers).
 e2e_clickhouse_config() {
     mkdir -p "$1/data" "$1/tmp" "$1/user_files" "$1/format_schemas" "$1/log"
     cat >"$1/config.xml" <<XML
@@ -45,6 +55,7 @@ e2e_clickhouse_config() {
     <mark_cache_size>67108864</mark_cache_size>
     <uncompressed_cache_size>67108864</uncompressed_cache_size>
     <max_concurrent_queries>32</max_concurrent_queries>
+${4:-}
 </yandex>
 XML
     ch_sha=$(printf %s "$ch_password" | sha256sum | cut -d' ' -f1)
@@ -95,6 +106,40 @@ e2e_clickhouse_start() {
         tail -5 "$ch_dir/log/server.err.log" 2>/dev/null | sed 's/^/    /'
     done
     fail "a private clickhouse-server starts on loopback"
+    e2e_finish
+}
+
+# e2e_clickhouse_cluster_start N: N servers, shards of the cluster "owmesh";
+# server i answers HTTP on $ch_http_i (TCP $ch_tcp_i), lives in
+# $work/clickhouse_i and runs as $ch_pid_i. A port race restarts them all.
+e2e_clickhouse_cluster_start() {
+    for ch_try in 1 2 3; do
+        ch_shards=
+        for i in $(seq 1 "$1"); do
+            eval "ch_http_$i=\$(e2e_free_port 127.0.0.1) ch_tcp_$i=\$(e2e_free_port 127.0.0.1)"
+            eval "ch_shards=\"\$ch_shards<shard><replica><host>127.0.0.1</host><port>\$ch_tcp_$i</port><user>owmesh</user><password>$ch_password</password></replica></shard>\""
+        done
+        ch_remote="<remote_servers><owmesh>$ch_shards</owmesh></remote_servers>"
+        ch_up=0
+        for i in $(seq 1 "$1"); do
+            eval "ch_dir=\$work/clickhouse_$i ch_http=\$ch_http_$i ch_tcp=\$ch_tcp_$i"
+            e2e_clickhouse_config "$ch_dir" "$ch_http" "$ch_tcp" "$ch_remote"
+            "$CLICKHOUSE_SERVER" --config-file="$ch_dir/config.xml" >"$ch_dir/log/stdout" 2>&1 &
+            eval "ch_pid_$i=$!"
+            e2e_track $!
+        done
+        for i in $(seq 1 "$1"); do
+            eval "ch_http=\$ch_http_$i"
+            e2e_poll 100 0.1 e2e_clickhouse_ping && ch_up=$((ch_up + 1))
+        done
+        [ "$ch_up" = "$1" ] && return 0
+        for i in $(seq 1 "$1"); do
+            eval "p=\$ch_pid_$i"
+            kill -0 "$p" 2>/dev/null && e2e_stop "$p"
+        done
+        echo "    a clickhouse-server of the cluster did not answer (try $ch_try)"
+    done
+    fail "a private 2-shard ClickHouse cluster starts on loopback"
     e2e_finish
 }
 
