@@ -10,17 +10,6 @@ OWMESH_CONF_INPUTS = config/owmesh-coordinator.conf.in config/owmesh-node.conf.i
 	config/owmesh-collector.conf.in config/owampd.conf.in config/mesh.json.example.in
 EXTRA_DIST += $(OWMESH_CONF_INPUTS)
 CLEANFILES += $(owmeshconf_DATA)
-config/owmesh-coordinator.conf: $(srcdir)/config/owmesh-coordinator.conf.in Makefile
-	$(OWMESH_EDIT)
-config/owmesh-node.conf: $(srcdir)/config/owmesh-node.conf.in Makefile
-	$(OWMESH_EDIT)
-config/owmesh-collector.conf: $(srcdir)/config/owmesh-collector.conf.in Makefile
-	$(OWMESH_EDIT)
-config/owampd.conf: $(srcdir)/config/owampd.conf.in Makefile
-	$(OWMESH_EDIT)
-config/mesh.json.example: $(srcdir)/config/mesh.json.example.in Makefile
-	$(OWMESH_EDIT)
-
 install-data-local: install-owmesh-dirs
 install-owmesh-dirs:
 	$(INSTALL) -d -m 0755 "$(DESTDIR)$(localstatedir)/lib/owmesh"

@@ -13,12 +13,14 @@ CLEANFILES += $(systemdsystemunit_DATA)
 OWMESH_EDIT_PATHS = sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	-e 's|@localstatedir[@]|$(localstatedir)|g'
 OWMESH_EDIT = $(AM_V_GEN)$(MKDIR_P) $(@D) && rm -f $@ $@.tmp && \
-	$(OWMESH_EDIT_PATHS) $(srcdir)/$@.in >$@.tmp && mv $@.tmp $@
-systemd/owampd.service: $(srcdir)/systemd/owampd.service.in Makefile
+	$(OWMESH_EDIT_PATHS) $< >$@.tmp && mv $@.tmp $@
+# One suffix rule per kind of file made from a .in (units, options files, the
+# example mesh), each rebuilt when the Makefile (the directories) changes.
+SUFFIXES += .service.in .service .conf.in .conf .example.in .example
+.service.in.service:
 	$(OWMESH_EDIT)
-systemd/owmesh-coordinator.service: $(srcdir)/systemd/owmesh-coordinator.service.in Makefile
+.conf.in.conf:
 	$(OWMESH_EDIT)
-systemd/owmesh-node.service: $(srcdir)/systemd/owmesh-node.service.in Makefile
+.example.in.example:
 	$(OWMESH_EDIT)
-systemd/owmesh-collector.service: $(srcdir)/systemd/owmesh-collector.service.in Makefile
-	$(OWMESH_EDIT)
+$(systemdsystemunit_DATA) $(owmeshconf_DATA): Makefile
