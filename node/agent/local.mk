@@ -9,7 +9,8 @@ node_agent_libagent_la_SOURCES = \
 	node/agent/agent_reconcile.c node/agent/agent_reconcile.h \
 	node/agent/agent_streams.c node/agent/agent_streams.h \
 	node/agent/agent_store.c node/agent/agent_store.h \
-	node/agent/agent_spool.c node/agent/agent_spool.h \
+	node/agent/agent_spool.c node/agent/agent_spool_queue.c node/agent/agent_spool.h \
+	node/agent/agent_spool_internal.h \
 	node/agent/agent_data.c node/agent/agent_data.h \
 	node/agent/agent_owampd.c node/agent/agent_owampd.h \
 	node/agent/agent_loop.c node/agent/agent_loop.h
