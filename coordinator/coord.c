@@ -22,7 +22,7 @@ uint64_t owmc_wall_now(void)
     return owp_ntp_from_timespec(&ts);
 }
 
-static uint64_t next_generation(uint64_t previous)
+uint64_t owmc_next_generation(uint64_t previous)
 {
     /* Seconds since 1970 so that a restarted coordinator still counts up
      * (a node ignores a generation lower than the one it runs). */
@@ -119,9 +119,10 @@ owmc_coord *owmc_coord_new(const owmc_config *config, owp_err *err)
         owmc_coord_destroy(&self);
         return NULL;
     }
-    self->generation = next_generation(0);
+    self->generation = owmc_next_generation(0);
     self->reg = owmc_reg_new(self->plan, self->generation, self->node_timeout, err);
-    if (!self->reg) {
+    self->assign = self->reg ? owmc_assign_new(self->mesh, owp_clock_monotonic(), err) : NULL;
+    if (!self->reg || !self->assign) {
         owmc_coord_destroy(&self);
         return NULL;
     }
@@ -152,6 +153,7 @@ void owmc_coord_destroy(owmc_coord **self_p)
     owm_monitor_destroy(&self->monitor);
     zsock_destroy(&self->router);
     owm_zap_destroy(&self->auth);
+    owmc_assign_destroy(&self->assign);
     owmc_reg_destroy(&self->reg);
     owmc_plan_destroy(&self->plan);
     owm_mesh_destroy(&self->mesh);
@@ -212,7 +214,7 @@ static void reload(owmc_coord *self, const char *why)
     log_mesh_warnings(mesh);
     log_clients(mesh);
     size_t changes = count_changes(self->plan, plan);
-    uint64_t generation = changes ? next_generation(self->generation) : self->generation;
+    uint64_t generation = changes ? owmc_next_generation(self->generation) : self->generation;
     uint64_t previous = self->generation;
     self->generation = generation; /* node_removed() sends this one */
     if (owmc_reg_apply_plan(self->reg, plan, generation, node_removed, self, &err) < 0) {
@@ -223,10 +225,12 @@ static void reload(owmc_coord *self, const char *why)
         owm_mesh_destroy(&mesh);
         return;
     }
+    owmc_collectors_reload(self, mesh, owp_clock_monotonic()); /* reads the old mesh too */
     owmc_plan_destroy(&self->plan);
     owm_mesh_destroy(&self->mesh);
     self->plan = plan;
     self->mesh = mesh;
+    owmc_collectors_update(self, owp_clock_monotonic());
     log_info("reloaded %s (%s): %zu nodes, %zu streams, computed in %.3f s; %zu node "
                   "schedules changed%s%llu", self->mesh_path, why, owm_mesh_node_count(mesh),
                   owm_mesh_stream_count(mesh), seconds, changes,
@@ -271,6 +275,7 @@ static int on_tick(zloop_t *loop, int timer_id, void *arg)
     owmc_coord *self = arg;
     check_reload(self);
     double now = owp_clock_monotonic();
+    owmc_collectors_update(self, now);
     owmc_push_due(self, now);
     owmc_peer_health_due(self, now);
     if (now - self->last_health >= HEALTH_EVERY) {

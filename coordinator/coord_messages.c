@@ -17,6 +17,7 @@ typedef struct sender {
     const char *key;
     const char *address;
     owmc_sender_role role;
+    const char *name;          /* the node's or client's name in the mesh; NULL: operator */
     const owm_node *node;
     owmc_peer *peer;
     char label[160];
@@ -68,7 +69,8 @@ static void push_schedule(owmc_coord *self, owmc_peer *p, double now)
 {
     owp_err err = {0};
     const char *name = p->plan->node->name;
-    owm_msg *env = owmc_plan_schedule(p->plan, p->expected_gen, &err);
+    owm_msg *env = owmc_plan_schedule_for(p->plan, p->expected_gen,
+                                          owmc_collectors_of(self, p->plan->node->index), &err);
     if (!env) {
         log_err("node %s: cannot build its schedule: %s", name, err.msg);
         owmc_reg_pushed(p, now);
@@ -121,6 +123,7 @@ static int identify_sender(owmc_coord *self, zframe_t *body, sender *who)
     }
     const char *name = NULL;
     who->role = owmc_access_role(self->mesh, self->own_key, who->key, &name);
+    who->name = name;
     switch (who->role) {
     case OWMC_SENDER_NODE:
         who->node = owm_mesh_node_by_key(self->mesh, who->key);
@@ -180,6 +183,16 @@ static void on_hello(owmc_coord *self, zframe_t *route, const sender *who,
     if (!name_matches(self, route, who, "Hello", h->node))
         return;
     owmc_peer *p = who->peer;
+    if (h->running_generation > self->generation) {
+        /* It runs a generation from our future (we restarted within
+         * seconds of a burst of changes): move past it, or it would refuse
+         * every push as stale. */
+        self->generation = owmc_next_generation(h->running_generation);
+        owmc_reg_reschedule(p, self->generation);
+        log_info("%s: runs generation %llu, later than ours: generation %llu", who->label,
+                 (unsigned long long)h->running_generation,
+                 (unsigned long long)self->generation);
+    }
     int push = owmc_reg_on_hello(p, h, now);
     log_info("%s: hello (%s, owamp %s, data %s), runs generation %llu; its schedule is "
                   "generation %llu%s", who->label, h->software_version,
@@ -274,19 +287,29 @@ static void on_status_request(owmc_coord *self, zframe_t *route, const sender *w
                    (unsigned long long)q->request_id);
 }
 
-static void on_directory_request(owmc_coord *self, zframe_t *route, const sender *who)
+/* A collector's request says which archive it writes to: the node lists
+ * follow (and are pushed) before it is answered, so a node is told who may
+ * pull it before that collector is. Analysts and the operator get every
+ * node, undivided. */
+static void on_directory_request(owmc_coord *self, zframe_t *route, const sender *who,
+                                 const owm_msg_directory_request *q, double now)
 {
     owp_err err = {0};
+    const char *collector = who->role == OWMC_SENDER_COLLECTOR ? who->name : NULL;
+    if (collector)
+        owmc_collectors_heard(self, collector, q, now);
     owm_msg *env = owmc_reg_directory(self->reg, self->generation, &err);
     if (!env) {
         log_err("%s: directory not built: %s", who->label, err.msg);
         send_error(self, route, OWM_ERROR_INTERNAL, err.msg, who->label);
         return;
     }
+    owmc_collectors_divide(self, collector, env->directory, now);
     owmc_send_env(self, route, env, who->label);
+    log_debug("%s: directory request answered (generation %llu%s, next request in %.2f s)",
+              who->label, (unsigned long long)self->generation,
+              env->directory->divided ? ", divided" : "", env->directory->next_request);
     owm_msg_free(&env);
-    log_debug("%s: directory request answered (generation %llu)", who->label,
-              (unsigned long long)self->generation);
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -322,7 +345,7 @@ static void dispatch(owmc_coord *self, zframe_t *route, const sender *who, owm_m
         on_status_request(self, route, who, e->status_request, e->minor, now);
         break;
     case OWM_MSG_DIRECTORY_REQUEST:
-        on_directory_request(self, route, who);
+        on_directory_request(self, route, who, e->directory_request, now);
         break;
     default:
         log_warn("%s: unexpected %s", who->label, owm_msg_kind_name(e->kind));

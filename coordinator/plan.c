@@ -236,12 +236,14 @@ owm_msg *owmc_plan_empty_schedule(const char *node, uint64_t generation, owp_err
     return env;
 }
 
-/* The collectors the node's data endpoint admits. */
-static owp_status add_collectors(owm_msg_schedule *m, const owm_mesh *mesh, owp_err *err)
+/* The collectors the node's data endpoint admits: every collector of the
+ * mesh, or those flagged in allowed (per mesh client). */
+static owp_status add_collectors(owm_msg_schedule *m, const owm_mesh *mesh,
+                                 const unsigned char *allowed, owp_err *err)
 {
     for (size_t i = 0; i < owm_mesh_client_count(mesh); i++) {
         const owm_client *c = owm_mesh_client(mesh, i);
-        owp_status st = c->role == OWM_ROLE_COLLECTOR
+        owp_status st = c->role == OWM_ROLE_COLLECTOR && (!allowed || allowed[i])
                             ? owm_msg_schedule_add_collector(m, c->name, c->public_key, err)
                             : OWP_OK;
         if (st != OWP_OK)
@@ -251,6 +253,12 @@ static owp_status add_collectors(owm_msg_schedule *m, const owm_mesh *mesh, owp_
 }
 
 owm_msg *owmc_plan_schedule(const owmc_node_plan *np, uint64_t generation, owp_err *err)
+{
+    return owmc_plan_schedule_for(np, generation, NULL, err);
+}
+
+owm_msg *owmc_plan_schedule_for(const owmc_node_plan *np, uint64_t generation,
+                                const unsigned char *collectors, owp_err *err)
 {
     owm_msg *env = owmc_plan_empty_schedule(np->node->name, generation, err);
     if (!env)
@@ -275,7 +283,7 @@ owm_msg *owmc_plan_schedule(const owmc_node_plan *np, uint64_t generation, owp_e
     }
     /* The node serves its data endpoint there unless its -D says otherwise. */
     if (owm_msg_set_string(&m->data_endpoint, np->node->data_endpoint, err) != OWP_OK ||
-        add_collectors(m, np->mesh, err) != OWP_OK)
+        add_collectors(m, np->mesh, collectors, err) != OWP_OK)
         owm_msg_free(&env);
     return env;
 }

@@ -8,7 +8,8 @@
  * that sends at least one stream is also told how to run its owamp server
  * (Schedule.owamp_server: its mesh address, the modes its streams use).
  * Every schedule lists the mesh's collectors (Schedule.collectors: the keys
- * the node's data endpoint admits), in mesh order, and carries the node's
+ * the node's data endpoint admits), in mesh order (or those the collector
+ * assignment lets pull the node: owmc_plan_schedule_for), and carries the node's
  * data-endpoint from the mesh (Schedule.data_endpoint, "" when the mesh
  * gives none): a node started without -D serves there.
  *
@@ -69,8 +70,16 @@ owmc_change owmc_plan_change(const owmc_plan *old_plan, const owmc_plan *new_pla
                              const char *node);
 const char *owmc_change_name(owmc_change change);
 
-/* The Schedule message for one node (a heap envelope: owm_msg_free). */
+/* The Schedule message for one node (a heap envelope: owm_msg_free),
+ * listing every collector of the mesh. */
 owm_msg *owmc_plan_schedule(const owmc_node_plan *np, uint64_t generation, owp_err *err);
+/* The same listing only the collectors flagged in collectors (one flag per
+ * mesh client, owm_mesh_client(); NULL = every collector): those the
+ * collector assignment lets pull the node (assign.h). The digest does not
+ * cover this choice: a change of it is pushed as a new generation by the
+ * coordinator, not found by comparing plans. */
+owm_msg *owmc_plan_schedule_for(const owmc_node_plan *np, uint64_t generation,
+                                const unsigned char *collectors, owp_err *err);
 
 /* An empty Schedule for a node (it stops every stream): sent to a node that
  * left the mesh while connected. */

@@ -223,6 +223,17 @@ long owmc_reg_apply_plan(owmc_registry *self, const owmc_plan *new_plan, uint64_
     return changed;
 }
 
+void owmc_reg_reschedule(owmc_peer *p, uint64_t generation)
+{
+    if (p->expected_gen >= generation)
+        return;
+    p->expected_gen = generation;
+    p->rescheduled = 1;
+    p->next_push = 0;
+    p->backoff = OWMC_PUSH_BACKOFF_MIN;
+    p->pushes = 0;
+}
+
 /* ------------------------------------------------------------ events */
 
 static void set_text(char **field, const char *value)
@@ -283,7 +294,10 @@ int owmc_reg_on_ack(owmc_peer *p, const owm_msg_schedule_ack *ack, double now)
     p->running_gen = ack->generation;
     if (ack->generation != p->expected_gen)
         return 0;
-    p->acked_at = now;
+    /* A rescheduled node (owmc_reg_reschedule) kept its streams' clock. */
+    if (p->acked_at < 0 || !p->rescheduled)
+        p->acked_at = now;
+    p->rescheduled = 0;
     p->next_push = -1;
     p->backoff = OWMC_PUSH_BACKOFF_MIN;
     return 1;

@@ -61,6 +61,7 @@ typedef struct owmc_peer {
     int down;                    /* in the peer-health down set (owmc_reg_update_down) */
     uint64_t peer_health_sent;   /* down-set version it was last sent; 0 none since Hello */
     int peer_health_off;         /* answered PeerHealth with ERROR_UNKNOWN_MESSAGE */
+    int rescheduled;             /* expected_gen changed by owmc_reg_reschedule, not acked yet */
 } owmc_peer;
 
 typedef struct owmc_registry owmc_registry;
@@ -86,6 +87,12 @@ typedef void(owmc_reg_removed_fn)(void *arg, owmc_peer *gone);
  * err (OWP_ERR_NOMEM), the registry then unchanged. */
 long owmc_reg_apply_plan(owmc_registry *self, const owmc_plan *new_plan, uint64_t generation,
                          owmc_reg_removed_fn *removed, void *arg, owp_err *err);
+
+/* p's schedule changed outside a reload, its streams did not (the
+ * collectors that may pull it: assign.h): it runs generation (greater than
+ * its expected one, else nothing happens) from now on, pushed now. Its
+ * streams' clock (acked_at) is kept: the node keeps them running. */
+void owmc_reg_reschedule(owmc_peer *p, uint64_t generation);
 
 /* Any authenticated message from the node: remember its connection. */
 owp_status owmc_reg_heard(owmc_peer *p, zframe_t *route, double now, uint64_t wall,

@@ -158,6 +158,12 @@ owm_msg_directory_entry *owm_msg_directory_add_node(owm_msg_directory *m, owp_er
     return add_message(&m->nodes, &m->n_nodes, &owm_type_directory_entry, err);
 }
 
+owp_status owm_msg_directory_request_add_pulling(owm_msg_directory_request *m, const char *node,
+                                                 owp_err *err)
+{
+    return add_string(&m->pulling, &m->n_pulling, node, err);
+}
+
 owm_msg_file_entry *owm_msg_file_list_add(owm_msg_file_list *m, owp_err *err)
 {
     return add_message(&m->files, &m->n_files, &owm_type_file_entry, err);

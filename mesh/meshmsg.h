@@ -54,7 +54,7 @@
 /* Protocol version. MAJOR: peers with another one cannot talk. MINOR: compatible
  * additions (new fields, new messages); informational. */
 #define OWM_MSG_VERSION 1
-#define OWM_MSG_VERSION_MINOR 3
+#define OWM_MSG_VERSION_MINOR 4
 
 /* Limits checked on decode and encode. */
 #define OWM_MSG_MAX_SIZE (4u * 1024u * 1024u) /* encoded envelope, bytes */
@@ -70,6 +70,8 @@
 #define OWM_MSG_MAX_IDENTITY 80u              /* KeyID (OWP_KEYID_LEN) */
 #define OWM_MSG_MAX_PADDING 65535u            /* bytes of test packet padding */
 #define OWM_MSG_MAX_SECONDS 1e6               /* interval, loss timeout, bucket width */
+#define OWM_MSG_MIN_HEARTBEAT 0.05            /* DirectoryRequest.heartbeat, seconds */
+#define OWM_MSG_MAX_HEARTBEAT 86400.0
 
 /* ---------------------------------------------------------------- encode / decode */
 
@@ -185,6 +187,8 @@ owp_status owm_msg_status_request_add_node(owm_msg_status_request *m, const char
 owm_msg_node_status *owm_msg_status_reply_add_node(owm_msg_status_reply *m, owp_err *err);
 owm_msg_stream_status *owm_msg_node_status_add_stream(owm_msg_node_status *m, owp_err *err);
 owm_msg_directory_entry *owm_msg_directory_add_node(owm_msg_directory *m, owp_err *err);
+owp_status owm_msg_directory_request_add_pulling(owm_msg_directory_request *m, const char *node,
+                                                 owp_err *err);
 owm_msg_file_entry *owm_msg_file_list_add(owm_msg_file_list *m, owp_err *err);
 owm_msg_seq_gap *owm_msg_file_list_add_gap(owm_msg_file_list *m, owp_err *err);
 owp_status owm_msg_peer_health_add_down(owm_msg_peer_health *m, const char *node, owp_err *err);

@@ -489,11 +489,41 @@ owp_status owm_msg_validate_status_reply(const owm_msg_status_reply *m, owp_err 
     return check_list("StatusReply", m->nodes, m->n_nodes, &nodes, NULL, err);
 }
 
+/* names[0..n): node names (tokens), distinct. */
+static owp_status check_names(const char *where, const char *field, char *const *names, size_t n,
+                              owp_err *err)
+{
+    owp_status st = check_items(where, field, n, err);
+    for (size_t i = 0; i < n && st == OWP_OK; i++) {
+        char f[64];
+        snprintf(f, sizeof f, "%s[%zu]", field, i);
+        st = check_token(where, f, names[i], OWM_MSG_MAX_NAME, err);
+    }
+    const char **sorted = st == OWP_OK ? name_list(n, err) : NULL;
+    if (st == OWP_OK && !sorted)
+        return OWP_ERR_NOMEM;
+    if (st == OWP_OK) {
+        char w[128];
+        snprintf(w, sizeof w, "%s.%s", where, field);
+        if (n)
+            memcpy((void *)sorted, names, n * sizeof *sorted);
+        st = check_unique(sorted, n, w, "node", err);
+    }
+    free((void *)sorted);
+    return st;
+}
+
 owp_status owm_msg_validate_directory_request(const owm_msg_directory_request *m, owp_err *err)
 {
-    (void)m;
-    (void)err;
-    return OWP_OK;
+    static const char *const W = "DirectoryRequest";
+    owp_status st = check_text(W, "archive", m->archive, OWM_MSG_MAX_ADDRESS, 0, err);
+    if (st != OWP_OK)
+        return st;
+    if (m->heartbeat != 0 &&
+        !(m->heartbeat >= OWM_MSG_MIN_HEARTBEAT && m->heartbeat <= OWM_MSG_MAX_HEARTBEAT))
+        return bad(err, "%s.heartbeat: %g seconds is out of range (0 = not said, else %g-%g)", W,
+                   m->heartbeat, OWM_MSG_MIN_HEARTBEAT, OWM_MSG_MAX_HEARTBEAT);
+    return check_names(W, "pulling", m->pulling, m->n_pulling, err);
 }
 
 static owp_status check_directory_entry(const char *w, const void *item, const void *ctx,
@@ -517,9 +547,23 @@ static owp_status check_directory_entry(const char *w, const void *item, const v
 
 owp_status owm_msg_validate_directory(const owm_msg_directory *m, owp_err *err)
 {
+    static const char *const W = "Directory";
     static const list_rule nodes = {"nodes", check_directory_entry,
                                      offsetof(owm_msg_directory_entry, node), "node"};
-    return check_list("Directory", m->nodes, m->n_nodes, &nodes, NULL, err);
+    owp_status st = check_list(W, m->nodes, m->n_nodes, &nodes, NULL, err);
+    if (st != OWP_OK)
+        return st;
+    if (m->next_request != 0 && (st = check_seconds(W, "next_request", m->next_request, err)))
+        return st;
+    if (m->collector && m->collector[0] &&
+        (st = check_token(W, "collector", m->collector, OWM_MSG_MAX_NAME, err)))
+        return st;
+    /* An entry assigned in an undivided directory would be read two ways. */
+    for (size_t i = 0; !m->divided && i < m->n_nodes; i++)
+        if (m->nodes[i]->assigned)
+            return bad(err, "%s.nodes[%zu].assigned: set, but the directory is not divided", W,
+                       i);
+    return OWP_OK;
 }
 
 owp_status owm_msg_validate_file_list_request(const owm_msg_file_list_request *m, owp_err *err)

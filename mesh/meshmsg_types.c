@@ -117,17 +117,23 @@ TYPE(owm_type_status_reply, owm_msg_status_reply, "StatusReply",
      FIELD(owm_msg_status_reply, time, OWM_F_U64),
      REPEATED(owm_msg_status_reply, nodes, OWM_F_MESSAGES, &owm_type_node_status));
 
-const owm_type_info owm_type_directory_request = {"DirectoryRequest",
-                                                     sizeof(owm_msg_directory_request), 0, NULL};
+TYPE(owm_type_directory_request, owm_msg_directory_request, "DirectoryRequest",
+     FIELD(owm_msg_directory_request, archive, S),
+     FIELD(owm_msg_directory_request, heartbeat, OWM_F_DOUBLE),
+     REPEATED(owm_msg_directory_request, pulling, OWM_F_STRINGS, NULL));
 
 TYPE(owm_type_directory_entry, owm_msg_directory_entry, "DirectoryEntry",
      FIELD(owm_msg_directory_entry, node, S), FIELD(owm_msg_directory_entry, address, S),
      FIELD(owm_msg_directory_entry, data_endpoint, S),
-     FIELD(owm_msg_directory_entry, public_key, S));
+     FIELD(owm_msg_directory_entry, public_key, S),
+     FIELD(owm_msg_directory_entry, assigned, OWM_F_BOOL));
 
 TYPE(owm_type_directory, owm_msg_directory, "Directory",
      FIELD(owm_msg_directory, generation, OWM_F_U64),
-     REPEATED(owm_msg_directory, nodes, OWM_F_MESSAGES, &owm_type_directory_entry));
+     REPEATED(owm_msg_directory, nodes, OWM_F_MESSAGES, &owm_type_directory_entry),
+     FIELD(owm_msg_directory, divided, OWM_F_BOOL),
+     FIELD(owm_msg_directory, next_request, OWM_F_DOUBLE),
+     FIELD(owm_msg_directory, collector, S));
 
 TYPE(owm_type_file_list_request, owm_msg_file_list_request, "FileListRequest",
      FIELD(owm_msg_file_list_request, after_seq, OWM_F_U64),

@@ -238,8 +238,11 @@ typedef struct owm_msg_status_reply {
 
 /* ---------------------------------------------------------------- collector <-> coordinator */
 
-typedef struct owm_msg_directory_request {
-    char unused; /* DirectoryRequest has no fields */
+typedef struct owm_msg_directory_request { /* fields: minor version 4 */
+    char *archive;    /* "" = a store of its own */
+    double heartbeat; /* seconds; 0 = not said */
+    size_t n_pulling;
+    char **pulling;
 } owm_msg_directory_request;
 
 typedef struct owm_msg_directory_entry {
@@ -247,12 +250,16 @@ typedef struct owm_msg_directory_entry {
     char *address;
     char *data_endpoint;
     char *public_key;
+    bool assigned; /* minor version 4 */
 } owm_msg_directory_entry;
 
 typedef struct owm_msg_directory {
     uint64_t generation;
     size_t n_nodes;
     owm_msg_directory_entry **nodes;
+    bool divided;        /* minor version 4 */
+    double next_request; /* seconds; 0 = at the heartbeat */
+    char *collector;
 } owm_msg_directory;
 
 /* ---------------------------------------------------------------- data plane: collector <-> node */

@@ -63,6 +63,7 @@ MESH_UNIT_TESTS = \
 	tests/unit/check_meshmsg tests/unit/check_meshmsg_check \
 	tests/unit/check_meshmsg_builders tests/unit/check_zap \
 	tests/unit/check_plan tests/unit/check_registry tests/unit/check_health \
+	tests/unit/check_assign \
 	tests/unit/check_curve tests/unit/check_agent_reconcile tests/unit/check_agent_store \
 	tests/unit/check_agent_spool tests/unit/check_agent_streams tests/unit/check_agent_link \
 	tests/unit/check_agent_data \
@@ -104,6 +105,8 @@ tests_unit_check_zap_CPPFLAGS = $(MESH_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_zap_LDADD = $(LIBMESH) $(UNIT_LDADD)
 tests_unit_check_plan_CPPFLAGS = $(COORD_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_plan_LDADD = $(LIBCOORDTEST) $(LIBCOORD) $(UNIT_LDADD)
+tests_unit_check_assign_CPPFLAGS = $(COORD_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_assign_LDADD = $(LIBCOORDTEST) $(LIBCOORD) $(UNIT_LDADD)
 tests_unit_check_registry_CPPFLAGS = $(COORD_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_registry_LDADD = $(LIBCOORDTEST) $(LIBCOORD) $(UNIT_LDADD)
 tests_unit_check_health_CPPFLAGS = $(COORD_CPPFLAGS) $(UNIT_CPPFLAGS)
@@ -167,6 +170,7 @@ E2E_TESTS = \
 	tests/e2e/mesh_collect.sh \
 	tests/e2e/mesh_data_endpoint.sh \
 	tests/e2e/mesh_collect_chaos.sh \
+	tests/e2e/mesh_shared_collectors.sh \
 	tests/e2e/mesh_outage.sh \
 	tests/e2e/mesh_security.sh \
 	tests/e2e/owmesh_cli.sh \

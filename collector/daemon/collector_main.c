@@ -36,6 +36,7 @@
 
 #include "curve.h"
 #include "coordclient.h"
+#include "collector_share.h"
 #include "clock.h"
 #include "store_paths.h"
 #include "options.h"
@@ -72,6 +73,8 @@ typedef struct options {
     const char *mesh_file;
     unsigned window, credit;
     double refresh_s;
+    double heartbeat_s;      /* -H: a sharing collector's period */
+    const char *archive;     /* -a; NULL: from the store (collector_archive_of) */
     int sync_each;
     const char *user, *group; /* -U, -G */
     daemon_log_opts log; /* -Z, -e, -v */
@@ -106,6 +109,11 @@ struct collector {
     double next_directory, next_stats;
     char quarantine[4096 + 16];
     char store_shown[4096];   /* -s as logs show it (no password) */
+    char archive[OWM_MSG_MAX_ADDRESS + 1]; /* "" = a store of its own: every node */
+    double lease_end;        /* sharing: pull until then (monotonic); 0 = no lease yet */
+    int divided;             /* the last Directory was divided */
+    int warned_undivided;    /* said once: the coordinator does not divide */
+    int lease_lapsed;        /* said once per lapse */
     /* test hook (OWMESH_COLLECTOR_DIE_AFTER / _AT) */
     long die_after;
     int die_at_ack;
@@ -119,7 +127,8 @@ static void usage(FILE *fp)
 {
     fprintf(fp,
             "usage: " PROGNAME " [-C ENDPOINT] [-k CERT] [-K KEY] [-s STORE] [-q DIR] [-m MESHFILE]\n"
-            "                        [-w FILES] [-c CHUNKS] [-r SECONDS] [-S] [-U USER] [-G GROUP]\n"
+            "                        [-w FILES] [-c CHUNKS] [-r SECONDS] [-H SECONDS] [-a ARCHIVE]\n"
+            "                        [-S] [-U USER] [-G GROUP]\n"
             "                        [-e FACILITY] [-Z] [-v] [-h|--help] [--version]\n"
             "\n"
             "   -C endpoint    the coordinator (default " DEFAULT_ENDPOINT ")\n"
@@ -138,6 +147,11 @@ static void usage(FILE *fp)
             "   -w files       files fetched at once per node (1-16, default 16)\n"
             "   -c chunks      chunks in flight per file (credit, default 4)\n"
             "   -r seconds     directory refresh period (default 30)\n"
+            "   -H seconds     heartbeat of a collector sharing its archive: it asks the\n"
+            "                  coordinator this often (default 5; 0.1-3600)\n"
+            "   -a archive     the archive this collector writes to, as every collector\n"
+            "                  sharing it names it; they divide the mesh's nodes (default:\n"
+            "                  -s's URL without user and password; none for a directory)\n"
             "   -S             fsync every ingest instead of once per batch of acks\n"
             DAEMON_SERVICE_USAGE
             DAEMON_LOG_USAGE
@@ -165,12 +179,13 @@ static int parse_options(options *o, int argc, char **argv)
     memset(o, 0, sizeof *o);
     o->log.facility = LOG_DAEMON;
     o->refresh_s = DIRECTORY_EVERY_S;
+    o->heartbeat_s = COLLECTOR_DEFAULT_HEARTBEAT;
     o->endpoint = DEFAULT_ENDPOINT;
     o->cert_path = DEFAULT_CERT;
     o->store_dir = DEFAULT_STORE;
     int ch;
     unsigned v;
-    while ((ch = getopt_long(argc, argv, "C:k:K:s:q:m:w:c:r:SU:G:Ze:vh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "C:k:K:s:q:m:w:c:r:H:a:SU:G:Ze:vh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'U': o->user = optarg; break;
         case 'G': o->group = optarg; break;
@@ -180,6 +195,19 @@ static int parse_options(options *o, int argc, char **argv)
         case 's': o->store_dir = optarg; break;
         case 'q': o->quarantine_dir = optarg; break;
         case 'm': o->mesh_file = optarg; break;
+        case 'a': o->archive = optarg; break;
+        case 'H': {
+            char *end;
+            errno = 0;
+            double h = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(h >= 0.1 && h <= 3600)) {
+                fprintf(stderr, PROGNAME ": -H \"%s\": not a number of seconds (0.1-3600)\n",
+                        optarg);
+                return -1;
+            }
+            o->heartbeat_s = h;
+            break;
+        }
         case 'S': o->sync_each = 1; break;
         case 'w':
         case 'c':
@@ -275,6 +303,12 @@ static void setup_hook(collector *c)
 
 /* ------------------------------------------------------------------ start-up */
 
+/* Does this collector share its archive (divide the mesh with others)? */
+static int sharing(const collector *c)
+{
+    return c->archive[0] != '\0';
+}
+
 /* The collector's own directory, handed to the run-as user: the store's
  * (LMDB), else -q's, else (a URL store) the state directory. */
 static const char *local_dir(const collector *c)
@@ -302,11 +336,29 @@ static int make_local_dirs(collector *c)
     return 0;
 }
 
+/* The archive this collector writes to (-a, else from the store): 0, or
+ * -1 said why. */
+static int set_archive(collector *c)
+{
+    if (!c->opt.archive) {
+        collector_archive_of(c->opt.store_dir, c->archive, sizeof c->archive);
+        return 0;
+    }
+    if (!owm_msg_text_ok(c->opt.archive, OWM_MSG_MAX_ADDRESS)) {
+        log_err("-a: longer than %u bytes or holds control characters", OWM_MSG_MAX_ADDRESS);
+        return -1;
+    }
+    snprintf(c->archive, sizeof c->archive, "%s", c->opt.archive);
+    return 0;
+}
+
 static int setup(collector *c)
 {
     owp_err err;
     owp_err_clear(&err);
     store_location_shown(c->opt.store_dir, c->store_shown, sizeof c->store_shown);
+    if (set_archive(c) != 0)
+        return -1;
     if (make_local_dirs(c) != 0)
         return -1;
     store_opts so;
@@ -347,10 +399,46 @@ static int setup(collector *c)
     setup_hook(c);
     log_info(PROGNAME " %s starting: store %s, coordinator %s, public key %s", PACKAGE_VERSION,
              c->store_shown, c->opt.endpoint, zcert_public_txt(c->cert));
+    if (sharing(c))
+        log_info("sharing archive %s: pulling the nodes the coordinator assigns, asking it every "
+                 "%.1f s (lease %.1f s)", c->archive, c->opt.heartbeat_s,
+                 COLLECTOR_LEASE_PERIODS * c->opt.heartbeat_s);
     return 0;
 }
 
 /* ------------------------------------------------------------------ the directory */
+
+static void watch_socket(watched *w);
+
+/* Stop pulling the i-th node: its puller goes, the file in flight is
+ * abandoned unacked (the node lists it again to whoever pulls it next). */
+static void drop_puller(collector *c, size_t i, const char *why)
+{
+    const puller_stats *st = puller_get_stats(c->pullers[i]);
+    log_info("node %s: stopped pulling (%s) after %" PRIu64 " files, %" PRIu64 " records",
+             puller_node(c->pullers[i]), why, st->files, st->records);
+    if (c->watch[i].sock)
+        daemon_loop_reader_end(c->loop, c->watch[i].sock);
+    puller_destroy(&c->pullers[i]);
+    size_t last = --c->n_pullers;
+    if (i != last) {
+        /* The last one moves into the hole: its reader's argument was its
+         * old slot, so it is registered anew. */
+        if (c->watch[last].sock)
+            daemon_loop_reader_end(c->loop, c->watch[last].sock);
+        c->pullers[i] = c->pullers[last];
+        c->watch[i] = (watched){.c = c, .p = c->pullers[i]};
+        watch_socket(&c->watch[i]);
+    }
+    c->pullers[last] = NULL;
+    c->watch[last] = (watched){0};
+}
+
+static void drop_every_puller(collector *c, const char *why)
+{
+    while (c->n_pullers)
+        drop_puller(c, c->n_pullers - 1, why);
+}
 
 static puller *find_puller(collector *c, const char *node)
 {
@@ -443,9 +531,45 @@ static void directory_failed(collector *c, const char *why, double now)
                   c->retry_s);
     c->coordinator_down = 1;
     c->next_directory = now + c->retry_s;
-    c->retry_s = c->retry_s * 2 > DIRECTORY_RETRY_MAX_S ? DIRECTORY_RETRY_MAX_S : c->retry_s * 2;
+    /* A sharing collector's lease needs an answer soon after the
+     * coordinator is back: it never waits more than a period. */
+    double max = sharing(c) ? c->opt.heartbeat_s : DIRECTORY_RETRY_MAX_S;
+    c->retry_s = c->retry_s * 2 > max ? max : c->retry_s * 2;
     /* The DEALER may still deliver a late answer: start a fresh one. */
     close_client(c);
+}
+
+/* 1 when d marks node as ours. */
+static int assigned_to_us(const owm_msg_directory *d, const char *node)
+{
+    for (size_t i = 0; i < d->n_nodes; i++)
+        if (!strcmp(d->nodes[i]->node, node))
+            return collector_pulls(d, i);
+    return 0;
+}
+
+/* A sharing collector pulls what a divided directory marks as its own and
+ * stops pulling the rest at once; its lease runs from its request. */
+static void follow_division(collector *c, const owm_msg_directory *d, double now)
+{
+    if (!d->divided) {
+        if (!c->warned_undivided)
+            log_warn("coordinator %s does not divide the mesh between the collectors of "
+                     "archive %s (older than minor version 4?): pulling every node",
+                     c->opt.endpoint, c->archive);
+        c->warned_undivided = 1;
+        c->divided = 0;
+        return;
+    }
+    c->divided = 1;
+    c->lease_end = collector_lease_end(c->asked_at, c->opt.heartbeat_s);
+    if (c->lease_lapsed)
+        log_info("coordinator %s: answering again: lease renewed", c->opt.endpoint);
+    c->lease_lapsed = 0;
+    for (size_t i = c->n_pullers; i-- > 0;)
+        if (!assigned_to_us(d, puller_node(c->pullers[i])))
+            drop_puller(c, i, "the coordinator no longer assigns it to this collector");
+    c->next_directory = now + collector_next_request(c->opt.heartbeat_s, d->next_request);
 }
 
 static void directory_arrived(collector *c, const owm_msg_directory *d, double now)
@@ -458,11 +582,48 @@ static void directory_arrived(collector *c, const owm_msg_directory *d, double n
     c->retry_s = DIRECTORY_RETRY_S;
     if (store_paths_set_directory(c->paths, d, &err) != OWP_OK)
         log_err("directory: %s", err.msg);
-    for (size_t i = 0; i < d->n_nodes; i++)
-        follow_entry(c, d->nodes[i]);
-    log_debug("directory generation %" PRIu64 ": %zu nodes, %zu collected", d->generation,
-              d->n_nodes, c->n_pullers);
     c->next_directory = now + c->opt.refresh_s;
+    if (sharing(c))
+        follow_division(c, d, now);
+    for (size_t i = 0; i < d->n_nodes; i++)
+        if (collector_pulls(d, i))
+            follow_entry(c, d->nodes[i]);
+    log_debug("directory generation %" PRIu64 ": %zu nodes, %zu collected%s%s", d->generation,
+              d->n_nodes, c->n_pullers, d->divided ? " (divided; we are collector " : "",
+              d->divided ? d->collector : "");
+}
+
+/* A sharing collector whose lease ran out (no directory from the coordinator
+ * for LEASE_PERIODS periods) stops pulling: the coordinator gives its nodes
+ * to another collector after 2 periods. */
+static void check_lease(collector *c, double now)
+{
+    if (!sharing(c) || !c->divided || !c->n_pullers || now < c->lease_end)
+        return;
+    if (!c->lease_lapsed)
+        log_warn("no directory from coordinator %s for %.1f s (lease %.1f s): stopped pulling "
+                 "every node until it answers (it may have given them to another collector)",
+                 c->opt.endpoint, now - c->lease_end + COLLECTOR_LEASE_PERIODS * c->opt.heartbeat_s,
+                 COLLECTOR_LEASE_PERIODS * c->opt.heartbeat_s);
+    c->lease_lapsed = 1;
+    drop_every_puller(c, "lease ran out");
+}
+
+/* The DirectoryRequest: a sharing collector says its archive, its
+ * heartbeat and the nodes it pulls now. */
+static owm_msg *directory_request(collector *c, owp_err *err)
+{
+    owm_msg *req = owm_msg_new(OWM_MSG_DIRECTORY_REQUEST, err);
+    if (!req || !sharing(c))
+        return req;
+    owm_msg_directory_request *q = req->directory_request;
+    q->heartbeat = c->opt.heartbeat_s;
+    owp_status st = owm_msg_set_string(&q->archive, c->archive, err);
+    for (size_t i = 0; st == OWP_OK && i < c->n_pullers; i++)
+        st = owm_msg_directory_request_add_pulling(q, puller_node(c->pullers[i]), err);
+    if (st != OWP_OK)
+        owm_msg_free(&req);
+    return req;
 }
 
 /* The coordinator client's socket is readable: the directory (or not). */
@@ -495,13 +656,25 @@ static int on_client(zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+/* Seconds to wait for an answer: never longer than a sharing collector's
+ * heartbeat, whose next request is due by then. */
+static double directory_timeout(const collector *c)
+{
+    double t = DIRECTORY_TIMEOUT_MS / 1000.0;
+    return sharing(c) && c->opt.heartbeat_s < t ? c->opt.heartbeat_s : t;
+}
+
 /* Ask for the directory when due; give up on an answer that is late. */
 static void refresh_directory(collector *c, double now)
 {
+    check_lease(c, now); /* even while a request is out */
     if (c->asking) {
-        if (now - c->asked_at >= DIRECTORY_TIMEOUT_MS / 1000.0)
-            directory_failed(c, "no answer within 3 s (is the coordinator running there, and "
-                                "does its mesh trust this key?)", now);
+        if (now - c->asked_at >= directory_timeout(c)) {
+            char why[200];
+            snprintf(why, sizeof why, "no answer within %.1f s (is the coordinator running "
+                     "there, and does its mesh trust this key?)", directory_timeout(c));
+            directory_failed(c, why, now);
+        }
         return;
     }
     if (now < c->next_directory)
@@ -512,7 +685,7 @@ static void refresh_directory(collector *c, double now)
         c->next_directory = now + c->retry_s;
         return;
     }
-    owm_msg *req = owm_msg_new(OWM_MSG_DIRECTORY_REQUEST, &err);
+    owm_msg *req = directory_request(c, &err);
     owp_status st = req ? owm_coordclient_send(c->client, req, &err) : err.code;
     owm_msg_free(&req);
     if (st != OWP_OK) {

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collector_share.h"
 #include "collector_testutil.h"
 #include "daemon_log.h"
 #include "meshmsg.h"
@@ -509,6 +510,47 @@ START_TEST(test_timeout_reset)
 }
 END_TEST
 
+/* Issue 12: a collector's part in sharing an archive (collector_share.h). */
+START_TEST(test_share_archive_identity)
+{
+    char buf[300];
+    ck_assert_str_eq(collector_archive_of("/var/lib/owmesh/store", buf, sizeof buf), "");
+    ck_assert_str_eq(collector_archive_of("store", buf, sizeof buf), "");
+    ck_assert_str_eq(collector_archive_of("clickhouse://db1:8123/owmesh", buf, sizeof buf),
+                     "clickhouse://db1:8123/owmesh");
+    /* the same database whoever logs in: no user, no password, no trailing '/' */
+    ck_assert_str_eq(collector_archive_of("clickhouse://u:secret@db1:8123/owmesh/", buf,
+                                          sizeof buf), "clickhouse://db1:8123/owmesh");
+    ck_assert_str_eq(collector_archive_of("clickhouses://u@db1:8443/owmesh", buf, sizeof buf),
+                     "clickhouses://db1:8443/owmesh");
+    ck_assert_str_eq(collector_archive_of("clickhouse://db1:8123", buf, sizeof buf),
+                     "clickhouse://db1:8123");
+    ck_assert_str_eq(collector_archive_of("clickhouse://db1:8123/x", buf, 10), "clickhous");
+}
+END_TEST
+
+START_TEST(test_share_lease_and_division)
+{
+    /* a lease of 1.5 periods from the request: over before the coordinator's 2 */
+    ck_assert_double_eq(collector_lease_end(100, 5), 107.5);
+    ck_assert(collector_lease_end(100, 5) < 100 + 2 * 5);
+    ck_assert_double_eq(collector_next_request(5, 0), 5);
+    ck_assert_double_eq(collector_next_request(5, 1.5), 1.5);
+    ck_assert_double_eq(collector_next_request(5, 9), 5);
+    owp_err e;
+    owm_msg *env = owm_msg_new(OWM_MSG_DIRECTORY, &e);
+    ck_assert_ptr_nonnull(owm_msg_directory_add_node(env->directory, &e));
+    ck_assert_ptr_nonnull(owm_msg_directory_add_node(env->directory, &e));
+    ck_assert(collector_pulls(env->directory, 0) && collector_pulls(env->directory, 1));
+    env->directory->divided = true; /* nothing assigned: pull nothing */
+    ck_assert(!collector_pulls(env->directory, 0) && !collector_pulls(env->directory, 1));
+    env->directory->nodes[1]->assigned = true;
+    ck_assert(!collector_pulls(env->directory, 0) && collector_pulls(env->directory, 1));
+    ck_assert(!collector_pulls(env->directory, 2));
+    owm_msg_free(&env);
+}
+END_TEST
+
 static Suite *collector_suite(void)
 {
     Suite *s = suite_create("collector");
@@ -534,6 +576,10 @@ static Suite *collector_suite(void)
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_hostile);
     tcase_add_test(tc, test_timeout_reset);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("sharing an archive");
+    tcase_add_test(tc, test_share_archive_identity);
+    tcase_add_test(tc, test_share_lease_and_division);
     suite_add_tcase(s, tc);
     return s;
 }

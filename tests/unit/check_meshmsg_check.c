@@ -381,6 +381,103 @@ START_TEST(other_rules)
 }
 END_TEST
 
+/* ------------------------------------------------------------ collectors sharing an archive
+ * (minor version 4): DirectoryRequest.archive/heartbeat/pulling and
+ * Directory.divided/next_request/collector and DirectoryEntry.assigned. */
+
+static owm_msg *shared_request(void)
+{
+    owp_err e;
+    owm_msg *env = make_directory_request();
+    set(&env->directory_request->archive, "clickhouse://db1:8123/owmesh");
+    env->directory_request->heartbeat = 5;
+    ck_assert(owm_msg_directory_request_add_pulling(env->directory_request, "nyc", &e) == OWP_OK);
+    ck_assert(owm_msg_directory_request_add_pulling(env->directory_request, "chi", &e) == OWP_OK);
+    return env;
+}
+
+static owm_msg *divided_directory(void)
+{
+    owm_msg *env = make_directory();
+    env->directory->divided = true;
+    env->directory->next_request = 1.25;
+    set(&env->directory->collector, "coll-a");
+    env->directory->nodes[1]->assigned = true;
+    return env;
+}
+
+/* Encode, decode: the same fields come back. */
+static owm_msg *round_trip(const owm_msg *env)
+{
+    owp_err e;
+    uint8_t *buf;
+    size_t len;
+    owm_msg *back = NULL;
+    ck_assert_msg(owm_msg_encode(env, &buf, &len, &e) == OWP_OK, "%s", e.msg);
+    ck_assert_msg(owm_msg_decode(buf, len, &back, NULL, &e) == OWP_OK, "%s", e.msg);
+    free(buf);
+    return back;
+}
+
+START_TEST(sharing_fields_round_trip)
+{
+    owm_msg *env = shared_request();
+    owm_msg *back = round_trip(env);
+    ck_assert_str_eq(back->directory_request->archive, "clickhouse://db1:8123/owmesh");
+    ck_assert_double_eq(back->directory_request->heartbeat, 5);
+    ck_assert_uint_eq(back->directory_request->n_pulling, 2);
+    ck_assert_str_eq(back->directory_request->pulling[1], "chi");
+    owm_msg_free(&back);
+    owm_msg_free(&env);
+    env = divided_directory();
+    back = round_trip(env);
+    ck_assert(back->directory->divided);
+    ck_assert_double_eq(back->directory->next_request, 1.25);
+    ck_assert_str_eq(back->directory->collector, "coll-a");
+    ck_assert(!back->directory->nodes[0]->assigned);
+    ck_assert(back->directory->nodes[1]->assigned);
+    owm_msg_free(&back);
+    owm_msg_free(&env);
+    /* an older collector's request: no fields, still valid (an unshared collector) */
+    env = make_directory_request();
+    back = round_trip(env);
+    ck_assert_str_eq(back->directory_request->archive, "");
+    ck_assert_double_eq(back->directory_request->heartbeat, 0);
+    ck_assert_uint_eq(back->directory_request->n_pulling, 0);
+    owm_msg_free(&back);
+    owm_msg_free(&env);
+}
+END_TEST
+
+START_TEST(sharing_fields_rules)
+{
+    owm_msg *env = shared_request();
+    env->directory_request->heartbeat = 0.01;
+    expect_refused(env, "DirectoryRequest.heartbeat: 0.01 seconds is out of range");
+    env->directory_request->heartbeat = NAN;
+    expect_refused(env, "DirectoryRequest.heartbeat:");
+    env->directory_request->heartbeat = 5;
+    set(&env->directory_request->pulling[1], "nyc");
+    expect_refused(env, "DirectoryRequest.pulling: node \"nyc\" appears more than once");
+    set(&env->directory_request->pulling[1], "c hi");
+    expect_refused(env, "DirectoryRequest.pulling[1]: must be 1-64");
+    set(&env->directory_request->pulling[1], "chi");
+    set(&env->directory_request->archive, "a\nb");
+    expect_refused(env, "DirectoryRequest.archive: longer than 300 bytes or holds control");
+    owm_msg_free(&env);
+    env = divided_directory();
+    env->directory->next_request = -1;
+    expect_refused(env, "Directory.next_request: -1 seconds is out of range");
+    env->directory->next_request = 0; /* = at the heartbeat */
+    set(&env->directory->collector, "a/b");
+    expect_refused(env, "Directory.collector: must be 1-64");
+    set(&env->directory->collector, "");
+    env->directory->divided = false;
+    expect_refused(env, "Directory.nodes[1].assigned: set, but the directory is not divided");
+    owm_msg_free(&env);
+}
+END_TEST
+
 START_TEST(validators_as_entry_points)
 {
     owm_msg *env = make_schedule();
@@ -431,6 +528,8 @@ static Suite *meshmsg_check_suite(void)
     tcase_add_test(tc, schedule_accepts_edges);
     tcase_add_loop_test(tc, other_rules, 0, (int)N_ELEMS(OTHER_RULES));
     tcase_add_test(tc, validators_as_entry_points);
+    tcase_add_test(tc, sharing_fields_round_trip);
+    tcase_add_test(tc, sharing_fields_rules);
     suite_add_tcase(s, tc);
     tc = tcase_create("helpers");
     tcase_add_test(tc, tokens_texts_and_names);

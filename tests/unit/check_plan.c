@@ -327,6 +327,16 @@ START_TEST(test_plan_collectors_in_every_schedule)
         ck_assert_str_eq(s->collectors[1]->name, "coll2");
         ck_assert_int_eq(owm_msg_validate(env, &e), OWP_OK);
         owm_msg_free(&env);
+        /* issue 12: only those the collector assignment lets pull the node
+         * (flags per mesh client; the analyst's flag never lists it) */
+        unsigned char only_coll2[8] = {0};
+        for (size_t k = 0; k < owm_mesh_client_count(m); k++)
+            only_coll2[k] = strcmp(owm_mesh_client(m, k)->name, "coll1") != 0;
+        env = owmc_plan_schedule_for(owmc_plan_node(p, i), 7, only_coll2, &e);
+        ck_assert_msg(env != NULL, "%s", e.msg);
+        ck_assert_uint_eq(env->schedule->n_collectors, 1);
+        ck_assert_str_eq(env->schedule->collectors[0]->name, "coll2");
+        owm_msg_free(&env);
     }
     owmc_plan_destroy(&p);
     owm_mesh_destroy(&m);

@@ -103,6 +103,44 @@ START_TEST(test_registry_push_retry_ack)
 }
 END_TEST
 
+/* Issue 12: the collectors that may pull a node changed, its streams did
+ * not: a new generation pushed at once, the streams' clock kept. */
+START_TEST(test_registry_reschedule_keeps_stream_clock)
+{
+    owm_mesh *m = parse_ok(BASE);
+    owmc_plan *p = plan_ok(m);
+    owp_err e = {0};
+    owmc_registry *reg = owmc_reg_new(p, 100, 30, &e);
+    owmc_peer *a = owmc_reg_find(reg, "a");
+    zframe_t *r = route("conn-a");
+    owmc_reg_heard(a, r, 10, T0, &e);
+    owm_msg_hello h = hello("a", 0);
+    owmc_reg_on_hello(a, &h, 10);
+    owmc_reg_pushed(a, 10);
+    owm_msg_schedule_ack ack = {0};
+    ack.generation = 100;
+    ack.accepted = 1;
+    ck_assert_int_eq(owmc_reg_on_ack(a, &ack, 11), 1);
+    ck_assert_double_eq(a->acked_at, 11);
+    ck_assert_int_eq(owmc_reg_push_due(a, 50), 0);
+    owmc_reg_reschedule(a, 99); /* not newer: nothing */
+    ck_assert_uint_eq(a->expected_gen, 100);
+    owmc_reg_reschedule(a, 101);
+    ck_assert_uint_eq(a->expected_gen, 101);
+    ck_assert_int_eq(owmc_reg_push_due(a, 50), 1);
+    owmc_reg_pushed(a, 50);
+    ack.generation = 101;
+    ck_assert_int_eq(owmc_reg_on_ack(a, &ack, 51), 1);
+    ck_assert_uint_eq(a->acked_gen, 101);
+    ck_assert_double_eq(a->acked_at, 11); /* the node kept its streams running */
+    ck_assert_int_eq(owmc_reg_push_due(a, 60), 0);
+    zframe_destroy(&r);
+    owmc_reg_destroy(&reg);
+    owmc_plan_destroy(&p);
+    owm_mesh_destroy(&m);
+}
+END_TEST
+
 START_TEST(test_registry_restarted_node_gets_schedule)
 {
     owm_mesh *m = parse_ok(BASE);
@@ -677,6 +715,7 @@ static Suite *registry_suite(void)
     TCase *tc = tcase_create("registry");
     tcase_add_test(tc, test_registry_push_retry_ack);
     tcase_add_test(tc, test_registry_restarted_node_gets_schedule);
+    tcase_add_test(tc, test_registry_reschedule_keeps_stream_clock);
     tcase_add_test(tc, test_registry_reload_only_changed);
     tcase_add_test(tc, test_registry_replies);
     suite_add_tcase(s, tc);
