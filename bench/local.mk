@@ -2,7 +2,11 @@
 noinst_LTLIBRARIES += bench/libsynth.la
 bench_libsynth_la_SOURCES = bench/synth_owp.c bench/synth_owp.h
 noinst_PROGRAMS += bench/bench_loopback bench/bench_owstats bench/bench_streams \
-	bench/bench_store bench/bench_drain bench/bench_coordinator bench/owp_synth
+	bench/bench_store bench/bench_drain bench/bench_coordinator bench/owp_synth \
+	bench/bench_archive
+bench_bench_archive_SOURCES = bench/bench_archive.c
+bench_bench_archive_CPPFLAGS = $(STORE_CPPFLAGS)
+bench_bench_archive_LDADD = bench/libsynth.la $(LIBSTORE)
 bench_owp_synth_SOURCES = bench/owp_synth.c
 bench_owp_synth_LDADD = bench/libsynth.la $(LDADD)
 bench_bench_loopback_SOURCES = bench/bench_loopback.c
@@ -17,4 +21,4 @@ bench_bench_drain_LDADD = bench/libsynth.la $(LIBCOLLECTOR) $(LIBAGENT) $(LIBSTO
 bench_bench_coordinator_SOURCES = bench/bench_coordinator.c
 bench_bench_coordinator_CPPFLAGS = $(COORD_CPPFLAGS)
 bench_bench_coordinator_LDADD = $(LIBCOORD)
-EXTRA_DIST += bench/bench_concurrent.sh
+EXTRA_DIST += bench/bench_concurrent.sh bench/bench_archive.sh
