@@ -68,6 +68,7 @@ MESH_UNIT_TESTS = \
 	tests/unit/check_agent_spool tests/unit/check_agent_streams tests/unit/check_agent_link \
 	tests/unit/check_agent_data \
 	tests/unit/check_store tests/unit/check_store_hist tests/unit/check_store_unmeasured \
+	tests/unit/check_store_ch \
 	tests/unit/check_collector tests/unit/check_puller tests/unit/check_analyst \
 	tests/unit/check_nagios
 # Fixtures several suites of a room share: one small library each, linked.
@@ -131,6 +132,8 @@ tests_unit_check_store_hist_CPPFLAGS = $(STORE_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_store_hist_LDADD = $(LIBSTORETEST) $(LIBSTORE) $(UNIT_LDADD)
 tests_unit_check_store_unmeasured_CPPFLAGS = $(STORE_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_store_unmeasured_LDADD = $(LIBSTORETEST) $(LIBSTORE) $(UNIT_LDADD)
+tests_unit_check_store_ch_CPPFLAGS = $(STORE_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_store_ch_LDADD = $(LIBSTORE) $(UNIT_LDADD)
 tests_unit_check_collector_CPPFLAGS = $(COLLECTOR_CPPFLAGS) $(AGENT_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_collector_LDADD = $(LIBCOLLECTORTEST) $(LIBCOLLECTOR) $(LIBAGENT) $(LIBSTORE) \
 	$(UNIT_LDADD)
@@ -180,8 +183,14 @@ E2E_TESTS = \
 	tests/e2e/daemons_conventions.sh \
 	tests/e2e/man_examples.sh \
 	tests/e2e/clickhouse_private.sh \
-	tests/e2e/store_matrix.sh
+	tests/e2e/store_matrix.sh \
+	tests/e2e/store_clickhouse.sh
 TESTS += $(E2E_TESTS)
+# The store API on any location, for store_clickhouse.sh (LMDB vs ClickHouse).
+check_PROGRAMS += tests/e2e/store_clickhouse_tool
+tests_e2e_store_clickhouse_tool_SOURCES = tests/e2e/store_clickhouse_tool.c
+tests_e2e_store_clickhouse_tool_CPPFLAGS = $(STORE_CPPFLAGS)
+tests_e2e_store_clickhouse_tool_LDADD = $(LIBSTORE)
 dist_check_SCRIPTS = $(E2E_TESTS)
 EXTRA_DIST += tests/vectors tests/tsan.supp tests/e2e/lib.sh tests/e2e/exact_percentiles.py tests/e2e/query_rows.py \
 	tests/e2e/man_examples.py tests/e2e/lib_clickhouse.sh
