@@ -165,6 +165,39 @@ owp_status store_query_run(store_db *self, const store_query *q, store_row_fn fn
     return st ? st : self->ops->query_run(self, q, fn, arg, err);
 }
 
+typedef struct one_of_many {
+    store_many_row_fn fn;
+    void *arg;
+    size_t query;
+    int stopped;
+} one_of_many;
+
+static int row_of_many(const store_row *row, void *arg)
+{
+    one_of_many *m = arg;
+    m->stopped = m->fn(m->query, row, m->arg) != 0;
+    return m->stopped;
+}
+
+owp_status store_query_many(store_db *self, const store_query *qs, size_t n,
+                            store_many_row_fn fn, void *arg, owp_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        owp_status st = store_query_check(&qs[i], err);
+        if (st)
+            return st;
+    }
+    if (self->ops->query_many)
+        return self->ops->query_many(self, qs, n, fn, arg, err);
+    for (size_t i = 0; i < n; i++) {
+        one_of_many m = {fn, arg, i, 0};
+        owp_status st = self->ops->query_run(self, &qs[i], row_of_many, &m, err);
+        if (st || m.stopped)
+            return st;
+    }
+    return OWP_OK;
+}
+
 owp_status store_export(store_db *self, uint32_t path_id, owp_num64 from, owp_num64 to,
                         store_record_fn fn, void *arg, owp_err *err)
 {

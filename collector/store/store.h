@@ -271,6 +271,15 @@ typedef int (*store_row_fn)(const store_row *row, void *arg);
 owp_status store_query_run(store_db *self, const store_query *q, store_row_fn fn,
                                void *arg, owp_err *err);
 
+/* Several queries at once: the rows of store_query_run on each in turn, fn
+ * told which query (its index in qs) a row answers; non-zero from fn stops
+ * them all. A backend that pays per
+ * request (ClickHouse) reads what they all need together, so a grid of
+ * thousands of paths costs a few requests rather than one per cell. */
+typedef int (*store_many_row_fn)(size_t query, const store_row *row, void *arg);
+owp_status store_query_many(store_db *self, const store_query *qs, size_t n,
+                            store_many_row_fn fn, void *arg, owp_err *err);
+
 /* ---- export ---- */
 /* Raw records of one path with send time in [from, to), in (send time, seq)
  * order, duplicates after their first copy; return non-zero to stop. */

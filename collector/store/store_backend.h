@@ -48,6 +48,9 @@ typedef struct store_ops {
     owp_status (*prune)(store_db *db, owp_num64 now, store_prune_result *result, owp_err *err);
     owp_status (*query_run)(store_db *db, const store_query *q, store_row_fn fn, void *arg,
                             owp_err *err);
+    /* NULL: store.c runs the queries one by one */
+    owp_status (*query_many)(store_db *db, const store_query *qs, size_t n,
+                             store_many_row_fn fn, void *arg, owp_err *err);
     owp_status (*export_records)(store_db *db, uint32_t path_id, owp_num64 from, owp_num64 to,
                                  store_record_fn fn, void *arg, owp_err *err);
     owp_status (*sessions)(store_db *db, uint32_t path_id, owp_num64 from, owp_num64 to,

@@ -761,6 +761,7 @@ static const store_ops store_ch_ops = {
     .set_hook = ch_set_hook,
     .prune = ch_prune,
     .query_run = ch_query_run,
+    .query_many = ch_query_many,
     .export_records = ch_export,
     .sessions = ch_sessions,
     .ingest_unmeasured = ch_ingest_unmeasured,

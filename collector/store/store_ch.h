@@ -176,6 +176,8 @@ owp_status ch_ingest_file(store_db *db, const char *node, uint64_t file_seq,
 owp_status ch_rollup(store_ch *self, owp_err *err);
 owp_status ch_query_run(store_db *db, const store_query *q, store_row_fn fn, void *arg,
                         owp_err *err);
+owp_status ch_query_many(store_db *db, const store_query *qs, size_t n, store_many_row_fn fn,
+                         void *arg, owp_err *err);
 owp_status ch_export(store_db *db, uint32_t path_id, owp_num64 from, owp_num64 to,
                      store_record_fn fn, void *arg, owp_err *err);
 owp_status ch_sessions(store_db *db, uint32_t path_id, owp_num64 from, owp_num64 to,

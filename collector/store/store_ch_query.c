@@ -51,8 +51,9 @@ typedef struct raw_rec {
 typedef struct ch_scan {
     store_scan scan; /* first: the engine calls back with it */
     store_ch *self;
-    const store_query *q;
-    const uint64_t *hashes; /* of q->paths */
+    const uint64_t *hashes; /* of every path of the queries, each once */
+    size_t nhashes;
+    owp_num64 to;           /* the latest end of the queries */
     int recording;
     hlevel level[LEVEL_COUNT];
     /* raw records of all the query's paths with send in [wlo, whi) */
@@ -69,18 +70,16 @@ static owp_status malformed(store_ch *self, const char *what, owp_err *err)
                        self->url.label, what);
 }
 
+/* (Ids were checked, and the paths loaded, before the scan began.) */
 static uint64_t hash_of(const ch_scan *cs, uint32_t path_id)
 {
-    for (size_t i = 0; i < cs->q->npaths; i++)
-        if (cs->q->paths[i] == path_id)
-            return cs->hashes[i];
     return cs->self->paths[path_id - 1].hash;
 }
 
 static void paths_in(ch_buf *sql, const ch_scan *cs)
 {
     ch_buf_printf(sql, "path IN (");
-    for (size_t i = 0; i < cs->q->npaths; i++)
+    for (size_t i = 0; i < cs->nhashes; i++)
         ch_buf_printf(sql, "%s%llu", i ? "," : "", (unsigned long long)cs->hashes[i]);
     ch_buf_printf(sql, ")");
 }
@@ -301,8 +300,8 @@ static owp_status scan_records(store_scan *scan, uint32_t path, owp_num64 from, 
         return OWP_OK;
     if (!cs->have_window || from < cs->wlo || to > cs->whi) {
         owp_num64 hi = to - from < cs->wsize ? from + cs->wsize : to;
-        if (hi > cs->q->to || hi < from)
-            hi = cs->q->to > to ? cs->q->to : to;
+        if (hi > cs->to || hi < from)
+            hi = cs->to > to ? cs->to : to;
         owp_status st = fetch_window(cs, from, hi, err);
         if (st)
             return st;
@@ -394,30 +393,107 @@ static owp_status load_horizons(ch_scan *cs, owp_err *err)
     return OWP_OK;
 }
 
-owp_status ch_query_run(store_db *db, const store_query *q, store_row_fn fn, void *arg,
-                        owp_err *err)
+static int hash_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The hashes of every path of the queries, sorted, each once; every id
+ * checked (ch_path_hash_of reloads the paths for one it does not know). */
+static owp_status union_of_paths(store_ch *self, const store_query *qs, size_t n,
+                                 uint64_t **out, size_t *nout, owp_err *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += qs[i].npaths;
+    uint64_t *h = calloc(total ? total : 1, sizeof *h);
+    if (!h)
+        return owp_err_set(err, OWP_ERR_NOMEM, "query: out of memory");
+    size_t k = 0;
+    owp_status st = OWP_OK;
+    for (size_t i = 0; i < n && !st; i++)
+        for (size_t j = 0; j < qs[i].npaths && !st; j++)
+            st = ch_path_hash_of(self, qs[i].paths[j], &h[k++], err);
+    if (st) {
+        free(h);
+        return st;
+    }
+    qsort(h, k, sizeof *h, hash_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || h[u - 1] != h[i])
+            h[u++] = h[i];
+    *out = h;
+    *nout = u;
+    return OWP_OK;
+}
+
+typedef struct many_row {
+    store_many_row_fn fn;
+    void *arg;
+    size_t query;
+    int stopped;
+} many_row;
+
+static int row_of_query(const store_row *row, void *arg)
+{
+    many_row *m = arg;
+    m->stopped = m->fn(m->query, row, m->arg) != 0;
+    return m->stopped;
+}
+
+/* Every query's rows from one prefetch: the recording pass of each query
+ * first, one request for the histograms they all asked for, then the real
+ * passes (raw windows are shared by all the queries' paths). */
+owp_status ch_query_many(store_db *db, const store_query *qs, size_t n, store_many_row_fn fn,
+                         void *arg, owp_err *err)
 {
     store_ch *self = store_ch_of(db);
-    uint64_t *hashes = calloc(q->npaths, sizeof *hashes);
-    if (!hashes)
-        return owp_err_set(err, OWP_ERR_NOMEM, "query: out of memory");
-    owp_status st = OWP_OK;
-    for (size_t i = 0; i < q->npaths && !st; i++)
-        st = ch_path_hash_of(self, q->paths[i], &hashes[i], err);
+    uint64_t *hashes = NULL;
+    size_t nhashes = 0;
+    owp_status st = union_of_paths(self, qs, n, &hashes, &nhashes, err);
+    if (st)
+        return st;
     ch_scan cs = {.scan = {.hist = scan_hist, .records = scan_records},
-                  .self = self, .q = q, .hashes = hashes, .recording = 1};
-    if (!st)
-        st = load_horizons(&cs, err);
-    if (!st)
-        st = store_query_rows(q, &cs.scan, &self->scratch, ignore_row, NULL, err);
+                  .self = self, .hashes = hashes, .nhashes = nhashes, .recording = 1};
+    for (size_t i = 0; i < n; i++)
+        if (qs[i].to > cs.to)
+            cs.to = qs[i].to;
+    st = load_horizons(&cs, err);
+    for (size_t i = 0; i < n && !st; i++)
+        st = store_query_rows(&qs[i], &cs.scan, &self->scratch, ignore_row, NULL, err);
     if (!st)
         st = fetch_levels(&cs, err);
     cs.recording = 0;
-    if (!st)
-        st = store_query_rows(q, &cs.scan, &self->scratch, fn, arg, err);
+    for (size_t i = 0; i < n && !st; i++) {
+        many_row m = {fn, arg, i, 0};
+        st = store_query_rows(&qs[i], &cs.scan, &self->scratch, row_of_query, &m, err);
+        if (m.stopped)
+            break;
+    }
     scan_free(&cs);
     free(hashes);
     return st;
+}
+
+typedef struct single_query {
+    store_row_fn fn;
+    void *arg;
+} single_query;
+
+static int single_row(size_t query, const store_row *row, void *arg)
+{
+    (void)query;
+    const single_query *one = arg;
+    return one->fn(row, one->arg);
+}
+
+owp_status ch_query_run(store_db *db, const store_query *q, store_row_fn fn, void *arg,
+                        owp_err *err)
+{
+    single_query one = {fn, arg};
+    return ch_query_many(db, q, 1, single_row, &one, err);
 }
 
 /* ---- export ---- */

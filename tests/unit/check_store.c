@@ -487,6 +487,66 @@ START_TEST(test_every_and_empty)
 }
 END_TEST
 
+/* store_query_many: each query's rows, told apart by index, the same as
+ * one store_query_run each; a non-zero answer stops them all. */
+typedef struct many_seen {
+    rows by_query[3];
+    int stop_after;
+    int seen;
+} many_seen;
+
+static int collect_many(size_t query, const store_row *row, void *arg)
+{
+    many_seen *m = arg;
+    ck_assert_uint_lt(query, 3);
+    collect(row, &m->by_query[query]);
+    return ++m->seen == m->stop_after;
+}
+
+START_TEST(test_query_many)
+{
+    uint32_t ab = path("a", "b"), ba = path("b", "a");
+    gen g = {.n = 600, .start = T0, .interval = 0.1, .delay = 0.001, .spread = 0.001, .seed = 3};
+    FILE *fp = make_file(&g);
+    ingest_fp("a", 1, ab, fp, OWP_OK);
+    fclose(fp);
+    g.seed = 4;
+    g.delay = 0.004;
+    fp = make_file(&g);
+    ingest_fp("b", 1, ba, fp, OWP_OK);
+    fclose(fp);
+    uint32_t both[2] = {ab, ba};
+    store_query qs[3] = {
+        {&ab, 1, T0, T0 + ((owp_num64)120 << 32), 60, pcts, NPCTS, STORE_SOURCE_AUTO},
+        {&ba, 1, T0, T0 + ((owp_num64)60 << 32), 0, pcts, NPCTS, STORE_SOURCE_HIST},
+        {both, 2, T0, T0 + ((owp_num64)60 << 32), 0, pcts, NPCTS, STORE_SOURCE_RAW}};
+    many_seen m = {0};
+    owp_err err = {0};
+    ck_assert_int_eq(store_query_many(store, qs, 3, collect_many, &m, &err), OWP_OK);
+    for (int i = 0; i < 3; i++) {
+        rows one = {.n = 0};
+        ck_assert_int_eq(store_query_run(store, &qs[i], collect, &one, &err), OWP_OK);
+        ck_assert_int_eq(m.by_query[i].n, one.n);
+        for (int r = 0; r < one.n; r++) {
+            const store_row *a = &m.by_query[i].row[r], *b = &one.row[r];
+            ck_assert(a->start == b->start && a->end == b->end && a->source == b->source);
+            ck_assert(a->sent == b->sent && a->lost == b->lost && a->dups == b->dups);
+            for (size_t k = 0; k < NPCTS; k++)
+                ck_assert(a->percentiles[k] == b->percentiles[k]);
+        }
+    }
+    ck_assert_int_eq(m.by_query[0].n, 2);
+    many_seen stop = {.stop_after = 2};
+    ck_assert_int_eq(store_query_many(store, qs, 3, collect_many, &stop, &err), OWP_OK);
+    ck_assert_int_eq(stop.seen, 2);
+    ck_assert_int_eq(stop.by_query[1].n, 0);
+    uint32_t unknown = 99;
+    qs[2].paths = &unknown;
+    qs[2].npaths = 1;
+    ck_assert_int_eq(store_query_many(store, qs, 3, collect_many, &m, &err), OWP_ERR_INVALID);
+}
+END_TEST
+
 static int count_record(const owp_record *r, void *arg)
 {
     uint64_t *c = arg;
@@ -740,6 +800,7 @@ static Suite *store_suite(void)
     tc = tcase_create("queries");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_every_and_empty);
+    tcase_add_test(tc, test_query_many);
     suite_add_tcase(s, tc);
     return s;
 }
