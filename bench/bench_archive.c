@@ -29,6 +29,7 @@
 #include "synth_owp.h"
 
 #define FILE_RECORDS 100000
+#define BATCH_FILES 10 /* files per store_batch_begin/commit, as the collector groups them */
 #define T0 ((owp_num64)3900000000u << 32)
 #define NPATHS 100
 #define RECORDS_TABLE "records" /* the ClickHouse store's raw records (store_ch.c) */
@@ -151,30 +152,50 @@ static double lmdb_bytes(const char *dir)
 
 /* ---- the store API, the same for both ---- */
 
-/* Ingest npackets in files of FILE_RECORDS into path pid: records/s of the store's time. */
+/* One synthetic file of n packets from start, as the bytes a collector pulls. */
+static uint8_t *synth_bytes(uint32_t n, owp_num64 start, uint32_t seed, size_t *len)
+{
+    owp_err err = {0};
+    FILE *fp = synth_owp_file(n, start, 0.1, seed, 1, &err);
+    uint8_t *data = fp ? synth_slurp(fp, len) : NULL;
+    if (fp)
+        fclose(fp);
+    if (!data)
+        die("synthetic file", err.msg);
+    return data;
+}
+
+/* Ingest npackets in files of FILE_RECORDS into path pid, BATCH_FILES files
+ * a batch: records/s of the store's time (making the files is not timed). */
 static double ingest_rate(store_db *st, uint32_t pid, uint64_t npackets, uint64_t *records)
 {
     double busy = 0;
     owp_err err = {0};
     uint64_t seq = 0;
     *records = 0;
-    for (uint64_t done = 0; done < npackets; done += FILE_RECORDS) {
-        uint32_t n = npackets - done < FILE_RECORDS ? (uint32_t)(npackets - done) : FILE_RECORDS;
-        owp_num64 start = T0 + (owp_num64)((double)done * 0.1 * 4294967296.0);
-        FILE *fp = synth_owp_file(n, start, 0.1, (uint32_t)seq + 1, 1, &err);
-        size_t len = 0;
-        uint8_t *data = fp ? synth_slurp(fp, &len) : NULL;
-        if (fp)
-            fclose(fp);
-        if (!data)
-            die("synthetic file", err.msg);
-        store_ingest_result res;
+    for (uint64_t done = 0; done < npackets;) {
+        uint8_t *data[BATCH_FILES];
+        size_t len[BATCH_FILES];
+        int nfiles = 0;
+        for (; nfiles < BATCH_FILES && done < npackets; nfiles++, done += FILE_RECORDS) {
+            uint32_t n = npackets - done < FILE_RECORDS ? (uint32_t)(npackets - done) : FILE_RECORDS;
+            owp_num64 start = T0 + (owp_num64)((double)done * 0.1 * 4294967296.0);
+            data[nfiles] = synth_bytes(n, start, (uint32_t)(seq + (uint64_t)nfiles) + 1, &len[nfiles]);
+        }
         double t = now_s();
-        if (store_ingest_buffer(st, "node", ++seq, "f.owp", pid, data, len, &res, &err))
-            die("ingest", err.msg);
+        if (store_batch_begin(st, &err))
+            die("batch", err.msg);
+        for (int i = 0; i < nfiles; i++) {
+            store_ingest_result res;
+            if (store_ingest_buffer(st, "node", ++seq, "f.owp", pid, data[i], len[i], &res, &err))
+                die("ingest", err.msg);
+            *records += res.records;
+        }
+        if (store_batch_commit(st, &err))
+            die("commit", err.msg);
         busy += now_s() - t;
-        *records += res.records;
-        free(data);
+        for (int i = 0; i < nfiles; i++)
+            free(data[i]);
     }
     return (double)*records / busy;
 }
@@ -192,7 +213,8 @@ static void mesh_setup(store_db *st, uint32_t *ids, uint32_t days)
         if (!fp)
             die("synthetic file", err.msg);
         rewind(fp);
-        if (store_ingest_file(st, src, 1, "f.owp", ids[p], fp, NULL, &err))
+        /* each node's cursor must rise: its paths are its files 1, 2, ... */
+        if (store_ingest_file(st, src, (uint64_t)(p % 10) + 1, "f.owp", ids[p], fp, NULL, &err))
             die("ingest", err.msg);
         fclose(fp);
     }
@@ -244,22 +266,64 @@ static void grid_queries(store_db *st, const void *arg, store_row *row)
     }
 }
 
+typedef struct many_rows {
+    store_row *rows;
+} many_rows;
+
+static int keep_many(size_t query, const store_row *row, void *arg)
+{
+    ((many_rows *)arg)->rows[query] = *row;
+    return 0;
+}
+
+/* The same grid in one store_query_many (what `owmesh grid` asks). */
+static void grid_many(store_db *st, const void *arg, store_row *row)
+{
+    const store_query *all = arg;
+    store_query qs[NPATHS];
+    store_row rows[NPATHS];
+    for (size_t i = 0; i < all->npaths && i < NPATHS; i++) {
+        qs[i] = *all;
+        qs[i].paths = &all->paths[i];
+        qs[i].npaths = 1;
+    }
+    many_rows m = {rows};
+    owp_err err = {0};
+    if (store_query_many(st, qs, all->npaths, keep_many, &m, &err))
+        die("query", err.msg);
+    *row = rows[0];
+}
+
 /* ---- the run ---- */
 
 typedef struct figures {
-    double ingest, bytes, bytes_records, path_ms, grid_ms, mesh_ms;
+    double ingest, bytes, bytes_records, path_ms, grid_ms, many_ms, many_hist_ms, mesh_ms;
     uint64_t records;
     store_row path_row, mesh_row;
 } figures;
 
-static void measure(store_db *st, uint64_t n, uint32_t days, figures *f)
+static const double pct[2] = {50, 99};
+
+/* Phase 1: n records on one path (10 packets/s) through the store. */
+static void ingest_phase(const char *location, uint64_t n, figures *f)
 {
-    static const double pct[2] = {50, 99};
     owp_err err = {0};
-    uint32_t pid, ids[NPATHS];
-    if (store_path_id(st, "a", "b", "owd-10pps", &pid, &err))
-        die("path", err.msg);
+    store_db *st = store_open(location, NULL, &err);
+    uint32_t pid;
+    if (!st || store_path_id(st, "a", "b", "owd-10pps", &pid, &err))
+        die("store", err.msg);
     f->ingest = ingest_rate(st, pid, n, &f->records);
+    store_close(&st);
+}
+
+/* Phase 2: the queries, then the 100-path mesh and its grids. */
+static void query_phase(const char *location, uint64_t n, uint32_t days, figures *f)
+{
+    owp_err err = {0};
+    store_db *st = store_open(location, NULL, &err);
+    uint32_t pid, ids[NPATHS];
+    if (!st || store_path_id(st, "a", "b", "owd-10pps", &pid, &err))
+        die("store", err.msg);
     store_query q = {&pid, 1, T0, T0 + (owp_num64)((double)n * 0.1 * 4294967296.0) + (1ULL << 32),
                      0, pct, 2, STORE_SOURCE_AUTO};
     f->path_ms = median_ms(st, one_query, &q, &f->path_row);
@@ -268,7 +332,12 @@ static void measure(store_db *st, uint64_t n, uint32_t days, figures *f)
                       STORE_SOURCE_AUTO};
     store_row row;
     f->grid_ms = median_ms(st, grid_queries, &mq, &row);
+    f->many_ms = median_ms(st, grid_many, &mq, &row);
+    mq.source = STORE_SOURCE_HIST;
+    f->many_hist_ms = median_ms(st, grid_many, &mq, &row);
+    mq.source = STORE_SOURCE_AUTO;
     f->mesh_ms = median_ms(st, one_query, &mq, &f->mesh_row);
+    store_close(&st);
 }
 
 static void print_row(const char *label, double lmdb, double clickhouse)
@@ -301,40 +370,34 @@ int main(int argc, char **argv)
     printf("bench_archive: %llu records on one path (10 packets/s), then %d paths x %u days "
            "(a packet a minute)\n", (unsigned long long)n, NPATHS, days);
     figures l = {0}, c = {0};
-    owp_err err = {0};
     char lmdb_dir[4200];
     snprintf(lmdb_dir, sizeof lmdb_dir, "%s/lmdb", b.tmp);
     if (mkdir(lmdb_dir, 0755) != 0)
         die("mkdir", lmdb_dir);
-    store_db *st = store_open(lmdb_dir, NULL, &err);
-    if (!st)
-        die("open LMDB", err.msg);
-    measure(st, n, days, &l);
-    store_close(&st);
+    ingest_phase(lmdb_dir, n, &l);
     l.bytes = lmdb_bytes(lmdb_dir);
-
-    if (!(st = store_open(b.url, NULL, &err)))
-        die("open ClickHouse", err.msg);
-    measure(st, n, days, &c);
-    store_close(&st);
+    ingest_phase(b.url, n, &c);
     uint64_t peer_rows;
     double peer = peer_insert_rate(&b, &peer_rows);
     clickhouse_optimize(&b);
     c.bytes = clickhouse_bytes(&b, "");
     c.bytes_records = clickhouse_bytes(&b, RECORDS_TABLE);
+    query_phase(lmdb_dir, n, days, &l);
+    query_phase(b.url, n, days, &c);
 
-    uint64_t all_records = l.records + (uint64_t)NPATHS * days * 1440;
     printf("%-46s %14s %14s\n", "", "LMDB", "ClickHouse");
     print_row("ingest through the store (records/s)", l.ingest, c.ingest);
     printf("%-46s %14s %14.1f  (%llu rows; the store reaches %.0f%% of it)\n",
            "clickhouse-client RowBinary insert (rows/s)", "", peer,
            (unsigned long long)peer_rows, 100 * c.ingest / peer);
-    print_row("bytes on disk per record, whole store", l.bytes / (double)all_records,
-              c.bytes / (double)all_records);
+    print_row("bytes on disk per record, whole store", l.bytes / (double)l.records,
+              c.bytes / (double)c.records);
     printf("%-46s %14s %14.1f\n", "bytes on disk per record, raw records alone", "",
-           c.bytes_records / (double)all_records);
+           c.bytes_records / (double)c.records);
     print_row("1 path, all records, median + p99 (ms)", l.path_ms, c.path_ms);
     print_row("grid: 100 paths x 30 days, a query each (ms)", l.grid_ms, c.grid_ms);
+    print_row("grid, the same in one store_query_many (ms)", l.many_ms, c.many_ms);
+    print_row("grid, store_query_many, histograms (ms)", l.many_hist_ms, c.many_hist_ms);
     print_row("100 paths x 30 days, one query (ms)", l.mesh_ms, c.mesh_ms);
     printf("(answers: 1 path median %.3f / %.3f ms, p99 %.3f / %.3f ms; mesh p99 %.3f / %.3f ms)\n",
            l.path_row.percentiles[0] * 1e3, c.path_row.percentiles[0] * 1e3,
