@@ -7,6 +7,19 @@
 
 #include "store.h"
 
+/* The value of parameter name in the query of a URL ("" when absent). */
+static void url_param(const char *query, const char *name, char *out, size_t len)
+{
+    size_t n = strlen(name);
+    out[0] = '\0';
+    for (const char *p = query; p && *p; p += strcspn(p, "&"), p += *p == '&') {
+        if (!strncmp(p, name, n) && p[n] == '=') {
+            snprintf(out, len, "%.*s", (int)strcspn(p + n + 1, "&#"), p + n + 1);
+            return;
+        }
+    }
+}
+
 const char *collector_archive_of(const char *location, char *buf, size_t len)
 {
     if (!len)
@@ -17,10 +30,19 @@ const char *collector_archive_of(const char *location, char *buf, size_t len)
     const char *rest = strstr(location, "://") + 3;
     size_t auth_len = strcspn(rest, "/?#");
     const char *at = memchr(rest, '@', auth_len);
-    snprintf(buf, len, "%.*s%s", (int)(rest - location), location, at ? at + 1 : rest);
-    size_t n = strlen(buf);
-    while (n > 0 && buf[n - 1] == '/' && n > (size_t)(rest - location))
-        buf[--n] = '\0';
+    const char *host = at ? at + 1 : rest, *path = rest + auth_len;
+    size_t path_len = strcspn(path, "?#");
+    const char *query = path[path_len] == '?' ? path + path_len + 1 : NULL;
+    while (path_len > 0 && path[path_len - 1] == '/')
+        path_len--;
+    char cluster[128];
+    url_param(query, "cluster", cluster, sizeof cluster);
+    if (cluster[0]) /* the shards of one cluster: one archive, whichever server a collector asks */
+        snprintf(buf, len, "%.*scluster %s%.*s", (int)(rest - location), location, cluster,
+                 (int)path_len, path);
+    else
+        snprintf(buf, len, "%.*s%.*s%.*s", (int)(rest - location), location,
+                 (int)(path - host), host, (int)path_len, path);
     return buf;
 }
 

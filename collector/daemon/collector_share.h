@@ -26,8 +26,10 @@
 
 /* The identity of the archive a store location writes to, the one place it
  * is computed: "" for a directory (an LMDB store, which no other collector
- * writes), else the URL without user and password and without a trailing
- * '/': "clickhouse://u:pw@db1:8123/owmesh/" -> "clickhouse://db1:8123/owmesh".
+ * writes), else the URL without user, password, parameters and trailing
+ * '/': "clickhouse://u:pw@db1:8123/owmesh/?password_file=f" ->
+ * "clickhouse://db1:8123/owmesh"; a cluster store (cluster=NAME) is the
+ * cluster's, whichever shard the URL names: "clickhouse://cluster NAME/owmesh".
  * Truncated to len - 1 bytes. Returns buf. */
 const char *collector_archive_of(const char *location, char *buf, size_t len);
 

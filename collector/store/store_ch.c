@@ -46,6 +46,20 @@ static const char *const schema_sql[] = {
 };
 #define NTABLES (sizeof schema_sql / sizeof schema_sql[0])
 
+/* With a cluster (URL cluster=NAME) each table above is made as NAME_local
+ * on this server and NAME is a Distributed table over every shard's
+ * NAME_local, sharded by a key that sends every copy of a row to the same
+ * shard (so the ReplacingMergeTrees still collapse them): the path for
+ * measurements, the node for cursors, the name for meta values. */
+static const char *shard_key(const char *table)
+{
+    if (!strcmp(table, "cursors"))
+        return "cityHash64(node)";
+    if (!strcmp(table, "meta"))
+        return "cityHash64(name)";
+    return "path";
+}
+
 /* Partition sizes in seconds, for retention: what each table's PARTITION BY divides by. */
 typedef struct table_retention {
     const char *table;
@@ -139,12 +153,16 @@ owp_status ch_meta_get(store_ch *self, const char *name, uint64_t *value, owp_er
     return r.bad ? answer_format_error(self, "meta", err) : OWP_OK;
 }
 
+/* With a cluster the row goes to this server's own table: the schema
+ * version says this shard's tables exist, and a Distributed insert would
+ * need every shard's first. Reads (max over the shards) find it either way. */
 static owp_status meta_put(store_ch *self, const char *name, uint64_t value, owp_err *err)
 {
     ch_buf row = {0};
     ch_buf_bytes(&row, name, strlen(name));
     ch_buf_u64(&row, value);
-    owp_status st = ch_insert(self, "meta", "meta", "(name, value)", &row, err);
+    owp_status st = ch_insert(self, "meta", self->url.cluster[0] ? "meta_local" : "meta",
+                              "(name, value)", &row, err);
     ch_buf_free(&row);
     return st;
 }
@@ -173,18 +191,88 @@ static owp_status has_meta_table(store_ch *self, int *has, owp_err *err)
     return st;
 }
 
-static owp_status create_schema(store_ch *self, owp_err *err)
+/* The table a template makes: the word after "%s.". */
+static void template_table(const char *tmpl, char *name, size_t len)
+{
+    const char *at = strstr(tmpl, "%s.");
+    size_t n = at ? strcspn(at + 3, " (") : 0;
+    snprintf(name, len, "%.*s", (int)n, at ? at + 3 : "");
+}
+
+/* One table of the schema: itself, or with a cluster its local table and
+ * the Distributed table over them. */
+static owp_status create_table(store_ch *self, const char *tmpl, owp_err *err)
+{
+    ch_buf_reset(&self->sql);
+    if (!self->url.cluster[0]) {
+        put_template(&self->sql, tmpl, self->db);
+        return ch_exec(self, "create table", err);
+    }
+    char table[64], local[80];
+    template_table(tmpl, table, sizeof table);
+    snprintf(local, sizeof local, "%s.%s_local ", self->db, table);
+    const char *rest = strstr(tmpl, "%s.") + 3 + strlen(table);
+    ch_buf_put(&self->sql, tmpl, (size_t)(strstr(tmpl, "%s.") - tmpl));
+    ch_buf_printf(&self->sql, "%s%s", local, rest + (*rest == ' '));
+    owp_status st = ch_exec(self, "create table", err);
+    if (st)
+        return st;
+    ch_buf_reset(&self->sql);
+    ch_buf_printf(&self->sql, "CREATE TABLE IF NOT EXISTS %s.%s AS %s.%s_local ENGINE = "
+                  "Distributed(", self->db, table, self->db, table);
+    ch_buf_sql_string(&self->sql, self->url.cluster);
+    ch_buf_printf(&self->sql, ", ");
+    ch_buf_sql_string(&self->sql, self->url.database);
+    ch_buf_printf(&self->sql, ", '%s_local', %s)", table, shard_key(table));
+    return ch_exec(self, "create distributed table", err);
+}
+
+/* The tables on the server self->http speaks to. */
+static owp_status create_schema_here(store_ch *self, owp_err *err)
 {
     ch_buf_reset(&self->sql);
     ch_buf_printf(&self->sql, "CREATE DATABASE IF NOT EXISTS %s", self->db);
     owp_status st = ch_exec(self, "create database", err);
-    for (size_t i = 0; i < NTABLES && !st; i++) {
-        ch_buf_reset(&self->sql);
-        put_template(&self->sql, schema_sql[i], self->db);
-        st = ch_exec(self, "create table", err);
-    }
+    for (size_t i = 0; i < NTABLES && !st; i++)
+        st = create_table(self, schema_sql[i], err);
     /* Last: a version row says every table of that version exists. */
     return st ? st : meta_put(self, "schema_version", CH_SCHEMA_VERSION, err);
+}
+
+/* The tables on another shard (HOST:PORT, n bytes at hp), with this URL's
+ * user and password. */
+static owp_status create_schema_on_shard(store_ch *self, const char *hp, size_t n, owp_err *err)
+{
+    ch_url shard = self->url;
+    owp_status st = store_ch_parse_hostport(hp, n, &shard, self->url.label, err);
+    if (st || (!strcmp(shard.host, self->url.host) && shard.port == self->url.port))
+        return st;
+    char label[sizeof shard.label];
+    snprintf(label, sizeof label, "%s://%.*s/%s", shard.https ? "clickhouses" : "clickhouse",
+             (int)n, hp, shard.database);
+    ch_http_conf conf = {shard.https, shard.host, shard.port, shard.user, shard.password,
+                         label, 0};
+    ch_http *http = ch_http_new(&conf, err), *mine = self->http;
+    if (!http)
+        return OWP_ERR_NOMEM;
+    self->http = http;
+    st = create_schema_here(self, err);
+    self->http = mine;
+    ch_http_destroy(&http);
+    return st;
+}
+
+/* A Distributed table answers only once every shard has its local tables:
+ * a writer makes them here and on every shard the URL lists (shards=). */
+static owp_status create_schema(store_ch *self, owp_err *err)
+{
+    owp_status st = create_schema_here(self, err);
+    for (const char *s = self->url.shards; !st && *s;) {
+        size_t k = strcspn(s, ",");
+        st = create_schema_on_shard(self, s, k, err);
+        s += k + (s[k] == ',');
+    }
+    return st;
 }
 
 static owp_status check_schema(store_ch *self, owp_err *err)
@@ -622,9 +710,12 @@ static uint64_t cutoff(owp_num64 now, uint64_t keep)
 /* Drop the partitions of table that end at or before cut_sec (partitions are
  * psize seconds long); *rows counts their rows (duplicates not yet merged
  * included). */
-static owp_status drop_before(store_ch *self, const char *table, uint64_t psize, uint64_t cut_sec,
+static owp_status drop_before(store_ch *self, const char *name, uint64_t psize, uint64_t cut_sec,
                               uint64_t *rows, owp_err *err)
 {
+    /* With a cluster, this server's shard: each collector prunes its own. */
+    char table[80];
+    snprintf(table, sizeof table, "%s%s", name, self->url.cluster[0] ? "_local" : "");
     ch_buf_reset(&self->sql);
     ch_buf_printf(&self->sql, "SELECT partition, sum(rows) FROM system.parts WHERE database = ");
     ch_buf_sql_string(&self->sql, self->url.database);

@@ -47,14 +47,21 @@ typedef struct ch_url {
     unsigned port;
     char database[CH_DB_MAX + 1];
     char password_file[CH_PATH_MAX];
+    char cluster[CH_DB_MAX + 1]; /* "": one server; else the cluster its tables span */
+    char shards[CH_PATH_MAX];    /* "HOST:PORT,...": the other shards' HTTP, where a
+                                  * writer makes the tables too ("" = this server only) */
     char label[CH_HOST_MAX + CH_DB_MAX + 96]; /* scheme://HOST:PORT/DB, no user or password */
 } ch_url;
 
-/* clickhouse[s]://[USER[:PASSWORD]@]HOST:PORT/DATABASE[?password_file=PATH]:
+/* clickhouse[s]://[USER[:PASSWORD]@]HOST:PORT/DATABASE[?PARAM=VALUE&...], the
+ * parameters password_file=PATH, cluster=NAME and shards=HOST:PORT,...:
  * user and password percent-decoded; HOST a name, an IPv4 address or
  * [IPv6]; PORT 1-65535; DATABASE [A-Za-z_][A-Za-z0-9_]*. Errors name the
  * part at fault, never the password. */
 owp_status store_ch_url_parse(const char *url, ch_url *u, owp_err *err);
+/* HOST:PORT (n bytes at s) into u->host and u->port; where names the URL in errors. */
+owp_status store_ch_parse_hostport(const char *s, size_t n, ch_url *u, const char *where,
+                                   owp_err *err);
 /* The first line of a password file, refused (OWP_ERR_REFUSED, with the
  * chmod to run) when group or others may read it or another user owns it,
  * as secret key files are (mesh/curve.c). */

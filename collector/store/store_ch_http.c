@@ -16,7 +16,10 @@
 #define TIMEOUT_ENV "OWMESH_CLICKHOUSE_TIMEOUT"
 /* A query naming thousands of paths is longer than ClickHouse's default
  * max_query_size (256 KiB). */
-#define URL_SETTINGS "wait_end_of_query=1&max_query_size=67108864"
+/* insert_distributed_sync: an insert into a Distributed table (a cluster
+ * store) returns once every shard has its rows, so the cursor that follows
+ * never runs ahead of them; a no-op elsewhere. */
+#define URL_SETTINGS "wait_end_of_query=1&max_query_size=67108864&insert_distributed_sync=1"
 
 /* ---- buffers ---- */
 

@@ -85,8 +85,8 @@ static owp_status parse_port(const char *s, size_t n, ch_url *u, const char *whe
 }
 
 /* HOST:PORT, HOST an [IPv6] literal or a name/IPv4 address. */
-static owp_status parse_hostport(const char *s, size_t n, ch_url *u, const char *where,
-                                 owp_err *err)
+owp_status store_ch_parse_hostport(const char *s, size_t n, ch_url *u, const char *where,
+                                   owp_err *err)
 {
     const char *host = s, *rest;
     size_t hlen;
@@ -146,25 +146,66 @@ static owp_status parse_database(const char *s, size_t n, ch_url *u, const char 
     return OWP_OK;
 }
 
+/* One NAME=VALUE parameter of the URL's query. */
+static owp_status parse_param(const char *s, size_t n, ch_url *u, const char *where, owp_err *err)
+{
+    static const char pwfile[] = "password_file=", cluster[] = "cluster=", shards[] = "shards=";
+    if (n > sizeof shards - 1 && !strncmp(s, shards, sizeof shards - 1)) {
+        s += sizeof shards - 1;
+        n -= sizeof shards - 1;
+        if (n >= sizeof u->shards)
+            return owp_err_set(err, OWP_ERR_PARSE, "store %s: shards: too long", where);
+        for (size_t a = 0; a < n;) { /* each HOST:PORT as the URL's own */
+            size_t k = strcspn(s + a, ",");
+            k = k < n - a ? k : n - a;
+            ch_url one;
+            owp_status st = store_ch_parse_hostport(s + a, k, &one, where, err);
+            if (st)
+                return st;
+            a += k + 1;
+        }
+        memcpy(u->shards, s, n);
+        u->shards[n] = 0;
+        return OWP_OK;
+    }
+    if (n > sizeof pwfile - 1 && !strncmp(s, pwfile, sizeof pwfile - 1)) {
+        s += sizeof pwfile - 1;
+        n -= sizeof pwfile - 1;
+        if (decode(s, n, u->password_file, sizeof u->password_file))
+            return owp_err_set(err, OWP_ERR_PARSE, "store %s: password_file: malformed path",
+                               where);
+        if (u->has_password)
+            return owp_err_set(err, OWP_ERR_PARSE, "store %s: a password in the URL and a "
+                               "password_file: give one", where);
+        return OWP_OK;
+    }
+    if (n > sizeof cluster - 1 && !strncmp(s, cluster, sizeof cluster - 1)) {
+        s += sizeof cluster - 1;
+        n -= sizeof cluster - 1;
+        int ok = n < sizeof u->cluster && (isalpha((unsigned char)s[0]) || s[0] == '_');
+        for (size_t i = 0; ok && i < n; i++)
+            ok = isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-';
+        if (!ok)
+            return owp_err_set(err, OWP_ERR_PARSE, "store %s: cluster \"%.*s\" is not a "
+                               "name of letters, digits, '_' and '-'", where, (int)n, s);
+        memcpy(u->cluster, s, n);
+        u->cluster[n] = 0;
+        return OWP_OK;
+    }
+    size_t k = strcspn(s, "=");
+    return owp_err_set(err, OWP_ERR_PARSE, "store %s: unknown or empty parameter \"%.*s\" "
+                       "(password_file=PATH, cluster=NAME, shards=HOST:PORT,...)", where, (int)(k < n ? k : n), s);
+}
+
 static owp_status parse_query(const char *s, ch_url *u, const char *where, owp_err *err)
 {
-    static const char key[] = "password_file=";
-    if (strncmp(s, key, sizeof key - 1)) {
-        size_t n = strcspn(s, "=&");
-        return owp_err_set(err, OWP_ERR_PARSE, "store %s: unknown parameter \"%.*s\" (only "
-                           "password_file=PATH)", where, (int)n, s);
+    owp_status st = OWP_OK;
+    while (!st && *s) {
+        size_t n = strcspn(s, "&");
+        st = parse_param(s, n, u, where, err);
+        s += n + (s[n] == '&');
     }
-    s += sizeof key - 1;
-    if (strchr(s, '&'))
-        return owp_err_set(err, OWP_ERR_PARSE, "store %s: only one parameter, password_file=PATH",
-                           where);
-    if (!*s || decode(s, strlen(s), u->password_file, sizeof u->password_file))
-        return owp_err_set(err, OWP_ERR_PARSE, "store %s: password_file: empty or malformed "
-                           "path", where);
-    if (u->has_password)
-        return owp_err_set(err, OWP_ERR_PARSE, "store %s: a password in the URL and a "
-                           "password_file: give one", where);
-    return OWP_OK;
+    return st;
 }
 
 owp_status store_ch_url_parse(const char *url, ch_url *u, owp_err *err)
@@ -201,7 +242,7 @@ owp_status store_ch_url_parse(const char *url, ch_url *u, owp_err *err)
     char where[CH_HOST_MAX + 64];
     snprintf(where, sizeof where, "%s://%.*s", scheme, (int)(hlen > CH_HOST_MAX ? CH_HOST_MAX : hlen),
              hp);
-    owp_status st = parse_hostport(hp, hlen, u, where, err);
+    owp_status st = store_ch_parse_hostport(hp, hlen, u, where, err);
     if (st)
         return st;
     const char *path = p + alen;

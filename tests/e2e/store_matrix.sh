@@ -1,9 +1,13 @@
 #!/bin/sh
-# store_matrix.sh - the same answers from both stores (issue 12): one set of
-# files imported into an LMDB store and into a ClickHouse database (a private
-# server on loopback), then every analysts' command run against each with the
-# same arguments; their outputs (stdout, stderr, exit status; files written
-# by --svg/--html/--output/--owp) must be identical.
+# store_matrix.sh - the same answers from every store (issue 12): one set of
+# files imported into an LMDB store, into a ClickHouse database (a private
+# server on loopback) and into a 2-shard ClickHouse cluster (two private
+# servers; half the files imported through each shard's URL with
+# cluster=owmesh, read through one shard's URL as an analyst would), then
+# every analysts' command run against each with the same arguments; their
+# outputs (stdout, stderr, exit status; files written by
+# --svg/--html/--output/--owp) must be identical. The cluster's rows must be
+# spread over both shards.
 #
 # The data: the reference's .owp vectors (short sessions, their own
 # addresses), 50 hours of synthetic one-second sessions with loss, reordering
@@ -64,23 +68,45 @@ unm_file u2.unm a-b 180000 600 owampd-refused
 
 e2e_clickhouse_start
 CH="clickhouse://owmesh:$ch_password@127.0.0.1:$ch_http/matrix"
-STORES="lmdb clickhouse"
-store_of() { if [ "$1" = lmdb ]; then echo "$work/lmdb"; else echo "$CH"; fi; }
+single_http=$ch_http
+e2e_clickhouse_cluster_start 2
+CL1="clickhouse://owmesh:$ch_password@127.0.0.1:$ch_http_1/matrix?cluster=owmesh&shards=127.0.0.1:$ch_http_2"
+CL2="clickhouse://owmesh:$ch_password@127.0.0.1:$ch_http_2/matrix?cluster=owmesh&shards=127.0.0.1:$ch_http_1"
+CLQ="clickhouse://owmesh:$ch_password@127.0.0.1:$ch_http_2/matrix" # what an analyst gives
+STORES="lmdb clickhouse cluster"
+store_of() {
+    case $1 in
+    lmdb) echo "$work/lmdb" ;;
+    clickhouse) echo "$CH" ;;
+    *) echo "$CLQ" ;;
+    esac
+}
+# writer_of NAME PART: where import PART (1 or 2) of store NAME writes: the
+# cluster's half through each shard.
+writer_of() { if [ "$1" = cluster ]; then eval "echo \$CL$2"; else store_of "$1"; fi; }
+
+# No ZooKeeper, no ON CLUSTER: a writer makes the tables on its server and
+# on the shards its URL lists (shards=), here shard 2's through shard 1.
+mkdir -p "$work/none"
+run 0 "cluster: the first writer opens shard 1" "$OWMESH" import --store "$CL1" --mesh "$MESH" "$work/none"
+tables2=$(ch_http=$ch_http_2 e2e_clickhouse_query "SELECT count() FROM system.tables WHERE database = 'matrix'")
+check "cluster: ... and made shard 2's tables too ($tables2)" [ "${tables2:-0}" -ge 18 ]
 
 # import_all NAME: the same files, in the same order, into store NAME;
 # import's report in $work/NAME.import.
 import_all() {
-    S="--store $(store_of "$1") --mesh $MESH"
+    S1="--store $(writer_of "$1" 1) --mesh $MESH"
+    S2="--store $(writer_of "$1" 2) --mesh $MESH"
     {
-        "$OWMESH" import $S "$V"/powstream/*.owp "$V"/owp/*.owp
+        "$OWMESH" import $S1 "$V"/powstream/*.owp "$V"/owp/*.owp
         echo "exit $?"
-        "$OWMESH" import $S --src a --dst b "$work"/ab/*.owp
+        "$OWMESH" import $S2 --src a --dst b "$work"/ab/*.owp
         echo "exit $?"
-        "$OWMESH" import $S --src b --dst a "$work"/ba/*.owp
+        "$OWMESH" import $S1 --src b --dst a "$work"/ba/*.owp
         echo "exit $?"
-        "$OWMESH" import $S --src a --dst b "$work"/u1.unm "$work"/u2.unm
+        "$OWMESH" import $S2 --src a --dst b "$work"/u1.unm "$work"/u2.unm
         echo "exit $?"
-        "$OWMESH" import $S --src a --dst b "$work"/ab/synth-7-0.owp
+        "$OWMESH" import $S1 --src a --dst b "$work"/ab/synth-7-0.owp
         echo "exit $?"
     } >"$work/$1.import" 2>&1
 }
@@ -88,9 +114,16 @@ for s in $STORES; do
     import_all "$s"
     has "import into $s: every file reported" "$work/$s.import" "synth-7-49.owp: a -> b"
 done
-check "import: the same report from both stores" cmp -s "$work/lmdb.import" "$work/clickhouse.import"
-cmp -s "$work/lmdb.import" "$work/clickhouse.import" ||
-    diff "$work/lmdb.import" "$work/clickhouse.import" | head -20 | show
+for s in clickhouse cluster; do
+    check "import: the same report from lmdb and $s" cmp -s "$work/lmdb.import" "$work/$s.import"
+    cmp -s "$work/lmdb.import" "$work/$s.import" ||
+        diff "$work/lmdb.import" "$work/$s.import" | head -20 | show
+done
+shard_rows() {
+    ch_http=$1 e2e_clickhouse_query "SELECT count() FROM matrix.records_local" owmesh "$ch_password"
+}
+r1=$(shard_rows "$ch_http_1") r2=$(shard_rows "$ch_http_2")
+check "cluster: both shards hold records ($r1 and $r2)" [ "${r1:-0}" -gt 0 ] && [ "${r2:-0}" -gt 0 ]
 
 # ---------------------------------------------------------------- the matrix
 
@@ -101,7 +134,7 @@ HOURS="--from 2025-12-06T10:00:00Z --to 2025-12-06T13:30:00Z"
 NOW="--now 2025-12-08T02:00:00Z"
 n=0
 # same ARGS...: `owmesh ARGS` (with "@OUT@" standing for an output path of
-# the store's own) against both stores gives the same stdout, stderr, status
+# the store's own) against every store gives the same stdout, stderr, status
 # and output file or directory.
 same() {
     n=$((n + 1))
@@ -114,12 +147,13 @@ same() {
         echo "exit $?" >>"$out.raw"
         sed "s|$out.file|@OUT@|g" "$out.raw" >"$out" # the one word that may differ
     done
-    a=$work/m$n.lmdb.out b=$work/m$n.clickhouse.out
-    if cmp -s "$a" "$b" && same_files "$a.file" "$b.file"; then
+    a=$work/m$n.lmdb.out b=$work/m$n.clickhouse.out c=$work/m$n.cluster.out
+    if cmp -s "$a" "$b" && same_files "$a.file" "$b.file" && cmp -s "$a" "$c" &&
+        same_files "$a.file" "$c.file"; then
         pass "same answer: owmesh $*"
     else
         fail "same answer: owmesh $*"
-        diff "$a" "$b" | head -20 | show
+        { diff "$a" "$b"; diff "$a" "$c"; } | head -20 | show
     fi
 }
 # same_files A B: both absent, or the same file, or directories with the same files.

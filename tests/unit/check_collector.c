@@ -526,6 +526,13 @@ START_TEST(test_share_archive_identity)
     ck_assert_str_eq(collector_archive_of("clickhouse://db1:8123", buf, sizeof buf),
                      "clickhouse://db1:8123");
     ck_assert_str_eq(collector_archive_of("clickhouse://db1:8123/x", buf, 10), "clickhous");
+    /* parameters are not the archive; a cluster is, whichever shard is asked */
+    ck_assert_str_eq(collector_archive_of("clickhouse://u@db1:8123/owmesh?password_file=/k/p",
+                                          buf, sizeof buf), "clickhouse://db1:8123/owmesh");
+    ck_assert_str_eq(collector_archive_of("clickhouse://db1:8123/owmesh?cluster=c1", buf,
+                                          sizeof buf), "clickhouse://cluster c1/owmesh");
+    ck_assert_str_eq(collector_archive_of("clickhouse://db2:9123/owmesh?password_file=/p&cluster=c1",
+                                          buf, sizeof buf), "clickhouse://cluster c1/owmesh");
 }
 END_TEST
 

@@ -94,9 +94,18 @@ START_TEST(test_url_errors)
     parse_bad("clickhouse://u:s3cret%zz@h:1/d", "the password is malformed");
     parse_bad("clickhouse://u:s3cret%0a@h:1/d", "the password is malformed");
     parse_bad("clickhouse://u:s3cret@h:1/d?password_file=/x", "give one");
-    parse_bad("clickhouse://u@h:1/d?user=x", "unknown parameter \"user\"");
-    parse_bad("clickhouse://u@h:1/d?password_file=", "password_file: empty");
-    parse_bad("clickhouse://u@h:1/d?password_file=/a&x=1", "only one parameter");
+    parse_bad("clickhouse://u@h:1/d?user=x", "unknown or empty parameter \"user\"");
+    parse_bad("clickhouse://u@h:1/d?password_file=", "unknown or empty parameter");
+    parse_bad("clickhouse://u@h:1/d?password_file=/a&x=1", "unknown or empty parameter \"x\"");
+    parse_bad("clickhouse://u@h:1/d?cluster=a%20b", "is not a name");
+    parse_bad("clickhouse://u@h:1/d?cluster=", "unknown or empty parameter");
+    /* a cluster: the tables span its shards (Distributed over NAME_local) */
+    ch_url u = parse_ok("clickhouse://u@h:1/d?cluster=owmesh_2");
+    ck_assert_str_eq(u.cluster, "owmesh_2");
+    u = parse_ok("clickhouse://u@h:1/d?password_file=/p&cluster=c-1");
+    ck_assert_str_eq(u.cluster, "c-1");
+    ck_assert_str_eq(u.password_file, "/p");
+    ck_assert_str_eq(u.label, "clickhouse://h:1/d");
 }
 END_TEST
 
