@@ -2,10 +2,12 @@
 # mesh_shared_collectors.sh - two collectors that share one archive divide a
 # mesh (issue 12): a coordinator, four nodes on 127.0.0.2..5 (keeping acked
 # files, -R, so that the test can recount them) and two collectors "ca" and
-# "cb" declared as sharing one archive with -a (each with an LMDB store of
-# its own: the ClickHouse backend is not built yet; with it, both would
-# write one database and need no -a). Rendezvous hashing gives ca the nodes
-# n1 and n2, cb n3 and n4 (pinned in check_assign.c).
+# "cb". By default they keep LMDB stores of their own, declared as one
+# archive with -a; with SHARED_ARCHIVE=cluster (tests/e2e/mesh_shared_cluster.sh)
+# they write to one 2-shard ClickHouse cluster, ca through shard 1 and cb
+# through shard 2, and the coordinator sees one archive without -a.
+# Rendezvous hashing gives ca the nodes n1 and n2, cb n3 and n4 (pinned in
+# check_assign.c).
 #  - each collector pulls exactly the nodes the coordinator assigned it;
 #  - ca is killed with SIGKILL: cb pulls n1 and n2 within two heartbeat
 #    periods (-H) of the kill, plus a margin;
@@ -14,13 +16,24 @@
 #    node must follow the other collector's "stopped pulling" of it (or
 #    ca's death);
 #  - every spooled file ends up stored, and each store's sent / lost / dups
-#    equal the sums of `owstats -M` over the files its collector stored.
+#    equal the sums of `owstats -M` over the files its collector stored
+#    (the cluster: the archive's over every stored file, so nothing was lost
+#    or counted twice, and `owmesh query` through one shard shows every path).
 #
 # Environment (set by the harness): top_builddir, top_srcdir.
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 e2e_need "$OWAMPD" "$OWMESH_NODE" "$OWMESH_COORD" "$OWMESH_COLLECTOR" "$OWMESH" "$OWSTATS" python3
 e2e_init
+ARCHIVE=${SHARED_ARCHIVE:-lmdb}
+if [ "$ARCHIVE" = cluster ]; then
+    . "$top_srcdir/tests/e2e/lib_clickhouse.sh"
+    e2e_clickhouse_cluster_start 2
+    U=owmesh:$ch_password@127.0.0.1
+    store_ca="clickhouse://$U:$ch_http_1/mesh?cluster=owmesh&shards=127.0.0.1:$ch_http_2"
+    store_cb="clickhouse://$U:$ch_http_2/mesh?cluster=owmesh&shards=127.0.0.1:$ch_http_1"
+    ARCHIVE_URL="clickhouse://$U:$ch_http_2/mesh" # an analyst's: the whole cluster
+fi
 
 NODES="n1 n2 n3 n4"
 HB=2 # the collectors' heartbeat (-H), seconds
@@ -43,11 +56,17 @@ for n in $NODES; do
 done
 
 # start_collector NAME: owmesh-collector NAME into $work/store-NAME, sharing
-# archive "e2e-shared"; both append to one log, so its lines are in time order.
+# archive "e2e-shared" (or into its shard of the cluster); both append to one
+# log, so its lines are in time order.
 start_collector() {
-    # shellcheck disable=SC2086 # e2e_run_as is empty or "-U USER"
+    if [ "$ARCHIVE" = cluster ]; then
+        eval "where=\"-s \$store_$1 -q $work/quarantine-$1\""
+    else
+        where="-s $work/store-$1 -a e2e-shared"
+    fi
+    # shellcheck disable=SC2086 # e2e_run_as is empty or "-U USER"; where is two options
     "$OWMESH_COLLECTOR" -Z -v $e2e_run_as -C "$mesh_endpoint" -k "$work/keys/${1}_secret" \
-        -K "$work/keys/coord" -s "$work/store-$1" -m "$MESH" -a e2e-shared -H $HB \
+        -K "$work/keys/coord" -m "$MESH" -H $HB $where \
         >>"$LOG" 2>&1 &
     eval "pid_$1=\$!"
     e2e_track "$!"
@@ -165,7 +184,19 @@ recount() {
                 END { print s + 0, l + 0, d + 0 }'
 }
 ROWS="python3 $top_srcdir/tests/e2e/query_rows.py"
+if [ "$ARCHIVE" = cluster ]; then
+    want=$({ recount ca; recount cb; } | awk '{ s += $1; l += $2; d += $3 } END { print s + 0, l + 0, d + 0 }')
+    got=$("$OWMESH" query --store "$ARCHIVE_URL" --mesh "$MESH" --from 2020-01-01 --to now --json \
+        2>>"$work/query.err" | $ROWS sums)
+    [ -n "$want" ] && [ "$got" = "$want" ]
+    verdict "the cluster: sent/lost/dups = owstats -M over every stored file: $got = $want"
+    npaths=$("$OWMESH" query --store "$ARCHIVE_URL" --mesh "$MESH" --from 2020-01-01 --to now \
+        --per-path --json 2>>"$work/query.err" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["paths"]))')
+    [ "$npaths" = 12 ]
+    verdict "owmesh query through one shard shows every path of the mesh ($npaths of 12)"
+fi
 for c in ca cb; do
+    [ "$ARCHIVE" = cluster ] && break
     want=$(recount $c)
     got=$("$OWMESH" query --store "$work/store-$c" --mesh "$MESH" --from 2020-01-01 --to now --json \
         2>>"$work/query.err" | $ROWS sums)
