@@ -70,7 +70,7 @@ MESH_UNIT_TESTS = \
 	tests/unit/check_store tests/unit/check_store_hist tests/unit/check_store_unmeasured \
 	tests/unit/check_store_ch \
 	tests/unit/check_collector tests/unit/check_puller tests/unit/check_analyst \
-	tests/unit/check_nagios
+	tests/unit/check_nagios tests/unit/check_serve
 # Fixtures several suites of a room share: one small library each, linked.
 noinst_LTLIBRARIES += tests/unit/libmeshmsgtest.la tests/unit/libcoordtest.la \
 	tests/unit/libagenttest.la tests/unit/libstoretest.la tests/unit/libcollectortest.la
@@ -145,6 +145,8 @@ tests_unit_check_analyst_LDADD = collector/cli/libcli.la $(UNIT_LDADD)
 tests_unit_check_nagios_CPPFLAGS = $(CLI_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_nagios_LDADD = collector/cli/libcli.la $(UNIT_LDADD)
 
+tests_unit_check_serve_CPPFLAGS = $(SERVE_CPPFLAGS) $(UNIT_CPPFLAGS)
+tests_unit_check_serve_LDADD = $(LIBSERVE) collector/cli/libcli.la $(UNIT_LDADD)
 # node/tools' shared option code (client_opts.c).
 TOOLS_UNIT_TESTS = tests/unit/check_tools_opts
 tests_unit_check_tools_opts_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/node/tools $(UNIT_CPPFLAGS)
@@ -185,7 +187,10 @@ E2E_TESTS = \
 	tests/e2e/man_examples.sh \
 	tests/e2e/clickhouse_private.sh \
 	tests/e2e/store_matrix.sh \
-	tests/e2e/store_clickhouse.sh
+	tests/e2e/store_clickhouse.sh \
+	tests/e2e/serve_api.sh \
+	tests/e2e/serve_dashboard.sh \
+	tests/e2e/serve_status.sh
 TESTS += $(E2E_TESTS)
 # The store API on any location, for store_clickhouse.sh (LMDB vs ClickHouse).
 check_PROGRAMS += tests/e2e/store_clickhouse_tool
@@ -194,7 +199,8 @@ tests_e2e_store_clickhouse_tool_CPPFLAGS = $(STORE_CPPFLAGS)
 tests_e2e_store_clickhouse_tool_LDADD = $(LIBSTORE)
 dist_check_SCRIPTS = $(E2E_TESTS)
 EXTRA_DIST += tests/vectors tests/tsan.supp tests/e2e/lib.sh tests/e2e/exact_percentiles.py tests/e2e/query_rows.py \
-	tests/e2e/man_examples.py tests/e2e/lib_clickhouse.sh
+	tests/e2e/man_examples.py tests/e2e/lib_clickhouse.sh tests/e2e/serve_lib.sh \
+	tests/e2e/serve_browser.py tests/e2e/serve_prometheus.py
 AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; top_srcdir='$(abs_top_srcdir)'; \
 	export top_builddir top_srcdir;

@@ -30,6 +30,8 @@ int owmesh_cmd_plot(int argc, char **argv);
 int owmesh_cmd_completeness(int argc, char **argv);
 int owmesh_cmd_export(int argc, char **argv);
 int owmesh_cmd_import(int argc, char **argv);
+/* The dashboard and /metrics over the store (collector/serve). */
+int owmesh_cmd_serve(int argc, char **argv);
 
 /* "owmesh: message" on stderr. */
 void owmesh_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

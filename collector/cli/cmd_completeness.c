@@ -23,6 +23,7 @@
 
 #include "analyst.h"
 #include "cli.h"
+#include "cmd_json.h"
 #include "nagios.h"
 #include "render.h"
 
@@ -70,16 +71,14 @@ static int count_bucket(const store_row *row, int partial, void *arg)
     return 0;
 }
 
-/* Fill newest, coverage and status of one expected path. */
-static owp_status measure(const owmesh_ctx *ctx, expected_path *e, owp_num64 now, owp_num64 from,
-                          owp_num64 to, uint64_t bucket, owp_err *err)
+/* Fill newest, coverage and status of one expected path, pair k of pairs. */
+static owp_status measure(const owmesh_ctx *ctx, const owmesh_pairs *pairs, size_t k,
+                          expected_path *e, owp_num64 now, owp_num64 from, owp_num64 to,
+                          uint64_t bucket, owp_err *err)
 {
-    uint32_t ids[64];
-    size_t n = owmesh_ctx_pair_ids(ctx, e->stream->src->name, e->stream->dst->name, ids, 64);
-    for (size_t i = 0; i < ctx->npaths; i++)
-        for (size_t j = 0; j < n; j++)
-            if (ctx->paths[i].id == ids[j] && ctx->paths[i].newest > e->newest)
-                e->newest = ctx->paths[i].newest;
+    const uint32_t *ids = &pairs->ids[pairs->first[k]];
+    size_t n = pairs->count[k];
+    e->newest = pairs->newest[k];
     if (n) {
         store_query q = {.paths = ids, .npaths = n, .from = from, .to = to,
                              .every = (uint32_t)bucket};
@@ -179,7 +178,7 @@ static double coverage_pct(const expected_path *e)
     return e->buckets ? 100.0 * (double)e->covered / (double)e->buckets : 0.0;
 }
 
-static void print_json(const report *r)
+static void print_json(const report *r, FILE *fp)
 {
     char a[48], b[48];
     owmesh_format_iso(r->from, a, sizeof a);
@@ -204,8 +203,8 @@ static void print_json(const report *r)
     silent_nodes(r->ctx, r->ep, r->n, silent, NULL);
     json_t *root = json_pack("{s:s, s:s, s:I, s:o, s:o}", "from", a, "to", b, "bucket",
                              (json_int_t)r->bucket, "paths", rows, "silent_nodes", silent);
-    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-    fputc('\n', stdout);
+    json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    fputc('\n', fp);
     json_decref(root);
 }
 
@@ -294,41 +293,95 @@ static int cmp_expected(const void *a, const void *b)
 
 /* One row per pair of the mesh's streams (the store's paths are named by
  * node pair), measured, sorted by source then destination. */
-static owp_status measure_all(report *r, uint64_t stale, uint64_t grace, owp_err *err)
+static owp_status measure_pairs(report *r, const owmesh_pairs *pairs, uint64_t stale,
+                                uint64_t grace, owp_err *err)
 {
-    size_t nstreams = owm_mesh_stream_count(r->ctx->mesh);
-    const owm_stream *streams = owm_mesh_streams(r->ctx->mesh);
-    r->ep = calloc(nstreams ? nstreams : 1, sizeof *r->ep);
-    if (!r->ep)
-        return owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < nstreams; i++) {
-        const owm_stream *s = &streams[i];
-        int seen = 0;
-        for (size_t k = 0; k < r->n; k++)
-            seen |= r->ep[k].stream->src == s->src && r->ep[k].stream->dst == s->dst;
-        if (seen)
+    for (size_t k = 0; k < pairs->n * pairs->n; k++) {
+        const owm_stream *s = pairs->expected[k]; /* the pair's first stream */
+        if (!s)
             continue;
         expected_path *e = &r->ep[r->n];
         e->stream = s;
         e->threshold = stale ? (double)stale
                              : s->params.packet_count * s->params.packet_interval +
                                    s->params.loss_timeout + (double)grace;
-        owp_status st = measure(r->ctx, e, r->now, r->from, r->to, r->bucket, err);
+        owp_status st = measure(r->ctx, pairs, k, e, r->now, r->from, r->to, r->bucket, err);
         if (st != OWP_OK)
             return st;
         r->n++;
     }
+    return OWP_OK;
+}
+
+static owp_status measure_all(report *r, uint64_t stale, uint64_t grace, owp_err *err)
+{
+    size_t nstreams = owm_mesh_stream_count(r->ctx->mesh);
+    r->ep = calloc(nstreams ? nstreams : 1, sizeof *r->ep);
+    if (!r->ep)
+        return owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
+    owmesh_pairs pairs;
+    owp_status st = owmesh_pairs_build(r->ctx, &pairs, err);
+    if (st == OWP_OK)
+        st = measure_pairs(r, &pairs, stale, grace, err);
+    owmesh_pairs_free(&pairs);
+    if (st != OWP_OK)
+        return st;
     if (r->n)
         qsort(r->ep, r->n, sizeof *r->ep, cmp_expected);
     return OWP_OK;
 }
 
 typedef struct completeness_opts {
-    owmesh_common common;
-    const char *bucket, *stale, *grace;
+    owmesh_completeness_opts c;
     int json, nagios;
     owmesh_threshold warn, crit;
 } completeness_opts;
+
+void owmesh_completeness_opts_init(owmesh_completeness_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    owmesh_common_init(&o->common);
+    o->bucket = "60";
+    o->grace = "60";
+}
+
+/* The period, the bucket and the thresholds: checked before the store is
+ * opened. */
+static owp_status report_setup(const owmesh_completeness_opts *o, report *r, uint64_t *stale,
+                               uint64_t *grace, owp_err *err)
+{
+    *stale = 0;
+    if (o->common.src || o->common.dst || o->common.node || o->common.group)
+        return owp_err_set(err, OWP_ERR_INVALID,
+                           "completeness: it covers every expected path; no selection or "
+                           "argument");
+    if (owmesh_common_period(&o->common, 86400, &r->now, &r->from, &r->to, err) != OWP_OK ||
+        (owmesh_parse_duration(o->bucket, &r->bucket, err) != OWP_OK &&
+         owp_err_prefix(err, "--bucket")) ||
+        (o->stale && owmesh_parse_duration(o->stale, stale, err) != OWP_OK &&
+         owp_err_prefix(err, "--stale")) ||
+        (owmesh_parse_duration(o->grace, grace, err) != OWP_OK && owp_err_prefix(err, "--grace")))
+        return err->code;
+    if (r->bucket > UINT32_MAX || (double)((r->to - r->from) >> 32) / (double)r->bucket > 10e6)
+        return owp_err_set(err, OWP_ERR_INVALID,
+                           "--bucket: too small for the period (at most 10 million buckets)");
+    return OWP_OK;
+}
+
+owp_status owmesh_completeness_json(owmesh_ctx *ctx, const owmesh_completeness_opts *o,
+                                    FILE *out, owp_err *err)
+{
+    report r = {0};
+    uint64_t stale, grace;
+    owp_status st = report_setup(o, &r, &stale, &grace, err);
+    r.ctx = ctx;
+    if (st == OWP_OK)
+        st = measure_all(&r, stale, grace, err);
+    if (st == OWP_OK)
+        print_json(&r, out);
+    free(r.ep);
+    return st;
+}
 
 /* 0 to go on, 1 when --help was answered, -1 on a bad command line. */
 static int parse_args(int argc, char **argv, completeness_opts *o)
@@ -346,22 +399,20 @@ static int parse_args(int argc, char **argv, completeness_opts *o)
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     owp_err err = {0};
-    owmesh_common_init(&o->common);
-    o->bucket = "60";
-    o->grace = "60";
+    owmesh_completeness_opts_init(&o->c);
     owmesh_threshold_parse(DEFAULT_WARN, "--warn-paths", &o->warn, &err);
     owmesh_threshold_parse(DEFAULT_CRIT, "--crit-paths", &o->crit, &err);
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (owmesh_common_opt(&o->common, c, optarg))
+        if (owmesh_common_opt(&o->c.common, c, optarg))
             continue;
         switch (c) {
         case OPT_JSON: o->json = 1; break;
         case OPT_NAGIOS: o->nagios = 1; break;
-        case OPT_BUCKET: o->bucket = optarg; break;
-        case OPT_STALE: o->stale = optarg; break;
-        case OPT_GRACE: o->grace = optarg; break;
+        case OPT_BUCKET: o->c.bucket = optarg; break;
+        case OPT_STALE: o->c.stale = optarg; break;
+        case OPT_GRACE: o->c.grace = optarg; break;
         case OPT_WARN_PATHS:
         case OPT_CRIT_PATHS: {
             int warn = c == OPT_WARN_PATHS;
@@ -376,7 +427,7 @@ static int parse_args(int argc, char **argv, completeness_opts *o)
         default: usage(stderr); return -1;
         }
     }
-    if (optind < argc || o->common.src || o->common.dst || o->common.node || o->common.group) {
+    if (optind < argc || o->c.common.src || o->c.common.dst || o->c.common.node || o->c.common.group) {
         owmesh_error("completeness: it covers every expected path; no selection or argument");
         usage(stderr);
         return -1;
@@ -405,18 +456,11 @@ int owmesh_cmd_completeness(int argc, char **argv)
         return p > 0 ? 0 : UNKNOWN;
     owp_err err = {0};
     report r = {0};
-    uint64_t stale = 0, grace;
-    if (owmesh_common_period(&o.common, 86400, &r.now, &r.from, &r.to, &err) != OWP_OK ||
-        (owmesh_parse_duration(o.bucket, &r.bucket, &err) != OWP_OK &&
-         owp_err_prefix(&err, "--bucket")) ||
-        (o.stale && owmesh_parse_duration(o.stale, &stale, &err) != OWP_OK &&
-         owp_err_prefix(&err, "--stale")) ||
-        (owmesh_parse_duration(o.grace, &grace, &err) != OWP_OK && owp_err_prefix(&err, "--grace")))
+    uint64_t stale, grace;
+    if (report_setup(&o.c, &r, &stale, &grace, &err) != OWP_OK)
         return unknown(&o, err.msg);
-    if (r.bucket > UINT32_MAX || (double)((r.to - r.from) >> 32) / (double)r.bucket > 10e6)
-        return unknown(&o, "--bucket: too small for the period (at most 10 million buckets)");
     owmesh_ctx ctx = {0};
-    if (owmesh_ctx_open(&ctx, &o.common, 0, &err) != OWP_OK) {
+    if (owmesh_ctx_open(&ctx, &o.c.common, 0, &err) != OWP_OK) {
         owmesh_ctx_close(&ctx);
         return unknown(&o, err.msg);
     }
@@ -431,7 +475,7 @@ int owmesh_cmd_completeness(int argc, char **argv)
         if (o.nagios)
             print_nagios(&r, &o.warn, &o.crit, state);
         else if (o.json)
-            print_json(&r);
+            print_json(&r, stdout);
         else
             print_table(&r);
         rc = fflush(stdout) == 0 ? (int)state : unknown(&o, "writing the report failed");

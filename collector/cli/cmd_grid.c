@@ -10,8 +10,11 @@
  * Rows and columns are the mesh's nodes in the order its file lists them.
  * With --html the page is the whole output: nothing goes to stdout (a job
  * that publishes the page stays quiet); --svg alone keeps the terminal grid.
+ * --json gives the same cells as data (owmesh_grid_json, cmd_json.h): what
+ * the dashboard of `owmesh serve` draws.
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +22,17 @@
 
 #include "analyst.h"
 #include "cli.h"
+#include "cmd_json.h"
 #include "render.h"
 
-enum { OPT_STAT = OWMESH_OPT_FIRST_FREE, OPT_WARN, OPT_CRIT, OPT_HTML, OPT_SVG, OPT_COLOR };
+enum {
+    OPT_STAT = OWMESH_OPT_FIRST_FREE, OPT_WARN, OPT_CRIT, OPT_HTML, OPT_SVG, OPT_COLOR, OPT_JSON
+};
 
 typedef struct grid_cell {
     owmesh_cell cell;
     int expected;
+    const owm_stream *stream; /* the mesh's first stream of the pair, when expected */
     store_row row;
     int has_row;
     store_unmeasured_totals unm; /* unmeasured time of the cell's paths in the period */
@@ -50,7 +57,7 @@ static void usage(FILE *fp)
     fprintf(fp, "usage: owmesh grid --mesh FILE [--store DIR|URL] [--since DUR | --from TIME --to TIME]\n"
                 "                   [--stat median|pN|min|max|loss|loss-count|jitter|dups|reordered]\n"
                 "                   [--warn X] [--crit Y] [--color auto|always|never]\n"
-                "                   [--svg FILE] [--html FILE]\n"
+                "                   [--svg FILE] [--html FILE] [--json]\n"
                 "  rows are sources, columns destinations, in the mesh file's node order;\n"
                 "  with --html nothing is printed: the page is the output\n");
 }
@@ -98,14 +105,16 @@ static owp_status cell_thresholds(const grid *g, grid_cell *c, const uint32_t *i
     return st;
 }
 
-static owp_status fill(grid *g, owp_err *err)
+static owp_status fill_cells(grid *g, const owmesh_pairs *pairs, owp_err *err)
 {
     for (size_t s = 0; s < g->n; s++)
         for (size_t d = 0; d < g->n; d++) {
-            grid_cell *c = &g->cells[s * g->n + d];
-            c->expected = owmesh_ctx_expected(g->ctx, node_name(g, s), node_name(g, d), NULL);
-            uint32_t ids[64];
-            size_t nids = owmesh_ctx_pair_ids(g->ctx, node_name(g, s), node_name(g, d), ids, 64);
+            size_t k = s * g->n + d;
+            grid_cell *c = &g->cells[k];
+            c->stream = pairs->expected[k];
+            c->expected = c->stream != NULL;
+            const uint32_t *ids = &pairs->ids[pairs->first[k]];
+            size_t nids = pairs->count[k];
             if (nids) {
                 double p = g->stat.kind == OWMESH_STAT_PERCENTILE ? g->stat.percentile : 50;
                 store_query q = {.paths = ids, .npaths = nids, .from = g->from, .to = g->to,
@@ -126,6 +135,16 @@ static owp_status fill(grid *g, owp_err *err)
                                        owmesh_reason_text(c->unm.r[0].reason));
         }
     return OWP_OK;
+}
+
+static owp_status fill(grid *g, owp_err *err)
+{
+    owmesh_pairs pairs;
+    owp_status st = owmesh_pairs_build(g->ctx, &pairs, err);
+    if (st == OWP_OK)
+        st = fill_cells(g, &pairs, err);
+    owmesh_pairs_free(&pairs);
+    return st;
 }
 
 /* ---- terminal ---- */
@@ -350,6 +369,62 @@ static int write_html(const grid *g, const char *file)
     return fclose(fp);
 }
 
+/* ---- JSON (the dashboard's grid, owmesh serve) ---- */
+
+/* A real, or null where JSON has none (no value, infinite thresholds). */
+static json_t *real_or_null(int valid, double v)
+{
+    return valid && isfinite(v) ? json_real(v) : json_null();
+}
+
+/* One cell: what it shows and why; cells that are not paths of the mesh and
+ * hold no data (class none) are left out. */
+static json_t *cell_json(const grid *g, size_t s, size_t d)
+{
+    const grid_cell *c = &g->cells[s * g->n + d];
+    char tip[400];
+    cell_tooltip(g, s, d, tip, sizeof tip);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:s?, s:s}", "src", node_name(g, s),
+                          "dst", node_name(g, d), "class", owmesh_cell_class_name(c->cell.cls),
+                          "text", c->cell.text,
+                          "value", real_or_null(c->cell.has_value, c->cell.value), "expected",
+                          c->expected, "task", c->stream ? c->stream->task : NULL, "tooltip", tip);
+    int data = c->has_row && !c->row.empty;
+    json_object_set_new(o, "sent", data ? json_integer((json_int_t)c->row.sent) : json_null());
+    json_object_set_new(o, "lost", data ? json_integer((json_int_t)c->row.lost) : json_null());
+    json_object_set_new(o, "unmeasured_s", json_real(round(c->unm.total * 1e3) / 1e3));
+    json_object_set_new(o, "reason", c->unm.nreasons
+                                         ? json_string(owmesh_reason_text(c->unm.r[0].reason))
+                                         : json_null());
+    json_object_set_new(o, "warn", real_or_null(1, c->warn));
+    json_object_set_new(o, "crit", real_or_null(1, c->crit));
+    json_object_set_new(o, "baseline_ms", real_or_null(c->has_baseline, c->baseline_ms));
+    return o;
+}
+
+static void write_json(const grid *g, FILE *fp)
+{
+    char a[48], b[48], rule[400];
+    owmesh_format_iso(g->from, a, sizeof a);
+    owmesh_format_iso(g->to, b, sizeof b);
+    threshold_text(g, rule, sizeof rule);
+    json_t *nodes = json_array(), *cells = json_array();
+    for (size_t i = 0; i < g->n; i++)
+        json_array_append_new(nodes, json_string(node_name(g, i)));
+    for (size_t s = 0; s < g->n; s++)
+        for (size_t d = 0; d < g->n; d++)
+            if (g->cells[s * g->n + d].cell.cls != OWMESH_CELL_NONE)
+                json_array_append_new(cells, cell_json(g, s, d));
+    json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:s, s:o, s:o}", "from", a,
+                             "to", b, "stat", g->stat.name, "unit", g->stat.unit, "relative",
+                             g->relative, "warn", real_or_null(!g->relative, g->warn), "crit",
+                             real_or_null(!g->relative, g->crit), "rule", rule, "nodes", nodes,
+                             "cells", cells);
+    json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(OWMESH_JSON_PRECISION));
+    fputc('\n', fp);
+    json_decref(root);
+}
+
 static int write_svg_file(const grid *g, const char *file)
 {
     FILE *fp = fopen(file, "w");
@@ -359,15 +434,65 @@ static int write_svg_file(const grid *g, const char *file)
     return fclose(fp);
 }
 
-static int parse_threshold(const char *text, const char *opt, double *v)
+static owp_status parse_threshold(const char *text, const char *opt, double *v, owp_err *err)
 {
     char *end;
     *v = strtod(text, &end);
-    if (end == text || *end || !isfinite(*v)) {
-        owmesh_error("%s: expected a number, got \"%s\"", opt, text);
-        return -1;
-    }
-    return 0;
+    if (end == text || *end || !isfinite(*v))
+        return owp_err_set(err, OWP_ERR_PARSE, "%s: expected a number, got \"%s\"", opt, text);
+    return OWP_OK;
+}
+
+void owmesh_grid_opts_init(owmesh_grid_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    owmesh_common_init(&o->common);
+    o->stat = "loss";
+}
+
+/* The statistic, the period and the thresholds: checked before the store
+ * is opened, so a bad option is named before a missing store. */
+static owp_status grid_setup(const owmesh_grid_opts *o, grid *g, owp_err *err)
+{
+    owp_num64 now;
+    if (o->common.src || o->common.dst || o->common.node || o->common.group)
+        return owp_err_set(err, OWP_ERR_INVALID,
+                           "grid: shows the whole mesh; no selection or argument");
+    if (owmesh_stat_parse(o->stat, &g->stat, err) != OWP_OK ||
+        owmesh_common_period(&o->common, 3600, &now, &g->from, &g->to, err) != OWP_OK)
+        return err->code;
+    owmesh_stat_thresholds(&g->stat, &g->warn, &g->crit);
+    g->relative = owmesh_stat_is_delay(&g->stat) && !o->warn && !o->crit;
+    if ((o->warn && parse_threshold(o->warn, "--warn", &g->warn, err) != OWP_OK) ||
+        (o->crit && parse_threshold(o->crit, "--crit", &g->crit, err) != OWP_OK))
+        return err->code;
+    if (g->crit < g->warn)
+        return owp_err_set(err, OWP_ERR_INVALID, "--crit %g is below --warn %g", g->crit,
+                           g->warn);
+    return OWP_OK;
+}
+
+/* Every cell of the mesh, classified; g->cells is the caller's to free. */
+static owp_status grid_build(const owmesh_ctx *ctx, grid *g, owp_err *err)
+{
+    g->ctx = ctx;
+    g->n = owm_mesh_node_count(ctx->mesh);
+    g->cells = calloc(g->n ? g->n * g->n : 1, sizeof *g->cells);
+    if (!g->cells)
+        return owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
+    return fill(g, err);
+}
+
+owp_status owmesh_grid_json(owmesh_ctx *ctx, const owmesh_grid_opts *o, FILE *out, owp_err *err)
+{
+    grid g = {0};
+    owp_status st = grid_setup(o, &g, err);
+    if (st == OWP_OK)
+        st = grid_build(ctx, &g, err);
+    if (st == OWP_OK)
+        write_json(&g, out);
+    free(g.cells);
+    return st;
 }
 
 int owmesh_cmd_grid(int argc, char **argv)
@@ -379,29 +504,31 @@ int owmesh_cmd_grid(int argc, char **argv)
                                              {"html", required_argument, NULL, OPT_HTML},
                                              {"svg", required_argument, NULL, OPT_SVG},
                                              {"color", required_argument, NULL, OPT_COLOR},
+                                             {"json", no_argument, NULL, OPT_JSON},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    owmesh_common common;
-    owmesh_common_init(&common);
-    const char *stat_s = "loss", *warn_s = NULL, *crit_s = NULL, *html = NULL, *svg = NULL;
+    owmesh_grid_opts o;
+    owmesh_grid_opts_init(&o);
+    const char *html = NULL, *svg = NULL;
     const char *color = "auto";
-    int c;
+    int c, json = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (owmesh_common_opt(&common, c, optarg))
+        if (owmesh_common_opt(&o.common, c, optarg))
             continue;
         switch (c) {
-        case OPT_STAT: stat_s = optarg; break;
-        case OPT_WARN: warn_s = optarg; break;
-        case OPT_CRIT: crit_s = optarg; break;
+        case OPT_STAT: o.stat = optarg; break;
+        case OPT_WARN: o.warn = optarg; break;
+        case OPT_CRIT: o.crit = optarg; break;
         case OPT_HTML: html = optarg; break;
         case OPT_SVG: svg = optarg; break;
         case OPT_COLOR: color = optarg; break;
+        case OPT_JSON: json = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
     }
-    if (optind < argc || common.src || common.dst || common.node || common.group) {
+    if (optind < argc || o.common.src || o.common.dst || o.common.node || o.common.group) {
         owmesh_error("grid: shows the whole mesh; no selection or argument");
         usage(stderr);
         return 1;
@@ -410,35 +537,27 @@ int owmesh_cmd_grid(int argc, char **argv)
         owmesh_error("--color: expected auto, always or never, got \"%s\"", color);
         return 1;
     }
-    grid g = {0};
-    owp_err err = {0};
-    owp_num64 now;
-    if (owmesh_stat_parse(stat_s, &g.stat, &err) != OWP_OK ||
-        owmesh_common_period(&common, 3600, &now, &g.from, &g.to, &err) != OWP_OK) {
-        owmesh_error("%s", err.msg);
+    if (json && (html || svg)) {
+        owmesh_error("grid: --json excludes --html and --svg");
         return 1;
     }
-    owmesh_stat_thresholds(&g.stat, &g.warn, &g.crit);
-    g.relative = owmesh_stat_is_delay(&g.stat) && !warn_s && !crit_s;
-    if ((warn_s && parse_threshold(warn_s, "--warn", &g.warn)) ||
-        (crit_s && parse_threshold(crit_s, "--crit", &g.crit)))
-        return 1;
-    if (g.crit < g.warn) {
-        owmesh_error("--crit %g is below --warn %g", g.crit, g.warn);
+    grid g = {0};
+    owp_err err = {0};
+    if (grid_setup(&o, &g, &err) != OWP_OK) {
+        owmesh_error("%s", err.msg);
         return 1;
     }
     owmesh_ctx ctx = {0};
-    if (owmesh_ctx_open(&ctx, &common, 0, &err) != OWP_OK) {
+    if (owmesh_ctx_open(&ctx, &o.common, 0, &err) != OWP_OK) {
         owmesh_error("%s", err.msg);
         return 1;
     }
-    g.ctx = &ctx;
-    g.n = owm_mesh_node_count(ctx.mesh);
-    g.cells = calloc(g.n ? g.n * g.n : 1, sizeof *g.cells);
     int rc = 0;
-    if (!g.cells || fill(&g, &err) != OWP_OK) {
-        owmesh_error("%s", g.cells ? err.msg : "out of memory");
+    if (grid_build(&ctx, &g, &err) != OWP_OK) {
+        owmesh_error("%s", err.msg);
         rc = 1;
+    } else if (json) {
+        write_json(&g, stdout);
     } else {
         char a[48], b[48];
         owmesh_format_iso(g.from, a, sizeof a);

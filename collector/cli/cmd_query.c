@@ -13,6 +13,7 @@
 
 #include "analyst.h"
 #include "cli.h"
+#include "cmd_json.h"
 #include "grow.h"
 #include "render.h"
 
@@ -343,13 +344,18 @@ static void print_json(const query_out *q, const owmesh_ctx *ctx, const uint32_t
 /* ---- the command ---- */
 
 typedef struct query_opts {
-    owmesh_common common;
-    double pct[STORE_MAX_PERCENTILES];
-    size_t npct;
-    const char *every;
-    int format, per_path;
-    store_source source;
+    owmesh_query_opts q;
+    int format;
 } query_opts;
+
+void owmesh_query_opts_init(owmesh_query_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    owmesh_common_init(&o->common);
+    o->pct[0] = 50;
+    o->npct = 1;
+    o->source = STORE_SOURCE_AUTO;
+}
 
 static int parse_args(int argc, char **argv, query_opts *o)
 {
@@ -366,26 +372,26 @@ static int parse_args(int argc, char **argv, query_opts *o)
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
-        if (owmesh_common_opt(&o->common, c, optarg))
+        if (owmesh_common_opt(&o->q.common, c, optarg))
             continue;
         switch (c) {
         case 'p':
-            if (owmesh_parse_percentiles(optarg, o->pct, &o->npct, &err) != OWP_OK) {
+            if (owmesh_parse_percentiles(optarg, o->q.pct, &o->q.npct, &err) != OWP_OK) {
                 owmesh_error("-p: %s", err.msg);
                 return 1;
             }
             break;
-        case OPT_EVERY: o->every = optarg; break;
+        case OPT_EVERY: o->q.every = optarg; break;
         case OPT_JSON: o->format = FORMAT_JSON; break;
         case OPT_CSV: o->format = FORMAT_CSV; break;
-        case OPT_PER_PATH: o->per_path = 1; break;
+        case OPT_PER_PATH: o->q.per_path = 1; break;
         case OPT_SOURCE:
             if (!strcmp(optarg, "auto"))
-                o->source = STORE_SOURCE_AUTO;
+                o->q.source = STORE_SOURCE_AUTO;
             else if (!strcmp(optarg, "raw"))
-                o->source = STORE_SOURCE_RAW;
+                o->q.source = STORE_SOURCE_RAW;
             else if (!strcmp(optarg, "hist"))
-                o->source = STORE_SOURCE_HIST;
+                o->q.source = STORE_SOURCE_HIST;
             else {
                 owmesh_error("--source: expected auto, raw or hist, got \"%s\"", optarg);
                 return 1;
@@ -431,87 +437,120 @@ static void print_header(FILE *fp, const char *label, owp_num64 from, owp_num64 
                 STORE_HIST_REL_ERROR * 100, STORE_HIST_ABS_ERROR * 1e3);
 }
 
-int owmesh_cmd_query(int argc, char **argv)
+/* The period and the buckets: checked before the store is opened, so a
+ * bad option is named before a missing store. */
+static owp_status query_period(const owmesh_query_opts *o, owp_num64 *from, owp_num64 *to,
+                               uint64_t *every, owp_err *err)
 {
-    query_opts o = {.pct = {50}, .npct = 1};
-    owmesh_common_init(&o.common);
-    int rc = parse_args(argc, argv, &o);
-    if (rc)
-        return rc < 0 ? 0 : rc;
-    owp_err err = {0};
-    owp_num64 now, from, to;
-    uint64_t every = 0;
-    if (owmesh_common_period(&o.common, 3600, &now, &from, &to, &err) != OWP_OK) {
-        owmesh_error("%s", err.msg);
-        return 1;
-    }
-    if (o.every && owmesh_parse_duration(o.every, &every, &err) != OWP_OK) {
-        owmesh_error("--every: %s", err.msg);
-        return 1;
-    }
-    if (every > UINT32_MAX) {
-        owmesh_error("--every: at most %u seconds", UINT32_MAX);
-        return 1;
-    }
-    owmesh_ctx ctx = {0};
+    owp_num64 now;
+    *every = 0;
+    if (owmesh_common_period(&o->common, 3600, &now, from, to, err) != OWP_OK)
+        return err->code;
+    if (o->every && owmesh_parse_duration(o->every, every, err) != OWP_OK)
+        return owp_err_prefix(err, "--every");
+    if (*every > UINT32_MAX)
+        return owp_err_set(err, OWP_ERR_INVALID, "--every: at most %u seconds", UINT32_MAX);
+    return OWP_OK;
+}
+
+/* "no data for SEL from A to B (the period is empty; ...)". */
+static owp_status no_data(const owmesh_ctx *ctx, const uint32_t *ids, size_t nids,
+                          const char *label, owp_num64 from, owp_num64 to, owp_err *err)
+{
+    char a[48], b[48], n[48];
+    owp_num64 newest = 0;
+    for (size_t i = 0; i < ctx->npaths; i++)
+        for (size_t j = 0; j < nids; j++)
+            if (ctx->paths[i].id == ids[j] && ctx->paths[i].newest > newest)
+                newest = ctx->paths[i].newest;
+    owmesh_format_iso(from, a, sizeof a);
+    owmesh_format_iso(to, b, sizeof b);
+    owmesh_format_iso(newest, n, sizeof n);
+    return owp_err_set(err, OWP_ERR_INVALID,
+                       "no data for %s from %s to %s (the period is empty; the newest data of %s "
+                       "is from %s)", label, a, b, label, n);
+}
+
+/* The whole query on an open context, written to fp in format. */
+static owp_status query_run(owmesh_ctx *ctx, const owmesh_query_opts *o, int format, FILE *fp,
+                            owp_err *err)
+{
+    owp_num64 from, to;
+    uint64_t every;
+    if (query_period(o, &from, &to, &every, err) != OWP_OK)
+        return err->code;
     uint32_t *ids = NULL;
     size_t nids = 0;
     char label[300];
-    if (owmesh_ctx_open(&ctx, &o.common, 0, &err) != OWP_OK ||
-        owmesh_ctx_select(&ctx, &o.common, &ids, &nids, label, sizeof label, &err) != OWP_OK) {
-        owmesh_error("%s", err.msg);
-        owmesh_ctx_close(&ctx);
-        return 1;
-    }
+    if (owmesh_ctx_select(ctx, &o->common, &ids, &nids, label, sizeof label, err) != OWP_OK)
+        return err->code;
     query_out q = {0};
-    char (*labels)[300] = calloc(nids, sizeof *labels);
-    owp_status st = labels ? OWP_OK : owp_err_set(&err, OWP_ERR_NOMEM, "out of memory");
-    size_t nseries = o.per_path ? nids : 1;
+    char (*labels)[300] = calloc(nids ? nids : 1, sizeof *labels);
+    owp_status st = labels ? OWP_OK : owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
+    size_t nseries = o->per_path ? nids : 1;
     for (size_t s = 0; st == OWP_OK && s < nseries; s++) {
-        store_query qr = {.paths = o.per_path ? &ids[s] : ids,
-                              .npaths = o.per_path ? 1 : nids,
+        store_query qr = {.paths = o->per_path ? &ids[s] : ids,
+                              .npaths = o->per_path ? 1 : nids,
                               .from = from, .to = to, .every = (uint32_t)every,
-                              .percentiles = o.pct, .npercentiles = o.npct,
-                              .source = o.source};
-        q.path = o.per_path ? path_label(&ctx, ids[s], labels[s], sizeof labels[s]) : label;
+                              .percentiles = o->pct, .npercentiles = o->npct,
+                              .source = o->source};
+        q.path = o->per_path ? path_label(ctx, ids[s], labels[s], sizeof labels[s]) : label;
         size_t first = q.n;
-        st = owmesh_query_buckets(&ctx, &qr, collect_row, &q, &err);
+        st = owmesh_query_buckets(ctx, &qr, collect_row, &q, err);
         if (st == OWP_OK && q.nomem)
-            st = owp_err_set(&err, OWP_ERR_NOMEM, "out of memory");
+            st = owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
         if (st == OWP_OK)
-            st = unmeasured_rows(&ctx, qr.paths, qr.npaths, &q, first, &err);
+            st = unmeasured_rows(ctx, qr.paths, qr.npaths, &q, first, err);
     }
     size_t with_data = 0;
     for (size_t i = 0; i < q.n; i++) /* unmeasured time is worth showing too */
         with_data += !q.rows[i].row.empty || (q.unm && q.unm[i].total > 0);
-    if (st != OWP_OK) {
-        owmesh_error("%s", err.msg);
-        rc = 1;
-    } else if (!with_data) {
-        char a[48], b[48], n[48];
-        owp_num64 newest = 0;
-        for (size_t i = 0; i < ctx.npaths; i++)
-            for (size_t j = 0; j < nids; j++)
-                if (ctx.paths[i].id == ids[j] && ctx.paths[i].newest > newest)
-                    newest = ctx.paths[i].newest;
-        owmesh_format_iso(from, a, sizeof a);
-        owmesh_format_iso(to, b, sizeof b);
-        owmesh_format_iso(newest, n, sizeof n);
-        owmesh_error("no data for %s from %s to %s (the period is empty; the newest data of %s "
-                     "is from %s)", label, a, b, label, n);
-        rc = 1;
-    } else if (o.format == FORMAT_JSON) {
-        print_json(&q, &ctx, ids, nids, label, from, to, every, o.pct, o.npct, stdout);
-    } else {
-        if (o.format == FORMAT_TABLE)
-            print_header(stdout, label, from, to, &q);
-        print_table(&q, o.pct, o.npct, every != 0, o.per_path, o.format == FORMAT_CSV, stdout);
+    if (st == OWP_OK && !with_data) {
+        st = no_data(ctx, ids, nids, label, from, to, err);
+    } else if (st == OWP_OK && format == FORMAT_JSON) {
+        print_json(&q, ctx, ids, nids, label, from, to, every, o->pct, o->npct, fp);
+    } else if (st == OWP_OK) {
+        if (format == FORMAT_TABLE)
+            print_header(fp, label, from, to, &q);
+        print_table(&q, o->pct, o->npct, every != 0, o->per_path, format == FORMAT_CSV, fp);
     }
     free(labels);
     free(q.rows);
     free(q.unm);
     free(q.unm_period);
     free(ids);
+    return st;
+}
+
+owp_status owmesh_query_json(owmesh_ctx *ctx, const owmesh_query_opts *o, FILE *out,
+                             owp_err *err)
+{
+    return query_run(ctx, o, FORMAT_JSON, out, err);
+}
+
+owp_status owmesh_query_csv(owmesh_ctx *ctx, const owmesh_query_opts *o, FILE *out,
+                            owp_err *err)
+{
+    return query_run(ctx, o, FORMAT_CSV, out, err);
+}
+
+int owmesh_cmd_query(int argc, char **argv)
+{
+    query_opts o = {.format = FORMAT_TABLE};
+    owmesh_query_opts_init(&o.q);
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    owp_err err = {0};
+    owp_num64 from, to;
+    uint64_t every;
+    owmesh_ctx ctx = {0};
+    if (query_period(&o.q, &from, &to, &every, &err) != OWP_OK ||
+        owmesh_ctx_open(&ctx, &o.q.common, 0, &err) != OWP_OK ||
+        query_run(&ctx, &o.q, o.format, stdout, &err) != OWP_OK) {
+        owmesh_error("%s", err.msg);
+        rc = 1;
+    }
     owmesh_ctx_close(&ctx);
     return rc;
 }

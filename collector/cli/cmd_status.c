@@ -26,6 +26,7 @@
 
 #include "analyst.h"
 #include "cli.h"
+#include "cmd_json.h"
 #include "coordclient.h"
 #include "health.h"
 #include "nagios.h"
@@ -476,7 +477,7 @@ static json_t *stream_json(const gathered *g, const row *r)
 }
 
 static int print_json(const options *o, const gathered *g, const row *rows, size_t n,
-                      const size_t *tally)
+                      const size_t *tally, FILE *fp)
 {
     json_t *nodes = json_array();
     for (size_t i = 0; i < g->n_nodes; i++) {
@@ -501,8 +502,8 @@ static int print_json(const options *o, const gathered *g, const row *rows, size
     json_t *doc = json_pack("{s:s, s:I, s:o, s:o, s:o}", "coordinator", o->endpoint,
                             "generation", (json_int_t)g->generation, "time", time_json(g->time),
                             "nodes", nodes, "streams", summary);
-    int rc = doc ? json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : -1;
-    printf("\n");
+    int rc = doc ? json_dumpf(doc, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : -1;
+    fputc('\n', fp);
     json_decref(doc);
     return rc;
 }
@@ -625,13 +626,13 @@ static int unknown(const options *o, const char *why)
     return OWMESH_NAGIOS_UNKNOWN;
 }
 
-/* The names to ask about: the arguments, else the coordinator's directory
- * (*dir keeps it; *names is then malloc'ed). */
-static int node_names(owm_coordclient *client, int argc, char **argv, owm_msg **dir,
+/* The names to ask about: the n_given given, else the coordinator's
+ * directory (*dir keeps it; *names is then malloc'ed). */
+static int node_names(owm_coordclient *client, char **given, size_t n_given, owm_msg **dir,
                       char ***names, size_t *n, owp_err *err)
 {
-    *names = argv + optind;
-    *n = (size_t)(argc - optind);
+    *names = given;
+    *n = n_given;
     if (*n)
         return 0;
     if (!(*dir = ask_directory(client, err)))
@@ -664,7 +665,7 @@ static int report(const options *o, const gathered *g, const row *rows, size_t n
         print_nagios(o, &v, state);
         written = 0;
     } else if (o->json) {
-        written = print_json(o, g, rows, n_rows, tally);
+        written = print_json(o, g, rows, n_rows, tally, stdout);
     } else {
         written = print_table(o, g, rows, n_rows, tally);
     }
@@ -695,7 +696,8 @@ int owmesh_cmd_status(int argc, char **argv)
     row *rows = NULL;
     size_t n_rows = 0;
     int rc;
-    if (node_names(client, argc, argv, &dir, &names, &n_names, &err) != 0 ||
+    if (node_names(client, argv + optind, (size_t)(argc - optind), &dir, &names, &n_names,
+                   &err) != 0 ||
         gather(client, names, n_names, &g, &err) != 0)
         rc = unknown(&o, err.msg);
     else if (!(rows = make_rows(&g, &n_rows)))
@@ -709,4 +711,39 @@ int owmesh_cmd_status(int argc, char **argv)
     owm_msg_free(&dir);
     owm_coordclient_destroy(&client);
     return rc;
+}
+
+/* ------------------------------------------------------------ the JSON as a function */
+
+/* `owmesh status --json` of every node (owmesh serve's /api/status). */
+owp_status owmesh_status_json(const owmesh_status_opts *so, FILE *out, owp_err *err)
+{
+    options o = {.endpoint = so->endpoint, .cert = so->cert, .server_key = so->server_key,
+                 .timeout_ms = so->timeout_ms, .json = 1};
+    owm_coordclient *client = owm_coordclient_new(o.endpoint, o.cert, o.server_key,
+                                                  o.timeout_ms, err);
+    if (!client)
+        return owp_err_prefix(err, "coordinator %s", o.endpoint);
+    owm_msg *dir = NULL;
+    char **names = NULL;
+    size_t n_names = 0, n_rows = 0, tally[N_VERDICTS] = {0};
+    gathered g = {0};
+    row *rows = NULL;
+    owp_status st = OWP_OK;
+    if (node_names(client, NULL, 0, &dir, &names, &n_names, err) != 0 ||
+        gather(client, names, n_names, &g, err) != 0)
+        st = owp_err_prefix(err, "coordinator %s", o.endpoint);
+    else if (!(rows = make_rows(&g, &n_rows)))
+        st = owp_err_set(err, OWP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == OWP_OK && i < n_rows; i++)
+        tally[rows[i].verdict]++;
+    if (st == OWP_OK && print_json(&o, &g, rows, n_rows, tally, out) != 0)
+        st = owp_err_set(err, OWP_ERR_NOMEM, "writing the status failed");
+    free(rows);
+    gathered_free(&g);
+    if (dir)
+        free(names);
+    owm_msg_free(&dir);
+    owm_coordclient_destroy(&client);
+    return st;
 }

@@ -38,6 +38,9 @@ static const command commands[] = {
     {"import", owmesh_cmd_import,
      "import [--node NAME] [--src NAME --dst NAME] FILE.owp...\n"
      "                                   ingest .owp files (e.g. a powstream archive)"},
+    {"serve", owmesh_cmd_serve,
+     "serve [--listen ADDR:PORT] [--auth FILE] [--tls-cert FILE --tls-key FILE]\n"
+     "                                   the live dashboard and Prometheus /metrics (HTTP)"},
 };
 
 static void usage(FILE *fp)
@@ -45,7 +48,7 @@ static void usage(FILE *fp)
     fprintf(fp, "usage: owmesh COMMAND [OPTIONS] [ARGS]\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(fp, "  %s\n", commands[i].synopsis);
-    fprintf(fp, "query, grid, plot, completeness, export and import also take --mesh FILE and\n"
+    fprintf(fp, "query, grid, plot, completeness, export, import and serve also take --mesh FILE and\n"
                 "--store DIR|URL (an LMDB directory or clickhouse://[USER@]HOST:PORT/DATABASE;\n"
                 "default $OWMESH_STORE, else " OWMESH_DEFAULT_STORE ");\n"
                 "SELECTION: --src/--dst NAME, --node NAME or --group NAME; PERIOD: --since DUR or\n"
