@@ -175,6 +175,7 @@ E2E_TESTS = \
 	tests/e2e/mesh_collect.sh \
 	tests/e2e/mesh_data_endpoint.sh \
 	tests/e2e/mesh_collect_chaos.sh \
+	tests/e2e/mesh_collect_chaos_ch.sh \
 	tests/e2e/mesh_shared_collectors.sh \
 	tests/e2e/mesh_shared_cluster.sh \
 	tests/e2e/mesh_outage.sh \

@@ -396,13 +396,16 @@ e2e_collected_mesh_init() {
     MESH=$work/mesh.json
 }
 
-# e2e_collector_start STORE MESH: owmesh-collector (-v) with its own key
-# ("coll", listed in the mesh) into STORE, its output appended to
+# e2e_collector_start STORE MESH [OPTION...]: owmesh-collector (-v) with its
+# own key ("coll", listed in the mesh) into STORE, its output appended to
 # $work/collector.log; $coll_pid, tracked.
 e2e_collector_start() {
+    e2e_cs_store=$1 e2e_cs_mesh=$2
+    shift 2
     # shellcheck disable=SC2086 # e2e_run_as is empty or "-U USER"
     "$OWMESH_COLLECTOR" -Z -v $e2e_run_as -C "$mesh_endpoint" -k "$work/keys/coll_secret" \
-        -K "$work/keys/coord" -s "$1" -m "$2" -r 2 >>"$work/collector.log" 2>&1 &
+        -K "$work/keys/coord" -s "$e2e_cs_store" -m "$e2e_cs_mesh" -r 2 "$@" \
+        >>"$work/collector.log" 2>&1 &
     coll_pid=$!
     e2e_track "$coll_pid"
 }

@@ -6,7 +6,9 @@
 # them. At the end the store's sent / lost / dups equal the sums of
 # `owstats -M` over EVERY .owp file the nodes spooled, the collector's cursor
 # reached every node's last file, and nothing was quarantined (no file was
-# damaged): no file skipped, none counted twice.
+# damaged): no file skipped, none counted twice. With CHAOS_STORE=clickhouse
+# (tests/e2e/mesh_collect_chaos_ch.sh) the store is a private ClickHouse
+# server: a kill lands between the inserts of a batch as often as not.
 #
 # Environment (set by the harness): top_builddir, top_srcdir.
 
@@ -16,6 +18,15 @@ e2e_init
 
 DURATION=${CHAOS_SECONDS:-150}
 e2e_collected_mesh_init n1 n2 n3
+QUARANTINE=$STORE/quarantine
+WHERE=
+if [ "${CHAOS_STORE:-lmdb}" = clickhouse ]; then
+    . "$top_srcdir/tests/e2e/lib_clickhouse.sh"
+    e2e_clickhouse_start
+    STORE="clickhouse://owmesh:$ch_password@127.0.0.1:$ch_http/chaos"
+    QUARANTINE=$work/quarantine
+    WHERE="-q $QUARANTINE"
+fi
 
 # 0.5 s sessions: each node spools ~8 files a second (2 streams x .owp + .sum).
 e2e_mesh_full_json short 0.02 25 1 $NODES >"$MESH"
@@ -25,7 +36,8 @@ for n in $NODES; do
     e2e_mesh_node_start "$n" "$n" -D "tcp://$(e2e_mesh_addr "$n"):$dport" -R 3600
 done
 coll_pid=
-start_collector() { e2e_collector_start "$STORE" "$MESH"; }
+# shellcheck disable=SC2086 # WHERE is empty or "-q DIR"
+start_collector() { e2e_collector_start "$STORE" "$MESH" $WHERE; }
 
 # ------------------------------------------------------------------ chaos
 
@@ -57,7 +69,7 @@ got=$("$OWMESH" query --store "$STORE" --mesh "$MESH" --from 2020-01-01 --to now
     2>"$work/query.err" | python3 "$top_srcdir/tests/e2e/query_rows.py" sums)
 [ "$files" -gt 500 ] && [ -n "$want" ] && [ "$got" = "$want" ]
 verdict "store sent/lost/dups = sum of owstats -M over the $files spooled .owp files: $got = $want"
-n_q=$(ls "$STORE/quarantine" 2>/dev/null | wc -l)
+n_q=$(ls "$QUARANTINE" 2>/dev/null | wc -l)
 [ "$n_q" = 0 ]
 verdict "nothing quarantined ($n_q files)"
 ! grep -q 'DELETED UNCOLLECTED\|acked by another collector' "$work/collector.log" "$work"/n?.log
