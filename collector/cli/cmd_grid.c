@@ -67,74 +67,108 @@ static const char *node_name(const grid *g, size_t i)
     return owm_mesh_node(g->ctx->mesh, i)->name;
 }
 
-static int one_row(const store_row *row, void *arg)
+/* The cells' queries, asked together (store_query_many: one prefetch for
+ * the whole grid, which a ClickHouse store needs to answer thousands of
+ * cells fast): cell[i] is the cell query i answers. */
+typedef struct cell_queries {
+    store_query *q;
+    grid_cell **cell;
+    size_t n;
+} cell_queries;
+
+static int cell_row(size_t i, const store_row *row, void *arg)
 {
-    grid_cell *c = arg;
+    grid_cell *c = ((const cell_queries *)arg)->cell[i];
     c->row = *row;
     c->has_row = 1;
-    return 1;
+    return 0;
 }
 
-static int baseline_row(const store_row *row, void *arg)
+static int baseline_row(size_t i, const store_row *row, void *arg)
 {
-    grid_cell *c = arg;
+    grid_cell *c = ((const cell_queries *)arg)->cell[i];
     c->has_baseline = !row->empty && row->has_delay;
     c->baseline_ms = row->percentiles[0] * 1e3;
-    return 1;
+    return 0;
 }
 
-/* The cell's thresholds: the grid's, or relative to the baseline of its
- * paths over the look-back window ending with the period. */
-static owp_status cell_thresholds(const grid *g, grid_cell *c, const uint32_t *ids, size_t nids,
-                                  owp_err *err)
+static void add_query(cell_queries *cq, grid_cell *c, const uint32_t *ids, size_t nids,
+                      owp_num64 from, owp_num64 to, const double *p)
+{
+    cq->q[cq->n] = (store_query){.paths = ids, .npaths = nids, .from = from, .to = to,
+                                 .percentiles = p, .npercentiles = 1};
+    cq->cell[cq->n++] = c;
+}
+
+/* The statistic of every cell with data, and with relative thresholds the
+ * baseline of its paths over the look-back window ending with the period. */
+static owp_status query_cells(grid *g, const owmesh_pairs *pairs, owp_err *err)
+{
+    size_t ncells = g->n * g->n;
+    cell_queries stat = {calloc(ncells + 1, sizeof *stat.q), calloc(ncells + 1, sizeof *stat.cell), 0};
+    cell_queries base = {calloc(ncells + 1, sizeof *base.q), calloc(ncells + 1, sizeof *base.cell), 0};
+    owp_status st = OWP_OK;
+    if (!stat.q || !stat.cell || !base.q || !base.cell)
+        st = owp_err_set(err, OWP_ERR_NOMEM, "grid: out of memory");
+    static const double baseline_p = OWMESH_BASELINE_PERCENTILE;
+    double p = g->stat.kind == OWMESH_STAT_PERCENTILE ? g->stat.percentile : 50;
+    owp_num64 lookback = (owp_num64)OWMESH_BASELINE_DAYS * 86400 << 32;
+    owp_num64 base_from = g->to - g->from > lookback || g->to < lookback ? g->from
+                                                                          : g->to - lookback;
+    for (size_t k = 0; k < ncells && !st; k++) {
+        if (!pairs->count[k])
+            continue;
+        const uint32_t *ids = &pairs->ids[pairs->first[k]];
+        add_query(&stat, &g->cells[k], ids, pairs->count[k], g->from, g->to, &p);
+        if (g->relative)
+            add_query(&base, &g->cells[k], ids, pairs->count[k], base_from, g->to, &baseline_p);
+    }
+    if (!st && stat.n)
+        st = store_query_many(g->ctx->store, stat.q, stat.n, cell_row, &stat, err);
+    if (!st && base.n)
+        st = store_query_many(g->ctx->store, base.q, base.n, baseline_row, &base, err);
+    free(stat.q);
+    free(stat.cell);
+    free(base.q);
+    free(base.cell);
+    return st;
+}
+
+/* The cell's thresholds: the grid's, or relative to its baseline. */
+static void cell_thresholds(const grid *g, grid_cell *c, size_t nids)
 {
     c->warn = g->warn;
     c->crit = g->crit;
     if (!g->relative || !nids)
-        return OWP_OK;
-    owp_num64 lookback = (owp_num64)OWMESH_BASELINE_DAYS * 86400 << 32;
-    owp_num64 from = g->to - g->from > lookback || g->to < lookback ? g->from : g->to - lookback;
-    double p = OWMESH_BASELINE_PERCENTILE;
-    store_query q = {.paths = ids, .npaths = nids, .from = from, .to = g->to,
-                         .percentiles = &p, .npercentiles = 1};
-    owp_status st = store_query_run(g->ctx->store, &q, baseline_row, c, err);
-    if (st == OWP_OK && c->has_baseline)
+        return;
+    if (c->has_baseline)
         owmesh_relative_thresholds(c->baseline_ms, &c->warn, &c->crit);
     else
         c->warn = c->crit = INFINITY; /* no delay at all: nothing to judge a delay by */
-    return st;
 }
 
 static owp_status fill_cells(grid *g, const owmesh_pairs *pairs, owp_err *err)
 {
-    for (size_t s = 0; s < g->n; s++)
-        for (size_t d = 0; d < g->n; d++) {
+    owp_status st = query_cells(g, pairs, err);
+    for (size_t s = 0; s < g->n && !st; s++)
+        for (size_t d = 0; d < g->n && !st; d++) {
             size_t k = s * g->n + d;
             grid_cell *c = &g->cells[k];
             c->stream = pairs->expected[k];
             c->expected = c->stream != NULL;
             const uint32_t *ids = &pairs->ids[pairs->first[k]];
             size_t nids = pairs->count[k];
-            if (nids) {
-                double p = g->stat.kind == OWMESH_STAT_PERCENTILE ? g->stat.percentile : 50;
-                store_query q = {.paths = ids, .npaths = nids, .from = g->from, .to = g->to,
-                                     .percentiles = &p, .npercentiles = 1};
-                owp_status st = store_query_run(g->ctx->store, &q, one_row, c, err);
-                if (st == OWP_OK)
-                    st = owmesh_unmeasured(g->ctx, ids, nids, g->from, g->to, &c->unm,
-                                           &c->period_s, err);
-                if (st != OWP_OK)
-                    return st;
-            }
-            if (cell_thresholds(g, c, ids, nids, err) != OWP_OK)
-                return err->code;
+            if (nids)
+                st = owmesh_unmeasured(g->ctx, ids, nids, g->from, g->to, &c->unm,
+                                       &c->period_s, err);
+            cell_thresholds(g, c, nids);
             owmesh_cell_classify(&g->stat, c->warn, c->crit, c->expected,
                                  c->has_row ? &c->row : NULL, &c->cell);
             if (c->unm.nreasons)
                 owmesh_cell_unmeasured(&c->cell, c->unm.total, c->period_s,
                                        owmesh_reason_text(c->unm.r[0].reason));
         }
-    return OWP_OK;
+    return st;
 }
 
 static owp_status fill(grid *g, owp_err *err)
