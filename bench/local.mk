@@ -3,7 +3,8 @@ noinst_LTLIBRARIES += bench/libsynth.la
 bench_libsynth_la_SOURCES = bench/synth_owp.c bench/synth_owp.h
 noinst_PROGRAMS += bench/bench_loopback bench/bench_owstats bench/bench_streams \
 	bench/bench_store bench/bench_drain bench/bench_coordinator bench/owp_synth \
-	bench/bench_archive bench/bench_serve
+	bench/bench_archive bench/bench_serve bench/bench_twping
+bench_bench_twping_SOURCES = bench/bench_twping.c
 bench_bench_serve_SOURCES = bench/bench_serve.c
 bench_bench_serve_CPPFLAGS = $(SERVE_CPPFLAGS)
 bench_bench_serve_LDADD = bench/libsynth.la $(LIBSERVE) collector/cli/libcli.la

@@ -5,9 +5,11 @@
 # own subdirectories to the user they run as). Nothing is world-writable.
 owmeshconfdir = $(sysconfdir)/owmesh
 owmeshconf_DATA = config/owmesh-coordinator.conf config/owmesh-node.conf \
-	config/owmesh-collector.conf config/owampd.conf config/mesh.json.example
+	config/owmesh-collector.conf config/owampd.conf config/mesh.json.example \
+	config/twampd.conf
 OWMESH_CONF_INPUTS = config/owmesh-coordinator.conf.in config/owmesh-node.conf.in \
-	config/owmesh-collector.conf.in config/owampd.conf.in config/mesh.json.example.in
+	config/owmesh-collector.conf.in config/owampd.conf.in config/mesh.json.example.in \
+	config/twampd.conf.in
 EXTRA_DIST += $(OWMESH_CONF_INPUTS)
 CLEANFILES += $(owmeshconf_DATA)
 install-data-local: install-owmesh-dirs

@@ -1,7 +1,7 @@
 # fuzz - one libFuzzer target per parser (make fuzz, clang); not part of the default build.
 FUZZ_TARGETS = control testpkt owpfile conf pfs fetch limits meshconf \
 	meshmsg_envelope meshmsg_schedule meshmsg_status meshmsg_status_reply meshmsg_directory \
-	meshmsg_file_list serve_request
+	meshmsg_file_list serve_request twamp_packet
 FUZZ_CC = clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(OWAMP_CPPFLAGS)
 # Targets named serve* compile collector/serve (instrumented) and link the
@@ -14,7 +14,7 @@ FUZZ_SERVE = $(SERVE_CPPFLAGS) $(top_srcdir)/collector/serve/serve_[a-z]*.c \
 FUZZ_MESH = -iquote $(top_srcdir)/mesh -iquote $(top_builddir)/proto $(top_srcdir)/mesh/*.c \
 	proto/mesh.pb-c.c $(CZMQ_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CZMQ_LIBS) $(PROTOBUF_C_LIBS) $(JANSSON_LIBS)
-fuzz: $(lib_LTLIBRARIES) $(PROTO_GEN)
+fuzz: $(lib_LTLIBRARIES) $(PROTO_GEN) $(LIBSERVE) collector/cli/libcli.la
 	@mkdir -p fuzz/bin
 	@for t in $(FUZZ_TARGETS); do \
 	  echo "  FUZZ     fuzz/bin/fuzz_$$t"; \
@@ -27,7 +27,7 @@ FUZZ_TARGET_SRCS = fuzz/fuzz_control.c fuzz/fuzz_testpkt.c fuzz/fuzz_owpfile.c f
 	fuzz/fuzz_pfs.c fuzz/fuzz_fetch.c fuzz/fuzz_limits.c fuzz/fuzz_meshconf.c \
 	fuzz/fuzz_meshmsg_envelope.c fuzz/fuzz_meshmsg_schedule.c fuzz/fuzz_meshmsg_status.c \
 	fuzz/fuzz_meshmsg_status_reply.c fuzz/fuzz_meshmsg_directory.c fuzz/fuzz_meshmsg_file_list.c \
-	fuzz/fuzz_meshmsg.h fuzz/fuzz_serve_request.c
+	fuzz/fuzz_meshmsg.h fuzz/fuzz_serve_request.c fuzz/fuzz_twamp_packet.c
 EXTRA_DIST += fuzz/fuzz_textfile.h $(FUZZ_TARGET_SRCS)
 clean-local:
 	rm -rf fuzz/bin

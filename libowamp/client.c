@@ -34,9 +34,9 @@ void owp_client_opts_default(owp_client_opts *o)
 
 static const char *modes_text(uint32_t modes, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s%s%s%s", (modes & OWP_MODE_OPEN) ? "O" : "",
+    snprintf(buf, len, "%s%s%s%s%s", (modes & OWP_MODE_OPEN) ? "O" : "",
              (modes & OWP_MODE_AUTH) ? "A" : "", (modes & OWP_MODE_ENCRYPTED) ? "E" : "",
-             (modes & 7) ? "" : "none");
+             (modes & OWP_MODE_MIXED) ? "M" : "", (modes & 15) ? "" : "none");
     return buf;
 }
 
@@ -189,18 +189,22 @@ static owp_status client_connect(owp_client *c, const owp_client_opts *o, double
 /* Pick E, else A, else O among offered ∩ wanted; A/E need a pass-phrase. */
 static owp_status choose_mode(owp_client *c, const owp_client_opts *o, owp_err *err)
 {
-    char a[8], b[8];
+    char a[16], b[16];
     if (c->server_modes == 0)
         return owp_err_set(err, OWP_ERR_REFUSED, "server %s refused the connection (greeting offers no mode)",
                            c->peer_name);
     uint32_t wanted = o->modes ? o->modes : OWP_MODE_OPEN;
     if (!o->passphrase || !o->identity || !o->identity[0])
         wanted &= OWP_MODE_OPEN;
+    if (!o->twamp)
+        wanted &= ~(uint32_t)OWP_MODE_MIXED;
     uint32_t common = c->server_modes & wanted;
     if (common & OWP_MODE_ENCRYPTED)
         c->mode = OWP_MODE_ENCRYPTED;
     else if (common & OWP_MODE_AUTH)
         c->mode = OWP_MODE_AUTH;
+    else if (common & OWP_MODE_MIXED)
+        c->mode = OWP_MODE_MIXED;
     else if (common & OWP_MODE_OPEN)
         c->mode = OWP_MODE_OPEN;
     else
@@ -303,7 +307,9 @@ static owp_status client_setup(owp_client *c, const owp_client_opts *o, double d
                            "server %s rejected the connection (Server-Start Accept %u: %s)",
                            c->peer_name, accept, owp_accept_name(accept));
     }
-    if ((st = owp_chan_set_mode(c->chan, c->mode, c->aes_key, c->hmac_key, sr.client_iv,
+    /* Mixed mode protects TWAMP-Control as encrypted mode does (RFC 5618). */
+    owp_mode chan_mode = c->mode == OWP_MODE_MIXED ? OWP_MODE_ENCRYPTED : c->mode;
+    if ((st = owp_chan_set_mode(c->chan, chan_mode, c->aes_key, c->hmac_key, sr.client_iv,
                                 ss_buf + 16, err)) != OWP_OK)
         return st;
     /* Bytes 32-47 are the first block of the server's protected stream. */
@@ -325,7 +331,10 @@ owp_client *owp_client_open(const owp_client_opts *o, owp_err *err)
         owp_err_set(err, OWP_ERR_INVALID, "owp_client_open: no server given");
         return NULL;
     }
-    if (o->modes & ~(uint32_t)(OWP_MODE_OPEN | OWP_MODE_AUTH | OWP_MODE_ENCRYPTED)) {
+    uint32_t known = OWP_MODE_OPEN | OWP_MODE_AUTH | OWP_MODE_ENCRYPTED;
+    if (o->twamp)
+        known |= OWP_MODE_MIXED;
+    if (o->modes & ~known) {
         owp_err_set(err, OWP_ERR_INVALID, "owp_client_open: unknown mode bits 0x%x", o->modes);
         return NULL;
     }

@@ -61,6 +61,9 @@ typedef struct owp_client_opts {
     const uint8_t *passphrase;   /* pass-phrase bytes for A/E, or NULL (then only O) */
     size_t passphrase_len;
     int control_timeout_ms;      /* per control message; <= 0: OWP_CLIENT_DEFAULT_TIMEOUT_MS */
+    /* TWAMP-Control (twping, twamp_client.h): modes may include OWP_MODE_MIXED
+     * and the choice is E, else A, else M, else O, as the reference's twping. */
+    int twamp;
 } owp_client_opts;
 
 void owp_client_opts_default(owp_client_opts *o);

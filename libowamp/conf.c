@@ -54,6 +54,7 @@ void owp_server_conf_default(owp_server_conf *c)
     c->maxsetupsessions = 64;
     c->maxsetupperaddr = 8;
     c->testports.low = c->testports.high = 0;
+    c->testtimeout = 900;
 }
 
 /* ------------------------------------------------------------ directives */
@@ -98,6 +99,7 @@ static const directive directives[] = {
     {"setuptimeout", KIND_UINT, FIELD(setuptimeout)},
     {"srcnode", KIND_SRCNODE, FIELD(srcnode)},
     {"testports", KIND_TESTPORTS, FIELD(testports)},
+    {"testtimeout", KIND_UINT, FIELD(testtimeout)}, /* twampd (the reference: only there) */
     {"user", KIND_STRING, FIELD(user)},
     {"vardir", KIND_STRING, FIELD(vardir)},
     {"verbose", KIND_FLAG, FIELD(verbose)},
@@ -200,7 +202,8 @@ static owp_status apply(owp_server_conf *c, const directive *d, const char *key,
             *(double *)field = v;
         return st;
     case KIND_AUTHMODE:
-        return owp_parse_authmode(value, field, err);
+        /* M (TWAMP mixed mode): twamp-server.conf has it; owampd never offers it. */
+        return owp_parse_authmode_twamp(value, field, err);
     case KIND_FACILITY:
         return owp_parse_facility(value, field, err);
     case KIND_LOGLEVEL:
@@ -230,6 +233,9 @@ static owp_status parse_directive(owp_server_conf *c, owp_textfile *r, size_t li
     }
     if (st == OWP_OK) {
         const directive *d = find_directive(key);
+        /* testtimeout is twampd's alone (the reference's owampd rejects it). */
+        if (d && d->offset == offsetof(owp_server_conf, testtimeout) && !c->twamp)
+            d = NULL;
         st = d ? apply(c, d, key, value, err)
                : owp_err_set(err, OWP_ERR_PARSE, "unknown directive \"%s\"", key);
     }
@@ -269,13 +275,20 @@ owp_status owp_server_conf_load(owp_server_conf *c, const char *path, owp_err *e
 
 int owp_server_conf_find(const char *confdir, const char *base, char *path, unsigned len)
 {
-    if (!base || !path || !len)
+    return owp_server_conf_find_named(confdir, "owampd", "owamp-server", base, path, len);
+}
+
+int owp_server_conf_find_named(const char *confdir, const char *manual_name,
+                               const char *packaged_name, const char *base, char *path,
+                               unsigned len)
+{
+    if (!base || !path || !len || !manual_name || !packaged_name)
         return -1;
     const char *dir = confdir && confdir[0] ? confdir : ".";
     const char *sep = dir[strlen(dir) - 1] == '/' ? "" : "/";
     char manual[4096], packaged[4096];
-    int nm = snprintf(manual, sizeof manual, "%s%sowampd.%s", dir, sep, base);
-    int np = snprintf(packaged, sizeof packaged, "%s%sowamp-server.%s", dir, sep, base);
+    int nm = snprintf(manual, sizeof manual, "%s%s%s.%s", dir, sep, manual_name, base);
+    int np = snprintf(packaged, sizeof packaged, "%s%s%s.%s", dir, sep, packaged_name, base);
     if (nm < 0 || np < 0 || (size_t)nm >= sizeof manual || (size_t)np >= sizeof packaged)
         return -1;
     int has_manual = access(manual, F_OK) == 0;

@@ -34,6 +34,8 @@ typedef struct owp_server_conf {
     int rootfolly;
     char srcnode[300];         /* node[:port]; empty = wildcard:861 */
     owp_portrange testports;   /* default 0-0 (ephemeral) */
+    uint32_t testtimeout;      /* twampd: seconds a reflector waits for a packet; default 900 */
+    int twamp;                 /* set by twampd before loading: testtimeout is known */
     char user[256];
     char vardir[4096];
     int verbose;
@@ -52,5 +54,9 @@ owp_status owp_server_conf_load(owp_server_conf *c, const char *path, owp_err *e
  * exists, with path = owamp-server.BASE for messages. -1: path too long for
  * len (or a NULL argument). confdir NULL or "" means the current directory. */
 int owp_server_conf_find(const char *confdir, const char *base, char *path, unsigned len);
+/* The same with other names: twampd's twampd.BASE / twamp-server.BASE. */
+int owp_server_conf_find_named(const char *confdir, const char *manual_name,
+                               const char *packaged_name, const char *base, char *path,
+                               unsigned len);
 
 #endif

@@ -10,7 +10,8 @@ OWAMP_PUBLIC_H = \
 	libowamp/channel.h libowamp/owpfile.h libowamp/stats.h libowamp/owdstat.h libowamp/report.h \
 	libowamp/endpoint.h libowamp/hostport.h libowamp/options.h libowamp/pfs.h \
 	libowamp/textfile.h libowamp/conf.h libowamp/policy.h libowamp/client.h libowamp/server.h \
-	libowamp/stream.h libowamp/datadir.h
+	libowamp/stream.h libowamp/datadir.h \
+	libowamp/twamp_wire.h libowamp/reflector.h libowamp/twamp_client.h libowamp/twstats.h
 libowamp_libowamp_la_SOURCES = $(OWAMP_PUBLIC_H) \
 	libowamp/error.c libowamp/grow.c libowamp/timestamp.c libowamp/clock.c \
 	libowamp/sendsched.c libowamp/crypto.c libowamp/testpkt.c libowamp/wire.c \
@@ -26,7 +27,9 @@ libowamp_libowamp_la_SOURCES = $(OWAMP_PUBLIC_H) \
 	libowamp/stream_unmeasured.c \
 	libowamp/server.c libowamp/server_internal.h libowamp/server_session.c \
 	libowamp/server_stop.c libowamp/server_fetch.c \
-	libowamp/datadir.c
+	libowamp/datadir.c \
+	libowamp/twamp_wire.c libowamp/reflector.c libowamp/twamp_server.c \
+	libowamp/twamp_client.c libowamp/twstats.c libowamp/twreport.c
 libowamp_libowamp_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 libowamp_libowamp_la_LIBADD = $(OPENSSL_LIBS) -lm
 libowamp_libowamp_la_LDFLAGS = -version-info 0:0:0

@@ -18,7 +18,7 @@
 
 #include "testpkt.h"
 
-owp_status owp_parse_authmode(const char *text, uint32_t *modes, owp_err *err)
+static owp_status parse_authmode(const char *text, int mixed, uint32_t *modes, owp_err *err)
 {
     if (!text || !modes)
         return owp_err_set(err, OWP_ERR_INVALID, "owp_parse_authmode: NULL argument");
@@ -33,13 +33,30 @@ owp_status owp_parse_authmode(const char *text, uint32_t *modes, owp_err *err)
         case 'O': m |= OWP_MODE_OPEN; break;
         case 'A': m |= OWP_MODE_AUTH; break;
         case 'E': m |= OWP_MODE_ENCRYPTED; break;
+        case 'M':
+            if (mixed) {
+                m |= OWP_MODE_MIXED;
+                break;
+            }
+            /* fall through */
         default:
             return owp_err_set(err, OWP_ERR_PARSE,
-                               "Invalid -authmode %c (expected letters A, E and/or O)", *s);
+                               "Invalid -authmode %c (expected letters A, E%s and/or O)", *s,
+                               mixed ? ", M" : "");
         }
     }
     *modes = m;
     return OWP_OK;
+}
+
+owp_status owp_parse_authmode(const char *text, uint32_t *modes, owp_err *err)
+{
+    return parse_authmode(text, 0, modes, err);
+}
+
+owp_status owp_parse_authmode_twamp(const char *text, uint32_t *modes, owp_err *err)
+{
+    return parse_authmode(text, 1, modes, err);
 }
 
 /* One port number as strtol reads it after skipping blanks: a sign is

@@ -12,6 +12,9 @@
 
 /* "AEO" letters, any case, any combination -> owp_mode bit mask. */
 owp_status owp_parse_authmode(const char *text, uint32_t *modes, owp_err *err);
+/* The same with TWAMP's M (mixed, RFC 5618) as a fourth letter: twping -A and
+ * the authmode directive (which owampd reads too, but never offers M). */
+owp_status owp_parse_authmode_twamp(const char *text, uint32_t *modes, owp_err *err);
 
 /* owping/powstream -P (client=1: single N means N-N, "0" ephemeral, default
  * 8760-9960) and owampd -P/testports (client=0: a single number, 0 included). */

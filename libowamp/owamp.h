@@ -22,7 +22,10 @@
 typedef enum owp_mode {
     OWP_MODE_OPEN = 1,
     OWP_MODE_AUTH = 2,
-    OWP_MODE_ENCRYPTED = 4
+    OWP_MODE_ENCRYPTED = 4,
+    /* TWAMP only (RFC 5618): TWAMP-Control as in encrypted mode, TWAMP-Test
+     * packets unauthenticated. OWAMP servers never offer it. */
+    OWP_MODE_MIXED = 8
 } owp_mode;
 
 /* ---- UDP ports of test endpoints (owping/powstream -P, owampd testports) ---- */

@@ -206,7 +206,8 @@ const owp_limits_class *owp_limits_class_for_conn(const owp_limits *self,
 {
     if (!self)
         return NULL;
-    int authenticated = (mode & (OWP_MODE_AUTH | OWP_MODE_ENCRYPTED)) != 0;
+    /* TWAMP's mixed mode authenticates its control connection like E. */
+    int authenticated = (mode & (OWP_MODE_AUTH | OWP_MODE_ENCRYPTED | OWP_MODE_MIXED)) != 0;
     if (authenticated && identity && identity[0]) {
         const owp_limits_class *named = owp_limits_class_find(self, identity);
         if (named)

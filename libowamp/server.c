@@ -201,9 +201,7 @@ static int setup_timeout_ms(const conn *c)
     return setup;
 }
 
-/* The first block of the next command, or OWP_ERR_CLOSED when the client
- * closed the connection between messages. */
-static owp_status next_command(conn *c, uint8_t blk[16], owp_err *err)
+owp_status owp_srv_next_command(conn *c, uint8_t blk[16], owp_err *err)
 {
     owp_status st = wait_message(c, owp_srv_control_timeout_ms(c), 1, err);
     if (st != OWP_OK)
@@ -227,6 +225,7 @@ static const char *mode_name(uint32_t mode)
     case OWP_MODE_OPEN: return "open";
     case OWP_MODE_AUTH: return "authenticated";
     case OWP_MODE_ENCRYPTED: return "encrypted";
+    case OWP_MODE_MIXED: return "mixed";
     }
     return "unknown";
 }
@@ -284,9 +283,9 @@ static owp_status send_server_start(conn *c, uint8_t accept, const uint8_t serve
         return st;
     if (c->mode == OWP_MODE_OPEN)
         st = owp_chan_set_mode(c->chan, OWP_MODE_OPEN, NULL, NULL, NULL, NULL, err);
-    else
-        st = owp_chan_set_mode(c->chan, c->mode, c->keys.aes_key, c->keys.hmac_key, server_iv,
-                               client_iv, err);
+    else /* mixed mode protects TWAMP-Control as encrypted mode does (RFC 5618) */
+        st = owp_chan_set_mode(c->chan, c->mode == OWP_MODE_MIXED ? OWP_MODE_ENCRYPTED : c->mode,
+                               c->keys.aes_key, c->keys.hmac_key, server_iv, client_iv, err);
     if (st != OWP_OK)
         return st;
     /* Bytes 32-47 are the first block of our protected stream (A/E: the
@@ -330,7 +329,10 @@ static owp_status handshake_steps(conn *c, long long deadline_ms, owp_err *err)
     if (s->cfg.policy.greeting_modes)
         modes = s->cfg.policy.greeting_modes(s->cfg.policy.arg, (struct sockaddr *)&c->peer,
                                              c->peer_len, modes);
-    modes &= OWP_MODE_OPEN | OWP_MODE_AUTH | OWP_MODE_ENCRYPTED;
+    uint32_t known = OWP_MODE_OPEN | OWP_MODE_AUTH | OWP_MODE_ENCRYPTED;
+    if (s->cfg.twamp)
+        known |= OWP_MODE_MIXED;
+    modes &= known;
 
     owp_greeting g;
     memset(&g, 0, sizeof g);
@@ -358,7 +360,7 @@ static owp_status handshake_steps(conn *c, long long deadline_ms, owp_err *err)
     if (st != OWP_OK)
         return st;
     owp_setup_response sr;
-    st = owp_wire_decode_setup_response(rbuf, &sr, err);
+    st = owp_wire_decode_setup_response_modes(rbuf, known, &sr, err);
     if (st != OWP_OK)
         return st; /* several or unknown Mode bits: close without Server-Start */
 
@@ -451,9 +453,11 @@ static void log_connection_end(const owp_server *s, owp_status st, const owp_err
 
 static owp_status command_loop(conn *c, owp_err *err)
 {
+    if (c->srv->cfg.twamp)
+        return owp_tw_command_loop(c, err);
     for (;;) {
         uint8_t blk[16];
-        owp_status st = next_command(c, blk, err);
+        owp_status st = owp_srv_next_command(c, blk, err);
         if (st == OWP_ERR_CLOSED || st == OWP_ERR_INTERRUPTED)
             return OWP_OK; /* the client hung up, or we were asked to stop */
         if (st != OWP_OK)

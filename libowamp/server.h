@@ -93,6 +93,11 @@ typedef struct owp_server_config {
     uint32_t setuptimeout;
     double enddelay;                /* seconds after last packet + timeout before our Stop-Sessions */
     owp_num64 start_time;           /* Server-Start Start-Time: when the daemon started */
+    /* TWAMP-Control (RFC 5357, twampd): the commands are Request-TW-Session,
+     * Start-Sessions and Stop-Sessions, each session is a Session-Reflector
+     * (reflector.h), and modes may include OWP_MODE_MIXED (RFC 5618). */
+    int twamp;
+    uint32_t testtimeout;           /* TWAMP: a reflector idle this many seconds ends; 0 = 900 */
     owp_server_policy policy;
     owp_log_fn log;          /* NULL: silent */
     void *log_arg;

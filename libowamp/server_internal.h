@@ -101,6 +101,12 @@ int owp_srv_stop_requested(const conn *c);
 /* The configured control timeout in milliseconds (0: none). */
 int owp_srv_control_timeout_ms(const conn *c);
 
+/* The first block of the next command (waiting at most the control
+ * timeout, in slices that see a stop request), or OWP_ERR_CLOSED when the
+ * client closed the connection between messages, OWP_ERR_INTERRUPTED on a
+ * stop request. */
+owp_status owp_srv_next_command(conn *c, uint8_t blk[16], owp_err *err);
+
 /* Send one control message and its HMAC. */
 owp_status owp_srv_send_msg(conn *c, const uint8_t *buf, size_t len, owp_err *err);
 
@@ -142,6 +148,13 @@ void owp_srv_end_all_sessions(conn *c, uint32_t finished);
 
 /* From Start-Ack to the end of the Stop-Sessions exchange. */
 owp_status owp_srv_run_tests(conn *c, owp_err *err);
+
+/* ---- twamp_server.c ---- */
+
+/* The TWAMP-Control command loop (RFC 5357 3.5-3.8) after the handshake:
+ * Request-TW-Session, Start-Sessions, Stop-Sessions; each accepted session
+ * is a Session-Reflector thread (reflector.h). Returns as command_loop. */
+owp_status owp_tw_command_loop(conn *c, owp_err *err);
 
 /* ---- server_fetch.c ---- */
 

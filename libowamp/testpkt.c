@@ -50,6 +50,7 @@ static const char *mode_name(owp_mode mode)
     case OWP_MODE_OPEN: return "open";
     case OWP_MODE_AUTH: return "authenticated";
     case OWP_MODE_ENCRYPTED: return "encrypted";
+    case OWP_MODE_MIXED: return "mixed"; /* TWAMP: never an OWAMP-Test mode */
     }
     return "unknown";
 }

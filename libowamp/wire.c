@@ -73,9 +73,11 @@ owp_status owp_wire_decode_greeting(const uint8_t in[OWP_GREETING_LEN], owp_gree
 
 /* ---- Set-Up-Response ---- */
 
-static int is_single_known_mode(uint32_t mode)
+static int is_single_known_mode(uint32_t mode, uint32_t known)
 {
-    return mode == OWP_MODE_OPEN || mode == OWP_MODE_AUTH || mode == OWP_MODE_ENCRYPTED;
+    return (mode & known) == mode &&
+           (mode == OWP_MODE_OPEN || mode == OWP_MODE_AUTH || mode == OWP_MODE_ENCRYPTED ||
+            mode == OWP_MODE_MIXED);
 }
 
 void owp_wire_encode_setup_response(const owp_setup_response *m,
@@ -95,9 +97,17 @@ void owp_wire_encode_setup_response(const owp_setup_response *m,
 owp_status owp_wire_decode_setup_response(const uint8_t in[OWP_SETUP_RESPONSE_LEN],
                                           owp_setup_response *m, owp_err *err)
 {
+    return owp_wire_decode_setup_response_modes(in, OWP_MODE_OPEN | OWP_MODE_AUTH |
+                                                        OWP_MODE_ENCRYPTED, m, err);
+}
+
+owp_status owp_wire_decode_setup_response_modes(const uint8_t in[OWP_SETUP_RESPONSE_LEN],
+                                                uint32_t known, owp_setup_response *m,
+                                                owp_err *err)
+{
     memset(m, 0, sizeof *m);
     m->mode = owp_get32(in);
-    if (!is_single_known_mode(m->mode))
+    if (!is_single_known_mode(m->mode, known))
         return owp_err_set(err, OWP_ERR_PROTO,
                            "Set-Up-Response: Mode 0x%08x is not exactly one known mode", m->mode);
     memcpy(m->keyid, in + 4, OWP_KEYID_LEN);

@@ -24,7 +24,7 @@ enum {
     OWP_MSG_START_SESSIONS = 2,
     OWP_MSG_STOP_SESSIONS = 3,
     OWP_MSG_FETCH_SESSION = 4,
-    OWP_MSG_REQUEST_TW_SESSION = 5 /* TWAMP: not ours; the server closes */
+    OWP_MSG_REQUEST_TW_SESSION = 5 /* TWAMP (RFC 5357): twamp_wire.h; owampd closes */
 };
 
 /* Accept values (section 3.3). */
@@ -64,6 +64,10 @@ void owp_wire_encode_setup_response(const owp_setup_response *m,
 /* Rejects a Mode with zero, several or unknown bits. */
 owp_status owp_wire_decode_setup_response(const uint8_t in[OWP_SETUP_RESPONSE_LEN],
                                           owp_setup_response *m, owp_err *err);
+/* The same with the set of known modes given: TWAMP adds OWP_MODE_MIXED. */
+owp_status owp_wire_decode_setup_response_modes(const uint8_t in[OWP_SETUP_RESPONSE_LEN],
+                                                uint32_t known, owp_setup_response *m,
+                                                owp_err *err);
 
 /* ---- Server-Start, 48 bytes: 0-31 clear, 32-47 first encrypted block (A/E) ---- */
 #define OWP_SERVER_START_LEN 48

@@ -19,7 +19,8 @@ OWAMP_UNIT_TESTS = \
 	tests/unit/check_endpoint tests/unit/check_hostport tests/unit/check_options \
 	tests/unit/check_pfs tests/unit/check_conf tests/unit/check_policy \
 	tests/unit/check_stream tests/unit/check_client tests/unit/check_server \
-	tests/unit/check_datadir
+	tests/unit/check_datadir tests/unit/check_twamp
+tests_unit_check_twamp_LDADD = $(UNIT_LDADD)
 tests_unit_check_error_LDADD = $(UNIT_LDADD)
 tests_unit_check_timestamp_LDADD = $(UNIT_LDADD)
 tests_unit_check_clock_LDADD = $(UNIT_LDADD)
@@ -144,9 +145,9 @@ tests_unit_check_analyst_CPPFLAGS = $(CLI_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_analyst_LDADD = collector/cli/libcli.la $(UNIT_LDADD)
 tests_unit_check_nagios_CPPFLAGS = $(CLI_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_nagios_LDADD = collector/cli/libcli.la $(UNIT_LDADD)
-
 tests_unit_check_serve_CPPFLAGS = $(SERVE_CPPFLAGS) $(UNIT_CPPFLAGS)
 tests_unit_check_serve_LDADD = $(LIBSERVE) collector/cli/libcli.la $(UNIT_LDADD)
+
 # node/tools' shared option code (client_opts.c).
 TOOLS_UNIT_TESTS = tests/unit/check_tools_opts
 tests_unit_check_tools_opts_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/node/tools $(UNIT_CPPFLAGS)
@@ -165,6 +166,7 @@ E2E_TESTS = \
 	tests/e2e/owampd_concurrent.sh \
 	tests/e2e/owping_modes.sh \
 	tests/e2e/owping_options.sh \
+	tests/e2e/twamp_modes.sh \
 	tests/e2e/pfstore.sh \
 	tests/e2e/tools_conventions.sh \
 	tests/e2e/owfetch_owup.sh \

@@ -49,7 +49,6 @@
 #include "owampd_process.h"
 #include "server.h"
 
-#define DEFAULT_PORT "861"
 /* Hundreds of clients may connect within a millisecond; a short listen
  * queue drops their SYNs and each waits a 1 s, 3 s, 7 s... retransmit. The
  * kernel caps this at net.core.somaxconn. */
@@ -59,6 +58,10 @@
 #define ACCEPT_BURST 64
 
 static const char *progname = "owampd";
+
+const owampd_role owampd_role_owamp = {"owampd", "owamp-server", "owampd", "861", 0};
+const owampd_role owampd_role_twamp = {"twampd", "twamp-server", "twampd", "862", 1};
+const owampd_role *owampd_current_role = &owampd_role_owamp;
 
 /* The engine of a per-connection child, for its SIGTERM/SIGHUP handler. */
 static owp_server *child_server;
@@ -148,12 +151,13 @@ static void create_listeners(daemon_state *d)
     memset(&hp, 0, sizeof hp);
     if (d->conf.srcnode[0] && owp_hostport_parse(d->conf.srcnode, &hp, &err) != OWP_OK)
         invalid_srcnode(d);
-    const char *port = hp.port[0] ? hp.port : DEFAULT_PORT;
+    const char *default_port = d->role->default_port;
+    const char *port = hp.port[0] ? hp.port : default_port;
     int fd = -1;
     if (hp.host[0]) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
-        if (owp_hostport_resolve(&hp, DEFAULT_PORT, AF_UNSPEC, SOCK_STREAM, 1, &ss, &len, &err) !=
+        if (owp_hostport_resolve(&hp, default_port, AF_UNSPEC, SOCK_STREAM, 1, &ss, &len, &err) !=
             OWP_OK)
             invalid_srcnode(d);
         fd = open_listener((struct sockaddr *)&ss, len, 0);
@@ -185,6 +189,8 @@ static void create_server(daemon_state *d)
     cfg.setuptimeout = d->conf.setuptimeout;
     cfg.enddelay = d->conf.enddelay;
     cfg.start_time = d->start_time;
+    cfg.twamp = d->role->twamp;
+    cfg.testtimeout = d->conf.testtimeout;
     cfg.log = daemon_log_callback;
     owampd_broker_policy_hooks(&cfg.policy, d);
     owp_err err;
@@ -632,16 +638,21 @@ static int init_clock(void)
     return 0;
 }
 
-int main(int argc, char **argv)
+int owampd_main(int argc, char **argv, const owampd_role *role)
 {
     const char *slash = strrchr(argv[0], '/');
     progname = slash ? slash + 1 : argv[0];
+    if (!progname[0])
+        progname = role->name;
+    owampd_current_role = role;
 
     static daemon_state d;
     memset(&d, 0, sizeof d);
+    d.role = role;
     d.pid_fd = -1;
     d.owampd_broker_fd = -1;
     owp_server_conf_default(&d.conf);
+    d.conf.twamp = role->twamp;
     daemon_log_open(progname, d.conf.facility, d.conf.loglevel, 1);
 
     owampd_config_prescan_options(&d, argc, argv);
@@ -683,7 +694,8 @@ int main(int argc, char **argv)
     owampd_process_drop_privileges(&d);
     sigset_t wait_mask;
     install_master_signals(&wait_mask);
-    log_debug("%s: listening on %s", progname, d.conf.srcnode[0] ? d.conf.srcnode : "*:" DEFAULT_PORT);
+    log_debug("%s: listening on %s%s", progname, d.conf.srcnode[0] ? d.conf.srcnode : "*:",
+              d.conf.srcnode[0] ? "" : role->default_port);
     owampd_process_report_started(ready_fd);
 
     accept_loop(&d, &wait_mask);

@@ -23,7 +23,23 @@
 #include "server.h"
 
 #define OWAMPD_PATH_MAX 4096
-#define PID_FILE "owamp-server.pid"
+
+/* Which daemon this process is: owampd, or twampd (TWAMP, RFC 5357), which
+ * is the same daemon with another protocol on its control connections and
+ * other file names (node/twampd). */
+typedef struct owampd_role {
+    const char *name;          /* default program name */
+    const char *file_base;     /* BASE.conf/.limits/.pfs/.pid/.info: "owamp-server" */
+    const char *manual_base;   /* the manual's names: "owampd" (owampd.conf, ...) */
+    const char *default_port;  /* "861" */
+    int twamp;
+} owampd_role;
+extern const owampd_role owampd_role_owamp;
+extern const owampd_role owampd_role_twamp;
+/* The role owampd_main runs (for texts printed before daemon_state exists). */
+extern const owampd_role *owampd_current_role;
+/* The daemon's main: owampd's and twampd's. */
+int owampd_main(int argc, char **argv, const owampd_role *role);
 #define MAX_LISTEN 2
 
 /* What the command line asked instead of serving (daemon_state.help). */
@@ -47,6 +63,7 @@ typedef struct child_table {
 } child_table;
 
 typedef struct daemon_state {
+    const owampd_role *role;
     /* Settings: options + owamp-server.conf (owampd_config.c). */
     owp_server_conf conf;
     char confdir[OWAMPD_PATH_MAX];

@@ -52,13 +52,14 @@ void owampd_config_usage(FILE *out, const char *progname)
             progname);
     fprintf(out,
             "   -P portrange      port range for recivers to use\n"
-            "   -R vardir         directory for " PID_FILE " file\n"
+            "   -R vardir         directory for %s.pid file\n"
             "   -S nodename:port  Srcaddr to bind to\n"
             "   -U user           Run as user \"user\" :-uid also valid\n"
             "   -v                verbose output\n"
             "   -Z                Stay in the foreground and log to stderr as well\n"
             "   --version         Print the version and exit\n"
-            "\n");
+            "\n",
+            owampd_current_role->file_base);
     fprintf(out, "\nVersion: %s\n\n", OWAMP_COMPAT_VERSION);
 }
 
@@ -125,7 +126,8 @@ static int apply_option(daemon_state *d, const char *progname, int ch, const cha
     owp_err err;
     switch (ch) {
     case 'a':
-        if (owp_parse_authmode(arg, &d->conf.authmodes, &err) != OWP_OK) {
+        if ((d->role->twamp ? owp_parse_authmode_twamp(arg, &d->conf.authmodes, &err)
+                            : owp_parse_authmode(arg, &d->conf.authmodes, &err)) != OWP_OK) {
             log_err("%s", err.msg);
             owampd_config_usage(stderr, progname);
             exit(1);
@@ -223,14 +225,15 @@ static const char *config_dir(const daemon_state *d)
 static int find_config(const daemon_state *d, const char *base, char *path, unsigned len)
 {
     const char *dir = config_dir(d);
-    int found = owp_server_conf_find(dir, base, path, len);
+    int found = owp_server_conf_find_named(dir, d->role->manual_base, d->role->file_base, base,
+                                           path, len);
     if (found < 0) {
         log_err("%s: configuration directory path too long", dir);
         exit(1);
     }
     if (found == 2)
-        log_warn("Both %s/owampd.%s and %s exist: using %s, ignoring owampd.%s", dir, base, path,
-                 path, base);
+        log_warn("Both %s/%s.%s and %s exist: using %s, ignoring %s.%s", dir,
+                 d->role->manual_base, base, path, path, d->role->manual_base, base);
     return found != 0;
 }
 
@@ -255,7 +258,8 @@ void owampd_config_load_conf_file(daemon_state *d)
     if (!find_config(d, "conf", path, sizeof path)) {
         if (d->have_confdir) {
             const char *dir = config_dir(d);
-            log_err("Unable to open %s/owamp-server.conf (or %s/owampd.conf): %s", dir, dir,
+            log_err("Unable to open %s/%s.conf (or %s/%s.conf): %s", dir, d->role->file_base,
+                    dir, d->role->manual_base,
                     strerror(ENOENT));
             exit(1);
         }

@@ -26,11 +26,10 @@
 
 #include "daemon_log.h"
 
-#define INFO_FILE "owamp-server.info"
 
 void owampd_process_lock_pid_file(daemon_state *d)
 {
-    snprintf(d->pid_path, sizeof d->pid_path, "%s/%s", d->vardir, PID_FILE);
+    snprintf(d->pid_path, sizeof d->pid_path, "%s/%s.pid", d->vardir, d->role->file_base);
     d->pid_fd = open(d->pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
     if (d->pid_fd < 0 || fcntl(d->pid_fd, F_SETLK, &fl) != 0) {
@@ -61,7 +60,7 @@ static void write_pid_files(daemon_state *d)
         exit(1);
     }
     char info[OWAMPD_PATH_MAX + 32];
-    snprintf(info, sizeof info, "%s/%s", d->vardir, INFO_FILE);
+    snprintf(info, sizeof info, "%s/%s.info", d->vardir, d->role->file_base);
     FILE *fp = fopen(info, "w");
     if (!fp) {
         log_err("Unable to open %s: %s", info, strerror(errno));

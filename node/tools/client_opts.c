@@ -226,7 +226,8 @@ int tools_conn_opts_parse(tools_conn_opts *o, int opt, const char *arg, char *lo
         return 1;
     case 'A': {
         owp_err err;
-        if (owp_parse_authmode(arg, &o->modes, &err) != OWP_OK) {
+        if ((o->twamp ? owp_parse_authmode_twamp(arg, &o->modes, &err)
+                      : owp_parse_authmode(arg, &o->modes, &err)) != OWP_OK) {
             snprintf(log, loglen, "%s", err.msg);
             return -1; /* bare usage, as the reference */
         }
@@ -343,7 +344,8 @@ owp_client *tools_conn_open(tools_conn_opts *o, const char *prog, const char *se
     if (got == 0)
         o->identity = NULL; /* as the reference: open mode only from here on */
     if (!o->modes_set)
-        o->modes = o->identity ? (OWP_MODE_OPEN | OWP_MODE_AUTH | OWP_MODE_ENCRYPTED)
+        o->modes = o->identity ? (OWP_MODE_OPEN | OWP_MODE_AUTH | OWP_MODE_ENCRYPTED |
+                                  (o->twamp ? OWP_MODE_MIXED : 0))
                                : OWP_MODE_OPEN;
 
     owp_client_opts co;
@@ -356,6 +358,8 @@ owp_client *tools_conn_open(tools_conn_opts *o, const char *prog, const char *se
     co.identity = o->identity;
     co.passphrase = o->identity ? pass : NULL;
     co.passphrase_len = o->identity ? passlen : 0;
+    co.twamp = o->twamp;
+    co.default_port = o->twamp ? "862" : NULL;
     owp_err err;
     owp_err_clear(&err);
     owp_client *c = owp_client_open(&co, &err);

@@ -83,6 +83,7 @@ typedef struct tools_conn_opts {
     const char *pfs_file;   /* -k */
     const char *src_addr;   /* -S */
     const char *identity;   /* -u */
+    int twamp;              /* set by twping before parsing: -A takes M, port 862 */
 } tools_conn_opts;
 
 void tools_conn_opts_init(tools_conn_opts *o);

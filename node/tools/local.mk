@@ -3,7 +3,7 @@ noinst_LTLIBRARIES += node/tools/libtools.la
 node_tools_libtools_la_SOURCES = node/tools/client_opts.c node/tools/client_opts.h
 TOOLS_LDADD = node/tools/libtools.la $(LIBOWAMP)
 bin_PROGRAMS += node/tools/owping node/tools/owstats node/tools/owfetch node/tools/owup \
-	node/tools/pfstore node/tools/powstream
+	node/tools/pfstore node/tools/powstream node/tools/twping
 node_tools_owping_SOURCES = node/tools/owping.c
 node_tools_owping_LDADD = $(TOOLS_LDADD)
 node_tools_owstats_SOURCES = node/tools/owstats.c
@@ -16,3 +16,5 @@ node_tools_pfstore_SOURCES = node/tools/pfstore.c
 node_tools_powstream_SOURCES = node/tools/powstream.c
 node_tools_powstream_CPPFLAGS = $(AM_CPPFLAGS) $(DAEMON_CPPFLAGS)
 node_tools_powstream_LDADD = $(LIBDAEMON) $(TOOLS_LDADD)
+node_tools_twping_SOURCES = node/tools/twping.c
+node_tools_twping_LDADD = $(TOOLS_LDADD)

@@ -1,0 +1,258 @@
+/*
+ * twreport.c - twping's report formats (twstats.h; the reference's outputs
+ * are in tests/vectors/twamp/outputs and README.md F). The -M and -R formats
+ * are the reference's byte for byte; the human summary too, except the
+ * median, jitter and -a values, which are exact nearest-rank percentiles
+ * (doc/statistics.md, doc/compat.md), as in owping's summary.
+ */
+#include "twstats.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "owdstat.h"
+
+#define TSTAMP_FMT "%020" PRIu64
+enum { RTT = 0, FWD = 1, BCK = 2, PROC = 3 };
+
+typedef struct tw_ctx {
+    FILE *out;
+    const owp_tw_session_info *info;
+    const owp_tw_report_opts *o;
+    double scale;
+    const char *unit;
+} tw_ctx;
+
+static double unit_scale(char units, const char **label)
+{
+    switch (units) {
+    case 'n': case 'N': *label = "ns"; return 1e9;
+    case 'u': case 'U': *label = "us"; return 1e6;
+    case 's': case 'S': *label = ""; return 1.0;
+    default: *label = "ms"; return 1e3;
+    }
+}
+
+static const char *fmt(char *buf, size_t len, int defined, double v, double scale)
+{
+    if (!defined)
+        snprintf(buf, len, "nan");
+    else
+        snprintf(buf, len, "%.3g", v * scale);
+    return buf;
+}
+
+static void print_sid(FILE *out, const uint8_t *sid)
+{
+    for (int i = 0; i < OWP_SID_LEN; i++)
+        fprintf(out, "%02x", sid[i]);
+    fprintf(out, "\n");
+}
+
+static void print_header(const tw_ctx *c)
+{
+    const owp_request *req = c->info->req;
+    fprintf(c->out, "\n--- twping statistics from [%s]:%u to [%s]:%u ---\n", c->info->from_host,
+            req->sender_port, c->info->to_host, req->receiver_port);
+    fprintf(c->out, "SID:\t");
+    print_sid(c->out, req->sid);
+}
+
+static void print_hops(FILE *out, const char *dir, const uint32_t ttl[256])
+{
+    int nvalues = 0, min_ttl = -1, max_ttl = -1;
+    for (int t = 0; t < 256; t++)
+        if (ttl[t]) {
+            nvalues++;
+            if (min_ttl < 0)
+                min_ttl = t;
+            max_ttl = t;
+        }
+    if (nvalues == 0)
+        fprintf(out, "%s hops not reported\n", dir);
+    else if (nvalues == 1)
+        fprintf(out, "%s hops = %d (consistently)\n", dir, owp_owd_hops((uint8_t)min_ttl));
+    else
+        fprintf(out, "%s hops takes %d values; min hops = %d, max hops = %d\n", dir, nvalues,
+                owp_owd_hops((uint8_t)max_ttl), owp_owd_hops((uint8_t)min_ttl));
+}
+
+static void print_times(const tw_ctx *c, const owp_tw_stats *s, const char *what, int k,
+                        double err)
+{
+    char b1[64], b2[64], b3[64];
+    fprintf(c->out, "%s min/median/max = %s/%s/%s %s, (err=%.3g %s)\n", what,
+            fmt(b1, sizeof b1, s->have[k], s->min[k], c->scale),
+            fmt(b2, sizeof b2, s->have[k], s->median_exact[k], c->scale),
+            fmt(b3, sizeof b3, s->have[k], s->max[k], c->scale), c->unit, err * c->scale, c->unit);
+}
+
+static void print_summary(const tw_ctx *c, owp_tw_stats *s)
+{
+    FILE *out = c->out;
+    char tbuf[80], b1[64], b2[64];
+    print_header(c);
+    owp_ntp_format_local(s->start_time, tbuf, sizeof tbuf);
+    fprintf(out, "first:\t%s\n", tbuf);
+    owp_ntp_format_local(s->end_time, tbuf, sizeof tbuf);
+    fprintf(out, "last:\t%s\n", tbuf);
+    fprintf(out, "%u sent, %u lost (%.3f%%), %u send duplicates, %u reflect duplicates\n", s->sent,
+            s->lost, 100.0 * owp_owd_loss_ratio(s->lost, s->sent), s->send_dups,
+            s->reflect_dups);
+    print_times(c, s, "round-trip time", RTT, s->maxerr);
+    print_times(c, s, "send time", FWD, s->maxerr_fwd);
+    print_times(c, s, "reflect time", BCK, s->maxerr_bck);
+    fprintf(out, "reflector processing time min/max = %s/%s %s\n",
+            fmt(b1, sizeof b1, s->have[PROC], s->min[PROC], c->scale),
+            fmt(b2, sizeof b2, s->have[PROC], s->max[PROC], c->scale), c->unit);
+    static const char *const jitter_name[3] = {"two-way", "send", "reflect"};
+    for (int k = 0; k < 3; k++)
+        fprintf(out, "%s jitter = %s %s (P95-P50)\n", jitter_name[k],
+                fmt(b1, sizeof b1, s->have[k], s->jitter_exact[k], c->scale), c->unit);
+    if (c->o->npercentiles) {
+        fprintf(out, "Percentiles:\n");
+        for (unsigned i = 0; i < c->o->npercentiles; i++) {
+            double v = 0, p = (double)(float)c->o->percentiles[i]; /* -a values are floats */
+            int ok = owp_tw_stats_rtt_percentile(s, c->o->percentiles[i] / 100.0, &v);
+            fprintf(out, "\t%.1f: %s %s\n", p, fmt(b1, sizeof b1, ok, v, c->scale), c->unit);
+        }
+    }
+    print_hops(out, "send", s->ttl_fwd);
+    print_hops(out, "reflect", s->ttl_bck);
+    fprintf(out, "\n");
+}
+
+static void print_ttl_range(FILE *out, const char *key, const uint32_t ttl[256])
+{
+    int min_ttl = 255, max_ttl = 0;
+    for (int t = 0; t < 256; t++)
+        if (ttl[t]) {
+            if (t < min_ttl)
+                min_ttl = t;
+            max_ttl = t;
+        }
+    fprintf(out, "MINTTL_%s\t%d\nMAXTTL_%s\t%d\n", key, min_ttl, key, max_ttl);
+}
+
+static void print_machine(const tw_ctx *c, const owp_tw_stats *s, uint32_t first, uint32_t last)
+{
+    FILE *out = c->out;
+    const owp_tw_session_info *in = c->info;
+    const owp_request *req = in->req;
+    fprintf(out, "SUMMARY\t%.2f\nSID\t", 3.0);
+    print_sid(out, req->sid);
+    fprintf(out, "FROM_HOST\t%s\nFROM_ADDR\t%s\nFROM_PORT\t%u\n", in->from_host, in->from_addr,
+            req->sender_port);
+    fprintf(out, "TO_HOST\t%s\nTO_ADDR\t%s\nTO_PORT\t%u\n", in->to_host, in->to_addr,
+            req->receiver_port);
+    fprintf(out, "START_TIME\t" TSTAMP_FMT "\nEND_TIME\t" TSTAMP_FMT "\n", s->start_time,
+            s->end_time);
+    fprintf(out, "DSCP\t0x%2.2x\n", (unsigned)(req->typep >> 24));
+    fprintf(out, "LOSS_TIMEOUT\t%" PRIu64 "\nPACKET_PADDING\t%u\n", req->timeout, req->padding);
+    fprintf(out, "SESSION_PACKET_COUNT\t%u\nSAMPLE_PACKET_COUNT\t%u\n", req->npackets,
+            last - first);
+    fprintf(out, "BUCKET_WIDTH\t%g\nSESSION_FINISHED\t%d\n", s->bucket_width, in->finished);
+    fprintf(out, "SENT\t%u\nSYNC\t%d\n", s->sent, s->sync);
+    fprintf(out, "MAXERR\t%g\nMAXERR_FWD\t%g\nMAXERR_BCK\t%g\n", s->maxerr, s->maxerr_fwd,
+            s->maxerr_bck);
+    fprintf(out, "DUPS_FWD\t%u\nDUPS_BCK\t%u\nLOST\t%u\n", s->send_dups, s->reflect_dups,
+            s->lost);
+    if (s->have[RTT]) {
+        fprintf(out, "MIN\t%g\nMIN_FWD\t%g\nMIN_BCK\t%g\nMIN_PROC\t%g\n", s->min[RTT],
+                s->min[FWD], s->min[BCK], s->min[PROC]);
+        static const char *const sfx[3] = {"", "_FWD", "_BCK"};
+        for (int k = 0; k < 3; k++)
+            if (s->have_median_ref[k])
+                fprintf(out, "MEDIAN%s\t%g\n", sfx[k], s->median_ref[k]);
+        fprintf(out, "MAX\t%g\nMAX_FWD\t%g\nMAX_BCK\t%g\nMAX_PROC\t%g\n", s->max[RTT],
+                s->max[FWD], s->max[BCK], s->max[PROC]);
+        for (int k = 0; k < 3; k++)
+            if (s->have_jitter_ref[k])
+                fprintf(out, "PDV%s\t%g\n", sfx[k], s->jitter_ref[k]);
+        fprintf(out, "<BUCKETS>\n");
+        for (size_t i = 0; i < s->nbuckets; i++)
+            fprintf(out, "\t%d\t%u\t%u\t%u\n", s->bucket_index[i], s->bucket_count[i][0],
+                    s->bucket_count[i][1], s->bucket_count[i][2]);
+        fprintf(out, "</BUCKETS>\n");
+    }
+    print_ttl_range(out, "FWD", s->ttl_fwd);
+    print_ttl_range(out, "BCK", s->ttl_bck);
+    if (s->received) {
+        fprintf(out, "<TTLBUCKETS>\n");
+        for (int t = 0; t < 256; t++)
+            if (s->ttl_fwd[t] || s->ttl_bck[t])
+                fprintf(out, "\t%d\t%u\t%u\n", t, s->ttl_fwd[t], s->ttl_bck[t]);
+        fprintf(out, "</TTLBUCKETS>\n");
+    }
+    fprintf(out, "\n");
+}
+
+static void print_raw_half(FILE *out, const owp_record *r, const char *end)
+{
+    fprintf(out, "%lu " TSTAMP_FMT " %u %g " TSTAMP_FMT " %u %g %u%s", (unsigned long)r->seq,
+            r->send_time, (unsigned)owp_errest_synchronized(r->send_err),
+            owp_errest_seconds(r->send_err), r->recv_time,
+            (unsigned)owp_errest_synchronized(r->recv_err), owp_errest_seconds(r->recv_err),
+            (unsigned)r->ttl, end);
+}
+
+static void print_record_line(const tw_ctx *c, const owp_tw_record *r)
+{
+    if (owp_tw_record_lost(r)) {
+        fprintf(c->out, "seq_no=%-10u *LOST*\n", r->fwd.seq);
+        return;
+    }
+    fprintf(c->out,
+            "seq_no=%-10u fwd_delay=%.3g %s bck_delay=%.3g %s delay=%.3g %s proc_delay=%.3g %s"
+            "\t(err=%.3g %s)\n",
+            r->fwd.seq, owp_tw_send_time(r) * c->scale, c->unit,
+            owp_tw_reflect_time(r) * c->scale, c->unit, owp_tw_round_trip(r) * c->scale, c->unit,
+            owp_tw_processing_time(r) * c->scale, c->unit,
+            (owp_tw_err_fwd(r) + owp_tw_err_bck(r)) * c->scale, c->unit);
+}
+
+static owp_status report_block(const tw_ctx *c, const owp_tw_record *records, uint32_t first,
+                               uint32_t last, owp_err *err)
+{
+    if (c->o->verbose) {
+        print_header(c);
+        for (uint32_t i = first; i < last; i++)
+            print_record_line(c, &records[i]);
+    }
+    owp_tw_stats s;
+    owp_status st = owp_tw_stats_compute(records, first, last, c->o->bucket_width, &s, err);
+    if (st != OWP_OK)
+        return st;
+    if (c->o->machine)
+        print_machine(c, &s, first, last);
+    else
+        print_summary(c, &s);
+    owp_tw_stats_clear(&s);
+    return OWP_OK;
+}
+
+owp_status owp_tw_report(FILE *out, const owp_tw_session_info *info, const owp_tw_record *records,
+                         uint32_t nrecords, const owp_tw_report_opts *o, owp_err *err)
+{
+    if (!out || !info || !info->req || !o || (nrecords && !records))
+        return owp_err_set(err, OWP_ERR_INVALID, "owp_tw_report: missing argument");
+    if (o->raw) {
+        for (uint32_t i = 0; i < nrecords; i++) {
+            print_raw_half(out, &records[i].fwd, " ");
+            print_raw_half(out, &records[i].bck, "\n");
+        }
+        return OWP_OK;
+    }
+    tw_ctx c = {.out = out, .info = info, .o = o};
+    c.scale = unit_scale(o->units, &c.unit);
+    uint32_t step = o->sub_count ? o->sub_count : (nrecords ? nrecords : 1);
+    if (nrecords == 0)
+        return report_block(&c, records, 0, 0, err);
+    for (uint32_t first = 0; first < nrecords; first += step) {
+        uint32_t last = nrecords - first > step ? first + step : nrecords;
+        owp_status st = report_block(&c, records, first, last, err);
+        if (st != OWP_OK)
+            return st;
+    }
+    return OWP_OK;
+}
