@@ -55,6 +55,8 @@ PROGRAMS = {
     "owup": "node/tools/owup",
     "pfstore": "node/tools/pfstore",
     "powstream": "node/tools/powstream",
+    "twampd": "node/twampd/twampd",
+    "twping": "node/tools/twping",
     "owmesh": "collector/cli/owmesh",
     "owmesh-node": "node/agent/owmesh-node",
     "owmesh-coordinator": "coordinator/owmesh-coordinator",
@@ -388,22 +390,24 @@ def prepare_dirs(world, *paths):
             shutil.chown(world.path(p), "nobody", "nogroup")
 
 
-def owampd_serving(world, address, stored=(), authmode="AEO", pfs=None):
-    """Start an owampd listening on address (host:port, already rewritten)
-    holding stored = [(sid, vector file)] in its catalog; wait until it answers."""
-    conf = os.path.join(world.root, "fixture-owampd-" + re.sub(r"\W", "_", address))
+def owampd_serving(world, address, stored=(), authmode="AEO", pfs=None, daemon="owampd"):
+    """Start an owampd (or twampd: daemon) listening on address (host:port,
+    already rewritten) holding stored = [(sid, vector file)] in its catalog;
+    wait until it answers."""
+    server = "twamp-server" if daemon == "twampd" else "owamp-server"
+    conf = os.path.join(world.root, "fixture-%s-%s" % (daemon, re.sub(r"\W", "_", address)))
     data = os.path.join(conf, "data")
     for sid, vector in stored:
         # Without a limits file every client is in class "default".
         store_session(world, vector, sid,
                       os.path.join(data, "hierarchy", "default", sid + ".owp"))
-    write(os.path.join(conf, "owamp-server.conf"),
+    write(os.path.join(conf, server + ".conf"),
           "srcnode %s\ndatadir %s\nvardir %s\nauthmode %s\n%s" %
           (address, data, conf, authmode, run_as_root_user()))
     if pfs:
-        write(os.path.join(conf, "owamp-server.pfs"), pfs, 0o600)
+        write(os.path.join(conf, server + ".pfs"), pfs, 0o600)
     os.system("chmod -R a+rwX %s" % conf)
-    world.start("owampd -Z -c %s" % conf)
+    world.start("%s -Z -c %s" % (daemon, conf))
     host, port = address.rsplit(":", 1)
     return wait_for(lambda: listening(host.strip("[]"), int(port)))
 
@@ -457,6 +461,17 @@ def page_owping(world, blocks):
     report(ok, "owping.1: the IPv6 server is up", world.daemon_log())
     for i, block in enumerate(blocks):
         run_commands(world, "owping.1", i + 1, block)
+
+
+def page_twping(world, blocks):
+    pfs = pfs_line("alice")
+    write(world.path("/etc/twamp/twping.pfs"), pfs, 0o600)
+    for text, label in ((world.rewrite("192.0.2.7"), "IPv4"),
+                        (world.rewrite("[2001:db8::7]:862"), "IPv6")):
+        ok = owampd_serving(world, text, authmode="AEMO", pfs=pfs, daemon="twampd")
+        report(ok, "twping.1: the %s twampd is up" % label, world.daemon_log())
+    for i, block in enumerate(blocks):
+        run_commands(world, "twping.1", i + 1, block)
 
 
 def page_owstats(world, blocks):
@@ -700,6 +715,7 @@ FIXTURES = {
     "owfetch.1": page_owfetch,
     "owup.1": page_owup,
     "owping.1": page_owping,
+    "twping.1": page_twping,
     "owstats.1": page_owstats,
     "pfstore.1": page_pfstore,
     "owampd.conf.5": page_owampd_conf,
