@@ -79,14 +79,27 @@ static int address_key(const struct sockaddr *sa, socklen_t len, uint8_t addr[16
     return 0;
 }
 
-int owp_ep_same_address(const struct sockaddr *a, socklen_t alen, const struct sockaddr *b,
-                        socklen_t blen)
+/* Same address, and (compare_ports) same port? */
+static int same_key(const struct sockaddr *a, socklen_t alen, const struct sockaddr *b,
+                    socklen_t blen, int compare_ports)
 {
     uint8_t aa[16], ba[16];
     uint16_t ap, bp;
     if (!address_key(a, alen, aa, &ap) || !address_key(b, blen, ba, &bp))
         return 0;
-    return ap == bp && memcmp(aa, ba, 16) == 0;
+    return (!compare_ports || ap == bp) && memcmp(aa, ba, 16) == 0;
+}
+
+int owp_ep_same_address(const struct sockaddr *a, socklen_t alen, const struct sockaddr *b,
+                        socklen_t blen)
+{
+    return same_key(a, alen, b, blen, 1);
+}
+
+int owp_ep_same_host(const struct sockaddr *a, socklen_t alen, const struct sockaddr *b,
+                     socklen_t blen)
+{
+    return same_key(a, alen, b, blen, 0);
 }
 
 /* ------------------------------------------------------------ socket setup */

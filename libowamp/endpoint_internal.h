@@ -15,9 +15,11 @@
 #ifndef OWP_ENDPOINT_INTERNAL_H
 #define OWP_ENDPOINT_INTERNAL_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "endpoint.h"
 #include "testpkt.h"
@@ -59,5 +61,45 @@ owp_status owp_ep_make_testcrypt(const owp_request *req, const owp_session_keys 
  * a dual-stack socket's sources match an IPv4 peer (endpoint.c). */
 int owp_ep_same_address(const struct sockaddr *a, socklen_t alen, const struct sockaddr *b,
                         socklen_t blen);
+/* The same, the ports aside. */
+int owp_ep_same_host(const struct sockaddr *a, socklen_t alen, const struct sockaddr *b,
+                     socklen_t blen);
+
+/* ------------------------------------------------------------ receiving
+ * What the test sockets' readers share (the OWAMP receiver, the TWAMP
+ * reflector and twping's collector; endpoint_recv.c). */
+
+/* A record's TTL when the kernel gave none. */
+#define OWP_EP_TTL_UNKNOWN 255
+
+/* Room for the control data the test sockets ask for: the kernel's receive
+ * stamp (SO_TIMESTAMPNS) and the TTL or hop limit. */
+typedef union owp_ep_control {
+    char buf[CMSG_SPACE(sizeof(struct timespec)) + 2 * CMSG_SPACE(sizeof(int)) + 64];
+    struct cmsghdr align;
+} owp_ep_control;
+
+/* What recvmsg's control data says of one datagram. */
+typedef struct owp_ep_rx_info {
+    struct timespec kernel_time;
+    int have_kernel_time;
+    int ttl; /* -1: none */
+} owp_ep_rx_info;
+
+void owp_ep_parse_control(struct msghdr *msg, owp_ep_rx_info *info);
+
+/* The TTL as a record holds it: OWP_EP_TTL_UNKNOWN without one. */
+uint8_t owp_ep_rx_ttl(const owp_ep_rx_info *info);
+
+/* The kernel's receive stamp, or without one the clock now (the TWAMP
+ * timestamps; the OWAMP receiver widens the estimate instead). */
+owp_num64 owp_ep_rx_time(const owp_ep_rx_info *info, uint16_t *errest);
+
+/* recvmsg failed with e but the socket is still good: interrupted, or an
+ * ICMP error queued on it by an earlier send (not the reader's to act on). */
+static inline int owp_ep_recv_error_transient(int e)
+{
+    return e == EINTR || e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH;
+}
 
 #endif

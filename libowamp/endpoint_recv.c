@@ -31,7 +31,6 @@
  * recvmsg because the kernel gave no timestamp: the time the datagram may
  * have waited in the socket is unknown. */
 #define USERSPACE_TIMESTAMP_ERR_SEC 1e-3
-#define TTL_UNKNOWN 255
 
 typedef struct recv_ctx {
     owp_endpoint *ep;
@@ -88,7 +87,7 @@ static owp_status expire(recv_ctx *c, owp_num64 now, uint32_t limit, int force, 
                 .recv_err = owp_clock_errest(),
                 .send_time = c->cursor_due,
                 .recv_time = 0,
-                .ttl = TTL_UNKNOWN,
+                .ttl = OWP_EP_TTL_UNKNOWN,
             };
             c->stats->lost++;
             owp_status st = deliver(c, &lost, err);
@@ -101,38 +100,46 @@ static owp_status expire(recv_ctx *c, owp_num64 now, uint32_t limit, int force, 
 }
 
 typedef struct arrival {
-    struct timespec kernel_time;
-    int have_kernel_time;
-    int ttl;
+    owp_ep_rx_info rx;
     owp_num64 time; /* receive time, OWAMP clock */
     uint16_t errest;
 } arrival;
 
-static void parse_control(struct msghdr *msg, arrival *a)
+void owp_ep_parse_control(struct msghdr *msg, owp_ep_rx_info *info)
 {
-    a->have_kernel_time = 0;
-    a->ttl = -1;
+    info->have_kernel_time = 0;
+    info->ttl = -1;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
         if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS &&
             cm->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
-            memcpy(&a->kernel_time, CMSG_DATA(cm), sizeof a->kernel_time);
-            a->have_kernel_time = 1;
+            memcpy(&info->kernel_time, CMSG_DATA(cm), sizeof info->kernel_time);
+            info->have_kernel_time = 1;
         } else if (((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TTL) ||
                     (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_HOPLIMIT)) &&
                    cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
-            memcpy(&a->ttl, CMSG_DATA(cm), sizeof a->ttl);
+            memcpy(&info->ttl, CMSG_DATA(cm), sizeof info->ttl);
         }
     }
+}
+
+uint8_t owp_ep_rx_ttl(const owp_ep_rx_info *info)
+{
+    return info->ttl >= 0 && info->ttl <= 255 ? (uint8_t)info->ttl : OWP_EP_TTL_UNKNOWN;
+}
+
+owp_num64 owp_ep_rx_time(const owp_ep_rx_info *info, uint16_t *errest)
+{
+    if (info->have_kernel_time)
+        return owp_clock_from_kernel(&info->kernel_time, errest);
+    return owp_clock_now(errest);
 }
 
 /* Receive time and its error estimate: the kernel's stamp when there is one;
  * otherwise the clock now, with the estimate widened by the unknown queueing. */
 static owp_num64 receive_time(const arrival *a, uint16_t *errest)
 {
-    if (a->have_kernel_time)
-        return owp_clock_from_kernel(&a->kernel_time, errest);
-    owp_num64 now = owp_clock_now(errest);
-    if (owp_errest_synchronized(*errest))
+    owp_num64 now = owp_ep_rx_time(&a->rx, errest);
+    if (!a->rx.have_kernel_time && owp_errest_synchronized(*errest))
         *errest = owp_errest_encode(1, owp_errest_seconds(*errest) + USERSPACE_TIMESTAMP_ERR_SEC);
     return now;
 }
@@ -145,9 +152,7 @@ static owp_status handle_datagram(recv_ctx *c, size_t len, const struct sockaddr
         c->stats->dropped_bad_source++;
         return OWP_OK;
     }
-    owp_record r = {.ttl = TTL_UNKNOWN, .recv_time = a->time, .recv_err = a->errest};
-    if (a->ttl >= 0 && a->ttl <= 255)
-        r.ttl = (uint8_t)a->ttl;
+    owp_record r = {.ttl = owp_ep_rx_ttl(&a->rx), .recv_time = a->time, .recv_err = a->errest};
     if (owp_testpkt_open(c->tc, c->mode, c->buf, len, &r.seq, &r.send_time, &r.send_err, NULL) !=
         OWP_OK) {
         c->stats->dropped_bad_hmac++;
@@ -181,10 +186,7 @@ static owp_status read_batch(recv_ctx *c, int *empty, owp_err *err)
     *empty = 0;
     for (int i = 0; i < RECV_BATCH; i++) {
         struct sockaddr_storage src;
-        union {
-            char buf[CMSG_SPACE(sizeof(struct timespec)) + 2 * CMSG_SPACE(sizeof(int)) + 64];
-            struct cmsghdr align;
-        } control;
+        owp_ep_control control;
         struct iovec iov = {.iov_base = c->buf, .iov_len = c->buflen};
         struct msghdr msg = {
             .msg_name = &src,
@@ -200,13 +202,12 @@ static owp_status read_batch(recv_ctx *c, int *empty, owp_err *err)
                 *empty = 1;
                 return OWP_OK;
             }
-            if (errno == EINTR || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
-                errno == ENETUNREACH)
-                continue; /* ICMP errors queued on the socket: not ours to act on */
+            if (owp_ep_recv_error_transient(errno))
+                continue;
             return owp_err_sys(err, "receive test packet");
         }
         arrival a;
-        parse_control(&msg, &a);
+        owp_ep_parse_control(&msg, &a.rx);
         a.time = receive_time(&a, &a.errest);
         c->last_arrival = a.time;
         owp_status st = handle_datagram(c, (size_t)n, (struct sockaddr *)&src, msg.msg_namelen,

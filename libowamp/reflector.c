@@ -11,13 +11,13 @@
 #include <time.h>
 
 #include "clock.h"
+#include "endpoint_internal.h"
 #include "timestamp.h"
 
 /* How often the loop looks at the stop flag while idle. */
 #define STOP_POLL_MS 50
 /* Datagrams read in a row before the stop flag is looked at again. */
 #define RECV_BATCH 64
-#define TTL_UNKNOWN 255
 
 typedef struct arrival {
     owp_num64 time;
@@ -25,56 +25,22 @@ typedef struct arrival {
     uint8_t ttl;
 } arrival;
 
-/* Same address (and port unless any_port)? IPv4 and its v4-mapped IPv6 form
- * compare equal. */
-static int address_key(const struct sockaddr *sa, socklen_t len, uint8_t addr[16],
-                       uint16_t *port)
-{
-    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        memset(addr, 0, 10);
-        addr[10] = addr[11] = 0xff;
-        memcpy(addr + 12, &s4->sin_addr, 4);
-        *port = s4->sin_port;
-        return 1;
-    }
-    if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        memcpy(addr, &s6->sin6_addr, 16);
-        *port = s6->sin6_port;
-        return 1;
-    }
-    return 0;
-}
-
+/* From the sender: its address, and its port unless any_port. */
 static int from_sender(const owp_reflector_config *cfg, const struct sockaddr *src,
                        socklen_t srclen)
 {
-    uint8_t a[16], b[16];
-    uint16_t ap, bp;
-    if (!address_key(src, srclen, a, &ap) || !address_key(cfg->peer, cfg->peer_len, b, &bp))
-        return 0;
-    return memcmp(a, b, 16) == 0 && (cfg->any_port || ap == bp);
+    if (cfg->any_port)
+        return owp_ep_same_host(src, srclen, cfg->peer, cfg->peer_len);
+    return owp_ep_same_address(src, srclen, cfg->peer, cfg->peer_len);
 }
 
+/* Without a kernel stamp the clock now is the best left (queueing unknown). */
 static void parse_control(struct msghdr *msg, arrival *a)
 {
-    int have_time = 0, ttl = -1;
-    struct timespec kt;
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS &&
-            cm->cmsg_len >= CMSG_LEN(sizeof kt)) {
-            memcpy(&kt, CMSG_DATA(cm), sizeof kt);
-            have_time = 1;
-        } else if (((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TTL) ||
-                    (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_HOPLIMIT)) &&
-                   cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
-            memcpy(&ttl, CMSG_DATA(cm), sizeof ttl);
-        }
-    }
-    /* Without a kernel stamp the clock now is the best left (queueing unknown). */
-    a->time = have_time ? owp_clock_from_kernel(&kt, &a->errest) : owp_clock_now(&a->errest);
-    a->ttl = ttl >= 0 && ttl <= 255 ? (uint8_t)ttl : TTL_UNKNOWN;
+    owp_ep_rx_info rx;
+    owp_ep_parse_control(msg, &rx);
+    a->time = owp_ep_rx_time(&rx, &a->errest);
+    a->ttl = owp_ep_rx_ttl(&rx);
 }
 
 /* The two datagram buffers of one reflector (on the heap: a reflector thread's
@@ -138,10 +104,7 @@ static owp_status read_batch(const owp_reflector_config *cfg, buffers *b,
     *got = 0;
     for (int i = 0; i < RECV_BATCH; i++) {
         struct sockaddr_storage src;
-        union {
-            char buf[CMSG_SPACE(sizeof(struct timespec)) + 2 * CMSG_SPACE(sizeof(int)) + 64];
-            struct cmsghdr align;
-        } control;
+        owp_ep_control control;
         struct iovec iov = {.iov_base = buf, .iov_len = sizeof b->in};
         struct msghdr msg = {
             .msg_name = &src, .msg_namelen = sizeof src, .msg_iov = &iov, .msg_iovlen = 1,
@@ -151,8 +114,7 @@ static owp_status read_batch(const owp_reflector_config *cfg, buffers *b,
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return OWP_OK;
-            if (errno == EINTR || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
-                errno == ENETUNREACH)
+            if (owp_ep_recv_error_transient(errno))
                 continue;
             return owp_err_sys(err, "receive TWAMP-Test packet");
         }

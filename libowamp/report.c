@@ -58,8 +58,7 @@ static void name_endpoint(uint8_t ipvn, const uint8_t addr[16], uint16_t port, c
         owp_sockaddr_name((struct sockaddr *)&ss, host, NI_MAXHOST);
 }
 
-/* -n: scale factor and unit label ('s' has an empty label in the reference). */
-static double unit_scale(char units, const char **label)
+double owp_report_unit_scale(char units, const char **label)
 {
     switch (units) {
     case 'n': case 'N': *label = "ns"; return 1e9;
@@ -133,8 +132,7 @@ static int feed_record(const owp_record *r, void *arg)
     return 0;
 }
 
-/* "%.3g" of a scaled value, or "nan" when undefined. */
-static const char *fmt_value(char *buf, size_t len, int defined, double v, double scale)
+const char *owp_report_value(char *buf, size_t len, int defined, double v, double scale)
 {
     if (!defined)
         snprintf(buf, len, "nan");
@@ -164,17 +162,17 @@ static void print_summary(const report_ctx *c, FILE *out)
     int has_min = owp_stats_min(s, &mn), has_max = owp_stats_max(s, &mx);
     int has_med = owp_stats_percentile(s, 0.5, &med);
     fprintf(out, "one-way delay min/median/max = %s/%s/%s %s, ",
-            fmt_value(b1, sizeof b1, has_min, mn, c->scale),
-            fmt_value(b2, sizeof b2, has_med, med, c->scale),
-            fmt_value(b3, sizeof b3, has_max, mx, c->scale), c->unit);
+            owp_report_value(b1, sizeof b1, has_min, mn, c->scale),
+            owp_report_value(b2, sizeof b2, has_med, med, c->scale),
+            owp_report_value(b3, sizeof b3, has_max, mx, c->scale), c->unit);
     if (owp_stats_sync(s))
         fprintf(out, "(err=%.3g %s)\n", owp_stats_maxerr(s) * c->scale, c->unit);
     else
         fprintf(out, "(unsync)\n");
 
     int has_jit = owp_stats_jitter(s, &v);
-    fprintf(out, "one-way jitter = %s %s (P95-P50)\n", fmt_value(b1, sizeof b1, has_jit, v, c->scale),
-            c->unit);
+    fprintf(out, "one-way jitter = %s %s (P95-P50)\n",
+            owp_report_value(b1, sizeof b1, has_jit, v, c->scale), c->unit);
 
     if (c->o->npercentiles) {
         fprintf(out, "Percentiles:\n");
@@ -182,7 +180,8 @@ static void print_summary(const report_ctx *c, FILE *out)
             /* The reference keeps -a values as floats. */
             double p = (double)(float)c->o->percentiles[i];
             int ok = owp_stats_percentile(s, c->o->percentiles[i] / 100.0, &v);
-            fprintf(out, "\t%.1f: %s %s\n", p, fmt_value(b1, sizeof b1, ok, v, c->scale), c->unit);
+            fprintf(out, "\t%.1f: %s %s\n", p, owp_report_value(b1, sizeof b1, ok, v, c->scale),
+                    c->unit);
         }
     }
 
@@ -463,7 +462,7 @@ static owp_status report_open(report_ctx *c, FILE *out, owp_file *f, const char 
                   c->ep.from_addr, c->ep.from_port);
     name_endpoint(req->ipvn, req->receiver_addr, req->receiver_port, to_host, c->ep.to_host,
                   c->ep.to_addr, c->ep.to_port);
-    c->scale = unit_scale(o->units, &c->unit);
+    c->scale = owp_report_unit_scale(o->units, &c->unit);
     c->stats = owp_stats_new(req, owp_file_skips(f), owp_file_nskips(f), o->bucket_width, err);
     if (!c->stats)
         return err ? err->code : OWP_ERR_INVALID;

@@ -31,6 +31,14 @@ typedef struct owp_report_opts {
 
 void owp_report_opts_default(owp_report_opts *o);
 
+/* -n: the factor that turns seconds into units ('n', 'u', 's'; else
+ * milliseconds) and its label ("ns", "us", "" for seconds as the reference,
+ * "ms"). */
+double owp_report_unit_scale(char units, const char **label);
+
+/* "%.3g" of v * scale into buf, or "nan" when !defined; returns buf. */
+const char *owp_report_value(char *buf, size_t len, int defined, double v, double scale);
+
 /* Print the report(s) of one session file (-R: the raw records instead).
  * Summaries use the reference's arithmetic except the human-readable median,
  * jitter and -a percentiles, which are exact nearest-rank percentiles of the

@@ -411,7 +411,7 @@ double owp_stats_delay(const owp_record *r)
     return owp_num64_to_double(r->recv_time) - owp_num64_to_double(r->send_time);
 }
 
-static int32_t bucket_index(double delay, double width)
+int32_t owp_stats_bucket_index(double delay, double width)
 {
     double d = delay / width;
     d = d < 0 ? floor(d) : ceil(d);
@@ -470,7 +470,8 @@ static owp_status add_received(owp_stats *self, const owp_record *r, map_entry *
     if (!first_copy)
         return OWP_OK;
 
-    map_entry *b = map_get(&self->hist, (uint32_t)bucket_index(d, self->bucket_width));
+    map_entry *b =
+        map_get(&self->hist, (uint32_t)owp_stats_bucket_index(d, self->bucket_width));
     if (!b)
         return owp_err_set(err, OWP_ERR_NOMEM, "histogram: out of memory");
     if (b->count++ == 0)

@@ -61,6 +61,11 @@ owp_status owp_stats_end(owp_stats *self, owp_err *err);
 /* One-way delay of a record in seconds, as the reference computes it. */
 double owp_stats_delay(const owp_record *r);
 
+/* The histogram bucket of a time v (seconds) for buckets of width seconds:
+ * ceil(v/width), floor below 0, clamped to +-INT32_MAX (the two-way
+ * statistics bin their three times the same way). */
+int32_t owp_stats_bucket_index(double v, double width);
+
 /* ---- results (valid after owp_stats_end) ---- */
 uint32_t owp_stats_first(const owp_stats *self);
 uint32_t owp_stats_last(const owp_stats *self);   /* exclusive */

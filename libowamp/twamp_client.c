@@ -17,13 +17,13 @@
 #include <netinet/in.h>
 
 #include "bytes.h"
+#include "endpoint_internal.h"
 #include "hostport.h"
 #include "sendsched.h"
 #include "twamp_wire.h"
 #include "wire.h"
 
 #define POLL_MS 50
-#define TTL_UNKNOWN 255
 /* After the sender's last packet, at most this much beyond the loss timeout
  * is waited for the thread and the reflections. */
 #define END_GRACE_S 0.1
@@ -252,21 +252,10 @@ static owp_status stop_sessions(owp_tw_session *s, owp_err *err)
 
 static void parse_control(struct msghdr *msg, owp_num64 *time, uint16_t *errest, uint8_t *ttl)
 {
-    int have = 0, t = -1;
-    struct timespec kt;
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS &&
-            cm->cmsg_len >= CMSG_LEN(sizeof kt)) {
-            memcpy(&kt, CMSG_DATA(cm), sizeof kt);
-            have = 1;
-        } else if (((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TTL) ||
-                    (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_HOPLIMIT)) &&
-                   cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
-            memcpy(&t, CMSG_DATA(cm), sizeof t);
-        }
-    }
-    *time = have ? owp_clock_from_kernel(&kt, errest) : owp_clock_now(errest);
-    *ttl = t >= 0 && t <= 255 ? (uint8_t)t : TTL_UNKNOWN;
+    owp_ep_rx_info rx;
+    owp_ep_parse_control(msg, &rx);
+    *time = owp_ep_rx_time(&rx, errest);
+    *ttl = owp_ep_rx_ttl(&rx);
 }
 
 /* One reflected packet: the first copy fills the record of its sender seq. */
@@ -297,19 +286,15 @@ static owp_status drain(owp_tw_session *s, owp_err *err)
 {
     uint8_t buf[OWP_TW_PACKET_MAX];
     for (;;) {
-        union {
-            char b[CMSG_SPACE(sizeof(struct timespec)) + 2 * CMSG_SPACE(sizeof(int)) + 64];
-            struct cmsghdr align;
-        } control;
+        owp_ep_control control;
         struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
-                             .msg_controllen = sizeof control.b};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                             .msg_controllen = sizeof control.buf};
         ssize_t n = recvmsg(owp_endpoint_fd(s->ep), &msg, MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return OWP_OK;
-            if (errno == EINTR || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
-                errno == ENETUNREACH)
+            if (owp_ep_recv_error_transient(errno))
                 continue;
             return owp_err_sys(err, "receive reflected packet");
         }
@@ -361,8 +346,8 @@ static owp_status finish_records(owp_tw_session *s, owp_err *err)
         if (!s->seen[i]) {
             memset(r, 0, sizeof *r);
             r->scheduled = t;
-            r->fwd = (owp_record){.seq = i, .send_time = t, .ttl = TTL_UNKNOWN};
-            r->bck.ttl = TTL_UNKNOWN;
+            r->fwd = (owp_record){.seq = i, .send_time = t, .ttl = OWP_EP_TTL_UNKNOWN};
+            r->bck.ttl = OWP_EP_TTL_UNKNOWN;
         }
     }
     owp_sched_destroy(&sched);

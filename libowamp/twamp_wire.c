@@ -24,7 +24,16 @@ enum {
     KEYED_SERR = 72, KEYED_STTL = 80, KEYED_HMAC = 96
 };
 /* Sender keyed layout. */
-enum { SENDER_TS = 16, SENDER_ERR = 24, SENDER_HMAC = 32 };
+enum { SENDER_OPEN_TS = 4, SENDER_TS = 16, SENDER_HMAC = 32 };
+
+/* Where a reflected packet's fields stand in one mode's layout. */
+typedef struct reflect_layout {
+    size_t ts, err, rts, sseq, sts, serr, sttl;
+} reflect_layout;
+static const reflect_layout OPEN_LAYOUT = {OPEN_TS,   OPEN_ERR,  OPEN_RTS, OPEN_SSEQ,
+                                           OPEN_STS,  OPEN_SERR, OPEN_STTL};
+static const reflect_layout KEYED_LAYOUT = {KEYED_TS,  KEYED_ERR,  KEYED_RTS, KEYED_SSEQ,
+                                            KEYED_STS, KEYED_SERR, KEYED_STTL};
 /* Type-P bits a plain DSCP may use (DSCP << 24, RFC 5357 3.5). */
 #define TYPEP_DSCP_MASK 0x3F000000u
 
@@ -48,20 +57,7 @@ owp_status owp_tw_decode_request(const uint8_t in[OWP_TW_REQUEST_LEN], owp_reque
     if (in[0] != OWP_MSG_REQUEST_TW_SESSION)
         return owp_err_set(err, OWP_ERR_PROTO, "Request-TW-Session: message type %u, expected %u",
                            in[0], OWP_MSG_REQUEST_TW_SESSION);
-    m->ipvn = in[1] & 0x0f;
-    m->conf_sender = in[2];
-    m->conf_receiver = in[3];
-    m->nslots = owp_get32(in + 4);
-    m->npackets = owp_get32(in + 8);
-    m->sender_port = owp_get16(in + 12);
-    m->receiver_port = owp_get16(in + 14);
-    memcpy(m->sender_addr, in + 16, 16);
-    memcpy(m->receiver_addr, in + 32, 16);
-    memcpy(m->sid, in + 48, OWP_SID_LEN);
-    m->padding = owp_get32(in + 64);
-    m->start_time = owp_get64(in + 68);
-    m->timeout = owp_get64(in + 76);
-    m->typep = owp_get32(in + 84);
+    owp_wire_decode_request_fields(in, m);
     const char *why = NULL;
     if (m->ipvn != 4 && m->ipvn != 6)
         why = "IP version is neither 4 nor 6";
@@ -247,7 +243,36 @@ static owp_status check_crypt(owp_tw_crypt *tc, owp_mode m, const char *what, ow
     return OWP_OK;
 }
 
+/* A keyed packet's head sealed: the HMAC of its first hmac_at octets stored
+ * at hmac_at, then those octets encrypted. */
+static owp_status seal_head(owp_tw_crypt *tc, uint8_t *buf, size_t hmac_at, owp_err *err)
+{
+    owp_status st = mac_head(tc, buf, hmac_at, buf + hmac_at, err);
+    if (st != OWP_OK)
+        return st;
+    return encrypt_head(tc, buf, hmac_at / OWP_BLOCK, err);
+}
+
+/* The reverse of seal_head, in place: decrypted, and its HMAC checked. */
+static owp_status open_head(owp_tw_crypt *tc, uint8_t *buf, size_t hmac_at, const char *what,
+                            owp_err *err)
+{
+    uint8_t mac[OWP_HMAC_LEN];
+    owp_status st;
+    if ((st = decrypt_head(tc, buf, hmac_at / OWP_BLOCK, err)) != OWP_OK ||
+        (st = mac_head(tc, buf, hmac_at, mac, err)) != OWP_OK)
+        return st;
+    if (!owp_hmac_equal(mac, buf + hmac_at))
+        return owp_err_set(err, OWP_ERR_PROTO, "%s seq %u: bad HMAC", what, owp_get32(buf));
+    return OWP_OK;
+}
+
 /* ------------------------------------------------------------ reflected packets */
+
+static const reflect_layout *layout_of(owp_mode test_mode)
+{
+    return keyed(test_mode) ? &KEYED_LAYOUT : &OPEN_LAYOUT;
+}
 
 owp_status owp_tw_reflect_prepare(owp_mode test_mode, const owp_tw_reflected *m, uint8_t *buf,
                                   size_t len, owp_err *err)
@@ -260,20 +285,13 @@ owp_status owp_tw_reflect_prepare(owp_mode test_mode, const owp_tw_reflected *m,
         return owp_err_set(err, OWP_ERR_INVALID, "reflected packet of %zu octets: at least %zu",
                            len, min);
     memset(buf, 0, min);
+    const reflect_layout *l = layout_of(test_mode);
     owp_put32(buf, m->seq);
-    if (keyed(test_mode)) {
-        owp_put64(buf + KEYED_RTS, m->recv_time);
-        owp_put32(buf + KEYED_SSEQ, m->sender_seq);
-        owp_put64(buf + KEYED_STS, m->sender_time);
-        owp_put16(buf + KEYED_SERR, m->sender_errest);
-        buf[KEYED_STTL] = m->sender_ttl;
-    } else {
-        owp_put64(buf + OPEN_RTS, m->recv_time);
-        owp_put32(buf + OPEN_SSEQ, m->sender_seq);
-        owp_put64(buf + OPEN_STS, m->sender_time);
-        owp_put16(buf + OPEN_SERR, m->sender_errest);
-        buf[OPEN_STTL] = m->sender_ttl;
-    }
+    owp_put64(buf + l->rts, m->recv_time);
+    owp_put32(buf + l->sseq, m->sender_seq);
+    owp_put64(buf + l->sts, m->sender_time);
+    owp_put16(buf + l->serr, m->sender_errest);
+    buf[l->sttl] = m->sender_ttl;
     return OWP_OK;
 }
 
@@ -285,16 +303,10 @@ owp_status owp_tw_reflect_seal(owp_tw_crypt *tc, owp_mode test_mode, owp_num64 t
         return st;
     if (len < owp_tw_reflect_min(test_mode))
         return owp_err_set(err, OWP_ERR_INVALID, "reflected packet of %zu octets: too short", len);
-    if (!keyed(test_mode)) {
-        owp_put64(buf + OPEN_TS, timestamp);
-        owp_put16(buf + OPEN_ERR, errest);
-        return OWP_OK;
-    }
-    owp_put64(buf + KEYED_TS, timestamp);
-    owp_put16(buf + KEYED_ERR, errest);
-    if ((st = mac_head(tc, buf, KEYED_HMAC, buf + KEYED_HMAC, err)) != OWP_OK)
-        return st;
-    return encrypt_head(tc, buf, KEYED_HMAC / OWP_BLOCK, err);
+    const reflect_layout *l = layout_of(test_mode);
+    owp_put64(buf + l->ts, timestamp);
+    owp_put16(buf + l->err, errest);
+    return keyed(test_mode) ? seal_head(tc, buf, KEYED_HMAC, err) : OWP_OK;
 }
 
 owp_status owp_tw_reflect_open(owp_tw_crypt *tc, owp_mode test_mode, uint8_t *buf, size_t len,
@@ -308,85 +320,68 @@ owp_status owp_tw_reflect_open(owp_tw_crypt *tc, owp_mode test_mode, uint8_t *bu
         return owp_err_set(err, OWP_ERR_FORMAT, "reflected packet of %zu octets: at least %zu",
                            len, min);
     memset(m, 0, sizeof *m);
-    if (!keyed(test_mode)) {
-        m->seq = owp_get32(buf);
-        m->timestamp = owp_get64(buf + OPEN_TS);
-        m->errest = owp_get16(buf + OPEN_ERR);
-        m->recv_time = owp_get64(buf + OPEN_RTS);
-        m->sender_seq = owp_get32(buf + OPEN_SSEQ);
-        m->sender_time = owp_get64(buf + OPEN_STS);
-        m->sender_errest = owp_get16(buf + OPEN_SERR);
-        m->sender_ttl = buf[OPEN_STTL];
-        return OWP_OK;
-    }
-    uint8_t mac[OWP_HMAC_LEN];
-    if ((st = decrypt_head(tc, buf, KEYED_HMAC / OWP_BLOCK, err)) != OWP_OK ||
-        (st = mac_head(tc, buf, KEYED_HMAC, mac, err)) != OWP_OK)
+    if (keyed(test_mode) &&
+        (st = open_head(tc, buf, KEYED_HMAC, "reflected packet", err)) != OWP_OK)
         return st;
-    if (!owp_hmac_equal(mac, buf + KEYED_HMAC))
-        return owp_err_set(err, OWP_ERR_PROTO, "reflected packet seq %u: bad HMAC",
-                           owp_get32(buf));
+    const reflect_layout *l = layout_of(test_mode);
     m->seq = owp_get32(buf);
-    m->timestamp = owp_get64(buf + KEYED_TS);
-    m->errest = owp_get16(buf + KEYED_ERR);
-    m->recv_time = owp_get64(buf + KEYED_RTS);
-    m->sender_seq = owp_get32(buf + KEYED_SSEQ);
-    m->sender_time = owp_get64(buf + KEYED_STS);
-    m->sender_errest = owp_get16(buf + KEYED_SERR);
-    m->sender_ttl = buf[KEYED_STTL];
+    m->timestamp = owp_get64(buf + l->ts);
+    m->errest = owp_get16(buf + l->err);
+    m->recv_time = owp_get64(buf + l->rts);
+    m->sender_seq = owp_get32(buf + l->sseq);
+    m->sender_time = owp_get64(buf + l->sts);
+    m->sender_errest = owp_get16(buf + l->serr);
+    m->sender_ttl = buf[l->sttl];
     return OWP_OK;
 }
 
 /* ------------------------------------------------------------ sender packets */
 
-owp_status owp_tw_sender_seal(owp_tw_crypt *tc, owp_mode test_mode, uint32_t seq,
-                              owp_num64 timestamp, uint16_t errest, uint8_t *buf, size_t len,
-                              owp_err *err)
+/* The checks of both sender-packet calls: the keys for the mode, and room
+ * for the smallest packet (else too_short). */
+static owp_status check_sender(owp_tw_crypt *tc, owp_mode test_mode, const uint8_t *buf,
+                               size_t len, owp_status too_short, owp_err *err)
 {
     owp_status st = check_crypt(tc, test_mode, "sender packet", err);
     if (st != OWP_OK)
         return st;
     size_t min = owp_tw_sender_size(test_mode, 0);
     if (!buf || len < min)
-        return owp_err_set(err, OWP_ERR_INVALID, "sender packet of %zu octets: at least %zu", len,
-                           min);
-    memset(buf, 0, min);
-    owp_put32(buf, seq);
-    if (!keyed(test_mode)) {
-        owp_put64(buf + 4, timestamp);
-        owp_put16(buf + 12, errest);
-        return OWP_OK;
-    }
-    owp_put64(buf + SENDER_TS, timestamp);
-    owp_put16(buf + SENDER_ERR, errest);
-    if ((st = mac_head(tc, buf, SENDER_HMAC, buf + SENDER_HMAC, err)) != OWP_OK)
+        return owp_err_set(err, too_short, "sender packet of %zu octets: at least %zu", len, min);
+    return OWP_OK;
+}
+
+/* Where a sender packet's timestamp stands; its error estimate follows it. */
+static size_t sender_ts_at(owp_mode test_mode)
+{
+    return keyed(test_mode) ? SENDER_TS : SENDER_OPEN_TS;
+}
+
+owp_status owp_tw_sender_seal(owp_tw_crypt *tc, owp_mode test_mode, uint32_t seq,
+                              owp_num64 timestamp, uint16_t errest, uint8_t *buf, size_t len,
+                              owp_err *err)
+{
+    owp_status st = check_sender(tc, test_mode, buf, len, OWP_ERR_INVALID, err);
+    if (st != OWP_OK)
         return st;
-    return encrypt_head(tc, buf, SENDER_HMAC / OWP_BLOCK, err);
+    memset(buf, 0, owp_tw_sender_size(test_mode, 0));
+    owp_put32(buf, seq);
+    owp_put64(buf + sender_ts_at(test_mode), timestamp);
+    owp_put16(buf + sender_ts_at(test_mode) + 8, errest);
+    return keyed(test_mode) ? seal_head(tc, buf, SENDER_HMAC, err) : OWP_OK;
 }
 
 owp_status owp_tw_sender_open(owp_tw_crypt *tc, owp_mode test_mode, uint8_t *buf, size_t len,
                               uint32_t *seq, owp_num64 *timestamp, uint16_t *errest,
                               owp_err *err)
 {
-    owp_status st = check_crypt(tc, test_mode, "sender packet", err);
+    owp_status st = check_sender(tc, test_mode, buf, len, OWP_ERR_FORMAT, err);
     if (st != OWP_OK)
         return st;
-    size_t min = owp_tw_sender_size(test_mode, 0);
-    if (!buf || len < min)
-        return owp_err_set(err, OWP_ERR_FORMAT, "sender packet of %zu octets: at least %zu", len,
-                           min);
-    size_t ts = 4, er = 12;
-    if (keyed(test_mode)) {
-        uint8_t mac[OWP_HMAC_LEN];
-        if ((st = decrypt_head(tc, buf, SENDER_HMAC / OWP_BLOCK, err)) != OWP_OK ||
-            (st = mac_head(tc, buf, SENDER_HMAC, mac, err)) != OWP_OK)
-            return st;
-        if (!owp_hmac_equal(mac, buf + SENDER_HMAC))
-            return owp_err_set(err, OWP_ERR_PROTO, "sender packet seq %u: bad HMAC",
-                               owp_get32(buf));
-        ts = SENDER_TS;
-        er = SENDER_ERR;
-    }
+    if (keyed(test_mode) &&
+        (st = open_head(tc, buf, SENDER_HMAC, "sender packet", err)) != OWP_OK)
+        return st;
+    size_t ts = sender_ts_at(test_mode), er = ts + 8;
     *seq = owp_get32(buf);
     *timestamp = owp_get64(buf + ts);
     *errest = owp_get16(buf + er);

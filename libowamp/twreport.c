@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "owdstat.h"
+#include "report.h"
 
 #define TSTAMP_FMT "%020" PRIu64
 enum { RTT = 0, FWD = 1, BCK = 2, PROC = 3 };
@@ -22,25 +23,6 @@ typedef struct tw_ctx {
     double scale;
     const char *unit;
 } tw_ctx;
-
-static double unit_scale(char units, const char **label)
-{
-    switch (units) {
-    case 'n': case 'N': *label = "ns"; return 1e9;
-    case 'u': case 'U': *label = "us"; return 1e6;
-    case 's': case 'S': *label = ""; return 1.0;
-    default: *label = "ms"; return 1e3;
-    }
-}
-
-static const char *fmt(char *buf, size_t len, int defined, double v, double scale)
-{
-    if (!defined)
-        snprintf(buf, len, "nan");
-    else
-        snprintf(buf, len, "%.3g", v * scale);
-    return buf;
-}
 
 static void print_sid(FILE *out, const uint8_t *sid)
 {
@@ -82,9 +64,10 @@ static void print_times(const tw_ctx *c, const owp_tw_stats *s, const char *what
 {
     char b1[64], b2[64], b3[64];
     fprintf(c->out, "%s min/median/max = %s/%s/%s %s, (err=%.3g %s)\n", what,
-            fmt(b1, sizeof b1, s->have[k], s->min[k], c->scale),
-            fmt(b2, sizeof b2, s->have[k], s->median_exact[k], c->scale),
-            fmt(b3, sizeof b3, s->have[k], s->max[k], c->scale), c->unit, err * c->scale, c->unit);
+            owp_report_value(b1, sizeof b1, s->have[k], s->min[k], c->scale),
+            owp_report_value(b2, sizeof b2, s->have[k], s->median_exact[k], c->scale),
+            owp_report_value(b3, sizeof b3, s->have[k], s->max[k], c->scale), c->unit,
+            err * c->scale, c->unit);
 }
 
 static void print_summary(const tw_ctx *c, owp_tw_stats *s)
@@ -103,18 +86,20 @@ static void print_summary(const tw_ctx *c, owp_tw_stats *s)
     print_times(c, s, "send time", FWD, s->maxerr_fwd);
     print_times(c, s, "reflect time", BCK, s->maxerr_bck);
     fprintf(out, "reflector processing time min/max = %s/%s %s\n",
-            fmt(b1, sizeof b1, s->have[PROC], s->min[PROC], c->scale),
-            fmt(b2, sizeof b2, s->have[PROC], s->max[PROC], c->scale), c->unit);
+            owp_report_value(b1, sizeof b1, s->have[PROC], s->min[PROC], c->scale),
+            owp_report_value(b2, sizeof b2, s->have[PROC], s->max[PROC], c->scale), c->unit);
     static const char *const jitter_name[3] = {"two-way", "send", "reflect"};
     for (int k = 0; k < 3; k++)
         fprintf(out, "%s jitter = %s %s (P95-P50)\n", jitter_name[k],
-                fmt(b1, sizeof b1, s->have[k], s->jitter_exact[k], c->scale), c->unit);
+                owp_report_value(b1, sizeof b1, s->have[k], s->jitter_exact[k], c->scale),
+                c->unit);
     if (c->o->npercentiles) {
         fprintf(out, "Percentiles:\n");
         for (unsigned i = 0; i < c->o->npercentiles; i++) {
             double v = 0, p = (double)(float)c->o->percentiles[i]; /* -a values are floats */
             int ok = owp_tw_stats_rtt_percentile(s, c->o->percentiles[i] / 100.0, &v);
-            fprintf(out, "\t%.1f: %s %s\n", p, fmt(b1, sizeof b1, ok, v, c->scale), c->unit);
+            fprintf(out, "\t%.1f: %s %s\n", p, owp_report_value(b1, sizeof b1, ok, v, c->scale),
+                    c->unit);
         }
     }
     print_hops(out, "send", s->ttl_fwd);
@@ -244,7 +229,7 @@ owp_status owp_tw_report(FILE *out, const owp_tw_session_info *info, const owp_t
         return OWP_OK;
     }
     tw_ctx c = {.out = out, .info = info, .o = o};
-    c.scale = unit_scale(o->units, &c.unit);
+    c.scale = owp_report_unit_scale(o->units, &c.unit);
     uint32_t step = o->sub_count ? o->sub_count : (nrecords ? nrecords : 1);
     if (nrecords == 0)
         return report_block(&c, records, 0, 0, err);

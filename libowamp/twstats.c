@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "owdstat.h"
+#include "stats.h"
 
 #define DEFAULT_BUCKET_WIDTH 0.0001
 
@@ -45,17 +46,6 @@ void owp_tw_stats_clear(owp_tw_stats *s)
     memset(s, 0, sizeof *s);
 }
 
-static int32_t bucket_of(double v, double width)
-{
-    double d = v / width;
-    d = d < 0 ? floor(d) : ceil(d);
-    if (d > INT32_MAX)
-        return INT32_MAX;
-    if (d < -INT32_MAX)
-        return -INT32_MAX;
-    return (int32_t)d;
-}
-
 static int cmp_i32(const void *a, const void *b)
 {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
@@ -70,7 +60,7 @@ static owp_status build_histograms(owp_tw_stats *s, const double *vals[3], size_
         return owp_err_set(err, OWP_ERR_NOMEM, "two-way statistics: out of memory");
     for (size_t k = 0; k < 3; k++)
         for (size_t i = 0; i < n; i++)
-            all[k * n + i] = bucket_of(vals[k][i], s->bucket_width);
+            all[k * n + i] = owp_stats_bucket_index(vals[k][i], s->bucket_width);
     qsort(all, 3 * n, sizeof *all, cmp_i32);
     size_t u = 0;
     for (size_t i = 0; i < 3 * n; i++)
@@ -83,7 +73,7 @@ static owp_status build_histograms(owp_tw_stats *s, const double *vals[3], size_
         return owp_err_set(err, OWP_ERR_NOMEM, "two-way statistics: out of memory");
     for (size_t k = 0; k < 3; k++)
         for (size_t i = 0; i < n; i++) {
-            int32_t b = bucket_of(vals[k][i], s->bucket_width);
+            int32_t b = owp_stats_bucket_index(vals[k][i], s->bucket_width);
             int32_t *p = bsearch(&b, all, u, sizeof *all, cmp_i32);
             if (p)
                 s->bucket_count[p - all][k]++;

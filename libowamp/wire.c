@@ -164,6 +164,24 @@ void owp_wire_encode_request_preamble(const owp_request *m, uint8_t out[OWP_REQU
     owp_put32(out + 84, m->typep);
 }
 
+void owp_wire_decode_request_fields(const uint8_t in[OWP_REQUEST_PREAMBLE_LEN], owp_request *m)
+{
+    m->ipvn = in[1] & 0x0f;
+    m->conf_sender = in[2];
+    m->conf_receiver = in[3];
+    m->nslots = owp_get32(in + 4);
+    m->npackets = owp_get32(in + 8);
+    m->sender_port = owp_get16(in + 12);
+    m->receiver_port = owp_get16(in + 14);
+    memcpy(m->sender_addr, in + 16, 16);
+    memcpy(m->receiver_addr, in + 32, 16);
+    memcpy(m->sid, in + 48, OWP_SID_LEN);
+    m->padding = owp_get32(in + 64);
+    m->start_time = owp_get64(in + 68);
+    m->timeout = owp_get64(in + 76);
+    m->typep = owp_get32(in + 84);
+}
+
 /*
  * Checked: type 1, IPVN 4 or 6, 1 <= nslots <= OWP_MAX_SLOTS, npackets >= 1
  * (nslots bounds the slot allocation a peer can make us do).
@@ -180,30 +198,19 @@ owp_status owp_wire_decode_request_preamble(const uint8_t in[OWP_REQUEST_PREAMBL
         return OWP_ERR_PROTO;
     owp_slot *slots = m->slots;
     memset(m, 0, sizeof *m);
+    owp_wire_decode_request_fields(in, m);
     m->slots = slots;
-    m->ipvn = in[1] & 0x0f;
     if (m->ipvn != 4 && m->ipvn != 6)
         return owp_err_set(err, OWP_ERR_PROTO, "Request-Session: unsupported IP version %u",
                            m->ipvn);
-    m->conf_sender = in[2] ? 1 : 0;
-    m->conf_receiver = in[3] ? 1 : 0;
-    m->nslots = owp_get32(in + 4);
+    m->conf_sender = m->conf_sender ? 1 : 0;
+    m->conf_receiver = m->conf_receiver ? 1 : 0;
     if (m->nslots < 1 || m->nslots > OWP_MAX_SLOTS)
         return owp_err_set(err, OWP_ERR_PROTO,
                            "Request-Session: Number of Schedule Slots %u outside 1-%u", m->nslots,
                            (unsigned)OWP_MAX_SLOTS);
-    m->npackets = owp_get32(in + 8);
     if (m->npackets < 1)
         return owp_err_set(err, OWP_ERR_PROTO, "Request-Session: Number of Packets is 0");
-    m->sender_port = owp_get16(in + 12);
-    m->receiver_port = owp_get16(in + 14);
-    memcpy(m->sender_addr, in + 16, 16);
-    memcpy(m->receiver_addr, in + 32, 16);
-    memcpy(m->sid, in + 48, OWP_SID_LEN);
-    m->padding = owp_get32(in + 64);
-    m->start_time = owp_get64(in + 68);
-    m->timeout = owp_get64(in + 76);
-    m->typep = owp_get32(in + 84);
     return OWP_OK;
 }
 

@@ -87,6 +87,10 @@ owp_status owp_wire_decode_server_start(const uint8_t in[OWP_SERVER_START_LEN],
 /* owp_request (owamp.h) on the wire. Preamble only (bytes 0-111, HMAC
  * field zero); slots are separate. */
 void owp_wire_encode_request_preamble(const owp_request *m, uint8_t out[OWP_REQUEST_PREAMBLE_LEN]);
+/* Bytes 1-87 into m's fields as they stand (IPVN's nibble, the Conf bytes
+ * as sent), nothing checked, the rest of m untouched: the fields
+ * Request-Session and TWAMP's Request-TW-Session share. */
+void owp_wire_decode_request_fields(const uint8_t in[OWP_REQUEST_PREAMBLE_LEN], owp_request *m);
 /* Fills every field but slots (m->slots untouched). */
 owp_status owp_wire_decode_request_preamble(const uint8_t in[OWP_REQUEST_PREAMBLE_LEN],
                                             owp_request *m, owp_err *err);

@@ -188,6 +188,61 @@ FILE *tools_conn_fetch_open(const char *prog, const char *savefile);
 int tools_conn_fetch(owp_client *client, const char *prog, const uint8_t sid[OWP_SID_LEN], FILE *fp,
                    const char *savefile);
 
+/* ------------------------------------------------------------------------
+ * Test options shared by owping and twping (programs.md 5.1): -c -D -i -L
+ * -P -s -z, and the getopt loop of a program that runs a test.
+ */
+
+/* getopt letters of the shared test options. */
+#define TOOLS_TEST_OPTSTRING "c:D:i:L:P:s:z:"
+/* -s above this is cut down to it, as the reference does. */
+#define TOOLS_TEST_MAX_PADDING 65000
+
+typedef struct tools_test_opts {
+    uint32_t count;        /* -c: 100 */
+    int dscp;              /* -D: -1 unset */
+    int dscp_once;         /* set by owping before parsing: a -D after a non-zero one is refused */
+    int dscp_set_nonzero;
+    owp_slot *slots;       /* -i, owned: "0.1e" unless given */
+    uint32_t nslots;
+    double loss_timeout;   /* -L: 0 for RTT + 2 s */
+    owp_portrange ports;   /* -P: 8760-9960 */
+    uint32_t padding;      /* -s */
+    int padding_set;
+    double delay_start;    /* -z */
+} tools_test_opts;
+
+/* The defaults. -1 after usage(stderr, message) when they do not parse. */
+int tools_test_opts_init(tools_test_opts *o, tools_usage_fn usage);
+void tools_test_opts_clear(tools_test_opts *o);
+
+/* Handle one option letter: 1 handled, 0 not a test option, -1 invalid after
+ * the reference's diagnostics ("prog: line" and/or usage(stderr, message));
+ * the caller exits 1. */
+int tools_test_opts_parse(tools_test_opts *o, int opt, const char *arg, const char *prog,
+                          tools_usage_fn usage);
+
+/* A non-negative float option (-E, -L, -z): 0, or -1 after usage(stderr,
+ * "Invalid '-L' value. Positive float expected"). */
+int tools_parse_nonneg(const char *text, char letter, double *value, tools_usage_fn usage);
+
+/* A program's own option letter: 1 handled, 0 not its own, -1 invalid
+ * (already reported; the program exits 1). */
+typedef int (*tools_own_opt_fn)(void *ctx, int opt, const char *arg);
+
+/* The whole getopt loop of a program that runs a test (owping, twping), on
+ * options already initialised: the conventions, the program's own letters
+ * (own), the test, connection and output options, then
+ * tools_prog_finish_opts and the default schedule. optstring lists them all.
+ * -1 to go on with the operands at optind; else the exit status, as
+ * tools_prog_getopt. */
+int tools_test_prog_getopt(int argc, char **argv, const char *optstring, tools_own_opt_fn own,
+                           void *ctx, tools_test_opts *test, tools_conn_opts *conn,
+                           tools_output_opts *out, const char *prog, tools_usage_fn usage);
+
+/* "prog: " and the formatted line on stderr. */
+void tools_errmsg(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The first lines of every client usage text: "prog: msg" when msg is not
  * NULL (the reference prints "prog: " for -h), "usage: prog operands",
  * "[arguments] are as follows: ", and the -h line. */

@@ -12,7 +12,6 @@
 #endif
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +27,6 @@
 #include "sendsched.h"
 
 #define PROG "owping"
-#define OWPING_MAX_PADDING 65000
-#define OWPING_DEFAULT_PORTS "8760-9960"
 
 /* ------------------------------------------------------------ signals (§5.6) */
 
@@ -51,21 +48,13 @@ static void on_signal(int sig)
 /* ------------------------------------------------------------ options */
 
 typedef struct owping_opts {
-    /* test (§5.1) */
-    uint32_t count;
-    int dscp;              /* -1: unset */
-    int dscp_set_nonzero;
+    /* test (§5.1): -c -D -i -L -P -s -z shared with twping */
+    tools_test_opts test;
     double enddelay;
     int enddelay_set;
     int to, from;
     const char *save_to;   /* -T */
     const char *save_from; /* -F */
-    owp_slot *slots;
-    uint32_t nslots;
-    double loss_timeout;   /* 0: RTT + 2 s */
-    owp_portrange ports;
-    uint32_t padding;
-    double delay_start;
     /* connection (§5.2): shared with owfetch and owup */
     tools_conn_opts conn;
     /* output (§5.3): shared with owstats and owfetch */
@@ -102,131 +91,35 @@ static void die_usage(const char *msg)
     exit(1);
 }
 
-static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void errmsg(const char *fmt, ...)
+/* owping's own letters: -E and the directions. */
+static int parse_own_option(void *ctx, int c, const char *arg)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: ", PROG);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-/* -c and -s: whatever strtoul makes of the text, as long as nothing
- * follows the digits (the reference checks no more than that). */
-static uint32_t parse_count(const char *text)
-{
-    char *end;
-    unsigned long v = strtoul(text, &end, 10);
-    if (*end != '\0')
-        die_usage("Invalid value. Positive integer expected");
-    return (uint32_t)v;
-}
-
-/* Non-negative float options -E, -L, -z: "Invalid '-L' value. ..." */
-static double parse_nonneg(const char *text, char letter)
-{
-    char *end;
-    double v = strtod(text, &end);
-    if (*end != '\0' || !(v >= 0.0)) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "Invalid '-%c' value. Positive float expected", letter);
-        die_usage(msg);
-    }
-    return v;
-}
-
-static void parse_test_option(owping_opts *o, int c, const char *arg)
-{
-    owp_err err;
+    owping_opts *o = ctx;
     switch (c) {
-    case 'c':
-        o->count = parse_count(arg);
-        /* A session of no packets: refused here, as the reference does,
-         * rather than asked of the server and waited for. */
-        if (o->count == 0)
-            die_usage("Invalid value. Positive integer expected");
-        break;
-    case 'D': {
-        int v;
-        if (o->dscp_set_nonzero)
-            die_usage("Invalid option '-D'. Can only set one '-D'");
-        if (owp_parse_dscp(arg, &v, &err) != OWP_OK) {
-            errmsg("%s", err.msg);
-            exit(1);
-        }
-        o->dscp = v;
-        o->dscp_set_nonzero = v != 0;
-        break;
-    }
     case 'E':
-        o->enddelay = parse_nonneg(arg, 'E');
         o->enddelay_set = 1;
-        break;
-    case 'f': o->from = 1; break;
-    case 'F': o->from = 1; o->save_from = arg; break;
-    case 't': o->to = 1; break;
-    case 'T': o->to = 1; o->save_to = arg; break;
-    case 'i':
-        free(o->slots);
-        o->slots = NULL;
-        if (owp_slots_parse(arg, &o->slots, &o->nslots, &err) != OWP_OK) {
-            errmsg("%s", err.msg);
-            die_usage("Invalid Schedule.");
-        }
-        break;
-    case 'L':
-        o->loss_timeout = parse_nonneg(arg, 'L');
-        break;
-    case 'P':
-        if (owp_parse_portrange(arg, 1, &o->ports, &err) != OWP_OK) {
-            errmsg("%s", err.msg);
-            die_usage("Invalid test port range specified.");
-        }
-        break;
-    case 's': {
-        uint32_t v = parse_count(arg);
-        o->padding = v > OWPING_MAX_PADDING ? OWPING_MAX_PADDING : v;
-        break;
+        return tools_parse_nonneg(arg, 'E', &o->enddelay, usage) == 0 ? 1 : -1;
+    case 'f': o->from = 1; return 1;
+    case 'F': o->from = 1; o->save_from = arg; return 1;
+    case 't': o->to = 1; return 1;
+    case 'T': o->to = 1; o->save_to = arg; return 1;
     }
-    case 'z':
-        o->delay_start = parse_nonneg(arg, 'z');
-        break;
-    }
+    return 0;
 }
 
 static void parse_args(owping_opts *o, int argc, char **argv)
 {
-    static const char optstring[] =
-        "h" "c:D:E:fF:i:L:P:s:tT:z:" TOOLS_CONN_OPTSTRING TOOLS_OUTPUT_OPTSTRING;
-    owp_err err;
-    o->count = 100;
-    o->dscp = -1;
-    if (owp_parse_portrange(OWPING_DEFAULT_PORTS, 1, &o->ports, &err) != OWP_OK)
-        die_usage(err.msg);
+    static const char optstring[] = "h" "E:fF:tT:" TOOLS_TEST_OPTSTRING TOOLS_CONN_OPTSTRING
+        TOOLS_OUTPUT_OPTSTRING;
+    if (tools_test_opts_init(&o->test, usage) != 0)
+        exit(1);
+    o->test.dscp_once = 1;
     tools_conn_opts_init(&o->conn);
     tools_output_opts_init(&o->out);
-    int c;
-    while ((c = getopt_long(argc, argv, optstring, tools_long_options, NULL)) != -1) {
-        if (tools_convention_opt(c, PROG, usage) == 0)
-            exit(0);
-        if (c != '?' && c < 0x80 && strchr("cDEfFiLPstTz", c)) {
-            parse_test_option(o, c, optarg);
-            continue;
-        }
-        int r = tools_prog_parse_opt(&o->conn, &o->out, c, optarg, PROG, usage);
-        if (r < 0)
-            exit(1);
-        if (r == 0) { /* an unknown option */
-            usage(stderr, "");
-            exit(0);
-        }
-    }
-    if (tools_prog_finish_opts(&o->conn, &o->out, PROG) != 0)
-        exit(1);
-    if (!o->slots && owp_slots_parse("0.1e", &o->slots, &o->nslots, &err) != OWP_OK)
-        die_usage(err.msg);
+    int rc = tools_test_prog_getopt(argc, argv, optstring, parse_own_option, o, &o->test,
+                                    &o->conn, &o->out, PROG, usage);
+    if (rc >= 0)
+        exit(rc);
     if (!o->to && !o->from)
         o->to = o->from = 1;
 }
@@ -243,8 +136,8 @@ typedef struct owping_run {
 
 static void fail_session(owping_run *r, const owp_err *err)
 {
-    errmsg("%s", err->msg);
-    errmsg("Session Failed!");
+    tools_errmsg(PROG, "%s", err->msg);
+    tools_errmsg(PROG, "Session Failed!");
     owp_client_close(&r->client);
     exit(1);
 }
@@ -271,24 +164,25 @@ static void request_sessions(const owping_opts *o, owping_run *r, const char *te
         fail_session(r, &err);
 
     double rtt = owp_client_rtt(r->client);
-    double timeout = o->loss_timeout > 0 ? o->loss_timeout : rtt + 2.0;
+    double timeout = o->test.loss_timeout > 0 ? o->test.loss_timeout : rtt + 2.0;
     if (timeout < o->out.report.bucket_width) {
-        errmsg("Invalid test specification: LossThreshold(%f) '-L' < BucketWidth (%f) '-b'",
-               timeout, o->out.report.bucket_width);
+        tools_errmsg(PROG,
+                     "Invalid test specification: LossThreshold(%f) '-L' < BucketWidth (%f) '-b'",
+                     timeout, o->out.report.bucket_width);
         exit(1);
     }
     uint32_t nsessions = (uint32_t)(o->to + o->from);
     owp_test_spec spec = {
         .peer = (struct sockaddr *)&peer,
         .peer_len = peer_len,
-        .npackets = o->count,
-        .slots = o->slots,
-        .nslots = o->nslots,
-        .padding = o->padding,
-        .start_time = owp_client_start_time(r->client, nsessions, o->delay_start),
+        .npackets = o->test.count,
+        .slots = o->test.slots,
+        .nslots = o->test.nslots,
+        .padding = o->test.padding,
+        .start_time = owp_client_start_time(r->client, nsessions, o->test.delay_start),
         .timeout = owp_num64_from_double(timeout),
-        .dscp = o->dscp,
-        .ports = o->ports,
+        .dscp = o->test.dscp,
+        .ports = o->test.ports,
         .enddelay = o->enddelay_set ? o->enddelay : 1.0,
     };
     r->to_index = r->from_index = -1;
@@ -303,7 +197,7 @@ static void request_sessions(const owping_opts *o, owping_run *r, const char *te
         r->from_fp = o->save_from ? fopen(o->save_from, "w+b") : tools_prog_tmpfile(PROG);
         if (!r->from_fp) {
             if (o->save_from)
-                errmsg("fopen(%s): %s", o->save_from, strerror(errno));
+                tools_errmsg(PROG, "fopen(%s): %s", o->save_from, strerror(errno));
             exit(1);
         }
         spec.dir = OWP_DIR_FROM;
@@ -329,7 +223,7 @@ static FILE *fetch_to_session(const owping_opts *o, owping_run *r)
         char hex[2 * OWP_SID_LEN + 1];
         for (int i = 0; i < OWP_SID_LEN; i++)
             snprintf(hex + 2 * i, 3, "%02x", req->sid[i]);
-        errmsg("Unable to fetch data for sid(%s)", hex);
+        tools_errmsg(PROG, "Unable to fetch data for sid(%s)", hex);
         return NULL;
     }
     return fp;
@@ -343,13 +237,13 @@ static void report(const owping_opts *o, FILE *fp, const char *name, const char 
     rewind(fp);
     owp_file *f = owp_file_read(fp, name, &err);
     if (!f) {
-        errmsg("%s", err.msg);
-        errmsg("do_stats(\"%s\" session) failed", name);
+        tools_errmsg(PROG, "%s", err.msg);
+        tools_errmsg(PROG, "do_stats(\"%s\" session) failed", name);
         return;
     }
     if (owp_report_file(stdout, f, from, to, &o->out.report, &err) != OWP_OK) {
-        errmsg("%s", err.msg);
-        errmsg("do_stats(\"%s\" session) failed", name);
+        tools_errmsg(PROG, "%s", err.msg);
+        tools_errmsg(PROG, "do_stats(\"%s\" session) failed", name);
     }
     owp_file_destroy(&f);
     fflush(stdout);
@@ -396,8 +290,8 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     if (owp_client_wait(r.client, &g_interrupt, &err) != OWP_OK) {
-        errmsg("%s", err.msg);
-        errmsg("Test session(s) Failed...");
+        tools_errmsg(PROG, "%s", err.msg);
+        tools_errmsg(PROG, "Test session(s) Failed...");
         if (o.save_from)
             unlink(o.save_from);
         owp_client_close(&r.client);
@@ -421,7 +315,7 @@ int main(int argc, char **argv)
         fclose(r.from_fp);
     }
     owp_client_close(&r.client);
-    free(o.slots);
+    tools_test_opts_clear(&o.test);
     tools_output_opts_clear(&o.out);
     return 0;
 }

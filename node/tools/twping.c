@@ -13,7 +13,6 @@
 #define _GNU_SOURCE
 #endif
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +28,6 @@
 #include "twstats.h"
 
 #define PROG "twping"
-#define TWPING_MAX_PADDING 65000
-#define TWPING_DEFAULT_PORTS "8760-9960"
 
 enum { PHASE_SETUP, PHASE_TEST, PHASE_REPORT };
 static volatile sig_atomic_t g_phase = PHASE_SETUP;
@@ -47,15 +44,7 @@ static void on_signal(int sig)
 }
 
 typedef struct twping_opts {
-    uint32_t count;
-    int dscp;
-    owp_slot *slots;
-    uint32_t nslots;
-    double loss_timeout;   /* 0: RTT + 2 s */
-    owp_portrange ports;
-    uint32_t padding;
-    int padding_set;
-    double delay_start;
+    tools_test_opts test;  /* -c -D -i -L -P -s -z, as owping's */
     int zero_addresses;    /* -Z */
     const char *save;      /* -F: accepted; see doc/twping.1 */
     tools_conn_opts conn;
@@ -92,111 +81,30 @@ static void die_usage(const char *msg)
     exit(1);
 }
 
-static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void errmsg(const char *fmt, ...)
+/* twping's own letters: -F and -Z. */
+static int parse_own_option(void *ctx, int c, const char *arg)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: ", PROG);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-static uint32_t parse_count(const char *text)
-{
-    char *end;
-    unsigned long v = strtoul(text, &end, 10);
-    if (*end != '\0')
-        die_usage("Invalid value. Positive integer expected");
-    return (uint32_t)v;
-}
-
-static double parse_nonneg(const char *text, char letter)
-{
-    char *end;
-    double v = strtod(text, &end);
-    if (*end != '\0' || !(v >= 0.0)) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "Invalid '-%c' value. Positive float expected", letter);
-        die_usage(msg);
-    }
-    return v;
-}
-
-static void parse_test_option(twping_opts *o, int c, const char *arg)
-{
-    owp_err err;
+    twping_opts *o = ctx;
     switch (c) {
-    case 'c':
-        if ((o->count = parse_count(arg)) == 0)
-            die_usage("Invalid value. Positive integer expected");
-        break;
-    case 'D':
-        if (owp_parse_dscp(arg, &o->dscp, &err) != OWP_OK) {
-            errmsg("%s", err.msg);
-            exit(1);
-        }
-        break;
-    case 'F': o->save = arg; break;
-    case 'i':
-        free(o->slots);
-        o->slots = NULL;
-        if (owp_slots_parse(arg, &o->slots, &o->nslots, &err) != OWP_OK) {
-            errmsg("%s", err.msg);
-            die_usage("Invalid Schedule.");
-        }
-        break;
-    case 'L': o->loss_timeout = parse_nonneg(arg, 'L'); break;
-    case 'P':
-        if (owp_parse_portrange(arg, 1, &o->ports, &err) != OWP_OK) {
-            errmsg("%s", err.msg);
-            die_usage("Invalid test port range specified.");
-        }
-        break;
-    case 's': {
-        uint32_t v = parse_count(arg);
-        o->padding = v > TWPING_MAX_PADDING ? TWPING_MAX_PADDING : v;
-        o->padding_set = 1;
-        break;
+    case 'F': o->save = arg; return 1;
+    case 'Z': o->zero_addresses = 1; return 1;
     }
-    case 'z': o->delay_start = parse_nonneg(arg, 'z'); break;
-    case 'Z': o->zero_addresses = 1; break;
-    }
+    return 0;
 }
 
 static void parse_args(twping_opts *o, int argc, char **argv)
 {
     static const char optstring[] =
-        "h" "c:D:F:i:L:P:s:z:Z" TOOLS_CONN_OPTSTRING TOOLS_OUTPUT_OPTSTRING;
-    owp_err err;
-    o->count = 100;
-    o->dscp = -1;
-    if (owp_parse_portrange(TWPING_DEFAULT_PORTS, 1, &o->ports, &err) != OWP_OK)
-        die_usage(err.msg);
+        "h" "F:Z" TOOLS_TEST_OPTSTRING TOOLS_CONN_OPTSTRING TOOLS_OUTPUT_OPTSTRING;
+    if (tools_test_opts_init(&o->test, usage) != 0)
+        exit(1);
     tools_conn_opts_init(&o->conn);
     o->conn.twamp = 1;
     tools_output_opts_init(&o->out);
-    int c;
-    while ((c = getopt_long(argc, argv, optstring, tools_long_options, NULL)) != -1) {
-        if (tools_convention_opt(c, PROG, usage) == 0)
-            exit(0);
-        if (c != '?' && c < 0x80 && strchr("cDFiLPszZ", c)) {
-            parse_test_option(o, c, optarg);
-            continue;
-        }
-        int r = tools_prog_parse_opt(&o->conn, &o->out, c, optarg, PROG, usage);
-        if (r < 0)
-            exit(1);
-        if (r == 0) {
-            usage(stderr, "");
-            exit(0);
-        }
-    }
-    if (tools_prog_finish_opts(&o->conn, &o->out, PROG) != 0)
-        exit(1);
-    if (!o->slots && owp_slots_parse("0.1e", &o->slots, &o->nslots, &err) != OWP_OK)
-        die_usage(err.msg);
+    int rc = tools_test_prog_getopt(argc, argv, optstring, parse_own_option, o, &o->test,
+                                    &o->conn, &o->out, PROG, usage);
+    if (rc >= 0)
+        exit(rc);
 }
 
 /* The reference's default padding: 27 (open, mixed) or 64 (authenticated,
@@ -213,23 +121,23 @@ static uint32_t default_padding(const twping_opts *o, owp_mode mode)
 static owp_tw_session *request(const twping_opts *o, owp_client *c)
 {
     double rtt = owp_client_rtt(c);
-    double timeout = o->loss_timeout > 0 ? o->loss_timeout : rtt + 2.0;
+    double timeout = o->test.loss_timeout > 0 ? o->test.loss_timeout : rtt + 2.0;
     owp_tw_spec spec = {
-        .npackets = o->count,
-        .slots = o->slots,
-        .nslots = o->nslots,
-        .padding = o->padding_set ? o->padding : default_padding(o, owp_client_mode(c)),
-        .start_time = owp_client_start_time(c, 1, o->delay_start),
+        .npackets = o->test.count,
+        .slots = o->test.slots,
+        .nslots = o->test.nslots,
+        .padding = o->test.padding_set ? o->test.padding : default_padding(o, owp_client_mode(c)),
+        .start_time = owp_client_start_time(c, 1, o->test.delay_start),
         .timeout = owp_num64_from_double(timeout),
-        .dscp = o->dscp,
-        .ports = o->ports,
+        .dscp = o->test.dscp,
+        .ports = o->test.ports,
         .zero_addresses = o->zero_addresses,
     };
     owp_err err;
     owp_tw_session *s = owp_tw_request(c, &spec, &err);
     if (!s) {
-        errmsg("%s", err.msg);
-        errmsg("Session Failed!");
+        tools_errmsg(PROG, "%s", err.msg);
+        tools_errmsg(PROG, "Session Failed!");
     }
     return s;
 }
@@ -257,7 +165,7 @@ static int report(const twping_opts *o, owp_client *c, owp_tw_session *s, const 
     const owp_tw_record *rec = owp_tw_records(s, &n);
     owp_err err;
     if (owp_tw_report(stdout, &info, rec, n, &to, &err) != OWP_OK) {
-        errmsg("%s", err.msg);
+        tools_errmsg(PROG, "%s", err.msg);
         return 1;
     }
     fflush(stdout);
@@ -296,8 +204,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     int rc = 0;
     if (owp_tw_run(s, &g_interrupt, &err) != OWP_OK) {
-        errmsg("%s", err.msg);
-        errmsg("Test session(s) Failed...");
+        tools_errmsg(PROG, "%s", err.msg);
+        tools_errmsg(PROG, "Test session(s) Failed...");
         rc = 1;
     } else {
         g_phase = PHASE_REPORT;
@@ -306,7 +214,7 @@ int main(int argc, char **argv)
     }
     owp_tw_session_destroy(&s);
     owp_client_close(&c);
-    free(o.slots);
+    tools_test_opts_clear(&o.test);
     tools_output_opts_clear(&o.out);
     return rc;
 }

@@ -88,6 +88,36 @@ START_TEST(getopt_answers_conventions)
 }
 END_TEST
 
+/* The test options owping and twping share: defaults, the -D rule only
+ * owping keeps, -s cut down, -c 0 refused; usage is what reports errors. */
+START_TEST(test_options_shared)
+{
+    tools_test_opts o;
+    ck_assert_int_eq(tools_test_opts_init(&o, record_usage), 0);
+    ck_assert_uint_eq(o.count, 100);
+    ck_assert_int_eq(o.dscp, -1);
+    usage_calls = 0;
+    ck_assert_int_eq(tools_test_opts_parse(&o, 'D', "ef", "twping", record_usage), 1);
+    ck_assert_int_eq(tools_test_opts_parse(&o, 'D', "cs1", "twping", record_usage), 1);
+    ck_assert_int_eq(o.dscp, 8);
+    o.dscp_once = 1; /* owping: a second -D after a non-zero one is refused */
+    ck_assert_int_eq(tools_test_opts_parse(&o, 'D', "ef", "owping", record_usage), -1);
+    ck_assert_int_eq(usage_calls, 1);
+    ck_assert_int_eq(tools_test_opts_parse(&o, 's', "70000", "owping", record_usage), 1);
+    ck_assert_uint_eq(o.padding, TOOLS_TEST_MAX_PADDING);
+    ck_assert_int_eq(o.padding_set, 1);
+    ck_assert_int_eq(tools_test_opts_parse(&o, 'c', "0", "owping", record_usage), -1);
+    ck_assert_int_eq(tools_test_opts_parse(&o, 'L', "-1", "owping", record_usage), -1);
+    ck_assert_int_eq(tools_test_opts_parse(&o, 'z', "2.5", "owping", record_usage), 1);
+    ck_assert(o.delay_start == 2.5);
+    ck_assert_int_eq(tools_test_opts_parse(&o, 'i', "0.1,0.2f", "owping", record_usage), 1);
+    ck_assert_uint_eq(o.nslots, 2);
+    ck_assert_int_eq(tools_test_opts_parse(&o, 'E', "1", "owping", record_usage), 0);
+    tools_test_opts_clear(&o);
+    ck_assert_ptr_null(o.slots);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tools_opts");
@@ -95,6 +125,7 @@ int main(void)
     tcase_add_test(tc, convention_options);
     tcase_add_test(tc, version_text);
     tcase_add_test(tc, getopt_answers_conventions);
+    tcase_add_test(tc, test_options_shared);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
