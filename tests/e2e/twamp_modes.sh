@@ -251,4 +251,8 @@ e2e_wait "$victim" >/dev/null 2>&1
 
 e2e_stop "$tw4_pid"
 verdict "SIGTERM: twampd exits 0"
+
+# -F cannot save a two-way session yet: refused, never silently ignored.
+run 1 "twping -F is refused until it can save" "$TWPING" -F "$work/s.twp" 127.0.0.1:9
+has "twping -F says why" "$work/err" "saving a two-way session to a file is not supported yet"
 e2e_finish
