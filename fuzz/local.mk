@@ -29,5 +29,7 @@ FUZZ_TARGET_SRCS = fuzz/fuzz_control.c fuzz/fuzz_testpkt.c fuzz/fuzz_owpfile.c f
 	fuzz/fuzz_meshmsg_status_reply.c fuzz/fuzz_meshmsg_directory.c fuzz/fuzz_meshmsg_file_list.c \
 	fuzz/fuzz_meshmsg.h fuzz/fuzz_serve_request.c fuzz/fuzz_twamp_packet.c
 EXTRA_DIST += fuzz/fuzz_textfile.h $(FUZZ_TARGET_SRCS)
-clean-local:
+clean-local: clean-fuzz-bin clean-screenshots
+clean-fuzz-bin:
 	rm -rf fuzz/bin
+.PHONY: clean-fuzz-bin

@@ -204,6 +204,10 @@ dist_check_SCRIPTS = $(E2E_TESTS)
 EXTRA_DIST += tests/vectors tests/tsan.supp tests/e2e/lib.sh tests/e2e/exact_percentiles.py tests/e2e/query_rows.py \
 	tests/e2e/man_examples.py tests/e2e/lib_clickhouse.sh tests/e2e/serve_lib.sh \
 	tests/e2e/serve_browser.py tests/e2e/serve_prometheus.py
+# The browser tests' screenshots, kept for a person to look at (tests/e2e/serve_*.sh).
+clean-screenshots:
+	rm -rf tests/screenshots
+.PHONY: clean-screenshots
 AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; top_srcdir='$(abs_top_srcdir)'; \
 	export top_builddir top_srcdir;
