@@ -299,14 +299,14 @@ static int send_env(puller *self, const owm_msg *env, double now)
         log_line(self, err, "%s", err.msg);
         return -1;
     }
+    /* Waiting for an answer from now on (or still), sent or not. */
+    if (self->deadline < now)
+        self->deadline = now + self->cfg.timeout_s;
     if (zmsg_send(&m, self->sock) != 0) {
         zmsg_destroy(&m);
         log_line(self, warn, "%s: send: %s", self->endpoint, zmq_strerror(zmq_errno()));
         return -1;
     }
-    /* Waiting for an answer from now on (or still). */
-    if (self->deadline < now)
-        self->deadline = now + self->cfg.timeout_s;
     return 0;
 }
 
@@ -337,8 +337,12 @@ static void send_list(puller *self, double now)
     env.kind = OWM_MSG_FILE_LIST_REQUEST;
     env.file_list_request = &r;
     self->deadline = now + self->cfg.timeout_s;
-    if (send_env(self, &env, now) == 0)
-        self->listing = 1;
+    /* A request libzmq would not queue (the node refused our handshake
+     * before we spoke, so there is no connection) is waited on like an
+     * unanswered one: at the deadline the silence is named and we back off,
+     * instead of retrying every tick and never timing out. */
+    send_env(self, &env, now);
+    self->listing = 1;
 }
 
 static void send_fetch(puller *self, pending *p, double now)
@@ -352,12 +356,12 @@ static void send_fetch(puller *self, pending *p, double now)
     owm_msg_init(&env);
     env.kind = OWM_MSG_FILE_FETCH;
     env.file_fetch = &f;
-    if (send_env(self, &env, now) == 0) {
-        p->fetching = 1;
-        p->outstanding = self->cfg.credit;
-        if (p->outstanding > self->stats.max_credit_seen)
-            self->stats.max_credit_seen = p->outstanding;
-    }
+    /* Waited on even when libzmq would not queue it (see send_list). */
+    send_env(self, &env, now);
+    p->fetching = 1;
+    p->outstanding = self->cfg.credit;
+    if (p->outstanding > self->stats.max_credit_seen)
+        self->stats.max_credit_seen = p->outstanding;
 }
 
 static void send_credit(puller *self, pending *p, uint32_t credit, double now)
