@@ -1,5 +1,5 @@
 /* agent_streams.c - one stream engine per scheduled stream (see agent_streams.h). */
-#include "agent_streams.h"
+#include "agent_streams_internal.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -23,47 +23,7 @@
 #include "stream.h"
 #include "unmeasured.h"
 
-#define STREAMS_PATH_MAX 4096
 #define PASSPHRASE_MAX 1024
-
-typedef struct agent_stream {
-    agent_streams *set;
-    owm_msg_stream *spec; /* our own copy (owm_msg_stream_copy) */
-    char work_dir[STREAMS_PATH_MAX + OWM_MSG_MAX_ID + 2];
-    owp_stream *engine;   /* NULL: failed to start */
-    agent_spool_queue *queue; /* its finished files on their way to the spool */
-    owp_num64 started;    /* when the stream (re)started */
-    /* health, written by the engine's thread, read by the main loop */
-    pthread_mutex_t mu;
-    owm_stream_state state;
-    uint64_t sessions_completed;
-    uint64_t last_session_end;
-    uint32_t sent, lost;
-    /* The coordinator's word on the sending node (main loop writes, the
-     * engine's thread reads): down since, and the last period it was down. */
-    owp_num64 down_since;   /* 0: not reported down now */
-    owp_num64 down_from, down_until;
-    char last_error[OWM_MSG_MAX_TEXT + 1];
-    uint64_t files_spooled; /* filled by the status census */
-} agent_stream;
-
-struct agent_streams {
-    char node[OWM_MSG_MAX_NAME + 1];
-    char work_root[STREAMS_PATH_MAX];
-    char src_addr[256];
-    char pfs_path[STREAMS_PATH_MAX];
-    agent_spool *spool;
-    owp_portrange ports;
-    int verbose;
-    double start_delay;
-    agent_stream **v;
-    size_t n, cap;
-    /* Queues of stopped streams (and of work directories found at start-up)
-     * whose files could not be spooled yet: retried until they are. */
-    agent_spool_queue **retired;
-    size_t nretired;
-    atomic_int changed;
-};
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -127,18 +87,18 @@ int agent_streams_read_summary(const char *path, uint32_t *sent, uint32_t *lost)
     return have_sent && have_lost ? 0 : -1;
 }
 
-static const char *source_of(const agent_stream *s)
+const char *agent_stream_source(const agent_stream *s)
 {
     return s->spec->source && s->spec->source[0] ? s->spec->source : "?";
 }
 
 /* Every message names the node and the stream: the running stream s (its
  * source too), or, once it has stopped (s NULL), the stream of queue q. */
-static void stream_vlog(const agent_streams *set, const agent_stream *s,
-                        const agent_spool_queue *q, int priority, const char *fmt, va_list ap)
+static void agent_stream_vlog(const agent_streams *set, const agent_stream *s,
+                              const agent_spool_queue *q, int priority, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));
-static void stream_vlog(const agent_streams *set, const agent_stream *s,
-                        const agent_spool_queue *q, int priority, const char *fmt, va_list ap)
+static void agent_stream_vlog(const agent_streams *set, const agent_stream *s,
+                              const agent_spool_queue *q, int priority, const char *fmt, va_list ap)
 {
     if (!daemon_log_enabled(priority))
         return;
@@ -146,19 +106,17 @@ static void stream_vlog(const agent_streams *set, const agent_stream *s,
     vsnprintf(msg, sizeof msg, fmt, ap);
     if (s)
         daemon_log_at(priority, NULL, 0, "node %s: stream %s (%s -> %s): %s", s->set->node,
-                      s->spec->id, source_of(s), s->set->node, msg);
+                      s->spec->id, agent_stream_source(s), s->set->node, msg);
     else
         daemon_log_at(priority, NULL, 0, "node %s: stream %s (stopped): %s", set->node,
                       agent_spool_queue_stream(q), msg);
 }
 
-static void stream_log(const agent_stream *s, int priority, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void stream_log(const agent_stream *s, int priority, const char *fmt, ...)
+void agent_stream_log(const agent_stream *s, int priority, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    stream_vlog(s->set, s, NULL, priority, fmt, ap);
+    agent_stream_vlog(s->set, s, NULL, priority, fmt, ap);
     va_end(ap);
 }
 
@@ -170,7 +128,7 @@ static void set_state_locked(agent_stream *s, owm_stream_state state)
     }
 }
 
-static void set_error_locked(agent_stream *s, const char *text)
+void agent_stream_set_error_locked(agent_stream *s, const char *text)
 {
     agent_streams_clean_text(s->last_error, sizeof s->last_error, text);
 }
@@ -186,7 +144,7 @@ static void queue_log(const agent_streams *set, const agent_stream *s, const age
 {
     va_list ap;
     va_start(ap, fmt);
-    stream_vlog(set, s, q, priority, fmt, ap);
+    agent_stream_vlog(set, s, q, priority, fmt, ap);
     va_end(ap);
 }
 
@@ -212,7 +170,7 @@ static void report_drain(const agent_streams *set, agent_stream *s, agent_spool_
                   agent_spool_queue_dir(q));
         if (s) {
             pthread_mutex_lock(&s->mu);
-            set_error_locked(s, err->msg);
+            agent_stream_set_error_locked(s, err->msg);
             pthread_mutex_unlock(&s->mu);
         }
     }
@@ -222,7 +180,7 @@ static void report_drain(const agent_streams *set, agent_stream *s, agent_spool_
 }
 
 /* Spool what q holds, as far as the disk lets us. Files still waiting. */
-static size_t drain_queue(const agent_streams *set, agent_stream *s, agent_spool_queue *q)
+size_t agent_stream_drain_queue(const agent_streams *set, agent_stream *s, agent_spool_queue *q)
 {
     agent_spool_drain r;
     owp_err err;
@@ -237,10 +195,10 @@ static size_t drain_queue(const agent_streams *set, agent_stream *s, agent_spool
 static void on_engine_log(void *arg, int priority, const char *msg)
 {
     agent_stream *s = arg;
-    stream_log(s, priority, "%s", msg);
+    agent_stream_log(s, priority, "%s", msg);
     if (priority <= LOG_WARNING) {
         pthread_mutex_lock(&s->mu);
-        set_error_locked(s, msg);
+        agent_stream_set_error_locked(s, msg);
         pthread_mutex_unlock(&s->mu);
     }
 }
@@ -293,98 +251,13 @@ static void on_engine_file(void *arg, const owp_stream_file *f)
     owp_err_clear(&err);
     if (agent_spool_queue_file(s->queue, slash ? slash + 1 : f->path, file_kind(f->kind),
                                f->start, f->end, &err) != OWP_OK) {
-        stream_log(s, LOG_ERR, "%s: %s (kept in the work directory for the next start)",
-                   f->path, err.msg);
+        agent_stream_log(s, LOG_ERR, "%s: %s (kept in the work directory for the next start)",
+                         f->path, err.msg);
         pthread_mutex_lock(&s->mu);
-        set_error_locked(s, err.msg);
+        agent_stream_set_error_locked(s, err.msg);
         pthread_mutex_unlock(&s->mu);
     }
-    drain_queue(s->set, s, s->queue);
-}
-
-/* ------------------------------------------------------------------ unmeasured time */
-
-static owm_unmeasured_reason mesh_reason(owp_stream_reason r)
-{
-    switch (r) {
-    case OWP_STREAM_REFUSED: return OWM_UNMEASURED_OWAMPD_REFUSED;
-    case OWP_STREAM_TIMEOUT: return OWM_UNMEASURED_CONTROL_TIMEOUT;
-    case OWP_STREAM_UNREACHABLE: return OWM_UNMEASURED_UNREACHABLE;
-    case OWP_STREAM_LOCAL: return OWM_UNMEASURED_LOCAL_ERROR;
-    }
-    return OWM_UNMEASURED_LOCAL_ERROR;
-}
-
-/* Was the sending node reported down at any time during [start, end)? */
-static int source_down_locked(const agent_stream *s, owp_num64 start, owp_num64 end)
-{
-    if (s->down_since && s->down_since < end)
-        return 1;
-    return s->down_until > start && s->down_from < end;
-}
-
-/* The reason the mesh records: an outside failure while the coordinator
- * said the sending node was down is "peer down" (not its owampd, not the
- * network); a local error stays ours. */
-static owm_unmeasured_reason attribute(agent_stream *s, owp_stream_reason r, owp_num64 start,
-                                       owp_num64 end)
-{
-    owm_unmeasured_reason reason = mesh_reason(r);
-    if (reason == OWM_UNMEASURED_LOCAL_ERROR)
-        return reason;
-    pthread_mutex_lock(&s->mu);
-    int down = source_down_locked(s, start, end);
-    pthread_mutex_unlock(&s->mu);
-    return down ? OWM_UNMEASURED_PEER_DOWN : reason;
-}
-
-/* WORK/START_END.unm, queued for the spool as its text: the queue writes
- * it (through NAME.i) and spools it in its turn; when the disk is full it
- * waits in memory, in order, until it can be written. */
-static owp_status spool_unmeasured(agent_stream *s, const owm_unmeasured *u, owp_err *err)
-{
-    char text[OWM_UNMEASURED_MAX_FILE];
-    int len = owm_unmeasured_format(u, text, sizeof text);
-    if (len < 0)
-        return owp_err_set(err, OWP_ERR_INVALID, "unmeasured interval: invalid fields");
-    char name[64];
-    owp_stream_file_name(name, sizeof name, u->start, u->end, ".unm");
-    owp_status st = agent_spool_queue_text(s->queue, name, OWM_FILE_KIND_UNMEASURED, u->start,
-                                           u->end, text, (size_t)len, err);
-    if (st != OWP_OK)
-        return st;
-    stream_log(s, LOG_DEBUG, "unmeasured interval %s (%s) queued for the spool", name,
-               owm_unmeasured_reason_text(u->reason));
-    drain_queue(s->set, s, s->queue);
-    return OWP_OK;
-}
-
-static void record_unmeasured(agent_stream *s, owp_num64 start, owp_num64 end,
-                              owm_unmeasured_reason reason, const char *detail)
-{
-    owm_unmeasured u;
-    memset(&u, 0, sizeof u);
-    snprintf(u.stream_id, sizeof u.stream_id, "%s", s->spec->id);
-    snprintf(u.sender, sizeof u.sender, "%s", s->spec->peer ? s->spec->peer : "");
-    snprintf(u.detail, sizeof u.detail, "%s", detail ? detail : "");
-    u.start = start;
-    u.end = end;
-    u.reason = reason;
-    owp_err err;
-    owp_err_clear(&err);
-    if (spool_unmeasured(s, &u, &err) != OWP_OK) {
-        stream_log(s, LOG_ERR, "unmeasured interval: %s", err.msg);
-        pthread_mutex_lock(&s->mu);
-        set_error_locked(s, err.msg);
-        pthread_mutex_unlock(&s->mu);
-    }
-}
-
-static void on_engine_unmeasured(void *arg, const owp_stream_unmeasured *u)
-{
-    agent_stream *s = arg;
-    record_unmeasured(s, u->start, u->end, attribute(s, u->reason, u->start, u->end),
-                      u->detail);
+    agent_stream_drain_queue(s->set, s, s->queue);
 }
 
 /* ------------------------------------------------------------------ one stream */
@@ -418,7 +291,7 @@ static owp_status retire(agent_streams *set, agent_spool_queue *q)
 static void settle_queue(agent_streams *set, agent_stream *s, agent_spool_queue **qp)
 {
     agent_spool_queue *q = *qp;
-    size_t waiting = drain_queue(set, s, q);
+    size_t waiting = agent_stream_drain_queue(set, s, q);
     agent_spool_queue_engine_gone(q);
     if (waiting == 0) {
         rmdir(agent_spool_queue_dir(q)); /* only when empty */
@@ -461,19 +334,20 @@ static void adopt_leftovers(agent_stream *s)
     owp_err_clear(&err);
     unsigned found = 0;
     if (agent_spool_queue_adopt(s->queue, &found, &err) != OWP_OK)
-        stream_log(s, LOG_WARNING, "tidying %s: %s", s->work_dir, err.msg);
-    size_t waiting = drain_queue(s->set, s, s->queue);
+        agent_stream_log(s, LOG_WARNING, "tidying %s: %s", s->work_dir, err.msg);
+    size_t waiting = agent_stream_drain_queue(s->set, s, s->queue);
     if (found)
-        stream_log(s, LOG_INFO, "%u finished file(s) left in %s: %zu still waiting for the spool",
-                   found, s->work_dir, waiting);
+        agent_stream_log(s, LOG_INFO,
+                         "%u finished file(s) left in %s: %zu still waiting for the spool", found,
+                         s->work_dir, waiting);
 }
 
 static void fail(agent_stream *s, const char *msg)
 {
-    stream_log(s, LOG_ERR, "cannot run: %s", msg);
+    agent_stream_log(s, LOG_ERR, "cannot run: %s", msg);
     pthread_mutex_lock(&s->mu);
     set_state_locked(s, OWM_STREAM_STATE_FAILED);
-    set_error_locked(s, msg);
+    agent_stream_set_error_locked(s, msg);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -501,8 +375,8 @@ static int find_passphrase(agent_stream *s, owp_stream_opts *o, uint8_t *buf, si
         fail(s, msg);
         return -1;
     }
-    stream_log(s, LOG_WARNING, "identity %s: %s: using open mode only", o->client.identity,
-               err.msg);
+    agent_stream_log(s, LOG_WARNING, "identity %s: %s: using open mode only", o->client.identity,
+                     err.msg);
     o->client.identity = NULL;
     return 0;
 }
@@ -550,7 +424,7 @@ static agent_stream *stream_start(agent_streams *set, const owm_msg_stream *spec
     if (set->start_delay > 0)
         o.start_delay = set->start_delay;
     o.file_fn = on_engine_file;
-    o.unmeasured_fn = on_engine_unmeasured;
+    o.unmeasured_fn = agent_stream_on_unmeasured;
     o.log_fn = on_engine_log;
     o.arg = s;
     uint8_t pass[PASSPHRASE_MAX];
@@ -567,8 +441,9 @@ static agent_stream *stream_start(agent_streams *set, const owm_msg_stream *spec
         fail(s, err.msg);
         return s;
     }
-    stream_log(s, LOG_INFO, "started: peer %s, %u packets every %g s per session, loss timeout %g s",
-               s->spec->peer, o.npackets, o.interval, o.loss_timeout);
+    agent_stream_log(s, LOG_INFO,
+                     "started: peer %s, %u packets every %g s per session, loss timeout %g s",
+                     s->spec->peer, o.npackets, o.interval, o.loss_timeout);
     return s;
 }
 
@@ -653,7 +528,7 @@ static void stop_all(agent_stream **v, size_t n, const char *why)
         owp_stream_destroy(&v[i]->engine);
         if (v[i]->queue)
             settle_queue(v[i]->set, v[i], &v[i]->queue);
-        stream_log(v[i], LOG_INFO, "stopped (%s)", why);
+        agent_stream_log(v[i], LOG_INFO, "stopped (%s)", why);
         stream_free(&v[i]);
     }
 }
@@ -746,170 +621,4 @@ owp_status agent_streams_apply(agent_streams *self, owm_msg_stream *const *wante
 int agent_streams_take_changed(agent_streams *self)
 {
     return atomic_exchange(&self->changed, 0);
-}
-
-/* ------------------------------------------------------------------ status */
-
-typedef struct census {
-    agent_streams *set;
-    uint64_t files, bytes;
-} census;
-
-static void count_file(void *arg, const agent_spool_entry *e, uint64_t size)
-{
-    census *c = arg;
-    c->files++;
-    c->bytes += size;
-    for (size_t i = 0; i < c->set->n; i++)
-        if (strcmp(c->set->v[i]->spec->id, e->stream_id) == 0) {
-            c->set->v[i]->files_spooled++;
-            break;
-        }
-}
-
-/* One stream's health; last_error into text; returns the unmeasured reason
- * ("" when the stream is not failing). */
-static const char *fill_health(agent_stream *s, owm_msg_stream_health *h, char *text, size_t len)
-{
-    owp_stream_health eh;
-    memset(&eh, 0, sizeof eh);
-    if (s->engine)
-        owp_stream_get_health(s->engine, &eh);
-    owp_num64 now = owp_clock_now(NULL);
-    pthread_mutex_lock(&s->mu);
-    owm_stream_state state = s->state;
-    const char *why = "";
-    if (eh.failing_since && state != OWM_STREAM_STATE_FAILED) {
-        owm_unmeasured_reason r = mesh_reason(eh.reason);
-        if (r != OWM_UNMEASURED_LOCAL_ERROR && s->down_since)
-            r = OWM_UNMEASURED_PEER_DOWN;
-        why = owm_unmeasured_reason_text(r);
-        /* Failing for an outside reason is not the stream's failure: it is
-         * starting (never measured yet) or backing off, and unmeasured. */
-        if (r == OWM_UNMEASURED_LOCAL_ERROR)
-            state = OWM_STREAM_STATE_FAILED;
-        else if (s->sessions_completed == 0)
-            state = OWM_STREAM_STATE_STARTING;
-        else
-            state = OWM_STREAM_STATE_BACKOFF;
-        h->unmeasured_since = eh.failing_since;
-    }
-    h->state = state;
-    h->started = s->started;
-    h->last_attempt = eh.last_attempt;
-    h->sessions_completed = s->sessions_completed;
-    h->last_session_end = s->last_session_end <= now ? s->last_session_end : now;
-    h->packets_sent = s->sent;
-    h->packets_lost = s->lost;
-    h->files_spooled = s->files_spooled;
-    snprintf(text, len, "%s", s->last_error);
-    pthread_mutex_unlock(&s->mu);
-    return why;
-}
-
-size_t agent_streams_retry_spool(agent_streams *self)
-{
-    size_t waiting = 0;
-    for (size_t i = 0; i < self->n; i++)
-        if (self->v[i]->queue)
-            waiting += drain_queue(self, self->v[i], self->v[i]->queue);
-    for (size_t i = self->nretired; i-- > 0;) {
-        agent_spool_queue *q = self->retired[i];
-        size_t left = drain_queue(self, NULL, q);
-        waiting += left;
-        if (left)
-            continue;
-        agent_spool_queue_engine_gone(q);
-        rmdir(agent_spool_queue_dir(q)); /* only when empty */
-        agent_spool_queue_destroy(&q);
-        memmove(self->retired + i, self->retired + i + 1,
-                (self->nretired - i - 1) * sizeof *self->retired);
-        self->nretired--;
-    }
-    return waiting;
-}
-
-owp_status agent_streams_fill_status(agent_streams *self, owm_msg_status *status, owp_err *err)
-{
-    agent_streams_retry_spool(self); /* the periodic retry, when space came back */
-    census c = {.set = self};
-    for (size_t i = 0; i < self->n; i++)
-        self->v[i]->files_spooled = 0;
-    owp_status st = agent_spool_scan(self->spool, count_file, &c, err);
-    if (st != OWP_OK)
-        return st;
-    status->spool_files = c.files;
-    status->spool_bytes = c.bytes;
-    for (size_t i = 0; i < self->n; i++) {
-        agent_stream *s = self->v[i];
-        owm_msg_stream_health *h = owm_msg_status_add_stream(status, err);
-        if (!h)
-            return err ? err->code : OWP_ERR_NOMEM;
-        char text[OWM_MSG_MAX_TEXT + 1];
-        const char *why = fill_health(s, h, text, sizeof text);
-        if ((st = owm_msg_set_string(&h->id, s->spec->id, err)) != OWP_OK ||
-            (st = owm_msg_set_string(&h->last_error, text, err)) != OWP_OK ||
-            (st = owm_msg_set_string(&h->unmeasured_reason, why, err)) != OWP_OK)
-            return st;
-    }
-    return OWP_OK;
-}
-
-/* ------------------------------------------------------------------ the coordinator's word */
-
-static int listed(const char *name, const char *const *names, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(names[i], name) == 0)
-            return 1;
-    return 0;
-}
-
-void agent_streams_set_peers_down(agent_streams *self, const char *const *down, size_t n)
-{
-    owp_num64 now = owp_clock_now(NULL);
-    for (size_t i = 0; i < self->n; i++) {
-        agent_stream *s = self->v[i];
-        int is_down = s->spec->source && listed(s->spec->source, down, n);
-        pthread_mutex_lock(&s->mu);
-        int went = is_down && !s->down_since, back = !is_down && s->down_since;
-        if (went) {
-            s->down_since = now;
-        } else if (back) {
-            s->down_from = s->down_since;
-            s->down_until = now;
-            s->down_since = 0;
-        }
-        pthread_mutex_unlock(&s->mu);
-        if (went)
-            stream_log(s, LOG_INFO, "the coordinator reports node %s down: what cannot be "
-                       "measured is \"peer down\"", source_of(s));
-        if (back) {
-            stream_log(s, LOG_INFO, "the coordinator reports node %s back: retrying now",
-                       source_of(s));
-            owp_stream_retry_now(s->engine);
-            atomic_store(&self->changed, 1);
-        }
-    }
-}
-
-size_t agent_streams_record_node_down(agent_streams *self, owp_num64 since, double min_seconds)
-{
-    size_t count = 0;
-    char when[64], detail[160];
-    owp_ntp_format_local(since, when, sizeof when);
-    snprintf(detail, sizeof detail, "owmesh-node was not running (last alive %s)", when);
-    for (size_t i = 0; since && i < self->n; i++) {
-        agent_stream *s = self->v[i];
-        if (!s->engine)
-            continue;
-        owp_num64 first = owp_stream_first_start(s->engine);
-        if (first <= since || owp_num64_to_double(first - since) <= min_seconds)
-            continue;
-        record_unmeasured(s, since, first, OWM_UNMEASURED_NODE_DOWN, detail);
-        stream_log(s, LOG_INFO, "unmeasured while the node was down: %.0f s",
-                   owp_num64_to_double(first - since));
-        count++;
-    }
-    return count;
 }

@@ -8,6 +8,8 @@ node_agent_libagent_la_SOURCES = \
 	node/agent/agent_link.c node/agent/agent_link.h \
 	node/agent/agent_reconcile.c node/agent/agent_reconcile.h \
 	node/agent/agent_streams.c node/agent/agent_streams.h \
+	node/agent/agent_streams_unmeasured.c node/agent/agent_streams_status.c \
+	node/agent/agent_streams_internal.h \
 	node/agent/agent_store.c node/agent/agent_store.h \
 	node/agent/agent_spool.c node/agent/agent_spool_queue.c node/agent/agent_spool.h \
 	node/agent/agent_spool_internal.h \
