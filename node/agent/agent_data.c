@@ -1,5 +1,5 @@
 /* agent_data.c - the node's data endpoint (see agent_data.h). */
-#include "agent_data.h"
+#include "agent_data_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,131 +20,6 @@
 
 #define PEER_IDLE_S 120.0   /* forget a collector's fetches after this much silence */
 #define ENFORCE_EVERY_S 5.0
-#define ACKED_MODE 0444
-
-typedef struct spool_file {
-    agent_spool_entry e;
-    uint64_t size;
-    int acked;
-    time_t mtime;
-} spool_file;
-
-typedef struct fetch {
-    int active;
-    uint64_t seq;
-    int fd;
-    uint64_t offset, size;
-    uint32_t credit, chunk_size;
-} fetch;
-
-typedef struct peer {
-    zframe_t *identity;
-    double last_seen;
-    fetch fetches[AGENT_DATA_MAX_FETCHES];
-} peer;
-
-struct agent_data {
-    agent_data_config cfg;
-    char endpoint[AGENT_DATA_MAX_ENDPOINT + 1]; /* as configured: announced, compared */
-    char bound[AGENT_DATA_MAX_ENDPOINT + 1];    /* as libzmq names it: what unbind takes */
-    char keys[AGENT_DATA_MAX_KEYS][OWM_CURVE_KEY_LEN + 1];
-    zsock_t *router;
-    owm_zap *zap;      /* NULL without CURVE */
-    owm_monitor *monitor; /* NULL without CURVE */
-    agent_data_collector collectors[AGENT_DATA_MAX_COLLECTORS]; /* the schedule's */
-    size_t n_collectors;
-    owm_ratelimit refused; /* refused keys logged */
-    spool_file *files; /* the index: sorted by seq */
-    size_t n_files, cap_files;
-    peer peers[AGENT_DATA_MAX_PEERS];
-    int blocked;       /* a send would have blocked: pump again soon */
-    double now, last_enforce;
-    uint8_t chunk[OWM_MSG_MAX_CHUNK]; /* one chunk read for sending (this endpoint's only) */
-};
-
-/* ------------------------------------------------------------------ the index */
-
-static void spool_path(const agent_data *self, const agent_spool_entry *e, char *buf, size_t len)
-{
-    char name[AGENT_SPOOL_NAME_MAX];
-    if (agent_spool_entry_name(e, name, sizeof name) != 0)
-        name[0] = '\0';
-    snprintf(buf, len, "%s/%s", agent_spool_dir(self->cfg.spool), name);
-}
-
-static void index_add(void *arg, const agent_spool_entry *e, uint64_t size)
-{
-    agent_data *self = arg;
-    if (self->n_files == self->cap_files) {
-        size_t cap = self->cap_files ? self->cap_files * 2 : 256;
-        spool_file *f = realloc(self->files, cap * sizeof *f);
-        if (!f)
-            return; /* the file shows up in the next scan */
-        self->files = f;
-        self->cap_files = cap;
-    }
-    spool_file *f = &self->files[self->n_files];
-    memset(f, 0, sizeof *f);
-    f->e = *e;
-    f->size = size;
-    char path[4096 + AGENT_SPOOL_NAME_MAX];
-    spool_path(self, e, path, sizeof path);
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return;
-    f->size = (uint64_t)st.st_size;
-    f->acked = (st.st_mode & 0777) == ACKED_MODE;
-    f->mtime = st.st_mtime;
-    self->n_files++;
-}
-
-static int cmp_seq(const void *a, const void *b)
-{
-    uint64_t x = ((const spool_file *)a)->e.seq, y = ((const spool_file *)b)->e.seq;
-    return x < y ? -1 : x > y;
-}
-
-static void index_rescan(agent_data *self)
-{
-    owp_err err;
-    owp_err_clear(&err);
-    self->n_files = 0;
-    if (agent_spool_scan(self->cfg.spool, index_add, self, &err) != OWP_OK)
-        log_err("node %s: data: scanning the spool: %s", self->cfg.node, err.msg);
-    if (self->n_files)
-        qsort(self->files, self->n_files, sizeof *self->files, cmp_seq);
-}
-
-/* Forget the files deleted since the last scan. In memory: a rescan (a stat
- * per file) after every ack would make draining a large spool quadratic. */
-static void index_drop_deleted(agent_data *self)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < self->n_files; i++)
-        if (self->files[i].acked != 2)
-            self->files[kept++] = self->files[i];
-    self->n_files = kept;
-}
-
-/* The first file with seq > after (n_files when none). */
-static size_t index_after(const agent_data *self, uint64_t after)
-{
-    size_t lo = 0, hi = self->n_files;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (self->files[mid].e.seq <= after)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static spool_file *index_find(agent_data *self, uint64_t seq)
-{
-    size_t i = index_after(self, seq - 1);
-    return i < self->n_files && self->files[i].e.seq == seq ? &self->files[i] : NULL;
-}
 
 /* ------------------------------------------------------------------ set-up */
 
@@ -163,7 +38,6 @@ static void drop_peer(peer *p)
     zframe_destroy(&p->identity);
 }
 
-static owm_zap_allow_fn allow_collector;
 static owp_status bind_endpoint(agent_data *self, const char *endpoint, owp_err *err);
 
 agent_data *agent_data_new(const agent_data_config *config, owp_err *err)
@@ -184,7 +58,7 @@ agent_data *agent_data_new(const agent_data_config *config, owp_err *err)
         for (size_t j = 0; j < AGENT_DATA_MAX_FETCHES; j++)
             self->peers[i].fetches[j].fd = -1;
     if (config->cert) {
-        self->zap = owm_zap_new(allow_collector, self, err);
+        self->zap = owm_zap_new(agent_data_allow_collector, self, err);
         if (!self->zap) {
             owp_err_prefix(err, "data endpoint");
             agent_data_destroy(&self);
@@ -304,89 +178,6 @@ void agent_data_handle_monitor(agent_data *self)
 int agent_data_busy(const agent_data *self)
 {
     return self->blocked;
-}
-
-/* ------------------------------------------------------------------ ZAP */
-
-int agent_data_collectors_from(const owm_msg_schedule *s, agent_data_collector *out, size_t max,
-                               size_t *n)
-{
-    *n = 0;
-    for (size_t i = 0; i < s->n_collectors && *n < max; i++, (*n)++) {
-        snprintf(out[*n].name, sizeof out[*n].name, "%s", s->collectors[i]->name);
-        snprintf(out[*n].key, sizeof out[*n].key, "%s", s->collectors[i]->public_key);
-    }
-    return s->n_collectors > max;
-}
-
-static int same_collectors(const agent_data *self, const agent_data_collector *c, size_t n)
-{
-    if (n != self->n_collectors)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(c[i].name, self->collectors[i].name) || strcmp(c[i].key, self->collectors[i].key))
-            return 0;
-    return 1;
-}
-
-void agent_data_set_collectors(agent_data *self, const agent_data_collector *c, size_t n)
-{
-    if (n > AGENT_DATA_MAX_COLLECTORS)
-        n = AGENT_DATA_MAX_COLLECTORS;
-    if (same_collectors(self, c, n))
-        return;
-    if (n) /* c may be NULL for none */
-        memcpy(self->collectors, c, n * sizeof *c);
-    self->n_collectors = n;
-    char names[512] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < n && used < sizeof names; i++)
-        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
-                                 c[i].name);
-    log_info("node %s: data: serving %zu collector%s of the mesh%s%s%s and %zu -A key%s",
-             self->cfg.node, n, n == 1 ? "" : "s", n ? " (" : "", names, n ? ")" : "",
-             self->cfg.n_keys, self->cfg.n_keys == 1 ? "" : "s");
-}
-
-/* The listed collector's name, "-A" for an -A key, NULL for anybody else. */
-static const char *collector_of(const agent_data *self, const char *key)
-{
-    for (size_t i = 0; i < self->n_collectors; i++)
-        if (!strcmp(self->collectors[i].key, key))
-            return self->collectors[i].name;
-    for (size_t i = 0; i < self->cfg.n_keys; i++)
-        if (!strcmp(self->keys[i], key))
-            return "-A";
-    return NULL;
-}
-
-int agent_data_admits(const agent_data *self, const char *key)
-{
-    return key && collector_of(self, key) != NULL;
-}
-
-/* A refused key, said at most once a minute (a refused collector retries). */
-static void log_refused(agent_data *self, const char *key, const char *address, const char *what)
-{
-    if (owm_ratelimit_allow(&self->refused, key, owp_clock_monotonic()))
-        log_warn("node %s: data: refused %s from %s: CURVE key %s is not a collector of the "
-                 "mesh (the coordinator lists %zu) nor one given with -A", self->cfg.node, what,
-                 address, key, self->n_collectors);
-}
-
-/* The ZAP verdict (mesh/zap.h): a listed collector's key or an -A key. */
-static int allow_collector(void *arg, const char *key, const char *address)
-{
-    agent_data *self = arg;
-    if (agent_data_admits(self, key))
-        return 1;
-    log_refused(self, key, address, "connection");
-    return 0;
-}
-
-void agent_data_handle_zap(agent_data *self)
-{
-    owm_zap_handle(self->zap);
 }
 
 /* ------------------------------------------------------------------ sending */
@@ -560,9 +351,9 @@ static owp_status build_list(agent_data *self, const owm_msg_file_list_request *
                              owm_msg_file_list *list, owp_err *err)
 {
     uint64_t below = agent_spool_next_seq(self->cfg.spool);
-    index_rescan(self);
+    agent_data_index_rescan(self);
     uint64_t prev = r->after_seq;
-    size_t i = index_after(self, r->after_seq);
+    size_t i = agent_data_index_after(self, r->after_seq);
     owp_status st = OWP_OK;
     for (uint32_t n = 0; st == OWP_OK && i < self->n_files && self->files[i].e.seq < below &&
                          n < r->max_files; i++, n++) {
@@ -580,24 +371,22 @@ static owp_status build_list(agent_data *self, const owm_msg_file_list_request *
     return st;
 }
 
-static void mark_acked(agent_data *self, spool_file *sf);
-
 /* A collector lists after its cursor: every file up to it is in its store
  * (puller.h), so the unacked ones there (committed, then a crash before
  * the ack) are acked now rather than listed again. One line, not one a file. */
 static void ack_through(agent_data *self, uint64_t after_seq)
 {
-    size_t n = 0, end = index_after(self, after_seq);
+    size_t n = 0, end = agent_data_index_after(self, after_seq);
     for (size_t i = 0; i < end; i++)
         if (!self->files[i].acked) {
-            mark_acked(self, &self->files[i]);
+            agent_data_mark_acked(self, &self->files[i]);
             n++;
         }
     if (n)
         log_info("node %s: data: a collector stored every file up to %" PRIu64 ": %zu unacked "
                  "file(s) at or below it acked", self->cfg.node, after_seq, n);
     if (n && self->cfg.retention_s == 0)
-        index_drop_deleted(self);
+        agent_data_index_drop_deleted(self);
 }
 
 static void on_list(agent_data *self, peer *p, const owm_msg_file_list_request *r)
@@ -624,10 +413,10 @@ static void on_list(agent_data *self, peer *p, const owm_msg_file_list_request *
 static void on_fetch(agent_data *self, peer *p, const owm_msg_file_fetch *r)
 {
     char text[200];
-    spool_file *sf = index_find(self, r->seq);
+    spool_file *sf = agent_data_index_find(self, r->seq);
     if (!sf) {
-        index_rescan(self);
-        sf = index_find(self, r->seq);
+        agent_data_index_rescan(self);
+        sf = agent_data_index_find(self, r->seq);
     }
     if (!sf) {
         snprintf(text, sizeof text, "FileFetch: no file %" PRIu64 " in the spool", r->seq);
@@ -649,7 +438,7 @@ static void on_fetch(agent_data *self, peer *p, const owm_msg_file_fetch *r)
         return;
     }
     char path[4096 + AGENT_SPOOL_NAME_MAX];
-    spool_path(self, &sf->e, path, sizeof path);
+    agent_data_spool_path(self, &sf->e, path, sizeof path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size < r->offset) {
@@ -684,40 +473,20 @@ static void on_credit(agent_data *self, peer *p, const owm_msg_file_credit *r)
     }
 }
 
-static void mark_acked(agent_data *self, spool_file *sf)
-{
-    char path[4096 + AGENT_SPOOL_NAME_MAX];
-    spool_path(self, &sf->e, path, sizeof path);
-    if (self->cfg.retention_s == 0) {
-        if (unlink(path) != 0 && errno != ENOENT)
-            log_warn("node %s: data: removing acked %s: %s", self->cfg.node, path,
-                     strerror(errno));
-        sf->acked = 2; /* gone */
-        return;
-    }
-    if (sf->acked)
-        return;
-    /* The mark of an ack: read-only, modification time = ack time. */
-    if (chmod(path, ACKED_MODE) != 0 || utimensat(AT_FDCWD, path, NULL, 0) != 0)
-        log_warn("node %s: data: marking %s acked: %s", self->cfg.node, path, strerror(errno));
-    sf->acked = 1;
-    sf->mtime = time(NULL);
-}
-
 static void on_ack(agent_data *self, const owm_msg_file_ack *r)
 {
     size_t done = 0;
     for (size_t i = 0; i < r->n_seqs; i++) {
-        spool_file *sf = index_find(self, r->seqs[i]);
+        spool_file *sf = agent_data_index_find(self, r->seqs[i]);
         if (sf) {
-            mark_acked(self, sf);
+            agent_data_mark_acked(self, sf);
             done++;
         }
     }
     log_debug("node %s: data: %zu of %zu acked files %s", self->cfg.node, done, r->n_seqs,
               self->cfg.retention_s ? "marked" : "deleted");
     if (self->cfg.retention_s == 0 && done)
-        index_drop_deleted(self);
+        agent_data_index_drop_deleted(self);
 }
 
 /* ZAP admitted the connection; the mesh may have dropped the key since. */
@@ -727,7 +496,7 @@ static int key_still_admitted(agent_data *self, peer *p, zframe_t *body)
     if (agent_data_admits(self, key))
         return 1;
     const char *address = zframe_meta(body, "Peer-Address");
-    log_refused(self, key ? key : "(none)", address ? address : "?", "a request");
+    agent_data_log_refused(self, key ? key : "(none)", address ? address : "?", "a request");
     send_error(self, p, OWM_ERROR_REFUSED, "your CURVE key is no longer a collector of the mesh");
     return 0;
 }
@@ -787,68 +556,6 @@ void agent_data_handle(agent_data *self)
         zmsg_destroy(&msg);
     }
     pump(self);
-}
-
-/* ------------------------------------------------------------------ retention, budget */
-
-static void delete_file(agent_data *self, spool_file *sf, const char *why)
-{
-    char path[4096 + AGENT_SPOOL_NAME_MAX];
-    spool_path(self, &sf->e, path, sizeof path);
-    owp_err err;
-    owp_err_clear(&err);
-    /* A collector must learn that this file is gone uncollected (not acked,
-     * not never-made): no record, no deletion. */
-    if (!sf->acked && agent_spool_note_uncollected(self->cfg.spool, &sf->e, &err) != OWP_OK) {
-        log_err("node %s: data: NOT deleting uncollected %s over the disk budget: %s",
-                self->cfg.node, path, err.msg);
-        return;
-    }
-    if (unlink(path) != 0 && errno != ENOENT) {
-        log_warn("node %s: data: removing %s: %s", self->cfg.node, path, strerror(errno));
-        return;
-    }
-    if (!sf->acked)
-        log_err("node %s: data: DELETED UNCOLLECTED file %s (stream %s, seq %" PRIu64 ", %" PRIu64
-                " bytes): %s", self->cfg.node, sf->e.name, sf->e.stream_id, sf->e.seq, sf->size,
-                why);
-    else
-        log_debug("node %s: data: removed acked %s: %s", self->cfg.node, path, why);
-    sf->acked = 2;
-}
-
-void agent_data_enforce(agent_data *self, double now)
-{
-    self->last_enforce = now;
-    index_rescan(self);
-    time_t wall = time(NULL);
-    uint64_t total = 0;
-    for (size_t i = 0; i < self->n_files; i++) {
-        spool_file *sf = &self->files[i];
-        if (sf->acked == 1 && self->cfg.retention_s &&
-            (uint64_t)(wall - sf->mtime) >= self->cfg.retention_s)
-            delete_file(self, sf, "acked and past the retention");
-        else if (sf->acked == 1 && !self->cfg.retention_s)
-            delete_file(self, sf, "acked");
-        if (sf->acked != 2)
-            total += sf->size;
-    }
-    if (self->cfg.budget_bytes && total > self->cfg.budget_bytes) {
-        log_warn("node %s: data: spool holds %" PRIu64 " bytes, over the disk budget of %" PRIu64
-                 ": removing the oldest acked files first", self->cfg.node, total,
-                 self->cfg.budget_bytes);
-        /* Two passes in seq (age) order: acked files, then (loudly) unacked. */
-        for (int pass = 0; pass < 2 && total > self->cfg.budget_bytes; pass++)
-            for (size_t i = 0; i < self->n_files && total > self->cfg.budget_bytes; i++) {
-                spool_file *sf = &self->files[i];
-                if (sf->acked == 2 || (pass == 0 && !sf->acked))
-                    continue;
-                delete_file(self, sf, "the spool is over its disk budget (-B)");
-                if (sf->acked == 2)
-                    total -= sf->size;
-            }
-    }
-    index_rescan(self);
 }
 
 void agent_data_tick(agent_data *self, double now)

@@ -13,7 +13,8 @@ node_agent_libagent_la_SOURCES = \
 	node/agent/agent_store.c node/agent/agent_store.h \
 	node/agent/agent_spool.c node/agent/agent_spool_queue.c node/agent/agent_spool.h \
 	node/agent/agent_spool_internal.h \
-	node/agent/agent_data.c node/agent/agent_data.h \
+	node/agent/agent_data.c node/agent/agent_data.h node/agent/agent_data_internal.h \
+	node/agent/agent_data_index.c node/agent/agent_data_keys.c \
 	node/agent/agent_owampd.c node/agent/agent_owampd.h \
 	node/agent/agent_loop.c node/agent/agent_loop.h
 node_agent_libagent_la_CPPFLAGS = $(AGENT_CPPFLAGS)
