@@ -5,6 +5,9 @@ noinst_PROGRAMS += bench/bench_loopback bench/bench_owstats bench/bench_streams 
 	bench/bench_store bench/bench_drain bench/bench_coordinator bench/owp_synth \
 	bench/bench_archive bench/bench_serve bench/bench_twping
 bench_bench_twping_SOURCES = bench/bench_twping.c
+# stampd's reflections a second on one core, next to a bare UDP echo.
+noinst_PROGRAMS += bench/bench_stampd
+bench_bench_stampd_SOURCES = bench/bench_stampd.c
 bench_bench_serve_SOURCES = bench/bench_serve.c
 bench_bench_serve_CPPFLAGS = $(SERVE_CPPFLAGS)
 bench_bench_serve_LDADD = bench/libsynth.la $(LIBSERVE) collector/cli/libcli.la

@@ -6,11 +6,13 @@
 owmeshconfdir = $(sysconfdir)/owmesh
 owmeshconf_DATA = config/owmesh-coordinator.conf config/owmesh-node.conf \
 	config/owmesh-collector.conf config/owampd.conf config/mesh.json.example \
-	config/twampd.conf
+	config/twampd.conf config/stampd.conf
 OWMESH_CONF_INPUTS = config/owmesh-coordinator.conf.in config/owmesh-node.conf.in \
 	config/owmesh-collector.conf.in config/owampd.conf.in config/mesh.json.example.in \
-	config/twampd.conf.in
+	config/twampd.conf.in config/stampd.conf.in
 EXTRA_DIST += $(OWMESH_CONF_INPUTS)
+# stampd's default policy: nothing to substitute, installed as it is.
+dist_owmeshconf_DATA = config/stampd.policy
 CLEANFILES += $(owmeshconf_DATA)
 install-data-local: install-owmesh-dirs
 install-owmesh-dirs:

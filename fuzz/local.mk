@@ -2,6 +2,8 @@
 FUZZ_TARGETS = control testpkt owpfile conf pfs fetch limits meshconf \
 	meshmsg_envelope meshmsg_schedule meshmsg_status meshmsg_status_reply meshmsg_directory \
 	meshmsg_file_list serve_request twamp_packet
+# STAMP: the reflector's and the sender's packet paths, stampd's policy file.
+FUZZ_TARGETS += stamp_packet stamp_policy
 FUZZ_CC = clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(OWAMP_CPPFLAGS)
 # Targets named serve* compile collector/serve (instrumented) and link the
@@ -28,6 +30,7 @@ FUZZ_TARGET_SRCS = fuzz/fuzz_control.c fuzz/fuzz_testpkt.c fuzz/fuzz_owpfile.c f
 	fuzz/fuzz_meshmsg_envelope.c fuzz/fuzz_meshmsg_schedule.c fuzz/fuzz_meshmsg_status.c \
 	fuzz/fuzz_meshmsg_status_reply.c fuzz/fuzz_meshmsg_directory.c fuzz/fuzz_meshmsg_file_list.c \
 	fuzz/fuzz_meshmsg.h fuzz/fuzz_serve_request.c fuzz/fuzz_twamp_packet.c
+FUZZ_TARGET_SRCS += fuzz/fuzz_stamp_packet.c fuzz/fuzz_stamp_policy.c
 EXTRA_DIST += fuzz/fuzz_textfile.h $(FUZZ_TARGET_SRCS)
 clean-local: clean-fuzz-bin clean-screenshots
 clean-fuzz-bin:

@@ -11,7 +11,9 @@ OWAMP_PUBLIC_H = \
 	libowamp/endpoint.h libowamp/hostport.h libowamp/options.h libowamp/pfs.h \
 	libowamp/textfile.h libowamp/conf.h libowamp/policy.h libowamp/client.h libowamp/server.h \
 	libowamp/stream.h libowamp/datadir.h \
-	libowamp/twamp_wire.h libowamp/reflector.h libowamp/twamp_client.h libowamp/twstats.h
+	libowamp/twamp_wire.h libowamp/reflector.h libowamp/twamp_client.h libowamp/twstats.h \
+	libowamp/stamp_wire.h libowamp/stamp_tlv.h libowamp/stamp_policy.h libowamp/stamp_reflector.h \
+	libowamp/stamp_client.h
 libowamp_libowamp_la_SOURCES = $(OWAMP_PUBLIC_H) \
 	libowamp/error.c libowamp/grow.c libowamp/timestamp.c libowamp/clock.c \
 	libowamp/sendsched.c libowamp/crypto.c libowamp/testpkt.c libowamp/wire.c \
@@ -29,7 +31,11 @@ libowamp_libowamp_la_SOURCES = $(OWAMP_PUBLIC_H) \
 	libowamp/server_stop.c libowamp/server_fetch.c \
 	libowamp/datadir.c \
 	libowamp/twamp_wire.c libowamp/reflector.c libowamp/twamp_server.c \
-	libowamp/twamp_client.c libowamp/twstats.c libowamp/twreport.c
+	libowamp/twamp_client.c libowamp/twstats.c libowamp/twreport.c \
+	libowamp/stamp_wire.c libowamp/stamp_tlv.c libowamp/stamp_tlv_answer.c \
+	libowamp/stamp_table.c libowamp/stamp_table.h libowamp/stamp_policy.c \
+	libowamp/stamp_reflector.c libowamp/stamp_reflector_io.c libowamp/stamp_reflector_internal.h \
+	libowamp/stamp_client.c
 libowamp_libowamp_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 libowamp_libowamp_la_LIBADD = $(OPENSSL_LIBS) -lm
 libowamp_libowamp_la_LDFLAGS = -version-info 0:0:0

@@ -16,8 +16,10 @@
  * made to send to a third party.
  *
  * The loop is blocking and meant for its own thread (twampd runs one per
- * accepted session); it is shared by TWAMP and, later, STAMP (RFC 8762,
- * whose unauthenticated base packet is TWAMP's open layout).
+ * accepted session). STAMP's reflector (stamp_reflector.h) answers every
+ * sender of its socket under a policy instead of one session's; it shares
+ * this loop's receive helpers (endpoint_internal.h) and the reflected
+ * layouts (twamp_wire.h).
  */
 #ifndef OWP_REFLECTOR_H
 #define OWP_REFLECTOR_H

@@ -303,10 +303,16 @@ owp_status owp_tw_reflect_seal(owp_tw_crypt *tc, owp_mode test_mode, owp_num64 t
         return st;
     if (len < owp_tw_reflect_min(test_mode))
         return owp_err_set(err, OWP_ERR_INVALID, "reflected packet of %zu octets: too short", len);
-    const reflect_layout *l = layout_of(test_mode);
+    owp_tw_reflect_set_time(test_mode, timestamp, errest, buf);
+    return keyed(test_mode) ? seal_head(tc, buf, KEYED_HMAC, err) : OWP_OK;
+}
+
+void owp_tw_reflect_set_time(owp_mode layout, owp_num64 timestamp, uint16_t errest,
+                             uint8_t *buf)
+{
+    const reflect_layout *l = layout_of(layout);
     owp_put64(buf + l->ts, timestamp);
     owp_put16(buf + l->err, errest);
-    return keyed(test_mode) ? seal_head(tc, buf, KEYED_HMAC, err) : OWP_OK;
 }
 
 owp_status owp_tw_reflect_open(owp_tw_crypt *tc, owp_mode test_mode, uint8_t *buf, size_t len,
@@ -323,7 +329,13 @@ owp_status owp_tw_reflect_open(owp_tw_crypt *tc, owp_mode test_mode, uint8_t *bu
     if (keyed(test_mode) &&
         (st = open_head(tc, buf, KEYED_HMAC, "reflected packet", err)) != OWP_OK)
         return st;
-    const reflect_layout *l = layout_of(test_mode);
+    owp_tw_reflect_fields(test_mode, buf, m);
+    return OWP_OK;
+}
+
+void owp_tw_reflect_fields(owp_mode layout, const uint8_t *buf, owp_tw_reflected *m)
+{
+    const reflect_layout *l = layout_of(layout);
     m->seq = owp_get32(buf);
     m->timestamp = owp_get64(buf + l->ts);
     m->errest = owp_get16(buf + l->err);
@@ -332,7 +344,6 @@ owp_status owp_tw_reflect_open(owp_tw_crypt *tc, owp_mode test_mode, uint8_t *bu
     m->sender_time = owp_get64(buf + l->sts);
     m->sender_errest = owp_get16(buf + l->serr);
     m->sender_ttl = buf[l->sttl];
-    return OWP_OK;
 }
 
 /* ------------------------------------------------------------ sender packets */

@@ -111,6 +111,15 @@ owp_status owp_tw_reflect_seal(owp_tw_crypt *tc, owp_mode test_mode, owp_num64 t
 owp_status owp_tw_reflect_open(owp_tw_crypt *tc, owp_mode test_mode, uint8_t *buf, size_t len,
                                owp_tw_reflected *m, owp_err *err);
 
+/* The reflected layouts alone, without TWAMP's crypto: STAMP (RFC 8762)
+ * reflects in the same layouts (its authenticated one is TWAMP's keyed
+ * layout, sealed with its own HMAC; stamp_wire.h). layout is OWP_MODE_OPEN
+ * or a keyed mode. set_time writes the timestamp and error estimate; fields
+ * decodes buf, which holds at least owp_tw_reflect_min(layout) octets. */
+void owp_tw_reflect_set_time(owp_mode layout, owp_num64 timestamp, uint16_t errest,
+                             uint8_t *buf);
+void owp_tw_reflect_fields(owp_mode layout, const uint8_t *buf, owp_tw_reflected *m);
+
 /* Sender packets in the same crypto object (the layouts of testpkt.h, for
  * tests and for readers that have an owp_tw_crypt rather than an
  * owp_testcrypt). open decodes in place. */

@@ -34,8 +34,9 @@ static void print_sid(FILE *out, const uint8_t *sid)
 static void print_header(const tw_ctx *c)
 {
     const owp_request *req = c->info->req;
-    fprintf(c->out, "\n--- twping statistics from [%s]:%u to [%s]:%u ---\n", c->info->from_host,
-            req->sender_port, c->info->to_host, req->receiver_port);
+    fprintf(c->out, "\n--- %s statistics from [%s]:%u to [%s]:%u ---\n",
+            c->info->prog ? c->info->prog : "twping", c->info->from_host, req->sender_port,
+            c->info->to_host, req->receiver_port);
     fprintf(c->out, "SID:\t");
     print_sid(c->out, req->sid);
 }

@@ -83,6 +83,7 @@ typedef struct owp_tw_session_info {
     const char *from_host, *from_addr;   /* our end */
     const char *to_host, *to_addr;       /* the reflector */
     int finished;
+    const char *prog;           /* the headers' "--- PROG statistics"; NULL: twping */
 } owp_tw_session_info;
 
 typedef struct owp_tw_report_opts {

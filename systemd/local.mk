@@ -4,7 +4,9 @@
 # $(prefix)/lib/systemd/system). Type=simple: every daemon stays in the
 # foreground under systemd.
 systemdsystemunit_DATA = systemd/owampd.service systemd/owmesh-coordinator.service \
-	systemd/owmesh-node.service systemd/owmesh-collector.service systemd/twampd.service
+	systemd/owmesh-node.service systemd/owmesh-collector.service systemd/twampd.service \
+	systemd/stampd.service
+EXTRA_DIST += systemd/stampd.service.in
 EXTRA_DIST += systemd/twampd.service.in systemd/owampd.service.in systemd/owmesh-coordinator.service.in \
 	systemd/owmesh-node.service.in systemd/owmesh-collector.service.in
 CLEANFILES += $(systemdsystemunit_DATA)

@@ -21,6 +21,10 @@ OWAMP_UNIT_TESTS = \
 	tests/unit/check_stream tests/unit/check_client tests/unit/check_server \
 	tests/unit/check_datadir tests/unit/check_twamp
 tests_unit_check_twamp_LDADD = $(UNIT_LDADD)
+# STAMP (RFC 8762/8972): the wire and TLVs; the policy and the reflector's decisions.
+OWAMP_UNIT_TESTS += tests/unit/check_stamp tests/unit/check_stamp_reflector
+tests_unit_check_stamp_LDADD = $(UNIT_LDADD)
+tests_unit_check_stamp_reflector_LDADD = $(UNIT_LDADD)
 tests_unit_check_error_LDADD = $(UNIT_LDADD)
 tests_unit_check_timestamp_LDADD = $(UNIT_LDADD)
 tests_unit_check_clock_LDADD = $(UNIT_LDADD)
@@ -180,6 +184,8 @@ E2E_TESTS = \
 	tests/e2e/mesh_collect_chaos_ch.sh \
 	tests/e2e/mesh_shared_collectors.sh \
 	tests/e2e/mesh_shared_cluster.sh \
+	tests/e2e/stamp_modes.sh \
+	tests/e2e/stamp_interop.sh \
 	tests/e2e/mesh_outage.sh \
 	tests/e2e/mesh_security.sh \
 	tests/e2e/owmesh_cli.sh \
@@ -211,3 +217,5 @@ clean-screenshots:
 AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; top_srcdir='$(abs_top_srcdir)'; \
 	export top_builddir top_srcdir;
+# STAMP: the e2e scripts' shared part and the independent peer (Python, from the RFCs).
+EXTRA_DIST += tests/e2e/stamp_lib.sh tests/stamp_peer.py

@@ -18,3 +18,8 @@ node_tools_powstream_CPPFLAGS = $(AM_CPPFLAGS) $(DAEMON_CPPFLAGS)
 node_tools_powstream_LDADD = $(LIBDAEMON) $(TOOLS_LDADD)
 node_tools_twping_SOURCES = node/tools/twping.c
 node_tools_twping_LDADD = $(TOOLS_LDADD)
+# stping: the STAMP Session-Sender (RFC 8762) in the twping family.
+bin_PROGRAMS += node/tools/stping
+node_tools_stping_SOURCES = node/tools/stping.c node/tools/stping_report.c \
+	node/tools/stping_report.h
+node_tools_stping_LDADD = $(TOOLS_LDADD)

@@ -32,7 +32,7 @@ includedir=$(expand "$(mkvar includedir)")
 libdir=$(expand "$(mkvar libdir)")
 
 # ------------------------------------------------------------------ units
-for d in owampd owmesh-coordinator owmesh-node owmesh-collector; do
+for d in owampd owmesh-coordinator owmesh-node owmesh-collector twampd stampd; do
     u=$unitdir/$d.service
     [ -f "$u" ] || { fail "unit $d.service installed in $unitdir"; continue; }
     ! grep -q '@[a-z]*@' "$u" && grep -q '^Type=simple$' "$u" && grep -q '^Restart=on-failure$' "$u" &&
@@ -40,7 +40,7 @@ for d in owampd owmesh-coordinator owmesh-node owmesh-collector; do
     verdict "$d.service: paths substituted, Type=simple, Restart=on-failure, ExecStart=sbindir/$d"
     [ -x "$sbindir/$d" ] || fail "$d installed in sbindir"
 done
-for d in owmesh-coordinator owmesh-node owmesh-collector; do
+for d in owmesh-coordinator owmesh-node owmesh-collector stampd; do
     grep -q '^ExecReload=/bin/kill -HUP \$MAINPID$' "$unitdir/$d.service"
     verdict "$d.service reloads with SIGHUP"
 done

@@ -57,6 +57,8 @@ PROGRAMS = {
     "powstream": "node/tools/powstream",
     "twampd": "node/twampd/twampd",
     "twping": "node/tools/twping",
+    "stampd": "node/stampd/stampd",
+    "stping": "node/tools/stping",
     "owmesh": "collector/cli/owmesh",
     "owmesh-node": "node/agent/owmesh-node",
     "owmesh-coordinator": "coordinator/owmesh-coordinator",
@@ -474,6 +476,43 @@ def page_twping(world, blocks):
         run_commands(world, "twping.1", i + 1, block)
 
 
+# ------------------------------------------------------------ STAMP's pages
+
+STAMP_KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+
+def stamp_keys(world):
+    """alice's key where the pages keep it (the line stampd(8) shows)."""
+    write(world.path("/etc/owmesh/stamp.keys"), "alice %s\n" % STAMP_KEY)
+
+
+def stampd_serving(world, address, options=""):
+    """A stampd in the foreground on address (host:port, rewritten)."""
+    world.start("stampd -Z -i 0 -S %s %s" % (address, options))
+    return wait_for(lambda: "listening on %s " % address in world.daemon_log())
+
+
+def page_stampd(world, blocks):
+    stamp_keys(world)
+    write(world.path("/etc/owmesh/stampd.policy"), world.rewrite("\n".join(blocks[0].lines) + "\n"))
+    run_commands(world, "stampd.8", 2, blocks[1])
+    r = world.run("stping -c 5 -i 0.01 -L 0.5 %s" % world.rewrite("192.0.2.7:862"))
+    report(r.returncode == 0 and "5 sent, 0 lost" in r.stdout,
+           "stampd.8: the example's policy answers the loopback prefix", r.stdout + r.stderr)
+
+
+def page_stping(world, blocks):
+    stamp_keys(world)
+    for address, options, label in (
+            (world.rewrite("192.0.2.7:862"), "", "IPv4"),
+            (world.rewrite("[2001:db8::7]:862"),
+             "-A A -k %s -u alice" % world.path("/etc/owmesh/stamp.keys"), "IPv6 authenticated")):
+        report(stampd_serving(world, address, options), "stping.1: the %s stampd is up" % label,
+               world.daemon_log())
+    for i, block in enumerate(blocks):
+        run_commands(world, "stping.1", i + 1, block)
+
+
 def page_owstats(world, blocks):
     shutil.copy(os.path.join(VECTORS, "owp", "loss-dup-from.owp"), world.cwd)
     shutil.copy(os.path.join(VECTORS, "owp", "clean100-from.owp"),
@@ -716,6 +755,8 @@ FIXTURES = {
     "owup.1": page_owup,
     "owping.1": page_owping,
     "twping.1": page_twping,
+    "stampd.8": page_stampd,
+    "stping.1": page_stping,
     "owstats.1": page_owstats,
     "pfstore.1": page_pfstore,
     "owampd.conf.5": page_owampd_conf,
