@@ -18,6 +18,7 @@ bench_owp_synth_SOURCES = bench/owp_synth.c
 bench_owp_synth_LDADD = bench/libsynth.la $(LDADD)
 bench_bench_loopback_SOURCES = bench/bench_loopback.c
 bench_bench_owstats_SOURCES = bench/bench_owstats.c
+bench_bench_owstats_SOURCES += bench/owstats_limits.c bench/owstats_limits.h
 bench_bench_streams_SOURCES = bench/bench_streams.c
 bench_bench_store_SOURCES = bench/bench_store.c
 bench_bench_store_CPPFLAGS = $(STORE_CPPFLAGS)

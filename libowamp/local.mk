@@ -36,6 +36,9 @@ libowamp_libowamp_la_SOURCES = $(OWAMP_PUBLIC_H) \
 	libowamp/stamp_table.c libowamp/stamp_table.h libowamp/stamp_policy.c \
 	libowamp/stamp_reflector.c libowamp/stamp_reflector_io.c libowamp/stamp_reflector_internal.h \
 	libowamp/stamp_client.c
+# Fast text for the per-record outputs (owstats -R); the statistics' loss window and sparse maps.
+libowamp_libowamp_la_SOURCES += libowamp/fmt.c libowamp/fmt.h libowamp/losswin.c libowamp/losswin.h \
+	libowamp/u32map.c libowamp/u32map.h
 libowamp_libowamp_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 libowamp_libowamp_la_LIBADD = $(OPENSSL_LIBS) -lm
 libowamp_libowamp_la_LDFLAGS = -version-info 0:0:0

@@ -131,6 +131,15 @@ int owp_owd_sample_percentile(owp_owd_sample *s, double alpha, double *v)
     return 1;
 }
 
+int owp_owd_select(double *v, size_t n, uint64_t k, double *out)
+{
+    if (k < 1 || k > n)
+        return 0;
+    select_rank(v, 0, n - 1, (size_t)(k - 1));
+    *out = v[k - 1];
+    return 1;
+}
+
 int owp_owd_percentile(double *delays, size_t n, double alpha, double *v)
 {
     owp_owd_sample s;

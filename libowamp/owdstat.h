@@ -40,6 +40,11 @@ uint64_t owp_owd_rank(double alpha, uint64_t n);
  * changes, the values do not. Returns 0 (v untouched) when n == 0. */
 int owp_owd_percentile(double *delays, size_t n, double alpha, double *v);
 
+/* The value of 1-based rank k among v[0..n) (the k-th smallest), selecting
+ * in place as owp_owd_percentile does. Returns 0 (out untouched) unless
+ * 1 <= k <= n. */
+int owp_owd_select(double *v, size_t n, uint64_t k, double *out);
+
 /* Several percentiles of one array: each selection leaves its rank in place,
  * the next ones search only between the ranks already placed. Re-init when
  * the array changes. The array stays the caller's. */

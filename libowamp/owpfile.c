@@ -345,8 +345,56 @@ uint32_t owp_file_region_nrecords(const owp_file *self) { return self->region_nr
 const char *owp_file_name(const owp_file *self) { return self->name; }
 
 /* Records are read in chunks: a whole 100k-record file is 2.5 MB, and
- * reading record by record through stdio would cost a seek each. */
-#define CHUNK_RECORDS 512
+ * reading record by record through stdio would cost a seek each. 50 KB
+ * chunks keep the system calls (a seek and a read each) a small part of
+ * the copy, and stay in the heap's reused memory. */
+#define CHUNK_RECORDS 2048
+
+/* Decode the n records at p (record index first, file offset off) and
+ * hand each to fn; *stopped when fn asked to stop. */
+static owp_status decode_run(owp_file *self, const uint8_t *p, uint64_t n, uint64_t first,
+                             uint64_t off, owp_record_fn fn, void *arg, int *stopped,
+                             owp_err *err)
+{
+    for (uint64_t i = 0; i < n; i++, p += self->record_len) {
+        owp_record r;
+        if (self->record_len == OWP_RECORD_LEN)
+            owp_record_decode(p, &r);
+        else
+            legacy_record_decode(p, &r);
+        if (!errest_multiplier_ok(r.send_err) || !errest_multiplier_ok(r.recv_err))
+            return owp_err_set(err, OWP_ERR_FORMAT,
+                               "%s: offset %llu: record %llu (seq %u): error estimate with "
+                               "multiplier 0",
+                               self->name, (unsigned long long)(off + i * self->record_len),
+                               (unsigned long long)(first + i), r.seq);
+        if (fn(&r, arg) != 0) {
+            *stopped = 1;
+            return OWP_OK;
+        }
+    }
+    return OWP_OK;
+}
+
+/* owp_file_each_record_from's walk over n records from offset start, in
+ * chunks of buf_records through buf. */
+static owp_status each_record_in(owp_file *self, uint32_t first, uint64_t start, uint64_t n,
+                                 uint8_t *buf, size_t buf_records, owp_record_fn fn, void *arg,
+                                 owp_err *err)
+{
+    int stopped = 0;
+    for (uint64_t done = 0; done < n && !stopped;) {
+        uint64_t chunk = n - done < buf_records ? n - done : buf_records;
+        uint64_t off = start + done * self->record_len;
+        owp_status st = read_at(self, off, buf, (size_t)chunk * self->record_len, "record", err);
+        if (st == OWP_OK)
+            st = decode_run(self, buf, chunk, first + done, off, fn, arg, &stopped, err);
+        if (st != OWP_OK)
+            return st;
+        done += chunk;
+    }
+    return OWP_OK;
+}
 
 owp_status owp_file_each_record_from(owp_file *self, uint32_t first, uint32_t count,
                                      owp_record_fn fn, void *arg, owp_err *err)
@@ -356,33 +404,15 @@ owp_status owp_file_each_record_from(owp_file *self, uint32_t first, uint32_t co
         return OWP_OK;
     uint64_t avail = (self->size - start) / self->record_len;
     uint64_t n = count < avail ? count : avail;
-    uint8_t buf[CHUNK_RECORDS * OWP_RECORD_LEN];
-
-    for (uint64_t done = 0; done < n;) {
-        uint64_t chunk = n - done < CHUNK_RECORDS ? n - done : CHUNK_RECORDS;
-        uint64_t off = start + done * self->record_len;
-        owp_status st = read_at(self, off, buf, (size_t)chunk * self->record_len, "record", err);
-        if (st != OWP_OK)
-            return st;
-        for (uint64_t i = 0; i < chunk; i++) {
-            owp_record r;
-            const uint8_t *p = buf + i * self->record_len;
-            if (self->record_len == OWP_RECORD_LEN)
-                owp_record_decode(p, &r);
-            else
-                legacy_record_decode(p, &r);
-            if (!errest_multiplier_ok(r.send_err) || !errest_multiplier_ok(r.recv_err))
-                return owp_err_set(err, OWP_ERR_FORMAT,
-                                   "%s: offset %llu: record %llu (seq %u): error estimate with "
-                                   "multiplier 0",
-                                   self->name, (unsigned long long)(off + i * self->record_len),
-                                   (unsigned long long)(first + done + i), r.seq);
-            if (fn(&r, arg) != 0)
-                return OWP_OK;
-        }
-        done += chunk;
-    }
-    return OWP_OK;
+    if (n == 0)
+        return OWP_OK;
+    size_t buf_records = n < CHUNK_RECORDS ? (size_t)n : CHUNK_RECORDS;
+    uint8_t *buf = malloc(buf_records * self->record_len);
+    if (!buf)
+        return owp_err_set(err, OWP_ERR_NOMEM, "%s: record buffer: out of memory", self->name);
+    owp_status st = each_record_in(self, first, start, n, buf, buf_records, fn, arg, err);
+    free(buf);
+    return st;
 }
 
 owp_status owp_file_each_record(owp_file *self, uint32_t max, owp_record_fn fn, void *arg,

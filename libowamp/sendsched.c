@@ -33,7 +33,6 @@
 
 #define NUM64_ONE ((owp_num64)1 << 32)
 #define FRACTION_MASK 0xFFFFFFFFu
-#define BIT31 0x80000000u
 
 /* ---------------------------------------------------------------- uniform source */
 
@@ -136,19 +135,18 @@ static const owp_num64 knuth_q[] = {
 #define KNUTH_K (sizeof knuth_q / sizeof knuth_q[0])
 #define LN2 (knuth_q[1])
 
-owp_num64 owp_expgen_next(owp_expgen *self)
+/* Static, so the schedule walk below inlines it (an exported function is
+ * called through the PLT even from its own file). */
+static owp_num64 expgen_next(owp_expgen *self)
 {
-    if (!self || self->failed)
+    if (self->failed)
         return NUM64_ONE;
 
     /* S1: count the leading one bits j of U, then drop them and the zero. */
     owp_num64 u = expgen_uniform(self);
-    uint32_t j = 0;
-    while ((u & BIT31) && j < 32) {
-        u <<= 1;
-        j++;
-    }
-    u = (u << 1) & FRACTION_MASK;
+    uint32_t ones = (uint32_t)~u; /* U's leading ones are its complement's leading zeros */
+    uint32_t j = ones ? (uint32_t)__builtin_clz(ones) : 32;
+    u = (u << j << 1) & FRACTION_MASK;
     owp_num64 j_num = (owp_num64)j << 32;
 
     /* S2: immediate acceptance, X = j*ln2 + U. */
@@ -172,12 +170,18 @@ owp_num64 owp_expgen_next(owp_expgen *self)
     return self->failed ? NUM64_ONE : result;
 }
 
+owp_num64 owp_expgen_next(owp_expgen *self)
+{
+    return self ? expgen_next(self) : NUM64_ONE;
+}
+
 /* ---------------------------------------------------------------- the walk */
 
 struct owp_sched {
     owp_expgen *gen;
     owp_slot *slots;
     uint32_t nslots;
+    uint32_t slot;   /* walked mod nslots, kept without dividing */
     uint64_t walked; /* packets whose delta has been produced */
     owp_num64 sum;   /* delta_0 + ... + delta_{walked-1} */
 };
@@ -223,18 +227,23 @@ void owp_sched_destroy(owp_sched **self_p)
     *self_p = NULL;
 }
 
-owp_num64 owp_sched_next_delta(owp_sched *self)
+static owp_num64 walk_one(owp_sched *self)
 {
-    if (!self)
-        return 0;
-    const owp_slot *slot = &self->slots[self->walked % self->nslots];
+    const owp_slot *slot = &self->slots[self->slot];
+    if (++self->slot == self->nslots)
+        self->slot = 0;
     /* A fixed slot draws nothing: the uniform stream belongs to the
      * exponential slots alone, in packet order. */
-    owp_num64 delta = slot->type == OWP_SLOT_EXP ? owp_num64_mul(owp_expgen_next(self->gen), slot->value)
+    owp_num64 delta = slot->type == OWP_SLOT_EXP ? owp_num64_mul(expgen_next(self->gen), slot->value)
                                                  : slot->value;
     self->walked++;
     self->sum += delta;
     return delta;
+}
+
+owp_num64 owp_sched_next_delta(owp_sched *self)
+{
+    return self ? walk_one(self) : 0;
 }
 
 static void sched_restart(owp_sched *self)
@@ -242,6 +251,7 @@ static void sched_restart(owp_sched *self)
     if (expgen_rewind(self->gen) != 0)
         self->gen->failed = 1;
     self->walked = 0;
+    self->slot = 0;
     self->sum = 0;
 }
 
@@ -253,8 +263,20 @@ owp_num64 owp_sched_offset(owp_sched *self, uint32_t seq)
     if (self->walked > wanted)
         sched_restart(self);
     while (self->walked < wanted)
-        owp_sched_next_delta(self);
+        walk_one(self);
     return self->sum;
+}
+
+uint32_t owp_sched_offsets(owp_sched *self, uint32_t seq, uint32_t n, owp_num64 *out)
+{
+    if (!self || n == 0)
+        return 0;
+    if (n - 1 > UINT32_MAX - seq)
+        n = UINT32_MAX - seq + 1; /* no packet after seq UINT32_MAX */
+    out[0] = owp_sched_offset(self, seq);
+    for (uint32_t i = 1; i < n; i++)
+        out[i] = out[i - 1] + walk_one(self);
+    return n;
 }
 
 int owp_sched_failed(const owp_sched *self)

@@ -38,6 +38,12 @@ owp_num64 owp_sched_next_delta(owp_sched *self);
  * Walks forward from the current position, or restarts when seq is behind it. */
 owp_num64 owp_sched_offset(owp_sched *self, uint32_t seq);
 
+/* The offsets of packets seq, seq + 1, ... into out[0..n): n calls of
+ * owp_sched_offset in one walk, for readers that go through a whole session
+ * (the statistics). Fewer when the sequence numbers end (past UINT32_MAX);
+ * returns how many. */
+uint32_t owp_sched_offsets(owp_sched *self, uint32_t seq, uint32_t n, owp_num64 *out);
+
 /* Non-zero once the AES source has failed (OpenSSL error after a successful
  * _new; not seen in practice). The walk then continues with deviate 1.0
  * (each exponential slot yields its mean) so a sender keeps a sane rate;

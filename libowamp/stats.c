@@ -3,10 +3,12 @@
  * (owp-file-format.md sections 6-8), plus the exact percentiles of the
  * human-readable summary (owdstat.h, doc/statistics.md).
  *
- * Memory never follows a count from the file: the loss window and the
- * histogram are hash tables holding only what the records put there, the
- * first copies' delays an array of what arrived (8 bytes a packet), and the
- * reordering history grows with the records fed, up to the reference's limit.
+ * Memory never follows a count from the file: the loss window is a ring of
+ * the packets near its start with a hash map for stray ones (losswin.h), the
+ * histogram a hash table holding only what the records put there, the first
+ * copies' delays and their buckets arrays of what arrived (12 bytes a
+ * packet), and the reordering history grows with the records fed, up to the
+ * reference's limit.
  */
 #include "stats.h"
 
@@ -15,110 +17,15 @@
 #include <string.h>
 
 #include "grow.h"
+#include "losswin.h"
 #include "owdstat.h"
 #include "sendsched.h"
+#include "u32map.h"
 #include "wire.h"
 
-/* ---------------------------------------------------------------- u32 map */
-
-/* Open addressing, linear probing, backward-shift deletion. */
-typedef struct map_entry {
-    uint32_t key;
-    uint32_t count; /* seen copies (window) or samples (histogram) */
-    uint32_t order; /* histogram: when the bucket was created (0, 1, ...) */
-    uint8_t lost;
-    uint8_t used;
-} map_entry;
-
-typedef struct u32map {
-    map_entry *slots;
-    size_t cap; /* power of two */
-    size_t n;
-} u32map;
-
-static size_t map_hash(uint32_t key, size_t cap)
-{
-    return (size_t)((key * 2654435761u) ^ (key >> 16)) & (cap - 1);
-}
-
-static void map_clear(u32map *m)
-{
-    if (m->slots)
-        memset(m->slots, 0, m->cap * sizeof *m->slots);
-    m->n = 0;
-}
-
-static void map_free(u32map *m)
-{
-    free(m->slots);
-    memset(m, 0, sizeof *m);
-}
-
-static int map_grow(u32map *m)
-{
-    size_t ncap = m->cap ? m->cap * 2 : 64;
-    map_entry *ns = calloc(ncap, sizeof *ns);
-    if (!ns)
-        return -1;
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].used)
-            continue;
-        size_t j = map_hash(m->slots[i].key, ncap);
-        while (ns[j].used)
-            j = (j + 1) & (ncap - 1);
-        ns[j] = m->slots[i];
-    }
-    free(m->slots);
-    m->slots = ns;
-    m->cap = ncap;
-    return 0;
-}
-
-static map_entry *map_find(const u32map *m, uint32_t key)
-{
-    if (!m->cap)
-        return NULL;
-    for (size_t j = map_hash(key, m->cap);; j = (j + 1) & (m->cap - 1)) {
-        if (!m->slots[j].used)
-            return NULL;
-        if (m->slots[j].key == key)
-            return &m->slots[j];
-    }
-}
-
-static map_entry *map_get(u32map *m, uint32_t key)
-{
-    map_entry *e = map_find(m, key);
-    if (e)
-        return e;
-    if ((m->n + 1) * 2 > m->cap && map_grow(m) != 0)
-        return NULL;
-    size_t j = map_hash(key, m->cap);
-    while (m->slots[j].used)
-        j = (j + 1) & (m->cap - 1);
-    m->slots[j] = (map_entry){.key = key, .used = 1};
-    m->n++;
-    return &m->slots[j];
-}
-
-static void map_remove(u32map *m, map_entry *e)
-{
-    size_t i = (size_t)(e - m->slots);
-    m->slots[i].used = 0;
-    m->n--;
-    for (size_t j = (i + 1) & (m->cap - 1); m->slots[j].used; j = (j + 1) & (m->cap - 1)) {
-        size_t home = map_hash(m->slots[j].key, m->cap);
-        /* Move j back into the hole at i unless its home lies cyclically in (i, j]. */
-        int stays = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
-        if (!stays) {
-            m->slots[i] = m->slots[j];
-            m->slots[j].used = 0;
-            i = j;
-        }
-    }
-}
-
 /* ---------------------------------------------------------------- the object */
+
+#define SCHED_BATCH 64
 
 typedef struct bucket {
     int32_t index;
@@ -133,9 +40,8 @@ struct owp_stats {
     uint32_t nskips;
     double bucket_width;
     owp_sched *sched;
-    int sched_valid;
-    uint32_t sched_seq;
-    owp_num64 sched_val;
+    uint32_t sched_first, sched_n;           /* the batch: packets [first, first + n) */
+    owp_num64 sched_offsets[SCHED_BATCH];    /* their offsets from the start time */
 
     /* the range */
     uint32_t first, last;
@@ -143,18 +49,19 @@ struct owp_stats {
     int have_next;
     uint32_t next_index;
 
-    /* loss window: packets [wbegin, ...) not yet settled */
-    uint32_t wbegin;
+    /* loss window: packets [window.begin, ...) not yet settled */
+    owp_losswin window;
     int window_done; /* the last packet of the range has been settled */
-    u32map window;
     owp_num64 start_time, end_time;
 
     /* counters */
     uint32_t sent, lost, dups;
     int sync;
     double maxerr;
+    uint32_t seen_errests; /* send << 16 | recv error of the last received record ... */
+    int have_seen;         /* ... once one has been counted into sync and maxerr */
     double inf_delay, min_delay, max_delay;
-    u32map hist;
+    owp_u32map hist;
     uint32_t hist_created; /* buckets created in this range, for their order */
     bucket *sorted;        /* ascending index: the percentiles */
     bucket *printed;       /* the reference's hash-table order: <BUCKETS> */
@@ -162,8 +69,11 @@ struct owp_stats {
     uint32_t ref_table_size;
     uint32_t received;
     double *delays; /* of the first copies, for the exact percentiles */
-    size_t delays_cap;
+    int32_t *bucket_of; /* bucket_of[i]: the histogram bucket of delays[i] */
+    size_t delays_cap, bucket_of_cap;
     owp_owd_sample sample; /* the delays, once the range is complete */
+    int by_sample;         /* percentiles select among all delays (they no longer pair
+                            * with bucket_of: a selection reordered them) */
     uint32_t ttl[256];
 
     /* j-reordering (reference: a ring of the last rlistlen seqs) */
@@ -272,27 +182,28 @@ void owp_stats_destroy(owp_stats **self_p)
     owp_sched_destroy(&self->sched);
     owp_request_clear(&self->req);
     free(self->skips);
-    map_free(&self->window);
-    map_free(&self->hist);
+    owp_losswin_free(&self->window);
+    owp_u32map_free(&self->hist);
     free(self->sorted);
     free(self->printed);
     free(self->delays);
+    free(self->bucket_of);
     free(self->rseq);
     free(self->rn);
     free(self);
     *self_p = NULL;
 }
 
-/* Scheduled send time of packet seq; cached because the aging loop asks for
- * the same packet again and again. */
+/* Scheduled send time of packet seq. The aging loop asks for every packet
+ * in turn (and for the same one again and again), so the times come in
+ * batches from one schedule walk. */
 static owp_num64 sched_time(owp_stats *self, uint32_t seq)
 {
-    if (!self->sched_valid || self->sched_seq != seq) {
-        self->sched_val = self->req.start_time + owp_sched_offset(self->sched, seq);
-        self->sched_seq = seq;
-        self->sched_valid = 1;
+    if ((uint64_t)seq - self->sched_first >= self->sched_n) {
+        self->sched_n = owp_sched_offsets(self->sched, seq, SCHED_BATCH, self->sched_offsets);
+        self->sched_first = seq;
     }
-    return self->sched_val;
+    return self->req.start_time + self->sched_offsets[seq - self->sched_first];
 }
 
 owp_status owp_stats_begin(owp_stats *self, uint32_t first, uint32_t last, uint32_t start_index,
@@ -309,19 +220,19 @@ owp_status owp_stats_begin(owp_stats *self, uint32_t first, uint32_t last, uint3
     self->have_next = 0;
     self->next_index = 0;
 
-    self->wbegin = first;
     self->window_done = 0;
-    map_clear(&self->window);
+    owp_losswin_reset(&self->window, first);
     self->start_time = self->end_time = sched_time(self, first);
 
     self->sent = self->lost = self->dups = 0;
     self->sync = 1;
     self->maxerr = 0.0;
+    self->have_seen = 0;
     /* The reference's "infinity": loss timeout + 1 (in 32.32 units) as seconds. */
     self->inf_delay = owp_num64_to_double(self->req.timeout + 1);
     self->min_delay = self->inf_delay;
     self->max_delay = -self->inf_delay;
-    map_clear(&self->hist);
+    owp_u32map_clear(&self->hist);
     self->hist_created = 0;
     free(self->sorted);
     free(self->printed);
@@ -329,6 +240,7 @@ owp_status owp_stats_begin(owp_stats *self, uint32_t first, uint32_t last, uint3
     self->nsorted = 0;
     self->received = 0;
     owp_owd_sample_init(&self->sample, NULL, 0);
+    self->by_sample = 0;
     memset(self->ttl, 0, sizeof self->ttl);
 
     /* The reference clears its history per range but keeps counting the
@@ -347,29 +259,35 @@ static int in_skip_range(const owp_stats *self, uint32_t seq)
     return 0;
 }
 
-/* Settle packet wbegin (count it lost or its duplicates) and move on. Fails
- * once the last packet of the range has been settled: the reference cannot
- * flush past the end of its range. */
+/* Count a settled packet: lost, or its duplicates. */
+static void settle_state(owp_stats *self, uint32_t seq, uint32_t state)
+{
+    if (!state || in_skip_range(self, seq))
+        return;
+    if (state == OWP_LOSSWIN_LOST)
+        self->lost++;
+    else
+        self->dups += state - 1;
+}
+
+static void settle_left(uint32_t seq, uint32_t state, void *arg)
+{
+    settle_state(arg, seq, state);
+}
+
+/* Settle the window's oldest packet and move on. Fails once the last packet
+ * of the range has been settled: the reference cannot flush past the end of
+ * its range. */
 static owp_status settle_one(owp_stats *self, owp_err *err)
 {
     if (self->window_done)
         return owp_err_set(err, OWP_ERR_FORMAT,
                            "records reach beyond the loss window of the last packet (seq %u)",
                            self->last ? self->last - 1 : 0);
-    uint32_t seq = self->wbegin;
-    map_entry *e = map_find(&self->window, seq);
-    if (e) {
-        if (!in_skip_range(self, seq)) {
-            if (e->lost)
-                self->lost++;
-            else if (e->count)
-                self->dups += e->count - 1;
-        }
-        map_remove(&self->window, e);
-    }
-    if ((uint64_t)seq + 1 < self->last)
-        self->wbegin = seq + 1;
-    else
+    uint32_t seq = self->window.begin;
+    int advance = (uint64_t)seq + 1 < self->last;
+    settle_state(self, seq, owp_losswin_pop(&self->window, advance));
+    if (!advance)
         self->window_done = 1;
     return OWP_OK;
 }
@@ -403,7 +321,8 @@ static void reorder_add(owp_stats *self, uint32_t seq)
     self->rseq[self->rindex] = seq;
     self->rcount++;
     self->rtotal++;
-    self->rindex = (self->rindex + 1) % self->rlimit;
+    if (++self->rindex == self->rlimit) /* the ring wraps (no division per record) */
+        self->rindex = 0;
 }
 
 double owp_stats_delay(const owp_record *r)
@@ -422,20 +341,23 @@ int32_t owp_stats_bucket_index(double delay, double width)
     return (int32_t)d;
 }
 
-/* delays[received] = d. */
-static int keep_delay(owp_stats *self, double d)
+/* delays[received] = d, in bucket b. */
+static int keep_delay(owp_stats *self, double d, int32_t b)
 {
-    if (owp_grow(&self->delays, self->received, &self->delays_cap, sizeof *self->delays, 256) != 0)
+    if (owp_grow(&self->delays, self->received, &self->delays_cap, sizeof *self->delays, 256) != 0 ||
+        owp_grow(&self->bucket_of, self->received, &self->bucket_of_cap, sizeof *self->bucket_of,
+                 256) != 0)
         return -1;
     self->delays[self->received] = d;
+    self->bucket_of[self->received] = b;
     return 0;
 }
 
-static owp_status add_lost(owp_stats *self, const owp_record *r, map_entry *node, owp_err *err)
+static owp_status add_lost(owp_stats *self, const owp_record *r, uint32_t *state, owp_err *err)
 {
-    if (node->count)
+    if (*state && *state != OWP_LOSSWIN_LOST)
         return owp_err_set(err, OWP_ERR_FORMAT, "lost record for seq %u, which arrived", r->seq);
-    node->lost = 1;
+    *state = OWP_LOSSWIN_LOST; /* a second lost record counts as sent again, as in the reference */
     self->sent++;
     if (!owp_errest_synchronized(r->recv_err))
         self->sync = 0;
@@ -445,22 +367,36 @@ static owp_status add_lost(owp_stats *self, const owp_record *r, map_entry *node
     return OWP_OK;
 }
 
-static owp_status add_received(owp_stats *self, const owp_record *r, map_entry *node,
-                               owp_err *err)
+/* SYNC and MAXERR of a received record. A clock's estimates change seldom:
+ * the same pair as the last record's changes nothing. */
+static void count_errests(owp_stats *self, const owp_record *r)
 {
-    if (node->lost)
-        return owp_err_set(err, OWP_ERR_FORMAT, "seq %u arrived after its lost record", r->seq);
-    if (!node->count)
-        self->sent++;
-    node->count++;
-    int first_copy = node->count == 1;
-
-    reorder_add(self, r->seq);
+    uint32_t pair = (uint32_t)r->send_err << 16 | r->recv_err;
+    if (self->have_seen && pair == self->seen_errests)
+        return;
+    self->seen_errests = pair;
+    self->have_seen = 1;
     if (!owp_errest_synchronized(r->send_err) || !owp_errest_synchronized(r->recv_err))
         self->sync = 0;
     double e = owp_errest_seconds(r->send_err) + owp_errest_seconds(r->recv_err);
     if (e > self->maxerr)
         self->maxerr = e;
+}
+
+static owp_status add_received(owp_stats *self, const owp_record *r, uint32_t *state,
+                               owp_err *err)
+{
+    if (*state == OWP_LOSSWIN_LOST)
+        return owp_err_set(err, OWP_ERR_FORMAT, "seq %u arrived after its lost record", r->seq);
+    if (*state == OWP_LOSSWIN_MAX_COPIES)
+        return owp_err_set(err, OWP_ERR_FORMAT, "seq %u: more than %u copies", r->seq,
+                           OWP_LOSSWIN_MAX_COPIES);
+    if (!*state)
+        self->sent++;
+    int first_copy = ++*state == 1;
+
+    reorder_add(self, r->seq);
+    count_errests(self, r);
 
     double d = owp_stats_delay(r);
     if (d < self->min_delay)
@@ -470,13 +406,13 @@ static owp_status add_received(owp_stats *self, const owp_record *r, map_entry *
     if (!first_copy)
         return OWP_OK;
 
-    map_entry *b =
-        map_get(&self->hist, (uint32_t)owp_stats_bucket_index(d, self->bucket_width));
+    int32_t index = owp_stats_bucket_index(d, self->bucket_width);
+    owp_u32map_entry *b = owp_u32map_get(&self->hist, (uint32_t)index);
     if (!b)
         return owp_err_set(err, OWP_ERR_NOMEM, "histogram: out of memory");
     if (b->count++ == 0)
         b->order = self->hist_created++;
-    if (keep_delay(self, d) != 0)
+    if (keep_delay(self, d, index) != 0)
         return owp_err_set(err, OWP_ERR_NOMEM, "first-copy delays: out of memory");
     self->received++;
     self->ttl[r->ttl]++;
@@ -502,32 +438,32 @@ owp_status owp_stats_add(owp_stats *self, const owp_record *r, owp_stats_event *
     /* Age the loss window before looking at this packet. */
     owp_status st = OWP_OK;
     if (owp_record_lost(r)) {
-        while (st == OWP_OK && self->wbegin < r->seq && !self->window_done)
+        while (st == OWP_OK && self->window.begin < r->seq && !self->window_done)
             st = settle_one(self, err);
     } else {
         owp_num64 thresh = r->recv_time - self->req.timeout; /* wraps as the reference's */
-        while (st == OWP_OK && sched_time(self, self->wbegin) < thresh)
+        while (st == OWP_OK && sched_time(self, self->window.begin) < thresh)
             st = settle_one(self, err);
     }
     if (st != OWP_OK)
         return st;
-    if (r->seq < self->wbegin || self->window_done)
+    if (r->seq < self->window.begin || self->window_done)
         return owp_err_set(err, OWP_ERR_FORMAT,
                            "seq %u seen again after it left the loss window", r->seq);
 
-    map_entry *node = map_get(&self->window, r->seq);
-    if (!node)
+    uint32_t *state = owp_losswin_state(&self->window, r->seq);
+    if (!state)
         return owp_err_set(err, OWP_ERR_NOMEM, "loss window: out of memory");
     if (in_skip_range(self, r->seq))
         return OWP_OK;
 
     if (owp_record_lost(r)) {
-        st = add_lost(self, r, node, err);
+        st = add_lost(self, r, state, err);
         if (st == OWP_OK)
             *event = OWP_STATS_LOST;
         return st;
     }
-    st = add_received(self, r, node, err);
+    st = add_received(self, r, state, err);
     if (st == OWP_OK)
         *event = OWP_STATS_RECEIVED;
     return st;
@@ -560,7 +496,7 @@ static owp_status order_buckets(owp_stats *self, owp_err *err)
         return owp_err_set(err, OWP_ERR_NOMEM, "owp_stats_end: out of memory");
     uint32_t k = 0;
     for (size_t i = 0; i < self->hist.cap; i++) {
-        const map_entry *e = &self->hist.slots[i];
+        const owp_u32map_entry *e = &self->hist.slots[i];
         if (e->used)
             self->sorted[k++] = (bucket){(int32_t)e->key, e->count, e->order,
                                          ref_slot((int32_t)e->key, self->ref_table_size)};
@@ -573,30 +509,14 @@ static owp_status order_buckets(owp_stats *self, owp_err *err)
 
 owp_status owp_stats_end(owp_stats *self, owp_err *err)
 {
-    /* Settle what is left: the recorded packets in seq order, then the
-     * schedule's last packet (whose time is END_TIME). */
-    uint32_t n = (uint32_t)self->window.n, k = 0;
-    uint32_t *seqs = n ? malloc(n * sizeof *seqs) : NULL;
-    if (n && !seqs)
-        return owp_err_set(err, OWP_ERR_NOMEM, "owp_stats_end: out of memory");
-    for (size_t i = 0; i < self->window.cap; i++)
-        if (self->window.slots[i].used)
-            seqs[k++] = self->window.slots[i].key;
-    for (uint32_t i = 0; i < k; i++) {
-        map_entry *e = map_find(&self->window, seqs[i]);
-        if (e && !in_skip_range(self, seqs[i])) {
-            if (e->lost)
-                self->lost++;
-            else if (e->count)
-                self->dups += e->count - 1;
-        }
-    }
-    free(seqs);
-    map_clear(&self->window);
+    /* Settle what is left, then the schedule's last packet (whose time is
+     * END_TIME). */
+    owp_losswin_each(&self->window, settle_left, self);
     uint32_t last_seq = self->last > self->first ? self->last - 1 : self->first;
+    owp_losswin_reset(&self->window, last_seq);
     self->end_time = sched_time(self, last_seq);
     owp_owd_sample_init(&self->sample, self->delays, self->received);
-    self->wbegin = last_seq;
+    self->by_sample = 0;
     self->window_done = 1;
 
     return order_buckets(self, err);
@@ -653,8 +573,48 @@ int owp_stats_percentile_ref(const owp_stats *self, double alpha, double *v)
     return 1;
 }
 
+/* The first copies' delays that bucket b holds, into out (room for the
+ * bucket's count + 1: every delay is written, the count moves past those in
+ * b, so the loop has no branch to mispredict); returns how many. */
+static size_t delays_in_bucket(const owp_stats *self, int32_t b, size_t count, double *out)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < self->received && n < count; i++) {
+        out[n] = self->delays[i];
+        n += self->bucket_of[i] == b;
+    }
+    return n;
+}
+
+/* The exact percentile without selecting among all the delays: the
+ * histogram says which bucket holds the rank and how many delays lie below
+ * it; the rank within the bucket is selected among that bucket's delays. */
+/* The rank-th smallest delay (1-based) from the histogram and the delays of
+ * the bucket holding it; 0 when that cannot be done (no memory, or no
+ * histogram yet). */
+static int select_in_bucket(const owp_stats *self, uint64_t rank, double *v)
+{
+    uint64_t below = 0;
+    uint32_t i = 0;
+    while (i < self->nsorted && below + self->sorted[i].count < rank)
+        below += self->sorted[i++].count;
+    uint32_t count = i < self->nsorted ? self->sorted[i].count : 0;
+    double *in_bucket = count ? malloc((count + 1) * sizeof *in_bucket) : NULL;
+    int ok = in_bucket &&
+             delays_in_bucket(self, self->sorted[i].index, count, in_bucket) == count &&
+             owp_owd_select(in_bucket, count, rank - below, v);
+    free(in_bucket);
+    return ok;
+}
+
 int owp_stats_percentile(owp_stats *self, double alpha, double *v)
 {
+    uint64_t rank = owp_owd_rank(alpha, self->received);
+    if (rank == 0)
+        return 0;
+    if (!self->by_sample && select_in_bucket(self, rank, v))
+        return 1;
+    self->by_sample = 1; /* from here on the delays may be reordered */
     return owp_owd_sample_percentile(&self->sample, alpha, v);
 }
 
@@ -674,9 +634,14 @@ int owp_stats_jitter_ref(const owp_stats *self, double *v)
     return owp_owd_jitter(ref_quantile, &src, v);
 }
 
+static int exact_quantile(void *self, double alpha, double *v)
+{
+    return owp_stats_percentile(self, alpha, v);
+}
+
 int owp_stats_jitter(owp_stats *self, double *v)
 {
-    return owp_owd_sample_jitter(&self->sample, v);
+    return owp_owd_jitter(exact_quantile, self, v);
 }
 
 uint32_t owp_stats_nbuckets(const owp_stats *self) { return self->nsorted; }

@@ -85,8 +85,10 @@ int owp_stats_min(const owp_stats *self, double *v);
 int owp_stats_max(const owp_stats *self, double *v);
 
 /* alpha in [0, 1]; return 0 when undefined. The exact flavour (and its
- * jitter) selects among the stored delays, reordering them: not const, and
- * not for two threads at once on one object. */
+ * jitter) finds the histogram bucket that holds the rank and selects among
+ * that bucket's delays only (the stored delays stay as they are unless
+ * memory runs out, when it selects among all of them, reordering them): not
+ * const, and not for two threads at once on one object. */
 int owp_stats_percentile_ref(const owp_stats *self, double alpha, double *v);
 int owp_stats_percentile(owp_stats *self, double alpha, double *v);
 /* P95 - P50 in each flavour (owp_owd_jitter). */

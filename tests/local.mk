@@ -47,6 +47,11 @@ tests_unit_check_stream_LDADD = $(UNIT_LDADD)
 tests_unit_check_client_LDADD = $(UNIT_LDADD)
 tests_unit_check_server_LDADD = $(UNIT_LDADD)
 tests_unit_check_datadir_LDADD = $(UNIT_LDADD)
+# owstats' fast paths (issue 15): fmt.h, the loss window, reports on synthesised sessions.
+OWAMP_UNIT_TESTS += tests/unit/check_fmt tests/unit/check_losswin tests/unit/check_report_synth
+tests_unit_check_fmt_LDADD = $(UNIT_LDADD)
+tests_unit_check_losswin_LDADD = $(UNIT_LDADD)
+tests_unit_check_report_synth_LDADD = $(UNIT_LDADD)
 
 # The daemons' rooms: each suite with its room's flags and library.
 DAEMON_UNIT_TESTS = tests/unit/check_daemon_loop tests/unit/check_owampd_broker \
@@ -200,6 +205,9 @@ E2E_TESTS = \
 	tests/e2e/serve_api.sh \
 	tests/e2e/serve_dashboard.sh \
 	tests/e2e/serve_status.sh
+# owstats -R as a process, against a printf oracle (issue 15).
+E2E_TESTS += tests/e2e/owstats_raw.sh
+EXTRA_DIST += tests/e2e/owstats_raw.py
 TESTS += $(E2E_TESTS)
 # The store API on any location, for store_clickhouse.sh (LMDB vs ClickHouse).
 check_PROGRAMS += tests/e2e/store_clickhouse_tool
