@@ -31,6 +31,9 @@ FUZZ_TARGET_SRCS = fuzz/fuzz_control.c fuzz/fuzz_testpkt.c fuzz/fuzz_owpfile.c f
 	fuzz/fuzz_meshmsg_status_reply.c fuzz/fuzz_meshmsg_directory.c fuzz/fuzz_meshmsg_file_list.c \
 	fuzz/fuzz_meshmsg.h fuzz/fuzz_serve_request.c fuzz/fuzz_twamp_packet.c
 FUZZ_TARGET_SRCS += fuzz/fuzz_stamp_packet.c fuzz/fuzz_stamp_policy.c
+# Two-way session files (twping -F): the reader and the statistics over its records.
+FUZZ_TARGETS += twpfile
+FUZZ_TARGET_SRCS += fuzz/fuzz_twpfile.c
 EXTRA_DIST += fuzz/fuzz_textfile.h $(FUZZ_TARGET_SRCS)
 clean-local: clean-fuzz-bin clean-screenshots
 clean-fuzz-bin:

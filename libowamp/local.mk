@@ -49,3 +49,6 @@ owampincludedir = $(includedir)/owamp
 owampinclude_HEADERS = $(OWAMP_PUBLIC_H)
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = libowamp/libowamp.pc
+# Two-way session files (twping -F, owstats): the .owp layout's version 0x83.
+OWAMP_PUBLIC_H += libowamp/twpfile.h
+libowamp_libowamp_la_SOURCES += libowamp/twpfile.c libowamp/owpfile_internal.h

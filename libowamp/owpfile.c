@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "bytes.h"
+#include "owpfile_internal.h"
 #include "wire.h"
 
 #define OWP_FILE_MAGIC "OwA"         /* 4 bytes with the NUL */
@@ -24,6 +25,8 @@
 #define LEGACY_RECORD_LEN 24         /* versions 0 and 2 */
 #define SKIP_LEN 8
 #define TWOWAY_VERSION_BIT 0x80
+/* A two-way record: the forward half and the reflected half, each a v3 record. */
+#define TWOWAY_RECORD_LEN (2 * OWP_RECORD_LEN)
 
 struct owp_file {
     FILE *fp;
@@ -189,10 +192,20 @@ static owp_status read_skips(owp_file *self, owp_err *err)
     return OWP_OK;
 }
 
-/* Version 3 (spec section 6). */
-static owp_status read_v3(owp_file *self, const uint8_t fixed[V3_FIXED_LEN], owp_err *err)
+/* The record count of a file whose header does not give it: the size decides,
+ * as in the reference (spec section 6.2). */
+static uint32_t count_by_size(const owp_file *self)
 {
-    self->record_len = OWP_RECORD_LEN;
+    uint64_t n = (self->size - self->oset_records) / self->record_len;
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/* Version 3 and the two-way version 0x83 (spec sections 6 and 7): the same
+ * layout, records of record_len bytes. */
+static owp_status read_v3(owp_file *self, const uint8_t fixed[V3_FIXED_LEN], unsigned record_len,
+                          owp_err *err)
+{
+    self->record_len = record_len;
     self->finished = owp_get32(fixed + 8);
     if (self->finished > OWP_FINISHED_INCOMPLETE)
         self->finished = OWP_FINISHED_ERROR;
@@ -220,25 +233,27 @@ static owp_status read_v3(owp_file *self, const uint8_t fixed[V3_FIXED_LEN], owp
         self->records_end = self->oset_skips;
     if (self->records_end > self->size)
         return format_error(self, 24, "skip offset beyond the end of the file", err);
-    uint64_t region = (self->records_end - self->oset_records) / OWP_RECORD_LEN;
+    uint64_t region = (self->records_end - self->oset_records) / record_len;
     self->region_nrecords = region > UINT32_MAX ? UINT32_MAX : (uint32_t)region;
 
-    if (self->finished == OWP_FINISHED_NORMAL) {
-        uint64_t need = (uint64_t)hdr_nrecords * OWP_RECORD_LEN;
-        if (need > self->size - self->oset_records)
-            return owp_err_set(err, OWP_ERR_FORMAT,
-                               "%s: offset 20: %u records do not fit in the file (%llu bytes)",
-                               self->name, hdr_nrecords, (unsigned long long)self->size);
-        /* A finished file holds whole records only; a partial one means it was cut. */
-        if ((self->records_end - self->oset_records) % OWP_RECORD_LEN != 0)
-            return format_error(self, self->oset_records + region * OWP_RECORD_LEN,
-                                "truncated record", err);
+    /* The header's count is trusted only in a finished one-way file; a
+     * two-way writer leaves it 0, an unfinished file may still grow: there
+     * the size decides, as in the reference. */
+    int count_from_header = self->finished == OWP_FINISHED_NORMAL && !owp_file_is_twoway(self);
+    if (count_from_header &&
+        (uint64_t)hdr_nrecords * OWP_RECORD_LEN > self->size - self->oset_records)
+        return owp_err_set(err, OWP_ERR_FORMAT,
+                           "%s: offset 20: %u records do not fit in the file (%llu bytes)",
+                           self->name, hdr_nrecords, (unsigned long long)self->size);
+    /* A finished file holds whole records only; a partial one means it was cut. */
+    if (self->finished == OWP_FINISHED_NORMAL &&
+        (self->records_end - self->oset_records) % record_len != 0)
+        return format_error(self, self->oset_records + region * record_len, "truncated record",
+                            err);
+    if (count_from_header)
         self->nrecords = hdr_nrecords;
-    } else {
-        /* Unfinished (possibly still growing): the size decides, as in the reference. */
-        uint64_t n = (self->size - self->oset_records) / OWP_RECORD_LEN;
-        self->nrecords = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
-    }
+    else
+        self->nrecords = count_by_size(self);
     return OWP_OK;
 }
 
@@ -266,7 +281,8 @@ static owp_status read_legacy(owp_file *self, const uint8_t fixed[16], owp_err *
     return read_session_description(self, V2_PREAMBLE_OFF, hdr_len, err);
 }
 
-owp_file *owp_file_read(FILE *fp, const char *name, owp_err *err)
+/* owp_file_read, and with twoway_ok also the two-way version. */
+static owp_file *file_read(FILE *fp, const char *name, int twoway_ok, owp_err *err)
 {
     owp_file *self = calloc(1, sizeof *self);
     if (!self) {
@@ -298,15 +314,23 @@ owp_file *owp_file_read(FILE *fp, const char *name, owp_err *err)
             st = read_legacy(self, fixed, err);
             break;
         case OWP_FILE_VERSION:
+        case OWP_FILE_VERSION_TWOWAY:
+            if (self->version == OWP_FILE_VERSION_TWOWAY && !twoway_ok) {
+                st = owp_err_set(err, OWP_ERR_FORMAT,
+                                 "%s: offset 4: version 0x%x is a two-way (TWAMP) file",
+                                 self->name, self->version);
+                break;
+            }
             st = read_at(self, 0, fixed, V3_FIXED_LEN, "file header", err);
             if (st == OWP_OK)
-                st = read_v3(self, fixed, err);
+                st = read_v3(self, fixed,
+                             owp_file_is_twoway(self) ? TWOWAY_RECORD_LEN : OWP_RECORD_LEN, err);
             break;
         default:
             if (self->version & TWOWAY_VERSION_BIT)
                 st = owp_err_set(err, OWP_ERR_FORMAT,
-                                 "%s: offset 4: version 0x%x is a two-way (TWAMP) file",
-                                 self->name, self->version);
+                                 "%s: offset 4: unknown two-way file version 0x%x", self->name,
+                                 self->version);
             else
                 st = owp_err_set(err, OWP_ERR_FORMAT, "%s: offset 4: unknown file version %u",
                                  self->name, self->version);
@@ -317,6 +341,16 @@ owp_file *owp_file_read(FILE *fp, const char *name, owp_err *err)
         return NULL;
     }
     return self;
+}
+
+owp_file *owp_file_read(FILE *fp, const char *name, owp_err *err)
+{
+    return file_read(fp, name, 0, err);
+}
+
+owp_file *owp_file_read_any(FILE *fp, const char *name, owp_err *err)
+{
+    return file_read(fp, name, 1, err);
 }
 
 void owp_file_destroy(owp_file **self_p)
@@ -332,6 +366,8 @@ void owp_file_destroy(owp_file **self_p)
 }
 
 uint32_t owp_file_version(const owp_file *self) { return self->version; }
+int owp_file_is_twoway(const owp_file *self) { return self->version == OWP_FILE_VERSION_TWOWAY; }
+unsigned owp_file_record_len(const owp_file *self) { return self->record_len; }
 uint32_t owp_file_finished(const owp_file *self) { return self->finished; }
 uint32_t owp_file_next_seqno(const owp_file *self) { return self->next_seqno; }
 const owp_request *owp_file_request(const owp_file *self)
@@ -350,13 +386,20 @@ const char *owp_file_name(const owp_file *self) { return self->name; }
  * the copy, and stay in the heap's reused memory. */
 #define CHUNK_RECORDS 2048
 
-/* Decode the n records at p (record index first, file offset off) and
- * hand each to fn; *stopped when fn asked to stop. */
-static owp_status decode_run(owp_file *self, const uint8_t *p, uint64_t n, uint64_t first,
-                             uint64_t off, owp_record_fn fn, void *arg, int *stopped,
+/* One-way records for owp_file_each_record_from: the consumer and its argument. */
+typedef struct record_consumer {
+    owp_record_fn fn;
+    void *arg;
+} record_consumer;
+
+/* Decode a chunk of one-way records and hand each to the consumer;
+ * *stopped when it asked to stop. */
+static owp_status decode_run(owp_file *self, const owp_file_chunk *c, void *arg, int *stopped,
                              owp_err *err)
 {
-    for (uint64_t i = 0; i < n; i++, p += self->record_len) {
+    const record_consumer *rc = arg;
+    const uint8_t *p = c->bytes;
+    for (uint64_t i = 0; i < c->n; i++, p += self->record_len) {
         owp_record r;
         if (self->record_len == OWP_RECORD_LEN)
             owp_record_decode(p, &r);
@@ -366,9 +409,9 @@ static owp_status decode_run(owp_file *self, const uint8_t *p, uint64_t n, uint6
             return owp_err_set(err, OWP_ERR_FORMAT,
                                "%s: offset %llu: record %llu (seq %u): error estimate with "
                                "multiplier 0",
-                               self->name, (unsigned long long)(off + i * self->record_len),
-                               (unsigned long long)(first + i), r.seq);
-        if (fn(&r, arg) != 0) {
+                               self->name, (unsigned long long)(c->offset + i * self->record_len),
+                               (unsigned long long)(c->first + i), r.seq);
+        if (rc->fn(&r, rc->arg) != 0) {
             *stopped = 1;
             return OWP_OK;
         }
@@ -376,28 +419,30 @@ static owp_status decode_run(owp_file *self, const uint8_t *p, uint64_t n, uint6
     return OWP_OK;
 }
 
-/* owp_file_each_record_from's walk over n records from offset start, in
- * chunks of buf_records through buf. */
-static owp_status each_record_in(owp_file *self, uint32_t first, uint64_t start, uint64_t n,
-                                 uint8_t *buf, size_t buf_records, owp_record_fn fn, void *arg,
-                                 owp_err *err)
+/* owp_file_each_chunk's walk over n records from offset start, in chunks of
+ * buf_records through buf. */
+static owp_status each_chunk_in(owp_file *self, uint32_t first, uint64_t start, uint64_t n,
+                                uint8_t *buf, size_t buf_records, owp_file_chunk_fn fn,
+                                void *arg, owp_err *err)
 {
     int stopped = 0;
     for (uint64_t done = 0; done < n && !stopped;) {
-        uint64_t chunk = n - done < buf_records ? n - done : buf_records;
-        uint64_t off = start + done * self->record_len;
-        owp_status st = read_at(self, off, buf, (size_t)chunk * self->record_len, "record", err);
+        owp_file_chunk c = {.bytes = buf, .first = first + done};
+        c.n = n - done < buf_records ? n - done : buf_records;
+        c.offset = start + done * self->record_len;
+        owp_status st =
+            read_at(self, c.offset, buf, (size_t)c.n * self->record_len, "record", err);
         if (st == OWP_OK)
-            st = decode_run(self, buf, chunk, first + done, off, fn, arg, &stopped, err);
+            st = fn(self, &c, arg, &stopped, err);
         if (st != OWP_OK)
             return st;
-        done += chunk;
+        done += c.n;
     }
     return OWP_OK;
 }
 
-owp_status owp_file_each_record_from(owp_file *self, uint32_t first, uint32_t count,
-                                     owp_record_fn fn, void *arg, owp_err *err)
+owp_status owp_file_each_chunk(owp_file *self, uint32_t first, uint32_t count,
+                               owp_file_chunk_fn fn, void *arg, owp_err *err)
 {
     uint64_t start = self->oset_records + (uint64_t)first * self->record_len;
     if (start > self->size)
@@ -410,9 +455,20 @@ owp_status owp_file_each_record_from(owp_file *self, uint32_t first, uint32_t co
     uint8_t *buf = malloc(buf_records * self->record_len);
     if (!buf)
         return owp_err_set(err, OWP_ERR_NOMEM, "%s: record buffer: out of memory", self->name);
-    owp_status st = each_record_in(self, first, start, n, buf, buf_records, fn, arg, err);
+    owp_status st = each_chunk_in(self, first, start, n, buf, buf_records, fn, arg, err);
     free(buf);
     return st;
+}
+
+owp_status owp_file_each_record_from(owp_file *self, uint32_t first, uint32_t count,
+                                     owp_record_fn fn, void *arg, owp_err *err)
+{
+    if (owp_file_is_twoway(self))
+        return owp_err_set(err, OWP_ERR_FORMAT,
+                           "%s: a two-way (TWAMP) file: its records are pairs (twpfile.h)",
+                           self->name);
+    record_consumer rc = {.fn = fn, .arg = arg};
+    return owp_file_each_chunk(self, first, count, decode_run, &rc, err);
 }
 
 owp_status owp_file_each_record(owp_file *self, uint32_t max, owp_record_fn fn, void *arg,
@@ -448,13 +504,14 @@ static owp_status check_request(const owp_request *req, owp_err *err)
 }
 
 /* Fixed header + session description, written at offset 0. */
-static owp_status write_header(FILE *fp, const owp_request *req, uint32_t finished,
-                               uint32_t next_seqno, uint32_t nskips, uint32_t nrecords,
-                               uint64_t oset_skips, uint64_t oset_records, owp_err *err)
+static owp_status write_header(FILE *fp, uint32_t version, const owp_request *req,
+                               uint32_t finished, uint32_t next_seqno, uint32_t nskips,
+                               uint32_t nrecords, uint64_t oset_skips, uint64_t oset_records,
+                               owp_err *err)
 {
     uint8_t fixed[V3_FIXED_LEN];
     memcpy(fixed, OWP_FILE_MAGIC, 4);
-    owp_put32(fixed + 4, OWP_FILE_VERSION);
+    owp_put32(fixed + 4, version);
     owp_put32(fixed + 8, finished);
     owp_put32(fixed + 12, next_seqno);
     owp_put32(fixed + 16, nskips);
@@ -499,12 +556,15 @@ static owp_status write_skips(FILE *fp, const owp_skip *skips, uint32_t nskips, 
 struct owp_file_writer {
     FILE *fp;
     owp_request req; /* deep copy: the header is rewritten at the end */
+    uint32_t version;
+    unsigned record_len;
     uint64_t header_len;
     uint32_t nrecords;
     int at_end; /* the stream sits right after the last record: no seek needed */
 };
 
-owp_file_writer *owp_file_writer_new(FILE *fp, const owp_request *req, owp_err *err)
+owp_file_writer *owp_file_writer_new_version(FILE *fp, const owp_request *req, uint32_t version,
+                                             owp_err *err)
 {
     if (check_request(req, err) != OWP_OK)
         return NULL;
@@ -514,13 +574,15 @@ owp_file_writer *owp_file_writer_new(FILE *fp, const owp_request *req, owp_err *
         return NULL;
     }
     self->fp = fp;
+    self->version = version;
+    self->record_len = version == OWP_FILE_VERSION_TWOWAY ? TWOWAY_RECORD_LEN : OWP_RECORD_LEN;
     self->header_len = owp_file_header_len(req->nslots);
     if (owp_request_copy(&self->req, req, err) != OWP_OK) {
         free(self);
         return NULL;
     }
     /* Until Stop-Sessions: incomplete, no skip offset, record count from the size. */
-    owp_status st = write_header(fp, &self->req, OWP_FINISHED_INCOMPLETE, 0, 0, 0, 0,
+    owp_status st = write_header(fp, version, &self->req, OWP_FINISHED_INCOMPLETE, 0, 0, 0, 0,
                                  self->header_len, err);
     if (st == OWP_OK && fflush(fp) != 0)
         st = owp_err_sys(err, "session file: flush");
@@ -532,16 +594,19 @@ owp_file_writer *owp_file_writer_new(FILE *fp, const owp_request *req, owp_err *
     return self;
 }
 
-owp_status owp_file_writer_add(owp_file_writer *self, const owp_record *r, owp_err *err)
+owp_file_writer *owp_file_writer_new(FILE *fp, const owp_request *req, owp_err *err)
+{
+    return owp_file_writer_new_version(fp, req, OWP_FILE_VERSION, err);
+}
+
+owp_status owp_file_writer_add_raw(owp_file_writer *self, const uint8_t *record, owp_err *err)
 {
     if (self->nrecords == UINT32_MAX)
         return owp_err_set(err, OWP_ERR_INVALID, "session file: too many records");
-    uint8_t b[OWP_RECORD_LEN];
-    owp_record_encode(r, b);
-    uint64_t off = self->header_len + (uint64_t)self->nrecords * OWP_RECORD_LEN;
+    uint64_t off = self->header_len + (uint64_t)self->nrecords * self->record_len;
     if (!self->at_end && fseeko(self->fp, (off_t)off, SEEK_SET) != 0)
         return owp_err_sys(err, "session file: seek to record %u", self->nrecords);
-    owp_status st = write_bytes(self->fp, b, sizeof b, "record", err);
+    owp_status st = write_bytes(self->fp, record, self->record_len, "record", err);
     /* Flushed at once: readers of the growing file (powstream's sub-session
      * summaries, a Fetch-Session during the test) must see every record. */
     if (st == OWP_OK && fflush(self->fp) != 0)
@@ -552,19 +617,34 @@ owp_status owp_file_writer_add(owp_file_writer *self, const owp_record *r, owp_e
     return st;
 }
 
+owp_status owp_file_writer_add(owp_file_writer *self, const owp_record *r, owp_err *err)
+{
+    if (self->record_len != OWP_RECORD_LEN)
+        return owp_err_set(err, OWP_ERR_INVALID,
+                           "session file: a two-way file's records are pairs (twpfile.h)");
+    uint8_t b[OWP_RECORD_LEN];
+    owp_record_encode(r, b);
+    return owp_file_writer_add_raw(self, b, err);
+}
+
 owp_status owp_file_writer_finish(owp_file_writer *self, uint32_t finished, uint32_t next_seqno,
                                   const owp_skip *skips, uint32_t nskips, owp_err *err)
 {
-    if (nskips && !skips)
-        return owp_err_set(err, OWP_ERR_INVALID, "session file: %u skips without data", nskips);
-    uint64_t oset_skips = self->header_len + (uint64_t)self->nrecords * OWP_RECORD_LEN;
+    int twoway = self->version == OWP_FILE_VERSION_TWOWAY;
+    if ((nskips && !skips) || (nskips && twoway))
+        return owp_err_set(err, OWP_ERR_INVALID, "session file: %u skips %s", nskips,
+                           twoway ? "in a two-way file" : "without data");
+    uint64_t oset_skips = self->header_len + (uint64_t)self->nrecords * self->record_len;
     self->at_end = 0; /* the header is rewritten below */
     if (fseeko(self->fp, (off_t)oset_skips, SEEK_SET) != 0)
         return owp_err_sys(err, "session file: seek to skip ranges");
     owp_status st = write_skips(self->fp, skips, nskips, err);
+    /* The reference's two-way header keeps next_seqno, the count and the
+     * skip offset 0 (its readers count records from the file's size). */
     if (st == OWP_OK)
-        st = write_header(self->fp, &self->req, finished, next_seqno, nskips, self->nrecords,
-                          oset_skips, self->header_len, err);
+        st = write_header(self->fp, self->version, &self->req, finished,
+                          twoway ? 0 : next_seqno, nskips, twoway ? 0 : self->nrecords,
+                          twoway ? 0 : oset_skips, self->header_len, err);
     if (st == OWP_OK && fflush(self->fp) != 0)
         st = owp_err_sys(err, "session file: flush");
     return st;
@@ -592,8 +672,8 @@ owp_status owp_file_write_fetched_header(FILE *fp, const owp_request *req, uint3
         return owp_err_set(err, OWP_ERR_INVALID, "session file: %u skips without data", nskips);
     uint64_t header_len = owp_file_header_len(req->nslots);
     /* The fetcher's quirk: oset_skips = header end even without skips. */
-    st = write_header(fp, req, finished, next_seqno, nskips, nrecords, header_len,
-                      header_len + (uint64_t)nskips * SKIP_LEN, err);
+    st = write_header(fp, OWP_FILE_VERSION, req, finished, next_seqno, nskips, nrecords,
+                      header_len, header_len + (uint64_t)nskips * SKIP_LEN, err);
     if (st == OWP_OK)
         st = write_skips(fp, skips, nskips, err);
     return st;

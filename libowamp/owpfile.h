@@ -6,7 +6,9 @@
  * preamble with zero HMAC, slots, a zero block), then either
  *   receiver layout: records, then skip ranges  (owampd datadir, owping -F, powstream)
  *   fetched layout:  skip ranges, then records  (owping -T, owfetch)
- * The reader also accepts versions 0 and 2 (legacy) as the reference does.
+ * The reader also accepts versions 0 and 2 (legacy) as the reference does,
+ * and with owp_file_read_any the two-way version 0x83 (twping's files: the
+ * same header and session description, 50-octet records; twpfile.h).
  */
 #ifndef OWP_OWPFILE_H
 #define OWP_OWPFILE_H
@@ -20,6 +22,7 @@
 
 #define OWP_RECORD_LEN 25
 #define OWP_FILE_VERSION 3
+#define OWP_FILE_VERSION_TWOWAY 0x83
 
 /* The Finished values, owp_record and owp_record_fn are in owamp.h. */
 void owp_record_encode(const owp_record *r, uint8_t out[OWP_RECORD_LEN]);
@@ -29,8 +32,13 @@ void owp_record_decode(const uint8_t in[OWP_RECORD_LEN], owp_record *r);
 typedef struct owp_file owp_file;
 
 /* Reads and validates the header and session description; name is used in
- * error messages. The FILE stays owned by the caller and must stay open. */
+ * error messages. The FILE stays owned by the caller and must stay open.
+ * A two-way file is refused (OWP_ERR_FORMAT) ... */
 owp_file *owp_file_read(FILE *fp, const char *name, owp_err *err);
+/* ... unless read with owp_file_read_any (owstats; its records are read
+ * with twpfile.h, owp_file_each_record refuses them). */
+owp_file *owp_file_read_any(FILE *fp, const char *name, owp_err *err);
+int owp_file_is_twoway(const owp_file *self);
 void owp_file_destroy(owp_file **self_p);
 
 uint32_t owp_file_version(const owp_file *self);

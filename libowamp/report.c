@@ -21,6 +21,7 @@
 #include "owdstat.h"
 #include "stats.h"
 #include "timestamp.h"
+#include "twpfile.h"
 
 #define TSTAMP_FMT "%020" PRIu64 /* 32.32 values as 20-digit decimals */
 
@@ -511,12 +512,45 @@ static void block_range(const owp_request *req, uint32_t k, uint32_t b, uint32_t
         *last = k * (b + 1);
 }
 
+/* A two-way file (twping -F): twping's report formats (twstats.h) of its
+ * records, under the names owstats gives the endpoints. */
+static owp_status report_twoway(FILE *out, owp_file *f, const char *from_host,
+                                const char *to_host, const owp_report_opts *o, owp_err *err)
+{
+    if (!o->raw && (o->print_files || o->unix_times)) /* -R ignores both */
+        return owp_err_set(err, OWP_ERR_INVALID, "%s: %s is not supported for two-way files",
+                           owp_file_name(f), o->print_files ? "-p" : "-U");
+    const owp_request *req = owp_file_request(f);
+    endpoints ep;
+    name_endpoint(req->ipvn, req->sender_addr, req->sender_port, from_host, ep.from_host,
+                  ep.from_addr, ep.from_port);
+    name_endpoint(req->ipvn, req->receiver_addr, req->receiver_port, to_host, ep.to_host,
+                  ep.to_addr, ep.to_port);
+    owp_tw_record *records;
+    uint32_t n;
+    owp_status st = owp_twp_read_records(f, o->verbose_max, &records, &n, err);
+    if (st != OWP_OK)
+        return st;
+    owp_tw_session_info info = {
+        .req = req, .from_host = ep.from_host, .from_addr = ep.from_addr,
+        .to_host = ep.to_host, .to_addr = ep.to_addr,
+        .finished = owp_file_finished(f) == OWP_FINISHED_NORMAL,
+    };
+    owp_tw_report_opts to = owp_tw_report_opts_of(o);
+    if ((st = owp_tw_report(out, &info, records, n, &to, err)) != OWP_OK)
+        owp_err_prefix(err, "%s", owp_file_name(f));
+    free(records);
+    return st;
+}
+
 owp_status owp_report_file(FILE *out, owp_file *f, const char *from_host, const char *to_host,
                            const owp_report_opts *o, owp_err *err)
 {
     owp_status st = check_version(f, err);
     if (st != OWP_OK)
         return st;
+    if (owp_file_is_twoway(f))
+        return report_twoway(out, f, from_host, to_host, o, err);
     if (o->raw)
         return report_raw(out, f, err);
     report_ctx c;

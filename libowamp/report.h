@@ -44,7 +44,8 @@ const char *owp_report_value(char *buf, size_t len, int defined, double v, doubl
  * jitter and -a percentiles, which are exact nearest-rank percentiles of the
  * first copies (owdstat.h; doc/statistics.md, doc/compat.md). -M, .sum and -R
  * are the reference's byte for byte. from_host/to_host are the names
- * to show; NULL means reverse-resolve the stored addresses (owstats). */
+ * to show; NULL means reverse-resolve the stored addresses (owstats).
+ * A two-way file (owp_file_read_any) gets twping's formats (twstats.h). */
 owp_status owp_report_file(FILE *out, owp_file *f, const char *from_host, const char *to_host,
                            const owp_report_opts *o, owp_err *err);
 

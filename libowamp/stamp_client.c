@@ -32,9 +32,7 @@ struct owp_stamp_client {
     socklen_t reflector_len, local_len;
     owp_stamp_key *rx_key;        /* the collector's copy: a key serves one thread */
     size_t tlv_len;
-    owp_tw_record *rec;
-    uint8_t *seen;
-    uint32_t nrec;
+    owp_tw_log log;               /* the records, in arrival order */
     owp_stamp_client_tlvs tlvs;
     uint32_t ignored;
     /* the sender thread */
@@ -103,6 +101,9 @@ static owp_status describe_session(owp_stamp_client *c, owp_err *err)
     memcpy(r->slots, s->slots, s->nslots * sizeof *r->slots);
     c->spec.slots = r->slots;
     find_local(c);
+    uint8_t ipvn = r->ipvn;
+    owp_sockaddr_to_wire((struct sockaddr *)&c->local, &ipvn, r->sender_addr);
+    owp_sockaddr_to_wire(s->reflector, &ipvn, r->receiver_addr);
     return owp_random_bytes(r->sid, OWP_SID_LEN, err);
 }
 
@@ -141,13 +142,8 @@ owp_stamp_client *owp_stamp_client_new(const owp_stamp_client_spec *spec, owp_er
     memcpy(&c->reflector, spec->reflector, spec->reflector_len);
     c->reflector_len = spec->reflector_len;
     c->tlv_len = owp_stamp_tlv_request_len(&spec->tlvs);
-    c->rec = calloc(spec->npackets, sizeof *c->rec);
-    c->seen = calloc(spec->npackets, 1);
-    if (!c->rec || !c->seen) {
-        owp_err_set(err, OWP_ERR_NOMEM, "STAMP sender: out of memory for %u packets",
-                    spec->npackets);
+    if (owp_tw_log_init(&c->log, spec->npackets, err) != OWP_OK)
         goto fail;
-    }
     if (spec->key && !(c->rx_key = owp_stamp_key_dup(spec->key, err)))
         goto fail;
     if (open_endpoint(c, err) != OWP_OK || describe_session(c, err) != OWP_OK)
@@ -170,8 +166,7 @@ void owp_stamp_client_destroy(owp_stamp_client **self_p)
     owp_stamp_key_destroy(&c->rx_key);
     owp_endpoint_destroy(&c->ep);
     free(c->req.slots);
-    free(c->rec);
-    free(c->seen);
+    owp_tw_log_clear(&c->log);
     free(c);
     *self_p = NULL;
 }
@@ -200,8 +195,8 @@ double owp_stamp_client_seconds_until_results(const owp_stamp_client *c)
 
 const owp_tw_record *owp_stamp_client_records(const owp_stamp_client *c, uint32_t *n)
 {
-    *n = c->nrec;
-    return c->rec;
+    *n = (uint32_t)c->log.n;
+    return c->log.records;
 }
 
 const owp_stamp_client_tlvs *owp_stamp_client_tlv_summary(const owp_stamp_client *c)
@@ -325,20 +320,16 @@ static void take_reflection(owp_stamp_client *c, const uint8_t *buf, size_t len,
         c->ignored++;
         return;
     }
-    owp_tw_record *r = &c->rec[m.sender_seq];
-    if (c->seen[m.sender_seq]) {
-        if (r->bck.seq == m.seq)
-            r->reflect_dups++;
-        else
-            r->send_dups++;
-        return;
-    }
-    c->seen[m.sender_seq] = 1;
-    r->fwd = (owp_record){.seq = m.sender_seq, .send_time = m.sender_time,
-                          .send_err = m.sender_errest, .recv_time = m.recv_time,
-                          .recv_err = m.errest, .ttl = m.sender_ttl};
-    r->bck = (owp_record){.seq = m.seq, .send_time = m.timestamp, .send_err = m.errest,
-                          .recv_time = t4, .recv_err = e4, .ttl = ttl};
+    int first = !c->log.seen[m.sender_seq];
+    owp_tw_record r = {
+        .fwd = {.seq = m.sender_seq, .send_time = m.sender_time, .send_err = m.sender_errest,
+                .recv_time = m.recv_time, .recv_err = m.errest, .ttl = m.sender_ttl},
+        .bck = {.seq = m.seq, .send_time = m.timestamp, .send_err = m.errest,
+                .recv_time = t4, .recv_err = e4, .ttl = ttl},
+    };
+    owp_tw_log_add(&c->log, &r);
+    if (!first)
+        return; /* the TLVs of the first answer count */
     size_t base = owp_stamp_base_len(c->spec.mode);
     if (len > base)
         note_tlvs(c, buf + base, len - base, m.seq);
@@ -401,26 +392,11 @@ static owp_status collect(owp_stamp_client *c, const atomic_int *interrupt, owp_
     return st;
 }
 
-/* Every packet sent or skipped gets a record: the lost ones their
- * scheduled send time. */
+/* Every packet sent or skipped gets a record: the lost ones theirs after
+ * the others. */
 static owp_status finish_records(owp_stamp_client *c, owp_err *err)
 {
-    owp_sched *sched = owp_sched_new(c->req.sid, c->req.slots, c->req.nslots, err);
-    if (!sched)
-        return err ? err->code : OWP_ERR_NOMEM;
-    uint32_t n = atomic_load(&c->sent_upto);
-    owp_num64 t = c->req.start_time;
-    for (uint32_t i = 0; i < n; i++) {
-        t = owp_ep_add_saturated(t, owp_sched_next_delta(sched));
-        owp_tw_record *r = &c->rec[i];
-        if (!c->seen[i])
-            *r = (owp_tw_record){.fwd = {.seq = i, .send_time = t, .ttl = OWP_EP_TTL_UNKNOWN},
-                                 .bck = {.ttl = OWP_EP_TTL_UNKNOWN}};
-        r->scheduled = t;
-    }
-    owp_sched_destroy(&sched);
-    c->nrec = n;
-    return OWP_OK;
+    return owp_tw_log_finish(&c->log, &c->req, atomic_load(&c->sent_upto), err);
 }
 
 owp_status owp_stamp_client_run(owp_stamp_client *c, const atomic_int *interrupt, owp_err *err)

@@ -3,7 +3,8 @@
  * stping): test packets on an RFC 4656 schedule to a Session-Reflector, with
  * the TLVs asked for (stamp_tlv.h), and the reflected packets collected with
  * kernel receive stamps into two-way records (twstats.h), so that the
- * report is twping's.
+ * report is twping's and the records can be saved in twping's file format
+ * (twpfile.h).
  *
  * There is no control protocol: the session is the sender's address and
  * port and its SSID, and it ends a loss timeout after the last packet. A
@@ -63,9 +64,10 @@ void owp_stamp_client_destroy(owp_stamp_client **self_p);
  * measured. */
 owp_status owp_stamp_client_run(owp_stamp_client *c, const atomic_int *interrupt, owp_err *err);
 
-/* The session as a report names it: SID (made here: it also seeds the
- * schedule), our port (sender_port), the reflector's (receiver_port), DSCP
- * (typep), timeout, npackets and the schedule. */
+/* The session as a report names it and a two-way file stores it
+ * (twpfile.h): SID (made here: it also seeds the schedule), our address and
+ * port (sender_*), the reflector's (receiver_*), DSCP (typep), timeout,
+ * npackets and the schedule. */
 const owp_request *owp_stamp_client_request(const owp_stamp_client *c);
 /* Our address (the one the kernel picks toward the reflector when the spec
  * named none) and the reflector's, for the report. */
@@ -73,7 +75,8 @@ const struct sockaddr *owp_stamp_client_local(const owp_stamp_client *c, socklen
 const struct sockaddr *owp_stamp_client_reflector(const owp_stamp_client *c, socklen_t *len);
 /* Seconds from now until the results are in. */
 double owp_stamp_client_seconds_until_results(const owp_stamp_client *c);
-/* One record per packet sent (valid after run). */
+/* The records (valid after run; twstats.h): one per answer received, in
+ * arrival order, then one per packet sent or skipped that got none. */
 const owp_tw_record *owp_stamp_client_records(const owp_stamp_client *c, uint32_t *n);
 const owp_stamp_client_tlvs *owp_stamp_client_tlv_summary(const owp_stamp_client *c);
 /* Datagrams ignored: from elsewhere, undecodable or failing the HMAC. */

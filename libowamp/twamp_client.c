@@ -37,9 +37,7 @@ struct owp_tw_session {
     owp_mode test_mode;
     owp_session_keys keys;      /* for the sender: test mode and session keys */
     owp_tw_crypt *tc;
-    owp_tw_record *rec;
-    uint8_t *seen;              /* per seq: 1 once its reflection arrived */
-    uint32_t nrec;              /* records valid after the run */
+    owp_tw_log log;             /* the records, in arrival order */
     /* sender thread */
     pthread_t thread;
     int thread_started;
@@ -64,6 +62,14 @@ static owp_status set_up_endpoint(owp_tw_session *s, const owp_tw_spec *spec, ow
     eo.bind_device = c->bind_device;
     s->ep = owp_endpoint_new(&eo, err);
     return s->ep ? OWP_OK : (err ? err->code : OWP_ERR_SYS);
+}
+
+/* Our address and the peer's, as they are (the wire's may be zero: -Z). */
+static void keep_addresses(owp_tw_session *s, owp_request *r)
+{
+    uint8_t ipvn = 4;
+    owp_sockaddr_to_wire((struct sockaddr *)&s->c->peer, &ipvn, r->receiver_addr);
+    owp_sockaddr_to_wire((struct sockaddr *)&s->c->local, &ipvn, r->sender_addr);
 }
 
 static void fill_request(owp_tw_session *s, const owp_tw_spec *spec, owp_request *r)
@@ -134,20 +140,22 @@ owp_tw_session *owp_tw_request(owp_client *c, const owp_tw_spec *spec, owp_err *
     fill_request(s, spec, &wire);
     if (exchange_request(s, &wire, &as, err) != OWP_OK)
         goto fail;
-    /* What we keep: the request as it runs (the schedule, the SID). */
+    /* What we keep: the session as it runs (the schedule, the SID, the
+     * actual addresses and ports, also with -Z: what a saved file stores). */
     s->req = wire;
+    keep_addresses(s, &s->req);
     s->req.receiver_port = as.port;
     s->req.npackets = spec->npackets;
     s->req.nslots = spec->nslots;
     memcpy(s->req.sid, as.sid, OWP_SID_LEN);
     s->req.slots = calloc(spec->nslots, sizeof *s->req.slots);
-    s->rec = calloc(spec->npackets, sizeof *s->rec);
-    s->seen = calloc(spec->npackets, 1);
-    if (!s->req.slots || !s->rec || !s->seen) {
-        owp_err_set(err, OWP_ERR_NOMEM, "owp_tw_request: out of memory for %u packets",
-                    spec->npackets);
+    if (!s->req.slots) {
+        owp_err_set(err, OWP_ERR_NOMEM, "owp_tw_request: out of memory for %u slots",
+                    spec->nslots);
         goto fail;
     }
+    if (owp_tw_log_init(&s->log, spec->npackets, err) != OWP_OK)
+        goto fail;
     memcpy(s->req.slots, spec->slots, spec->nslots * sizeof *s->req.slots);
     memcpy(&s->reflector, &c->peer, c->peer_len);
     s->reflector_len = c->peer_len;
@@ -179,8 +187,7 @@ void owp_tw_session_destroy(owp_tw_session **self_p)
     owp_tw_crypt_destroy(&s->tc);
     owp_endpoint_destroy(&s->ep);
     free(s->req.slots);
-    free(s->rec);
-    free(s->seen);
+    owp_tw_log_clear(&s->log);
     memset(&s->keys, 0, sizeof s->keys);
     free(s);
     *self_p = NULL;
@@ -190,8 +197,8 @@ const owp_request *owp_tw_session_request(const owp_tw_session *s) { return &s->
 
 const owp_tw_record *owp_tw_records(const owp_tw_session *s, uint32_t *n)
 {
-    *n = s->nrec;
-    return s->rec;
+    *n = (uint32_t)s->log.n;
+    return s->log.records;
 }
 
 double owp_tw_seconds_until_results(const owp_tw_session *s)
@@ -258,28 +265,20 @@ static void parse_control(struct msghdr *msg, owp_num64 *time, uint16_t *errest,
     *ttl = owp_ep_rx_ttl(&rx);
 }
 
-/* One reflected packet: the first copy fills the record of its sender seq. */
+/* One reflected packet: a record, in arrival order. */
 static void take_reflection(owp_tw_session *s, uint8_t *buf, size_t len, owp_num64 t4,
                             uint16_t err4, uint8_t ttl)
 {
     owp_tw_reflected m;
-    if (owp_tw_reflect_open(s->tc, s->test_mode, buf, len, &m, NULL) != OWP_OK ||
-        m.sender_seq >= s->req.npackets)
+    if (owp_tw_reflect_open(s->tc, s->test_mode, buf, len, &m, NULL) != OWP_OK)
         return; /* not a reflection of ours: ignored, as any stray datagram */
-    owp_tw_record *r = &s->rec[m.sender_seq];
-    if (s->seen[m.sender_seq]) {
-        if (r->bck.seq == m.seq)
-            r->reflect_dups++;
-        else
-            r->send_dups++;
-        return;
-    }
-    s->seen[m.sender_seq] = 1;
-    r->fwd = (owp_record){.seq = m.sender_seq, .send_time = m.sender_time,
-                          .send_err = m.sender_errest, .recv_time = m.recv_time,
-                          .recv_err = m.errest, .ttl = m.sender_ttl};
-    r->bck = (owp_record){.seq = m.seq, .send_time = m.timestamp, .send_err = m.errest,
-                          .recv_time = t4, .recv_err = err4, .ttl = ttl};
+    owp_tw_record r = {
+        .fwd = {.seq = m.sender_seq, .send_time = m.sender_time, .send_err = m.sender_errest,
+                .recv_time = m.recv_time, .recv_err = m.errest, .ttl = m.sender_ttl},
+        .bck = {.seq = m.seq, .send_time = m.timestamp, .send_err = m.errest,
+                .recv_time = t4, .recv_err = err4, .ttl = ttl},
+    };
+    owp_tw_log_add(&s->log, &r);
 }
 
 static owp_status drain(owp_tw_session *s, owp_err *err)
@@ -331,28 +330,11 @@ static owp_status collect(owp_tw_session *s, const atomic_int *interrupt, owp_er
     }
 }
 
-/* Every packet sent gets a record; the lost ones their scheduled time. */
+/* Every packet sent gets a record: the lost ones theirs after the others. */
 static owp_status finish_records(owp_tw_session *s, owp_err *err)
 {
     uint32_t n = s->sent.next_seqno < s->req.npackets ? s->sent.next_seqno : s->req.npackets;
-    owp_sched *sched = owp_sched_new(s->req.sid, s->req.slots, s->req.nslots, err);
-    if (!sched)
-        return err ? err->code : OWP_ERR_NOMEM;
-    owp_num64 t = s->req.start_time;
-    for (uint32_t i = 0; i < n; i++) {
-        t += owp_sched_next_delta(sched);
-        owp_tw_record *r = &s->rec[i];
-        r->scheduled = t;
-        if (!s->seen[i]) {
-            memset(r, 0, sizeof *r);
-            r->scheduled = t;
-            r->fwd = (owp_record){.seq = i, .send_time = t, .ttl = OWP_EP_TTL_UNKNOWN};
-            r->bck.ttl = OWP_EP_TTL_UNKNOWN;
-        }
-    }
-    owp_sched_destroy(&sched);
-    s->nrec = n;
-    return OWP_OK;
+    return owp_tw_log_finish(&s->log, &s->req, n, err);
 }
 
 owp_status owp_tw_run(owp_tw_session *s, const atomic_int *interrupt, owp_err *err)

@@ -9,7 +9,9 @@
  *                     packet) runs in a thread while this thread collects the
  *                     reflected packets with kernel receive stamps; after the
  *                     last packet's loss timeout, Stop-Sessions
- *   owp_tw_records()  one record per packet sent (twstats.h)
+ *   owp_tw_records()  the session's records (twstats.h): one per reflection
+ *                     received, in arrival order, then one per packet lost;
+ *                     what twping reports and saves (twpfile.h)
  *
  * One session per run, as the reference's twping. Every wait is bounded.
  */
@@ -49,10 +51,11 @@ owp_status owp_tw_run(owp_tw_session *s, const atomic_int *interrupt, owp_err *e
 /* Seconds from now until the results are in (twping's "Approximately"). */
 double owp_tw_seconds_until_results(const owp_tw_session *s);
 
-/* The session as stored: the request with npackets, the slots, SID, our
- * port (sender_port) and the reflector's (receiver_port). */
+/* The session as it runs and is stored: the request with npackets, the
+ * slots, SID, our address and port (sender_*) and the reflector's
+ * (receiver_*), the actual ones even when the wire's were zero (-Z). */
 const owp_request *owp_tw_session_request(const owp_tw_session *s);
-/* The records, one per packet sent (valid after owp_tw_run). */
+/* The records (valid after owp_tw_run), as owp_tw_records() above. */
 const owp_tw_record *owp_tw_records(const owp_tw_session *s, uint32_t *n);
 
 #endif

@@ -1,17 +1,23 @@
 /*
  * twreport.c - twping's report formats (twstats.h; the reference's outputs
- * are in tests/vectors/twamp/outputs and README.md F). The -M and -R formats
- * are the reference's byte for byte; the human summary too, except the
- * median, jitter and -a values, which are exact nearest-rank percentiles
- * (doc/statistics.md, doc/compat.md), as in owping's summary.
+ * are in tests/vectors/twamp/outputs and README.md F), the same whether the
+ * records come from a run (twping, stping) or a file (owstats, twpfile.h).
+ * The -M and -R formats are the reference's byte for byte; the human summary
+ * too, except the median, jitter and -a values, which are exact nearest-rank
+ * percentiles (doc/statistics.md, doc/compat.md), as in owping's summary.
+ * The ranges summarised (the whole session, or -N's) are ranges of the
+ * schedule's sender seqs, their first and last times scheduled ones, as the
+ * reference's.
  */
 #include "twstats.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "owdstat.h"
 #include "report.h"
+#include "sendsched.h"
 
 #define TSTAMP_FMT "%020" PRIu64
 enum { RTT = 0, FWD = 1, BCK = 2, PROC = 3 };
@@ -64,11 +70,14 @@ static void print_times(const tw_ctx *c, const owp_tw_stats *s, const char *what
                         double err)
 {
     char b1[64], b2[64], b3[64];
-    fprintf(c->out, "%s min/median/max = %s/%s/%s %s, (err=%.3g %s)\n", what,
+    fprintf(c->out, "%s min/median/max = %s/%s/%s %s, ", what,
             owp_report_value(b1, sizeof b1, s->have[k], s->min[k], c->scale),
             owp_report_value(b2, sizeof b2, s->have[k], s->median_exact[k], c->scale),
-            owp_report_value(b3, sizeof b3, s->have[k], s->max[k], c->scale), c->unit,
-            err * c->scale, c->unit);
+            owp_report_value(b3, sizeof b3, s->have[k], s->max[k], c->scale), c->unit);
+    if (s->sync)
+        fprintf(c->out, "(err=%.3g %s)\n", err * c->scale, c->unit);
+    else
+        fprintf(c->out, "(unsync)\n");
 }
 
 static void print_summary(const tw_ctx *c, owp_tw_stats *s)
@@ -197,48 +206,119 @@ static void print_record_line(const tw_ctx *c, const owp_tw_record *r)
             (owp_tw_err_fwd(r) + owp_tw_err_bck(r)) * c->scale, c->unit);
 }
 
-static owp_status report_block(const tw_ctx *c, const owp_tw_record *records, uint32_t first,
-                               uint32_t last, owp_err *err)
+/* A range's first and last scheduled send times, from the session's
+ * schedule (walked forward once when the ranges come in order). */
+static void range_times(owp_sched *sched, const owp_request *req, owp_tw_range *r)
+{
+    uint32_t end = r->last > r->first ? r->last - 1 : r->first;
+    r->start_time = req->start_time + owp_sched_offset(sched, r->first);
+    r->end_time = req->start_time + owp_sched_offset(sched, end);
+}
+
+/* One summary (with -v its records first) of the records of a range. */
+static owp_status report_range(const tw_ctx *c, const owp_tw_record *records, uint32_t n,
+                               const owp_tw_range *range, owp_err *err)
 {
     if (c->o->verbose) {
         print_header(c);
-        for (uint32_t i = first; i < last; i++)
-            print_record_line(c, &records[i]);
+        for (uint32_t i = 0; i < n; i++)
+            if (records[i].fwd.seq >= range->first && records[i].fwd.seq < range->last)
+                print_record_line(c, &records[i]);
     }
     owp_tw_stats s;
-    owp_status st = owp_tw_stats_compute(records, first, last, c->o->bucket_width, &s, err);
+    owp_status st = owp_tw_stats_compute(records, n, range, c->o->bucket_width, &s, err);
     if (st != OWP_OK)
         return st;
     if (c->o->machine)
-        print_machine(c, &s, first, last);
+        print_machine(c, &s, range->first, range->last);
     else
         print_summary(c, &s);
     owp_tw_stats_clear(&s);
     return OWP_OK;
 }
 
-owp_status owp_tw_report(FILE *out, const owp_tw_session_info *info, const owp_tw_record *records,
-                         uint32_t nrecords, const owp_tw_report_opts *o, owp_err *err)
+static int cmp_u64(const void *a, const void *b)
 {
-    if (!out || !info || !info->req || !o || (nrecords && !records))
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* -N: one summary per step sender seqs. Each reads only its own records,
+ * gathered in arrival order: the records sorted once by (range, arrival),
+ * so that many ranges cost one sort, not a pass over the session each. */
+static owp_status report_ranges(const tw_ctx *c, owp_sched *sched, const owp_tw_record *records,
+                                uint32_t n, uint32_t step, owp_err *err)
+{
+    const owp_request *req = c->info->req;
+    uint64_t *keys = malloc(((size_t)n + 1) * sizeof *keys);
+    owp_tw_record *mine = malloc(((size_t)n + 1) * sizeof *mine);
+    owp_status st = OWP_OK;
+    if (!keys || !mine)
+        st = owp_err_set(err, OWP_ERR_NOMEM, "two-way report: out of memory");
+    for (uint32_t i = 0; i < n && st == OWP_OK; i++)
+        keys[i] = (uint64_t)(records[i].fwd.seq / step) << 32 | i;
+    if (st == OWP_OK)
+        qsort(keys, n, sizeof *keys, cmp_u64);
+    uint32_t next = 0;
+    for (uint64_t first = 0; first < req->npackets && st == OWP_OK; first += step) {
+        uint64_t last = first + step < req->npackets ? first + step : req->npackets;
+        owp_tw_range range = {.first = (uint32_t)first, .last = (uint32_t)last};
+        range_times(sched, req, &range);
+        uint32_t count = 0;
+        uint64_t block = first / step;
+        for (; next < n && keys[next] >> 32 <= block; next++)
+            if (keys[next] >> 32 == block)
+                mine[count++] = records[(uint32_t)keys[next]];
+        st = report_range(c, mine, count, &range, err);
+    }
+    free(keys);
+    free(mine);
+    return st;
+}
+
+static void print_raw(FILE *out, const owp_tw_record *records, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        print_raw_half(out, &records[i].fwd, " ");
+        print_raw_half(out, &records[i].bck, "\n");
+    }
+}
+
+owp_tw_report_opts owp_tw_report_opts_of(const owp_report_opts *ro)
+{
+    owp_tw_report_opts to = {
+        .bucket_width = ro->bucket_width, .units = ro->units, .sub_count = ro->sub_count,
+        .machine = ro->machine, .raw = ro->raw, .verbose = ro->verbose,
+        .percentiles = ro->percentiles, .npercentiles = ro->npercentiles,
+    };
+    return to;
+}
+
+owp_status owp_tw_report(FILE *out, const owp_tw_session_info *info, const owp_tw_record *records,
+                         uint32_t n, const owp_tw_report_opts *o, owp_err *err)
+{
+    if (!out || !info || !info->req || !o || (n && !records))
         return owp_err_set(err, OWP_ERR_INVALID, "owp_tw_report: missing argument");
     if (o->raw) {
-        for (uint32_t i = 0; i < nrecords; i++) {
-            print_raw_half(out, &records[i].fwd, " ");
-            print_raw_half(out, &records[i].bck, "\n");
-        }
+        print_raw(out, records, n);
         return OWP_OK;
     }
+    const owp_request *req = info->req;
+    owp_err serr;
+    owp_sched *sched = owp_sched_new(req->sid, req->slots, req->nslots, &serr);
+    if (!sched)
+        return owp_err_set(err, serr.code, "two-way report: the session's schedule: %s",
+                           serr.msg);
     tw_ctx c = {.out = out, .info = info, .o = o};
     c.scale = owp_report_unit_scale(o->units, &c.unit);
-    uint32_t step = o->sub_count ? o->sub_count : (nrecords ? nrecords : 1);
-    if (nrecords == 0)
-        return report_block(&c, records, 0, 0, err);
-    for (uint32_t first = 0; first < nrecords; first += step) {
-        uint32_t last = nrecords - first > step ? first + step : nrecords;
-        owp_status st = report_block(&c, records, first, last, err);
-        if (st != OWP_OK)
-            return st;
+    owp_status st;
+    if (o->sub_count && o->sub_count < req->npackets) {
+        st = report_ranges(&c, sched, records, n, o->sub_count, err);
+    } else {
+        owp_tw_range whole = {.first = 0, .last = req->npackets};
+        range_times(sched, req, &whole);
+        st = report_range(&c, records, n, &whole, err);
     }
-    return OWP_OK;
+    owp_sched_destroy(&sched);
+    return st;
 }

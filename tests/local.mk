@@ -52,6 +52,9 @@ OWAMP_UNIT_TESTS += tests/unit/check_fmt tests/unit/check_losswin tests/unit/che
 tests_unit_check_fmt_LDADD = $(UNIT_LDADD)
 tests_unit_check_losswin_LDADD = $(UNIT_LDADD)
 tests_unit_check_report_synth_LDADD = $(UNIT_LDADD)
+# Two-way session files (twping -F, owstats): twpfile.h.
+OWAMP_UNIT_TESTS += tests/unit/check_twpfile
+tests_unit_check_twpfile_LDADD = $(UNIT_LDADD)
 
 # The daemons' rooms: each suite with its room's flags and library.
 DAEMON_UNIT_TESTS = tests/unit/check_daemon_loop tests/unit/check_owampd_broker \
@@ -218,6 +221,12 @@ dist_check_SCRIPTS = $(E2E_TESTS)
 EXTRA_DIST += tests/vectors tests/tsan.supp tests/e2e/lib.sh tests/e2e/exact_percentiles.py tests/e2e/query_rows.py \
 	tests/e2e/man_examples.py tests/e2e/lib_clickhouse.sh tests/e2e/serve_lib.sh \
 	tests/e2e/serve_browser.py tests/e2e/serve_prometheus.py
+# STAMP: the e2e scripts' shared part and the independent peer (Python, from the RFCs).
+EXTRA_DIST += tests/e2e/stamp_lib.sh tests/stamp_peer.py
+# Two-way files (twping -F, stping -F, owstats): TWAMP's shared e2e part, the truth of the
+# figures printed.
+E2E_TESTS += tests/e2e/twping_file.sh
+EXTRA_DIST += tests/e2e/twamp_lib.sh tests/e2e/tw_exact_percentiles.py
 # The browser tests' screenshots, kept for a person to look at (tests/e2e/serve_*.sh).
 clean-screenshots:
 	rm -rf tests/screenshots
@@ -225,5 +234,3 @@ clean-screenshots:
 AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; top_srcdir='$(abs_top_srcdir)'; \
 	export top_builddir top_srcdir;
-# STAMP: the e2e scripts' shared part and the independent peer (Python, from the RFCs).
-EXTRA_DIST += tests/e2e/stamp_lib.sh tests/stamp_peer.py

@@ -23,3 +23,5 @@ bin_PROGRAMS += node/tools/stping
 node_tools_stping_SOURCES = node/tools/stping.c node/tools/stping_report.c \
 	node/tools/stping_report.h
 node_tools_stping_LDADD = $(TOOLS_LDADD)
+# -F of twping and stping: the two-way file (libowamp twpfile.h), saved whole or not at all.
+node_tools_libtools_la_SOURCES += node/tools/twsave.c node/tools/twsave.h

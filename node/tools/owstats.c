@@ -1,6 +1,7 @@
 /*
  * owstats - print the statistics of saved OWAMP session files in the
- * reference owamp 5.2.3's formats (programs.md section 6).
+ * reference owamp 5.2.3's formats (programs.md section 6), and of two-way
+ * (TWAMP, STAMP) files in twping's (twpfile.h, twstats.h).
  *
  *   owstats [output options] file.owp [file.owp ...]
  *
@@ -49,7 +50,7 @@ static int report_one(const char *path, const tools_output_opts *out)
     }
     owp_err err;
     owp_err_clear(&err);
-    owp_file *f = owp_file_read(fp, path, &err);
+    owp_file *f = owp_file_read_any(fp, path, &err);
     if (!f) {
         fprintf(stderr, "%s: %s\n", progname, err.msg);
         fprintf(stderr, "%s: OWPReadDataHeader: Invalid file?\n", progname);

@@ -9,7 +9,9 @@
  * (libowamp stamp_client.h), which answers them in the same session as long
  * as the source address, port and SSID (-I) stay the same. TLVs are asked
  * for with -T; -A A authenticates every packet with the key of -u in the
- * key file -k ("IDENTITY HEXKEY" lines, as a .pfs file).
+ * key file -k ("IDENTITY HEXKEY" lines, as a .pfs file). -F FILE saves the
+ * records in twping's two-way file format (twpfile.h: STAMP's reflected
+ * packet carries the same times, seqs and TTL), which owstats reads.
  */
 #include <signal.h>
 #include <stdatomic.h>
@@ -25,6 +27,7 @@
 #include "stamp_client.h"
 #include "stamp_tlv.h"
 #include "stping_report.h"
+#include "twsave.h"
 
 #define PROG "stping"
 /* The loss timeout without -L: no control connection measures the RTT. */
@@ -42,8 +45,10 @@ static void on_signal(int sig)
 {
     (void)sig;
     int n = atomic_fetch_add(&g_interrupt, 1) + 1;
-    if (g_phase == PHASE_SETUP || n > 1)
+    if (g_phase == PHASE_SETUP || n > 1) {
+        tools_twsave_on_exit_signal(); /* -F: no half file left behind */
         _exit(2);
+    }
 }
 
 typedef struct stping_opts {
@@ -52,6 +57,7 @@ typedef struct stping_opts {
     tools_output_opts out;
     owp_stamp_tlv_request tlvs;
     int ssid;              /* -I */
+    const char *save;      /* -F: twping's two-way file (twpfile.h) */
 } stping_opts;
 
 static void usage(FILE *out, const char *msg)
@@ -62,6 +68,7 @@ static void usage(FILE *out, const char *msg)
             "              [Test Args]\n"
             "   -c count       number of test packets\n"
             "   -D DSCP        RFC 2474 style DSCP value for TOS byte\n"
+            "   -F file        save results to file (twping's two-way format)\n"
             "   -i wait        mean average time between packets (seconds)\n"
             "   -L timeout     maximum time to wait for a packet before declaring it lost "
             "(seconds, default 2)\n"
@@ -102,6 +109,9 @@ static int own_option(void *ctx, int c, const char *arg)
     stping_opts *o = ctx;
     owp_err err;
     switch (c) {
+    case 'F':
+        o->save = arg;
+        return 1;
     case 'I':
         return parse_ssid(o, arg);
     case 'T':
@@ -146,7 +156,7 @@ static void answer_version(int argc, char **argv, const char *optstring)
 static void parse_args(stping_opts *o, int argc, char **argv)
 {
     static const char optstring[] =
-        "h" "I:T:" TOOLS_TEST_OPTSTRING TOOLS_CONN_OPTSTRING TOOLS_OUTPUT_OPTSTRING;
+        "h" "F:I:T:" TOOLS_TEST_OPTSTRING TOOLS_CONN_OPTSTRING TOOLS_OUTPUT_OPTSTRING;
     answer_version(argc, argv, optstring);
     if (tools_test_opts_init(&o->test, usage) != 0)
         exit(1);
@@ -248,8 +258,10 @@ int main(int argc, char **argv)
     const char *operand = argv[optind];
     owp_mode mode = chosen_mode(&o);
     owp_stamp_key *key = load_key(&o, mode);
+    owp_twp_save *save = tools_twsave_begin(PROG, o.save);
     owp_stamp_client *c = make_client(&o, mode, key, operand);
     if (!c) {
+        tools_twsave_abort(&save);
         owp_stamp_key_destroy(&key);
         return 1;
     }
@@ -266,9 +278,15 @@ int main(int argc, char **argv)
         rc = 1;
     } else {
         g_phase = PHASE_REPORT;
+        if (save) {
+            uint32_t n;
+            const owp_tw_record *rec = owp_stamp_client_records(c, &n);
+            rc = tools_twsave_commit(PROG, &save, owp_stamp_client_request(c), rec, n);
+        }
         if (!o.out.quiet || o.out.report.raw)
-            rc = stping_report(stdout, c, &o.out.report, operand, PROG);
+            rc |= stping_report(stdout, c, &o.out.report, operand, PROG);
     }
+    tools_twsave_abort(&save);
     owp_stamp_client_destroy(&c);
     owp_stamp_key_destroy(&key);
     tools_test_opts_clear(&o.test);

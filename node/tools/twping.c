@@ -6,8 +6,9 @@
  *
  * Opens TWAMP-Control (open, authenticated, encrypted or mixed mode), asks
  * for one session with Request-TW-Session, sends the test packets and
- * collects the reflections (libowamp twamp_client.h), and prints the
- * two-way report (twstats.h): the summary, -M, -R or -v.
+ * collects the reflections (libowamp twamp_client.h), prints the two-way
+ * report (twstats.h): the summary, -M, -R or -v, and with -F saves the
+ * records as the reference's two-way file (twpfile.h), which owstats reads.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -25,6 +26,7 @@
 #include "options.h"
 #include "sendsched.h"
 #include "twamp_client.h"
+#include "twsave.h"
 #include "twstats.h"
 
 #define PROG "twping"
@@ -39,14 +41,16 @@ static void on_signal(int sig)
 {
     (void)sig;
     int n = atomic_fetch_add(&g_interrupt, 1) + 1;
-    if (g_phase == PHASE_SETUP || n > 1)
+    if (g_phase == PHASE_SETUP || n > 1) {
+        tools_twsave_on_exit_signal(); /* -F: no half file left behind */
         _exit(2);
+    }
 }
 
 typedef struct twping_opts {
     tools_test_opts test;  /* -c -D -i -L -P -s -z, as owping's */
     int zero_addresses;    /* -Z */
-    const char *save;      /* -F: refused until the two-way file exists (doc/twping.1) */
+    const char *save;      /* -F: the two-way file (twpfile.h) */
     tools_conn_opts conn;
     tools_output_opts out;
 } twping_opts;
@@ -105,11 +109,6 @@ static void parse_args(twping_opts *o, int argc, char **argv)
                                     &o->conn, &o->out, PROG, usage);
     if (rc >= 0)
         exit(rc);
-    if (o->save) { /* never let a script believe its session was saved */
-        tools_errmsg(PROG, "-F %s: saving a two-way session to a file is not supported yet "
-                     "(doc/compat.md)", o->save);
-        exit(1);
-    }
 }
 
 /* The reference's default padding: 27 (open, mixed) or 64 (authenticated,
@@ -160,12 +159,7 @@ static int report(const twping_opts *o, owp_client *c, owp_tw_session *s, const 
         .to_host = peer_host, .to_addr = to_addr,
         .finished = 1,
     };
-    const owp_report_opts *ro = &o->out.report;
-    owp_tw_report_opts to = {
-        .bucket_width = ro->bucket_width, .units = ro->units, .sub_count = ro->sub_count,
-        .machine = ro->machine, .raw = ro->raw, .verbose = ro->verbose,
-        .percentiles = ro->percentiles, .npercentiles = ro->npercentiles,
-    };
+    owp_tw_report_opts to = owp_tw_report_opts_of(&o->out.report);
     uint32_t n;
     const owp_tw_record *rec = owp_tw_records(s, &n);
     owp_err err;
@@ -194,11 +188,11 @@ int main(int argc, char **argv)
     if (owp_hostport_parse(testpeer, &hp, &err) != OWP_OK)
         die_usage(err.msg);
 
+    owp_twp_save *save = tools_twsave_begin(PROG, o.save);
     owp_client *c = tools_conn_open(&o.conn, PROG, server);
-    if (!c)
-        return 1;
-    owp_tw_session *s = request(&o, c);
+    owp_tw_session *s = c ? request(&o, c) : NULL;
     if (!s) {
+        tools_twsave_abort(&save);
         owp_client_close(&c);
         return 1;
     }
@@ -214,9 +208,15 @@ int main(int argc, char **argv)
         rc = 1;
     } else {
         g_phase = PHASE_REPORT;
+        if (save) {
+            uint32_t n;
+            const owp_tw_record *rec = owp_tw_records(s, &n);
+            rc = tools_twsave_commit(PROG, &save, owp_tw_session_request(s), rec, n);
+        }
         if (!o.out.quiet || o.out.report.raw)
-            rc = report(&o, c, s, hp.host);
+            rc |= report(&o, c, s, hp.host);
     }
+    tools_twsave_abort(&save);
     owp_tw_session_destroy(&s);
     owp_client_close(&c);
     tools_test_opts_clear(&o.test);

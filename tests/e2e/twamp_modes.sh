@@ -21,47 +21,8 @@ e2e_init
 
 # ------------------------------------------------------------------ twampd
 
-# A test port range nobody else uses: 40 ports above a free TCP port.
-tbase=$(e2e_free_port 127.0.0.1)
-[ "$tbase" -gt 60000 ] && tbase=$((tbase - 20000))
-tports="$tbase-$((tbase + 39))"
-
-# twampd_conf DIR AUTHMODE [EXTRA LINE]: twamp-server.conf/.limits/.pfs.
-twampd_conf() {
-    mkdir -p "$1"
-    printf 'authmode %s\ntestports %s\n%s\n' "$2" "$tports" "${3:-}" >"$1/twamp-server.conf"
-    cp "$VEC/lab/twamp-server.limits" "$VEC/lab/twamp-server.pfs" "$1/"
-}
-
-# twampd_up NAME ADDR CONFDIR: twampd -Z on a free port of ADDR; sets
-# $tw_pid and $tw_port, its vardir $work/NAME.var, its log $work/NAME.log.
-twampd_up() {
-    name=$1 host=$2 conf=$3
-    bare=${host#\[}
-    bare=${bare%\]}
-    mkdir -p "$work/$name.var"
-    tries=0
-    while [ $tries -lt 5 ]; do
-        tw_port=$(e2e_free_port "$bare")
-        # shellcheck disable=SC2086 # rootflag is empty or one word
-        "$TWAMPD" -Z $rootflag -c "$conf" -R "$work/$name.var" -d "$work/$name.var" \
-            -S "$host:$tw_port" >>"$work/$name.log" 2>&1 &
-        tw_pid=$!
-        e2e_track "$tw_pid"
-        i=0
-        while [ $i -lt 100 ]; do
-            [ "$(cat "$work/$name.var/twamp-server.pid" 2>/dev/null)" = "$tw_pid" ] && return 0
-            kill -0 "$tw_pid" 2>/dev/null || break
-            sleep 0.1
-            i=$((i + 1))
-        done
-        e2e_stop "$tw_pid" KILL 2>/dev/null
-        tries=$((tries + 1))
-    done
-    echo "FAIL: twampd did not start on $host; its log:"
-    cat "$work/$name.log"
-    exit 1
-}
+# twampd_conf, twampd_up and the test port range $tports: twamp_lib.sh.
+. "$top_srcdir/tests/e2e/twamp_lib.sh"
 
 twampd_conf "$work/conf" AEMO
 twampd_up tw4 127.0.0.1 "$work/conf"
@@ -88,14 +49,7 @@ mask() {
 
 # same_as_reference NAME OURS REFERENCE: masked, the two are identical.
 same_as_reference() {
-    mask "$2" >"$work/ours.masked"
-    mask "$3" >"$work/ref.masked"
-    if cmp -s "$work/ours.masked" "$work/ref.masked"; then
-        pass "$1: the reference's report, line for line"
-    else
-        fail "$1: differs from the reference ($3):"
-        diff "$work/ref.masked" "$work/ours.masked" | head -20 | show
-    fi
+    same_through mask "$1: the reference's report, line for line" "$3" "$2"
 }
 
 # machine_keys FILE: the -M keys in order (bucket rows are data, not keys).
@@ -252,7 +206,5 @@ e2e_wait "$victim" >/dev/null 2>&1
 e2e_stop "$tw4_pid"
 verdict "SIGTERM: twampd exits 0"
 
-# -F cannot save a two-way session yet: refused, never silently ignored.
-run 1 "twping -F is refused until it can save" "$TWPING" -F "$work/s.twp" 127.0.0.1:9
-has "twping -F says why" "$work/err" "saving a two-way session to a file is not supported yet"
+# -F (the two-way file) and owstats on it: tests/e2e/twping_file.sh.
 e2e_finish

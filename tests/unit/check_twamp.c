@@ -336,7 +336,6 @@ static void make_records(owp_tw_record *r, uint32_t n)
     memset(r, 0, n * sizeof *r);
     for (uint32_t i = 0; i < n; i++) {
         double t1 = 100 + i, t2 = t1 + (i + 1) * 1e-3, t3 = t2 + 1e-4, t4 = t3 + 2e-3;
-        r[i].scheduled = sec(t1);
         r[i].fwd = (owp_record){.seq = i, .send_time = sec(t1), .recv_time = sec(t2),
                                 .send_err = 1, .recv_err = 1, .ttl = 254};
         r[i].bck = (owp_record){.seq = i, .send_time = sec(t3), .recv_time = sec(t4),
@@ -346,12 +345,14 @@ static void make_records(owp_tw_record *r, uint32_t n)
 
 START_TEST(test_stats)
 {
-    owp_tw_record r[10];
+    owp_tw_record r[11];
     make_records(r, 10);
     r[4].fwd.recv_time = 0; /* lost */
-    r[2].send_dups = 1;
+    r[10] = r[2];
+    r[10].bck.seq = 100; /* packet 2 answered again: a send duplicate */
     owp_tw_stats s;
-    ck_assert_int_eq(owp_tw_stats_compute(r, 0, 10, 0, &s, NULL), OWP_OK);
+    owp_tw_range range = {.first = 0, .last = 10};
+    ck_assert_int_eq(owp_tw_stats_compute(r, 11, &range, 0, &s, NULL), OWP_OK);
     ck_assert_uint_eq(s.sent, 10);
     ck_assert_uint_eq(s.lost, 1);
     ck_assert_uint_eq(s.received, 9);
@@ -376,6 +377,9 @@ static char *report_text(const owp_tw_report_opts *o, owp_tw_record *r, uint32_t
 {
     owp_request req;
     memset(&req, 0, sizeof req);
+    owp_slot slot = {.type = OWP_SLOT_EXP, .value = sec(0.01)}; /* the summaries' schedule */
+    req.nslots = 1;
+    req.slots = &slot;
     req.sender_port = 19069;
     req.receiver_port = 19864;
     req.npackets = n;
